@@ -1,0 +1,68 @@
+#include "cli/app.hpp"
+
+#include <cstdlib>
+#include <ostream>
+
+#include <CLI/CLI.hpp>
+
+#include "commands/context.hpp"
+#include "commands/profiles.hpp"
+#include "commands/render.hpp"
+#include "commands/up.hpp"
+#include "core/error.hpp"
+#include "core/text.hpp"
+
+namespace launcher::cli {
+
+namespace {
+
+constexpr const char* version = "0.1.0";
+
+// "launcher rendr" deserves a suggestion, not CLI11's "arguments were not expected".
+std::string explain_parse_error(CLI::App& app, int argc, char** argv, const CLI::ParseError& error) {
+  std::vector<std::string> names;
+  for (const auto* command : app.get_subcommands([](CLI::App*) { return true; })) names.push_back(command->get_name());
+  for (int i = 1; i < argc; ++i) {
+    std::string word = argv[i];
+    if (word.empty() || word[0] == '-') continue;
+    if (std::find(names.begin(), names.end(), word) == names.end())
+      return "unknown command \"" + word + "\"" + did_you_mean(word, names) + "; run 'launcher --help'";
+    break;
+  }
+  return std::string(error.what()) + "; run 'launcher --help'";
+}
+
+} // namespace
+
+int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
+  commands::Context context;
+  context.out = &out;
+  if (const char* docker = std::getenv("LAUNCHER_DOCKER"); docker && *docker) context.docker = docker;
+
+  CLI::App app{"launcher: pinned PyTorch + CUDA containers from JSON profiles", "launcher"};
+  app.set_version_flag("--version", version);
+  app.add_option("--docker", context.docker, "Docker CLI to run (default: docker on PATH, or $LAUNCHER_DOCKER)");
+  app.require_subcommand(1);
+  commands::add_render_command(app, context);
+  commands::add_profiles_command(app, context);
+  commands::add_up_command(app, context);
+
+  try {
+    app.parse(argc, argv);
+    return 0;
+  } catch (const CLI::CallForVersion&) {
+    out << version << "\n";
+    return 0;
+  } catch (const CLI::Success&) {
+    out << (app.get_subcommands().empty() ? app.help() : app.get_subcommands().front()->help());
+    return 0;
+  } catch (const CLI::ParseError& error) {
+    err << "launcher: error: " << explain_parse_error(app, argc, argv, error) << "\n";
+    return static_cast<int>(ExitCode::usage);
+  } catch (const Error& error) {
+    err << "launcher: error: " << error.what() << "\n";
+    return static_cast<int>(error.code());
+  }
+}
+
+} // namespace launcher::cli

@@ -1,0 +1,35 @@
+#include "commands/profile_request.hpp"
+
+#include <cstdlib>
+
+#include "profile/catalog.hpp"
+
+namespace launcher::commands {
+
+void add_profile_options(CLI::App& command, ProfileRequest& request) {
+  command.add_option("--profile", request.profile, "profile to use (built-in: jupyter, ssh, shell)")->capture_default_str();
+  command.add_option("--gpus", request.flags.gpus, "all | none | auto | N | device=0,1 | GPU UUIDs");
+  command.add_option("-p,--port", request.flags.ports, "publish [IP:]HOST:CONTAINER[/tcp|udp]; HOST may be auto");
+  command.add_option("-v,--volume", request.flags.volumes, "bind mount HOST:CONTAINER[:ro|:rw]");
+  command.add_option("--image", request.flags.image, "image reference");
+  command.add_option("--name", request.flags.name, "environment (and container) name");
+  command.add_option("-e,--env", request.flags.env, "set NAME=VALUE in the container");
+}
+
+profile::ProfileLocations profile_locations(const host::HostFacts& host) {
+  return {host.cwd, host.home, [](const std::string& name) -> std::optional<std::string> {
+            const char* value = std::getenv(name.c_str());
+            return value ? std::optional<std::string>(value) : std::nullopt;
+          }};
+}
+
+plan::Resolution resolve_request(const ProfileRequest& request) {
+  host::HostFacts host = host::read_host_facts();
+  profile::Catalog catalog = profile::load_catalog(profile_locations(host));
+  profile::FieldContext flag_context{"command line", host.cwd, host.home, nullptr};
+  profile::Sourced merged =
+      profile::merge_profile(catalog, request.profile, profile::flag_layers(request.flags, flag_context));
+  return plan::resolve_plan(request.profile, merged, host, host::real_path_probe());
+}
+
+} // namespace launcher::commands

@@ -1,0 +1,36 @@
+#include "commands/render.hpp"
+
+#include <memory>
+#include <ostream>
+
+#include "commands/profile_request.hpp"
+#include "render/render.hpp"
+
+namespace launcher::commands {
+
+nlohmann::json resolution_json(const std::string& docker, const plan::Resolution& resolution) {
+  nlohmann::json origins = nlohmann::json::object();
+  for (const auto& [pointer, origin] : resolution.profile.origins) origins[pointer] = origin.describe();
+  return {{"argv", render::render_run_command(docker, resolution.plan).argv()},
+          {"plan", plan::to_json(resolution.plan)},
+          {"plan_hash", plan::plan_hash(resolution.plan)},
+          {"origins", origins}};
+}
+
+void add_render_command(CLI::App& app, Context& context) {
+  struct Options {
+    ProfileRequest request;
+    bool json = false;
+  };
+  auto options = std::make_shared<Options>();
+  CLI::App* command = app.add_subcommand("render", "print the docker run command a profile resolves to");
+  add_profile_options(*command, options->request);
+  command->add_flag("--json", options->json, "print the argv, the resolved plan and each value's origin as JSON");
+  command->callback([options, &context] {
+    plan::Resolution resolution = resolve_request(options->request);
+    if (options->json) *context.out << resolution_json(context.docker, resolution).dump(2) << "\n";
+    else *context.out << render::render_run_command(context.docker, resolution.plan).display() << "\n";
+  });
+}
+
+} // namespace launcher::commands

@@ -1,0 +1,53 @@
+#include "host/host_facts.hpp"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace launcher::host {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The NVIDIA kernel driver lists one directory per GPU here; no process needs to start.
+int count_nvidia_gpus() {
+  std::error_code error;
+  int count = 0;
+  for (fs::directory_iterator it("/proc/driver/nvidia/gpus", error), end; !error && it != end; it.increment(error))
+    ++count;
+  return count;
+}
+
+} // namespace
+
+HostFacts read_host_facts() {
+  HostFacts facts;
+  facts.uid = getuid();
+  facts.gid = getgid();
+  const passwd* entry = getpwuid(facts.uid);
+  facts.user_name = entry ? entry->pw_name : "user";
+  const char* home = std::getenv("HOME");
+  facts.home = home && *home ? fs::path(home) : fs::path(entry ? entry->pw_dir : "/");
+  facts.cwd = fs::current_path();
+  facts.memory_bytes = static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+  facts.gpu_count = count_nvidia_gpus();
+  return facts;
+}
+
+PathProbe real_path_probe() {
+  return PathProbe{
+      [](const fs::path& path) {
+        std::error_code error;
+        return fs::exists(path, error);
+      },
+      [](const fs::path& path) {
+        std::error_code error;
+        fs::path canonical = fs::canonical(path, error);
+        return error ? path : canonical;
+      },
+  };
+}
+
+} // namespace launcher::host

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+namespace launcher::host {
+
+// What resolving a profile needs to know about the machine and the invoking user.
+struct HostFacts {
+  std::string user_name;
+  unsigned uid = 0;
+  unsigned gid = 0;
+  std::filesystem::path home;
+  std::filesystem::path cwd;
+  std::uint64_t memory_bytes = 0;
+  int gpu_count = 0;
+};
+
+// File-system questions resolve asks; tests answer them without touching the disk.
+struct PathProbe {
+  std::function<bool(const std::filesystem::path&)> exists;
+  // Symlinks followed; only asked for paths that exist.
+  std::function<std::filesystem::path(const std::filesystem::path&)> canonical;
+};
+
+HostFacts read_host_facts();
+PathProbe real_path_probe();
+
+} // namespace launcher::host

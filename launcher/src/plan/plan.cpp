@@ -1,0 +1,65 @@
+#include "plan/plan.hpp"
+
+#include <sodium.h>
+
+#include <array>
+
+namespace launcher::plan {
+
+using nlohmann::json;
+
+json to_json(const Plan& plan) {
+  json ports = json::array();
+  for (const auto& port : plan.ports)
+    ports.push_back({{"bind", port.bind},
+                     {"host", port.host_port ? json(*port.host_port) : json("auto")},
+                     {"container", port.container_port},
+                     {"protocol", port.protocol}});
+  json mounts = json::array();
+  for (const auto& mount : plan.mounts)
+    mounts.push_back({{"source", mount.source}, {"target", mount.target}, {"read_only", mount.read_only}});
+  json ulimits = json::object();
+  for (const auto& limit : plan.ulimits) ulimits[limit.name] = {{"soft", limit.soft}, {"hard", limit.hard}};
+  json gpus;
+  switch (plan.gpus.kind) {
+  case GpuAssignment::Kind::none: gpus = "none"; break;
+  case GpuAssignment::Kind::all: gpus = "all"; break;
+  case GpuAssignment::Kind::devices: gpus = plan.gpus.devices; break;
+  }
+  json resources = json::object();
+  if (plan.cpus) resources["cpus"] = *plan.cpus;
+  if (plan.memory_bytes) resources["memory"] = *plan.memory_bytes;
+  if (plan.pids_limit) resources["pids_limit"] = *plan.pids_limit;
+  return {
+      {"env", plan.env},
+      {"profile", plan.profile},
+      {"image", plan.image},
+      {"service", plan.service},
+      {"command", plan.command},
+      {"gpus", gpus},
+      {"ports", ports},
+      {"mounts", mounts},
+      {"create_directories", plan.create_directories},
+      {"environment", plan.environment},
+      {"workdir", plan.workdir},
+      {"user", {{"uid", plan.user.uid}, {"gid", plan.user.gid}, {"name", plan.user.name}}},
+      {"shm_size", plan.shm_size_bytes},
+      {"ipc", plan.ipc},
+      {"ulimits", ulimits},
+      {"resources", resources},
+      {"restart", plan.restart},
+      {"labels", plan.labels},
+      {"privileged", plan.privileged},
+  };
+}
+
+std::string plan_hash(const Plan& plan) {
+  std::string canonical = to_json(plan).dump(); // nlohmann orders object keys: a stable text
+  std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
+  crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(canonical.data()), canonical.size());
+  std::array<char, crypto_hash_sha256_BYTES * 2 + 1> hex{};
+  sodium_bin2hex(hex.data(), hex.size(), digest.data(), digest.size());
+  return hex.data();
+}
+
+} // namespace launcher::plan

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace launcher::plan {
+
+struct PortBinding {
+  std::string bind;             // host address, 127.0.0.1 unless the profile says otherwise
+  std::optional<int> host_port; // nullopt: Docker picks a free one ("auto")
+  int container_port = 0;
+  std::string protocol;         // tcp | udp
+};
+
+struct Mount {
+  std::string source; // absolute host path
+  std::string target; // absolute container path
+  bool read_only = false;
+};
+
+struct Ulimit {
+  std::string name;
+  long long soft = 0;
+  long long hard = 0; // -1 is unlimited
+};
+
+struct GpuAssignment {
+  enum class Kind { none, all, devices };
+  Kind kind = Kind::none;
+  std::vector<std::string> devices;
+};
+
+struct User {
+  unsigned uid = 0;
+  unsigned gid = 0;
+  std::string name;
+};
+
+// Everything `up` needs, fully decided: nothing here depends on the host any more.
+struct Plan {
+  std::string env;     // environment name, also the container name
+  std::string profile;
+  std::string image;
+  std::string service; // jupyter | ssh | shell | command
+  std::vector<std::string> command;
+  GpuAssignment gpus;
+  std::vector<PortBinding> ports;
+  std::vector<Mount> mounts;
+  std::vector<std::string> create_directories; // host directories `up` makes before starting
+  std::map<std::string, std::string> environment;
+  std::string workdir; // empty: the image's
+  User user;
+  std::uint64_t shm_size_bytes = 0;
+  std::string ipc; // empty: Docker's default
+  std::vector<Ulimit> ulimits;
+  std::optional<double> cpus;
+  std::optional<std::uint64_t> memory_bytes;
+  std::optional<long long> pids_limit;
+  std::string restart;
+  std::map<std::string, std::string> labels;
+  bool privileged = false;
+};
+
+nlohmann::json to_json(const Plan& plan);
+
+// SHA-256 of the plan's canonical JSON: equal plans, equal containers.
+std::string plan_hash(const Plan& plan);
+
+} // namespace launcher::plan

@@ -1,0 +1,215 @@
+#include "plan/resolve.hpp"
+
+#include <algorithm>
+
+#include "core/bytes.hpp"
+#include "core/error.hpp"
+#include "core/text.hpp"
+#include "profile/catalog.hpp"
+#include "profile/gpu_request.hpp"
+#include "profile/schema.hpp"
+
+namespace launcher::plan {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using profile::child_pointer;
+using profile::Sourced;
+
+namespace {
+
+constexpr std::uint64_t gib = 1ULL << 30;
+
+// Tags are derived from images/matrix.json by the images work; these are its default rows.
+std::string default_image(const host::HostFacts& host) {
+  return host.gpu_count > 0 ? "pytorch-cuda:2.7.1-cu128-cudnn9-ubuntu24.04" : "pytorch-cpu:2.7.1-debian12";
+}
+
+bool is_loopback(const std::string& address) { return starts_with(address, "127.") || address == "::1"; }
+
+bool is_unspecified(const std::string& address) { return address == "0.0.0.0" || address == "::"; }
+
+class Resolver {
+public:
+  Resolver(const Sourced& profile, const host::HostFacts& host, const host::PathProbe& paths)
+      : profile_(profile), fields_(profile.fields), host_(host), paths_(paths) {}
+
+  [[noreturn]] void fail(const std::string& pointer, const std::string& message,
+                         ExitCode code = ExitCode::usage) const {
+    throw Error(code, profile_.origin_of(pointer).describe() + ": " + message);
+  }
+
+  bool allowed(const std::string& opt_in) const {
+    if (!fields_.contains("allow")) return false;
+    const json& allow = fields_["allow"];
+    return std::find(allow.begin(), allow.end(), opt_in) != allow.end();
+  }
+
+  void require_opt_in(const std::string& pointer, const std::string& what, const std::string& opt_in) const {
+    if (!allowed(opt_in))
+      fail(pointer, what + " is refused; add \"" + opt_in + "\" to the profile's \"allow\" list if you mean it");
+  }
+
+  std::string text(const char* key, const std::string& fallback = "") const {
+    return fields_.contains(key) ? fields_[key].get<std::string>() : fallback;
+  }
+
+  GpuAssignment gpus() const {
+    using Kind = profile::GpuRequest::Kind;
+    profile::GpuRequest request = profile::parse_gpu_request(fields_.value("gpus", json("auto")));
+    switch (request.kind) {
+    case Kind::automatic: return {host_.gpu_count > 0 ? GpuAssignment::Kind::all : GpuAssignment::Kind::none, {}};
+    case Kind::all: return {GpuAssignment::Kind::all, {}};
+    case Kind::none: return {GpuAssignment::Kind::none, {}};
+    case Kind::devices: return {GpuAssignment::Kind::devices, request.devices};
+    case Kind::count:
+    case Kind::select: break;
+    }
+    if (request.count > host_.gpu_count)
+      fail("/gpus",
+           "asks for " + std::to_string(request.count) + " GPU(s), this host has " + std::to_string(host_.gpu_count),
+           ExitCode::host_incapable);
+    GpuAssignment assignment{GpuAssignment::Kind::devices, {}};
+    for (int index = 0; index < request.count; ++index) assignment.devices.push_back(std::to_string(index));
+    return assignment;
+  }
+
+  std::vector<PortBinding> ports(const std::string& service) const {
+    std::vector<PortBinding> bindings;
+    const json& ports = fields_.value("ports", json::array());
+    bool authenticated = service == "jupyter" || service == "ssh";
+    for (std::size_t i = 0; i < ports.size(); ++i) {
+      const json& port = ports[i];
+      std::string at = child_pointer("/ports", i);
+      PortBinding binding{port["bind"], std::nullopt, port["container"], port["protocol"]};
+      if (port["host"].is_number()) binding.host_port = port["host"].get<int>();
+      if (!is_loopback(binding.bind) && !authenticated)
+        require_opt_in(at, "publishing port " + std::to_string(binding.container_port) + " on " + binding.bind +
+                               " for service \"" + service + "\", which has no authentication",
+                       "unauthenticated-public-port");
+      for (std::size_t j = 0; j < bindings.size(); ++j) {
+        const PortBinding& other = bindings[j];
+        bool same_address = other.bind == binding.bind || is_unspecified(other.bind) || is_unspecified(binding.bind);
+        if (binding.host_port && other.host_port == binding.host_port && other.protocol == binding.protocol && same_address)
+          fail(at, "host port " + std::to_string(*binding.host_port) + "/" + binding.protocol + " on " + binding.bind +
+                       " is already published by " + profile_.origin_of(child_pointer("/ports", j)).describe());
+      }
+      bindings.push_back(binding);
+    }
+    return bindings;
+  }
+
+  void check_dangerous_mount(const std::string& at, const fs::path& source) const {
+    fs::path real = paths_.canonical(source);
+    std::string text = real.string();
+    if (real == "/") require_opt_in(at, "mounting the host's / ", "mount-root");
+    if (real == "/etc" || starts_with(text, "/etc/")) require_opt_in(at, "mounting " + text, "mount-etc");
+    if (real.filename() == "docker.sock")
+      require_opt_in(at, "mounting the Docker socket " + text + " (root on the host)", "mount-docker-socket");
+  }
+
+  std::vector<Mount> mounts(std::vector<std::string>& create_directories) const {
+    std::vector<Mount> mounts;
+    const json& volumes = fields_.value("volumes", json::array());
+    for (std::size_t i = 0; i < volumes.size(); ++i) {
+      const json& volume = volumes[i];
+      std::string at = child_pointer("/volumes", i);
+      std::string source = volume["host"];
+      if (!paths_.exists(source)) {
+        if (!volume["create"].get<bool>())
+          fail(at, "host path " + source + " does not exist (create it, or add \"create\": true to the volume)");
+        create_directories.push_back(source);
+      } else {
+        check_dangerous_mount(at, source);
+      }
+      mounts.push_back({source, volume["container"], volume["read_only"]});
+    }
+    return mounts;
+  }
+
+  User user() const {
+    const json& user = fields_["user"];
+    if (user == "host") return {host_.uid, host_.gid, host_.user_name};
+    if (user == "root") return {0, 0, "root"};
+    return {user["uid"], user["gid"], user.value("name", std::string("user"))};
+  }
+
+  Plan plan(const std::string& profile_name) const {
+    Plan plan;
+    plan.profile = profile_name;
+    plan.env = text("name", default_env_name(host_.cwd, profile_name));
+    plan.image = text("image");
+    plan.service = text("service");
+    plan.command = fields_.value("command", std::vector<std::string>{});
+    if (plan.service == "command" && plan.command.empty())
+      fail("/service", "service \"command\" needs a \"command\" to run");
+    if (plan.service != "command" && !plan.command.empty())
+      fail("/command", "a \"command\" is only run with \"service\": \"command\" (this profile's service is \"" +
+                           plan.service + "\")");
+    plan.gpus = gpus();
+    plan.ports = ports(plan.service);
+    plan.mounts = mounts(plan.create_directories);
+    plan.environment = fields_.value("env", std::map<std::string, std::string>{});
+    plan.workdir = text("workdir");
+    plan.user = user();
+    plan.ipc = text("ipc");
+    for (const auto& [name, limit] : fields_["ulimits"].items())
+      plan.ulimits.push_back({name, limit["soft"].get<long long>(), limit["hard"].get<long long>()});
+    const json& resources = fields_.value("resources", json::object());
+    if (resources.contains("cpus")) plan.cpus = resources["cpus"].get<double>();
+    if (resources.contains("memory")) plan.memory_bytes = resources["memory"].get<std::uint64_t>();
+    if (resources.contains("pids_limit")) plan.pids_limit = resources["pids_limit"].get<long long>();
+    plan.shm_size_bytes = fields_["shm_size"].get<std::uint64_t>();
+    // /dev/shm is charged to the container's memory: a default larger than the limit would lie.
+    if (plan.memory_bytes && profile_.origin_of("/shm_size").source == "default")
+      plan.shm_size_bytes = std::min(plan.shm_size_bytes, *plan.memory_bytes);
+    plan.restart = text("restart");
+    plan.labels = fields_.value("labels", std::map<std::string, std::string>{});
+    plan.privileged = fields_.value("privileged", false);
+    if (plan.privileged) require_opt_in("/privileged", "--privileged (every device and capability of the host)", "privileged");
+    return plan;
+  }
+
+private:
+  const Sourced& profile_;
+  const json& fields_;
+  const host::HostFacts& host_;
+  const host::PathProbe& paths_;
+};
+
+} // namespace
+
+Sourced host_defaults(const host::HostFacts& host) {
+  json defaults{
+      {"image", default_image(host)},
+      {"service", "shell"},
+      {"gpus", "auto"},
+      {"user", "host"},
+      {"shm_size", std::max(gib, host.memory_bytes / 2 / gib * gib)},
+      {"ulimits", {{"memlock", {{"soft", -1}, {"hard", -1}}}, {"stack", {{"soft", 67108864}, {"hard", 67108864}}}}},
+      {"restart", "no"},
+  };
+  return profile::as_layer(defaults, "default", "");
+}
+
+std::string default_env_name(const fs::path& cwd, const std::string& profile_name) {
+  std::string directory = cwd.filename().string();
+  std::string name;
+  for (char c : directory) {
+    bool keep = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+    name += keep ? c : '-';
+  }
+  name.erase(0, name.find_first_not_of("_.-"));
+  name = name.empty() ? profile_name : name + "-" + profile_name;
+  return profile::is_valid_container_name(name) ? name : "env-" + profile_name;
+}
+
+Resolution resolve_plan(const std::string& profile_name, const Sourced& profile, const host::HostFacts& host,
+                        const host::PathProbe& paths) {
+  Sourced merged = host_defaults(host);
+  profile::overlay(merged, profile);
+  Plan plan = Resolver(merged, host, paths).plan(profile_name);
+  return {std::move(plan), std::move(merged)};
+}
+
+} // namespace launcher::plan

@@ -1,0 +1,62 @@
+#include "profile/files.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "profile/builtin.hpp"
+
+namespace launcher::profile {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::optional<std::string> read_if_present(const fs::path& path) {
+  std::error_code error;
+  if (!fs::exists(path, error)) return std::nullopt;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ExitCode::failed, "failed to read " + path.string() + ": " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+} // namespace
+
+fs::path user_profile_file(const ProfileLocations& locations) {
+  auto config = locations.env("XDG_CONFIG_HOME");
+  fs::path base = (config && !config->empty() && fs::path(*config).is_absolute()) ? fs::path(*config)
+                                                                                   : locations.home / ".config";
+  return base / "launcher" / "profiles.json";
+}
+
+std::optional<fs::path> find_team_file(const fs::path& start) {
+  for (fs::path dir = start; !dir.empty(); dir = dir.parent_path()) {
+    fs::path candidate = dir / "launcher.json";
+    std::error_code error;
+    if (fs::is_regular_file(candidate, error)) return candidate;
+    if (dir == dir.root_path()) break;
+  }
+  return std::nullopt;
+}
+
+Catalog load_catalog(const ProfileLocations& locations) {
+  Catalog catalog;
+  FieldContext builtin{"built-in", locations.cwd, locations.home, nullptr};
+  catalog.sources.push_back(parse_profile_source(builtin_profiles_json(), builtin));
+
+  std::vector<fs::path> files{user_profile_file(locations)};
+  if (auto team = find_team_file(locations.cwd)) files.push_back(*team);
+  for (const auto& file : files) {
+    if (auto text = read_if_present(file)) {
+      FieldContext context{file.string(), file.parent_path(), locations.home, &locations.env};
+      catalog.sources.push_back(parse_profile_source(*text, context));
+    }
+  }
+  return catalog;
+}
+
+} // namespace launcher::profile

@@ -1,0 +1,366 @@
+#include "profile/schema.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <regex>
+
+#include "core/bytes.hpp"
+#include "core/error.hpp"
+#include "core/text.hpp"
+#include "profile/gpu_request.hpp"
+#include "profile/origin.hpp"
+
+namespace launcher::profile {
+
+using nlohmann::json;
+
+namespace {
+
+std::string describe_found(const json& value) {
+  switch (value.type()) {
+  case json::value_t::string: return quote_for_message(value.get<std::string>());
+  case json::value_t::array: return "an array";
+  case json::value_t::object: return "an object";
+  default: return value.dump();
+  }
+}
+
+bool is_container_path_clean(const std::string& path) {
+  for (const auto& part : split(path, '/'))
+    if (part == "..") return false;
+  return true;
+}
+
+bool is_ip_address(const std::string& text) {
+  unsigned char buffer[sizeof(in6_addr)];
+  return inet_pton(AF_INET, text.c_str(), buffer) == 1 || inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+}
+
+const std::vector<std::string> ulimit_names{"core",   "cpu",    "data",       "fsize",  "locks",
+                                            "memlock", "msgqueue", "nice",    "nofile", "nproc",
+                                            "rss",    "rtprio", "rttime",     "sigpending", "stack"};
+
+enum class Text { single_line, multi_line };
+
+// Walks one profile, checking and normalizing each field. Every failure names the source
+// and the JSON pointer of the offending value.
+class Checker {
+public:
+  explicit Checker(const FieldContext& context) : context_(context) {}
+
+  [[noreturn]] void fail(const std::string& pointer, const std::string& expected, const json& found) const {
+    fail_because(pointer, "expected " + expected + ", found " + describe_found(found));
+  }
+
+  [[noreturn]] void fail_because(const std::string& pointer, const std::string& message) const {
+    throw Error(ExitCode::usage, Origin{context_.source, pointer}.describe() + ": " + message);
+  }
+
+  void object_keys(const json& value, const std::string& pointer, const std::vector<std::string>& known,
+                   const std::vector<std::string>& required = {}) const {
+    if (!value.is_object()) fail(pointer, "an object", value);
+    for (const auto& [key, item] : value.items())
+      if (std::find(known.begin(), known.end(), key) == known.end())
+        fail_because(child_pointer(pointer, key), "unknown key \"" + key + "\"" + did_you_mean(key, known));
+    for (const auto& key : required)
+      if (!value.contains(key)) fail_because(pointer, "missing required key \"" + key + "\"");
+  }
+
+  std::string text(json& value, const std::string& pointer, Text kind = Text::single_line) const {
+    if (!value.is_string()) fail(pointer, "a string", value);
+    std::string result = value.get<std::string>();
+    if (context_.env) {
+      try {
+        result = interpolate(result, *context_.env);
+      } catch (const Error& error) {
+        fail_because(pointer, error.what());
+      }
+    }
+    if (result.find('\0') != std::string::npos) fail_because(pointer, "a NUL character is not allowed");
+    if (kind == Text::single_line && result.find_first_of("\r\n") != std::string::npos)
+      fail_because(pointer, "a newline is not allowed in " + quote_for_message(result));
+    value = result;
+    return result;
+  }
+
+  std::string one_of(json& value, const std::string& pointer, const std::vector<std::string>& choices) const {
+    std::string expected;
+    for (const auto& choice : choices) expected += (expected.empty() ? "" : " | ") + ("\"" + choice + "\"");
+    if (!value.is_string()) fail(pointer, expected, value);
+    std::string chosen = text(value, pointer);
+    if (std::find(choices.begin(), choices.end(), chosen) == choices.end())
+      fail_because(pointer, "expected " + expected + ", found " + describe_found(value) + did_you_mean(chosen, choices));
+    return chosen;
+  }
+
+  long long integer(const json& value, const std::string& pointer, long long low, long long high,
+                    const std::string& expected) const {
+    if (!value.is_number_integer()) fail(pointer, expected, value);
+    long long number = value.get<long long>();
+    if (number < low || number > high) fail(pointer, expected, value);
+    return number;
+  }
+
+  bool boolean(const json& value, const std::string& pointer) const {
+    if (!value.is_boolean()) fail(pointer, "true or false", value);
+    return value.get<bool>();
+  }
+
+  void byte_size(json& value, const std::string& pointer, std::uint64_t minimum) const {
+    const std::string expected = "a size like \"16g\" or \"512m\" (a plain integer is bytes) of at least " +
+                                 format_docker_size(minimum);
+    std::optional<std::uint64_t> bytes;
+    if (value.is_number_unsigned()) bytes = value.get<std::uint64_t>();
+    else if (value.is_string()) bytes = parse_byte_size(text(value, pointer));
+    else fail(pointer, expected, value);
+    if (!bytes || *bytes < minimum) fail(pointer, expected, value);
+    value = *bytes;
+  }
+
+  std::string container_path(json& value, const std::string& pointer) const {
+    std::string path = text(value, pointer);
+    if (path.empty() || path[0] != '/') fail(pointer, "an absolute container path", value);
+    if (!is_container_path_clean(path))
+      fail_because(pointer, "\"..\" is not allowed in container path " + quote_for_message(path));
+    std::string normal = std::filesystem::path(path).lexically_normal().string();
+    if (normal.size() > 1 && normal.back() == '/') normal.pop_back();
+    value = normal;
+    return normal;
+  }
+
+  std::string host_path(json& value, const std::string& pointer) const {
+    std::string path = text(value, pointer);
+    if (path.empty()) fail(pointer, "a host path", value);
+    std::filesystem::path resolved;
+    if (path == "~" || starts_with(path, "~/")) resolved = context_.home / path.substr(std::min<std::size_t>(2, path.size()));
+    else if (path[0] == '~') fail_because(pointer, "\"~user\" paths are not supported, found " + quote_for_message(path));
+    else resolved = context_.base_dir / path; // an absolute path replaces the base
+    std::string normal = resolved.lexically_normal().string();
+    if (normal.size() > 1 && normal.back() == '/') normal.pop_back();
+    value = normal;
+    return normal;
+  }
+
+  // --- the profile's fields -------------------------------------------------------------
+
+  void extends(json& value, const std::string& pointer) const {
+    if (!is_valid_container_name(text(value, pointer))) fail(pointer, "the name of a profile", value);
+  }
+
+  void description(json& value, const std::string& pointer) const { text(value, pointer); }
+
+  void image(json& value, const std::string& pointer) const {
+    // Docker's reference grammar: [registry[:port]/]path[:tag][@sha256:digest].
+    static const std::regex reference(
+        "([a-zA-Z0-9.-]+(:[0-9]+)?/)?[a-z0-9]+([._-]+[a-z0-9]+)*(/[a-z0-9]+([._-]+[a-z0-9]+)*)*"
+        "(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?");
+    if (!std::regex_match(text(value, pointer), reference))
+      fail(pointer, "an image reference like \"repo/name:tag\" or \"name@sha256:<digest>\"", value);
+  }
+
+  void service(json& value, const std::string& pointer) const {
+    one_of(value, pointer, {"jupyter", "ssh", "shell", "command"});
+  }
+
+  void command(json& value, const std::string& pointer) const {
+    if (!value.is_array() || value.empty()) fail(pointer, "a non-empty array of strings (exec form)", value);
+    for (std::size_t i = 0; i < value.size(); ++i) text(value[i], child_pointer(pointer, i), Text::multi_line);
+  }
+
+  void gpus(json& value, const std::string& pointer) const {
+    if (value.is_string()) text(value, pointer);
+    try {
+      value = to_json(parse_gpu_request(value));
+    } catch (const GpuSpecError& error) {
+      fail_because(pointer, std::string("expected ") + gpu_spec_expected + ", found " + describe_found(value) + " (" +
+                                error.what() + ")");
+    }
+  }
+
+  void ports(json& value, const std::string& pointer) const {
+    if (!value.is_array()) fail(pointer, "an array of {\"host\", \"container\", \"bind\", \"protocol\"} objects", value);
+    const std::string port_range = "an integer 1-65535";
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      json& port = value[i];
+      std::string at = child_pointer(pointer, i);
+      object_keys(port, at, {"host", "container", "bind", "protocol"}, {"container"});
+      integer(port["container"], at + "/container", 1, 65535, port_range);
+      if (!port.contains("host")) port["host"] = port["container"];
+      else if (port["host"].is_string() && text(port["host"], at + "/host") == "auto") {
+      } else integer(port["host"], at + "/host", 1, 65535, port_range + " or \"auto\"");
+      if (!port.contains("bind")) port["bind"] = "127.0.0.1";
+      else if (!is_ip_address(text(port["bind"], at + "/bind"))) fail(at + "/bind", "an IPv4 or IPv6 address", port["bind"]);
+      if (!port.contains("protocol")) port["protocol"] = "tcp";
+      else one_of(port["protocol"], at + "/protocol", {"tcp", "udp"});
+    }
+  }
+
+  void volumes(json& value, const std::string& pointer) const {
+    if (!value.is_array()) fail(pointer, "an array of {\"host\", \"container\", \"read_only\", \"create\"} objects", value);
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      json& volume = value[i];
+      std::string at = child_pointer(pointer, i);
+      object_keys(volume, at, {"host", "container", "read_only", "create"}, {"host", "container"});
+      host_path(volume["host"], at + "/host");
+      std::string target = container_path(volume["container"], at + "/container");
+      if (target == "/") fail_because(at + "/container", "mounting over the container's / is not allowed");
+      for (std::size_t j = 0; j < i; ++j)
+        if (value[j]["container"] == target)
+          fail_because(at + "/container", "container path " + target + " is already mounted by " +
+                                              Origin{context_.source, child_pointer(pointer, j)}.describe());
+      volume["read_only"] = volume.contains("read_only") && boolean(volume["read_only"], at + "/read_only");
+      volume["create"] = volume.contains("create") && boolean(volume["create"], at + "/create");
+    }
+  }
+
+  void env(json& value, const std::string& pointer) const {
+    static const std::regex name("[A-Za-z_][A-Za-z0-9_]*");
+    if (!value.is_object()) fail(pointer, "an object of NAME: value", value);
+    for (auto& [key, item] : value.items()) {
+      std::string at = child_pointer(pointer, key);
+      if (!std::regex_match(key, name))
+        fail_because(at, "expected an environment variable name matching [A-Za-z_][A-Za-z0-9_]*, found " +
+                             quote_for_message(key));
+      if (item.is_number()) item = item.dump();
+      if (!item.is_string()) fail(at, "a string", item);
+      text(item, at);
+    }
+  }
+
+  void workdir(json& value, const std::string& pointer) const { container_path(value, pointer); }
+
+  void user(json& value, const std::string& pointer) const {
+    if (value.is_string()) {
+      one_of(value, pointer, {"host", "root"});
+      return;
+    }
+    static const std::regex user_name("[a-z_][a-z0-9_-]{0,31}");
+    const std::string expected = "\"host\", \"root\" or {\"uid\": N, \"gid\": N, \"name\": \"...\"}";
+    if (!value.is_object()) fail(pointer, expected, value);
+    object_keys(value, pointer, {"uid", "gid", "name"}, {"uid", "gid"});
+    integer(value["uid"], pointer + "/uid", 0, 2147483647, "a user id 0-2147483647");
+    integer(value["gid"], pointer + "/gid", 0, 2147483647, "a group id 0-2147483647");
+    if (value.contains("name") && !std::regex_match(text(value["name"], pointer + "/name"), user_name))
+      fail(pointer + "/name", "a user name matching [a-z_][a-z0-9_-]*", value["name"]);
+  }
+
+  void shm_size(json& value, const std::string& pointer) const { byte_size(value, pointer, 1ULL << 20); }
+
+  void ipc(json& value, const std::string& pointer) const { one_of(value, pointer, {"private", "shareable", "host"}); }
+
+  void ulimits(json& value, const std::string& pointer) const {
+    if (!value.is_object()) fail(pointer, "an object of name: limit", value);
+    const std::string limit = "-1 (unlimited) or an integer >= 0";
+    for (auto& [name, item] : value.items()) {
+      std::string at = child_pointer(pointer, name);
+      if (std::find(ulimit_names.begin(), ulimit_names.end(), name) == ulimit_names.end())
+        fail_because(at, "unknown ulimit \"" + name + "\"" + did_you_mean(name, ulimit_names));
+      if (item.is_number_integer()) item = {{"soft", item}, {"hard", item}};
+      else if (!item.is_object()) fail(at, limit + ", or {\"soft\": N, \"hard\": N}", item);
+      object_keys(item, at, {"soft", "hard"}, {"soft", "hard"});
+      long long soft = integer(item["soft"], at + "/soft", -1, INT64_MAX, limit);
+      long long hard = integer(item["hard"], at + "/hard", -1, INT64_MAX, limit);
+      bool soft_above_hard = hard != -1 && (soft == -1 || soft > hard);
+      if (soft_above_hard)
+        fail_because(at, "the soft limit " + std::to_string(soft) + " is above the hard limit " + std::to_string(hard));
+    }
+  }
+
+  void resources(json& value, const std::string& pointer) const {
+    object_keys(value, pointer, {"cpus", "memory", "pids_limit"});
+    if (value.contains("cpus")) {
+      const json& cpus = value["cpus"];
+      if (!cpus.is_number() || cpus.get<double>() <= 0 || cpus.get<double>() > 4096)
+        fail(pointer + "/cpus", "a number of CPUs above 0, like 8 or 0.5", cpus);
+    }
+    if (value.contains("memory")) byte_size(value["memory"], pointer + "/memory", 6ULL << 20);
+    if (value.contains("pids_limit")) {
+      long long limit = integer(value["pids_limit"], pointer + "/pids_limit", -1, INT32_MAX, "-1 (unlimited) or an integer >= 1");
+      if (limit == 0) fail(pointer + "/pids_limit", "-1 (unlimited) or an integer >= 1", value["pids_limit"]);
+    }
+  }
+
+  void restart(json& value, const std::string& pointer) const {
+    static const std::regex policy("no|always|unless-stopped|on-failure(:[1-9][0-9]{0,5})?");
+    if (!std::regex_match(text(value, pointer), policy))
+      fail(pointer, "\"no\", \"always\", \"unless-stopped\", \"on-failure\" or \"on-failure:N\"", value);
+  }
+
+  void labels(json& value, const std::string& pointer) const {
+    static const std::regex key_pattern("[A-Za-z0-9][A-Za-z0-9._/-]*");
+    if (!value.is_object()) fail(pointer, "an object of key: value", value);
+    for (auto& [key, item] : value.items()) {
+      std::string at = child_pointer(pointer, key);
+      if (!std::regex_match(key, key_pattern))
+        fail_because(at, "expected a label key of letters, digits, '.', '_', '/' or '-', found " + quote_for_message(key));
+      if (starts_with(key, "io.launcher."))
+        fail_because(at, "labels under io.launcher. are set by the launcher itself, found " + quote_for_message(key));
+      text(item, at);
+    }
+  }
+
+  void name(json& value, const std::string& pointer) const {
+    if (!is_valid_container_name(text(value, pointer)))
+      fail(pointer,
+           "a container name Docker accepts: a letter or digit, then letters, digits, '_', '.' or '-' "
+           "(2 characters at least)",
+           value);
+  }
+
+  void privileged(json& value, const std::string& pointer) const { boolean(value, pointer); }
+
+  void allow(json& value, const std::string& pointer) const {
+    if (!value.is_array()) fail(pointer, "an array of opt-in names", value);
+    for (std::size_t i = 0; i < value.size(); ++i) one_of(value[i], child_pointer(pointer, i), dangerous_opt_ins());
+  }
+
+private:
+  const FieldContext& context_;
+};
+
+using FieldCheck = void (Checker::*)(json&, const std::string&) const;
+
+const std::vector<std::pair<std::string, FieldCheck>>& field_checks() {
+  static const std::vector<std::pair<std::string, FieldCheck>> checks{
+      {"extends", &Checker::extends},     {"description", &Checker::description},
+      {"image", &Checker::image},         {"service", &Checker::service},
+      {"command", &Checker::command},     {"gpus", &Checker::gpus},
+      {"ports", &Checker::ports},         {"volumes", &Checker::volumes},
+      {"env", &Checker::env},             {"workdir", &Checker::workdir},
+      {"user", &Checker::user},           {"shm_size", &Checker::shm_size},
+      {"ipc", &Checker::ipc},             {"ulimits", &Checker::ulimits},
+      {"resources", &Checker::resources}, {"restart", &Checker::restart},
+      {"labels", &Checker::labels},       {"name", &Checker::name},
+      {"privileged", &Checker::privileged}, {"allow", &Checker::allow},
+  };
+  return checks;
+}
+
+} // namespace
+
+std::vector<std::string> profile_keys() {
+  std::vector<std::string> keys;
+  for (const auto& [key, check] : field_checks()) keys.push_back(key);
+  return keys;
+}
+
+const std::vector<std::string>& dangerous_opt_ins() {
+  static const std::vector<std::string> names{"privileged", "mount-root", "mount-etc", "mount-docker-socket",
+                                              "unauthenticated-public-port"};
+  return names;
+}
+
+bool is_valid_container_name(const std::string& name) {
+  static const std::regex pattern("[a-zA-Z0-9][a-zA-Z0-9_.-]+");
+  return name.size() <= 128 && std::regex_match(name, pattern);
+}
+
+void normalize_profile(json& profile, const FieldContext& context, const std::string& pointer) {
+  Checker checker(context);
+  checker.object_keys(profile, pointer, profile_keys());
+  for (const auto& [key, check] : field_checks())
+    if (profile.contains(key)) (checker.*check)(profile[key], child_pointer(pointer, key));
+}
+
+} // namespace launcher::profile

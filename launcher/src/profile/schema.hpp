@@ -1,0 +1,35 @@
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "profile/interpolate.hpp"
+
+namespace launcher::profile {
+
+// What validating one source needs to know about where it came from.
+struct FieldContext {
+  std::string source;             // shown in every message: a file path, "built-in", a flag
+  std::filesystem::path base_dir; // relative host paths resolve against it
+  std::filesystem::path home;     // "~" expands to it
+  const EnvLookup* env = nullptr; // ${VAR} is expanded only where this is set (files)
+};
+
+// Validates one profile object and normalizes it in place: variables expanded, host paths
+// absolute, defaults of list items filled in, sizes in bytes, ulimits as {soft, hard}.
+// Throws Error(usage) "<source>:<pointer>: expected <what>, found <value>" on the first problem.
+void normalize_profile(nlohmann::json& profile, const FieldContext& context, const std::string& pointer);
+
+// Names Docker accepts for containers; profile and environment names follow the same rule.
+bool is_valid_container_name(const std::string& name);
+
+// The opt-ins that unlock dangerous requests, by name.
+const std::vector<std::string>& dangerous_opt_ins();
+
+// The keys a profile may have, in documentation order.
+std::vector<std::string> profile_keys();
+
+} // namespace launcher::profile

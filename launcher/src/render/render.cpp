@@ -1,0 +1,113 @@
+#include "render/render.hpp"
+
+#include <cstdio>
+
+#include "core/bytes.hpp"
+
+namespace launcher::render {
+
+namespace {
+
+// --mount is parsed as CSV: a field holding a comma or a quote must be quoted itself.
+std::string csv_field(const std::string& field) {
+  if (field.find_first_of(",\"") == std::string::npos) return field;
+  std::string quoted = "\"";
+  for (char c : field) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+std::string publish_value(const plan::PortBinding& port) {
+  std::string address = port.bind.find(':') != std::string::npos ? "[" + port.bind + "]" : port.bind;
+  std::string host = port.host_port ? std::to_string(*port.host_port) : "";
+  return address + ":" + host + ":" + std::to_string(port.container_port) + "/" + port.protocol;
+}
+
+std::string gpus_value(const plan::GpuAssignment& gpus) {
+  if (gpus.kind == plan::GpuAssignment::Kind::all) return "all";
+  std::string list;
+  for (const auto& device : gpus.devices) list += (list.empty() ? "" : ",") + device;
+  // The literal double quotes are required: unquoted, Docker reads "device=0,1" as GPU 0 only.
+  return "\"device=" + list + "\"";
+}
+
+std::string format_cpus(double cpus) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%g", cpus);
+  return buffer;
+}
+
+} // namespace
+
+ContainerCommand render_container_command(std::vector<std::string> program, const plan::Plan& plan) {
+  ContainerCommand command{std::move(program), {}, {}};
+  auto option = [&](const char* name, const std::string& value) { command.options.push_back({name, value}); };
+  option("--name", plan.env);
+  option("--label", std::string(label_env) + "=" + plan.env);
+  option("--label", std::string(label_profile) + "=" + plan.profile);
+  option("--label", std::string(label_plan_hash) + "=" + plan::plan_hash(plan));
+  for (const auto& [key, value] : plan.labels) option("--label", key + "=" + value);
+
+  if (plan.gpus.kind != plan::GpuAssignment::Kind::none) option("--gpus", gpus_value(plan.gpus));
+
+  // Who and what launcher-init sets up inside; none of these is a secret.
+  option("--env", "LAUNCHER_SERVICE=" + plan.service);
+  option("--env", "LAUNCHER_UID=" + std::to_string(plan.user.uid));
+  option("--env", "LAUNCHER_GID=" + std::to_string(plan.user.gid));
+  option("--env", "LAUNCHER_USER=" + plan.user.name);
+  if (!plan.workdir.empty()) option("--env", "LAUNCHER_WORKDIR=" + plan.workdir);
+  for (const auto& [name, value] : plan.environment) option("--env", name + "=" + value);
+  if (!plan.workdir.empty()) option("--workdir", plan.workdir);
+
+  for (const auto& port : plan.ports) option("--publish", publish_value(port));
+  for (const auto& mount : plan.mounts)
+    option("--mount", "type=bind," + csv_field("src=" + mount.source) + "," + csv_field("dst=" + mount.target) +
+                          (mount.read_only ? ",readonly" : ""));
+
+  option("--shm-size", format_docker_size(plan.shm_size_bytes));
+  if (!plan.ipc.empty()) option("--ipc", plan.ipc);
+  for (const auto& limit : plan.ulimits)
+    option("--ulimit", limit.name + "=" + std::to_string(limit.soft) + ":" + std::to_string(limit.hard));
+  if (plan.cpus) option("--cpus", format_cpus(*plan.cpus));
+  if (plan.memory_bytes) option("--memory", format_docker_size(*plan.memory_bytes));
+  if (plan.pids_limit) option("--pids-limit", std::to_string(*plan.pids_limit));
+  if (plan.restart != "no") option("--restart", plan.restart);
+  if (plan.privileged) command.options.push_back({"--privileged"});
+
+  command.image_and_command.push_back(plan.image);
+  command.image_and_command.insert(command.image_and_command.end(), plan.command.begin(), plan.command.end());
+  return command;
+}
+
+ContainerCommand render_run_command(const std::string& docker, const plan::Plan& plan) {
+  return render_container_command({docker, "run", "-d"}, plan);
+}
+
+std::vector<std::string> ContainerCommand::argv() const {
+  std::vector<std::string> argv = program;
+  for (const auto& option : options) argv.insert(argv.end(), option.begin(), option.end());
+  argv.insert(argv.end(), image_and_command.begin(), image_and_command.end());
+  return argv;
+}
+
+std::string ContainerCommand::display() const {
+  auto join = [](const std::vector<std::string>& words) {
+    std::string line;
+    for (const auto& word : words) line += (line.empty() ? "" : " ") + shell_quote(word);
+    return line;
+  };
+  std::string text = join(program);
+  for (const auto& option : options) text += " \\\n    " + join(option);
+  return text + " \\\n    " + join(image_and_command);
+}
+
+std::string shell_quote(const std::string& argument) {
+  if (!argument.empty() &&
+      argument.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_@%+=:,./-") ==
+          std::string::npos)
+    return argument;
+  std::string quoted = "'";
+  for (char c : argument) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+} // namespace launcher::render

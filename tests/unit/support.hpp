@@ -1,0 +1,67 @@
+#pragma once
+
+#include <filesystem>
+#include <set>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "core/error.hpp"
+#include "host/host_facts.hpp"
+#include "profile/catalog.hpp"
+
+namespace launcher::testing {
+
+// A fixed host: results must not depend on the machine the tests run on.
+inline host::HostFacts test_host(int gpus = 0) {
+  host::HostFacts host;
+  host.user_name = "alice";
+  host.uid = 1000;
+  host.gid = 1000;
+  host.home = "/home/alice";
+  host.cwd = "/home/alice/project";
+  host.memory_bytes = 64ULL << 30;
+  host.gpu_count = gpus;
+  return host;
+}
+
+// Paths that "exist" are listed; symlinks are given as a map to their targets.
+struct FakePaths {
+  std::set<std::string> existing{"/home/alice/project", "/home/alice/data", "/", "/etc", "/run/docker.sock"};
+  std::map<std::string, std::string> links{{"/var/run/docker.sock", "/run/docker.sock"}};
+
+  host::PathProbe probe() const {
+    return {[this](const std::filesystem::path& path) {
+              return existing.count(path.string()) > 0 || links.count(path.string()) > 0;
+            },
+            [this](const std::filesystem::path& path) {
+              auto link = links.find(path.string());
+              return link == links.end() ? path : std::filesystem::path(link->second);
+            }};
+  }
+};
+
+inline const profile::EnvLookup no_variables = [](const std::string&) -> std::optional<std::string> {
+  return std::nullopt;
+};
+
+// A profile file's text as a source named "launcher.json" in /home/alice/project.
+inline profile::ProfileSource team_source(const std::string& text, const profile::EnvLookup& env = no_variables) {
+  profile::FieldContext context{"launcher.json", "/home/alice/project", "/home/alice", &env};
+  return profile::parse_profile_source(text, context);
+}
+
+// Runs `action`, which must throw launcher::Error with exactly this code and message.
+template <class Action>
+void require_error(Action&& action, ExitCode code, const std::string& message) {
+  try {
+    action();
+  } catch (const Error& error) {
+    CHECK(std::string(error.what()) == message);
+    CHECK(static_cast<int>(error.code()) == static_cast<int>(code));
+    return;
+  }
+  FAIL("expected launcher::Error: " << message);
+}
+
+} // namespace launcher::testing

@@ -1,0 +1,149 @@
+#include <catch2/catch.hpp>
+
+#include "plan/resolve.hpp"
+#include "profile/builtin.hpp"
+#include "support.hpp"
+
+using namespace launcher;
+using launcher::testing::FakePaths;
+using launcher::testing::require_error;
+using launcher::testing::test_host;
+using nlohmann::json;
+
+namespace {
+
+profile::Catalog catalog_with(const json& profiles) {
+  profile::FieldContext builtin{"built-in", "/home/alice/project", "/home/alice", nullptr};
+  return {{profile::parse_profile_source(profile::builtin_profiles_json(), builtin),
+           testing::team_source(json{{"version", 1}, {"profiles", profiles}}.dump())}};
+}
+
+plan::Resolution resolve(const json& profiles, const std::string& name = "dev", int gpus = 0,
+                         const FakePaths& paths = FakePaths{}) {
+  return plan::resolve_plan(name, profile::merge_profile(catalog_with(profiles), name), test_host(gpus), paths.probe());
+}
+
+void require_refused(const json& fields, ExitCode code, const std::string& message, int gpus = 0) {
+  require_error([&] { resolve({{"dev", fields}}, "dev", gpus); }, code, message);
+}
+
+} // namespace
+
+TEST_CASE("defaults every GPU user needs", "[plan]") {
+  plan::Plan plan = resolve({{"dev", {{"extends", "jupyter"}}}}).plan;
+  CHECK(plan.shm_size_bytes == (32ULL << 30)); // half of the 64 GiB host
+  REQUIRE(plan.ulimits.size() == 2);
+  CHECK(plan.ulimits[0].name == "memlock");
+  CHECK(plan.ulimits[0].soft == -1);
+  CHECK(plan.ulimits[0].hard == -1);
+  CHECK(plan.ulimits[1].name == "stack");
+  CHECK(plan.ulimits[1].soft == 67108864);
+  CHECK(plan.gpus.kind == plan::GpuAssignment::Kind::none);
+  CHECK(plan.user.uid == 1000);
+  CHECK(plan.user.name == "alice");
+  CHECK(plan.env == "project-dev");
+  CHECK(plan.image == "pytorch-cpu:2.7.1-debian12");
+  CHECK(resolve({{"dev", json::object()}}, "dev", 4).plan.gpus.kind == plan::GpuAssignment::Kind::all);
+  CHECK(resolve({{"dev", json::object()}}, "dev", 4).plan.image == "pytorch-cuda:2.7.1-cu128-cudnn9-ubuntu24.04");
+}
+
+TEST_CASE("a small host still gets 1 GiB of /dev/shm; a memory limit caps the default", "[plan]") {
+  host::HostFacts small = test_host();
+  small.memory_bytes = 1ULL << 30;
+  profile::Catalog catalog = catalog_with({{"dev", json::object()}});
+  CHECK(plan::resolve_plan("dev", profile::merge_profile(catalog, "dev"), small, FakePaths{}.probe()).plan.shm_size_bytes == (1ULL << 30));
+  CHECK(resolve({{"dev", {{"resources", {{"memory", "8g"}}}}}}).plan.shm_size_bytes == (8ULL << 30));
+  CHECK(resolve({{"dev", {{"shm_size", "48g"}, {"resources", {{"memory", "8g"}}}}}}).plan.shm_size_bytes == (48ULL << 30));
+}
+
+TEST_CASE("the default environment name is made acceptable to Docker", "[plan]") {
+  CHECK(plan::default_env_name("/home/alice/my project", "jupyter") == "my-project-jupyter");
+  CHECK(plan::default_env_name("/home/alice/.hidden", "ssh") == "hidden-ssh");
+  CHECK(plan::default_env_name("/", "shell") == "shell");
+  CHECK(plan::default_env_name("/home/alice/étude", "jupyter") == "tude-jupyter");
+}
+
+TEST_CASE("GPU counts resolve to concrete devices on the host", "[plan]") {
+  CHECK(resolve({{"dev", {{"gpus", 2}}}}, "dev", 4).plan.gpus.devices == std::vector<std::string>{"0", "1"});
+  CHECK(resolve({{"dev", {{"gpus", {{"count", 1}}}}}}, "dev", 4).plan.gpus.devices == std::vector<std::string>{"0"});
+  require_refused({{"gpus", 2}}, ExitCode::host_incapable, "launcher.json:/profiles/dev/gpus: asks for 2 GPU(s), this host has 0");
+  CHECK(resolve({{"dev", {{"gpus", "device=2,3"}}}}, "dev", 0).plan.gpus.devices == std::vector<std::string>{"2", "3"});
+}
+
+TEST_CASE("host paths must exist unless the volume creates them", "[plan]") {
+  require_refused({{"volumes", {{{"host", "missing"}, {"container", "/m"}}}}}, ExitCode::usage,
+                  "launcher.json:/profiles/dev/volumes/0: host path /home/alice/project/missing does not exist (create it, "
+                  "or add \"create\": true to the volume)");
+  plan::Plan plan = resolve({{"dev", {{"volumes", {{{"host", "missing"}, {"container", "/m"}, {"create", true}}}}}}}).plan;
+  CHECK(plan.create_directories == std::vector<std::string>{"/home/alice/project/missing"});
+  CHECK(plan.mounts[0].source == "/home/alice/project/missing");
+}
+
+TEST_CASE("dangerous requests need an opt-in by name", "[plan]") {
+  require_refused({{"volumes", {{{"host", "/"}, {"container", "/host"}}}}}, ExitCode::usage,
+                  "launcher.json:/profiles/dev/volumes/0: mounting the host's /  is refused; add \"mount-root\" to the "
+                  "profile's \"allow\" list if you mean it");
+  require_refused({{"volumes", {{{"host", "/etc"}, {"container", "/host-etc"}}}}}, ExitCode::usage,
+                  "launcher.json:/profiles/dev/volumes/0: mounting /etc is refused; add \"mount-etc\" to the profile's "
+                  "\"allow\" list if you mean it");
+  require_refused({{"volumes", {{{"host", "/var/run/docker.sock"}, {"container", "/var/run/docker.sock"}}}}}, ExitCode::usage,
+                  "launcher.json:/profiles/dev/volumes/0: mounting the Docker socket /run/docker.sock (root on the host) is "
+                  "refused; add \"mount-docker-socket\" to the profile's \"allow\" list if you mean it");
+  require_refused({{"privileged", true}}, ExitCode::usage,
+                  "launcher.json:/profiles/dev/privileged: --privileged (every device and capability of the host) is refused; "
+                  "add \"privileged\" to the profile's \"allow\" list if you mean it");
+  require_refused({{"ports", {{{"container", 8000}, {"bind", "0.0.0.0"}}}}}, ExitCode::usage,
+                  "launcher.json:/profiles/dev/ports/0: publishing port 8000 on 0.0.0.0 for service \"shell\", which has no "
+                  "authentication is refused; add \"unauthenticated-public-port\" to the profile's \"allow\" list if you mean it");
+
+  plan::Plan allowed = resolve({{"dev", {{"privileged", true},
+                                         {"volumes", {{{"host", "/var/run/docker.sock"}, {"container", "/var/run/docker.sock"}}}},
+                                         {"ports", {{{"container", 8000}, {"bind", "0.0.0.0"}}}},
+                                         {"allow", {"privileged", "mount-docker-socket", "unauthenticated-public-port"}}}}})
+                           .plan;
+  CHECK(allowed.privileged);
+  CHECK(allowed.mounts[0].source == "/var/run/docker.sock");
+  // Jupyter and sshd authenticate every request, so they may listen beyond loopback.
+  CHECK(resolve({{"dev", {{"extends", "ssh"}, {"ports", {{{"host", 2222}, {"container", 22}, {"bind", "0.0.0.0"}}}}}}}).plan.ports[0].bind == "0.0.0.0");
+}
+
+TEST_CASE("a host port is published once per address and protocol", "[plan]") {
+  require_refused({{"ports", {{{"host", 8888}, {"container", 8888}}, {{"host", 8888}, {"container", 9999}}}}}, ExitCode::usage,
+                  "launcher.json:/profiles/dev/ports/1: host port 8888/tcp on 127.0.0.1 is already published by "
+                  "launcher.json:/profiles/dev/ports/0");
+  require_refused({{"ports", {{{"host", 80}, {"container", 80}, {"bind", "0.0.0.0"}}, {{"host", 80}, {"container", 81}}}},
+                   {"allow", {"unauthenticated-public-port"}}},
+                  ExitCode::usage,
+                  "launcher.json:/profiles/dev/ports/1: host port 80/tcp on 127.0.0.1 is already published by "
+                  "launcher.json:/profiles/dev/ports/0");
+  CHECK(resolve({{"dev", {{"ports", {{{"host", 53}, {"container", 53}}, {{"host", 53}, {"container", 54}, {"protocol", "udp"}}}}}}})
+            .plan.ports.size() == 2);
+  CHECK(resolve({{"dev", {{"ports", {{{"host", "auto"}, {"container", 1}}, {{"host", "auto"}, {"container", 2}}}}}}}).plan.ports.size() == 2);
+}
+
+TEST_CASE("command goes with the command service only", "[plan]") {
+  require_refused({{"service", "command"}}, ExitCode::usage,
+                  "launcher.json:/profiles/dev/service: service \"command\" needs a \"command\" to run");
+  require_refused({{"service", "jupyter"}, {"command", {"python"}}}, ExitCode::usage,
+                  "launcher.json:/profiles/dev/command: a \"command\" is only run with \"service\": \"command\" (this "
+                  "profile's service is \"jupyter\")");
+  CHECK(resolve({{"dev", {{"service", "command"}, {"command", {"python", "train.py"}}}}}).plan.command ==
+        std::vector<std::string>{"python", "train.py"});
+}
+
+TEST_CASE("users: host, root, or explicit ids", "[plan]") {
+  CHECK(resolve({{"dev", {{"user", "root"}}}}).plan.user.uid == 0);
+  plan::User explicit_user = resolve({{"dev", {{"user", {{"uid", 2000}, {"gid", 3000}}}}}}).plan.user;
+  CHECK(explicit_user.uid == 2000);
+  CHECK(explicit_user.gid == 3000);
+  CHECK(explicit_user.name == "user");
+}
+
+TEST_CASE("the plan hash follows the plan", "[plan]") {
+  plan::Plan a = resolve({{"dev", {{"extends", "jupyter"}}}}).plan;
+  plan::Plan b = a;
+  CHECK(plan::plan_hash(a) == plan::plan_hash(b));
+  CHECK(plan::plan_hash(a).size() == 64);
+  b.gpus = {plan::GpuAssignment::Kind::devices, {"0"}};
+  CHECK(plan::plan_hash(a) != plan::plan_hash(b));
+}

@@ -1,0 +1,65 @@
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <fstream>
+
+#include "profile/files.hpp"
+#include "support.hpp"
+
+using namespace launcher;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "launcher-test-XXXXXX").string();
+    path = mkdtemp(pattern.data());
+  }
+  ~TempDir() { fs::remove_all(path); }
+  void write(const fs::path& relative, const std::string& text) const {
+    fs::create_directories((path / relative).parent_path());
+    std::ofstream(path / relative) << text;
+  }
+};
+
+profile::ProfileLocations locations(const fs::path& cwd, const fs::path& home, std::optional<std::string> xdg = std::nullopt) {
+  return {cwd, home, [xdg](const std::string& name) -> std::optional<std::string> {
+            if (name == "XDG_CONFIG_HOME") return xdg;
+            return std::nullopt;
+          }};
+}
+
+} // namespace
+
+TEST_CASE("the team file is found by walking up from the working directory", "[profile][files]") {
+  TempDir dir;
+  dir.write("repo/launcher.json", R"({"version": 1, "profiles": {"train": {"extends": "jupyter"}}})");
+  fs::create_directories(dir.path / "repo/src/models");
+  CHECK(profile::find_team_file(dir.path / "repo/src/models") == dir.path / "repo/launcher.json");
+  CHECK_FALSE(profile::find_team_file(dir.path));
+
+  profile::Catalog catalog = profile::load_catalog(locations(dir.path / "repo/src/models", dir.path / "home"));
+  REQUIRE(catalog.sources.size() == 2);
+  CHECK(catalog.sources[1].name == (dir.path / "repo/launcher.json").string());
+  CHECK(catalog.sources_defining("train") == std::vector<std::string>{(dir.path / "repo/launcher.json").string()});
+}
+
+TEST_CASE("the user file honours XDG_CONFIG_HOME and sits below the team file", "[profile][files]") {
+  TempDir dir;
+  CHECK(profile::user_profile_file(locations(dir.path, "/home/alice")) == "/home/alice/.config/launcher/profiles.json");
+  CHECK(profile::user_profile_file(locations(dir.path, "/home/alice", "/cfg")) == "/cfg/launcher/profiles.json");
+  CHECK(profile::user_profile_file(locations(dir.path, "/home/alice", "relative")) == "/home/alice/.config/launcher/profiles.json");
+
+  dir.write("cfg/launcher/profiles.json", R"({"version": 1, "profiles": {"jupyter": {"volumes": [{"host": "data", "container": "/data", "create": true}]}}})");
+  dir.write("work/launcher.json", R"({"version": 1, "profiles": {"jupyter": {"env": {"TEAM": "1"}}}})");
+  profile::Catalog catalog = profile::load_catalog(locations(dir.path / "work", dir.path / "home", (dir.path / "cfg").string()));
+  REQUIRE(catalog.sources.size() == 3);
+  profile::Sourced jupyter = profile::merge_profile(catalog, "jupyter");
+  // Relative host paths resolve against the file that declared them.
+  CHECK(jupyter.fields["volumes"][1]["host"] == (dir.path / "cfg/launcher/data").string());
+  CHECK(jupyter.fields["volumes"][0]["host"] == (dir.path / "work").string());
+  CHECK(jupyter.fields["env"]["TEAM"] == "1");
+}

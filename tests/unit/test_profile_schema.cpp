@@ -1,0 +1,205 @@
+#include <catch2/catch.hpp>
+
+#include "profile/gpu_request.hpp"
+#include "profile/schema.hpp"
+#include "support.hpp"
+
+using namespace launcher;
+using launcher::testing::require_error;
+using launcher::testing::team_source;
+using nlohmann::json;
+
+namespace {
+
+// A one-profile file "launcher.json" whose profile "dev" has these fields.
+profile::ProfileSource dev_profile(const json& fields, const profile::EnvLookup& env = testing::no_variables) {
+  return team_source(json{{"version", 1}, {"profiles", {{"dev", fields}}}}.dump(), env);
+}
+
+json normalized(const json& fields) { return dev_profile(fields).profiles["dev"]; }
+
+void require_invalid(const json& fields, const std::string& message) {
+  require_error([&] { dev_profile(fields); }, ExitCode::usage, message);
+}
+
+} // namespace
+
+TEST_CASE("a complete profile normalizes", "[profile][schema]") {
+  json fields = normalized({
+      {"image", "registry.example.com:5000/team/pytorch:2.7.1@sha256:" + std::string(64, 'a')},
+      {"service", "jupyter"},
+      {"gpus", "device=0,1"},
+      {"ports", {{{"host", 8888}, {"container", 8888}}, {{"host", "auto"}, {"container", 6006}, {"protocol", "udp"}}}},
+      {"volumes", {{{"host", "data"}, {"container", "/data/"}, {"read_only", true}}, {{"host", "~/ckpt"}, {"container", "/ckpt"}, {"create", true}}}},
+      {"env", {{"OMP_NUM_THREADS", 8}, {"WANDB_MODE", "offline"}}},
+      {"workdir", "/workspace//src/"},
+      {"user", {{"uid", 1001}, {"gid", 1001}, {"name", "bob"}}},
+      {"shm_size", "16g"},
+      {"ipc", "private"},
+      {"ulimits", {{"nofile", {{"soft", 1024}, {"hard", 4096}}}, {"memlock", -1}}},
+      {"resources", {{"cpus", 7.5}, {"memory", "64g"}, {"pids_limit", 4096}}},
+      {"restart", "on-failure:3"},
+      {"labels", {{"team", "vision"}}},
+      {"name", "dev-box"},
+  });
+  CHECK(fields["gpus"] == json::array({"0", "1"}));
+  CHECK(fields["ports"][0] == json{{"host", 8888}, {"container", 8888}, {"bind", "127.0.0.1"}, {"protocol", "tcp"}});
+  CHECK(fields["ports"][1]["host"] == "auto");
+  CHECK(fields["volumes"][0] == json{{"host", "/home/alice/project/data"}, {"container", "/data"}, {"read_only", true}, {"create", false}});
+  CHECK(fields["volumes"][1]["host"] == "/home/alice/ckpt");
+  CHECK(fields["env"]["OMP_NUM_THREADS"] == "8");
+  CHECK(fields["workdir"] == "/workspace/src");
+  CHECK(fields["shm_size"] == (16ULL << 30));
+  CHECK(fields["ulimits"]["memlock"] == json{{"soft", -1}, {"hard", -1}});
+  CHECK(fields["resources"]["memory"] == (64ULL << 30));
+}
+
+TEST_CASE("a port's host defaults to its container port", "[profile][schema]") {
+  CHECK(normalized({{"ports", {{{"container", 6006}}}}})["ports"][0]["host"] == 6006);
+}
+
+TEST_CASE("unknown keys are errors with a suggestion", "[profile][schema]") {
+  require_invalid({{"prots", json::array()}}, "launcher.json:/profiles/dev/prots: unknown key \"prots\" (did you mean \"ports\"?)");
+  require_invalid({{"ports", {{{"container", 1}, {"hots", 2}}}}},
+                  "launcher.json:/profiles/dev/ports/0/hots: unknown key \"hots\" (did you mean \"host\"?)");
+  require_invalid({{"resources", {{"memroy", "1g"}}}},
+                  "launcher.json:/profiles/dev/resources/memroy: unknown key \"memroy\" (did you mean \"memory\"?)");
+  require_invalid({{"zzzzzz", 1}}, "launcher.json:/profiles/dev/zzzzzz: unknown key \"zzzzzz\"");
+}
+
+TEST_CASE("wrong types name what was expected and found", "[profile][schema]") {
+  require_invalid({{"image", 42}}, "launcher.json:/profiles/dev/image: expected a string, found 42");
+  require_invalid({{"ports", "8888:8888"}},
+                  "launcher.json:/profiles/dev/ports: expected an array of {\"host\", \"container\", \"bind\", \"protocol\"} objects, found \"8888:8888\"");
+  require_invalid({{"volumes", {{{"host", "data"}, {"container", "/data"}, {"read_only", "yes"}}}}},
+                  "launcher.json:/profiles/dev/volumes/0/read_only: expected true or false, found \"yes\"");
+  require_invalid({{"env", json::array()}}, "launcher.json:/profiles/dev/env: expected an object of NAME: value, found an array");
+  require_invalid({{"command", "python train.py"}},
+                  "launcher.json:/profiles/dev/command: expected a non-empty array of strings (exec form), found \"python train.py\"");
+  require_invalid({{"privileged", 1}}, "launcher.json:/profiles/dev/privileged: expected true or false, found 1");
+  require_invalid({{"service", "notebook"}},
+                  "launcher.json:/profiles/dev/service: expected \"jupyter\" | \"ssh\" | \"shell\" | \"command\", found \"notebook\"");
+  require_invalid({{"service", "jupytr"}},
+                  "launcher.json:/profiles/dev/service: expected \"jupyter\" | \"ssh\" | \"shell\" | \"command\", found \"jupytr\" (did you mean \"jupyter\"?)");
+}
+
+TEST_CASE("ports outside 1-65535 are refused", "[profile][schema]") {
+  require_invalid({{"ports", {{{"host", 70000}, {"container", 8888}}}}},
+                  "launcher.json:/profiles/dev/ports/0/host: expected an integer 1-65535 or \"auto\", found 70000");
+  require_invalid({{"ports", {{{"host", 8888}, {"container", 0}}}}},
+                  "launcher.json:/profiles/dev/ports/0/container: expected an integer 1-65535, found 0");
+  require_invalid({{"ports", {{{"host", "8888"}, {"container", 8888}}}}},
+                  "launcher.json:/profiles/dev/ports/0/host: expected an integer 1-65535 or \"auto\", found \"8888\"");
+  require_invalid({{"ports", {{{"host", 1}}}}}, "launcher.json:/profiles/dev/ports/0: missing required key \"container\"");
+  require_invalid({{"ports", {{{"container", 80}, {"bind", "localhost"}}}}},
+                  "launcher.json:/profiles/dev/ports/0/bind: expected an IPv4 or IPv6 address, found \"localhost\"");
+  require_invalid({{"ports", {{{"container", 80}, {"protocol", "sctp"}}}}},
+                  "launcher.json:/profiles/dev/ports/0/protocol: expected \"tcp\" | \"udp\", found \"sctp\"");
+}
+
+TEST_CASE("container paths must be absolute, clean and mounted once", "[profile][schema]") {
+  require_invalid({{"volumes", {{{"host", "data"}, {"container", "data"}}}}},
+                  "launcher.json:/profiles/dev/volumes/0/container: expected an absolute container path, found \"data\"");
+  require_invalid({{"volumes", {{{"host", "data"}, {"container", "/workspace/../etc"}}}}},
+                  "launcher.json:/profiles/dev/volumes/0/container: \"..\" is not allowed in container path \"/workspace/../etc\"");
+  require_invalid({{"volumes", {{{"host", "a"}, {"container", "/data"}}, {{"host", "b"}, {"container", "/data/"}}}}},
+                  "launcher.json:/profiles/dev/volumes/1/container: container path /data is already mounted by launcher.json:/profiles/dev/volumes/0");
+  require_invalid({{"volumes", {{{"host", "a"}, {"container", "/"}}}}},
+                  "launcher.json:/profiles/dev/volumes/0/container: mounting over the container's / is not allowed");
+  require_invalid({{"volumes", {{{"host", "~bob/x"}, {"container", "/x"}}}}},
+                  "launcher.json:/profiles/dev/volumes/0/host: \"~user\" paths are not supported, found \"~bob/x\"");
+  require_invalid({{"workdir", "src"}}, "launcher.json:/profiles/dev/workdir: expected an absolute container path, found \"src\"");
+  require_invalid({{"workdir", "/a/../.."}}, "launcher.json:/profiles/dev/workdir: \"..\" is not allowed in container path \"/a/../..\"");
+}
+
+TEST_CASE("GPU specs that do not parse are profile errors", "[profile][schema]") {
+  const std::string expected = std::string("expected ") + profile::gpu_spec_expected;
+  require_invalid({{"gpus", "device=0,,1"}},
+                  "launcher.json:/profiles/dev/gpus: " + expected + ", found \"device=0,,1\" (empty entry in the device list)");
+  require_invalid({{"gpus", {0, -1}}}, "launcher.json:/profiles/dev/gpus: " + expected + ", found an array (negative GPU index -1)");
+  require_invalid({{"gpus", 0}},
+                  "launcher.json:/profiles/dev/gpus: " + expected + ", found 0 (the GPU count must be at least 1 (use \"none\" for no GPU))");
+}
+
+TEST_CASE("environment names and values are checked", "[profile][schema]") {
+  require_invalid({{"env", {{"1BAD", "x"}}}},
+                  "launcher.json:/profiles/dev/env/1BAD: expected an environment variable name matching [A-Za-z_][A-Za-z0-9_]*, found \"1BAD\"");
+  require_invalid({{"env", {{"A-B", "x"}}}},
+                  "launcher.json:/profiles/dev/env/A-B: expected an environment variable name matching [A-Za-z_][A-Za-z0-9_]*, found \"A-B\"");
+  require_invalid({{"env", {{"A", "line\nbreak"}}}},
+                  "launcher.json:/profiles/dev/env/A: a newline is not allowed in \"line\\nbreak\"");
+  require_invalid({{"env", {{"A", std::string("nul\0byte", 8)}}}}, "launcher.json:/profiles/dev/env/A: a NUL character is not allowed");
+  require_invalid({{"env", {{"A", true}}}}, "launcher.json:/profiles/dev/env/A: expected a string, found true");
+  require_invalid({{"labels", {{"team", "a\rb"}}}}, "launcher.json:/profiles/dev/labels/team: a newline is not allowed in \"a\\rb\"");
+}
+
+TEST_CASE("command arguments may span lines but hold no NUL", "[profile][schema]") {
+  CHECK(normalized({{"service", "command"}, {"command", {"python", "-c", "import torch\nprint(1)"}}})["command"][2] ==
+        "import torch\nprint(1)");
+  require_invalid({{"command", {std::string("a\0b", 3)}}}, "launcher.json:/profiles/dev/command/0: a NUL character is not allowed");
+}
+
+TEST_CASE("container names follow Docker's rule", "[profile][schema]") {
+  CHECK(profile::is_valid_container_name("dev-box_1.2"));
+  CHECK_FALSE(profile::is_valid_container_name("x"));
+  CHECK_FALSE(profile::is_valid_container_name("-dev"));
+  CHECK_FALSE(profile::is_valid_container_name("dev box"));
+  CHECK_FALSE(profile::is_valid_container_name(std::string(129, 'a')));
+  require_invalid({{"name", "my env"}},
+                  "launcher.json:/profiles/dev/name: expected a container name Docker accepts: a letter or digit, then "
+                  "letters, digits, '_', '.' or '-' (2 characters at least), found \"my env\"");
+}
+
+TEST_CASE("sizes, limits and policies are checked", "[profile][schema]") {
+  require_invalid({{"shm_size", "lots"}},
+                  "launcher.json:/profiles/dev/shm_size: expected a size like \"16g\" or \"512m\" (a plain integer is bytes) of at least 1m, found \"lots\"");
+  require_invalid({{"shm_size", 100}},
+                  "launcher.json:/profiles/dev/shm_size: expected a size like \"16g\" or \"512m\" (a plain integer is bytes) of at least 1m, found 100");
+  require_invalid({{"resources", {{"memory", "1m"}}}},
+                  "launcher.json:/profiles/dev/resources/memory: expected a size like \"16g\" or \"512m\" (a plain integer is bytes) of at least 6m, found \"1m\"");
+  require_invalid({{"resources", {{"cpus", 0}}}}, "launcher.json:/profiles/dev/resources/cpus: expected a number of CPUs above 0, like 8 or 0.5, found 0");
+  require_invalid({{"resources", {{"pids_limit", 0}}}},
+                  "launcher.json:/profiles/dev/resources/pids_limit: expected -1 (unlimited) or an integer >= 1, found 0");
+  require_invalid({{"ulimits", {{"nofiles", 1}}}},
+                  "launcher.json:/profiles/dev/ulimits/nofiles: unknown ulimit \"nofiles\" (did you mean \"nofile\"?)");
+  require_invalid({{"ulimits", {{"nofile", {{"soft", 10}, {"hard", 5}}}}}},
+                  "launcher.json:/profiles/dev/ulimits/nofile: the soft limit 10 is above the hard limit 5");
+  require_invalid({{"ulimits", {{"nofile", -5}}}},
+                  "launcher.json:/profiles/dev/ulimits/nofile/soft: expected -1 (unlimited) or an integer >= 0, found -5");
+  require_invalid({{"restart", "sometimes"}},
+                  "launcher.json:/profiles/dev/restart: expected \"no\", \"always\", \"unless-stopped\", \"on-failure\" or \"on-failure:N\", found \"sometimes\"");
+  require_invalid({{"ipc", "shared"}}, "launcher.json:/profiles/dev/ipc: expected \"private\" | \"shareable\" | \"host\", found \"shared\"");
+  require_invalid({{"user", "admin"}}, "launcher.json:/profiles/dev/user: expected \"host\" | \"root\", found \"admin\"");
+  require_invalid({{"user", {{"uid", -1}, {"gid", 0}}}}, "launcher.json:/profiles/dev/user/uid: expected a user id 0-2147483647, found -1");
+  require_invalid({{"user", 5}},
+                  "launcher.json:/profiles/dev/user: expected \"host\", \"root\" or {\"uid\": N, \"gid\": N, \"name\": \"...\"}, found 5");
+}
+
+TEST_CASE("images, labels and opt-ins are checked", "[profile][schema]") {
+  require_invalid({{"image", "PyTorch:latest"}},
+                  "launcher.json:/profiles/dev/image: expected an image reference like \"repo/name:tag\" or \"name@sha256:<digest>\", found \"PyTorch:latest\"");
+  require_invalid({{"image", "pytorch latest"}},
+                  "launcher.json:/profiles/dev/image: expected an image reference like \"repo/name:tag\" or \"name@sha256:<digest>\", found \"pytorch latest\"");
+  require_invalid({{"labels", {{"io.launcher.env", "x"}}}},
+                  "launcher.json:/profiles/dev/labels/io.launcher.env: labels under io.launcher. are set by the launcher itself, found \"io.launcher.env\"");
+  require_invalid({{"allow", {"privilege"}}},
+                  "launcher.json:/profiles/dev/allow/0: expected \"privileged\" | \"mount-root\" | \"mount-etc\" | "
+                  "\"mount-docker-socket\" | \"unauthenticated-public-port\", found \"privilege\" (did you mean \"privileged\"?)");
+  require_invalid({{"extends", "a b"}}, "launcher.json:/profiles/dev/extends: expected the name of a profile, found \"a b\"");
+}
+
+TEST_CASE("variables are expanded in file values, and an unset one is named", "[profile][schema]") {
+  profile::EnvLookup env = [](const std::string& name) -> std::optional<std::string> {
+    if (name == "DATA_DIR") return "/srv/data";
+    return std::nullopt;
+  };
+  json fields = dev_profile({{"volumes", {{{"host", "${DATA_DIR}"}, {"container", "/data"}}}},
+                             {"image", "${IMAGE:-pytorch-cpu:2.7.1-debian12}"}},
+                            env)
+                    .profiles["dev"];
+  CHECK(fields["volumes"][0]["host"] == "/srv/data");
+  CHECK(fields["image"] == "pytorch-cpu:2.7.1-debian12");
+  require_error([&] { dev_profile({{"volumes", {{{"host", "${DATASET}"}, {"container", "/data"}}}}}, env); },
+                ExitCode::usage,
+                "launcher.json:/profiles/dev/volumes/0/host: variable DATASET is not set (set it, or write ${DATASET:-value} to give a default)");
+}

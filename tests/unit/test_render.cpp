@@ -1,0 +1,114 @@
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "plan/resolve.hpp"
+#include "profile/builtin.hpp"
+#include "render/render.hpp"
+#include "support.hpp"
+
+using namespace launcher;
+using nlohmann::json;
+
+namespace {
+
+plan::Plan builtin_plan(const std::string& name, int gpus) {
+  profile::FieldContext builtin{"built-in", "/home/alice/project", "/home/alice", nullptr};
+  profile::Catalog catalog{{profile::parse_profile_source(profile::builtin_profiles_json(), builtin)}};
+  return plan::resolve_plan(name, profile::merge_profile(catalog, name), testing::test_host(gpus), testing::FakePaths{}.probe()).plan;
+}
+
+// Golden files hold the command as printed; LAUNCHER_UPDATE_GOLDEN=1 rewrites them after a deliberate change.
+void check_golden(const std::string& file, const std::string& actual) {
+  std::string path = std::string(LAUNCHER_GOLDEN_DIR) + "/" + file;
+  if (const char* update = std::getenv("LAUNCHER_UPDATE_GOLDEN"); update && std::string(update) == "1")
+    std::ofstream(path) << actual;
+  std::ifstream in(path);
+  REQUIRE(in.good());
+  std::stringstream expected;
+  expected << in.rdbuf();
+  CHECK(actual == expected.str());
+}
+
+std::string rendered(const plan::Plan& plan) { return render::render_run_command("docker", plan).display() + "\n"; }
+
+} // namespace
+
+TEST_CASE("golden: the built-in jupyter profile on a host with GPUs", "[render][golden]") {
+  check_golden("jupyter-gpu-host.txt", rendered(builtin_plan("jupyter", 8)));
+}
+
+TEST_CASE("golden: the built-in ssh profile on a host without GPUs", "[render][golden]") {
+  check_golden("ssh-cpu-host.txt", rendered(builtin_plan("ssh", 0)));
+}
+
+TEST_CASE("golden: the built-in shell profile on a host without GPUs", "[render][golden]") {
+  check_golden("shell-cpu-host.txt", rendered(builtin_plan("shell", 0)));
+}
+
+TEST_CASE("a GPU list renders as one argument with literal double quotes", "[render]") {
+  plan::Plan plan = builtin_plan("shell", 0);
+  plan.gpus = {plan::GpuAssignment::Kind::devices, {"0", "1"}};
+  auto argv = render::render_run_command("docker", plan).argv();
+  auto gpus = std::find(argv.begin(), argv.end(), "--gpus");
+  REQUIRE(gpus != argv.end());
+  CHECK(*(gpus + 1) == "\"device=0,1\"");
+  CHECK(render::render_run_command("docker", plan).display().find("--gpus '\"device=0,1\"'") != std::string::npos);
+}
+
+TEST_CASE("every piece of the plan renders in a fixed order", "[render]") {
+  plan::Plan plan = builtin_plan("shell", 0);
+  plan.service = "command";
+  plan.command = {"python", "-c", "print('hi')"};
+  plan.ports = {{"::1", 2200, 22, "tcp"}, {"127.0.0.1", std::nullopt, 6006, "udp"}};
+  plan.mounts = {{"/data/a,b \"x\"", "/data", true}};
+  plan.environment = {{"B", "2"}, {"A", "1"}};
+  plan.ipc = "host";
+  plan.cpus = 2.5;
+  plan.memory_bytes = 16ULL << 30;
+  plan.pids_limit = 4096;
+  plan.restart = "unless-stopped";
+  plan.labels = {{"team", "vision"}};
+  plan.privileged = true;
+  auto command = render::render_container_command({"docker", "create"}, plan);
+  auto has = [&](std::vector<std::string> option) {
+    return std::find(command.options.begin(), command.options.end(), option) != command.options.end();
+  };
+  CHECK(has({"--publish", "[::1]:2200:22/tcp"}));
+  CHECK(has({"--publish", "127.0.0.1::6006/udp"}));
+  CHECK(has({"--mount", "type=bind,\"src=/data/a,b \"\"x\"\"\",dst=/data,readonly"}));
+  CHECK(has({"--ipc", "host"}));
+  CHECK(has({"--cpus", "2.5"}));
+  CHECK(has({"--memory", "16g"}));
+  CHECK(has({"--pids-limit", "4096"}));
+  CHECK(has({"--restart", "unless-stopped"}));
+  CHECK(has({"--label", "team=vision"}));
+  CHECK(has({"--privileged"}));
+  CHECK(command.image_and_command == std::vector<std::string>{"pytorch-cpu:2.7.1-debian12", "python", "-c", "print('hi')"});
+  auto env_a = std::find(command.options.begin(), command.options.end(), std::vector<std::string>{"--env", "A=1"});
+  auto env_b = std::find(command.options.begin(), command.options.end(), std::vector<std::string>{"--env", "B=2"});
+  CHECK(env_a < env_b);
+  CHECK(command.argv()[0] == "docker");
+  CHECK(command.argv()[1] == "create");
+}
+
+TEST_CASE("no secret-shaped value and no shell string: the argv is the plan", "[render]") {
+  plan::Plan plan = builtin_plan("jupyter", 0);
+  for (const auto& arg : render::render_run_command("docker", plan).argv()) {
+    CHECK(arg.find("TOKEN") == std::string::npos);
+    CHECK(arg != "sh");
+    CHECK(arg != "-c");
+  }
+}
+
+TEST_CASE("shell_quote quotes only what needs it", "[render]") {
+  CHECK(render::shell_quote("--shm-size") == "--shm-size");
+  CHECK(render::shell_quote("type=bind,src=/a,dst=/b") == "type=bind,src=/a,dst=/b");
+  CHECK(render::shell_quote("\"device=0,1\"") == "'\"device=0,1\"'");
+  CHECK(render::shell_quote("it's") == "'it'\\''s'");
+  CHECK(render::shell_quote("") == "''");
+  CHECK(render::shell_quote("a b") == "'a b'");
+  CHECK(render::shell_quote("$HOME") == "'$HOME'");
+}
