@@ -19,6 +19,7 @@ inline host::HostFacts test_host(int gpus = 0) {
   host.uid = 1000;
   host.gid = 1000;
   host.home = "/home/alice";
+  host.state_home = "/home/alice/.local/state";
   host.cwd = "/home/alice/project";
   host.memory_bytes = 64ULL << 30;
   host.gpu_count = gpus;

@@ -42,7 +42,7 @@ TEST_CASE("an unknown flag is a usage error", "[cli]") {
   CHECK(outcome.err.find("--gpu") != std::string::npos);
 }
 
-TEST_CASE("--version and --help exit 0", "[cli]") {
+TEST_CASE("the version and help flags exit 0", "[cli]") {
   CHECK(run_cli({"--version"}).out == "0.1.0\n");
   Outcome help = run_cli({"--help"});
   CHECK(help.code == 0);

@@ -147,3 +147,17 @@ TEST_CASE("the plan hash follows the plan", "[plan]") {
   b.gpus = {plan::GpuAssignment::Kind::devices, {"0"}};
   CHECK(plan::plan_hash(a) != plan::plan_hash(b));
 }
+
+TEST_CASE("jupyter and ssh environments mount their secrets directory", "[plan]") {
+  plan::Plan jupyter = resolve({{"dev", {{"extends", "jupyter"}}}}).plan;
+  CHECK(jupyter.access.secrets_dir == "/home/alice/.local/state/launcher/envs/project-dev/secrets");
+  CHECK(jupyter.access.jupyter_auth == "token");
+  plan::Plan ssh = resolve({{"dev", {{"extends", "ssh"}, {"ssh", {{"password", true}}}, {"sudo", true}}}}).plan;
+  CHECK(ssh.access.ssh_password);
+  CHECK(ssh.user.sudo);
+  CHECK(resolve({{"dev", {{"extends", "shell"}}}}).plan.access.secrets_dir.empty());
+  require_refused({{"extends", "shell"}, {"ssh", {{"password", true}}}}, ExitCode::usage,
+                  "launcher.json:/profiles/dev/ssh/password: SSH settings need \"service\": \"ssh\" (this profile's service is \"shell\")");
+  require_refused({{"extends", "ssh"}, {"jupyter", {{"auth", "password"}}}}, ExitCode::usage,
+                  "launcher.json:/profiles/dev/jupyter/auth: Jupyter settings need \"service\": \"jupyter\" (this profile's service is \"ssh\")");
+}

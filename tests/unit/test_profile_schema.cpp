@@ -203,3 +203,18 @@ TEST_CASE("variables are expanded in file values, and an unset one is named", "[
                 ExitCode::usage,
                 "launcher.json:/profiles/dev/volumes/0/host: variable DATASET is not set (set it, or write ${DATASET:-value} to give a default)");
 }
+
+TEST_CASE("service settings: jupyter auth, ssh keys and password, sudo", "[profile][schema]") {
+  json fields = normalized({{"jupyter", {{"auth", "password"}}},
+                            {"ssh", {{"authorized_keys", {"keys/team.pub", "~/.ssh/id_ed25519.pub", "ssh-ed25519 AAAAC3Nz alice"}},
+                                     {"password", true}}},
+                            {"sudo", true}});
+  CHECK(fields["ssh"]["authorized_keys"] ==
+        json::array({"/home/alice/project/keys/team.pub", "/home/alice/.ssh/id_ed25519.pub", "ssh-ed25519 AAAAC3Nz alice"}));
+  require_invalid({{"jupyter", {{"auth", "none"}}}}, "launcher.json:/profiles/dev/jupyter/auth: expected \"token\" | \"password\", found \"none\"");
+  require_invalid({{"jupyter", {{"token", "abc"}}}}, "launcher.json:/profiles/dev/jupyter/token: unknown key \"token\"");
+  require_invalid({{"ssh", {{"authorized_keys", json::array()}}}},
+                  "launcher.json:/profiles/dev/ssh/authorized_keys: expected a non-empty array of public key files or literal public keys, found an array");
+  require_invalid({{"ssh", {{"password", "yes"}}}}, "launcher.json:/profiles/dev/ssh/password: expected true or false, found \"yes\"");
+  require_invalid({{"sudo", "yes"}}, "launcher.json:/profiles/dev/sudo: expected true or false, found \"yes\"");
+}

@@ -112,3 +112,28 @@ TEST_CASE("shell_quote quotes only what needs it", "[render]") {
   CHECK(render::shell_quote("a b") == "'a b'");
   CHECK(render::shell_quote("$HOME") == "'$HOME'");
 }
+
+TEST_CASE("containers drop every capability but what launcher-init and the service need", "[render]") {
+  auto options_of = [](const plan::Plan& plan) { return render::render_run_command("docker", plan).options; };
+  auto values = [](const std::vector<std::vector<std::string>>& options, const std::string& name) {
+    std::vector<std::string> found;
+    for (const auto& option : options)
+      if (option[0] == name) found.push_back(option.size() > 1 ? option[1] : "");
+    return found;
+  };
+  auto ssh = options_of(builtin_plan("ssh", 0));
+  CHECK(values(ssh, "--cap-drop") == std::vector<std::string>{"ALL"});
+  CHECK(values(ssh, "--cap-add") == std::vector<std::string>{"CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID", "SYS_CHROOT"});
+  CHECK(values(ssh, "--security-opt") == std::vector<std::string>{"no-new-privileges"});
+  CHECK(values(ssh, "--tmpfs") == std::vector<std::string>{"/run/launcher:rw,nosuid,nodev,noexec,mode=0755"});
+  CHECK(values(ssh, "--mount")[1] ==
+        "type=bind,src=/home/alice/.local/state/launcher/envs/project-ssh/secrets,dst=/run/launcher/secrets,readonly");
+
+  plan::Plan sudo = builtin_plan("jupyter", 0);
+  sudo.user.sudo = true;
+  auto with_sudo = options_of(sudo);
+  CHECK(values(with_sudo, "--security-opt").empty());
+  CHECK(values(with_sudo, "--cap-add").back() == "AUDIT_WRITE");
+  CHECK(std::find(with_sudo.begin(), with_sudo.end(), std::vector<std::string>{"--env", "LAUNCHER_SUDO=1"}) != with_sudo.end());
+  CHECK(values(options_of(builtin_plan("shell", 0)), "--mount").size() == 1); // no secrets for a plain shell
+}

@@ -8,6 +8,7 @@
 #include "commands/context.hpp"
 #include "commands/profiles.hpp"
 #include "commands/render.hpp"
+#include "commands/secret.hpp"
 #include "commands/up.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
@@ -46,6 +47,7 @@ int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
   commands::add_render_command(app, context);
   commands::add_profiles_command(app, context);
   commands::add_up_command(app, context);
+  commands::add_secret_command(app, context);
 
   try {
     app.parse(argc, argv);

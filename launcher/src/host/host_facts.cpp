@@ -30,6 +30,8 @@ HostFacts read_host_facts() {
   facts.user_name = entry ? entry->pw_name : "user";
   const char* home = std::getenv("HOME");
   facts.home = home && *home ? fs::path(home) : fs::path(entry ? entry->pw_dir : "/");
+  const char* state_home = std::getenv("XDG_STATE_HOME");
+  facts.state_home = state_home && fs::path(state_home).is_absolute() ? fs::path(state_home) : facts.home / ".local/state";
   facts.cwd = fs::current_path();
   facts.memory_bytes = static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
   facts.gpu_count = count_nvidia_gpus();

@@ -13,6 +13,7 @@ struct HostFacts {
   unsigned uid = 0;
   unsigned gid = 0;
   std::filesystem::path home;
+  std::filesystem::path state_home; // ${XDG_STATE_HOME:-~/.local/state}
   std::filesystem::path cwd;
   std::uint64_t memory_bytes = 0;
   int gpu_count = 0;

@@ -39,6 +39,15 @@ struct User {
   unsigned uid = 0;
   unsigned gid = 0;
   std::string name;
+  bool sudo = false; // passwordless sudo inside, only when the profile asks
+};
+
+// How the service authenticates; the secrets themselves live in `secrets_dir`, never here.
+struct Access {
+  std::string secrets_dir;                  // host directory mounted read-only at /run/launcher/secrets
+  std::string jupyter_auth;                 // "token" | "password" (jupyter service)
+  std::vector<std::string> authorized_keys; // public key files or literal keys; empty: ~/.ssh/*.pub
+  bool ssh_password = false;                // password login next to keys (off by default)
 };
 
 // Everything `up` needs, fully decided: nothing here depends on the host any more.
@@ -55,6 +64,7 @@ struct Plan {
   std::map<std::string, std::string> environment;
   std::string workdir; // empty: the image's
   User user;
+  Access access;
   std::uint64_t shm_size_bytes = 0;
   std::string ipc; // empty: Docker's default
   std::vector<Ulimit> ulimits;

@@ -8,6 +8,7 @@
 #include "profile/catalog.hpp"
 #include "profile/gpu_request.hpp"
 #include "profile/schema.hpp"
+#include "secrets/state.hpp"
 
 namespace launcher::plan {
 
@@ -129,9 +130,23 @@ public:
 
   User user() const {
     const json& user = fields_["user"];
-    if (user == "host") return {host_.uid, host_.gid, host_.user_name};
-    if (user == "root") return {0, 0, "root"};
-    return {user["uid"], user["gid"], user.value("name", std::string("user"))};
+    bool sudo = fields_.value("sudo", false);
+    if (user == "host") return {host_.uid, host_.gid, host_.user_name, sudo};
+    if (user == "root") return {0, 0, "root", sudo};
+    return {user["uid"], user["gid"], user.value("name", std::string("user")), sudo};
+  }
+
+  Access access(const std::string& env, const std::string& service) const {
+    const json& jupyter = fields_.value("jupyter", json::object());
+    const json& ssh = fields_.value("ssh", json::object());
+    // Map fields record origins per key: blame the first key set.
+    if (service != "jupyter" && !jupyter.empty())
+      fail(child_pointer("/jupyter", jupyter.begin().key()), "Jupyter settings need \"service\": \"jupyter\" (this profile's service is \"" + service + "\")");
+    if (service != "ssh" && !ssh.empty())
+      fail(child_pointer("/ssh", ssh.begin().key()), "SSH settings need \"service\": \"ssh\" (this profile's service is \"" + service + "\")");
+    if (service != "jupyter" && service != "ssh") return {};
+    return {secrets::state_layout(env, host_.state_home).secrets_dir.string(), jupyter.value("auth", "token"),
+            ssh.value("authorized_keys", std::vector<std::string>{}), ssh.value("password", false)};
   }
 
   Plan plan(const std::string& profile_name) const {
@@ -152,6 +167,7 @@ public:
     plan.environment = fields_.value("env", std::map<std::string, std::string>{});
     plan.workdir = text("workdir");
     plan.user = user();
+    plan.access = access(plan.env, plan.service);
     plan.ipc = text("ipc");
     for (const auto& [name, limit] : fields_["ulimits"].items())
       plan.ulimits.push_back({name, limit["soft"].get<long long>(), limit["hard"].get<long long>()});
@@ -186,6 +202,8 @@ Sourced host_defaults(const host::HostFacts& host) {
       {"gpus", "auto"},
       {"user", "host"},
       {"shm_size", std::max(gib, host.memory_bytes / 2 / gib * gib)},
+      // Bounds a fork bomb yet leaves room for DataLoader workers and their threads.
+      {"resources", {{"pids_limit", 32768}}},
       {"ulimits", {{"memlock", {{"soft", -1}, {"hard", -1}}}, {"stack", {{"soft", 67108864}, {"hard", 67108864}}}}},
       {"restart", "no"},
   };

@@ -44,13 +44,15 @@ struct Pipe {
 
 } // namespace
 
-ProcessResult run_process(const std::vector<std::string>& argv, std::string_view input) {
+ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options) {
+  std::string_view input = options.input;
   Pipe in, out, err;
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, in.read_end, STDIN_FILENO);
   posix_spawn_file_actions_adddup2(&actions, out.write_end, STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, err.write_end, STDERR_FILENO);
+  if (!options.working_dir.empty()) posix_spawn_file_actions_addchdir_np(&actions, options.working_dir.c_str());
 
   std::vector<char*> args;
   for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));

@@ -12,8 +12,13 @@ struct ProcessResult {
   std::string err;
 };
 
-// Spawns argv directly (posix_spawnp, no shell), feeds `input` to its stdin and collects
-// its output. Throws Error when the program cannot be started at all.
-ProcessResult run_process(const std::vector<std::string>& argv, std::string_view input = {});
+struct ProcessOptions {
+  std::string_view input;  // fed to stdin, which is then closed
+  std::string working_dir; // empty: ours
+};
+
+// Spawns argv directly (posix_spawnp, no shell) and collects its output.
+// Throws Error when the program cannot be started at all.
+ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options = {});
 
 } // namespace launcher::process

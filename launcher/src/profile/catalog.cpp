@@ -15,7 +15,9 @@ namespace {
 enum class MergeRule { replace, by_key, by_item_key };
 
 MergeRule merge_rule(const std::string& field) {
-  if (field == "env" || field == "labels" || field == "ulimits" || field == "resources") return MergeRule::by_key;
+  if (field == "env" || field == "labels" || field == "ulimits" || field == "resources" || field == "jupyter" ||
+      field == "ssh")
+    return MergeRule::by_key;
   if (field == "ports" || field == "volumes") return MergeRule::by_item_key;
   return MergeRule::replace;
 }

@@ -35,7 +35,7 @@ ProfileSource parse_profile_source(std::string_view text, const FieldContext& co
 // Throws Error(usage) for a missing profile or extends target and for an extends cycle.
 Sourced merge_profile(const Catalog& catalog, const std::string& name, const std::vector<Sourced>& overrides = {});
 
-// Lays `top` over `base`: maps (env, labels, ulimits, resources) merge by key, ports by
+// Lays `top` over `base`: maps (env, labels, ulimits, resources, jupyter, ssh) merge by key, ports by
 // container port and protocol, volumes by container path; any other field is replaced.
 void overlay(Sourced& base, const Sourced& top);
 

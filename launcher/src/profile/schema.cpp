@@ -10,6 +10,7 @@
 #include "core/text.hpp"
 #include "profile/gpu_request.hpp"
 #include "profile/origin.hpp"
+#include "secrets/generate.hpp"
 
 namespace launcher::profile {
 
@@ -310,6 +311,27 @@ public:
 
   void privileged(json& value, const std::string& pointer) const { boolean(value, pointer); }
 
+  void sudo(json& value, const std::string& pointer) const { boolean(value, pointer); }
+
+  void jupyter(json& value, const std::string& pointer) const {
+    object_keys(value, pointer, {"auth"});
+    if (value.contains("auth")) one_of(value["auth"], pointer + "/auth", {"token", "password"});
+  }
+
+  void ssh(json& value, const std::string& pointer) const {
+    object_keys(value, pointer, {"authorized_keys", "password"});
+    if (value.contains("password")) boolean(value["password"], pointer + "/password");
+    if (!value.contains("authorized_keys")) return;
+    json& keys = value["authorized_keys"];
+    if (!keys.is_array() || keys.empty())
+      fail(pointer + "/authorized_keys", "a non-empty array of public key files or literal public keys", keys);
+    // A literal key starts with its type ("ssh-ed25519 AAAA..."); anything else is a file.
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      std::string at = child_pointer(pointer + "/authorized_keys", i);
+      if (!secrets::is_literal_public_key(text(keys[i], at))) host_path(keys[i], at);
+    }
+  }
+
   void allow(json& value, const std::string& pointer) const {
     if (!value.is_array()) fail(pointer, "an array of opt-in names", value);
     for (std::size_t i = 0; i < value.size(); ++i) one_of(value[i], child_pointer(pointer, i), dangerous_opt_ins());
@@ -333,6 +355,8 @@ const std::vector<std::pair<std::string, FieldCheck>>& field_checks() {
       {"resources", &Checker::resources}, {"restart", &Checker::restart},
       {"labels", &Checker::labels},       {"name", &Checker::name},
       {"privileged", &Checker::privileged}, {"allow", &Checker::allow},
+      {"sudo", &Checker::sudo},           {"jupyter", &Checker::jupyter},
+      {"ssh", &Checker::ssh},
   };
   return checks;
 }

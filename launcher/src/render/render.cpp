@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "core/bytes.hpp"
+#include "secrets/state.hpp"
 
 namespace launcher::render {
 
@@ -14,6 +15,10 @@ std::string csv_field(const std::string& field) {
   std::string quoted = "\"";
   for (char c : field) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
   return quoted + "\"";
+}
+
+std::string bind_mount_value(const std::string& source, const std::string& target, bool read_only) {
+  return "type=bind," + csv_field("src=" + source) + "," + csv_field("dst=" + target) + (read_only ? ",readonly" : "");
 }
 
 std::string publish_value(const plan::PortBinding& port) {
@@ -28,6 +33,15 @@ std::string gpus_value(const plan::GpuAssignment& gpus) {
   for (const auto& device : gpus.devices) list += (list.empty() ? "" : ",") + device;
   // The literal double quotes are required: unquoted, Docker reads "device=0,1" as GPU 0 only.
   return "\"device=" + list + "\"";
+}
+
+// launcher-init starts as root to create the user, chown its home and drop to it, and must
+// signal children running as that user; sshd's privilege separation chroots; sudo audits.
+std::vector<std::string> capabilities(const plan::Plan& plan) {
+  std::vector<std::string> caps{"CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"};
+  if (plan.service == "ssh") caps.push_back("SYS_CHROOT");
+  if (plan.user.sudo) caps.push_back("AUDIT_WRITE");
+  return caps;
 }
 
 std::string format_cpus(double cpus) {
@@ -55,13 +69,22 @@ ContainerCommand render_container_command(std::vector<std::string> program, cons
   option("--env", "LAUNCHER_GID=" + std::to_string(plan.user.gid));
   option("--env", "LAUNCHER_USER=" + plan.user.name);
   if (!plan.workdir.empty()) option("--env", "LAUNCHER_WORKDIR=" + plan.workdir);
+  if (plan.user.sudo) option("--env", "LAUNCHER_SUDO=1");
   for (const auto& [name, value] : plan.environment) option("--env", name + "=" + value);
   if (!plan.workdir.empty()) option("--workdir", plan.workdir);
 
   for (const auto& port : plan.ports) option("--publish", publish_value(port));
-  for (const auto& mount : plan.mounts)
-    option("--mount", "type=bind," + csv_field("src=" + mount.source) + "," + csv_field("dst=" + mount.target) +
-                          (mount.read_only ? ",readonly" : ""));
+  for (const auto& mount : plan.mounts) option("--mount", bind_mount_value(mount.source, mount.target, mount.read_only));
+
+  // Jupyter writes its token into runtime files: they live on a tmpfs, never on a volume.
+  option("--tmpfs", "/run/launcher:rw,nosuid,nodev,noexec,mode=0755");
+  // The only way a secret enters the container: this read-only bind mount.
+  if (!plan.access.secrets_dir.empty())
+    option("--mount", bind_mount_value(plan.access.secrets_dir, secrets::container_secrets_dir, true));
+
+  option("--cap-drop", "ALL");
+  for (const auto& cap : capabilities(plan)) option("--cap-add", cap);
+  if (!plan.user.sudo) option("--security-opt", "no-new-privileges");
 
   option("--shm-size", format_docker_size(plan.shm_size_bytes));
   if (!plan.ipc.empty()) option("--ipc", plan.ipc);

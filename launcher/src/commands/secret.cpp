@@ -1,0 +1,69 @@
+#include "commands/secret.hpp"
+
+#include <memory>
+#include <ostream>
+
+#include <nlohmann/json.hpp>
+
+#include "host/host_facts.hpp"
+#include "secrets/env_secrets.hpp"
+
+namespace launcher::commands {
+
+namespace {
+
+void print(std::ostream& out, const secrets::EnvSecrets& secrets, bool json) {
+  if (json) {
+    nlohmann::json object = nlohmann::json::object();
+    auto put = [&](const char* key, const std::optional<std::string>& value) {
+      if (value) object[key] = *value;
+    };
+    put("jupyter_token", secrets.jupyter_token);
+    put("jupyter_password", secrets.jupyter_password);
+    put("user_password", secrets.user_password);
+    put("host_key_fingerprint", secrets.host_key_fingerprint);
+    out << object.dump(2) << "\n";
+    return;
+  }
+  auto line = [&](const char* label, const std::optional<std::string>& value) {
+    if (value) out << label << *value << "\n";
+  };
+  line("jupyter token:    ", secrets.jupyter_token);
+  line("jupyter password: ", secrets.jupyter_password);
+  line("login password:   ", secrets.user_password);
+  line("ssh host key:     ", secrets.host_key_fingerprint);
+}
+
+} // namespace
+
+void add_secret_command(CLI::App& app, Context& context) {
+  struct Options {
+    std::string env;
+    bool json = false;
+    bool host_key = false;
+  };
+  auto options = std::make_shared<Options>();
+  CLI::App* secret = app.add_subcommand("secret", "show or rotate an environment's token, passwords and host key");
+  secret->require_subcommand(1);
+
+  CLI::App* show = secret->add_subcommand("show", "print the environment's secrets (and nothing else does)");
+  show->add_option("ENV", options->env, "environment name")->required();
+  show->add_flag("--json", options->json, "print them as JSON");
+  show->callback([options, &context] {
+    host::HostFacts host = host::read_host_facts();
+    print(*context.out, secrets::read_env_secrets(secrets::state_layout(options->env, host.state_home), options->env),
+          options->json);
+  });
+
+  CLI::App* rotate = secret->add_subcommand("rotate", "replace the token and passwords; they take effect on the next up");
+  rotate->add_option("ENV", options->env, "environment name")->required();
+  rotate->add_flag("--host-key", options->host_key, "replace the SSH host key too (clients will see a new key)");
+  rotate->add_flag("--json", options->json, "print the new secrets as JSON");
+  rotate->callback([options, &context] {
+    host::HostFacts host = host::read_host_facts();
+    auto layout = secrets::state_layout(options->env, host.state_home);
+    print(*context.out, secrets::rotate_env_secrets(layout, options->env, options->host_key), options->json);
+  });
+}
+
+} // namespace launcher::commands

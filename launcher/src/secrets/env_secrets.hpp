@@ -1,0 +1,40 @@
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "plan/plan.hpp"
+#include "secrets/state.hpp"
+
+namespace launcher::secrets {
+
+// What the user may be shown of one environment's secrets, on request.
+struct EnvSecrets {
+  std::optional<std::string> jupyter_token;
+  std::optional<std::string> jupyter_password;
+  std::optional<std::string> user_password;
+  std::optional<std::string> host_key_fingerprint;
+};
+
+// The host key alias `ssh` and `ssh-config` pin the environment's host key under.
+std::string host_key_alias(const std::string& env);
+
+// The authorized_keys text from the profile's sources (public key files or literal keys),
+// or from ~/.ssh/*.pub when it names none. Every key is checked with libssh; finding none
+// is an error that says how to make one.
+std::string collect_authorized_keys(const std::vector<std::string>& sources, const std::filesystem::path& home);
+
+// Makes what the plan's service needs and is missing (token, password, host key) and
+// rewrites authorized_keys from the profile; existing secrets are kept, so a recreated
+// container presents the same host key and accepts the same token.
+EnvSecrets ensure_env_secrets(const plan::Plan& plan, const std::filesystem::path& home);
+
+// Replaces the token and the passwords that exist; the host key only when asked.
+EnvSecrets rotate_env_secrets(const StateLayout& layout, const std::string& env, bool host_key);
+
+// Reads what exists; an environment without a state directory is an error naming it.
+EnvSecrets read_env_secrets(const StateLayout& layout, const std::string& env);
+
+} // namespace launcher::secrets

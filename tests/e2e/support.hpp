@@ -1,0 +1,82 @@
+#pragma once
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "process/process.hpp"
+
+namespace launcher::e2e {
+
+namespace fs = std::filesystem;
+
+inline std::string docker() {
+  const char* configured = std::getenv("LAUNCHER_DOCKER");
+  return configured && *configured ? configured : "docker";
+}
+
+// The image containers are created from: the offline Debian base made by images/make-base.sh.
+inline std::string base_image() {
+  const char* configured = std::getenv("LAUNCHER_E2E_BASE_IMAGE");
+  return configured && *configured ? configured : "launcher-base:bookworm";
+}
+
+// Without an engine the test is skipped (exit 77 for CTest), unless CI requires it.
+inline void require_engine() {
+  auto skip_or_fail = [](const std::string& why) {
+    const char* required = std::getenv("LAUNCHER_E2E_REQUIRED");
+    if (required && std::string(required) == "1") FAIL(why + " (LAUNCHER_E2E_REQUIRED=1)");
+    std::cerr << "SKIPPED: " << why << "\n";
+    std::exit(77);
+  };
+  process::ProcessResult info;
+  try {
+    info = process::run_process({docker(), "info", "--format", "{{json .ServerVersion}}"});
+  } catch (const std::exception& error) {
+    skip_or_fail(std::string("no Docker CLI: ") + error.what());
+  }
+  if (info.exit_code != 0) skip_or_fail("no Docker engine answers: " + info.err);
+  if (process::run_process({docker(), "image", "inspect", base_image()}).exit_code != 0)
+    skip_or_fail("base image " + base_image() + " is missing: run images/make-base.sh");
+}
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "launcher-e2e-XXXXXX").string();
+    path = mkdtemp(pattern.data());
+  }
+  ~TempDir() { fs::remove_all(path); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  void write(const fs::path& relative, const std::string& text) const {
+    fs::create_directories((path / relative).parent_path());
+    std::ofstream(path / relative) << text;
+  }
+};
+
+// Runs the built launcher in `dir`, with user config and state directories of its own.
+inline process::ProcessResult run_launcher(const TempDir& dir, std::vector<std::string> args) {
+  setenv("XDG_CONFIG_HOME", (dir.path / ".config").c_str(), 1);
+  setenv("XDG_STATE_HOME", (dir.path / ".state").c_str(), 1);
+  args.insert(args.begin(), LAUNCHER_BINARY);
+  return process::run_process(args, {.input = {}, .working_dir = dir.path.string()});
+}
+
+// Removes the container when the test ends, pass or fail.
+struct ContainerGuard {
+  std::string name;
+  ~ContainerGuard() { process::run_process({docker(), "rm", "-f", name}); }
+};
+
+inline std::string unique_name(const std::string& stem) { return "e2e-" + stem + "-" + std::to_string(getpid()); }
+
+} // namespace launcher::e2e
