@@ -1,0 +1,37 @@
+# A thin front door: CMake does the building, CTest the testing.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+WERROR ?= OFF
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all test test-asan bench up clean
+
+all:
+	@tools/ensure-packages.sh build
+	cmake -S . -B $(BUILD) -DLAUNCHER_WERROR=$(WERROR) $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Unit tests, then end-to-end tests against the real Docker engine on the offline base image.
+test:
+	@tools/ensure-packages.sh test
+	@tools/ensure-docker.sh
+	@images/make-base.sh
+	$(MAKE) all
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# The unit tests under AddressSanitizer and UBSan, in a Debug build of their own.
+test-asan:
+	@tools/ensure-packages.sh build
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLAUNCHER_SANITIZE=ON -DLAUNCHER_WERROR=$(WERROR) $(CMAKE_FLAGS)
+	cmake --build $(ASAN_BUILD) -j $(JOBS) --target unit_tests
+	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -R '^unit: '
+
+bench: all
+	tools/bench-render.sh $(BUILD)/launcher
+
+up: all
+	$(BUILD)/launcher up --profile jupyter --dry-run
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Makes sure the Debian packages a step needs are installed: as root it installs what is
+# missing; otherwise it prints the exact command and fails. Usage: ensure-packages.sh build|test
+set -euo pipefail
+
+build_packages=(
+  cmake g++ make pkg-config
+  nlohmann-json3-dev libcli11-dev libfmt-dev catch2 libsodium-dev
+)
+# The engine and the offline base image for the end-to-end tests.
+test_packages=(docker.io debootstrap shellcheck)
+
+case "${1:-}" in
+  build) wanted=("${build_packages[@]}") ;;
+  test) wanted=("${build_packages[@]}" "${test_packages[@]}") ;;
+  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+esac
+
+missing=()
+for package in "${wanted[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$package")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "missing Debian packages; install them with:" >&2
+  echo "  sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+  exit 1
+fi
+echo "installing missing Debian packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
