@@ -1,0 +1,205 @@
+#include "settings.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <limits>
+
+#include "error.hpp"
+
+namespace launcher_init {
+namespace {
+
+Error bad_setting(std::string_view name, std::string_view reason) {
+    return failure("read setting", name, reason, exit_bad_usage);
+}
+
+std::optional<std::string_view> lookup(const Environment& environment, std::string_view name) {
+    if (auto found = environment.find(name); found != environment.end()) return found->second;
+    return std::nullopt;
+}
+
+std::string_view required(const Environment& environment, std::string_view name) {
+    auto value = lookup(environment, name);
+    if (!value || value->empty()) throw bad_setting(name, "not set");
+    return *value;
+}
+
+template <typename Number>
+Number parse_number(std::string_view name, std::string_view text, Number minimum, Number maximum) {
+    Number value{};
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc{} || end != text.data() + text.size() || value < minimum ||
+        value > maximum) {
+        throw bad_setting(name, "expected a number from " + std::to_string(minimum) + " to " +
+                                    std::to_string(maximum) + ", found '" + std::string(text) +
+                                    "'");
+    }
+    return value;
+}
+
+std::uint16_t parse_port(const Environment& environment, std::string_view name,
+                         std::uint16_t fallback) {
+    auto text = lookup(environment, name);
+    if (!text) return fallback;
+    return parse_number<std::uint16_t>(name, *text, 1, 65535);
+}
+
+Service parse_service(std::string_view text) {
+    for (auto service : {Service::jupyter, Service::ssh, Service::shell, Service::command}) {
+        if (text == service_name(service)) return service;
+    }
+    throw bad_setting("LAUNCHER_SERVICE", "expected jupyter, ssh, shell or command, found '" +
+                                              std::string(text) + "'");
+}
+
+// "jupyter,ssh" runs both; shell and command own the terminal, so they run alone.
+std::vector<Service> parse_services(std::string_view text) {
+    std::vector<Service> services;
+    while (true) {
+        auto comma = text.find(',');
+        auto service = parse_service(text.substr(0, comma));
+        if (std::find(services.begin(), services.end(), service) == services.end()) {
+            services.push_back(service);
+        }
+        if (comma == std::string_view::npos) break;
+        text.remove_prefix(comma + 1);
+    }
+    bool foreground = std::any_of(services.begin(), services.end(), [](Service service) {
+        return service == Service::shell || service == Service::command;
+    });
+    if (foreground && services.size() > 1) {
+        throw bad_setting("LAUNCHER_SERVICE", "shell and command cannot be combined with another service");
+    }
+    return services;
+}
+
+// The name becomes a passwd line and an sshd AllowUsers pattern: keep to useradd's portable set.
+bool is_valid_user_name(std::string_view name) {
+    if (name.empty() || name.size() > 32) return false;
+    if (!(std::islower(static_cast<unsigned char>(name[0])) || name[0] == '_')) return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return std::islower(static_cast<unsigned char>(c)) ||
+               std::isdigit(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+    });
+}
+
+bool is_ip_address(const std::string& text) {
+    unsigned char buffer[sizeof(in6_addr)];
+    return inet_pton(AF_INET, text.c_str(), buffer) == 1 ||
+           inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+}
+
+std::filesystem::path absolute_path(std::string_view name, std::string_view text) {
+    std::filesystem::path path{std::string(text)};
+    if (!path.is_absolute()) {
+        throw bad_setting(name, "expected an absolute path, found '" + std::string(text) + "'");
+    }
+    return path.lexically_normal();
+}
+
+}  // namespace
+
+std::string_view service_name(Service service) {
+    switch (service) {
+        case Service::jupyter: return "jupyter";
+        case Service::ssh: return "ssh";
+        case Service::shell: return "shell";
+        case Service::command: return "command";
+    }
+    return "unknown";
+}
+
+bool Settings::has(Service service) const {
+    return std::find(services.begin(), services.end(), service) != services.end();
+}
+
+std::filesystem::path Settings::under_root(const std::filesystem::path& absolute) const {
+    if (root.empty()) return absolute;
+    return root / absolute.relative_path();
+}
+
+Settings parse_settings(const Environment& environment) {
+    Settings settings;
+    settings.services = parse_services(required(environment, "LAUNCHER_SERVICE"));
+    constexpr auto max_id = std::numeric_limits<std::uint32_t>::max() - 1;  // -1 means "no id"
+    settings.uid = parse_number<uid_t>("LAUNCHER_UID", required(environment, "LAUNCHER_UID"), 0, max_id);
+    settings.gid = parse_number<gid_t>("LAUNCHER_GID", required(environment, "LAUNCHER_GID"), 0, max_id);
+    settings.user = required(environment, "LAUNCHER_USER");
+    if (!is_valid_user_name(settings.user)) {
+        throw bad_setting("LAUNCHER_USER", "expected a lower-case user name, found '" + settings.user + "'");
+    }
+    if (settings.runs_as_root() != (settings.user == "root")) {
+        throw bad_setting("LAUNCHER_USER", "uid 0 is root and only root has uid 0, found " +
+                                               settings.user + " with uid " + std::to_string(settings.uid));
+    }
+    if (auto workdir = lookup(environment, "LAUNCHER_WORKDIR"); workdir && !workdir->empty()) {
+        settings.workdir = absolute_path("LAUNCHER_WORKDIR", *workdir).string();
+    }
+    if (auto sudo = lookup(environment, "LAUNCHER_SUDO")) {
+        if (*sudo != "0" && *sudo != "1") {
+            throw bad_setting("LAUNCHER_SUDO", "expected 0 or 1, found '" + std::string(*sudo) + "'");
+        }
+        settings.sudo = *sudo == "1";
+    }
+    if (auto secrets = lookup(environment, "LAUNCHER_SECRETS_DIR")) {
+        settings.secrets_dir = absolute_path("LAUNCHER_SECRETS_DIR", *secrets);
+    }
+    if (auto root = lookup(environment, "LAUNCHER_ROOT"); root && !root->empty()) {
+        settings.root = absolute_path("LAUNCHER_ROOT", *root);
+    }
+    if (auto address = lookup(environment, "LAUNCHER_LISTEN_ADDRESS"); address && !address->empty()) {
+        settings.listen_address = std::string(*address);
+        if (!is_ip_address(*settings.listen_address)) {
+            throw bad_setting("LAUNCHER_LISTEN_ADDRESS", "expected an IP address, found '" + *settings.listen_address + "'");
+        }
+    }
+    settings.jupyter_port = parse_port(environment, "LAUNCHER_JUPYTER_PORT", settings.jupyter_port);
+    settings.ssh_port = parse_port(environment, "LAUNCHER_SSH_PORT", settings.ssh_port);
+    if (auto timeout = lookup(environment, "LAUNCHER_STOP_TIMEOUT")) {
+        settings.stop_timeout = std::chrono::seconds(parse_number<int>("LAUNCHER_STOP_TIMEOUT", *timeout, 1, 3600));
+    }
+    if (auto path = lookup(environment, "PATH"); path && !path->empty()) settings.program_path = *path;
+    return settings;
+}
+
+Environment parse_environment(const char* const* envp) {
+    Environment environment;
+    for (; envp != nullptr && *envp != nullptr; ++envp) {
+        std::string_view entry(*envp);
+        auto equals = entry.find('=');
+        if (equals == std::string_view::npos) continue;
+        environment.emplace(entry.substr(0, equals), entry.substr(equals + 1));
+    }
+    return environment;
+}
+
+Invocation parse_arguments(std::span<const std::string_view> arguments) {
+    Invocation invocation;
+    if (!arguments.empty() && arguments.front() == "health") {
+        if (arguments.size() > 1) {
+            throw failure("parse arguments", "health", "takes no arguments", exit_bad_usage);
+        }
+        invocation.mode = Invocation::Mode::health;
+        return invocation;
+    }
+    if (!arguments.empty() && arguments.front() == "--") arguments = arguments.subspan(1);
+    invocation.command.assign(arguments.begin(), arguments.end());
+    return invocation;
+}
+
+void check_invocation(const Settings& settings, const Invocation& invocation) {
+    if (invocation.mode == Invocation::Mode::health) return;
+    if (settings.has(Service::command) && invocation.command.empty()) {
+        throw failure("parse arguments", "command", "LAUNCHER_SERVICE=command needs the program to run as arguments",
+                      exit_bad_usage);
+    }
+    if (!settings.has(Service::command) && !invocation.command.empty()) {
+        throw failure("parse arguments", invocation.command.front(),
+                      "arguments are only accepted with LAUNCHER_SERVICE=command", exit_bad_usage);
+    }
+}
+
+}  // namespace launcher_init

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace launcher_init {
+
+using Environment = std::map<std::string, std::string, std::less<>>;
+
+enum class Service { jupyter, ssh, shell, command };
+
+std::string_view service_name(Service service);
+
+// Everything launcher-init is told through LAUNCHER_* variables (none of them secret).
+struct Settings {
+    std::vector<Service> services;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    std::string user;
+    std::optional<std::string> workdir;  // nullopt: the user's home
+    bool sudo = false;
+    std::filesystem::path secrets_dir = "/run/launcher/secrets";
+    // Prefix of every path launcher-init writes or deletes; empty inside a container.
+    std::filesystem::path root;
+    std::optional<std::string> listen_address;  // nullopt: all interfaces
+    std::uint16_t jupyter_port = 8888;
+    std::uint16_t ssh_port = 22;
+    std::chrono::seconds stop_timeout{8};  // below `docker stop`'s 10 s grace period
+    std::string program_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+    bool runs_as_root() const { return uid == 0; }
+    bool has(Service service) const;
+    // `absolute` as seen by launcher-init, i.e. below `root`.
+    std::filesystem::path under_root(const std::filesystem::path& absolute) const;
+};
+
+Settings parse_settings(const Environment& environment);
+
+Environment parse_environment(const char* const* envp);
+
+struct Invocation {
+    enum class Mode { run, health };
+    Mode mode = Mode::run;
+    std::vector<std::string> command;  // the container's CMD, for LAUNCHER_SERVICE=command
+};
+
+// `launcher-init health` checks the services; `launcher-init [--] ARGS...` runs them.
+Invocation parse_arguments(std::span<const std::string_view> arguments);
+
+// Arguments are accepted only where the service uses them.
+void check_invocation(const Settings& settings, const Invocation& invocation);
+
+}  // namespace launcher_init
