@@ -5,20 +5,30 @@ WERROR ?= OFF
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all test test-asan bench up clean
+# Builds use Debian's docker.io client when present: it has BuildKit built in.
+BUILD_DOCKER ?= $(shell test -x /usr/bin/docker && echo /usr/bin/docker || echo docker)
+
+.PHONY: all test test-asan image bench up clean
 
 all:
 	@tools/ensure-packages.sh build
 	cmake -S . -B $(BUILD) -DLAUNCHER_WERROR=$(WERROR) $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Unit tests, then end-to-end tests against the real Docker engine on the offline base image.
+# Unit tests, then end-to-end tests against the real Docker engine: on the offline base image,
+# and on the CPU image built from it.
 test:
 	@tools/ensure-packages.sh test
+	$(MAKE) image
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# The CPU image, offline: Debian's PyTorch on a debootstrapped base; its tag goes to $(BUILD)/image-tag.
+image: all
 	@tools/ensure-docker.sh
 	@images/make-base.sh
-	$(MAKE) all
-	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	$(BUILD)/launcher --docker $(BUILD_DOCKER) build --offline --cuda cpu --test --json > $(BUILD)/image.json
+	sed -n 's/.*"tag":"\([^"]*\)".*/\1/p' $(BUILD)/image.json > $(BUILD)/image-tag
+	@echo "image: $$(cat $(BUILD)/image-tag)"
 
 # The unit tests under AddressSanitizer and UBSan, in a Debug build of their own.
 test-asan:

@@ -5,10 +5,16 @@ set -euo pipefail
 
 build_packages=(
   cmake g++ make pkg-config
-  nlohmann-json3-dev libcli11-dev libfmt-dev catch2 libsodium-dev
+  nlohmann-json3-dev libcli11-dev libfmt-dev catch2 libsodium-dev libssh-dev libcrypt-dev libcpp-httplib-dev
+  libtorch-dev
 )
-# The engine and the offline base image for the end-to-end tests.
-test_packages=(docker.io debootstrap shellcheck)
+# The engine and the offline base image for the end-to-end tests; the real servers
+# launcher-init is tested against; Debian's CPU PyTorch for the Python examples.
+test_packages=(
+  docker.io debootstrap shellcheck
+  openssh-server jupyter-server python3-nbclassic ssh-audit
+  python3-torch
+)
 
 case "${1:-}" in
   build) wanted=("${build_packages[@]}") ;;

@@ -29,14 +29,16 @@ inline std::string base_image() {
   return configured && *configured ? configured : "launcher-base:bookworm";
 }
 
-// Without an engine the test is skipped (exit 77 for CTest), unless CI requires it.
+// A missing prerequisite skips the test (exit 77, which CTest reports as skipped), unless CI
+// requires every test to run.
+inline void skip_or_fail(const std::string& why) {
+  const char* required = std::getenv("LAUNCHER_E2E_REQUIRED");
+  if (required && std::string(required) == "1") FAIL(why + " (LAUNCHER_E2E_REQUIRED=1)");
+  std::cerr << "SKIPPED: " << why << "\n";
+  std::exit(77);
+}
+
 inline void require_engine() {
-  auto skip_or_fail = [](const std::string& why) {
-    const char* required = std::getenv("LAUNCHER_E2E_REQUIRED");
-    if (required && std::string(required) == "1") FAIL(why + " (LAUNCHER_E2E_REQUIRED=1)");
-    std::cerr << "SKIPPED: " << why << "\n";
-    std::exit(77);
-  };
   process::ProcessResult info;
   try {
     info = process::run_process({docker(), "info", "--format", "{{json .ServerVersion}}"});
@@ -46,6 +48,23 @@ inline void require_engine() {
   if (info.exit_code != 0) skip_or_fail("no Docker engine answers: " + info.err);
   if (process::run_process({docker(), "image", "inspect", base_image()}).exit_code != 0)
     skip_or_fail("base image " + base_image() + " is missing: run images/make-base.sh");
+}
+
+// The image the lifecycle tests start: $LAUNCHER_E2E_IMAGE, else the tag `make image` recorded.
+inline std::string lifecycle_image() {
+  const char* configured = std::getenv("LAUNCHER_E2E_IMAGE");
+  if (configured && *configured) return configured;
+  std::ifstream recorded(LAUNCHER_IMAGE_TAG_FILE);
+  std::string tag;
+  std::getline(recorded, tag);
+  return tag;
+}
+
+inline void require_lifecycle_image() {
+  std::string image = lifecycle_image();
+  bool present = !image.empty() && process::run_process({docker(), "image", "inspect", image}).exit_code == 0;
+  if (!present)
+    skip_or_fail("the lifecycle image " + (image.empty() ? std::string("(none recorded)") : image) + " is missing: run `make image`");
 }
 
 struct TempDir {
@@ -68,7 +87,9 @@ inline process::ProcessResult run_launcher(const TempDir& dir, std::vector<std::
   setenv("XDG_CONFIG_HOME", (dir.path / ".config").c_str(), 1);
   setenv("XDG_STATE_HOME", (dir.path / ".state").c_str(), 1);
   args.insert(args.begin(), LAUNCHER_BINARY);
-  return process::run_process(args, {.input = {}, .working_dir = dir.path.string()});
+  process::ProcessOptions options;
+  options.working_dir = dir.path.string();
+  return process::run_process(args, options);
 }
 
 // Removes the container when the test ends, pass or fail.

@@ -58,11 +58,14 @@ TEST_CASE("up --dry-run prints the command and starts nothing", "[e2e][cli][dock
   CHECK(listed.out.empty());
 }
 
-TEST_CASE("up without --dry-run says it is not implemented yet", "[e2e][cli]") {
+TEST_CASE("up with an image the host lacks says how to get it", "[e2e][cli][docker]") {
+  require_engine();
   TempDir dir;
-  auto result = run_launcher(dir, {"up"});
+  auto result = run_launcher(dir, {"up", "--image", "launcher-e2e/absent:1.0", "--name", unique_name("absent")});
   CHECK(result.exit_code == 1);
-  CHECK(result.err == "launcher: error: starting containers is not implemented yet; `launcher up --dry-run` shows what would run\n");
+  CHECK(result.err == "launcher: error: image launcher-e2e/absent:1.0 is not on this host: pull it (`docker pull "
+                      "launcher-e2e/absent:1.0`) or build it (`make image` builds the offline CPU image; images/README.md "
+                      "lists the builds)\n");
 }
 
 TEST_CASE("secret show prints an environment's secrets on request, rotate replaces them", "[e2e][cli]") {

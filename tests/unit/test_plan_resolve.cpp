@@ -161,3 +161,13 @@ TEST_CASE("jupyter and ssh environments mount their secrets directory", "[plan]"
   require_refused({{"extends", "ssh"}, {"jupyter", {{"auth", "password"}}}}, ExitCode::usage,
                   "launcher.json:/profiles/dev/jupyter/auth: Jupyter settings need \"service\": \"jupyter\" (this profile's service is \"ssh\")");
 }
+
+TEST_CASE("memlock is unlimited unless the Docker daemon cannot grant it", "[plan]") {
+  host::HostFacts sandboxed = test_host();
+  sandboxed.memlock_ceiling = 8388608;
+  profile::Catalog catalog = catalog_with({{"dev", json::object()}});
+  plan::Plan plan = plan::resolve_plan("dev", profile::merge_profile(catalog, "dev"), sandboxed, FakePaths{}.probe()).plan;
+  CHECK(plan.ulimits[0].name == "memlock");
+  CHECK(plan.ulimits[0].soft == 8388608);
+  CHECK(plan.ulimits[0].hard == 8388608);
+}

@@ -5,7 +5,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include "commands/build.hpp"
 #include "commands/context.hpp"
+#include "commands/doctor.hpp"
+#include "commands/lifecycle.hpp"
 #include "commands/profiles.hpp"
 #include "commands/render.hpp"
 #include "commands/secret.hpp"
@@ -38,6 +41,7 @@ std::string explain_parse_error(CLI::App& app, int argc, char** argv, const CLI:
 int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
   commands::Context context;
   context.out = &out;
+  context.err = &err;
   if (const char* docker = std::getenv("LAUNCHER_DOCKER"); docker && *docker) context.docker = docker;
 
   CLI::App app{"launcher: pinned PyTorch + CUDA containers from JSON profiles", "launcher"};
@@ -47,7 +51,16 @@ int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
   commands::add_render_command(app, context);
   commands::add_profiles_command(app, context);
   commands::add_up_command(app, context);
+  commands::add_down_command(app, context);
+  commands::add_ps_command(app, context);
+  commands::add_logs_command(app, context);
+  commands::add_exec_command(app, context);
+  commands::add_ssh_command(app, context);
+  commands::add_ssh_config_command(app, context);
+  commands::add_open_command(app, context);
   commands::add_secret_command(app, context);
+  commands::add_build_command(app, context);
+  commands::add_doctor_command(app, context);
 
   try {
     app.parse(argc, argv);

@@ -9,6 +9,7 @@ namespace launcher::commands {
 struct Context {
   std::string docker = "docker"; // --docker or $LAUNCHER_DOCKER: the Docker CLI to spawn
   std::ostream* out = nullptr;
+  std::ostream* err = nullptr; // progress and notices; results go to `out`
 };
 
 } // namespace launcher::commands

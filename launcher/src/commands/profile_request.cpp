@@ -23,8 +23,7 @@ profile::ProfileLocations profile_locations(const host::HostFacts& host) {
           }};
 }
 
-plan::Resolution resolve_request(const ProfileRequest& request) {
-  host::HostFacts host = host::read_host_facts();
+plan::Resolution resolve_request(const ProfileRequest& request, const host::HostFacts& host) {
   profile::Catalog catalog = profile::load_catalog(profile_locations(host));
   profile::FieldContext flag_context{"command line", host.cwd, host.home, nullptr};
   profile::Sourced merged =

@@ -23,6 +23,6 @@ void add_profile_options(CLI::App& command, ProfileRequest& request);
 profile::ProfileLocations profile_locations(const host::HostFacts& host);
 
 // Loads every profile source of this host and directory, applies the flags and resolves.
-plan::Resolution resolve_request(const ProfileRequest& request);
+plan::Resolution resolve_request(const ProfileRequest& request, const host::HostFacts& host);
 
 } // namespace launcher::commands

@@ -1,38 +1,252 @@
 #include "commands/up.hpp"
 
+#include <signal.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <memory>
 #include <ostream>
+
+#include <fmt/format.h>
 
 #include "commands/profile_request.hpp"
 #include "commands/render.hpp"
 #include "core/error.hpp"
+#include "docker/docker.hpp"
+#include "lifecycle/environments.hpp"
+#include "lifecycle/inspect.hpp"
+#include "lifecycle/readiness.hpp"
 #include "render/render.hpp"
+#include "secrets/env_secrets.hpp"
 
 namespace launcher::commands {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::atomic<bool> interrupted{false};
+
+void on_interrupt(int) { interrupted = true; }
+
+// Ctrl-C and SIGTERM set a flag that the wait loop reads, so `up` can clean up after itself.
+struct InterruptGuard {
+  struct sigaction previous_int{}, previous_term{};
+  InterruptGuard() {
+    struct sigaction action{};
+    action.sa_handler = on_interrupt;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, &previous_int);
+    sigaction(SIGTERM, &action, &previous_term);
+  }
+  ~InterruptGuard() {
+    sigaction(SIGINT, &previous_int, nullptr);
+    sigaction(SIGTERM, &previous_term, nullptr);
+  }
+};
+
+bool can_bind(const plan::PortBinding& port) {
+  bool v6 = port.bind.find(':') != std::string::npos;
+  int fd = socket(v6 ? AF_INET6 : AF_INET, port.protocol == "udp" ? SOCK_DGRAM : SOCK_STREAM, 0);
+  if (fd < 0) return true; // cannot tell: let Docker decide
+  int reuse = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
+  int result = 0;
+  if (v6) {
+    sockaddr_in6 address{};
+    address.sin6_family = AF_INET6;
+    address.sin6_port = htons(static_cast<uint16_t>(*port.host_port));
+    inet_pton(AF_INET6, port.bind.c_str(), &address.sin6_addr);
+    result = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  } else {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(*port.host_port));
+    inet_pton(AF_INET, port.bind.c_str(), &address.sin_addr);
+    result = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  }
+  int error = errno;
+  close(fd);
+  return result == 0 || error != EADDRINUSE;
+}
+
+void refuse_busy_ports(const plan::Plan& plan) {
+  for (const auto& port : plan.ports)
+    if (port.host_port && !can_bind(port))
+      throw Error(ExitCode::failed, fmt::format("host port {} on {} is already in use by another program; free it, or let "
+                                                "Docker pick one with -p auto:{} (\"host\": \"auto\" in the profile)",
+                                                *port.host_port, port.bind, port.container_port));
+}
+
+std::string read_public_line(const secrets::StateLayout& layout) {
+  std::string line = secrets::read_private_file(layout.host_public_key()).value_or("");
+  return line.substr(0, line.find('\n'));
+}
+
+struct Report {
+  json facts;
+  std::string text;
+};
+
+Report report(const plan::Plan& plan, const json& container, const secrets::StateLayout& layout, double elapsed) {
+  json facts{{"env", plan.env},       {"profile", plan.profile},
+             {"service", plan.service}, {"image", plan.image},
+             {"status", "ready"},     {"seconds", elapsed},
+             {"gpus", lifecycle::gpus_of(container)}};
+  std::string text = fmt::format("{} is ready ({}, {:.1f} s)\n", plan.env, plan.service, elapsed);
+  json ports = json::array();
+  for (const auto& endpoint : lifecycle::endpoints_of(container)) {
+    ports.push_back({{"host_ip", endpoint.host_ip}, {"host_port", endpoint.host_port},
+                     {"container_port", endpoint.container_port}, {"protocol", endpoint.protocol}});
+    text += fmt::format("  port    {}:{} -> {}/{}\n", endpoint.host_ip, endpoint.host_port, endpoint.container_port, endpoint.protocol);
+  }
+  facts["ports"] = ports;
+  if (plan.service == "jupyter") {
+    auto endpoint = lifecycle::endpoint_for(container, 8888);
+    if (endpoint) {
+      std::string base = fmt::format("http://{}:{}/", lifecycle::reachable_host(*endpoint), endpoint->host_port);
+      auto token = secrets::read_private_file(layout.jupyter_token());
+      bool password = plan.access.jupyter_auth == "password";
+      // The one place a token is shown unasked: the URL the user opens.
+      std::string url = password ? base : base + "?token=" + token.value_or("");
+      facts["url"] = url;
+      text += "  open    " + url + (password ? "  (password: `launcher secret show " + plan.env + "`)" : "") + "\n";
+    }
+  }
+  if (plan.service == "ssh") {
+    auto endpoint = lifecycle::endpoint_for(container, 22);
+    if (endpoint) {
+      std::string command = fmt::format("ssh -p {} -o HostKeyAlias={} -o UserKnownHostsFile={} -o StrictHostKeyChecking=yes {}@{}",
+                                        endpoint->host_port, secrets::host_key_alias(plan.env), layout.known_hosts().string(),
+                                        plan.user.name, lifecycle::reachable_host(*endpoint));
+      facts["ssh_command"] = command;
+      text += "  ssh     launcher ssh " + plan.env + "\n          " + command + "\n";
+    }
+  }
+  text += "  gpus    " + lifecycle::gpus_of(container) + "\n";
+  json mounts = json::array();
+  for (const auto& mount : plan.mounts) {
+    mounts.push_back({{"source", mount.source}, {"target", mount.target}, {"read_only", mount.read_only}});
+    text += "  mount   " + mount.source + " -> " + mount.target + (mount.read_only ? " (read-only)" : "") + "\n";
+  }
+  facts["mounts"] = mounts;
+  return {facts, text};
+}
+
+} // namespace
 
 void add_up_command(CLI::App& app, Context& context) {
   struct Options {
     ProfileRequest request;
     bool dry_run = false;
     bool json = false;
+    bool recreate = false;
+    int timeout_seconds = 120;
   };
   auto options = std::make_shared<Options>();
-  CLI::App* command = app.add_subcommand("up", "start an environment from a profile");
+  CLI::App* command = app.add_subcommand("up", "start an environment from a profile and wait until it answers");
   add_profile_options(*command, options->request);
   command->add_flag("--dry-run", options->dry_run, "print what would run, run nothing");
-  command->add_flag("--json", options->json, "print the result as JSON");
+  command->add_flag("--json", options->json, "print the result as one JSON object");
+  command->add_flag("--recreate", options->recreate, "replace a container whose plan changed (after the unsaved-files check)");
+  command->add_option("--timeout", options->timeout_seconds, "seconds to wait for the service")->capture_default_str()->check(CLI::PositiveNumber);
   command->callback([options, &context] {
-    plan::Resolution resolution = resolve_request(options->request);
-    if (!options->dry_run)
-      throw Error(ExitCode::failed,
-                  "starting containers is not implemented yet; `launcher up --dry-run` shows what would run");
-    if (options->json) {
-      *context.out << resolution_json(context.docker, resolution).dump(2) << "\n";
+    host::HostFacts host = host::read_host_facts();
+    plan::Resolution resolution = resolve_request(options->request, host);
+    const plan::Plan& plan = resolution.plan;
+    if (options->dry_run) {
+      if (options->json) {
+        *context.out << resolution_json(context.docker, resolution).dump(2) << "\n";
+        return;
+      }
+      for (const auto& directory : plan.create_directories) *context.out << "# would create " << render::shell_quote(directory) << "\n";
+      *context.out << render::render_run_command(context.docker, plan).display() << "\n";
       return;
     }
-    for (const auto& directory : resolution.plan.create_directories)
-      *context.out << "# would create " << render::shell_quote(directory) << "\n";
-    *context.out << render::render_run_command(context.docker, resolution.plan).display() << "\n";
+
+    docker::Docker docker(context.docker);
+    auto start = std::chrono::steady_clock::now();
+    if (!docker.inspect_image(plan.image))
+      throw Error(ExitCode::failed, "image " + plan.image + " is not on this host: pull it (`docker pull " + plan.image +
+                                        "`) or build it (`make image` builds the offline CPU image; images/README.md lists the builds)");
+    lifecycle::EnvironmentLock lock(host.state_home, plan.env, *context.err);
+    secrets::StateLayout layout = secrets::state_layout(plan.env, host.state_home);
+    std::string hash = plan::plan_hash(plan);
+    InterruptGuard interrupt_guard;
+    interrupted = false;
+
+    auto existing = lifecycle::find_environment(docker, plan.env);
+    if (existing && lifecycle::plan_hash_of(*existing) != hash) {
+      if (!options->recreate) {
+        auto recorded = secrets::read_private_file(layout.env_dir / "plan.json");
+        std::string changes;
+        if (recorded)
+          for (const auto& line : lifecycle::plan_differences(json::parse(*recorded), plan::to_json(plan))) changes += "\n  " + line;
+        else changes = "\n  (the previous plan is not recorded in " + layout.env_dir.string() + ")";
+        throw Error(ExitCode::failed, "environment \"" + plan.env + "\" runs a different plan:" + changes +
+                                          "\n`launcher up --recreate` replaces its container (volumes are kept)");
+      }
+      lifecycle::refuse_unsaved_files(docker, *existing, false);
+      lifecycle::stop_and_remove(docker, *existing, std::chrono::seconds(10));
+      existing.reset();
+    }
+    if (existing && !fs::exists(layout.secrets_dir) && !plan.access.secrets_dir.empty())
+      throw Error(ExitCode::failed, "the secrets of environment \"" + plan.env + "\" are gone from " + layout.secrets_dir.string() +
+                                        "; `launcher down " + plan.env + "` then `launcher up` makes new ones");
+
+    bool created = false;
+    std::string container = plan.env;
+    if (!existing) {
+      refuse_busy_ports(plan);
+      for (const auto& directory : plan.create_directories) fs::create_directories(directory);
+      secrets::ensure_env_secrets(plan, host.home);
+      secrets::ensure_private_dir(layout.env_dir);
+      secrets::write_private_file(layout.env_dir / "plan.json", plan::to_json(plan).dump(2) + "\n");
+      try {
+        docker.run(render::render_container_command({"run", "-d"}, plan).argv(), "start " + plan.env);
+      } catch (const Error&) {
+        // `docker run` leaves a created container behind when the start fails: nothing half-done stays.
+        docker.try_run({"rm", "-f", container});
+        throw;
+      }
+      created = true;
+    } else if (!lifecycle::is_running(*existing)) {
+      docker.run({"start", container}, "start " + container);
+    }
+
+    json state = docker.inspect_container(container).value_or(json::object());
+    lifecycle::ReadinessTarget target{plan.service, "127.0.0.1", 0, "", plan.user.name, "", plan.access.ssh_password};
+    int service_port = plan.service == "jupyter" ? 8888 : plan.service == "ssh" ? 22 : 0;
+    if (service_port) {
+      auto endpoint = lifecycle::endpoint_for(state, service_port);
+      if (!endpoint)
+        throw Error(ExitCode::failed, "environment \"" + plan.env + "\" publishes no port for " + plan.service + " (container port " +
+                                          std::to_string(service_port) + "): add one to the profile's \"ports\"");
+      target.host = lifecycle::reachable_host(*endpoint);
+      target.port = endpoint->host_port;
+    }
+    target.token = secrets::read_private_file(layout.jupyter_token()).value_or("");
+    target.pinned_public_line = read_public_line(layout);
+    try {
+      lifecycle::wait_until_ready(docker, container, target, std::chrono::seconds(options->timeout_seconds), *context.err,
+                                  [] { return interrupted.load(); });
+    } catch (const Error&) {
+      // A container this run made that never became ready goes with an interrupt; one that
+      // existed before is left alone, and a failed one is kept for inspection.
+      if (interrupted && created) docker.try_run({"rm", "-f", container});
+      if (interrupted) throw Error(ExitCode::failed, created ? "interrupted: removed the container this run created"
+                                                             : "interrupted: the existing container is left as it was");
+      throw;
+    }
+    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    Report result = report(plan, docker.inspect_container(container).value_or(state), layout, elapsed);
+    *context.out << (options->json ? result.facts.dump(2) + "\n" : result.text);
   });
 }
 

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 namespace launcher::host {
 
@@ -18,6 +20,28 @@ int count_nvidia_gpus() {
   for (fs::directory_iterator it("/proc/driver/nvidia/gpus", error), end; !error && it != end; it.increment(error))
     ++count;
   return count;
+}
+
+// dockerd raises a container's limits itself: it can give "unlimited" when it holds
+// CAP_SYS_RESOURCE or its own hard limit is unlimited. An unreadable daemon is assumed able.
+std::optional<long long> docker_memlock_ceiling() {
+  std::ifstream pid_file("/var/run/docker.pid");
+  std::string pid;
+  if (!std::getline(pid_file, pid) || pid.empty()) return std::nullopt;
+  std::ifstream status("/proc/" + pid + "/status");
+  constexpr unsigned long long cap_sys_resource = 1ULL << 24;
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("CapEff:", 0) == 0 && (std::stoull(line.substr(7), nullptr, 16) & cap_sys_resource)) return std::nullopt;
+  std::ifstream limits("/proc/" + pid + "/limits");
+  for (std::string line; std::getline(limits, line);) {
+    if (line.rfind("Max locked memory", 0) != 0) continue;
+    std::istringstream fields(line.substr(17));
+    std::string soft, hard;
+    fields >> soft >> hard;
+    if (hard == "unlimited" || hard.empty()) return std::nullopt;
+    return std::stoll(hard);
+  }
+  return std::nullopt;
 }
 
 } // namespace
@@ -35,6 +59,7 @@ HostFacts read_host_facts() {
   facts.cwd = fs::current_path();
   facts.memory_bytes = static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
   facts.gpu_count = count_nvidia_gpus();
+  facts.memlock_ceiling = docker_memlock_ceiling();
   return facts;
 }
 

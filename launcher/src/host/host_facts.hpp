@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace launcher::host {
@@ -17,6 +18,9 @@ struct HostFacts {
   std::filesystem::path cwd;
   std::uint64_t memory_bytes = 0;
   int gpu_count = 0;
+  // The most locked memory the local Docker daemon can grant a container, when it cannot grant
+  // "unlimited" (no CAP_SYS_RESOURCE and a finite hard limit, as inside some sandboxes).
+  std::optional<long long> memlock_ceiling;
 };
 
 // File-system questions resolve asks; tests answer them without touching the disk.

@@ -204,7 +204,10 @@ Sourced host_defaults(const host::HostFacts& host) {
       {"shm_size", std::max(gib, host.memory_bytes / 2 / gib * gib)},
       // Bounds a fork bomb yet leaves room for DataLoader workers and their threads.
       {"resources", {{"pids_limit", 32768}}},
-      {"ulimits", {{"memlock", {{"soft", -1}, {"hard", -1}}}, {"stack", {{"soft", 67108864}, {"hard", 67108864}}}}},
+      // Unlimited locked memory for pinned buffers and RDMA, where the daemon can grant it.
+      {"ulimits",
+       {{"memlock", {{"soft", host.memlock_ceiling.value_or(-1)}, {"hard", host.memlock_ceiling.value_or(-1)}}},
+        {"stack", {{"soft", 67108864}, {"hard", 67108864}}}}},
       {"restart", "no"},
   };
   return profile::as_layer(defaults, "default", "");

@@ -50,16 +50,22 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, in.read_end, STDIN_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, out.write_end, STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, err.write_end, STDERR_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, options.show_output ? STDERR_FILENO : out.write_end, STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, options.show_output ? STDERR_FILENO : err.write_end, STDERR_FILENO);
   if (!options.working_dir.empty()) posix_spawn_file_actions_addchdir_np(&actions, options.working_dir.c_str());
 
   std::vector<char*> args;
   for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
 
+  // Ours come first: getenv takes the first of two equal names.
+  std::vector<char*> environment;
+  for (const auto& entry : options.extra_env) environment.push_back(const_cast<char*>(entry.c_str()));
+  for (char** entry = environ; *entry; ++entry) environment.push_back(*entry);
+  environment.push_back(nullptr);
+
   pid_t pid = 0;
-  int spawn_error = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  int spawn_error = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environment.data());
   posix_spawn_file_actions_destroy(&actions);
   if (spawn_error != 0)
     throw Error(ExitCode::failed, "failed to run " + argv[0] + ": " +
@@ -102,6 +108,15 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
   }
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+void replace_process(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
+  execvp(args[0], args.data());
+  throw Error(ExitCode::failed, "failed to run " + argv[0] + ": " +
+                                    (errno == ENOENT ? std::string("not found on PATH") : std::strerror(errno)));
 }
 
 } // namespace launcher::process

@@ -61,6 +61,8 @@ ContainerCommand render_container_command(std::vector<std::string> program, cons
   option("--label", std::string(label_plan_hash) + "=" + plan::plan_hash(plan));
   for (const auto& [key, value] : plan.labels) option("--label", key + "=" + value);
 
+  // A shell service is a login shell that must outlive `docker run -d`: it needs a terminal.
+  if (plan.service == "shell") command.options.push_back({"--interactive"}), command.options.push_back({"--tty"});
   if (plan.gpus.kind != plan::GpuAssignment::Kind::none) option("--gpus", gpus_value(plan.gpus));
 
   // Who and what launcher-init sets up inside; none of these is a secret.

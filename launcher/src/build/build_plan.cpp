@@ -1,0 +1,105 @@
+#include "build/build_plan.hpp"
+
+#include <regex>
+
+#include "core/error.hpp"
+
+namespace launcher::build {
+
+using nlohmann::json;
+
+namespace {
+
+std::string with_registry(const std::string& registry, const std::string& tag) {
+  if (registry.empty()) return tag;
+  return registry.back() == '/' ? registry + tag : registry + "/" + tag;
+}
+
+// torch.backends.cudnn.version() is an integer: 90701 is 9.7.1, 8907 is 8.9.7.
+std::string cudnn_text(const json& value) {
+  if (!value.is_number_integer()) return "none";
+  int number = value.get<int>();
+  if (number >= 10000) return std::to_string(number / 10000) + "." + std::to_string(number / 100 % 100) + "." + std::to_string(number % 100);
+  return std::to_string(number / 1000) + "." + std::to_string(number / 100 % 10) + "." + std::to_string(number % 100);
+}
+
+std::string text_or_none(const json& value) { return value.is_string() ? value.get<std::string>() : "none"; }
+
+} // namespace
+
+std::string torch_index_url(const matrix::Row& row) {
+  std::string variant = "cpu";
+  if (!row.is_cpu()) variant = "cu" + std::regex_replace(row.cuda, std::regex("\\."), "");
+  return "https://download.pytorch.org/whl/" + variant;
+}
+
+BuildPlan plan_build(const matrix::Matrix& matrix, const BuildRequest& request) {
+  bool cpu = request.cuda == "cpu";
+  if (request.offline && !cpu)
+    throw Error(ExitCode::usage, "--offline builds the CPU flavor from Debian's packages; add --cuda cpu");
+  if (cpu && request.variant == matrix::Variant::runtime)
+    throw Error(ExitCode::usage, "--variant runtime is a CUDA flavor; the CPU image has one variant");
+  const matrix::Row* found = nullptr;
+  std::string known;
+  for (const auto& row : matrix.rows) {
+    known += (known.empty() ? "" : ", ") + row.torch + "/" + (row.is_cpu() ? "cpu" : row.cuda);
+    if (row.torch == request.torch && (cpu ? row.is_cpu() : row.cuda == request.cuda)) found = &row;
+  }
+  if (!found)
+    throw Error(ExitCode::usage, "images/matrix.json has no row for torch " + request.torch + " with " +
+                                     (cpu ? "cpu" : "CUDA " + request.cuda) + "; rows (torch/cuda): " + known);
+  BuildPlan plan{*found, "", {}};
+  if (request.offline) {
+    plan.args = {{"BASE_IMAGE", request.offline_base}, {"TORCH_SOURCE", "debian"}};
+    return plan;
+  }
+  plan.tag = with_registry(request.registry, matrix::image_tag(*found, request.variant));
+  plan.args = {
+      {"BASE_IMAGE", request.variant == matrix::Variant::runtime ? found->runtime_base_image : found->base_image},
+      {"TORCH_SOURCE", "wheels"},
+      {"TORCH_VERSION", found->torch},
+      {"TORCHVISION_VERSION", found->torchvision},
+      {"TORCHAUDIO_VERSION", found->torchaudio},
+      {"TORCH_INDEX_URL", torch_index_url(*found)},
+      {"PYTHON_VERSION", found->python},
+  };
+  return plan;
+}
+
+std::map<std::string, std::string> label_args(const json& torch_facts, const matrix::Row& row, const std::string& version,
+                                              const std::string& revision) {
+  std::string archs;
+  for (const auto& arch : torch_facts.value("cuda_archs", json::array()))
+    archs += (archs.empty() ? "" : ",") + arch.get<std::string>();
+  bool cuda = torch_facts["cuda"].is_string();
+  return {
+      {"IMAGE_VERSION", version},
+      {"IMAGE_REVISION", revision},
+      {"IMAGE_SOURCE", "images/Dockerfile"},
+      {"LABEL_TORCH", text_or_none(torch_facts["torch"])},
+      {"LABEL_CUDA", text_or_none(torch_facts["cuda"])},
+      {"LABEL_CUDNN", cudnn_text(torch_facts["cudnn"])},
+      {"LABEL_NCCL", text_or_none(torch_facts["nccl"])},
+      {"LABEL_CUDA_ARCHS", archs.empty() ? "none" : archs},
+      {"LABEL_MIN_DRIVER", cuda && !row.min_driver.empty() ? row.min_driver : "none"},
+  };
+}
+
+std::string offline_tag(const json& torch_facts, const std::string& registry) {
+  return with_registry(registry, "pytorch-cpu:" + torch_facts["torch"].get<std::string>() + "-debian12");
+}
+
+std::string without_cache_mounts(const std::string& dockerfile) {
+  return std::regex_replace(dockerfile, std::regex("RUN --mount=type=cache,[^ ]+ "), "RUN ");
+}
+
+std::vector<std::string> build_arg_options(const std::map<std::string, std::string>& args) {
+  std::vector<std::string> options;
+  for (const auto& [name, value] : args) {
+    options.push_back("--build-arg");
+    options.push_back(name + "=" + value);
+  }
+  return options;
+}
+
+} // namespace launcher::build

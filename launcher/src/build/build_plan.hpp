@@ -1,0 +1,51 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "matrix/matrix.hpp"
+
+namespace launcher::build {
+
+// What the user asked `launcher build` for.
+struct BuildRequest {
+  std::string torch = "2.7.1";
+  std::string cuda = "12.8"; // or "cpu"
+  matrix::Variant variant = matrix::Variant::devel;
+  std::string registry;      // prefix of the tag, "registry.example.com/team"
+  bool offline = false;      // Debian's CPU PyTorch on the local debootstrap base: no registry needed
+  std::string offline_base = "launcher-base:bookworm";
+};
+
+// Everything `docker build` is given. Pure.
+struct BuildPlan {
+  matrix::Row row;
+  std::string tag; // empty until known: an offline build is named after the torch it got
+  std::map<std::string, std::string> args;
+};
+
+// The matrix row asked for, its derived tag and the build args; throws Error(usage) naming
+// the rows that exist when none matches.
+BuildPlan plan_build(const matrix::Matrix& matrix, const BuildRequest& request);
+
+// The PyTorch wheel index of a row's CUDA variant.
+std::string torch_index_url(const matrix::Row& row);
+
+// The label build args from what torch reported at build time (images/scripts/torch_facts.py)
+// and the row's driver minimum: labels say what is inside, not what was hoped for.
+std::map<std::string, std::string> label_args(const nlohmann::json& torch_facts, const matrix::Row& row,
+                                              const std::string& version, const std::string& revision);
+
+// The tag of an offline build: pytorch-cpu:<the torch version it reports>-debian12.
+std::string offline_tag(const nlohmann::json& torch_facts, const std::string& registry);
+
+// The Dockerfile without BuildKit-only cache mounts, for the legacy builder.
+std::string without_cache_mounts(const std::string& dockerfile);
+
+// `--build-arg NAME=VALUE` pairs, sorted by name.
+std::vector<std::string> build_arg_options(const std::map<std::string, std::string>& args);
+
+} // namespace launcher::build

@@ -1,0 +1,166 @@
+#include "commands/build.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <ostream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "build/build_plan.hpp"
+#include "core/error.hpp"
+#include "core/text.hpp"
+#include "docker/docker.hpp"
+#include "matrix/version.hpp"
+#include "process/process.hpp"
+#include "render/render.hpp"
+
+namespace launcher::commands {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// The repository holding images/Dockerfile: the build context.
+fs::path find_context(const std::optional<std::string>& given) {
+  fs::path start = given ? fs::path(*given) : fs::current_path();
+  for (fs::path dir = fs::absolute(start); !dir.empty(); dir = dir.parent_path()) {
+    if (fs::exists(dir / "images/Dockerfile")) return dir;
+    if (dir == dir.root_path()) break;
+  }
+  throw Error(ExitCode::usage, "no images/Dockerfile in " + start.string() + " or above: run `launcher build` in the "
+                               "launcher repository, or give it with --context");
+}
+
+struct Builder {
+  std::vector<std::string> env;
+  bool legacy = false;
+};
+
+// BuildKit gives the pip cache mount; without it the legacy builder still builds the same stages.
+Builder detect_builder(const docker::Docker& docker, std::ostream& notices) {
+  if (docker.try_run({"buildx", "version"}).exit_code == 0) return {{"DOCKER_BUILDKIT=1"}, false};
+  std::string version = docker.try_run({"version", "--format", "{{.Client.Version}}"}).out;
+  if (!version.empty() && matrix::major_version(version) < 23) return {{"DOCKER_BUILDKIT=1"}, false}; // BuildKit built in
+  notices << "BuildKit is not available with " << docker.binary() << " (no buildx plugin): building with the legacy "
+          << "builder, without pip's cache mount. Debian's docker.io client (/usr/bin/docker) has BuildKit built in: "
+          << "`launcher --docker /usr/bin/docker build ...`\n";
+  return {{"DOCKER_BUILDKIT=0"}, true};
+}
+
+std::string git_revision(const fs::path& context) {
+  try {
+    auto result = process::run_process({"git", "-C", context.string(), "rev-parse", "--short=12", "HEAD"});
+    if (result.exit_code == 0) return result.out.substr(0, result.out.find('\n'));
+  } catch (const Error&) {
+  }
+  return "unknown";
+}
+
+std::string human_size(double bytes) {
+  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
+  int unit = 0;
+  while (bytes >= 1000 && unit < 4) bytes /= 1000, ++unit;
+  return fmt::format("{:.1f} {}", bytes, units[unit]);
+}
+
+} // namespace
+
+void add_build_command(CLI::App& app, Context& context) {
+  struct Options {
+    build::BuildRequest request;
+    std::string variant = "devel";
+    std::optional<std::string> context_dir;
+    bool push = false;
+    bool dry_run = false;
+    bool test = false;
+    bool json = false;
+  };
+  auto options = std::make_shared<Options>();
+  CLI::App* command = app.add_subcommand("build", "build an image of images/matrix.json, labelled with what torch reports");
+  command->add_option("--torch", options->request.torch, "PyTorch version of the matrix row")->capture_default_str();
+  command->add_option("--cuda", options->request.cuda, "CUDA version of the row, or cpu")->capture_default_str();
+  command->add_option("--variant", options->variant, "devel (nvcc included) or runtime (slim)")
+      ->check(CLI::IsMember({"devel", "runtime"}))->capture_default_str();
+  command->add_option("--registry", options->request.registry, "registry prefix of the tag");
+  command->add_flag("--push", options->push, "push the tag to its registry afterwards");
+  command->add_flag("--offline", options->request.offline,
+                    "CPU flavor from Debian's PyTorch on the local debootstrap base (no registry needed)");
+  command->add_flag("--test", options->test, "also build the test stage: LibTorch example, torch.compile, no baked keys");
+  command->add_option("--context", options->context_dir, "the launcher repository (default: found from here)");
+  command->add_flag("--dry-run", options->dry_run, "print the docker build command, run nothing");
+  command->add_flag("--json", options->json, "print the result as one line of JSON: tag, size, seconds, torch, cuda");
+  command->callback([options, &context] {
+    options->request.variant = options->variant == "runtime" ? matrix::Variant::runtime : matrix::Variant::devel;
+    build::BuildPlan plan = build::plan_build(matrix::embedded_matrix(), options->request);
+    fs::path context_dir = find_context(options->context_dir);
+    docker::Docker docker(context.docker);
+    std::string scratch_tag = "launcher-build-scratch:" + std::to_string(getpid());
+
+    auto build_argv = [&](const std::string& target, const std::string& tag, const std::map<std::string, std::string>& args,
+                          bool legacy) {
+      std::vector<std::string> argv{docker.binary(), "build", "--target", target, "--tag", tag, "--file",
+                                    legacy ? "-" : (context_dir / "images/Dockerfile").string()};
+      auto arg_options = build::build_arg_options(args);
+      argv.insert(argv.end(), arg_options.begin(), arg_options.end());
+      argv.push_back(context_dir.string());
+      return argv;
+    };
+    if (options->dry_run) {
+      std::vector<std::string> argv = build_argv("final", plan.tag.empty() ? "pytorch-cpu:<torch it reports>-debian12" : plan.tag,
+                                                 plan.args, false);
+      std::string line;
+      for (const auto& word : argv) line += (line.empty() ? "" : " ") + render::shell_quote(word);
+      *context.out << line << "\n# then the same again with the labels read from the image's torch\n";
+      return;
+    }
+
+    auto start = std::chrono::steady_clock::now();
+    if (options->request.offline && !docker.inspect_image(options->request.offline_base))
+      throw Error(ExitCode::failed, "the offline base image " + options->request.offline_base +
+                                        " is missing: make it with images/make-base.sh (debootstrap, as root)");
+    Builder builder = detect_builder(docker, *context.err);
+    std::string dockerfile;
+    if (builder.legacy) {
+      std::ifstream in(context_dir / "images/Dockerfile");
+      std::stringstream text;
+      text << in.rdbuf();
+      dockerfile = build::without_cache_mounts(text.str());
+    }
+    auto docker_build = [&](const std::string& target, const std::string& tag, const std::map<std::string, std::string>& args) {
+      *context.err << "building " << target << " stage as " << tag << "\n" << std::flush;
+      auto result = process::run_process(build_argv(target, tag, args, builder.legacy),
+                                         {.input = dockerfile, .working_dir = "", .extra_env = builder.env, .show_output = true});
+      if (result.exit_code != 0) throw Error(ExitCode::failed, "docker build failed (exit " + std::to_string(result.exit_code) + "); its output is above");
+    };
+
+    // Pass one builds everything; pass two only adds the labels of what torch turned out to be.
+    docker_build("final", scratch_tag, plan.args);
+    json facts = json::parse(docker.run({"run", "--rm", "--entrypoint", "cat", scratch_tag, "/usr/local/share/launcher/torch-facts.json"},
+                                        "read the image's torch facts").out);
+    std::string tag = plan.tag.empty() ? build::offline_tag(facts, options->request.registry) : plan.tag;
+    std::map<std::string, std::string> args = plan.args;
+    for (const auto& [name, value] : build::label_args(facts, plan.row, tag.substr(tag.rfind(':') + 1), git_revision(context_dir)))
+      args[name] = value;
+    docker_build("final", tag, args);
+    docker.try_run({"image", "rm", scratch_tag});
+    if (options->test) docker_build("test", tag + "-test", args), docker.try_run({"image", "rm", tag + "-test"});
+    if (options->push) docker.run({"push", tag}, "push " + tag);
+
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double size = docker.inspect_image(tag).value_or(json::object()).value("Size", 0.0);
+    if (options->json) {
+      *context.out << json{{"tag", tag}, {"size", size}, {"seconds", seconds}, {"torch", facts["torch"]}, {"cuda", facts["cuda"]}}.dump() << "\n";
+      return;
+    }
+    *context.out << fmt::format("built {} ({}, {:.0f} s): torch {}, cuda {}\n", tag, human_size(size), seconds,
+                                facts["torch"].get<std::string>(), facts["cuda"].is_string() ? facts["cuda"].get<std::string>() : "none");
+  });
+}
+
+} // namespace launcher::commands

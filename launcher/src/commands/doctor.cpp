@@ -1,0 +1,66 @@
+#include "commands/doctor.hpp"
+
+#include <memory>
+#include <optional>
+#include <ostream>
+
+#include "commands/profile_request.hpp"
+#include "core/error.hpp"
+#include "doctor/checks.hpp"
+#include "doctor/facts.hpp"
+#include "doctor/report.hpp"
+#include "gpu/inventory.hpp"
+#include "host/host_facts.hpp"
+#include "matrix/matrix.hpp"
+
+namespace launcher::commands {
+
+void add_doctor_command(CLI::App& app, Context& context) {
+  struct Options {
+    ProfileRequest request;
+    std::string env;
+    bool json = false;
+    std::string facts_dir;
+    std::string save_facts_dir;
+  };
+  auto options = std::make_shared<Options>();
+  CLI::App* command = app.add_subcommand(
+      "doctor", "check that this host can run a profile's container (driver, CUDA, GPUs, toolkit, Docker) and say how to fix it");
+  add_profile_options(*command, options->request);
+  command->add_option("env", options->env, "examine this running environment instead of a profile");
+  command->add_flag("--json", options->json, "print the checks and the facts as JSON");
+  command->add_option("--facts", options->facts_dir, "evaluate facts saved by --save-facts instead of this host")
+      ->check(CLI::ExistingDirectory);
+  command->add_option("--save-facts", options->save_facts_dir, "write every raw host answer read into this directory");
+  command->callback([options, &context] {
+    doctor::LiveFactSource live;
+    std::optional<doctor::DirectoryFactSource> saved;
+    if (!options->facts_dir.empty()) saved.emplace(std::vector<std::filesystem::path>{options->facts_dir});
+    doctor::RecordingFactSource recorder(saved ? static_cast<doctor::FactSource&>(*saved) : live);
+    doctor::HostQueries queries(recorder, context.docker);
+    const matrix::Matrix& matrix = matrix::embedded_matrix();
+
+    doctor::Subject subject;
+    doctor::HostSnapshot snapshot;
+    if (!options->env.empty()) {
+      std::tie(subject, snapshot) = doctor::gather_container_facts(queries, options->env, matrix);
+    } else {
+      host::HostFacts host = host::read_host_facts();
+      // "gpus": "auto" means the GPUs of the host examined, which is the recorded one with --facts.
+      if (saved) host.gpu_count = static_cast<int>(gpu::read_gpu_inventory(queries).gpus.size());
+      subject = doctor::subject_of(resolve_request(options->request, host).plan);
+      snapshot = doctor::gather_doctor_facts(queries, subject, matrix);
+    }
+    std::vector<doctor::CheckResult> results = doctor::doctor_checks(subject, snapshot, matrix);
+    if (!options->save_facts_dir.empty()) recorder.save(options->save_facts_dir);
+
+    if (options->json) *context.out << doctor::report_json(results, snapshot).dump(2) << "\n";
+    else *context.out << doctor::format_report(results);
+    auto failed = std::count_if(results.begin(), results.end(),
+                                [](const doctor::CheckResult& result) { return result.status == doctor::Status::fail; });
+    if (failed > 0)
+      throw Error(ExitCode::host_incapable, std::to_string(failed) + (failed == 1 ? " check" : " checks") + " failed");
+  });
+}
+
+} // namespace launcher::commands

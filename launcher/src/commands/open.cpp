@@ -1,0 +1,43 @@
+#include <unistd.h>
+
+#include <memory>
+#include <ostream>
+
+#include <fmt/format.h>
+
+#include "commands/lifecycle.hpp"
+#include "core/error.hpp"
+#include "docker/docker.hpp"
+#include "lifecycle/environments.hpp"
+#include "lifecycle/inspect.hpp"
+#include "process/process.hpp"
+#include "secrets/env_secrets.hpp"
+#include "secrets/state.hpp"
+
+namespace launcher::commands {
+
+void add_open_command(CLI::App& app, Context& context) {
+  auto option = std::make_shared<EnvOption>();
+  CLI::App* command = env_subcommand(app, "open", "print the Jupyter login URL; open a browser when there is one", *option);
+  command->callback([option, &context] {
+    docker::Docker docker(context.docker);
+    nlohmann::json container = lifecycle::require_environment(docker, option->env);
+    auto endpoint = lifecycle::endpoint_for(container, 8888);
+    if (!endpoint) throw Error(ExitCode::failed, "environment \"" + option->env + "\" publishes no Jupyter port");
+    host::HostFacts host = host::read_host_facts();
+    secrets::StateLayout layout = secrets::state_layout(option->env, host.state_home);
+    auto token = secrets::read_private_file(layout.jupyter_token());
+    std::string url = fmt::format("http://{}:{}/", lifecycle::reachable_host(*endpoint), endpoint->host_port);
+    if (token && !std::filesystem::exists(layout.jupyter_password_hash())) url += "?token=" + *token;
+    *context.out << url << "\n";
+    if (std::getenv("DISPLAY") || std::getenv("WAYLAND_DISPLAY")) {
+      try {
+        process::run_process({"xdg-open", url});
+      } catch (const Error&) {
+        // No xdg-open: printing the URL is all we can do.
+      }
+    }
+  });
+}
+
+} // namespace launcher::commands

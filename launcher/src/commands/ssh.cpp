@@ -1,0 +1,66 @@
+#include <unistd.h>
+
+#include <memory>
+#include <ostream>
+
+#include <fmt/format.h>
+
+#include "commands/lifecycle.hpp"
+#include "core/error.hpp"
+#include "docker/docker.hpp"
+#include "lifecycle/environments.hpp"
+#include "lifecycle/inspect.hpp"
+#include "process/process.hpp"
+#include "secrets/env_secrets.hpp"
+#include "secrets/state.hpp"
+
+namespace launcher::commands {
+
+namespace {
+
+struct SshTarget {
+  std::string host;
+  int port = 0;
+  std::string user;
+  std::string alias;
+  std::string known_hosts;
+};
+
+SshTarget ssh_target(const docker::Docker& docker, const std::string& env) {
+  nlohmann::json container = lifecycle::require_environment(docker, env);
+  auto endpoint = lifecycle::endpoint_for(container, 22);
+  if (!endpoint) throw Error(ExitCode::failed, "environment \"" + env + "\" publishes no SSH port (it is a \"" +
+                                                   lifecycle::env_variable(container, "LAUNCHER_SERVICE") + "\" environment)");
+  host::HostFacts host = host::read_host_facts();
+  return {lifecycle::reachable_host(*endpoint), endpoint->host_port, lifecycle::env_variable(container, "LAUNCHER_USER"),
+          secrets::host_key_alias(env), secrets::state_layout(env, host.state_home).known_hosts().string()};
+}
+
+} // namespace
+
+void add_ssh_command(CLI::App& app, Context& context) {
+  auto option = std::make_shared<EnvOption>();
+  CLI::App* command = env_subcommand(app, "ssh", "ssh into an environment, checking its pinned host key", *option);
+  command->add_option("ARGS", option->rest, "arguments for ssh after -- (a remote command, -L ...)");
+  command->callback([option, &context] {
+    SshTarget target = ssh_target(docker::Docker(context.docker), option->env);
+    std::vector<std::string> argv{"ssh", "-p", std::to_string(target.port), "-o", "HostKeyAlias=" + target.alias,
+                                  "-o", "UserKnownHostsFile=" + target.known_hosts, "-o", "StrictHostKeyChecking=yes",
+                                  "-l", target.user, target.host};
+    argv.insert(argv.end(), option->rest.begin(), option->rest.end());
+    process::replace_process(argv);
+  });
+}
+
+void add_ssh_config_command(CLI::App& app, Context& context) {
+  auto option = std::make_shared<EnvOption>();
+  CLI::App* command = env_subcommand(app, "ssh-config", "print a Host block for ~/.ssh/config and VS Code Remote-SSH", *option);
+  command->callback([option, &context] {
+    SshTarget target = ssh_target(docker::Docker(context.docker), option->env);
+    *context.out << fmt::format("Host {}\n  HostName {}\n  Port {}\n  User {}\n  HostKeyAlias {}\n  UserKnownHostsFile {}\n"
+                                "  StrictHostKeyChecking yes\n",
+                                target.alias, target.host, target.port, target.user, target.alias, target.known_hosts);
+  });
+}
+
+} // namespace launcher::commands

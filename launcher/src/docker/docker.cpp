@@ -1,0 +1,99 @@
+#include "docker/docker.hpp"
+
+#include "core/error.hpp"
+#include "core/text.hpp"
+
+namespace launcher::docker {
+
+using nlohmann::json;
+
+namespace {
+
+bool contains(const std::string& text, const char* needle) { return text.find(needle) != std::string::npos; }
+
+std::string first_line(const std::string& text) {
+  std::string line = text.substr(0, text.find('\n'));
+  for (const char* prefix : {"docker: Error response from daemon: ", "Error response from daemon: ", "Error: "})
+    if (starts_with(line, prefix)) line = line.substr(std::string(prefix).size());
+  return line;
+}
+
+} // namespace
+
+bool is_missing_gpu_runtime(const std::string& stderr_text) {
+  return contains(stderr_text, "could not select device driver");
+}
+
+std::string explain_failure(const std::string& action, const std::string& stderr_text) {
+  const std::string& e = stderr_text;
+  if (contains(e, "permission denied while trying to connect to the Docker daemon"))
+    return "failed to " + action + ": permission denied on the Docker socket; add yourself to the docker group "
+           "(sudo usermod -aG docker $USER, then log in again) or run as root";
+  if (contains(e, "Cannot connect to the Docker daemon") || contains(e, "Is the docker daemon running"))
+    return "failed to " + action + ": the Docker daemon is not running; start it (sudo systemctl start docker, or "
+           "sudo dockerd on a host without systemd)";
+  if (is_missing_gpu_runtime(e))
+    return "failed to " + action + ": Docker cannot give GPUs to containers: the NVIDIA Container Toolkit is missing "
+           "or not configured (install nvidia-container-toolkit, run `sudo nvidia-ctk runtime configure "
+           "--runtime=docker`, restart Docker), or run without GPUs (--gpus none)";
+  if (contains(e, "port is already allocated") || contains(e, "address already in use"))
+    return "failed to " + action + ": a host port is already in use (" + first_line(e) +
+           "); free it, or publish on \"auto\" (-p auto:PORT)";
+  if (contains(e, "No such image") || contains(e, "Unable to find image") || contains(e, "pull access denied"))
+    return "failed to " + action + ": the image is not on this host (" + first_line(e) + ")";
+  return "failed to " + action + ": " + first_line(e);
+}
+
+process::ProcessResult Docker::try_run(const std::vector<std::string>& args) const {
+  std::vector<std::string> argv{binary_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  try {
+    return process::run_process(argv);
+  } catch (const Error&) {
+    throw Error(ExitCode::failed, "the Docker CLI (" + binary_ + ") is not on PATH: install docker.io (Debian, "
+                                  "Ubuntu) or Docker Engine, or name it with --docker");
+  }
+}
+
+process::ProcessResult Docker::run(const std::vector<std::string>& args, const std::string& action) const {
+  process::ProcessResult result = try_run(args);
+  if (result.exit_code != 0)
+    throw Error(is_missing_gpu_runtime(result.err) ? ExitCode::host_incapable : ExitCode::failed,
+                explain_failure(action, result.err));
+  return result;
+}
+
+std::optional<json> Docker::inspect_container(const std::string& name) const {
+  process::ProcessResult result = try_run({"container", "inspect", name});
+  if (result.exit_code != 0) {
+    if (contains(result.err, "No such container") || contains(result.err, "No such object")) return std::nullopt;
+    throw Error(ExitCode::failed, explain_failure("inspect container " + name, result.err));
+  }
+  return json::parse(result.out).at(0);
+}
+
+std::optional<json> Docker::inspect_image(const std::string& reference) const {
+  process::ProcessResult result = try_run({"image", "inspect", reference});
+  if (result.exit_code != 0) {
+    if (contains(result.err, "No such image") || contains(result.err, "No such object")) return std::nullopt;
+    throw Error(ExitCode::failed, explain_failure("inspect image " + reference, result.err));
+  }
+  return json::parse(result.out).at(0);
+}
+
+std::vector<json> Docker::containers_labelled(const std::string& label_filter) const {
+  std::string ids = run({"ps", "-a", "-q", "--no-trunc", "--filter", "label=" + label_filter}, "list containers").out;
+  std::vector<std::string> args{"container", "inspect"};
+  for (const auto& id : split(ids, '\n'))
+    if (!id.empty()) args.push_back(id);
+  if (args.size() == 2) return {};
+  // One inspect for all of them: `ps` stays fast with many environments.
+  return json::parse(run(args, "inspect containers").out).get<std::vector<json>>();
+}
+
+std::string Docker::logs_tail(const std::string& name, int lines) const {
+  process::ProcessResult result = try_run({"logs", "--tail", std::to_string(lines), name});
+  return result.out + result.err;
+}
+
+} // namespace launcher::docker

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "process/process.hpp"
+
+namespace launcher::docker {
+
+// The Docker CLI's failure output turned into one line that names the cause and the fix.
+// Pure: tests feed it the engine's real messages. `action` says what was attempted.
+std::string explain_failure(const std::string& action, const std::string& stderr_text);
+
+// Docker's "could not select device driver" means no NVIDIA Container Toolkit: exit 3, not 1.
+bool is_missing_gpu_runtime(const std::string& stderr_text);
+
+// The Docker CLI, spawned without a shell; JSON read from its own --format output.
+class Docker {
+public:
+  explicit Docker(std::string binary) : binary_(std::move(binary)) {}
+
+  const std::string& binary() const { return binary_; }
+
+  // Runs `docker ARGS`; a failure throws Error with explain_failure's line.
+  process::ProcessResult run(const std::vector<std::string>& args, const std::string& action) const;
+  // Runs `docker ARGS` and returns whatever happened.
+  process::ProcessResult try_run(const std::vector<std::string>& args) const;
+
+  std::optional<nlohmann::json> inspect_container(const std::string& name) const;
+  std::optional<nlohmann::json> inspect_image(const std::string& reference) const;
+  // Every container (running or not) carrying the label, as `docker inspect` shows it.
+  std::vector<nlohmann::json> containers_labelled(const std::string& label_filter) const;
+  std::string logs_tail(const std::string& name, int lines) const;
+
+private:
+  std::string binary_;
+};
+
+} // namespace launcher::docker

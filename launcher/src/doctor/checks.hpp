@@ -1,0 +1,52 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "doctor/snapshot.hpp"
+#include "matrix/matrix.hpp"
+#include "plan/plan.hpp"
+
+namespace launcher::doctor {
+
+enum class Status { ok, warn, fail };
+
+std::string status_name(Status status); // "OK", "WARN", "FAIL"
+
+// One verdict: a stable id scripts can match, one line for people, and what to do about it.
+struct CheckResult {
+  std::string id;
+  Status status = Status::ok;
+  std::string message;
+  std::string fix; // empty when there is nothing to do
+
+  bool operator==(const CheckResult&) const = default;
+};
+
+// Each check is a pure function of gathered facts; the ones that may not apply return nullopt.
+CheckResult docker_check(const DockerFacts& docker);
+std::optional<CheckResult> loopback_publish_check(const DockerFacts& docker);
+CheckResult driver_check(const gpu::GpuInventory& inventory, bool gpus_requested);
+CheckResult toolkit_check(const ToolkitFacts& toolkit);
+CheckResult image_check(const ImageFacts& image, bool gpus_requested, const matrix::Matrix& matrix);
+CheckResult shm_check(const Subject& subject);
+CheckResult container_check(const ContainerFacts& container, bool gpus_requested);
+
+// The GPU checks for the GPUs a subject would get: they exist, the driver runs the image's
+// CUDA, each GPU's architecture has kernels in the image, and nobody else is using them.
+std::vector<CheckResult> gpu_checks(const Subject& subject, const HostSnapshot& snapshot, const matrix::Matrix& matrix);
+
+// Everything `launcher doctor` reports.
+std::vector<CheckResult> doctor_checks(const Subject& subject, const HostSnapshot& snapshot, const matrix::Matrix& matrix);
+
+// What `up` checks before starting anything, from facts gathered by gather_preflight_facts.
+std::vector<CheckResult> preflight_checks(const plan::Plan& plan, const HostSnapshot& snapshot,
+                                          const matrix::Matrix& matrix);
+
+bool any_failed(const std::vector<CheckResult>& results);
+
+// Throws Error (exit 3) naming every failed check and its fix; `up` calls it unless --skip-checks.
+void require_no_failures(const std::vector<CheckResult>& results);
+
+} // namespace launcher::doctor

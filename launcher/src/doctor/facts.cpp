@@ -1,0 +1,146 @@
+#include "doctor/facts.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "process/process.hpp"
+
+namespace launcher::doctor {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string read_whole(const fs::path& path) {
+  std::ifstream stream(path, std::ios::binary);
+  std::ostringstream text;
+  text << stream.rdbuf();
+  return text.str();
+}
+
+void write_whole(const fs::path& path, const std::string& text) {
+  std::ofstream stream(path, std::ios::binary | std::ios::trunc);
+  stream << text;
+  if (!stream.flush()) throw Error(ExitCode::failed, "failed to write " + path.string() + ": " + std::strerror(errno));
+}
+
+} // namespace
+
+Fact LiveFactSource::command(const std::string&, const std::vector<std::string>& argv) {
+  try {
+    process::ProcessResult result = process::run_process(argv);
+    return {true, result.exit_code, std::move(result.out), std::move(result.err)};
+  } catch (const Error& error) {
+    // Not installed is an answer too ("no nvidia-smi"), not a reason to stop.
+    return {true, 127, "", error.what()};
+  }
+}
+
+Fact LiveFactSource::file(const std::string&, const fs::path& path) {
+  std::ifstream stream(path, std::ios::binary);
+  if (!stream) return {true, 1, "", path.string() + ": " + std::strerror(errno)};
+  std::ostringstream text;
+  text << stream.rdbuf();
+  return {true, 0, text.str(), ""};
+}
+
+Fact LiveFactSource::listing(const std::string&, const std::vector<fs::path>& directories) {
+  Fact fact{true, 0, "", ""};
+  for (const auto& directory : directories) {
+    std::error_code error;
+    for (fs::directory_iterator it(directory, error), end; !error && it != end; it.increment(error))
+      if (it->is_regular_file()) fact.out += it->path().string() + "\n";
+  }
+  return fact;
+}
+
+DirectoryFactSource::DirectoryFactSource(std::vector<fs::path> directories) : directories_(std::move(directories)) {}
+
+Fact DirectoryFactSource::replay(const std::string& name) const {
+  for (const auto& directory : directories_) {
+    fs::path output = directory / name, err = directory / (name + ".stderr"), code = directory / (name + ".exit-code");
+    if (!fs::exists(output) && !fs::exists(err) && !fs::exists(code)) continue;
+    Fact fact{true, 0, "", ""};
+    if (fs::exists(output)) fact.out = read_whole(output);
+    if (fs::exists(err)) fact.err = read_whole(err);
+    if (fs::exists(code)) fact.exit_code = std::stoi(read_whole(code));
+    return fact;
+  }
+  return {};
+}
+
+Fact DirectoryFactSource::command(const std::string& name, const std::vector<std::string>&) { return replay(name); }
+Fact DirectoryFactSource::file(const std::string& name, const fs::path&) { return replay(name); }
+Fact DirectoryFactSource::listing(const std::string& name, const std::vector<fs::path>&) { return replay(name); }
+
+Fact RecordingFactSource::keep(const std::string& name, Fact fact) {
+  answers_[name] = fact;
+  return fact;
+}
+
+Fact RecordingFactSource::command(const std::string& name, const std::vector<std::string>& argv) {
+  return keep(name, inner_.command(name, argv));
+}
+Fact RecordingFactSource::file(const std::string& name, const fs::path& path) { return keep(name, inner_.file(name, path)); }
+Fact RecordingFactSource::listing(const std::string& name, const std::vector<fs::path>& directories) {
+  return keep(name, inner_.listing(name, directories));
+}
+
+void RecordingFactSource::save(const fs::path& directory) const {
+  std::error_code error;
+  fs::create_directories(directory, error);
+  if (error) throw Error(ExitCode::failed, "failed to create " + directory.string() + ": " + error.message());
+  for (const auto& [name, fact] : answers_) {
+    if (!fact.recorded) continue;
+    if (fact.exit_code == 0 || !fact.out.empty()) write_whole(directory / name, fact.out);
+    if (!fact.err.empty()) write_whole(directory / (name + ".stderr"), fact.err);
+    if (fact.exit_code != 0) write_whole(directory / (name + ".exit-code"), std::to_string(fact.exit_code) + "\n");
+  }
+}
+
+Fact HostQueries::driver_version() { return source_.file("proc-driver-nvidia-version.txt", "/proc/driver/nvidia/version"); }
+
+Fact HostQueries::nvidia_smi_version() { return source_.command("nvidia-smi-version.txt", {"nvidia-smi", "--version"}); }
+
+Fact HostQueries::gpu_table() {
+  return source_.command("nvidia-smi-query-gpu.csv", {"nvidia-smi", std::string("--query-gpu=") + gpu_query_fields,
+                                                      "--format=csv,noheader,nounits"});
+}
+
+Fact HostQueries::gpu_list() { return source_.command("nvidia-smi-L.txt", {"nvidia-smi", "-L"}); }
+
+Fact HostQueries::compute_apps() {
+  return source_.command("nvidia-smi-query-compute-apps.csv",
+                         {"nvidia-smi", "--query-compute-apps=pid,gpu_uuid,used_memory", "--format=csv"});
+}
+
+Fact HostQueries::toolkit_cli_version() {
+  return source_.command("nvidia-container-cli-version.txt", {"nvidia-container-cli", "--version"});
+}
+
+Fact HostQueries::cdi_specs() { return source_.listing("cdi-specs.txt", {"/etc/cdi", "/var/run/cdi"}); }
+
+Fact HostQueries::docker_version() {
+  return source_.command("docker-version.json", {docker_, "version", "--format", "{{json .}}"});
+}
+
+Fact HostQueries::docker_info() { return source_.command("docker-info.json", {docker_, "info", "--format", "{{json .}}"}); }
+
+Fact HostQueries::image_labels(const std::string& image) {
+  return source_.command("docker-image-labels.json",
+                         {docker_, "image", "inspect", "--format", "{{json .Config.Labels}}", image});
+}
+
+Fact HostQueries::container_inspect(const std::string& container) {
+  return source_.command("docker-container-inspect.json",
+                         {docker_, "container", "inspect", "--format", "{{json .}}", container});
+}
+
+Fact HostQueries::container_gpu_list(const std::string& container) {
+  return source_.command("docker-exec-nvidia-smi-L.txt", {docker_, "exec", container, "nvidia-smi", "-L"});
+}
+
+} // namespace launcher::doctor

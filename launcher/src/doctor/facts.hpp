@@ -1,0 +1,99 @@
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace launcher::doctor {
+
+// One raw answer from the host: a command's output, a file's content or a directory listing.
+struct Fact {
+  bool recorded = false; // false only when replaying a facts directory that lacks this answer
+  int exit_code = 0;     // a command's status; 127 when it is not installed; 1 for an unreadable file
+  std::string out;
+  std::string err;
+
+  bool ok() const { return recorded && exit_code == 0; }
+};
+
+// Where host facts come from: the live host, or a directory saved by `doctor --save-facts`.
+// Every question has a file name; it is the key of the answer in a facts directory.
+class FactSource {
+public:
+  virtual ~FactSource() = default;
+  virtual Fact command(const std::string& name, const std::vector<std::string>& argv) = 0;
+  virtual Fact file(const std::string& name, const std::filesystem::path& path) = 0;
+  // The regular files in these directories, one path a line; a missing directory lists nothing.
+  virtual Fact listing(const std::string& name, const std::vector<std::filesystem::path>& directories) = 0;
+};
+
+// Spawns commands (no shell) and reads files of this machine.
+class LiveFactSource : public FactSource {
+public:
+  Fact command(const std::string& name, const std::vector<std::string>& argv) override;
+  Fact file(const std::string& name, const std::filesystem::path& path) override;
+  Fact listing(const std::string& name, const std::vector<std::filesystem::path>& directories) override;
+};
+
+// Replays saved answers: <name> holds the output, <name>.stderr and <name>.exit-code the rest
+// when there was any. Earlier directories win, so a host's folder can be completed by another.
+class DirectoryFactSource : public FactSource {
+public:
+  explicit DirectoryFactSource(std::vector<std::filesystem::path> directories);
+  Fact command(const std::string& name, const std::vector<std::string>& argv) override;
+  Fact file(const std::string& name, const std::filesystem::path& path) override;
+  Fact listing(const std::string& name, const std::vector<std::filesystem::path>& directories) override;
+
+private:
+  Fact replay(const std::string& name) const;
+  std::vector<std::filesystem::path> directories_;
+};
+
+// Passes questions on and keeps every answer, for `doctor --save-facts`.
+class RecordingFactSource : public FactSource {
+public:
+  explicit RecordingFactSource(FactSource& inner) : inner_(inner) {}
+  Fact command(const std::string& name, const std::vector<std::string>& argv) override;
+  Fact file(const std::string& name, const std::filesystem::path& path) override;
+  Fact listing(const std::string& name, const std::vector<std::filesystem::path>& directories) override;
+
+  // Writes the answers in DirectoryFactSource's layout; the directory is created if needed.
+  void save(const std::filesystem::path& directory) const;
+
+private:
+  Fact keep(const std::string& name, Fact fact);
+  FactSource& inner_;
+  std::map<std::string, Fact> answers_;
+};
+
+// The questions the launcher asks about a host, each under the file name that
+// tests/fixtures/README.md documents (the NVIDIA ones as in shared/fixtures/gpu).
+class HostQueries {
+public:
+  HostQueries(FactSource& source, std::string docker) : source_(source), docker_(std::move(docker)) {}
+
+  Fact driver_version();
+  Fact nvidia_smi_version();
+  Fact gpu_table();
+  Fact gpu_list();
+  Fact compute_apps();
+  Fact toolkit_cli_version();
+  Fact cdi_specs();
+  Fact docker_version();
+  Fact docker_info();
+  Fact image_labels(const std::string& image);
+  Fact container_inspect(const std::string& container);
+  Fact container_gpu_list(const std::string& container);
+
+private:
+  FactSource& source_;
+  std::string docker_;
+};
+
+// The query-gpu fields, in the order the parser expects them.
+inline constexpr const char* gpu_query_fields =
+    "index,uuid,name,pci.bus_id,driver_version,memory.total,memory.used,memory.free,utilization.gpu,compute_cap,"
+    "temperature.gpu,power.draw,mig.mode.current";
+
+} // namespace launcher::doctor

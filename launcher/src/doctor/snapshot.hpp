@@ -1,0 +1,102 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "doctor/facts.hpp"
+#include "gpu/inventory.hpp"
+#include "matrix/matrix.hpp"
+#include "plan/plan.hpp"
+
+namespace launcher::doctor {
+
+// What the checks look at: the image, GPUs, /dev/shm and ports of a plan or of a running container.
+struct Subject {
+  std::string image;
+  plan::GpuAssignment gpus;
+  std::uint64_t shm_size_bytes = 0;
+  std::string ipc;
+  bool publishes_on_loopback = false;
+  std::string container; // `doctor ENV`: the container examined; empty for a plan
+};
+
+Subject subject_of(const plan::Plan& plan);
+
+// From `docker container inspect --format '{{json .}}'`.
+Subject subject_of_container(const std::string& container, const nlohmann::json& inspect);
+
+struct DockerFacts {
+  enum class Reach { reachable, daemon_down, permission_denied, cli_missing, failed, not_recorded };
+  Reach reach = Reach::not_recorded;
+  std::string error; // the CLI's first error line when not reachable
+  std::string client_version;
+  std::string server_version;
+  std::vector<std::string> runtimes; // empty unless docker info was asked
+  std::string cgroup_version;
+  std::string storage_driver;
+  std::string root_dir;
+};
+
+// From `docker version` and/or `docker info` (either answers reachability and versions).
+DockerFacts parse_docker_facts(const Fact* version, const Fact* info);
+
+struct ToolkitFacts {
+  bool recorded = false;
+  bool nvidia_runtime = false;        // "nvidia" in docker info's Runtimes
+  std::vector<std::string> cdi_specs; // NVIDIA CDI specs in /etc/cdi, /var/run/cdi
+  std::string cli_version;            // first line of `nvidia-container-cli --version`
+};
+
+ToolkitFacts parse_toolkit_facts(const DockerFacts& docker, const Fact& cdi_specs, const Fact& cli_version);
+
+struct ImageFacts {
+  enum class Origin { labels, matrix, unknown };
+  std::string ref;
+  Origin origin = Origin::unknown;
+  bool present = false;   // the engine has it locally
+  matrix::Row spec;       // what it was built with; meaningful unless origin is unknown
+  std::string row_tag;    // the matrix tag it matched, for origin matrix
+
+  bool is_cuda() const { return origin != Origin::unknown && !spec.is_cpu(); }
+};
+
+// From the io.launcher.* labels of `docker image inspect`, else the matrix row of its tag.
+ImageFacts parse_image_facts(const std::string& ref, const Fact& labels, const matrix::Matrix& matrix);
+
+struct ContainerFacts {
+  std::string name;
+  bool exists = false;
+  bool running = false;
+  std::string status;  // "running", "exited", ...
+  Fact gpu_list;       // `docker exec <name> nvidia-smi -L`, asked only of a running container with GPUs
+};
+
+struct HostSnapshot {
+  gpu::GpuInventory gpus;
+  std::optional<DockerFacts> docker; // not asked by a pre-flight that needs no Docker facts
+  ToolkitFacts toolkit;
+  std::optional<ImageFacts> image;
+  std::optional<ContainerFacts> container;
+};
+
+bool requests_gpus(const Subject& subject);
+
+// Everything `doctor` looks at, for a plan's subject.
+HostSnapshot gather_doctor_facts(HostQueries& queries, const Subject& subject, const matrix::Matrix& matrix);
+
+// `doctor ENV`: the container's own subject and facts; when the container does not exist the
+// subject is empty and only host-wide facts are gathered.
+std::pair<Subject, HostSnapshot> gather_container_facts(HostQueries& queries, const std::string& container,
+                                                        const matrix::Matrix& matrix);
+
+// Only what the pre-flight checks of this subject need, to keep `up` fast: nothing for a
+// plan without GPUs or loopback ports; one `docker version` for loopback ports alone.
+HostSnapshot gather_preflight_facts(HostQueries& queries, const Subject& subject, const matrix::Matrix& matrix);
+
+nlohmann::json to_json(const HostSnapshot& snapshot);
+
+} // namespace launcher::doctor

@@ -1,0 +1,117 @@
+#include "gpu/selection.hpp"
+
+#include <algorithm>
+#include <regex>
+
+#include "core/error.hpp"
+
+namespace launcher::gpu {
+
+namespace {
+
+std::string gpu_label(const Gpu& gpu) { return "GPU " + std::to_string(gpu.index) + " " + gpu.name; }
+
+std::string host_gpus(const GpuInventory& inventory) {
+  if (inventory.gpus.empty()) return "no NVIDIA GPU" + (inventory.problem.empty() ? "" : " (" + inventory.problem + ")");
+  std::string text;
+  for (const auto& gpu : inventory.gpus) text += (text.empty() ? "" : ", ") + gpu_label(gpu) + " (" + gpu.uuid + ")";
+  return text;
+}
+
+std::string host_mig_devices(const GpuInventory& inventory) {
+  std::string text;
+  for (const auto& gpu : inventory.gpus)
+    for (const auto& device : gpu.mig_devices)
+      text += (text.empty() ? "" : ", ") + std::to_string(gpu.index) + ":" + std::to_string(device.index) + " " +
+              device.profile + " (" + device.uuid + ")";
+  return text.empty() ? "no MIG device" : text;
+}
+
+[[noreturn]] void not_on_host(const std::string& what, const std::string& has) {
+  throw Error(ExitCode::host_incapable, what + " is not on this host, which has " + has);
+}
+
+const Gpu* match_device(const GpuInventory& inventory, const std::string& device) {
+  static const std::regex index("[0-9]+"), pair("([0-9]+):([0-9]+)"), legacy_mig("MIG-(GPU-[^/]+)/[0-9]+/[0-9]+");
+  std::smatch match;
+  if (std::regex_match(device, index)) {
+    for (const auto& gpu : inventory.gpus)
+      if (std::to_string(gpu.index) == device) return &gpu;
+    not_on_host("GPU " + device, host_gpus(inventory));
+  }
+  if (std::regex_match(device, match, pair)) {
+    for (const auto& gpu : inventory.gpus)
+      for (const auto& mig : gpu.mig_devices)
+        if (std::to_string(gpu.index) == match[1].str() && std::to_string(mig.index) == match[2].str()) return &gpu;
+    not_on_host("MIG device " + device, host_mig_devices(inventory));
+  }
+  if (std::regex_match(device, match, legacy_mig)) {
+    if (const Gpu* gpu = inventory.by_uuid(match[1].str()); gpu && gpu->mig_enabled) return gpu;
+    not_on_host("MIG device " + device, host_mig_devices(inventory));
+  }
+  if (device.rfind("MIG-", 0) == 0) {
+    for (const auto& gpu : inventory.gpus)
+      for (const auto& mig : gpu.mig_devices)
+        if (mig.uuid == device) return &gpu;
+    not_on_host("MIG device " + device, host_mig_devices(inventory));
+  }
+  if (const Gpu* gpu = inventory.by_uuid(device)) return gpu;
+  not_on_host("GPU " + device, host_gpus(inventory));
+}
+
+std::string memory_use(const GpuInventory& inventory, const Gpu& gpu) {
+  std::string text = std::to_string(gpu.memory_used_mib) + "/" + std::to_string(gpu.memory_total_mib) + " MiB used";
+  std::string pids;
+  for (const auto& process : inventory.processes_on(gpu)) pids += (pids.empty() ? "" : ", ") + std::to_string(process.pid);
+  return pids.empty() ? text : text + " by PID " + pids;
+}
+
+} // namespace
+
+std::vector<const Gpu*> match_devices(const GpuInventory& inventory, const std::vector<std::string>& devices) {
+  std::vector<const Gpu*> gpus;
+  for (const auto& device : devices) {
+    const Gpu* gpu = match_device(inventory, device);
+    if (std::find(gpus.begin(), gpus.end(), gpu) == gpus.end()) gpus.push_back(gpu);
+  }
+  return gpus;
+}
+
+std::vector<const Gpu*> choose_gpus(const GpuInventory& inventory, const HolderTable& holders, const std::string& env,
+                                    int count) {
+  auto holder_of = [&](const Gpu& gpu) -> const GpuHolder* {
+    auto found = holders.find(gpu.uuid);
+    return found == holders.end() ? nullptr : &found->second;
+  };
+  std::vector<const Gpu*> own, free;
+  for (const auto& gpu : inventory.gpus) {
+    if (gpu.mig_enabled) continue;
+    const GpuHolder* holder = holder_of(gpu);
+    if (!holder) free.push_back(&gpu);
+    else if (holder->env == env) own.push_back(&gpu);
+  }
+  std::stable_sort(free.begin(), free.end(), [](const Gpu* a, const Gpu* b) {
+    return a->memory_used_mib != b->memory_used_mib ? a->memory_used_mib < b->memory_used_mib : a->index < b->index;
+  });
+  std::vector<const Gpu*> chosen = own;
+  chosen.insert(chosen.end(), free.begin(), free.end());
+  if (static_cast<int>(chosen.size()) >= count) {
+    chosen.resize(static_cast<std::size_t>(count));
+    return chosen;
+  }
+
+  std::string message = "asked for " + std::to_string(count) + " GPU" + (count == 1 ? "" : "s") + ", ";
+  if (inventory.gpus.empty()) throw Error(ExitCode::host_incapable, message + "this host has " + host_gpus(inventory));
+  message += std::to_string(chosen.size()) + " of " + std::to_string(inventory.gpus.size()) + " free on this host:";
+  for (const auto& gpu : inventory.gpus) {
+    message += "\n  " + gpu_label(gpu) + ": " + memory_use(inventory, gpu) + "; ";
+    const GpuHolder* holder = holder_of(gpu);
+    if (gpu.mig_enabled) message += "MIG enabled: name its MIG devices instead";
+    else if (!holder) message += "free";
+    else if (holder->env == env) message += "held by this env";
+    else message += "held by env " + holder->env + " (user " + holder->user + ", pid " + std::to_string(holder->pid) + ")";
+  }
+  throw Error(ExitCode::host_incapable, message);
+}
+
+} // namespace launcher::gpu

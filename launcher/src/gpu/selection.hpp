@@ -1,0 +1,35 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "gpu/inventory.hpp"
+
+namespace launcher::gpu {
+
+// Resolves an explicit device list (indices, GPU UUIDs, MIG UUIDs, "GPU:MIG" index pairs) to
+// the GPUs they are on. Anything the host does not have is an Error (exit 3) listing what it
+// does have, raised before Docker is called.
+std::vector<const Gpu*> match_devices(const GpuInventory& inventory, const std::vector<std::string>& devices);
+
+// Who holds a GPU: the launcher environment and the `up` that reserved it.
+struct GpuHolder {
+  std::string env;
+  unsigned uid = 0;
+  std::string user;
+  long pid = 0; // the reserving launcher; alive while its container is being created
+
+  bool operator==(const GpuHolder&) const = default;
+};
+
+using HolderTable = std::map<std::string, GpuHolder>; // by GPU UUID
+
+// Picks `count` whole GPUs for `env`: the ones it already holds first (an `up` again keeps its
+// GPUs), then GPUs no other env holds, least memory used first, then lowest index. MIG-enabled
+// GPUs are never picked: their MIG devices must be named. Not enough: an Error (exit 3) that
+// lists every GPU with its memory use and who holds it.
+std::vector<const Gpu*> choose_gpus(const GpuInventory& inventory, const HolderTable& holders, const std::string& env,
+                                    int count);
+
+} // namespace launcher::gpu

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "docker/docker.hpp"
+#include "host/host_facts.hpp"
+
+namespace launcher::lifecycle {
+
+// The container of environment `env`, found by its label: Docker is the source of truth.
+std::optional<nlohmann::json> find_environment(const docker::Docker& docker, const std::string& env);
+
+// The same, or an error that says how to list environments.
+nlohmann::json require_environment(const docker::Docker& docker, const std::string& env);
+
+// ENV when the user gave one; otherwise the one environment made from this directory.
+std::string choose_environment(const docker::Docker& docker, const std::optional<std::string>& given,
+                               const host::HostFacts& host);
+
+// Files `down` or `up --recreate` would lose; an error listing them unless `force`.
+void refuse_unsaved_files(const docker::Docker& docker, const nlohmann::json& container, bool force);
+
+// Stops gracefully (SIGTERM, then SIGKILL after `timeout`) and removes the container. Volumes stay.
+void stop_and_remove(const docker::Docker& docker, const nlohmann::json& container, std::chrono::seconds timeout);
+
+// Holds a per-environment lock for its lifetime, so two `up`s of one environment never race:
+// the second waits, saying so.
+class EnvironmentLock {
+public:
+  EnvironmentLock(const std::filesystem::path& state_home, const std::string& env, std::ostream& notices);
+  ~EnvironmentLock();
+  EnvironmentLock(const EnvironmentLock&) = delete;
+  EnvironmentLock& operator=(const EnvironmentLock&) = delete;
+
+private:
+  int fd_ = -1;
+};
+
+} // namespace launcher::lifecycle

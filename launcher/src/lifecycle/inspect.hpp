@@ -1,0 +1,41 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace launcher::lifecycle {
+
+// What `docker inspect` of an environment's container says, in the launcher's terms. Pure.
+
+struct Endpoint {
+  int container_port = 0;
+  std::string protocol;
+  std::string host_ip;
+  int host_port = 0;
+};
+
+std::string env_of(const nlohmann::json& container);
+std::string profile_of(const nlohmann::json& container);
+std::string plan_hash_of(const nlohmann::json& container);
+std::string status_of(const nlohmann::json& container); // "running (healthy)", "exited (1)", ...
+bool is_running(const nlohmann::json& container);
+std::vector<Endpoint> endpoints_of(const nlohmann::json& container);
+std::optional<Endpoint> endpoint_for(const nlohmann::json& container, int container_port);
+std::string gpus_of(const nlohmann::json& container); // "all", "0,1", "-"
+std::string env_variable(const nlohmann::json& container, const std::string& name);
+
+// Loopback when the port is published on every address: that is where this host reaches it.
+std::string reachable_host(const Endpoint& endpoint);
+
+// The top-level fields whose values differ between two plans, with both values, one per line.
+std::vector<std::string> plan_differences(const nlohmann::json& old_plan, const nlohmann::json& new_plan);
+
+// Paths `docker diff` reports as added or changed under the work dir or the user's home that
+// are not on a mounted volume, caches left out: the files `down` would lose. At most `limit`.
+std::vector<std::string> unsaved_paths(const std::string& diff_output, const std::vector<std::string>& roots,
+                                       const std::vector<std::string>& mount_targets, std::size_t limit);
+
+} // namespace launcher::lifecycle

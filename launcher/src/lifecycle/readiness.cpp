@@ -1,0 +1,72 @@
+#include "lifecycle/readiness.hpp"
+
+#include <unistd.h>
+
+#include <ostream>
+#include <thread>
+
+#include "core/error.hpp"
+#include "lifecycle/inspect.hpp"
+#include "probe/probe.hpp"
+
+namespace launcher::lifecycle {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+probe::Observation look(const ReadinessTarget& target) {
+  if (target.service == "jupyter") return probe::probe_jupyter(target.host, target.port, target.token);
+  if (target.service == "ssh")
+    return probe::probe_ssh(target.host, target.port, target.user, target.pinned_public_line, target.password_allowed);
+  return {probe::Observation::State::ready, "running"}; // shell and command: running is ready
+}
+
+[[noreturn]] void fail(const docker::Docker& docker, const std::string& container, const std::string& cause) {
+  throw Error(ExitCode::failed, cause + "\n--- last 40 lines of " + container + "'s log ---\n" +
+                                    docker.logs_tail(container, 40) + "--- the container is kept for inspection; `launcher down " +
+                                    container + " --force` removes it");
+}
+
+} // namespace
+
+void wait_until_ready(const docker::Docker& docker, const std::string& container, const ReadinessTarget& target,
+                      std::chrono::seconds timeout, std::ostream& progress, const std::function<bool()>& interrupted) {
+  // Polled often: the wait is what users feel. The container's state costs a process spawn,
+  // so it is checked once a second.
+  constexpr auto poll_interval = std::chrono::milliseconds(10);
+  constexpr auto state_interval = std::chrono::seconds(1);
+  bool terminal = isatty(STDERR_FILENO);
+  auto start = Clock::now();
+  auto next_state_check = start;
+  auto next_progress = start + std::chrono::seconds(1);
+  std::string last_detail;
+  while (true) {
+    probe::Observation observation = look(target);
+    if (observation.state == probe::Observation::State::ready) break;
+    if (observation.state == probe::Observation::State::broken) fail(docker, container, "refusing " + container + ": " + observation.detail);
+    last_detail = observation.detail;
+    auto now = Clock::now();
+    if (now >= next_state_check) {
+      auto state = docker.inspect_container(container);
+      if (!state) throw Error(ExitCode::failed, "container " + container + " disappeared while starting");
+      if (!is_running(*state))
+        fail(docker, container, "container " + container + " stopped during startup: " + status_of(*state));
+      next_state_check = now + state_interval;
+    }
+    if (interrupted()) throw Error(ExitCode::failed, "interrupted while waiting for " + container);
+    auto elapsed = std::chrono::duration_cast<std::chrono::seconds>(now - start);
+    if (elapsed >= timeout)
+      fail(docker, container, "timed out after " + std::to_string(timeout.count()) + " s waiting for " + target.service +
+                                  " in " + container + ": " + last_detail);
+    if (now >= next_progress) {
+      progress << (terminal ? "\r" : "") << "waiting for " << target.service << " (" << elapsed.count()
+               << " s): " << last_detail << (terminal ? "\033[K" : "\n") << std::flush;
+      next_progress = now + std::chrono::seconds(terminal ? 1 : 5);
+    }
+    std::this_thread::sleep_for(poll_interval);
+  }
+  if (terminal) progress << "\r\033[K" << std::flush;
+}
+
+} // namespace launcher::lifecycle

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <iosfwd>
+#include <string>
+
+#include "docker/docker.hpp"
+
+namespace launcher::lifecycle {
+
+// What "ready" means for one environment: its service answers as it must.
+struct ReadinessTarget {
+  std::string service; // jupyter | ssh | shell | command
+  std::string host;
+  int port = 0;
+  std::string token;              // jupyter
+  std::string user;               // ssh
+  std::string pinned_public_line; // ssh
+  bool password_allowed = false;  // ssh
+};
+
+// Polls the service until it is ready. Throws Error (exit 1) when the container exits, the
+// service answers insecurely, the timeout passes or `interrupted()` turns true; the message
+// holds the cause and the container's last 40 log lines. Progress goes to `progress`.
+void wait_until_ready(const docker::Docker& docker, const std::string& container, const ReadinessTarget& target,
+                      std::chrono::seconds timeout, std::ostream& progress, const std::function<bool()>& interrupted);
+
+} // namespace launcher::lifecycle

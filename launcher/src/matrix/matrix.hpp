@@ -1,0 +1,76 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace launcher::matrix {
+
+// One image of images/matrix.json: a torch release built for one CUDA variant, or for CPU.
+struct Row {
+  std::string torch;
+  std::string torchvision;
+  std::string torchaudio;
+  std::string cuda;      // "12.8"; empty for a CPU row
+  std::string cuda_full; // the CUDA runtime the torch wheels load, "12.8.0"
+  std::string cudnn;
+  std::string nccl;
+  std::string min_driver;              // Linux driver minimum of cuda_full
+  std::vector<std::string> cuda_archs; // cubins compiled in: "sm_90"
+  std::vector<std::string> ptx;        // PTX the driver can JIT: "compute_120"
+  std::string os;                      // "ubuntu24.04", "debian12"
+  std::string python;
+  std::string base_image;         // FROM of the devel image (the only image of a CPU row)
+  std::string runtime_base_image; // FROM of the slim CUDA image
+  std::vector<std::string> unverified; // fields that are a best reading, not a verified fact
+
+  bool is_cpu() const { return cuda.empty(); }
+  bool is_unverified(std::string_view field) const;
+};
+
+struct CudaToolkit {
+  std::string min_driver;
+  std::vector<int> forward_compat_branches; // data-center driver branches cuda-compat supports
+};
+
+struct Matrix {
+  std::vector<Row> rows;
+  std::map<std::string, CudaToolkit> toolkits; // by full version, "12.8.1"
+  // The oldest driver that runs CUDA <major>.x applications in minor-version compatibility mode.
+  std::map<int, std::string> minor_version_floor;
+
+  const CudaToolkit* toolkit(const std::string& cuda_full) const;
+};
+
+// devel carries nvcc; runtime is the slim image. CPU rows have one image, tagged like devel.
+enum class Variant { devel, runtime };
+
+std::string variant_name(Variant variant);
+
+// pytorch-cuda:<torch>-cu<cuda>-cudnn<major>-<os>[-runtime] or pytorch-cpu:<torch>-<os>.
+std::string image_tag(const Row& row, Variant variant);
+
+// Every tag a row builds.
+std::vector<std::string> image_tags(const Row& row);
+
+struct TagMatch {
+  const Row* row = nullptr;
+  Variant variant = Variant::devel;
+};
+
+// The row an image reference was built from, judged by its repository name and tag: the
+// registry, the path above the name and a digest do not matter.
+std::optional<TagMatch> find_by_image(const Matrix& matrix, std::string_view image_ref);
+
+// Parses the text of images/matrix.json; throws Error naming what is wrong.
+Matrix parse_matrix(std::string_view text);
+
+// The matrix compiled into this binary (see launcher/matrix.cmake).
+const Matrix& embedded_matrix();
+
+// Every inconsistency found, one sentence each; empty when the matrix is sound.
+std::vector<std::string> consistency_problems(const Matrix& matrix);
+
+} // namespace launcher::matrix

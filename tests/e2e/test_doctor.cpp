@@ -1,0 +1,85 @@
+#include "support.hpp"
+
+using namespace launcher::e2e;
+using nlohmann::json;
+
+namespace {
+
+// These tests describe a machine without NVIDIA GPUs, like CI's.
+void require_no_nvidia_driver() {
+  if (fs::exists("/proc/driver/nvidia/version")) {
+    std::cerr << "SKIPPED: this machine has an NVIDIA driver\n";
+    std::exit(77);
+  }
+}
+
+fs::path fixture(const std::string& relative) { return fs::path(LAUNCHER_FIXTURES_DIR) / relative; }
+
+} // namespace
+
+TEST_CASE("doctor for a GPU profile reports no driver and no toolkit, and exits 3", "[e2e][doctor][docker]") {
+  require_engine();
+  require_no_nvidia_driver();
+  TempDir dir;
+  auto result = run_launcher(dir, {"doctor", "--gpus", "all"});
+  INFO(result.out << result.err);
+  CHECK(result.exit_code == 3);
+  CHECK(result.out.find("\ndriver            FAIL   no NVIDIA driver: /proc/driver/nvidia/version is missing and "
+                        "nvidia-smi is not installed\n") != std::string::npos);
+  CHECK(result.out.find("\ntoolkit           FAIL   no NVIDIA Container Toolkit (no nvidia runtime in docker info") !=
+        std::string::npos);
+  CHECK(result.err == "launcher: error: 2 checks failed\n");
+}
+
+TEST_CASE("doctor with gpus none passes on this machine", "[e2e][doctor][docker]") {
+  require_engine();
+  TempDir dir;
+  auto result = run_launcher(dir, {"doctor", "--gpus", "none", "--json"});
+  INFO(result.out << result.err);
+  REQUIRE(result.exit_code == 0);
+  json report = json::parse(result.out);
+  CHECK(report["summary"]["fail"] == 0);
+  CHECK(report["checks"][0]["id"] == "docker");
+  CHECK(report["checks"][0]["status"] == "OK");
+}
+
+TEST_CASE("doctor --save-facts records what it read, and --facts replays it", "[e2e][doctor][docker]") {
+  require_engine();
+  TempDir dir;
+  auto live = run_launcher(dir, {"doctor", "--gpus", "none", "--json", "--save-facts", (dir.path / "facts").string()});
+  REQUIRE(live.exit_code == 0);
+  CHECK(fs::exists(dir.path / "facts/docker-info.json"));
+  CHECK(fs::exists(dir.path / "facts/docker-version.json"));
+  CHECK(fs::exists(dir.path / "facts/docker-image-labels.json.exit-code"));
+  auto replayed = run_launcher(dir, {"doctor", "--gpus", "none", "--json", "--facts", (dir.path / "facts").string()});
+  REQUIRE(replayed.exit_code == 0);
+  CHECK(json::parse(replayed.out) == json::parse(live.out));
+}
+
+TEST_CASE("doctor --facts evaluates the recorded H100 host: its GPU facts are what nvidia-smi printed", "[e2e][doctor]") {
+  TempDir dir;
+  fs::create_directories(dir.path / "facts");
+  for (const char* folder : {"gpu/h100-80gb-hbm3", "docker/engine-28.2-nvidia-toolkit"})
+    for (const auto& entry : fs::directory_iterator(fixture(folder)))
+      fs::copy_file(entry.path(), dir.path / "facts" / entry.path().filename(), fs::copy_options::overwrite_existing);
+  auto result = run_launcher(dir, {"doctor", "--facts", (dir.path / "facts").string(), "--json", "--image",
+                                   "pytorch-cuda:2.7.1-cu126-cudnn9-ubuntu24.04"});
+  INFO(result.out << result.err);
+  REQUIRE(result.exit_code == 0);
+  json gpu = json::parse(result.out)["facts"]["gpu"]["gpus"][0];
+  // nvidia-smi-query-gpu.csv: 0, GPU-45fe..., NVIDIA H100 80GB HBM3, 00000000:00:06.0, 580.159.04, 81559, 0, 81079, 0, 9.0, ...
+  CHECK(gpu["uuid"] == "GPU-45fe05ec-d7bf-5f3b-9027-7cb7c929bdfb");
+  CHECK(gpu["name"] == "NVIDIA H100 80GB HBM3");
+  CHECK(gpu["memory_total_mib"] == 81559);
+  CHECK(gpu["compute_capability"] == "9.0");
+}
+
+TEST_CASE("doctor ENV for a container that does not exist exits 3", "[e2e][doctor][docker]") {
+  require_engine();
+  TempDir dir;
+  std::string name = unique_name("doctor-ghost");
+  auto result = run_launcher(dir, {"doctor", name});
+  CHECK(result.exit_code == 3);
+  CHECK(result.out.find("container         FAIL   no container named " + name + "\n") != std::string::npos);
+  CHECK(result.err == "launcher: error: 1 check failed\n");
+}

@@ -1,0 +1,235 @@
+// The main job, end to end: `launcher up` starts the real image, waits until the service
+// answers, and `ps`, `exec`, `ssh-config` and `down` find it again. Needs the offline CPU
+// image (`make image`).
+#include <httplib.h>
+#include <libssh/libssh.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "secrets/generate.hpp"
+#include "support.hpp"
+
+using namespace launcher::e2e;
+using nlohmann::json;
+
+namespace {
+
+struct UpEnvironment {
+  TempDir& dir;
+  std::string name;
+  ~UpEnvironment() { run_launcher(dir, {"down", name, "--force"}); }
+};
+
+json up(const TempDir& dir, std::vector<std::string> args) {
+  args.insert(args.begin(), {"up", "--json", "--image", lifecycle_image(), "--timeout", "180"});
+  auto result = run_launcher(dir, args);
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  return json::parse(result.out);
+}
+
+std::string exec_in(const TempDir& dir, const std::string& env, std::vector<std::string> command) {
+  std::vector<std::string> args{"exec", env, "--"};
+  args.insert(args.end(), command.begin(), command.end());
+  auto result = run_launcher(dir, args);
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  return result.out;
+}
+
+struct SshKey {
+  ssh_key key = nullptr;
+  ~SshKey() { ssh_key_free(key); }
+};
+
+struct SshSession {
+  ssh_session session = ssh_new();
+  ~SshSession() {
+    ssh_disconnect(session);
+    ssh_free(session);
+  }
+};
+
+void connect(SshSession& ssh, int port, const std::string& user) {
+  ssh_options_set(ssh.session, SSH_OPTIONS_HOST, "127.0.0.1");
+  ssh_options_set(ssh.session, SSH_OPTIONS_PORT, &port);
+  ssh_options_set(ssh.session, SSH_OPTIONS_USER, user.c_str());
+  ssh_options_set(ssh.session, SSH_OPTIONS_KNOWNHOSTS, "/dev/null");
+  REQUIRE(ssh_connect(ssh.session) == SSH_OK);
+}
+
+std::string host_key_fingerprint(int port) {
+  SshSession ssh;
+  connect(ssh, port, "nobody");
+  ssh_key key = nullptr;
+  REQUIRE(ssh_get_server_publickey(ssh.session, &key) == SSH_OK);
+  unsigned char* hash = nullptr;
+  size_t length = 0;
+  ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &length);
+  char* text = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, length);
+  std::string fingerprint = text;
+  ssh_string_free_char(text);
+  ssh_clean_pubkey_hash(&hash);
+  ssh_key_free(key);
+  return fingerprint;
+}
+
+std::string run_over_ssh(int port, const std::string& user, ssh_key key, const std::string& command) {
+  SshSession ssh;
+  connect(ssh, port, user);
+  REQUIRE(ssh_userauth_publickey(ssh.session, nullptr, key) == SSH_AUTH_SUCCESS);
+  ssh_channel channel = ssh_channel_new(ssh.session);
+  REQUIRE(ssh_channel_open_session(channel) == SSH_OK);
+  REQUIRE(ssh_channel_request_exec(channel, command.c_str()) == SSH_OK);
+  std::string output;
+  char buffer[4096];
+  int n;
+  while ((n = ssh_channel_read(channel, buffer, sizeof buffer, 0)) > 0) output.append(buffer, static_cast<std::size_t>(n));
+  ssh_channel_send_eof(channel);
+  ssh_channel_close(channel);
+  ssh_channel_free(channel);
+  return output;
+}
+
+} // namespace
+
+TEST_CASE("jupyter: up answers with the token only, files are the user's, down keeps unsaved work", "[e2e][lifecycle]") {
+  require_engine();
+  require_lifecycle_image();
+  TempDir dir;
+  dir.write("launcher.json", R"({"version": 1, "profiles": {"lab": {
+      "extends": "jupyter", "gpus": "none", "shm_size": "1g",
+      "user": {"uid": 4242, "gid": 4242, "name": "e2e"},
+      "ports": [{"host": "auto", "container": 8888}]}}})");
+  // The project directory belongs to the user the profile names, as a real one does.
+  REQUIRE(chown(dir.path.c_str(), 4242, 4242) == 0);
+  UpEnvironment env{dir, unique_name("lab")};
+  json ready = up(dir, {"--profile", "lab", "--name", env.name});
+  CHECK(ready["status"] == "ready");
+  int port = ready["ports"][0]["host_port"];
+  CHECK(ready["ports"][0]["host_ip"] == "127.0.0.1");
+
+  std::string token = run_launcher(dir, {"secret", "show", env.name, "--json"}).out;
+  token = json::parse(token)["jupyter_token"];
+  CHECK(ready["url"] == "http://127.0.0.1:" + std::to_string(port) + "/?token=" + token);
+  httplib::Client client("127.0.0.1", port);
+  client.set_follow_location(true);
+  auto login = client.Get(("/?token=" + token).c_str());
+  REQUIRE(login);
+  CHECK(login->status == 200);
+  httplib::Client bare("127.0.0.1", port);
+  CHECK(bare.Get("/api/status")->status == 403);
+  CHECK(bare.Get("/api/status", {{"Authorization", "token wrong"}})->status == 403);
+  CHECK(bare.Get("/api/status", {{"Authorization", "token " + token}})->status == 200);
+
+  // Published on loopback only, and the token is nowhere in what Docker keeps.
+  auto ports = launcher::process::run_process({docker(), "port", env.name, "8888/tcp"});
+  CHECK(ports.out == "127.0.0.1:" + std::to_string(port) + "\n");
+  CHECK(launcher::process::run_process({docker(), "inspect", env.name}).out.find(token) == std::string::npos);
+  CHECK(launcher::process::run_process({docker(), "logs", env.name}).err.find(token) == std::string::npos);
+
+  exec_in(dir, env.name, {"touch", "/workspace/made-inside"});
+  struct stat info{};
+  REQUIRE(stat((dir.path / "made-inside").c_str(), &info) == 0);
+  CHECK(info.st_uid == 4242);
+  CHECK(info.st_gid == 4242);
+  CHECK(exec_in(dir, env.name, {"df", "--block-size=1", "--output=size", "/dev/shm"}).find(std::to_string(1LL << 30)) != std::string::npos);
+
+  json listed = json::parse(run_launcher(dir, {"ps", "--json"}).out);
+  auto entry = std::find_if(listed.begin(), listed.end(), [&](const json& e) { return e["env"] == env.name; });
+  REQUIRE(entry != listed.end());
+  CHECK((*entry)["status"].get<std::string>().rfind("running", 0) == 0);
+  CHECK((*entry)["profile"] == "lab");
+
+  exec_in(dir, env.name, {"sh", "-c", "echo draft > /home/e2e/notes.txt"});
+  auto refused = run_launcher(dir, {"down", env.name});
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err.find("/home/e2e/notes.txt") != std::string::npos);
+  CHECK(refused.err.find("--force") != std::string::npos);
+  CHECK(launcher::process::run_process({docker(), "inspect", env.name}).exit_code == 0);
+
+  auto removed = run_launcher(dir, {"down", env.name, "--force"});
+  CHECK(removed.exit_code == 0);
+  CHECK(launcher::process::run_process({docker(), "inspect", env.name}).exit_code != 0);
+  CHECK(std::filesystem::exists(dir.path / "made-inside")); // the volume's data stays on the host
+}
+
+TEST_CASE("ssh: key login runs torch, passwords are refused, the host key survives a recreate", "[e2e][lifecycle]") {
+  require_engine();
+  require_lifecycle_image();
+  TempDir dir;
+  SshKey client;
+  REQUIRE(ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &client.key) == SSH_OK);
+  char* base64 = nullptr;
+  REQUIRE(ssh_pki_export_pubkey_base64(client.key, &base64) == SSH_OK);
+  std::string public_line = std::string("ssh-ed25519 ") + base64 + " e2e";
+  ssh_string_free_char(base64);
+  dir.write("launcher.json", json{{"version", 1},
+                                  {"profiles", {{"remote", {{"extends", "ssh"}, {"gpus", "none"},
+                                                            {"ports", {{{"host", "auto"}, {"container", 22}}}},
+                                                            {"ssh", {{"authorized_keys", {public_line}}}}}}}}}
+                                 .dump());
+  UpEnvironment env{dir, unique_name("remote")};
+  json ready = up(dir, {"--profile", "remote", "--name", env.name});
+  int port = ready["ports"][0]["host_port"];
+  std::string user = launcher::process::run_process({"id", "-un"}).out;
+  user.pop_back();
+
+  CHECK(run_over_ssh(port, user, client.key, "python3 -c \"import torch; print(torch.__version__)\"").find("1.13") == 0);
+  {
+    SshSession ssh;
+    connect(ssh, port, user);
+    CHECK(ssh_userauth_password(ssh.session, nullptr, "password") != SSH_AUTH_SUCCESS);
+  }
+
+  // ssh-config's Host block works with the system ssh client, host key checked, no prompt.
+  std::filesystem::path key_file = dir.path / "id_ed25519";
+  REQUIRE(ssh_pki_export_privkey_file(client.key, nullptr, nullptr, nullptr, key_file.c_str()) == SSH_OK);
+  std::filesystem::permissions(key_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  auto config = run_launcher(dir, {"ssh-config", env.name});
+  REQUIRE(config.exit_code == 0);
+  dir.write("ssh_config", config.out + "  IdentityFile " + key_file.string() + "\n  IdentitiesOnly yes\n");
+  auto batch = launcher::process::run_process({"ssh", "-F", (dir.path / "ssh_config").string(), "-o", "BatchMode=yes",
+                                               "launcher-" + env.name, "echo", "via-ssh-config"});
+  INFO(batch.err);
+  CHECK(batch.out == "via-ssh-config\n");
+
+  std::string before = host_key_fingerprint(port);
+  REQUIRE(run_launcher(dir, {"down", env.name, "--force"}).exit_code == 0);
+  json again = up(dir, {"--profile", "remote", "--name", env.name});
+  CHECK(host_key_fingerprint(again["ports"][0]["host_port"]) == before);
+}
+
+TEST_CASE("up is idempotent and refuses a changed plan without --recreate", "[e2e][lifecycle]") {
+  require_engine();
+  require_lifecycle_image();
+  TempDir dir;
+  UpEnvironment env{dir, unique_name("shell")};
+  json first = up(dir, {"--profile", "shell", "--name", env.name, "--gpus", "none"});
+  json second = up(dir, {"--profile", "shell", "--name", env.name, "--gpus", "none"});
+  CHECK(second["status"] == "ready");
+  auto changed = run_launcher(dir, {"up", "--profile", "shell", "--name", env.name, "--gpus", "none", "--image",
+                                    lifecycle_image(), "-e", "NEW=1"});
+  CHECK(changed.exit_code == 1);
+  CHECK(changed.err.find("runs a different plan:\n  environment: {} -> {\"NEW\":\"1\"}") != std::string::npos);
+  CHECK(changed.err.find("--recreate") != std::string::npos);
+  json recreated = up(dir, {"--profile", "shell", "--name", env.name, "--gpus", "none", "-e", "NEW=1", "--recreate"});
+  CHECK(recreated["status"] == "ready");
+  CHECK(exec_in(dir, env.name, {"printenv", "NEW"}) == "1\n");
+}
+
+TEST_CASE("up names a host port that is already in use", "[e2e][lifecycle]") {
+  require_engine();
+  require_lifecycle_image();
+  TempDir dir;
+  httplib::Server blocker;
+  int port = blocker.bind_to_any_port("127.0.0.1");
+  auto result = run_launcher(dir, {"up", "--image", lifecycle_image(), "--name", unique_name("busy"), "--gpus", "none",
+                                   "-p", std::to_string(port) + ":8888"});
+  CHECK(result.exit_code == 1);
+  CHECK(result.err == "launcher: error: host port " + std::to_string(port) +
+                          " on 127.0.0.1 is already in use by another program; free it, or let Docker pick one with -p "
+                          "auto:8888 (\"host\": \"auto\" in the profile)\n");
+}

@@ -1,0 +1,124 @@
+#include <chrono>
+
+#include <catch2/catch.hpp>
+
+#include "doctor/checks.hpp"
+#include "doctor/report.hpp"
+#include "doctor_fixtures.hpp"
+#include "support.hpp"
+
+using namespace launcher;
+using launcher::doctor::CheckResult;
+using launcher::doctor::Status;
+using launcher::testing::FixtureFacts;
+
+namespace {
+
+plan::Plan cpu_plan() {
+  plan::Plan plan;
+  plan.env = "project-jupyter";
+  plan.image = "pytorch-cpu:2.7.1-debian12";
+  plan.shm_size_bytes = 32ULL << 30;
+  return plan;
+}
+
+std::vector<CheckResult> preflight(const plan::Plan& plan, FixtureFacts& facts) {
+  doctor::HostQueries queries(facts, "docker");
+  doctor::HostSnapshot snapshot = doctor::gather_preflight_facts(queries, doctor::subject_of(plan), matrix::embedded_matrix());
+  return doctor::preflight_checks(plan, snapshot, matrix::embedded_matrix());
+}
+
+} // namespace
+
+TEST_CASE("up's pre-flight asks the host nothing for a plan without GPUs or loopback ports", "[doctor][preflight]") {
+  FixtureFacts facts({"gpu/no-driver", "docker/engine-20.10-no-toolkit"});
+  auto started = std::chrono::steady_clock::now();
+  auto results = preflight(cpu_plan(), facts);
+  auto elapsed = std::chrono::steady_clock::now() - started;
+  CHECK(facts.asked.empty());
+  CHECK(results == std::vector<CheckResult>{{"shm", Status::ok, "/dev/shm is 32g", ""}});
+  CHECK(elapsed < std::chrono::milliseconds(100));
+}
+
+TEST_CASE("loopback ports cost one docker version, GPUs one docker info and the GPU facts", "[doctor][preflight]") {
+  plan::Plan jupyter = cpu_plan();
+  jupyter.ports.push_back({"127.0.0.1", std::nullopt, 8888, "tcp"});
+  FixtureFacts facts({"gpu/no-driver", "docker/engine-20.10-no-toolkit"});
+  auto results = preflight(jupyter, facts);
+  CHECK(facts.asked == std::vector<std::string>{"docker-version.json"});
+  CHECK(results.size() == 3);
+  CHECK(results[1].id == "loopback-publish");
+  CHECK(results[1].status == Status::warn);
+
+  plan::Plan gpu = jupyter;
+  gpu.image = "pytorch-cuda:2.7.1-cu128-cudnn9-ubuntu24.04";
+  gpu.gpus = {plan::GpuAssignment::Kind::all, {}};
+  FixtureFacts gpu_facts({"gpu/h100-80gb-hbm3", "docker/engine-28.2-nvidia-toolkit"});
+  auto gpu_results = preflight(gpu, gpu_facts);
+  CHECK(gpu_facts.asked == std::vector<std::string>{"docker-info.json", "proc-driver-nvidia-version.txt", "nvidia-smi-query-gpu.csv",
+                                                    "nvidia-smi-L.txt", "nvidia-smi-query-compute-apps.csv", "cdi-specs.txt",
+                                                    "nvidia-container-cli-version.txt", "docker-image-labels.json"});
+  CHECK_FALSE(doctor::any_failed(gpu_results));
+  CHECK(gpu_results.size() == 10);
+}
+
+TEST_CASE("a failed pre-flight refuses with every failure and its fix", "[doctor][preflight]") {
+  plan::Plan gpu = cpu_plan();
+  gpu.gpus = {plan::GpuAssignment::Kind::devices, {"0"}};
+  FixtureFacts facts({"gpu/no-driver", "docker/engine-20.10-no-toolkit"});
+  auto results = preflight(gpu, facts);
+  testing::require_error([&] { doctor::require_no_failures(results); }, ExitCode::host_incapable,
+                         "pre-flight checks failed:\n"
+                         "  driver: no NVIDIA driver: /proc/driver/nvidia/version is missing and nvidia-smi is not installed\n"
+                         "    fix: install the NVIDIA driver, or run without GPUs (--gpus none)\n"
+                         "  toolkit: no NVIDIA Container Toolkit (no nvidia runtime in docker info, no CDI spec in /etc/cdi or "
+                         "/var/run/cdi, no nvidia-container-cli): docker run --gpus would fail with 'could not select device "
+                         "driver \"\" with capabilities: [[gpu]]'\n"
+                         "    fix: install nvidia-container-toolkit, run 'sudo nvidia-ctk runtime configure --runtime=docker' "
+                         "and restart Docker\n"
+                         "run 'launcher doctor' for the whole report, or pass --skip-checks to start anyway");
+  CHECK_NOTHROW(doctor::require_no_failures({{"shm", Status::warn, "small", "grow it"}}));
+}
+
+TEST_CASE("the report is a table with fixes under their check, and JSON with the facts", "[doctor][report]") {
+  std::vector<CheckResult> results{
+      {"docker", Status::ok, "Docker Engine 28.2.2 answers (client 28.2.2)", ""},
+      {"loopback-publish", Status::warn, "old engine", "upgrade"},
+      {"driver", Status::fail, "no NVIDIA driver", "install it"},
+  };
+  CHECK(doctor::format_report(results) ==
+        "CHECK             STATUS RESULT\n"
+        "docker            OK     Docker Engine 28.2.2 answers (client 28.2.2)\n"
+        "loopback-publish  WARN   old engine\n"
+        "                         fix: upgrade\n"
+        "driver            FAIL   no NVIDIA driver\n"
+        "                         fix: install it\n"
+        "1 OK, 1 WARN, 1 FAIL\n");
+  doctor::HostSnapshot snapshot = testing::snapshot_of({"gpu/h100-80gb-hbm3"}, testing::gpu_subject(""));
+  nlohmann::json json = doctor::report_json(results, snapshot);
+  CHECK(json["summary"] == nlohmann::json{{"ok", 1}, {"warn", 1}, {"fail", 1}});
+  CHECK(json["checks"][1] == nlohmann::json{{"id", "loopback-publish"}, {"status", "WARN"}, {"message", "old engine"}, {"fix", "upgrade"}});
+  CHECK(json["facts"]["gpu"]["gpus"][0]["uuid"] == "GPU-45fe05ec-d7bf-5f3b-9027-7cb7c929bdfb");
+}
+
+TEST_CASE("saved facts replay as they were read", "[doctor][facts]") {
+  std::string pattern = (std::filesystem::temp_directory_path() / "launcher-facts-XXXXXX").string();
+  std::filesystem::path saved = mkdtemp(pattern.data());
+  FixtureFacts original({"gpu/no-driver", "gpu/h100-80gb-hbm3", "docker/daemon-down"});
+  doctor::RecordingFactSource recorder(original);
+  doctor::HostQueries queries(recorder, "docker");
+  doctor::Subject subject = testing::gpu_subject("pytorch-cuda:2.7.1-cu128-cudnn9-ubuntu24.04");
+  doctor::HostSnapshot before = doctor::gather_doctor_facts(queries, subject, matrix::embedded_matrix());
+  recorder.save(saved);
+
+  CHECK(std::filesystem::exists(saved / "docker-info.json.exit-code"));
+  CHECK(std::filesystem::exists(saved / "proc-driver-nvidia-version.txt.stderr"));
+  CHECK_FALSE(std::filesystem::exists(saved / "proc-driver-nvidia-version.txt"));
+  doctor::DirectoryFactSource replay({saved});
+  doctor::HostQueries replay_queries(replay, "docker");
+  doctor::HostSnapshot after = doctor::gather_doctor_facts(replay_queries, subject, matrix::embedded_matrix());
+  CHECK(doctor::to_json(after) == doctor::to_json(before));
+  CHECK(doctor::doctor_checks(subject, after, matrix::embedded_matrix()) ==
+        doctor::doctor_checks(subject, before, matrix::embedded_matrix()));
+  std::filesystem::remove_all(saved);
+}
