@@ -41,7 +41,7 @@ bench: all
 	tools/bench-render.sh $(BUILD)/launcher
 
 up: all
-	$(BUILD)/launcher up --profile jupyter --dry-run
+	BUILD_DOCKER=$(BUILD_DOCKER) tools/up.sh $(BUILD)/launcher
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -7,6 +7,7 @@
 #include "commands/lifecycle.hpp"
 #include "core/error.hpp"
 #include "docker/docker.hpp"
+#include "gpu/lock.hpp"
 #include "lifecycle/environments.hpp"
 #include "secrets/state.hpp"
 
@@ -36,6 +37,7 @@ void add_down_command(CLI::App& app, Context& context) {
     if (container) {
       lifecycle::refuse_unsaved_files(docker, *container, options->force);
       lifecycle::stop_and_remove(docker, *container, std::chrono::seconds(options->timeout_seconds));
+      gpu::release_gpus(gpu::default_lock_file(host.state_home), env);
       *context.out << "removed environment " << env << " (volumes kept)\n";
     } else if (!options->purge) {
       throw Error(ExitCode::failed, "no environment \"" + env + "\" (`launcher ps` lists them)");

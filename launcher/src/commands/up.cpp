@@ -18,6 +18,12 @@
 #include "commands/render.hpp"
 #include "core/error.hpp"
 #include "docker/docker.hpp"
+#include "doctor/checks.hpp"
+#include "doctor/facts.hpp"
+#include "doctor/snapshot.hpp"
+#include "gpu/inventory.hpp"
+#include "gpu/lock.hpp"
+#include "matrix/matrix.hpp"
 #include "lifecycle/environments.hpp"
 #include "lifecycle/inspect.hpp"
 #include "lifecycle/readiness.hpp"
@@ -89,6 +95,24 @@ std::string read_public_line(const secrets::StateLayout& layout) {
   return line.substr(0, line.find('\n'));
 }
 
+// GPUs asked for by count are chosen now, under the host-wide lock; named ones are checked
+// against the host and recorded, so another env's {"count": N} avoids them.
+void assign_gpus(plan::Plan& plan, const nlohmann::json& requested, doctor::HostQueries& queries, const host::HostFacts& host,
+                 const std::string& docker) {
+  if (plan.gpus.kind != plan::GpuAssignment::Kind::devices) return;
+  gpu::GpuInventory inventory = gpu::read_gpu_inventory(queries);
+  gpu::GpuHolder claimant{plan.env, host.uid, host.user_name, static_cast<long>(getpid())};
+  fs::path lock_file = gpu::default_lock_file(host.state_home);
+  if (requested.is_object()) {
+    plan.gpus.devices.clear();
+    for (const auto& chosen : gpu::reserve_gpus(lock_file, inventory, claimant, requested["count"].get<int>(),
+                                                gpu::live_holder_probe(docker)))
+      plan.gpus.devices.push_back(std::to_string(chosen.index));
+    return;
+  }
+  gpu::record_gpus(lock_file, gpu::match_devices(inventory, plan.gpus.devices), claimant);
+}
+
 struct Report {
   json facts;
   std::string text;
@@ -147,6 +171,7 @@ void add_up_command(CLI::App& app, Context& context) {
     bool dry_run = false;
     bool json = false;
     bool recreate = false;
+    bool skip_checks = false;
     int timeout_seconds = 120;
   };
   auto options = std::make_shared<Options>();
@@ -154,12 +179,13 @@ void add_up_command(CLI::App& app, Context& context) {
   add_profile_options(*command, options->request);
   command->add_flag("--dry-run", options->dry_run, "print what would run, run nothing");
   command->add_flag("--json", options->json, "print the result as one JSON object");
-  command->add_flag("--recreate", options->recreate, "replace a container whose plan changed (after the unsaved-files check)");
+  command->add_flag("--recreate", options->recreate, "replace the existing container (after the unsaved-files check)");
+  command->add_flag("--skip-checks", options->skip_checks, "start even when a host check fails (see `launcher doctor`)");
   command->add_option("--timeout", options->timeout_seconds, "seconds to wait for the service")->capture_default_str()->check(CLI::PositiveNumber);
   command->callback([options, &context] {
     host::HostFacts host = host::read_host_facts();
     plan::Resolution resolution = resolve_request(options->request, host);
-    const plan::Plan& plan = resolution.plan;
+    plan::Plan& plan = resolution.plan;
     if (options->dry_run) {
       if (options->json) {
         *context.out << resolution_json(context.docker, resolution).dump(2) << "\n";
@@ -172,17 +198,25 @@ void add_up_command(CLI::App& app, Context& context) {
 
     docker::Docker docker(context.docker);
     auto start = std::chrono::steady_clock::now();
+    doctor::LiveFactSource live;
+    doctor::HostQueries queries(live, context.docker);
+    if (!options->skip_checks)
+      doctor::require_no_failures(doctor::preflight_checks(
+          plan, doctor::gather_preflight_facts(queries, doctor::subject_of(plan), matrix::embedded_matrix()),
+          matrix::embedded_matrix()));
     if (!docker.inspect_image(plan.image))
       throw Error(ExitCode::failed, "image " + plan.image + " is not on this host: pull it (`docker pull " + plan.image +
                                         "`) or build it (`make image` builds the offline CPU image; images/README.md lists the builds)");
     lifecycle::EnvironmentLock lock(host.state_home, plan.env, *context.err);
     secrets::StateLayout layout = secrets::state_layout(plan.env, host.state_home);
+    // Before the hash: an env that holds GPUs gets the same ones again, so its plan stays equal.
+    assign_gpus(plan, resolution.profile.fields.value("gpus", json()), queries, host, context.docker);
     std::string hash = plan::plan_hash(plan);
     InterruptGuard interrupt_guard;
     interrupted = false;
 
     auto existing = lifecycle::find_environment(docker, plan.env);
-    if (existing && lifecycle::plan_hash_of(*existing) != hash) {
+    if (existing && (options->recreate || lifecycle::plan_hash_of(*existing) != hash)) {
       if (!options->recreate) {
         auto recorded = secrets::read_private_file(layout.env_dir / "plan.json");
         std::string changes;
