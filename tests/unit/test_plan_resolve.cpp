@@ -47,7 +47,7 @@ TEST_CASE("defaults every GPU user needs", "[plan]") {
   CHECK(resolve({{"dev", json::object()}}, "dev", 4).plan.image == "pytorch-cuda:2.7.1-cu128-cudnn9-ubuntu24.04");
 }
 
-TEST_CASE("a small host still gets 1 GiB of /dev/shm; a memory limit caps the default", "[plan]") {
+TEST_CASE("a small host still gets 1 GiB of /dev/shm, and a memory limit caps the default", "[plan]") {
   host::HostFacts small = test_host();
   small.memory_bytes = 1ULL << 30;
   profile::Catalog catalog = catalog_with({{"dev", json::object()}});

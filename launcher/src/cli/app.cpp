@@ -9,6 +9,7 @@
 #include "commands/context.hpp"
 #include "commands/doctor.hpp"
 #include "commands/lifecycle.hpp"
+#include "commands/pin.hpp"
 #include "commands/profiles.hpp"
 #include "commands/render.hpp"
 #include "commands/secret.hpp"
@@ -61,6 +62,7 @@ int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
   commands::add_secret_command(app, context);
   commands::add_build_command(app, context);
   commands::add_doctor_command(app, context);
+  commands::add_pin_command(app, context);
 
   try {
     app.parse(argc, argv);

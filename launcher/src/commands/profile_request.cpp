@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "core/error.hpp"
+#include "pin/pin.hpp"
 #include "profile/catalog.hpp"
 
 namespace launcher::commands {
@@ -23,12 +25,19 @@ profile::ProfileLocations profile_locations(const host::HostFacts& host) {
           }};
 }
 
-plan::Resolution resolve_request(const ProfileRequest& request, const host::HostFacts& host) {
+plan::Resolution resolve_request(const ProfileRequest& request, const host::HostFacts& host, Pinning pinning) {
   profile::Catalog catalog = profile::load_catalog(profile_locations(host));
   profile::FieldContext flag_context{"command line", host.cwd, host.home, nullptr};
   profile::Sourced merged =
       profile::merge_profile(catalog, request.profile, profile::flag_layers(request.flags, flag_context));
-  return plan::resolve_plan(request.profile, merged, host, host::real_path_probe());
+  plan::Resolution resolution = plan::resolve_plan(request.profile, merged, host, host::real_path_probe());
+  const profile::ProfileSource* demanding = catalog.pinning_source();
+  if (pinning == Pinning::required_when_demanded && demanding && !pin::pinned_digest(resolution.plan.image))
+    throw Error(ExitCode::usage, demanding->name + ": require_pinned_image is true, but profile \"" + request.profile +
+                                     "\" uses " + resolution.plan.image + " (set by " +
+                                     resolution.profile.origin_of("/image").describe() + "), which is not pinned by digest; `launcher pin --profile " +
+                                     request.profile + "` pins it");
+  return resolution;
 }
 
 } // namespace launcher::commands

@@ -22,7 +22,11 @@ void add_profile_options(CLI::App& command, ProfileRequest& request);
 // Profile files are looked for from the working directory; variables come from the environment.
 profile::ProfileLocations profile_locations(const host::HostFacts& host);
 
+enum class Pinning { required_when_demanded, ignored };
+
 // Loads every profile source of this host and directory, applies the flags and resolves.
-plan::Resolution resolve_request(const ProfileRequest& request, const host::HostFacts& host);
+// A team file with "require_pinned_image" refuses an unpinned image, except for `pin` itself.
+plan::Resolution resolve_request(const ProfileRequest& request, const host::HostFacts& host,
+                                 Pinning pinning = Pinning::required_when_demanded);
 
 } // namespace launcher::commands

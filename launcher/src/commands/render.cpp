@@ -4,6 +4,8 @@
 #include <ostream>
 
 #include "commands/profile_request.hpp"
+#include "docker/docker.hpp"
+#include "pin/pin.hpp"
 #include "render/render.hpp"
 
 namespace launcher::commands {
@@ -28,6 +30,7 @@ void add_render_command(CLI::App& app, Context& context) {
   command->add_flag("--json", options->json, "print the argv, the resolved plan and each value's origin as JSON");
   command->callback([options, &context] {
     plan::Resolution resolution = resolve_request(options->request, host::read_host_facts());
+    pin::verify_pinned_image(docker::Docker(context.docker), resolution.plan.image, resolution.profile.origin_of("/image"));
     if (options->json) *context.out << resolution_json(context.docker, resolution).dump(2) << "\n";
     else *context.out << render::render_run_command(context.docker, resolution.plan).display() << "\n";
   });

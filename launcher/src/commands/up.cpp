@@ -24,6 +24,7 @@
 #include "gpu/inventory.hpp"
 #include "gpu/lock.hpp"
 #include "matrix/matrix.hpp"
+#include "pin/pin.hpp"
 #include "lifecycle/environments.hpp"
 #include "lifecycle/inspect.hpp"
 #include "lifecycle/readiness.hpp"
@@ -186,6 +187,7 @@ void add_up_command(CLI::App& app, Context& context) {
     host::HostFacts host = host::read_host_facts();
     plan::Resolution resolution = resolve_request(options->request, host);
     plan::Plan& plan = resolution.plan;
+    pin::verify_pinned_image(docker::Docker(context.docker), plan.image, resolution.profile.origin_of("/image"));
     if (options->dry_run) {
       if (options->json) {
         *context.out << resolution_json(context.docker, resolution).dump(2) << "\n";

@@ -95,6 +95,12 @@ std::vector<std::string> Catalog::sources_defining(const std::string& profile) c
   return names;
 }
 
+const ProfileSource* Catalog::pinning_source() const {
+  for (const auto& source : sources)
+    if (source.require_pinned_image) return &source;
+  return nullptr;
+}
+
 json parse_json_text(std::string_view text, const std::string& source_name) {
   try {
     return json::parse(text);
@@ -114,7 +120,7 @@ ProfileSource parse_profile_source(std::string_view text, const FieldContext& co
     throw Error(ExitCode::usage, Origin{context.source, pointer}.describe() + ": " + message);
   };
   if (!document.is_object()) fail("", "expected an object {\"version\": 1, \"profiles\": {...}}");
-  const std::vector<std::string> top_keys{"version", "profiles"};
+  const std::vector<std::string> top_keys{"version", "profiles", "require_pinned_image"};
   for (const auto& [key, value] : document.items())
     if (std::find(top_keys.begin(), top_keys.end(), key) == top_keys.end())
       fail(child_pointer("", key), "unknown key \"" + key + "\"" + did_you_mean(key, top_keys));
@@ -123,7 +129,12 @@ ProfileSource parse_profile_source(std::string_view text, const FieldContext& co
   if (!document.contains("profiles")) fail("", "missing required key \"profiles\"");
   if (!document["profiles"].is_object()) fail("/profiles", "expected an object of profiles by name");
 
-  ProfileSource source{context.source, json::object()};
+  ProfileSource source{context.source, json::object(), false};
+  if (document.contains("require_pinned_image")) {
+    if (!document["require_pinned_image"].is_boolean())
+      fail("/require_pinned_image", "expected true or false, found " + document["require_pinned_image"].dump());
+    source.require_pinned_image = document["require_pinned_image"].get<bool>();
+  }
   for (auto& [name, fields] : document["profiles"].items()) {
     std::string pointer = child_pointer("/profiles", name);
     if (!is_valid_container_name(name))

@@ -15,6 +15,7 @@ namespace launcher::profile {
 struct ProfileSource {
   std::string name;                                 // its path, or "built-in"
   nlohmann::json profiles = nlohmann::json::object(); // profile name -> normalized fields
+  bool require_pinned_image = false;                // the team insists on images pinned by digest
 };
 
 // Every source, lowest precedence first: built-in < user file < team file.
@@ -23,6 +24,8 @@ struct Catalog {
 
   std::vector<std::string> profile_names() const;
   std::vector<std::string> sources_defining(const std::string& profile) const;
+  // The source that demands pinned images, if any does.
+  const ProfileSource* pinning_source() const;
 };
 
 // Parses JSON text; a syntax error throws Error naming source, line and column.

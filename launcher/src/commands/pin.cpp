@@ -1,0 +1,58 @@
+#include "commands/pin.hpp"
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <memory>
+#include <ostream>
+#include <sstream>
+
+#include "commands/profile_request.hpp"
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
+#include "docker/docker.hpp"
+#include "pin/pin.hpp"
+#include "profile/catalog.hpp"
+
+namespace launcher::commands {
+
+namespace fs = std::filesystem;
+
+void add_pin_command(CLI::App& app, Context& context) {
+  auto profile_name = std::make_shared<std::string>("jupyter");
+  CLI::App* command = app.add_subcommand("pin", "write the registry digest of a profile's image into the team file (launcher.json)");
+  command->add_option("--profile", *profile_name, "profile whose image to pin")->capture_default_str();
+  command->callback([profile_name, &context] {
+    host::HostFacts host = host::read_host_facts();
+    plan::Resolution resolution = resolve_request({*profile_name, {}}, host, Pinning::ignored);
+    std::string tag = pin::without_digest(resolution.plan.image);
+    std::string repository = pin::repository_of(tag);
+    docker::Docker docker(context.docker);
+    auto image = docker.inspect_image(tag);
+    if (!image) throw Error(ExitCode::failed, "image " + tag + " is not on this host: build or pull it first");
+    auto digest = pin::registry_digest(*image, repository);
+    if (!digest)
+      throw Error(ExitCode::failed, tag + " has no registry digest yet: push it first (`docker push " + tag +
+                                        "`, or `launcher build --push`)");
+
+    // The team file keeps its key order and formatting style; only this profile's image changes.
+    fs::path team_file = profile::find_team_file(host.cwd).value_or(host.cwd / "launcher.json");
+    nlohmann::ordered_json document{{"version", 1}, {"profiles", nlohmann::ordered_json::object()}};
+    mode_t mode = 0644;
+    if (fs::exists(team_file)) {
+      std::ifstream in(team_file);
+      std::stringstream text;
+      text << in.rdbuf();
+      profile::parse_json_text(text.str(), team_file.string()); // a syntax error is reported as everywhere else
+      document = nlohmann::ordered_json::parse(text.str());
+      struct stat info{};
+      if (stat(team_file.c_str(), &info) == 0) mode = info.st_mode & 07777;
+    }
+    std::string pinned = tag + "@" + *digest;
+    document["profiles"][*profile_name]["image"] = pinned;
+    write_file_atomically(team_file, document.dump(2) + "\n", mode);
+    *context.out << "pinned " << *profile_name << " to " << pinned << " in " << team_file.string() << "\n";
+  });
+}
+
+} // namespace launcher::commands

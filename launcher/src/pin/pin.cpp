@@ -1,0 +1,51 @@
+#include "pin/pin.hpp"
+
+#include "core/error.hpp"
+
+namespace launcher::pin {
+
+using nlohmann::json;
+
+std::optional<std::string> pinned_digest(const std::string& reference) {
+  auto at = reference.find("@sha256:");
+  if (at == std::string::npos) return std::nullopt;
+  return reference.substr(at + 1);
+}
+
+std::string without_digest(const std::string& reference) { return reference.substr(0, reference.find('@')); }
+
+std::string repository_of(const std::string& reference) {
+  std::string name = without_digest(reference);
+  // A tag's colon comes after the last slash; a registry's port colon comes before it.
+  auto slash = name.rfind('/');
+  auto colon = name.rfind(':');
+  if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) name = name.substr(0, colon);
+  return name;
+}
+
+std::optional<std::string> registry_digest(const json& image, const std::string& repository) {
+  for (const auto& entry : image.value("RepoDigests", json::array())) {
+    std::string text = entry;
+    if (repository_of(text) == repository) return text.substr(text.find('@') + 1);
+  }
+  return std::nullopt;
+}
+
+void verify_pinned_image(const docker::Docker& docker, const std::string& reference, const profile::Origin& origin) {
+  auto pinned = pinned_digest(reference);
+  if (!pinned) return;
+  std::string repository = repository_of(reference);
+  std::string exact = repository + "@" + *pinned;
+  if (docker.inspect_image(exact)) return;
+  std::string tag = without_digest(reference);
+  auto local = docker.inspect_image(tag);
+  std::string fetch = "get the pinned one with `docker pull " + exact + "`";
+  if (!local) throw Error(ExitCode::failed, origin.describe() + ": the pinned image " + exact + " is not on this host; " + fetch);
+  auto local_digest = registry_digest(*local, repository);
+  throw Error(ExitCode::failed, origin.describe() + ": " + tag + " is pinned to " + *pinned + ", but the local " + tag + " is " +
+                                    (local_digest ? *local_digest : "an image no registry gave a digest for (id " +
+                                                                        local->value("Id", std::string("?")) + ")") +
+                                    "; " + fetch + ", or pin the new one with `launcher pin`");
+}
+
+} // namespace launcher::pin
