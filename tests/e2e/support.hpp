@@ -13,10 +13,12 @@
 #include <nlohmann/json.hpp>
 
 #include "process/process.hpp"
+#include "temp_dir.hpp"
 
 namespace launcher::e2e {
 
 namespace fs = std::filesystem;
+using launcher::testing::TempDir;
 
 inline std::string docker() {
   const char* configured = std::getenv("LAUNCHER_DOCKER");
@@ -67,20 +69,6 @@ inline void require_lifecycle_image() {
     skip_or_fail("the lifecycle image " + (image.empty() ? std::string("(none recorded)") : image) + " is missing: run `make image`");
 }
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "launcher-e2e-XXXXXX").string();
-    path = mkdtemp(pattern.data());
-  }
-  ~TempDir() { fs::remove_all(path); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  void write(const fs::path& relative, const std::string& text) const {
-    fs::create_directories((path / relative).parent_path());
-    std::ofstream(path / relative) << text;
-  }
-};
 
 // Runs the built launcher in `dir`, with user config and state directories of its own.
 inline process::ProcessResult run_launcher(const TempDir& dir, std::vector<std::string> args) {

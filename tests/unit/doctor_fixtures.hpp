@@ -6,6 +6,7 @@
 
 #include "doctor/facts.hpp"
 #include "doctor/snapshot.hpp"
+#include "gpu/inventory.hpp"
 #include "matrix/matrix.hpp"
 
 namespace launcher::testing {
@@ -57,6 +58,13 @@ inline doctor::HostSnapshot snapshot_of(const std::vector<std::string>& folders,
   FixtureFacts facts(folders);
   doctor::HostQueries queries(facts, "docker");
   return doctor::gather_doctor_facts(queries, subject, matrix::embedded_matrix());
+}
+
+// The GPUs of a recorded or constructed host, as `up` and `doctor` read them.
+inline gpu::GpuInventory inventory_of(const std::string& folder) {
+  FixtureFacts facts({folder});
+  doctor::HostQueries queries(facts, "docker");
+  return gpu::read_gpu_inventory(queries);
 }
 
 } // namespace launcher::testing

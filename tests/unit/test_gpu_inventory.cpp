@@ -6,16 +6,7 @@
 
 using namespace launcher;
 using launcher::testing::FixtureFacts;
-
-namespace {
-
-gpu::GpuInventory inventory_of(const std::string& folder) {
-  FixtureFacts facts({folder});
-  doctor::HostQueries queries(facts, "docker");
-  return gpu::read_gpu_inventory(queries);
-}
-
-} // namespace
+using launcher::testing::inventory_of;
 
 TEST_CASE("the recorded H100 host reads as nvidia-smi printed it", "[gpu]") {
   gpu::GpuInventory inventory = inventory_of("gpu/h100-80gb-hbm3");

@@ -12,27 +12,16 @@
 #include "doctor_fixtures.hpp"
 #include "gpu/lock.hpp"
 #include "support.hpp"
+#include "temp_dir.hpp"
 
 using namespace launcher;
 using launcher::testing::FixtureFacts;
+using launcher::testing::inventory_of;
+using launcher::testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
 
-gpu::GpuInventory inventory_of(const std::string& folder) {
-  FixtureFacts facts({folder});
-  doctor::HostQueries queries(facts, "docker");
-  return gpu::read_gpu_inventory(queries);
-}
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "launcher-lock-XXXXXX").string();
-    path = mkdtemp(pattern.data());
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 std::string read_text(const fs::path& path) {
   std::ifstream stream(path);

@@ -6,14 +6,9 @@
 
 using namespace launcher;
 using launcher::testing::FixtureFacts;
+using launcher::testing::inventory_of;
 
 namespace {
-
-gpu::GpuInventory inventory_of(const std::string& folder) {
-  FixtureFacts facts({folder});
-  doctor::HostQueries queries(facts, "docker");
-  return gpu::read_gpu_inventory(queries);
-}
 
 std::vector<int> indices(const std::vector<const gpu::Gpu*>& gpus) {
   std::vector<int> result;

@@ -6,24 +6,14 @@
 
 #include "profile/files.hpp"
 #include "support.hpp"
+#include "temp_dir.hpp"
 
 using namespace launcher;
 namespace fs = std::filesystem;
+using launcher::testing::TempDir;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "launcher-test-XXXXXX").string();
-    path = mkdtemp(pattern.data());
-  }
-  ~TempDir() { fs::remove_all(path); }
-  void write(const fs::path& relative, const std::string& text) const {
-    fs::create_directories((path / relative).parent_path());
-    std::ofstream(path / relative) << text;
-  }
-};
 
 profile::ProfileLocations locations(const fs::path& cwd, const fs::path& home, std::optional<std::string> xdg = std::nullopt) {
   return {cwd, home, [xdg](const std::string& name) -> std::optional<std::string> {

@@ -13,21 +13,15 @@
 #include "secrets/generate.hpp"
 #include "secrets/state.hpp"
 #include "support.hpp"
+#include "temp_dir.hpp"
 
 using namespace launcher;
 using launcher::testing::require_error;
 namespace fs = std::filesystem;
+using launcher::testing::TempDir;
 
 namespace {
 
-struct TempHome {
-  fs::path path;
-  TempHome() {
-    std::string pattern = (fs::temp_directory_path() / "launcher-secrets-XXXXXX").string();
-    path = mkdtemp(pattern.data());
-  }
-  ~TempHome() { fs::remove_all(path); }
-};
 
 unsigned mode_of(const fs::path& path) {
   struct stat info{};
@@ -104,7 +98,7 @@ TEST_CASE("literal public keys are told from key files", "[secrets]") {
 }
 
 TEST_CASE("secret files are written whole with mode 0600 in 0700 directories", "[secrets]") {
-  TempHome home;
+  TempDir home;
   fs::path dir = home.path / "a/b/c";
   secrets::ensure_private_dir(dir);
   CHECK(mode_of(home.path / "a") == 0700);
@@ -121,7 +115,7 @@ TEST_CASE("secret files are written whole with mode 0600 in 0700 directories", "
 }
 
 TEST_CASE("a write that cannot finish leaves nothing half-written behind", "[secrets]") {
-  TempHome home;
+  TempDir home;
   require_error([&] { secrets::write_private_file(home.path / "missing-dir" / "token", "new"); }, ExitCode::failed,
                 "failed to create a file in: " + (home.path / "missing-dir").string() + ": No such file or directory");
   // The final rename fails when a non-empty directory holds the name: the temporary file goes too.
@@ -141,7 +135,7 @@ TEST_CASE("the state directory follows XDG_STATE_HOME", "[secrets]") {
 }
 
 TEST_CASE("a Jupyter environment gets a token without a newline, kept across ups", "[secrets]") {
-  TempHome home;
+  TempDir home;
   plan::Plan plan = service_plan("jupyter", home.path);
   secrets::EnvSecrets first = secrets::ensure_env_secrets(plan, home.path);
   REQUIRE(first.jupyter_token);
@@ -163,7 +157,7 @@ TEST_CASE("a Jupyter environment gets a token without a newline, kept across ups
 }
 
 TEST_CASE("an SSH environment keeps its host key and takes keys from the profile or ~/.ssh", "[secrets]") {
-  TempHome home;
+  TempDir home;
   plan::Plan plan = service_plan("ssh", home.path);
   require_error([&] { secrets::ensure_env_secrets(plan, home.path); }, ExitCode::usage,
                 "no SSH public key to log in with: none in " + (home.path / ".ssh").string() +
@@ -193,7 +187,7 @@ TEST_CASE("an SSH environment keeps its host key and takes keys from the profile
 }
 
 TEST_CASE("password login gets a random password whose hash alone is mounted", "[secrets]") {
-  TempHome home;
+  TempDir home;
   plan::Plan plan = service_plan("ssh", home.path);
   plan.access.authorized_keys = {test_key};
   plan.access.ssh_password = true;
@@ -208,7 +202,7 @@ TEST_CASE("password login gets a random password whose hash alone is mounted", "
 }
 
 TEST_CASE("rotate replaces the token and keeps the host key unless asked", "[secrets]") {
-  TempHome home;
+  TempDir home;
   plan::Plan jupyter = service_plan("jupyter", home.path);
   std::string token = *secrets::ensure_env_secrets(jupyter, home.path).jupyter_token;
   secrets::StateLayout layout = secrets::state_layout(jupyter.env, home.path / ".local/state");

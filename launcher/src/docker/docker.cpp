@@ -9,7 +9,7 @@ using nlohmann::json;
 
 namespace {
 
-bool contains(const std::string& text, const char* needle) { return text.find(needle) != std::string::npos; }
+bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
 
 std::string first_line(const std::string& text) {
   std::string line = text.substr(0, text.find('\n'));
@@ -63,23 +63,18 @@ process::ProcessResult Docker::run(const std::vector<std::string>& args, const s
   return result;
 }
 
-std::optional<json> Docker::inspect_container(const std::string& name) const {
-  process::ProcessResult result = try_run({"container", "inspect", name});
+std::optional<json> Docker::inspect(const std::string& kind, const std::string& name) const {
+  process::ProcessResult result = try_run({kind, "inspect", name});
   if (result.exit_code != 0) {
-    if (contains(result.err, "No such container") || contains(result.err, "No such object")) return std::nullopt;
-    throw Error(ExitCode::failed, explain_failure("inspect container " + name, result.err));
+    if (contains(result.err, "No such " + kind) || contains(result.err, "No such object")) return std::nullopt;
+    throw Error(ExitCode::failed, explain_failure("inspect " + kind + " " + name, result.err));
   }
   return json::parse(result.out).at(0);
 }
 
-std::optional<json> Docker::inspect_image(const std::string& reference) const {
-  process::ProcessResult result = try_run({"image", "inspect", reference});
-  if (result.exit_code != 0) {
-    if (contains(result.err, "No such image") || contains(result.err, "No such object")) return std::nullopt;
-    throw Error(ExitCode::failed, explain_failure("inspect image " + reference, result.err));
-  }
-  return json::parse(result.out).at(0);
-}
+std::optional<json> Docker::inspect_container(const std::string& name) const { return inspect("container", name); }
+
+std::optional<json> Docker::inspect_image(const std::string& reference) const { return inspect("image", reference); }
 
 std::vector<json> Docker::containers_labelled(const std::string& label_filter) const {
   std::string ids = run({"ps", "-a", "-q", "--no-trunc", "--filter", "label=" + label_filter}, "list containers").out;

@@ -36,6 +36,9 @@ public:
   std::string logs_tail(const std::string& name, int lines) const;
 
 private:
+  // `docker <kind> inspect NAME`; nullopt when there is no such object.
+  std::optional<nlohmann::json> inspect(const std::string& kind, const std::string& name) const;
+
   std::string binary_;
 };
 
