@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Times `launcher render` as a user runs it, process start included: median, min and max of
-# N runs on the built-in jupyter profile, next to /bin/true timed the same way (the floor this
-# machine puts under any command). Usage: bench-render.sh [path/to/launcher] [N]
+# N runs on the built-in jupyter profile, next to `launcher --version` (the same binary loaded
+# and started, doing nothing) and /bin/true (the floor this machine puts under any command).
+# Usage: bench-render.sh [path/to/launcher] [N]
 set -euo pipefail
 
 launcher=$(readlink -f "${1:-build/launcher}")
@@ -35,4 +36,5 @@ report() {
 }
 
 time_runs "$launcher" render | report "launcher render (built-in jupyter)"
+time_runs "$launcher" --version | report "launcher --version (start-up only)"
 time_runs /bin/true | report "/bin/true (process start floor)"
