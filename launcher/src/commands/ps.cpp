@@ -9,6 +9,9 @@
 
 #include "commands/lifecycle.hpp"
 #include "docker/docker.hpp"
+#include "doctor/checks.hpp"
+#include "doctor/facts.hpp"
+#include "doctor/snapshot.hpp"
 #include "lifecycle/inspect.hpp"
 #include "render/render.hpp"
 
@@ -34,6 +37,17 @@ std::string endpoints(const nlohmann::json& container) {
   return text.empty() ? "-" : text;
 }
 
+// A running container with GPUs whose NVML answers "Unknown Error" lost them (a host
+// `systemctl daemon-reload`, for one): its status says so, with the fix.
+std::string status_with_gpus(const nlohmann::json& container, doctor::HostQueries& queries) {
+  std::string status = lifecycle::status_of(container);
+  if (!lifecycle::is_running(container) || lifecycle::gpus_of(container) == "-") return status;
+  std::string name = container["Name"].get<std::string>().substr(1);
+  doctor::ContainerFacts facts{name, true, true, status, queries.container_gpu_list(name)};
+  doctor::CheckResult check = doctor::container_check(facts, true);
+  return check.status == doctor::Status::fail ? status + ", lost its GPUs: launcher up --recreate" : status;
+}
+
 } // namespace
 
 void add_ps_command(CLI::App& app, Context& context) {
@@ -42,11 +56,13 @@ void add_ps_command(CLI::App& app, Context& context) {
   command->add_flag("--json", *json, "print them as JSON");
   command->callback([json, &context] {
     docker::Docker docker(context.docker);
+    doctor::LiveFactSource live;
+    doctor::HostQueries queries(live, context.docker);
     nlohmann::json list = nlohmann::json::array();
     for (const auto& container : docker.containers_labelled(render::label_env))
       list.push_back({{"env", lifecycle::env_of(container)},
                       {"profile", lifecycle::profile_of(container)},
-                      {"status", lifecycle::status_of(container)},
+                      {"status", status_with_gpus(container, queries)},
                       {"gpus", lifecycle::gpus_of(container)},
                       {"endpoints", endpoints(container)},
                       {"image", container["Config"].value("Image", "")},
