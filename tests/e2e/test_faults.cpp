@@ -1,0 +1,126 @@
+// Faults provoked for real: the daemon unreachable, the socket forbidden, the launcher killed
+// or interrupted mid-`up`, two `up`s of one environment at once.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <thread>
+
+#include "support.hpp"
+
+extern char** environ;
+
+using namespace launcher::e2e;
+using nlohmann::json;
+
+namespace {
+
+// `launcher ARGS` started in `dir` without waiting, its output in files.
+struct Background {
+  pid_t pid = -1;
+  std::filesystem::path out, err;
+
+  Background(const TempDir& dir, std::vector<std::string> args, const std::string& tag) : out(dir.path / (tag + ".out")), err(dir.path / (tag + ".err")) {
+    setenv("XDG_CONFIG_HOME", (dir.path / ".config").c_str(), 1);
+    setenv("XDG_STATE_HOME", (dir.path / ".state").c_str(), 1);
+    args.insert(args.begin(), LAUNCHER_BINARY);
+    std::vector<char*> argv;
+    for (auto& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addchdir_np(&actions, dir.path.c_str());
+    REQUIRE(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0);
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  int wait() {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    pid = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  ~Background() {
+    if (pid > 0) kill(pid, SIGKILL), wait();
+  }
+  std::string error_text() const {
+    std::ifstream in(err);
+    return {std::istreambuf_iterator<char>(in), {}};
+  }
+};
+
+bool container_exists(const std::string& name) {
+  return launcher::process::run_process({docker(), "container", "inspect", name}).exit_code == 0;
+}
+
+// Waits until `docker run` has created the container of `name`, at most 60 s.
+void wait_for_container(const std::string& name) {
+  for (int i = 0; i < 600 && !container_exists(name); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  REQUIRE(container_exists(name));
+}
+
+} // namespace
+
+TEST_CASE("faults: a daemon that does not answer and a forbidden socket get different messages", "[e2e][faults]") {
+  require_engine();
+  TempDir dir;
+  setenv("DOCKER_HOST", ("unix://" + (dir.path / "nobody-listens.sock").string()).c_str(), 1);
+  auto down = run_launcher(dir, {"ps"});
+  unsetenv("DOCKER_HOST");
+  CHECK(down.exit_code == 1);
+  CHECK(down.err.find("the Docker daemon is not running; start it") != std::string::npos);
+
+  // The real socket, asked by a user outside the docker group.
+  auto forbidden = launcher::process::run_process({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", LAUNCHER_BINARY, "ps"});
+  CHECK(forbidden.exit_code == 1);
+  CHECK(forbidden.err.find("permission denied on the Docker socket; add yourself to the docker group") != std::string::npos);
+}
+
+TEST_CASE("faults: a launcher killed mid-up is finished by the next up, which finds the container by its labels", "[e2e][faults]") {
+  require_engine();
+  require_lifecycle_image();
+  TempDir dir;
+  std::string name = unique_name("killed");
+  {
+    Background first(dir, {"up", "--gpus", "none", "-p", "auto:8888", "--name", name, "--image", lifecycle_image()}, "first");
+    wait_for_container(name);
+    kill(first.pid, SIGKILL);
+    CHECK(first.wait() == 128 + SIGKILL);
+  }
+  auto again = run_launcher(dir, {"up", "--json", "--gpus", "none", "-p", "auto:8888", "--name", name, "--image", lifecycle_image()});
+  INFO(again.err);
+  CHECK(again.exit_code == 0);
+  CHECK(json::parse(again.out)["status"] == "ready");
+  CHECK(run_launcher(dir, {"down", name, "--force"}).exit_code == 0);
+}
+
+TEST_CASE("faults: Ctrl-C during up removes the container that run created", "[e2e][faults]") {
+  require_engine();
+  require_lifecycle_image();
+  TempDir dir;
+  std::string name = unique_name("interrupted");
+  Background up(dir, {"up", "--gpus", "none", "-p", "auto:8888", "--name", name, "--image", lifecycle_image()}, "up");
+  wait_for_container(name);
+  kill(up.pid, SIGINT);
+  CHECK(up.wait() == 1);
+  CHECK(up.error_text().find("interrupted: removed the container this run created") != std::string::npos);
+  CHECK_FALSE(container_exists(name));
+}
+
+TEST_CASE("faults: two ups of one environment at once make one container", "[e2e][faults]") {
+  require_engine();
+  require_lifecycle_image();
+  TempDir dir;
+  std::string name = unique_name("twice");
+  std::vector<std::string> args{"up", "--gpus", "none", "-p", "auto:8888", "--name", name, "--image", lifecycle_image()};
+  Background first(dir, args, "first");
+  Background second(dir, args, "second");
+  CHECK(first.wait() == 0);
+  CHECK(second.wait() == 0);
+  CHECK((first.error_text() + second.error_text()).find("another launcher is working on environment") != std::string::npos);
+  auto listed = launcher::process::run_process({docker(), "ps", "-a", "-q", "--filter", "label=io.launcher.env=" + name});
+  CHECK(std::count(listed.out.begin(), listed.out.end(), '\n') == 1);
+  CHECK(run_launcher(dir, {"down", name, "--force"}).exit_code == 0);
+}
