@@ -11,7 +11,7 @@ build_packages=(
 # The engine and the offline base image for the end-to-end tests; the real servers
 # launcher-init is tested against; Debian's CPU PyTorch for the Python examples.
 test_packages=(
-  docker.io debootstrap shellcheck docker-registry openssh-client
+  docker.io debootstrap shellcheck docker-registry openssh-client chromium
   openssh-server jupyter-server python3-nbclassic ssh-audit
   python3-torch
 )

@@ -68,7 +68,9 @@ std::string jupyter_password_hash_problem(std::string_view hash) {
 std::optional<std::vector<std::string>> jupyter_command(const ProgramFinder& find_program,
                                                         const std::string& config_path) {
     const std::string config_option = "--config=" + config_path;
-    for (std::string_view program : {"jupyter-lab", "jupyter-server"}) {
+    // jupyter-nbclassic is Jupyter Server with the classic UI at "/" (Debian's python3-nbclassic);
+    // plain jupyter-server would greet the user with a bare landing page.
+    for (std::string_view program : {"jupyter-lab", "jupyter-nbclassic", "jupyter-server"}) {
         if (auto path = find_program(program)) return std::vector<std::string>{*path, config_option};
     }
     if (auto python = find_program("python3")) {

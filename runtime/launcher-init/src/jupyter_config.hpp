@@ -26,7 +26,7 @@ std::string jupyter_password_hash_problem(std::string_view hash);
 
 using ProgramFinder = std::function<std::optional<std::string>(std::string_view name)>;
 
-// The first of `jupyter lab`, `jupyter server`, `python3 -m jupyter_server` that is installed
+// The first of `jupyter lab`, `jupyter nbclassic`, `jupyter server`, `python3 -m jupyter_server` that is installed
 // (`jupyter X` runs the program `jupyter-X`), loading `config_path` last; nullopt when none is.
 std::optional<std::vector<std::string>> jupyter_command(const ProgramFinder& find_program,
                                                         const std::string& config_path);

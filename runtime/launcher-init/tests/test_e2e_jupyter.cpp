@@ -89,7 +89,9 @@ TEST_CASE("jupyter: the token by file guards /api/status, password mode works, n
     }
 
     SECTION("Jupyter runs as the user with its files readable only by the user") {
-        auto jupyter = child_named(launcher->pid(), "jupyter-server");
+        // Debian's python3-nbclassic makes it jupyter-nbclassic; a bare Jupyter Server, jupyter-server.
+        auto jupyter = child_named(launcher->pid(), "jupyter-nbclass");
+        if (!jupyter) jupyter = child_named(launcher->pid(), "jupyter-server");
         REQUIRE(jupyter);
         CHECK(process_uid(*jupyter) == sandbox.user.uid);
         for (const char* file : {"/run/launcher/jupyter/token", "/run/launcher/jupyter/jupyter_server_config.py"}) {

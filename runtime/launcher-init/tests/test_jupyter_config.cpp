@@ -66,8 +66,11 @@ TEST_CASE("jupyter command: lab, then server, then the python module") {
                                  {"python3", "/usr/bin/python3"}});
     CHECK(jupyter_command(everything, config) ==
           std::vector<std::string>{"/usr/bin/jupyter-lab", "--config=" + config});
-    auto debian = installed({{"jupyter-server", "/usr/bin/jupyter-server"}, {"python3", "/usr/bin/python3"}});
-    CHECK(jupyter_command(debian, config) == std::vector<std::string>{"/usr/bin/jupyter-server", "--config=" + config});
+    auto debian = installed({{"jupyter-nbclassic", "/usr/bin/jupyter-nbclassic"}, {"jupyter-server", "/usr/bin/jupyter-server"},
+                             {"python3", "/usr/bin/python3"}});
+    CHECK(jupyter_command(debian, config) == std::vector<std::string>{"/usr/bin/jupyter-nbclassic", "--config=" + config});
+    auto server_only = installed({{"jupyter-server", "/usr/bin/jupyter-server"}, {"python3", "/usr/bin/python3"}});
+    CHECK(jupyter_command(server_only, config) == std::vector<std::string>{"/usr/bin/jupyter-server", "--config=" + config});
     auto python_only = installed({{"python3", "/opt/conda/bin/python3"}});
     CHECK(jupyter_command(python_only, config) ==
           std::vector<std::string>{"/opt/conda/bin/python3", "-m", "jupyter_server", "--config=" + config});
