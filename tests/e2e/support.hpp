@@ -70,10 +70,15 @@ inline void require_lifecycle_image() {
 }
 
 
-// Runs the built launcher in `dir`, with user config and state directories of its own.
-inline process::ProcessResult run_launcher(const TempDir& dir, std::vector<std::string> args) {
+// Gives launchers started from now on user config and state directories inside `dir`.
+inline void use_state_in(const TempDir& dir) {
   setenv("XDG_CONFIG_HOME", (dir.path / ".config").c_str(), 1);
   setenv("XDG_STATE_HOME", (dir.path / ".state").c_str(), 1);
+}
+
+// Runs the built launcher in `dir`, with user config and state directories of its own.
+inline process::ProcessResult run_launcher(const TempDir& dir, std::vector<std::string> args) {
+  use_state_in(dir);
   args.insert(args.begin(), LAUNCHER_BINARY);
   process::ProcessOptions options;
   options.working_dir = dir.path.string();

@@ -22,8 +22,7 @@ struct Background {
   std::filesystem::path out, err;
 
   Background(const TempDir& dir, std::vector<std::string> args, const std::string& tag) : out(dir.path / (tag + ".out")), err(dir.path / (tag + ".err")) {
-    setenv("XDG_CONFIG_HOME", (dir.path / ".config").c_str(), 1);
-    setenv("XDG_STATE_HOME", (dir.path / ".state").c_str(), 1);
+    use_state_in(dir);
     args.insert(args.begin(), LAUNCHER_BINARY);
     std::vector<char*> argv;
     for (auto& arg : args) argv.push_back(arg.data());
@@ -55,6 +54,11 @@ bool container_exists(const std::string& name) {
   return launcher::process::run_process({docker(), "container", "inspect", name}).exit_code == 0;
 }
 
+// `up` of the lifecycle image without GPUs on a free port, as every fault test starts it.
+std::vector<std::string> up_args(const std::string& name) {
+  return {"up", "--gpus", "none", "-p", "auto:8888", "--name", name, "--image", lifecycle_image()};
+}
+
 // Waits until `docker run` has created the container of `name`, at most 60 s.
 void wait_for_container(const std::string& name) {
   for (int i = 0; i < 600 && !container_exists(name); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -84,12 +88,14 @@ TEST_CASE("faults: a launcher killed mid-up is finished by the next up, which fi
   TempDir dir;
   std::string name = unique_name("killed");
   {
-    Background first(dir, {"up", "--gpus", "none", "-p", "auto:8888", "--name", name, "--image", lifecycle_image()}, "first");
+    Background first(dir, up_args(name), "first");
     wait_for_container(name);
     kill(first.pid, SIGKILL);
     CHECK(first.wait() == 128 + SIGKILL);
   }
-  auto again = run_launcher(dir, {"up", "--json", "--gpus", "none", "-p", "auto:8888", "--name", name, "--image", lifecycle_image()});
+  std::vector<std::string> again_args = up_args(name);
+  again_args.push_back("--json");
+  auto again = run_launcher(dir, again_args);
   INFO(again.err);
   CHECK(again.exit_code == 0);
   CHECK(json::parse(again.out)["status"] == "ready");
@@ -101,7 +107,7 @@ TEST_CASE("faults: Ctrl-C during up removes the container that run created", "[e
   require_lifecycle_image();
   TempDir dir;
   std::string name = unique_name("interrupted");
-  Background up(dir, {"up", "--gpus", "none", "-p", "auto:8888", "--name", name, "--image", lifecycle_image()}, "up");
+  Background up(dir, up_args(name), "up");
   wait_for_container(name);
   kill(up.pid, SIGINT);
   CHECK(up.wait() == 1);
@@ -114,9 +120,8 @@ TEST_CASE("faults: two ups of one environment at once make one container", "[e2e
   require_lifecycle_image();
   TempDir dir;
   std::string name = unique_name("twice");
-  std::vector<std::string> args{"up", "--gpus", "none", "-p", "auto:8888", "--name", name, "--image", lifecycle_image()};
-  Background first(dir, args, "first");
-  Background second(dir, args, "second");
+  Background first(dir, up_args(name), "first");
+  Background second(dir, up_args(name), "second");
   CHECK(first.wait() == 0);
   CHECK(second.wait() == 0);
   CHECK((first.error_text() + second.error_text()).find("another launcher is working on environment") != std::string::npos);
