@@ -86,6 +86,8 @@ TEST_CASE("a rendered profile means to the engine what the profile says", "[e2e]
     REQUIRE(host["DeviceRequests"].size() == 1);
     CHECK(host["DeviceRequests"][0]["DeviceIDs"] == json::array({"0", "1"}));
     CHECK(host["DeviceRequests"][0]["Capabilities"] == json::array({json::array({"gpu"})}));
+    // `ps` reads the GPUs from this label, without an inspect.
+    CHECK(config["Labels"]["io.launcher.gpus"] == "0,1");
   }
   SECTION("bind mounts, read-only where asked, odd characters intact") {
     json mounts = host["Mounts"];

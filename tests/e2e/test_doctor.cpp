@@ -83,3 +83,36 @@ TEST_CASE("doctor ENV for a container that does not exist exits 3", "[e2e][docto
   CHECK(result.out.find("container         FAIL   no container named " + name + "\n") != std::string::npos);
   CHECK(result.err == "launcher: error: 1 check failed\n");
 }
+
+TEST_CASE("doctor --gpu ENV runs the image's gpu-check inside it and shows its table: no GPU here, exit 3", "[e2e][doctor][docker]") {
+  require_engine();
+  require_lifecycle_image();
+  require_no_nvidia_driver();
+  TempDir dir;
+  auto usage = run_launcher(dir, {"doctor", "--gpu"});
+  CHECK(usage.exit_code == 2);
+  CHECK(usage.err == "launcher: error: --gpu runs the GPU tools inside an environment: launcher doctor --gpu ENV (`launcher ps` lists them)\n");
+
+  std::string name = unique_name("doctor-gpu");
+  ContainerGuard guard{name};
+  auto started = run_launcher(dir, {"up", "--profile", "shell", "--image", lifecycle_image(), "--gpus", "none", "--name", name});
+  INFO(started.err);
+  REQUIRE(started.exit_code == 0);
+
+  auto result = run_launcher(dir, {"doctor", "--gpu", name});
+  INFO(result.out << result.err);
+  CHECK(result.exit_code == 3);
+  // gpu-check was built in the image against the image's own LibTorch (Debian's 1.13, CPU).
+  CHECK(result.out.find("\ngpu-check 0.1.0\n  LibTorch: 1.13.0\n  LibTorch built with CUDA: no\n  CUDA available: no\n") != std::string::npos);
+  CHECK(result.out.find("gpu-check: no GPU: this LibTorch was built without CUDA (CPU only)\n") != std::string::npos);
+  CHECK(result.out.find("\ngpu-probe: gpu-probe is not in this image (CUDA images carry it; CPU images have no CUDA to probe)\n") !=
+        std::string::npos);
+  CHECK(result.err == "launcher: error: no GPU visible in " + name + ": this LibTorch was built without CUDA (CPU only)\n");
+
+  auto as_json = run_launcher(dir, {"doctor", "--gpu", "--json", name});
+  CHECK(as_json.exit_code == 3);
+  json report = json::parse(as_json.out);
+  CHECK(report["gpu_tools"]["gpu-check"]["gpu_visible"] == false);
+  CHECK(report["gpu_tools"]["gpu-check"]["exit_code"] == 3);
+  CHECK(report["gpu_tools"]["gpu-probe"]["missing"].get<std::string>().rfind("gpu-probe is not in this image", 0) == 0);
+}

@@ -140,8 +140,11 @@ TEST_CASE("jupyter: up answers with the token only, files are the user's, down k
   json listed = json::parse(run_launcher(dir, {"ps", "--json"}).out);
   auto entry = std::find_if(listed.begin(), listed.end(), [&](const json& e) { return e["env"] == env.name; });
   REQUIRE(entry != listed.end());
-  CHECK((*entry)["status"].get<std::string>().rfind("running", 0) == 0);
+  CHECK((*entry)["state"] == "running");
+  CHECK((*entry)["status"].get<std::string>().rfind("Up ", 0) == 0);
   CHECK((*entry)["profile"] == "lab");
+  CHECK((*entry)["gpus"] == "-");
+  CHECK((*entry)["endpoints"] == "127.0.0.1:" + std::to_string(port) + "->8888/tcp");
 
   exec_in(dir, env.name, {"sh", "-c", "echo draft > /home/e2e/notes.txt"});
   auto refused = run_launcher(dir, {"down", env.name});

@@ -137,3 +137,9 @@ TEST_CASE("containers drop every capability but what launcher-init and the servi
   CHECK(std::find(with_sudo.begin(), with_sudo.end(), std::vector<std::string>{"--env", "LAUNCHER_SUDO=1"}) != with_sudo.end());
   CHECK(values(options_of(builtin_plan("shell", 0)), "--mount").size() == 1); // no secrets for a plain shell
 }
+
+TEST_CASE("the GPUs label says all, the device list or none", "[render]") {
+  CHECK(render::gpus_label({plan::GpuAssignment::Kind::all, {}}) == "all");
+  CHECK(render::gpus_label({plan::GpuAssignment::Kind::devices, {"0", "1"}}) == "0,1");
+  CHECK(render::gpus_label({plan::GpuAssignment::Kind::none, {}}) == "none");
+}

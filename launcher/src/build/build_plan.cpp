@@ -33,6 +33,12 @@ std::string torch_index_url(const matrix::Row& row) {
   return "https://download.pytorch.org/whl/" + variant;
 }
 
+std::string cuda_dev_packages(const matrix::Row& row) {
+  std::string version = std::regex_replace(row.cuda, std::regex("\\."), "-");
+  return "cuda-nvcc-" + version + " cuda-cudart-dev-" + version + " libcublas-dev-" + version + " cuda-nvml-dev-" + version +
+         " libnccl-dev";
+}
+
 BuildPlan plan_build(const matrix::Matrix& matrix, const BuildRequest& request) {
   bool cpu = request.cuda == "cpu";
   if (request.offline && !cpu)
@@ -63,6 +69,7 @@ BuildPlan plan_build(const matrix::Matrix& matrix, const BuildRequest& request) 
       {"TORCH_INDEX_URL", torch_index_url(*found)},
       {"PYTHON_VERSION", found->python},
   };
+  if (request.variant == matrix::Variant::runtime) plan.args["CUDA_DEV_PACKAGES"] = cuda_dev_packages(*found);
   return plan;
 }
 

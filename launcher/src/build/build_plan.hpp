@@ -34,6 +34,10 @@ BuildPlan plan_build(const matrix::Matrix& matrix, const BuildRequest& request);
 // The PyTorch wheel index of a row's CUDA variant.
 std::string torch_index_url(const matrix::Row& row);
 
+// The CUDA packages gpu-probe compiles against, for a base image without them (the runtime
+// variant's nvidia/cuda base; the devel image has them): "cuda-nvcc-12-8 ... libnccl-dev".
+std::string cuda_dev_packages(const matrix::Row& row);
+
 // The label build args from what torch reported at build time (images/scripts/torch_facts.py)
 // and the row's driver minimum: labels say what is inside, not what was hoped for.
 std::map<std::string, std::string> label_args(const nlohmann::json& torch_facts, const matrix::Row& row,

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <future>
 #include <memory>
 #include <ostream>
 
@@ -89,6 +90,14 @@ void refuse_busy_ports(const plan::Plan& plan) {
       throw Error(ExitCode::failed, fmt::format("host port {} on {} is already in use by another program; free it, or let "
                                                 "Docker pick one with -p auto:{} (\"host\": \"auto\" in the profile)",
                                                 *port.host_port, port.bind, port.container_port));
+}
+
+// Where the service will listen, when the plan fixes its host port.
+std::optional<lifecycle::Endpoint> planned_endpoint(const plan::Plan& plan, int container_port) {
+  for (const auto& port : plan.ports)
+    if (port.container_port == container_port && port.protocol == "tcp" && port.host_port)
+      return lifecycle::Endpoint{port.container_port, port.protocol, port.bind, *port.host_port};
+  return std::nullopt;
 }
 
 std::string read_public_line(const secrets::StateLayout& layout) {
@@ -200,16 +209,20 @@ void add_up_command(CLI::App& app, Context& context) {
 
     docker::Docker docker(context.docker);
     auto start = std::chrono::steady_clock::now();
+    lifecycle::EnvironmentLock lock(host.state_home, plan.env, *context.err);
+    // Each Docker CLI call is a process start of ~50 ms, and `up`'s time is what users feel:
+    // the image and the env's container are looked up while the host checks run.
+    auto image = std::async(std::launch::async, [&] { return docker.inspect_image(plan.image); });
+    auto found = std::async(std::launch::async, [&] { return lifecycle::find_environment(docker, plan.env); });
     doctor::LiveFactSource live;
     doctor::HostQueries queries(live, context.docker);
     if (!options->skip_checks)
       doctor::require_no_failures(doctor::preflight_checks(
           plan, doctor::gather_preflight_facts(queries, doctor::subject_of(plan), matrix::embedded_matrix()),
           matrix::embedded_matrix()));
-    if (!docker.inspect_image(plan.image))
+    if (!image.get())
       throw Error(ExitCode::failed, "image " + plan.image + " is not on this host: pull it (`docker pull " + plan.image +
                                         "`) or build it (`make image` builds the offline CPU image; images/README.md lists the builds)");
-    lifecycle::EnvironmentLock lock(host.state_home, plan.env, *context.err);
     secrets::StateLayout layout = secrets::state_layout(plan.env, host.state_home);
     // Before the hash: an env that holds GPUs gets the same ones again, so its plan stays equal.
     assign_gpus(plan, resolution.profile.fields.value("gpus", json()), queries, host, context.docker);
@@ -217,7 +230,7 @@ void add_up_command(CLI::App& app, Context& context) {
     InterruptGuard interrupt_guard;
     interrupted = false;
 
-    auto existing = lifecycle::find_environment(docker, plan.env);
+    auto existing = found.get();
     if (existing && (options->recreate || lifecycle::plan_hash_of(*existing) != hash)) {
       if (!options->recreate) {
         auto recorded = secrets::read_private_file(layout.env_dir / "plan.json");
@@ -256,11 +269,17 @@ void add_up_command(CLI::App& app, Context& context) {
       docker.run({"start", container}, "start " + container);
     }
 
-    json state = docker.inspect_container(container).value_or(json::object());
+    // The report needs Docker's view of the container (ports it picked, GPUs it gave); the wait
+    // needs only the service's port, which the plan knows unless Docker picks it: so the wait
+    // starts without waiting for that inspect.
+    std::shared_future<json> state = std::async(std::launch::async, [&] {
+                                       return docker.inspect_container(container).value_or(json::object());
+                                     }).share();
     lifecycle::ReadinessTarget target{plan.service, "127.0.0.1", 0, "", plan.user.name, "", plan.access.ssh_password};
     int service_port = plan.service == "jupyter" ? 8888 : plan.service == "ssh" ? 22 : 0;
     if (service_port) {
-      auto endpoint = lifecycle::endpoint_for(state, service_port);
+      auto endpoint = planned_endpoint(plan, service_port);
+      if (!endpoint) endpoint = lifecycle::endpoint_for(state.get(), service_port);
       if (!endpoint)
         throw Error(ExitCode::failed, "environment \"" + plan.env + "\" publishes no port for " + plan.service + " (container port " +
                                           std::to_string(service_port) + "): add one to the profile's \"ports\"");
@@ -281,7 +300,7 @@ void add_up_command(CLI::App& app, Context& context) {
       throw;
     }
     double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    Report result = report(plan, docker.inspect_container(container).value_or(state), layout, elapsed);
+    Report result = report(plan, state.get(), layout, elapsed);
     *context.out << (options->json ? result.facts.dump(2) + "\n" : result.text);
   });
 }

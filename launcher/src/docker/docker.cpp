@@ -63,6 +63,14 @@ process::ProcessResult Docker::run(const std::vector<std::string>& args, const s
   return result;
 }
 
+std::string listing_format(const std::vector<std::string>& labels) {
+  std::string format = R"({"id":{{json .ID}},"name":{{json .Names}},"image":{{json .Image}},"state":{{json .State}},)"
+                       R"("status":{{json .Status}},"ports":{{json .Ports}},"labels":{)";
+  for (size_t i = 0; i < labels.size(); ++i)
+    format += (i ? "," : "") + json(labels[i]).dump() + ":{{json (.Label " + json(labels[i]).dump() + ")}}";
+  return format + "}}";
+}
+
 std::optional<json> Docker::inspect(const std::string& kind, const std::string& name) const {
   process::ProcessResult result = try_run({kind, "inspect", name});
   if (result.exit_code != 0) {
@@ -84,6 +92,15 @@ std::vector<json> Docker::containers_labelled(const std::string& label_filter) c
   if (args.size() == 2) return {};
   // One inspect for all of them: `ps` stays fast with many environments.
   return json::parse(run(args, "inspect containers").out).get<std::vector<json>>();
+}
+
+std::vector<json> Docker::list_labelled(const std::string& label_filter, const std::vector<std::string>& labels) const {
+  std::string lines = run({"ps", "-a", "--no-trunc", "--filter", "label=" + label_filter, "--format", listing_format(labels)},
+                          "list containers").out;
+  std::vector<json> containers;
+  for (const auto& line : split(lines, '\n'))
+    if (!line.empty()) containers.push_back(json::parse(line));
+  return containers;
 }
 
 std::string Docker::logs_tail(const std::string& name, int lines) const {

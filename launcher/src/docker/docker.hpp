@@ -17,6 +17,11 @@ std::string explain_failure(const std::string& action, const std::string& stderr
 // Docker's "could not select device driver" means no NVIDIA Container Toolkit: exit 3, not 1.
 bool is_missing_gpu_runtime(const std::string& stderr_text);
 
+// A `docker ps --format` template that makes the CLI print one JSON object per container, each
+// value encoded by the CLI's own `json` function: id, name, image, state ("running"...), status
+// (Docker's "Up 3 hours (healthy)"), ports ("127.0.0.1:8888->8888/tcp") and the given labels.
+std::string listing_format(const std::vector<std::string>& labels);
+
 // The Docker CLI, spawned without a shell; JSON read from its own --format output.
 class Docker {
 public:
@@ -33,6 +38,8 @@ public:
   std::optional<nlohmann::json> inspect_image(const std::string& reference) const;
   // Every container (running or not) carrying the label, as `docker inspect` shows it.
   std::vector<nlohmann::json> containers_labelled(const std::string& label_filter) const;
+  // The same containers from one `docker ps` (no inspect): listing_format's objects.
+  std::vector<nlohmann::json> list_labelled(const std::string& label_filter, const std::vector<std::string>& labels) const;
   std::string logs_tail(const std::string& name, int lines) const;
 
 private:

@@ -38,7 +38,8 @@ void wait_until_ready(const docker::Docker& docker, const std::string& container
   constexpr auto state_interval = std::chrono::seconds(1);
   bool terminal = isatty(STDERR_FILENO);
   auto start = Clock::now();
-  auto next_state_check = start;
+  // A container that dies at once also refuses connections: the first look can wait a second.
+  auto next_state_check = start + state_interval;
   auto next_progress = start + std::chrono::seconds(1);
   std::string last_detail;
   while (true) {

@@ -27,12 +27,16 @@ std::string publish_value(const plan::PortBinding& port) {
   return address + ":" + host + ":" + std::to_string(port.container_port) + "/" + port.protocol;
 }
 
-std::string gpus_value(const plan::GpuAssignment& gpus) {
-  if (gpus.kind == plan::GpuAssignment::Kind::all) return "all";
+std::string device_list(const plan::GpuAssignment& gpus) {
   std::string list;
   for (const auto& device : gpus.devices) list += (list.empty() ? "" : ",") + device;
+  return list;
+}
+
+std::string gpus_value(const plan::GpuAssignment& gpus) {
+  if (gpus.kind == plan::GpuAssignment::Kind::all) return "all";
   // The literal double quotes are required: unquoted, Docker reads "device=0,1" as GPU 0 only.
-  return "\"device=" + list + "\"";
+  return "\"device=" + device_list(gpus) + "\"";
 }
 
 // launcher-init starts as root to create the user, chown its home and drop to it, and must
@@ -52,6 +56,15 @@ std::string format_cpus(double cpus) {
 
 } // namespace
 
+std::string gpus_label(const plan::GpuAssignment& gpus) {
+  switch (gpus.kind) {
+  case plan::GpuAssignment::Kind::none: return "none";
+  case plan::GpuAssignment::Kind::all: return "all";
+  case plan::GpuAssignment::Kind::devices: return device_list(gpus);
+  }
+  return "none";
+}
+
 ContainerCommand render_container_command(std::vector<std::string> program, const plan::Plan& plan) {
   ContainerCommand command{std::move(program), {}, {}};
   auto option = [&](const char* name, const std::string& value) { command.options.push_back({name, value}); };
@@ -59,6 +72,7 @@ ContainerCommand render_container_command(std::vector<std::string> program, cons
   option("--label", std::string(label_env) + "=" + plan.env);
   option("--label", std::string(label_profile) + "=" + plan.profile);
   option("--label", std::string(label_plan_hash) + "=" + plan::plan_hash(plan));
+  option("--label", std::string(label_gpus) + "=" + gpus_label(plan.gpus));
   for (const auto& [key, value] : plan.labels) option("--label", key + "=" + value);
 
   // A shell service is a login shell that must outlive `docker run -d`: it needs a terminal.

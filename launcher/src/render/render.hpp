@@ -10,6 +10,11 @@ namespace launcher::render {
 inline constexpr const char* label_env = "io.launcher.env";
 inline constexpr const char* label_profile = "io.launcher.profile";
 inline constexpr const char* label_plan_hash = "io.launcher.plan-hash";
+// "all", "0,1" or "none": lets `ps` show GPUs from one `docker ps`, without an inspect.
+inline constexpr const char* label_gpus = "io.launcher.gpus";
+
+// The value of the io.launcher.gpus label for these GPUs.
+std::string gpus_label(const plan::GpuAssignment& gpus);
 
 // A docker command that creates a container: the program and its subcommand, the options
 // in a fixed order (each with its value), then the image and the command to run.
