@@ -3,6 +3,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 WERROR ?= OFF
 JOBS ?= $(shell nproc)
+BENCH_RUNS ?= 7
 CMAKE_FLAGS ?=
 
 # Builds use Debian's docker.io client when present: it has BuildKit built in.
@@ -37,8 +38,12 @@ test-asan:
 	cmake --build $(ASAN_BUILD) -j $(JOBS) --target unit_tests
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -R '^unit:' --no-tests=error
 
-bench: all
+# Timings, printed (not asserted): `render`, then `up` against a polling shell script and
+# `devcontainer up`, with the launcher's CPU time and peak RSS, and `ps` with 20 environments.
+bench: image
+	@tools/ensure-packages.sh bench
 	tools/bench-render.sh $(BUILD)/launcher
+	tools/bench-up.sh $(BUILD)/launcher $(BENCH_RUNS) $$(cat $(BUILD)/image-tag)
 
 up: all
 	BUILD_DOCKER=$(BUILD_DOCKER) tools/up.sh $(BUILD)/launcher

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure the Debian packages a step needs are installed: as root it installs what is
-# missing; otherwise it prints the exact command and fails. Usage: ensure-packages.sh build|test
+# missing; otherwise it prints the exact command and fails. Usage: ensure-packages.sh build|test|bench
 set -euo pipefail
 
 build_packages=(
@@ -15,11 +15,15 @@ test_packages=(
   openssh-server jupyter-server python3-nbclassic ssh-audit
   python3-torch
 )
+# The `up` benchmark's floor script polls with curl and ssh; GNU time reads the launcher's
+# CPU time and peak RSS. (npm, for @devcontainers/cli, comes with the machine's Node.js.)
+bench_packages=(curl time openssh-client docker.io)
 
 case "${1:-}" in
   build) wanted=("${build_packages[@]}") ;;
   test) wanted=("${build_packages[@]}" "${test_packages[@]}") ;;
-  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+  bench) wanted=("${build_packages[@]}" "${bench_packages[@]}") ;;
+  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -210,9 +210,9 @@ void add_up_command(CLI::App& app, Context& context) {
     docker::Docker docker(context.docker);
     auto start = std::chrono::steady_clock::now();
     lifecycle::EnvironmentLock lock(host.state_home, plan.env, *context.err);
-    // Each Docker CLI call is a process start of ~50 ms, and `up`'s time is what users feel:
-    // the image and the env's container are looked up while the host checks run.
-    auto image = std::async(std::launch::async, [&] { return docker.inspect_image(plan.image); });
+    // Each Docker CLI call is a process start of ~50 ms, and `up`'s time is what users feel: the
+    // env's container is looked up while the host checks run, and a missing image is left for
+    // `docker run --pull never` to find.
     auto found = std::async(std::launch::async, [&] { return lifecycle::find_environment(docker, plan.env); });
     doctor::LiveFactSource live;
     doctor::HostQueries queries(live, context.docker);
@@ -220,9 +220,6 @@ void add_up_command(CLI::App& app, Context& context) {
       doctor::require_no_failures(doctor::preflight_checks(
           plan, doctor::gather_preflight_facts(queries, doctor::subject_of(plan), matrix::embedded_matrix()),
           matrix::embedded_matrix()));
-    if (!image.get())
-      throw Error(ExitCode::failed, "image " + plan.image + " is not on this host: pull it (`docker pull " + plan.image +
-                                        "`) or build it (`make image` builds the offline CPU image; images/README.md lists the builds)");
     secrets::StateLayout layout = secrets::state_layout(plan.env, host.state_home);
     // Before the hash: an env that holds GPUs gets the same ones again, so its plan stays equal.
     assign_gpus(plan, resolution.profile.fields.value("gpus", json()), queries, host, context.docker);
@@ -262,6 +259,9 @@ void add_up_command(CLI::App& app, Context& context) {
       } catch (const Error&) {
         // `docker run` leaves a created container behind when the start fails: nothing half-done stays.
         docker.try_run({"rm", "-f", container});
+        if (!docker.inspect_image(plan.image))
+          throw Error(ExitCode::failed, "image " + plan.image + " is not on this host: pull it (`docker pull " + plan.image +
+                                            "`) or build it (`make image` builds the offline CPU image; images/README.md lists the builds)");
         throw;
       }
       created = true;

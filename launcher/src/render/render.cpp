@@ -69,6 +69,8 @@ ContainerCommand render_container_command(std::vector<std::string> program, cons
   ContainerCommand command{std::move(program), {}, {}};
   auto option = [&](const char* name, const std::string& value) { command.options.push_back({name, value}); };
   option("--name", plan.env);
+  // Never a pull behind the user's back: a missing image is an error saying how to get it.
+  option("--pull", "never");
   option("--label", std::string(label_env) + "=" + plan.env);
   option("--label", std::string(label_profile) + "=" + plan.profile);
   option("--label", std::string(label_plan_hash) + "=" + plan::plan_hash(plan));
