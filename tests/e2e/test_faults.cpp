@@ -1,5 +1,5 @@
 // Faults provoked for real: the daemon unreachable, the socket forbidden, the launcher killed
-// or interrupted mid-`up`, two `up`s of one environment at once.
+// or interrupted mid-`up`, two `up`s of one environment at once, state files damaged or gone.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -7,6 +7,8 @@
 
 #include <thread>
 
+#include "secrets/generate.hpp"
+#include "secrets/state.hpp"
 #include "support.hpp"
 
 extern char** environ;
@@ -128,4 +130,53 @@ TEST_CASE("faults: two ups of one environment at once make one container", "[e2e
   auto listed = launcher::process::run_process({docker(), "ps", "-a", "-q", "--filter", "label=io.launcher.env=" + name});
   CHECK(std::count(listed.out.begin(), listed.out.end(), '\n') == 1);
   CHECK(run_launcher(dir, {"down", name, "--force"}).exit_code == 0);
+}
+
+TEST_CASE("faults: damaged state is rebuilt from what Docker's labels confirm, lost secrets are made anew only with --recreate", "[e2e][faults]") {
+  require_engine();
+  require_lifecycle_image();
+  TempDir dir;
+  std::string client_key = launcher::secrets::generate_host_key("e2e").public_line;
+  dir.write("launcher.json", json{{"version", 1},
+                                  {"profiles", {{"remote", {{"extends", "ssh"}, {"gpus", "none"},
+                                                            {"ports", {{{"host", "auto"}, {"container", 22}}}},
+                                                            {"ssh", {{"authorized_keys", {client_key}}}}}}}}}
+                                 .dump());
+  std::string name = unique_name("state");
+  ContainerGuard guard{name};
+  std::vector<std::string> up{"up", "--profile", "remote", "--name", name, "--image", lifecycle_image()};
+  auto first = run_launcher(dir, up);
+  INFO(first.err);
+  REQUIRE(first.exit_code == 0);
+  auto layout = launcher::secrets::state_layout(name, dir.path / ".state");
+  auto read = [](const fs::path& file) { return launcher::secrets::read_private_file(file).value_or("(missing)"); };
+  std::string plan = read(layout.env_dir / "plan.json"), known_hosts = read(layout.known_hosts());
+  std::string container_id = launcher::process::run_process({docker(), "inspect", "--format", "{{.Id}}", name}).out;
+
+  // What follows from the plan Docker's label confirms, and from the host key: rebuilt by `up`.
+  dir.write(layout.env_dir / "plan.json", "{damaged");
+  fs::remove(layout.known_hosts());
+  fs::remove(layout.host_public_key());
+  auto repaired = run_launcher(dir, up);
+  INFO(repaired.err);
+  CHECK(repaired.exit_code == 0);
+  CHECK(read(layout.env_dir / "plan.json") == plan);
+  CHECK(read(layout.known_hosts()) == known_hosts);
+
+  // A secret the running container was made with: refused, the container left as it is.
+  fs::remove(layout.host_key());
+  auto refused = run_launcher(dir, up);
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err == "launcher: error: the secrets of environment \"" + name + "\" in " + layout.secrets_dir.string() +
+                           " are damaged or gone (ssh_host_ed25519_key: missing), and its container was made with the old ones; "
+                           "`launcher up --recreate` makes new ones and replaces the container (volumes are kept)\n");
+  CHECK(launcher::process::run_process({docker(), "inspect", "--format", "{{.Id}}", name}).out == container_id);
+
+  // --recreate is the consent: a new host key, which the new container presents.
+  up.push_back("--recreate");
+  auto recreated = run_launcher(dir, up);
+  INFO(recreated.err);
+  CHECK(recreated.exit_code == 0);
+  CHECK(read(layout.known_hosts()) != known_hosts);
+  CHECK(launcher::process::run_process({docker(), "inspect", "--format", "{{.Id}}", name}).out != container_id);
 }

@@ -65,7 +65,7 @@ TEST_CASE("image: a change to runtime/ rebuilds only the last layers", "[e2e][im
   require_lifecycle_image();
   // A copy of the build context with launcher-init touched, built under another tag.
   TempDir context;
-  for (const char* part : {"images", "runtime", "examples"})
+  for (const char* part : {"images", "runtime", "kernels", "examples"})
     std::filesystem::copy(std::filesystem::path(LAUNCHER_SOURCE_DIR) / part, context.path / part,
                           std::filesystem::copy_options::recursive);
   // A new comment each run, so the builder stage really rebuilds instead of hitting its cache.

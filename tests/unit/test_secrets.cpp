@@ -220,3 +220,49 @@ TEST_CASE("rotate replaces the token and keeps the host key unless asked", "[sec
                 "environment \"nothing-here\" has no secrets (looked in " + missing.secrets_dir.string() +
                     "); `launcher up` creates them");
 }
+
+TEST_CASE("damaged or missing secrets are named, and made anew only for a new container", "[secrets]") {
+  TempDir home;
+  plan::Plan jupyter = service_plan("jupyter", home.path);
+  CHECK(secrets::secret_problems(jupyter) == std::vector<std::string>{"jupyter_token: missing"});
+  std::string token = *secrets::ensure_env_secrets(jupyter, home.path).jupyter_token;
+  CHECK(secrets::secret_problems(jupyter).empty());
+  secrets::StateLayout layout{fs::path(jupyter.access.secrets_dir).parent_path(), jupyter.access.secrets_dir};
+  std::ofstream(layout.jupyter_token()) << "half a tok\n";
+  jupyter.access.jupyter_auth = "password";
+  CHECK(secrets::secret_problems(jupyter) ==
+        std::vector<std::string>{"jupyter_token: not a token (empty, or with white space)", "jupyter_password_hash: missing"});
+  // ensure_env_secrets serves a new container: it replaces what is damaged, keeps what is sound.
+  std::string replaced = *secrets::ensure_env_secrets(jupyter, home.path).jupyter_token;
+  CHECK(replaced != token);
+  CHECK(replaced.size() == 64);
+  CHECK(secrets::secret_problems(jupyter).empty());
+
+  fs::create_directories(home.path / ".ssh");
+  std::ofstream(home.path / ".ssh/id_ed25519.pub") << test_key << "\n";
+  plan::Plan ssh = service_plan("ssh", home.path);
+  std::string fingerprint = *secrets::ensure_env_secrets(ssh, home.path).host_key_fingerprint;
+  secrets::StateLayout ssh_layout{fs::path(ssh.access.secrets_dir).parent_path(), ssh.access.secrets_dir};
+  std::ofstream(ssh_layout.host_key()) << "-----BEGIN OPENSSH PRIVATE KEY-----\ngarbage\n";
+  CHECK(secrets::secret_problems(ssh) == std::vector<std::string>{"ssh_host_ed25519_key: not a private key libssh can read"});
+  CHECK(*secrets::ensure_env_secrets(ssh, home.path).host_key_fingerprint != fingerprint);
+}
+
+TEST_CASE("what follows from the host key and the profile is rebuilt, nothing secret changes", "[secrets]") {
+  TempDir home;
+  fs::create_directories(home.path / ".ssh");
+  std::ofstream(home.path / ".ssh/id_ed25519.pub") << test_key << "\n";
+  plan::Plan ssh = service_plan("ssh", home.path);
+  secrets::ensure_env_secrets(ssh, home.path);
+  secrets::StateLayout layout{fs::path(ssh.access.secrets_dir).parent_path(), ssh.access.secrets_dir};
+  std::string private_key = read(layout.host_key()), public_line = read(layout.host_public_key()), known = read(layout.known_hosts());
+  fs::remove(layout.known_hosts());
+  std::ofstream(layout.host_public_key()) << "damaged";
+  fs::remove(layout.authorized_keys());
+  secrets::repair_derived_files(ssh, home.path);
+  CHECK(read(layout.host_key()) == private_key);
+  CHECK(read(layout.host_public_key()) == public_line);
+  CHECK(read(layout.known_hosts()) == known);
+  CHECK(read(layout.authorized_keys()) == test_key + "\n");
+  CHECK(mode_of(layout.known_hosts()) == 0600);
+}

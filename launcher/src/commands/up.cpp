@@ -100,6 +100,20 @@ std::optional<lifecycle::Endpoint> planned_endpoint(const plan::Plan& plan, int 
   return std::nullopt;
 }
 
+// What changed since the plan the last `up` recorded; a note when that record is gone or damaged.
+std::string recorded_plan_changes(const secrets::StateLayout& layout, const plan::Plan& plan) {
+  fs::path file = layout.env_dir / "plan.json";
+  auto recorded = secrets::read_private_file(file);
+  if (!recorded) return "\n  (the previous plan is not recorded in " + file.string() + ")";
+  try {
+    std::string changes;
+    for (const auto& line : lifecycle::plan_differences(json::parse(*recorded), plan::to_json(plan))) changes += "\n  " + line;
+    return changes;
+  } catch (const json::exception&) {
+    return "\n  (the previous plan in " + file.string() + " is damaged: not the JSON the launcher writes)";
+  }
+}
+
 std::string read_public_line(const secrets::StateLayout& layout) {
   std::string line = secrets::read_private_file(layout.host_public_key()).value_or("");
   return line.substr(0, line.find('\n'));
@@ -229,22 +243,24 @@ void add_up_command(CLI::App& app, Context& context) {
 
     auto existing = found.get();
     if (existing && (options->recreate || lifecycle::plan_hash_of(*existing) != hash)) {
-      if (!options->recreate) {
-        auto recorded = secrets::read_private_file(layout.env_dir / "plan.json");
-        std::string changes;
-        if (recorded)
-          for (const auto& line : lifecycle::plan_differences(json::parse(*recorded), plan::to_json(plan))) changes += "\n  " + line;
-        else changes = "\n  (the previous plan is not recorded in " + layout.env_dir.string() + ")";
-        throw Error(ExitCode::failed, "environment \"" + plan.env + "\" runs a different plan:" + changes +
+      if (!options->recreate)
+        throw Error(ExitCode::failed, "environment \"" + plan.env + "\" runs a different plan:" + recorded_plan_changes(layout, plan) +
                                           "\n`launcher up --recreate` replaces its container (volumes are kept)");
-      }
       lifecycle::refuse_unsaved_files(docker, *existing, false);
       lifecycle::stop_and_remove(docker, *existing, std::chrono::seconds(10));
       existing.reset();
     }
-    if (existing && !fs::exists(layout.secrets_dir) && !plan.access.secrets_dir.empty())
-      throw Error(ExitCode::failed, "the secrets of environment \"" + plan.env + "\" are gone from " + layout.secrets_dir.string() +
-                                        "; `launcher down " + plan.env + "` then `launcher up` makes new ones");
+    if (existing) {
+      // The container was made with the secrets it holds: new ones only on request.
+      if (auto damaged = secrets::secret_problems(plan); !damaged.empty())
+        throw Error(ExitCode::failed, "the secrets of environment \"" + plan.env + "\" in " + layout.secrets_dir.string() +
+                                          " are damaged or gone (" + fmt::format("{}", fmt::join(damaged, "; ")) + "), and its container was made with the "
+                                          "old ones; `launcher up --recreate` makes new ones and replaces the container (volumes are kept)");
+      // Docker's plan-hash label equals this plan's: the state that follows from it is rebuilt.
+      secrets::repair_derived_files(plan, host.home);
+      secrets::ensure_private_dir(layout.env_dir);
+      secrets::write_private_file(layout.env_dir / "plan.json", plan::to_json(plan).dump(2) + "\n");
+    }
 
     bool created = false;
     std::string container = plan.env;

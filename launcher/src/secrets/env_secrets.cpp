@@ -47,7 +47,71 @@ void write_user_password(const StateLayout& layout) {
   write_private_file(layout.user_password(), password);
 }
 
+StateLayout layout_of(const plan::Plan& plan) {
+  return {fs::path(plan.access.secrets_dir).parent_path(), plan.access.secrets_dir};
+}
+
+// Why a stored secret cannot be used as it is; empty when it can. Each check is what
+// launcher-init or sshd would refuse.
+using SecretCheck = std::string (*)(const std::string& text);
+std::string token_problem(const std::string& text) {
+  return text.empty() || text.find_first_of(" \t\r\n") != std::string::npos ? "not a token (empty, or with white space)" : "";
+}
+std::string jupyter_hash_problem(const std::string& text) { return starts_with(text, "argon2:") ? "" : "not an argon2 password hash"; }
+std::string crypt_hash_problem(const std::string& text) { return starts_with(text, "$") ? "" : "not a crypt(3) password hash"; }
+std::string host_key_problem(const std::string& text) {
+  return read_host_key(text, "").has_value() ? "" : "not a private key libssh can read";
+}
+
+// The secret files the plan's service needs, each with its check.
+std::vector<std::pair<fs::path, SecretCheck>> needed_secrets(const plan::Plan& plan, const StateLayout& layout) {
+  if (plan.service == "jupyter") {
+    std::vector<std::pair<fs::path, SecretCheck>> needed{{layout.jupyter_token(), token_problem}};
+    if (plan.access.jupyter_auth == "password") needed.push_back({layout.jupyter_password_hash(), jupyter_hash_problem});
+    return needed;
+  }
+  if (plan.service == "ssh") {
+    std::vector<std::pair<fs::path, SecretCheck>> needed{{layout.host_key(), host_key_problem}};
+    if (plan.access.ssh_password) needed.push_back({layout.user_password_hash(), crypt_hash_problem});
+    return needed;
+  }
+  return {};
+}
+
+// Missing, unreadable or failing its check: the file must be made anew.
+std::string problem_of(const fs::path& file, SecretCheck check) {
+  std::optional<std::string> text;
+  try {
+    text = read_private_file(file);
+  } catch (const Error& error) {
+    return error.what();
+  }
+  return text ? check(*text) : "missing";
+}
+
+bool sound(const fs::path& file, SecretCheck check) { return problem_of(file, check).empty(); }
+
 } // namespace
+
+std::vector<std::string> secret_problems(const plan::Plan& plan) {
+  std::vector<std::string> problems;
+  for (const auto& [file, check] : needed_secrets(plan, layout_of(plan)))
+    if (std::string problem = problem_of(file, check); !problem.empty()) problems.push_back(file.filename().string() + ": " + problem);
+  return problems;
+}
+
+void repair_derived_files(const plan::Plan& plan, const fs::path& home) {
+  if (plan.service != "ssh") return;
+  StateLayout layout = layout_of(plan);
+  auto stored = read_host_key(read_private_file(layout.host_key()).value_or(""), host_key_alias(plan.env));
+  if (!stored) return; // a secret problem, not a derived one: secret_problems names it
+  auto rewrite_if_differs = [](const fs::path& file, const std::string& content) {
+    if (read_private_file(file) != content) write_private_file(file, content);
+  };
+  rewrite_if_differs(layout.host_public_key(), stored->public_line + "\n");
+  rewrite_if_differs(layout.known_hosts(), host_key_alias(plan.env) + " " + stored->public_line + "\n");
+  rewrite_if_differs(layout.authorized_keys(), collect_authorized_keys(plan.access.authorized_keys, home));
+}
 
 std::string host_key_alias(const std::string& env) { return "launcher-" + env; }
 
@@ -87,18 +151,18 @@ std::string collect_authorized_keys(const std::vector<std::string>& sources, con
 EnvSecrets ensure_env_secrets(const plan::Plan& plan, const fs::path& home) {
   const std::string& service = plan.service;
   if (service != "jupyter" && service != "ssh") return {};
-  StateLayout layout{fs::path(plan.access.secrets_dir).parent_path(), plan.access.secrets_dir};
+  StateLayout layout = layout_of(plan);
   ensure_private_dir(layout.env_dir);
   ensure_private_dir(layout.secrets_dir);
   if (service == "jupyter") {
-    if (!fs::exists(layout.jupyter_token())) write_private_file(layout.jupyter_token(), generate_token());
+    if (!sound(layout.jupyter_token(), token_problem)) write_private_file(layout.jupyter_token(), generate_token());
     bool password_mode = plan.access.jupyter_auth == "password";
-    if (password_mode && !fs::exists(layout.jupyter_password_hash())) write_jupyter_password(layout);
+    if (password_mode && !sound(layout.jupyter_password_hash(), jupyter_hash_problem)) write_jupyter_password(layout);
     if (!password_mode) fs::remove(layout.jupyter_password_hash()), fs::remove(layout.jupyter_password());
   } else {
-    if (!fs::exists(layout.host_key())) write_host_key(layout, plan.env);
-    write_private_file(layout.authorized_keys(), collect_authorized_keys(plan.access.authorized_keys, home));
-    if (plan.access.ssh_password && !fs::exists(layout.user_password_hash())) write_user_password(layout);
+    if (!sound(layout.host_key(), host_key_problem)) write_host_key(layout, plan.env);
+    repair_derived_files(plan, home);
+    if (plan.access.ssh_password && !sound(layout.user_password_hash(), crypt_hash_problem)) write_user_password(layout);
     if (!plan.access.ssh_password) fs::remove(layout.user_password_hash()), fs::remove(layout.user_password());
   }
   return read_env_secrets(layout, plan.env);

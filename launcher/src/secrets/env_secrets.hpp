@@ -26,10 +26,18 @@ std::string host_key_alias(const std::string& env);
 // is an error that says how to make one.
 std::string collect_authorized_keys(const std::vector<std::string>& sources, const std::filesystem::path& home);
 
-// Makes what the plan's service needs and is missing (token, password, host key) and
-// rewrites authorized_keys from the profile; existing secrets are kept, so a recreated
+// Makes what the plan's service needs and is missing or damaged (token, password, host key)
+// and rewrites authorized_keys from the profile; sound secrets are kept, so a recreated
 // container presents the same host key and accepts the same token.
 EnvSecrets ensure_env_secrets(const plan::Plan& plan, const std::filesystem::path& home);
+
+// The secrets the plan's service needs that are missing or damaged, "<file>: <why>" each. A
+// running container holds the old ones, so `up` makes new ones only when told to (--recreate).
+std::vector<std::string> secret_problems(const plan::Plan& plan);
+
+// Rewrites what follows from the sound secrets and the plan when it is missing or damaged:
+// the host key's public half, known_hosts, authorized_keys. Nothing secret changes.
+void repair_derived_files(const plan::Plan& plan, const std::filesystem::path& home);
 
 // Replaces the token and the passwords that exist; the host key only when asked.
 EnvSecrets rotate_env_secrets(const StateLayout& layout, const std::string& env, bool host_key);

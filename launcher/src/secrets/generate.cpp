@@ -112,6 +112,13 @@ HostKey generate_host_key(const std::string& comment) {
   return host_key;
 }
 
+std::optional<HostKey> read_host_key(const std::string& private_key, const std::string& comment) {
+  ssh_key raw = nullptr;
+  if (ssh_pki_import_privkey_base64(private_key.c_str(), nullptr, nullptr, nullptr, &raw) != SSH_OK) return std::nullopt;
+  Key key(raw);
+  return HostKey{private_key, public_line_of(key.get(), comment), fingerprint_of(key.get())};
+}
+
 bool is_literal_public_key(const std::string& text) {
   static const std::regex literal_key("(ssh|ecdsa|sk)-[a-z0-9@.-]+ [A-Za-z0-9+/=]+( .*)?");
   return std::regex_match(text, literal_key);

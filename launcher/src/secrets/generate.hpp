@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 
 namespace launcher::secrets {
@@ -25,6 +26,9 @@ struct HostKey {
 // An ed25519 host key made with libssh, so the launcher knows the fingerprint before any
 // container starts.
 HostKey generate_host_key(const std::string& comment);
+
+// The stored host key read back with libssh; nullopt when the text is no private key.
+std::optional<HostKey> read_host_key(const std::string& private_key, const std::string& comment);
 
 // "ssh-ed25519 AAAA... comment" and the like, as opposed to the path of a key file.
 bool is_literal_public_key(const std::string& text);
