@@ -162,6 +162,10 @@ TEST_CASE("faults: damaged state is rebuilt from what Docker's labels confirm, l
   CHECK(repaired.exit_code == 0);
   CHECK(read(layout.env_dir / "plan.json") == plan);
   CHECK(read(layout.known_hosts()) == known_hosts);
+  // `ssh-config` (and `ssh`) point at known_hosts: they rebuild it too.
+  fs::remove(layout.known_hosts());
+  CHECK(run_launcher(dir, {"ssh-config", name}).exit_code == 0);
+  CHECK(read(layout.known_hosts()) == known_hosts);
 
   // A secret the running container was made with: refused, the container left as it is.
   fs::remove(layout.host_key());

@@ -32,8 +32,10 @@ SshTarget ssh_target(const docker::Docker& docker, const std::string& env) {
   if (!endpoint) throw Error(ExitCode::failed, "environment \"" + env + "\" publishes no SSH port (it is a \"" +
                                                    lifecycle::env_variable(container, "LAUNCHER_SERVICE") + "\" environment)");
   host::HostFacts host = host::read_host_facts();
+  secrets::StateLayout layout = secrets::state_layout(env, host.state_home);
+  secrets::repair_host_key_files(layout, env); // a deleted known_hosts would fail the pinned check
   return {lifecycle::reachable_host(*endpoint), endpoint->host_port, lifecycle::env_variable(container, "LAUNCHER_USER"),
-          secrets::host_key_alias(env), secrets::state_layout(env, host.state_home).known_hosts().string()};
+          secrets::host_key_alias(env), layout.known_hosts().string()};
 }
 
 } // namespace

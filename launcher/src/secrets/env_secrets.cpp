@@ -91,6 +91,10 @@ std::string problem_of(const fs::path& file, SecretCheck check) {
 
 bool sound(const fs::path& file, SecretCheck check) { return problem_of(file, check).empty(); }
 
+void rewrite_if_differs(const fs::path& file, const std::string& content) {
+  if (read_private_file(file) != content) write_private_file(file, content);
+}
+
 } // namespace
 
 std::vector<std::string> secret_problems(const plan::Plan& plan) {
@@ -100,16 +104,17 @@ std::vector<std::string> secret_problems(const plan::Plan& plan) {
   return problems;
 }
 
+void repair_host_key_files(const StateLayout& layout, const std::string& env) {
+  auto stored = read_host_key(read_private_file(layout.host_key()).value_or(""), host_key_alias(env));
+  if (!stored) return; // a secret problem, not a derived one: secret_problems names it
+  rewrite_if_differs(layout.host_public_key(), stored->public_line + "\n");
+  rewrite_if_differs(layout.known_hosts(), host_key_alias(env) + " " + stored->public_line + "\n");
+}
+
 void repair_derived_files(const plan::Plan& plan, const fs::path& home) {
   if (plan.service != "ssh") return;
   StateLayout layout = layout_of(plan);
-  auto stored = read_host_key(read_private_file(layout.host_key()).value_or(""), host_key_alias(plan.env));
-  if (!stored) return; // a secret problem, not a derived one: secret_problems names it
-  auto rewrite_if_differs = [](const fs::path& file, const std::string& content) {
-    if (read_private_file(file) != content) write_private_file(file, content);
-  };
-  rewrite_if_differs(layout.host_public_key(), stored->public_line + "\n");
-  rewrite_if_differs(layout.known_hosts(), host_key_alias(plan.env) + " " + stored->public_line + "\n");
+  repair_host_key_files(layout, plan.env);
   rewrite_if_differs(layout.authorized_keys(), collect_authorized_keys(plan.access.authorized_keys, home));
 }
 

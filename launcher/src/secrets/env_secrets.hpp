@@ -39,6 +39,10 @@ std::vector<std::string> secret_problems(const plan::Plan& plan);
 // the host key's public half, known_hosts, authorized_keys. Nothing secret changes.
 void repair_derived_files(const plan::Plan& plan, const std::filesystem::path& home);
 
+// The part of that which follows from the host key alone (its public half, known_hosts), for
+// `ssh` and `ssh-config`, which have no plan. Nothing happens while the host key is unusable.
+void repair_host_key_files(const StateLayout& layout, const std::string& env);
+
 // Replaces the token and the passwords that exist; the host key only when asked.
 EnvSecrets rotate_env_secrets(const StateLayout& layout, const std::string& env, bool host_key);
 
