@@ -28,20 +28,21 @@ std::vector<std::string> key_lines(const std::string& text, const std::string& w
   return lines;
 }
 
+// Each writes one secret anew (the env names the host key's alias; the others ignore it).
+void write_token(const StateLayout& layout, const std::string&) { write_private_file(layout.jupyter_token(), generate_token()); }
+
 void write_host_key(const StateLayout& layout, const std::string& env) {
-  HostKey key = generate_host_key(host_key_alias(env));
-  write_private_file(layout.host_key(), key.private_key);
-  write_private_file(layout.host_public_key(), key.public_line + "\n");
-  write_private_file(layout.known_hosts(), host_key_alias(env) + " " + key.public_line + "\n");
+  write_private_file(layout.host_key(), generate_host_key(host_key_alias(env)).private_key);
+  repair_host_key_files(layout, env);
 }
 
-void write_jupyter_password(const StateLayout& layout) {
+void write_jupyter_password(const StateLayout& layout, const std::string&) {
   std::string password = generate_password();
   write_private_file(layout.jupyter_password_hash(), jupyter_password_hash(password));
   write_private_file(layout.jupyter_password(), password);
 }
 
-void write_user_password(const StateLayout& layout) {
+void write_user_password(const StateLayout& layout, const std::string&) {
   std::string password = generate_password();
   write_private_file(layout.user_password_hash(), crypt_password_hash(password));
   write_private_file(layout.user_password(), password);
@@ -63,16 +64,23 @@ std::string host_key_problem(const std::string& text) {
   return read_host_key(text, "").has_value() ? "" : "not a private key libssh can read";
 }
 
-// The secret files the plan's service needs, each with its check.
-std::vector<std::pair<fs::path, SecretCheck>> needed_secrets(const plan::Plan& plan, const StateLayout& layout) {
+// A secret file the plan's service needs, the check it must pass, and how it is made anew.
+struct NeededSecret {
+  fs::path file;
+  SecretCheck check;
+  void (*make)(const StateLayout& layout, const std::string& env);
+};
+
+std::vector<NeededSecret> needed_secrets(const plan::Plan& plan, const StateLayout& layout) {
   if (plan.service == "jupyter") {
-    std::vector<std::pair<fs::path, SecretCheck>> needed{{layout.jupyter_token(), token_problem}};
-    if (plan.access.jupyter_auth == "password") needed.push_back({layout.jupyter_password_hash(), jupyter_hash_problem});
+    std::vector<NeededSecret> needed{{layout.jupyter_token(), token_problem, write_token}};
+    if (plan.access.jupyter_auth == "password")
+      needed.push_back({layout.jupyter_password_hash(), jupyter_hash_problem, write_jupyter_password});
     return needed;
   }
   if (plan.service == "ssh") {
-    std::vector<std::pair<fs::path, SecretCheck>> needed{{layout.host_key(), host_key_problem}};
-    if (plan.access.ssh_password) needed.push_back({layout.user_password_hash(), crypt_hash_problem});
+    std::vector<NeededSecret> needed{{layout.host_key(), host_key_problem, write_host_key}};
+    if (plan.access.ssh_password) needed.push_back({layout.user_password_hash(), crypt_hash_problem, write_user_password});
     return needed;
   }
   return {};
@@ -89,8 +97,6 @@ std::string problem_of(const fs::path& file, SecretCheck check) {
   return text ? check(*text) : "missing";
 }
 
-bool sound(const fs::path& file, SecretCheck check) { return problem_of(file, check).empty(); }
-
 void rewrite_if_differs(const fs::path& file, const std::string& content) {
   if (read_private_file(file) != content) write_private_file(file, content);
 }
@@ -99,8 +105,9 @@ void rewrite_if_differs(const fs::path& file, const std::string& content) {
 
 std::vector<std::string> secret_problems(const plan::Plan& plan) {
   std::vector<std::string> problems;
-  for (const auto& [file, check] : needed_secrets(plan, layout_of(plan)))
-    if (std::string problem = problem_of(file, check); !problem.empty()) problems.push_back(file.filename().string() + ": " + problem);
+  for (const auto& secret : needed_secrets(plan, layout_of(plan)))
+    if (std::string problem = problem_of(secret.file, secret.check); !problem.empty())
+      problems.push_back(secret.file.filename().string() + ": " + problem);
   return problems;
 }
 
@@ -159,25 +166,21 @@ EnvSecrets ensure_env_secrets(const plan::Plan& plan, const fs::path& home) {
   StateLayout layout = layout_of(plan);
   ensure_private_dir(layout.env_dir);
   ensure_private_dir(layout.secrets_dir);
-  if (service == "jupyter") {
-    if (!sound(layout.jupyter_token(), token_problem)) write_private_file(layout.jupyter_token(), generate_token());
-    bool password_mode = plan.access.jupyter_auth == "password";
-    if (password_mode && !sound(layout.jupyter_password_hash(), jupyter_hash_problem)) write_jupyter_password(layout);
-    if (!password_mode) fs::remove(layout.jupyter_password_hash()), fs::remove(layout.jupyter_password());
-  } else {
-    if (!sound(layout.host_key(), host_key_problem)) write_host_key(layout, plan.env);
-    repair_derived_files(plan, home);
-    if (plan.access.ssh_password && !sound(layout.user_password_hash(), crypt_hash_problem)) write_user_password(layout);
-    if (!plan.access.ssh_password) fs::remove(layout.user_password_hash()), fs::remove(layout.user_password());
-  }
+  for (const auto& secret : needed_secrets(plan, layout))
+    if (!problem_of(secret.file, secret.check).empty()) secret.make(layout, plan.env);
+  // A password the profile no longer asks for goes, with its hash.
+  if (service == "jupyter" && plan.access.jupyter_auth != "password")
+    fs::remove(layout.jupyter_password_hash()), fs::remove(layout.jupyter_password());
+  if (service == "ssh" && !plan.access.ssh_password) fs::remove(layout.user_password_hash()), fs::remove(layout.user_password());
+  repair_derived_files(plan, home);
   return read_env_secrets(layout, plan.env);
 }
 
 EnvSecrets rotate_env_secrets(const StateLayout& layout, const std::string& env, bool host_key) {
   read_env_secrets(layout, env); // the environment must exist
-  if (fs::exists(layout.jupyter_token())) write_private_file(layout.jupyter_token(), generate_token());
-  if (fs::exists(layout.jupyter_password_hash())) write_jupyter_password(layout);
-  if (fs::exists(layout.user_password_hash())) write_user_password(layout);
+  if (fs::exists(layout.jupyter_token())) write_token(layout, env);
+  if (fs::exists(layout.jupyter_password_hash())) write_jupyter_password(layout, env);
+  if (fs::exists(layout.user_password_hash())) write_user_password(layout, env);
   if (host_key && fs::exists(layout.host_key())) write_host_key(layout, env);
   return read_env_secrets(layout, env);
 }
