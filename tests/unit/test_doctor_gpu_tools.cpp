@@ -34,37 +34,39 @@ doctor::GpuToolRun run_of(const probe_report::RunReport& report) { return {repor
 
 TEST_CASE("doctor --gpu reads the tools' JSON back into the report they printed", "[doctor][gpu-tools]") {
   probe_report::RunReport original = measured_run(0.002);
-  probe_report::RunReport parsed = doctor::parse_run_report("gpu-probe", probe_report::format_json(original));
+  probe_report::RunReport parsed = *doctor::read_tool_output("gpu-probe", probe_report::format_json(original)).report;
   // The same table from the parsed report as from the tool's own: nothing lost, order kept.
   CHECK(probe_report::format_table(parsed) == probe_report::format_table(original));
   CHECK(probe_report::format_json(parsed) == probe_report::format_json(original));
 
-  probe_report::RunReport no_gpu = doctor::parse_run_report("gpu-check", gpu_check_no_gpu);
+  probe_report::RunReport no_gpu = *doctor::read_tool_output("gpu-check", gpu_check_no_gpu).report;
   CHECK(no_gpu.no_gpu_reason == "this LibTorch was built without CUDA (CPU only)");
+  // `doctor --gpu --json` passes on what the tool printed, in its order.
+  CHECK(doctor::read_tool_output("gpu-check", gpu_check_no_gpu).json.dump() == gpu_check_no_gpu);
   CHECK(probe_report::format_table(no_gpu) == "gpu-check 0.1.0\n  LibTorch: 1.13.0\n  LibTorch built with CUDA: no\n"
                                                "  CUDA available: no\n  CUDA device count: 0\n"
                                                "gpu-check: no GPU: this LibTorch was built without CUDA (CPU only)\n");
 }
 
 TEST_CASE("a tool's output that is no report is an error naming the tool", "[doctor][gpu-tools]") {
-  CHECK_THROWS_WITH(doctor::parse_run_report("gpu-probe", "Segmentation fault\n"),
+  CHECK_THROWS_WITH(doctor::read_tool_output("gpu-probe", "Segmentation fault\n"),
                     Catch::StartsWith("gpu-probe --json printed no report the launcher can read (") &&
                         Catch::EndsWith("): Segmentation fault"));
-  CHECK_THROWS_WITH(doctor::parse_run_report("gpu-check", ""), Catch::EndsWith("): (nothing)"));
-  CHECK_THROWS_WITH(doctor::parse_run_report("gpu-check", R"({"tool":"gpu-check"})"),
+  CHECK_THROWS_WITH(doctor::read_tool_output("gpu-check", ""), Catch::EndsWith("): (nothing)"));
+  CHECK_THROWS_WITH(doctor::read_tool_output("gpu-check", R"({"tool":"gpu-check"})"),
                     Catch::StartsWith("gpu-check --json printed no report the launcher can read ("));
 }
 
 TEST_CASE("doctor --gpu prints each table, says which tool is missing, and exits by the worst result", "[doctor][gpu-tools]") {
   doctor::GpuToolRun missing{"gpu-probe", std::nullopt, {}, "gpu-probe is not in this image (CUDA images carry it; CPU images have no CUDA to probe)"};
-  std::vector<doctor::GpuToolRun> cpu_image{run_of(doctor::parse_run_report("gpu-check", gpu_check_no_gpu)), missing};
+  std::vector<doctor::GpuToolRun> cpu_image{doctor::read_tool_output("gpu-check", gpu_check_no_gpu), missing};
   CHECK(doctor::format_gpu_tool_runs(cpu_image) ==
         "\n" + probe_report::format_table(*cpu_image[0].report) +
             "\ngpu-probe: gpu-probe is not in this image (CUDA images carry it; CPU images have no CUDA to probe)\n");
   CHECK(doctor::gpu_tools_verdict(cpu_image, "lab") ==
         std::pair<ToolExit, std::string>{ToolExit::no_gpu, "no GPU visible in lab: this LibTorch was built without CUDA (CPU only)"});
 
-  std::vector<doctor::GpuToolRun> no_driver{run_of(doctor::parse_run_report("gpu-probe", gpu_probe_no_driver))};
+  std::vector<doctor::GpuToolRun> no_driver{doctor::read_tool_output("gpu-probe", gpu_probe_no_driver)};
   CHECK(doctor::gpu_tools_verdict(no_driver, "lab").first == ToolExit::no_gpu);
 
   CHECK(doctor::gpu_tools_verdict({run_of(measured_run(0.002))}, "lab") == std::pair<ToolExit, std::string>{ToolExit::ok, ""});

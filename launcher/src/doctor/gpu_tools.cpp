@@ -43,13 +43,13 @@ probe_report::ProbeReport probe_of(const ordered_json& probe) {
 
 } // namespace
 
-probe_report::RunReport parse_run_report(const std::string& tool, const std::string& json_text) {
+GpuToolRun read_tool_output(const std::string& tool, const std::string& json_text) {
   try {
     ordered_json run = ordered_json::parse(json_text);
     probe_report::RunReport report{run.at("tool"), run.at("version"), facts_of(run.at("environment")), std::nullopt, {}};
     if (run.at("no_gpu_reason").is_string()) report.no_gpu_reason = run["no_gpu_reason"].get<std::string>();
     for (const auto& probe : run.at("probes")) report.probes.push_back(probe_of(probe));
-    return report;
+    return {tool, std::move(report), std::move(run), ""};
   } catch (const std::exception& error) {
     std::string first_line = json_text.substr(0, json_text.find('\n'));
     throw Error(launcher::ExitCode::failed, tool + " --json printed no report the launcher can read (" + error.what() +
@@ -66,8 +66,7 @@ GpuToolRun run_gpu_tool(const docker::Docker& docker, const std::string& contain
                                                              : std::string(" (images built by `launcher build` carry it)"))};
   if (result.exit_code != 0 && result.out.empty())
     throw Error(launcher::ExitCode::failed, docker::explain_failure("run " + tool + " in " + container, result.err));
-  probe_report::RunReport report = parse_run_report(tool, result.out);
-  return {tool, report, ordered_json::parse(result.out), ""};
+  return read_tool_output(tool, result.out);
 }
 
 std::string format_gpu_tool_runs(const std::vector<GpuToolRun>& runs) {

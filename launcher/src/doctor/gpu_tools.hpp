@@ -22,8 +22,9 @@ struct GpuToolRun {
   std::string missing;         // set when the image does not carry the tool
 };
 
-// Pure: the RunReport that `<tool> --json` printed; an error naming the tool when it is not one.
-probe_report::RunReport parse_run_report(const std::string& tool, const std::string& json_text);
+// Pure: what `<tool> --json` printed, read once into the report it stands for and kept as its
+// own JSON; an error naming the tool when it is no report.
+GpuToolRun read_tool_output(const std::string& tool, const std::string& json_text);
 
 // `docker exec CONTAINER TOOL --json`.
 GpuToolRun run_gpu_tool(const docker::Docker& docker, const std::string& container, const std::string& tool);
