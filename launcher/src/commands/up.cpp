@@ -100,9 +100,15 @@ std::optional<lifecycle::Endpoint> planned_endpoint(const plan::Plan& plan, int 
   return std::nullopt;
 }
 
+// The plan `up` ran, kept for telling later what changed.
+void record_plan(const secrets::StateLayout& layout, const plan::Plan& plan) {
+  secrets::ensure_private_dir(layout.env_dir);
+  secrets::write_private_file(layout.recorded_plan(), plan::to_json(plan).dump(2) + "\n");
+}
+
 // What changed since the plan the last `up` recorded; a note when that record is gone or damaged.
 std::string recorded_plan_changes(const secrets::StateLayout& layout, const plan::Plan& plan) {
-  fs::path file = layout.env_dir / "plan.json";
+  fs::path file = layout.recorded_plan();
   auto recorded = secrets::read_private_file(file);
   if (!recorded) return "\n  (the previous plan is not recorded in " + file.string() + ")";
   try {
@@ -258,8 +264,7 @@ void add_up_command(CLI::App& app, Context& context) {
                                           "old ones; `launcher up --recreate` makes new ones and replaces the container (volumes are kept)");
       // Docker's plan-hash label equals this plan's: the state that follows from it is rebuilt.
       secrets::repair_derived_files(plan, host.home);
-      secrets::ensure_private_dir(layout.env_dir);
-      secrets::write_private_file(layout.env_dir / "plan.json", plan::to_json(plan).dump(2) + "\n");
+      record_plan(layout, plan);
     }
 
     bool created = false;
@@ -268,8 +273,7 @@ void add_up_command(CLI::App& app, Context& context) {
       refuse_busy_ports(plan);
       for (const auto& directory : plan.create_directories) fs::create_directories(directory);
       secrets::ensure_env_secrets(plan, host.home);
-      secrets::ensure_private_dir(layout.env_dir);
-      secrets::write_private_file(layout.env_dir / "plan.json", plan::to_json(plan).dump(2) + "\n");
+      record_plan(layout, plan);
       try {
         docker.run(render::render_container_command({"run", "-d"}, plan).argv(), "start " + plan.env);
       } catch (const Error&) {

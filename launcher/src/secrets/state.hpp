@@ -22,6 +22,7 @@ struct StateLayout {
   std::filesystem::path jupyter_password() const { return env_dir / "jupyter_password"; }
   std::filesystem::path user_password() const { return env_dir / "user_password"; }
   std::filesystem::path known_hosts() const { return env_dir / "known_hosts"; }
+  std::filesystem::path recorded_plan() const { return env_dir / "plan.json"; } // the plan `up` last ran
 };
 
 inline constexpr const char* container_secrets_dir = "/run/launcher/secrets";
