@@ -17,7 +17,8 @@ if [[ -d /run/systemd/system ]]; then
 else
   log=/var/log/launcher-dockerd.log
   echo "no service manager here: starting dockerd in the background (log: $log)"
-  nohup dockerd >"$log" 2>&1 &
+  # Its own session: the engine outlives the shell that started it.
+  setsid nohup dockerd >"$log" 2>&1 &
 fi
 for _ in $(seq 1 60); do
   "$docker_bin" info >/dev/null 2>&1 && exit 0

@@ -85,6 +85,23 @@ inline process::ProcessResult run_launcher(const TempDir& dir, std::vector<std::
   return process::run_process(args, options);
 }
 
+// Standard error less the "launcher: warning:" lines (and their indented fix lines) that `up`
+// prints for doctor's WARNs on this host, so a test can compare the error itself.
+inline std::string without_warnings(const std::string& err) {
+  std::string kept, line;
+  bool in_warning = false;
+  for (std::size_t start = 0; start < err.size();) {
+    std::size_t end = err.find('\n', start);
+    end = end == std::string::npos ? err.size() : end + 1;
+    line = err.substr(start, end - start);
+    start = end;
+    if (line.rfind("launcher: warning: ", 0) == 0) in_warning = true;
+    else if (line.rfind("  ", 0) != 0) in_warning = false;
+    if (!in_warning) kept += line;
+  }
+  return kept;
+}
+
 // Removes the container when the test ends, pass or fail.
 struct ContainerGuard {
   std::string name;

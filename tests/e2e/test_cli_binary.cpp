@@ -61,9 +61,12 @@ TEST_CASE("up --dry-run prints the command and starts nothing", "[e2e][cli][dock
 TEST_CASE("up with an image the host lacks says how to get it", "[e2e][cli][docker]") {
   require_engine();
   TempDir dir;
-  auto result = run_launcher(dir, {"up", "--image", "launcher-e2e/absent:1.0", "--name", unique_name("absent")});
+  std::string name = unique_name("absent");
+  auto result = run_launcher(dir, {"up", "--image", "launcher-e2e/absent:1.0", "--name", name});
   CHECK(result.exit_code == 1);
-  CHECK(result.err == "launcher: error: image launcher-e2e/absent:1.0 is not on this host: pull it (`docker pull "
+  // Nothing half-made stays: neither the container nor its network.
+  CHECK(launcher::process::run_process({docker(), "network", "inspect", "launcher-" + name}).exit_code != 0);
+  CHECK(without_warnings(result.err) == "launcher: error: image launcher-e2e/absent:1.0 is not on this host: pull it (`docker pull "
                       "launcher-e2e/absent:1.0`) or build it (`make image` builds the offline CPU image; images/README.md "
                       "lists the builds)\n");
 }

@@ -171,7 +171,7 @@ TEST_CASE("faults: damaged state is rebuilt from what Docker's labels confirm, l
   fs::remove(layout.host_key());
   auto refused = run_launcher(dir, up);
   CHECK(refused.exit_code == 1);
-  CHECK(refused.err == "launcher: error: the secrets of environment \"" + name + "\" in " + layout.secrets_dir.string() +
+  CHECK(without_warnings(refused.err) == "launcher: error: the secrets of environment \"" + name + "\" in " + layout.secrets_dir.string() +
                            " are damaged or gone (ssh_host_ed25519_key: missing), and its container was made with the old ones; "
                            "`launcher up --recreate` makes new ones and replaces the container (volumes are kept)\n");
   CHECK(launcher::process::run_process({docker(), "inspect", "--format", "{{.Id}}", name}).out == container_id);

@@ -232,7 +232,7 @@ TEST_CASE("up names a host port that is already in use", "[e2e][lifecycle]") {
   auto result = run_launcher(dir, {"up", "--image", lifecycle_image(), "--name", unique_name("busy"), "--gpus", "none",
                                    "-p", std::to_string(port) + ":8888"});
   CHECK(result.exit_code == 1);
-  CHECK(result.err == "launcher: error: host port " + std::to_string(port) +
+  CHECK(without_warnings(result.err) == "launcher: error: host port " + std::to_string(port) +
                           " on 127.0.0.1 is already in use by another program; free it, or let Docker pick one with -p "
                           "auto:8888 (\"host\": \"auto\" in the profile)\n");
 }
@@ -243,7 +243,7 @@ TEST_CASE("up refuses GPUs on a host without a driver or toolkit, before startin
   std::string name = unique_name("gpus");
   auto result = run_launcher(dir, {"up", "--gpus", "all", "--name", name, "--image", base_image()});
   CHECK(result.exit_code == 3);
-  CHECK(result.err.find("launcher: error: pre-flight checks failed:\n  driver: no NVIDIA driver") == 0);
+  CHECK(without_warnings(result.err).find("launcher: error: pre-flight checks failed:\n  driver: no NVIDIA driver") == 0);
   CHECK(result.err.find("--skip-checks") != std::string::npos);
   CHECK(launcher::process::run_process({docker(), "inspect", name}).exit_code != 0);
 }

@@ -146,8 +146,10 @@ TEST_CASE("this machine: no driver and no toolkit fail for a GPU profile", "[doc
             {"docker", Status::ok, "Docker Engine 20.10.24+dfsg1 answers (client 28.2.2)", ""},
             {"loopback-publish", Status::warn,
              "Docker Engine 20.10.24+dfsg1 is older than 28.0: other machines on the same network segment can reach ports "
-             "published on 127.0.0.1",
-             "upgrade Docker Engine to 28.0 or later; until then keep untrusted machines off this host's network segment"},
+             "published on 127.0.0.1, and containers' bridge addresses directly",
+             "upgrade Docker Engine to 28.0 or later; until then keep untrusted machines off this host's network segment, or "
+             "drop new connections routed into the bridges from outside: iptables -I DOCKER-USER -o br-+ ! -i br-+ -m "
+             "conntrack --ctstate NEW -j DROP (the same for docker0)"},
             {"driver", Status::fail, "no NVIDIA driver: /proc/driver/nvidia/version is missing and nvidia-smi is not installed",
              "install the NVIDIA driver, or run without GPUs (--gpus none)"},
             {"toolkit", Status::fail,
@@ -256,4 +258,15 @@ TEST_CASE("doctor ENV finds a container that lost its GPUs", "[doctor][container
   auto ghost = examine("docker/image-without-labels", "ghost").second;
   CHECK(only(ghost, "container") == CheckResult{"container", Status::fail, "no container named ghost", "start it: launcher up --name ghost"});
   CHECK(with_id(ghost, "driver").empty());
+}
+
+TEST_CASE("up prints every WARN with its fix, and nothing for OK or FAIL rows", "[doctor]") {
+  std::vector<CheckResult> results{{"docker", Status::ok, "answers", ""},
+                                   {"loopback-publish", Status::warn, "old engine", "upgrade"},
+                                   {"shm", Status::warn, "small", ""},
+                                   {"driver", Status::fail, "none", "install it"}};
+  CHECK(doctor::warnings_text(results) ==
+        "launcher: warning: loopback-publish: old engine\n  fix: upgrade\n"
+        "launcher: warning: shm: small\n");
+  CHECK(doctor::warnings_text({}).empty());
 }

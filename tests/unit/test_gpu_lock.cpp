@@ -1,4 +1,8 @@
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,7 +25,6 @@ using launcher::testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
 
 std::string read_text(const fs::path& path) {
   std::ifstream stream(path);
@@ -79,10 +82,10 @@ TEST_CASE("a lock file the launcher did not write is an error saying what to do"
   fs::path file = dir.path / "gpus.json";
   std::ofstream(file) << "{\"gpus\": [";
   testing::require_error([&] { gpu::release_gpus(file, "alice-jupyter"); }, ExitCode::failed,
-                         "GPU lock file " + file.string() +
+                         "GPU table " + file.string() +
                              " is not what the launcher writes ([json.exception.parse_error.101] parse error at line 1, "
                              "column 11: syntax error while parsing value - unexpected end of input; expected '[', '{', or a literal); "
-                             "remove it when no launcher is running");
+                             "remove it when no launcher is running (the containers' labels keep their GPUs taken)");
 }
 
 TEST_CASE("two processes selecting at once never get the same GPU", "[gpu][lock]") {
@@ -134,4 +137,129 @@ TEST_CASE("two processes selecting at once never get the same GPU", "[gpu][lock]
   }
   std::sort(chosen.begin(), chosen.end());
   CHECK(chosen == std::vector<char>{'1', '3'});
+}
+
+namespace {
+
+mode_t mode_of(const fs::path& path) {
+  struct stat info {};
+  REQUIRE(stat(path.c_str(), &info) == 0);
+  return info.st_mode & 07777;
+}
+
+} // namespace
+
+TEST_CASE("a symlink in place of the table is refused and its target keeps its mode", "[gpu][lock][security]") {
+  TempDir dir;
+  fs::path victim = dir.path / "victim";
+  std::ofstream(victim) << "private\n";
+  REQUIRE(chmod(victim.c_str(), 0600) == 0);
+  fs::path file = dir.path / "gpus.json";
+  fs::create_symlink(victim, file);
+  testing::require_error([&] { gpu::release_gpus(file, "alice-jupyter"); }, ExitCode::failed,
+                         "refusing GPU table " + file.string() + ": it is a symbolic link; remove it when no launcher is running");
+  CHECK(mode_of(victim) == 0600);
+  CHECK(read_text(victim) == "private\n");
+}
+
+TEST_CASE("a table with a second hard link is refused", "[gpu][lock][security]") {
+  TempDir dir;
+  fs::path file = dir.path / "gpus.json";
+  std::ofstream(file) << "";
+  fs::create_hard_link(file, dir.path / "elsewhere");
+  testing::require_error([&] { gpu::release_gpus(file, "alice-jupyter"); }, ExitCode::failed,
+                         "refusing GPU table " + file.string() + ": it has 2 hard links; remove it when no launcher is running");
+}
+
+TEST_CASE("a table every user can write is refused, never chmodded", "[gpu][lock][security]") {
+  TempDir dir;
+  fs::path file = dir.path / "gpus.json";
+  std::ofstream(file) << "";
+  REQUIRE(chmod(file.c_str(), 0666) == 0);
+  testing::require_error([&] { gpu::release_gpus(file, "alice-jupyter"); }, ExitCode::failed,
+                         "refusing GPU table " + file.string() + ": every user can write it (mode 666); remove it when no launcher is running");
+  CHECK(mode_of(file) == 0666);
+}
+
+TEST_CASE("a world-writable directory like /run/lock is not trusted with the table", "[gpu][lock][security]") {
+  TempDir dir;
+  fs::path shared = dir.path / "lock";
+  fs::create_directory(shared);
+  REQUIRE(chmod(shared.c_str(), 01777) == 0);
+  testing::require_error([&] { gpu::release_gpus(shared / "gpus.json", "alice-jupyter"); }, ExitCode::failed,
+                         "refusing GPU table " + shared.string() + ": its directory is writable by every user (mode 1777); only root's "
+                         "/run/launcher (root:docker, 2770) or your own state directory is trusted");
+  CHECK_FALSE(fs::exists(shared / "gpus.json"));
+}
+
+TEST_CASE("a directory of another user is not trusted with the table", "[gpu][lock][security]") {
+  // The tests run as root (CI): root can hand the directory to another uid.
+  REQUIRE(geteuid() == 0);
+  TempDir dir;
+  fs::path foreign = dir.path / "foreign";
+  fs::create_directory(foreign);
+  REQUIRE(chown(foreign.c_str(), 4242, 4242) == 0);
+  testing::require_error([&] { gpu::release_gpus(foreign / "gpus.json", "alice-jupyter"); }, ExitCode::failed,
+                         "refusing GPU table " + foreign.string() + ": its directory belongs to uid 4242; only a directory of root's or "
+                         "your own is trusted; remove " + foreign.string());
+}
+
+TEST_CASE("a new table gets its mode from the launcher, not from the umask", "[gpu][lock][security]") {
+  TempDir dir;
+  fs::path file = dir.path / "state" / "launcher" / "gpus.json";
+  mode_t previous = umask(0);
+  gpu::release_gpus(file, "alice-jupyter");
+  umask(previous);
+  CHECK(mode_of(file) == 0600);
+  CHECK(mode_of(file.parent_path()) == 0700);
+}
+
+TEST_CASE("a held lock is waited on for a bounded time, and its holder is named", "[gpu][lock][security]") {
+  TempDir dir;
+  fs::path file = dir.path / "gpus.json";
+  gpu::release_gpus(file, "alice-jupyter"); // creates it
+  int ready[2];
+  REQUIRE(pipe(ready) == 0);
+  pid_t holder = fork();
+  REQUIRE(holder >= 0);
+  if (holder == 0) {
+    int fd = open(file.c_str(), O_RDWR);
+    if (fd < 0 || flock(fd, LOCK_EX) != 0) _exit(2);
+    if (write(ready[1], "x", 1) != 1) _exit(3);
+    pause();
+    _exit(0);
+  }
+  char go = 0;
+  REQUIRE(read(ready[0], &go, 1) == 1);
+  auto start = std::chrono::steady_clock::now();
+  std::string message;
+  try {
+    gpu::with_holder_table(file, [](gpu::HolderTable&) {}, std::chrono::milliseconds(300));
+  } catch (const Error& error) {
+    message = error.what();
+  }
+  double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  kill(holder, SIGKILL);
+  waitpid(holder, nullptr, 0);
+  close(ready[0]);
+  close(ready[1]);
+  CHECK(message == "the GPU table " + file.string() + " has been locked by process " + std::to_string(holder) +
+                       " (unit_tests, user root) for more than 0.3 s; wait for it to finish, or stop that process");
+  CHECK(waited < 5);
+}
+
+TEST_CASE("GPUs held by containers' labels are taken but not written to the table", "[gpu][lock]") {
+  TempDir dir;
+  fs::path file = dir.path / "gpus.json";
+  gpu::HolderTable labelled = gpu::holders_from_labels(a100s, {{"bob-train", "1,3"}, {"carol-cpu", "none"}, {"dave-gone", "7"}});
+  CHECK(labelled.size() == 2);
+  auto chosen = gpu::reserve_gpus(file, a100s, alice, 1, all_alive, labelled);
+  REQUIRE(chosen.size() == 1);
+  CHECK(chosen[0].index != 1);
+  CHECK(chosen[0].index != 3);
+  gpu::with_holder_table(file, [&](gpu::HolderTable& holders) {
+    CHECK(holders.size() == 1);
+    CHECK(holders.begin()->second.env == "alice-jupyter");
+  });
+  CHECK(gpu::holders_from_labels(a100s, {{"erin-all", "all"}}).size() == a100s.gpus.size());
 }

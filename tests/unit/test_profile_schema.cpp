@@ -218,3 +218,14 @@ TEST_CASE("service settings: jupyter auth, ssh keys and password, sudo", "[profi
   require_invalid({{"ssh", {{"password", "yes"}}}}, "launcher.json:/profiles/dev/ssh/password: expected true or false, found \"yes\"");
   require_invalid({{"sudo", "yes"}}, "launcher.json:/profiles/dev/sudo: expected true or false, found \"yes\"");
 }
+
+TEST_CASE("a network is a name Docker accepts, never Docker's own bridge, host or none", "[profile][schema][network]") {
+  CHECK(normalized({{"network", "team-a"}})["network"] == "team-a");
+  for (const char* own : {"bridge", "host", "none"})
+    require_invalid({{"network", own}}, std::string("launcher.json:/profiles/dev/network: Docker's \"") + own +
+                                            "\" network is not for launcher environments (each gets an isolated network of its own "
+                                            "unless the profile names a shared one), found \"" + own + "\"");
+  require_invalid({{"network", "-x"}}, "launcher.json:/profiles/dev/network: expected a network name Docker accepts: a letter or "
+                                       "digit, then letters, digits, '_', '.' or '-', found \"-x\"");
+  require_invalid({{"network", 1}}, "launcher.json:/profiles/dev/network: expected a string, found 1");
+}

@@ -86,6 +86,7 @@ TEST_CASE("every piece of the plan renders in a fixed order", "[render]") {
   CHECK(has({"--restart", "unless-stopped"}));
   CHECK(has({"--label", "team=vision"}));
   CHECK(has({"--privileged"}));
+  CHECK(has({"--network", "launcher-" + plan.env}));
   CHECK(command.image_and_command == std::vector<std::string>{"pytorch-cpu:2.7.1-debian12", "python", "-c", "print('hi')"});
   auto env_a = std::find(command.options.begin(), command.options.end(), std::vector<std::string>{"--env", "A=1"});
   auto env_b = std::find(command.options.begin(), command.options.end(), std::vector<std::string>{"--env", "B=2"});

@@ -9,6 +9,7 @@
 #include "docker/docker.hpp"
 #include "gpu/lock.hpp"
 #include "lifecycle/environments.hpp"
+#include "lifecycle/inspect.hpp"
 #include "secrets/state.hpp"
 
 namespace launcher::commands {
@@ -36,8 +37,18 @@ void add_down_command(CLI::App& app, Context& context) {
     auto container = lifecycle::find_environment(docker, env);
     if (container) {
       lifecycle::refuse_unsaved_files(docker, *container, options->force);
+      std::string gpus = lifecycle::gpus_of(*container);
       lifecycle::stop_and_remove(docker, *container, std::chrono::seconds(options->timeout_seconds));
-      gpu::release_gpus(gpu::default_lock_file(host.state_home), env);
+      // Only an env with GPUs touches the table, and a table that cannot be updated does not
+      // undo a removal: the container's label was the truth, and its record is dropped as stale.
+      if (gpus != "-" && gpus != "none") {
+        try {
+          gpu::release_gpus(gpu::default_lock_file(host.state_home), env);
+        } catch (const Error& error) {
+          *context.err << "launcher: warning: " << error.what() << "\n";
+        }
+      }
+      lifecycle::remove_own_network(docker, env);
       *context.out << "removed environment " << env << " (volumes kept)\n";
     } else if (!options->purge) {
       throw Error(ExitCode::failed, "no environment \"" + env + "\" (`launcher ps` lists them)");

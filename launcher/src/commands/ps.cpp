@@ -8,20 +8,19 @@
 #include "doctor/checks.hpp"
 #include "doctor/facts.hpp"
 #include "doctor/snapshot.hpp"
+#include "lifecycle/inspect.hpp"
 #include "render/render.hpp"
 
 namespace launcher::commands {
 
 namespace {
 
-std::string label(const nlohmann::json& container, const char* name) { return container["labels"].value(name, ""); }
-
 // A running container with GPUs whose NVML answers "Unknown Error" lost them (a host
 // `systemctl daemon-reload`, for one): its status says so, with the fix.
 std::string status_with_gpus(const nlohmann::json& container, doctor::HostQueries& queries) {
   std::string status = container["status"];
   bool running = container["state"] == "running";
-  std::string gpus = label(container, render::label_gpus);
+  std::string gpus = lifecycle::listed_label(container, render::label_gpus);
   if (!running || gpus.empty() || gpus == "none") return status;
   std::string name = container["name"];
   doctor::ContainerFacts facts{name, true, true, status, queries.container_gpu_list(name)};
@@ -45,11 +44,11 @@ void add_ps_command(CLI::App& app, Context& context) {
     // One `docker ps`, labels included: no inspect, so `ps` stays fast with many environments.
     for (const auto& container :
          docker.list_labelled(render::label_env, {render::label_env, render::label_profile, render::label_gpus}))
-      list.push_back({{"env", label(container, render::label_env)},
-                      {"profile", label(container, render::label_profile)},
+      list.push_back({{"env", lifecycle::listed_label(container, render::label_env)},
+                      {"profile", lifecycle::listed_label(container, render::label_profile)},
                       {"state", container["state"]},
                       {"status", status_with_gpus(container, queries)},
-                      {"gpus", or_dash(label(container, render::label_gpus))},
+                      {"gpus", or_dash(lifecycle::listed_label(container, render::label_gpus))},
                       {"endpoints", or_dash(container["ports"])},
                       {"image", container["image"]}});
     if (*json) {

@@ -128,15 +128,20 @@ std::string read_public_line(const secrets::StateLayout& layout) {
 // GPUs asked for by count are chosen now, under the host-wide lock; named ones are checked
 // against the host and recorded, so another env's {"count": N} avoids them.
 void assign_gpus(plan::Plan& plan, const nlohmann::json& requested, doctor::HostQueries& queries, const host::HostFacts& host,
-                 const std::string& docker) {
+                 const docker::Docker& docker) {
   if (plan.gpus.kind != plan::GpuAssignment::Kind::devices) return;
   gpu::GpuInventory inventory = gpu::read_gpu_inventory(queries);
   gpu::GpuHolder claimant{plan.env, host.uid, host.user_name, static_cast<long>(getpid())};
   fs::path lock_file = gpu::default_lock_file(host.state_home);
   if (requested.is_object()) {
+    // Every user's containers, by label: the table of a user without the shared one knows only its own.
+    std::map<std::string, std::string> gpus_by_env;
+    for (const auto& container : docker.list_labelled(render::label_env, {render::label_env, render::label_gpus}))
+      gpus_by_env[lifecycle::listed_label(container, render::label_env)] = lifecycle::listed_label(container, render::label_gpus);
     plan.gpus.devices.clear();
     for (const auto& chosen : gpu::reserve_gpus(lock_file, inventory, claimant, requested["count"].get<int>(),
-                                                gpu::live_holder_probe(docker)))
+                                                gpu::live_holder_probe(docker.binary()),
+                                                gpu::holders_from_labels(inventory, gpus_by_env)))
       plan.gpus.devices.push_back(std::to_string(chosen.index));
     return;
   }
@@ -236,13 +241,16 @@ void add_up_command(CLI::App& app, Context& context) {
     auto found = std::async(std::launch::async, [&] { return lifecycle::find_environment(docker, plan.env); });
     doctor::LiveFactSource live;
     doctor::HostQueries queries(live, context.docker);
-    if (!options->skip_checks)
-      doctor::require_no_failures(doctor::preflight_checks(
+    if (!options->skip_checks) {
+      auto checks = doctor::preflight_checks(
           plan, doctor::gather_preflight_facts(queries, doctor::subject_of(plan), matrix::embedded_matrix()),
-          matrix::embedded_matrix()));
+          matrix::embedded_matrix());
+      *context.err << doctor::warnings_text(checks) << std::flush;
+      doctor::require_no_failures(checks);
+    }
     secrets::StateLayout layout = secrets::state_layout(plan.env, host.state_home);
     // Before the hash: an env that holds GPUs gets the same ones again, so its plan stays equal.
-    assign_gpus(plan, resolution.profile.fields.value("gpus", json()), queries, host, context.docker);
+    assign_gpus(plan, resolution.profile.fields.value("gpus", json()), queries, host, docker);
     std::string hash = plan::plan_hash(plan);
     InterruptGuard interrupt_guard;
     interrupted = false;
@@ -272,6 +280,7 @@ void add_up_command(CLI::App& app, Context& context) {
     if (!existing) {
       refuse_busy_ports(plan);
       for (const auto& directory : plan.create_directories) fs::create_directories(directory);
+      lifecycle::ensure_network(docker, plan);
       secrets::ensure_env_secrets(plan, host.home);
       record_plan(layout, plan);
       try {
@@ -279,6 +288,7 @@ void add_up_command(CLI::App& app, Context& context) {
       } catch (const Error&) {
         // `docker run` leaves a created container behind when the start fails: nothing half-done stays.
         docker.try_run({"rm", "-f", container});
+        lifecycle::remove_own_network(docker, plan.env);
         if (!docker.inspect_image(plan.image))
           throw Error(ExitCode::failed, "image " + plan.image + " is not on this host: pull it (`docker pull " + plan.image +
                                             "`) or build it (`make image` builds the offline CPU image; images/README.md lists the builds)");
@@ -314,7 +324,10 @@ void add_up_command(CLI::App& app, Context& context) {
     } catch (const Error&) {
       // A container this run made that never became ready goes with an interrupt; one that
       // existed before is left alone, and a failed one is kept for inspection.
-      if (interrupted && created) docker.try_run({"rm", "-f", container});
+      if (interrupted && created) {
+        docker.try_run({"rm", "-f", container});
+        lifecycle::remove_own_network(docker, plan.env);
+      }
       if (interrupted) throw Error(ExitCode::failed, created ? "interrupted: removed the container this run created"
                                                              : "interrupted: the existing container is left as it was");
       throw;

@@ -223,8 +223,11 @@ std::optional<CheckResult> loopback_publish_check(const DockerFacts& docker) {
     return ok("loopback-publish", "Docker Engine " + docker.server_version + " keeps ports published on 127.0.0.1 local");
   return CheckResult{"loopback-publish", Status::warn,
                      "Docker Engine " + docker.server_version +
-                         " is older than 28.0: other machines on the same network segment can reach ports published on 127.0.0.1",
-                     "upgrade Docker Engine to 28.0 or later; until then keep untrusted machines off this host's network segment"};
+                         " is older than 28.0: other machines on the same network segment can reach ports published on 127.0.0.1, "
+                         "and containers' bridge addresses directly",
+                     "upgrade Docker Engine to 28.0 or later; until then keep untrusted machines off this host's network segment, "
+                     "or drop new connections routed into the bridges from outside: "
+                     "iptables -I DOCKER-USER -o br-+ ! -i br-+ -m conntrack --ctstate NEW -j DROP (the same for docker0)"};
 }
 
 CheckResult driver_check(const gpu::GpuInventory& inventory, bool gpus_requested) {
@@ -375,6 +378,14 @@ std::vector<CheckResult> preflight_checks(const plan::Plan& plan, const HostSnap
 
 bool any_failed(const std::vector<CheckResult>& results) {
   return std::any_of(results.begin(), results.end(), [](const CheckResult& result) { return result.status == Status::fail; });
+}
+
+std::string warnings_text(const std::vector<CheckResult>& results) {
+  std::string text;
+  for (const auto& result : results)
+    if (result.status == Status::warn)
+      text += "launcher: warning: " + result.id + ": " + result.message + (result.fix.empty() ? "" : "\n  fix: " + result.fix) + "\n";
+  return text;
 }
 
 void require_no_failures(const std::vector<CheckResult>& results) {

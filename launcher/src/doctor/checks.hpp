@@ -46,6 +46,10 @@ std::vector<CheckResult> preflight_checks(const plan::Plan& plan, const HostSnap
 
 bool any_failed(const std::vector<CheckResult>& results);
 
+// "launcher: warning: <id>: <message>" and its fix, a line each, for every WARN: what `up`
+// prints before it starts, so a risk doctor knows about is never silent.
+std::string warnings_text(const std::vector<CheckResult>& results);
+
 // Throws Error (exit 3) naming every failed check and its fix; `up` calls it unless --skip-checks.
 void require_no_failures(const std::vector<CheckResult>& results);
 

@@ -1,14 +1,21 @@
 #include "gpu/lock.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
@@ -22,21 +29,97 @@ using nlohmann::json;
 namespace {
 
 [[noreturn]] void fail(const std::string& verb, const fs::path& path) {
-  throw Error(ExitCode::failed, "failed to " + verb + " GPU lock file " + path.string() + ": " + std::strerror(errno));
+  throw Error(ExitCode::failed, "failed to " + verb + " GPU table " + path.string() + ": " + std::strerror(errno));
+}
+
+[[noreturn]] void refuse(const fs::path& path, const std::string& why, const std::string& fix) {
+  throw Error(ExitCode::failed, "refusing GPU table " + path.string() + ": " + why + "; " + fix);
+}
+
+std::string octal_mode(mode_t mode) {
+  std::ostringstream text;
+  text << std::oct << (mode & 07777);
+  return text.str();
+}
+
+// Whether the table's directory is the host-wide one (root's, shared with a group) rather
+// than this user's private one. Anything else could hold a link planted by another user.
+bool require_trusted_directory(const fs::path& dir) {
+  struct stat info {};
+  if (lstat(dir.c_str(), &info) != 0) fail("inspect the directory of", dir);
+  if (!S_ISDIR(info.st_mode)) refuse(dir, "not a directory", "remove it");
+  if (info.st_mode & S_IWOTH)
+    refuse(dir, "its directory is writable by every user (mode " + octal_mode(info.st_mode) + ")",
+           "only root's " + std::string(shared_lock_dir) + " (root:docker, 2770) or your own state directory is trusted");
+  if (info.st_uid == 0 && (info.st_mode & S_IWGRP)) return true; // root's, shared with its group
+  if (info.st_uid == geteuid()) {
+    if (info.st_mode & S_IWGRP)
+      refuse(dir, "your directory is writable by its group (mode " + octal_mode(info.st_mode) + ")", "chmod g-w " + dir.string());
+    return false;
+  }
+  if (info.st_uid == 0) return true;
+  refuse(dir, "its directory belongs to uid " + std::to_string(info.st_uid),
+         "only a directory of root's or your own is trusted; remove " + dir.string());
+}
+
+// Creates the missing directories of this user's table, private from the start.
+void make_private_directories(const fs::path& dir) {
+  std::vector<fs::path> missing;
+  for (fs::path path = dir; !path.empty() && !fs::exists(fs::symlink_status(path)); path = path.parent_path()) missing.push_back(path);
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it)
+    if (mkdir(it->c_str(), 0700) != 0 && errno != EEXIST) fail("create the directory of", *it);
+}
+
+// Opens the table without following a link, creating it when absent; only a file this call
+// created gets its mode set.
+int open_table(const fs::path& path, bool shared) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    int fd = open(path.c_str(), O_RDWR | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+    if (fd >= 0) return fd;
+    if (errno == ELOOP) refuse(path, "it is a symbolic link", "remove it when no launcher is running");
+    if (errno != ENOENT) fail("open", path);
+    fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      // The umask must not decide who else may write it: the docker group in the shared place.
+      if (fchmod(fd, shared ? 0660 : 0600) != 0) fail("set the mode of", path);
+      return fd;
+    }
+    if (errno != EEXIST) fail("create", path);
+  }
+  fail("open", path);
+}
+
+void require_trusted_file(int fd, const fs::path& path, bool shared) {
+  struct stat file {}, dir {};
+  if (fstat(fd, &file) != 0) fail("inspect", path);
+  if (!S_ISREG(file.st_mode)) refuse(path, "not a regular file", "remove it when no launcher is running");
+  if (file.st_nlink != 1)
+    refuse(path, "it has " + std::to_string(file.st_nlink) + " hard links", "remove it when no launcher is running");
+  if (file.st_mode & S_IWOTH)
+    refuse(path, "every user can write it (mode " + octal_mode(file.st_mode) + ")", "remove it when no launcher is running");
+  if (shared) {
+    if (stat(path.parent_path().c_str(), &dir) != 0) fail("inspect the directory of", path);
+    if (file.st_gid != dir.st_gid)
+      refuse(path, "its group (gid " + std::to_string(file.st_gid) + ") is not its directory's (gid " + std::to_string(dir.st_gid) + ")",
+             "remove it when no launcher is running");
+  } else if (file.st_uid != geteuid()) {
+    refuse(path, "it belongs to uid " + std::to_string(file.st_uid), "remove it when no launcher is running");
+  }
 }
 
 class LockedFile {
 public:
-  explicit LockedFile(const fs::path& path) : path_(path) {
-    std::error_code error;
-    fs::create_directories(path.parent_path(), error);
-    fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd_ < 0) fail("open", path);
-    // In a world-writable directory (/run/lock/launcher) every user must be able to update it.
-    struct stat directory {};
-    if (stat(path.parent_path().c_str(), &directory) == 0 && (directory.st_mode & S_IWOTH)) fchmod(fd_, 0666);
-    while (flock(fd_, LOCK_EX) != 0)
-      if (errno != EINTR) fail("lock", path);
+  LockedFile(const fs::path& path, std::chrono::milliseconds wait) : path_(path) {
+    if (!fs::exists(fs::symlink_status(path.parent_path()))) make_private_directories(path.parent_path());
+    bool shared = require_trusted_directory(path.parent_path());
+    fd_ = open_table(path, shared);
+    try {
+      require_trusted_file(fd_, path, shared);
+      lock(wait);
+    } catch (...) {
+      close(fd_);
+      throw;
+    }
   }
   ~LockedFile() { close(fd_); } // closing releases the flock
   LockedFile(const LockedFile&) = delete;
@@ -67,6 +150,18 @@ public:
   }
 
 private:
+  // Polls rather than blocks: a holder that never lets go is named instead of waited on forever.
+  void lock(std::chrono::milliseconds wait) {
+    auto deadline = std::chrono::steady_clock::now() + wait;
+    while (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      if (errno != EWOULDBLOCK && errno != EINTR) fail("lock", path_);
+      if (std::chrono::steady_clock::now() >= deadline)
+        throw Error(ExitCode::failed, "the GPU table " + path_.string() + " has been locked by " + describe_lock_holder(path_) +
+                                          fmt::format(" for more than {:g} s; wait ", wait.count() / 1000.0) + "for it to finish, or stop that process");
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+
   fs::path path_;
   int fd_ = -1;
 };
@@ -80,8 +175,8 @@ HolderTable parse_table(const std::string& text, const fs::path& path) {
       holders[uuid] = {holder.at("env").get<std::string>(), holder.at("uid").get<unsigned>(),
                        holder.at("user").get<std::string>(), holder.at("pid").get<long>()};
   } catch (const json::exception& error) {
-    throw Error(ExitCode::failed, "GPU lock file " + path.string() + " is not what the launcher writes (" + error.what() +
-                                      "); remove it when no launcher is running");
+    throw Error(ExitCode::failed, "GPU table " + path.string() + " is not what the launcher writes (" + error.what() +
+                                      "); remove it when no launcher is running (the containers' labels keep their GPUs taken)");
   }
   return holders;
 }
@@ -97,6 +192,20 @@ void forget_env(HolderTable& holders, const std::string& env) {
   std::erase_if(holders, [&](const auto& entry) { return entry.second.env == env; });
 }
 
+// Root makes the host-wide directory for the docker group, whose members can run any
+// container and so are trusted with the table; without that group it stays root's alone.
+void make_shared_directory() {
+  if (mkdir(shared_lock_dir, 0700) != 0) return;
+  const group* docker = getgrnam("docker");
+  gid_t gid = docker ? docker->gr_gid : 0;
+  if (chown(shared_lock_dir, 0, gid) == 0) chmod(shared_lock_dir, docker ? 02770 : 0700);
+}
+
+std::string user_name(uid_t uid) {
+  const passwd* entry = getpwuid(uid);
+  return entry ? entry->pw_name : "uid " + std::to_string(uid);
+}
+
 } // namespace
 
 HolderProbe live_holder_probe(const std::string& docker) {
@@ -108,17 +217,34 @@ HolderProbe live_holder_probe(const std::string& docker) {
 }
 
 fs::path default_lock_file(const fs::path& state_home) {
-  const fs::path shared = "/run/lock/launcher";
-  if (access("/run/lock", W_OK) == 0) {
-    // Sticky and world-writable like /run/lock itself: every user's `up` shares one table.
-    if (mkdir(shared.c_str(), 01777) == 0) chmod(shared.c_str(), 01777);
-    if (access(shared.c_str(), W_OK) == 0) return shared / "gpus.json";
-  }
+  struct stat info {};
+  if (lstat(shared_lock_dir, &info) != 0 && errno == ENOENT && geteuid() == 0) make_shared_directory();
+  if (access(shared_lock_dir, W_OK | X_OK) == 0) return fs::path(shared_lock_dir) / "gpus.json";
   return state_home / "launcher" / "gpus.json";
 }
 
-void with_holder_table(const fs::path& file, const std::function<void(HolderTable&)>& update) {
-  LockedFile locked(file);
+std::string describe_lock_holder(const fs::path& file) {
+  struct stat info {};
+  if (stat(file.c_str(), &info) != 0) return "another process";
+  char id[64];
+  std::snprintf(id, sizeof id, "%02x:%02x:%lu", major(info.st_dev), minor(info.st_dev), static_cast<unsigned long>(info.st_ino));
+  // "1: FLOCK  ADVISORY  WRITE 4242 fd:01:1234 0 EOF"; waiters' lines carry "->" and are skipped.
+  std::ifstream locks("/proc/locks");
+  for (std::string line; std::getline(locks, line);) {
+    std::istringstream fields(line);
+    std::string number, type, mode, access, pid, object;
+    if (!(fields >> number >> type >> mode >> access >> pid >> object) || type != "FLOCK" || object != id) continue;
+    std::string comm;
+    std::ifstream(fs::path("/proc") / pid / "comm") >> comm;
+    struct stat process {};
+    std::string owner = stat((fs::path("/proc") / pid).c_str(), &process) == 0 ? ", user " + user_name(process.st_uid) : "";
+    return "process " + pid + (comm.empty() ? "" : " (" + comm + owner + ")");
+  }
+  return "another process";
+}
+
+void with_holder_table(const fs::path& file, const std::function<void(HolderTable&)>& update, std::chrono::milliseconds wait) {
+  LockedFile locked(file, wait);
   HolderTable holders = parse_table(locked.read_all(), file);
   HolderTable before = holders;
   update(holders);
@@ -133,11 +259,14 @@ void drop_stale_holders(HolderTable& holders, const std::string& env, const Hold
 }
 
 std::vector<Gpu> reserve_gpus(const fs::path& lock_file, const GpuInventory& inventory, const GpuHolder& claimant,
-                              int count, const HolderProbe& probe) {
+                              int count, const HolderProbe& probe, const HolderTable& held_by_containers) {
   std::vector<Gpu> reserved;
   with_holder_table(lock_file, [&](HolderTable& holders) {
     drop_stale_holders(holders, claimant.env, probe);
-    std::vector<const Gpu*> chosen = choose_gpus(inventory, holders, claimant.env, count);
+    HolderTable taken = holders;
+    for (const auto& [uuid, holder] : held_by_containers)
+      if (holder.env != claimant.env) taken.emplace(uuid, holder);
+    std::vector<const Gpu*> chosen = choose_gpus(inventory, taken, claimant.env, count);
     forget_env(holders, claimant.env);
     for (const Gpu* gpu : chosen) {
       holders[gpu->uuid] = claimant;

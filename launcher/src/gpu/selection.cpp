@@ -4,6 +4,7 @@
 #include <regex>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 namespace launcher::gpu {
 
@@ -109,9 +110,30 @@ std::vector<const Gpu*> choose_gpus(const GpuInventory& inventory, const HolderT
     if (gpu.mig_enabled) message += "MIG enabled: name its MIG devices instead";
     else if (!holder) message += "free";
     else if (holder->env == env) message += "held by this env";
+    else if (holder->user.empty()) message += "held by env " + holder->env + " (its container's label)";
     else message += "held by env " + holder->env + " (user " + holder->user + ", pid " + std::to_string(holder->pid) + ")";
   }
   throw Error(ExitCode::host_incapable, message);
+}
+
+HolderTable holders_from_labels(const GpuInventory& inventory, const std::map<std::string, std::string>& gpus_by_env) {
+  HolderTable holders;
+  for (const auto& [env, label] : gpus_by_env) {
+    GpuHolder holder{env, 0, "", 0};
+    if (label == "all") {
+      for (const auto& gpu : inventory.gpus) holders.emplace(gpu.uuid, holder);
+      continue;
+    }
+    if (label == "none" || label.empty()) continue;
+    for (const auto& device : split(label, ',')) {
+      try {
+        holders.emplace(match_device(inventory, device)->uuid, holder);
+      } catch (const Error&) {
+        // A label naming a GPU this host lacks holds nothing here.
+      }
+    }
+  }
+  return holders;
 }
 
 } // namespace launcher::gpu

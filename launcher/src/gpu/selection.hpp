@@ -32,4 +32,9 @@ using HolderTable = std::map<std::string, GpuHolder>; // by GPU UUID
 std::vector<const Gpu*> choose_gpus(const GpuInventory& inventory, const HolderTable& holders, const std::string& env,
                                     int count);
 
+// What the launcher's containers hold by their io.launcher.gpus labels ("all", "0,1", UUIDs),
+// keyed by env: Docker's truth about every user's envs, which this user's table may not know.
+// Devices this host does not have are left out.
+HolderTable holders_from_labels(const GpuInventory& inventory, const std::map<std::string, std::string>& gpus_by_env);
+
 } // namespace launcher::gpu

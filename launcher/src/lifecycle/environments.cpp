@@ -74,6 +74,26 @@ void stop_and_remove(const docker::Docker& docker, const json& container, std::c
   docker.run({"rm", name}, "remove " + name);
 }
 
+void ensure_network(const docker::Docker& docker, const plan::Plan& plan) {
+  if (docker.try_run({"network", "inspect", "--format", "{{.Name}}", plan.network}).exit_code == 0) return;
+  std::vector<std::string> create{"network", "create", "--driver", "bridge"};
+  if (plan.network == plan::own_network(plan.env)) {
+    create.insert(create.end(), {"--opt", "com.docker.network.bridge.enable_icc=false", "--label",
+                                 std::string(render::label_env) + "=" + plan.env});
+  } else {
+    create.insert(create.end(), {"--label", std::string(render::label_network) + "=shared"});
+  }
+  create.push_back(plan.network);
+  auto result = docker.try_run(create);
+  // Another `up` joining the same shared network may have made it meanwhile.
+  if (result.exit_code != 0 && docker.try_run({"network", "inspect", "--format", "{{.Name}}", plan.network}).exit_code != 0)
+    docker.run(create, "create network " + plan.network);
+}
+
+void remove_own_network(const docker::Docker& docker, const std::string& env) {
+  docker.try_run({"network", "rm", plan::own_network(env)});
+}
+
 EnvironmentLock::EnvironmentLock(const std::filesystem::path& state_home, const std::string& env, std::ostream& notices) {
   std::filesystem::path envs_dir = secrets::state_layout(env, state_home).env_dir.parent_path();
   secrets::ensure_private_dir(envs_dir);

@@ -10,6 +10,7 @@
 
 #include "docker/docker.hpp"
 #include "host/host_facts.hpp"
+#include "plan/plan.hpp"
 
 namespace launcher::lifecycle {
 
@@ -28,6 +29,13 @@ void refuse_unsaved_files(const docker::Docker& docker, const nlohmann::json& co
 
 // Stops gracefully (SIGTERM, then SIGKILL after `timeout`) and removes the container. Volumes stay.
 void stop_and_remove(const docker::Docker& docker, const nlohmann::json& container, std::chrono::seconds timeout);
+
+// Makes the plan's network when Docker lacks it: the env's own with traffic between its
+// containers off, or the shared one a profile names, where its envs reach each other.
+void ensure_network(const docker::Docker& docker, const plan::Plan& plan);
+
+// Removes the env's own network once its container is gone; a shared network stays.
+void remove_own_network(const docker::Docker& docker, const std::string& env);
 
 // Holds a per-environment lock for its lifetime, so two `up`s of one environment never race:
 // the second waits, saying so.

@@ -66,6 +66,13 @@ std::string reachable_host(const Endpoint& endpoint) {
   return endpoint.host_ip;
 }
 
+std::string listed_label(const json& listed, const char* name) {
+  auto labels = listed.find("labels");
+  if (labels == listed.end() || !labels->is_object()) return "";
+  auto value = labels->find(name);
+  return value != labels->end() && value->is_string() ? value->get<std::string>() : "";
+}
+
 std::string gpus_of(const json& container) {
   const json& requests = container["HostConfig"]["DeviceRequests"];
   if (!requests.is_array() || requests.empty()) return "-";

@@ -26,6 +26,8 @@ std::vector<Endpoint> endpoints_of(const nlohmann::json& container);
 std::optional<Endpoint> endpoint_for(const nlohmann::json& container, int container_port);
 std::string gpus_of(const nlohmann::json& container); // "all", "0,1", "-"
 std::string env_variable(const nlohmann::json& container, const std::string& name);
+// A label of an object from Docker::list_labelled; "" when it has none.
+std::string listed_label(const nlohmann::json& listed, const char* name);
 
 // Loopback when the port is published on every address: that is where this host reaches it.
 std::string reachable_host(const Endpoint& endpoint);

@@ -55,6 +55,7 @@ json to_json(const Plan& plan) {
       {"restart", plan.restart},
       {"labels", plan.labels},
       {"privileged", plan.privileged},
+      {"network", plan.network},
   };
 }
 

@@ -74,7 +74,12 @@ struct Plan {
   std::string restart;
   std::map<std::string, std::string> labels;
   bool privileged = false;
+  // The Docker network: the env's own (own_network(env), no traffic between containers) unless
+  // the profile names one to share with other envs.
+  std::string network;
 };
+
+inline std::string own_network(const std::string& env) { return "launcher-" + env; }
 
 nlohmann::json to_json(const Plan& plan);
 

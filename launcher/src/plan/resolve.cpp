@@ -182,6 +182,7 @@ public:
     plan.restart = text("restart");
     plan.labels = fields_.value("labels", std::map<std::string, std::string>{});
     plan.privileged = fields_.value("privileged", false);
+    plan.network = text("network", own_network(plan.env));
     if (plan.privileged) require_opt_in("/privileged", "--privileged (every device and capability of the host)", "privileged");
     return plan;
   }

@@ -309,6 +309,17 @@ public:
            value);
   }
 
+  // Docker's own networks would undo the isolation: "bridge" lets every container on it reach
+  // the others' services, "host" and "none" drop the env's network namespace or its network.
+  void network(json& value, const std::string& pointer) const {
+    const std::string& network = text(value, pointer);
+    if (network == "bridge" || network == "host" || network == "none")
+      fail_because(pointer, "Docker's \"" + network + "\" network is not for launcher environments (each gets an isolated network "
+                            "of its own unless the profile names a shared one), found " + quote_for_message(network));
+    if (!is_valid_container_name(network))
+      fail(pointer, "a network name Docker accepts: a letter or digit, then letters, digits, '_', '.' or '-'", value);
+  }
+
   void privileged(json& value, const std::string& pointer) const { boolean(value, pointer); }
 
   void sudo(json& value, const std::string& pointer) const { boolean(value, pointer); }
@@ -356,7 +367,7 @@ const std::vector<std::pair<std::string, FieldCheck>>& field_checks() {
       {"labels", &Checker::labels},       {"name", &Checker::name},
       {"privileged", &Checker::privileged}, {"allow", &Checker::allow},
       {"sudo", &Checker::sudo},           {"jupyter", &Checker::jupyter},
-      {"ssh", &Checker::ssh},
+      {"ssh", &Checker::ssh},             {"network", &Checker::network},
   };
   return checks;
 }

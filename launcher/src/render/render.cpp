@@ -76,6 +76,7 @@ ContainerCommand render_container_command(std::vector<std::string> program, cons
   option("--label", std::string(label_plan_hash) + "=" + plan::plan_hash(plan));
   option("--label", std::string(label_gpus) + "=" + gpus_label(plan.gpus));
   for (const auto& [key, value] : plan.labels) option("--label", key + "=" + value);
+  option("--network", plan.network);
 
   // A shell service is a login shell that must outlive `docker run -d`: it needs a terminal.
   if (plan.service == "shell") command.options.push_back({"--interactive"}), command.options.push_back({"--tty"});

@@ -1,0 +1,237 @@
+// Attacks from the review of a running install, replayed for real: a second local user against
+// the GPU table, a trusted holder that never lets the table go or damages it, and one
+// environment's code against another's services.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <chrono>
+
+#include "gpu/lock.hpp"
+#include "support.hpp"
+
+extern char** environ;
+
+using namespace launcher::e2e;
+using launcher::process::run_process;
+using nlohmann::json;
+
+namespace {
+
+// A local user without the docker group, made for the test and removed after it.
+struct LocalUser {
+  std::string name = "launcher-e2e-" + std::to_string(getpid());
+  LocalUser() { REQUIRE(run_process({"useradd", "--no-create-home", "--shell", "/bin/sh", name}).exit_code == 0); }
+  ~LocalUser() { run_process({"userdel", name}); }
+
+  // `sh -c SCRIPT` as this user, with no supplementary groups.
+  launcher::process::ProcessResult shell(const std::string& script) const {
+    return run_process({"setpriv", "--reuid=" + name, "--regid=" + name, "--clear-groups", "--reset-env", "sh", "-c", script});
+  }
+};
+
+mode_t mode_of(const fs::path& path) {
+  struct stat info {};
+  REQUIRE(lstat(path.c_str(), &info) == 0);
+  return info.st_mode & 07777;
+}
+
+// A process holding flock(LOCK_EX) on `file` until the test ends: `sleep`, exec'd by flock
+// without a fork, so killing it frees the lock.
+struct LockHolder {
+  pid_t pid = -1;
+  explicit LockHolder(const fs::path& file) {
+    std::vector<std::string> args{"flock", "--exclusive", "--no-fork", file.string(), "sleep", "600"};
+    std::vector<char*> argv;
+    for (auto& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    REQUIRE(posix_spawnp(&pid, "flock", nullptr, nullptr, argv.data(), environ) == 0);
+    for (int i = 0; i < 100 && launcher::gpu::describe_lock_holder(file) == "another process"; ++i) usleep(50000);
+  }
+  ~LockHolder() {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
+};
+
+// A never-started container that the launcher takes for an env holding GPU 0: `docker create`
+// records the device request even on a host without GPUs.
+void create_gpu_env(const std::string& name) {
+  auto created = run_process({docker(), "create", "--name", name, "--label", "io.launcher.env=" + name, "--gpus", "\"device=0\"",
+                              base_image(), "true"});
+  INFO(created.err);
+  REQUIRE(created.exit_code == 0);
+}
+
+struct UpEnvironment {
+  TempDir& dir;
+  std::string name;
+  ~UpEnvironment() { run_launcher(dir, {"down", name, "--force"}); }
+};
+
+json up(const TempDir& dir, std::vector<std::string> args) {
+  args.insert(args.begin(), {"up", "--json", "--image", lifecycle_image(), "--timeout", "180"});
+  auto result = run_launcher(dir, args);
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  return json::parse(result.out);
+}
+
+std::string address_in(const std::string& container, const std::string& network) {
+  auto inspect = run_process({docker(), "inspect", "--format", "{{json .NetworkSettings.Networks}}", container});
+  REQUIRE(inspect.exit_code == 0);
+  return json::parse(inspect.out).at(network).at("IPAddress").get<std::string>();
+}
+
+// Whether code in `from` can open a TCP connection to address:port within 3 s.
+bool reaches(const std::string& from, const std::string& address, int port) {
+  std::string probe = "import socket; socket.create_connection(('" + address + "', " + std::to_string(port) + "), 3)";
+  return run_process({docker(), "exec", from, "python3", "-c", probe}).exit_code == 0;
+}
+
+} // namespace
+
+TEST_CASE("security: another local user cannot turn the GPU table against root", "[e2e][security]") {
+  require_engine();
+  require_lifecycle_image();
+  LocalUser attacker;
+  TempDir dir;
+  // A file of the caller's that the attacker may see listed but not read.
+  fs::path open_dir = dir.path / "open";
+  fs::create_directory(open_dir);
+  REQUIRE(chmod(open_dir.c_str(), 0755) == 0);
+  REQUIRE(chmod(dir.path.c_str(), 0755) == 0);
+  fs::path victim = open_dir / "private";
+  std::ofstream(victim) << "root's secret\n";
+  REQUIRE(chmod(victim.c_str(), 0600) == 0);
+
+  // Finding 1: the world-writable /run/lock made this a hijack of the caller's files.
+  fs::remove_all("/run/lock/launcher");
+  auto planted = attacker.shell("mkdir -p /run/lock/launcher && chmod 1777 /run/lock/launcher && ln -s " + victim.string() +
+                                " /run/lock/launcher/gpus.json");
+  INFO(planted.err);
+  REQUIRE(planted.exit_code == 0);
+  // The table's own place is root's: the attacker can neither make it nor plant a link in it.
+  CHECK(attacker.shell("mkdir -p /run/launcher && ln -s " + victim.string() + " /run/launcher/gpus.json").exit_code != 0);
+
+  std::string name = unique_name("victim");
+  auto started = run_launcher(dir, {"up", "--gpus", "none", "-p", "auto:8888", "--name", name, "--image", lifecycle_image()});
+  INFO(started.err);
+  CHECK(started.exit_code == 0);
+  std::string gpu_env = unique_name("victim-gpu");
+  create_gpu_env(gpu_env);
+  CHECK(run_launcher(dir, {"down", name, "--force"}).exit_code == 0);
+  CHECK(run_launcher(dir, {"down", gpu_env, "--force"}).exit_code == 0);
+  CHECK(mode_of(victim) == 0600);
+  CHECK(attacker.shell("cat " + victim.string()).exit_code != 0);
+  CHECK(fs::is_symlink("/run/lock/launcher/gpus.json"));
+  fs::remove_all("/run/lock/launcher");
+
+  // Root made the table's directory for the docker group; a user outside it cannot open the table.
+  CHECK((mode_of(launcher::gpu::shared_lock_dir) & 0007) == 0);
+  CHECK(attacker.shell("cat /run/launcher/gpus.json").exit_code != 0);
+  CHECK(attacker.shell("flock /run/launcher/gpus.json true").exit_code != 0);
+}
+
+TEST_CASE("security: a held or damaged GPU table never hangs or blocks down", "[e2e][security]") {
+  require_engine();
+  TempDir dir;
+  fs::path table = fs::path(launcher::gpu::shared_lock_dir) / "gpus.json";
+  std::string gpu_env = unique_name("held");
+  ContainerGuard guard{gpu_env};
+
+  // Finding 2, held: down waits its bound, names the holder, and still removes the container.
+  create_gpu_env(gpu_env);
+  run_launcher(dir, {"down", gpu_env, "--force"}); // makes the shared table if it is not there
+  create_gpu_env(gpu_env);
+  {
+    LockHolder holder(table);
+    auto start = std::chrono::steady_clock::now();
+    auto down = run_launcher(dir, {"down", gpu_env, "--force"});
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    INFO(down.err);
+    CHECK(down.exit_code == 0);
+    CHECK(seconds < 30);
+    CHECK(down.err.find("launcher: warning: the GPU table " + table.string() + " has been locked by process ") != std::string::npos);
+    CHECK(down.err.find("(sleep, user root) for more than 10 s") != std::string::npos);
+    CHECK(run_process({docker(), "container", "inspect", gpu_env}).exit_code != 0);
+  }
+
+  // Finding 2, damaged: down says which file and what to do, and removes the container.
+  std::string saved;
+  {
+    std::ifstream in(table);
+    saved.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  {
+    std::ofstream(table, std::ios::trunc) << "garbage";
+  }
+  create_gpu_env(gpu_env);
+  auto down = run_launcher(dir, {"down", gpu_env, "--force"});
+  {
+    std::ofstream(table, std::ios::trunc) << saved;
+  }
+  INFO(down.err);
+  CHECK(down.exit_code == 0);
+  CHECK(down.err.find("launcher: warning: GPU table " + table.string() + " is not what the launcher writes") != std::string::npos);
+  CHECK(down.err.find("remove it when no launcher is running") != std::string::npos);
+  CHECK(run_process({docker(), "container", "inspect", gpu_env}).exit_code != 0);
+}
+
+TEST_CASE("security: each environment has its own network, and two cannot reach each other", "[e2e][security]") {
+  require_engine();
+  require_lifecycle_image();
+  TempDir dir;
+  dir.write("launcher.json", R"({"version": 1, "profiles": {"lab": {
+      "extends": "jupyter", "gpus": "none", "shm_size": "1g", "ports": [{"host": "auto", "container": 8888}]}}})");
+  UpEnvironment first{dir, unique_name("first")};
+  UpEnvironment second{dir, unique_name("second")};
+  up(dir, {"--profile", "lab", "--name", first.name});
+  up(dir, {"--profile", "lab", "--name", second.name});
+
+  std::string network = "launcher-" + first.name;
+  auto options = run_process({docker(), "network", "inspect", "--format", "{{json .Options}}", network});
+  REQUIRE(options.exit_code == 0);
+  CHECK(json::parse(options.out).value("com.docker.network.bridge.enable_icc", "") == "false");
+  std::string second_address = address_in(second.name, "launcher-" + second.name);
+  CHECK(reaches(second.name, second_address, 8888)); // the probe itself works
+  CHECK_FALSE(reaches(first.name, second_address, 8888));
+
+  CHECK(run_launcher(dir, {"down", first.name, "--force"}).exit_code == 0);
+  CHECK(run_process({docker(), "network", "inspect", network}).exit_code != 0);
+}
+
+TEST_CASE("security: environments join a shared network only when their profile names it", "[e2e][security]") {
+  require_engine();
+  require_lifecycle_image();
+  TempDir dir;
+  std::string shared = unique_name("team");
+  dir.write("launcher.json", R"({"version": 1, "profiles": {"lab": {
+      "extends": "jupyter", "gpus": "none", "shm_size": "1g", "network": ")" + shared + R"(",
+      "ports": [{"host": "auto", "container": 8888}]}}})");
+  UpEnvironment first{dir, unique_name("member-a")};
+  UpEnvironment second{dir, unique_name("member-b")};
+  up(dir, {"--profile", "lab", "--name", first.name});
+  up(dir, {"--profile", "lab", "--name", second.name});
+  CHECK(reaches(first.name, address_in(second.name, shared), 8888));
+  run_launcher(dir, {"down", first.name, "--force"});
+  run_launcher(dir, {"down", second.name, "--force"});
+  CHECK(run_process({docker(), "network", "rm", shared}).exit_code == 0);
+}
+
+TEST_CASE("security: up prints doctor's warnings before it starts", "[e2e][security]") {
+  require_engine();
+  require_lifecycle_image();
+  TempDir dir;
+  std::string name = unique_name("warned");
+  UpEnvironment env{dir, name};
+  auto started = run_launcher(dir, {"up", "--gpus", "none", "-p", "auto:8888", "--name", name, "--image", lifecycle_image()});
+  INFO(started.err);
+  REQUIRE(started.exit_code == 0);
+  auto version = run_process({docker(), "version", "--format", "{{.Server.Version}}"});
+  REQUIRE(version.exit_code == 0);
+  bool old_engine = std::stoi(version.out) < 28;
+  CHECK((started.err.find("launcher: warning: loopback-publish: ") != std::string::npos) == old_engine);
+  if (old_engine) CHECK(started.err.find("containers' bridge addresses directly") != std::string::npos);
+}
