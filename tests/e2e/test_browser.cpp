@@ -1,4 +1,6 @@
 // A real browser: Debian's Chromium, headless, opens the login URL `up` printed.
+#include <httplib.h>
+
 #include "support.hpp"
 
 using namespace launcher::e2e;
@@ -13,6 +15,19 @@ launcher::process::ProcessResult chromium(const TempDir& profile, std::vector<st
                                 "--user-data-dir=" + profile.path.string(), "--virtual-time-budget=8000"};
   argv.insert(argv.end(), args.begin(), args.end());
   return launcher::process::run_process(argv);
+}
+
+std::string output_of(const std::vector<std::string>& argv) {
+  auto result = launcher::process::run_process(argv);
+  return result.out + result.err;
+}
+
+// Where a browser would go after the login page: nowhere, or a path on this server.
+bool stays_on_server(const httplib::Result& result) {
+  if (!result || !result->has_header("Location")) return true;
+  std::string location = result->get_header_value("Location");
+  return location.rfind("/", 0) == 0 && location.rfind("//", 0) != 0 && location.find('\\') == std::string::npos &&
+         location.find("evil.example") == std::string::npos;
 }
 
 } // namespace
@@ -49,4 +64,50 @@ TEST_CASE("browser: the login URL opens the Jupyter file browser, the bare URL t
   CHECK(login.out.find("id=\"password_input\"") != std::string::npos);
   CHECK(login.out.find("notebook_list") == std::string::npos);
   CHECK(run_launcher(dir, {"down", name, "--force"}).exit_code == 0);
+}
+
+TEST_CASE("browser: once Chromium opened the login URL no log holds the token, and next= stays on the server", "[e2e][browser]") {
+  require_engine();
+  require_lifecycle_image();
+  if (launcher::process::run_process({"sh", "-c", "command -v chromium"}).exit_code != 0)
+    skip_or_fail("Chromium is not installed (Debian package chromium)");
+  TempDir dir;
+  std::string name = unique_name("browser-logs");
+  ContainerGuard guard{name};
+  auto up = run_launcher(dir, {"up", "--json", "--gpus", "none", "-p", "auto:8888", "--name", name, "--image", lifecycle_image()});
+  INFO(up.err);
+  REQUIRE(up.exit_code == 0);
+  json ready = json::parse(up.out);
+  std::string url = ready["url"];
+  std::string token = url.substr(url.find("?token=") + 7);
+  REQUIRE(token.size() == 64);
+
+  TempDir profile;
+  auto page = chromium(profile, {"--dump-dom", url});
+  REQUIRE(page.out.find("id=\"notebook_list\"") != std::string::npos);
+  // The request lines are there, their tokens redacted: the check below is not vacuous.
+  CHECK(output_of({docker(), "logs", name}).find("token=[redacted]") != std::string::npos);
+  CHECK(output_of({docker(), "logs", name}).find(token) == std::string::npos);
+  CHECK(output_of({LAUNCHER_BINARY, "logs", name}).find(token) == std::string::npos);
+  // Every log file in the container, read as root.
+  auto files = launcher::process::run_process(
+      {docker(), "exec", name, "sh", "-c",
+       "find / \\( -path /proc -o -path /sys \\) -prune -o -type f \\( -name '*.log' -o -path '/var/log/*' \\) -print0 | "
+       "xargs -0r cat"});
+  CHECK(files.exit_code == 0);
+  CHECK(files.out.find(token) == std::string::npos);
+
+  httplib::Client client("127.0.0.1", ready["ports"][0]["host_port"].get<int>());
+  client.set_url_encode(false); // sent as written: the encoding is the attack
+  // Decoded once: ///evil.example (CVE-2023-39968), //evil.example, \\evil.example, http://evil.example
+  // (encoded and not), %2F%2Fevil.example.
+  for (const char* next : {"%2F%2F%2Fevil.example", "//evil.example", "%5C%5Cevil.example", "http%3A%2F%2Fevil.example",
+                           "http://evil.example", "%252F%252Fevil.example"}) {
+    INFO("next=" << next);
+    auto redirected = client.Get(("/login?next=" + std::string(next)).c_str(), {{"Authorization", "token " + token}});
+    REQUIRE(redirected);
+    CHECK(redirected->status == 302);
+    CHECK(stays_on_server(redirected));
+  }
+  CHECK(output_of({docker(), "logs", name}).find(token) == std::string::npos);
 }

@@ -158,7 +158,7 @@ TEST_CASE("the built-in jupyter and ssh profiles publish on loopback only, harde
   CHECK(jupyter_host["Tmpfs"] == json{{"/run/launcher", "rw,nosuid,nodev,noexec,mode=0755"}});
   CHECK(jupyter_host["Mounts"][1] == json{{"Type", "bind"},
                                           {"Source", created.rendered["plan"]["access"]["secrets_dir"]},
-                                          {"Target", "/run/launcher/secrets"},
+                                          {"Target", launcher::secrets::container_secrets_dir},
                                           {"ReadOnly", true}});
   // The token reaches the container only through that mount: nowhere in what Docker stores.
   std::string token = *launcher::secrets::read_env_secrets(

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "secrets/generate.hpp"
+#include "secrets/state.hpp"
 #include "support.hpp"
 
 using namespace launcher::e2e;
@@ -246,4 +247,59 @@ TEST_CASE("up refuses GPUs on a host without a driver or toolkit, before startin
   CHECK(without_warnings(result.err).find("launcher: error: pre-flight checks failed:\n  driver: no NVIDIA driver") == 0);
   CHECK(result.err.find("--skip-checks") != std::string::npos);
   CHECK(launcher::process::run_process({docker(), "inspect", name}).exit_code != 0);
+}
+
+TEST_CASE("ssh: code of the env user reads no host key and changes no authorized_keys, sshd forwards TCP only", "[e2e][lifecycle]") {
+  require_engine();
+  require_lifecycle_image();
+  TempDir dir;
+  SshKey client;
+  REQUIRE(ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &client.key) == SSH_OK);
+  char* base64 = nullptr;
+  REQUIRE(ssh_pki_export_pubkey_base64(client.key, &base64) == SSH_OK);
+  std::string public_line = std::string("ssh-ed25519 ") + base64 + " e2e";
+  ssh_string_free_char(base64);
+  dir.write("launcher.json", json{{"version", 1},
+                                  {"profiles", {{"remote", {{"extends", "ssh"}, {"gpus", "none"},
+                                                            {"user", {{"uid", 4242}, {"gid", 4242}, {"name", "e2e"}}},
+                                                            {"ports", {{{"host", "auto"}, {"container", 22}}}},
+                                                            {"ssh", {{"authorized_keys", {public_line}}}}}}}}}
+                                 .dump());
+  UpEnvironment env{dir, unique_name("sealed")};
+  json ready = up(dir, {"--profile", "remote", "--name", env.name});
+  CHECK(run_over_ssh(ready["ports"][0]["host_port"], "e2e", client.key, "id -u") == "4242\n");
+
+  // On a real host the secrets belong to the host user, whose uid the env user shares; the
+  // tests run as root, so give them to 4242 as a real install would.
+  auto rendered = run_launcher(dir, {"render", "--json", "--profile", "remote", "--name", env.name, "--image", lifecycle_image()});
+  REQUIRE(rendered.exit_code == 0);
+  std::string secrets = json::parse(rendered.out)["plan"]["access"]["secrets_dir"];
+  struct stat owner{};
+  REQUIRE(stat(secrets.c_str(), &owner) == 0);
+  struct RestoreOwner {
+    std::string path, owner;
+    ~RestoreOwner() { launcher::process::run_process({"chown", "-R", owner, path}); }
+  } restore{secrets, std::to_string(owner.st_uid) + ":" + std::to_string(owner.st_gid)};
+  REQUIRE(launcher::process::run_process({"chown", "-R", "4242:4242", secrets}).exit_code == 0);
+  std::string mounted_key = std::string(launcher::secrets::container_secrets_dir) + "/ssh_host_ed25519_key";
+  auto as_root = [&](std::vector<std::string> command) {
+    command.insert(command.begin(), {docker(), "exec", env.name});
+    return launcher::process::run_process(command);
+  };
+  auto as_user = [&](std::vector<std::string> command) {
+    command.insert(command.begin(), {docker(), "exec", "-u", "4242:4242", env.name});
+    return launcher::process::run_process(command);
+  };
+  CHECK(as_root({"stat", "-c", "%u", mounted_key}).out == "4242\n"); // the user owns the mounted file...
+  CHECK(as_user({"cat", mounted_key}).exit_code != 0);               // ...and still cannot reach it
+  CHECK(as_user({"cat", "/run/launcher/ssh/ssh_host_ed25519_key"}).exit_code != 0);
+  CHECK(as_user({"sh", "-c", "echo >> /run/launcher/ssh/authorized_keys"}).exit_code != 0);
+  CHECK(as_user({"cat", "/run/launcher/ssh/authorized_keys"}).out == public_line + "\n");
+  CHECK(as_root({"stat", "-c", "%u:%g %a", "/run/launcher/ssh/authorized_keys"}).out == "0:0 644\n");
+
+  auto effective = as_root({"/usr/sbin/sshd", "-T", "-f", "/run/launcher/ssh/sshd_config"});
+  INFO(effective.err);
+  REQUIRE(effective.exit_code == 0);
+  for (const char* line : {"allowagentforwarding no", "allowstreamlocalforwarding no", "permituserrc no", "allowtcpforwarding yes"})
+    CHECK(effective.out.find(std::string("\n") + line + "\n") != std::string::npos);
 }

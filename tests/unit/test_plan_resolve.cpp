@@ -155,6 +155,17 @@ TEST_CASE("jupyter and ssh environments mount their secrets directory", "[plan]"
   plan::Plan ssh = resolve({{"dev", {{"extends", "ssh"}, {"ssh", {{"password", true}}}, {"sudo", true}}}}).plan;
   CHECK(ssh.access.ssh_password);
   CHECK(ssh.user.sudo);
+  CHECK_FALSE(ssh.access.ssh_forwarding.agent);
+  CHECK_FALSE(ssh.access.ssh_forwarding.stream_local);
+  CHECK_FALSE(ssh.access.ssh_forwarding.user_rc);
+  plan::Plan forwarding =
+      resolve({{"dev", {{"extends", "ssh"}, {"ssh", {{"agent_forwarding", true}, {"user_rc", true}}}}}}).plan;
+  CHECK(forwarding.access.ssh_forwarding.agent);
+  CHECK_FALSE(forwarding.access.ssh_forwarding.stream_local);
+  CHECK(forwarding.access.ssh_forwarding.user_rc);
+  CHECK(plan::to_json(forwarding)["access"]["ssh_forwarding"] ==
+        json{{"agent", true}, {"stream_local", false}, {"user_rc", true}});
+  CHECK(plan::plan_hash(forwarding) != plan::plan_hash(resolve({{"dev", {{"extends", "ssh"}}}}).plan));
   CHECK(resolve({{"dev", {{"extends", "shell"}}}}).plan.access.secrets_dir.empty());
   require_refused({{"extends", "shell"}, {"ssh", {{"password", true}}}}, ExitCode::usage,
                   "launcher.json:/profiles/dev/ssh/password: SSH settings need \"service\": \"ssh\" (this profile's service is \"shell\")");

@@ -229,3 +229,15 @@ TEST_CASE("a network is a name Docker accepts, never Docker's own bridge, host o
                                        "digit, then letters, digits, '_', '.' or '-', found \"-x\"");
   require_invalid({{"network", 1}}, "launcher.json:/profiles/dev/network: expected a string, found 1");
 }
+
+TEST_CASE("ssh forwarding switches: true or false, nothing else", "[profile][schema]") {
+  json fields = normalized({{"ssh", {{"agent_forwarding", true}, {"stream_local_forwarding", false}, {"user_rc", true}}}});
+  CHECK(fields["ssh"] == json{{"agent_forwarding", true}, {"stream_local_forwarding", false}, {"user_rc", true}});
+  require_invalid({{"ssh", {{"agent_forwarding", "yes"}}}},
+                  "launcher.json:/profiles/dev/ssh/agent_forwarding: expected true or false, found \"yes\"");
+  require_invalid({{"ssh", {{"stream_local_forwarding", 1}}}},
+                  "launcher.json:/profiles/dev/ssh/stream_local_forwarding: expected true or false, found 1");
+  require_invalid({{"ssh", {{"user_rc", nullptr}}}}, "launcher.json:/profiles/dev/ssh/user_rc: expected true or false, found null");
+  require_invalid({{"ssh", {{"agent_forward", true}}}},
+                  "launcher.json:/profiles/dev/ssh/agent_forward: unknown key \"agent_forward\" (did you mean \"agent_forwarding\"?)");
+}

@@ -128,7 +128,17 @@ TEST_CASE("containers drop every capability but what launcher-init and the servi
   CHECK(values(ssh, "--security-opt") == std::vector<std::string>{"no-new-privileges"});
   CHECK(values(ssh, "--tmpfs") == std::vector<std::string>{"/run/launcher:rw,nosuid,nodev,noexec,mode=0755"});
   CHECK(values(ssh, "--mount")[1] ==
-        "type=bind,src=/home/alice/.local/state/launcher/envs/project-ssh/secrets,dst=/run/launcher/secrets,readonly");
+        "type=bind,src=/home/alice/.local/state/launcher/envs/project-ssh/secrets,dst=/run/launcher/root-only/secrets,readonly");
+  std::vector<std::string> ssh_environment = values(ssh, "--env");
+  CHECK(std::find(ssh_environment.begin(), ssh_environment.end(), "LAUNCHER_SECRETS_DIR=/run/launcher/root-only/secrets") !=
+        ssh_environment.end());
+  for (const auto& variable : ssh_environment) CHECK(variable.find("LAUNCHER_SSH_") != 0); // off: launcher-init's default
+
+  plan::Plan forwarding = builtin_plan("ssh", 0);
+  forwarding.access.ssh_forwarding = {true, true, true};
+  std::vector<std::string> environment = values(options_of(forwarding), "--env");
+  for (const char* variable : {"LAUNCHER_SSH_AGENT_FORWARDING=1", "LAUNCHER_SSH_STREAM_LOCAL_FORWARDING=1", "LAUNCHER_SSH_USER_RC=1"})
+    CHECK(std::find(environment.begin(), environment.end(), variable) != environment.end());
 
   plan::Plan sudo = builtin_plan("jupyter", 0);
   sudo.user.sudo = true;

@@ -42,12 +42,21 @@ struct User {
   bool sudo = false; // passwordless sudo inside, only when the profile asks
 };
 
+// What sshd lets a logged-in client hand over besides TCP ports (which VS Code needs): each is
+// reachable by every process of the user inside, so all are off unless the profile asks.
+struct SshForwarding {
+  bool agent = false;        // AllowAgentForwarding
+  bool stream_local = false; // AllowStreamLocalForwarding: Unix sockets
+  bool user_rc = false;      // PermitUserRC: ~/.ssh/rc runs at each login
+};
+
 // How the service authenticates; the secrets themselves live in `secrets_dir`, never here.
 struct Access {
-  std::string secrets_dir;                  // host directory mounted read-only at /run/launcher/secrets
+  std::string secrets_dir;                  // host directory mounted read-only under a root-only one
   std::string jupyter_auth;                 // "token" | "password" (jupyter service)
   std::vector<std::string> authorized_keys; // public key files or literal keys; empty: ~/.ssh/*.pub
   bool ssh_password = false;                // password login next to keys (off by default)
+  SshForwarding ssh_forwarding;
 };
 
 // Everything `up` needs, fully decided: nothing here depends on the host any more.

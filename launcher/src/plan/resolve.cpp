@@ -145,8 +145,10 @@ public:
     if (service != "ssh" && !ssh.empty())
       fail(child_pointer("/ssh", ssh.begin().key()), "SSH settings need \"service\": \"ssh\" (this profile's service is \"" + service + "\")");
     if (service != "jupyter" && service != "ssh") return {};
+    SshForwarding forwarding{ssh.value("agent_forwarding", false), ssh.value("stream_local_forwarding", false),
+                             ssh.value("user_rc", false)};
     return {secrets::state_layout(env, host_.state_home).secrets_dir.string(), jupyter.value("auth", "token"),
-            ssh.value("authorized_keys", std::vector<std::string>{}), ssh.value("password", false)};
+            ssh.value("authorized_keys", std::vector<std::string>{}), ssh.value("password", false), forwarding};
   }
 
   Plan plan(const std::string& profile_name) const {

@@ -330,8 +330,9 @@ public:
   }
 
   void ssh(json& value, const std::string& pointer) const {
-    object_keys(value, pointer, {"authorized_keys", "password"});
-    if (value.contains("password")) boolean(value["password"], pointer + "/password");
+    object_keys(value, pointer, {"authorized_keys", "password", "agent_forwarding", "stream_local_forwarding", "user_rc"});
+    for (const char* key : {"password", "agent_forwarding", "stream_local_forwarding", "user_rc"})
+      if (value.contains(key)) boolean(value[key], pointer + "/" + key);
     if (!value.contains("authorized_keys")) return;
     json& keys = value["authorized_keys"];
     if (!keys.is_array() || keys.empty())

@@ -89,6 +89,10 @@ ContainerCommand render_container_command(std::vector<std::string> program, cons
   option("--env", "LAUNCHER_USER=" + plan.user.name);
   if (!plan.workdir.empty()) option("--env", "LAUNCHER_WORKDIR=" + plan.workdir);
   if (plan.user.sudo) option("--env", "LAUNCHER_SUDO=1");
+  const plan::SshForwarding& forwarding = plan.access.ssh_forwarding;
+  if (forwarding.agent) option("--env", "LAUNCHER_SSH_AGENT_FORWARDING=1");
+  if (forwarding.stream_local) option("--env", "LAUNCHER_SSH_STREAM_LOCAL_FORWARDING=1");
+  if (forwarding.user_rc) option("--env", "LAUNCHER_SSH_USER_RC=1");
   for (const auto& [name, value] : plan.environment) option("--env", name + "=" + value);
   if (!plan.workdir.empty()) option("--workdir", plan.workdir);
 
@@ -97,9 +101,13 @@ ContainerCommand render_container_command(std::vector<std::string> program, cons
 
   // Jupyter writes its token into runtime files: they live on a tmpfs, never on a volume.
   option("--tmpfs", "/run/launcher:rw,nosuid,nodev,noexec,mode=0755");
-  // The only way a secret enters the container: this read-only bind mount.
-  if (!plan.access.secrets_dir.empty())
+  // The only way a secret enters the container: this read-only bind mount, below a directory
+  // that launcher-init makes root-only. Named for launcher-init, so that an image older than this
+  // mount point still finds it.
+  if (!plan.access.secrets_dir.empty()) {
     option("--mount", bind_mount_value(plan.access.secrets_dir, secrets::container_secrets_dir, true));
+    option("--env", std::string("LAUNCHER_SECRETS_DIR=") + secrets::container_secrets_dir);
+  }
 
   option("--cap-drop", "ALL");
   for (const auto& cap : capabilities(plan)) option("--cap-add", cap);

@@ -11,7 +11,7 @@ namespace launcher::secrets {
 // container (read-only): plaintext passwords stay outside it, for `secret show` alone.
 struct StateLayout {
   std::filesystem::path env_dir;     // ${XDG_STATE_HOME:-~/.local/state}/launcher/envs/<env>, 0700
-  std::filesystem::path secrets_dir; // env_dir/secrets, 0700, mounted at /run/launcher/secrets
+  std::filesystem::path secrets_dir; // env_dir/secrets, 0700, mounted at container_secrets_dir
 
   std::filesystem::path jupyter_token() const { return secrets_dir / "jupyter_token"; }
   std::filesystem::path jupyter_password_hash() const { return secrets_dir / "jupyter_password_hash"; }
@@ -25,7 +25,10 @@ struct StateLayout {
   std::filesystem::path recorded_plan() const { return env_dir / "plan.json"; } // the plan `up` last ran
 };
 
-inline constexpr const char* container_secrets_dir = "/run/launcher/secrets";
+// The mount point. Inside, the mount belongs to the user (the host user's uid): launcher-init
+// makes its parent root-only and hands each consumer a copy, so code of the user cannot read
+// the host key. launcher-init's Settings::secrets_dir names the same path.
+inline constexpr const char* container_secrets_dir = "/run/launcher/root-only/secrets";
 
 // `state_home` is ${XDG_STATE_HOME:-~/.local/state}, as HostFacts reads it.
 StateLayout state_layout(const std::string& env, const std::filesystem::path& state_home);

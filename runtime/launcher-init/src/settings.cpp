@@ -47,6 +47,16 @@ std::uint16_t parse_port(const Environment& environment, std::string_view name,
     return parse_number<std::uint16_t>(name, *text, 1, 65535);
 }
 
+// "1" on, "0" or unset off.
+bool parse_switch(const Environment& environment, std::string_view name) {
+    auto value = lookup(environment, name);
+    if (!value) return false;
+    if (*value != "0" && *value != "1") {
+        throw bad_setting(name, "expected 0 or 1, found '" + std::string(*value) + "'");
+    }
+    return *value == "1";
+}
+
 Service parse_service(std::string_view text) {
     for (auto service : {Service::jupyter, Service::ssh, Service::shell, Service::command}) {
         if (text == service_name(service)) return service;
@@ -138,14 +148,14 @@ Settings parse_settings(const Environment& environment) {
     if (auto workdir = lookup(environment, "LAUNCHER_WORKDIR"); workdir && !workdir->empty()) {
         settings.workdir = absolute_path("LAUNCHER_WORKDIR", *workdir).string();
     }
-    if (auto sudo = lookup(environment, "LAUNCHER_SUDO")) {
-        if (*sudo != "0" && *sudo != "1") {
-            throw bad_setting("LAUNCHER_SUDO", "expected 0 or 1, found '" + std::string(*sudo) + "'");
-        }
-        settings.sudo = *sudo == "1";
-    }
+    settings.sudo = parse_switch(environment, "LAUNCHER_SUDO");
     if (auto secrets = lookup(environment, "LAUNCHER_SECRETS_DIR")) {
         settings.secrets_dir = absolute_path("LAUNCHER_SECRETS_DIR", *secrets);
+        // Its parent becomes root-only: never / itself.
+        if (settings.secrets_dir.parent_path() == settings.secrets_dir.root_path()) {
+            throw bad_setting("LAUNCHER_SECRETS_DIR", "expected a directory below a directory of its own, found '" +
+                                                          std::string(*secrets) + "'");
+        }
     }
     if (auto root = lookup(environment, "LAUNCHER_ROOT"); root && !root->empty()) {
         settings.root = absolute_path("LAUNCHER_ROOT", *root);
@@ -158,6 +168,9 @@ Settings parse_settings(const Environment& environment) {
     }
     settings.jupyter_port = parse_port(environment, "LAUNCHER_JUPYTER_PORT", settings.jupyter_port);
     settings.ssh_port = parse_port(environment, "LAUNCHER_SSH_PORT", settings.ssh_port);
+    settings.ssh_forwarding = {parse_switch(environment, "LAUNCHER_SSH_AGENT_FORWARDING"),
+                               parse_switch(environment, "LAUNCHER_SSH_STREAM_LOCAL_FORWARDING"),
+                               parse_switch(environment, "LAUNCHER_SSH_USER_RC")};
     if (auto timeout = lookup(environment, "LAUNCHER_STOP_TIMEOUT")) {
         settings.stop_timeout = std::chrono::seconds(parse_number<int>("LAUNCHER_STOP_TIMEOUT", *timeout, 1, 3600));
     }

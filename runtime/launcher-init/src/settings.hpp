@@ -20,6 +20,14 @@ enum class Service { jupyter, ssh, shell, command };
 
 std::string_view service_name(Service service);
 
+// What sshd lets a logged-in user hand over; off unless the profile asks. TCP forwarding is always
+// on: VS Code Remote-SSH needs it.
+struct SshForwarding {
+    bool agent = false;         // AllowAgentForwarding
+    bool stream_local = false;  // AllowStreamLocalForwarding (Unix sockets)
+    bool user_rc = false;       // PermitUserRC (~/.ssh/rc runs at login)
+};
+
 // Everything launcher-init is told through LAUNCHER_* variables (none of them secret).
 struct Settings {
     std::vector<Service> services;
@@ -28,12 +36,15 @@ struct Settings {
     std::string user;
     std::optional<std::string> workdir;  // nullopt: the user's home
     bool sudo = false;
-    std::filesystem::path secrets_dir = "/run/launcher/secrets";
+    // The read-only mount of the host's secrets. Its files belong to the host user, whose uid the
+    // user shares, so launcher-init makes its parent root-only before anything of the user runs.
+    std::filesystem::path secrets_dir = "/run/launcher/root-only/secrets";
     // Prefix of every path launcher-init writes or deletes; empty inside a container.
     std::filesystem::path root;
     std::optional<std::string> listen_address;  // nullopt: all interfaces
     std::uint16_t jupyter_port = 8888;
     std::uint16_t ssh_port = 22;
+    SshForwarding ssh_forwarding;
     std::chrono::seconds stop_timeout{8};  // below `docker stop`'s 10 s grace period
     std::string program_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 

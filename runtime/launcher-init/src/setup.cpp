@@ -151,10 +151,12 @@ ServiceSpec prepare_sshd(const Settings& settings, const Secrets& secrets, const
     options.host_key_path = (dir / "ssh_host_ed25519_key").string();
     options.authorized_keys_path = (dir / "authorized_keys").string();
     options.password_login = secrets.user_password_hash.has_value() && !settings.runs_as_root();
+    options.forwarding = settings.ssh_forwarding;
     write_file_atomically(options.host_key_path, secrets.ssh_host_key, 0600, root_ownership);
     write_file_atomically(options.host_key_path + ".pub", secrets.ssh_host_public_key, 0644, root_ownership);
-    // sshd reads it as the user, and StrictModes wants it owned by the user (or root) and not writable by others.
-    write_file_atomically(options.authorized_keys_path, secrets.authorized_keys, 0600, {account.uid, account.gid});
+    // sshd reads it as the user, who must not change who may log in: root's, readable by all, in
+    // root's directories, which StrictModes accepts.
+    write_file_atomically(options.authorized_keys_path, secrets.authorized_keys, 0644, root_ownership);
     auto config = dir / "sshd_config";
     write_file_atomically(config, render_sshd_config(options), 0600, root_ownership);
     return {"ssh", {sshd, "-D", "-e", "-f", config.string()}, {"PATH=" + settings.program_path}, std::nullopt, "/", false};
@@ -203,9 +205,17 @@ UserProcess set_up_home(const Settings& settings, const Account& account) {
     return user;
 }
 
+// The mounted secrets belong to the host user, so to the user inside too (same uid), and a
+// read-only mount cannot be chmodded: only root may pass the directory that holds it. Each
+// consumer reads a copy owned as it needs.
+void seal_secrets(const Settings& settings) {
+    ensure_directory(settings.secrets_dir.parent_path(), 0700, root_ownership);
+}
+
 }  // namespace
 
 std::vector<ServiceSpec> set_up(const Settings& settings, const Invocation& invocation, const Environment& inherited) {
+    seal_secrets(settings);
     auto programs = find_programs(settings, invocation);
     auto secrets = read_secrets(settings);
     auto account = set_up_account(settings, secrets);

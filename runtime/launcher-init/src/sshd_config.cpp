@@ -37,6 +37,13 @@ std::string render_sshd_config(const SshdOptions& options) {
     set("LoginGraceTime", "30");
     set("PerSourceMaxStartups", "4");
     set("X11Forwarding", "no");
+    // A forwarded agent or socket is reachable by every process of the user in the container, and
+    // ~/.ssh/rc is a login hook that code in the environment could plant: each off unless asked for.
+    auto yes_no = [](bool on) { return on ? "yes" : "no"; };
+    set("AllowAgentForwarding", yes_no(options.forwarding.agent));
+    set("AllowStreamLocalForwarding", yes_no(options.forwarding.stream_local));
+    set("PermitUserRC", yes_no(options.forwarding.user_rc));
+    set("AllowTcpForwarding", "yes");  // VS Code Remote-SSH tunnels its server through it
     set("PermitUserEnvironment", "no");
     set("PrintMotd", "no");
     set("PidFile", "none");

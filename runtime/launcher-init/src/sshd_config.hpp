@@ -4,6 +4,8 @@
 #include <optional>
 #include <string>
 
+#include "settings.hpp"
+
 namespace launcher_init {
 
 struct SshdOptions {
@@ -13,6 +15,7 @@ struct SshdOptions {
     std::string host_key_path;
     std::string authorized_keys_path;
     bool password_login = false;  // only when the profile delivered a password hash
+    SshForwarding forwarding;
 };
 
 // A complete sshd_config: key-only unless password_login, one allowed user, algorithms that

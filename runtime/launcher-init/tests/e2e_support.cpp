@@ -24,6 +24,8 @@
 #include <sstream>
 #include <thread>
 
+#include "settings.hpp"
+
 namespace e2e {
 namespace {
 
@@ -334,7 +336,7 @@ std::string generate_ed25519_key(const fs::path& path, uid_t owner) {
     return public_line;
 }
 
-Sandbox::Sandbox(const std::string& services) : secrets_dir(outside("/run/launcher/secrets")) {
+Sandbox::Sandbox(const std::string& services) : secrets_dir(outside(launcher_init::Settings{}.secrets_dir)) {
     prepare_sandbox(directory.path());
     auto uid = user.uid;
     if (services.find("ssh") != std::string::npos) {

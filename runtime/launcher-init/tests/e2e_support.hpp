@@ -131,7 +131,7 @@ struct Sandbox {
 
     TemporaryDirectory directory;
     TestUser user;
-    fs::path secrets_dir;  // /run/launcher/secrets inside
+    fs::path secrets_dir;  // launcher-init's default mount point inside
     std::uint16_t ssh_port = free_port();
     std::uint16_t jupyter_port = free_port();
     std::string token = random_hex(32);

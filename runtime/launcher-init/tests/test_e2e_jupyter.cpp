@@ -44,15 +44,24 @@ std::string cookie_value(const httplib::Result& result, const std::string& name)
     return "";
 }
 
-// Status of a browser-style login form post.
-int log_in(httplib::Client& client, const std::string& password) {
+// A browser-style login form post; `next_query` is the query string's next= value, as sent.
+httplib::Result log_in_going_to(httplib::Client& client, const std::string& password, const std::string& next_query) {
     auto form = client.Get("/login");
     REQUIRE(status_of(form) == 200);
     auto xsrf = cookie_value(form, "_xsrf");
     REQUIRE_FALSE(xsrf.empty());
-    auto posted = client.Post("/login", {{"Cookie", "_xsrf=" + xsrf}},
-                              httplib::Params{{"_xsrf", xsrf}, {"password", password}});
-    return status_of(posted);
+    std::string path = next_query.empty() ? "/login" : "/login?next=" + next_query;
+    return client.Post(path.c_str(), {{"Cookie", "_xsrf=" + xsrf}}, httplib::Params{{"_xsrf", xsrf}, {"password", password}});
+}
+
+int log_in(httplib::Client& client, const std::string& password) { return status_of(log_in_going_to(client, password, "")); }
+
+// Where a browser would go next: nowhere, or a path on this server (never '//host' or '/\\host').
+bool stays_on_server(const httplib::Result& result) {
+    if (!result || !result->has_header("Location")) return true;
+    auto location = result->get_header_value("Location");
+    return location.starts_with("/") && !location.starts_with("//") && location.find('\\') == std::string::npos &&
+           location.find("evil.example") == std::string::npos;
 }
 
 }  // namespace
@@ -81,6 +90,36 @@ TEST_CASE("jupyter: the token by file guards /api/status, password mode works, n
         auto headers = with_token(sandbox.token);
         headers.emplace("Host", "evil.example:" + std::to_string(sandbox.jupyter_port));
         CHECK(status_of(client.Get("/api/status", headers)) == 403);
+    }
+
+    SECTION("after login, next= never sends the browser off this server") {
+        // Decoded once: ///evil.example (CVE-2023-39968), //evil.example, \\evil.example, http://evil.example
+        // (encoded and not), %2F%2Fevil.example, /<tab>/evil.example, /\\evil.example, https:///evil.example.
+        for (const char* next : {"%2F%2F%2Fevil.example", "//evil.example", "%5C%5Cevil.example", "http%3A%2F%2Fevil.example",
+                                 "http://evil.example", "%252F%252Fevil.example", "%2F%09%2Fevil.example", "%2F%5Cevil.example",
+                                 "https%3A%2F%2F%2Fevil.example"}) {
+            INFO("next=" << next);
+            auto with_token_header = client.Get(("/login?next=" + std::string(next)).c_str(), with_token(sandbox.token));
+            CHECK(status_of(with_token_header) == 302);
+            CHECK(stays_on_server(with_token_header));
+            auto form_login = log_in_going_to(client, password, next);
+            CHECK(status_of(form_login) == 302);
+            CHECK(stays_on_server(form_login));
+        }
+        auto local = client.Get("/login?next=%2Ftree%2Fwork", with_token(sandbox.token));
+        REQUIRE(local);
+        CHECK(local->get_header_value("Location") == "/tree/work");  // a path of this server still works
+    }
+
+    SECTION("the login URL's token, right or wrong, is redacted from every log line") {
+        const std::string wrong = random_hex(24);
+        client.Get(("/?token=" + sandbox.token).c_str());
+        client.Get(("/login?token=" + sandbox.token).c_str());
+        client.Get(("/api/status?token=" + wrong).c_str());  // a 403: Jupyter logs it with its query
+        client.Get(("/login?next=%2Ftree%3Ftoken%3D" + sandbox.token).c_str());
+        REQUIRE(wait_until([&] { return launcher->output().find("/api/status?token=[redacted]") != std::string::npos; }, 10s));
+        CHECK(launcher->output().find(sandbox.token) == std::string::npos);
+        CHECK(launcher->output().find(wrong) == std::string::npos);
     }
 
     SECTION("the password logs in, a wrong one does not") {

@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "e2e_support.hpp"
+#include "settings.hpp"
 
 using namespace e2e;
 
@@ -33,7 +34,8 @@ struct ImageRoot {
     TemporaryDirectory directory;
     TestUser user;
     uid_t taken_uid = free_uid();
-    fs::path secrets = directory.path() / "secrets";
+    // Where the container has them: launcher-init makes the parent root-only.
+    fs::path secrets = directory.path() / launcher_init::Settings{}.secrets_dir.relative_path();
     Variables settings;
 };
 

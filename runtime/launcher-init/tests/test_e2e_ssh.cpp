@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "e2e_support.hpp"
+#include "settings.hpp"
 
 using namespace e2e;
 
@@ -71,8 +72,12 @@ TEST_CASE("ssh: pinned host key, key-only login for the one user, nothing ssh-au
             CHECK_FALSE(entry.path().filename().string().starts_with("ssh_host_"));
         }
         auto keys = file_facts(sandbox.outside("/run/launcher/ssh/authorized_keys"));
-        CHECK(keys.uid == sandbox.user.uid);
-        CHECK(keys.mode == 0600);
+        CHECK(keys.uid == 0);
+        CHECK(keys.mode == 0644);
+        auto sealed = file_facts(sandbox.secrets_dir.parent_path());
+        CHECK(sealed.uid == 0);
+        CHECK(sealed.mode == 0700);
+        CHECK(file_facts(sandbox.secrets_dir / "ssh_host_ed25519_key").uid == sandbox.user.uid);  // as the host's
         auto host_key = file_facts(sandbox.outside("/run/launcher/ssh/ssh_host_ed25519_key"));
         CHECK(host_key.uid == 0);
         CHECK(host_key.mode == 0600);
@@ -107,6 +112,19 @@ TEST_CASE("ssh: pinned host key, key-only login for the one user, nothing ssh-au
         REQUIRE(ssh_userauth_publickey(session.get(), nullptr, key.get()) == SSH_AUTH_SUCCESS);
         CHECK(run_remote(session.get(), "id -un; id -u; pwd") ==
               sandbox.user.name + "\n" + std::to_string(sandbox.user.uid) + "\n/home/" + sandbox.user.name + "\n");
+    }
+
+    SECTION("the user reads neither copy of the host key and cannot change who may log in") {
+        auto session = connect(sandbox.ssh_port, sandbox.user.name);
+        auto key = import_private_key(sandbox.client_key);
+        REQUIRE(ssh_userauth_publickey(session.get(), nullptr, key.get()) == SSH_AUTH_SUCCESS);
+        const std::string mounted_key = (launcher_init::Settings{}.secrets_dir / "ssh_host_ed25519_key").string();
+        const std::string probes = "cat " + mounted_key + " >/dev/null 2>&1 && echo read-mounted-key; "
+                                   "cat /run/launcher/ssh/ssh_host_ed25519_key >/dev/null 2>&1 && echo read-host-key; "
+                                   "(echo >> /run/launcher/ssh/authorized_keys) 2>/dev/null && echo appended-key; "
+                                   "touch /run/launcher/ssh/new 2>/dev/null && echo created-file; "
+                                   "cat /run/launcher/ssh/authorized_keys >/dev/null && echo read-authorized-keys";
+        CHECK(run_remote(session.get(), probes.c_str()) == "read-authorized-keys\n");
     }
 
     SECTION("root is refused even with an authorized key") {

@@ -37,6 +37,16 @@ TEST_CASE("jupyter config: the security settings, and never the token") {
     CHECK(config.find("hashed_password_name] =") == std::string::npos);
 }
 
+TEST_CASE("jupyter config: our login handler on 1.x and 2.x, and a log record factory that redacts tokens") {
+    JupyterOptions options;
+    options.root_dir = "/workspace";
+    auto config = render_jupyter_config(options);
+    CHECK(has_line(config, "jupyter_server_2 = int(jupyter_server.__version__.split('.')[0]) >= 2"));
+    CHECK(has_line(config, "    c.IdentityProvider.login_handler_class = LocalRedirectLoginHandler"));
+    CHECK(has_line(config, "    c.ServerApp.login_handler_class = LocalRedirectLoginHandler"));
+    CHECK(has_line(config, "logging.setLogRecordFactory(log_record_without_secrets)"));
+}
+
 TEST_CASE("jupyter config: password mode, root, address") {
     JupyterOptions options;
     options.root_dir = "/root/it's";

@@ -34,7 +34,10 @@ TEST_CASE("settings: defaults fill what the launcher leaves out") {
     CHECK(settings.uid == 1000);
     CHECK(settings.user == "alice");
     CHECK_FALSE(settings.sudo);
-    CHECK(settings.secrets_dir == "/run/launcher/secrets");
+    CHECK(settings.secrets_dir == "/run/launcher/root-only/secrets");
+    CHECK_FALSE(settings.ssh_forwarding.agent);
+    CHECK_FALSE(settings.ssh_forwarding.stream_local);
+    CHECK_FALSE(settings.ssh_forwarding.user_rc);
     CHECK(settings.root.empty());
     CHECK_FALSE(settings.listen_address);
     CHECK(settings.jupyter_port == 8888);
@@ -53,6 +56,9 @@ TEST_CASE("settings: overrides for tests and profiles") {
     environment["LAUNCHER_SSH_PORT"] = "40022";
     environment["LAUNCHER_JUPYTER_PORT"] = "40888";
     environment["LAUNCHER_STOP_TIMEOUT"] = "3";
+    environment["LAUNCHER_SSH_AGENT_FORWARDING"] = "1";
+    environment["LAUNCHER_SSH_STREAM_LOCAL_FORWARDING"] = "1";
+    environment["LAUNCHER_SSH_USER_RC"] = "0";
     auto settings = parse_settings(environment);
     CHECK(settings.services == std::vector{Service::jupyter, Service::ssh});
     CHECK(settings.under_root("/etc/passwd") == "/tmp/root/etc/passwd");
@@ -63,6 +69,9 @@ TEST_CASE("settings: overrides for tests and profiles") {
     CHECK(settings.ssh_port == 40022);
     CHECK(settings.jupyter_port == 40888);
     CHECK(settings.stop_timeout == std::chrono::seconds(3));
+    CHECK(settings.ssh_forwarding.agent);
+    CHECK(settings.ssh_forwarding.stream_local);
+    CHECK_FALSE(settings.ssh_forwarding.user_rc);
 }
 
 TEST_CASE("settings: each bad value names the variable and what was expected") {
@@ -88,6 +97,14 @@ TEST_CASE("settings: each bad value names the variable and what was expected") {
     environment = minimal();
     environment["LAUNCHER_SUDO"] = "yes";
     CHECK(error_of(environment) == "failed to read setting: LAUNCHER_SUDO: expected 0 or 1, found 'yes'");
+    for (const char* name : {"LAUNCHER_SSH_AGENT_FORWARDING", "LAUNCHER_SSH_STREAM_LOCAL_FORWARDING", "LAUNCHER_SSH_USER_RC"}) {
+        environment = minimal();
+        environment[name] = "true";
+        CHECK(error_of(environment) == "failed to read setting: " + std::string(name) + ": expected 0 or 1, found 'true'");
+    }
+    environment = minimal();
+    environment["LAUNCHER_SECRETS_DIR"] = "/secrets";  // its parent, /, would become root-only
+    CHECK_THAT(error_of(environment), Catch::Contains("LAUNCHER_SECRETS_DIR: expected a directory below a directory of its own"));
     environment = minimal();
     environment["LAUNCHER_ROOT"] = "relative";
     CHECK_THAT(error_of(environment), Catch::Contains("expected an absolute path"));

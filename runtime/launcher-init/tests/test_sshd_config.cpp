@@ -65,3 +65,32 @@ TEST_CASE("sshd_config: root with a key when root is the user, port and address 
     CHECK(has_line(config, "Port 40022"));
     CHECK(has_line(config, "ListenAddress 127.0.0.1"));
 }
+
+TEST_CASE("sshd_config: agent and stream-local forwarding and ~/.ssh/rc off by default, TCP forwarding on") {
+    auto config = render_sshd_config(alice());
+    for (const char* line : {"AllowAgentForwarding no", "AllowStreamLocalForwarding no", "PermitUserRC no",
+                             "AllowTcpForwarding yes"}) {
+        CHECK(has_line(config, line));
+    }
+}
+
+TEST_CASE("sshd_config: each forwarding switch turns on alone") {
+    auto agent = alice();
+    agent.forwarding.agent = true;
+    auto config = render_sshd_config(agent);
+    CHECK(has_line(config, "AllowAgentForwarding yes"));
+    CHECK(has_line(config, "AllowStreamLocalForwarding no"));
+    CHECK(has_line(config, "PermitUserRC no"));
+
+    auto stream_local = alice();
+    stream_local.forwarding.stream_local = true;
+    config = render_sshd_config(stream_local);
+    CHECK(has_line(config, "AllowAgentForwarding no"));
+    CHECK(has_line(config, "AllowStreamLocalForwarding yes"));
+
+    auto user_rc = alice();
+    user_rc.forwarding.user_rc = true;
+    config = render_sshd_config(user_rc);
+    CHECK(has_line(config, "PermitUserRC yes"));
+    CHECK(has_line(config, "AllowAgentForwarding no"));
+}
