@@ -6,6 +6,10 @@ JOBS ?= $(shell nproc)
 BENCH_RUNS ?= 7
 CMAKE_FLAGS ?=
 
+# ccache keys on paths relative to the clone, so a fresh clone elsewhere hits the same cache.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
+
 # Builds use Debian's docker.io client when present: it has BuildKit built in.
 BUILD_DOCKER ?= $(shell test -x /usr/bin/docker && echo /usr/bin/docker || echo docker)
 

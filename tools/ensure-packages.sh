@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build_packages=(
-  cmake g++ make pkg-config
+  cmake g++ make pkg-config ccache
   nlohmann-json3-dev libcli11-dev libfmt-dev catch2 libsodium-dev libssh-dev libcrypt-dev libcpp-httplib-dev
   libtorch-dev
 )
