@@ -102,6 +102,22 @@ inline std::string without_warnings(const std::string& err) {
   return kept;
 }
 
+// An environment `up` started, taken down with --force when the test ends, pass or fail.
+struct UpEnvironment {
+  const TempDir& dir;
+  std::string name;
+  ~UpEnvironment() { run_launcher(dir, {"down", name, "--force"}); }
+};
+
+// `launcher up --json` of the lifecycle image with ARGS, which must succeed.
+inline nlohmann::json up(const TempDir& dir, std::vector<std::string> args) {
+  args.insert(args.begin(), {"up", "--json", "--image", lifecycle_image(), "--timeout", "180"});
+  auto result = run_launcher(dir, args);
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  return nlohmann::json::parse(result.out);
+}
+
 // Removes the container when the test ends, pass or fail.
 struct ContainerGuard {
   std::string name;

@@ -17,20 +17,6 @@ using nlohmann::json;
 
 namespace {
 
-struct UpEnvironment {
-  TempDir& dir;
-  std::string name;
-  ~UpEnvironment() { run_launcher(dir, {"down", name, "--force"}); }
-};
-
-json up(const TempDir& dir, std::vector<std::string> args) {
-  args.insert(args.begin(), {"up", "--json", "--image", lifecycle_image(), "--timeout", "180"});
-  auto result = run_launcher(dir, args);
-  INFO(result.err);
-  REQUIRE(result.exit_code == 0);
-  return json::parse(result.out);
-}
-
 std::string exec_in(const TempDir& dir, const std::string& env, std::vector<std::string> command) {
   std::vector<std::string> args{"exec", env, "--"};
   args.insert(args.end(), command.begin(), command.end());

@@ -64,20 +64,6 @@ void create_gpu_env(const std::string& name) {
   REQUIRE(created.exit_code == 0);
 }
 
-struct UpEnvironment {
-  TempDir& dir;
-  std::string name;
-  ~UpEnvironment() { run_launcher(dir, {"down", name, "--force"}); }
-};
-
-json up(const TempDir& dir, std::vector<std::string> args) {
-  args.insert(args.begin(), {"up", "--json", "--image", lifecycle_image(), "--timeout", "180"});
-  auto result = run_launcher(dir, args);
-  INFO(result.err);
-  REQUIRE(result.exit_code == 0);
-  return json::parse(result.out);
-}
-
 std::string address_in(const std::string& container, const std::string& network) {
   auto inspect = run_process({docker(), "inspect", "--format", "{{json .NetworkSettings.Networks}}", container});
   REQUIRE(inspect.exit_code == 0);

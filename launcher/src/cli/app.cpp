@@ -59,6 +59,7 @@ int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
   commands::add_ssh_command(app, context);
   commands::add_ssh_config_command(app, context);
   commands::add_open_command(app, context);
+  commands::add_snapshot_command(app, context);
   commands::add_secret_command(app, context);
   commands::add_build_command(app, context);
   commands::add_doctor_command(app, context);

@@ -36,7 +36,7 @@ void add_down_command(CLI::App& app, Context& context) {
     lifecycle::EnvironmentLock lock(host.state_home, env, *context.err);
     auto container = lifecycle::find_environment(docker, env);
     if (container) {
-      lifecycle::refuse_unsaved_files(docker, *container, options->force);
+      if (!options->force) lifecycle::refuse_unsaved_work(docker, *container, "or discard it all with --force");
       std::string gpus = lifecycle::gpus_of(*container);
       lifecycle::stop_and_remove(docker, *container, std::chrono::seconds(options->timeout_seconds));
       // Only an env with GPUs touches the table, and a table that cannot be updated does not

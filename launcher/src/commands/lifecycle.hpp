@@ -25,5 +25,6 @@ void add_exec_command(CLI::App& app, Context& context);
 void add_ssh_command(CLI::App& app, Context& context);
 void add_ssh_config_command(CLI::App& app, Context& context);
 void add_open_command(CLI::App& app, Context& context);
+void add_snapshot_command(CLI::App& app, Context& context);
 
 } // namespace launcher::commands

@@ -260,7 +260,8 @@ void add_up_command(CLI::App& app, Context& context) {
       if (!options->recreate)
         throw Error(ExitCode::failed, "environment \"" + plan.env + "\" runs a different plan:" + recorded_plan_changes(layout, plan) +
                                           "\n`launcher up --recreate` replaces its container (volumes are kept)");
-      lifecycle::refuse_unsaved_files(docker, *existing, false);
+      lifecycle::refuse_unsaved_work(docker, *existing,
+                                     "or discard it all with `launcher down " + plan.env + " --force`, then `launcher up` again");
       lifecycle::stop_and_remove(docker, *existing, std::chrono::seconds(10));
       existing.reset();
     }

@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "lifecycle/inspect.hpp"
+#include "lifecycle/unsaved.hpp"
 #include "plan/resolve.hpp"
 #include "render/render.hpp"
 #include "secrets/state.hpp"
@@ -46,26 +47,30 @@ std::string choose_environment(const docker::Docker& docker, const std::optional
                                             : "several environments were made from this directory (" + names + "); name one");
 }
 
-void refuse_unsaved_files(const docker::Docker& docker, const json& container, bool force) {
-  if (force) return;
+void refuse_unsaved_work(const docker::Docker& docker, const json& container, const std::string& discard) {
   std::string name = container["Name"].get<std::string>().substr(1);
   std::string user = env_variable(container, "LAUNCHER_USER");
-  std::vector<std::string> roots{user.empty() || user == "root" ? "/root" : "/home/" + user};
+  std::string home = user.empty() || user == "root" ? "/root" : "/home/" + user;
   std::string workdir = env_variable(container, "LAUNCHER_WORKDIR");
-  if (!workdir.empty()) roots.push_back(workdir);
   std::vector<std::string> mounts;
   for (const auto& mount : container.value("Mounts", json::array())) mounts.push_back(mount.value("Destination", ""));
-  constexpr std::size_t shown = 20;
-  auto lost = unsaved_paths(docker.run({"diff", name}, "list changed files of " + name).out, roots, mounts, shown);
-  if (lost.empty()) return;
-  std::string list;
-  for (const auto& path : lost) list += "\n  " + path;
-  throw Error(ExitCode::failed,
-              "environment \"" + env_of(container) + "\" has files outside its volumes that removing the container would lose " +
-                  "(up to " + std::to_string(shown) + " shown):" + list +
-                  "\nkeep them with `docker cp " + name + ":PATH .` or by moving them onto a volume " +
-                  "(`launcher exec " + env_of(container) + " -- mv PATH " + (workdir.empty() ? "/a/volume" : workdir) +
-                  "/`), or discard them with --force");
+  std::string diff = docker.run({"diff", name}, "list changed files of " + name).out;
+  // Packages are compared only where the image recorded its own and the container runs to list
+  // them; otherwise their files still count, as files.
+  std::optional<PackageListing> built, current;
+  if (is_running(container)) {
+    auto recorded = docker.try_run({"exec", name, "cat", package_record});
+    if (recorded.exit_code == 0) {
+      built = parse_package_listing(recorded.out, name + ":" + package_record);
+      std::string uid = env_variable(container, "LAUNCHER_UID");
+      // As the env's user, so that its own site-packages (pip install --user) are seen.
+      auto listed = docker.run({"exec", "-u", uid.empty() ? "0" : uid, name, "python3", package_lister},
+                               "list the packages of " + name);
+      current = parse_package_listing(listed.out, "the package listing of " + name);
+    }
+  }
+  UnsavedWork work = unsaved_work(diff, mounts, home, workdir, built, current);
+  if (!work.empty()) throw Error(ExitCode::failed, unsaved_work_message(env_of(container), work, workdir, discard));
 }
 
 void stop_and_remove(const docker::Docker& docker, const json& container, std::chrono::seconds timeout) {
@@ -94,13 +99,19 @@ void remove_own_network(const docker::Docker& docker, const std::string& env) {
   docker.try_run({"network", "rm", plan::own_network(env)});
 }
 
-EnvironmentLock::EnvironmentLock(const std::filesystem::path& state_home, const std::string& env, std::ostream& notices) {
+EnvironmentLock::EnvironmentLock(const std::filesystem::path& state_home, const std::string& env, std::ostream& notices,
+                                 bool wait) {
   std::filesystem::path envs_dir = secrets::state_layout(env, state_home).env_dir.parent_path();
   secrets::ensure_private_dir(envs_dir);
   std::filesystem::path path = envs_dir / ("." + env + ".lock");
   fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd_ < 0) throw Error(ExitCode::failed, "failed to open lock: " + path.string() + ": " + std::strerror(errno));
   if (flock(fd_, LOCK_EX | LOCK_NB) == 0) return;
+  if (!wait) {
+    close(fd_);
+    throw Error(ExitCode::failed, "another launcher (an `up` or `down`) is working on environment \"" + env +
+                                      "\"; try again when it has finished");
+  }
   notices << "another launcher is working on environment \"" << env << "\"; waiting for it to finish\n" << std::flush;
   while (flock(fd_, LOCK_EX) != 0)
     if (errno != EINTR) throw Error(ExitCode::failed, "failed to lock: " + path.string() + ": " + std::strerror(errno));

@@ -24,8 +24,14 @@ nlohmann::json require_environment(const docker::Docker& docker, const std::stri
 std::string choose_environment(const docker::Docker& docker, const std::optional<std::string>& given,
                                const host::HostFacts& host);
 
-// Files `down` or `up --recreate` would lose; an error listing them unless `force`.
-void refuse_unsaved_files(const docker::Docker& docker, const nlohmann::json& container, bool force);
+// Where images record their Python and Debian packages at build time, and the script that
+// lists them (images/scripts/list_packages.py), in the image.
+inline constexpr const char* package_record = "/usr/local/share/launcher/packages.json";
+inline constexpr const char* package_lister = "/usr/local/share/launcher/list_packages.py";
+
+// What `down` or `up --recreate` would lose (see unsaved_work): an error naming it by group,
+// with how to keep each and `discard`, how to go on without it.
+void refuse_unsaved_work(const docker::Docker& docker, const nlohmann::json& container, const std::string& discard);
 
 // Stops gracefully (SIGTERM, then SIGKILL after `timeout`) and removes the container. Volumes stay.
 void stop_and_remove(const docker::Docker& docker, const nlohmann::json& container, std::chrono::seconds timeout);
@@ -38,10 +44,10 @@ void ensure_network(const docker::Docker& docker, const plan::Plan& plan);
 void remove_own_network(const docker::Docker& docker, const std::string& env);
 
 // Holds a per-environment lock for its lifetime, so two `up`s of one environment never race:
-// the second waits, saying so.
+// the second waits, saying so; without `wait`, it fails saying who is busy.
 class EnvironmentLock {
 public:
-  EnvironmentLock(const std::filesystem::path& state_home, const std::string& env, std::ostream& notices);
+  EnvironmentLock(const std::filesystem::path& state_home, const std::string& env, std::ostream& notices, bool wait = true);
   ~EnvironmentLock();
   EnvironmentLock(const EnvironmentLock&) = delete;
   EnvironmentLock& operator=(const EnvironmentLock&) = delete;

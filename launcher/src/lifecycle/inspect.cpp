@@ -16,10 +16,6 @@ std::string label(const json& container, const char* name) {
   return labels.is_object() && labels.contains(name) ? labels[name].get<std::string>() : "";
 }
 
-bool is_under(const std::string& path, const std::string& root) {
-  return path == root || (starts_with(path, root) && (root == "/" || path[root.size()] == '/'));
-}
-
 } // namespace
 
 std::string env_of(const json& container) { return label(container, render::label_env); }
@@ -98,28 +94,6 @@ std::vector<std::string> plan_differences(const json& old_plan, const json& new_
     if (before != value) differences.push_back(key + ": " + before.dump() + " -> " + value.dump());
   }
   return differences;
-}
-
-std::vector<std::string> unsaved_paths(const std::string& diff_output, const std::vector<std::string>& roots,
-                                       const std::vector<std::string>& mount_targets, std::size_t limit) {
-  // Files that tools regenerate: losing them loses nothing.
-  static const std::vector<std::string> regenerated{".cache", ".ipython", ".local/share/jupyter", ".jupyter", ".config/matplotlib",
-                                                    ".python_history", ".bash_history", ".lesshst", ".wget-hsts", ".viminfo"};
-  std::vector<std::string> changed;
-  for (const auto& line : split(diff_output, '\n'))
-    if (line.size() > 2 && (line[0] == 'A' || line[0] == 'C')) changed.push_back(line.substr(2));
-  std::vector<std::string> lost;
-  for (const auto& path : changed) {
-    // Only leaves: a directory holding other changes is represented by them.
-    bool has_child = std::any_of(changed.begin(), changed.end(), [&](const auto& other) { return other != path && is_under(other, path); });
-    bool in_root = std::any_of(roots.begin(), roots.end(), [&](const auto& root) { return is_under(path, root) && path != root; });
-    bool on_volume = std::any_of(mount_targets.begin(), mount_targets.end(), [&](const auto& target) { return is_under(path, target); });
-    bool regenerable = std::any_of(roots.begin(), roots.end(), [&](const auto& root) {
-      return std::any_of(regenerated.begin(), regenerated.end(), [&](const auto& name) { return is_under(path, root + "/" + name); });
-    });
-    if (!has_child && in_root && !on_volume && !regenerable && lost.size() < limit) lost.push_back(path);
-  }
-  return lost;
 }
 
 } // namespace launcher::lifecycle

@@ -35,9 +35,5 @@ std::string reachable_host(const Endpoint& endpoint);
 // The top-level fields whose values differ between two plans, with both values, one per line.
 std::vector<std::string> plan_differences(const nlohmann::json& old_plan, const nlohmann::json& new_plan);
 
-// Paths `docker diff` reports as added or changed under the work dir or the user's home that
-// are not on a mounted volume, caches left out: the files `down` would lose. At most `limit`.
-std::vector<std::string> unsaved_paths(const std::string& diff_output, const std::vector<std::string>& roots,
-                                       const std::vector<std::string>& mount_targets, std::size_t limit);
 
 } // namespace launcher::lifecycle

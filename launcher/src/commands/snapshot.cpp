@@ -1,0 +1,112 @@
+#include <ctime>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "commands/lifecycle.hpp"
+#include "core/error.hpp"
+#include "docker/docker.hpp"
+#include "host/host_facts.hpp"
+#include "lifecycle/environments.hpp"
+#include "lifecycle/inspect.hpp"
+#include "lifecycle/snapshot.hpp"
+#include "secrets/state.hpp"
+#include "render/render.hpp"
+
+namespace launcher::commands {
+
+namespace {
+
+// launcher-init writes the user's password hash into /etc/shadow, in the container's own layer,
+// which a commit would copy: for the commit, the hash is blanked and the file kept on the
+// tmpfs, then put back. A password login during those seconds is refused.
+class ShadowSeal {
+public:
+  ShadowSeal(const docker::Docker& docker, std::string container, const std::string& user)
+      : docker_(docker), container_(std::move(container)) {
+    docker_.run({"exec", "-u", "0", container_, "sh", "-c",
+                 std::string("cp -p /etc/shadow ") + saved + " && sed -i 's/^" + user + ":[^:]*:/" + user + ":*:/' /etc/shadow"},
+                "keep the password hash of " + container_ + " out of the snapshot");
+  }
+  ~ShadowSeal() {
+    docker_.try_run({"exec", "-u", "0", container_, "sh", "-c", std::string("cat ") + saved + " > /etc/shadow && rm " + saved});
+  }
+  ShadowSeal(const ShadowSeal&) = delete;
+  ShadowSeal& operator=(const ShadowSeal&) = delete;
+
+private:
+  static constexpr const char* saved = "/run/launcher/shadow.before-snapshot";
+  const docker::Docker& docker_;
+  std::string container_;
+};
+
+} // namespace
+
+void add_snapshot_command(CLI::App& app, Context& context) {
+  struct Options {
+    EnvOption env;
+    std::optional<std::string> tag;
+    bool json = false;
+  };
+  auto options = std::make_shared<Options>();
+  CLI::App* command = env_subcommand(app, "snapshot", "commit an environment's container to a new image, secrets excluded", options->env);
+  command->add_option("--tag", options->tag, "image name:tag (default: <image repository>:<tag>-snapshot-<env>-<yyyymmdd-hhmm>)");
+  command->add_flag("--json", options->json, "print the result as one JSON object");
+  command->callback([options, &context] {
+    if (options->tag)
+      if (std::string problem = lifecycle::image_reference_problem(*options->tag); !problem.empty())
+        throw Error(ExitCode::usage, "--tag " + *options->tag + ": Docker would refuse it: " + problem);
+    docker::Docker docker(context.docker);
+    const std::string& env = options->env.env;
+    host::HostFacts host = host::read_host_facts();
+    // A snapshot taken while `up` replaces the container, or `down` removes it, would be of neither.
+    lifecycle::EnvironmentLock lock(host.state_home, env, *context.err, false);
+    nlohmann::json container = lifecycle::require_environment(docker, env);
+    std::string name = container["Name"].get<std::string>().substr(1);
+    std::string image = container["Config"].value("Image", "");
+    std::string base = container.value("Image", "");
+    std::time_t now = std::time(nullptr);
+    std::string tag = options->tag.value_or(lifecycle::default_snapshot_tag(image, env, now));
+    if (std::string problem = lifecycle::image_reference_problem(tag); !problem.empty())
+      throw Error(ExitCode::usage, "the snapshot's name " + tag + " would be refused by Docker (" + problem + "); name one with --tag");
+    char time_text[32];
+    std::strftime(time_text, sizeof time_text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+    // docker commit pauses a running container for the copy and resumes it; mounts (the volumes,
+    // the secrets) and tmpfs (/run/launcher) are never part of the image. The container's own
+    // labels would be committed too: blanked, so a container run from the snapshot by hand is
+    // no launcher environment (a commit cannot remove a label).
+    std::vector<std::string> commit{"commit", "--pause=true"};
+    auto label = [&](const std::string& key, const std::string& value) {
+      commit.insert(commit.end(), {"--change", "LABEL " + key + "=\"" + value + "\""});
+    };
+    for (const char* key : {render::label_env, render::label_profile, render::label_plan_hash, render::label_gpus}) label(key, "");
+    label(lifecycle::label_snapshot_of, env);
+    label(lifecycle::label_base_digest, base);
+    label(lifecycle::label_snapshot_time, time_text);
+    commit.insert(commit.end(), {name, tag});
+    std::optional<ShadowSeal> seal;
+    std::string user = lifecycle::env_variable(container, "LAUNCHER_USER");
+    if (!user.empty() && user != "root" && std::filesystem::exists(secrets::state_layout(env, host.state_home).user_password_hash())) {
+      if (!lifecycle::is_running(container))
+        throw Error(ExitCode::failed, "environment \"" + env + "\" is stopped, and its /etc/shadow holds the login password's hash, "
+                                      "which only a running container can keep out of the snapshot: start it (`launcher up`) and snapshot again");
+      seal.emplace(docker, name, user);
+    }
+    docker.run(commit, "snapshot " + env);
+    std::string id = docker.inspect_image(tag).value_or(nlohmann::json::object()).value("Id", "");
+    if (options->json) {
+      *context.out << nlohmann::json{{"env", env}, {"tag", tag}, {"id", id}, {"base", base}, {"image", image}}.dump(2) << "\n";
+      return;
+    }
+    *context.out << "snapshot of " << env << ": " << tag << " (" << id << ")\n"
+                 << "  use it:   launcher up --image " << tag << "\n"
+                 << "  share it: docker push " << tag << ", then launcher pin " << tag << "\n";
+  });
+}
+
+} // namespace launcher::commands

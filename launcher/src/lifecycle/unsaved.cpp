@@ -1,0 +1,151 @@
+#include "lifecycle/unsaved.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/text.hpp"
+
+namespace launcher::lifecycle {
+
+using nlohmann::json;
+
+namespace {
+
+bool is_under(const std::string& path, const std::string& root) {
+  return path == root || (starts_with(path, root) && (root == "/" || path[root.size()] == '/'));
+}
+
+constexpr std::size_t files_shown = 20;
+
+PackageVersions versions_of(const json& packages) {
+  PackageVersions versions;
+  for (const auto& [name, version] : packages.items()) versions[name] = version.get<std::string>();
+  return versions;
+}
+
+std::string describe(const PackageChange& change) {
+  if (change.built.empty()) return change.name + " " + change.current + " (new)";
+  if (change.current.empty()) return change.name + " " + change.built + " (removed)";
+  return change.name + " " + change.built + " -> " + change.current;
+}
+
+} // namespace
+
+const std::vector<std::string>& regenerated_paths() {
+  static const std::vector<std::string> paths{
+      "/tmp", "/var/tmp", "/run", "/var/cache", "/var/log", "/var/lib/apt/lists",
+      // ldconfig's cache, rebuilt from the libraries whenever a package adds one.
+      "/etc/ld.so.cache",
+      // launcher-init writes the user's account at every start.
+      "/etc/passwd", "/etc/passwd-", "/etc/group", "/etc/group-", "/etc/shadow", "/etc/shadow-", "/etc/gshadow",
+      "/etc/gshadow-"};
+  return paths;
+}
+
+const std::vector<std::string>& regenerated_home_entries() {
+  static const std::vector<std::string> entries{".cache",  ".ipython",         ".local/share/jupyter", ".jupyter",
+                                                ".config/matplotlib", ".python_history", ".bash_history", ".lesshst",
+                                                ".wget-hsts", ".viminfo"};
+  return entries;
+}
+
+bool is_regenerated(const std::string& path, const std::string& home) {
+  if (path.find("/__pycache__/") != std::string::npos || path.ends_with("/__pycache__")) return true;
+  // launcher-init's sudo rule for the user, made anew at every start.
+  if (starts_with(path, "/etc/sudoers.d/launcher-")) return true;
+  auto under = [&](const std::string& root) { return is_under(path, root); };
+  if (std::any_of(regenerated_paths().begin(), regenerated_paths().end(), under)) return true;
+  return !home.empty() && std::any_of(regenerated_home_entries().begin(), regenerated_home_entries().end(),
+                                      [&](const std::string& entry) { return is_under(path, home + "/" + entry); });
+}
+
+PackageListing parse_package_listing(const std::string& text, const std::string& source) {
+  const std::string expected = " is not a package listing ({\"python\": {NAME: VERSION}, \"debian\": {NAME: VERSION}})";
+  try {
+    json listing = json::parse(text);
+    if (!listing.is_object() || !listing.contains("python") || !listing["python"].is_object() || !listing.contains("debian") ||
+        !listing["debian"].is_object())
+      throw Error(ExitCode::failed, source + expected);
+    std::vector<std::string> new_files;
+    if (listing.contains("new_package_files")) new_files = listing["new_package_files"].get<std::vector<std::string>>();
+    return {versions_of(listing["python"]), versions_of(listing["debian"]), std::move(new_files)};
+  } catch (const json::exception& error) {
+    throw Error(ExitCode::failed, source + expected + ": " + error.what());
+  }
+}
+
+std::vector<PackageChange> package_changes(const PackageVersions& built, const PackageVersions& current) {
+  std::vector<PackageChange> changes;
+  for (const auto& [name, version] : current) {
+    auto before = built.find(name);
+    if (before == built.end()) changes.push_back({name, "", version});
+    else if (before->second != version) changes.push_back({name, before->second, version});
+  }
+  for (const auto& [name, version] : built)
+    if (!current.count(name)) changes.push_back({name, version, ""});
+  std::sort(changes.begin(), changes.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  return changes;
+}
+
+UnsavedWork unsaved_work(const std::string& diff_output, const std::vector<std::string>& mount_targets, const std::string& home,
+                         const std::string& workdir, const std::optional<PackageListing>& built,
+                         const std::optional<PackageListing>& current) {
+  UnsavedWork work;
+  std::vector<std::string> package_files;
+  if (built && current) {
+    work.python = package_changes(built->python, current->python);
+    work.debian = package_changes(built->debian, current->debian);
+    package_files = current->new_package_files;
+    std::sort(package_files.begin(), package_files.end());
+  }
+  // Deletions are not listed: the image still has what was deleted.
+  std::vector<std::string> changed;
+  for (const auto& line : split(diff_output, '\n'))
+    if (line.size() > 2 && (line[0] == 'A' || line[0] == 'C') && line[1] == ' ') changed.push_back(line.substr(2));
+  // With '/' sorting first, a directory's changed entries follow it right away ("d", "d/x",
+  // "d-1"): only leaves are listed.
+  std::sort(changed.begin(), changed.end(), [](const std::string& a, const std::string& b) {
+    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+      return (x == '/' ? '\0' : x) < (y == '/' ? '\0' : y);
+    });
+  });
+  for (std::size_t i = 0; i < changed.size(); ++i) {
+    const std::string& path = changed[i];
+    bool has_child = i + 1 < changed.size() && is_under(changed[i + 1], path) && changed[i + 1] != path;
+    bool on_volume = std::any_of(mount_targets.begin(), mount_targets.end(), [&](const auto& target) { return is_under(path, target); });
+    bool told_as_package = std::binary_search(package_files.begin(), package_files.end(), path) ||
+                           (!work.debian.empty() && (is_under(path, "/var/lib/dpkg") || is_under(path, "/var/lib/apt")));
+    if (has_child || on_volume || told_as_package || path == home || path == workdir || is_regenerated(path, home)) continue;
+    work.files.push_back(path);
+  }
+  return work;
+}
+
+std::string unsaved_work_message(const std::string& env, const UnsavedWork& work, const std::string& workdir,
+                                 const std::string& discard) {
+  std::string message = "environment \"" + env + "\" has changes outside its volumes that removing the container would lose:";
+  if (!work.files.empty()) {
+    message += fmt::format("\n  files ({}):", work.files.size());
+    for (std::size_t i = 0; i < std::min(work.files.size(), files_shown); ++i) message += "\n    " + work.files[i];
+    if (work.files.size() > files_shown) message += fmt::format("\n    ... and {} more", work.files.size() - files_shown);
+  }
+  auto packages = [&](const char* kind, const std::vector<PackageChange>& changes) {
+    if (changes.empty()) return;
+    message += fmt::format("\n  {} packages installed, changed or removed since the image was built ({}):", kind, changes.size());
+    for (const auto& change : changes) message += "\n    " + describe(change);
+  };
+  packages("Python", work.python);
+  packages("Debian", work.debian);
+  message += "\nkeep all of it as an image with `launcher snapshot " + env + "` (then `launcher up --image <its tag>`)";
+  if (!work.files.empty())
+    message += "; keep files with `docker cp " + env + ":PATH .` or by moving them onto a volume (`launcher exec " + env +
+               " -- mv PATH " + (workdir.empty() ? "/a/volume" : workdir) + "/`)";
+  if (!work.python.empty() || !work.debian.empty())
+    message += "; make packages part of every environment through the image's lock or the team file's image";
+  return message + "; " + discard;
+}
+
+} // namespace launcher::lifecycle

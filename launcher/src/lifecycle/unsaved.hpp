@@ -1,0 +1,63 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace launcher::lifecycle {
+
+// What removing a container would lose, judged from `docker diff` and from the container's
+// package lists against the ones its image recorded at build time. Pure.
+
+// Places whose changes never count: temporary, cache and log places, and what launcher-init
+// rewrites at every start. The one list; README's `down` section shows it.
+const std::vector<std::string>& regenerated_paths();
+// Under the user's home only: files that tools regenerate.
+const std::vector<std::string>& regenerated_home_entries();
+// Whether a change at `path` counts for nothing: under a regenerated path, inside a
+// __pycache__ directory, or a regenerated entry of `home`.
+bool is_regenerated(const std::string& path, const std::string& home);
+
+using PackageVersions = std::map<std::string, std::string>; // name -> version
+
+struct PackageListing {
+  PackageVersions python;                     // Python distributions, names in PEP 503 form
+  PackageVersions debian;                     // installed Debian packages
+  std::vector<std::string> new_package_files; // files of the packages its image's record lacks
+};
+
+// images/scripts/list_packages.py's JSON; an Error naming `source` when it is not that. The
+// image's own record has no "new_package_files".
+PackageListing parse_package_listing(const std::string& text, const std::string& source);
+
+struct PackageChange {
+  std::string name;
+  std::string built;   // the image's version; empty: installed since
+  std::string current; // the container's version; empty: removed since
+  bool operator==(const PackageChange&) const = default;
+};
+
+std::vector<PackageChange> package_changes(const PackageVersions& built, const PackageVersions& current);
+
+struct UnsavedWork {
+  std::vector<std::string> files; // added or changed leaves, sorted
+  std::vector<PackageChange> python;
+  std::vector<PackageChange> debian;
+  bool empty() const { return files.empty() && python.empty() && debian.empty(); }
+};
+
+// The leaves `docker diff` reports as added or changed outside `mount_targets`, less what is
+// regenerated and less `home` and `workdir` themselves (made empty at start). With both package
+// listings, the package changes too, and the files of those packages (and dpkg's and apt's
+// databases) are
+// told as the packages instead.
+UnsavedWork unsaved_work(const std::string& diff_output, const std::vector<std::string>& mount_targets, const std::string& home,
+                         const std::string& workdir, const std::optional<PackageListing>& built,
+                         const std::optional<PackageListing>& current);
+
+// The refusal: each group with what to do about it. `discard` says how to go on without them.
+std::string unsaved_work_message(const std::string& env, const UnsavedWork& work, const std::string& workdir,
+                                 const std::string& discard);
+
+} // namespace launcher::lifecycle
