@@ -48,13 +48,12 @@ std::string choose_environment(const docker::Docker& docker, const std::optional
 
 void refuse_unsaved_files(const docker::Docker& docker, const json& container, bool force) {
   if (force) return;
-  std::string name = container["Name"].get<std::string>().substr(1);
+  std::string name = name_of(container);
   std::string user = env_variable(container, "LAUNCHER_USER");
   std::vector<std::string> roots{user.empty() || user == "root" ? "/root" : "/home/" + user};
   std::string workdir = env_variable(container, "LAUNCHER_WORKDIR");
   if (!workdir.empty()) roots.push_back(workdir);
-  std::vector<std::string> mounts;
-  for (const auto& mount : container.value("Mounts", json::array())) mounts.push_back(mount.value("Destination", ""));
+  std::vector<std::string> mounts = mount_targets_of(container);
   constexpr std::size_t shown = 20;
   auto lost = unsaved_paths(docker.run({"diff", name}, "list changed files of " + name).out, roots, mounts, shown);
   if (lost.empty()) return;
@@ -69,7 +68,7 @@ void refuse_unsaved_files(const docker::Docker& docker, const json& container, b
 }
 
 void stop_and_remove(const docker::Docker& docker, const json& container, std::chrono::seconds timeout) {
-  std::string name = container["Name"].get<std::string>().substr(1);
+  std::string name = name_of(container);
   if (is_running(container)) docker.run({"stop", "--time", std::to_string(timeout.count()), name}, "stop " + name);
   docker.run({"rm", name}, "remove " + name);
 }
