@@ -77,8 +77,8 @@ TEST_CASE("the example team file with a data directory named in Latin-1 exits 2"
   auto result = launcher::process::run_process({LAUNCHER_BINARY, "render", "--profile", "dev"}, options);
   std::string file = (dir.path / "donn\\xe9es/launcher.json").string();
   require_one_line_error(result, 2,
-                         file + ":/profiles/dev/volumes/0: host path \"" +
-                             (dir.path / "donn\\xe9es/data").string() + "\"" + not_utf8);
+                         file + ":/profiles/dev/volumes/0: host path \"" + (dir.path / "donn\\xe9es/data").string() +
+                             "\"" + not_utf8);
 }
 
 TEST_CASE("a GPU list of 200000 digits exits 2 with the GPU list's limit", "[e2e][cli][bad-input]") {
@@ -131,7 +131,8 @@ json check_row(const std::string& report, const std::string& id) {
 
 TEST_CASE("doctor reports garbage from docker as a FAIL row naming the field", "[e2e][doctor][bad-input]") {
   TempDir dir;
-  fs::path docker = fake_docker(dir, R"(version\ *) echo '{"Client": {"Version": "28.2.2"}, "Server": {"Version": 28}}' ;;
+  fs::path docker =
+      fake_docker(dir, R"(version\ *) echo '{"Client": {"Version": "28.2.2"}, "Server": {"Version": 28}}' ;;
 info\ *) echo '{"ServerVersion": "28.2.2", "Runtimes": []}' ;;
 image\ inspect\ *) echo '{"io.launcher.torch": 2}' ;;)");
   auto result = run_launcher(dir, {"--docker", docker.string(), "doctor", "--gpus", "none", "--json"});
@@ -144,7 +145,8 @@ image\ inspect\ *) echo '{"io.launcher.torch": 2}' ;;)");
   json image_row = check_row(result.out, "image");
   CHECK(image_row["status"] == "WARN");
   CHECK(image_row["message"].get<std::string>().find(": `docker image inspect` printed unexpected JSON: "
-                                                     "/io.launcher.torch: expected a string, found 2") != std::string::npos);
+                                                     "/io.launcher.torch: expected a string, found 2") !=
+        std::string::npos);
   CHECK(result.err == "launcher: error: 1 check failed\n");
 }
 
@@ -157,8 +159,10 @@ TEST_CASE("doctor does not call a garbage nvidia-smi table healthy", "[e2e][doct
   INFO(result.out << result.err);
   CHECK(result.exit_code == 3);
   std::string problem = "nvidia-smi --query-gpu line 1: uuid: expected a GPU UUID (GPU-...), found \"garbage\"";
-  CHECK(check_row(result.out, "driver") ==
-        json{{"id", "driver"}, {"status", "WARN"}, {"message", "NVIDIA driver 550.54.15, but " + problem}, {"fix", "run nvidia-smi to see what fails"}});
+  CHECK(check_row(result.out, "driver") == json{{"id", "driver"},
+                                                {"status", "WARN"},
+                                                {"message", "NVIDIA driver 550.54.15, but " + problem},
+                                                {"fix", "run nvidia-smi to see what fails"}});
   json gpus_row = check_row(result.out, "gpus");
   CHECK(gpus_row["status"] == "FAIL");
   CHECK(gpus_row["message"] == "the profile asks for every GPU, and the driver lists none: " + problem);

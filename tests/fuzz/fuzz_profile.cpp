@@ -7,7 +7,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // Variables the text may interpolate; DATA is not UTF-8, on purpose.
   profile::EnvLookup env = [](const std::string& name) -> std::optional<std::string> {
     if (name == "HOME") return "/home/alice";
-    if (name == "DATA") return "/srv/donn\xe9" "es";
+    if (name == "DATA")
+      return "/srv/donn\xe9"
+             "es";
     if (name == "EMPTY") return "";
     return std::nullopt;
   };

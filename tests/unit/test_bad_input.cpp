@@ -121,8 +121,9 @@ TEST_CASE("a variable that is not UTF-8 is refused, naming it", "[profile][utf8]
 
 TEST_CASE("a mount source joined to a directory that is not UTF-8 is refused when the profile is used",
           "[plan][utf8]") {
-  profile::FieldContext context{"launcher.json", "/srv/donn\xe9"
-                                                 "es",
+  profile::FieldContext context{"launcher.json",
+                                "/srv/donn\xe9"
+                                "es",
                                 "/home/alice", &testing::no_variables};
   profile::Catalog catalog;
   catalog.sources.push_back(profile::parse_profile_source(
@@ -134,11 +135,16 @@ TEST_CASE("a mount source joined to a directory that is not UTF-8 is refused whe
                 "launcher.json:/profiles/dev/volumes/0: host path \"/srv/donn\\xe9es/data\" is not UTF-8 (Docker's API "
                 "would replace those bytes with U+FFFD)");
   host::HostFacts latin1_home = testing::test_host();
-  latin1_home.state_home = "/home/al\xe9" "ce/.local/state";
-  require_error([&] { plan::resolve_plan("jupyter", profile::merge_profile(builtin_catalog(), "jupyter"), latin1_home, testing::FakePaths{}.probe()); },
-                ExitCode::usage,
-                "the state directory \"/home/al\\xe9ce/.local/state/launcher/envs/project-jupyter/secrets\" is not UTF-8 "
-                "(Docker's API would replace those bytes with U+FFFD); set XDG_STATE_HOME to a directory whose path is UTF-8");
+  latin1_home.state_home = "/home/al\xe9"
+                           "ce/.local/state";
+  require_error(
+      [&] {
+        plan::resolve_plan("jupyter", profile::merge_profile(builtin_catalog(), "jupyter"), latin1_home,
+                           testing::FakePaths{}.probe());
+      },
+      ExitCode::usage,
+      "the state directory \"/home/al\\xe9ce/.local/state/launcher/envs/project-jupyter/secrets\" is not UTF-8 "
+      "(Docker's API would replace those bytes with U+FFFD); set XDG_STATE_HOME to a directory whose path is UTF-8");
 }
 
 TEST_CASE("flags that are not UTF-8 are refused, naming the flag", "[profile][flags][utf8]") {
@@ -322,8 +328,7 @@ TEST_CASE("doctor turns unreadable Docker output into a FAIL or WARN row naming 
 TEST_CASE("the command line handler prints bytes that are not UTF-8 escaped, on one line", "[cli][utf8]") {
   std::vector<std::string> args{"launcher", "render", "--gpus", "a\xff"};
   std::vector<char*> argv;
-  for (auto& arg : args)
-    argv.push_back(arg.data());
+  for (auto& arg : args) argv.push_back(arg.data());
   std::ostringstream out, err;
   CHECK(cli::run(static_cast<int>(argv.size()), argv.data(), out, err) == 2);
   CHECK(err.str() == "launcher: error: command line (--gpus a\\xff):/gpus: \"a\\xff\" is not UTF-8 (Docker's API would "

@@ -19,9 +19,11 @@ namespace {
 std::string status_with_gpus(const docker::ListedContainer& container, doctor::HostQueries& queries) {
   const std::string& gpus = container.labels.at(render::label_gpus);
   if (container.state != "running" || gpus.empty() || gpus == "none") return container.status;
-  doctor::ContainerFacts facts{container.name, true, true, container.status, queries.container_gpu_list(container.name), ""};
+  doctor::ContainerFacts facts{
+      container.name, true, true, container.status, queries.container_gpu_list(container.name), ""};
   doctor::CheckResult check = doctor::container_check(facts, true);
-  return check.status == doctor::Status::fail ? container.status + ", lost its GPUs: launcher up --recreate" : container.status;
+  return check.status == doctor::Status::fail ? container.status + ", lost its GPUs: launcher up --recreate"
+                                              : container.status;
 }
 
 std::string or_dash(const std::string& text) { return text.empty() || text == "none" ? "-" : text; }

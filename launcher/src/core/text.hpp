@@ -32,6 +32,12 @@ bool is_valid_utf8(std::string_view text);
 // message naming it can be printed and turned into JSON.
 std::string escape_invalid_utf8(std::string_view text);
 
+// [A-Za-z0-9] without the locale: names are checked by hand, not with std::regex, whose matcher
+// recurses once per character and overflows the stack on long input.
+inline bool is_ascii_alphanumeric(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
 // [A-Za-z_][A-Za-z0-9_]*: a name the shell, Docker's -e and ${NAME} interpolation all accept.
 bool is_environment_name(std::string_view name);
 

@@ -128,7 +128,8 @@ std::vector<json> Docker::containers_labelled(const std::string& label_filter) c
   return parse_inspect_list(run(args, "inspect containers").out);
 }
 
-std::vector<ListedContainer> Docker::list_labelled(const std::string& label_filter, const std::vector<std::string>& labels) const {
+std::vector<ListedContainer> Docker::list_labelled(const std::string& label_filter,
+                                                   const std::vector<std::string>& labels) const {
   std::string lines = run({"ps", "-a", "--no-trunc", "--filter", "label=" + label_filter, "--format", listing_format(labels)},
                           "list containers").out;
   return parse_listing(lines, labels);

@@ -60,7 +60,8 @@ public:
   // Every container (running or not) carrying the label, as `docker inspect` shows it.
   std::vector<nlohmann::json> containers_labelled(const std::string& label_filter) const;
   // The same containers from one `docker ps` (no inspect): listing_format's objects.
-  std::vector<ListedContainer> list_labelled(const std::string& label_filter, const std::vector<std::string>& labels) const;
+  std::vector<ListedContainer> list_labelled(const std::string& label_filter,
+                                             const std::vector<std::string>& labels) const;
   std::string logs_tail(const std::string& name, int lines) const;
 
 private:

@@ -295,7 +295,8 @@ CheckResult container_check(const ContainerFacts& container, bool gpus_requested
   std::string recreate = "recreate it: launcher up --recreate --name " + name + " (files in its volumes are kept)";
   if (!container.exists) return {"container", Status::fail, "no container named " + name, "start it: launcher up --name " + name};
   if (!container.problem.empty())
-    return {"container", Status::fail, "cannot read what Docker says about container " + name + ": " + container.problem,
+    return {"container", Status::fail,
+            "cannot read what Docker says about container " + name + ": " + container.problem,
             "run 'docker container inspect " + name + "' to see what the engine says"};
   if (!container.running)
     return {"container", Status::warn, "container " + name + " is not running (" + container.status + ")", "start it: launcher up --name " + name};

@@ -138,8 +138,9 @@ Fact HostQueries::nvidia_smi_version() {
 }
 
 Fact HostQueries::gpu_table() {
-  return readable(source_.command("nvidia-smi-query-gpu.csv", {"nvidia-smi", std::string("--query-gpu=") + gpu_query_fields,
-                                                               "--format=csv,noheader,nounits"}));
+  return readable(
+      source_.command("nvidia-smi-query-gpu.csv",
+                      {"nvidia-smi", std::string("--query-gpu=") + gpu_query_fields, "--format=csv,noheader,nounits"}));
 }
 
 Fact HostQueries::gpu_list() { return readable(source_.command("nvidia-smi-L.txt", {"nvidia-smi", "-L"})); }

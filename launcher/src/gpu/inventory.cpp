@@ -114,7 +114,8 @@ std::vector<Gpu> parse_gpu_table(std::string_view csv) {
     if (fields.size() != 13)
       throw Error(ExitCode::failed, where + ": expected 13 fields, found " + std::to_string(fields.size()));
     auto malformed = [&](const char* field, std::size_t at, const char* expected) {
-      return Error(ExitCode::failed, where + ": " + field + ": expected " + expected + ", found " + quote_for_message(fields[at]));
+      return Error(ExitCode::failed,
+                   where + ": " + field + ": expected " + expected + ", found " + quote_for_message(fields[at]));
     };
     auto mib = [&](const char* field, std::size_t at) {
       auto number = parse_unsigned(fields[at]);
@@ -222,7 +223,8 @@ std::vector<GpuProcess> parse_compute_apps(std::string_view csv) {
       std::string_view digits = std::string_view(used).substr(0, used.find(' '));
       auto mib = parse_unsigned(digits);
       if (!mib || (digits.size() < used.size() && used.substr(digits.size()) != " MiB"))
-        throw Error(ExitCode::failed, where + ": used_memory: expected a number of MiB, found " + quote_for_message(used));
+        throw Error(ExitCode::failed,
+                    where + ": used_memory: expected a number of MiB, found " + quote_for_message(used));
       process.used_mib = *mib;
     }
     processes.push_back(process);

@@ -51,7 +51,8 @@ std::string status_of(const json& container) {
   JsonReader state = inspected(container).at("State");
   std::string status = state.at("Status").string();
   if (status == "exited") return "exited (" + std::to_string(state.at("ExitCode").integer()) + ")";
-  if (auto health = state.find("Health"); health && health->is_object()) status += " (" + health->at("Status").string() + ")";
+  if (auto health = state.find("Health"); health && health->is_object())
+    status += " (" + health->at("Status").string() + ")";
   return status;
 }
 
@@ -66,8 +67,8 @@ std::vector<Endpoint> endpoints_of(const json& container) {
     std::vector<std::string> port_protocol = split(key, '/');
     int container_port = port_number(bindings, port_protocol[0]);
     for (const auto& binding : bindings.elements())
-      endpoints.push_back({container_port, port_protocol.size() > 1 ? port_protocol[1] : "tcp", binding.string_or("HostIp", ""),
-                           port_number(binding, binding.string_or("HostPort", "0"))});
+      endpoints.push_back({container_port, port_protocol.size() > 1 ? port_protocol[1] : "tcp",
+                           binding.string_or("HostIp", ""), port_number(binding, binding.string_or("HostPort", "0"))});
   }
   // Docker lists an IPv4 and an IPv6 binding for "every address"; keep them in a stable order.
   std::sort(endpoints.begin(), endpoints.end(), [](const Endpoint& a, const Endpoint& b) {

@@ -45,10 +45,12 @@ void verify_pinned_image(const docker::Docker& docker, const std::string& refere
   std::string fetch = "get the pinned one with `docker pull " + exact + "`";
   if (!local) throw Error(ExitCode::failed, origin.describe() + ": the pinned image " + exact + " is not on this host; " + fetch);
   auto local_digest = registry_digest(*local, repository);
-  throw Error(ExitCode::failed, origin.describe() + ": " + tag + " is pinned to " + *pinned + ", but the local " + tag + " is " +
-                                    (local_digest ? *local_digest : "an image no registry gave a digest for (id " +
-                                                                        JsonReader(*local, "docker image inspect").string_or("Id", "?") + ")") +
-                                    "; " + fetch + ", or pin the new one with `launcher pin`");
+  throw Error(ExitCode::failed,
+              origin.describe() + ": " + tag + " is pinned to " + *pinned + ", but the local " + tag + " is " +
+                  (local_digest ? *local_digest
+                                : "an image no registry gave a digest for (id " +
+                                      JsonReader(*local, "docker image inspect").string_or("Id", "?") + ")") +
+                  "; " + fetch + ", or pin the new one with `launcher pin`");
 }
 
 } // namespace launcher::pin

@@ -152,8 +152,8 @@ public:
     if (!is_valid_utf8(secrets_dir))
       throw Error(ExitCode::usage, "the state directory " + quote_for_message(secrets_dir) + " " + not_utf8_for_docker +
                                        "; set XDG_STATE_HOME to a directory whose path is UTF-8");
-    return {secrets_dir, jupyter.value("auth", "token"),
-            ssh.value("authorized_keys", std::vector<std::string>{}), ssh.value("password", false)};
+    return {secrets_dir, jupyter.value("auth", "token"), ssh.value("authorized_keys", std::vector<std::string>{}),
+            ssh.value("password", false)};
   }
 
   Plan plan(const std::string& profile_name) const {

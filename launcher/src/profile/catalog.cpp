@@ -73,7 +73,8 @@ public:
 std::string explanation(const json::exception& error) {
   std::string detail = error.what();
   if (auto id_end = detail.find("] "); id_end != std::string::npos) detail = detail.substr(id_end + 2);
-  if (auto at = detail.find(": "); at != std::string::npos && starts_with(detail, "parse error")) detail = detail.substr(at + 2);
+  if (auto at = detail.find(": "); at != std::string::npos && starts_with(detail, "parse error"))
+    detail = detail.substr(at + 2);
   return detail;
 }
 

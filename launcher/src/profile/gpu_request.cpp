@@ -20,7 +20,8 @@ bool all_digits(const std::string& text) {
 constexpr std::size_t max_index_digits = 6;
 
 bool is_index(std::string_view text) {
-  return !text.empty() && text.size() <= max_index_digits && text.find_first_not_of("0123456789") == std::string_view::npos;
+  return !text.empty() && text.size() <= max_index_digits &&
+         text.find_first_not_of("0123456789") == std::string_view::npos;
 }
 
 // 8-4-4-4-12 hexadecimal digits, the form of nvidia-smi's GPU and MIG UUIDs after their prefix.
@@ -30,7 +31,8 @@ bool is_uuid_body(std::string_view text) {
   for (std::size_t group = 0; group < groups.size(); ++group) {
     if (group > 0 && (at >= text.size() || text[at++] != '-')) return false;
     std::string_view digits = text.substr(at, groups[group]);
-    if (digits.size() != groups[group] || !std::all_of(digits.begin(), digits.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); }))
+    if (digits.size() != groups[group] ||
+        !std::all_of(digits.begin(), digits.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); }))
       return false;
     at += groups[group];
   }
@@ -48,7 +50,8 @@ bool is_legacy_mig_uuid(std::string_view text) {
 // Checked by hand: std::regex recurses once per character and overflowed the stack on a long entry.
 std::string parse_device(const std::string& device) {
   if (device.empty()) throw GpuSpecError("empty entry in the device list");
-  if (device[0] == '-' && all_digits(device.substr(1))) throw GpuSpecError("negative GPU index " + device.substr(0, 20));
+  if (device[0] == '-' && all_digits(device.substr(1)))
+    throw GpuSpecError("negative GPU index " + device.substr(0, 20));
   std::size_t colon = device.find(':');
   std::string whole = colon == std::string::npos ? device : device.substr(0, colon);
   std::string mig = colon == std::string::npos ? "0" : device.substr(colon + 1);

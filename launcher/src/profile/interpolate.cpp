@@ -30,8 +30,8 @@ std::string interpolate(std::string_view text, const EnvLookup& lookup) {
     auto value = lookup(name);
     if (value && !(value->empty() && default_at != std::string_view::npos)) {
       if (!is_valid_utf8(*value))
-        throw Error(ExitCode::usage, "variable " + name + " holds " + quote_for_message(*value) + ", which " +
-                                         not_utf8_for_docker);
+        throw Error(ExitCode::usage,
+                    "variable " + name + " holds " + quote_for_message(*value) + ", which " + not_utf8_for_docker);
       result += *value;
     } else if (default_at != std::string_view::npos) {
       result += inner.substr(default_at + 2);

@@ -19,8 +19,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string describe_found(const json& value) { return describe_json(value); }
-
 bool is_container_path_clean(const std::string& path) {
   for (const auto& part : split(path, '/'))
     if (part == "..") return false;
@@ -38,15 +36,12 @@ const std::vector<std::string> ulimit_names{"core",   "cpu",    "data",       "f
 
 enum class Text { single_line, multi_line };
 
+// [A-Za-z0-9][A-Za-z0-9._/-]*
 bool is_label_key(std::string_view key) {
-  auto allowed = [](char c, bool first) {
-    bool alphanumeric = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    return alphanumeric || (!first && (c == '.' || c == '_' || c == '/' || c == '-'));
-  };
-  if (key.empty() || !allowed(key[0], true)) return false;
-  return std::all_of(key.begin() + 1, key.end(), [&](char c) { return allowed(c, false); });
+  if (key.empty() || !is_ascii_alphanumeric(key[0])) return false;
+  return std::all_of(key.begin(), key.end(),
+                     [](char c) { return is_ascii_alphanumeric(c) || c == '.' || c == '_' || c == '/' || c == '-'; });
 }
-
 
 // Walks one profile, checking and normalizing each field. Every failure names the source
 // and the JSON pointer of the offending value.
@@ -55,7 +50,7 @@ public:
   explicit Checker(const FieldContext& context) : context_(context) {}
 
   [[noreturn]] void fail(const std::string& pointer, const std::string& expected, const json& found) const {
-    fail_because(pointer, "expected " + expected + ", found " + describe_found(found));
+    fail_because(pointer, "expected " + expected + ", found " + describe_json(found));
   }
 
   [[noreturn]] void fail_because(const std::string& pointer, const std::string& message) const {
@@ -84,8 +79,8 @@ public:
       }
     }
     if (result.size() > max_argument_bytes)
-      fail_because(pointer, "a value is at most " + std::to_string(max_argument_bytes) + " bytes (Linux's limit on one argument), found " +
-                                std::to_string(result.size()));
+      fail_because(pointer, "a value is at most " + std::to_string(max_argument_bytes) +
+                                " bytes (Linux's limit on one argument), found " + std::to_string(result.size()));
     if (result.find('\0') != std::string::npos) fail_because(pointer, "a NUL character is not allowed");
     if (kind == Text::single_line && result.find_first_of("\r\n") != std::string::npos)
       fail_because(pointer, "a newline is not allowed in " + quote_for_message(result));
@@ -99,7 +94,7 @@ public:
     if (!value.is_string()) fail(pointer, expected, value);
     std::string chosen = text(value, pointer);
     if (std::find(choices.begin(), choices.end(), chosen) == choices.end())
-      fail_because(pointer, "expected " + expected + ", found " + describe_found(value) + did_you_mean(chosen, choices));
+      fail_because(pointer, "expected " + expected + ", found " + describe_json(value) + did_you_mean(chosen, choices));
     return chosen;
   }
 
@@ -130,7 +125,8 @@ public:
 
   void path_length(const std::string& path, const std::string& pointer) const {
     if (path.size() > max_path_bytes)
-      fail_because(pointer, "a path is at most " + std::to_string(max_path_bytes) + " bytes, found " + std::to_string(path.size()));
+      fail_because(pointer, "a path is at most " + std::to_string(max_path_bytes) + " bytes, found " +
+                                std::to_string(path.size()));
   }
 
   std::string container_path(json& value, const std::string& pointer) const {
@@ -185,6 +181,7 @@ public:
     if (image.size() > max_image_reference_length)
       fail_because(pointer, "an image reference is at most " + std::to_string(max_image_reference_length) +
                                 " characters, found " + std::to_string(image.size()));
+    // Only after the length limit: the matcher recurses once per character.
     if (!std::regex_match(image, reference))
       fail(pointer, "an image reference like \"repo/name:tag\" or \"name@sha256:<digest>\"", value);
   }
@@ -204,7 +201,7 @@ public:
       if (value.is_string() && value.get_ref<const std::string&>().size() <= max_gpu_spec_length) text(value, pointer);
       value = to_json(parse_gpu_request(value));
     } catch (const GpuSpecError& error) {
-      fail_because(pointer, std::string("expected ") + gpu_spec_expected + ", found " + describe_found(value) + " (" +
+      fail_because(pointer, std::string("expected ") + gpu_spec_expected + ", found " + describe_json(value) + " (" +
                                 error.what() + ")");
     }
   }
@@ -405,9 +402,10 @@ const std::vector<std::string>& dangerous_opt_ins() {
 }
 
 bool is_valid_container_name(const std::string& name) {
-  auto alphanumeric = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (name.size() < 2 || name.size() > max_name_length || !alphanumeric(name[0])) return false;
-  return std::all_of(name.begin() + 1, name.end(), [&](char c) { return alphanumeric(c) || c == '_' || c == '.' || c == '-'; });
+  // [a-zA-Z0-9][a-zA-Z0-9_.-]+
+  if (name.size() < 2 || name.size() > max_name_length || !is_ascii_alphanumeric(name[0])) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return is_ascii_alphanumeric(c) || c == '_' || c == '.' || c == '-'; });
 }
 
 void normalize_profile(json& profile, const FieldContext& context, const std::string& pointer) {

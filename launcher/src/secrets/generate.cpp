@@ -123,12 +123,18 @@ std::optional<HostKey> read_host_key(const std::string& private_key, const std::
 bool is_literal_public_key(const std::string& text) {
   // "(ssh|ecdsa|sk)-[a-z0-9@.-]+ [A-Za-z0-9+/=]+( .*)?", by hand: a regular expression recurses
   // once per character and overflows the stack on a long line.
-  auto type_character = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '@' || c == '.' || c == '-'; };
+  auto type_character = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '@' || c == '.' || c == '-';
+  };
   auto base64_character = [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '=';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+           c == '=';
   };
   std::string_view rest = text;
-  std::size_t prefix = starts_with(rest, "ssh-") ? 4 : starts_with(rest, "ecdsa-") ? 6 : starts_with(rest, "sk-") ? 3 : 0;
+  std::size_t prefix = starts_with(rest, "ssh-")     ? 4
+                       : starts_with(rest, "ecdsa-") ? 6
+                       : starts_with(rest, "sk-")    ? 3
+                                                     : 0;
   if (prefix == 0) return false;
   rest.remove_prefix(prefix);
   std::size_t type_end = rest.find(' ');
