@@ -1,6 +1,8 @@
 # A thin front door: CMake does the building, CTest the testing.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 WERROR ?= OFF
 JOBS ?= $(shell nproc)
 BENCH_RUNS ?= 7
@@ -13,7 +15,7 @@ export CCACHE_NOHASHDIR := 1
 # Builds use Debian's docker.io client when present: it has BuildKit built in.
 BUILD_DOCKER ?= $(shell test -x /usr/bin/docker && echo /usr/bin/docker || echo docker)
 
-.PHONY: all test test-asan image bench up clean
+.PHONY: all test test-asan fuzz image bench up clean
 
 all:
 	@tools/ensure-packages.sh build
@@ -42,6 +44,14 @@ test-asan:
 	cmake --build $(ASAN_BUILD) -j $(JOBS) --target unit_tests
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -R '^unit:' --no-tests=error
 
+# Every fuzz target of tests/fuzz for FUZZ_SECONDS from its seed corpus, built with clang,
+# libFuzzer, ASan and UBSan in a configuration of its own; any crash fails.
+fuzz:
+	@tools/ensure-packages.sh fuzz
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_CXX_COMPILER=clang++ -DLAUNCHER_FUZZ=ON -DLAUNCHER_WERROR=$(WERROR) $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_targets
+	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 # Timings, printed (not asserted): `render`, then `up` against a polling shell script and
 # `devcontainer up`, with the launcher's CPU time and peak RSS, and `ps` with 20 environments.
 bench: image
@@ -53,4 +63,4 @@ up: all
 	BUILD_DOCKER=$(BUILD_DOCKER) tools/up.sh $(BUILD)/launcher
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure the Debian packages a step needs are installed: as root it installs what is
-# missing; otherwise it prints the exact command and fails. Usage: ensure-packages.sh build|test|bench
+# missing; otherwise it prints the exact command and fails. Usage: ensure-packages.sh build|test|bench|fuzz
 set -euo pipefail
 
 build_packages=(
@@ -18,12 +18,15 @@ test_packages=(
 # The `up` benchmark's floor script polls with curl and ssh; GNU time reads the launcher's
 # CPU time and peak RSS. (npm, for @devcontainers/cli, comes with the machine's Node.js.)
 bench_packages=(curl time openssh-client docker.io)
+# libFuzzer and the sanitizers' runtimes come with Debian's clang.
+fuzz_packages=(clang libclang-rt-dev)
 
 case "${1:-}" in
   build) wanted=("${build_packages[@]}") ;;
   test) wanted=("${build_packages[@]}" "${test_packages[@]}") ;;
   bench) wanted=("${build_packages[@]}" "${bench_packages[@]}") ;;
-  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+  fuzz) wanted=("${build_packages[@]}" "${fuzz_packages[@]}") ;;
+  *) echo "usage: $0 build|test|bench|fuzz" >&2; exit 2 ;;
 esac
 
 missing=()

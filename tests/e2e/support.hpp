@@ -76,12 +76,15 @@ inline void use_state_in(const TempDir& dir) {
   setenv("XDG_STATE_HOME", (dir.path / ".state").c_str(), 1);
 }
 
-// Runs the built launcher in `dir`, with user config and state directories of its own.
-inline process::ProcessResult run_launcher(const TempDir& dir, std::vector<std::string> args) {
+// Runs the built launcher in `dir`, with user config and state directories of its own, and
+// NAME=VALUE variables added to its environment.
+inline process::ProcessResult run_launcher(const TempDir& dir, std::vector<std::string> args,
+                                           std::vector<std::string> extra_env = {}) {
   use_state_in(dir);
   args.insert(args.begin(), LAUNCHER_BINARY);
   process::ProcessOptions options;
   options.working_dir = dir.path.string();
+  options.extra_env = std::move(extra_env);
   return process::run_process(args, options);
 }
 

@@ -3,6 +3,7 @@
 #include <regex>
 
 #include "core/error.hpp"
+#include "core/json_reader.hpp"
 
 namespace launcher::build {
 
@@ -78,22 +79,24 @@ std::map<std::string, std::string> label_args(const json& torch_facts, const mat
   std::string archs;
   for (const auto& arch : torch_facts.value("cuda_archs", json::array()))
     archs += (archs.empty() ? "" : ",") + arch.get<std::string>();
-  bool cuda = torch_facts["cuda"].is_string();
+  // The facts are another program's output: a missing key reads as null, never through const operator[].
+  bool cuda = torch_facts.value("cuda", json()).is_string();
   return {
       {"IMAGE_VERSION", version},
       {"IMAGE_REVISION", revision},
       {"IMAGE_SOURCE", "images/Dockerfile"},
-      {"LABEL_TORCH", text_or_none(torch_facts["torch"])},
-      {"LABEL_CUDA", text_or_none(torch_facts["cuda"])},
-      {"LABEL_CUDNN", cudnn_text(torch_facts["cudnn"])},
-      {"LABEL_NCCL", text_or_none(torch_facts["nccl"])},
+      {"LABEL_TORCH", text_or_none(torch_facts.value("torch", json()))},
+      {"LABEL_CUDA", text_or_none(torch_facts.value("cuda", json()))},
+      {"LABEL_CUDNN", cudnn_text(torch_facts.value("cudnn", json()))},
+      {"LABEL_NCCL", text_or_none(torch_facts.value("nccl", json()))},
       {"LABEL_CUDA_ARCHS", archs.empty() ? "none" : archs},
       {"LABEL_MIN_DRIVER", cuda && !row.min_driver.empty() ? row.min_driver : "none"},
   };
 }
 
 std::string offline_tag(const json& torch_facts, const std::string& registry) {
-  return with_registry(registry, "pytorch-cpu:" + torch_facts["torch"].get<std::string>() + "-debian12");
+  std::string torch = JsonReader(torch_facts, "torch_facts.py").at("torch").string();
+  return with_registry(registry, "pytorch-cpu:" + torch + "-debian12");
 }
 
 std::string without_cache_mounts(const std::string& dockerfile) {

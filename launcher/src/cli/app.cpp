@@ -37,6 +37,13 @@ std::string explain_parse_error(CLI::App& app, int argc, char** argv, const CLI:
   return std::string(error.what()) + "; run 'launcher --help'";
 }
 
+// What reaches the terminal: one line per message line, with bytes that are not UTF-8 (from a
+// flag, a path, a variable) shown as \xNN instead of being passed through raw.
+std::string printable(std::string_view message) { return escape_invalid_utf8(message); }
+
+// The launcher's errors are one line by design; other exceptions' messages may not be.
+std::string first_line_of(std::string_view message) { return std::string(message.substr(0, message.find('\n'))); }
+
 } // namespace
 
 int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
@@ -66,20 +73,33 @@ int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
   commands::add_pin_command(app, context);
 
   try {
-    app.parse(argc, argv);
-    return 0;
-  } catch (const CLI::CallForVersion&) {
-    out << version << "\n";
-    return 0;
-  } catch (const CLI::Success&) {
-    out << (app.get_subcommands().empty() ? app.help() : app.get_subcommands().front()->help());
-    return 0;
-  } catch (const CLI::ParseError& error) {
-    err << "launcher: error: " << explain_parse_error(app, argc, argv, error) << "\n";
-    return static_cast<int>(ExitCode::usage);
-  } catch (const Error& error) {
-    err << "launcher: error: " << error.what() << "\n";
-    return static_cast<int>(error.code());
+    try {
+      app.parse(argc, argv);
+      return 0;
+    } catch (const CLI::CallForVersion&) {
+      out << version << "\n";
+      return 0;
+    } catch (const CLI::Success&) {
+      out << (app.get_subcommands().empty() ? app.help() : app.get_subcommands().front()->help());
+      return 0;
+    } catch (const CLI::ParseError& error) {
+      err << "launcher: error: " << printable(explain_parse_error(app, argc, argv, error)) << "\n";
+      return static_cast<int>(ExitCode::usage);
+    } catch (const Error& error) {
+      err << "launcher: error: " << printable(error.what()) << "\n";
+      return static_cast<int>(error.code());
+    } catch (const std::exception& error) {
+      // Anything but Error is a bug or a resource failure (bad_alloc): it still ends as one line
+      // and an ordinary failure status, never in std::terminate's abort.
+      err << "launcher: error: unexpected failure: " << printable(first_line_of(error.what())) << "\n";
+      return static_cast<int>(ExitCode::failed);
+    } catch (...) {
+      err << "launcher: error: unexpected failure of an unknown kind\n";
+      return static_cast<int>(ExitCode::failed);
+    }
+  } catch (...) {
+    // Writing the message failed (a closed stream, no memory): the status still says it.
+    return static_cast<int>(ExitCode::failed);
   }
 }
 

@@ -17,15 +17,14 @@ namespace {
 
 // A running container with GPUs whose NVML answers "Unknown Error" lost them (a host
 // `systemctl daemon-reload`, for one): its status says so, with the fix.
-std::string status_with_gpus(const nlohmann::json& container, doctor::HostQueries& queries) {
-  std::string status = container["status"];
-  bool running = container["state"] == "running";
-  std::string gpus = lifecycle::listed_label(container, render::label_gpus);
-  if (!running || gpus.empty() || gpus == "none") return status;
-  std::string name = container["name"];
-  doctor::ContainerFacts facts{name, true, true, status, queries.container_gpu_list(name)};
+std::string status_with_gpus(const docker::ListedContainer& container, doctor::HostQueries& queries) {
+  const std::string& gpus = container.labels.at(render::label_gpus);
+  if (container.state != "running" || gpus.empty() || gpus == "none") return container.status;
+  doctor::ContainerFacts facts{
+      container.name, true, true, container.status, queries.container_gpu_list(container.name), ""};
   doctor::CheckResult check = doctor::container_check(facts, true);
-  return check.status == doctor::Status::fail ? status + ", lost its GPUs: launcher up --recreate" : status;
+  return check.status == doctor::Status::fail ? container.status + ", lost its GPUs: launcher up --recreate"
+                                              : container.status;
 }
 
 std::string or_dash(const std::string& text) { return text.empty() || text == "none" ? "-" : text; }
@@ -42,15 +41,18 @@ void add_ps_command(CLI::App& app, Context& context) {
     doctor::HostQueries queries(live, context.docker);
     nlohmann::json list = nlohmann::json::array();
     // One `docker ps`, labels included: no inspect, so `ps` stays fast with many environments.
-    for (const auto& container :
-         docker.list_labelled(render::label_env, {render::label_env, render::label_profile, render::label_gpus}))
-      list.push_back({{"env", lifecycle::listed_label(container, render::label_env)},
-                      {"profile", lifecycle::listed_label(container, render::label_profile)},
-                      {"state", container["state"]},
+    const std::vector<std::string> labels{render::label_env, render::label_profile, render::label_gpus};
+    for (const auto& container : docker.list_labelled(render::label_env, labels)) {
+      // A container run by hand from a snapshot carries the label, blanked: no environment.
+      if (container.labels.at(render::label_env).empty()) continue;
+      list.push_back({{"env", container.labels.at(render::label_env)},
+                      {"profile", container.labels.at(render::label_profile)},
+                      {"state", container.state},
                       {"status", status_with_gpus(container, queries)},
-                      {"gpus", or_dash(lifecycle::listed_label(container, render::label_gpus))},
-                      {"endpoints", or_dash(container["ports"])},
-                      {"image", container["image"]}});
+                      {"gpus", or_dash(container.labels.at(render::label_gpus))},
+                      {"endpoints", or_dash(container.ports)},
+                      {"image", container.image}});
+    }
     if (*json) {
       *context.out << list.dump(2) << "\n";
       return;

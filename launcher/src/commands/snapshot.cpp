@@ -10,6 +10,7 @@
 
 #include "commands/lifecycle.hpp"
 #include "core/error.hpp"
+#include "core/json_reader.hpp"
 #include "docker/docker.hpp"
 #include "host/host_facts.hpp"
 #include "lifecycle/environments.hpp"
@@ -67,9 +68,10 @@ void add_snapshot_command(CLI::App& app, Context& context) {
     // A snapshot taken while `up` replaces the container, or `down` removes it, would be of neither.
     lifecycle::EnvironmentLock lock(host.state_home, env, *context.err, false);
     nlohmann::json container = lifecycle::require_environment(docker, env);
-    std::string name = container["Name"].get<std::string>().substr(1);
-    std::string image = container["Config"].value("Image", "");
-    std::string base = container.value("Image", "");
+    std::string name = lifecycle::name_of(container);
+    JsonReader inspected(container, "docker container inspect");
+    std::string image = inspected.at("Config").string_or("Image", "");
+    std::string base = inspected.string_or("Image", "");
     std::time_t now = std::time(nullptr);
     std::string tag = options->tag.value_or(lifecycle::default_snapshot_tag(image, env, now));
     if (std::string problem = lifecycle::image_reference_problem(tag); !problem.empty())
@@ -98,7 +100,8 @@ void add_snapshot_command(CLI::App& app, Context& context) {
       seal.emplace(docker, name, user);
     }
     docker.run(commit, "snapshot " + env);
-    std::string id = docker.inspect_image(tag).value_or(nlohmann::json::object()).value("Id", "");
+    auto committed = docker.inspect_image(tag);
+    std::string id = committed ? JsonReader(*committed, "docker image inspect").string_or("Id", "") : "";
     if (options->json) {
       *context.out << nlohmann::json{{"env", env}, {"tag", tag}, {"id", id}, {"base", base}, {"image", image}}.dump(2) << "\n";
       return;

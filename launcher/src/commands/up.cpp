@@ -137,7 +137,7 @@ void assign_gpus(plan::Plan& plan, const nlohmann::json& requested, doctor::Host
     // Every user's containers, by label: the table of a user without the shared one knows only its own.
     std::map<std::string, std::string> gpus_by_env;
     for (const auto& container : docker.list_labelled(render::label_env, {render::label_env, render::label_gpus}))
-      gpus_by_env[lifecycle::listed_label(container, render::label_env)] = lifecycle::listed_label(container, render::label_gpus);
+      gpus_by_env[container.labels.at(render::label_env)] = container.labels.at(render::label_gpus);
     plan.gpus.devices.clear();
     for (const auto& chosen : gpu::reserve_gpus(lock_file, inventory, claimant, requested["count"].get<int>(),
                                                 gpu::live_holder_probe(docker.binary()),

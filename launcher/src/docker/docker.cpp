@@ -1,6 +1,7 @@
 #include "docker/docker.hpp"
 
 #include "core/error.hpp"
+#include "core/json_reader.hpp"
 #include "core/text.hpp"
 
 namespace launcher::docker {
@@ -71,13 +72,46 @@ std::string listing_format(const std::vector<std::string>& labels) {
   return format + "}}";
 }
 
+json parse_inspect_output(std::string_view out, const std::string& command) {
+  json parsed = JsonReader::parse(out, command);
+  std::vector<JsonReader> objects = JsonReader(parsed, command).elements();
+  if (objects.size() != 1 || !objects.front().is_object()) JsonReader(parsed, command).fail("an array of one object");
+  return objects.front().json();
+}
+
+std::vector<json> parse_inspect_list(std::string_view out) {
+  const std::string command = "docker container inspect";
+  json parsed = JsonReader::parse(out, command);
+  std::vector<json> containers;
+  for (const auto& container : JsonReader(parsed, command).elements()) {
+    if (!container.is_object()) container.fail("an object");
+    containers.push_back(container.json());
+  }
+  return containers;
+}
+
+std::vector<ListedContainer> parse_listing(std::string_view out, const std::vector<std::string>& labels) {
+  std::vector<ListedContainer> containers;
+  for (const auto& line : split(out, '\n')) {
+    if (line.empty()) continue;
+    json parsed = JsonReader::parse(line, "docker ps");
+    JsonReader reader(parsed, "docker ps");
+    ListedContainer listed{reader.at("name").string(),   reader.at("image").string(), reader.at("state").string(),
+                           reader.at("status").string(), reader.at("ports").string(), {}};
+    JsonReader listed_labels = reader.at("labels");
+    for (const auto& name : labels) listed.labels[name] = listed_labels.string_or(name, "");
+    containers.push_back(std::move(listed));
+  }
+  return containers;
+}
+
 std::optional<json> Docker::inspect(const std::string& kind, const std::string& name) const {
   process::ProcessResult result = try_run({kind, "inspect", name});
   if (result.exit_code != 0) {
     if (contains(result.err, "No such " + kind) || contains(result.err, "No such object")) return std::nullopt;
     throw Error(ExitCode::failed, explain_failure("inspect " + kind + " " + name, result.err));
   }
-  return json::parse(result.out).at(0);
+  return parse_inspect_output(result.out, "docker " + kind + " inspect");
 }
 
 std::optional<json> Docker::inspect_container(const std::string& name) const { return inspect("container", name); }
@@ -91,16 +125,14 @@ std::vector<json> Docker::containers_labelled(const std::string& label_filter) c
     if (!id.empty()) args.push_back(id);
   if (args.size() == 2) return {};
   // One inspect for all of them: `ps` stays fast with many environments.
-  return json::parse(run(args, "inspect containers").out).get<std::vector<json>>();
+  return parse_inspect_list(run(args, "inspect containers").out);
 }
 
-std::vector<json> Docker::list_labelled(const std::string& label_filter, const std::vector<std::string>& labels) const {
+std::vector<ListedContainer> Docker::list_labelled(const std::string& label_filter,
+                                                   const std::vector<std::string>& labels) const {
   std::string lines = run({"ps", "-a", "--no-trunc", "--filter", "label=" + label_filter, "--format", listing_format(labels)},
                           "list containers").out;
-  std::vector<json> containers;
-  for (const auto& line : split(lines, '\n'))
-    if (!line.empty()) containers.push_back(json::parse(line));
-  return containers;
+  return parse_listing(lines, labels);
 }
 
 std::string Docker::logs_tail(const std::string& name, int lines) const {

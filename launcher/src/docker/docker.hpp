@@ -1,7 +1,9 @@
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -22,6 +24,25 @@ bool is_missing_gpu_runtime(const std::string& stderr_text);
 // (Docker's "Up 3 hours (healthy)"), ports ("127.0.0.1:8888->8888/tcp") and the given labels.
 std::string listing_format(const std::vector<std::string>& labels);
 
+// One container as listing_format prints it.
+struct ListedContainer {
+  std::string name;
+  std::string image;
+  std::string state;
+  std::string status;
+  std::string ports;
+  std::map<std::string, std::string> labels; // every label asked for; "" when the container lacks it
+};
+
+// Readers of the CLI's output. Pure; a missing or malformed field is an Error naming the command
+// and the field (core/json_reader.hpp).
+// `docker <kind> inspect NAME`: an array of exactly one object, that object.
+nlohmann::json parse_inspect_output(std::string_view out, const std::string& command);
+// `docker container inspect ID...`: an array of objects.
+std::vector<nlohmann::json> parse_inspect_list(std::string_view out);
+// `docker ps --format <listing_format(labels)>`: one object a line.
+std::vector<ListedContainer> parse_listing(std::string_view out, const std::vector<std::string>& labels);
+
 // The Docker CLI, spawned without a shell; JSON read from its own --format output.
 class Docker {
 public:
@@ -39,7 +60,8 @@ public:
   // Every container (running or not) carrying the label, as `docker inspect` shows it.
   std::vector<nlohmann::json> containers_labelled(const std::string& label_filter) const;
   // The same containers from one `docker ps` (no inspect): listing_format's objects.
-  std::vector<nlohmann::json> list_labelled(const std::string& label_filter, const std::vector<std::string>& labels) const;
+  std::vector<ListedContainer> list_labelled(const std::string& label_filter,
+                                             const std::vector<std::string>& labels) const;
   std::string logs_tail(const std::string& name, int lines) const;
 
 private:

@@ -258,6 +258,9 @@ CheckResult toolkit_check(const ToolkitFacts& toolkit) {
 
 CheckResult image_check(const ImageFacts& image, bool gpus_requested, const matrix::Matrix& matrix) {
   using Origin = ImageFacts::Origin;
+  if (!image.problem.empty())
+    return {"image", Status::warn, "cannot read the labels of " + image.ref + ": " + image.problem,
+            "run 'docker image inspect " + image.ref + "' to see what the engine says"};
   if (image.origin == Origin::unknown) {
     if (!image.present)
       return {"image", Status::warn,
@@ -294,6 +297,10 @@ CheckResult container_check(const ContainerFacts& container, bool gpus_requested
   const std::string& name = container.name;
   std::string recreate = "recreate it: launcher up --recreate --name " + name + " (files in its volumes are kept)";
   if (!container.exists) return {"container", Status::fail, "no container named " + name, "start it: launcher up --name " + name};
+  if (!container.problem.empty())
+    return {"container", Status::fail,
+            "cannot read what Docker says about container " + name + ": " + container.problem,
+            "run 'docker container inspect " + name + "' to see what the engine says"};
   if (!container.running)
     return {"container", Status::warn, "container " + name + " is not running (" + container.status + ")", "start it: launcher up --name " + name};
   if (!gpus_requested) return ok("container", "container " + name + " is running, without GPUs");

@@ -1,11 +1,13 @@
 #include "doctor/facts.hpp"
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "process/process.hpp"
 
 namespace launcher::doctor {
@@ -25,6 +27,17 @@ void write_whole(const fs::path& path, const std::string& text) {
   std::ofstream stream(path, std::ios::binary | std::ios::trunc);
   stream << text;
   if (!stream.flush()) throw Error(ExitCode::failed, "failed to write " + path.string() + ": " + std::strerror(errno));
+}
+
+// "<name>.exit-code" holds a command's status, 0-255, and a newline.
+int parse_exit_code(const fs::path& path) {
+  std::string text = read_whole(path);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  int code = -1;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), code);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size() || code < 0 || code > 255)
+    throw Error(ExitCode::usage, path.string() + ": expected an exit status 0-255, found " + quote_for_message(text));
+  return code;
 }
 
 } // namespace
@@ -66,7 +79,7 @@ Fact DirectoryFactSource::replay(const std::string& name) const {
     Fact fact{true, 0, "", ""};
     if (fs::exists(output)) fact.out = read_whole(output);
     if (fs::exists(err)) fact.err = read_whole(err);
-    if (fs::exists(code)) fact.exit_code = std::stoi(read_whole(code));
+    if (fs::exists(code)) fact.exit_code = parse_exit_code(code);
     return fact;
   }
   return {};
@@ -75,6 +88,15 @@ Fact DirectoryFactSource::replay(const std::string& name) const {
 Fact DirectoryFactSource::command(const std::string& name, const std::vector<std::string>&) { return replay(name); }
 Fact DirectoryFactSource::file(const std::string& name, const fs::path&) { return replay(name); }
 Fact DirectoryFactSource::listing(const std::string& name, const std::vector<fs::path>&) { return replay(name); }
+
+Fact MemoryFactSource::answer(const std::string& name) const {
+  auto found = answers.find(name);
+  return found == answers.end() ? Fact{} : found->second;
+}
+
+Fact MemoryFactSource::command(const std::string& name, const std::vector<std::string>&) { return answer(name); }
+Fact MemoryFactSource::file(const std::string& name, const fs::path&) { return answer(name); }
+Fact MemoryFactSource::listing(const std::string& name, const std::vector<fs::path>&) { return answer(name); }
 
 Fact RecordingFactSource::keep(const std::string& name, Fact fact) {
   answers_[name] = fact;
@@ -101,46 +123,59 @@ void RecordingFactSource::save(const fs::path& directory) const {
   }
 }
 
-Fact HostQueries::driver_version() { return source_.file("proc-driver-nvidia-version.txt", "/proc/driver/nvidia/version"); }
-
-Fact HostQueries::nvidia_smi_version() { return source_.command("nvidia-smi-version.txt", {"nvidia-smi", "--version"}); }
-
-Fact HostQueries::gpu_table() {
-  return source_.command("nvidia-smi-query-gpu.csv", {"nvidia-smi", std::string("--query-gpu=") + gpu_query_fields,
-                                                      "--format=csv,noheader,nounits"});
+Fact HostQueries::readable(Fact fact) {
+  fact.out = escape_invalid_utf8(fact.out);
+  fact.err = escape_invalid_utf8(fact.err);
+  return fact;
 }
 
-Fact HostQueries::gpu_list() { return source_.command("nvidia-smi-L.txt", {"nvidia-smi", "-L"}); }
+Fact HostQueries::driver_version() {
+  return readable(source_.file("proc-driver-nvidia-version.txt", "/proc/driver/nvidia/version"));
+}
+
+Fact HostQueries::nvidia_smi_version() {
+  return readable(source_.command("nvidia-smi-version.txt", {"nvidia-smi", "--version"}));
+}
+
+Fact HostQueries::gpu_table() {
+  return readable(
+      source_.command("nvidia-smi-query-gpu.csv",
+                      {"nvidia-smi", std::string("--query-gpu=") + gpu_query_fields, "--format=csv,noheader,nounits"}));
+}
+
+Fact HostQueries::gpu_list() { return readable(source_.command("nvidia-smi-L.txt", {"nvidia-smi", "-L"})); }
 
 Fact HostQueries::compute_apps() {
-  return source_.command("nvidia-smi-query-compute-apps.csv",
-                         {"nvidia-smi", "--query-compute-apps=pid,gpu_uuid,used_memory", "--format=csv"});
+  return readable(source_.command("nvidia-smi-query-compute-apps.csv",
+                                  {"nvidia-smi", "--query-compute-apps=pid,gpu_uuid,used_memory", "--format=csv"}));
 }
 
 Fact HostQueries::toolkit_cli_version() {
-  return source_.command("nvidia-container-cli-version.txt", {"nvidia-container-cli", "--version"});
+  return readable(source_.command("nvidia-container-cli-version.txt", {"nvidia-container-cli", "--version"}));
 }
 
-Fact HostQueries::cdi_specs() { return source_.listing("cdi-specs.txt", {"/etc/cdi", "/var/run/cdi"}); }
+Fact HostQueries::cdi_specs() { return readable(source_.listing("cdi-specs.txt", {"/etc/cdi", "/var/run/cdi"})); }
 
 Fact HostQueries::docker_version() {
-  return source_.command("docker-version.json", {docker_, "version", "--format", "{{json .}}"});
+  return readable(source_.command("docker-version.json", {docker_, "version", "--format", "{{json .}}"}));
 }
 
-Fact HostQueries::docker_info() { return source_.command("docker-info.json", {docker_, "info", "--format", "{{json .}}"}); }
+Fact HostQueries::docker_info() {
+  return readable(source_.command("docker-info.json", {docker_, "info", "--format", "{{json .}}"}));
+}
 
 Fact HostQueries::image_labels(const std::string& image) {
-  return source_.command("docker-image-labels.json",
-                         {docker_, "image", "inspect", "--format", "{{json .Config.Labels}}", image});
+  return readable(source_.command("docker-image-labels.json",
+                                  {docker_, "image", "inspect", "--format", "{{json .Config.Labels}}", image}));
 }
 
 Fact HostQueries::container_inspect(const std::string& container) {
-  return source_.command("docker-container-inspect.json",
-                         {docker_, "container", "inspect", "--format", "{{json .}}", container});
+  return readable(source_.command("docker-container-inspect.json",
+                                  {docker_, "container", "inspect", "--format", "{{json .}}", container}));
 }
 
 Fact HostQueries::container_gpu_list(const std::string& container) {
-  return source_.command("docker-exec-nvidia-smi-L.txt", {docker_, "exec", container, "nvidia-smi", "-L"});
+  return readable(source_.command("docker-exec-nvidia-smi-L.txt", {docker_, "exec", container, "nvidia-smi", "-L"}));
 }
 
 } // namespace launcher::doctor

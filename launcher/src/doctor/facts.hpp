@@ -50,6 +50,19 @@ private:
   std::vector<std::filesystem::path> directories_;
 };
 
+// Answers held in memory under their names, for tests and fuzz targets; an absent one is not recorded.
+class MemoryFactSource : public FactSource {
+public:
+  std::map<std::string, Fact> answers;
+
+  Fact command(const std::string& name, const std::vector<std::string>& argv) override;
+  Fact file(const std::string& name, const std::filesystem::path& path) override;
+  Fact listing(const std::string& name, const std::vector<std::filesystem::path>& directories) override;
+
+private:
+  Fact answer(const std::string& name) const;
+};
+
 // Passes questions on and keeps every answer, for `doctor --save-facts`.
 class RecordingFactSource : public FactSource {
 public:
@@ -87,6 +100,10 @@ public:
   Fact container_gpu_list(const std::string& container);
 
 private:
+  // Every answer's bytes that are not UTF-8 are written \xNN here, once: parts of answers end up
+  // in messages and in doctor --json, which must be UTF-8; the readers then refuse them by name.
+  static Fact readable(Fact fact);
+
   FactSource& source_;
   std::string docker_;
 };

@@ -1,7 +1,7 @@
 #include "doctor/snapshot.hpp"
 
-#include <regex>
-
+#include "core/error.hpp"
+#include "core/json_reader.hpp"
 #include "core/text.hpp"
 #include "matrix/version.hpp"
 
@@ -17,17 +17,6 @@ std::string first_line(const std::string& text) {
   return line;
 }
 
-// JSON a command printed, or null when it printed none (a failed command, a missing file).
-json parse_or_null(const Fact& fact) {
-  if (!fact.recorded || fact.out.empty()) return nullptr;
-  json parsed = json::parse(fact.out, nullptr, false);
-  return parsed.is_discarded() ? json(nullptr) : parsed;
-}
-
-std::string text_at(const json& object, const json::json_pointer& pointer) {
-  return object.contains(pointer) && object[pointer].is_string() ? object[pointer].get<std::string>() : "";
-}
-
 DockerFacts::Reach classify_failure(const Fact& fact) {
   if (fact.exit_code == 127) return DockerFacts::Reach::cli_missing;
   if (fact.err.find("permission denied") != std::string::npos) return DockerFacts::Reach::permission_denied;
@@ -35,16 +24,32 @@ DockerFacts::Reach classify_failure(const Fact& fact) {
   return DockerFacts::Reach::failed;
 }
 
-std::vector<std::string> arch_tokens(const std::string& text) {
+// The "sm_90"-like tokens of a label ("[a-z]+_[0-9]+" by hand: the label is another program's
+// text of any length); a number of more than 4 digits is no architecture.
+std::vector<std::string> arch_tokens(std::string_view text) {
+  auto lower = [](char c) { return c >= 'a' && c <= 'z'; };
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
   std::vector<std::string> tokens;
-  static const std::regex token("[a-z]+_[0-9]+");
-  for (std::sregex_iterator it(text.begin(), text.end(), token), end; it != end; ++it) tokens.push_back(it->str());
+  for (std::size_t at = 0; at < text.size();) {
+    if (!lower(text[at])) {
+      ++at;
+      continue;
+    }
+    std::size_t start = at;
+    while (at < text.size() && lower(text[at])) ++at;
+    if (at >= text.size() || text[at] != '_') continue;
+    std::size_t digits = at + 1, end = digits;
+    while (end < text.size() && digit(text[end])) ++end;
+    if (end == digits || end - digits > 4) continue;
+    tokens.emplace_back(text.substr(start, end - start));
+    at = end;
+  }
   return tokens;
 }
 
 // Labels the images carry (images/Dockerfile writes them from what torch reports at build time).
-std::optional<matrix::Row> spec_from_labels(const json& labels, const matrix::Matrix& matrix) {
-  auto label = [&](const char* name) { return labels.is_object() ? labels.value(name, std::string()) : std::string(); };
+std::optional<matrix::Row> spec_from_labels(const JsonReader& labels, const matrix::Matrix& matrix) {
+  auto label = [&](const char* name) { return labels.string_or(name, ""); };
   if (label("io.launcher.torch").empty()) return std::nullopt;
   matrix::Row spec;
   spec.torch = label("io.launcher.torch");
@@ -61,15 +66,27 @@ std::optional<matrix::Row> spec_from_labels(const json& labels, const matrix::Ma
   return spec;
 }
 
+// `docker container inspect --format '{{json .}}'` prints one object; older facts hold an array.
+json inspect_document(const Fact& inspect) {
+  json document = JsonReader::parse(inspect.out, "docker container inspect");
+  if (document.is_array() && document.size() == 1) document = json(document[0]);
+  if (!document.is_object()) JsonReader(document, "docker container inspect").fail("an object");
+  return document;
+}
+
 ContainerFacts container_facts(const std::string& name, const Fact& inspect) {
   ContainerFacts facts;
   facts.name = name;
-  json document = parse_or_null(inspect);
-  if (document.is_array() && !document.empty()) document = document[0];
-  if (!inspect.ok() || !document.is_object()) return facts;
+  if (!inspect.ok()) return facts;
   facts.exists = true;
-  facts.status = text_at(document, "/State/Status"_json_pointer);
-  facts.running = document.value("/State/Running"_json_pointer, false);
+  try {
+    json document = inspect_document(inspect);
+    JsonReader state = JsonReader(document, "docker container inspect").at("State");
+    facts.status = state.at("Status").string();
+    facts.running = state.at("Running").boolean();
+  } catch (const Error& error) {
+    facts.problem = error.what();
+  }
   return facts;
 }
 
@@ -89,27 +106,32 @@ Subject subject_of(const plan::Plan& plan) {
 Subject subject_of_container(const std::string& container, const json& inspect) {
   Subject subject;
   subject.container = container;
-  subject.image = text_at(inspect, "/Config/Image"_json_pointer);
-  const json& host_config = inspect.value("HostConfig", json::object());
-  subject.shm_size_bytes = host_config.value("ShmSize", std::uint64_t{0});
-  subject.ipc = host_config.value("IpcMode", std::string());
+  JsonReader document(inspect, "docker container inspect");
+  subject.image = document.at("Config").at("Image").string();
+  JsonReader host_config = document.at("HostConfig");
+  std::int64_t shm_size = host_config.integer_or("ShmSize", 0);
+  if (shm_size < 0) host_config.at("ShmSize").fail("a size in bytes");
+  subject.shm_size_bytes = static_cast<std::uint64_t>(shm_size);
+  subject.ipc = host_config.string_or("IpcMode", "");
   if (subject.ipc != "host") subject.ipc.clear();
-  const json& requests = host_config.contains("DeviceRequests") && host_config["DeviceRequests"].is_array()
-                             ? host_config["DeviceRequests"]
-                             : json::array();
-  for (const auto& request : requests) {
-    if (request.value("Count", 0) == -1) subject.gpus.kind = plan::GpuAssignment::Kind::all;
-    else if (request.contains("DeviceIDs") && request["DeviceIDs"].is_array() && !request["DeviceIDs"].empty()) {
-      subject.gpus.kind = plan::GpuAssignment::Kind::devices;
-      for (const auto& id : request["DeviceIDs"]) subject.gpus.devices.push_back(id.get<std::string>());
+  if (auto requests = host_config.find("DeviceRequests"))
+    for (const auto& request : requests->elements()) {
+      auto devices = request.find("DeviceIDs");
+      std::vector<JsonReader> ids = devices ? devices->elements() : std::vector<JsonReader>{};
+      if (request.integer_or("Count", 0) == -1) subject.gpus.kind = plan::GpuAssignment::Kind::all;
+      else if (!ids.empty()) {
+        subject.gpus.kind = plan::GpuAssignment::Kind::devices;
+        for (const auto& id : ids) subject.gpus.devices.push_back(id.string());
+      }
     }
-  }
-  if (host_config.contains("PortBindings") && host_config["PortBindings"].is_object())
-    for (const auto& [port, bindings] : host_config["PortBindings"].items())
-      for (const auto& binding : bindings) {
-        std::string address = binding.value("HostIp", std::string());
+  if (auto port_bindings = host_config.find("PortBindings"))
+    for (const auto& [port, bindings] : port_bindings->members()) {
+      if (bindings.json().is_null()) continue;
+      for (const auto& binding : bindings.elements()) {
+        std::string address = binding.string_or("HostIp", "");
         if (starts_with(address, "127.") || address == "::1") subject.publishes_on_loopback = true;
       }
+    }
   return subject;
 }
 
@@ -117,23 +139,35 @@ DockerFacts parse_docker_facts(const Fact* version, const Fact* info) {
   DockerFacts facts;
   const Fact* asked = info && info->recorded ? info : (version && version->recorded ? version : nullptr);
   if (!asked) return facts;
-  json version_json = version ? parse_or_null(*version) : json(nullptr);
-  json info_json = info ? parse_or_null(*info) : json(nullptr);
-  if (version_json.is_object()) {
-    facts.client_version = text_at(version_json, "/Client/Version"_json_pointer);
-    facts.server_version = text_at(version_json, "/Server/Version"_json_pointer);
+  // Output is read only from a command that succeeded; a failed one's stderr says why instead.
+  std::string unreadable;
+  try {
+    if (version && version->ok()) {
+      json parsed = JsonReader::parse(version->out, "docker version");
+      JsonReader document(parsed, "docker version");
+      facts.client_version = document.at("Client").at("Version").string();
+      facts.server_version = document.at("Server").at("Version").string();
+    }
+    if (info && info->ok()) {
+      json parsed = JsonReader::parse(info->out, "docker info");
+      JsonReader document(parsed, "docker info");
+      if (facts.client_version.empty())
+        if (auto client = document.find("ClientInfo")) facts.client_version = client->string_or("Version", "");
+      if (facts.server_version.empty()) facts.server_version = document.at("ServerVersion").string();
+      if (auto runtimes = document.find("Runtimes"))
+        for (const auto& [name, runtime] : runtimes->members()) facts.runtimes.push_back(name);
+      facts.cgroup_version = document.string_or("CgroupVersion", "");
+      facts.storage_driver = document.string_or("Driver", "");
+      facts.root_dir = document.string_or("DockerRootDir", "");
+    }
+  } catch (const Error& error) {
+    unreadable = error.what();
   }
-  if (info_json.is_object()) {
-    if (facts.client_version.empty()) facts.client_version = text_at(info_json, "/ClientInfo/Version"_json_pointer);
-    if (facts.server_version.empty()) facts.server_version = text_at(info_json, "/ServerVersion"_json_pointer);
-    if (info_json.contains("Runtimes") && info_json["Runtimes"].is_object())
-      for (const auto& [name, runtime] : info_json["Runtimes"].items()) facts.runtimes.push_back(name);
-    facts.cgroup_version = text_at(info_json, "/CgroupVersion"_json_pointer);
-    facts.storage_driver = text_at(info_json, "/Driver"_json_pointer);
-    facts.root_dir = text_at(info_json, "/DockerRootDir"_json_pointer);
-  }
-  if (asked->ok() && !facts.server_version.empty()) {
+  if (asked->ok() && unreadable.empty() && !facts.server_version.empty()) {
     facts.reach = DockerFacts::Reach::reachable;
+  } else if (!unreadable.empty()) {
+    facts.reach = DockerFacts::Reach::failed;
+    facts.error = unreadable;
   } else {
     facts.reach = classify_failure(*asked);
     facts.error = first_line(asked->err.empty() ? asked->out : asked->err);
@@ -157,9 +191,19 @@ ImageFacts parse_image_facts(const std::string& ref, const Fact& labels, const m
   ImageFacts facts;
   facts.ref = ref;
   facts.present = labels.ok();
-  if (auto spec = spec_from_labels(parse_or_null(labels), matrix)) {
+  std::optional<matrix::Row> labelled;
+  if (labels.ok()) {
+    try {
+      json parsed = JsonReader::parse(labels.out, "docker image inspect");
+      // An image without labels has null there.
+      if (!parsed.is_null()) labelled = spec_from_labels(JsonReader(parsed, "docker image inspect"), matrix);
+    } catch (const Error& error) {
+      facts.problem = error.what();
+    }
+  }
+  if (labelled) {
     facts.origin = ImageFacts::Origin::labels;
-    facts.spec = *spec;
+    facts.spec = *labelled;
   } else if (auto match = matrix::find_by_image(matrix, ref)) {
     facts.origin = ImageFacts::Origin::matrix;
     facts.spec = *match->row;
@@ -197,9 +241,12 @@ std::pair<Subject, HostSnapshot> gather_container_facts(HostQueries& queries, co
   ContainerFacts facts = container_facts(container, inspect);
   Subject subject;
   subject.container = container;
-  if (facts.exists) {
-    json document = parse_or_null(inspect);
-    subject = subject_of_container(container, document.is_array() ? document[0] : document);
+  if (facts.exists && facts.problem.empty()) {
+    try {
+      subject = subject_of_container(container, inspect_document(inspect));
+    } catch (const Error& error) {
+      facts.problem = error.what();
+    }
   }
   HostSnapshot snapshot = gather_doctor_facts(queries, subject, matrix);
   if (facts.running && requests_gpus(subject)) facts.gpu_list = queries.container_gpu_list(container);

@@ -26,7 +26,7 @@ struct Subject {
 
 Subject subject_of(const plan::Plan& plan);
 
-// From `docker container inspect --format '{{json .}}'`.
+// From `docker container inspect --format '{{json .}}'`; a missing or malformed field is an Error naming it.
 Subject subject_of_container(const std::string& container, const nlohmann::json& inspect);
 
 struct DockerFacts {
@@ -60,6 +60,7 @@ struct ImageFacts {
   bool present = false;   // the engine has it locally
   matrix::Row spec;       // what it was built with; meaningful unless origin is unknown
   std::string row_tag;    // the matrix tag it matched, for origin matrix
+  std::string problem;    // why its labels could not be read, naming the field
 
   bool is_cuda() const { return origin != Origin::unknown && !spec.is_cpu(); }
 };
@@ -73,6 +74,7 @@ struct ContainerFacts {
   bool running = false;
   std::string status;  // "running", "exited", ...
   Fact gpu_list;       // `docker exec <name> nvidia-smi -L`, asked only of a running container with GPUs
+  std::string problem; // why `docker container inspect` could not be read, naming the field
 };
 
 struct HostSnapshot {

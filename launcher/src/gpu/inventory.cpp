@@ -1,6 +1,6 @@
 #include "gpu/inventory.hpp"
 
-#include <regex>
+#include <charconv>
 
 #include "core/error.hpp"
 #include "core/text.hpp"
@@ -24,17 +24,41 @@ std::vector<std::string> lines_of(std::string_view text) {
   return lines;
 }
 
-std::uint64_t number_or_zero(const std::string& text) {
-  static const std::regex digits("[0-9]+");
-  std::smatch match;
-  return std::regex_search(text, match, digits) ? std::stoull(match.str()) : 0;
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// A whole field of decimal digits that fits in 64 bits, or nullopt.
+std::optional<std::uint64_t> parse_unsigned(std::string_view text) {
+  std::uint64_t number = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return number;
 }
 
-ComputeCapability parse_compute_capability(const std::string& text) {
-  static const std::regex dotted("([0-9]+)\\.([0-9]+)");
-  std::smatch match;
-  if (!std::regex_match(text, match, dotted)) return {};
-  return {std::stoi(match[1]), std::stoi(match[2])};
+// "8.0"; "[N/A]" leaves it unknown (major 0) for the checks to say so.
+std::optional<ComputeCapability> parse_compute_capability(std::string_view text) {
+  if (text == "[N/A]" || text == "N/A") return ComputeCapability{};
+  std::size_t dot = text.find('.');
+  if (dot == std::string_view::npos || dot > 2 || text.size() - dot - 1 > 2) return std::nullopt;
+  auto major = parse_unsigned(text.substr(0, dot)), minor = parse_unsigned(text.substr(dot + 1));
+  if (!major || !minor) return std::nullopt;
+  return ComputeCapability{static_cast<int>(*major), static_cast<int>(*minor)};
+}
+
+// A driver version as nvidia-smi and the kernel module print it: "550.54.15", "470.199.02", "575.51".
+std::optional<std::string> driver_version_at(std::string_view text) {
+  std::size_t end = 0;
+  while (end < text.size() && (is_digit(text[end]) || text[end] == '.')) ++end;
+  std::string_view version = text.substr(0, end);
+  std::vector<std::string> fields = split(version, '.');
+  if (fields.size() < 2 || fields.size() > 3 || version.size() > 32) return std::nullopt;
+  for (const auto& field : fields)
+    if (field.empty()) return std::nullopt;
+  return std::string(version);
+}
+
+std::string_view skip_spaces(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  return text;
 }
 
 // The first line of a failed command's message, for a one-line explanation.
@@ -56,19 +80,27 @@ std::vector<GpuProcess> GpuInventory::processes_on(const Gpu& gpu) const {
 }
 
 std::optional<std::string> parse_proc_driver_version(std::string_view text) {
-  static const std::regex version("Kernel Module(?: for [^ ]+)?\\s+([0-9]+\\.[0-9]+(?:\\.[0-9]+)?)");
-  std::string first(text.substr(0, text.find('\n')));
-  std::smatch match;
-  if (!std::regex_search(first, match, version)) return std::nullopt;
-  return match[1].str();
+  // "... Kernel Module  550.54.15  ..." or "... Open Kernel Module for x86_64  575.57.08  ...", first line.
+  std::string_view first = text.substr(0, text.find('\n'));
+  std::size_t module = first.find("Kernel Module");
+  if (module == std::string_view::npos) return std::nullopt;
+  std::string_view rest = first.substr(module + std::string_view("Kernel Module").size());
+  if (starts_with(rest, " for ")) {
+    rest.remove_prefix(5);
+    rest = rest.substr(std::min(rest.find(' '), rest.size()));
+  }
+  std::string_view version = skip_spaces(rest);
+  if (version.size() == rest.size()) return std::nullopt;
+  return driver_version_at(version);
 }
 
 std::optional<std::string> parse_smi_driver_version(std::string_view text) {
-  static const std::regex version("DRIVER version\\s*:\\s*([0-9][0-9.]*)");
-  std::string all(text);
-  std::smatch match;
-  if (!std::regex_search(all, match, version)) return std::nullopt;
-  return match[1].str();
+  // "DRIVER version                 : 580.159.04"
+  std::size_t label = text.find("DRIVER version");
+  if (label == std::string_view::npos) return std::nullopt;
+  std::string_view rest = skip_spaces(text.substr(label + std::string_view("DRIVER version").size()));
+  if (!starts_with(rest, ":")) return std::nullopt;
+  return driver_version_at(skip_spaces(rest.substr(1)));
 }
 
 std::vector<Gpu> parse_gpu_table(std::string_view csv) {
@@ -78,54 +110,123 @@ std::vector<Gpu> parse_gpu_table(std::string_view csv) {
     ++line_number;
     std::vector<std::string> fields;
     for (const auto& field : split(line, ',')) fields.push_back(trim(field));
+    std::string where = "nvidia-smi --query-gpu line " + std::to_string(line_number);
     if (fields.size() != 13)
-      throw Error(ExitCode::failed, "nvidia-smi --query-gpu line " + std::to_string(line_number) + ": expected 13 fields, found " +
-                                        std::to_string(fields.size()));
+      throw Error(ExitCode::failed, where + ": expected 13 fields, found " + std::to_string(fields.size()));
+    auto malformed = [&](const char* field, std::size_t at, const char* expected) {
+      return Error(ExitCode::failed,
+                   where + ": " + field + ": expected " + expected + ", found " + quote_for_message(fields[at]));
+    };
+    auto mib = [&](const char* field, std::size_t at) {
+      auto number = parse_unsigned(fields[at]);
+      if (!number) throw malformed(field, at, "a number of MiB");
+      return *number;
+    };
     Gpu gpu;
-    gpu.index = static_cast<int>(number_or_zero(fields[0]));
+    auto index = parse_unsigned(fields[0]);
+    if (!index || *index > 65535) throw malformed("index", 0, "a GPU index");
+    gpu.index = static_cast<int>(*index);
     gpu.uuid = fields[1];
+    if (!starts_with(gpu.uuid, "GPU-")) throw malformed("uuid", 1, "a GPU UUID (GPU-...)");
     gpu.name = fields[2];
+    if (gpu.name.empty()) throw malformed("name", 2, "a GPU name");
     gpu.pci_bus_id = fields[3];
     gpu.driver_version = fields[4];
-    gpu.memory_total_mib = number_or_zero(fields[5]);
-    gpu.memory_used_mib = number_or_zero(fields[6]);
-    gpu.memory_free_mib = number_or_zero(fields[7]);
+    gpu.memory_total_mib = mib("memory.total", 5);
+    gpu.memory_used_mib = mib("memory.used", 6);
+    gpu.memory_free_mib = mib("memory.free", 7);
     gpu.utilization_percent = fields[8];
-    gpu.compute_capability = parse_compute_capability(fields[9]);
+    auto capability = parse_compute_capability(fields[9]);
+    if (!capability) throw malformed("compute_cap", 9, "a compute capability like 8.0, or [N/A]");
+    gpu.compute_capability = *capability;
     gpu.temperature_c = fields[10];
     gpu.power_draw_w = fields[11];
-    gpu.mig_enabled = fields[12] == "Enabled";
+    const std::string& mig = fields[12];
+    if (mig != "Enabled" && mig != "Disabled" && mig != "[N/A]" && mig != "N/A")
+      throw malformed("mig.mode.current", 12, "Enabled, Disabled or [N/A]");
+    gpu.mig_enabled = mig == "Enabled";
     gpus.push_back(gpu);
   }
   return gpus;
 }
 
+namespace {
+
+// "GPU 0: NVIDIA A100-SXM4-40GB (UUID: GPU-5d5ba0d6-...)": the UUID, or nullopt for another line.
+std::optional<std::string> listed_gpu_uuid(std::string_view line) {
+  if (!starts_with(line, "GPU ")) return std::nullopt;
+  std::size_t start = line.find("(UUID: GPU-");
+  if (start == std::string_view::npos) return std::nullopt;
+  start += std::string_view("(UUID: ").size();
+  std::size_t end = line.find(')', start);
+  if (end == std::string_view::npos) return std::nullopt;
+  return std::string(line.substr(start, end - start));
+}
+
+// "  MIG 3g.20gb     Device  0: (UUID: MIG-c6d4f1ef-...)", or nullopt for another line.
+std::optional<MigDevice> listed_mig_device(std::string_view line) {
+  std::string_view rest = skip_spaces(line);
+  if (rest.size() == line.size() || !starts_with(rest, "MIG ")) return std::nullopt;
+  rest = skip_spaces(rest.substr(4));
+  std::size_t profile_end = rest.find_first_of(" \t");
+  if (profile_end == 0 || profile_end == std::string_view::npos) return std::nullopt;
+  MigDevice device;
+  device.profile = std::string(rest.substr(0, profile_end));
+  rest = skip_spaces(rest.substr(profile_end));
+  if (!starts_with(rest, "Device")) return std::nullopt;
+  std::string_view after_word = rest.substr(6);
+  rest = skip_spaces(after_word);
+  if (rest.size() == after_word.size()) return std::nullopt;
+  std::size_t colon = rest.find(':');
+  auto index = colon == std::string_view::npos ? std::nullopt : parse_unsigned(rest.substr(0, colon));
+  if (!index || *index > 65535) return std::nullopt;
+  device.index = static_cast<int>(*index);
+  rest = rest.substr(colon + 1);
+  if (!starts_with(rest, " (UUID: MIG-") || rest.back() != ')') return std::nullopt;
+  device.uuid = std::string(rest.substr(8, rest.size() - 9));
+  return device;
+}
+
+} // namespace
+
 void add_mig_devices(std::vector<Gpu>& gpus, std::string_view gpu_list) {
-  static const std::regex gpu_line("GPU ([0-9]+): .*\\(UUID: (GPU-[^)]+)\\)");
-  static const std::regex mig_line("\\s+MIG (\\S+)\\s+Device\\s+([0-9]+): \\(UUID: (MIG-[^)]+)\\)");
   Gpu* current = nullptr;
   for (const auto& line : lines_of(gpu_list)) {
-    std::smatch match;
-    if (std::regex_search(line, match, gpu_line) && line.rfind("GPU ", 0) == 0) {
+    if (auto uuid = listed_gpu_uuid(line)) {
       current = nullptr;
       for (auto& gpu : gpus)
-        if (gpu.uuid == match[2].str()) current = &gpu;
-    } else if (current && std::regex_match(line, match, mig_line)) {
-      current->mig_devices.push_back({std::stoi(match[2]), match[1].str(), match[3].str()});
+        if (gpu.uuid == *uuid) current = &gpu;
+    } else if (auto device = current ? listed_mig_device(line) : std::nullopt) {
+      current->mig_devices.push_back(*device);
     }
   }
 }
 
 std::vector<GpuProcess> parse_compute_apps(std::string_view csv) {
   std::vector<GpuProcess> processes;
+  int line_number = 0;
   for (const auto& line : lines_of(csv)) {
+    ++line_number;
     std::vector<std::string> fields;
     for (const auto& field : split(line, ',')) fields.push_back(trim(field));
     if (fields.size() != 3 || fields[0] == "pid") continue;
+    std::string where = "nvidia-smi --query-compute-apps line " + std::to_string(line_number);
     GpuProcess process;
-    process.pid = static_cast<long>(number_or_zero(fields[0]));
+    auto pid = parse_unsigned(fields[0]);
+    if (!pid || *pid > 4194304) // Linux's pid_max limit
+      throw Error(ExitCode::failed, where + ": pid: expected a process id, found " + quote_for_message(fields[0]));
+    process.pid = static_cast<long>(*pid);
     process.gpu_uuid = fields[1];
-    if (fields[2].find_first_of("0123456789") != std::string::npos) process.used_mib = number_or_zero(fields[2]);
+    // "40448 MiB", or "[N/A]" without the right to see it.
+    const std::string& used = fields[2];
+    if (!used.empty() && is_digit(used[0])) {
+      std::string_view digits = std::string_view(used).substr(0, used.find(' '));
+      auto mib = parse_unsigned(digits);
+      if (!mib || (digits.size() < used.size() && used.substr(digits.size()) != " MiB"))
+        throw Error(ExitCode::failed,
+                    where + ": used_memory: expected a number of MiB, found " + quote_for_message(used));
+      process.used_mib = *mib;
+    }
     processes.push_back(process);
   }
   return processes;

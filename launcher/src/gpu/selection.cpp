@@ -33,6 +33,10 @@ std::string host_mig_devices(const GpuInventory& inventory) {
 }
 
 const Gpu* match_device(const GpuInventory& inventory, const std::string& device) {
+  // Devices also come from Docker's output, unchecked; the expressions below recurse once per
+  // character, so a long one is refused before them (the longest real form is 56 characters).
+  constexpr std::size_t longest_device = 64;
+  if (device.size() > longest_device) not_on_host("GPU " + quote_for_message(device), host_gpus(inventory));
   static const std::regex index("[0-9]+"), pair("([0-9]+):([0-9]+)"), legacy_mig("MIG-(GPU-[^/]+)/[0-9]+/[0-9]+");
   std::smatch match;
   if (std::regex_match(device, index)) {

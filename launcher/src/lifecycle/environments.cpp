@@ -39,7 +39,7 @@ std::string choose_environment(const docker::Docker& docker, const std::optional
   std::string prefix = plan::default_env_name(host.cwd, "");
   std::vector<std::string> here;
   for (const auto& container : docker.containers_labelled(render::label_env))
-    if (starts_with(env_of(container), prefix)) here.push_back(env_of(container));
+    if (!env_of(container).empty() && starts_with(env_of(container), prefix)) here.push_back(env_of(container));
   if (here.size() == 1) return here.front();
   std::string names;
   for (const auto& name : here) names += (names.empty() ? "" : ", ") + name;
@@ -48,12 +48,11 @@ std::string choose_environment(const docker::Docker& docker, const std::optional
 }
 
 void refuse_unsaved_work(const docker::Docker& docker, const json& container, const std::string& discard) {
-  std::string name = container["Name"].get<std::string>().substr(1);
+  std::string name = name_of(container);
   std::string user = env_variable(container, "LAUNCHER_USER");
   std::string home = user.empty() || user == "root" ? "/root" : "/home/" + user;
   std::string workdir = env_variable(container, "LAUNCHER_WORKDIR");
-  std::vector<std::string> mounts;
-  for (const auto& mount : container.value("Mounts", json::array())) mounts.push_back(mount.value("Destination", ""));
+  std::vector<std::string> mounts = mount_targets_of(container);
   std::string diff = docker.run({"diff", name}, "list changed files of " + name).out;
   // Packages are compared only where the image recorded its own and the container runs to list
   // them; otherwise their files still count, as files.
@@ -74,7 +73,7 @@ void refuse_unsaved_work(const docker::Docker& docker, const json& container, co
 }
 
 void stop_and_remove(const docker::Docker& docker, const json& container, std::chrono::seconds timeout) {
-  std::string name = container["Name"].get<std::string>().substr(1);
+  std::string name = name_of(container);
   if (is_running(container)) docker.run({"stop", "--time", std::to_string(timeout.count()), name}, "stop " + name);
   docker.run({"rm", name}, "remove " + name);
 }

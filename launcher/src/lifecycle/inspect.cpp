@@ -1,7 +1,9 @@
 #include "lifecycle/inspect.hpp"
 
 #include <algorithm>
+#include <charconv>
 
+#include "core/json_reader.hpp"
 #include "core/text.hpp"
 #include "render/render.hpp"
 
@@ -11,9 +13,21 @@ using nlohmann::json;
 
 namespace {
 
+// Every field is read through JsonReader: a missing or malformed one names the command and field.
+JsonReader inspected(const json& container) { return JsonReader(container, "docker container inspect"); }
+
 std::string label(const json& container, const char* name) {
-  const json& labels = container["Config"]["Labels"];
-  return labels.is_object() && labels.contains(name) ? labels[name].get<std::string>() : "";
+  auto labels = inspected(container).at("Config").find("Labels");
+  return labels ? labels->string_or(name, "") : "";
+}
+
+// A port number as Docker prints it ("8888"), or an Error naming where it was read.
+int port_number(const JsonReader& where, const std::string& text) {
+  int port = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), port);
+  if (error != std::errc() || end != text.data() + text.size() || port < 0 || port > 65535)
+    where.fail("a port number 0-65535 in " + quote_for_message(text));
+  return port;
 }
 
 } // namespace
@@ -22,26 +36,35 @@ std::string env_of(const json& container) { return label(container, render::labe
 std::string profile_of(const json& container) { return label(container, render::label_profile); }
 std::string plan_hash_of(const json& container) { return label(container, render::label_plan_hash); }
 
-bool is_running(const json& container) { return container["State"].value("Running", false); }
+std::string name_of(const json& container) {
+  std::string name = inspected(container).at("Name").string();
+  return starts_with(name, "/") ? name.substr(1) : name;
+}
+
+bool is_running(const json& container) { return inspected(container).at("State").at("Running").boolean(); }
 
 std::string status_of(const json& container) {
-  const json& state = container["State"];
-  std::string status = state.value("Status", "unknown");
-  if (status == "exited") return "exited (" + std::to_string(state.value("ExitCode", 0)) + ")";
-  if (state.contains("Health") && state["Health"].is_object()) status += " (" + state["Health"].value("Status", "") + ")";
+  JsonReader state = inspected(container).at("State");
+  std::string status = state.at("Status").string();
+  if (status == "exited") return "exited (" + std::to_string(state.at("ExitCode").integer()) + ")";
+  if (auto health = state.find("Health"); health && health->is_object())
+    status += " (" + health->at("Status").string() + ")";
   return status;
 }
 
 std::vector<Endpoint> endpoints_of(const json& container) {
   std::vector<Endpoint> endpoints;
-  const json& ports = container["NetworkSettings"]["Ports"];
-  if (!ports.is_object()) return endpoints;
-  for (const auto& [key, bindings] : ports.items()) {
-    if (!bindings.is_array()) continue;
+  auto settings = inspected(container).find("NetworkSettings");
+  auto ports = settings ? settings->find("Ports") : std::nullopt;
+  if (!ports) return endpoints;
+  for (const auto& [key, bindings] : ports->members()) {
+    // An exposed port that is not published has null bindings.
+    if (bindings.json().is_null()) continue;
     std::vector<std::string> port_protocol = split(key, '/');
-    for (const auto& binding : bindings)
-      endpoints.push_back({std::stoi(port_protocol[0]), port_protocol.size() > 1 ? port_protocol[1] : "tcp",
-                           binding.value("HostIp", ""), std::stoi(binding.value("HostPort", "0"))});
+    int container_port = port_number(bindings, port_protocol[0]);
+    for (const auto& binding : bindings.elements())
+      endpoints.push_back({container_port, port_protocol.size() > 1 ? port_protocol[1] : "tcp",
+                           binding.string_or("HostIp", ""), port_number(binding, binding.string_or("HostPort", "0"))});
   }
   // Docker lists an IPv4 and an IPv6 binding for "every address"; keep them in a stable order.
   std::sort(endpoints.begin(), endpoints.end(), [](const Endpoint& a, const Endpoint& b) {
@@ -62,35 +85,42 @@ std::string reachable_host(const Endpoint& endpoint) {
   return endpoint.host_ip;
 }
 
-std::string listed_label(const json& listed, const char* name) {
-  auto labels = listed.find("labels");
-  if (labels == listed.end() || !labels->is_object()) return "";
-  auto value = labels->find(name);
-  return value != labels->end() && value->is_string() ? value->get<std::string>() : "";
-}
-
 std::string gpus_of(const json& container) {
-  const json& requests = container["HostConfig"]["DeviceRequests"];
-  if (!requests.is_array() || requests.empty()) return "-";
-  const json& request = requests[0];
-  if (request.value("Count", 0) == -1) return "all";
+  // up reports on an empty object when the container vanished before its inspect.
+  auto host_config = inspected(container).find("HostConfig");
+  auto requests = host_config ? host_config->find("DeviceRequests") : std::nullopt;
+  std::vector<JsonReader> list = requests ? requests->elements() : std::vector<JsonReader>{};
+  if (list.empty()) return "-";
+  const JsonReader& request = list.front();
+  std::int64_t count = request.integer_or("Count", 0);
+  if (count == -1) return "all";
   std::string ids;
-  for (const auto& id : request.value("DeviceIDs", json::array())) ids += (ids.empty() ? "" : ",") + id.get<std::string>();
-  return ids.empty() ? std::to_string(request.value("Count", 0)) : ids;
+  if (auto devices = request.find("DeviceIDs"))
+    for (const auto& id : devices->elements()) ids += (ids.empty() ? "" : ",") + id.string();
+  return ids.empty() ? std::to_string(count) : ids;
 }
 
 std::string env_variable(const json& container, const std::string& name) {
-  for (const auto& entry : container["Config"].value("Env", json::array())) {
-    std::string text = entry;
+  auto env = inspected(container).at("Config").find("Env");
+  if (!env) return "";
+  for (const auto& entry : env->elements()) {
+    std::string text = entry.string();
     if (starts_with(text, name + "=")) return text.substr(name.size() + 1);
   }
   return "";
 }
 
+std::vector<std::string> mount_targets_of(const json& container) {
+  std::vector<std::string> targets;
+  if (auto mounts = inspected(container).find("Mounts"))
+    for (const auto& mount : mounts->elements()) targets.push_back(mount.at("Destination").string());
+  return targets;
+}
+
 std::vector<std::string> plan_differences(const json& old_plan, const json& new_plan) {
   std::vector<std::string> differences;
   for (const auto& [key, value] : new_plan.items()) {
-    json before = old_plan.contains(key) ? old_plan[key] : json();
+    json before = old_plan.is_object() && old_plan.contains(key) ? old_plan.at(key) : json();
     if (before != value) differences.push_back(key + ": " + before.dump() + " -> " + value.dump());
   }
   return differences;

@@ -9,6 +9,7 @@
 namespace launcher::lifecycle {
 
 // What `docker inspect` of an environment's container says, in the launcher's terms. Pure.
+// A field these read that is missing or malformed is an Error naming the command and the field.
 
 struct Endpoint {
   int container_port = 0;
@@ -18,6 +19,7 @@ struct Endpoint {
 };
 
 std::string env_of(const nlohmann::json& container);
+std::string name_of(const nlohmann::json& container); // without Docker's leading "/"
 std::string profile_of(const nlohmann::json& container);
 std::string plan_hash_of(const nlohmann::json& container);
 std::string status_of(const nlohmann::json& container); // "running (healthy)", "exited (1)", ...
@@ -26,8 +28,7 @@ std::vector<Endpoint> endpoints_of(const nlohmann::json& container);
 std::optional<Endpoint> endpoint_for(const nlohmann::json& container, int container_port);
 std::string gpus_of(const nlohmann::json& container); // "all", "0,1", "-"
 std::string env_variable(const nlohmann::json& container, const std::string& name);
-// A label of an object from Docker::list_labelled; "" when it has none.
-std::string listed_label(const nlohmann::json& listed, const char* name);
+std::vector<std::string> mount_targets_of(const nlohmann::json& container); // where volumes are mounted
 
 // Loopback when the port is published on every address: that is where this host reaches it.
 std::string reachable_host(const Endpoint& endpoint);

@@ -10,7 +10,8 @@ std::vector<int> version_fields(std::string_view version) {
   bool in_field = false;
   for (char c : version) {
     if (c >= '0' && c <= '9') {
-      value = value * 10 + (c - '0');
+      // Saturates: a version field from another program's output may have any number of digits.
+      value = value > 99999999 ? value : value * 10 + (c - '0');
       in_field = true;
     } else if (c == '.') {
       fields.push_back(value);

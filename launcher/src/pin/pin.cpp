@@ -1,6 +1,7 @@
 #include "pin/pin.hpp"
 
 #include "core/error.hpp"
+#include "core/json_reader.hpp"
 
 namespace launcher::pin {
 
@@ -24,8 +25,10 @@ std::string repository_of(const std::string& reference) {
 }
 
 std::optional<std::string> registry_digest(const json& image, const std::string& repository) {
-  for (const auto& entry : image.value("RepoDigests", json::array())) {
-    std::string text = entry;
+  auto digests = JsonReader(image, "docker image inspect").find("RepoDigests");
+  if (!digests) return std::nullopt;
+  for (const auto& entry : digests->elements()) {
+    std::string text = entry.string();
     if (repository_of(text) == repository) return text.substr(text.find('@') + 1);
   }
   return std::nullopt;
@@ -42,10 +45,12 @@ void verify_pinned_image(const docker::Docker& docker, const std::string& refere
   std::string fetch = "get the pinned one with `docker pull " + exact + "`";
   if (!local) throw Error(ExitCode::failed, origin.describe() + ": the pinned image " + exact + " is not on this host; " + fetch);
   auto local_digest = registry_digest(*local, repository);
-  throw Error(ExitCode::failed, origin.describe() + ": " + tag + " is pinned to " + *pinned + ", but the local " + tag + " is " +
-                                    (local_digest ? *local_digest : "an image no registry gave a digest for (id " +
-                                                                        local->value("Id", std::string("?")) + ")") +
-                                    "; " + fetch + ", or pin the new one with `launcher pin`");
+  throw Error(ExitCode::failed,
+              origin.describe() + ": " + tag + " is pinned to " + *pinned + ", but the local " + tag + " is " +
+                  (local_digest ? *local_digest
+                                : "an image no registry gave a digest for (id " +
+                                      JsonReader(*local, "docker image inspect").string_or("Id", "?") + ")") +
+                  "; " + fetch + ", or pin the new one with `launcher pin`");
 }
 
 } // namespace launcher::pin

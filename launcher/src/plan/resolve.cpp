@@ -116,6 +116,8 @@ public:
       const json& volume = volumes[i];
       std::string at = child_pointer("/volumes", i);
       std::string source = volume["host"];
+      // The profile's value was UTF-8; the working directory or home it was joined to may not be.
+      if (!is_valid_utf8(source)) fail(at, "host path " + quote_for_message(source) + " " + not_utf8_for_docker);
       if (!paths_.exists(source)) {
         if (!volume["create"].get<bool>())
           fail(at, "host path " + source + " does not exist (create it, or add \"create\": true to the volume)");
@@ -147,8 +149,13 @@ public:
     if (service != "jupyter" && service != "ssh") return {};
     SshForwarding forwarding{ssh.value("agent_forwarding", false), ssh.value("stream_local_forwarding", false),
                              ssh.value("user_rc", false)};
-    return {secrets::state_layout(env, host_.state_home).secrets_dir.string(), jupyter.value("auth", "token"),
-            ssh.value("authorized_keys", std::vector<std::string>{}), ssh.value("password", false), forwarding};
+    std::string secrets_dir = secrets::state_layout(env, host_.state_home).secrets_dir.string();
+    // It is mounted into the container like a volume.
+    if (!is_valid_utf8(secrets_dir))
+      throw Error(ExitCode::usage, "the state directory " + quote_for_message(secrets_dir) + " " + not_utf8_for_docker +
+                                       "; set XDG_STATE_HOME to a directory whose path is UTF-8");
+    return {secrets_dir, jupyter.value("auth", "token"), ssh.value("authorized_keys", std::vector<std::string>{}),
+            ssh.value("password", false), forwarding};
   }
 
   Plan plan(const std::string& profile_name) const {

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/error.hpp"
+#include "core/json_reader.hpp"
 #include "core/text.hpp"
 
 namespace launcher::profile {
@@ -41,6 +42,40 @@ std::string line_and_column(std::string_view text, std::size_t byte) {
     else ++column;
   }
   return std::to_string(line) + ":" + std::to_string(column);
+}
+
+// Replays a parse to find where nlohmann gave up when its exception carries no position
+// (out_of_range.406, a number beyond a double, is reported without one).
+class ErrorPosition : public nlohmann::json_sax<json> {
+public:
+  std::size_t byte = 0;
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return true; }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception&) override {
+    byte = position;
+    return false;
+  }
+};
+
+// nlohmann's message starts with its own id ("[json.exception.parse_error.101] parse error at
+// line 3, column 12: "); keep only the explanation.
+std::string explanation(const json::exception& error) {
+  std::string detail = error.what();
+  if (auto id_end = detail.find("] "); id_end != std::string::npos) detail = detail.substr(id_end + 2);
+  if (auto at = detail.find(": "); at != std::string::npos && starts_with(detail, "parse error"))
+    detail = detail.substr(at + 2);
+  return detail;
 }
 
 Sourced resolve_named(const Catalog& catalog, const std::string& name, std::vector<std::string>& chain,
@@ -103,14 +138,17 @@ const ProfileSource* Catalog::pinning_source() const {
 
 json parse_json_text(std::string_view text, const std::string& source_name) {
   try {
-    return json::parse(text);
+    return parse_json_within_depth(text);
+  } catch (const JsonTooDeep& error) {
+    throw Error(ExitCode::usage, source_name + ": " + error.what());
   } catch (const json::parse_error& error) {
-    // nlohmann's message starts with its own id and position; keep only the explanation.
-    std::string detail = error.what();
-    if (auto at = detail.find(": "); at != std::string::npos && detail.find("parse error") != std::string::npos)
-      detail = detail.substr(at + 2);
     throw Error(ExitCode::usage,
-                source_name + ":" + line_and_column(text, error.byte) + ": JSON syntax error: " + detail);
+                source_name + ":" + line_and_column(text, error.byte) + ": JSON syntax error: " + explanation(error));
+  } catch (const json::exception& error) {
+    ErrorPosition position;
+    json::sax_parse(text, &position);
+    throw Error(ExitCode::usage, source_name + ":" + line_and_column(text, position.byte) + ": " + explanation(error) +
+                                     " (numbers must fit in a double)");
   }
 }
 
@@ -137,6 +175,9 @@ ProfileSource parse_profile_source(std::string_view text, const FieldContext& co
   }
   for (auto& [name, fields] : document["profiles"].items()) {
     std::string pointer = child_pointer("/profiles", name);
+    if (name.size() > max_name_length)
+      fail(pointer, "a profile name is at most " + std::to_string(max_name_length) + " characters, found " +
+                        std::to_string(name.size()));
     if (!is_valid_container_name(name))
       fail(pointer, "expected a profile name of letters, digits, '_', '.' or '-' (2 characters at least), found " +
                         quote_for_message(name));

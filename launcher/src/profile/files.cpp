@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "profile/builtin.hpp"
 
 namespace launcher::profile {
@@ -52,7 +53,8 @@ Catalog load_catalog(const ProfileLocations& locations) {
   if (auto team = find_team_file(locations.cwd)) files.push_back(*team);
   for (const auto& file : files) {
     if (auto text = read_if_present(file)) {
-      FieldContext context{file.string(), file.parent_path(), locations.home, &locations.env};
+      // The name is shown in messages and in render --json's origins: its bytes must be UTF-8.
+      FieldContext context{escape_invalid_utf8(file.string()), file.parent_path(), locations.home, &locations.env};
       catalog.sources.push_back(parse_profile_source(*text, context));
     }
   }

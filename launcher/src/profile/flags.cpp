@@ -63,20 +63,26 @@ json parse_env(const std::string& flag, const std::string& value) {
 } // namespace
 
 std::vector<Sourced> flag_layers(const FlagOverrides& flags, const FieldContext& context) {
+  // A flag names itself in messages and origins: cut to a readable length, bytes that are not
+  // UTF-8 escaped (the value itself is refused by the schema, which shows it).
+  auto flag_name = [](const char* flag, const std::string& value) {
+    constexpr std::size_t shown = 200;
+    return std::string(flag) + " " + escape_invalid_utf8(value.substr(0, shown)) + (value.size() > shown ? "..." : "");
+  };
   std::vector<std::pair<std::string, json>> fragments;
-  if (flags.image) fragments.emplace_back("--image " + *flags.image, json{{"image", *flags.image}});
-  if (flags.name) fragments.emplace_back("--name " + *flags.name, json{{"name", *flags.name}});
-  if (flags.gpus) fragments.emplace_back("--gpus " + *flags.gpus, json{{"gpus", *flags.gpus}});
+  if (flags.image) fragments.emplace_back(flag_name("--image", *flags.image), json{{"image", *flags.image}});
+  if (flags.name) fragments.emplace_back(flag_name("--name", *flags.name), json{{"name", *flags.name}});
+  if (flags.gpus) fragments.emplace_back(flag_name("--gpus", *flags.gpus), json{{"gpus", *flags.gpus}});
   for (const auto& port : flags.ports) {
-    std::string flag = "--port " + port;
+    std::string flag = flag_name("--port", port);
     fragments.emplace_back(flag, json{{"ports", json::array({parse_port("command line (" + flag + ")", port)})}});
   }
   for (const auto& volume : flags.volumes) {
-    std::string flag = "--volume " + volume;
+    std::string flag = flag_name("--volume", volume);
     fragments.emplace_back(flag, json{{"volumes", json::array({parse_volume("command line (" + flag + ")", volume)})}});
   }
   for (const auto& variable : flags.env) {
-    std::string flag = "--env " + variable;
+    std::string flag = flag_name("--env", variable);
     fragments.emplace_back(flag, json{{"env", parse_env("command line (" + flag + ")", variable)}});
   }
 

@@ -34,6 +34,10 @@ inline constexpr const char* gpu_spec_expected =
     "\"all\", \"none\", \"auto\", a GPU count >= 1, \"device=0,1\", a list of GPU indices or UUIDs, or "
     "{\"count\": N}";
 
+// A GPU list string ("device=0,1,...") and a list of entries have these limits, each its own error.
+inline constexpr std::size_t max_gpu_spec_length = 4096;
+inline constexpr std::size_t max_gpu_list_entries = 1024;
+
 // Parses a profile's "gpus" value or a --gpus flag given as a JSON string.
 GpuRequest parse_gpu_request(const nlohmann::json& value);
 

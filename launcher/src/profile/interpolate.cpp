@@ -1,14 +1,11 @@
 #include "profile/interpolate.hpp"
 
-#include <regex>
-
 #include "core/error.hpp"
 #include "core/text.hpp"
 
 namespace launcher::profile {
 
 std::string interpolate(std::string_view text, const EnvLookup& lookup) {
-  static const std::regex variable_name("[A-Za-z_][A-Za-z0-9_]*");
   std::string result;
   std::size_t i = 0;
   while (i < text.size()) {
@@ -27,11 +24,14 @@ std::string interpolate(std::string_view text, const EnvLookup& lookup) {
     std::string_view inner = text.substr(i + 2, close - i - 2);
     std::size_t default_at = inner.find(":-");
     std::string name(inner.substr(0, default_at));
-    if (!std::regex_match(name, variable_name))
+    if (!is_environment_name(name))
       throw Error(ExitCode::usage, "bad variable name " + quote_for_message(name) + " in " + quote_for_message(text) +
                                        " (expected ${NAME} or ${NAME:-default})");
     auto value = lookup(name);
     if (value && !(value->empty() && default_at != std::string_view::npos)) {
+      if (!is_valid_utf8(*value))
+        throw Error(ExitCode::usage,
+                    "variable " + name + " holds " + quote_for_message(*value) + ", which " + not_utf8_for_docker);
       result += *value;
     } else if (default_at != std::string_view::npos) {
       result += inner.substr(default_at + 2);

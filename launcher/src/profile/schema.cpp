@@ -7,6 +7,7 @@
 
 #include "core/bytes.hpp"
 #include "core/error.hpp"
+#include "core/json_reader.hpp"
 #include "core/text.hpp"
 #include "profile/gpu_request.hpp"
 #include "profile/origin.hpp"
@@ -17,15 +18,6 @@ namespace launcher::profile {
 using nlohmann::json;
 
 namespace {
-
-std::string describe_found(const json& value) {
-  switch (value.type()) {
-  case json::value_t::string: return quote_for_message(value.get<std::string>());
-  case json::value_t::array: return "an array";
-  case json::value_t::object: return "an object";
-  default: return value.dump();
-  }
-}
 
 bool is_container_path_clean(const std::string& path) {
   for (const auto& part : split(path, '/'))
@@ -44,6 +36,13 @@ const std::vector<std::string> ulimit_names{"core",   "cpu",    "data",       "f
 
 enum class Text { single_line, multi_line };
 
+// [A-Za-z0-9][A-Za-z0-9._/-]*
+bool is_label_key(std::string_view key) {
+  if (key.empty() || !is_ascii_alphanumeric(key[0])) return false;
+  return std::all_of(key.begin(), key.end(),
+                     [](char c) { return is_ascii_alphanumeric(c) || c == '.' || c == '_' || c == '/' || c == '-'; });
+}
+
 // Walks one profile, checking and normalizing each field. Every failure names the source
 // and the JSON pointer of the offending value.
 class Checker {
@@ -51,7 +50,7 @@ public:
   explicit Checker(const FieldContext& context) : context_(context) {}
 
   [[noreturn]] void fail(const std::string& pointer, const std::string& expected, const json& found) const {
-    fail_because(pointer, "expected " + expected + ", found " + describe_found(found));
+    fail_because(pointer, "expected " + expected + ", found " + describe_json(found));
   }
 
   [[noreturn]] void fail_because(const std::string& pointer, const std::string& message) const {
@@ -71,6 +70,7 @@ public:
   std::string text(json& value, const std::string& pointer, Text kind = Text::single_line) const {
     if (!value.is_string()) fail(pointer, "a string", value);
     std::string result = value.get<std::string>();
+    if (!is_valid_utf8(result)) fail_because(pointer, quote_for_message(result) + " " + not_utf8_for_docker);
     if (context_.env) {
       try {
         result = interpolate(result, *context_.env);
@@ -78,6 +78,9 @@ public:
         fail_because(pointer, error.what());
       }
     }
+    if (result.size() > max_argument_bytes)
+      fail_because(pointer, "a value is at most " + std::to_string(max_argument_bytes) +
+                                " bytes (Linux's limit on one argument), found " + std::to_string(result.size()));
     if (result.find('\0') != std::string::npos) fail_because(pointer, "a NUL character is not allowed");
     if (kind == Text::single_line && result.find_first_of("\r\n") != std::string::npos)
       fail_because(pointer, "a newline is not allowed in " + quote_for_message(result));
@@ -91,13 +94,14 @@ public:
     if (!value.is_string()) fail(pointer, expected, value);
     std::string chosen = text(value, pointer);
     if (std::find(choices.begin(), choices.end(), chosen) == choices.end())
-      fail_because(pointer, "expected " + expected + ", found " + describe_found(value) + did_you_mean(chosen, choices));
+      fail_because(pointer, "expected " + expected + ", found " + describe_json(value) + did_you_mean(chosen, choices));
     return chosen;
   }
 
   long long integer(const json& value, const std::string& pointer, long long low, long long high,
                     const std::string& expected) const {
-    if (!value.is_number_integer()) fail(pointer, expected, value);
+    bool beyond_signed = value.is_number_unsigned() && value.get<std::uint64_t>() > INT64_MAX;
+    if (!value.is_number_integer() || beyond_signed) fail(pointer, expected, value);
     long long number = value.get<long long>();
     if (number < low || number > high) fail(pointer, expected, value);
     return number;
@@ -119,8 +123,15 @@ public:
     value = *bytes;
   }
 
+  void path_length(const std::string& path, const std::string& pointer) const {
+    if (path.size() > max_path_bytes)
+      fail_because(pointer, "a path is at most " + std::to_string(max_path_bytes) + " bytes, found " +
+                                std::to_string(path.size()));
+  }
+
   std::string container_path(json& value, const std::string& pointer) const {
     std::string path = text(value, pointer);
+    path_length(path, pointer);
     if (path.empty() || path[0] != '/') fail(pointer, "an absolute container path", value);
     if (!is_container_path_clean(path))
       fail_because(pointer, "\"..\" is not allowed in container path " + quote_for_message(path));
@@ -139,14 +150,24 @@ public:
     else resolved = context_.base_dir / path; // an absolute path replaces the base
     std::string normal = resolved.lexically_normal().string();
     if (normal.size() > 1 && normal.back() == '/') normal.pop_back();
+    path_length(normal, pointer);
     value = normal;
     return normal;
+  }
+
+  std::string container_name(json& value, const std::string& pointer, const std::string& expected) const {
+    std::string name = text(value, pointer);
+    if (name.size() > max_name_length)
+      fail_because(pointer, "a name is at most " + std::to_string(max_name_length) + " characters, found " +
+                                std::to_string(name.size()));
+    if (!is_valid_container_name(name)) fail(pointer, expected, value);
+    return name;
   }
 
   // --- the profile's fields -------------------------------------------------------------
 
   void extends(json& value, const std::string& pointer) const {
-    if (!is_valid_container_name(text(value, pointer))) fail(pointer, "the name of a profile", value);
+    container_name(value, pointer, "the name of a profile");
   }
 
   void description(json& value, const std::string& pointer) const { text(value, pointer); }
@@ -156,7 +177,12 @@ public:
     static const std::regex reference(
         "([a-zA-Z0-9.-]+(:[0-9]+)?/)?[a-z0-9]+([._-]+[a-z0-9]+)*(/[a-z0-9]+([._-]+[a-z0-9]+)*)*"
         "(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?");
-    if (!std::regex_match(text(value, pointer), reference))
+    std::string image = text(value, pointer);
+    if (image.size() > max_image_reference_length)
+      fail_because(pointer, "an image reference is at most " + std::to_string(max_image_reference_length) +
+                                " characters, found " + std::to_string(image.size()));
+    // Only after the length limit: the matcher recurses once per character.
+    if (!std::regex_match(image, reference))
       fail(pointer, "an image reference like \"repo/name:tag\" or \"name@sha256:<digest>\"", value);
   }
 
@@ -170,11 +196,12 @@ public:
   }
 
   void gpus(json& value, const std::string& pointer) const {
-    if (value.is_string()) text(value, pointer);
     try {
+      // The GPU list's own limit is checked before text()'s general one, whose message says less.
+      if (value.is_string() && value.get_ref<const std::string&>().size() <= max_gpu_spec_length) text(value, pointer);
       value = to_json(parse_gpu_request(value));
     } catch (const GpuSpecError& error) {
-      fail_because(pointer, std::string("expected ") + gpu_spec_expected + ", found " + describe_found(value) + " (" +
+      fail_because(pointer, std::string("expected ") + gpu_spec_expected + ", found " + describe_json(value) + " (" +
                                 error.what() + ")");
     }
   }
@@ -216,16 +243,18 @@ public:
   }
 
   void env(json& value, const std::string& pointer) const {
-    static const std::regex name("[A-Za-z_][A-Za-z0-9_]*");
     if (!value.is_object()) fail(pointer, "an object of NAME: value", value);
     for (auto& [key, item] : value.items()) {
       std::string at = child_pointer(pointer, key);
-      if (!std::regex_match(key, name))
+      if (!is_environment_name(key))
         fail_because(at, "expected an environment variable name matching [A-Za-z_][A-Za-z0-9_]*, found " +
                              quote_for_message(key));
       if (item.is_number()) item = item.dump();
       if (!item.is_string()) fail(at, "a string", item);
-      text(item, at);
+      // It reaches docker run as one argument, NAME=VALUE.
+      if (std::size_t size = key.size() + 1 + text(item, at).size(); size > max_argument_bytes)
+        fail_because(at, "NAME=VALUE is at most " + std::to_string(max_argument_bytes) +
+                             " bytes (Linux's limit on one argument), found " + std::to_string(size));
     }
   }
 
@@ -289,11 +318,10 @@ public:
   }
 
   void labels(json& value, const std::string& pointer) const {
-    static const std::regex key_pattern("[A-Za-z0-9][A-Za-z0-9._/-]*");
     if (!value.is_object()) fail(pointer, "an object of key: value", value);
     for (auto& [key, item] : value.items()) {
       std::string at = child_pointer(pointer, key);
-      if (!std::regex_match(key, key_pattern))
+      if (!is_label_key(key))
         fail_because(at, "expected a label key of letters, digits, '.', '_', '/' or '-', found " + quote_for_message(key));
       if (starts_with(key, "io.launcher."))
         fail_because(at, "labels under io.launcher. are set by the launcher itself, found " + quote_for_message(key));
@@ -302,11 +330,9 @@ public:
   }
 
   void name(json& value, const std::string& pointer) const {
-    if (!is_valid_container_name(text(value, pointer)))
-      fail(pointer,
-           "a container name Docker accepts: a letter or digit, then letters, digits, '_', '.' or '-' "
-           "(2 characters at least)",
-           value);
+    container_name(value, pointer,
+                   "a container name Docker accepts: a letter or digit, then letters, digits, '_', '.' or '-' "
+                   "(2 characters at least)");
   }
 
   // Docker's own networks would undo the isolation: "bridge" lets every container on it reach
@@ -388,8 +414,10 @@ const std::vector<std::string>& dangerous_opt_ins() {
 }
 
 bool is_valid_container_name(const std::string& name) {
-  static const std::regex pattern("[a-zA-Z0-9][a-zA-Z0-9_.-]+");
-  return name.size() <= 128 && std::regex_match(name, pattern);
+  // [a-zA-Z0-9][a-zA-Z0-9_.-]+
+  if (name.size() < 2 || name.size() > max_name_length || !is_ascii_alphanumeric(name[0])) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return is_ascii_alphanumeric(c) || c == '_' || c == '.' || c == '-'; });
 }
 
 void normalize_profile(json& profile, const FieldContext& context, const std::string& pointer) {

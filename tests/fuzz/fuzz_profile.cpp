@@ -1,0 +1,29 @@
+// A profile file's text → validated source → every profile merged, resolved, rendered to argv.
+#include "fuzz_support.hpp"
+
+using namespace launcher;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  // Variables the text may interpolate; DATA is not UTF-8, on purpose.
+  profile::EnvLookup env = [](const std::string& name) -> std::optional<std::string> {
+    if (name == "HOME") return "/home/alice";
+    if (name == "DATA")
+      return "/srv/donn\xe9"
+             "es";
+    if (name == "EMPTY") return "";
+    return std::nullopt;
+  };
+  profile::Catalog catalog = fuzz::builtin_catalog();
+  try {
+    profile::FieldContext context{"launcher.json", "/home/alice/project", "/home/alice", &env};
+    catalog.sources.push_back(profile::parse_profile_source(fuzz::as_text(data, size), context));
+  } catch (const Error&) {
+    return 0;
+  }
+  for (const auto& [name, fields] : catalog.sources.back().profiles.items()) {
+    try {
+      fuzz::render_profile(catalog, name, {});
+    } catch (const Error&) {}
+  }
+  return 0;
+}
