@@ -12,6 +12,7 @@ cmake --build /tmp/libtorch-check/build -j "$(nproc)" >/dev/null
 /tmp/libtorch-check/build/libtorch-simplenet
 
 python3 /src/checks/compile_check.py
+python3 /src/checks/wheels_check.py
 
 if compgen -G '/etc/ssh/ssh_host_*' >/dev/null; then
   echo "check_image: host keys are baked into the image: $(echo /etc/ssh/ssh_host_*)" >&2
