@@ -53,7 +53,8 @@ for root, directories, files in os.walk("/", topdown=True):
     directories[:] = [d for d in directories if os.path.join(root, d) not in ("/proc", "/sys", "/dev")]
     for name in files:
         path = os.path.join(root, name)
-        if name.endswith(".whl") or "/.cache/pip" in path:
+        # Debian's python3-venv ships pip and setuptools for ensurepip there: package files, not a cache.
+        if (name.endswith(".whl") and not root.startswith("/usr/share/python-wheels")) or "/.cache/pip" in path:
             leftovers.append(path)
         match = CUDA_LIBRARY.match(name)
         if match and not os.path.islink(path):

@@ -50,7 +50,9 @@ for member in outer:
     if not member.name.endswith("layer.tar"):
         continue
     for inner in tarfile.open(fileobj=outer.extractfile(member), mode="r|"):
-        if inner.name.endswith(".whl") or "/.cache/pip/" in "/" + inner.name:
+        # usr/share/python-wheels: Debian python3-venv's own ensurepip wheels (dpkg files, no cache)
+        wheel = inner.name.endswith(".whl") and not inner.name.startswith("usr/share/python-wheels/")
+        if wheel or "/.cache/pip/" in "/" + inner.name:
             bad.append(member.name.split("/")[0][:12] + ": " + inner.name)
 print("\n".join(bad[:10]))
 sys.exit(1 if bad else 0)
