@@ -148,7 +148,7 @@ TEST_CASE("the committed locks match their rows: pinned, hashed, and the row's t
   CHECK(matrix::image_tag(built, Variant::devel) == "pytorch-cuda:2.7.1-cu126-cudnn9-debian12");
   CHECK(built.locks.at("torch") == "images/locks/torch-2.7.1-cu126-cp311.txt");
   CHECK_FALSE(row("2.7.1", "11.8").built_here);
-  CHECK(row("2.7.1", "12.8").wheel_index.find("download.pytorch.org/whl/cu128") == 0);
+  CHECK(row("2.7.1", "12.8").wheel_index.rfind("https://download.pytorch.org/whl/cu128", 0) == 0);
   std::vector<std::string> problems = matrix::lock_problems(matrix::embedded_matrix(), committed_lock_files(), read_repository_file);
   for (const auto& problem : problems) UNSCOPED_INFO(problem);
   CHECK(problems.empty());
