@@ -50,7 +50,7 @@ for member in outer:
     if not member.name.endswith("layer.tar"):
         continue
     for inner in tarfile.open(fileobj=outer.extractfile(member), mode="r|"):
-        # usr/share/python-wheels: Debian python3-venv's own ensurepip wheels (dpkg files, no cache)
+        # usr/share/python-wheels: the ensurepip wheels of Debian python3-venv (dpkg files, no cache)
         wheel = inner.name.endswith(".whl") and not inner.name.startswith("usr/share/python-wheels/")
         if wheel or "/.cache/pip/" in "/" + inner.name:
             bad.append(member.name.split("/")[0][:12] + ": " + inner.name)
