@@ -64,7 +64,7 @@ check "no wheel or pip cache file in any layer" no_wheel_in_layers
 launcher="$build/launcher"
 work="$(mktemp -d)"
 name="real-image-jupyter-$$"
-cleanup() { (cd "$work" && "$launcher" --docker "$docker" down "$name" --force >/dev/null 2>&1) || true; rm -rf "$work"; }
+cleanup() { (cd "$work" && "$launcher" --docker "$docker" down "$name" --force >/dev/null 2>&1) || true; rm -rf "$work" "${profile:-}"; }
 trap cleanup EXIT
 echo hello >"$work/seen-in-the-browser.txt"
 up="$(cd "$work" && "$launcher" --docker "$docker" up --json --gpus none -p auto:8888 --name "$name" --image "$image")"
@@ -77,7 +77,7 @@ check "403 with a wrong token" test "$(status -H 'Authorization: token wrong' "$
 check "200 with the right token by header" test "$(status -H "Authorization: token $token" "$base/api/status")" = 200
 check "a foreign Host is refused" test "$(status -H "Authorization: token $token" -H 'Host: evil.example' "$base/api/status")" = 403
 if command -v chromium >/dev/null; then
-  profile="$work/chromium"
+  profile="$(mktemp -d)"  # outside the project folder, which the container serves
   browse() { chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
     --disable-component-update --disable-sync --user-data-dir="$profile" --virtual-time-budget=15000 "$@" 2>/dev/null; }
   page="$(browse --dump-dom "$url")"
