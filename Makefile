@@ -15,7 +15,7 @@ export CCACHE_NOHASHDIR := 1
 # Builds use Debian's docker.io client when present: it has BuildKit built in.
 BUILD_DOCKER ?= $(shell test -x /usr/bin/docker && echo /usr/bin/docker || echo docker)
 
-.PHONY: all test test-asan fuzz image bench up clean
+.PHONY: all test test-asan fuzz image real-image bench up clean
 
 all:
 	@tools/ensure-packages.sh build
@@ -27,6 +27,7 @@ all:
 test:
 	@tools/ensure-packages.sh test
 	$(MAKE) image
+	$(MAKE) real-image
 	ctest --test-dir $(BUILD) --output-on-failure --no-tests=error -j $(JOBS)
 
 # The CPU image, offline: Debian's PyTorch on a debootstrapped base; its tag goes to $(BUILD)/image-tag.
@@ -36,6 +37,20 @@ image: all
 	$(BUILD)/launcher --docker $(BUILD_DOCKER) build --offline --cuda cpu --test --json > $(BUILD)/image.json
 	sed -n 's/.*"tag":"\([^"]*\)".*/\1/p' $(BUILD)/image.json > $(BUILD)/image-tag
 	@echo "image: $$(cat $(BUILD)/image-tag)"
+
+# The real image: torch 2.7.1 + CUDA 12.6 from PyPI's hash-locked wheels (images/locks/), built
+# with no index from the host's wheel cache on the same debootstrapped base; only wheels the cache
+# lacks are downloaded. The test stage runs too; the runtime tag goes to $(BUILD)/real-image-tag.
+# REAL_IMAGE_REGISTRY prefixes the tags (engineers sharing one engine keep theirs apart).
+REAL_IMAGE_ROW ?= --torch 2.7.1 --cuda 12.6 --os debian12 --base launcher-base:bookworm
+REAL_IMAGE_REGISTRY ?=
+real-image: all
+	@tools/ensure-docker.sh
+	@images/make-base.sh
+	$(BUILD)/launcher --docker $(BUILD_DOCKER) build $(REAL_IMAGE_ROW) --variant runtime --test --json \
+	  $(if $(REAL_IMAGE_REGISTRY),--registry $(REAL_IMAGE_REGISTRY)) > $(BUILD)/real-image.json
+	sed -n 's/.*"tag":"\([^"]*\)".*/\1/p' $(BUILD)/real-image.json > $(BUILD)/real-image-tag
+	@echo "real image: $$(cat $(BUILD)/real-image-tag)"
 
 # The unit tests under AddressSanitizer and UBSan, in a Debug build of their own.
 test-asan:

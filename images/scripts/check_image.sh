@@ -5,13 +5,20 @@ set -euo pipefail
 
 python3 -c 'import torch; print("torch", torch.__version__, "cuda available:", torch.cuda.is_available())'
 
-mkdir -p /tmp/libtorch-check
-cp /src/checks/libtorch-check.cmake /tmp/libtorch-check/CMakeLists.txt
-cmake -S /tmp/libtorch-check -B /tmp/libtorch-check/build >/dev/null
-cmake --build /tmp/libtorch-check/build -j "$(nproc)" >/dev/null
-/tmp/libtorch-check/build/libtorch-simplenet
+# A CUDA LibTorch's find_package(Torch) enables CMake's CUDA language: it needs nvcc, which the
+# wheel flavors on a plain OS base do not have (PyPI ships no nvcc for CUDA 12).
+if python3 -c 'import torch, sys; sys.exit(1 if torch.version.cuda else 0)' || command -v nvcc >/dev/null; then
+  mkdir -p /tmp/libtorch-check
+  cp /src/checks/libtorch-check.cmake /tmp/libtorch-check/CMakeLists.txt
+  cmake -S /tmp/libtorch-check -B /tmp/libtorch-check/build >/dev/null
+  cmake --build /tmp/libtorch-check/build -j "$(nproc)" >/dev/null
+  /tmp/libtorch-check/build/libtorch-simplenet
+else
+  echo "check_image: LibTorch C++ example not built: CUDA torch and no nvcc in this image"
+fi
 
 python3 /src/checks/compile_check.py
+python3 /src/checks/wheels_check.py
 
 if compgen -G '/etc/ssh/ssh_host_*' >/dev/null; then
   echo "check_image: host keys are baked into the image: $(echo /etc/ssh/ssh_host_*)" >&2

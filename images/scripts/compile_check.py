@@ -8,13 +8,13 @@ if not hasattr(torch, "compile"):
     sys.exit(0)
 
 
-def step(x):
-    return torch.nn.functional.gelu(x @ x.T).sum()
-
-
-x = torch.randn(64, 64)
-compiled = torch.compile(step)
-eager, fused = step(x), compiled(x)
-if not torch.allclose(eager, fused, rtol=1e-4, atol=1e-4):
-    sys.exit(f"torch.compile result {fused.item()} differs from eager {eager.item()}")
-print(f"torch.compile works: {fused.item():.4f} == eager {eager.item():.4f}")
+# A small model on CPU: Inductor's generated C++ must give eager's numbers (float32, within 1e-5).
+torch.manual_seed(0)
+model = torch.nn.Sequential(torch.nn.Linear(32, 64), torch.nn.GELU(), torch.nn.LayerNorm(64), torch.nn.Linear(64, 8)).eval()
+x = torch.randn(16, 32)
+with torch.no_grad():
+    eager, fused = model(x), torch.compile(model)(x)
+difference = (eager - fused).abs().max().item()
+if difference > 1e-5:
+    sys.exit(f"torch.compile differs from eager by {difference:.3g} (more than 1e-5)")
+print(f"torch.compile matches eager: largest difference {difference:.3g}")

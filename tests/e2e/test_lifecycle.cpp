@@ -167,7 +167,12 @@ TEST_CASE("ssh: key login runs torch, passwords are refused, the host key surviv
   std::string user = launcher::process::run_process({"id", "-un"}).out;
   user.pop_back();
 
-  CHECK(run_over_ssh(port, user, client.key, "python3 -c \"import torch; print(torch.__version__)\"").find("1.13") == 0);
+  // The torch the image was labelled with (1.13 in the Debian image, 2.7.1 in the real one), found
+  // by an SSH session's own PATH.
+  std::string torch_label = launcher::process::run_process({docker(), "image", "inspect", "--format",
+                                                           "{{index .Config.Labels \"io.launcher.torch\"}}", lifecycle_image()}).out;
+  torch_label.pop_back();
+  CHECK(run_over_ssh(port, user, client.key, "python3 -c \"import torch; print(torch.__version__)\"").find(torch_label) == 0);
   {
     SshSession ssh;
     connect(ssh, port, user);

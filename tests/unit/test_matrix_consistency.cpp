@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -110,4 +112,83 @@ TEST_CASE("versions compare field by field as numbers", "[matrix]") {
   CHECK(matrix::compare_versions("20.10.24+dfsg1", "28.0") < 0);
   CHECK(matrix::compare_versions("28.0.0-rc.1", "28.0") == 0);
   CHECK(matrix::major_version("470.199.02") == 470);
+}
+
+namespace {
+
+const std::filesystem::path repository_root = testing::fixture("../..");
+
+std::optional<std::string> read_repository_file(const std::string& path) {
+  std::ifstream file(repository_root / path);
+  if (!file) return std::nullopt;
+  std::ostringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+std::vector<std::string> committed_lock_files() {
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(repository_root / "images/locks"))
+    files.push_back("images/locks/" + entry.path().filename().string());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+const matrix::Row& built_here_row() {
+  for (const auto& candidate : matrix::embedded_matrix().rows)
+    if (candidate.built_here) return candidate;
+  FAIL("no matrix row is built here");
+  throw;
+}
+
+} // namespace
+
+TEST_CASE("the committed locks match their rows: pinned, hashed, and the row's torch, cuDNN, NCCL and CUDA", "[matrix][locks]") {
+  const matrix::Row& built = built_here_row();
+  CHECK(matrix::image_tag(built, Variant::devel) == "pytorch-cuda:2.7.1-cu126-cudnn9-debian12");
+  CHECK(built.locks.at("torch") == "images/locks/torch-2.7.1-cu126-cp311.txt");
+  CHECK_FALSE(row("2.7.1", "11.8").built_here);
+  CHECK(row("2.7.1", "12.8").wheel_index.rfind("https://download.pytorch.org/whl/cu128", 0) == 0);
+  std::vector<std::string> problems = matrix::lock_problems(matrix::embedded_matrix(), committed_lock_files(), read_repository_file);
+  for (const auto& problem : problems) UNSCOPED_INFO(problem);
+  CHECK(problems.empty());
+  auto torch_lock = matrix::parse_lock(*read_repository_file(built.locks.at("torch")));
+  CHECK(torch_lock.size() > 25);
+  for (const char* name : {"torch", "triton", "nvidia-cublas-cu12", "nvidia-cudnn-cu12", "nvidia-nccl-cu12"})
+    CHECK(std::any_of(torch_lock.begin(), torch_lock.end(), [&](const auto& package) { return package.name == name; }));
+}
+
+TEST_CASE("a lock that does not match its row is refused, naming the row or the file", "[matrix][locks]") {
+  matrix::Matrix table = matrix::embedded_matrix();
+  const std::string torch_path = "images/locks/torch-2.7.1-cu126-cp311.txt";
+  std::string hash(64, 'a');
+  auto read = [&](const std::string& path) -> std::optional<std::string> {
+    if (path == torch_path)
+      return "# a lock\ntorch==2.7.0 \\\n    --hash=sha256:" + hash + "\ntorchvision==0.22.1\ntorchaudio>=2.7\n"
+             "nvidia-cudnn-cu12==9.5.1.17 --hash=sha256:" + hash + "\nnvidia-nccl-cu12==2.26.2 --hash=sha256:" + hash + "\n";
+    if (path.find("devel-") != std::string::npos) return "nvidia-cuda-nvcc-cu12==12.8.93 --hash=sha256:" + hash + "\n";
+    return read_repository_file(path);
+  };
+  std::vector<std::string> files = committed_lock_files();
+  files.push_back("images/locks/torch-2.7.1-cu129-cp311.txt");
+  for (auto& candidate : table.rows)
+    if (candidate.cuda == "12.8" && candidate.torch == "2.7.1") candidate.built_here = true;
+  const std::string row_name = "pytorch-cuda:2.7.1-cu126-cudnn9-debian12: ";
+  CHECK(matrix::lock_problems(table, files, read) ==
+        std::vector<std::string>{
+            "pytorch-cuda:2.7.1-cu128-cudnn9-ubuntu24.04: is built here but names no locks",
+            row_name + torch_path + ": torchvision has no --hash=sha256",
+            row_name + torch_path + ": torchaudio is not pinned with ==",
+            row_name + torch_path + ": torchaudio has no --hash=sha256",
+            row_name + torch_path + " pins torch==2.7.0, the row says 2.7.1",
+            row_name + torch_path + " pins torchaudio==, the row says 2.7.1",
+            row_name + "images/locks/devel-2.7.1-cu126-cp311.txt pins nvidia-cuda-nvcc-cu12==12.8.93, the row says 12.6",
+            "images/locks/torch-2.7.1-cu129-cp311.txt: no matrix row names this lock",
+        });
+  table.rows.erase(std::remove_if(table.rows.begin(), table.rows.end(), [](const auto& candidate) { return candidate.built_here; }),
+                   table.rows.end());
+  CHECK(matrix::lock_problems(table, committed_lock_files(), read_repository_file) ==
+        std::vector<std::string>{"images/locks/devel-2.7.1-cu126-cp311.txt: no matrix row names this lock",
+                                 "images/locks/services-2.7.1-cu126-cp311.txt: no matrix row names this lock",
+                                 "images/locks/torch-2.7.1-cu126-cp311.txt: no matrix row names this lock"});
 }

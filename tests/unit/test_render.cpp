@@ -154,3 +154,13 @@ TEST_CASE("the GPUs label says all, the device list or none", "[render]") {
   CHECK(render::gpus_label({plan::GpuAssignment::Kind::devices, {"0", "1"}}) == "0,1");
   CHECK(render::gpus_label({plan::GpuAssignment::Kind::none, {}}) == "none");
 }
+
+TEST_CASE("an env without GPUs hides them from a default nvidia runtime, one with GPUs does not", "[render]") {
+  auto has_void = [](const plan::Plan& plan) {
+    auto command = render::render_container_command({"docker", "create"}, plan);
+    return std::find(command.options.begin(), command.options.end(),
+                     std::vector<std::string>{"--env", "NVIDIA_VISIBLE_DEVICES=void"}) != command.options.end();
+  };
+  CHECK(has_void(builtin_plan("shell", 0)));
+  CHECK_FALSE(has_void(builtin_plan("jupyter", 8)));
+}

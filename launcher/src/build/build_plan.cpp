@@ -26,19 +26,14 @@ std::string cudnn_text(const json& value) {
 
 std::string text_or_none(const json& value) { return value.is_string() ? value.get<std::string>() : "none"; }
 
+// "2.7.1+cu126" is torch 2.7.1 built for CUDA 12.6: the CUDA part has its own label, and doctor
+// matches the release against the matrix.
+std::string release_of(const json& version) {
+  std::string text = text_or_none(version);
+  return text.substr(0, text.find('+'));
+}
+
 } // namespace
-
-std::string torch_index_url(const matrix::Row& row) {
-  std::string variant = "cpu";
-  if (!row.is_cpu()) variant = "cu" + std::regex_replace(row.cuda, std::regex("\\."), "");
-  return "https://download.pytorch.org/whl/" + variant;
-}
-
-std::string cuda_dev_packages(const matrix::Row& row) {
-  std::string version = std::regex_replace(row.cuda, std::regex("\\."), "-");
-  return "cuda-nvcc-" + version + " cuda-cudart-dev-" + version + " libcublas-dev-" + version + " cuda-nvml-dev-" + version +
-         " libnccl-dev";
-}
 
 BuildPlan plan_build(const matrix::Matrix& matrix, const BuildRequest& request) {
   bool cpu = request.cuda == "cpu";
@@ -50,27 +45,34 @@ BuildPlan plan_build(const matrix::Matrix& matrix, const BuildRequest& request) 
   std::string known;
   for (const auto& row : matrix.rows) {
     known += (known.empty() ? "" : ", ") + row.torch + "/" + (row.is_cpu() ? "cpu" : row.cuda);
-    if (row.torch == request.torch && (cpu ? row.is_cpu() : row.cuda == request.cuda)) found = &row;
+    if (!found && row.torch == request.torch && (cpu ? row.is_cpu() : row.cuda == request.cuda) &&
+        (request.os.empty() || row.os == request.os))
+      found = &row;
   }
   if (!found)
     throw Error(ExitCode::usage, "images/matrix.json has no row for torch " + request.torch + " with " +
-                                     (cpu ? "cpu" : "CUDA " + request.cuda) + "; rows (torch/cuda): " + known);
+                                     (cpu ? "cpu" : "CUDA " + request.cuda) + (request.os.empty() ? "" : " on " + request.os) +
+                                     "; rows (torch/cuda): " + known);
   BuildPlan plan{*found, "", {}};
   if (request.offline) {
     plan.args = {{"BASE_IMAGE", request.offline_base}, {"TORCH_SOURCE", "debian"}};
     return plan;
   }
+  if (found->locks.empty())
+    throw Error(ExitCode::usage, matrix::image_tag(*found, request.variant) + " has no locks in images/matrix.json" +
+                                     (found->wheel_index.empty() ? "" : ": its wheels live on " + found->wheel_index) +
+                                     "; rows with locks build offline from the wheel cache (tools/lock.py writes a lock)");
   plan.tag = with_registry(request.registry, matrix::image_tag(*found, request.variant));
+  bool runtime = request.variant == matrix::Variant::runtime;
   plan.args = {
-      {"BASE_IMAGE", request.variant == matrix::Variant::runtime ? found->runtime_base_image : found->base_image},
+      {"BASE_IMAGE", !request.base.empty() ? request.base : runtime ? found->runtime_base_image : found->base_image},
       {"TORCH_SOURCE", "wheels"},
-      {"TORCH_VERSION", found->torch},
-      {"TORCHVISION_VERSION", found->torchvision},
-      {"TORCHAUDIO_VERSION", found->torchaudio},
-      {"TORCH_INDEX_URL", torch_index_url(*found)},
+      {"VARIANT", matrix::variant_name(request.variant)},
       {"PYTHON_VERSION", found->python},
+      {"TORCH_LOCK", found->locks.at("torch")},
+      {"SERVICES_LOCK", found->locks.at("services")},
+      {"DEVEL_LOCK", found->locks.at("devel")},
   };
-  if (request.variant == matrix::Variant::runtime) plan.args["CUDA_DEV_PACKAGES"] = cuda_dev_packages(*found);
   return plan;
 }
 
@@ -85,7 +87,7 @@ std::map<std::string, std::string> label_args(const json& torch_facts, const mat
       {"IMAGE_VERSION", version},
       {"IMAGE_REVISION", revision},
       {"IMAGE_SOURCE", "images/Dockerfile"},
-      {"LABEL_TORCH", text_or_none(torch_facts.value("torch", json()))},
+      {"LABEL_TORCH", release_of(torch_facts.value("torch", json()))},
       {"LABEL_CUDA", text_or_none(torch_facts.value("cuda", json()))},
       {"LABEL_CUDNN", cudnn_text(torch_facts.value("cudnn", json()))},
       {"LABEL_NCCL", text_or_none(torch_facts.value("nccl", json()))},
@@ -100,7 +102,7 @@ std::string offline_tag(const json& torch_facts, const std::string& registry) {
 }
 
 std::string without_cache_mounts(const std::string& dockerfile) {
-  return std::regex_replace(dockerfile, std::regex("RUN --mount=type=cache,[^ ]+ "), "RUN ");
+  return std::regex_replace(dockerfile, std::regex("RUN --mount=type=(cache|bind),[^ ]+ "), "RUN ");
 }
 
 std::vector<std::string> build_arg_options(const std::map<std::string, std::string>& args) {

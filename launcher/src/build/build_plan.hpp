@@ -18,6 +18,8 @@ struct BuildRequest {
   std::string registry;      // prefix of the tag, "registry.example.com/team"
   bool offline = false;      // Debian's CPU PyTorch on the local debootstrap base: no registry needed
   std::string offline_base = "launcher-base:bookworm";
+  std::string os;   // the row's OS when two rows share torch and CUDA ("debian12"); empty: the first row
+  std::string base; // FROM instead of the row's base image (here: the debootstrapped launcher-base:bookworm)
 };
 
 // Everything `docker build` is given. Pure.
@@ -28,15 +30,9 @@ struct BuildPlan {
 };
 
 // The matrix row asked for, its derived tag and the build args; throws Error(usage) naming
-// the rows that exist when none matches.
+// the rows that exist when none matches, and for a row without locks (its wheels live on an
+// index this build cannot use offline).
 BuildPlan plan_build(const matrix::Matrix& matrix, const BuildRequest& request);
-
-// The PyTorch wheel index of a row's CUDA variant.
-std::string torch_index_url(const matrix::Row& row);
-
-// The CUDA packages gpu-probe compiles against, for a base image without them (the runtime
-// variant's nvidia/cuda base; the devel image has them): "cuda-nvcc-12-8 ... libnccl-dev".
-std::string cuda_dev_packages(const matrix::Row& row);
 
 // The label build args from what torch reported at build time (images/scripts/torch_facts.py)
 // and the row's driver minimum: labels say what is inside, not what was hoped for.
@@ -46,7 +42,7 @@ std::map<std::string, std::string> label_args(const nlohmann::json& torch_facts,
 // The tag of an offline build: pytorch-cpu:<the torch version it reports>-debian12.
 std::string offline_tag(const nlohmann::json& torch_facts, const std::string& registry);
 
-// The Dockerfile without BuildKit-only cache mounts, for the legacy builder.
+// The Dockerfile without BuildKit-only cache and bind mounts, for the legacy builder.
 std::string without_cache_mounts(const std::string& dockerfile);
 
 // `--build-arg NAME=VALUE` pairs, sorted by name.

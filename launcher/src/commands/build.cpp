@@ -53,6 +53,18 @@ Builder detect_builder(const docker::Docker& docker, std::ostream& notices) {
   return {{"DOCKER_BUILDKIT=0"}, true};
 }
 
+// The wheel cache on the host (tools/wheel-cache.py: download what is missing, check every hash),
+// then one folder of hard links per lock in <context>/.wheelhouse/, which the Dockerfile
+// bind-mounts into the pip install steps: the image build itself reaches no index.
+void fill_wheelhouse(const fs::path& context, const matrix::Row& row, const std::string& cache) {
+  std::vector<std::string> argv{"python3", (context / "tools/wheel-cache.py").string(), "--wheelhouse",
+                                (context / ".wheelhouse").string(), "--python", row.python};
+  if (!cache.empty()) argv.insert(argv.end(), {"--cache", cache});
+  for (const auto& [purpose, lock] : row.locks) argv.push_back(purpose + "=" + (context / lock).string());
+  auto result = process::run_process(argv, {.input = "", .working_dir = "", .extra_env = {}, .show_output = true});
+  if (result.exit_code != 0) throw Error(ExitCode::failed, "the wheel cache could not be filled; the reason is above");
+}
+
 std::string git_revision(const fs::path& context) {
   try {
     auto result = process::run_process({"git", "-C", context.string(), "rev-parse", "--short=12", "HEAD"});
@@ -80,6 +92,7 @@ void add_build_command(CLI::App& app, Context& context) {
     bool dry_run = false;
     bool test = false;
     bool json = false;
+    std::string wheel_cache;
   };
   auto options = std::make_shared<Options>();
   CLI::App* command = app.add_subcommand("build", "build an image of images/matrix.json, labelled with what torch reports");
@@ -87,6 +100,9 @@ void add_build_command(CLI::App& app, Context& context) {
   command->add_option("--cuda", options->request.cuda, "CUDA version of the row, or cpu")->capture_default_str();
   command->add_option("--variant", options->variant, "devel (nvcc included) or runtime (slim)")
       ->check(CLI::IsMember({"devel", "runtime"}))->capture_default_str();
+  command->add_option("--os", options->request.os, "OS of the row when two rows share torch and CUDA (debian12)");
+  command->add_option("--base", options->request.base, "base image instead of the row's (launcher-base:bookworm)");
+  command->add_option("--wheel-cache", options->wheel_cache, "the wheel cache (default ${XDG_CACHE_HOME:-~/.cache}/launcher/wheels)");
   command->add_option("--registry", options->request.registry, "registry prefix of the tag");
   command->add_flag("--push", options->push, "push the tag to its registry afterwards");
   command->add_flag("--offline", options->request.offline,
@@ -125,6 +141,12 @@ void add_build_command(CLI::App& app, Context& context) {
       throw Error(ExitCode::failed, "the offline base image " + options->request.offline_base +
                                         " is missing: make it with images/make-base.sh (debootstrap, as root)");
     Builder builder = detect_builder(docker, *context.err);
+    if (!plan.row.locks.empty()) {
+      if (builder.legacy)
+        throw Error(ExitCode::failed, "the wheel flavors install from the wheel cache through a BuildKit bind mount; the legacy "
+                                      "builder has none: use a Docker client with BuildKit (`launcher --docker /usr/bin/docker`)");
+      fill_wheelhouse(context_dir, plan.row, options->wheel_cache);
+    }
     std::string dockerfile;
     if (builder.legacy) {
       std::ifstream in(context_dir / "images/Dockerfile");

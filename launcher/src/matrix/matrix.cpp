@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -39,6 +40,9 @@ Row parse_row(const json& row) {
   parsed.base_image = text_field(row, "base_image");
   parsed.runtime_base_image = row.contains("runtime_base_image") ? text_field(row, "runtime_base_image") : "";
   parsed.unverified = row.at("unverified").get<std::vector<std::string>>();
+  if (row.contains("locks")) parsed.locks = row.at("locks").get<std::map<std::string, std::string>>();
+  parsed.built_here = row.value("built_here", false);
+  parsed.wheel_index = row.value("wheel_index", "");
   return parsed;
 }
 
@@ -113,6 +117,13 @@ void check_row(const Matrix& matrix, const Row& row, std::vector<std::string>& p
   for (const auto& arch : row.ptx)
     if (!std::regex_match(arch, compute)) problem("ptx entry \"" + arch + "\" is not compute_XY");
 
+  // With the CUDA libraries from locked nvidia-*-cu12 wheels the base needs no CUDA: a plain OS image.
+  if (!row.locks.empty()) {
+    static const std::regex os_base("(debian|ubuntu):[a-z0-9.]+(-slim)?");
+    for (const auto& base : {row.base_image, row.runtime_base_image})
+      if (!std::regex_match(base, os_base)) problem("base image \"" + base + "\" of a locked row is not a Debian or Ubuntu tag");
+    return;
+  }
   // The base image's CUDA is the same major.minor as the wheels'; its point release may be newer
   // because nvidia/cuda keeps only the latest point release of each toolkit.
   std::string base_prefix = "nvidia/cuda:" + row.cuda + ".";
@@ -193,6 +204,91 @@ std::vector<std::string> consistency_problems(const Matrix& matrix) {
     for (const auto& tag : image_tags(row))
       if (!tags.insert(tag).second) problems.push_back(tag + ": derived by two rows");
   }
+  return problems;
+}
+
+namespace {
+
+std::string normalised_name(std::string name) {
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return c == '_' || c == '.' ? '-' : std::tolower(c); });
+  return name;
+}
+
+const LockedPackage* find_package(const std::vector<LockedPackage>& lock, const std::string& name) {
+  for (const auto& package : lock)
+    if (package.name == name) return &package;
+  return nullptr;
+}
+
+} // namespace
+
+std::vector<LockedPackage> parse_lock(std::string_view text) {
+  // Join continuation lines first: an entry spans "name==version \\\n    --hash=sha256:...".
+  std::string joined;
+  for (std::size_t at = 0; at < text.size(); ++at) {
+    if (text[at] == '\\' && at + 1 < text.size() && text[at + 1] == '\n') ++at, joined += ' ';
+    else joined += text[at];
+  }
+  static const std::regex hash("--hash=sha256:([0-9a-f]{64})\\b");
+  std::vector<LockedPackage> packages;
+  std::istringstream lines(joined);
+  for (std::string line; std::getline(lines, line);) {
+    line = line.substr(0, line.find('#'));
+    std::istringstream words(line);
+    std::string requirement;
+    if (!(words >> requirement) || requirement.rfind("--", 0) == 0) continue;
+    LockedPackage package;
+    std::size_t pin = requirement.find("==");
+    package.name = normalised_name(requirement.substr(0, pin == std::string::npos ? requirement.find_first_of("<>=!~;[") : pin));
+    if (pin != std::string::npos) package.version = requirement.substr(pin + 2);
+    for (std::sregex_iterator match(line.begin(), line.end(), hash), end; match != end; ++match)
+      package.sha256.push_back((*match)[1]);
+    packages.push_back(std::move(package));
+  }
+  return packages;
+}
+
+std::vector<std::string> lock_problems(const Matrix& matrix, const std::vector<std::string>& files_in_lock_dir,
+                                       const std::function<std::optional<std::string>(const std::string&)>& read) {
+  std::vector<std::string> problems;
+  std::set<std::string> named;
+  for (const auto& row : matrix.rows) {
+    std::string name = describe(row);
+    auto problem = [&](const std::string& text) { problems.push_back(name + ": " + text); };
+    if (row.built_here && row.locks.empty()) problem("is built here but names no locks");
+    if (row.locks.empty()) continue;
+    for (const char* purpose : {"torch", "services", "devel"})
+      if (!row.locks.count(purpose)) problem(std::string("names no ") + purpose + " lock");
+    std::map<std::string, std::vector<LockedPackage>> locks;
+    for (const auto& [purpose, path] : row.locks) {
+      named.insert(path);
+      std::optional<std::string> text = read(path);
+      if (!text) {
+        problem(purpose + " lock " + path + " does not exist (tools/lock.py writes it)");
+        continue;
+      }
+      locks[purpose] = parse_lock(*text);
+      for (const auto& package : locks[purpose]) {
+        if (package.version.empty()) problem(path + ": " + package.name + " is not pinned with ==");
+        if (package.sha256.empty()) problem(path + ": " + package.name + " has no --hash=sha256");
+      }
+    }
+    auto expect = [&](const std::string& purpose, const std::string& package, const std::string& version, bool prefix) {
+      if (!locks.count(purpose)) return;
+      const LockedPackage* found = find_package(locks[purpose], package);
+      if (!found) return problem(row.locks.at(purpose) + " has no " + package);
+      bool same = prefix ? found->version.rfind(version + ".", 0) == 0 : found->version == version;
+      if (!same) problem(row.locks.at(purpose) + " pins " + package + "==" + found->version + ", the row says " + version);
+    };
+    expect("torch", "torch", row.torch, false);
+    expect("torch", "torchvision", row.torchvision, false);
+    expect("torch", "torchaudio", row.torchaudio, false);
+    expect("torch", "nvidia-cudnn-cu" + std::to_string(major_version(row.cuda)), row.cudnn, false);
+    expect("torch", "nvidia-nccl-cu" + std::to_string(major_version(row.cuda)), row.nccl, false);
+    expect("devel", "nvidia-cuda-nvcc-cu" + std::to_string(major_version(row.cuda)), row.cuda, true);
+  }
+  for (const auto& file : files_in_lock_dir)
+    if (!named.count(file)) problems.push_back(file + ": no matrix row names this lock");
   return problems;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -25,6 +26,11 @@ struct Row {
   std::string base_image;         // FROM of the devel image (the only image of a CPU row)
   std::string runtime_base_image; // FROM of the slim CUDA image
   std::vector<std::string> unverified; // fields that are a best reading, not a verified fact
+  // Hash-locked requirement files (repository paths) by purpose: "torch", "services", "devel".
+  // A row with locks installs from the wheel cache with no index; one without uses wheel_index.
+  std::map<std::string, std::string> locks;
+  bool built_here = false;  // built and tested by this project's CI
+  std::string wheel_index;  // where the wheels of a row without locks live
 
   bool is_cpu() const { return cuda.empty(); }
   bool is_unverified(std::string_view field) const;
@@ -72,5 +78,23 @@ const Matrix& embedded_matrix();
 
 // Every inconsistency found, one sentence each; empty when the matrix is sound.
 std::vector<std::string> consistency_problems(const Matrix& matrix);
+
+// One `name==version --hash=sha256:...` entry of a lock file; names are PEP 503-normalised.
+struct LockedPackage {
+  std::string name;
+  std::string version;
+  std::vector<std::string> sha256; // hex digests pip accepts for this package
+};
+
+// The entries of a requirements file written by tools/lock.py (comments and continuations allowed).
+// An entry without "==" is kept with an empty version, so the consistency check can name it.
+std::vector<LockedPackage> parse_lock(std::string_view text);
+
+// The lock files of the rows against the rows, one sentence each naming the row or the file:
+// a missing file, an entry not pinned with == or without a sha256, torch/torchvision/torchaudio,
+// cuDNN or NCCL not the row's, nvcc not the row's CUDA, a built_here row without locks, and a
+// file in lock_dir that no row names. `read` returns a file's text, or nullopt when it is absent.
+std::vector<std::string> lock_problems(const Matrix& matrix, const std::vector<std::string>& files_in_lock_dir,
+                                       const std::function<std::optional<std::string>(const std::string&)>& read);
 
 } // namespace launcher::matrix

@@ -81,6 +81,9 @@ ContainerCommand render_container_command(std::vector<std::string> program, cons
   // A shell service is a login shell that must outlive `docker run -d`: it needs a terminal.
   if (plan.service == "shell") command.options.push_back({"--interactive"}), command.options.push_back({"--tty"});
   if (plan.gpus.kind != plan::GpuAssignment::Kind::none) option("--gpus", gpus_value(plan.gpus));
+  // The CUDA images say NVIDIA_VISIBLE_DEVICES=all, which a host whose default runtime is nvidia
+  // would honour without --gpus: an env without GPUs says none, explicitly.
+  else option("--env", "NVIDIA_VISIBLE_DEVICES=void");
 
   // Who and what launcher-init sets up inside; none of these is a secret.
   option("--env", "LAUNCHER_SERVICE=" + plan.service);

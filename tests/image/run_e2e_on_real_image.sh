@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The e2e lifecycle and browser tests (Jupyter's token and redaction, SSH, up/down) once more,
+# against the real image: `e2e_tests FILTER` with LAUNCHER_E2E_IMAGE set to `make real-image`'s tag.
+#   tests/image/run_e2e_on_real_image.sh BUILD_DIR E2E_TESTS FILTER
+set -euo pipefail
+build="${1:?usage: run_e2e_on_real_image.sh BUILD_DIR E2E_TESTS FILTER}"
+if [ ! -s "$build/real-image-tag" ]; then
+  echo "SKIP: no $build/real-image-tag (make real-image builds the image)"
+  if [ "${LAUNCHER_E2E_REQUIRED:-}" = 1 ]; then exit 1; fi
+  exit 77
+fi
+LAUNCHER_E2E_IMAGE="$(cat "$build/real-image-tag")"
+export LAUNCHER_E2E_IMAGE
+exec "$2" "$3"
