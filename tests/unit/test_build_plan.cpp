@@ -23,7 +23,7 @@ std::string usage_error(build::BuildRequest request) {
 
 } // namespace
 
-TEST_CASE("a CUDA build with locks gets the row's locks, Python and base image; --base and --os choose", "[build]") {
+TEST_CASE("a CUDA build with locks gets the row's locks, Python and base image, or what --base and --os choose", "[build]") {
   build::BuildPlan devel = plan({"2.7.1", "12.6", matrix::Variant::devel, "registry.example.com/team", false, "", "debian12", ""});
   CHECK(devel.tag == "registry.example.com/team/pytorch-cuda:2.7.1-cu126-cudnn9-debian12");
   CHECK(devel.args == std::map<std::string, std::string>{{"BASE_IMAGE", "debian:bookworm-slim"},
