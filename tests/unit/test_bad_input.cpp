@@ -21,6 +21,7 @@
 #include "profile/schema.hpp"
 #include "secrets/generate.hpp"
 #include "support.hpp"
+#include "temp_dir.hpp"
 
 using namespace launcher;
 using launcher::testing::require_error;
@@ -333,4 +334,21 @@ TEST_CASE("the command line handler prints bytes that are not UTF-8 escaped, on 
   CHECK(cli::run(static_cast<int>(argv.size()), argv.data(), out, err) == 2);
   CHECK(err.str() == "launcher: error: command line (--gpus a\\xff):/gpus: \"a\\xff\" is not UTF-8 (Docker's API would "
                      "replace those bytes with U+FFFD)\n");
+}
+
+TEST_CASE("the rest of the limits and readers say what they refuse", "[limits][reader]") {
+  std::string entries = "device=";
+  for (int i = 0; i < 1100; ++i) entries += "0,";
+  require_invalid({{"gpus", entries + "0"}}, "launcher.json:/profiles/dev/gpus: expected " +
+                                                 std::string(profile::gpu_spec_expected) + ", found " +
+                                                 quote_for_message(entries + "0") +
+                                                 " (a GPU list has at most 1024 entries, found 1101)");
+  require_error([] { JsonReader::parse(std::string(100, '[') + std::string(100, ']'), "docker info"); }, ExitCode::failed,
+                "`docker info` printed no readable JSON: JSON nested deeper than 64 levels; output starts with \"" +
+                    std::string(76 - 1, '[').substr(0, 75) + "...\"");
+  launcher::testing::TempDir dir;
+  dir.write("nvidia-smi-L.txt.exit-code", "garbage\n");
+  doctor::DirectoryFactSource facts({dir.path});
+  require_error([&] { facts.command("nvidia-smi-L.txt", {}); }, ExitCode::usage,
+                (dir.path / "nvidia-smi-L.txt.exit-code").string() + ": expected an exit status 0-255, found \"garbage\"");
 }
