@@ -118,6 +118,7 @@ TEST_CASE("unsaved: pip and apt installs are named, and a snapshot keeps them wi
   INFO(apt.err);
   REQUIRE(apt.exit_code == 0);
   std::string jq_version = docker_exec(env.name, "dpkg-query -W -f '${Version}' jq").out;
+  REQUIRE(docker_exec(env.name, "echo precious > /opt/unsaved-work.txt").exit_code == 0);
 
   auto refused = run_launcher(dir, {"down", env.name});
   CHECK(refused.exit_code == 1);
@@ -125,6 +126,7 @@ TEST_CASE("unsaved: pip and apt installs are named, and a snapshot keeps them wi
         std::string::npos);
   CHECK(refused.err.find("  Debian packages installed, changed or removed since the image was built (") != std::string::npos);
   CHECK(refused.err.find("    jq " + jq_version + " (new)\n") != std::string::npos);
+  CHECK(refused.err.find("  files (1):\n    /opt/unsaved-work.txt\n") != std::string::npos);
   // The packages' own files are told as the packages, not listed one by one.
   CHECK(refused.err.find("/usr/bin/jq") == std::string::npos);
   CHECK(refused.err.find("tinywheel/__init__.py") == std::string::npos);
@@ -159,6 +161,7 @@ TEST_CASE("unsaved: pip and apt installs are named, and a snapshot keeps them wi
   REQUIRE(again.exit_code == 0);
   CHECK(docker_exec(env.name, "python3 -c 'import tinywheel; print(tinywheel.VERSION)'").out == "0.1\n");
   CHECK(docker_exec(env.name, "jq --version").exit_code == 0);
+  CHECK(docker_exec(env.name, "cat /opt/unsaved-work.txt").out == "precious\n");
   run_launcher(dir, {"down", env.name, "--force"});
   run_process({docker(), "image", "rm", tag});
 }
