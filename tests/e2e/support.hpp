@@ -10,6 +10,7 @@
 #include <string>
 
 #include <catch2/catch.hpp>
+#include <libssh/libssh.h>
 #include <nlohmann/json.hpp>
 
 #include "process/process.hpp"
@@ -119,6 +120,31 @@ inline nlohmann::json up(const TempDir& dir, std::vector<std::string> args) {
   INFO(result.err);
   REQUIRE(result.exit_code == 0);
   return nlohmann::json::parse(result.out);
+}
+
+// A client key pair made for the test, and its line for a profile's authorized_keys.
+struct ClientKey {
+  ssh_key key = nullptr;
+  std::string public_line;
+  ClientKey() {
+    REQUIRE(ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &key) == SSH_OK);
+    char* base64 = nullptr;
+    REQUIRE(ssh_pki_export_pubkey_base64(key, &base64) == SSH_OK);
+    public_line = std::string("ssh-ed25519 ") + base64 + " e2e";
+    ssh_string_free_char(base64);
+  }
+  ~ClientKey() { ssh_key_free(key); }
+  ClientKey(const ClientKey&) = delete;
+  ClientKey& operator=(const ClientKey&) = delete;
+};
+
+// A team file in `dir` whose profile "remote" is the built-in ssh one without GPUs on a free
+// port, letting in `client`, with `fields` added.
+inline void write_remote_profile(const TempDir& dir, const ClientKey& client, nlohmann::json fields = nlohmann::json::object()) {
+  nlohmann::json remote{{"extends", "ssh"}, {"gpus", "none"}, {"ports", {{{"host", "auto"}, {"container", 22}}}},
+                        {"ssh", {{"authorized_keys", {client.public_line}}}}};
+  remote.update(fields, true);
+  dir.write("launcher.json", nlohmann::json{{"version", 1}, {"profiles", {{"remote", remote}}}}.dump());
 }
 
 // Removes the container when the test ends, pass or fail.

@@ -26,11 +26,6 @@ std::string exec_in(const TempDir& dir, const std::string& env, std::vector<std:
   return result.out;
 }
 
-struct SshKey {
-  ssh_key key = nullptr;
-  ~SshKey() { ssh_key_free(key); }
-};
-
 struct SshSession {
   ssh_session session = ssh_new();
   ~SshSession() {
@@ -150,17 +145,8 @@ TEST_CASE("ssh: key login runs torch, passwords are refused, the host key surviv
   require_engine();
   require_lifecycle_image();
   TempDir dir;
-  SshKey client;
-  REQUIRE(ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &client.key) == SSH_OK);
-  char* base64 = nullptr;
-  REQUIRE(ssh_pki_export_pubkey_base64(client.key, &base64) == SSH_OK);
-  std::string public_line = std::string("ssh-ed25519 ") + base64 + " e2e";
-  ssh_string_free_char(base64);
-  dir.write("launcher.json", json{{"version", 1},
-                                  {"profiles", {{"remote", {{"extends", "ssh"}, {"gpus", "none"},
-                                                            {"ports", {{{"host", "auto"}, {"container", 22}}}},
-                                                            {"ssh", {{"authorized_keys", {public_line}}}}}}}}}
-                                 .dump());
+  ClientKey client;
+  write_remote_profile(dir, client);
   UpEnvironment env{dir, unique_name("remote")};
   json ready = up(dir, {"--profile", "remote", "--name", env.name});
   int port = ready["ports"][0]["host_port"];
@@ -244,18 +230,8 @@ TEST_CASE("ssh: code of the env user reads no host key and changes no authorized
   require_engine();
   require_lifecycle_image();
   TempDir dir;
-  SshKey client;
-  REQUIRE(ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &client.key) == SSH_OK);
-  char* base64 = nullptr;
-  REQUIRE(ssh_pki_export_pubkey_base64(client.key, &base64) == SSH_OK);
-  std::string public_line = std::string("ssh-ed25519 ") + base64 + " e2e";
-  ssh_string_free_char(base64);
-  dir.write("launcher.json", json{{"version", 1},
-                                  {"profiles", {{"remote", {{"extends", "ssh"}, {"gpus", "none"},
-                                                            {"user", {{"uid", 4242}, {"gid", 4242}, {"name", "e2e"}}},
-                                                            {"ports", {{{"host", "auto"}, {"container", 22}}}},
-                                                            {"ssh", {{"authorized_keys", {public_line}}}}}}}}}
-                                 .dump());
+  ClientKey client;
+  write_remote_profile(dir, client, {{"user", {{"uid", 4242}, {"gid", 4242}, {"name", "e2e"}}}});
   UpEnvironment env{dir, unique_name("sealed")};
   json ready = up(dir, {"--profile", "remote", "--name", env.name});
   CHECK(run_over_ssh(ready["ports"][0]["host_port"], "e2e", client.key, "id -u") == "4242\n");
@@ -285,7 +261,7 @@ TEST_CASE("ssh: code of the env user reads no host key and changes no authorized
   CHECK(as_user({"cat", mounted_key}).exit_code != 0);               // ...and still cannot reach it
   CHECK(as_user({"cat", "/run/launcher/ssh/ssh_host_ed25519_key"}).exit_code != 0);
   CHECK(as_user({"sh", "-c", "echo >> /run/launcher/ssh/authorized_keys"}).exit_code != 0);
-  CHECK(as_user({"cat", "/run/launcher/ssh/authorized_keys"}).out == public_line + "\n");
+  CHECK(as_user({"cat", "/run/launcher/ssh/authorized_keys"}).out == client.public_line + "\n");
   CHECK(as_root({"stat", "-c", "%u:%g %a", "/run/launcher/ssh/authorized_keys"}).out == "0:0 644\n");
 
   auto effective = as_root({"/usr/sbin/sshd", "-T", "-f", "/run/launcher/ssh/sshd_config"});

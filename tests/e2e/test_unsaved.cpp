@@ -2,7 +2,6 @@
 // installed with pip or apt since the image was built; `launcher snapshot` keeps all of it,
 // and no secret. Against the real engine and the lifecycle image.
 #include <fcntl.h>
-#include <libssh/libssh.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -83,21 +82,9 @@ TEST_CASE("unsaved: pip and apt installs are named, and a snapshot keeps them wi
   require_engine();
   require_lifecycle_image();
   TempDir dir;
-  ssh_key key = nullptr;
-  REQUIRE(ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &key) == SSH_OK);
-  char* public_base64 = nullptr;
-  REQUIRE(ssh_pki_export_pubkey_base64(key, &public_base64) == SSH_OK);
-  std::string public_line = std::string("ssh-ed25519 ") + public_base64;
-  ssh_string_free_char(public_base64);
-  ssh_key_free(key);
-  dir.write("launcher.json", json{{"version", 1},
-                                  {"profiles",
-                                   {{"remote",
-                                     {{"extends", "ssh"}, {"gpus", "none"}, {"shm_size", "1g"},
-                                      {"user", {{"uid", 4242}, {"gid", 4242}, {"name", "e2e"}}},
-                                      {"ports", {{{"host", "auto"}, {"container", 22}}}},
-                                      {"ssh", {{"authorized_keys", {public_line}}, {"password", true}}}}}}}}
-                                 .dump());
+  ClientKey client;
+  write_remote_profile(dir, client,
+                       {{"shm_size", "1g"}, {"user", {{"uid", 4242}, {"gid", 4242}, {"name", "e2e"}}}, {"ssh", {{"password", true}}}});
   // The project directory belongs to the user the profile names, as a real one does.
   REQUIRE(chown(dir.path.c_str(), 4242, 4242) == 0);
   UpEnvironment env{dir, unique_name("packages")};

@@ -65,4 +65,14 @@ void require_error(Action&& action, ExitCode code, const std::string& message) {
   FAIL("expected launcher::Error: " << message);
 }
 
+// A one-profile file "launcher.json" whose profile "dev" has these fields.
+inline profile::ProfileSource dev_profile(const nlohmann::json& fields, const profile::EnvLookup& env = no_variables) {
+  return team_source(nlohmann::json{{"version", 1}, {"profiles", {{"dev", fields}}}}.dump(), env);
+}
+
+// Such a file must be refused as invalid (exit 2) with exactly this message.
+inline void require_invalid(const nlohmann::json& fields, const std::string& message, const profile::EnvLookup& env = no_variables) {
+  require_error([&] { dev_profile(fields, env); }, ExitCode::usage, message);
+}
+
 } // namespace launcher::testing

@@ -25,19 +25,12 @@
 
 using namespace launcher;
 using launcher::testing::require_error;
+using launcher::testing::dev_profile;
+using launcher::testing::require_invalid;
 using launcher::testing::team_source;
 using nlohmann::json;
 
 namespace {
-
-profile::ProfileSource dev_profile(const json& fields, const profile::EnvLookup& env = testing::no_variables) {
-  return team_source(json{{"version", 1}, {"profiles", {{"dev", fields}}}}.dump(), env);
-}
-
-void require_invalid(const json& fields, const std::string& message,
-                     const profile::EnvLookup& env = testing::no_variables) {
-  require_error([&] { dev_profile(fields, env); }, ExitCode::usage, message);
-}
 
 std::vector<profile::Sourced> flag_layers(const profile::FlagOverrides& flags) {
   return profile::flag_layers(flags, {"command line", "/home/alice/project", "/home/alice", nullptr});

@@ -6,21 +6,14 @@
 
 using namespace launcher;
 using launcher::testing::require_error;
+using launcher::testing::dev_profile;
+using launcher::testing::require_invalid;
 using launcher::testing::team_source;
 using nlohmann::json;
 
 namespace {
 
-// A one-profile file "launcher.json" whose profile "dev" has these fields.
-profile::ProfileSource dev_profile(const json& fields, const profile::EnvLookup& env = testing::no_variables) {
-  return team_source(json{{"version", 1}, {"profiles", {{"dev", fields}}}}.dump(), env);
-}
-
 json normalized(const json& fields) { return dev_profile(fields).profiles["dev"]; }
-
-void require_invalid(const json& fields, const std::string& message) {
-  require_error([&] { dev_profile(fields); }, ExitCode::usage, message);
-}
 
 } // namespace
 
