@@ -37,11 +37,11 @@ void add_down_command(CLI::App& app, Context& context) {
     auto container = lifecycle::find_environment(docker, env);
     if (container) {
       if (!options->force) lifecycle::refuse_unsaved_work(docker, *container, "or discard it all with --force");
-      std::string gpus = lifecycle::gpus_of(*container);
+      bool has_gpus = lifecycle::gpus_of(*container) != "-";
       lifecycle::stop_and_remove(docker, *container, std::chrono::seconds(options->timeout_seconds));
       // Only an env with GPUs touches the table, and a table that cannot be updated does not
       // undo a removal: the container's label was the truth, and its record is dropped as stale.
-      if (gpus != "-" && gpus != "none") {
+      if (has_gpus) {
         try {
           gpu::release_gpus(gpu::default_lock_file(host.state_home), env);
         } catch (const Error& error) {

@@ -79,7 +79,8 @@ void stop_and_remove(const docker::Docker& docker, const json& container, std::c
 }
 
 void ensure_network(const docker::Docker& docker, const plan::Plan& plan) {
-  if (docker.try_run({"network", "inspect", "--format", "{{.Name}}", plan.network}).exit_code == 0) return;
+  auto exists = [&] { return docker.try_run({"network", "inspect", "--format", "{{.Name}}", plan.network}).exit_code == 0; };
+  if (exists()) return;
   std::vector<std::string> create{"network", "create", "--driver", "bridge"};
   if (plan.network == plan::own_network(plan.env)) {
     create.insert(create.end(), {"--opt", "com.docker.network.bridge.enable_icc=false", "--label",
@@ -90,7 +91,7 @@ void ensure_network(const docker::Docker& docker, const plan::Plan& plan) {
   create.push_back(plan.network);
   auto result = docker.try_run(create);
   // Another `up` joining the same shared network may have made it meanwhile.
-  if (result.exit_code != 0 && docker.try_run({"network", "inspect", "--format", "{{.Name}}", plan.network}).exit_code != 0)
+  if (result.exit_code != 0 && !exists())
     docker.run(create, "create network " + plan.network);
 }
 
