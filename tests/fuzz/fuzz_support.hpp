@@ -17,6 +17,7 @@
 #include "profile/builtin.hpp"
 #include "profile/catalog.hpp"
 #include "render/render.hpp"
+#include "test_host.hpp"
 
 namespace launcher::fuzz {
 
@@ -37,19 +38,6 @@ inline std::vector<std::string> split_at_nul(std::string_view text, std::size_t 
   return parts;
 }
 
-inline host::HostFacts fixed_host() {
-  host::HostFacts host;
-  host.user_name = "alice";
-  host.uid = 1000;
-  host.gid = 1000;
-  host.home = "/home/alice";
-  host.state_home = "/home/alice/.local/state";
-  host.cwd = "/home/alice/project";
-  host.memory_bytes = 64ULL << 30;
-  host.gpu_count = 2;
-  return host;
-}
-
 // A host where only a few paths exist; nothing touches the disk.
 inline host::PathProbe fixed_paths() {
   return {[](const std::filesystem::path& path) {
@@ -62,7 +50,8 @@ inline host::PathProbe fixed_paths() {
 inline void render_profile(const profile::Catalog& catalog, const std::string& name,
                            const std::vector<profile::Sourced>& overrides) {
   profile::Sourced merged = profile::merge_profile(catalog, name, overrides);
-  plan::Resolution resolution = plan::resolve_plan(name, merged, fixed_host(), fixed_paths());
+  testing::FakeGpus gpus(2);
+  plan::Resolution resolution = plan::resolve_plan(name, merged, testing::test_host(2), fixed_paths(), gpus);
   render::ContainerCommand command = render::render_run_command("docker", resolution.plan);
   (void)command.argv();
   (void)command.display();

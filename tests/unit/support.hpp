@@ -9,22 +9,9 @@
 #include "core/error.hpp"
 #include "host/host_facts.hpp"
 #include "profile/catalog.hpp"
+#include "test_host.hpp"
 
 namespace launcher::testing {
-
-// A fixed host: results must not depend on the machine the tests run on.
-inline host::HostFacts test_host(int gpus = 0) {
-  host::HostFacts host;
-  host.user_name = "alice";
-  host.uid = 1000;
-  host.gid = 1000;
-  host.home = "/home/alice";
-  host.state_home = "/home/alice/.local/state";
-  host.cwd = "/home/alice/project";
-  host.memory_bytes = 64ULL << 30;
-  host.gpu_count = gpus;
-  return host;
-}
 
 // Paths that "exist" are listed; symlinks are given as a map to their targets.
 struct FakePaths {

@@ -32,6 +32,9 @@ using nlohmann::json;
 
 namespace {
 
+// A host without GPUs, for tests that ask for none.
+testing::FakeGpus no_gpus;
+
 std::vector<profile::Sourced> flag_layers(const profile::FlagOverrides& flags) {
   return profile::flag_layers(flags, {"command line", "/home/alice/project", "/home/alice", nullptr});
 }
@@ -124,7 +127,7 @@ TEST_CASE("a mount source joined to a directory that is not UTF-8 is refused whe
       R"({"version": 1, "profiles": {"dev": {"volumes": [{"host": "data", "container": "/data", "create": true}]}}})",
       context));
   profile::Sourced merged = profile::merge_profile(catalog, "dev");
-  require_error([&] { plan::resolve_plan("dev", merged, testing::test_host(), testing::FakePaths{}.probe()); },
+  require_error([&] { plan::resolve_plan("dev", merged, testing::test_host(), testing::FakePaths{}.probe(), no_gpus); },
                 ExitCode::usage,
                 "launcher.json:/profiles/dev/volumes/0: host path \"/srv/donn\\xe9es/data\" is not UTF-8 (Docker's API "
                 "would replace those bytes with U+FFFD)");
@@ -134,7 +137,7 @@ TEST_CASE("a mount source joined to a directory that is not UTF-8 is refused whe
   require_error(
       [&] {
         plan::resolve_plan("jupyter", profile::merge_profile(builtin_catalog(), "jupyter"), latin1_home,
-                           testing::FakePaths{}.probe());
+                           testing::FakePaths{}.probe(), no_gpus);
       },
       ExitCode::usage,
       "the state directory \"/home/al\\xe9ce/.local/state/launcher/envs/project-jupyter/secrets\" is not UTF-8 "

@@ -50,6 +50,7 @@ TEST_CASE("the recorded H100 host runs the cu128 image: every check passes", "[d
             {"driver-cuda", Status::ok, "driver 580.159.04 runs CUDA 12.8 (needs 570.26 or newer)", ""},
             {"gpu-arch", Status::ok, "GPU 0 NVIDIA H100 80GB HBM3 (sm_90): the image has sm_90 kernels", ""},
             {"gpu-memory", Status::ok, "no other process uses the selected GPUs", ""},
+            {"numa", Status::ok, "CPU sets follow the GPUs: GPU 0: node 0, CPUs 0-15", ""},
             {"shm", Status::ok, "/dev/shm is 32g", ""},
         });
 }
@@ -269,4 +270,19 @@ TEST_CASE("up prints every WARN with its fix, and nothing for OK or FAIL rows", 
         "launcher: warning: loopback-publish: old engine\n  fix: upgrade\n"
         "launcher: warning: shm: small\n");
   CHECK(doctor::warnings_text({}).empty());
+}
+
+TEST_CASE("doctor says where each GPU sits, or why envs get no CPU set", "[doctor][numa]") {
+  CheckResult two_sockets = only(doctor_on({"gpu/8x-h100-two-socket", toolkit}, gpu_subject(cu128)), "numa");
+  CHECK(two_sockets.status == Status::ok);
+  CHECK(two_sockets.message ==
+        "CPU sets follow the GPUs: GPU 0: node 0, CPUs 0-47,96-143; GPU 1: node 0, CPUs 0-47,96-143; GPU 2: node 0, CPUs "
+        "0-47,96-143; GPU 3: node 0, CPUs 0-47,96-143; GPU 4: node 1, CPUs 48-95,144-191; GPU 5: node 1, CPUs "
+        "48-95,144-191; GPU 6: node 1, CPUs 48-95,144-191; GPU 7: node 1, CPUs 48-95,144-191");
+  CheckResult unrecorded = only(doctor_on({"gpu/4x-a100-sxm4-80gb-driver-550", toolkit}, gpu_subject(cu128)), "numa");
+  CHECK(unrecorded.status == Status::warn);
+  CHECK(unrecorded.message == "envs get no CPU set next to their GPUs: `nvidia-smi topo -m` was not recorded");
+  CHECK(unrecorded.fix == "set resources.cpuset_cpus and resources.cpuset_mems in the profile to pin CPUs by hand");
+  // No GPU, no question asked.
+  CHECK(with_id(doctor_on({"gpu/no-driver", toolkit}, gpu_subject(cu128)), "numa").empty());
 }

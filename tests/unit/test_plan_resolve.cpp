@@ -12,6 +12,9 @@ using nlohmann::json;
 
 namespace {
 
+// A host without GPUs, for tests that ask for none.
+testing::FakeGpus no_gpus;
+
 profile::Catalog catalog_with(const json& profiles) {
   profile::FieldContext builtin{"built-in", "/home/alice/project", "/home/alice", nullptr};
   return {{profile::parse_profile_source(profile::builtin_profiles_json(), builtin),
@@ -20,7 +23,8 @@ profile::Catalog catalog_with(const json& profiles) {
 
 plan::Resolution resolve(const json& profiles, const std::string& name = "dev", int gpus = 0,
                          const FakePaths& paths = FakePaths{}) {
-  return plan::resolve_plan(name, profile::merge_profile(catalog_with(profiles), name), test_host(gpus), paths.probe());
+  testing::FakeGpus host_gpus(gpus);
+  return plan::resolve_plan(name, profile::merge_profile(catalog_with(profiles), name), test_host(gpus), paths.probe(), host_gpus);
 }
 
 void require_refused(const json& fields, ExitCode code, const std::string& message, int gpus = 0) {
@@ -31,7 +35,7 @@ void require_refused(const json& fields, ExitCode code, const std::string& messa
 
 TEST_CASE("defaults every GPU user needs", "[plan]") {
   plan::Plan plan = resolve({{"dev", {{"extends", "jupyter"}}}}).plan;
-  CHECK(plan.shm_size_bytes == (32ULL << 30)); // half of the 64 GiB host
+  CHECK(plan.shm_size_bytes == (28ULL << 30)); // half the memory limit of the 64 GiB host
   REQUIRE(plan.ulimits.size() == 2);
   CHECK(plan.ulimits[0].name == "memlock");
   CHECK(plan.ulimits[0].soft == -1);
@@ -47,13 +51,72 @@ TEST_CASE("defaults every GPU user needs", "[plan]") {
   CHECK(resolve({{"dev", json::object()}}, "dev", 4).plan.image == "pytorch-cuda:2.7.1-cu128-cudnn9-ubuntu24.04");
 }
 
-TEST_CASE("a small host still gets 1 GiB of /dev/shm, and a memory limit caps the default", "[plan]") {
+TEST_CASE("every env gets a memory limit that leaves the host room, with /dev/shm inside it", "[plan][resources]") {
+  // 64 GiB host: the reserve is 10 % (6.4 GiB), more than 2 GiB.
+  plan::Plan plan = resolve({{"dev", json::object()}}).plan;
+  std::uint64_t limit = 58982ULL << 20; // 64 GiB less 10 %, in whole MiB
+  CHECK(plan.memory_bytes == limit);
+  CHECK(plan.shm_size_bytes == (28ULL << 30)); // half the limit, whole GiB
+  CHECK(plan.cpu_shares == 1024);
+  CHECK(plan::default_memory_limit(8ULL << 30) == (6ULL << 30));  // 2 GiB reserve
+  CHECK(plan::default_memory_limit(2ULL << 30) == (1ULL << 30));  // never below half
   host::HostFacts small = test_host();
   small.memory_bytes = 1ULL << 30;
   profile::Catalog catalog = catalog_with({{"dev", json::object()}});
-  CHECK(plan::resolve_plan("dev", profile::merge_profile(catalog, "dev"), small, FakePaths{}.probe()).plan.shm_size_bytes == (1ULL << 30));
-  CHECK(resolve({{"dev", {{"resources", {{"memory", "8g"}}}}}}).plan.shm_size_bytes == (8ULL << 30));
-  CHECK(resolve({{"dev", {{"shm_size", "48g"}, {"resources", {{"memory", "8g"}}}}}}).plan.shm_size_bytes == (48ULL << 30));
+  plan::Plan on_small = plan::resolve_plan("dev", profile::merge_profile(catalog, "dev"), small, FakePaths{}.probe(), no_gpus).plan;
+  CHECK(on_small.memory_bytes == (512ULL << 20));
+  CHECK(on_small.shm_size_bytes == (256ULL << 20));
+}
+
+TEST_CASE("a profile's memory limit sizes the default /dev/shm; unlimited is explicit", "[plan][resources]") {
+  CHECK(resolve({{"dev", {{"resources", {{"memory", "8g"}}}}}}).plan.shm_size_bytes == (4ULL << 30));
+  CHECK(resolve({{"dev", {{"shm_size", "6g"}, {"resources", {{"memory", "8g"}}}}}}).plan.shm_size_bytes == (6ULL << 30));
+  plan::Plan unlimited = resolve({{"dev", {{"resources", {{"memory", "unlimited"}}}}}}).plan;
+  CHECK_FALSE(unlimited.memory_bytes);
+  CHECK(unlimited.shm_size_bytes == (32ULL << 30)); // half the host
+  require_refused({{"shm_size", "48g"}, {"resources", {{"memory", "8g"}}}}, ExitCode::usage,
+                  "launcher.json:/profiles/dev/shm_size: /dev/shm of 48g is above the memory limit of 8g "
+                  "(launcher.json:/profiles/dev/resources/memory), which counts it; lower it or raise the limit");
+}
+
+TEST_CASE("CPU sets follow the NUMA nodes of the GPUs chosen", "[plan][resources]") {
+  // FakeGpus: GPUs 0-3 on node 0 (CPUs 0-15), 4-7 on node 1 (CPUs 16-31).
+  plan::Resolution first = resolve({{"dev", {{"gpus", "device=1,2"}}}}, "dev", 8);
+  CHECK(first.plan.cpuset_cpus == "0-15");
+  CHECK(first.plan.cpuset_mems == "0");
+  CHECK(first.profile.origin_of("/resources/cpuset_cpus").describe() == "NUMA affinity of GPU 1, GPU 2 (fake topology)");
+  plan::Resolution spread = resolve({{"dev", {{"gpus", "device=3,4"}}}}, "dev", 8);
+  CHECK(spread.plan.cpuset_cpus == "0-31");
+  CHECK(spread.plan.cpuset_mems == "0-1");
+  // {"count": N} is placed by the host: the plan holds the GPUs `up` runs with.
+  testing::FakeGpus busy(8);
+  busy.taken = 4;
+  profile::Catalog catalog = catalog_with({{"dev", {{"gpus", {{"count", 2}}}}}});
+  plan::Plan chosen = plan::resolve_plan("dev", profile::merge_profile(catalog, "dev"), test_host(8), FakePaths{}.probe(), busy).plan;
+  CHECK(chosen.gpus.devices == std::vector<std::string>{"4", "5"});
+  CHECK(chosen.cpuset_cpus == "16-31");
+  CHECK(chosen.cpuset_mems == "1");
+  // Every GPU (no choice) and no GPU get no set; so does a host that does not know its topology.
+  CHECK(resolve({{"dev", {{"gpus", "all"}}}}, "dev", 8).plan.cpuset_cpus.empty());
+  CHECK(resolve({{"dev", json::object()}}).plan.cpuset_cpus.empty());
+  testing::FakeGpus unknown(8);
+  unknown.topology_known = false;
+  catalog = catalog_with({{"dev", {{"gpus", "device=1"}}}});
+  plan::Resolution blind = plan::resolve_plan("dev", profile::merge_profile(catalog, "dev"), test_host(8), FakePaths{}.probe(), unknown);
+  CHECK(blind.plan.cpuset_cpus.empty());
+  CHECK(blind.plan.cpuset_mems.empty());
+}
+
+TEST_CASE("a profile's CPU set wins over the GPUs' and must exist on the host", "[plan][resources]") {
+  plan::Plan fixed = resolve({{"dev", {{"gpus", "device=1"}, {"resources", {{"cpuset_cpus", "2-5"}, {"cpuset_mems", "all"}}}}}}, "dev", 8).plan;
+  CHECK(fixed.cpuset_cpus == "2-5");
+  CHECK(fixed.cpuset_mems.empty());
+  CHECK(resolve({{"dev", {{"gpus", "device=1"}, {"resources", {{"cpuset_cpus", "all"}}}}}}, "dev", 8).plan.cpuset_cpus.empty());
+  require_refused({{"resources", {{"cpuset_cpus", "30-40"}}}}, ExitCode::usage,
+                  "launcher.json:/profiles/dev/resources/cpuset_cpus: 30-40 names CPUs this host does not have (32-40); it has 0-31");
+  require_refused({{"resources", {{"cpuset_mems", "2"}}}}, ExitCode::usage,
+                  "launcher.json:/profiles/dev/resources/cpuset_mems: 2 names NUMA nodes this host does not have (2); it has 0-1");
+  CHECK(resolve({{"dev", {{"resources", {{"cpu_shares", 512}}}}}}).plan.cpu_shares == 512);
 }
 
 TEST_CASE("the default environment name is made acceptable to Docker", "[plan]") {
@@ -177,7 +240,7 @@ TEST_CASE("memlock is unlimited unless the Docker daemon cannot grant it", "[pla
   host::HostFacts sandboxed = test_host();
   sandboxed.memlock_ceiling = 8388608;
   profile::Catalog catalog = catalog_with({{"dev", json::object()}});
-  plan::Plan plan = plan::resolve_plan("dev", profile::merge_profile(catalog, "dev"), sandboxed, FakePaths{}.probe()).plan;
+  plan::Plan plan = plan::resolve_plan("dev", profile::merge_profile(catalog, "dev"), sandboxed, FakePaths{}.probe(), no_gpus).plan;
   CHECK(plan.ulimits[0].name == "memlock");
   CHECK(plan.ulimits[0].soft == 8388608);
   CHECK(plan.ulimits[0].hard == 8388608);

@@ -148,8 +148,18 @@ TEST_CASE("sizes, limits and policies are checked", "[profile][schema]") {
                   "launcher.json:/profiles/dev/shm_size: expected a size like \"16g\" or \"512m\" (a plain integer is bytes) of at least 1m, found \"lots\"");
   require_invalid({{"shm_size", 100}},
                   "launcher.json:/profiles/dev/shm_size: expected a size like \"16g\" or \"512m\" (a plain integer is bytes) of at least 1m, found 100");
-  require_invalid({{"resources", {{"memory", "1m"}}}},
-                  "launcher.json:/profiles/dev/resources/memory: expected a size like \"16g\" or \"512m\" (a plain integer is bytes) of at least 6m, found \"1m\"");
+  require_invalid({{"resources", {{"memory", "200m"}}}},
+                  "launcher.json:/profiles/dev/resources/memory: expected a size like \"16g\" or \"512m\" (a plain integer is bytes) of at least 256m, or \"unlimited\", found \"200m\"");
+  require_invalid({{"resources", {{"memory", "none"}}}},
+                  "launcher.json:/profiles/dev/resources/memory: expected a size like \"16g\" or \"512m\" (a plain integer is bytes) of at least 256m, or \"unlimited\", found \"none\"");
+  require_invalid({{"resources", {{"cpu_shares", 1}}}},
+                  "launcher.json:/profiles/dev/resources/cpu_shares: expected CPU shares from 2 to 262144 (1024 is the default weight), found 1");
+  require_invalid({{"resources", {{"cpu_shares", 300000}}}},
+                  "launcher.json:/profiles/dev/resources/cpu_shares: expected CPU shares from 2 to 262144 (1024 is the default weight), found 300000");
+  require_invalid({{"resources", {{"cpuset_cpus", "0-"}}}},
+                  "launcher.json:/profiles/dev/resources/cpuset_cpus: expected \"auto\" (next to the GPUs), \"all\" or a list like \"0-15,32-47\", found \"0-\"");
+  require_invalid({{"resources", {{"cpuset_mems", 1}}}},
+                  "launcher.json:/profiles/dev/resources/cpuset_mems: expected a string, found 1");
   require_invalid({{"resources", {{"cpus", 0}}}}, "launcher.json:/profiles/dev/resources/cpus: expected a number of CPUs above 0, like 8 or 0.5, found 0");
   require_invalid({{"resources", {{"pids_limit", 0}}}},
                   "launcher.json:/profiles/dev/resources/pids_limit: expected -1 (unlimited) or an integer >= 1, found 0");

@@ -17,7 +17,10 @@ namespace {
 plan::Plan builtin_plan(const std::string& name, int gpus) {
   profile::FieldContext builtin{"built-in", "/home/alice/project", "/home/alice", nullptr};
   profile::Catalog catalog{{profile::parse_profile_source(profile::builtin_profiles_json(), builtin)}};
-  return plan::resolve_plan(name, profile::merge_profile(catalog, name), testing::test_host(gpus), testing::FakePaths{}.probe()).plan;
+  testing::FakeGpus host_gpus(gpus);
+  return plan::resolve_plan(name, profile::merge_profile(catalog, name), testing::test_host(gpus), testing::FakePaths{}.probe(),
+                            host_gpus)
+      .plan;
 }
 
 // Golden files hold the command as printed; LAUNCHER_UPDATE_GOLDEN=1 rewrites them after a deliberate change.

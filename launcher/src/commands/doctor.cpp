@@ -56,7 +56,8 @@ void add_doctor_command(CLI::App& app, Context& context) {
       host::HostFacts host = host::read_host_facts();
       // "gpus": "auto" means the GPUs of the host examined, which is the recorded one with --facts.
       if (saved) host.gpu_count = static_cast<int>(gpu::read_gpu_inventory(queries).gpus.size());
-      subject = doctor::subject_of(resolve_request(options->request, host).plan);
+      HostGpuSource gpus(host, context.docker, recorder, gpu::Reservation::preview);
+      subject = doctor::subject_of(resolve_request(options->request, host, gpus.gpus).plan);
       snapshot = doctor::gather_doctor_facts(queries, subject, matrix);
     }
     std::vector<doctor::CheckResult> results = doctor::doctor_checks(subject, snapshot, matrix);

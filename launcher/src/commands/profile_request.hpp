@@ -4,6 +4,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "docker/docker.hpp"
+#include "doctor/facts.hpp"
+#include "gpu/placement.hpp"
 #include "plan/resolve.hpp"
 #include "profile/files.hpp"
 #include "profile/flags.hpp"
@@ -24,9 +27,21 @@ profile::ProfileLocations profile_locations(const host::HostFacts& host);
 
 enum class Pinning { required_when_demanded, ignored };
 
-// Loads every profile source of this host and directory, applies the flags and resolves.
-// A team file with "require_pinned_image" refuses an unpinned image, except for `pin` itself.
-plan::Resolution resolve_request(const ProfileRequest& request, const host::HostFacts& host,
+// This host's GPUs for resolution, through nvidia-smi (or recorded answers) and Docker's labels.
+// `up` records the GPUs it chooses; every other command previews them.
+struct HostGpuSource {
+  HostGpuSource(const host::HostFacts& host, const std::string& docker_binary, doctor::FactSource& facts,
+                gpu::Reservation reservation);
+
+  docker::Docker docker;
+  doctor::HostQueries queries;
+  gpu::HostGpus gpus;
+};
+
+// Loads every profile source of this host and directory, applies the flags and resolves, GPUs
+// placed through `gpus`. A team file with "require_pinned_image" refuses an unpinned image,
+// except for `pin` itself.
+plan::Resolution resolve_request(const ProfileRequest& request, const host::HostFacts& host, plan::GpuHost& gpus,
                                  Pinning pinning = Pinning::required_when_demanded);
 
 } // namespace launcher::commands

@@ -27,6 +27,15 @@ std::string status_with_gpus(const docker::ListedContainer& container, doctor::H
                                               : container.status;
 }
 
+// A stopped container the kernel's OOM killer ended says so, with the fix; one inspect each,
+// for stopped containers only, so that `ps` of running envs stays one `docker ps`.
+std::string status_with_memory(const docker::ListedContainer& container, const docker::Docker& docker) {
+  if (container.state == "running") return container.status;
+  auto inspect = docker.inspect_container(container.name);
+  auto killed = inspect ? lifecycle::out_of_memory(*inspect) : std::nullopt;
+  return killed ? container.status + ", " + *killed + ": raise resources.memory, then launcher up --recreate" : container.status;
+}
+
 std::string or_dash(const std::string& text) { return text.empty() || text == "none" ? "-" : text; }
 
 } // namespace
@@ -48,7 +57,8 @@ void add_ps_command(CLI::App& app, Context& context) {
       list.push_back({{"env", container.labels.at(render::label_env)},
                       {"profile", container.labels.at(render::label_profile)},
                       {"state", container.state},
-                      {"status", status_with_gpus(container, queries)},
+                      {"status", container.state == "running" ? status_with_gpus(container, queries)
+                                                              : status_with_memory(container, docker)},
                       {"gpus", or_dash(container.labels.at(render::label_gpus))},
                       {"endpoints", or_dash(container.ports)},
                       {"image", container.image}});

@@ -22,8 +22,6 @@
 #include "doctor/checks.hpp"
 #include "doctor/facts.hpp"
 #include "doctor/snapshot.hpp"
-#include "gpu/inventory.hpp"
-#include "gpu/lock.hpp"
 #include "matrix/matrix.hpp"
 #include "pin/pin.hpp"
 #include "lifecycle/environments.hpp"
@@ -125,29 +123,6 @@ std::string read_public_line(const secrets::StateLayout& layout) {
   return line.substr(0, line.find('\n'));
 }
 
-// GPUs asked for by count are chosen now, under the host-wide lock; named ones are checked
-// against the host and recorded, so another env's {"count": N} avoids them.
-void assign_gpus(plan::Plan& plan, const nlohmann::json& requested, doctor::HostQueries& queries, const host::HostFacts& host,
-                 const docker::Docker& docker) {
-  if (plan.gpus.kind != plan::GpuAssignment::Kind::devices) return;
-  gpu::GpuInventory inventory = gpu::read_gpu_inventory(queries);
-  gpu::GpuHolder claimant{plan.env, host.uid, host.user_name, static_cast<long>(getpid())};
-  fs::path lock_file = gpu::default_lock_file(host.state_home);
-  if (requested.is_object()) {
-    // Every user's containers, by label: the table of a user without the shared one knows only its own.
-    std::map<std::string, std::string> gpus_by_env;
-    for (const auto& container : docker.list_labelled(render::label_env, {render::label_env, render::label_gpus}))
-      gpus_by_env[container.labels.at(render::label_env)] = container.labels.at(render::label_gpus);
-    plan.gpus.devices.clear();
-    for (const auto& chosen : gpu::reserve_gpus(lock_file, inventory, claimant, requested["count"].get<int>(),
-                                                gpu::live_holder_probe(docker.binary()),
-                                                gpu::holders_from_labels(inventory, gpus_by_env)))
-      plan.gpus.devices.push_back(std::to_string(chosen.index));
-    return;
-  }
-  gpu::record_gpus(lock_file, gpu::match_devices(inventory, plan.gpus.devices), claimant);
-}
-
 struct Report {
   json facts;
   std::string text;
@@ -219,7 +194,11 @@ void add_up_command(CLI::App& app, Context& context) {
   command->add_option("--timeout", options->timeout_seconds, "seconds to wait for the service")->capture_default_str()->check(CLI::PositiveNumber);
   command->callback([options, &context] {
     host::HostFacts host = host::read_host_facts();
-    plan::Resolution resolution = resolve_request(options->request, host);
+    doctor::LiveFactSource live;
+    // Named GPUs are recorded and counted ones chosen here, under the host-wide lock, so the
+    // checks, the hash and docker run all see the final devices; --dry-run only previews them.
+    HostGpuSource gpus(host, context.docker, live, options->dry_run ? gpu::Reservation::preview : gpu::Reservation::record);
+    plan::Resolution resolution = resolve_request(options->request, host, gpus.gpus);
     plan::Plan& plan = resolution.plan;
     pin::verify_pinned_image(docker::Docker(context.docker), plan.image, resolution.profile.origin_of("/image"));
     if (options->dry_run) {
@@ -232,15 +211,14 @@ void add_up_command(CLI::App& app, Context& context) {
       return;
     }
 
-    docker::Docker docker(context.docker);
+    const docker::Docker& docker = gpus.docker;
     auto start = std::chrono::steady_clock::now();
     lifecycle::EnvironmentLock lock(host.state_home, plan.env, *context.err);
     // Each Docker CLI call is a process start of ~50 ms, and `up`'s time is what users feel: the
     // env's container is looked up while the host checks run, and a missing image is left for
     // `docker run --pull never` to find.
     auto found = std::async(std::launch::async, [&] { return lifecycle::find_environment(docker, plan.env); });
-    doctor::LiveFactSource live;
-    doctor::HostQueries queries(live, context.docker);
+    doctor::HostQueries& queries = gpus.queries;
     if (!options->skip_checks) {
       auto checks = doctor::preflight_checks(
           plan, doctor::gather_preflight_facts(queries, doctor::subject_of(plan), matrix::embedded_matrix()),
@@ -249,8 +227,6 @@ void add_up_command(CLI::App& app, Context& context) {
       doctor::require_no_failures(checks);
     }
     secrets::StateLayout layout = secrets::state_layout(plan.env, host.state_home);
-    // Before the hash: an env that holds GPUs gets the same ones again, so its plan stays equal.
-    assign_gpus(plan, resolution.profile.fields.value("gpus", json()), queries, host, docker);
     std::string hash = plan::plan_hash(plan);
     InterruptGuard interrupt_guard;
     interrupted = false;
@@ -297,6 +273,9 @@ void add_up_command(CLI::App& app, Context& context) {
       }
       created = true;
     } else if (!lifecycle::is_running(*existing)) {
+      if (auto killed = lifecycle::out_of_memory(*existing))
+        *context.err << "environment \"" << plan.env << "\" stopped because it was " << *killed
+                     << "; starting it again. To give it more, raise resources.memory in the profile, then `launcher up --recreate`\n";
       docker.run({"start", container}, "start " + container);
     }
 

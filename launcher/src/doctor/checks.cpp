@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/bytes.hpp"
+#include "core/cpu_list.hpp"
 #include "core/error.hpp"
 #include "gpu/selection.hpp"
 #include "matrix/version.hpp"
@@ -188,6 +189,30 @@ CheckResult memory_check(const gpu::GpuInventory& inventory, const std::vector<c
 
 } // namespace
 
+// Where each GPU sits decides the CPU set of envs that name or count GPUs (plan/resolve.cpp).
+std::optional<CheckResult> numa_check(const HostSnapshot& snapshot) {
+  if (!snapshot.topology) return std::nullopt;
+  const gpu::GpuTopology& topology = *snapshot.topology;
+  const std::string fix = "set resources.cpuset_cpus and resources.cpuset_mems in the profile to pin CPUs by hand";
+  if (!topology.problem.empty())
+    return CheckResult{"numa", Status::warn, "envs get no CPU set next to their GPUs: " + topology.problem, fix};
+  std::vector<std::string> placed, unknown;
+  for (const auto& gpu : snapshot.gpus.gpus) {
+    auto found = topology.affinity.find(gpu.index);
+    if (found == topology.affinity.end() || !found->second.cpus || !found->second.numa_nodes) {
+      unknown.push_back("GPU " + std::to_string(gpu.index));
+      continue;
+    }
+    placed.push_back("GPU " + std::to_string(gpu.index) + ": node " + format_cpu_list(*found->second.numa_nodes) + ", CPUs " +
+                     format_cpu_list(*found->second.cpus));
+  }
+  if (!unknown.empty())
+    return CheckResult{"numa", Status::warn,
+                       "`nvidia-smi topo -m` gives no CPU or NUMA affinity (N/A) for " + joined(unknown, ", ") +
+                           ", so envs with those GPUs get no CPU set (usual in a VM)", fix};
+  return ok("numa", "CPU sets follow the GPUs: " + joined(placed, "; "));
+}
+
 std::string status_name(Status status) {
   switch (status) {
   case Status::ok: return "OK";
@@ -361,6 +386,7 @@ std::vector<CheckResult> doctor_checks(const Subject& subject, const HostSnapsho
   if (gpus_requested) results.push_back(toolkit_check(snapshot.toolkit));
   if (snapshot.image) results.push_back(image_check(*snapshot.image, gpus_requested, matrix));
   for (auto& result : gpu_checks(subject, snapshot, matrix)) results.push_back(std::move(result));
+  if (auto numa = numa_check(snapshot)) results.push_back(*numa);
   results.push_back(shm_check(subject));
   return results;
 }

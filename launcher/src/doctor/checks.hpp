@@ -27,6 +27,8 @@ struct CheckResult {
 // Each check is a pure function of gathered facts; the ones that may not apply return nullopt.
 CheckResult docker_check(const DockerFacts& docker);
 std::optional<CheckResult> loopback_publish_check(const DockerFacts& docker);
+// Each GPU's NUMA node and CPUs, or why envs get no CPU set; nullopt where the topology was not asked.
+std::optional<CheckResult> numa_check(const HostSnapshot& snapshot);
 CheckResult driver_check(const gpu::GpuInventory& inventory, bool gpus_requested);
 CheckResult toolkit_check(const ToolkitFacts& toolkit);
 CheckResult image_check(const ImageFacts& image, bool gpus_requested, const matrix::Matrix& matrix);

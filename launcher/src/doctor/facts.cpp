@@ -143,6 +143,10 @@ Fact HostQueries::gpu_table() {
                       {"nvidia-smi", std::string("--query-gpu=") + gpu_query_fields, "--format=csv,noheader,nounits"}));
 }
 
+Fact HostQueries::gpu_topology() {
+  return readable(source_.command("nvidia-smi-topo-m.txt", {"nvidia-smi", "topo", "-m"}));
+}
+
 Fact HostQueries::gpu_list() { return readable(source_.command("nvidia-smi-L.txt", {"nvidia-smi", "-L"})); }
 
 Fact HostQueries::compute_apps() {

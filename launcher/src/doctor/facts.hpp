@@ -91,6 +91,7 @@ public:
   Fact gpu_table();
   Fact gpu_list();
   Fact compute_apps();
+  Fact gpu_topology();
   Fact toolkit_cli_version();
   Fact cdi_specs();
   Fact docker_version();

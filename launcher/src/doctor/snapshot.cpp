@@ -231,6 +231,7 @@ HostSnapshot gather_doctor_facts(HostQueries& queries, const Subject& subject, c
   Fact info = queries.docker_info();
   snapshot.docker = parse_docker_facts(&version, &info);
   gather_gpu_facts(queries, snapshot);
+  if (!snapshot.gpus.gpus.empty()) snapshot.topology = gpu::read_gpu_topology(queries);
   if (!subject.image.empty()) snapshot.image = parse_image_facts(subject.image, queries.image_labels(subject.image), matrix);
   return snapshot;
 }

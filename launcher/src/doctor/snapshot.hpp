@@ -9,6 +9,7 @@
 
 #include "doctor/facts.hpp"
 #include "gpu/inventory.hpp"
+#include "gpu/topology.hpp"
 #include "matrix/matrix.hpp"
 #include "plan/plan.hpp"
 
@@ -79,6 +80,7 @@ struct ContainerFacts {
 
 struct HostSnapshot {
   gpu::GpuInventory gpus;
+  std::optional<gpu::GpuTopology> topology; // asked by `doctor` only, on a host with GPUs
   std::optional<DockerFacts> docker; // not asked by a pre-flight that needs no Docker facts
   ToolkitFacts toolkit;
   std::optional<ImageFacts> image;

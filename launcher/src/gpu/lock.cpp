@@ -259,9 +259,13 @@ void drop_stale_holders(HolderTable& holders, const std::string& env, const Hold
 }
 
 std::vector<Gpu> reserve_gpus(const fs::path& lock_file, const GpuInventory& inventory, const GpuHolder& claimant,
-                              int count, const HolderProbe& probe, const HolderTable& held_by_containers) {
+                              int count, const HolderProbe& probe, const HolderTable& held_by_containers,
+                              Reservation reservation) {
   std::vector<Gpu> reserved;
-  with_holder_table(lock_file, [&](HolderTable& holders) {
+  with_holder_table(lock_file, [&](HolderTable& table) {
+    // A preview works on a copy: the table is written back only when it changed.
+    HolderTable copy = table;
+    HolderTable& holders = reservation == Reservation::record ? table : copy;
     drop_stale_holders(holders, claimant.env, probe);
     HolderTable taken = holders;
     for (const auto& [uuid, holder] : held_by_containers)

@@ -45,13 +45,16 @@ void with_holder_table(const std::filesystem::path& file, const std::function<vo
 // Removes holders (other than `env`) whose container is gone and whose reserving process has exited.
 void drop_stale_holders(HolderTable& holders, const std::string& env, const HolderProbe& probe);
 
-// Chooses `count` GPUs for claimant.env (see choose_gpus) and records them under the lock,
-// releasing whatever else that env held. `held_by_containers` (from the containers' labels)
-// counts as taken too but is not written: Docker stays the source of truth for running envs.
-// Returns the chosen GPUs in the order chosen.
+// Whether a choice is written to the table (`up`) or only told (render, --dry-run).
+enum class Reservation { record, preview };
+
+// Chooses `count` GPUs for claimant.env (see choose_gpus) under the lock and, to record,
+// writes them, releasing whatever else that env held. `held_by_containers` (from the
+// containers' labels) counts as taken too but is not written: Docker stays the source of truth
+// for running envs. Returns the chosen GPUs in the order chosen.
 std::vector<Gpu> reserve_gpus(const std::filesystem::path& lock_file, const GpuInventory& inventory,
                               const GpuHolder& claimant, int count, const HolderProbe& probe,
-                              const HolderTable& held_by_containers = {});
+                              const HolderTable& held_by_containers = {}, Reservation reservation = Reservation::record);
 
 // Records an explicit choice (already checked by match_devices), so `count` selections of
 // other envs avoid those GPUs.

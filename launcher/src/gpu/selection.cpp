@@ -32,6 +32,15 @@ std::string host_mig_devices(const GpuInventory& inventory) {
   throw Error(ExitCode::host_incapable, what + " is not on this host, which has " + has);
 }
 
+std::string memory_use(const GpuInventory& inventory, const Gpu& gpu) {
+  std::string text = std::to_string(gpu.memory_used_mib) + "/" + std::to_string(gpu.memory_total_mib) + " MiB used";
+  std::string pids;
+  for (const auto& process : inventory.processes_on(gpu)) pids += (pids.empty() ? "" : ", ") + std::to_string(process.pid);
+  return pids.empty() ? text : text + " by PID " + pids;
+}
+
+} // namespace
+
 const Gpu* match_device(const GpuInventory& inventory, const std::string& device) {
   // Devices also come from Docker's output, unchecked; the expressions below recurse once per
   // character, so a long one is refused before them (the longest real form is 56 characters).
@@ -63,15 +72,6 @@ const Gpu* match_device(const GpuInventory& inventory, const std::string& device
   if (const Gpu* gpu = inventory.by_uuid(device)) return gpu;
   not_on_host("GPU " + device, host_gpus(inventory));
 }
-
-std::string memory_use(const GpuInventory& inventory, const Gpu& gpu) {
-  std::string text = std::to_string(gpu.memory_used_mib) + "/" + std::to_string(gpu.memory_total_mib) + " MiB used";
-  std::string pids;
-  for (const auto& process : inventory.processes_on(gpu)) pids += (pids.empty() ? "" : ", ") + std::to_string(process.pid);
-  return pids.empty() ? text : text + " by PID " + pids;
-}
-
-} // namespace
 
 std::vector<const Gpu*> match_devices(const GpuInventory& inventory, const std::vector<std::string>& devices) {
   std::vector<const Gpu*> gpus;

@@ -11,6 +11,9 @@ namespace launcher::gpu {
 // Resolves an explicit device list (indices, GPU UUIDs, MIG UUIDs, "GPU:MIG" index pairs) to
 // the GPUs they are on. Anything the host does not have is an Error (exit 3) listing what it
 // does have, raised before Docker is called.
+// The GPU one such device is on.
+const Gpu* match_device(const GpuInventory& inventory, const std::string& device);
+
 std::vector<const Gpu*> match_devices(const GpuInventory& inventory, const std::vector<std::string>& devices);
 
 // Who holds a GPU: the launcher environment and the `up` that reserved it.

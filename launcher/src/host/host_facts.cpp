@@ -44,6 +44,13 @@ std::optional<long long> docker_memlock_ceiling() {
   return std::nullopt;
 }
 
+// A one-line sysfs list ("0-15"); `fallback` where the kernel has no such file.
+std::string sysfs_list(const char* path, const std::string& fallback) {
+  std::string line;
+  std::ifstream file(path);
+  return std::getline(file, line) && !line.empty() ? line : fallback;
+}
+
 } // namespace
 
 HostFacts read_host_facts() {
@@ -59,6 +66,9 @@ HostFacts read_host_facts() {
   facts.cwd = fs::current_path();
   facts.memory_bytes = static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
   facts.gpu_count = count_nvidia_gpus();
+  long cpus = sysconf(_SC_NPROCESSORS_CONF);
+  facts.online_cpus = sysfs_list("/sys/devices/system/cpu/online", cpus > 1 ? "0-" + std::to_string(cpus - 1) : "0");
+  facts.numa_nodes = sysfs_list("/sys/devices/system/node/online", "0");
   facts.memlock_ceiling = docker_memlock_ceiling();
   return facts;
 }

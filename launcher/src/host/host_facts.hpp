@@ -18,6 +18,8 @@ struct HostFacts {
   std::filesystem::path cwd;
   std::uint64_t memory_bytes = 0;
   int gpu_count = 0;
+  std::string online_cpus; // CPU list, as /sys/devices/system/cpu/online says
+  std::string numa_nodes;  // node list, as /sys/devices/system/node/online says ("0" without NUMA)
   // The most locked memory the local Docker daemon can grant a container, when it cannot grant
   // "unlimited" (no CAP_SYS_RESOURCE and a finite hard limit, as inside some sandboxes).
   std::optional<long long> memlock_ceiling;

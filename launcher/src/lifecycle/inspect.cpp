@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "core/bytes.hpp"
 #include "core/json_reader.hpp"
 #include "core/text.hpp"
 #include "render/render.hpp"
@@ -50,6 +51,14 @@ std::string status_of(const json& container) {
   if (auto health = state.find("Health"); health && health->is_object())
     status += " (" + health->at("Status").string() + ")";
   return status;
+}
+
+std::optional<std::string> out_of_memory(const json& container) {
+  JsonReader inspect = inspected(container);
+  if (!inspect.at("State").boolean_or("OOMKilled", false)) return std::nullopt;
+  std::int64_t limit = inspect.find("HostConfig") ? inspect.at("HostConfig").integer_or("Memory", 0) : 0;
+  return "killed by the kernel for running out of memory" +
+         (limit > 0 ? " (its limit is " + format_docker_size(static_cast<std::uint64_t>(limit)) + ")" : std::string());
 }
 
 std::vector<Endpoint> endpoints_of(const json& container) {

@@ -30,6 +30,9 @@ json to_json(const Plan& plan) {
   if (plan.cpus) resources["cpus"] = *plan.cpus;
   if (plan.memory_bytes) resources["memory"] = *plan.memory_bytes;
   if (plan.pids_limit) resources["pids_limit"] = *plan.pids_limit;
+  resources["cpu_shares"] = plan.cpu_shares;
+  if (!plan.cpuset_cpus.empty()) resources["cpuset_cpus"] = plan.cpuset_cpus;
+  if (!plan.cpuset_mems.empty()) resources["cpuset_mems"] = plan.cpuset_mems;
   return {
       {"env", plan.env},
       {"profile", plan.profile},

@@ -78,7 +78,10 @@ struct Plan {
   std::string ipc; // empty: Docker's default
   std::vector<Ulimit> ulimits;
   std::optional<double> cpus;
-  std::optional<std::uint64_t> memory_bytes;
+  std::optional<std::uint64_t> memory_bytes; // also the memory+swap limit: no swap beyond it; nullopt: unlimited
+  long long cpu_shares = 1024;               // relative CPU weight under contention
+  std::string cpuset_cpus;                   // CPU list; empty: any CPU
+  std::string cpuset_mems;                   // NUMA node list; empty: any node
   std::optional<long long> pids_limit;
   std::string restart;
   std::map<std::string, std::string> labels;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/bytes.hpp"
+#include "core/cpu_list.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "profile/catalog.hpp"
@@ -21,6 +22,13 @@ namespace {
 
 constexpr std::uint64_t gib = 1ULL << 30;
 
+// Half the memory /dev/shm may take (DataLoader workers pass batches through it; Docker's 64 MB
+// kills them), in whole GiB once that is at least one.
+std::uint64_t default_shm_size(std::uint64_t memory) {
+  std::uint64_t half = memory / 2;
+  return half >= gib ? half / gib * gib : half;
+}
+
 // Tags are derived from images/matrix.json by the images work; these are its default rows.
 std::string default_image(const host::HostFacts& host) {
   return host.gpu_count > 0 ? "pytorch-cuda:2.7.1-cu128-cudnn9-ubuntu24.04" : "pytorch-cpu:2.7.1-debian12";
@@ -32,8 +40,8 @@ bool is_unspecified(const std::string& address) { return address == "0.0.0.0" ||
 
 class Resolver {
 public:
-  Resolver(const Sourced& profile, const host::HostFacts& host, const host::PathProbe& paths)
-      : profile_(profile), fields_(profile.fields), host_(host), paths_(paths) {}
+  Resolver(const Sourced& profile, const host::HostFacts& host, const host::PathProbe& paths, GpuHost& gpus)
+      : profile_(profile), fields_(profile.fields), host_(host), paths_(paths), gpus_(gpus) {}
 
   [[noreturn]] void fail(const std::string& pointer, const std::string& message,
                          ExitCode code = ExitCode::usage) const {
@@ -55,23 +63,31 @@ public:
     return fields_.contains(key) ? fields_[key].get<std::string>() : fallback;
   }
 
-  GpuAssignment gpus() const {
+  // Named and counted GPUs are placed by the host; "auto" and "all" need no choice.
+  GpuAssignment gpus(const std::string& env, std::vector<PlacedGpu>& placed) const {
     using Kind = profile::GpuRequest::Kind;
     profile::GpuRequest request = profile::parse_gpu_request(fields_.value("gpus", json("auto")));
     switch (request.kind) {
     case Kind::automatic: return {host_.gpu_count > 0 ? GpuAssignment::Kind::all : GpuAssignment::Kind::none, {}};
     case Kind::all: return {GpuAssignment::Kind::all, {}};
     case Kind::none: return {GpuAssignment::Kind::none, {}};
-    case Kind::devices: return {GpuAssignment::Kind::devices, request.devices};
+    case Kind::devices: placed = gpus_.claim(env, request.devices); break;
     case Kind::count:
-    case Kind::select: break;
+    case Kind::select:
+      if (request.count > host_.gpu_count)
+        fail("/gpus",
+             "asks for " + std::to_string(request.count) + " GPU(s), this host has " + std::to_string(host_.gpu_count),
+             ExitCode::host_incapable);
+      if (request.kind == Kind::select) {
+        placed = gpus_.choose(env, request.count);
+        break;
+      }
+      for (int index = 0; index < request.count; ++index) request.devices.push_back(std::to_string(index));
+      placed = gpus_.claim(env, request.devices);
+      break;
     }
-    if (request.count > host_.gpu_count)
-      fail("/gpus",
-           "asks for " + std::to_string(request.count) + " GPU(s), this host has " + std::to_string(host_.gpu_count),
-           ExitCode::host_incapable);
     GpuAssignment assignment{GpuAssignment::Kind::devices, {}};
-    for (int index = 0; index < request.count; ++index) assignment.devices.push_back(std::to_string(index));
+    for (const auto& gpu : placed) assignment.devices.push_back(gpu.device);
     return assignment;
   }
 
@@ -158,7 +174,52 @@ public:
             ssh.value("password", false), forwarding};
   }
 
-  Plan plan(const std::string& profile_name) const {
+  // Memory (with /dev/shm inside it), CPU weight, and the CPUs and memory next to the GPUs.
+  void resources(Plan& plan, const std::vector<PlacedGpu>& placed) {
+    const json& resources = fields_["resources"];
+    if (resources.contains("cpus")) plan.cpus = resources["cpus"].get<double>();
+    if (resources["memory"].is_number()) plan.memory_bytes = resources["memory"].get<std::uint64_t>();
+    if (resources.contains("pids_limit")) plan.pids_limit = resources["pids_limit"].get<long long>();
+    plan.cpu_shares = resources["cpu_shares"].get<long long>();
+    plan.shm_size_bytes = fields_["shm_size"].get<std::uint64_t>();
+    if (profile_.origin_of("/shm_size").source == "default")
+      plan.shm_size_bytes = default_shm_size(plan.memory_bytes.value_or(host_.memory_bytes));
+    else if (plan.memory_bytes && plan.shm_size_bytes > *plan.memory_bytes)
+      fail("/shm_size", "/dev/shm of " + format_docker_size(plan.shm_size_bytes) + " is above the memory limit of " +
+                            format_docker_size(*plan.memory_bytes) + " (" + profile_.origin_of("/resources/memory").describe() +
+                            "), which counts it; lower it or raise the limit");
+    plan.cpuset_cpus = cpuset("cpuset_cpus", host_.online_cpus, "CPUs", placed, &PlacedGpu::cpus);
+    plan.cpuset_mems = cpuset("cpuset_mems", host_.numa_nodes, "NUMA nodes", placed, &PlacedGpu::numa_nodes);
+  }
+
+  // "auto": the union of the GPUs' affinity when the host knows it for each of them; "all": no
+  // set; a list: checked against what the host has.
+  std::string cpuset(const std::string& key, const std::string& host_has, const std::string& what,
+                     const std::vector<PlacedGpu>& placed, std::string PlacedGpu::*affinity) {
+    std::string pointer = "/resources/" + key;
+    std::string value = fields_["resources"].value(key, "auto");
+    if (value == "all") return "";
+    if (value != "auto") {
+      CpuList wanted = *parse_cpu_list(value);
+      CpuList present = parse_cpu_list(host_has).value_or(CpuList{});
+      std::erase_if(wanted, [&](int id) { return present.count(id) > 0; });
+      if (!wanted.empty())
+        fail(pointer, value + " names " + what + " this host does not have (" + format_cpu_list(wanted) + "); it has " + host_has);
+      return value;
+    }
+    if (placed.empty() || std::any_of(placed.begin(), placed.end(), [&](const PlacedGpu& gpu) { return (gpu.*affinity).empty(); }))
+      return "";
+    CpuList near;
+    std::string gpus;
+    for (const auto& gpu : placed) {
+      near.merge(*parse_cpu_list(gpu.*affinity));
+      gpus += (gpus.empty() ? "" : ", ") + gpu.description;
+    }
+    derived_origins_[pointer] = {"NUMA affinity of " + gpus + " (" + gpus_.topology_source() + ")", ""};
+    return format_cpu_list(near);
+  }
+
+  Plan plan(const std::string& profile_name) {
     Plan plan;
     plan.profile = profile_name;
     plan.env = text("name", default_env_name(host_.cwd, profile_name));
@@ -170,7 +231,8 @@ public:
     if (plan.service != "command" && !plan.command.empty())
       fail("/command", "a \"command\" is only run with \"service\": \"command\" (this profile's service is \"" +
                            plan.service + "\")");
-    plan.gpus = gpus();
+    std::vector<PlacedGpu> placed;
+    plan.gpus = gpus(plan.env, placed);
     plan.ports = ports(plan.service);
     plan.mounts = mounts(plan.create_directories);
     plan.environment = fields_.value("env", std::map<std::string, std::string>{});
@@ -180,14 +242,7 @@ public:
     plan.ipc = text("ipc");
     for (const auto& [name, limit] : fields_["ulimits"].items())
       plan.ulimits.push_back({name, limit["soft"].get<long long>(), limit["hard"].get<long long>()});
-    const json& resources = fields_.value("resources", json::object());
-    if (resources.contains("cpus")) plan.cpus = resources["cpus"].get<double>();
-    if (resources.contains("memory")) plan.memory_bytes = resources["memory"].get<std::uint64_t>();
-    if (resources.contains("pids_limit")) plan.pids_limit = resources["pids_limit"].get<long long>();
-    plan.shm_size_bytes = fields_["shm_size"].get<std::uint64_t>();
-    // /dev/shm is charged to the container's memory: a default larger than the limit would lie.
-    if (plan.memory_bytes && profile_.origin_of("/shm_size").source == "default")
-      plan.shm_size_bytes = std::min(plan.shm_size_bytes, *plan.memory_bytes);
+    resources(plan, placed);
     plan.restart = text("restart");
     plan.labels = fields_.value("labels", std::map<std::string, std::string>{});
     plan.privileged = fields_.value("privileged", false);
@@ -196,11 +251,16 @@ public:
     return plan;
   }
 
+  // Values resolution derived, with where they came from: the NUMA CPU set of the GPUs.
+  const std::map<std::string, profile::Origin>& derived_origins() const { return derived_origins_; }
+
 private:
   const Sourced& profile_;
   const json& fields_;
   const host::HostFacts& host_;
   const host::PathProbe& paths_;
+  GpuHost& gpus_;
+  std::map<std::string, profile::Origin> derived_origins_;
 };
 
 } // namespace
@@ -211,9 +271,10 @@ Sourced host_defaults(const host::HostFacts& host) {
       {"service", "shell"},
       {"gpus", "auto"},
       {"user", "host"},
-      {"shm_size", std::max(gib, host.memory_bytes / 2 / gib * gib)},
-      // Bounds a fork bomb yet leaves room for DataLoader workers and their threads.
-      {"resources", {{"pids_limit", 32768}}},
+      {"shm_size", default_shm_size(default_memory_limit(host.memory_bytes))},
+      // Bounds a fork bomb yet leaves room for DataLoader workers and their threads; equal CPU
+      // weights, written out (Docker leaves them unset otherwise).
+      {"resources", {{"pids_limit", 32768}, {"memory", default_memory_limit(host.memory_bytes)}, {"cpu_shares", 1024}}},
       // Unlimited locked memory for pinned buffers and RDMA, where the daemon can grant it.
       {"ulimits",
        {{"memlock", {{"soft", host.memlock_ceiling.value_or(-1)}, {"hard", host.memlock_ceiling.value_or(-1)}}},
@@ -221,6 +282,13 @@ Sourced host_defaults(const host::HostFacts& host) {
       {"restart", "no"},
   };
   return profile::as_layer(defaults, "default", "");
+}
+
+std::uint64_t default_memory_limit(std::uint64_t host_memory) {
+  std::uint64_t reserve = std::max(host_memory / 10, 2 * gib);
+  std::uint64_t limit = std::max(host_memory > reserve ? host_memory - reserve : 0, host_memory / 2);
+  constexpr std::uint64_t mib = 1ULL << 20;
+  return limit / mib * mib; // a size people can read: "58982m"
 }
 
 std::string default_env_name(const fs::path& cwd, const std::string& profile_name) {
@@ -236,10 +304,12 @@ std::string default_env_name(const fs::path& cwd, const std::string& profile_nam
 }
 
 Resolution resolve_plan(const std::string& profile_name, const Sourced& profile, const host::HostFacts& host,
-                        const host::PathProbe& paths) {
+                        const host::PathProbe& paths, GpuHost& gpus) {
   Sourced merged = host_defaults(host);
   profile::overlay(merged, profile);
-  Plan plan = Resolver(merged, host, paths).plan(profile_name);
+  Resolver resolver(merged, host, paths, gpus);
+  Plan plan = resolver.plan(profile_name);
+  for (const auto& [pointer, origin] : resolver.derived_origins()) merged.origins[pointer] = origin;
   return {std::move(plan), std::move(merged)};
 }
 

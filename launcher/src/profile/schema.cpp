@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "core/bytes.hpp"
+#include "core/cpu_list.hpp"
 #include "core/error.hpp"
 #include "core/json_reader.hpp"
 #include "core/text.hpp"
@@ -112,9 +113,9 @@ public:
     return value.get<bool>();
   }
 
-  void byte_size(json& value, const std::string& pointer, std::uint64_t minimum) const {
+  void byte_size(json& value, const std::string& pointer, std::uint64_t minimum, const std::string& alternative = "") const {
     const std::string expected = "a size like \"16g\" or \"512m\" (a plain integer is bytes) of at least " +
-                                 format_docker_size(minimum);
+                                 format_docker_size(minimum) + alternative;
     std::optional<std::uint64_t> bytes;
     if (value.is_number_unsigned()) bytes = value.get<std::uint64_t>();
     else if (value.is_string()) bytes = parse_byte_size(text(value, pointer));
@@ -298,16 +299,28 @@ public:
   }
 
   void resources(json& value, const std::string& pointer) const {
-    object_keys(value, pointer, {"cpus", "memory", "pids_limit"});
+    object_keys(value, pointer, {"cpus", "memory", "pids_limit", "cpu_shares", "cpuset_cpus", "cpuset_mems"});
     if (value.contains("cpus")) {
       const json& cpus = value["cpus"];
       if (!cpus.is_number() || cpus.get<double>() <= 0 || cpus.get<double>() > 4096)
         fail(pointer + "/cpus", "a number of CPUs above 0, like 8 or 0.5", cpus);
     }
-    if (value.contains("memory")) byte_size(value["memory"], pointer + "/memory", 6ULL << 20);
+    // Below this neither Jupyter nor sshd starts; "unlimited" is the explicit way out of the default.
+    if (value.contains("memory") && value["memory"] != "unlimited")
+      byte_size(value["memory"], pointer + "/memory", min_memory_limit, ", or \"unlimited\"");
     if (value.contains("pids_limit")) {
       long long limit = integer(value["pids_limit"], pointer + "/pids_limit", -1, INT32_MAX, "-1 (unlimited) or an integer >= 1");
       if (limit == 0) fail(pointer + "/pids_limit", "-1 (unlimited) or an integer >= 1", value["pids_limit"]);
+    }
+    // The kernel's cpu.shares range, which Docker passes on.
+    if (value.contains("cpu_shares"))
+      integer(value["cpu_shares"], pointer + "/cpu_shares", 2, 262144, "CPU shares from 2 to 262144 (1024 is the default weight)");
+    for (const char* key : {"cpuset_cpus", "cpuset_mems"}) {
+      if (!value.contains(key)) continue;
+      std::string list = text(value[key], pointer + "/" + key);
+      if (list != "auto" && list != "all" && !parse_cpu_list(list))
+        fail(pointer + "/" + key, "\"auto\" (next to the GPUs), \"all\" or a list like \"0-15,32-47\"", value[key]);
+      value[key] = list;
     }
   }
 

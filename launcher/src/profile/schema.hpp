@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -23,6 +24,7 @@ struct FieldContext {
 inline constexpr std::size_t max_argument_bytes = 131071;
 inline constexpr std::size_t max_name_length = 128;            // container, environment and profile names
 inline constexpr std::size_t max_path_bytes = 4095;            // PATH_MAX without its NUL
+inline constexpr std::uint64_t min_memory_limit = 256ULL << 20; // what Jupyter or sshd needs to start
 inline constexpr std::size_t max_image_reference_length = 512; // Docker: a name <= 255, a tag <= 128, a digest
 
 // Validates one profile object and normalizes it in place: variables expanded, host paths

@@ -121,7 +121,14 @@ ContainerCommand render_container_command(std::vector<std::string> program, cons
   for (const auto& limit : plan.ulimits)
     option("--ulimit", limit.name + "=" + std::to_string(limit.soft) + ":" + std::to_string(limit.hard));
   if (plan.cpus) option("--cpus", format_cpus(*plan.cpus));
-  if (plan.memory_bytes) option("--memory", format_docker_size(*plan.memory_bytes));
+  if (plan.memory_bytes) {
+    option("--memory", format_docker_size(*plan.memory_bytes));
+    // Equal to --memory: no swap on top, so a runaway env is OOM-killed instead of thrashing the host.
+    option("--memory-swap", format_docker_size(*plan.memory_bytes));
+  }
+  option("--cpu-shares", std::to_string(plan.cpu_shares));
+  if (!plan.cpuset_cpus.empty()) option("--cpuset-cpus", plan.cpuset_cpus);
+  if (!plan.cpuset_mems.empty()) option("--cpuset-mems", plan.cpuset_mems);
   if (plan.pids_limit) option("--pids-limit", std::to_string(*plan.pids_limit));
   if (plan.restart != "no") option("--restart", plan.restart);
   if (plan.privileged) command.options.push_back({"--privileged"});

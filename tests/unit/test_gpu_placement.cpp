@@ -1,0 +1,155 @@
+#include <fstream>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+
+#include "core/cpu_list.hpp"
+#include "doctor_fixtures.hpp"
+#include "gpu/placement.hpp"
+#include "gpu/topology.hpp"
+#include "support.hpp"
+#include "temp_dir.hpp"
+
+using namespace launcher;
+using launcher::testing::FixtureFacts;
+using launcher::testing::require_error;
+using launcher::testing::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string fixture_text(const std::string& relative) {
+  std::ifstream stream(launcher::testing::fixture(relative));
+  std::ostringstream text;
+  text << stream.rdbuf();
+  return text.str();
+}
+
+// A GPU host replayed from a fixture, with its own GPU table and these envs' container labels.
+struct ReplayedHost {
+  TempDir dir;
+  FixtureFacts facts;
+  doctor::HostQueries queries;
+  std::map<std::string, std::string> labels;
+
+  explicit ReplayedHost(const std::string& folder) : facts({folder}), queries(facts, "docker") {}
+
+  gpu::PlacementContext context() {
+    return {gpu::GpuHolder{"", 1000, "alice", 4100}, dir.path / "gpus.json",
+            {[](const std::string&) { return true; }, [](long) { return true; }}, [this] { return labels; }};
+  }
+  fs::path table() const { return dir.path / "gpus.json"; }
+};
+
+std::string table_text(const fs::path& file) {
+  std::ifstream stream(file);
+  std::ostringstream text;
+  text << stream.rdbuf();
+  return text.str();
+}
+
+} // namespace
+
+TEST_CASE("CPU lists parse and print in the kernel's syntax", "[core][cpu_list]") {
+  CHECK(parse_cpu_list("0-3,8,10-11") == CpuList{0, 1, 2, 3, 8, 10, 11});
+  CHECK(format_cpu_list({0, 1, 2, 3, 8, 10, 11}) == "0-3,8,10-11");
+  CHECK(format_cpu_list({5}) == "5");
+  CHECK(format_cpu_list({}) == "");
+  for (const char* bad : {"", ",", "3-1", "a", "1-", "-1", "0-65536", "1,,2", " 1"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_cpu_list(bad));
+  }
+}
+
+TEST_CASE("nvidia-smi topo -m gives each GPU's CPU and NUMA affinity", "[gpu][topology]") {
+  auto one = gpu::parse_topology_matrix(fixture_text("gpu/h100-80gb-hbm3/nvidia-smi-topo-m.txt"));
+  REQUIRE(one.size() == 1);
+  CHECK(one.at(0) == gpu::GpuAffinity{parse_cpu_list("0-15"), CpuList{0}});
+
+  auto eight = gpu::parse_topology_matrix(fixture_text("gpu/8x-h100-two-socket/nvidia-smi-topo-m.txt"));
+  REQUIRE(eight.size() == 8); // NIC rows are not GPUs
+  CHECK(eight.at(3) == gpu::GpuAffinity{parse_cpu_list("0-47,96-143"), CpuList{0}});
+  CHECK(eight.at(4) == gpu::GpuAffinity{parse_cpu_list("48-95,144-191"), CpuList{1}});
+
+  // A VM without NUMA information says N/A.
+  auto unknown = gpu::parse_topology_matrix("\tGPU0\tCPU Affinity\tNUMA Affinity\nGPU0\t X \tN/A\tN/A\n");
+  CHECK(unknown.at(0) == gpu::GpuAffinity{});
+}
+
+TEST_CASE("an unreadable topology table is an error naming what is wrong", "[gpu][topology]") {
+  require_error([] { gpu::parse_topology_matrix("GPU0\t X\n"); }, ExitCode::failed,
+                "cannot read `nvidia-smi topo -m`: no \"CPU Affinity\" column");
+  require_error([] { gpu::parse_topology_matrix("\tGPU0\tCPU Affinity\tNUMA Affinity\nGPU0\t X \t0-x\t0\n"); },
+                ExitCode::failed, "cannot read `nvidia-smi topo -m`: GPU0's CPU Affinity is \"0-x\", not a list like 0-15,32-47");
+  require_error([] { gpu::parse_topology_matrix("\tGPU0\tCPU Affinity\tNUMA Affinity\nGPU0\t X \n"); }, ExitCode::failed,
+                "cannot read `nvidia-smi topo -m`: GPU0's row has too few cells");
+  require_error([] { gpu::parse_topology_matrix("\tGPU0\tCPU Affinity\n\n"); }, ExitCode::failed,
+                "cannot read `nvidia-smi topo -m`: no GPU rows");
+}
+
+TEST_CASE("a previewed choice tells the GPUs and their NUMA node and writes nothing", "[gpu][placement]") {
+  ReplayedHost host("gpu/8x-h100-two-socket");
+  host.labels = {{"bob-train", "0,2"}};
+  gpu::HostGpus gpus(host.queries, host.context(), gpu::Reservation::preview);
+  auto placed = gpus.choose("alice-dev", 2);
+  REQUIRE(placed.size() == 2);
+  // 0 and 2 are bob's, 1 is busy (least memory used first): 3, then 4 on the other socket.
+  CHECK(placed[0].device == "3");
+  CHECK(placed[0].description == "GPU 3 (00000000:5D:00.0)");
+  CHECK(placed[0].cpus == "0-47,96-143");
+  CHECK(placed[0].numa_nodes == "0");
+  CHECK(placed[1].device == "4");
+  CHECK(placed[1].cpus == "48-95,144-191");
+  CHECK(placed[1].numa_nodes == "1");
+  CHECK(gpus.topology_source() == "nvidia-smi topo -m");
+  CHECK(table_text(host.table()).empty());
+}
+
+TEST_CASE("a recorded choice is the previewed one, and is kept by the env", "[gpu][placement]") {
+  ReplayedHost host("gpu/8x-h100-two-socket");
+  gpu::HostGpus preview(host.queries, host.context(), gpu::Reservation::preview);
+  gpu::HostGpus record(host.queries, host.context(), gpu::Reservation::record);
+  auto told = preview.choose("alice-dev", 2);
+  auto taken = record.choose("alice-dev", 2);
+  REQUIRE(taken.size() == 2);
+  CHECK(taken[0].device == told[0].device);
+  CHECK(taken[1].device == told[1].device);
+  CHECK(table_text(host.table()).find("alice-dev") != std::string::npos);
+  // Another env now previews other GPUs; alice's next preview shows her own again.
+  CHECK(preview.choose("bob-train", 1).at(0).device != taken[0].device);
+  CHECK(preview.choose("alice-dev", 2).at(1).device == taken[1].device);
+}
+
+TEST_CASE("named GPUs are checked and placed; only a recording claim is written", "[gpu][placement]") {
+  ReplayedHost host("gpu/8x-h100-two-socket");
+  gpu::HostGpus preview(host.queries, host.context(), gpu::Reservation::preview);
+  auto placed = preview.claim("alice-dev", {"5", "GPU-5a1c0006-0000-0000-0000-00007f70b29b"});
+  REQUIRE(placed.size() == 2);
+  CHECK(placed[0].device == "5");
+  CHECK(placed[0].numa_nodes == "1");
+  CHECK(placed[1].description == "GPU 6 (00000000:BA:00.0)");
+  CHECK_FALSE(fs::exists(host.table()));
+  require_error([&] { preview.claim("alice-dev", {"9"}); }, ExitCode::host_incapable,
+                "GPU 9 is not on this host, which has "
+      "GPU 0 NVIDIA H100 80GB HBM3 (GPU-5a1c0000-0000-0000-0000-00001234abcd), "
+      "GPU 1 NVIDIA H100 80GB HBM3 (GPU-5a1c0001-0000-0000-0000-00002469579a), "
+      "GPU 2 NVIDIA H100 80GB HBM3 (GPU-5a1c0002-0000-0000-0000-0000369e0367), "
+      "GPU 3 NVIDIA H100 80GB HBM3 (GPU-5a1c0003-0000-0000-0000-000048d2af34), "
+      "GPU 4 NVIDIA H100 80GB HBM3 (GPU-5a1c0004-0000-0000-0000-00005b075b01), "
+      "GPU 5 NVIDIA H100 80GB HBM3 (GPU-5a1c0005-0000-0000-0000-00006d3c06ce), "
+      "GPU 6 NVIDIA H100 80GB HBM3 (GPU-5a1c0006-0000-0000-0000-00007f70b29b), "
+      "GPU 7 NVIDIA H100 80GB HBM3 (GPU-5a1c0007-0000-0000-0000-000091a55e68)");
+  gpu::HostGpus record(host.queries, host.context(), gpu::Reservation::record);
+  record.claim("alice-dev", {"5"});
+  CHECK(table_text(host.table()).find("alice-dev") != std::string::npos);
+}
+
+TEST_CASE("a host whose topology is unknown places GPUs without affinity and says why", "[gpu][placement]") {
+  ReplayedHost host("gpu/4x-a100-sxm4-80gb-driver-550"); // recorded without topo -m
+  gpu::HostGpus gpus(host.queries, host.context(), gpu::Reservation::preview);
+  auto placed = gpus.choose("alice-dev", 1);
+  REQUIRE(placed.size() == 1);
+  CHECK(placed[0].cpus.empty());
+  CHECK(placed[0].numa_nodes.empty());
+  CHECK(gpus.topology_source() == "`nvidia-smi topo -m` was not recorded");
+}
