@@ -11,9 +11,9 @@ launcher_packages=(
 # Every target: LibTorch for the C++ examples and gpu-check (CMake skips them without it).
 build_packages=("${launcher_packages[@]}" libtorch-dev)
 # `make up`: the engine (docker.io's client has BuildKit built in) and debootstrap for the offline
-# base image. The image builds launcher-init and gpu-check itself, so LibTorch (opencv, ffmpeg:
-# hundreds of MB) is not needed on the host.
-up_packages=(docker.io debootstrap)
+# base image, with the key it checks bookworm against (Ubuntu lacks it). The image builds
+# launcher-init and gpu-check itself, so LibTorch (opencv, ffmpeg: hundreds of MB) is not needed.
+up_packages=(docker.io debootstrap debian-archive-keyring)
 # With `up`'s engine and base image: the real servers launcher-init is tested against; Debian's
 # CPU PyTorch for the Python examples; git and curl for the quick-start test's clone and login.
 test_packages=(
