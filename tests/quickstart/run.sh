@@ -21,11 +21,17 @@ work=$(mktemp -d /tmp/launcher-quickstart.XXXXXX)
 # keeps it apart from every other environment on this engine.
 clone=$work/quickstart-${work##*.}
 env=$(basename "$clone")-jupyter
+# The clone goes even when `down` fails; that failure still fails the test.
 cleanup() {
+  local removed=0
   if [[ -n $(docker ps --all --quiet --filter "label=io.launcher.env=$env") ]]; then
-    "$clone/build/launcher" down "$env" --force
+    "$clone/build/launcher" down "$env" --force || removed=$?
   fi
   rm -rf "$work"
+  if [[ $removed -ne 0 ]]; then
+    echo "FAIL: launcher down $env exited with status $removed" >&2
+    exit 1
+  fi
 }
 trap cleanup EXIT
 
