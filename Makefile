@@ -17,9 +17,11 @@ BUILD_DOCKER ?= $(shell test -x /usr/bin/docker && echo /usr/bin/docker || echo 
 
 .PHONY: all test test-asan fuzz image real-image bench up clean
 
+CONFIGURE = cmake -S . -B $(BUILD) -DLAUNCHER_WERROR=$(WERROR) $(CMAKE_FLAGS)
+
 all:
 	@tools/ensure-packages.sh build
-	cmake -S . -B $(BUILD) -DLAUNCHER_WERROR=$(WERROR) $(CMAKE_FLAGS)
+	$(CONFIGURE)
 	cmake --build $(BUILD) -j $(JOBS)
 
 # Unit tests, then end-to-end tests against the real Docker engine: on the offline base image,
@@ -74,7 +76,11 @@ bench: image
 	tools/bench-render.sh $(BUILD)/launcher
 	tools/bench-up.sh $(BUILD)/launcher $(BENCH_RUNS) $$(cat $(BUILD)/image-tag)
 
-up: all
+# Only the launcher is compiled on the host: the image builds launcher-init and gpu-check itself.
+up:
+	@tools/ensure-packages.sh up
+	$(CONFIGURE)
+	cmake --build $(BUILD) -j $(JOBS) --target launcher
 	BUILD_DOCKER=$(BUILD_DOCKER) tools/up.sh $(BUILD)/launcher
 
 clean:

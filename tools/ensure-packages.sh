@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
 # Makes sure the Debian packages a step needs are installed: as root it installs what is
-# missing; otherwise it prints the exact command and fails. Usage: ensure-packages.sh build|test|bench|fuzz
+# missing; otherwise it prints the exact command and fails. Usage: ensure-packages.sh build|up|test|bench|fuzz
 set -euo pipefail
 
-build_packages=(
+# What configuring the project and compiling the launcher need.
+launcher_packages=(
   cmake g++ make pkg-config ccache
   nlohmann-json3-dev libcli11-dev libfmt-dev catch2 libsodium-dev libssh-dev libcrypt-dev libcpp-httplib-dev
-  libtorch-dev
 )
-# The engine and the offline base image for the end-to-end tests; the real servers
-# launcher-init is tested against; Debian's CPU PyTorch for the Python examples.
+# Every target: LibTorch for the C++ examples and gpu-check (CMake skips them without it).
+build_packages=("${launcher_packages[@]}" libtorch-dev)
+# `make up`: the engine (docker.io's client has BuildKit built in) and debootstrap for the offline
+# base image, with the key it checks bookworm against (Ubuntu lacks it). The image builds
+# launcher-init and gpu-check itself, so LibTorch (opencv, ffmpeg: hundreds of MB) is not needed.
+up_packages=(docker.io debootstrap debian-archive-keyring)
+# With `up`'s engine and base image: the real servers launcher-init is tested against; Debian's
+# CPU PyTorch for the Python examples; git and curl for the quick-start test's clone and login.
 test_packages=(
-  docker.io debootstrap shellcheck docker-registry openssh-client chromium
+  shellcheck docker-registry openssh-client chromium git curl
   openssh-server jupyter-server python3-nbclassic ssh-audit
   python3-torch
 )
@@ -23,10 +29,11 @@ fuzz_packages=(clang libclang-rt-dev)
 
 case "${1:-}" in
   build) wanted=("${build_packages[@]}") ;;
-  test) wanted=("${build_packages[@]}" "${test_packages[@]}") ;;
+  up) wanted=("${launcher_packages[@]}" "${up_packages[@]}") ;;
+  test) wanted=("${build_packages[@]}" "${up_packages[@]}" "${test_packages[@]}") ;;
   bench) wanted=("${build_packages[@]}" "${bench_packages[@]}") ;;
   fuzz) wanted=("${build_packages[@]}" "${fuzz_packages[@]}") ;;
-  *) echo "usage: $0 build|test|bench|fuzz" >&2; exit 2 ;;
+  *) echo "usage: $0 build|up|test|bench|fuzz" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The README's quick start as a new user runs it: `make up` in a fresh clone of the commit under
+# test, whose login URL must then answer 200 from Jupyter. It reuses the machine's packages,
+# ccache, base image and Docker layer cache, prints how long `make up` took, and removes the
+# environment and the clone afterwards. Usage: tests/quickstart/run.sh [REPOSITORY]
+set -euo pipefail
+
+repository=$(cd "${1:-$(dirname "$0")/../..}" && pwd)
+if ! docker info >/dev/null 2>&1 && [[ $(id -u) -ne 0 ]]; then
+  echo "SKIP: no Docker engine answers and only root could start one"
+  [[ ${LAUNCHER_E2E_REQUIRED:-} == 1 ]] && exit 1
+  exit 77
+fi
+commit=$(git -C "$repository" rev-parse HEAD)
+if [[ -n $(git -C "$repository" status --porcelain --untracked-files=no) ]]; then
+  echo "note: the clone has commit $commit only; uncommitted changes in $repository are not tested"
+fi
+
+work=$(mktemp -d /tmp/launcher-quickstart.XXXXXX)
+# The environment is named after the clone's folder (`<folder>-jupyter`): a random folder name
+# keeps it apart from every other environment on this engine.
+clone=$work/quickstart-${work##*.}
+env=$(basename "$clone")-jupyter
+# The clone goes even when `down` fails; that failure still fails the test.
+cleanup() {
+  local removed=0
+  if [[ -n $(docker ps --all --quiet --filter "label=io.launcher.env=$env") ]]; then
+    "$clone/build/launcher" down "$env" --force || removed=$?
+  fi
+  rm -rf "$work"
+  if [[ $removed -ne 0 ]]; then
+    echo "FAIL: launcher down $env exited with status $removed" >&2
+    exit 1
+  fi
+}
+trap cleanup EXIT
+
+# Secrets and profiles of its own, so the user's files neither change the test nor get its env.
+export XDG_STATE_HOME=$work/state XDG_CONFIG_HOME=$work/config
+# The one change to the defaults: a free host port, since this engine is shared and 8888 may be taken.
+mkdir -p "$XDG_CONFIG_HOME/launcher"
+echo '{"version": 1, "profiles": {"jupyter": {"ports": [{"host": "auto", "container": 8888}]}}}' \
+  >"$XDG_CONFIG_HOME/launcher/profiles.json"
+
+git clone --quiet --no-checkout "$repository" "$clone"
+git -C "$clone" checkout --quiet --detach "$commit"
+
+echo "make up in a fresh clone of $commit ($clone)"
+# Its full output (with the token) stays in the private work folder; the log shown is redacted.
+output=$work/make-up.log
+start=$SECONDS
+# A new user's make: nothing inherited from a make that runs this test.
+make_status=0
+(cd "$clone" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make up) 2>&1 | tee "$output" |
+  sed -u 's/token=[^[:space:]]*/token=<redacted>/g' || make_status=$?
+echo "make up took $((SECONDS - start)) s"
+[[ $make_status -eq 0 ]] || { echo "FAIL: make up exited with status $make_status (its output is above)" >&2; exit 1; }
+
+url=$(sed -n 's/^ *open *\(http:[^ ]*\).*/\1/p' "$output" | tail -n 1)
+[[ -n $url ]] || { echo "FAIL: make up printed no login URL (its output is above)" >&2; exit 1; }
+grep -q "^$env is ready" "$output" || { echo "FAIL: make up did not report $env ready" >&2; exit 1; }
+
+# The URL and the token go to curl on stdin, never in argv, where any local user could read them.
+http_status() {
+  curl --config - --silent --show-error --location --cookie "" --output /dev/null --write-out '%{http_code}'
+}
+login=$(printf 'url = "%s"\n' "$url" | http_status)
+base=${url%%\?*}
+with_token=$(printf 'url = "%sapi/status"\nheader = "Authorization: token %s"\n' "$base" "${url#*token=}" | http_status)
+without_token=$(printf 'url = "%sapi/status"\n' "$base" | http_status)
+echo "login URL: $login; /api/status with the token: $with_token, without: $without_token"
+if [[ $login != 200 || $with_token != 200 || $without_token != 403 ]]; then
+  echo "FAIL: Jupyter at ${base} should answer 200 to the login URL and to the token, 403 without it" >&2
+  exit 1
+fi
+echo "PASS: make up's URL logs in to Jupyter"
