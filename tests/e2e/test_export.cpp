@@ -82,14 +82,23 @@ json comparable(const json& container) {
     if (key.rfind("com.docker.compose.", 0) != 0) labels[key] = value;
   json device_requests = list(host["DeviceRequests"]);
   // `docker run --gpus` leaves the driver to the engine, which takes the one that offers the
-  // [gpu] capability: NVIDIA's. Compose names it.
-  for (auto& request : device_requests)
+  // [gpu] capability: NVIDIA's. Compose names it, and sends no options where the CLI sends {}.
+  for (auto& request : device_requests) {
     if (request["Driver"] == "") request["Driver"] = "nvidia";
+    if (request["Options"].is_null()) request["Options"] = json::object();
+  }
+  // The CLI sends capabilities as CAP_CHOWN, Compose as CHOWN: one name to the engine.
+  json capabilities_added = json::array();
+  for (const std::string capability : list(host["CapAdd"]))
+    capabilities_added.push_back(capability.rfind("CAP_", 0) == 0 ? capability.substr(4) : capability);
+  // Compose gives the network by id in NetworkMode; by name here, as the CLI does.
+  json networks = json::array();
+  for (const auto& [name, network] : container["NetworkSettings"]["Networks"].items()) networks.push_back(name);
   return {{"DeviceRequests", device_requests}, {"Mounts", list(mounts)},         {"PortBindings", host["PortBindings"]},
-          {"ShmSize", host["ShmSize"]},        {"Ulimits", list(host["Ulimits"])}, {"CapAdd", list(host["CapAdd"])},
+          {"ShmSize", host["ShmSize"]},        {"Ulimits", list(host["Ulimits"])}, {"CapAdd", list(capabilities_added)},
           {"CapDrop", list(host["CapDrop"])},  {"SecurityOpt", list(host["SecurityOpt"])}, {"Tmpfs", host["Tmpfs"]},
           {"PidsLimit", host["PidsLimit"]},    {"Privileged", host["Privileged"]}, {"IpcMode", host["IpcMode"]},
-          {"NetworkMode", host["NetworkMode"]}, {"Env", list(container["Config"]["Env"])}, {"Image", container["Config"]["Image"]},
+          {"Networks", networks}, {"Env", list(container["Config"]["Env"])}, {"Image", container["Config"]["Image"]},
           {"Labels", labels}};
 }
 
@@ -180,6 +189,8 @@ TEST_CASE("export: docker compose up --wait starts the jupyter profile as up doe
   dir.write("launcher.json", R"({"version": 1, "profiles": {"lab": {
       "extends": "jupyter", "gpus": "none", "shm_size": "1g", "ports": [{"host": "auto", "container": 8888}],
       "volumes": [{"host": "checkpoints", "container": "/checkpoints", "create": true}]}}})");
+  // Made beforehand: a directory the plan still has to create is part of it (and of its hash).
+  dir.write("checkpoints/.keep", "");
   std::string env = unique_name("export-lab");
   ComposeProject project{dir.path / "compose.yaml", env};
 
