@@ -140,7 +140,7 @@ json listed_by_ps(const TempDir& dir, const std::string& env) {
 
 } // namespace
 
-TEST_CASE("export: bad input is one line and exit 2; an equal file is left as it is", "[e2e][export]") {
+TEST_CASE("export: bad input is one line and exit 2, an equal file is left as it is", "[e2e][export]") {
   require_engine();
   TempDir dir;
   dir.write("launcher.json", R"({"version": 1, "profiles": {"job": {"extends": "shell", "service": "command",
@@ -180,7 +180,7 @@ TEST_CASE("export: bad input is one line and exit 2; an equal file is left as it
   CHECK(printed.out == first);
 }
 
-TEST_CASE("export: docker compose up --wait starts the jupyter profile as up does; compose down keeps the volumes",
+TEST_CASE("export: docker compose up --wait starts the jupyter profile as up does, compose down keeps the volumes",
           "[e2e][export][compose]") {
   require_engine();
   require_lifecycle_image();
