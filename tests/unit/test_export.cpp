@@ -125,7 +125,7 @@ TEST_CASE("devcontainer: only keys of the spec, with the types it gives them", "
   CHECK(exporting::devcontainer_document(builtin_plan("jupyter", 0)).content["appPort"] == json{"127.0.0.1:8888:8888/tcp"});
 }
 
-TEST_CASE("devcontainer: a command service's program cannot be expressed; --lossy leaves it out", "[export]") {
+TEST_CASE("devcontainer: a command service's program cannot be expressed, --lossy leaves it out", "[export]") {
   require_error([] { exporting::export_plan(full_plan(), exporting::Format::devcontainer, false); }, ExitCode::usage,
                 "devcontainer cannot express the plan's \"command\"; --lossy exports without it");
   auto lossy = exporting::export_plan(full_plan(), exporting::Format::devcontainer, true);
