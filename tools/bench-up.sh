@@ -5,8 +5,11 @@
 #    403 without; ssh for sshd: the pinned host key and "publickey" as the only method), and
 #  - `devcontainer up` (npm @devcontainers/cli) on the same image with the same run arguments
 #    and port: it returns once the container has started, so the time until the same condition
-#    holds after it is shown too.
-# Rounds interleave the three so a busy moment of the machine hits them alike. Also: the
+#    holds after it is shown too, and
+#  - `docker compose up -d --wait` (Compose v2) of the file `launcher export --format compose`
+#    writes for the same profile: it returns once the image's health check passes, so the time
+#    until the same condition holds after it is shown too.
+# Rounds interleave the four so a busy moment of the machine hits them alike. Also: the
 # launcher's CPU time and peak RSS (GNU time), and `launcher ps` with 20 environments running.
 # Usage: bench-up.sh [path/to/launcher] [runs] [image]   (image: default build/image-tag)
 set -euo pipefail
@@ -22,6 +25,7 @@ tools_dir=$(readlink -f build)/bench-tools
 
 [[ -n $image ]] || { echo "bench-up.sh: no image given and build/image-tag is missing: run \`make image\`" >&2; exit 2; }
 "$docker" image inspect "$image" >/dev/null 2>&1 || { echo "bench-up.sh: image $image is not on this host: run \`make image\`" >&2; exit 2; }
+"$docker" compose version >/dev/null 2>&1 || { echo "bench-up.sh: no \`docker compose\` plugin: tools/ensure-packages.sh test installs it" >&2; exit 2; }
 for program in curl ssh ssh-keygen npm /usr/bin/time python3; do
   command -v "$program" >/dev/null || { echo "bench-up.sh: $program is missing (apt-get install curl openssh-client npm time python3)" >&2; exit 2; }
 done
@@ -40,6 +44,7 @@ cd "$project"
 prefix=bench$$-
 cleanup() {
   "$docker" ps -a --format '{{.Names}}' | grep "^$prefix" | xargs -r "$docker" rm -f >/dev/null || true
+  "$docker" network ls --format '{{.Name}}' | grep "^launcher-$prefix" | xargs -r "$docker" network rm >/dev/null || true
   rm -rf "$workdir"
 }
 trap cleanup EXIT
@@ -132,6 +137,19 @@ EOF
   echo $(((started - start) / 1000000)) $(((end - start) / 1000000))
 }
 
+run_compose() { # profile env
+  local file=$workdir/compose-$1.yaml start started end
+  # Exported before the clock starts: the file is made once and committed, not made per start.
+  "$launcher" --docker "$docker" export --format compose --profile "bench-$1" --name "$2" --force -o "$file" >/dev/null
+  start=$(now_ns)
+  "$docker" compose -f "$file" up -d --wait >"$workdir/compose.log" 2>&1 || { cat "$workdir/compose.log" >&2; exit 1; }
+  started=$(now_ns)
+  poll_until_ready "$1" "$2"
+  end=$(now_ns)
+  "$docker" compose -f "$file" down >/dev/null 2>&1
+  echo $(((started - start) / 1000000)) $(((end - start) / 1000000))
+}
+
 # "median min max" of the numbers on standard input.
 summary() { sort -n | awk '{ v[NR] = $1 } END { printf "%d %d %d\n", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
 
@@ -146,12 +164,13 @@ for profile in jupyter ssh; do
   # The first up makes the env's secrets (token, host key) once; every timed run reuses them.
   "$launcher" --docker "$docker" up --profile "bench-$profile" --name "$env" >/dev/null
   "$launcher" --docker "$docker" down "$env" --force >/dev/null
-  : >"$workdir/launcher" ; : >"$workdir/floor" ; : >"$workdir/devcontainer"
+  : >"$workdir/launcher" ; : >"$workdir/floor" ; : >"$workdir/devcontainer" ; : >"$workdir/compose"
   for round in $(seq "$runs"); do
     echo "  $profile round $round/$runs" >&2
     run_launcher "$profile" "$env" >>"$workdir/launcher"
     run_floor "$profile" "$env" >>"$workdir/floor"
     run_devcontainer "$profile" "$env" >>"$workdir/devcontainer"
+    run_compose "$profile" "$env" >>"$workdir/compose"
   done
   launcher_ms=$(cut -d' ' -f1 "$workdir/launcher" | summary)
   floor_ms=$(summary <"$workdir/floor")
@@ -161,6 +180,8 @@ for profile in jupyter ssh; do
   row "floor: docker run -d + poll every 10 ms" "$floor_ms" ms
   row "devcontainer up (returns when started)" "$(cut -d' ' -f1 "$workdir/devcontainer" | summary)" ms
   row "devcontainer up + the same poll" "$(cut -d' ' -f2 "$workdir/devcontainer" | summary)" ms
+  row "docker compose up --wait (exported file)" "$(cut -d' ' -f1 "$workdir/compose" | summary)" ms
+  row "docker compose up --wait + the same poll" "$(cut -d' ' -f2 "$workdir/compose" | summary)" ms
   row "launcher CPU time (user + sys)" "$(cut -d' ' -f2 "$workdir/launcher" | summary)" ms
   row "launcher peak RSS" "$(cut -d' ' -f3 "$workdir/launcher" | summary)" KiB
   read -r launcher_median _ _ <<<"$launcher_ms"

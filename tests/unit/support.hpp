@@ -1,6 +1,9 @@
 #pragma once
 
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <set>
 #include <string>
 
@@ -8,6 +11,8 @@
 
 #include "core/error.hpp"
 #include "host/host_facts.hpp"
+#include "plan/resolve.hpp"
+#include "profile/builtin.hpp"
 #include "profile/catalog.hpp"
 #include "test_host.hpp"
 
@@ -60,6 +65,26 @@ inline profile::ProfileSource dev_profile(const nlohmann::json& fields, const pr
 // Such a file must be refused as invalid (exit 2) with exactly this message.
 inline void require_invalid(const nlohmann::json& fields, const std::string& message, const profile::EnvLookup& env = no_variables) {
   require_error([&] { dev_profile(fields, env); }, ExitCode::usage, message);
+}
+
+// The plan of a built-in profile on the test host with this many GPUs.
+inline plan::Plan builtin_plan(const std::string& name, int gpus) {
+  profile::FieldContext builtin{"built-in", "/home/alice/project", "/home/alice", nullptr};
+  profile::Catalog catalog{{profile::parse_profile_source(profile::builtin_profiles_json(), builtin)}};
+  FakeGpus host_gpus(gpus);
+  return plan::resolve_plan(name, profile::merge_profile(catalog, name), test_host(gpus), FakePaths{}.probe(), host_gpus).plan;
+}
+
+// Golden files hold a command or file as printed; LAUNCHER_UPDATE_GOLDEN=1 rewrites them after a deliberate change.
+inline void check_golden(const std::string& file, const std::string& actual) {
+  std::string path = std::string(LAUNCHER_GOLDEN_DIR) + "/" + file;
+  if (const char* update = std::getenv("LAUNCHER_UPDATE_GOLDEN"); update && std::string(update) == "1")
+    std::ofstream(path) << actual;
+  std::ifstream in(path);
+  REQUIRE(in.good());
+  std::stringstream expected;
+  expected << in.rdbuf();
+  CHECK(actual == expected.str());
 }
 
 } // namespace launcher::testing

@@ -1,39 +1,14 @@
 #include <catch2/catch.hpp>
 
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
-
-#include "plan/resolve.hpp"
-#include "profile/builtin.hpp"
 #include "render/render.hpp"
 #include "support.hpp"
 
 using namespace launcher;
 using nlohmann::json;
+using testing::builtin_plan;
+using testing::check_golden;
 
 namespace {
-
-plan::Plan builtin_plan(const std::string& name, int gpus) {
-  profile::FieldContext builtin{"built-in", "/home/alice/project", "/home/alice", nullptr};
-  profile::Catalog catalog{{profile::parse_profile_source(profile::builtin_profiles_json(), builtin)}};
-  testing::FakeGpus host_gpus(gpus);
-  return plan::resolve_plan(name, profile::merge_profile(catalog, name), testing::test_host(gpus), testing::FakePaths{}.probe(),
-                            host_gpus)
-      .plan;
-}
-
-// Golden files hold the command as printed; LAUNCHER_UPDATE_GOLDEN=1 rewrites them after a deliberate change.
-void check_golden(const std::string& file, const std::string& actual) {
-  std::string path = std::string(LAUNCHER_GOLDEN_DIR) + "/" + file;
-  if (const char* update = std::getenv("LAUNCHER_UPDATE_GOLDEN"); update && std::string(update) == "1")
-    std::ofstream(path) << actual;
-  std::ifstream in(path);
-  REQUIRE(in.good());
-  std::stringstream expected;
-  expected << in.rdbuf();
-  CHECK(actual == expected.str());
-}
 
 std::string rendered(const plan::Plan& plan) { return render::render_run_command("docker", plan).display() + "\n"; }
 

@@ -8,6 +8,7 @@
 #include "commands/build.hpp"
 #include "commands/context.hpp"
 #include "commands/doctor.hpp"
+#include "commands/export.hpp"
 #include "commands/lifecycle.hpp"
 #include "commands/pin.hpp"
 #include "commands/profiles.hpp"
@@ -57,6 +58,7 @@ int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
   app.add_option("--docker", context.docker, "Docker CLI to run (default: docker on PATH, or $LAUNCHER_DOCKER)");
   app.require_subcommand(1);
   commands::add_render_command(app, context);
+  commands::add_export_command(app, context);
   commands::add_profiles_command(app, context);
   commands::add_up_command(app, context);
   commands::add_down_command(app, context);

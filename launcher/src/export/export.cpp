@@ -1,0 +1,216 @@
+#include "export/export.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <string_view>
+
+#include "core/error.hpp"
+#include "export/yaml.hpp"
+#include "render/render.hpp"
+#include "secrets/state.hpp"
+
+namespace launcher::exporting {
+
+using nlohmann::json;
+
+namespace {
+
+// Every field of plan::to_json that the rendered `docker run` carries. A pointer to an object
+// lists its members one by one, so that a member added later is not taken as expressed.
+const std::vector<std::string> rendered_fields{
+    "/env", "/profile", "/image", "/service", "/command", "/gpus", "/ports", "/mounts", "/create_directories",
+    "/environment", "/workdir", "/user/uid", "/user/gid", "/user/name", "/user/sudo", "/access/secrets_dir",
+    "/access/jupyter_auth", "/access/authorized_keys", "/access/ssh_password", "/access/ssh_forwarding/agent",
+    "/access/ssh_forwarding/stream_local", "/access/ssh_forwarding/user_rc", "/shm_size", "/ipc", "/ulimits",
+    "/resources/cpus", "/resources/memory", "/resources/pids_limit", "/resources/cpu_shares", "/resources/cpuset_cpus",
+    "/resources/cpuset_mems", "/restart", "/labels", "/privileged", "/network"};
+
+bool asks_for_something(const json& value) {
+  return !(value.is_null() || value == false || value == "" || (value.is_structured() && value.empty()));
+}
+
+void collect_unexpressed(const json& node, const std::string& pointer, const std::vector<std::string>& expressed,
+                         std::vector<std::string>& found) {
+  for (const auto& [key, value] : node.items()) {
+    std::string field = pointer + "/" + key;
+    if (std::find(expressed.begin(), expressed.end(), field) != expressed.end()) continue;
+    bool members_listed = std::any_of(expressed.begin(), expressed.end(),
+                                      [&](const std::string& entry) { return entry.rfind(field + "/", 0) == 0; });
+    if (value.is_object() && members_listed) collect_unexpressed(value, field, expressed, found);
+    else if (asks_for_something(value)) found.push_back(field);
+  }
+}
+
+// The values of one option of the rendered command, in order.
+std::vector<std::string> values_of(const render::ContainerCommand& command, std::string_view name) {
+  std::vector<std::string> values;
+  for (const auto& option : command.options)
+    if (option[0] == name && option.size() == 2) values.push_back(option[1]);
+  return values;
+}
+
+bool has_flag(const render::ContainerCommand& command, std::string_view name) {
+  return std::any_of(command.options.begin(), command.options.end(),
+                     [&](const std::vector<std::string>& option) { return option == std::vector<std::string>{std::string(name)}; });
+}
+
+// NAME=VALUE, split at the first '=' as Docker splits --env and --label.
+std::pair<std::string, std::string> assignment(const std::string& text) {
+  auto equals = text.find('=');
+  return {text.substr(0, equals), equals == std::string::npos ? "" : text.substr(equals + 1)};
+}
+
+json assignments(const std::vector<std::string>& values) {
+  json object = json::object();
+  for (const auto& value : values) {
+    auto [name, content] = assignment(value);
+    object[name] = content;
+  }
+  return object;
+}
+
+// Options whose rendered value is the value of one compose key, as it is.
+constexpr std::pair<std::string_view, std::string_view> value_options[] = {
+    {"--name", "container_name"}, {"--pull", "pull_policy"}, {"--workdir", "working_dir"}, {"--shm-size", "shm_size"},
+    {"--ipc", "ipc"},             {"--cpus", "cpus"},         {"--memory", "mem_limit"},   {"--pids-limit", "pids_limit"},
+    {"--restart", "restart"},     {"--memory-swap", "memswap_limit"}, {"--cpu-shares", "cpu_shares"}, {"--cpuset-cpus", "cpuset"}};
+constexpr std::pair<std::string_view, std::string_view> list_options[] = {
+    {"--tmpfs", "tmpfs"}, {"--cap-drop", "cap_drop"}, {"--cap-add", "cap_add"}, {"--security-opt", "security_opt"}};
+constexpr std::pair<std::string_view, std::string_view> flag_options[] = {
+    {"--interactive", "stdin_open"}, {"--tty", "tty"}, {"--privileged", "privileged"}};
+
+json compose_ports(const plan::Plan& plan) {
+  json ports = json::array();
+  for (const auto& binding : plan.ports) {
+    json port{{"target", binding.container_port}, {"host_ip", binding.bind}, {"protocol", binding.protocol}, {"mode", "host"}};
+    if (binding.host_port) port["published"] = std::to_string(*binding.host_port); // none: Docker picks one
+    ports.push_back(port);
+  }
+  return ports;
+}
+
+json compose_volumes(const plan::Plan& plan) {
+  json volumes = json::array();
+  auto bind = [&](const std::string& source, const std::string& target, bool read_only) {
+    json volume{{"type", "bind"}, {"source", source}, {"target", target}, {"read_only", read_only}};
+    const auto& made = plan.create_directories;
+    if (std::find(made.begin(), made.end(), source) != made.end()) volume["bind"] = {{"create_host_path", true}};
+    volumes.push_back(volume);
+  };
+  for (const auto& mount : plan.mounts) bind(mount.source, mount.target, mount.read_only);
+  // The secrets reach the container as `up` hands them over: this directory, read-only.
+  if (!plan.access.secrets_dir.empty()) bind(plan.access.secrets_dir, secrets::container_secrets_dir, true);
+  return volumes;
+}
+
+json compose_gpu_reservation(const plan::GpuAssignment& gpus) {
+  json device{{"driver", "nvidia"}, {"capabilities", json::array({"gpu"})}};
+  if (gpus.kind == plan::GpuAssignment::Kind::all) device["count"] = "all";
+  else device["device_ids"] = gpus.devices;
+  return {{"resources", {{"reservations", {{"devices", json::array({device})}}}}}};
+}
+
+// Compose project names are lowercase letters, digits, '_' and '-'; environment names may also
+// hold capitals and '.'.
+std::string project_name(const std::string& env) {
+  std::string name;
+  for (char c : env) name += c == '.' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name;
+}
+
+std::string field_list(const std::vector<std::string>& fields) {
+  std::string list;
+  for (const auto& field : fields) list += (list.empty() ? "\"" : ", \"") + field.substr(1) + "\"";
+  return list;
+}
+
+} // namespace
+
+Format parse_format(const std::string& name) {
+  if (name == "compose") return Format::compose;
+  if (name == "devcontainer") return Format::devcontainer;
+  throw Error(ExitCode::usage, "command line (--format " + name + "): unknown format \"" + name + "\"; expected compose or devcontainer");
+}
+
+std::vector<std::string> unexpressed_fields(const json& plan_json, const std::vector<std::string>& expressed) {
+  std::vector<std::string> found;
+  collect_unexpressed(plan_json, "", expressed, found);
+  return found;
+}
+
+Document compose_document(const plan::Plan& plan) {
+  render::ContainerCommand rendered = render::render_container_command({}, plan);
+  json service{{"image", rendered.image_and_command.front()},
+               {"labels", assignments(values_of(rendered, "--label"))},
+               {"environment", assignments(values_of(rendered, "--env"))},
+               {"networks", {{plan.network, json::object()}}},
+               {"ports", compose_ports(plan)},
+               {"volumes", compose_volumes(plan)}};
+  for (auto [option, key] : value_options)
+    if (auto values = values_of(rendered, option); !values.empty()) service[std::string(key)] = values.front();
+  for (auto [option, key] : list_options)
+    if (auto values = values_of(rendered, option); !values.empty()) service[std::string(key)] = values;
+  for (auto [option, key] : flag_options)
+    if (has_flag(rendered, option)) service[std::string(key)] = true;
+  json ulimits = json::object();
+  for (const auto& limit : plan.ulimits) ulimits[limit.name] = {{"soft", limit.soft}, {"hard", limit.hard}};
+  if (!ulimits.empty()) service["ulimits"] = ulimits;
+  if (plan.gpus.kind != plan::GpuAssignment::Kind::none) service["deploy"] = compose_gpu_reservation(plan.gpus);
+  if (rendered.image_and_command.size() > 1)
+    service["command"] = std::vector<std::string>(rendered.image_and_command.begin() + 1, rendered.image_and_command.end());
+  // The network is made as `up` makes it (traffic between containers off, or the shared one),
+  // never by Compose, which would make its own kind under a project label.
+  json document{{"name", project_name(plan.env)},
+                {"services", {{plan.service, service}}},
+                {"networks", {{plan.network, {{"external", true}}}}}};
+  // The compose spec has no key for the NUMA nodes of --cpuset-mems.
+  std::vector<std::string> expressed = rendered_fields;
+  expressed.erase(std::find(expressed.begin(), expressed.end(), "/resources/cpuset_mems"));
+  return {document, unexpressed_fields(plan::to_json(plan), expressed)};
+}
+
+Document devcontainer_document(const plan::Plan& plan) {
+  render::ContainerCommand rendered = render::render_container_command({}, plan);
+  std::vector<std::string> run_args;
+  json mounts = json::array(), app_port = json::array(), container_env = json::object();
+  for (const auto& option : rendered.options) {
+    if (option[0] == "--env") container_env[assignment(option[1]).first] = assignment(option[1]).second;
+    else if (option[0] == "--mount") mounts.push_back(option[1]);
+    // appPort publishes as given; the devcontainer CLI ignores forwardPorts.
+    else if (option[0] == "--publish") app_port.push_back(option[1]);
+    else run_args.insert(run_args.end(), option.begin(), option.end());
+  }
+  json document{{"name", plan.env},
+                {"image", rendered.image_and_command.front()},
+                {"runArgs", run_args},
+                {"mounts", mounts},
+                {"containerEnv", container_env},
+                {"appPort", app_port},
+                {"remoteUser", plan.user.name},
+                // launcher-init makes the user with the host's UID/GID at start: no image to rebuild.
+                {"updateRemoteUserUID", false},
+                // The image's entrypoint, launcher-init, starts the service, not the CLI's sleep loop.
+                {"overrideCommand", false}};
+  // Which GPUs is said in runArgs (--gpus); hostRequirements cannot select devices.
+  if (plan.gpus.kind != plan::GpuAssignment::Kind::none) document["hostRequirements"] = {{"gpu", true}};
+  // An image-based devcontainer runs the image's command: a `command` service's program has no key.
+  std::vector<std::string> expressed = rendered_fields;
+  expressed.erase(std::find(expressed.begin(), expressed.end(), "/command"));
+  return {document, unexpressed_fields(plan::to_json(plan), expressed)};
+}
+
+Exported export_plan(const plan::Plan& plan, Format format, bool lossy) {
+  bool compose = format == Format::compose;
+  Document document = compose ? compose_document(plan) : devcontainer_document(plan);
+  if (!document.dropped.empty() && !lossy)
+    throw Error(ExitCode::usage, std::string(compose ? "compose" : "devcontainer") + " cannot express the plan's " +
+                                     field_list(document.dropped) + "; --lossy exports without " +
+                                     (document.dropped.size() == 1 ? "it" : "them"));
+  try {
+    return {compose ? to_yaml(document.content) : document.content.dump(2) + "\n", document.dropped};
+  } catch (const json::type_error& error) {
+    throw Error(ExitCode::usage, std::string("cannot export the plan: ") + error.what()); // not UTF-8
+  }
+}
+
+} // namespace launcher::exporting

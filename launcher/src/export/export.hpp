@@ -1,0 +1,46 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "plan/plan.hpp"
+
+namespace launcher::exporting {
+
+// The tools a plan can be handed to besides `launcher up`.
+enum class Format { compose, devcontainer };
+
+// "compose" or "devcontainer"; anything else is a usage error naming it.
+Format parse_format(const std::string& name);
+
+// What a target's file says, and the plan fields it cannot say: JSON pointers into
+// plan::to_json, for each field that asks for something (not null, false, "" or empty).
+struct Document {
+  nlohmann::json content;
+  std::vector<std::string> dropped;
+};
+
+// A compose-spec file with one service: the same container `up` makes from this plan.
+Document compose_document(const plan::Plan& plan);
+
+// A devcontainer.json (containers.dev) whose container is the one `up` makes from this plan:
+// the options of the rendered `docker run` become mounts, containerEnv, appPort and runArgs.
+Document devcontainer_document(const plan::Plan& plan);
+
+// The fields of `plan_json` that ask for something and are not among `expressed` (pointers;
+// an object whose members are listed is looked into, any other value is a field). A field the
+// Plan gains later is caught here instead of being left out of a file unnoticed.
+std::vector<std::string> unexpressed_fields(const nlohmann::json& plan_json, const std::vector<std::string>& expressed);
+
+struct Exported {
+  std::string text;                 // the file: the target's format, 2-space indent, final newline
+  std::vector<std::string> dropped; // what --lossy left out
+};
+
+// The plan as the target's file. A field it cannot express is an error (exit 2) naming it,
+// unless `lossy`, when the field is left out and listed. Equal plans give equal bytes.
+Exported export_plan(const plan::Plan& plan, Format format, bool lossy);
+
+} // namespace launcher::exporting
