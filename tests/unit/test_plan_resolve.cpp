@@ -245,3 +245,11 @@ TEST_CASE("memlock is unlimited unless the Docker daemon cannot grant it", "[pla
   CHECK(plan.ulimits[0].soft == 8388608);
   CHECK(plan.ulimits[0].hard == 8388608);
 }
+
+TEST_CASE("a read-only root is opt-in and refuses sudo, which must write /etc", "[plan][resources]") {
+  CHECK_FALSE(resolve({{"dev", json::object()}}).plan.read_only_root);
+  CHECK(resolve({{"dev", {{"read_only_root", true}}}}).plan.read_only_root);
+  require_refused({{"read_only_root", true}, {"sudo", true}}, ExitCode::usage,
+                  "launcher.json:/profiles/dev/sudo: sudo writes its rule to /etc/sudoers.d, which \"read_only_root\": true "
+                  "(launcher.json:/profiles/dev/read_only_root) keeps read-only; drop one of them");
+}

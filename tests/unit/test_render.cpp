@@ -142,3 +142,29 @@ TEST_CASE("an env without GPUs hides them from a default nvidia runtime, one wit
   CHECK(has_void(builtin_plan("shell", 0)));
   CHECK_FALSE(has_void(builtin_plan("jupyter", 8)));
 }
+
+TEST_CASE("a read-only root gets tmpfs for /tmp, /run and /home, and resources are written out", "[render][resources]") {
+  plan::Plan plan = builtin_plan("ssh", 0);
+  plan.read_only_root = true;
+  plan.cpuset_cpus = "0-15";
+  plan.cpuset_mems = "0";
+  std::vector<std::string> argv = render::render_run_command("docker", plan).argv();
+  auto after = [&](const std::string& option, const std::string& value) {
+    for (std::size_t i = 0; i + 1 < argv.size(); ++i)
+      if (argv[i] == option && argv[i + 1] == value) return true;
+    return false;
+  };
+  CHECK(std::find(argv.begin(), argv.end(), "--read-only") != argv.end());
+  CHECK(after("--tmpfs", "/tmp:rw,nosuid,nodev,mode=1777"));
+  CHECK(after("--tmpfs", "/run:rw,nosuid,nodev,mode=0755"));
+  CHECK(after("--tmpfs", "/home:rw,nosuid,nodev,mode=0755"));
+  CHECK(after("--memory", "58982m"));
+  CHECK(after("--memory-swap", "58982m"));
+  CHECK(after("--cpu-shares", "1024"));
+  CHECK(after("--cpuset-cpus", "0-15"));
+  CHECK(after("--cpuset-mems", "0"));
+  plan.memory_bytes.reset();
+  argv = render::render_run_command("docker", plan).argv();
+  CHECK(std::find(argv.begin(), argv.end(), "--memory") == argv.end());
+  CHECK(std::find(argv.begin(), argv.end(), "--memory-swap") == argv.end());
+}

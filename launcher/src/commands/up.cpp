@@ -274,7 +274,7 @@ void add_up_command(CLI::App& app, Context& context) {
       created = true;
     } else if (!lifecycle::is_running(*existing)) {
       if (auto killed = lifecycle::out_of_memory(*existing))
-        *context.err << "environment \"" << plan.env << "\" stopped because it was " << *killed
+        *context.err << "launcher: environment \"" << plan.env << "\" stopped after running " << *killed
                      << "; starting it again. To give it more, raise resources.memory in the profile, then `launcher up --recreate`\n";
       docker.run({"start", container}, "start " + container);
     }

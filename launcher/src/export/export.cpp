@@ -23,7 +23,7 @@ const std::vector<std::string> rendered_fields{
     "/access/jupyter_auth", "/access/authorized_keys", "/access/ssh_password", "/access/ssh_forwarding/agent",
     "/access/ssh_forwarding/stream_local", "/access/ssh_forwarding/user_rc", "/shm_size", "/ipc", "/ulimits",
     "/resources/cpus", "/resources/memory", "/resources/pids_limit", "/resources/cpu_shares", "/resources/cpuset_cpus",
-    "/resources/cpuset_mems", "/restart", "/labels", "/privileged", "/network"};
+    "/resources/cpuset_mems", "/restart", "/labels", "/privileged", "/network", "/read_only_root"};
 
 bool asks_for_something(const json& value) {
   return !(value.is_null() || value == false || value == "" || (value.is_structured() && value.empty()));
@@ -77,7 +77,7 @@ constexpr std::pair<std::string_view, std::string_view> value_options[] = {
 constexpr std::pair<std::string_view, std::string_view> list_options[] = {
     {"--tmpfs", "tmpfs"}, {"--cap-drop", "cap_drop"}, {"--cap-add", "cap_add"}, {"--security-opt", "security_opt"}};
 constexpr std::pair<std::string_view, std::string_view> flag_options[] = {
-    {"--interactive", "stdin_open"}, {"--tty", "tty"}, {"--privileged", "privileged"}};
+    {"--interactive", "stdin_open"}, {"--tty", "tty"}, {"--privileged", "privileged"}, {"--read-only", "read_only"}};
 
 json compose_ports(const plan::Plan& plan) {
   json ports = json::array();

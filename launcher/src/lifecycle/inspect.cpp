@@ -57,8 +57,8 @@ std::optional<std::string> out_of_memory(const json& container) {
   JsonReader inspect = inspected(container);
   if (!inspect.at("State").boolean_or("OOMKilled", false)) return std::nullopt;
   std::int64_t limit = inspect.find("HostConfig") ? inspect.at("HostConfig").integer_or("Memory", 0) : 0;
-  return "killed by the kernel for running out of memory" +
-         (limit > 0 ? " (its limit is " + format_docker_size(static_cast<std::uint64_t>(limit)) + ")" : std::string());
+  return "out of memory: the kernel killed a process in it" +
+         (limit > 0 ? " (limit " + format_docker_size(static_cast<std::uint64_t>(limit)) + ")" : std::string());
 }
 
 std::vector<Endpoint> endpoints_of(const json& container) {

@@ -24,7 +24,8 @@ std::string profile_of(const nlohmann::json& container);
 std::string plan_hash_of(const nlohmann::json& container);
 std::string status_of(const nlohmann::json& container); // "running (healthy)", "exited (1)", ...
 bool is_running(const nlohmann::json& container);
-// Docker's State.OOMKilled, said with the container's memory limit; nullopt when it was not.
+// Docker's State.OOMKilled (set when the kernel's OOM killer ended any process of the container,
+// PID 1 or not), said with the memory limit; nullopt when it did not.
 std::optional<std::string> out_of_memory(const nlohmann::json& container);
 std::vector<Endpoint> endpoints_of(const nlohmann::json& container);
 std::optional<Endpoint> endpoint_for(const nlohmann::json& container, int container_port);

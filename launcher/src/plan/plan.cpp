@@ -62,6 +62,7 @@ json to_json(const Plan& plan) {
       {"restart", plan.restart},
       {"labels", plan.labels},
       {"privileged", plan.privileged},
+      {"read_only_root", plan.read_only_root},
       {"network", plan.network},
   };
 }

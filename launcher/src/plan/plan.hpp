@@ -86,6 +86,8 @@ struct Plan {
   std::string restart;
   std::map<std::string, std::string> labels;
   bool privileged = false;
+  // The image's filesystem read-only; /tmp, /run and /home are tmpfs, the volumes stay writable.
+  bool read_only_root = false;
   // The Docker network: the env's own (own_network(env), no traffic between containers) unless
   // the profile names one to share with other envs.
   std::string network;

@@ -246,6 +246,10 @@ public:
     plan.restart = text("restart");
     plan.labels = fields_.value("labels", std::map<std::string, std::string>{});
     plan.privileged = fields_.value("privileged", false);
+    plan.read_only_root = fields_.value("read_only_root", false);
+    if (plan.read_only_root && plan.user.sudo)
+      fail("/sudo", "sudo writes its rule to /etc/sudoers.d, which \"read_only_root\": true (" +
+                        profile_.origin_of("/read_only_root").describe() + ") keeps read-only; drop one of them");
     plan.network = text("network", own_network(plan.env));
     if (plan.privileged) require_opt_in("/privileged", "--privileged (every device and capability of the host)", "privileged");
     return plan;

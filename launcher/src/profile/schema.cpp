@@ -363,6 +363,8 @@ public:
 
   void sudo(json& value, const std::string& pointer) const { boolean(value, pointer); }
 
+  void read_only_root(json& value, const std::string& pointer) const { boolean(value, pointer); }
+
   void jupyter(json& value, const std::string& pointer) const {
     object_keys(value, pointer, {"auth"});
     if (value.contains("auth")) one_of(value["auth"], pointer + "/auth", {"token", "password"});
@@ -408,6 +410,7 @@ const std::vector<std::pair<std::string, FieldCheck>>& field_checks() {
       {"privileged", &Checker::privileged}, {"allow", &Checker::allow},
       {"sudo", &Checker::sudo},           {"jupyter", &Checker::jupyter},
       {"ssh", &Checker::ssh},             {"network", &Checker::network},
+      {"read_only_root", &Checker::read_only_root},
   };
   return checks;
 }

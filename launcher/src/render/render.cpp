@@ -102,6 +102,13 @@ ContainerCommand render_container_command(std::vector<std::string> program, cons
   for (const auto& port : plan.ports) option("--publish", publish_value(port));
   for (const auto& mount : plan.mounts) option("--mount", bind_mount_value(mount.source, mount.target, mount.read_only));
 
+  // A read-only root keeps what the services write on tmpfs: sshd's /run/sshd, the user's home.
+  if (plan.read_only_root) {
+    command.options.push_back({"--read-only"});
+    option("--tmpfs", "/tmp:rw,nosuid,nodev,mode=1777");
+    option("--tmpfs", "/run:rw,nosuid,nodev,mode=0755");
+    option("--tmpfs", "/home:rw,nosuid,nodev,mode=0755");
+  }
   // Jupyter writes its token into runtime files: they live on a tmpfs, never on a volume.
   option("--tmpfs", "/run/launcher:rw,nosuid,nodev,noexec,mode=0755");
   // The only way a secret enters the container: this read-only bind mount, below a directory

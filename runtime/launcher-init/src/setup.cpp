@@ -105,13 +105,32 @@ void replace_account_file(const fs::path& path, const std::string& old_content, 
     write_file_atomically(path, new_content, status.st_mode & 07777, {status.st_uid, status.st_gid});
 }
 
+// The launcher's images keep /etc/passwd and its kin as links into /run/launcher/accounts, so
+// that a read-only root can still get the user: each start seeds that tmpfs from the image's
+// originals. Returns the file to read and replace: the link's target, or the file itself in an
+// image without the links (or once a tool inside replaced a link with a file).
+fs::path account_file(const Settings& settings, const std::string& name) {
+    auto path = settings.under_root("/etc/" + name);
+    std::error_code error;
+    if (!fs::is_symlink(path, error)) return path;
+    auto target = settings.under_root(fs::read_symlink(path));
+    auto original = settings.under_root("/usr/local/share/launcher/accounts/" + name);
+    if (!fs::exists(target, error) && fs::exists(original, error)) {
+        struct stat status {};
+        if (::stat(original.c_str(), &status) != 0) throw system_failure("read", original.string());
+        ensure_directory(target.parent_path(), 0755, root_ownership);
+        write_file_atomically(target, read_file(original), status.st_mode & 07777, {status.st_uid, status.st_gid});
+    }
+    return target;
+}
+
 Account set_up_account(const Settings& settings, const Secrets& secrets) {
-    auto etc = settings.under_root("/etc");
-    AccountFiles files{read_file(etc / "passwd"), read_file(etc / "group"), read_file(etc / "shadow"),
-                       read_file_if_exists(etc / "gshadow")};
+    auto passwd = account_file(settings, "passwd"), group = account_file(settings, "group"),
+         shadow = account_file(settings, "shadow"), gshadow = account_file(settings, "gshadow");
+    AccountFiles files{read_file(passwd), read_file(group), read_file(shadow), read_file_if_exists(gshadow)};
     if (settings.runs_as_root()) {
         auto root = find_account(files.passwd, "root");
-        if (!root) throw failure("find user", "root", "not in " + (etc / "passwd").string());
+        if (!root) throw failure("find user", "root", "not in " + passwd.string());
         return *root;
     }
     AccountRequest request;
@@ -121,10 +140,10 @@ Account set_up_account(const Settings& settings, const Secrets& secrets) {
     request.days_since_epoch = static_cast<long>(std::time(nullptr) / 86400);
     auto change = add_account(files, request);
     // group first: a passwd entry must never name a group that does not exist yet
-    replace_account_file(etc / "group", files.group, change.files.group);
-    if (files.gshadow) replace_account_file(etc / "gshadow", *files.gshadow, *change.files.gshadow);
-    replace_account_file(etc / "passwd", files.passwd, change.files.passwd);
-    replace_account_file(etc / "shadow", files.shadow, change.files.shadow);
+    replace_account_file(group, files.group, change.files.group);
+    if (files.gshadow) replace_account_file(gshadow, *files.gshadow, *change.files.gshadow);
+    replace_account_file(passwd, files.passwd, change.files.passwd);
+    replace_account_file(shadow, files.shadow, change.files.shadow);
     return change.account;
 }
 

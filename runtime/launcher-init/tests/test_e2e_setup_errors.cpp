@@ -141,3 +141,27 @@ TEST_CASE("setup: uid 0 runs the command as root and leaves the account files al
     CHECK(image.passwd() == passwd);
     CHECK(read_text(image.directory.path() / "etc/shadow") == shadow);
 }
+
+TEST_CASE("setup: account files linked into /run/launcher/accounts are seeded from the image's originals") {
+    if (!prerequisites_met({})) return;
+    ImageRoot image;
+    // As the launcher's images lay them out, so that a read-only root still gets the user.
+    auto originals = image.directory.path() / "usr/local/share/launcher/accounts";
+    fs::create_directories(originals);
+    for (const char* name : {"passwd", "group", "shadow"}) {
+        fs::rename(image.directory.path() / "etc" / name, originals / name);
+        fs::create_symlink(fs::path("/run/launcher/accounts") / name, image.directory.path() / "etc" / name);
+    }
+    auto original_passwd = read_text(originals / "passwd");
+    image.settings["LAUNCHER_SERVICE"] = "command";
+    auto result = run_launcher(image.settings, {"true"});
+    INFO(result.output);
+    REQUIRE(result.exit_status == 0);
+    auto seeded = image.directory.path() / "run/launcher/accounts";
+    auto uid = std::to_string(image.user.uid);
+    CHECK(read_text(seeded / "passwd") ==
+          original_passwd + image.user.name + ":x:" + uid + ":" + uid + "::/home/" + image.user.name + ":/bin/sh\n");
+    CHECK(read_text(seeded / "shadow").find("\n" + image.user.name + ":*:") != std::string::npos);
+    CHECK(fs::is_symlink(image.directory.path() / "etc/passwd"));
+    CHECK(read_text(originals / "passwd") == original_passwd);
+}
