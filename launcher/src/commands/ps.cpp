@@ -33,7 +33,7 @@ std::string status_with_memory(const docker::ListedContainer& container, const d
   if (container.state == "running") return container.status;
   auto inspect = docker.inspect_container(container.name);
   auto killed = inspect ? lifecycle::out_of_memory(*inspect) : std::nullopt;
-  return killed ? container.status + ", " + *killed + ": raise resources.memory, then launcher up --recreate" : container.status;
+  return killed ? container.status + ", " + *killed + "; raise resources.memory, then launcher up --recreate" : container.status;
 }
 
 std::string or_dash(const std::string& text) { return text.empty() || text == "none" ? "-" : text; }

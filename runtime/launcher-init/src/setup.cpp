@@ -107,21 +107,25 @@ void replace_account_file(const fs::path& path, const std::string& old_content, 
 
 // The launcher's images keep /etc/passwd and its kin as links into /run/launcher/accounts, so
 // that a read-only root can still get the user: each start seeds that tmpfs from the image's
-// originals. Returns the file to read and replace: the link's target, or the file itself in an
-// image without the links (or once a tool inside replaced a link with a file).
+// originals, and the user is added there. A writable root gets regular files back in /etc, since
+// `docker exec -u NAME` reads /etc/passwd from outside the container's mounts. Returns the file
+// to read and replace.
 fs::path account_file(const Settings& settings, const std::string& name) {
     auto path = settings.under_root("/etc/" + name);
     std::error_code error;
     if (!fs::is_symlink(path, error)) return path;
     auto target = settings.under_root(fs::read_symlink(path));
     auto original = settings.under_root("/usr/local/share/launcher/accounts/" + name);
-    if (!fs::exists(target, error) && fs::exists(original, error)) {
-        struct stat status {};
-        if (::stat(original.c_str(), &status) != 0) throw system_failure("read", original.string());
-        ensure_directory(target.parent_path(), 0755, root_ownership);
-        write_file_atomically(target, read_file(original), status.st_mode & 07777, {status.st_uid, status.st_gid});
-    }
-    return target;
+    auto seed = fs::exists(target, error) ? target : original;
+    if (!fs::exists(seed, error)) return path;  // neither: read_file names the missing file
+    struct stat status {};
+    if (::stat(seed.c_str(), &status) != 0) throw system_failure("read", seed.string());
+    bool writable_root = ::access(path.parent_path().c_str(), W_OK) == 0;
+    if (!writable_root) ensure_directory(target.parent_path(), 0755, root_ownership);
+    if (seed != target || writable_root)
+        write_file_atomically(writable_root ? path : target, read_file(seed), status.st_mode & 07777,
+                              {status.st_uid, status.st_gid});
+    return writable_root ? path : target;
 }
 
 Account set_up_account(const Settings& settings, const Secrets& secrets) {
