@@ -153,3 +153,14 @@ TEST_CASE("a host whose topology is unknown places GPUs without affinity and say
   CHECK(placed[0].numa_nodes.empty());
   CHECK(gpus.topology_source() == "`nvidia-smi topo -m` was not recorded");
 }
+
+TEST_CASE("named GPUs pass through a preview on a host without GPUs, and are refused by up there", "[gpu][placement]") {
+  ReplayedHost host("gpu/no-driver");
+  gpu::HostGpus preview(host.queries, host.context(), gpu::Reservation::preview);
+  auto placed = preview.claim("alice-dev", {"0", "1"});
+  REQUIRE(placed.size() == 2);
+  CHECK(placed[1].device == "1");
+  CHECK(placed[1].cpus.empty());
+  gpu::HostGpus record(host.queries, host.context(), gpu::Reservation::record);
+  CHECK_THROWS_AS(record.claim("alice-dev", {"0"}), Error);
+}

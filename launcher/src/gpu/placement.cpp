@@ -41,6 +41,11 @@ GpuHolder HostGpus::claimant(const std::string& env) const {
 std::vector<plan::PlacedGpu> HostGpus::claim(const std::string& env, const std::vector<std::string>& devices) {
   const GpuInventory& gpus = inventory();
   std::vector<plan::PlacedGpu> result;
+  // A preview on a host without GPUs renders for another host: the names pass through, unplaced.
+  if (gpus.gpus.empty() && reservation_ == Reservation::preview) {
+    for (const auto& device : devices) result.push_back({device, "GPU " + device, "", ""});
+    return result;
+  }
   for (const auto& device : devices) result.push_back(placed(*match_device(gpus, device), device));
   if (reservation_ == Reservation::record) record_gpus(context_.lock_file, match_devices(gpus, devices), claimant(env));
   return result;

@@ -29,7 +29,8 @@ struct PlacementContext {
 
 // Plan resolution's GPUs on this host, from nvidia-smi's inventory and topology (read once, on
 // the first GPU asked for). Reservation::record writes choices to the GPU table (`up`);
-// Reservation::preview only tells them (render, --dry-run).
+// Reservation::preview only tells them (render, --dry-run), and passes named GPUs through
+// unchecked on a host without any (a command rendered for another host).
 class HostGpus final : public plan::GpuHost {
 public:
   HostGpus(doctor::HostQueries& queries, PlacementContext context, Reservation reservation)
