@@ -98,6 +98,8 @@ json comparable(const json& container) {
           {"ShmSize", host["ShmSize"]},        {"Ulimits", list(host["Ulimits"])}, {"CapAdd", list(capabilities_added)},
           {"CapDrop", list(host["CapDrop"])},  {"SecurityOpt", list(host["SecurityOpt"])}, {"Tmpfs", host["Tmpfs"]},
           {"PidsLimit", host["PidsLimit"]},    {"Privileged", host["Privileged"]}, {"IpcMode", host["IpcMode"]},
+          {"Memory", host["Memory"]},          {"MemorySwap", host["MemorySwap"]}, {"CpuShares", host["CpuShares"]},
+          {"CpusetCpus", host["CpusetCpus"]},  {"ReadonlyRootfs", host["ReadonlyRootfs"]},
           {"Networks", networks}, {"Env", list(container["Config"]["Env"])}, {"Image", container["Config"]["Image"]},
           {"Labels", labels}};
 }
