@@ -5,6 +5,7 @@
 
 #include "core/cpu_list.hpp"
 #include "doctor_fixtures.hpp"
+#include "fake_docker.hpp"
 #include "gpu/placement.hpp"
 #include "gpu/topology.hpp"
 #include "support.hpp"
@@ -163,4 +164,16 @@ TEST_CASE("named GPUs pass through a preview on a host without GPUs, and are ref
   CHECK(placed[1].cpus.empty());
   gpu::HostGpus record(host.queries, host.context(), gpu::Reservation::record);
   CHECK_THROWS_AS(record.claim("alice-dev", {"0"}), Error);
+}
+
+TEST_CASE("a GPU holder's container is asked of Docker by label; no answer counts as alive", "[gpu][lock][docker]") {
+  launcher::testing::FakeDocker fake;
+  fake.on({"ps", "-a", "-q", "--filter", "label=io.launcher.env=alive"}, "c0ffee\n");
+  fake.on({"ps", "-a", "-q", "--filter", "label=io.launcher.env=gone"}, "");
+  fake.on({"ps"}, "", 1, "Cannot connect to the Docker daemon");
+  gpu::HolderProbe probe = gpu::live_holder_probe(docker::Docker("docker", fake.runner()));
+  CHECK(probe.container_exists("alive"));
+  CHECK_FALSE(probe.container_exists("gone"));
+  CHECK(probe.container_exists("unknown")); // better refuse than share a GPU
+  CHECK(fake.calls().size() == 3);
 }

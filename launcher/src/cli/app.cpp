@@ -52,7 +52,12 @@ int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
   context.out = &out;
   context.err = &err;
   if (const char* docker = std::getenv("LAUNCHER_DOCKER"); docker && *docker) context.docker = docker;
+  return run(argc, argv, context);
+}
 
+int run(int argc, char** argv, commands::Context& context) {
+  std::ostream& out = *context.out;
+  std::ostream& err = *context.err;
   CLI::App app{"launcher: pinned PyTorch + CUDA containers from JSON profiles", "launcher"};
   app.set_version_flag("--version", version);
   app.add_option("--docker", context.docker, "Docker CLI to run (default: docker on PATH, or $LAUNCHER_DOCKER)");

@@ -115,7 +115,7 @@ void add_build_command(CLI::App& app, Context& context) {
     options->request.variant = options->variant == "runtime" ? matrix::Variant::runtime : matrix::Variant::devel;
     build::BuildPlan plan = build::plan_build(matrix::embedded_matrix(), options->request);
     fs::path context_dir = find_context(options->context_dir);
-    docker::Docker docker(context.docker);
+    docker::Docker docker = context.docker_cli();
     std::string scratch_tag = "launcher-build-scratch:" + std::to_string(getpid());
 
     auto build_argv = [&](const std::string& target, const std::string& tag, const std::map<std::string, std::string>& args,

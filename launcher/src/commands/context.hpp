@@ -3,13 +3,24 @@
 #include <iosfwd>
 #include <string>
 
+#include "core/clock.hpp"
+#include "docker/docker.hpp"
+#include "doctor/facts.hpp"
+
 namespace launcher::commands {
 
-// What every subcommand may use: global options and where output goes.
+// What every subcommand may use: global options, where output goes, and the seams to the
+// outside (Docker, the host's facts, time) that the commands' unit tests replace.
 struct Context {
   std::string docker = "docker"; // --docker or $LAUNCHER_DOCKER: the Docker CLI to spawn
   std::ostream* out = nullptr;
   std::ostream* err = nullptr; // progress and notices; results go to `out`
+  docker::CliRunner docker_runner = docker::spawn_cli;
+  doctor::LiveFactSource live_facts;
+  doctor::FactSource* facts = &live_facts; // what host questions (nvidia-smi, docker info) are asked of
+  const Clock* clock = &system_clock();
+
+  docker::Docker docker_cli() const { return docker::Docker(docker, docker_runner); }
 };
 
 } // namespace launcher::commands

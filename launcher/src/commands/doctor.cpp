@@ -41,10 +41,9 @@ void add_doctor_command(CLI::App& app, Context& context) {
       throw Error(ExitCode::usage, "--gpu runs the GPU tools inside an environment: launcher doctor --gpu ENV (`launcher ps` lists them)");
     if (options->gpu && !options->facts_dir.empty())
       throw Error(ExitCode::usage, "--gpu runs programs in a live container; it cannot use --facts");
-    doctor::LiveFactSource live;
     std::optional<doctor::DirectoryFactSource> saved;
     if (!options->facts_dir.empty()) saved.emplace(std::vector<std::filesystem::path>{options->facts_dir});
-    doctor::RecordingFactSource recorder(saved ? static_cast<doctor::FactSource&>(*saved) : live);
+    doctor::RecordingFactSource recorder(saved ? static_cast<doctor::FactSource&>(*saved) : *context.facts);
     doctor::HostQueries queries(recorder, context.docker);
     const matrix::Matrix& matrix = matrix::embedded_matrix();
 
@@ -56,7 +55,7 @@ void add_doctor_command(CLI::App& app, Context& context) {
       host::HostFacts host = host::read_host_facts();
       // "gpus": "auto" means the GPUs of the host examined, which is the recorded one with --facts.
       if (saved) host.gpu_count = static_cast<int>(gpu::read_gpu_inventory(queries).gpus.size());
-      HostGpuSource gpus(host, context.docker, recorder, gpu::Reservation::preview);
+      HostGpuSource gpus(host, context.docker_cli(), recorder, gpu::Reservation::preview);
       subject = doctor::subject_of(resolve_request(options->request, host, gpus.gpus).plan);
       snapshot = doctor::gather_doctor_facts(queries, subject, matrix);
     }
@@ -65,7 +64,7 @@ void add_doctor_command(CLI::App& app, Context& context) {
 
     std::vector<doctor::GpuToolRun> tool_runs;
     if (options->gpu)
-      for (const auto& tool : doctor::gpu_tools) tool_runs.push_back(doctor::run_gpu_tool(docker::Docker(context.docker), options->env, tool));
+      for (const auto& tool : doctor::gpu_tools) tool_runs.push_back(doctor::run_gpu_tool(context.docker_cli(), options->env, tool));
 
     if (options->json) {
       nlohmann::ordered_json report = doctor::report_json(results, snapshot);

@@ -30,7 +30,7 @@ void add_down_command(CLI::App& app, Context& context) {
   command->add_flag("--yes", options->yes, "do not ask before --purge");
   command->add_option("--timeout", options->timeout_seconds, "seconds between SIGTERM and SIGKILL")->capture_default_str();
   command->callback([options, &context] {
-    docker::Docker docker(context.docker);
+    docker::Docker docker = context.docker_cli();
     host::HostFacts host = host::read_host_facts();
     std::string env = lifecycle::choose_environment(docker, options->env, host);
     lifecycle::EnvironmentLock lock(host.state_home, env, *context.err);

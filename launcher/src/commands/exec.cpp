@@ -21,7 +21,7 @@ void add_exec_command(CLI::App& app, Context& context) {
   CLI::App* command = env_subcommand(app, "exec", "run a command in an environment as its user, in its work dir", *option);
   command->add_option("CMD", option->rest, "command and arguments after -- (default: bash -l)");
   command->callback([option, &context] {
-    docker::Docker docker(context.docker);
+    docker::Docker docker = context.docker_cli();
     nlohmann::json container = lifecycle::require_environment(docker, option->env);
     std::string uid = lifecycle::env_variable(container, "LAUNCHER_UID");
     std::string gid = lifecycle::env_variable(container, "LAUNCHER_GID");

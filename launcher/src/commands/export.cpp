@@ -62,9 +62,8 @@ void add_export_command(CLI::App& app, Context& context) {
   command->callback([options, &context] {
     exporting::Format format = exporting::parse_format(options->format);
     host::HostFacts host = host::read_host_facts();
-    doctor::LiveFactSource live;
     // The GPUs `up` would take now; the exported container's io.launcher.gpus label holds them once it runs.
-    HostGpuSource gpus(host, context.docker, live, gpu::Reservation::preview);
+    HostGpuSource gpus(host, context.docker_cli(), *context.facts, gpu::Reservation::preview);
     plan::Resolution resolution = resolve_request(options->request, host, gpus.gpus);
     const plan::Plan& plan = resolution.plan;
     const docker::Docker& docker = gpus.docker;

@@ -22,7 +22,7 @@ void add_logs_command(CLI::App& app, Context& context) {
   CLI::App* command = env_subcommand(app, "logs", "show an environment's output", *option);
   command->add_flag("-f,--follow", *follow, "keep following");
   command->callback([option, follow, &context] {
-    docker::Docker docker(context.docker);
+    docker::Docker docker = context.docker_cli();
     lifecycle::require_environment(docker, option->env);
     std::vector<std::string> argv{docker.binary(), "logs"};
     if (*follow) argv.push_back("--follow");

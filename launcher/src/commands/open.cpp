@@ -20,7 +20,7 @@ void add_open_command(CLI::App& app, Context& context) {
   auto option = std::make_shared<EnvOption>();
   CLI::App* command = env_subcommand(app, "open", "print the Jupyter login URL; open a browser when there is one", *option);
   command->callback([option, &context] {
-    docker::Docker docker(context.docker);
+    docker::Docker docker = context.docker_cli();
     nlohmann::json container = lifecycle::require_environment(docker, option->env);
     auto endpoint = lifecycle::endpoint_for(container, 8888);
     if (!endpoint) throw Error(ExitCode::failed, "environment \"" + option->env + "\" publishes no Jupyter port");

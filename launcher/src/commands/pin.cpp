@@ -24,12 +24,11 @@ void add_pin_command(CLI::App& app, Context& context) {
   command->add_option("--profile", *profile_name, "profile whose image to pin")->capture_default_str();
   command->callback([profile_name, &context] {
     host::HostFacts host = host::read_host_facts();
-    doctor::LiveFactSource live;
-    HostGpuSource gpus(host, context.docker, live, gpu::Reservation::preview);
+    HostGpuSource gpus(host, context.docker_cli(), *context.facts, gpu::Reservation::preview);
     plan::Resolution resolution = resolve_request({*profile_name, {}}, host, gpus.gpus, Pinning::ignored);
     std::string tag = pin::without_digest(resolution.plan.image);
     std::string repository = pin::repository_of(tag);
-    docker::Docker docker(context.docker);
+    docker::Docker docker = context.docker_cli();
     auto image = docker.inspect_image(tag);
     if (!image) throw Error(ExitCode::failed, "image " + tag + " is not on this host: build or pull it first");
     auto digest = pin::registry_digest(*image, repository);

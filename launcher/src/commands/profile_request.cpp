@@ -25,9 +25,9 @@ profile::ProfileLocations profile_locations(const host::HostFacts& host) {
           }};
 }
 
-HostGpuSource::HostGpuSource(const host::HostFacts& host, const std::string& docker_binary, doctor::FactSource& facts,
+HostGpuSource::HostGpuSource(const host::HostFacts& host, docker::Docker docker_cli, doctor::FactSource& facts,
                              gpu::Reservation reservation)
-    : docker(docker_binary), queries(facts, docker_binary),
+    : docker(std::move(docker_cli)), queries(facts, docker.binary()),
       gpus(queries, gpu::live_placement_context(host.user_name, host.uid, host.state_home, docker), reservation) {}
 
 plan::Resolution resolve_request(const ProfileRequest& request, const host::HostFacts& host, plan::GpuHost& gpus,

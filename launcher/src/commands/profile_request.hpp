@@ -30,8 +30,7 @@ enum class Pinning { required_when_demanded, ignored };
 // This host's GPUs for resolution, through nvidia-smi (or recorded answers) and Docker's labels.
 // `up` records the GPUs it chooses; every other command previews them.
 struct HostGpuSource {
-  HostGpuSource(const host::HostFacts& host, const std::string& docker_binary, doctor::FactSource& facts,
-                gpu::Reservation reservation);
+  HostGpuSource(const host::HostFacts& host, docker::Docker docker, doctor::FactSource& facts, gpu::Reservation reservation);
 
   docker::Docker docker;
   doctor::HostQueries queries;

@@ -45,9 +45,8 @@ void add_ps_command(CLI::App& app, Context& context) {
   CLI::App* command = app.add_subcommand("ps", "list environments (from Docker's labels)");
   command->add_flag("--json", *json, "print them as JSON");
   command->callback([json, &context] {
-    docker::Docker docker(context.docker);
-    doctor::LiveFactSource live;
-    doctor::HostQueries queries(live, context.docker);
+    docker::Docker docker = context.docker_cli();
+    doctor::HostQueries queries(*context.facts, context.docker);
     nlohmann::json list = nlohmann::json::array();
     // One `docker ps`, labels included: no inspect, so `ps` stays fast with many environments.
     const std::vector<std::string> labels{render::label_env, render::label_profile, render::label_gpus};

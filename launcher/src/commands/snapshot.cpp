@@ -62,7 +62,7 @@ void add_snapshot_command(CLI::App& app, Context& context) {
     if (options->tag)
       if (std::string problem = lifecycle::image_reference_problem(*options->tag); !problem.empty())
         throw Error(ExitCode::usage, "--tag " + *options->tag + ": Docker would refuse it: " + problem);
-    docker::Docker docker(context.docker);
+    docker::Docker docker = context.docker_cli();
     const std::string& env = options->env.env;
     host::HostFacts host = host::read_host_facts();
     // A snapshot taken while `up` replaces the container, or `down` removes it, would be of neither.

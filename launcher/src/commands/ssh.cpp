@@ -45,7 +45,7 @@ void add_ssh_command(CLI::App& app, Context& context) {
   CLI::App* command = env_subcommand(app, "ssh", "ssh into an environment, checking its pinned host key", *option);
   command->add_option("ARGS", option->rest, "arguments for ssh after -- (a remote command, -L ...)");
   command->callback([option, &context] {
-    SshTarget target = ssh_target(docker::Docker(context.docker), option->env);
+    SshTarget target = ssh_target(context.docker_cli(), option->env);
     std::vector<std::string> argv{"ssh", "-p", std::to_string(target.port), "-o", "HostKeyAlias=" + target.alias,
                                   "-o", "UserKnownHostsFile=" + target.known_hosts, "-o", "StrictHostKeyChecking=yes",
                                   "-l", target.user, target.host};
@@ -58,7 +58,7 @@ void add_ssh_config_command(CLI::App& app, Context& context) {
   auto option = std::make_shared<EnvOption>();
   CLI::App* command = env_subcommand(app, "ssh-config", "print a Host block for ~/.ssh/config and VS Code Remote-SSH", *option);
   command->callback([option, &context] {
-    SshTarget target = ssh_target(docker::Docker(context.docker), option->env);
+    SshTarget target = ssh_target(context.docker_cli(), option->env);
     *context.out << fmt::format("Host {}\n  HostName {}\n  Port {}\n  User {}\n  HostKeyAlias {}\n  UserKnownHostsFile {}\n"
                                 "  StrictHostKeyChecking yes\n",
                                 target.alias, target.host, target.port, target.user, target.alias, target.known_hosts);

@@ -194,13 +194,12 @@ void add_up_command(CLI::App& app, Context& context) {
   command->add_option("--timeout", options->timeout_seconds, "seconds to wait for the service")->capture_default_str()->check(CLI::PositiveNumber);
   command->callback([options, &context] {
     host::HostFacts host = host::read_host_facts();
-    doctor::LiveFactSource live;
     // Named GPUs are recorded and counted ones chosen here, under the host-wide lock, so the
     // checks, the hash and docker run all see the final devices; --dry-run only previews them.
-    HostGpuSource gpus(host, context.docker, live, options->dry_run ? gpu::Reservation::preview : gpu::Reservation::record);
+    HostGpuSource gpus(host, context.docker_cli(), *context.facts, options->dry_run ? gpu::Reservation::preview : gpu::Reservation::record);
     plan::Resolution resolution = resolve_request(options->request, host, gpus.gpus);
     plan::Plan& plan = resolution.plan;
-    pin::verify_pinned_image(docker::Docker(context.docker), plan.image, resolution.profile.origin_of("/image"));
+    pin::verify_pinned_image(context.docker_cli(), plan.image, resolution.profile.origin_of("/image"));
     if (options->dry_run) {
       if (options->json) {
         *context.out << resolution_json(context.docker, resolution).dump(2) << "\n";
@@ -212,7 +211,7 @@ void add_up_command(CLI::App& app, Context& context) {
     }
 
     const docker::Docker& docker = gpus.docker;
-    auto start = std::chrono::steady_clock::now();
+    auto start = context.clock->now();
     lifecycle::EnvironmentLock lock(host.state_home, plan.env, *context.err);
     // Each Docker CLI call is a process start of ~50 ms, and `up`'s time is what users feel: the
     // env's container is looked up while the host checks run, and a missing image is left for
@@ -300,7 +299,7 @@ void add_up_command(CLI::App& app, Context& context) {
     target.pinned_public_line = read_public_line(layout);
     try {
       lifecycle::wait_until_ready(docker, container, target, std::chrono::seconds(options->timeout_seconds), *context.err,
-                                  [] { return interrupted.load(); });
+                                  [] { return interrupted.load(); }, *context.clock);
     } catch (const Error&) {
       // A container this run made that never became ready goes with an interrupt; one that
       // existed before is left alone, and a failed one is kept for inspection.
@@ -312,7 +311,7 @@ void add_up_command(CLI::App& app, Context& context) {
                                                              : "interrupted: the existing container is left as it was");
       throw;
     }
-    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double elapsed = std::chrono::duration<double>(context.clock->now() - start).count();
     Report result = report(plan, state.get(), layout, elapsed);
     *context.out << (options->json ? result.facts.dump(2) + "\n" : result.text);
   });

@@ -45,11 +45,13 @@ std::string explain_failure(const std::string& action, const std::string& stderr
   return "failed to " + action + ": " + first_line(e);
 }
 
+process::ProcessResult spawn_cli(const std::vector<std::string>& argv) { return process::run_process(argv); }
+
 process::ProcessResult Docker::try_run(const std::vector<std::string>& args) const {
   std::vector<std::string> argv{binary_};
   argv.insert(argv.end(), args.begin(), args.end());
   try {
-    return process::run_process(argv);
+    return runner_(argv);
   } catch (const Error&) {
     throw Error(ExitCode::failed, "the Docker CLI (" + binary_ + ") is not on PATH: install docker.io (Debian, "
                                   "Ubuntu) or Docker Engine, or name it with --docker");

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -43,10 +44,17 @@ std::vector<nlohmann::json> parse_inspect_list(std::string_view out);
 // `docker ps --format <listing_format(labels)>`: one object a line.
 std::vector<ListedContainer> parse_listing(std::string_view out, const std::vector<std::string>& labels);
 
-// The Docker CLI, spawned without a shell; JSON read from its own --format output.
+// How a Docker CLI command line (the binary first) is run: spawned for real, or answered by a
+// recording fake in the unit tests of the commands.
+using CliRunner = std::function<process::ProcessResult(const std::vector<std::string>& argv)>;
+
+// Spawns the command without a shell (process::run_process).
+process::ProcessResult spawn_cli(const std::vector<std::string>& argv);
+
+// The Docker CLI, the one way the launcher reaches the engine; JSON read from its own --format output.
 class Docker {
 public:
-  explicit Docker(std::string binary) : binary_(std::move(binary)) {}
+  explicit Docker(std::string binary, CliRunner runner = spawn_cli) : binary_(std::move(binary)), runner_(std::move(runner)) {}
 
   const std::string& binary() const { return binary_; }
 
@@ -69,6 +77,7 @@ private:
   std::optional<nlohmann::json> inspect(const std::string& kind, const std::string& name) const;
 
   std::string binary_;
+  CliRunner runner_;
 };
 
 } // namespace launcher::docker

@@ -19,7 +19,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
-#include "process/process.hpp"
+#include "docker/docker.hpp"
+#include "render/render.hpp"
 
 namespace launcher::gpu {
 
@@ -208,9 +209,9 @@ std::string user_name(uid_t uid) {
 
 } // namespace
 
-HolderProbe live_holder_probe(const std::string& docker) {
+HolderProbe live_holder_probe(const docker::Docker& docker) {
   return {[docker](const std::string& env) {
-            auto result = process::run_process({docker, "ps", "-a", "-q", "--filter", "label=io.launcher.env=" + env});
+            auto result = docker.try_run({"ps", "-a", "-q", "--filter", "label=" + std::string(render::label_env) + "=" + env});
             return result.exit_code != 0 || !result.out.empty();
           },
           [](long pid) { return kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM; }};

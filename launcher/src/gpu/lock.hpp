@@ -8,6 +8,10 @@
 
 #include "gpu/selection.hpp"
 
+namespace launcher::docker {
+class Docker;
+}
+
 namespace launcher::gpu {
 
 // Whether a recorded holder still holds: its container exists, or the `up` that reserved the
@@ -19,7 +23,7 @@ struct HolderProbe {
 
 // Asks Docker for containers labelled io.launcher.env=<env>; kill(pid, 0) for processes.
 // When Docker does not answer, a holder counts as alive: better refuse than share a GPU.
-HolderProbe live_holder_probe(const std::string& docker);
+HolderProbe live_holder_probe(const docker::Docker& docker);
 
 // The host-wide directory of the GPU table. /run is root's, so no other user can plant a
 // directory, a symlink or a file here before root makes it (unlike the world-writable /run/lock).

@@ -13,7 +13,6 @@ namespace launcher::lifecycle {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 
 probe::Observation look(const ReadinessTarget& target) {
   if (target.service == "jupyter") return probe::probe_jupyter(target.host, target.port, target.token);
@@ -31,13 +30,14 @@ probe::Observation look(const ReadinessTarget& target) {
 } // namespace
 
 void wait_until_ready(const docker::Docker& docker, const std::string& container, const ReadinessTarget& target,
-                      std::chrono::seconds timeout, std::ostream& progress, const std::function<bool()>& interrupted) {
+                      std::chrono::seconds timeout, std::ostream& progress, const std::function<bool()>& interrupted,
+                      const Clock& clock) {
   // Polled often: the wait is what users feel. The container's state costs a process spawn,
   // so it is checked once a second.
   constexpr auto poll_interval = std::chrono::milliseconds(10);
   constexpr auto state_interval = std::chrono::seconds(1);
   bool terminal = isatty(STDERR_FILENO);
-  auto start = Clock::now();
+  auto start = clock.now();
   // A container that dies at once also refuses connections: the first look can wait a second.
   auto next_state_check = start + state_interval;
   auto next_progress = start + std::chrono::seconds(1);
@@ -47,7 +47,7 @@ void wait_until_ready(const docker::Docker& docker, const std::string& container
     if (observation.state == probe::Observation::State::ready) break;
     if (observation.state == probe::Observation::State::broken) fail(docker, container, "refusing " + container + ": " + observation.detail);
     last_detail = observation.detail;
-    auto now = Clock::now();
+    auto now = clock.now();
     if (now >= next_state_check) {
       auto state = docker.inspect_container(container);
       if (!state) throw Error(ExitCode::failed, "container " + container + " disappeared while starting");
@@ -65,7 +65,7 @@ void wait_until_ready(const docker::Docker& docker, const std::string& container
                << " s): " << last_detail << (terminal ? "\033[K" : "\n") << std::flush;
       next_progress = now + std::chrono::seconds(terminal ? 1 : 5);
     }
-    std::this_thread::sleep_for(poll_interval);
+    clock.sleep_for(poll_interval);
   }
   if (terminal) progress << "\r\033[K" << std::flush;
 }

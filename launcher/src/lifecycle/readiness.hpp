@@ -5,6 +5,7 @@
 #include <iosfwd>
 #include <string>
 
+#include "core/clock.hpp"
 #include "docker/docker.hpp"
 
 namespace launcher::lifecycle {
@@ -24,6 +25,7 @@ struct ReadinessTarget {
 // service answers insecurely, the timeout passes or `interrupted()` turns true; the message
 // holds the cause and the container's last 40 log lines. Progress goes to `progress`.
 void wait_until_ready(const docker::Docker& docker, const std::string& container, const ReadinessTarget& target,
-                      std::chrono::seconds timeout, std::ostream& progress, const std::function<bool()>& interrupted);
+                      std::chrono::seconds timeout, std::ostream& progress, const std::function<bool()>& interrupted,
+                      const Clock& clock = system_clock());
 
 } // namespace launcher::lifecycle

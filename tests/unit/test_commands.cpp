@@ -1,0 +1,230 @@
+// The orchestration of up, down and ps against a recording fake Docker, replayed host facts and
+// a test clock: which Docker calls each situation makes, and what the user is told.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+
+#include "cli/app.hpp"
+#include "fake_docker.hpp"
+#include "support.hpp"
+#include "temp_dir.hpp"
+
+using namespace launcher;
+using launcher::testing::FakeClock;
+using launcher::testing::FakeDocker;
+using launcher::testing::TempDir;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string env = "unit-env";
+const std::string image = "unit/image:1";
+
+// The launcher run in this process, in a project directory of its own with its own home and
+// state, against the fake Docker.
+struct Bench {
+  TempDir dir;
+  FakeDocker docker;
+  FakeClock clock;
+  doctor::MemoryFactSource facts;
+  std::ostringstream out, err;
+  commands::Context context;
+
+  Bench() {
+    fs::create_directories(dir.path / "project");
+    context.out = &out;
+    context.err = &err;
+    context.docker_runner = docker.runner();
+    context.facts = &facts;
+    context.clock = &clock;
+  }
+
+  int run(std::vector<std::string> args) {
+    fs::path previous = fs::current_path();
+    fs::current_path(dir.path / "project");
+    setenv("HOME", dir.path.c_str(), 1);
+    setenv("XDG_STATE_HOME", (dir.path / "state").c_str(), 1);
+    setenv("XDG_CONFIG_HOME", (dir.path / "config").c_str(), 1);
+    out.str("");
+    err.str("");
+    args.insert(args.begin(), "launcher");
+    std::vector<char*> argv;
+    for (auto& arg : args) argv.push_back(arg.data());
+    int code = cli::run(static_cast<int>(argv.size()), argv.data(), context);
+    fs::current_path(previous);
+    return code;
+  }
+
+  // The plan hash `render` gives the shell profile with these flags: what `up` labels.
+  std::string plan_hash(const std::vector<std::string>& flags = {}) {
+    std::vector<std::string> args{"render", "--json", "--profile", "shell", "--name", env, "--image", image, "--gpus", "none"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    REQUIRE(run(args) == 0);
+    return json::parse(out.str())["plan_hash"];
+  }
+
+  int up(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args{"up", "--profile", "shell", "--name", env, "--image", image, "--gpus", "none"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run(args);
+  }
+
+  // The env's container as `docker container inspect` shows it, found by its label.
+  void has_container(const std::string& hash, bool running, bool out_of_memory = false, const std::string& gpus = "none") {
+    json container{{"Id", "c0ffee"},
+                   {"Name", "/" + env},
+                   {"State", {{"Running", running}, {"Status", running ? "running" : "exited"}, {"ExitCode", running ? 0 : 137},
+                              {"OOMKilled", out_of_memory}}},
+                   {"Config", {{"Labels", {{"io.launcher.env", env}, {"io.launcher.profile", "shell"}, {"io.launcher.plan-hash", hash},
+                                           {"io.launcher.gpus", gpus}}},
+                               {"Env", {"LAUNCHER_USER=root", "LAUNCHER_UID=0", "LAUNCHER_WORKDIR=/workspace"}}}},
+                   {"HostConfig", {{"Memory", 268435456}}},
+                   {"NetworkSettings", {{"Ports", json::object()}}},
+                   {"Mounts", json::array({{{"Destination", "/workspace"}}})}};
+    docker.on({"ps", "-a", "-q", "--no-trunc", "--filter", "label=io.launcher.env=" + env}, "c0ffee\n");
+    docker.on({"container", "inspect", "c0ffee"}, json::array({container}).dump());
+    docker.on({"container", "inspect", env}, json::array({container}).dump());
+  }
+
+  void has_no_container() { docker.on({"ps", "-a", "-q", "--no-trunc", "--filter", "label=io.launcher.env=" + env}, ""); }
+};
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+} // namespace
+
+TEST_CASE("up of a new env makes its network, runs the plan render shows, and reports it ready", "[commands][up]") {
+  Bench bench;
+  std::string hash = bench.plan_hash();
+  bench.has_no_container();
+  bench.docker.on({"network", "inspect"}, "", 1, "Error: No such network");
+  bench.docker.on({"network", "create"}, "n1\n");
+  bench.docker.on({"run", "-d"}, "c0ffee\n");
+  bench.has_container(hash, true);
+  REQUIRE(bench.up() == 0);
+  INFO(bench.err.str());
+  CHECK(contains(bench.out.str(), env + " is ready (shell"));
+  auto created = bench.docker.calls_to({"network", "create"});
+  REQUIRE(created.size() == 1);
+  CHECK(created[0].back() == "launcher-" + env);
+  auto runs = bench.docker.calls_to({"run", "-d"});
+  REQUIRE(runs.size() == 1);
+  CHECK(std::find(runs[0].begin(), runs[0].end(), "io.launcher.plan-hash=" + hash) != runs[0].end());
+  CHECK(runs[0].back() == image);
+}
+
+TEST_CASE("up of an env that runs the same plan starts nothing", "[commands][up]") {
+  Bench bench;
+  bench.has_container(bench.plan_hash(), true);
+  REQUIRE(bench.up() == 0);
+  CHECK(bench.docker.calls_to({"run"}).empty());
+  CHECK(bench.docker.calls_to({"start"}).empty());
+  CHECK(bench.docker.calls_to({"network", "create"}).empty());
+  CHECK(contains(bench.out.str(), env + " is ready"));
+}
+
+TEST_CASE("up of an env that runs another plan is refused, naming --recreate", "[commands][up]") {
+  Bench bench;
+  bench.has_container("an-older-plan", true);
+  CHECK(bench.up() == 1);
+  CHECK(contains(bench.err.str(), "launcher: error: environment \"" + env + "\" runs a different plan:"));
+  CHECK(contains(bench.err.str(), "`launcher up --recreate` replaces its container (volumes are kept)"));
+  CHECK(bench.docker.calls_to({"rm"}).empty());
+  CHECK(bench.docker.calls_to({"run"}).empty());
+}
+
+TEST_CASE("up --recreate keeps a container that holds files outside its volumes", "[commands][up]") {
+  Bench bench;
+  bench.has_container("an-older-plan", true);
+  bench.docker.on({"diff", env}, "C /opt\nA /opt/notes.txt\n");
+  bench.docker.on({"exec", env, "cat"}, "", 1, "cat: no such file");
+  CHECK(bench.up({"--recreate"}) == 1);
+  CHECK(contains(bench.err.str(), "/opt/notes.txt"));
+  CHECK(bench.docker.calls_to({"stop"}).empty());
+  CHECK(bench.docker.calls_to({"rm"}).empty());
+}
+
+TEST_CASE("up of a stopped env starts it; one the OOM killer stopped is said to be", "[commands][up]") {
+  Bench bench;
+  std::string hash = bench.plan_hash();
+  SECTION("stopped") {
+    bench.has_container(hash, false);
+    bench.docker.on({"start", env}, env + "\n");
+    REQUIRE(bench.up() == 0);
+    CHECK(bench.docker.calls_to({"start", env}).size() == 1);
+    CHECK_FALSE(contains(bench.err.str(), "out of memory"));
+  }
+  SECTION("stopped by the OOM killer") {
+    bench.has_container(hash, false, true);
+    bench.docker.on({"start", env}, env + "\n");
+    REQUIRE(bench.up() == 0);
+    CHECK(contains(bench.err.str(), "launcher: environment \"" + env + "\" stopped after running out of memory: the kernel killed a "
+                                    "process in it (limit 256m); starting it again"));
+  }
+}
+
+TEST_CASE("up's wait for the service ends at its timeout on the test clock", "[commands][up][clock]") {
+  Bench bench;
+  bench.has_no_container();
+  bench.docker.on({"network", "inspect"}, "launcher-" + env + "\n");
+  bench.docker.on({"run", "-d"}, "c0ffee\n");
+  // Jupyter on a port nothing listens on: never ready.
+  json container{{"Id", "c0ffee"}, {"Name", "/" + env}, {"State", {{"Running", true}, {"Status", "running"}}},
+                 {"Config", {{"Labels", {{"io.launcher.env", env}}}}},
+                 {"NetworkSettings", {{"Ports", {{"8888/tcp", {{{"HostIp", "127.0.0.1"}, {"HostPort", "1"}}}}}}}}};
+  bench.docker.on({"container", "inspect", env}, json::array({container}).dump());
+  bench.docker.on({"logs", "--tail"}, "jupyter log line\n");
+  auto start = std::chrono::steady_clock::now();
+  CHECK(bench.run({"up", "--profile", "jupyter", "--name", env, "--image", image, "--gpus", "none", "-p", "auto:8888",
+                   "--timeout", "30", "--skip-checks"}) == 1);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(20));
+  CHECK(contains(bench.err.str(), "timed out after 30 s waiting for jupyter in " + env));
+  CHECK(contains(bench.err.str(), "jupyter log line"));
+  // A failed start keeps the container for inspection.
+  CHECK(bench.docker.calls_to({"rm"}).empty());
+}
+
+TEST_CASE("down removes a stopped env and its network, and refuses one with unsaved files", "[commands][down]") {
+  Bench bench;
+  bench.has_container("any", false);
+  SECTION("nothing unsaved") {
+    bench.docker.on({"diff", env}, "");
+    bench.docker.on({"rm", env}, env + "\n");
+    bench.docker.on({"network", "rm"}, "");
+    REQUIRE(bench.run({"down", env}) == 0);
+    CHECK(bench.out.str() == "removed environment " + env + " (volumes kept)\n");
+    CHECK(bench.docker.calls_to({"stop"}).empty()); // it was not running
+    CHECK(bench.docker.calls_to({"network", "rm", "launcher-" + env}).size() == 1);
+  }
+  SECTION("a file outside the volumes") {
+    bench.docker.on({"diff", env}, "A /root/train.log\n");
+    CHECK(bench.run({"down", env}) == 1);
+    CHECK(contains(bench.err.str(), "/root/train.log"));
+    CHECK(bench.docker.calls_to({"rm"}).empty());
+  }
+}
+
+TEST_CASE("ps marks a running env whose GPUs are lost, and a stopped one the OOM killer ended", "[commands][ps]") {
+  Bench bench;
+  std::string listing = docker::listing_format({"io.launcher.env", "io.launcher.profile", "io.launcher.gpus"});
+  bench.docker.on({"ps", "-a", "--no-trunc", "--filter", "label=io.launcher.env", "--format", listing},
+                  R"({"id":"1","name":"gpu-env","image":"i","state":"running","status":"Up 2 hours","ports":"",)"
+                  R"("labels":{"io.launcher.env":"gpu-env","io.launcher.profile":"jupyter","io.launcher.gpus":"0"}})"
+                  "\n"
+                  R"({"id":"2","name":"hog","image":"i","state":"exited","status":"Exited (137) 1 second ago","ports":"",)"
+                  R"("labels":{"io.launcher.env":"hog","io.launcher.profile":"shell","io.launcher.gpus":"none"}})"
+                  "\n");
+  json hog{{"Name", "/hog"}, {"State", {{"Running", false}, {"OOMKilled", true}}}, {"HostConfig", {{"Memory", 268435456}}}};
+  bench.docker.on({"container", "inspect", "hog"}, json::array({hog}).dump());
+  bench.facts.answers["docker-exec-nvidia-smi-L.txt"] = {true, 255, "Failed to initialize NVML: Unknown Error\n", ""};
+  REQUIRE(bench.run({"ps", "--json"}) == 0);
+  json listed = json::parse(bench.out.str());
+  REQUIRE(listed.size() == 2);
+  CHECK(listed[0]["status"] == "Up 2 hours, lost its GPUs: launcher up --recreate");
+  CHECK(listed[1]["status"] == "Exited (137) 1 second ago, out of memory: the kernel killed a process in it (limit 256m); raise "
+                               "resources.memory, then launcher up --recreate");
+}
