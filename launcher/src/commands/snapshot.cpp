@@ -31,7 +31,7 @@ public:
   ShadowSeal(const docker::Docker& docker, std::string container, const std::string& user)
       : docker_(docker), container_(std::move(container)) {
     docker_.run({"exec", "-u", "0", container_, "sh", "-c",
-                 std::string("cp -p /etc/shadow ") + saved + " && sed -i --follow-symlinks 's/^" + user + ":[^:]*:/" + user + ":*:/' /etc/shadow"},
+                 std::string("cp -p /etc/shadow ") + saved + " && sed -i 's/^" + user + ":[^:]*:/" + user + ":*:/' /etc/shadow"},
                 "keep the password hash of " + container_ + " out of the snapshot");
   }
   ~ShadowSeal() {

@@ -92,6 +92,7 @@ ContainerCommand render_container_command(std::vector<std::string> program, cons
   option("--env", "LAUNCHER_USER=" + plan.user.name);
   if (!plan.workdir.empty()) option("--env", "LAUNCHER_WORKDIR=" + plan.workdir);
   if (plan.user.sudo) option("--env", "LAUNCHER_SUDO=1");
+  if (plan.read_only_root) option("--env", "LAUNCHER_READ_ONLY_ROOT=1");
   const plan::SshForwarding& forwarding = plan.access.ssh_forwarding;
   if (forwarding.agent) option("--env", "LAUNCHER_SSH_AGENT_FORWARDING=1");
   if (forwarding.stream_local) option("--env", "LAUNCHER_SSH_STREAM_LOCAL_FORWARDING=1");

@@ -149,6 +149,7 @@ Settings parse_settings(const Environment& environment) {
         settings.workdir = absolute_path("LAUNCHER_WORKDIR", *workdir).string();
     }
     settings.sudo = parse_switch(environment, "LAUNCHER_SUDO");
+    settings.read_only_root = parse_switch(environment, "LAUNCHER_READ_ONLY_ROOT");
     if (auto secrets = lookup(environment, "LAUNCHER_SECRETS_DIR")) {
         settings.secrets_dir = absolute_path("LAUNCHER_SECRETS_DIR", *secrets);
         // Its parent becomes root-only: never / itself.

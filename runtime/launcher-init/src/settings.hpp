@@ -36,6 +36,9 @@ struct Settings {
     std::string user;
     std::optional<std::string> workdir;  // nullopt: the user's home
     bool sudo = false;
+    // LAUNCHER_READ_ONLY_ROOT=1: /etc cannot change, so the user goes into the extrausers files
+    // (libnss-extrausers) on the /run/launcher tmpfs instead of /etc/passwd and its kin.
+    bool read_only_root = false;
     // The read-only mount of the host's secrets. Its files belong to the host user, whose uid the
     // user shares, so launcher-init makes its parent root-only before anything of the user runs.
     std::filesystem::path secrets_dir = "/run/launcher/root-only/secrets";

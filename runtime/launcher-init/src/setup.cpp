@@ -105,36 +105,26 @@ void replace_account_file(const fs::path& path, const std::string& old_content, 
     write_file_atomically(path, new_content, status.st_mode & 07777, {status.st_uid, status.st_gid});
 }
 
-// The launcher's images keep /etc/passwd and its kin as links into /run/launcher/accounts, so
-// that a read-only root can still get the user: each start seeds that tmpfs from the image's
-// originals, and the user is added there. A writable root gets regular files back in /etc, since
-// `docker exec -u NAME` reads /etc/passwd from outside the container's mounts. Returns the file
-// to read and replace.
-fs::path account_file(const Settings& settings, const std::string& name) {
-    auto path = settings.under_root("/etc/" + name);
-    std::error_code error;
-    if (!fs::is_symlink(path, error)) return path;
-    auto target = settings.under_root(fs::read_symlink(path));
-    auto original = settings.under_root("/usr/local/share/launcher/accounts/" + name);
-    auto seed = fs::exists(target, error) ? target : original;
-    if (!fs::exists(seed, error)) return path;  // neither: read_file names the missing file
-    struct stat status {};
-    if (::stat(seed.c_str(), &status) != 0) throw system_failure("read", seed.string());
-    bool writable_root = ::access(path.parent_path().c_str(), W_OK) == 0;
-    if (!writable_root) ensure_directory(target.parent_path(), 0755, root_ownership);
-    if (seed != target || writable_root)
-        write_file_atomically(writable_root ? path : target, read_file(seed), status.st_mode & 07777,
-                              {status.st_uid, status.st_gid});
-    return writable_root ? path : target;
+// Where libnss-extrausers reads additional accounts: the images link /var/lib/extrausers here.
+fs::path extrausers_dir(const Settings& settings) { return settings.under_root("/run/launcher/extrausers"); }
+
+// On a read-only root the user's lines go to the extrausers files; they must be additions only.
+void write_extra_account_file(const Settings& settings, const std::string& name, const std::string& before,
+                              const std::string& after, mode_t mode) {
+    if (after.compare(0, before.size(), before) != 0) {
+        throw failure("add user", settings.user, "a read-only root can only add accounts, and /etc/" + name + " would change");
+    }
+    ensure_directory(extrausers_dir(settings), 0755, root_ownership);
+    write_file_atomically(extrausers_dir(settings) / name, after.substr(before.size()), mode, root_ownership);
 }
 
 Account set_up_account(const Settings& settings, const Secrets& secrets) {
-    auto passwd = account_file(settings, "passwd"), group = account_file(settings, "group"),
-         shadow = account_file(settings, "shadow"), gshadow = account_file(settings, "gshadow");
-    AccountFiles files{read_file(passwd), read_file(group), read_file(shadow), read_file_if_exists(gshadow)};
+    auto etc = settings.under_root("/etc");
+    AccountFiles files{read_file(etc / "passwd"), read_file(etc / "group"), read_file(etc / "shadow"),
+                       read_file_if_exists(etc / "gshadow")};
     if (settings.runs_as_root()) {
         auto root = find_account(files.passwd, "root");
-        if (!root) throw failure("find user", "root", "not in " + passwd.string());
+        if (!root) throw failure("find user", "root", "not in " + (etc / "passwd").string());
         return *root;
     }
     AccountRequest request;
@@ -143,11 +133,17 @@ Account set_up_account(const Settings& settings, const Secrets& secrets) {
     request.password_field = secrets.user_password_hash.value_or("*");
     request.days_since_epoch = static_cast<long>(std::time(nullptr) / 86400);
     auto change = add_account(files, request);
+    if (settings.read_only_root) {
+        write_extra_account_file(settings, "group", files.group, change.files.group, 0644);
+        write_extra_account_file(settings, "passwd", files.passwd, change.files.passwd, 0644);
+        write_extra_account_file(settings, "shadow", files.shadow, change.files.shadow, 0600);
+        return change.account;
+    }
     // group first: a passwd entry must never name a group that does not exist yet
-    replace_account_file(group, files.group, change.files.group);
-    if (files.gshadow) replace_account_file(gshadow, *files.gshadow, *change.files.gshadow);
-    replace_account_file(passwd, files.passwd, change.files.passwd);
-    replace_account_file(shadow, files.shadow, change.files.shadow);
+    replace_account_file(etc / "group", files.group, change.files.group);
+    if (files.gshadow) replace_account_file(etc / "gshadow", *files.gshadow, *change.files.gshadow);
+    replace_account_file(etc / "passwd", files.passwd, change.files.passwd);
+    replace_account_file(etc / "shadow", files.shadow, change.files.shadow);
     return change.account;
 }
 

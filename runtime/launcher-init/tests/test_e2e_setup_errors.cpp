@@ -142,25 +142,22 @@ TEST_CASE("setup: uid 0 runs the command as root and leaves the account files al
     CHECK(read_text(image.directory.path() / "etc/shadow") == shadow);
 }
 
-TEST_CASE("setup: account files linked into /run/launcher/accounts become files again on a writable root") {
+TEST_CASE("setup: on a read-only root the user goes into the extrausers files and /etc stays as it is") {
     if (!prerequisites_met({})) return;
     ImageRoot image;
-    // As the launcher's images lay them out, so that a read-only root still gets the user (that
-    // path is tested on a real read-only container by the launcher's e2e tests).
-    auto originals = image.directory.path() / "usr/local/share/launcher/accounts";
-    fs::create_directories(originals);
-    for (const char* name : {"passwd", "group", "shadow"}) {
-        fs::rename(image.directory.path() / "etc" / name, originals / name);
-        fs::create_symlink(fs::path("/run/launcher/accounts") / name, image.directory.path() / "etc" / name);
-    }
-    auto original_passwd = read_text(originals / "passwd");
     image.settings["LAUNCHER_SERVICE"] = "command";
+    image.settings["LAUNCHER_READ_ONLY_ROOT"] = "1";
+    auto passwd = image.passwd();
+    auto shadow = read_text(image.directory.path() / "etc/shadow");
     auto result = run_launcher(image.settings, {"true"});
     INFO(result.output);
     REQUIRE(result.exit_status == 0);
+    auto extra = image.directory.path() / "run/launcher/extrausers";
     auto uid = std::to_string(image.user.uid);
-    CHECK_FALSE(fs::is_symlink(image.directory.path() / "etc/passwd"));
-    CHECK(image.passwd() == original_passwd + image.user.name + ":x:" + uid + ":" + uid + "::/home/" + image.user.name + ":/bin/sh\n");
-    CHECK(read_text(image.directory.path() / "etc/shadow").find("\n" + image.user.name + ":*:") != std::string::npos);
-    CHECK(read_text(originals / "passwd") == original_passwd);
+    CHECK(read_text(extra / "passwd") == image.user.name + ":x:" + uid + ":" + uid + "::/home/" + image.user.name + ":/bin/sh\n");
+    CHECK(read_text(extra / "group") == image.user.name + ":x:" + uid + ":\n");
+    CHECK(read_text(extra / "shadow").rfind(image.user.name + ":*:", 0) == 0);
+    CHECK(file_facts(extra / "shadow").mode == 0600);
+    CHECK(image.passwd() == passwd);
+    CHECK(read_text(image.directory.path() / "etc/shadow") == shadow);
 }
