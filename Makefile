@@ -15,7 +15,7 @@ export CCACHE_NOHASHDIR := 1
 # Builds use Debian's docker.io client when present: it has BuildKit built in.
 BUILD_DOCKER ?= $(shell test -x /usr/bin/docker && echo /usr/bin/docker || echo docker)
 
-.PHONY: all test test-asan fuzz image real-image bench up clean
+.PHONY: all test test-asan fuzz lint image real-image bench up clean
 
 CONFIGURE = cmake -S . -B $(BUILD) -DLAUNCHER_WERROR=$(WERROR) $(CMAKE_FLAGS)
 
@@ -68,6 +68,12 @@ fuzz:
 	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_CXX_COMPILER=clang++ -DLAUNCHER_FUZZ=ON -DLAUNCHER_WERROR=$(WERROR) $(CMAKE_FLAGS)
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_targets
 	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# The repository's habits as checks: clang-format over every C++ file, clang-tidy (.clang-tidy)
+# over the launcher's and launcher-init's sources.
+lint: all
+	@tools/ensure-packages.sh lint
+	tools/lint.sh $(BUILD) $(JOBS)
 
 # Timings, printed (not asserted): `render`, then `up` against a polling shell script and
 # `devcontainer up`, with the launcher's CPU time and peak RSS, and `ps` with 20 environments.

@@ -26,6 +26,8 @@ test_packages=(
 bench_packages=(curl time openssh-client docker.io)
 # libFuzzer and the sanitizers' runtimes come with Debian's clang.
 fuzz_packages=(clang libclang-rt-dev)
+# Debian's clang-format and clang-tidy (14 on bookworm) are what the lint check was written against.
+lint_packages=(clang-format clang-tidy)
 
 case "${1:-}" in
   build) wanted=("${build_packages[@]}") ;;
@@ -33,7 +35,8 @@ case "${1:-}" in
   test) wanted=("${build_packages[@]}" "${up_packages[@]}" "${test_packages[@]}") ;;
   bench) wanted=("${build_packages[@]}" "${bench_packages[@]}") ;;
   fuzz) wanted=("${build_packages[@]}" "${fuzz_packages[@]}") ;;
-  *) echo "usage: $0 build|up|test|bench|fuzz" >&2; exit 2 ;;
+  lint) wanted=("${build_packages[@]}" "${lint_packages[@]}") ;;
+  *) echo "usage: $0 build|up|test|bench|fuzz|lint" >&2; exit 2 ;;
 esac
 
 # Docker Compose v2 (the `docker compose` plugin, for `launcher export`'s tests) is not in

@@ -26,7 +26,8 @@ const std::vector<std::string> rendered_fields{
     "/resources/cpuset_mems", "/restart", "/labels", "/privileged", "/network", "/read_only_root"};
 
 bool asks_for_something(const json& value) {
-  return !(value.is_null() || value == false || value == "" || (value.is_structured() && value.empty()));
+  bool empty_text = value.is_string() && value.get_ref<const std::string&>().empty();
+  return !(value.is_null() || value == false || empty_text || (value.is_structured() && value.empty()));
 }
 
 void collect_unexpressed(const json& node, const std::string& pointer, const std::vector<std::string>& expressed,
