@@ -58,12 +58,14 @@ std::string rendezvous_block() {
 }
 
 // torchrun and its arguments as shell words; the node's rank and the rendezvous are expanded
-// where the words are run, on the node.
+// where the words are run, on the node. The first node hosts the rendezvous store: said
+// explicitly, since torchrun's guess (does the endpoint name this machine?) is true for every
+// node when several share one host.
 std::string torchrun_words(const Job& job) {
   return "python3 -m torch.distributed.run --nnodes=" + std::to_string(job.request.nodes) +
          " --nproc_per_node=" + std::to_string(processes_per_node(job.request)) +
          " --node_rank=\"$SLURM_NODEID\" --rdzv_backend=c10d --rdzv_endpoint=\"$LAUNCHER_RENDEZVOUS\""
-         " --rdzv_id=\"$SLURM_JOB_ID\"";
+         " --rdzv_id=\"$SLURM_JOB_ID\" --rdzv_conf=is_host=\"$((SLURM_NODEID == 0))\"";
 }
 
 std::string srun_line(const Job& job) {
@@ -127,12 +129,17 @@ std::string docker_script(const Job& job) {
   text += "export digest=" + shell_quote(job.image.digest) + "\n";
   text += "export run_reference=" + shell_quote(job.image.run_reference()) + "\n";
   text += rendezvous_block();
+  text += "# Each node's name with the address Slurm reaches it at (IPv4 ones; others resolve as they are).\n"
+          "LAUNCHER_NODE_ADDRESSES=$(scontrol show node -o \"$SLURM_JOB_NODELIST\" |\n"
+          "  sed -n 's/^NodeName=\\([^ ]*\\) .* NodeAddr=\\([0-9.]*\\) .*/\\1:\\2/p')\n"
+          "export LAUNCHER_NODE_ADDRESSES\n\n";
 
   text += "# One Slurm task per node: check the image, run the container until it ends or Slurm signals the\n"
           "# task (scancel, the time limit), and remove it either way.\n";
   text += "run_on_node() {\n";
-  text += "  local node=$SLURMD_NODENAME\n";
-  text += "  local container=launcher-slurm-$SLURM_JOB_ID-$node\n";
+  // Not local: the EXIT trap runs after the function has returned.
+  text += "  node=$SLURMD_NODENAME\n";
+  text += "  container=launcher-slurm-$SLURM_JOB_ID-$node\n";
   text += image_check(job);
   std::string gpus;
   if (job.request.gpus_per_node > 0) {
@@ -150,12 +157,17 @@ std::string docker_script(const Job& job) {
     for (const auto& directory : plan.create_directories) directories.push_back(shell_quote(directory));
     text += "  mkdir -p " + join_words(directories) + "\n";
   }
+  text += "  local hosts=()\n"
+          "  for entry in $LAUNCHER_NODE_ADDRESSES; do hosts+=(--add-host \"$entry\"); done\n";
   text += "  trap 'docker rm --force \"$container\" >/dev/null 2>&1 || true' EXIT\n";
   text += "  trap 'exit 143' TERM INT\n";
   text += "  docker run --rm --name \"$container\" --label \"" + std::string(label_job) + "=$SLURM_JOB_ID\" --label \"" +
-          label_node + "=$node\" \\\n    --network host" + gpus;
+          label_node + "=$node\" \\\n    --network host --hostname \"$node\" \"${hosts[@]}\"" + gpus;
   for (const auto& option : node_run_options(job)) text += " \\\n    " + quoted_words(option);
   text += " \\\n    \"$run_reference\" " + torchrun_words(job) + " \\\n    " + quoted_words(plan.command) + " &\n";
+  // --hostname: torchrun's rendezvous tells agents apart by host name and process id, and every
+  // agent is process 7 or so in its container: nodes that share a host need names of their own,
+  // which the workers then reach each other by (--add-host, from Slurm's node addresses).
   // Waiting in the shell, not in docker run, lets the TERM trap act at once.
   text += "  wait $!\n";
   text += "}\n";
