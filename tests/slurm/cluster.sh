@@ -22,6 +22,14 @@ daemons=(slurmd-n2 slurmd-n1 slurmctld munged)
 
 stop() {
   local name pid
+  # Jobs first, so that their tasks remove their containers while slurmd still runs them.
+  if [[ -f $state/env ]] && command -v squeue >/dev/null; then
+    # shellcheck source=/dev/null
+    source "$state/env"
+    scancel --full --quiet --user root 2>/dev/null || true
+    scancel --quiet --user root 2>/dev/null || true
+    for _ in $(seq 150); do [[ -z $(squeue -h 2>/dev/null) ]] && break; sleep 0.2; done
+  fi
   for name in "${daemons[@]}"; do
     [[ -f $state/$name.pid ]] || continue
     pid=$(cat "$state/$name.pid")
@@ -87,7 +95,7 @@ start() {
   mkdir -p "$state/spool/ctld" "$state/log"
   write_n2_swap
   cat >"$state/slurm.conf" <<EOF
-ClusterName=launcher-test
+ClusterName=launcher$port
 SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$port
 SlurmUser=root

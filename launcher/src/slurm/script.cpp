@@ -134,13 +134,20 @@ std::string docker_script(const Job& job) {
           "  sed -n 's/^NodeName=\\([^ ]*\\) .* NodeAddr=\\([0-9.]*\\) .*/\\1:\\2/p')\n"
           "export LAUNCHER_NODE_ADDRESSES\n\n";
 
-  text += "# One Slurm task per node: check the image, run the container until it ends or Slurm signals the\n"
-          "# task (scancel, the time limit), and remove it either way.\n";
+  text += "# Every node checks its image before any node starts one: a node that differs stops the job here.\n";
+  text += "check_image_on_node() {\n";
+  text += "  local node=$SLURMD_NODENAME\n";
+  text += image_check(job);
+  text += "}\n";
+  text += "export -f check_image_on_node\n";
+  text += srun_line(job) + " bash -c 'set -euo pipefail; check_image_on_node'\n\n";
+  text += "# One Slurm task per node: run the container until it ends or Slurm signals the task (scancel,\n"
+          "# the time limit), and remove it either way.\n";
   text += "run_on_node() {\n";
   // Not local: the EXIT trap runs after the function has returned.
   text += "  node=$SLURMD_NODENAME\n";
-  text += "  container=launcher-slurm-$SLURM_JOB_ID-$node\n";
-  text += image_check(job);
+  // Job ids repeat across clusters (and restarted ones): the cluster's name keeps containers apart.
+  text += "  container=launcher-slurm-$SLURM_CLUSTER_NAME-$SLURM_JOB_ID-$node\n";
   std::string gpus;
   if (job.request.gpus_per_node > 0) {
     text += "  local gpus=${SLURM_STEP_GPUS:-${SLURM_JOB_GPUS:-}}\n"
@@ -161,8 +168,8 @@ std::string docker_script(const Job& job) {
           "  for entry in $LAUNCHER_NODE_ADDRESSES; do hosts+=(--add-host \"$entry\"); done\n";
   text += "  trap 'docker rm --force \"$container\" >/dev/null 2>&1 || true' EXIT\n";
   text += "  trap 'exit 143' TERM INT\n";
-  text += "  docker run --rm --name \"$container\" --label \"" + std::string(label_job) + "=$SLURM_JOB_ID\" --label \"" +
-          label_node + "=$node\" \\\n    --network host --hostname \"$node\" \"${hosts[@]}\"" + gpus;
+  text += "  docker run --rm --name \"$container\" --label \"" + std::string(label_cluster) + "=$SLURM_CLUSTER_NAME\" --label \"" +
+          label_job + "=$SLURM_JOB_ID\" \\\n    --label \"" + label_node + "=$node\"     --network host --hostname \"$node\" \"${hosts[@]}\"" + gpus;
   for (const auto& option : node_run_options(job)) text += " \\\n    " + quoted_words(option);
   text += " \\\n    \"$run_reference\" " + torchrun_words(job) + " \\\n    " + quoted_words(plan.command) + " &\n";
   // --hostname: torchrun's rendezvous tells agents apart by host name and process id, and every

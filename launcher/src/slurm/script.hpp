@@ -7,6 +7,7 @@
 namespace launcher::slurm {
 
 // Labels on a job's containers, so that `launcher cancel`, `scancel` and tests find them.
+inline constexpr const char* label_cluster = "io.launcher.slurm-cluster";
 inline constexpr const char* label_job = "io.launcher.slurm-job";
 inline constexpr const char* label_node = "io.launcher.slurm-node";
 
