@@ -26,7 +26,6 @@ stop() {
   if [[ -f $state/env ]] && command -v squeue >/dev/null; then
     # shellcheck source=/dev/null
     source "$state/env"
-    scancel --full --quiet --user root 2>/dev/null || true
     scancel --quiet --user root 2>/dev/null || true
     for _ in $(seq 150); do [[ -z $(squeue -h 2>/dev/null) ]] && break; sleep 0.2; done
   fi
