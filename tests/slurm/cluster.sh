@@ -93,6 +93,8 @@ start() {
 
   mkdir -p "$state/spool/ctld" "$state/log"
   write_n2_swap
+  # n2 at another loopback address: torchrun tells agents apart by the name their address resolves
+  # to (and pid), which must differ per node as on a real cluster.
   cat >"$state/slurm.conf" <<EOF
 ClusterName=launcher$port
 SlurmctldHost=$host(127.0.0.1)
@@ -119,7 +121,7 @@ JobAcctGatherType=jobacct_gather/none
 KillWait=10
 MinJobAge=600
 NodeName=n1 NodeHostname=$host NodeAddr=127.0.0.1 Port=$((port + 1)) CPUs=1 State=UNKNOWN
-NodeName=n2 NodeHostname=$host NodeAddr=127.0.0.1 Port=$((port + 2)) CPUs=1 State=UNKNOWN
+NodeName=n2 NodeHostname=$host NodeAddr=127.0.0.2 Port=$((port + 2)) CPUs=1 State=UNKNOWN
 PartitionName=debug Nodes=n[1-2] Default=YES MaxTime=INFINITE State=UP
 EOF
   echo "export SLURM_CONF=$state/slurm.conf" >"$state/env"

@@ -117,9 +117,8 @@ test_ddp() {
   [[ -z $(job_containers "$job") ]] || fail "containers of job $job are left: $(job_containers "$job")"
 
   listed=$("$launcher" jobs --json)
-  python3 -c 'import json, sys; job, image = int(sys.argv[1]), sys.argv[2]
-  sys.exit(not any(j["job"] == job and j["state"] == "COMPLETED" and j["nodes"] == 2 and j["image"] == image
-                   for j in json.load(sys.stdin)))' "$job" "$image_id" <<<"$listed" ||
+  python3 -c 'import json, sys; job, image = int(sys.argv[1]), sys.argv[2]; sys.exit(not any(j["job"] == job and j["state"] == "COMPLETED" and j["nodes"] == 2 and j["image"] == image for j in json.load(sys.stdin)))' \
+    "$job" "$image_id" <<<"$listed" ||
     fail "launcher jobs does not list job $job as COMPLETED on 2 nodes with $image_id: $listed"
   echo "PASS: 4 ranks, world size 4, identical parameters; both nodes ran $image_id"
 }
