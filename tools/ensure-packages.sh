@@ -16,10 +16,12 @@ build_packages=("${launcher_packages[@]}" libtorch-dev)
 up_packages=(docker.io debootstrap debian-archive-keyring)
 # With `up`'s engine and base image: the real servers launcher-init is tested against; Debian's
 # CPU PyTorch for the Python examples; git and curl for the quick-start test's clone and login.
+# Slurm and munge: the two-node test cluster of tests/slurm.
 test_packages=(
   shellcheck docker-registry openssh-client chromium git curl
   openssh-server jupyter-server python3-nbclassic ssh-audit
   python3-torch docker-compose
+  slurmctld slurmd slurm-client munge
 )
 # The `up` benchmark's floor script polls with curl and ssh; GNU time reads the launcher's
 # CPU time and peak RSS. (npm, for @devcontainers/cli, comes with the machine's Node.js.)

@@ -14,6 +14,7 @@
 #include "commands/profiles.hpp"
 #include "commands/render.hpp"
 #include "commands/secret.hpp"
+#include "commands/slurm.hpp"
 #include "commands/up.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
@@ -78,6 +79,9 @@ int run(int argc, char** argv, commands::Context& context) {
   commands::add_build_command(app, context);
   commands::add_doctor_command(app, context);
   commands::add_pin_command(app, context);
+  commands::add_submit_command(app, context);
+  commands::add_jobs_command(app, context);
+  commands::add_cancel_command(app, context);
 
   try {
     try {

@@ -31,11 +31,12 @@ HostGpuSource::HostGpuSource(const host::HostFacts& host, docker::Docker docker_
       gpus(queries, gpu::live_placement_context(host.user_name, host.uid, host.state_home, docker), reservation) {}
 
 plan::Resolution resolve_request(const ProfileRequest& request, const host::HostFacts& host, plan::GpuHost& gpus,
-                                 Pinning pinning) {
+                                 Pinning pinning, const FinalLayer& final_layer) {
   profile::Catalog catalog = profile::load_catalog(profile_locations(host));
   profile::FieldContext flag_context{"command line", host.cwd, host.home, nullptr};
   profile::Sourced merged =
       profile::merge_profile(catalog, request.profile, profile::flag_layers(request.flags, flag_context));
+  if (final_layer) profile::overlay(merged, final_layer(merged));
   plan::Resolution resolution = plan::resolve_plan(request.profile, merged, host, host::real_path_probe(), gpus);
   const profile::ProfileSource* demanding = catalog.pinning_source();
   if (pinning == Pinning::required_when_demanded && demanding && !pin::pinned_digest(resolution.plan.image))

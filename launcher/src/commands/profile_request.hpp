@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -37,10 +38,14 @@ struct HostGpuSource {
   gpu::HostGpus gpus;
 };
 
-// Loads every profile source of this host and directory, applies the flags and resolves, GPUs
-// placed through `gpus`. A team file with "require_pinned_image" refuses an unpinned image,
-// except for `pin` itself.
+// A layer a command lays over the merged profile (flags included), made from it: a batch job's.
+using FinalLayer = std::function<profile::Sourced(const profile::Sourced& merged)>;
+
+// Loads every profile source of this host and directory, applies the flags (then `final_layer`,
+// when given) and resolves, GPUs placed through `gpus`. A team file with "require_pinned_image"
+// refuses an unpinned image, except for `pin` itself.
 plan::Resolution resolve_request(const ProfileRequest& request, const host::HostFacts& host, plan::GpuHost& gpus,
-                                 Pinning pinning = Pinning::required_when_demanded);
+                                 Pinning pinning = Pinning::required_when_demanded,
+                                 const FinalLayer& final_layer = nullptr);
 
 } // namespace launcher::commands

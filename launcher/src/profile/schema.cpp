@@ -385,6 +385,13 @@ public:
     }
   }
 
+  // How a Slurm cluster's nodes run the image (`launcher submit`): "docker" or "pyxis".
+  void slurm(json& value, const std::string& pointer) const {
+    object_keys(value, pointer, {"runtime", "pull"});
+    if (value.contains("runtime")) one_of(value["runtime"], pointer + "/runtime", {"docker", "pyxis"});
+    if (value.contains("pull")) boolean(value["pull"], pointer + "/pull");
+  }
+
   void allow(json& value, const std::string& pointer) const {
     if (!value.is_array()) fail(pointer, "an array of opt-in names", value);
     for (std::size_t i = 0; i < value.size(); ++i) one_of(value[i], child_pointer(pointer, i), dangerous_opt_ins());
@@ -411,6 +418,7 @@ const std::vector<std::pair<std::string, FieldCheck>>& field_checks() {
       {"sudo", &Checker::sudo},           {"jupyter", &Checker::jupyter},
       {"ssh", &Checker::ssh},             {"network", &Checker::network},
       {"read_only_root", &Checker::read_only_root},
+      {"slurm", &Checker::slurm},
   };
   return checks;
 }

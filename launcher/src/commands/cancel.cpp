@@ -1,0 +1,36 @@
+#include <chrono>
+#include <memory>
+#include <ostream>
+#include <thread>
+
+#include "commands/slurm.hpp"
+#include "commands/slurm_client.hpp"
+#include "core/error.hpp"
+#include "core/text.hpp"
+#include "slurm/output.hpp"
+
+namespace launcher::commands {
+
+void add_cancel_command(CLI::App& app, Context& context) {
+  auto job = std::make_shared<std::string>();
+  CLI::App* command = app.add_subcommand("cancel", "cancel a Slurm job and wait until it has ended");
+  command->add_option("JOB", *job, "Slurm job id")->required();
+  command->callback([job, &context] {
+    if (!slurm::is_job_id(*job)) throw Error(ExitCode::usage, "JOB: expected a Slurm job id (digits), found " + quote_for_message(*job));
+    run_slurm({"scancel", *job}, "cancelling job " + *job);
+    // The nodes' tasks remove their containers when Slurm signals them; the job has ended once
+    // Slurm says so, which is what a caller waits for.
+    std::string state;
+    for (int poll = 0; poll < 600; ++poll) {
+      state = run_slurm({"squeue", "-h", "-t", "all", "-j", *job, "-o", "%T"}, "asking for job " + *job).out;
+      state = state.substr(0, state.find('\n'));
+      if (state != "RUNNING" && state != "PENDING" && state != "COMPLETING" && state != "CONFIGURING" &&
+          state != "SUSPENDED")
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    *context.out << "job " << *job << ": " << (state.empty() ? "gone" : state) << "\n";
+  });
+}
+
+} // namespace launcher::commands

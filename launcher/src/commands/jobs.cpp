@@ -1,0 +1,36 @@
+#include <memory>
+#include <ostream>
+
+#include <fmt/format.h>
+
+#include "commands/slurm.hpp"
+#include "commands/slurm_client.hpp"
+#include "slurm/job.hpp"
+#include "slurm/output.hpp"
+
+namespace launcher::commands {
+
+void add_jobs_command(CLI::App& app, Context& context) {
+  auto json = std::make_shared<bool>(false);
+  CLI::App* command = app.add_subcommand("jobs", "list the launcher's Slurm jobs, as Slurm knows them");
+  command->add_flag("--json", *json, "print them as JSON");
+  command->callback([json, &context] {
+    // -t all: finished jobs too, for as long as slurmctld remembers them (MinJobAge).
+    std::string out = run_slurm({"squeue", "--me", "-h", "-t", "all", "-o", slurm::squeue_format}, "listing jobs").out;
+    std::vector<slurm::JobRow> rows = slurm::parse_job_rows(out);
+    if (*json) {
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto& row : rows)
+        list.push_back({{"job", row.id}, {"state", row.state}, {"nodes", row.nodes}, {"node_list", row.node_list},
+                        {"name", row.name}, {"image", row.image}, {"rendezvous_port", slurm::rendezvous_port(row.id)}});
+      *context.out << list.dump(2) << "\n";
+      return;
+    }
+    constexpr const char* row_format = "{:<10} {:<11} {:>5}  {:<14} {:<28} {}\n";
+    *context.out << fmt::format(row_format, "JOB", "STATE", "NODES", "NODELIST", "NAME", "IMAGE");
+    for (const auto& row : rows)
+      *context.out << fmt::format(row_format, row.id, row.state, row.nodes, row.node_list, row.name, row.image);
+  });
+}
+
+} // namespace launcher::commands

@@ -1,0 +1,16 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "process/process.hpp"
+
+namespace launcher::commands {
+
+// Slurm's client commands (sbatch, squeue, sinfo, scontrol, scancel), spawned without a shell.
+// A program missing from PATH is Error(host_incapable) saying what installs it; a failed one is
+// Error(failed): "<what>: <program> failed: <Slurm's own reason>".
+process::ProcessResult run_slurm(const std::vector<std::string>& argv, const std::string& what,
+                                 const process::ProcessOptions& options = {});
+
+} // namespace launcher::commands

@@ -1,0 +1,121 @@
+#include <memory>
+#include <ostream>
+
+#include "commands/profile_request.hpp"
+#include "commands/slurm.hpp"
+#include "commands/slurm_client.hpp"
+#include "core/error.hpp"
+#include "core/text.hpp"
+#include "docker/docker.hpp"
+#include "pin/pin.hpp"
+#include "slurm/job.hpp"
+#include "slurm/output.hpp"
+#include "slurm/script.hpp"
+
+namespace launcher::commands {
+
+namespace {
+
+// A batch job takes no GPU of the submit host (its layer says "gpus": "none"): each node's come
+// from Slurm's allocation.
+class AllocationGpus : public plan::GpuHost {
+public:
+  std::vector<plan::PlacedGpu> claim(const std::string&, const std::vector<std::string>&) override { refuse(); }
+  std::vector<plan::PlacedGpu> choose(const std::string&, int) override { refuse(); }
+  std::string topology_source() override { return "Slurm's allocation on each node"; }
+
+private:
+  [[noreturn]] static void refuse() {
+    throw Error(ExitCode::usage, "a Slurm job's GPUs come from its allocation: use --gpus-per-node");
+  }
+};
+
+// The digest nodes check: the profile's repo digest, or else the image ID of this host's copy.
+slurm::PinnedImage pin_image(const std::string& docker_binary, const plan::Resolution& resolution) {
+  const std::string& reference = resolution.plan.image;
+  if (auto digest = pin::pinned_digest(reference))
+    return {slurm::PinnedImage::Kind::repo_digest, pin::without_digest(reference), *digest};
+  std::string culprit = resolution.profile.origin_of("/image").describe() + ": image " + reference +
+                        " is not pinned by digest, ";
+  std::string remedy = "; pin it with `launcher pin` (nodes then check the registry's digest)";
+  std::optional<nlohmann::json> local;
+  try {
+    local = docker::Docker(docker_binary).inspect_image(reference);
+  } catch (const Error& error) { // no Docker on this submit host
+    throw Error(ExitCode::usage, culprit + "and this host cannot tell its image ID (" + error.what() + ")" + remedy);
+  }
+  if (!local) throw Error(ExitCode::usage, culprit + "and it is not on this host to take its image ID from" + remedy);
+  return {slurm::PinnedImage::Kind::image_id, reference, local->value("Id", "")};
+}
+
+// GPUs per node beyond what the partition's nodes offer would pend forever: refused up front.
+void check_partition_gpus(const slurm::JobRequest& request) {
+  if (request.gpus_per_node == 0) return;
+  std::vector<std::string> argv{"sinfo", "-h", "-o", "%G"};
+  if (!request.partition.empty()) argv.insert(argv.end(), {"-p", request.partition});
+  std::string gres = run_slurm(argv, "checking the partition's GPUs").out;
+  int offered = slurm::max_gpus_per_node(gres);
+  std::string partition = request.partition.empty() ? "the cluster" : "partition " + request.partition;
+  if (request.gpus_per_node > offered)
+    throw Error(ExitCode::usage, "command line (--gpus-per-node " + std::to_string(request.gpus_per_node) + "): " +
+                                     partition + "'s nodes offer at most " + std::to_string(offered) +
+                                     " GPUs each (sinfo's GRES: " + (gres.empty() ? "none" : split(gres, '\n').front()) + ")");
+}
+
+} // namespace
+
+void add_submit_command(CLI::App& app, Context& context) {
+  struct Options {
+    ProfileRequest request{"shell", {}};
+    slurm::JobRequest job;
+    int procs_per_node = 0;
+    bool dry_run = false;
+    bool json = false;
+  };
+  auto options = std::make_shared<Options>();
+  CLI::App* command = app.add_subcommand("submit", "run a profile's image as a multi-node torchrun job on Slurm");
+  add_profile_options(*command, options->request);
+  command->add_option("--nodes", options->job.nodes, "nodes to run on (torchrun once on each)")->required();
+  command->add_option("--gpus-per-node", options->job.gpus_per_node, "GPUs per node: one torchrun process each");
+  command->add_option("--procs-per-node", options->procs_per_node, "processes per node of a CPU job (default 1)");
+  command->add_option("--partition", options->job.partition, "Slurm partition");
+  command->add_option("--time", options->job.time, "time limit, as sbatch takes it");
+  command->add_option("--account", options->job.account, "Slurm account");
+  command->add_flag("--dry-run", options->dry_run, "print the sbatch script and submit nothing");
+  command->add_flag("--json", options->json, "print the job as JSON");
+  command->add_option("CMD", options->job.command, "after --: what torchrun runs on each node, like train.py --epochs 3");
+  command->callback([options, command, &context] {
+    slurm::JobRequest& job_request = options->job;
+    if (command->count("--procs-per-node")) job_request.procs_per_node = options->procs_per_node;
+    slurm::check_job_request(job_request);
+    host::HostFacts host = host::read_host_facts();
+    AllocationGpus gpus;
+    profile::FieldContext batch_context{"command line (-- CMD)", host.cwd, host.home, nullptr};
+    plan::Resolution resolution = resolve_request(
+        options->request, host, gpus, Pinning::required_when_demanded, [&](const profile::Sourced& merged) {
+          return slurm::batch_layer(merged, options->request.profile, job_request.command, batch_context);
+        });
+    // This host's memory says nothing about a node's: only a limit the profile sets is kept.
+    if (resolution.profile.origin_of("/resources/memory").source == "default") resolution.plan.memory_bytes.reset();
+    slurm::Job job{options->request.profile, resolution.plan, job_request, slurm::cluster_settings(resolution.profile),
+                   pin_image(context.docker, resolution)};
+    std::string script = slurm::render_script(job);
+    if (options->dry_run) {
+      *context.out << script;
+      return;
+    }
+    check_partition_gpus(job_request);
+    process::ProcessOptions sbatch_options;
+    sbatch_options.input = script;
+    long long job_id = slurm::parse_submitted_job_id(
+        run_slurm({"sbatch", "--parsable"}, "Slurm refused the job", sbatch_options).out);
+    if (options->json)
+      *context.out << nlohmann::json{{"job", job_id}, {"name", slurm::job_name(job.plan)},
+                                     {"image", job.image.run_reference()}, {"nodes", job_request.nodes}}
+                          .dump()
+                   << "\n";
+    else *context.out << job_id << "\n";
+  });
+}
+
+} // namespace launcher::commands

@@ -1,0 +1,79 @@
+#include "slurm/job.hpp"
+
+#include "core/error.hpp"
+#include "core/text.hpp"
+#include "pin/pin.hpp"
+#include "profile/catalog.hpp"
+
+namespace launcher::slurm {
+
+using nlohmann::json;
+
+ClusterSettings cluster_settings(const profile::Sourced& profile) {
+  ClusterSettings settings;
+  const json slurm = profile.fields.value("slurm", json::object());
+  if (slurm.value("runtime", "docker") == "pyxis") settings.runtime = Runtime::pyxis;
+  settings.pull = slurm.value("pull", false);
+  return settings;
+}
+
+void check_job_request(const JobRequest& request) {
+  auto usage = [](const std::string& message) { throw Error(ExitCode::usage, "command line (" + message); };
+  if (request.nodes < 1) usage("--nodes " + std::to_string(request.nodes) + "): a job needs at least 1 node");
+  if (request.gpus_per_node < 0)
+    usage("--gpus-per-node " + std::to_string(request.gpus_per_node) + "): expected 0 or more GPUs");
+  if (request.procs_per_node && request.gpus_per_node > 0)
+    usage("--procs-per-node): a GPU job runs one process per GPU; --procs-per-node is for CPU jobs");
+  if (request.procs_per_node && *request.procs_per_node < 1)
+    usage("--procs-per-node " + std::to_string(*request.procs_per_node) + "): expected 1 or more processes");
+  // #SBATCH lines are not parsed by a shell: their values must need no quoting.
+  auto plain = [&](const char* flag, const std::string& value) {
+    if (value.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:,+=/-") != std::string::npos)
+      usage(std::string(flag) + " " + quote_for_message(value) + "): expected letters, digits and _.:,+=/- only");
+  };
+  plain("--partition", request.partition);
+  plain("--time", request.time);
+  plain("--account", request.account);
+  if (request.command.empty()) usage("-- CMD): the command torchrun runs on every node is missing, like `-- train.py --epochs 3`");
+}
+
+int processes_per_node(const JobRequest& request) {
+  return request.gpus_per_node > 0 ? request.gpus_per_node : request.procs_per_node.value_or(1);
+}
+
+profile::Sourced batch_layer(const profile::Sourced& merged, const std::string& profile_name,
+                             const std::vector<std::string>& command, const profile::FieldContext& context) {
+  const std::string service = merged.fields.value("service", "shell");
+  if (service == "jupyter" || service == "ssh")
+    throw Error(ExitCode::usage, merged.origin_of("/service").describe() + ": profile \"" + profile_name +
+                                     "\" runs the " + service + " service, which is not a batch job; submit a " +
+                                     "profile whose service is \"shell\" or \"command\"");
+  if (!merged.fields.value("ports", json::array()).empty())
+    throw Error(ExitCode::usage, merged.origin_of("/ports/0").describe() +
+                                     ": a batch job publishes no ports (its containers use each node's network)");
+  json fields{{"service", "command"}, {"command", command}, {"gpus", "none"}};
+  profile::normalize_profile(fields, context, "");
+  return profile::as_layer(fields, context.source, "");
+}
+
+std::string PinnedImage::run_reference() const {
+  return kind == Kind::repo_digest ? pin::repository_of(name) + "@" + digest : digest;
+}
+
+std::string job_name(const plan::Plan& plan) { return "launcher-" + plan.env; }
+
+int rendezvous_port(long long job_id) { return rendezvous_port_base + static_cast<int>(job_id % rendezvous_port_span); }
+
+const std::vector<std::pair<std::string, std::string>>& job_environment_defaults() {
+  // One OpenMP thread per rank unless the profile says otherwise (torchrun's own default, said
+  // out loud); NCCL reports problems and aborts hung collectives instead of waiting forever.
+  static const std::vector<std::pair<std::string, std::string>> defaults{
+      {"OMP_NUM_THREADS", "1"},
+      {"NCCL_DEBUG", "WARN"},
+      {"TORCH_NCCL_ASYNC_ERROR_HANDLING", "1"},
+      {"NCCL_ASYNC_ERROR_HANDLING", "1"},
+  };
+  return defaults;
+}
+
+} // namespace launcher::slurm

@@ -1,0 +1,80 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "plan/plan.hpp"
+#include "profile/origin.hpp"
+#include "profile/schema.hpp"
+
+namespace launcher::slurm {
+
+// How a cluster's nodes run containers, from the profile's "slurm" object.
+enum class Runtime { docker, pyxis };
+
+struct ClusterSettings {
+  Runtime runtime = Runtime::docker;
+  bool pull = false; // a docker node without the image pulls it by its repo digest
+};
+
+// The profile's "slurm" settings (validated by the schema), defaults where it has none.
+ClusterSettings cluster_settings(const profile::Sourced& profile);
+
+// What `launcher submit` was asked, as typed.
+struct JobRequest {
+  int nodes = 0;
+  int gpus_per_node = 0;
+  std::optional<int> procs_per_node; // CPU jobs only: torchrun processes on each node
+  std::string partition;             // empty: the cluster's default
+  std::string time;                  // empty: the partition's default
+  std::string account;
+  std::vector<std::string> command; // what torchrun runs on every node: a script and its arguments
+};
+
+// Flag checks that need no cluster; Error(usage) naming the flag.
+void check_job_request(const JobRequest& request);
+
+// torchrun processes per node: one per GPU, or --procs-per-node (default 1) on CPU.
+int processes_per_node(const JobRequest& request);
+
+// The layer that makes a profile a batch job: the command runs as service "command", with no
+// GPUs of the submit host (each node's come from Slurm's allocation). A service profile
+// (jupyter, ssh) or one that publishes ports is refused naming where that was set.
+profile::Sourced batch_layer(const profile::Sourced& merged, const std::string& profile_name,
+                             const std::vector<std::string>& command, const profile::FieldContext& context);
+
+// The image every node must hold, pinned: by the registry's digest when the profile pins one,
+// otherwise by the image ID of the submit host's copy (a locally built image has no registry digest).
+struct PinnedImage {
+  enum class Kind { repo_digest, image_id };
+  Kind kind = Kind::repo_digest;
+  std::string name;   // the profile's reference without a digest: what nodes look up
+  std::string digest; // "sha256:…": the repo digest or the image ID
+  // What `docker run` gets on a node: "repo@sha256:…" or the image ID itself.
+  std::string run_reference() const;
+};
+
+// The job, fully decided: the plan (as `up` would run it) and the cluster's part.
+struct Job {
+  std::string profile;
+  plan::Plan plan;
+  JobRequest request;
+  ClusterSettings cluster;
+  PinnedImage image;
+};
+
+// The job name Slurm shows, and the comment by which `launcher jobs` tells its jobs apart.
+std::string job_name(const plan::Plan& plan);
+inline constexpr const char* job_comment_prefix = "launcher-image=";
+
+// Rendezvous ports are derived from the job id in the script: base + id % span, so that two jobs
+// sharing a first node rarely collide.
+inline constexpr int rendezvous_port_base = 40000;
+inline constexpr int rendezvous_port_span = 10000;
+int rendezvous_port(long long job_id);
+
+// Environment defaults for NCCL and OpenMP written into every job; the profile's env overrides each.
+const std::vector<std::pair<std::string, std::string>>& job_environment_defaults();
+
+} // namespace launcher::slurm

@@ -1,0 +1,114 @@
+#include "slurm/output.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <regex>
+
+#include "core/error.hpp"
+#include "core/text.hpp"
+#include "slurm/job.hpp"
+
+namespace launcher::slurm {
+
+namespace {
+
+std::string trimmed(std::string_view text) {
+  auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return "";
+  auto last = text.find_last_not_of(" \t\r\n");
+  return std::string(text.substr(first, last - first + 1));
+}
+
+bool all_digits(std::string_view text, std::size_t max_length) {
+  return !text.empty() && text.size() <= max_length &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+} // namespace
+
+bool is_job_id(std::string_view text) { return all_digits(text, 18); }
+
+long long parse_submitted_job_id(std::string_view out) {
+  std::string line = trimmed(out);
+  std::string id = line.substr(0, line.find(';'));
+  if (!is_job_id(id))
+    throw Error(ExitCode::failed, "sbatch --parsable printed " + quote_for_message(line) + ", not a job id");
+  return std::stoll(id);
+}
+
+std::vector<JobRow> parse_job_rows(std::string_view out) {
+  std::vector<JobRow> rows;
+  for (const auto& line : split(std::string(out), '\n')) {
+    if (trimmed(line).empty()) continue;
+    std::vector<std::string> fields;
+    std::string rest = line;
+    for (int i = 0; i < 5; ++i) {
+      auto bar = rest.find('|');
+      if (bar == std::string::npos)
+        throw Error(ExitCode::failed, "squeue printed " + quote_for_message(line) + ", expected " + squeue_format);
+      fields.push_back(rest.substr(0, bar));
+      rest = rest.substr(bar + 1);
+    }
+    std::string comment = trimmed(rest);
+    if (!starts_with(comment, job_comment_prefix)) continue;
+    if (!is_job_id(fields[0]) || !all_digits(fields[2], 9))
+      throw Error(ExitCode::failed, "squeue printed " + quote_for_message(line) + ", expected a job id and a node count");
+    rows.push_back({std::stoll(fields[0]), fields[1], std::stoi(fields[2]), fields[3], fields[4],
+                    comment.substr(std::string_view(job_comment_prefix).size())});
+  }
+  return rows;
+}
+
+int max_gpus_per_node(std::string_view sinfo_gres) {
+  // gpu[:TYPE]:COUNT, then an optional "(S:…)" socket list.
+  static const std::regex gpu_entry("^gpu(:[^:(,]+)?:([0-9]{1,6})(\\(.*\\))?$");
+  int most = 0;
+  for (const auto& line : split(std::string(sinfo_gres), '\n')) {
+    int on_node = 0;
+    // Entries are separated by commas outside the parentheses of socket lists.
+    std::string entry;
+    int depth = 0;
+    auto finish = [&] {
+      std::smatch match;
+      std::string item = trimmed(entry);
+      if (std::regex_match(item, match, gpu_entry)) on_node += std::stoi(match[2]);
+      entry.clear();
+    };
+    for (char c : line) {
+      if (c == '(') ++depth;
+      if (c == ')') --depth;
+      if (c == ',' && depth == 0) finish();
+      else entry += c;
+    }
+    finish();
+    most = std::max(most, on_node);
+  }
+  return most;
+}
+
+std::optional<std::string> scontrol_field(std::string_view line, std::string_view key) {
+  static const std::regex next_key(" [A-Za-z][A-Za-z0-9_:/]*=");
+  std::string text(line);
+  std::string wanted = std::string(key) + "=";
+  std::size_t at = starts_with(text, wanted) ? 0 : text.find(" " + wanted);
+  if (at == std::string::npos) return std::nullopt;
+  std::size_t start = at + (at == 0 && starts_with(text, wanted) ? 0 : 1) + wanted.size();
+  std::smatch match;
+  std::string rest = text.substr(start);
+  std::size_t end = std::regex_search(rest, match, next_key) ? static_cast<std::size_t>(match.position(0)) : rest.size();
+  return trimmed(rest.substr(0, end));
+}
+
+std::string slurm_reason(std::string_view stderr_text) {
+  std::string reason;
+  for (const auto& raw : split(std::string(stderr_text), '\n')) {
+    std::string line = trimmed(raw);
+    for (const char* prefix : {"sbatch: error: ", "squeue: error: ", "scancel: error: ", "scontrol: error: ",
+                               "sinfo: error: "})
+      if (starts_with(line, prefix)) line = line.substr(std::string_view(prefix).size());
+    if (!line.empty()) reason += (reason.empty() ? "" : "; ") + line;
+  }
+  return reason.empty() ? "no reason given" : reason;
+}
+
+} // namespace launcher::slurm

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace launcher::slurm {
+
+// `sbatch --parsable` prints "ID" or "ID;CLUSTER". Throws Error naming the output otherwise.
+long long parse_submitted_job_id(std::string_view out);
+
+// A Slurm job id as typed: digits only, at most 18 of them.
+bool is_job_id(std::string_view text);
+
+// squeue's fields for `launcher jobs`, in this order, '|'-separated; the comment comes last as it
+// is free text.
+inline constexpr const char* squeue_format = "%i|%T|%D|%N|%j|%k";
+
+struct JobRow {
+  long long id = 0;
+  std::string state; // RUNNING, PENDING, CANCELLED, ...
+  int nodes = 0;
+  std::string node_list;
+  std::string name;
+  std::string image; // from the comment the launcher set
+};
+
+// The launcher's jobs in squeue's output (squeue_format, no header); other jobs are left out.
+// A malformed line throws Error naming it.
+std::vector<JobRow> parse_job_rows(std::string_view out);
+
+// The most GPUs one node of the partition offers, from `sinfo -h -o %G` (lines like "gpu:4",
+// "gpu:a100:8(S:0-1)", "gpu:a100:2,gpu:v100:1" or "(null)").
+int max_gpus_per_node(std::string_view sinfo_gres);
+
+// One field of `scontrol show job -o` (KEY=VALUE pairs on one line; values such as paths may hold
+// spaces, so a value runs until the next " KEY=").
+std::optional<std::string> scontrol_field(std::string_view line, std::string_view key);
+
+// What a Slurm client said when it failed, without its "sbatch: error: " prefixes, on one line.
+std::string slurm_reason(std::string_view stderr_text);
+
+} // namespace launcher::slurm

@@ -1,0 +1,237 @@
+#include "slurm/script.hpp"
+
+#include <algorithm>
+
+#include "core/error.hpp"
+#include "core/text.hpp"
+#include "pin/pin.hpp"
+#include "render/render.hpp"
+
+namespace launcher::slurm {
+
+namespace {
+
+using render::shell_quote;
+
+std::string join_words(const std::vector<std::string>& words, const std::string& separator = " ") {
+  std::string line;
+  for (const auto& word : words) line += (line.empty() ? "" : separator) + word;
+  return line;
+}
+
+std::string quoted_words(const std::vector<std::string>& words) {
+  std::vector<std::string> quoted;
+  for (const auto& word : words) quoted.push_back(shell_quote(word));
+  return join_words(quoted);
+}
+
+std::string runtime_name(Runtime runtime) { return runtime == Runtime::docker ? "docker" : "pyxis"; }
+
+std::string sbatch_header(const Job& job) {
+  const JobRequest& request = job.request;
+  std::string text = "#!/bin/bash\n";
+  auto directive = [&](const std::string& option, const std::string& value) {
+    if (!value.empty()) text += "#SBATCH --" + option + "=" + value + "\n";
+  };
+  directive("job-name", job_name(job.plan));
+  directive("nodes", std::to_string(request.nodes));
+  directive("ntasks-per-node", "1");
+  if (request.gpus_per_node > 0) directive("gpus-per-node", std::to_string(request.gpus_per_node));
+  directive("partition", request.partition);
+  directive("time", request.time);
+  directive("account", request.account);
+  directive("comment", job_comment_prefix + job.image.run_reference());
+  text += "# Rendered by `launcher submit` from profile \"" + job.profile + "\" (Slurm runtime: " +
+          runtime_name(job.cluster.runtime) + ").\n# Every node runs torchrun once, in image " +
+          job.image.run_reference() + ";\n# the nodes meet at the first one.\n";
+  text += "set -euo pipefail\n\n";
+  return text;
+}
+
+std::string rendezvous_block() {
+  return "# torchrun's c10d rendezvous: the first node of the job, on a port derived from the job id.\n"
+         "first_node=$(scontrol show hostnames \"$SLURM_JOB_NODELIST\" | head -n 1)\n"
+         "first_address=$(scontrol show node -o \"$first_node\" | sed -n 's/.* NodeAddr=\\([^ ]*\\).*/\\1/p')\n"
+         "export LAUNCHER_RENDEZVOUS=\"${first_address:-$first_node}:$((" +
+         std::to_string(rendezvous_port_base) + " + SLURM_JOB_ID % " + std::to_string(rendezvous_port_span) +
+         "))\"\n\n";
+}
+
+// torchrun and its arguments as shell words; the node's rank and the rendezvous are expanded
+// where the words are run, on the node. The first node hosts the rendezvous store: said
+// explicitly, since torchrun's guess (does the endpoint name this machine?) is true for every
+// node when several share one host.
+std::string torchrun_words(const Job& job) {
+  return "python3 -m torch.distributed.run --nnodes=" + std::to_string(job.request.nodes) +
+         " --nproc_per_node=" + std::to_string(processes_per_node(job.request)) +
+         " --node_rank=\"$SLURM_NODEID\" --rdzv_backend=c10d --rdzv_endpoint=\"$LAUNCHER_RENDEZVOUS\""
+         " --rdzv_id=\"$SLURM_JOB_ID\" --rdzv_conf=is_host=\"$((SLURM_NODEID == 0))\"";
+}
+
+std::string srun_line(const Job& job) {
+  return "srun --nodes=" + std::to_string(job.request.nodes) + " --ntasks-per-node=1 --kill-on-bad-exit=1";
+}
+
+// The environment a job's containers get: the defaults, then the profile's env over them.
+std::map<std::string, std::string> job_environment(const plan::Plan& plan) {
+  std::map<std::string, std::string> environment = plan.environment;
+  for (const auto& [name, value] : job_environment_defaults()) environment.emplace(name, value);
+  return environment;
+}
+
+// `docker run`'s options from the plan, as `up` renders them, less what a node decides itself
+// (name, network, GPUs, the env's labels) and what a batch job has no use for (ports, restarts).
+std::vector<std::vector<std::string>> node_run_options(const Job& job) {
+  plan::Plan plan = job.plan;
+  plan.environment = job_environment(plan);
+  render::ContainerCommand rendered = render::render_container_command({"docker", "run"}, plan);
+  static const std::vector<std::string> decided_on_node{"--name", "--network", "--publish", "--restart", "--gpus"};
+  std::vector<std::vector<std::string>> options;
+  for (const auto& option : rendered.options) {
+    const std::string& name = option.front();
+    const std::string value = option.size() > 1 ? option[1] : "";
+    if (std::find(decided_on_node.begin(), decided_on_node.end(), name) != decided_on_node.end()) continue;
+    if (name == "--label" && starts_with(value, "io.launcher.") && !starts_with(value, render::label_profile)) continue;
+    if (name == "--env" && value == "NVIDIA_VISIBLE_DEVICES=void" && job.request.gpus_per_node > 0) continue;
+    options.push_back(option);
+  }
+  return options;
+}
+
+// The node's image check: the digest the job was submitted with, or a refusal naming both.
+std::string image_check(const Job& job) {
+  const PinnedImage& image = job.image;
+  if (image.kind == PinnedImage::Kind::image_id)
+    return "  # The image was built without a registry: its image ID is the digest every node must have.\n"
+           "  local found\n"
+           "  found=$(docker image inspect --format '{{.Id}}' \"$image\" 2>/dev/null) || found=\"no image\"\n"
+           "  if [[ $found != \"$digest\" ]]; then\n"
+           "    echo \"launcher: node $node: image $image is $found here, but the job was submitted with $digest;\" \\\n"
+           "      \"nothing was started on this node\" >&2\n"
+           "    return 1\n"
+           "  fi\n";
+  std::string missing =
+      job.cluster.pull
+          ? "    docker pull --quiet \"$run_reference\" >/dev/null || return 1\n"
+          : "    local found\n"
+            "    found=$(docker image inspect --format '{{join .RepoDigests \" \"}}' \"$image\" 2>/dev/null) || found=\"no image\"\n"
+            "    echo \"launcher: node $node: image $image is ${found:-an image with no registry digest} here, but the job was submitted with\" \\\n"
+            "      \"$digest; nothing was started on this node (the profile's slurm.pull lets nodes pull it)\" >&2\n"
+            "    return 1\n";
+  return "  if ! docker image inspect \"$run_reference\" >/dev/null 2>&1; then\n" + missing + "  fi\n";
+}
+
+std::string docker_script(const Job& job) {
+  const plan::Plan& plan = job.plan;
+  std::string text = sbatch_header(job);
+  text += "# The image as the profile names it, the digest every node must hold, and what `docker run` gets.\n";
+  text += "export image=" + shell_quote(job.image.name) + "\n";
+  text += "export digest=" + shell_quote(job.image.digest) + "\n";
+  text += "export run_reference=" + shell_quote(job.image.run_reference()) + "\n";
+  text += rendezvous_block();
+  text += "# Each node's name with the address Slurm reaches it at (IPv4 ones; others resolve as they are).\n"
+          "LAUNCHER_NODE_ADDRESSES=$(scontrol show node -o \"$SLURM_JOB_NODELIST\" |\n"
+          "  sed -n 's/^NodeName=\\([^ ]*\\) .* NodeAddr=\\([0-9.]*\\) .*/\\1:\\2/p')\n"
+          "export LAUNCHER_NODE_ADDRESSES\n\n";
+
+  text += "# Every node checks its image before any node starts one: a node that differs stops the job here.\n";
+  text += "check_image_on_node() {\n";
+  text += "  local node=$SLURMD_NODENAME\n";
+  text += image_check(job);
+  text += "}\n";
+  text += "export -f check_image_on_node\n";
+  text += srun_line(job) + " bash -c 'set -euo pipefail; check_image_on_node'\n\n";
+  text += "# One Slurm task per node: run the container until it ends or Slurm signals the task (scancel,\n"
+          "# the time limit), and remove it either way.\n";
+  text += "run_on_node() {\n";
+  // Not local: the EXIT trap runs after the function has returned.
+  text += "  node=$SLURMD_NODENAME\n";
+  // Job ids repeat across clusters (and restarted ones): the cluster's name keeps containers apart.
+  text += "  container=launcher-slurm-$SLURM_CLUSTER_NAME-$SLURM_JOB_ID-$node\n";
+  std::string gpus;
+  if (job.request.gpus_per_node > 0) {
+    text += "  local gpus=${SLURM_STEP_GPUS:-${SLURM_JOB_GPUS:-}}\n"
+            "  if [[ -z $gpus ]]; then\n"
+            "    echo \"launcher: node $node: Slurm allocated no GPUs here; the job asked for " +
+            std::to_string(job.request.gpus_per_node) + " per node\" >&2\n"
+            "    return 1\n"
+            "  fi\n";
+    // Only the allocation's GPUs, never all; the inner double quotes keep "device=0,1" one request.
+    gpus = " \\\n    --gpus \"\\\"device=$gpus\\\"\"";
+  }
+  if (!plan.create_directories.empty()) {
+    std::vector<std::string> directories;
+    for (const auto& directory : plan.create_directories) directories.push_back(shell_quote(directory));
+    text += "  mkdir -p " + join_words(directories) + "\n";
+  }
+  text += "  local hosts=()\n"
+          "  for entry in $LAUNCHER_NODE_ADDRESSES; do hosts+=(--add-host \"$entry\"); done\n";
+  text += "  trap 'docker rm --force \"$container\" >/dev/null 2>&1 || true' EXIT\n";
+  text += "  trap 'exit 143' TERM INT\n";
+  text += "  docker run --rm --name \"$container\" --label \"" + std::string(label_cluster) + "=$SLURM_CLUSTER_NAME\" --label \"" +
+          label_job + "=$SLURM_JOB_ID\" \\\n    --label \"" + label_node + "=$node\"     --network host --hostname \"$node\" \"${hosts[@]}\"" + gpus;
+  for (const auto& option : node_run_options(job)) text += " \\\n    " + quoted_words(option);
+  text += " \\\n    \"$run_reference\" " + torchrun_words(job) + " \\\n    " + quoted_words(plan.command) + " &\n";
+  // --hostname: torchrun's rendezvous tells agents apart by host name and process id, and every
+  // agent is process 7 or so in its container: nodes that share a host need names of their own,
+  // which the workers then reach each other by (--add-host, from Slurm's node addresses).
+  // Waiting in the shell, not in docker run, lets the TERM trap act at once.
+  text += "  wait $!\n";
+  text += "}\n";
+  text += "export -f run_on_node\n\n";
+  text += srun_line(job) + " bash -c 'set -euo pipefail; run_on_node'\n";
+  return text;
+}
+
+// pyxis's image syntax: "[REGISTRY#]IMAGE", the registry split off by '#' instead of '/'.
+std::string pyxis_image(const PinnedImage& image) {
+  if (image.kind != PinnedImage::Kind::repo_digest)
+    throw Error(ExitCode::usage, "image " + image.name + " has no registry digest (its ID here is " + image.digest +
+                                     "); pyxis nodes import images from a registry by digest: push it and pin it "
+                                     "with `launcher pin`");
+  std::string reference = image.run_reference();
+  auto slash = reference.find('/');
+  if (slash == std::string::npos) return reference;
+  std::string first = reference.substr(0, slash);
+  bool is_registry = first.find_first_of(".:") != std::string::npos || first == "localhost";
+  return is_registry ? first + "#" + reference.substr(slash + 1) : reference;
+}
+
+std::string pyxis_script(const Job& job) {
+  const plan::Plan& plan = job.plan;
+  std::string text = sbatch_header(job);
+  text += rendezvous_block();
+  text += "# The containers' environment (no secrets): set here, handed over by name with --container-env.\n";
+  std::vector<std::string> names;
+  for (const auto& [name, value] : job_environment(plan)) {
+    text += "export " + name + "=" + shell_quote(value) + "\n";
+    names.push_back(name);
+  }
+  names.push_back("LAUNCHER_RENDEZVOUS");
+  text += "\n";
+  std::vector<std::string> mounts;
+  for (const auto& mount : plan.mounts) {
+    for (const auto& path : {mount.source, mount.target})
+      if (path.find_first_of(",:") != std::string::npos)
+        throw Error(ExitCode::usage, "mount " + quote_for_message(path) +
+                                         ": pyxis's --container-mounts cannot express a path with ',' or ':'");
+    mounts.push_back(mount.source + ":" + mount.target + (mount.read_only ? ":ro" : ""));
+  }
+  text += srun_line(job) + " \\\n";
+  text += "  " + shell_quote("--container-image=" + pyxis_image(job.image)) + " \\\n";
+  if (!mounts.empty()) text += "  " + shell_quote("--container-mounts=" + join_words(mounts, ",")) + " \\\n";
+  if (!plan.workdir.empty()) text += "  " + shell_quote("--container-workdir=" + plan.workdir) + " \\\n";
+  text += "  --no-container-mount-home \\\n";
+  text += "  " + shell_quote("--container-env=" + join_words(names, ",")) + " \\\n";
+  text += "  bash -c " + shell_quote("exec " + torchrun_words(job) + " \"$@\"") + " torchrun \\\n";
+  text += "  " + quoted_words(plan.command) + "\n";
+  return text;
+}
+
+} // namespace
+
+std::string render_script(const Job& job) {
+  return job.cluster.runtime == Runtime::docker ? docker_script(job) : pyxis_script(job);
+}
+
+} // namespace launcher::slurm

@@ -1,0 +1,23 @@
+#pragma once
+
+#include <string>
+
+#include "slurm/job.hpp"
+
+namespace launcher::slurm {
+
+// Labels on a job's containers, so that `launcher cancel`, `scancel` and tests find them.
+inline constexpr const char* label_cluster = "io.launcher.slurm-cluster";
+inline constexpr const char* label_job = "io.launcher.slurm-job";
+inline constexpr const char* label_node = "io.launcher.slurm-node";
+
+// The sbatch script of a job, pure: #SBATCH lines, the rendezvous, then one Slurm task per node
+// that runs torchrun in the profile's image. Everything taken from the plan is shell-quoted.
+// docker: the node checks the image's digest, then `docker run`s it on the host network with the
+// GPUs Slurm allocated there, and removes the container when the task ends or is signalled.
+// pyxis: `srun --container-image=…` with the mounts, workdir and secret-free environment.
+// Throws Error(usage) for what the runtime cannot express (pyxis: a mount path with ',' or ':',
+// an image pinned only by a local image ID).
+std::string render_script(const Job& job);
+
+} // namespace launcher::slurm

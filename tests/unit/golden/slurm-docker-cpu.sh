@@ -1,0 +1,88 @@
+#!/bin/bash
+#SBATCH --job-name=launcher-project-shell
+#SBATCH --nodes=2
+#SBATCH --ntasks-per-node=1
+#SBATCH --comment=launcher-image=sha256:7882b756c45149d442f5473f886f92b07b1446e8560a702b9d963fbaad291dad
+# Rendered by `launcher submit` from profile "shell" (Slurm runtime: docker).
+# Every node runs torchrun once, in image sha256:7882b756c45149d442f5473f886f92b07b1446e8560a702b9d963fbaad291dad;
+# the nodes meet at the first one.
+set -euo pipefail
+
+# The image as the profile names it, the digest every node must hold, and what `docker run` gets.
+export image=pytorch-cpu:1.13.0a0-debian12
+export digest=sha256:7882b756c45149d442f5473f886f92b07b1446e8560a702b9d963fbaad291dad
+export run_reference=sha256:7882b756c45149d442f5473f886f92b07b1446e8560a702b9d963fbaad291dad
+# torchrun's c10d rendezvous: the first node of the job, on a port derived from the job id.
+first_node=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)
+first_address=$(scontrol show node -o "$first_node" | sed -n 's/.* NodeAddr=\([^ ]*\).*/\1/p')
+export LAUNCHER_RENDEZVOUS="${first_address:-$first_node}:$((40000 + SLURM_JOB_ID % 10000))"
+
+# Each node's name with the address Slurm reaches it at (IPv4 ones; others resolve as they are).
+LAUNCHER_NODE_ADDRESSES=$(scontrol show node -o "$SLURM_JOB_NODELIST" |
+  sed -n 's/^NodeName=\([^ ]*\) .* NodeAddr=\([0-9.]*\) .*/\1:\2/p')
+export LAUNCHER_NODE_ADDRESSES
+
+# Every node checks its image before any node starts one: a node that differs stops the job here.
+check_image_on_node() {
+  local node=$SLURMD_NODENAME
+  # The image was built without a registry: its image ID is the digest every node must have.
+  local found
+  found=$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null) || found="no image"
+  if [[ $found != "$digest" ]]; then
+    echo "launcher: node $node: image $image is $found here, but the job was submitted with $digest;" \
+      "nothing was started on this node" >&2
+    return 1
+  fi
+}
+export -f check_image_on_node
+srun --nodes=2 --ntasks-per-node=1 --kill-on-bad-exit=1 bash -c 'set -euo pipefail; check_image_on_node'
+
+# One Slurm task per node: run the container until it ends or Slurm signals the task (scancel,
+# the time limit), and remove it either way.
+run_on_node() {
+  node=$SLURMD_NODENAME
+  container=launcher-slurm-$SLURM_CLUSTER_NAME-$SLURM_JOB_ID-$node
+  local hosts=()
+  for entry in $LAUNCHER_NODE_ADDRESSES; do hosts+=(--add-host "$entry"); done
+  trap 'docker rm --force "$container" >/dev/null 2>&1 || true' EXIT
+  trap 'exit 143' TERM INT
+  docker run --rm --name "$container" --label "io.launcher.slurm-cluster=$SLURM_CLUSTER_NAME" --label "io.launcher.slurm-job=$SLURM_JOB_ID" \
+    --label "io.launcher.slurm-node=$node"     --network host --hostname "$node" "${hosts[@]}" \
+    --pull never \
+    --label io.launcher.profile=shell \
+    --env NVIDIA_VISIBLE_DEVICES=void \
+    --env LAUNCHER_SERVICE=command \
+    --env LAUNCHER_UID=1000 \
+    --env LAUNCHER_GID=1000 \
+    --env LAUNCHER_USER=alice \
+    --env LAUNCHER_WORKDIR=/workspace \
+    --env NCCL_ASYNC_ERROR_HANDLING=1 \
+    --env NCCL_DEBUG=INFO \
+    --env OMP_NUM_THREADS=1 \
+    --env TORCH_NCCL_ASYNC_ERROR_HANDLING=1 \
+    --workdir /workspace \
+    --mount type=bind,src=/home/alice/project,dst=/workspace \
+    --mount 'type=bind,src=/data/my sets/o'\''brien,dst=/data,readonly' \
+    --tmpfs /run/launcher:rw,nosuid,nodev,noexec,mode=0755 \
+    --cap-drop ALL \
+    --cap-add CHOWN \
+    --cap-add DAC_OVERRIDE \
+    --cap-add FOWNER \
+    --cap-add KILL \
+    --cap-add SETGID \
+    --cap-add SETUID \
+    --security-opt no-new-privileges \
+    --shm-size 28g \
+    --ulimit memlock=-1:-1 \
+    --ulimit stack=67108864:67108864 \
+    --memory 58982m \
+    --memory-swap 58982m \
+    --cpu-shares 1024 \
+    --pids-limit 32768 \
+    "$run_reference" python3 -m torch.distributed.run --nnodes=2 --nproc_per_node=2 --node_rank="$SLURM_NODEID" --rdzv_backend=c10d --rdzv_endpoint="$LAUNCHER_RENDEZVOUS" --rdzv_id="$SLURM_JOB_ID" --rdzv_conf=is_host="$((SLURM_NODEID == 0))" \
+    train.py --note 'it'\''s a #test; $HOME' &
+  wait $!
+}
+export -f run_on_node
+
+srun --nodes=2 --ntasks-per-node=1 --kill-on-bad-exit=1 bash -c 'set -euo pipefail; run_on_node'
