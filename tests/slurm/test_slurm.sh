@@ -110,7 +110,9 @@ test_ddp() {
   echo "$output" | grep -v '^step '
   [[ $final == COMPLETED ]] || fail "job $job ended $final: $output"
   grep -q "world size 4" <<<"$output" || fail "no 'world size 4' in the job's output: $output"
-  checksums=$(sed -n 's/^rank \([0-3]\) of 4: parameters sha256 \([0-9a-f]*\)$/\1 \2/p' <<<"$output" | sort)
+  # Ranks write to one output at once: two lines may run together, so each report is matched
+  # wherever it is, not as a whole line.
+  checksums=$(grep -o -E 'rank [0-3] of 4: parameters sha256 [0-9a-f]{64}' <<<"$output" | awk '{print $2, $7}' | sort)
   [[ $(awk '{print $1}' <<<"$checksums" | tr '\n' ' ') == "0 1 2 3 " ]] || fail "not all 4 ranks reported: $checksums"
   [[ $(awk '{print $2}' <<<"$checksums" | sort -u | wc -l) -eq 1 ]] || fail "the ranks' parameters differ: $checksums"
   grep -q "parameters identical on all 4 ranks" <<<"$output" || fail "ddp_train.py did not find identical parameters"
