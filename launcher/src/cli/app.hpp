@@ -1,10 +1,16 @@
 #pragma once
 
+#include <functional>
 #include <iosfwd>
 
 namespace launcher::cli {
 
 // The whole program behind main: parses argv, runs one subcommand, maps errors to exit codes.
 int run(int argc, char** argv, std::ostream& out, std::ostream& err);
+
+// Returns what `action` returns. Whatever it throws ends as one line "launcher: error: ..." on
+// `err` and an exit code: an Error's own, 1 for anything else (a JSON library's exception, a
+// bad_alloc), never std::terminate's abort.
+int run_reporting_errors(const std::function<int()>& action, std::ostream& err);
 
 } // namespace launcher::cli

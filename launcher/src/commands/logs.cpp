@@ -12,7 +12,6 @@
 #include "lifecycle/inspect.hpp"
 #include "process/process.hpp"
 #include "secrets/env_secrets.hpp"
-#include "secrets/state.hpp"
 
 namespace launcher::commands {
 

@@ -25,7 +25,7 @@ profile::ProfileLocations profile_locations(const host::HostFacts& host) {
           }};
 }
 
-HostGpuSource::HostGpuSource(const host::HostFacts& host, const std::string& docker_binary, doctor::FactSource& facts,
+HostGpuSource::HostGpuSource(const host::HostFacts& host, const std::string& docker_binary, facts::FactSource& facts,
                              gpu::Reservation reservation)
     : docker(docker_binary), queries(facts, docker_binary),
       gpus(queries, gpu::live_placement_context(host.user_name, host.uid, host.state_home, docker), reservation) {}

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "launcher_contract/contract.hpp"
 #include "process/process.hpp"
 
 namespace launcher::gpu {
@@ -210,7 +211,7 @@ std::string user_name(uid_t uid) {
 
 HolderProbe live_holder_probe(const std::string& docker) {
   return {[docker](const std::string& env) {
-            auto result = process::run_process({docker, "ps", "-a", "-q", "--filter", "label=io.launcher.env=" + env});
+            auto result = process::run_process({docker, "ps", "-a", "-q", "--filter", std::string("label=") + contract::label::env + "=" + env});
             return result.exit_code != 0 || !result.out.empty();
           },
           [](long pid) { return kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM; }};
