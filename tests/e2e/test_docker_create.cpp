@@ -1,5 +1,7 @@
 #include <unistd.h>
 
+#include "host/state_layout.hpp"
+#include "launcher_contract/contract.hpp"
 #include "secrets/env_secrets.hpp"
 #include "secrets/generate.hpp"
 #include "support.hpp"
@@ -158,11 +160,11 @@ TEST_CASE("the built-in jupyter and ssh profiles publish on loopback only, harde
   CHECK(jupyter_host["Tmpfs"] == json{{"/run/launcher", "rw,nosuid,nodev,noexec,mode=0755"}});
   CHECK(jupyter_host["Mounts"][1] == json{{"Type", "bind"},
                                           {"Source", created.rendered["plan"]["access"]["secrets_dir"]},
-                                          {"Target", launcher::secrets::container_secrets_dir},
+                                          {"Target", launcher::contract::mount::secrets_dir},
                                           {"ReadOnly", true}});
   // The token reaches the container only through that mount: nowhere in what Docker stores.
   std::string token = *launcher::secrets::read_env_secrets(
-                           launcher::secrets::state_layout(jupyter.name, dir.path / ".state"), jupyter.name)
+                           launcher::host::state_layout(jupyter.name, dir.path / ".state"), jupyter.name)
                            .jupyter_token;
   CHECK(token.size() == 64);
   CHECK(created.inspect.dump().find(token) == std::string::npos);

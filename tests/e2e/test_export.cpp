@@ -5,12 +5,15 @@
 
 #include <sstream>
 
+#include "core/read_file.hpp"
+#include "host/state_layout.hpp"
 #include "lifecycle/inspect.hpp"
 #include "lifecycle/readiness.hpp"
 #include "secrets/state.hpp"
 #include "support.hpp"
 
 using namespace launcher::e2e;
+using launcher::read_file;
 using nlohmann::json;
 using launcher::process::run_process;
 
@@ -21,12 +24,6 @@ void require_compose() {
   if (version.exit_code != 0) skip_or_fail("no `docker compose` plugin: tools/ensure-packages.sh test installs it");
 }
 
-std::string read_file(const fs::path& file) {
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 json inspect_container(const std::string& name) {
   auto inspect = run_process({docker(), "inspect", name});
@@ -35,8 +32,8 @@ json inspect_container(const std::string& name) {
   return json::parse(inspect.out)[0];
 }
 
-launcher::secrets::StateLayout state_of(const TempDir& dir, const std::string& env) {
-  return launcher::secrets::state_layout(env, dir.path / ".state");
+launcher::host::StateLayout state_of(const TempDir& dir, const std::string& env) {
+  return launcher::host::state_layout(env, dir.path / ".state");
 }
 
 // `launcher export --format FORMAT ARGS -o FILE`, which must succeed.

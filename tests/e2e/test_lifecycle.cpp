@@ -8,8 +8,8 @@
 
 #include <fstream>
 
+#include "launcher_contract/contract.hpp"
 #include "secrets/generate.hpp"
-#include "secrets/state.hpp"
 #include "support.hpp"
 
 using namespace launcher::e2e;
@@ -248,7 +248,7 @@ TEST_CASE("ssh: code of the env user reads no host key and changes no authorized
     ~RestoreOwner() { launcher::process::run_process({"chown", "-R", owner, path}); }
   } restore{secrets, std::to_string(owner.st_uid) + ":" + std::to_string(owner.st_gid)};
   REQUIRE(launcher::process::run_process({"chown", "-R", "4242:4242", secrets}).exit_code == 0);
-  std::string mounted_key = std::string(launcher::secrets::container_secrets_dir) + "/ssh_host_ed25519_key";
+  std::string mounted_key = std::string(launcher::contract::mount::secrets_dir) + "/ssh_host_ed25519_key";
   auto as_root = [&](std::vector<std::string> command) {
     command.insert(command.begin(), {docker(), "exec", env.name});
     return launcher::process::run_process(command);

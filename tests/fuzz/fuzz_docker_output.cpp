@@ -47,7 +47,7 @@ void read(std::uint8_t reader, std::string_view text) {
   case 2: (void)docker::parse_listing(text, {"io.launcher.env", "io.launcher.gpus"}); break;
   case 3: {
     std::vector<std::string> parts = fuzz::split_at_nul(text, 2);
-    doctor::Fact version{true, 0, parts[0], ""}, info{true, 0, parts.size() > 1 ? parts[1] : "", ""};
+    facts::Fact version{true, 0, parts[0], ""}, info{true, 0, parts.size() > 1 ? parts[1] : "", ""};
     doctor::HostSnapshot snapshot;
     snapshot.docker = doctor::parse_docker_facts(&version, &info);
     check_report({}, snapshot);
@@ -63,9 +63,9 @@ void read(std::uint8_t reader, std::string_view text) {
     break;
   }
   case 5: {
-    doctor::MemoryFactSource facts;
+    facts::MemoryFactSource facts;
     facts.answers["docker-container-inspect.json"] = {true, 0, std::string(text), ""};
-    doctor::HostQueries queries(facts, "docker");
+    facts::HostQueries queries(facts, "docker");
     auto [subject, snapshot] = doctor::gather_container_facts(queries, "env", matrix);
     check_report(subject, snapshot);
     break;

@@ -21,12 +21,12 @@ const char* const one_gpu_table =
 void doctor_host(std::string_view text) {
   std::vector<std::string> parts = fuzz::split_at_nul(text, 4);
   parts.resize(4);
-  doctor::MemoryFactSource facts;
+  facts::MemoryFactSource facts;
   facts.answers["proc-driver-nvidia-version.txt"] = {true, 0, parts[0], ""};
   facts.answers["nvidia-smi-query-gpu.csv"] = {true, 0, parts[1], ""};
   facts.answers["nvidia-smi-L.txt"] = {true, 0, parts[2], ""};
   facts.answers["nvidia-smi-query-compute-apps.csv"] = {true, 0, parts[3], ""};
-  doctor::HostQueries queries(facts, "docker");
+  facts::HostQueries queries(facts, "docker");
   const matrix::Matrix& matrix = matrix::embedded_matrix();
   for (auto kind : {plan::GpuAssignment::Kind::all, plan::GpuAssignment::Kind::devices}) {
     doctor::Subject subject;

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/error.hpp"
-#include "doctor/facts.hpp"
+#include "facts/facts.hpp"
 #include "host/host_facts.hpp"
 #include "plan/resolve.hpp"
 #include "profile/builtin.hpp"

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "doctor/facts.hpp"
+#include "facts/facts.hpp"
 #include "doctor/snapshot.hpp"
 #include "gpu/inventory.hpp"
 #include "matrix/matrix.hpp"
@@ -17,19 +17,19 @@ inline std::filesystem::path fixture(const std::string& relative) {
 }
 
 // Replays fixture folders (first answer wins) and counts the questions asked.
-class FixtureFacts : public doctor::FactSource {
+class FixtureFacts : public facts::FactSource {
 public:
   explicit FixtureFacts(const std::vector<std::string>& folders) : replay_(paths(folders)) {}
 
-  doctor::Fact command(const std::string& name, const std::vector<std::string>& argv) override {
+  facts::Fact command(const std::string& name, const std::vector<std::string>& argv) override {
     asked.push_back(name);
     return replay_.command(name, argv);
   }
-  doctor::Fact file(const std::string& name, const std::filesystem::path& path) override {
+  facts::Fact file(const std::string& name, const std::filesystem::path& path) override {
     asked.push_back(name);
     return replay_.file(name, path);
   }
-  doctor::Fact listing(const std::string& name, const std::vector<std::filesystem::path>& directories) override {
+  facts::Fact listing(const std::string& name, const std::vector<std::filesystem::path>& directories) override {
     asked.push_back(name);
     return replay_.listing(name, directories);
   }
@@ -42,7 +42,7 @@ private:
     for (const auto& folder : folders) result.push_back(fixture(folder));
     return result;
   }
-  doctor::DirectoryFactSource replay_;
+  facts::DirectoryFactSource replay_;
 };
 
 inline doctor::Subject gpu_subject(const std::string& image, plan::GpuAssignment gpus = {plan::GpuAssignment::Kind::all, {}}) {
@@ -56,14 +56,14 @@ inline doctor::Subject gpu_subject(const std::string& image, plan::GpuAssignment
 // Everything doctor would gather from these folders for this subject.
 inline doctor::HostSnapshot snapshot_of(const std::vector<std::string>& folders, const doctor::Subject& subject) {
   FixtureFacts facts(folders);
-  doctor::HostQueries queries(facts, "docker");
+  facts::HostQueries queries(facts, "docker");
   return doctor::gather_doctor_facts(queries, subject, matrix::embedded_matrix());
 }
 
 // The GPUs of a recorded or constructed host, as `up` and `doctor` read them.
 inline gpu::GpuInventory inventory_of(const std::string& folder) {
   FixtureFacts facts({folder});
-  doctor::HostQueries queries(facts, "docker");
+  facts::HostQueries queries(facts, "docker");
   return gpu::read_gpu_inventory(queries);
 }
 

@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "host/host_facts.hpp"
 #include "plan/resolve.hpp"
 #include "profile/builtin.hpp"
@@ -80,11 +81,7 @@ inline void check_golden(const std::string& file, const std::string& actual) {
   std::string path = std::string(LAUNCHER_GOLDEN_DIR) + "/" + file;
   if (const char* update = std::getenv("LAUNCHER_UPDATE_GOLDEN"); update && std::string(update) == "1")
     std::ofstream(path) << actual;
-  std::ifstream in(path);
-  REQUIRE(in.good());
-  std::stringstream expected;
-  expected << in.rdbuf();
-  CHECK(actual == expected.str());
+  CHECK(actual == read_file(path));
 }
 
 } // namespace launcher::testing

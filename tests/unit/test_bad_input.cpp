@@ -18,6 +18,7 @@
 #include "profile/flags.hpp"
 #include "profile/gpu_request.hpp"
 #include "profile/interpolate.hpp"
+#include "profile/public_key.hpp"
 #include "profile/schema.hpp"
 #include "secrets/generate.hpp"
 #include "support.hpp"
@@ -191,8 +192,8 @@ TEST_CASE("long keys and values no longer reach a regular expression", "[profile
   std::string key(100000, 'A');
   CHECK(dev_profile({{"env", {{key, "1"}}}}).profiles["dev"]["env"].contains(key));
   CHECK(dev_profile({{"labels", {{std::string(200000, 'l'), "1"}}}}).profiles["dev"]["labels"].size() == 1);
-  CHECK(secrets::is_literal_public_key("ssh-ed25519 " + std::string(200000, 'A') + " comment"));
-  CHECK_FALSE(secrets::is_literal_public_key("ssh-ed25519 " + std::string(200000, '!')));
+  CHECK(profile::is_literal_public_key("ssh-ed25519 " + std::string(200000, 'A') + " comment"));
+  CHECK_FALSE(profile::is_literal_public_key("ssh-ed25519 " + std::string(200000, '!')));
 }
 
 // --- Docker's output -------------------------------------------------------------------------
@@ -269,14 +270,14 @@ TEST_CASE("a garbage nvidia-smi table names the line and the field", "[gpu][read
 }
 
 TEST_CASE("doctor does not call a garbage nvidia-smi table healthy", "[doctor][reader]") {
-  doctor::MemoryFactSource facts;
+  facts::MemoryFactSource facts;
   facts.answers["proc-driver-nvidia-version.txt"] = {
       true, 0, "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.15  Tue\n", ""};
   facts.answers["nvidia-smi-query-gpu.csv"] = {true, 0,
                                                "garbage, garbage, garbage, garbage, garbage, garbage, garbage, "
                                                "garbage, garbage, garbage, garbage, garbage, garbage\n",
                                                ""};
-  doctor::HostQueries queries(facts, "docker");
+  facts::HostQueries queries(facts, "docker");
   doctor::Subject subject;
   subject.gpus.kind = plan::GpuAssignment::Kind::all;
   subject.shm_size_bytes = 8ULL << 30;
@@ -293,7 +294,7 @@ TEST_CASE("doctor does not call a garbage nvidia-smi table healthy", "[doctor][r
 }
 
 TEST_CASE("doctor turns unreadable Docker output into a FAIL or WARN row naming the field", "[doctor][reader]") {
-  doctor::Fact version{true, 0, R"({"Client": {"Version": "28.2.2"}, "Server": {"Version": 28}})", ""};
+  facts::Fact version{true, 0, R"({"Client": {"Version": "28.2.2"}, "Server": {"Version": 28}})", ""};
   doctor::DockerFacts docker = doctor::parse_docker_facts(&version, nullptr);
   CHECK(doctor::docker_check(docker) ==
         doctor::CheckResult{
@@ -306,10 +307,10 @@ TEST_CASE("doctor turns unreadable Docker output into a FAIL or WARN row naming 
   CHECK(doctor::image_check(image, false, matrix::embedded_matrix()).message ==
         "cannot read the labels of x:1: `docker image inspect` printed unexpected JSON: /io.launcher.torch: expected a "
         "string, found 2");
-  doctor::MemoryFactSource facts;
+  facts::MemoryFactSource facts;
   facts.answers["docker-container-inspect.json"] = {true, 0, R"({"State": {"Status": "running", "Running": "yes"}})",
                                                     ""};
-  doctor::HostQueries queries(facts, "docker");
+  facts::HostQueries queries(facts, "docker");
   auto [subject, snapshot] = doctor::gather_container_facts(queries, "lab", matrix::embedded_matrix());
   REQUIRE(snapshot.container);
   CHECK(doctor::container_check(*snapshot.container, false) ==
@@ -344,7 +345,7 @@ TEST_CASE("the rest of the limits and readers say what they refuse", "[limits][r
                     std::string(76 - 1, '[').substr(0, 75) + "...\"");
   launcher::testing::TempDir dir;
   dir.write("nvidia-smi-L.txt.exit-code", "garbage\n");
-  doctor::DirectoryFactSource facts({dir.path});
+  facts::DirectoryFactSource facts({dir.path});
   require_error([&] { facts.command("nvidia-smi-L.txt", {}); }, ExitCode::usage,
                 (dir.path / "nvidia-smi-L.txt.exit-code").string() + ": expected an exit status 0-255, found \"garbage\"");
 }

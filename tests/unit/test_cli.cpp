@@ -2,7 +2,10 @@
 
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/app.hpp"
+#include "core/error.hpp"
 
 namespace {
 
@@ -48,4 +51,24 @@ TEST_CASE("the version and help flags exit 0", "[cli]") {
   CHECK(help.code == 0);
   CHECK(help.out.find("render") != std::string::npos);
   CHECK(help.out.find("profiles") != std::string::npos);
+}
+
+TEST_CASE("every exception a command lets out ends as one line and an exit code", "[cli]") {
+  auto report = [](const std::function<int()>& action) {
+    std::ostringstream err;
+    int code = launcher::cli::run_reporting_errors(action, err);
+    return std::make_pair(code, err.str());
+  };
+  CHECK(report([] { return 0; }) == std::make_pair(0, std::string()));
+  CHECK(report([]() -> int { throw launcher::Error(launcher::ExitCode::host_incapable, "no GPU"); }) ==
+        std::make_pair(3, std::string("launcher: error: no GPU\n")));
+  // A JSON library's exception escaping a parser is a bug, still reported as one line.
+  auto [code, message] = report([]() -> int { return nlohmann::json::parse("{").size(); });
+  CHECK(code == 1);
+  CHECK(message.rfind("launcher: error: unexpected failure: [json.exception.parse_error.101]", 0) == 0);
+  CHECK(message.find('\n') == message.size() - 1);
+  CHECK(report([]() -> int { throw std::runtime_error("first\nsecond"); }) ==
+        std::make_pair(1, std::string("launcher: error: unexpected failure: first\n")));
+  CHECK(report([]() -> int { throw 42; }) ==
+        std::make_pair(1, std::string("launcher: error: unexpected failure of an unknown kind\n")));
 }

@@ -30,7 +30,7 @@ struct Bench {
   TempDir dir;
   FakeDocker docker;
   FakeClock clock;
-  doctor::MemoryFactSource facts;
+  facts::MemoryFactSource facts;
   std::ostringstream out, err;
   commands::Context context;
 

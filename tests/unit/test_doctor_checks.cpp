@@ -186,11 +186,11 @@ TEST_CASE("Docker down, forbidden or missing: each has its own message", "[docto
                     "socket at unix:///var/run/docker.sock: Get \"http://%2Fvar%2Frun%2Fdocker.sock/v1.50/info\": dial unix "
                     "/var/run/docker.sock: connect: permission denied",
                     "add yourself to the docker group (sudo usermod -aG docker $USER) and log in again"});
-  doctor::Fact missing{true, 127, "", "failed to run docker: not found on PATH"};
+  facts::Fact missing{true, 127, "", "failed to run docker: not found on PATH"};
   CHECK(doctor::docker_check(doctor::parse_docker_facts(&missing, nullptr)) ==
         CheckResult{"docker", Status::fail, "no Docker CLI: failed to run docker: not found on PATH",
                     "install Docker Engine, or name the CLI with --docker or $LAUNCHER_DOCKER"});
-  doctor::Fact odd{true, 1, "", "error during connect: this error may indicate that the docker daemon is not running\nmore"};
+  facts::Fact odd{true, 1, "", "error during connect: this error may indicate that the docker daemon is not running\nmore"};
   CHECK(doctor::docker_check(doctor::parse_docker_facts(&odd, nullptr)) ==
         CheckResult{"docker", Status::fail, "docker fails: error during connect: this error may indicate that the docker daemon is not running",
                     "run 'docker info' to see why"});
@@ -240,7 +240,7 @@ TEST_CASE("a small /dev/shm warns about DataLoader bus errors", "[doctor][shm]")
 TEST_CASE("doctor ENV finds a container that lost its GPUs", "[doctor][container]") {
   auto examine = [](const std::string& folder, const std::string& name) {
     testing::FixtureFacts facts({folder, "gpu/h100-80gb-hbm3", toolkit});
-    doctor::HostQueries queries(facts, "docker");
+    facts::HostQueries queries(facts, "docker");
     auto [subject, snapshot] = doctor::gather_container_facts(queries, name, matrix::embedded_matrix());
     return std::make_pair(subject, doctor::doctor_checks(subject, snapshot, matrix::embedded_matrix()));
   };

@@ -23,7 +23,7 @@ plan::Plan cpu_plan() {
 }
 
 std::vector<CheckResult> preflight(const plan::Plan& plan, FixtureFacts& facts) {
-  doctor::HostQueries queries(facts, "docker");
+  facts::HostQueries queries(facts, "docker");
   doctor::HostSnapshot snapshot = doctor::gather_preflight_facts(queries, doctor::subject_of(plan), matrix::embedded_matrix());
   return doctor::preflight_checks(plan, snapshot, matrix::embedded_matrix());
 }
@@ -105,8 +105,8 @@ TEST_CASE("saved facts replay as they were read", "[doctor][facts]") {
   std::string pattern = (std::filesystem::temp_directory_path() / "launcher-facts-XXXXXX").string();
   std::filesystem::path saved = mkdtemp(pattern.data());
   FixtureFacts original({"gpu/no-driver", "gpu/h100-80gb-hbm3", "docker/daemon-down"});
-  doctor::RecordingFactSource recorder(original);
-  doctor::HostQueries queries(recorder, "docker");
+  facts::RecordingFactSource recorder(original);
+  facts::HostQueries queries(recorder, "docker");
   doctor::Subject subject = testing::gpu_subject("pytorch-cuda:2.7.1-cu128-cudnn9-ubuntu24.04");
   doctor::HostSnapshot before = doctor::gather_doctor_facts(queries, subject, matrix::embedded_matrix());
   recorder.save(saved);
@@ -114,8 +114,8 @@ TEST_CASE("saved facts replay as they were read", "[doctor][facts]") {
   CHECK(std::filesystem::exists(saved / "docker-info.json.exit-code"));
   CHECK(std::filesystem::exists(saved / "proc-driver-nvidia-version.txt.stderr"));
   CHECK_FALSE(std::filesystem::exists(saved / "proc-driver-nvidia-version.txt"));
-  doctor::DirectoryFactSource replay({saved});
-  doctor::HostQueries replay_queries(replay, "docker");
+  facts::DirectoryFactSource replay({saved});
+  facts::HostQueries replay_queries(replay, "docker");
   doctor::HostSnapshot after = doctor::gather_doctor_facts(replay_queries, subject, matrix::embedded_matrix());
   CHECK(doctor::to_json(after) == doctor::to_json(before));
   CHECK(doctor::doctor_checks(subject, after, matrix::embedded_matrix()) ==

@@ -4,8 +4,8 @@
 
 #include "export/export.hpp"
 #include "export/yaml.hpp"
+#include "launcher_contract/contract.hpp"
 #include "render/render.hpp"
-#include "secrets/state.hpp"
 #include "support.hpp"
 
 using namespace launcher;
@@ -158,7 +158,7 @@ TEST_CASE("compose: ports and bind volumes in the long form, the secrets read-on
     {"type": "bind", "source": "/home/alice/ckpt", "target": "/ckpt", "read_only": false, "bind": {"create_host_path": true}},
     {"type": "bind", "source": "/home/alice/.local/state/launcher/envs/project-shell/secrets",
      "target": "/run/launcher/root-only/secrets", "read_only": true}])"));
-  CHECK(service["environment"]["LAUNCHER_SECRETS_DIR"] == secrets::container_secrets_dir);
+  CHECK(service["environment"]["LAUNCHER_SECRETS_DIR"] == contract::mount::secrets_dir);
 }
 
 TEST_CASE("compose: every other option of the rendered docker run has its key", "[export]") {

@@ -13,6 +13,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "core/read_file.hpp"
 #include "doctor_fixtures.hpp"
 #include "gpu/lock.hpp"
 #include "support.hpp"
@@ -25,13 +26,6 @@ using launcher::testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string read_text(const fs::path& path) {
-  std::ifstream stream(path);
-  std::ostringstream text;
-  text << stream.rdbuf();
-  return text.str();
-}
 
 // Every container exists: holders stay unless a test says otherwise.
 const gpu::HolderProbe all_alive{[](const std::string&) { return true; }, [](long) { return true; }};
@@ -48,7 +42,7 @@ TEST_CASE("a reservation is recorded, kept by the same env and released on down"
   auto first = gpu::reserve_gpus(file, a100s, alice, 1, all_alive);
   REQUIRE(first.size() == 1);
   CHECK(first[0].index == 1);
-  CHECK(nlohmann::json::parse(read_text(file)) ==
+  CHECK(nlohmann::json::parse(read_file(file)) ==
         nlohmann::json::parse(R"({"version": 1, "gpus": {"GPU-2c8f5dab-4063-4e9f-ab72-1d306e8f9b21":
           {"env": "alice-jupyter", "uid": 1000, "user": "alice", "pid": 4100}}})"));
   CHECK(gpu::reserve_gpus(file, a100s, bob, 1, all_alive).at(0).index == 3);
@@ -159,7 +153,7 @@ TEST_CASE("a symlink in place of the table is refused and its target keeps its m
   testing::require_error([&] { gpu::release_gpus(file, "alice-jupyter"); }, ExitCode::failed,
                          "refusing GPU table " + file.string() + ": it is a symbolic link; remove it when no launcher is running");
   CHECK(mode_of(victim) == 0600);
-  CHECK(read_text(victim) == "private\n");
+  CHECK(read_file(victim) == "private\n");
 }
 
 TEST_CASE("a table with a second hard link is refused", "[gpu][lock][security]") {

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "core/cpu_list.hpp"
+#include "core/read_file.hpp"
 #include "doctor_fixtures.hpp"
 #include "fake_docker.hpp"
 #include "gpu/placement.hpp"
@@ -19,18 +20,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string fixture_text(const std::string& relative) {
-  std::ifstream stream(launcher::testing::fixture(relative));
-  std::ostringstream text;
-  text << stream.rdbuf();
-  return text.str();
-}
-
 // A GPU host replayed from a fixture, with its own GPU table and these envs' container labels.
 struct ReplayedHost {
   TempDir dir;
   FixtureFacts facts;
-  doctor::HostQueries queries;
+  facts::HostQueries queries;
   std::map<std::string, std::string> labels;
 
   explicit ReplayedHost(const std::string& folder) : facts({folder}), queries(facts, "docker") {}
@@ -42,12 +36,6 @@ struct ReplayedHost {
   fs::path table() const { return dir.path / "gpus.json"; }
 };
 
-std::string table_text(const fs::path& file) {
-  std::ifstream stream(file);
-  std::ostringstream text;
-  text << stream.rdbuf();
-  return text.str();
-}
 
 } // namespace
 
@@ -63,11 +51,11 @@ TEST_CASE("CPU lists parse and print in the kernel's syntax", "[core][cpu_list]"
 }
 
 TEST_CASE("nvidia-smi topo -m gives each GPU's CPU and NUMA affinity", "[gpu][topology]") {
-  auto one = gpu::parse_topology_matrix(fixture_text("gpu/h100-80gb-hbm3/nvidia-smi-topo-m.txt"));
+  auto one = gpu::parse_topology_matrix(read_file(launcher::testing::fixture("gpu/h100-80gb-hbm3/nvidia-smi-topo-m.txt")));
   REQUIRE(one.size() == 1);
   CHECK(one.at(0) == gpu::GpuAffinity{parse_cpu_list("0-15"), CpuList{0}});
 
-  auto eight = gpu::parse_topology_matrix(fixture_text("gpu/8x-h100-two-socket/nvidia-smi-topo-m.txt"));
+  auto eight = gpu::parse_topology_matrix(read_file(launcher::testing::fixture("gpu/8x-h100-two-socket/nvidia-smi-topo-m.txt")));
   REQUIRE(eight.size() == 8); // NIC rows are not GPUs
   CHECK(eight.at(3) == gpu::GpuAffinity{parse_cpu_list("0-47,96-143"), CpuList{0}});
   CHECK(eight.at(4) == gpu::GpuAffinity{parse_cpu_list("48-95,144-191"), CpuList{1}});
@@ -103,7 +91,7 @@ TEST_CASE("a previewed choice tells the GPUs and their NUMA node and writes noth
   CHECK(placed[1].cpus == "48-95,144-191");
   CHECK(placed[1].numa_nodes == "1");
   CHECK(gpus.topology_source() == "nvidia-smi topo -m");
-  CHECK(table_text(host.table()).empty());
+  CHECK(read_file(host.table()).empty());
 }
 
 TEST_CASE("a recorded choice is the previewed one, and is kept by the env", "[gpu][placement]") {
@@ -115,7 +103,7 @@ TEST_CASE("a recorded choice is the previewed one, and is kept by the env", "[gp
   REQUIRE(taken.size() == 2);
   CHECK(taken[0].device == told[0].device);
   CHECK(taken[1].device == told[1].device);
-  CHECK(table_text(host.table()).find("alice-dev") != std::string::npos);
+  CHECK(read_file(host.table()).find("alice-dev") != std::string::npos);
   // Another env now previews other GPUs; alice's next preview shows her own again.
   CHECK(preview.choose("bob-train", 1).at(0).device != taken[0].device);
   CHECK(preview.choose("alice-dev", 2).at(1).device == taken[1].device);
@@ -142,7 +130,7 @@ TEST_CASE("named GPUs are checked and placed; only a recording claim is written"
       "GPU 7 NVIDIA H100 80GB HBM3 (GPU-5a1c0007-0000-0000-0000-000091a55e68)");
   gpu::HostGpus record(host.queries, host.context(), gpu::Reservation::record);
   record.claim("alice-dev", {"5"});
-  CHECK(table_text(host.table()).find("alice-dev") != std::string::npos);
+  CHECK(read_file(host.table()).find("alice-dev") != std::string::npos);
 }
 
 TEST_CASE("a host whose topology is unknown places GPUs without affinity and says why", "[gpu][placement]") {

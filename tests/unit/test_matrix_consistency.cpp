@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "core/read_file.hpp"
 #include "doctor_fixtures.hpp"
 #include "matrix/embedded_json.hpp"
 #include "matrix/matrix.hpp"
@@ -26,10 +27,7 @@ const matrix::Row& row(const std::string& torch, const std::string& cuda) {
 } // namespace
 
 TEST_CASE("the embedded matrix is images/matrix.json as built", "[matrix]") {
-  std::ifstream file(testing::fixture("../../images/matrix.json"));
-  std::ostringstream text;
-  text << file.rdbuf();
-  CHECK(matrix::embedded_matrix_json() == text.str());
+  CHECK(matrix::embedded_matrix_json() == read_file(testing::fixture("../../images/matrix.json")));
 }
 
 TEST_CASE("the embedded matrix is consistent", "[matrix]") {
@@ -118,13 +116,7 @@ namespace {
 
 const std::filesystem::path repository_root = testing::fixture("../..");
 
-std::optional<std::string> read_repository_file(const std::string& path) {
-  std::ifstream file(repository_root / path);
-  if (!file) return std::nullopt;
-  std::ostringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
+std::optional<std::string> read_repository_file(const std::string& path) { return read_file_if_present(repository_root / path); }
 
 std::vector<std::string> committed_lock_files() {
   std::vector<std::string> files;

@@ -8,7 +8,9 @@
 #include <regex>
 #include <set>
 
+#include "host/state_layout.hpp"
 #include "plan/plan.hpp"
+#include "profile/public_key.hpp"
 #include "secrets/env_secrets.hpp"
 #include "secrets/generate.hpp"
 #include "secrets/state.hpp"
@@ -38,7 +40,7 @@ plan::Plan service_plan(const std::string& service, const fs::path& home) {
   plan::Plan plan;
   plan.env = "proj-" + service;
   plan.service = service;
-  plan.access.secrets_dir = secrets::state_layout(plan.env, home / ".local/state").secrets_dir.string();
+  plan.access.secrets_dir = host::state_layout(plan.env, home / ".local/state").secrets_dir.string();
   plan.access.jupyter_auth = "token";
   return plan;
 }
@@ -91,10 +93,10 @@ TEST_CASE("a generated host key is ed25519 and its fingerprint matches its publi
 }
 
 TEST_CASE("literal public keys are told from key files", "[secrets]") {
-  CHECK(secrets::is_literal_public_key(test_key));
-  CHECK(secrets::is_literal_public_key("ecdsa-sha2-nistp256 AAAAE2VjZHNh"));
-  CHECK_FALSE(secrets::is_literal_public_key("~/.ssh/id_ed25519.pub"));
-  CHECK_FALSE(secrets::is_literal_public_key("keys/ssh-team.pub"));
+  CHECK(profile::is_literal_public_key(test_key));
+  CHECK(profile::is_literal_public_key("ecdsa-sha2-nistp256 AAAAE2VjZHNh"));
+  CHECK_FALSE(profile::is_literal_public_key("~/.ssh/id_ed25519.pub"));
+  CHECK_FALSE(profile::is_literal_public_key("keys/ssh-team.pub"));
 }
 
 TEST_CASE("secret files are written whole with mode 0600 in 0700 directories", "[secrets]") {
@@ -127,7 +129,7 @@ TEST_CASE("a write that cannot finish leaves nothing half-written behind", "[sec
 }
 
 TEST_CASE("the state directory follows XDG_STATE_HOME", "[secrets]") {
-  secrets::StateLayout layout = secrets::state_layout("proj-ssh", "/home/alice/.local/state");
+  host::StateLayout layout = host::state_layout("proj-ssh", "/home/alice/.local/state");
   CHECK(layout.env_dir == "/home/alice/.local/state/launcher/envs/proj-ssh");
   CHECK(layout.secrets_dir == "/home/alice/.local/state/launcher/envs/proj-ssh/secrets");
   CHECK(layout.user_password().parent_path() == layout.env_dir); // plaintext stays out of the mount
@@ -169,7 +171,7 @@ TEST_CASE("an SSH environment keeps its host key and takes keys from the profile
   REQUIRE(first.host_key_fingerprint);
   CHECK(read(fs::path(plan.access.secrets_dir) / "authorized_keys") == test_key + "\n");
   CHECK(secrets::ensure_env_secrets(plan, home.path).host_key_fingerprint == first.host_key_fingerprint);
-  secrets::StateLayout layout{fs::path(plan.access.secrets_dir).parent_path(), plan.access.secrets_dir};
+  host::StateLayout layout{fs::path(plan.access.secrets_dir).parent_path(), plan.access.secrets_dir};
   CHECK(read(layout.known_hosts()).rfind("launcher-proj-ssh ssh-ed25519 ", 0) == 0);
 
   std::string other = secrets::generate_host_key("ci").public_line;
@@ -205,17 +207,17 @@ TEST_CASE("rotate replaces the token and keeps the host key unless asked", "[sec
   TempDir home;
   plan::Plan jupyter = service_plan("jupyter", home.path);
   std::string token = *secrets::ensure_env_secrets(jupyter, home.path).jupyter_token;
-  secrets::StateLayout layout = secrets::state_layout(jupyter.env, home.path / ".local/state");
+  host::StateLayout layout = host::state_layout(jupyter.env, home.path / ".local/state");
   CHECK(*secrets::rotate_env_secrets(layout, jupyter.env, false).jupyter_token != token);
 
   plan::Plan ssh = service_plan("ssh", home.path);
   ssh.access.authorized_keys = {test_key};
   std::string fingerprint = *secrets::ensure_env_secrets(ssh, home.path).host_key_fingerprint;
-  secrets::StateLayout ssh_layout = secrets::state_layout(ssh.env, home.path / ".local/state");
+  host::StateLayout ssh_layout = host::state_layout(ssh.env, home.path / ".local/state");
   CHECK(*secrets::rotate_env_secrets(ssh_layout, ssh.env, false).host_key_fingerprint == fingerprint);
   CHECK(*secrets::rotate_env_secrets(ssh_layout, ssh.env, true).host_key_fingerprint != fingerprint);
 
-  secrets::StateLayout missing = secrets::state_layout("nothing-here", home.path / ".local/state");
+  host::StateLayout missing = host::state_layout("nothing-here", home.path / ".local/state");
   require_error([&] { secrets::read_env_secrets(missing, "nothing-here"); }, ExitCode::failed,
                 "environment \"nothing-here\" has no secrets (looked in " + missing.secrets_dir.string() +
                     "); `launcher up` creates them");
@@ -227,7 +229,7 @@ TEST_CASE("damaged or missing secrets are named, and made anew only for a new co
   CHECK(secrets::secret_problems(jupyter) == std::vector<std::string>{"jupyter_token: missing"});
   std::string token = *secrets::ensure_env_secrets(jupyter, home.path).jupyter_token;
   CHECK(secrets::secret_problems(jupyter).empty());
-  secrets::StateLayout layout{fs::path(jupyter.access.secrets_dir).parent_path(), jupyter.access.secrets_dir};
+  host::StateLayout layout{fs::path(jupyter.access.secrets_dir).parent_path(), jupyter.access.secrets_dir};
   std::ofstream(layout.jupyter_token()) << "half a tok\n";
   jupyter.access.jupyter_auth = "password";
   CHECK(secrets::secret_problems(jupyter) ==
@@ -242,7 +244,7 @@ TEST_CASE("damaged or missing secrets are named, and made anew only for a new co
   std::ofstream(home.path / ".ssh/id_ed25519.pub") << test_key << "\n";
   plan::Plan ssh = service_plan("ssh", home.path);
   std::string fingerprint = *secrets::ensure_env_secrets(ssh, home.path).host_key_fingerprint;
-  secrets::StateLayout ssh_layout{fs::path(ssh.access.secrets_dir).parent_path(), ssh.access.secrets_dir};
+  host::StateLayout ssh_layout{fs::path(ssh.access.secrets_dir).parent_path(), ssh.access.secrets_dir};
   std::ofstream(ssh_layout.host_key()) << "-----BEGIN OPENSSH PRIVATE KEY-----\ngarbage\n";
   CHECK(secrets::secret_problems(ssh) == std::vector<std::string>{"ssh_host_ed25519_key: not a private key libssh can read"});
   CHECK(*secrets::ensure_env_secrets(ssh, home.path).host_key_fingerprint != fingerprint);
@@ -254,7 +256,7 @@ TEST_CASE("what follows from the host key and the profile is rebuilt, nothing se
   std::ofstream(home.path / ".ssh/id_ed25519.pub") << test_key << "\n";
   plan::Plan ssh = service_plan("ssh", home.path);
   secrets::ensure_env_secrets(ssh, home.path);
-  secrets::StateLayout layout{fs::path(ssh.access.secrets_dir).parent_path(), ssh.access.secrets_dir};
+  host::StateLayout layout{fs::path(ssh.access.secrets_dir).parent_path(), ssh.access.secrets_dir};
   std::string private_key = read(layout.host_key()), public_line = read(layout.host_public_key()), known = read(layout.known_hosts());
   fs::remove(layout.known_hosts());
   std::ofstream(layout.host_public_key()) << "damaged";

@@ -1,6 +1,7 @@
 #include "cli/app.hpp"
 
 #include <cstdlib>
+#include <functional>
 #include <ostream>
 
 #include <CLI/CLI.hpp>
@@ -83,19 +84,29 @@ int run(int argc, char** argv, commands::Context& context) {
   commands::add_jobs_command(app, context);
   commands::add_cancel_command(app, context);
 
+  return run_reporting_errors(
+      [&] {
+        try {
+          app.parse(argc, argv);
+          return 0;
+        } catch (const CLI::CallForVersion&) {
+          out << version << "\n";
+          return 0;
+        } catch (const CLI::Success&) {
+          out << (app.get_subcommands().empty() ? app.help() : app.get_subcommands().front()->help());
+          return 0;
+        } catch (const CLI::ParseError& error) {
+          err << "launcher: error: " << printable(explain_parse_error(app, argc, argv, error)) << "\n";
+          return static_cast<int>(ExitCode::usage);
+        }
+      },
+      err);
+}
+
+int run_reporting_errors(const std::function<int()>& action, std::ostream& err) {
   try {
     try {
-      app.parse(argc, argv);
-      return 0;
-    } catch (const CLI::CallForVersion&) {
-      out << version << "\n";
-      return 0;
-    } catch (const CLI::Success&) {
-      out << (app.get_subcommands().empty() ? app.help() : app.get_subcommands().front()->help());
-      return 0;
-    } catch (const CLI::ParseError& error) {
-      err << "launcher: error: " << printable(explain_parse_error(app, argc, argv, error)) << "\n";
-      return static_cast<int>(ExitCode::usage);
+      return action();
     } catch (const Error& error) {
       err << "launcher: error: " << printable(error.what()) << "\n";
       return static_cast<int>(error.code());

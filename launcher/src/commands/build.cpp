@@ -4,15 +4,15 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <ostream>
-#include <sstream>
 
 #include <fmt/format.h>
 
 #include "build/build_plan.hpp"
 #include "core/error.hpp"
+#include "core/json_reader.hpp"
+#include "core/read_file.hpp"
 #include "core/text.hpp"
 #include "docker/docker.hpp"
 #include "matrix/version.hpp"
@@ -148,12 +148,7 @@ void add_build_command(CLI::App& app, Context& context) {
       fill_wheelhouse(context_dir, plan.row, options->wheel_cache);
     }
     std::string dockerfile;
-    if (builder.legacy) {
-      std::ifstream in(context_dir / "images/Dockerfile");
-      std::stringstream text;
-      text << in.rdbuf();
-      dockerfile = build::without_cache_mounts(text.str());
-    }
+    if (builder.legacy) dockerfile = build::without_cache_mounts(read_file(context_dir / "images/Dockerfile"));
     auto docker_build = [&](const std::string& target, const std::string& tag, const std::map<std::string, std::string>& args) {
       *context.err << "building " << target << " stage as " << tag << "\n" << std::flush;
       auto result = process::run_process(build_argv(target, tag, args, builder.legacy),
@@ -163,8 +158,9 @@ void add_build_command(CLI::App& app, Context& context) {
 
     // Pass one builds everything; pass two only adds the labels of what torch turned out to be.
     docker_build("final", scratch_tag, plan.args);
-    json facts = json::parse(docker.run({"run", "--rm", "--entrypoint", "cat", scratch_tag, "/usr/local/share/launcher/torch-facts.json"},
-                                        "read the image's torch facts").out);
+    const std::vector<std::string> read_facts{"run", "--rm", "--entrypoint", "cat", scratch_tag, "/usr/local/share/launcher/torch-facts.json"};
+    json facts = JsonReader::parse(docker.run(read_facts, "read the image's torch facts").out,
+                                   "docker run " + scratch_tag + " cat /usr/local/share/launcher/torch-facts.json");
     std::string tag = plan.tag.empty() ? build::offline_tag(facts, options->request.registry) : plan.tag;
     std::map<std::string, std::string> args = plan.args;
     for (const auto& [name, value] : build::label_args(facts, plan.row, tag.substr(tag.rfind(':') + 1), git_revision(context_dir)))

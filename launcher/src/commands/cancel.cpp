@@ -4,7 +4,7 @@
 #include <thread>
 
 #include "commands/slurm.hpp"
-#include "commands/slurm_client.hpp"
+#include "slurm/client.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "slurm/output.hpp"
@@ -17,12 +17,12 @@ void add_cancel_command(CLI::App& app, Context& context) {
   command->add_option("JOB", *job, "Slurm job id")->required();
   command->callback([job, &context] {
     if (!slurm::is_job_id(*job)) throw Error(ExitCode::usage, "JOB: expected a Slurm job id (digits), found " + quote_for_message(*job));
-    run_slurm({"scancel", *job}, "cancelling job " + *job);
+    slurm::run_slurm({"scancel", *job}, "cancelling job " + *job);
     // The nodes' tasks remove their containers when Slurm signals them; the job has ended once
     // Slurm says so, which is what a caller waits for.
     std::string state;
     for (int poll = 0; poll < 600; ++poll) {
-      state = run_slurm({"squeue", "-h", "-t", "all", "-j", *job, "-o", "%T"}, "asking for job " + *job).out;
+      state = slurm::run_slurm({"squeue", "-h", "-t", "all", "-j", *job, "-o", "%T"}, "asking for job " + *job).out;
       state = state.substr(0, state.find('\n'));
       if (state != "RUNNING" && state != "PENDING" && state != "COMPLETING" && state != "CONFIGURING" &&
           state != "SUSPENDED")

@@ -5,7 +5,7 @@
 
 #include "core/clock.hpp"
 #include "docker/docker.hpp"
-#include "doctor/facts.hpp"
+#include "facts/facts.hpp"
 
 namespace launcher::commands {
 
@@ -16,8 +16,8 @@ struct Context {
   std::ostream* out = nullptr;
   std::ostream* err = nullptr; // progress and notices; results go to `out`
   docker::CliRunner docker_runner = docker::spawn_cli;
-  doctor::LiveFactSource live_facts;
-  doctor::FactSource* facts = &live_facts; // what host questions (nvidia-smi, docker info) are asked of
+  facts::LiveFactSource live_facts;
+  facts::FactSource* facts = &live_facts; // what host questions (nvidia-smi, docker info) are asked of
   const Clock* clock = &system_clock();
 
   docker::Docker docker_cli() const { return docker::Docker(docker, docker_runner); }

@@ -8,7 +8,7 @@
 #include "core/error.hpp"
 #include "doctor/checks.hpp"
 #include "docker/docker.hpp"
-#include "doctor/facts.hpp"
+#include "facts/facts.hpp"
 #include "doctor/gpu_tools.hpp"
 #include "doctor/report.hpp"
 #include "gpu/inventory.hpp"
@@ -41,10 +41,10 @@ void add_doctor_command(CLI::App& app, Context& context) {
       throw Error(ExitCode::usage, "--gpu runs the GPU tools inside an environment: launcher doctor --gpu ENV (`launcher ps` lists them)");
     if (options->gpu && !options->facts_dir.empty())
       throw Error(ExitCode::usage, "--gpu runs programs in a live container; it cannot use --facts");
-    std::optional<doctor::DirectoryFactSource> saved;
+    std::optional<facts::DirectoryFactSource> saved;
     if (!options->facts_dir.empty()) saved.emplace(std::vector<std::filesystem::path>{options->facts_dir});
-    doctor::RecordingFactSource recorder(saved ? static_cast<doctor::FactSource&>(*saved) : *context.facts);
-    doctor::HostQueries queries(recorder, context.docker);
+    facts::RecordingFactSource recorder(saved ? static_cast<facts::FactSource&>(*saved) : *context.facts);
+    facts::HostQueries queries(recorder, context.docker);
     const matrix::Matrix& matrix = matrix::embedded_matrix();
 
     doctor::Subject subject;

@@ -8,9 +8,9 @@
 #include "core/error.hpp"
 #include "docker/docker.hpp"
 #include "gpu/lock.hpp"
+#include "host/state_layout.hpp"
 #include "lifecycle/environments.hpp"
 #include "lifecycle/inspect.hpp"
-#include "secrets/state.hpp"
 
 namespace launcher::commands {
 
@@ -54,7 +54,7 @@ void add_down_command(CLI::App& app, Context& context) {
       throw Error(ExitCode::failed, "no environment \"" + env + "\" (`launcher ps` lists them)");
     }
     if (!options->purge) return;
-    std::filesystem::path dir = secrets::state_layout(env, host.state_home).env_dir;
+    std::filesystem::path dir = host::state_layout(env, host.state_home).env_dir;
     if (!options->yes) {
       if (!isatty(STDIN_FILENO))
         throw Error(ExitCode::usage, "--purge deletes " + dir.string() + " (secrets, host key): confirm with --yes");

@@ -8,11 +8,11 @@
 #include "commands/lifecycle.hpp"
 #include "core/error.hpp"
 #include "docker/docker.hpp"
+#include "launcher_contract/contract.hpp"
 #include "lifecycle/environments.hpp"
 #include "lifecycle/inspect.hpp"
 #include "process/process.hpp"
 #include "secrets/env_secrets.hpp"
-#include "secrets/state.hpp"
 
 namespace launcher::commands {
 
@@ -23,10 +23,10 @@ void add_exec_command(CLI::App& app, Context& context) {
   command->callback([option, &context] {
     docker::Docker docker = context.docker_cli();
     nlohmann::json container = lifecycle::require_environment(docker, option->env);
-    std::string uid = lifecycle::env_variable(container, "LAUNCHER_UID");
-    std::string gid = lifecycle::env_variable(container, "LAUNCHER_GID");
-    std::string user = lifecycle::env_variable(container, "LAUNCHER_USER");
-    std::string workdir = lifecycle::env_variable(container, "LAUNCHER_WORKDIR");
+    std::string uid = lifecycle::env_variable(container, contract::env::uid);
+    std::string gid = lifecycle::env_variable(container, contract::env::gid);
+    std::string user = lifecycle::env_variable(container, contract::env::user);
+    std::string workdir = lifecycle::env_variable(container, contract::env::workdir);
     std::vector<std::string> argv{docker.binary(), "exec", isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) ? "-it" : "-i"};
     if (!uid.empty()) argv.insert(argv.end(), {"--user", uid + ":" + gid, "--env", "HOME=" + (uid == "0" ? std::string("/root") : "/home/" + user)});
     if (!workdir.empty()) argv.insert(argv.end(), {"--workdir", workdir});

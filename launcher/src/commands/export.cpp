@@ -5,14 +5,13 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <ostream>
-#include <sstream>
 
 #include "commands/profile_request.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "docker/docker.hpp"
 #include "export/export.hpp"
 #include "lifecycle/environments.hpp"
@@ -31,10 +30,7 @@ void check_output(const fs::path& file, const std::string& text, bool force) {
   std::string culprit = "command line (--output " + file.string() + "): ";
   if (fs::is_directory(file)) throw Error(ExitCode::usage, culprit + "is a directory");
   if (fs::exists(file) && !force) {
-    std::ifstream in(file, std::ios::binary);
-    std::stringstream existing;
-    existing << in.rdbuf();
-    if (!in || existing.str() != text)
+    if (read_file_if_present(file) != text)
       throw Error(ExitCode::usage, culprit + "the file exists and differs from this export; --force replaces it");
   }
   fs::path directory = file.parent_path().empty() ? fs::path(".") : file.parent_path();

@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "commands/slurm.hpp"
-#include "commands/slurm_client.hpp"
+#include "slurm/client.hpp"
 #include "slurm/job.hpp"
 #include "slurm/output.hpp"
 
@@ -16,7 +16,7 @@ void add_jobs_command(CLI::App& app, Context& context) {
   command->add_flag("--json", *json, "print them as JSON");
   command->callback([json, &context] {
     // -t all: finished jobs too, for as long as slurmctld remembers them (MinJobAge).
-    std::string out = run_slurm({"squeue", "--me", "-h", "-t", "all", "-o", slurm::squeue_format}, "listing jobs").out;
+    std::string out = slurm::run_slurm({"squeue", "--me", "-h", "-t", "all", "-o", slurm::squeue_format}, "listing jobs").out;
     std::vector<slurm::JobRow> rows = slurm::parse_job_rows(out);
     if (*json) {
       nlohmann::json list = nlohmann::json::array();

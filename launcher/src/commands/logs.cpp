@@ -8,14 +8,13 @@
 
 #include "commands/lifecycle.hpp"
 #include "commands/slurm.hpp"
-#include "commands/slurm_client.hpp"
+#include "slurm/client.hpp"
 #include "core/error.hpp"
 #include "docker/docker.hpp"
 #include "lifecycle/environments.hpp"
 #include "lifecycle/inspect.hpp"
 #include "process/process.hpp"
 #include "secrets/env_secrets.hpp"
-#include "secrets/state.hpp"
 #include "slurm/output.hpp"
 
 namespace launcher::commands {
@@ -24,7 +23,7 @@ namespace {
 
 // Prints (or follows) the output file Slurm names for the job.
 void show_job_output(const std::string& id, bool follow, Context& context) {
-  std::string line = run_slurm({"scontrol", "show", "job", "-o", id}, "looking up job " + id).out;
+  std::string line = slurm::run_slurm({"scontrol", "show", "job", "-o", id}, "looking up job " + id).out;
   std::optional<std::string> path = slurm::scontrol_field(line, "StdOut");
   if (!path || path->empty()) throw Error(ExitCode::failed, "Slurm gives no output file for job " + id);
   if (follow) process::replace_process({"tail", "-n", "+1", "-F", *path});

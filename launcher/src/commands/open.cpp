@@ -8,6 +8,7 @@
 #include "commands/lifecycle.hpp"
 #include "core/error.hpp"
 #include "docker/docker.hpp"
+#include "host/state_layout.hpp"
 #include "lifecycle/environments.hpp"
 #include "lifecycle/inspect.hpp"
 #include "process/process.hpp"
@@ -25,7 +26,7 @@ void add_open_command(CLI::App& app, Context& context) {
     auto endpoint = lifecycle::endpoint_for(container, 8888);
     if (!endpoint) throw Error(ExitCode::failed, "environment \"" + option->env + "\" publishes no Jupyter port");
     host::HostFacts host = host::read_host_facts();
-    secrets::StateLayout layout = secrets::state_layout(option->env, host.state_home);
+    host::StateLayout layout = host::state_layout(option->env, host.state_home);
     auto token = secrets::read_private_file(layout.jupyter_token());
     std::string url = fmt::format("http://{}:{}/", lifecycle::reachable_host(*endpoint), endpoint->host_port);
     if (token && !std::filesystem::exists(layout.jupyter_password_hash())) url += "?token=" + *token;

@@ -2,14 +2,13 @@
 
 #include <sys/stat.h>
 
-#include <fstream>
 #include <memory>
 #include <ostream>
-#include <sstream>
 
 #include "commands/profile_request.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "docker/docker.hpp"
 #include "pin/pin.hpp"
 #include "profile/catalog.hpp"
@@ -41,11 +40,9 @@ void add_pin_command(CLI::App& app, Context& context) {
     nlohmann::ordered_json document{{"version", 1}, {"profiles", nlohmann::ordered_json::object()}};
     mode_t mode = 0644;
     if (fs::exists(team_file)) {
-      std::ifstream in(team_file);
-      std::stringstream text;
-      text << in.rdbuf();
-      profile::parse_json_text(text.str(), team_file.string()); // a syntax error is reported as everywhere else
-      document = nlohmann::ordered_json::parse(text.str());
+      std::string text = read_file(team_file);
+      profile::parse_json_text(text, team_file.string()); // a syntax error is reported as everywhere else
+      document = nlohmann::ordered_json::parse(text);
       struct stat info{};
       if (stat(team_file.c_str(), &info) == 0) mode = info.st_mode & 07777;
     }

@@ -25,7 +25,7 @@ profile::ProfileLocations profile_locations(const host::HostFacts& host) {
           }};
 }
 
-HostGpuSource::HostGpuSource(const host::HostFacts& host, docker::Docker docker_cli, doctor::FactSource& facts,
+HostGpuSource::HostGpuSource(const host::HostFacts& host, docker::Docker docker_cli, facts::FactSource& facts,
                              gpu::Reservation reservation)
     : docker(std::move(docker_cli)), queries(facts, docker.binary()),
       gpus(queries, gpu::live_placement_context(host.user_name, host.uid, host.state_home, docker), reservation) {}

@@ -6,7 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "docker/docker.hpp"
-#include "doctor/facts.hpp"
+#include "facts/facts.hpp"
 #include "gpu/placement.hpp"
 #include "plan/resolve.hpp"
 #include "profile/files.hpp"
@@ -31,10 +31,10 @@ enum class Pinning { required_when_demanded, ignored };
 // This host's GPUs for resolution, through nvidia-smi (or recorded answers) and Docker's labels.
 // `up` records the GPUs it chooses; every other command previews them.
 struct HostGpuSource {
-  HostGpuSource(const host::HostFacts& host, docker::Docker docker, doctor::FactSource& facts, gpu::Reservation reservation);
+  HostGpuSource(const host::HostFacts& host, docker::Docker docker, facts::FactSource& facts, gpu::Reservation reservation);
 
   docker::Docker docker;
-  doctor::HostQueries queries;
+  facts::HostQueries queries;
   gpu::HostGpus gpus;
 };
 

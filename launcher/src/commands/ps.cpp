@@ -6,10 +6,10 @@
 #include "commands/lifecycle.hpp"
 #include "docker/docker.hpp"
 #include "doctor/checks.hpp"
-#include "doctor/facts.hpp"
+#include "facts/facts.hpp"
 #include "doctor/snapshot.hpp"
+#include "launcher_contract/contract.hpp"
 #include "lifecycle/inspect.hpp"
-#include "render/render.hpp"
 
 namespace launcher::commands {
 
@@ -17,8 +17,8 @@ namespace {
 
 // A running container with GPUs whose NVML answers "Unknown Error" lost them (a host
 // `systemctl daemon-reload`, for one): its status says so, with the fix.
-std::string status_with_gpus(const docker::ListedContainer& container, doctor::HostQueries& queries) {
-  const std::string& gpus = container.labels.at(render::label_gpus);
+std::string status_with_gpus(const docker::ListedContainer& container, facts::HostQueries& queries) {
+  const std::string& gpus = container.labels.at(contract::label::gpus);
   if (container.state != "running" || gpus.empty() || gpus == "none") return container.status;
   doctor::ContainerFacts facts{
       container.name, true, true, container.status, queries.container_gpu_list(container.name), ""};
@@ -46,19 +46,19 @@ void add_ps_command(CLI::App& app, Context& context) {
   command->add_flag("--json", *json, "print them as JSON");
   command->callback([json, &context] {
     docker::Docker docker = context.docker_cli();
-    doctor::HostQueries queries(*context.facts, context.docker);
+    facts::HostQueries queries(*context.facts, context.docker);
     nlohmann::json list = nlohmann::json::array();
     // One `docker ps`, labels included: no inspect, so `ps` stays fast with many environments.
-    const std::vector<std::string> labels{render::label_env, render::label_profile, render::label_gpus};
-    for (const auto& container : docker.list_labelled(render::label_env, labels)) {
+    const std::vector<std::string> labels{contract::label::env, contract::label::profile, contract::label::gpus};
+    for (const auto& container : docker.list_labelled(contract::label::env, labels)) {
       // A container run by hand from a snapshot carries the label, blanked: no environment.
-      if (container.labels.at(render::label_env).empty()) continue;
-      list.push_back({{"env", container.labels.at(render::label_env)},
-                      {"profile", container.labels.at(render::label_profile)},
+      if (container.labels.at(contract::label::env).empty()) continue;
+      list.push_back({{"env", container.labels.at(contract::label::env)},
+                      {"profile", container.labels.at(contract::label::profile)},
                       {"state", container.state},
                       {"status", container.state == "running" ? status_with_gpus(container, queries)
                                                               : status_with_memory(container, docker)},
-                      {"gpus", or_dash(container.labels.at(render::label_gpus))},
+                      {"gpus", or_dash(container.labels.at(contract::label::gpus))},
                       {"endpoints", or_dash(container.ports)},
                       {"image", container.image}});
     }

@@ -7,17 +7,9 @@
 #include "docker/docker.hpp"
 #include "pin/pin.hpp"
 #include "render/render.hpp"
+#include "render/resolution_json.hpp"
 
 namespace launcher::commands {
-
-nlohmann::json resolution_json(const std::string& docker, const plan::Resolution& resolution) {
-  nlohmann::json origins = nlohmann::json::object();
-  for (const auto& [pointer, origin] : resolution.profile.origins) origins[pointer] = origin.describe();
-  return {{"argv", render::render_run_command(docker, resolution.plan).argv()},
-          {"plan", plan::to_json(resolution.plan)},
-          {"plan_hash", plan::plan_hash(resolution.plan)},
-          {"origins", origins}};
-}
 
 void add_render_command(CLI::App& app, Context& context) {
   struct Options {
@@ -33,7 +25,7 @@ void add_render_command(CLI::App& app, Context& context) {
     HostGpuSource gpus(host, context.docker_cli(), *context.facts, gpu::Reservation::preview);
     plan::Resolution resolution = resolve_request(options->request, host, gpus.gpus);
     pin::verify_pinned_image(context.docker_cli(), resolution.plan.image, resolution.profile.origin_of("/image"));
-    if (options->json) *context.out << resolution_json(context.docker, resolution).dump(2) << "\n";
+    if (options->json) *context.out << render::resolution_json(context.docker, resolution).dump(2) << "\n";
     else *context.out << render::render_run_command(context.docker, resolution.plan).display() << "\n";
   });
 }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "host/host_facts.hpp"
+#include "host/state_layout.hpp"
 #include "secrets/env_secrets.hpp"
 
 namespace launcher::commands {
@@ -51,7 +52,7 @@ void add_secret_command(CLI::App& app, Context& context) {
   show->add_flag("--json", options->json, "print them as JSON");
   show->callback([options, &context] {
     host::HostFacts host = host::read_host_facts();
-    print(*context.out, secrets::read_env_secrets(secrets::state_layout(options->env, host.state_home), options->env),
+    print(*context.out, secrets::read_env_secrets(host::state_layout(options->env, host.state_home), options->env),
           options->json);
   });
 
@@ -61,7 +62,7 @@ void add_secret_command(CLI::App& app, Context& context) {
   rotate->add_flag("--json", options->json, "print the new secrets as JSON");
   rotate->callback([options, &context] {
     host::HostFacts host = host::read_host_facts();
-    auto layout = secrets::state_layout(options->env, host.state_home);
+    auto layout = host::state_layout(options->env, host.state_home);
     print(*context.out, secrets::rotate_env_secrets(layout, options->env, options->host_key), options->json);
   });
 }

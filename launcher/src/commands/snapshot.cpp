@@ -13,11 +13,11 @@
 #include "core/json_reader.hpp"
 #include "docker/docker.hpp"
 #include "host/host_facts.hpp"
+#include "host/state_layout.hpp"
+#include "launcher_contract/contract.hpp"
 #include "lifecycle/environments.hpp"
 #include "lifecycle/inspect.hpp"
 #include "lifecycle/snapshot.hpp"
-#include "secrets/state.hpp"
-#include "render/render.hpp"
 
 namespace launcher::commands {
 
@@ -86,14 +86,14 @@ void add_snapshot_command(CLI::App& app, Context& context) {
     auto label = [&](const std::string& key, const std::string& value) {
       commit.insert(commit.end(), {"--change", "LABEL " + key + "=\"" + value + "\""});
     };
-    for (const char* key : {render::label_env, render::label_profile, render::label_plan_hash, render::label_gpus}) label(key, "");
-    label(lifecycle::label_snapshot_of, env);
-    label(lifecycle::label_base_digest, base);
-    label(lifecycle::label_snapshot_time, time_text);
+    for (const char* key : {contract::label::env, contract::label::profile, contract::label::plan_hash, contract::label::gpus}) label(key, "");
+    label(contract::label::snapshot_of, env);
+    label(contract::label::base_digest, base);
+    label(contract::label::snapshot_time, time_text);
     commit.insert(commit.end(), {name, tag});
     std::optional<ShadowSeal> seal;
-    std::string user = lifecycle::env_variable(container, "LAUNCHER_USER");
-    if (!user.empty() && user != "root" && std::filesystem::exists(secrets::state_layout(env, host.state_home).user_password_hash())) {
+    std::string user = lifecycle::env_variable(container, contract::env::user);
+    if (!user.empty() && user != "root" && std::filesystem::exists(host::state_layout(env, host.state_home).user_password_hash())) {
       if (!lifecycle::is_running(container))
         throw Error(ExitCode::failed, "environment \"" + env + "\" is stopped, and its /etc/shadow holds the login password's hash, "
                                       "which only a running container can keep out of the snapshot: start it (`launcher up`) and snapshot again");

@@ -8,11 +8,12 @@
 #include "commands/lifecycle.hpp"
 #include "core/error.hpp"
 #include "docker/docker.hpp"
+#include "host/state_layout.hpp"
+#include "launcher_contract/contract.hpp"
 #include "lifecycle/environments.hpp"
 #include "lifecycle/inspect.hpp"
 #include "process/process.hpp"
 #include "secrets/env_secrets.hpp"
-#include "secrets/state.hpp"
 
 namespace launcher::commands {
 
@@ -30,11 +31,11 @@ SshTarget ssh_target(const docker::Docker& docker, const std::string& env) {
   nlohmann::json container = lifecycle::require_environment(docker, env);
   auto endpoint = lifecycle::endpoint_for(container, 22);
   if (!endpoint) throw Error(ExitCode::failed, "environment \"" + env + "\" publishes no SSH port (it is a \"" +
-                                                   lifecycle::env_variable(container, "LAUNCHER_SERVICE") + "\" environment)");
+                                                   lifecycle::env_variable(container, contract::env::service) + "\" environment)");
   host::HostFacts host = host::read_host_facts();
-  secrets::StateLayout layout = secrets::state_layout(env, host.state_home);
+  host::StateLayout layout = host::state_layout(env, host.state_home);
   secrets::repair_host_key_files(layout, env); // a deleted known_hosts would fail the pinned check
-  return {lifecycle::reachable_host(*endpoint), endpoint->host_port, lifecycle::env_variable(container, "LAUNCHER_USER"),
+  return {lifecycle::reachable_host(*endpoint), endpoint->host_port, lifecycle::env_variable(container, contract::env::user),
           secrets::host_key_alias(env), layout.known_hosts().string()};
 }
 

@@ -3,7 +3,7 @@
 
 #include "commands/profile_request.hpp"
 #include "commands/slurm.hpp"
-#include "commands/slurm_client.hpp"
+#include "slurm/client.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "docker/docker.hpp"
@@ -53,7 +53,7 @@ void check_partition_gpus(const slurm::JobRequest& request) {
   if (request.gpus_per_node == 0) return;
   std::vector<std::string> argv{"sinfo", "-h", "-o", "%G"};
   if (!request.partition.empty()) argv.insert(argv.end(), {"-p", request.partition});
-  std::string gres = run_slurm(argv, "checking the partition's GPUs").out;
+  std::string gres = slurm::run_slurm(argv, "checking the partition's GPUs").out;
   int offered = slurm::max_gpus_per_node(gres);
   std::string partition = request.partition.empty() ? "the cluster" : "partition " + request.partition;
   if (request.gpus_per_node > offered)
@@ -108,7 +108,7 @@ void add_submit_command(CLI::App& app, Context& context) {
     process::ProcessOptions sbatch_options;
     sbatch_options.input = script;
     long long job_id = slurm::parse_submitted_job_id(
-        run_slurm({"sbatch", "--parsable"}, "Slurm refused the job", sbatch_options).out);
+        slurm::run_slurm({"sbatch", "--parsable"}, "Slurm refused the job", sbatch_options).out);
     if (options->json)
       *context.out << nlohmann::json{{"job", job_id}, {"name", slurm::job_name(job.plan)},
                                      {"image", job.image.run_reference()}, {"nodes", job_request.nodes}}

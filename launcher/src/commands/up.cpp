@@ -16,19 +16,21 @@
 #include <fmt/format.h>
 
 #include "commands/profile_request.hpp"
-#include "commands/render.hpp"
 #include "core/error.hpp"
 #include "docker/docker.hpp"
 #include "doctor/checks.hpp"
-#include "doctor/facts.hpp"
+#include "facts/facts.hpp"
 #include "doctor/snapshot.hpp"
+#include "host/state_layout.hpp"
 #include "matrix/matrix.hpp"
 #include "pin/pin.hpp"
 #include "lifecycle/environments.hpp"
 #include "lifecycle/inspect.hpp"
 #include "lifecycle/readiness.hpp"
 #include "render/render.hpp"
+#include "render/resolution_json.hpp"
 #include "secrets/env_secrets.hpp"
+#include "secrets/state.hpp"
 
 namespace launcher::commands {
 
@@ -99,13 +101,13 @@ std::optional<lifecycle::Endpoint> planned_endpoint(const plan::Plan& plan, int 
 }
 
 // The plan `up` ran, kept for telling later what changed.
-void record_plan(const secrets::StateLayout& layout, const plan::Plan& plan) {
+void record_plan(const host::StateLayout& layout, const plan::Plan& plan) {
   secrets::ensure_private_dir(layout.env_dir);
   secrets::write_private_file(layout.recorded_plan(), plan::to_json(plan).dump(2) + "\n");
 }
 
 // What changed since the plan the last `up` recorded; a note when that record is gone or damaged.
-std::string recorded_plan_changes(const secrets::StateLayout& layout, const plan::Plan& plan) {
+std::string recorded_plan_changes(const host::StateLayout& layout, const plan::Plan& plan) {
   fs::path file = layout.recorded_plan();
   auto recorded = secrets::read_private_file(file);
   if (!recorded) return "\n  (the previous plan is not recorded in " + file.string() + ")";
@@ -118,7 +120,7 @@ std::string recorded_plan_changes(const secrets::StateLayout& layout, const plan
   }
 }
 
-std::string read_public_line(const secrets::StateLayout& layout) {
+std::string read_public_line(const host::StateLayout& layout) {
   std::string line = secrets::read_private_file(layout.host_public_key()).value_or("");
   return line.substr(0, line.find('\n'));
 }
@@ -128,7 +130,7 @@ struct Report {
   std::string text;
 };
 
-Report report(const plan::Plan& plan, const json& container, const secrets::StateLayout& layout, double elapsed) {
+Report report(const plan::Plan& plan, const json& container, const host::StateLayout& layout, double elapsed) {
   json facts{{"env", plan.env},       {"profile", plan.profile},
              {"service", plan.service}, {"image", plan.image},
              {"status", "ready"},     {"seconds", elapsed},
@@ -202,7 +204,7 @@ void add_up_command(CLI::App& app, Context& context) {
     pin::verify_pinned_image(context.docker_cli(), plan.image, resolution.profile.origin_of("/image"));
     if (options->dry_run) {
       if (options->json) {
-        *context.out << resolution_json(context.docker, resolution).dump(2) << "\n";
+        *context.out << render::resolution_json(context.docker, resolution).dump(2) << "\n";
         return;
       }
       for (const auto& directory : plan.create_directories) *context.out << "# would create " << render::shell_quote(directory) << "\n";
@@ -217,7 +219,7 @@ void add_up_command(CLI::App& app, Context& context) {
     // env's container is looked up while the host checks run, and a missing image is left for
     // `docker run --pull never` to find.
     auto found = std::async(std::launch::async, [&] { return lifecycle::find_environment(docker, plan.env); });
-    doctor::HostQueries& queries = gpus.queries;
+    facts::HostQueries& queries = gpus.queries;
     if (!options->skip_checks) {
       auto checks = doctor::preflight_checks(
           plan, doctor::gather_preflight_facts(queries, doctor::subject_of(plan), matrix::embedded_matrix()),
@@ -225,7 +227,7 @@ void add_up_command(CLI::App& app, Context& context) {
       *context.err << doctor::warnings_text(checks) << std::flush;
       doctor::require_no_failures(checks);
     }
-    secrets::StateLayout layout = secrets::state_layout(plan.env, host.state_home);
+    host::StateLayout layout = host::state_layout(plan.env, host.state_home);
     std::string hash = plan::plan_hash(plan);
     InterruptGuard interrupt_guard;
     interrupted = false;

@@ -7,8 +7,8 @@
 
 namespace launcher {
 
-// Writes a file so that it is either wholly old or wholly new: a temporary file in the same
-// directory with `mode`, fsync, rename, fsync of the directory. Throws Error naming the step.
+// launcher::contract::write_file_atomically, shared with launcher-init; throws Error naming the
+// step that failed.
 void write_file_atomically(const std::filesystem::path& path, const std::string& content, mode_t mode);
 
 } // namespace launcher

@@ -329,7 +329,7 @@ CheckResult container_check(const ContainerFacts& container, bool gpus_requested
   if (!container.running)
     return {"container", Status::warn, "container " + name + " is not running (" + container.status + ")", "start it: launcher up --name " + name};
   if (!gpus_requested) return ok("container", "container " + name + " is running, without GPUs");
-  const Fact& list = container.gpu_list;
+  const facts::Fact& list = container.gpu_list;
   std::string output = list.out + list.err;
   if (output.find("Unknown Error") != std::string::npos)
     return {"container", Status::fail,

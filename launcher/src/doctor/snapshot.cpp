@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "core/json_reader.hpp"
 #include "core/text.hpp"
+#include "launcher_contract/contract.hpp"
 #include "matrix/version.hpp"
 
 namespace launcher::doctor {
@@ -17,7 +18,7 @@ std::string first_line(const std::string& text) {
   return line;
 }
 
-DockerFacts::Reach classify_failure(const Fact& fact) {
+DockerFacts::Reach classify_failure(const facts::Fact& fact) {
   if (fact.exit_code == 127) return DockerFacts::Reach::cli_missing;
   if (fact.err.find("permission denied") != std::string::npos) return DockerFacts::Reach::permission_denied;
   if (fact.err.find("Cannot connect to the Docker daemon") != std::string::npos) return DockerFacts::Reach::daemon_down;
@@ -50,31 +51,31 @@ std::vector<std::string> arch_tokens(std::string_view text) {
 // Labels the images carry (images/Dockerfile writes them from what torch reports at build time).
 std::optional<matrix::Row> spec_from_labels(const JsonReader& labels, const matrix::Matrix& matrix) {
   auto label = [&](const char* name) { return labels.string_or(name, ""); };
-  if (label("io.launcher.torch").empty()) return std::nullopt;
+  if (label(contract::label::image_torch).empty()) return std::nullopt;
   matrix::Row spec;
-  spec.torch = label("io.launcher.torch");
-  std::string cuda = label("io.launcher.cuda");
+  spec.torch = label(contract::label::image_torch);
+  std::string cuda = label(contract::label::image_cuda);
   spec.cuda = cuda == "none" || cuda == "cpu" ? "" : cuda;
   spec.cuda_full = spec.cuda;
-  spec.cudnn = label("io.launcher.cudnn");
-  spec.nccl = label("io.launcher.nccl");
-  for (const auto& arch : arch_tokens(label("io.launcher.cuda-archs")))
+  spec.cudnn = label(contract::label::image_cudnn);
+  spec.nccl = label(contract::label::image_nccl);
+  for (const auto& arch : arch_tokens(label(contract::label::image_cuda_archs)))
     (arch.rfind("compute_", 0) == 0 ? spec.ptx : spec.cuda_archs).push_back(arch);
-  spec.min_driver = label("io.launcher.min-driver");
+  spec.min_driver = label(contract::label::image_min_driver);
   if (spec.min_driver.empty() && !spec.cuda.empty())
     if (const matrix::CudaToolkit* toolkit = matrix.toolkit(spec.cuda)) spec.min_driver = toolkit->min_driver;
   return spec;
 }
 
 // `docker container inspect --format '{{json .}}'` prints one object; older facts hold an array.
-json inspect_document(const Fact& inspect) {
+json inspect_document(const facts::Fact& inspect) {
   json document = JsonReader::parse(inspect.out, "docker container inspect");
   if (document.is_array() && document.size() == 1) document = json(document[0]);
   if (!document.is_object()) JsonReader(document, "docker container inspect").fail("an object");
   return document;
 }
 
-ContainerFacts container_facts(const std::string& name, const Fact& inspect) {
+ContainerFacts container_facts(const std::string& name, const facts::Fact& inspect) {
   ContainerFacts facts;
   facts.name = name;
   if (!inspect.ok()) return facts;
@@ -135,9 +136,9 @@ Subject subject_of_container(const std::string& container, const json& inspect) 
   return subject;
 }
 
-DockerFacts parse_docker_facts(const Fact* version, const Fact* info) {
+DockerFacts parse_docker_facts(const facts::Fact* version, const facts::Fact* info) {
   DockerFacts facts;
-  const Fact* asked = info && info->recorded ? info : (version && version->recorded ? version : nullptr);
+  const facts::Fact* asked = info && info->recorded ? info : (version && version->recorded ? version : nullptr);
   if (!asked) return facts;
   // Output is read only from a command that succeeded; a failed one's stderr says why instead.
   std::string unreadable;
@@ -175,7 +176,7 @@ DockerFacts parse_docker_facts(const Fact* version, const Fact* info) {
   return facts;
 }
 
-ToolkitFacts parse_toolkit_facts(const DockerFacts& docker, const Fact& cdi_specs, const Fact& cli_version) {
+ToolkitFacts parse_toolkit_facts(const DockerFacts& docker, const facts::Fact& cdi_specs, const facts::Fact& cli_version) {
   ToolkitFacts facts;
   facts.recorded = docker.reach != DockerFacts::Reach::not_recorded || cdi_specs.recorded || cli_version.recorded;
   for (const auto& runtime : docker.runtimes)
@@ -187,7 +188,7 @@ ToolkitFacts parse_toolkit_facts(const DockerFacts& docker, const Fact& cdi_spec
   return facts;
 }
 
-ImageFacts parse_image_facts(const std::string& ref, const Fact& labels, const matrix::Matrix& matrix) {
+ImageFacts parse_image_facts(const std::string& ref, const facts::Fact& labels, const matrix::Matrix& matrix) {
   ImageFacts facts;
   facts.ref = ref;
   facts.present = labels.ok();
@@ -216,19 +217,19 @@ bool requests_gpus(const Subject& subject) { return subject.gpus.kind != plan::G
 
 namespace {
 
-void gather_gpu_facts(HostQueries& queries, HostSnapshot& snapshot) {
+void gather_gpu_facts(facts::HostQueries& queries, HostSnapshot& snapshot) {
   snapshot.gpus = gpu::read_gpu_inventory(queries);
-  Fact cdi = queries.cdi_specs();
-  Fact cli = queries.toolkit_cli_version();
+  facts::Fact cdi = queries.cdi_specs();
+  facts::Fact cli = queries.toolkit_cli_version();
   snapshot.toolkit = parse_toolkit_facts(*snapshot.docker, cdi, cli);
 }
 
 } // namespace
 
-HostSnapshot gather_doctor_facts(HostQueries& queries, const Subject& subject, const matrix::Matrix& matrix) {
+HostSnapshot gather_doctor_facts(facts::HostQueries& queries, const Subject& subject, const matrix::Matrix& matrix) {
   HostSnapshot snapshot;
-  Fact version = queries.docker_version();
-  Fact info = queries.docker_info();
+  facts::Fact version = queries.docker_version();
+  facts::Fact info = queries.docker_info();
   snapshot.docker = parse_docker_facts(&version, &info);
   gather_gpu_facts(queries, snapshot);
   if (!snapshot.gpus.gpus.empty()) snapshot.topology = gpu::read_gpu_topology(queries);
@@ -236,9 +237,9 @@ HostSnapshot gather_doctor_facts(HostQueries& queries, const Subject& subject, c
   return snapshot;
 }
 
-std::pair<Subject, HostSnapshot> gather_container_facts(HostQueries& queries, const std::string& container,
+std::pair<Subject, HostSnapshot> gather_container_facts(facts::HostQueries& queries, const std::string& container,
                                                         const matrix::Matrix& matrix) {
-  Fact inspect = queries.container_inspect(container);
+  facts::Fact inspect = queries.container_inspect(container);
   ContainerFacts facts = container_facts(container, inspect);
   Subject subject;
   subject.container = container;
@@ -255,16 +256,16 @@ std::pair<Subject, HostSnapshot> gather_container_facts(HostQueries& queries, co
   return {subject, snapshot};
 }
 
-HostSnapshot gather_preflight_facts(HostQueries& queries, const Subject& subject, const matrix::Matrix& matrix) {
+HostSnapshot gather_preflight_facts(facts::HostQueries& queries, const Subject& subject, const matrix::Matrix& matrix) {
   HostSnapshot snapshot;
   if (requests_gpus(subject)) {
     // docker info answers reachability, versions and runtimes in one call.
-    Fact info = queries.docker_info();
+    facts::Fact info = queries.docker_info();
     snapshot.docker = parse_docker_facts(nullptr, &info);
     gather_gpu_facts(queries, snapshot);
     snapshot.image = parse_image_facts(subject.image, queries.image_labels(subject.image), matrix);
   } else if (subject.publishes_on_loopback) {
-    Fact version = queries.docker_version();
+    facts::Fact version = queries.docker_version();
     snapshot.docker = parse_docker_facts(&version, nullptr);
   }
   return snapshot;

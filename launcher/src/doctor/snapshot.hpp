@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "doctor/facts.hpp"
+#include "facts/facts.hpp"
 #include "gpu/inventory.hpp"
 #include "gpu/topology.hpp"
 #include "matrix/matrix.hpp"
@@ -43,7 +43,7 @@ struct DockerFacts {
 };
 
 // From `docker version` and/or `docker info` (either answers reachability and versions).
-DockerFacts parse_docker_facts(const Fact* version, const Fact* info);
+DockerFacts parse_docker_facts(const facts::Fact* version, const facts::Fact* info);
 
 struct ToolkitFacts {
   bool recorded = false;
@@ -52,7 +52,7 @@ struct ToolkitFacts {
   std::string cli_version;            // first line of `nvidia-container-cli --version`
 };
 
-ToolkitFacts parse_toolkit_facts(const DockerFacts& docker, const Fact& cdi_specs, const Fact& cli_version);
+ToolkitFacts parse_toolkit_facts(const DockerFacts& docker, const facts::Fact& cdi_specs, const facts::Fact& cli_version);
 
 struct ImageFacts {
   enum class Origin { labels, matrix, unknown };
@@ -67,14 +67,14 @@ struct ImageFacts {
 };
 
 // From the io.launcher.* labels of `docker image inspect`, else the matrix row of its tag.
-ImageFacts parse_image_facts(const std::string& ref, const Fact& labels, const matrix::Matrix& matrix);
+ImageFacts parse_image_facts(const std::string& ref, const facts::Fact& labels, const matrix::Matrix& matrix);
 
 struct ContainerFacts {
   std::string name;
   bool exists = false;
   bool running = false;
   std::string status;  // "running", "exited", ...
-  Fact gpu_list;       // `docker exec <name> nvidia-smi -L`, asked only of a running container with GPUs
+  facts::Fact gpu_list;       // `docker exec <name> nvidia-smi -L`, asked only of a running container with GPUs
   std::string problem; // why `docker container inspect` could not be read, naming the field
 };
 
@@ -90,16 +90,16 @@ struct HostSnapshot {
 bool requests_gpus(const Subject& subject);
 
 // Everything `doctor` looks at, for a plan's subject.
-HostSnapshot gather_doctor_facts(HostQueries& queries, const Subject& subject, const matrix::Matrix& matrix);
+HostSnapshot gather_doctor_facts(facts::HostQueries& queries, const Subject& subject, const matrix::Matrix& matrix);
 
 // `doctor ENV`: the container's own subject and facts; when the container does not exist the
 // subject is empty and only host-wide facts are gathered.
-std::pair<Subject, HostSnapshot> gather_container_facts(HostQueries& queries, const std::string& container,
+std::pair<Subject, HostSnapshot> gather_container_facts(facts::HostQueries& queries, const std::string& container,
                                                         const matrix::Matrix& matrix);
 
 // Only what the pre-flight checks of this subject need, to keep `up` fast: nothing for a
 // plan without GPUs or loopback ports; one `docker version` for loopback ports alone.
-HostSnapshot gather_preflight_facts(HostQueries& queries, const Subject& subject, const matrix::Matrix& matrix);
+HostSnapshot gather_preflight_facts(facts::HostQueries& queries, const Subject& subject, const matrix::Matrix& matrix);
 
 nlohmann::json to_json(const HostSnapshot& snapshot);
 

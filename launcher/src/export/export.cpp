@@ -6,8 +6,8 @@
 
 #include "core/error.hpp"
 #include "export/yaml.hpp"
+#include "launcher_contract/contract.hpp"
 #include "render/render.hpp"
-#include "secrets/state.hpp"
 
 namespace launcher::exporting {
 
@@ -100,7 +100,7 @@ json compose_volumes(const plan::Plan& plan) {
   };
   for (const auto& mount : plan.mounts) bind(mount.source, mount.target, mount.read_only);
   // The secrets reach the container as `up` hands them over: this directory, read-only.
-  if (!plan.access.secrets_dir.empty()) bind(plan.access.secrets_dir, secrets::container_secrets_dir, true);
+  if (!plan.access.secrets_dir.empty()) bind(plan.access.secrets_dir, contract::mount::secrets_dir, true);
   return volumes;
 }
 

@@ -4,7 +4,7 @@
 
 #include "core/error.hpp"
 #include "core/text.hpp"
-#include "doctor/facts.hpp"
+#include "facts/facts.hpp"
 
 namespace launcher::gpu {
 
@@ -232,12 +232,12 @@ std::vector<GpuProcess> parse_compute_apps(std::string_view csv) {
   return processes;
 }
 
-GpuInventory read_gpu_inventory(doctor::HostQueries& queries) {
+GpuInventory read_gpu_inventory(facts::HostQueries& queries) {
   GpuInventory inventory;
-  doctor::Fact proc = queries.driver_version();
+  facts::Fact proc = queries.driver_version();
   if (proc.ok()) inventory.driver_version = parse_proc_driver_version(proc.out).value_or("");
   if (inventory.driver_version.empty()) {
-    doctor::Fact smi = queries.nvidia_smi_version();
+    facts::Fact smi = queries.nvidia_smi_version();
     if (smi.ok()) inventory.driver_version = parse_smi_driver_version(smi.out).value_or("");
     if (inventory.driver_version.empty()) {
       if (!proc.recorded && !smi.recorded) inventory.problem = "the facts do not record the NVIDIA driver";
@@ -246,12 +246,12 @@ GpuInventory read_gpu_inventory(doctor::HostQueries& queries) {
       return inventory;
     }
   }
-  doctor::Fact table = queries.gpu_table();
+  facts::Fact table = queries.gpu_table();
   try {
     if (!table.ok()) throw Error(ExitCode::failed, "nvidia-smi --query-gpu failed: " + first_line(table.err + table.out));
     inventory.gpus = parse_gpu_table(table.out);
-    if (doctor::Fact list = queries.gpu_list(); list.ok()) add_mig_devices(inventory.gpus, list.out);
-    if (doctor::Fact apps = queries.compute_apps(); apps.ok()) inventory.processes = parse_compute_apps(apps.out);
+    if (facts::Fact list = queries.gpu_list(); list.ok()) add_mig_devices(inventory.gpus, list.out);
+    if (facts::Fact apps = queries.compute_apps(); apps.ok()) inventory.processes = parse_compute_apps(apps.out);
   } catch (const Error& error) {
     inventory.problem = error.what();
   }

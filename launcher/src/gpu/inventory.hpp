@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace launcher::doctor {
+namespace launcher::facts {
 class HostQueries;
 }
 
@@ -80,7 +80,7 @@ void add_mig_devices(std::vector<Gpu>& gpus, std::string_view gpu_list);
 std::vector<GpuProcess> parse_compute_apps(std::string_view csv);
 
 // Driver, GPUs, MIG devices and GPU processes; never throws for what the host lacks, it says so in `problem`.
-GpuInventory read_gpu_inventory(doctor::HostQueries& queries);
+GpuInventory read_gpu_inventory(facts::HostQueries& queries);
 
 nlohmann::json to_json(const GpuInventory& inventory);
 

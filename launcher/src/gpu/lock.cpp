@@ -20,7 +20,7 @@
 
 #include "core/error.hpp"
 #include "docker/docker.hpp"
-#include "render/render.hpp"
+#include "launcher_contract/contract.hpp"
 
 namespace launcher::gpu {
 
@@ -211,7 +211,7 @@ std::string user_name(uid_t uid) {
 
 HolderProbe live_holder_probe(const docker::Docker& docker) {
   return {[docker](const std::string& env) {
-            auto result = docker.try_run({"ps", "-a", "-q", "--filter", "label=" + std::string(render::label_env) + "=" + env});
+            auto result = docker.try_run({"ps", "-a", "-q", "--filter", std::string("label=") + contract::label::env + "=" + env});
             return result.exit_code != 0 || !result.out.empty();
           },
           [](long pid) { return kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM; }};

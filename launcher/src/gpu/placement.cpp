@@ -4,9 +4,9 @@
 
 #include "core/error.hpp"
 #include "docker/docker.hpp"
-#include "doctor/facts.hpp"
+#include "facts/facts.hpp"
 #include "gpu/selection.hpp"
-#include "render/render.hpp"
+#include "launcher_contract/contract.hpp"
 
 namespace launcher::gpu {
 
@@ -65,8 +65,8 @@ PlacementContext live_placement_context(const std::string& user_name, unsigned u
   return {GpuHolder{"", uid, user_name, static_cast<long>(getpid())}, default_lock_file(state_home),
           live_holder_probe(docker), [&docker] {
             std::map<std::string, std::string> gpus_by_env;
-            for (const auto& container : docker.list_labelled(render::label_env, {render::label_env, render::label_gpus}))
-              gpus_by_env[container.labels.at(render::label_env)] = container.labels.at(render::label_gpus);
+            for (const auto& container : docker.list_labelled(contract::label::env, {contract::label::env, contract::label::gpus}))
+              gpus_by_env[container.labels.at(contract::label::env)] = container.labels.at(contract::label::gpus);
             return gpus_by_env;
           }};
 }

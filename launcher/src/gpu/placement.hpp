@@ -33,7 +33,7 @@ struct PlacementContext {
 // unchecked on a host without any (a command rendered for another host).
 class HostGpus final : public plan::GpuHost {
 public:
-  HostGpus(doctor::HostQueries& queries, PlacementContext context, Reservation reservation)
+  HostGpus(facts::HostQueries& queries, PlacementContext context, Reservation reservation)
       : queries_(queries), context_(std::move(context)), reservation_(reservation) {}
 
   std::vector<plan::PlacedGpu> claim(const std::string& env, const std::vector<std::string>& devices) override;
@@ -45,7 +45,7 @@ private:
   plan::PlacedGpu placed(const Gpu& gpu, const std::string& device);
   GpuHolder claimant(const std::string& env) const;
 
-  doctor::HostQueries& queries_;
+  facts::HostQueries& queries_;
   PlacementContext context_;
   Reservation reservation_;
   std::optional<GpuInventory> inventory_;

@@ -6,7 +6,7 @@
 
 #include "core/error.hpp"
 #include "core/text.hpp"
-#include "doctor/facts.hpp"
+#include "facts/facts.hpp"
 
 namespace launcher::gpu {
 
@@ -78,9 +78,9 @@ std::map<int, GpuAffinity> parse_topology_matrix(std::string_view text) {
   return affinities;
 }
 
-GpuTopology read_gpu_topology(doctor::HostQueries& queries) {
+GpuTopology read_gpu_topology(facts::HostQueries& queries) {
   GpuTopology topology;
-  doctor::Fact answer = queries.gpu_topology();
+  facts::Fact answer = queries.gpu_topology();
   if (!answer.ok()) {
     topology.problem = "`nvidia-smi topo -m` " + (answer.recorded ? "failed: " + answer.err.substr(0, answer.err.find('\n'))
                                                                   : std::string("was not recorded"));

@@ -7,7 +7,7 @@
 
 #include "core/cpu_list.hpp"
 
-namespace launcher::doctor {
+namespace launcher::facts {
 class HostQueries;
 }
 
@@ -34,6 +34,6 @@ struct GpuTopology {
 };
 
 // Asks `nvidia-smi topo -m`; never throws for what the host lacks, it says so in `problem`.
-GpuTopology read_gpu_topology(doctor::HostQueries& queries);
+GpuTopology read_gpu_topology(facts::HostQueries& queries);
 
 } // namespace launcher::gpu

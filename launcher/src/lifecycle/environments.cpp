@@ -10,10 +10,11 @@
 
 #include "core/error.hpp"
 #include "core/text.hpp"
+#include "host/state_layout.hpp"
+#include "launcher_contract/contract.hpp"
 #include "lifecycle/inspect.hpp"
 #include "lifecycle/unsaved.hpp"
 #include "plan/resolve.hpp"
-#include "render/render.hpp"
 #include "secrets/state.hpp"
 
 namespace launcher::lifecycle {
@@ -21,7 +22,7 @@ namespace launcher::lifecycle {
 using nlohmann::json;
 
 std::optional<json> find_environment(const docker::Docker& docker, const std::string& env) {
-  auto found = docker.containers_labelled(std::string(render::label_env) + "=" + env);
+  auto found = docker.containers_labelled(std::string(contract::label::env) + "=" + env);
   if (found.empty()) return std::nullopt;
   return found.front();
 }
@@ -38,7 +39,7 @@ std::string choose_environment(const docker::Docker& docker, const std::optional
   // Environments made here are named "<directory>-<profile>".
   std::string prefix = plan::default_env_name(host.cwd, "");
   std::vector<std::string> here;
-  for (const auto& container : docker.containers_labelled(render::label_env))
+  for (const auto& container : docker.containers_labelled(contract::label::env))
     if (!env_of(container).empty() && starts_with(env_of(container), prefix)) here.push_back(env_of(container));
   if (here.size() == 1) return here.front();
   std::string names;
@@ -49,9 +50,9 @@ std::string choose_environment(const docker::Docker& docker, const std::optional
 
 void refuse_unsaved_work(const docker::Docker& docker, const json& container, const std::string& discard) {
   std::string name = name_of(container);
-  std::string user = env_variable(container, "LAUNCHER_USER");
+  std::string user = env_variable(container, contract::env::user);
   std::string home = user.empty() || user == "root" ? "/root" : "/home/" + user;
-  std::string workdir = env_variable(container, "LAUNCHER_WORKDIR");
+  std::string workdir = env_variable(container, contract::env::workdir);
   std::vector<std::string> mounts = mount_targets_of(container);
   std::string diff = docker.run({"diff", name}, "list changed files of " + name).out;
   // Packages are compared only where the image recorded its own and the container runs to list
@@ -61,7 +62,7 @@ void refuse_unsaved_work(const docker::Docker& docker, const json& container, co
     auto recorded = docker.try_run({"exec", name, "cat", package_record});
     if (recorded.exit_code == 0) {
       built = parse_package_listing(recorded.out, name + ":" + package_record);
-      std::string uid = env_variable(container, "LAUNCHER_UID");
+      std::string uid = env_variable(container, contract::env::uid);
       // As the env's user, so that its own site-packages (pip install --user) are seen.
       auto listed = docker.run({"exec", "-u", uid.empty() ? "0" : uid, name, "python3", package_lister},
                                "list the packages of " + name);
@@ -84,9 +85,9 @@ void ensure_network(const docker::Docker& docker, const plan::Plan& plan) {
   std::vector<std::string> create{"network", "create", "--driver", "bridge"};
   if (plan.network == plan::own_network(plan.env)) {
     create.insert(create.end(), {"--opt", "com.docker.network.bridge.enable_icc=false", "--label",
-                                 std::string(render::label_env) + "=" + plan.env});
+                                 std::string(contract::label::env) + "=" + plan.env});
   } else {
-    create.insert(create.end(), {"--label", std::string(render::label_network) + "=shared"});
+    create.insert(create.end(), {"--label", std::string(contract::label::network) + "=shared"});
   }
   create.push_back(plan.network);
   auto result = docker.try_run(create);
@@ -101,7 +102,7 @@ void remove_own_network(const docker::Docker& docker, const std::string& env) {
 
 EnvironmentLock::EnvironmentLock(const std::filesystem::path& state_home, const std::string& env, std::ostream& notices,
                                  bool wait) {
-  std::filesystem::path envs_dir = secrets::state_layout(env, state_home).env_dir.parent_path();
+  std::filesystem::path envs_dir = host::state_layout(env, state_home).env_dir.parent_path();
   secrets::ensure_private_dir(envs_dir);
   std::filesystem::path path = envs_dir / ("." + env + ".lock");
   fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);

@@ -6,7 +6,7 @@
 #include "core/bytes.hpp"
 #include "core/json_reader.hpp"
 #include "core/text.hpp"
-#include "render/render.hpp"
+#include "launcher_contract/contract.hpp"
 
 namespace launcher::lifecycle {
 
@@ -33,9 +33,9 @@ int port_number(const JsonReader& where, const std::string& text) {
 
 } // namespace
 
-std::string env_of(const json& container) { return label(container, render::label_env); }
-std::string profile_of(const json& container) { return label(container, render::label_profile); }
-std::string plan_hash_of(const json& container) { return label(container, render::label_plan_hash); }
+std::string env_of(const json& container) { return label(container, contract::label::env); }
+std::string profile_of(const json& container) { return label(container, contract::label::profile); }
+std::string plan_hash_of(const json& container) { return label(container, contract::label::plan_hash); }
 
 std::string name_of(const json& container) {
   std::string name = inspected(container).at("Name").string();

@@ -5,11 +5,6 @@
 
 namespace launcher::lifecycle {
 
-// Labels a snapshot adds to the ones its image had.
-inline constexpr const char* label_snapshot_of = "io.launcher.snapshot-of";
-inline constexpr const char* label_base_digest = "io.launcher.base-digest";
-inline constexpr const char* label_snapshot_time = "io.launcher.snapshot-time";
-
 // `<image repository>:<tag>-snapshot-<env>-<yyyymmdd-hhmm>` (UTC) for a container of `image`
 // ("repo:tag", "repo@sha256:...", "repo:tag@sha256:..."; no tag reads as "latest"). Pure.
 std::string default_snapshot_tag(const std::string& image, const std::string& env, std::time_t when);

@@ -6,10 +6,10 @@
 #include "core/cpu_list.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
+#include "host/state_layout.hpp"
 #include "profile/catalog.hpp"
 #include "profile/gpu_request.hpp"
 #include "profile/schema.hpp"
-#include "secrets/state.hpp"
 
 namespace launcher::plan {
 
@@ -165,7 +165,7 @@ public:
     if (service != "jupyter" && service != "ssh") return {};
     SshForwarding forwarding{ssh.value("agent_forwarding", false), ssh.value("stream_local_forwarding", false),
                              ssh.value("user_rc", false)};
-    std::string secrets_dir = secrets::state_layout(env, host_.state_home).secrets_dir.string();
+    std::string secrets_dir = host::state_layout(env, host_.state_home).secrets_dir.string();
     // It is mounted into the container like a volume.
     if (!is_valid_utf8(secrets_dir))
       throw Error(ExitCode::usage, "the state directory " + quote_for_message(secrets_dir) + " " + not_utf8_for_docker +

@@ -1,31 +1,12 @@
 #include "profile/files.hpp"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
-
-#include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "core/text.hpp"
 #include "profile/builtin.hpp"
 
 namespace launcher::profile {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-std::optional<std::string> read_if_present(const fs::path& path) {
-  std::error_code error;
-  if (!fs::exists(path, error)) return std::nullopt;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ExitCode::failed, "failed to read " + path.string() + ": " + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-} // namespace
 
 fs::path user_profile_file(const ProfileLocations& locations) {
   auto config = locations.env("XDG_CONFIG_HOME");
@@ -52,7 +33,7 @@ Catalog load_catalog(const ProfileLocations& locations) {
   std::vector<fs::path> files{user_profile_file(locations)};
   if (auto team = find_team_file(locations.cwd)) files.push_back(*team);
   for (const auto& file : files) {
-    if (auto text = read_if_present(file)) {
+    if (auto text = read_file_if_present(file)) {
       // The name is shown in messages and in render --json's origins: its bytes must be UTF-8.
       FieldContext context{escape_invalid_utf8(file.string()), file.parent_path(), locations.home, &locations.env};
       catalog.sources.push_back(parse_profile_source(*text, context));

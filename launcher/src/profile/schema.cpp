@@ -10,9 +10,10 @@
 #include "core/error.hpp"
 #include "core/json_reader.hpp"
 #include "core/text.hpp"
+#include "launcher_contract/contract.hpp"
 #include "profile/gpu_request.hpp"
 #include "profile/origin.hpp"
-#include "secrets/generate.hpp"
+#include "profile/public_key.hpp"
 
 namespace launcher::profile {
 
@@ -336,8 +337,8 @@ public:
       std::string at = child_pointer(pointer, key);
       if (!is_label_key(key))
         fail_because(at, "expected a label key of letters, digits, '.', '_', '/' or '-', found " + quote_for_message(key));
-      if (starts_with(key, "io.launcher."))
-        fail_because(at, "labels under io.launcher. are set by the launcher itself, found " + quote_for_message(key));
+      if (starts_with(key, contract::label::prefix))
+        fail_because(at, std::string("labels under ") + contract::label::prefix + " are set by the launcher itself, found " + quote_for_message(key));
       text(item, at);
     }
   }
@@ -381,7 +382,7 @@ public:
     // A literal key starts with its type ("ssh-ed25519 AAAA..."); anything else is a file.
     for (std::size_t i = 0; i < keys.size(); ++i) {
       std::string at = child_pointer(pointer + "/authorized_keys", i);
-      if (!secrets::is_literal_public_key(text(keys[i], at))) host_path(keys[i], at);
+      if (!is_literal_public_key(text(keys[i], at))) host_path(keys[i], at);
     }
   }
 

@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "core/bytes.hpp"
-#include "secrets/state.hpp"
+#include "launcher_contract/contract.hpp"
 
 namespace launcher::render {
 
@@ -71,10 +71,10 @@ ContainerCommand render_container_command(std::vector<std::string> program, cons
   option("--name", plan.env);
   // Never a pull behind the user's back: a missing image is an error saying how to get it.
   option("--pull", "never");
-  option("--label", std::string(label_env) + "=" + plan.env);
-  option("--label", std::string(label_profile) + "=" + plan.profile);
-  option("--label", std::string(label_plan_hash) + "=" + plan::plan_hash(plan));
-  option("--label", std::string(label_gpus) + "=" + gpus_label(plan.gpus));
+  option("--label", std::string(contract::label::env) + "=" + plan.env);
+  option("--label", std::string(contract::label::profile) + "=" + plan.profile);
+  option("--label", std::string(contract::label::plan_hash) + "=" + plan::plan_hash(plan));
+  option("--label", std::string(contract::label::gpus) + "=" + gpus_label(plan.gpus));
   for (const auto& [key, value] : plan.labels) option("--label", key + "=" + value);
   option("--network", plan.network);
 
@@ -86,17 +86,18 @@ ContainerCommand render_container_command(std::vector<std::string> program, cons
   else option("--env", "NVIDIA_VISIBLE_DEVICES=void");
 
   // Who and what launcher-init sets up inside; none of these is a secret.
-  option("--env", "LAUNCHER_SERVICE=" + plan.service);
-  option("--env", "LAUNCHER_UID=" + std::to_string(plan.user.uid));
-  option("--env", "LAUNCHER_GID=" + std::to_string(plan.user.gid));
-  option("--env", "LAUNCHER_USER=" + plan.user.name);
-  if (!plan.workdir.empty()) option("--env", "LAUNCHER_WORKDIR=" + plan.workdir);
-  if (plan.user.sudo) option("--env", "LAUNCHER_SUDO=1");
-  if (plan.read_only_root) option("--env", "LAUNCHER_READ_ONLY_ROOT=1");
+  auto setting = [&](const char* name, const std::string& value) { option("--env", std::string(name) + "=" + value); };
+  setting(contract::env::service, plan.service);
+  setting(contract::env::uid, std::to_string(plan.user.uid));
+  setting(contract::env::gid, std::to_string(plan.user.gid));
+  setting(contract::env::user, plan.user.name);
+  if (!plan.workdir.empty()) setting(contract::env::workdir, plan.workdir);
+  if (plan.user.sudo) setting(contract::env::sudo, "1");
+  if (plan.read_only_root) setting(contract::env::read_only_root, "1");
   const plan::SshForwarding& forwarding = plan.access.ssh_forwarding;
-  if (forwarding.agent) option("--env", "LAUNCHER_SSH_AGENT_FORWARDING=1");
-  if (forwarding.stream_local) option("--env", "LAUNCHER_SSH_STREAM_LOCAL_FORWARDING=1");
-  if (forwarding.user_rc) option("--env", "LAUNCHER_SSH_USER_RC=1");
+  if (forwarding.agent) setting(contract::env::ssh_agent_forwarding, "1");
+  if (forwarding.stream_local) setting(contract::env::ssh_stream_local_forwarding, "1");
+  if (forwarding.user_rc) setting(contract::env::ssh_user_rc, "1");
   for (const auto& [name, value] : plan.environment) option("--env", name + "=" + value);
   if (!plan.workdir.empty()) option("--workdir", plan.workdir);
 
@@ -111,13 +112,13 @@ ContainerCommand render_container_command(std::vector<std::string> program, cons
     option("--tmpfs", "/home:rw,nosuid,nodev,mode=0755");
   }
   // Jupyter writes its token into runtime files: they live on a tmpfs, never on a volume.
-  option("--tmpfs", "/run/launcher:rw,nosuid,nodev,noexec,mode=0755");
+  option("--tmpfs", std::string(contract::mount::runtime_dir) + ":rw,nosuid,nodev,noexec,mode=0755");
   // The only way a secret enters the container: this read-only bind mount, below a directory
   // that launcher-init makes root-only. Named for launcher-init, so that an image older than this
   // mount point still finds it.
   if (!plan.access.secrets_dir.empty()) {
-    option("--mount", bind_mount_value(plan.access.secrets_dir, secrets::container_secrets_dir, true));
-    option("--env", std::string("LAUNCHER_SECRETS_DIR=") + secrets::container_secrets_dir);
+    option("--mount", bind_mount_value(plan.access.secrets_dir, contract::mount::secrets_dir, true));
+    setting(contract::env::secrets_dir, contract::mount::secrets_dir);
   }
 
   option("--cap-drop", "ALL");

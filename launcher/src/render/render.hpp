@@ -7,13 +7,6 @@
 
 namespace launcher::render {
 
-inline constexpr const char* label_env = "io.launcher.env";
-inline constexpr const char* label_profile = "io.launcher.profile";
-inline constexpr const char* label_plan_hash = "io.launcher.plan-hash";
-// "all", "0,1" or "none": lets `ps` show GPUs from one `docker ps`, without an inspect.
-inline constexpr const char* label_gpus = "io.launcher.gpus";
-inline constexpr const char* label_network = "io.launcher.network"; // on shared networks the launcher made
-
 // The value of the io.launcher.gpus label for these GPUs.
 std::string gpus_label(const plan::GpuAssignment& gpus);
 

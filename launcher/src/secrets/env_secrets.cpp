@@ -4,7 +4,9 @@
 
 #include "core/error.hpp"
 #include "core/text.hpp"
+#include "profile/public_key.hpp"
 #include "secrets/generate.hpp"
+#include "secrets/state.hpp"
 
 namespace launcher::secrets {
 
@@ -29,26 +31,26 @@ std::vector<std::string> key_lines(const std::string& text, const std::string& w
 }
 
 // Each writes one secret anew (the env names the host key's alias; the others ignore it).
-void write_token(const StateLayout& layout, const std::string&) { write_private_file(layout.jupyter_token(), generate_token()); }
+void write_token(const host::StateLayout& layout, const std::string&) { write_private_file(layout.jupyter_token(), generate_token()); }
 
-void write_host_key(const StateLayout& layout, const std::string& env) {
+void write_host_key(const host::StateLayout& layout, const std::string& env) {
   write_private_file(layout.host_key(), generate_host_key(host_key_alias(env)).private_key);
   repair_host_key_files(layout, env);
 }
 
-void write_jupyter_password(const StateLayout& layout, const std::string&) {
+void write_jupyter_password(const host::StateLayout& layout, const std::string&) {
   std::string password = generate_password();
   write_private_file(layout.jupyter_password_hash(), jupyter_password_hash(password));
   write_private_file(layout.jupyter_password(), password);
 }
 
-void write_user_password(const StateLayout& layout, const std::string&) {
+void write_user_password(const host::StateLayout& layout, const std::string&) {
   std::string password = generate_password();
   write_private_file(layout.user_password_hash(), crypt_password_hash(password));
   write_private_file(layout.user_password(), password);
 }
 
-StateLayout layout_of(const plan::Plan& plan) {
+host::StateLayout layout_of(const plan::Plan& plan) {
   return {fs::path(plan.access.secrets_dir).parent_path(), plan.access.secrets_dir};
 }
 
@@ -68,10 +70,10 @@ std::string host_key_problem(const std::string& text) {
 struct NeededSecret {
   fs::path file;
   SecretCheck check;
-  void (*make)(const StateLayout& layout, const std::string& env);
+  void (*make)(const host::StateLayout& layout, const std::string& env);
 };
 
-std::vector<NeededSecret> needed_secrets(const plan::Plan& plan, const StateLayout& layout) {
+std::vector<NeededSecret> needed_secrets(const plan::Plan& plan, const host::StateLayout& layout) {
   if (plan.service == "jupyter") {
     std::vector<NeededSecret> needed{{layout.jupyter_token(), token_problem, write_token}};
     if (plan.access.jupyter_auth == "password")
@@ -111,7 +113,7 @@ std::vector<std::string> secret_problems(const plan::Plan& plan) {
   return problems;
 }
 
-void repair_host_key_files(const StateLayout& layout, const std::string& env) {
+void repair_host_key_files(const host::StateLayout& layout, const std::string& env) {
   auto stored = read_host_key(read_private_file(layout.host_key()).value_or(""), host_key_alias(env));
   if (!stored) return; // a secret problem, not a derived one: secret_problems names it
   rewrite_if_differs(layout.host_public_key(), stored->public_line + "\n");
@@ -120,7 +122,7 @@ void repair_host_key_files(const StateLayout& layout, const std::string& env) {
 
 void repair_derived_files(const plan::Plan& plan, const fs::path& home) {
   if (plan.service != "ssh") return;
-  StateLayout layout = layout_of(plan);
+  host::StateLayout layout = layout_of(plan);
   repair_host_key_files(layout, plan.env);
   rewrite_if_differs(layout.authorized_keys(), collect_authorized_keys(plan.access.authorized_keys, home));
 }
@@ -136,7 +138,7 @@ std::string collect_authorized_keys(const std::vector<std::string>& sources, con
     keys.insert(keys.end(), lines.begin(), lines.end());
   };
   for (const auto& source : sources) {
-    if (is_literal_public_key(source)) {
+    if (profile::is_literal_public_key(source)) {
       auto lines = key_lines(source, "ssh.authorized_keys");
       keys.insert(keys.end(), lines.begin(), lines.end());
     } else {
@@ -163,7 +165,7 @@ std::string collect_authorized_keys(const std::vector<std::string>& sources, con
 EnvSecrets ensure_env_secrets(const plan::Plan& plan, const fs::path& home) {
   const std::string& service = plan.service;
   if (service != "jupyter" && service != "ssh") return {};
-  StateLayout layout = layout_of(plan);
+  host::StateLayout layout = layout_of(plan);
   ensure_private_dir(layout.env_dir);
   ensure_private_dir(layout.secrets_dir);
   for (const auto& secret : needed_secrets(plan, layout))
@@ -176,7 +178,7 @@ EnvSecrets ensure_env_secrets(const plan::Plan& plan, const fs::path& home) {
   return read_env_secrets(layout, plan.env);
 }
 
-EnvSecrets rotate_env_secrets(const StateLayout& layout, const std::string& env, bool host_key) {
+EnvSecrets rotate_env_secrets(const host::StateLayout& layout, const std::string& env, bool host_key) {
   read_env_secrets(layout, env); // the environment must exist
   if (fs::exists(layout.jupyter_token())) write_token(layout, env);
   if (fs::exists(layout.jupyter_password_hash())) write_jupyter_password(layout, env);
@@ -185,7 +187,7 @@ EnvSecrets rotate_env_secrets(const StateLayout& layout, const std::string& env,
   return read_env_secrets(layout, env);
 }
 
-EnvSecrets read_env_secrets(const StateLayout& layout, const std::string& env) {
+EnvSecrets read_env_secrets(const host::StateLayout& layout, const std::string& env) {
   if (!fs::is_directory(layout.secrets_dir))
     throw Error(ExitCode::failed, "environment \"" + env + "\" has no secrets (looked in " + layout.secrets_dir.string() +
                                       "); `launcher up` creates them");

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "host/state_layout.hpp"
 #include "plan/plan.hpp"
-#include "secrets/state.hpp"
 
 namespace launcher::secrets {
 
@@ -41,12 +41,12 @@ void repair_derived_files(const plan::Plan& plan, const std::filesystem::path& h
 
 // The part of that which follows from the host key alone (its public half, known_hosts), for
 // `ssh` and `ssh-config`, which have no plan. Nothing happens while the host key is unusable.
-void repair_host_key_files(const StateLayout& layout, const std::string& env);
+void repair_host_key_files(const host::StateLayout& layout, const std::string& env);
 
 // Replaces the token and the passwords that exist; the host key only when asked.
-EnvSecrets rotate_env_secrets(const StateLayout& layout, const std::string& env, bool host_key);
+EnvSecrets rotate_env_secrets(const host::StateLayout& layout, const std::string& env, bool host_key);
 
 // Reads what exists; an environment without a state directory is an error naming it.
-EnvSecrets read_env_secrets(const StateLayout& layout, const std::string& env);
+EnvSecrets read_env_secrets(const host::StateLayout& layout, const std::string& env);
 
 } // namespace launcher::secrets

@@ -5,7 +5,6 @@
 #include <sodium.h>
 #include <sys/random.h>
 
-#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -118,32 +117,6 @@ std::optional<HostKey> read_host_key(const std::string& private_key, const std::
   if (ssh_pki_import_privkey_base64(private_key.c_str(), nullptr, nullptr, nullptr, &raw) != SSH_OK) return std::nullopt;
   Key key(raw);
   return HostKey{private_key, public_line_of(key.get(), comment), fingerprint_of(key.get())};
-}
-
-bool is_literal_public_key(const std::string& text) {
-  // "(ssh|ecdsa|sk)-[a-z0-9@.-]+ [A-Za-z0-9+/=]+( .*)?", by hand: a regular expression recurses
-  // once per character and overflows the stack on a long line.
-  auto type_character = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '@' || c == '.' || c == '-';
-  };
-  auto base64_character = [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
-           c == '=';
-  };
-  std::string_view rest = text;
-  std::size_t prefix = starts_with(rest, "ssh-")     ? 4
-                       : starts_with(rest, "ecdsa-") ? 6
-                       : starts_with(rest, "sk-")    ? 3
-                                                     : 0;
-  if (prefix == 0) return false;
-  rest.remove_prefix(prefix);
-  std::size_t type_end = rest.find(' ');
-  if (type_end == 0 || type_end == std::string_view::npos ||
-      !std::all_of(rest.begin(), rest.begin() + type_end, type_character))
-    return false;
-  rest.remove_prefix(type_end + 1);
-  std::string_view key = rest.substr(0, rest.find(' '));
-  return !key.empty() && std::all_of(key.begin(), key.end(), base64_character);
 }
 
 std::string public_key_fingerprint(const std::string& public_line) {

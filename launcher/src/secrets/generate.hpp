@@ -30,9 +30,6 @@ HostKey generate_host_key(const std::string& comment);
 // The stored host key read back with libssh; nullopt when the text is no private key.
 std::optional<HostKey> read_host_key(const std::string& private_key, const std::string& comment);
 
-// "ssh-ed25519 AAAA... comment" and the like, as opposed to the path of a key file.
-bool is_literal_public_key(const std::string& text);
-
 // "SHA256:..." of an OpenSSH public key line; throws Error when libssh cannot read it.
 std::string public_key_fingerprint(const std::string& public_line);
 

@@ -6,12 +6,11 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 
 namespace launcher::secrets {
 
@@ -24,11 +23,6 @@ namespace {
 }
 
 } // namespace
-
-StateLayout state_layout(const std::string& env, const fs::path& state_home) {
-  fs::path env_dir = state_home / "launcher" / "envs" / env;
-  return {env_dir, env_dir / "secrets"};
-}
 
 void ensure_private_dir(const fs::path& dir) {
   std::vector<fs::path> missing;
@@ -46,15 +40,6 @@ void ensure_private_dir(const fs::path& dir) {
 
 void write_private_file(const fs::path& path, const std::string& content) { write_file_atomically(path, content, 0600); }
 
-std::optional<std::string> read_private_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    if (errno == ENOENT) return std::nullopt;
-    fail("read", path);
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+std::optional<std::string> read_private_file(const fs::path& path) { return read_file_if_present(path); }
 
 } // namespace launcher::secrets

@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "core/text.hpp"
+#include "launcher_contract/contract.hpp"
 #include "pin/pin.hpp"
 #include "render/render.hpp"
 
@@ -91,7 +92,7 @@ std::vector<std::vector<std::string>> node_run_options(const Job& job) {
     const std::string& name = option.front();
     const std::string value = option.size() > 1 ? option[1] : "";
     if (std::find(decided_on_node.begin(), decided_on_node.end(), name) != decided_on_node.end()) continue;
-    if (name == "--label" && starts_with(value, "io.launcher.") && !starts_with(value, render::label_profile)) continue;
+    if (name == "--label" && starts_with(value, contract::label::prefix) && !starts_with(value, contract::label::profile)) continue;
     if (name == "--env" && value == "NVIDIA_VISIBLE_DEVICES=void" && job.request.gpus_per_node > 0) continue;
     options.push_back(option);
   }

@@ -9,6 +9,7 @@
 #include <cerrno>
 
 #include "error.hpp"
+#include "launcher_contract/atomic_file.hpp"
 
 namespace launcher_init {
 namespace {
@@ -82,18 +83,10 @@ std::optional<std::string> read_secret(const std::filesystem::path& path, bool o
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view content, mode_t mode,
                            Ownership owner) {
-    auto temporary = path;
-    temporary += ".launcher-init-tmp";
-    ::unlink(temporary.c_str());  // left over from an interrupted start
-    {
-        FileDescriptor file(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-        if (file.get() < 0) throw system_failure("create", temporary.string());
-        if (::fchown(file.get(), owner.uid, owner.gid) != 0) throw system_failure("change owner of", temporary.string());
-        if (::fchmod(file.get(), mode) != 0) throw system_failure("change mode of", temporary.string());
-        if (!write_fully(file.get(), content)) throw system_failure("write", temporary.string());
-        if (::fsync(file.get()) != 0) throw system_failure("sync", temporary.string());
+    if (auto failure = launcher::contract::write_file_atomically(path, content, mode,
+                                                                 launcher::contract::FileOwner{owner.uid, owner.gid})) {
+        throw system_failure(failure->verb, failure->object.string(), failure->error);
     }
-    if (::rename(temporary.c_str(), path.c_str()) != 0) throw system_failure("replace", path.string());
 }
 
 void ensure_directory(const std::filesystem::path& path, mode_t mode, Ownership owner) {

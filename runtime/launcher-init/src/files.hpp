@@ -26,8 +26,8 @@ std::optional<std::string> read_file_if_exists(const std::filesystem::path& path
 // and `optional` is set.
 std::optional<std::string> read_secret(const std::filesystem::path& path, bool optional = false);
 
-// Writes through a temporary file in the same directory, fsync and rename: readers see the old
-// or the new content, never a half-written file, and the mode is right from the first byte.
+// launcher::contract::write_file_atomically, shared with the launcher: readers see the old or the
+// new content, never a half-written file, and mode and owner are right from the first byte.
 void write_file_atomically(const std::filesystem::path& path, std::string_view content, mode_t mode,
                            Ownership owner);
 

@@ -4,13 +4,15 @@
 
 #include <cstring>
 
+#include "launcher_contract/contract.hpp"
+
 namespace launcher_init {
 
 std::vector<std::string> service_environment(const Environment& inherited, const Account& account,
                                              const Environment& additions) {
     Environment environment;
     for (const auto& [name, value] : inherited) {
-        if (name.starts_with("LAUNCHER_") || name.starts_with("JUPYTER_TOKEN")) continue;
+        if (name.starts_with(launcher::contract::env::prefix) || name.starts_with("JUPYTER_TOKEN")) continue;
         environment.emplace(name, value);
     }
     environment.insert_or_assign("HOME", account.home);

@@ -8,9 +8,12 @@
 #include <limits>
 
 #include "error.hpp"
+#include "launcher_contract/contract.hpp"
 
 namespace launcher_init {
 namespace {
+
+namespace contract = launcher::contract;
 
 Error bad_setting(std::string_view name, std::string_view reason) {
     return failure("read setting", name, reason, exit_bad_usage);
@@ -61,7 +64,7 @@ Service parse_service(std::string_view text) {
     for (auto service : {Service::jupyter, Service::ssh, Service::shell, Service::command}) {
         if (text == service_name(service)) return service;
     }
-    throw bad_setting("LAUNCHER_SERVICE", "expected jupyter, ssh, shell or command, found '" +
+    throw bad_setting(contract::env::service, "expected jupyter, ssh, shell or command, found '" +
                                               std::string(text) + "'");
 }
 
@@ -81,7 +84,7 @@ std::vector<Service> parse_services(std::string_view text) {
         return service == Service::shell || service == Service::command;
     });
     if (foreground && services.size() > 1) {
-        throw bad_setting("LAUNCHER_SERVICE", "shell and command cannot be combined with another service");
+        throw bad_setting(contract::env::service, "shell and command cannot be combined with another service");
     }
     return services;
 }
@@ -133,47 +136,47 @@ std::filesystem::path Settings::under_root(const std::filesystem::path& absolute
 
 Settings parse_settings(const Environment& environment) {
     Settings settings;
-    settings.services = parse_services(required(environment, "LAUNCHER_SERVICE"));
+    settings.services = parse_services(required(environment, contract::env::service));
     constexpr auto max_id = std::numeric_limits<std::uint32_t>::max() - 1;  // -1 means "no id"
-    settings.uid = parse_number<uid_t>("LAUNCHER_UID", required(environment, "LAUNCHER_UID"), 0, max_id);
-    settings.gid = parse_number<gid_t>("LAUNCHER_GID", required(environment, "LAUNCHER_GID"), 0, max_id);
-    settings.user = required(environment, "LAUNCHER_USER");
+    settings.uid = parse_number<uid_t>(contract::env::uid, required(environment, contract::env::uid), 0, max_id);
+    settings.gid = parse_number<gid_t>(contract::env::gid, required(environment, contract::env::gid), 0, max_id);
+    settings.user = required(environment, contract::env::user);
     if (!is_valid_user_name(settings.user)) {
-        throw bad_setting("LAUNCHER_USER", "expected a lower-case user name, found '" + settings.user + "'");
+        throw bad_setting(contract::env::user, "expected a lower-case user name, found '" + settings.user + "'");
     }
     if (settings.runs_as_root() != (settings.user == "root")) {
-        throw bad_setting("LAUNCHER_USER", "uid 0 is root and only root has uid 0, found " +
+        throw bad_setting(contract::env::user, "uid 0 is root and only root has uid 0, found " +
                                                settings.user + " with uid " + std::to_string(settings.uid));
     }
-    if (auto workdir = lookup(environment, "LAUNCHER_WORKDIR"); workdir && !workdir->empty()) {
-        settings.workdir = absolute_path("LAUNCHER_WORKDIR", *workdir).string();
+    if (auto workdir = lookup(environment, contract::env::workdir); workdir && !workdir->empty()) {
+        settings.workdir = absolute_path(contract::env::workdir, *workdir).string();
     }
-    settings.sudo = parse_switch(environment, "LAUNCHER_SUDO");
-    settings.read_only_root = parse_switch(environment, "LAUNCHER_READ_ONLY_ROOT");
-    if (auto secrets = lookup(environment, "LAUNCHER_SECRETS_DIR")) {
-        settings.secrets_dir = absolute_path("LAUNCHER_SECRETS_DIR", *secrets);
+    settings.sudo = parse_switch(environment, contract::env::sudo);
+    settings.read_only_root = parse_switch(environment, contract::env::read_only_root);
+    if (auto secrets = lookup(environment, contract::env::secrets_dir)) {
+        settings.secrets_dir = absolute_path(contract::env::secrets_dir, *secrets);
         // Its parent becomes root-only: never / itself.
         if (settings.secrets_dir.parent_path() == settings.secrets_dir.root_path()) {
-            throw bad_setting("LAUNCHER_SECRETS_DIR", "expected a directory below a directory of its own, found '" +
+            throw bad_setting(contract::env::secrets_dir, "expected a directory below a directory of its own, found '" +
                                                           std::string(*secrets) + "'");
         }
     }
-    if (auto root = lookup(environment, "LAUNCHER_ROOT"); root && !root->empty()) {
-        settings.root = absolute_path("LAUNCHER_ROOT", *root);
+    if (auto root = lookup(environment, contract::env::root); root && !root->empty()) {
+        settings.root = absolute_path(contract::env::root, *root);
     }
-    if (auto address = lookup(environment, "LAUNCHER_LISTEN_ADDRESS"); address && !address->empty()) {
+    if (auto address = lookup(environment, contract::env::listen_address); address && !address->empty()) {
         settings.listen_address = std::string(*address);
         if (!is_ip_address(*settings.listen_address)) {
-            throw bad_setting("LAUNCHER_LISTEN_ADDRESS", "expected an IP address, found '" + *settings.listen_address + "'");
+            throw bad_setting(contract::env::listen_address, "expected an IP address, found '" + *settings.listen_address + "'");
         }
     }
-    settings.jupyter_port = parse_port(environment, "LAUNCHER_JUPYTER_PORT", settings.jupyter_port);
-    settings.ssh_port = parse_port(environment, "LAUNCHER_SSH_PORT", settings.ssh_port);
-    settings.ssh_forwarding = {parse_switch(environment, "LAUNCHER_SSH_AGENT_FORWARDING"),
-                               parse_switch(environment, "LAUNCHER_SSH_STREAM_LOCAL_FORWARDING"),
-                               parse_switch(environment, "LAUNCHER_SSH_USER_RC")};
-    if (auto timeout = lookup(environment, "LAUNCHER_STOP_TIMEOUT")) {
-        settings.stop_timeout = std::chrono::seconds(parse_number<int>("LAUNCHER_STOP_TIMEOUT", *timeout, 1, 3600));
+    settings.jupyter_port = parse_port(environment, contract::env::jupyter_port, settings.jupyter_port);
+    settings.ssh_port = parse_port(environment, contract::env::ssh_port, settings.ssh_port);
+    settings.ssh_forwarding = {parse_switch(environment, contract::env::ssh_agent_forwarding),
+                               parse_switch(environment, contract::env::ssh_stream_local_forwarding),
+                               parse_switch(environment, contract::env::ssh_user_rc)};
+    if (auto timeout = lookup(environment, contract::env::stop_timeout)) {
+        settings.stop_timeout = std::chrono::seconds(parse_number<int>(contract::env::stop_timeout, *timeout, 1, 3600));
     }
     if (auto path = lookup(environment, "PATH"); path && !path->empty()) settings.program_path = *path;
     return settings;
@@ -207,12 +210,12 @@ Invocation parse_arguments(std::span<const std::string_view> arguments) {
 void check_invocation(const Settings& settings, const Invocation& invocation) {
     if (invocation.mode == Invocation::Mode::health) return;
     if (settings.has(Service::command) && invocation.command.empty()) {
-        throw failure("parse arguments", "command", "LAUNCHER_SERVICE=command needs the program to run as arguments",
+        throw failure("parse arguments", "command", std::string(contract::env::service) + "=command needs the program to run as arguments",
                       exit_bad_usage);
     }
     if (!settings.has(Service::command) && !invocation.command.empty()) {
         throw failure("parse arguments", invocation.command.front(),
-                      "arguments are only accepted with LAUNCHER_SERVICE=command", exit_bad_usage);
+                      std::string("arguments are only accepted with ") + contract::env::service + "=command", exit_bad_usage);
     }
 }
 

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "launcher_contract/contract.hpp"
+
 namespace launcher_init {
 
 using Environment = std::map<std::string, std::string, std::less<>>;
@@ -41,7 +43,7 @@ struct Settings {
     bool read_only_root = false;
     // The read-only mount of the host's secrets. Its files belong to the host user, whose uid the
     // user shares, so launcher-init makes its parent root-only before anything of the user runs.
-    std::filesystem::path secrets_dir = "/run/launcher/root-only/secrets";
+    std::filesystem::path secrets_dir = launcher::contract::mount::secrets_dir;
     // Prefix of every path launcher-init writes or deletes; empty inside a container.
     std::filesystem::path root;
     std::optional<std::string> listen_address;  // nullopt: all interfaces

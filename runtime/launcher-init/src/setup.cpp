@@ -10,11 +10,14 @@
 #include "error.hpp"
 #include "files.hpp"
 #include "jupyter_config.hpp"
+#include "launcher_contract/contract.hpp"
 #include "process_environment.hpp"
 #include "sshd_config.hpp"
 
 namespace launcher_init {
 namespace {
+
+namespace contract = launcher::contract;
 
 namespace fs = std::filesystem;
 
@@ -37,7 +40,7 @@ Error missing_program(std::string_view names, const Settings& settings) {
     return failure("find program", names, "not installed (searched PATH=" + settings.program_path + ")");
 }
 
-fs::path runtime_dir(const Settings& settings) { return settings.under_root("/run/launcher"); }
+fs::path runtime_dir(const Settings& settings) { return settings.under_root(contract::mount::runtime_dir); }
 
 fs::path jupyter_dir(const Settings& settings) { return runtime_dir(settings) / "jupyter"; }
 
@@ -76,24 +79,24 @@ Secrets read_secrets(const Settings& settings) {
     const auto& dir = settings.secrets_dir;
     Secrets secrets;
     if (settings.has(Service::jupyter)) {
-        auto path = dir / "jupyter_token";
+        auto path = dir / contract::secret_file::jupyter_token;
         secrets.jupyter_token = *read_secret(path);
         // An empty token switches Jupyter's authentication off; Jupyter keeps a newline as part of it.
         if (secrets.jupyter_token.empty()) throw failure("read secret", path.string(), "empty");
         for (char c : secrets.jupyter_token) {
             if (c <= ' ' || c == 0x7f) throw failure("read secret", path.string(), "contains whitespace or a control character");
         }
-        secrets.jupyter_password_hash = read_hash(dir / "jupyter_password_hash", jupyter_password_hash_problem);
+        secrets.jupyter_password_hash = read_hash(dir / contract::secret_file::jupyter_password_hash, jupyter_password_hash_problem);
     }
     if (settings.has(Service::ssh)) {
-        secrets.ssh_host_key = *read_secret(dir / "ssh_host_ed25519_key");
-        secrets.ssh_host_public_key = *read_secret(dir / "ssh_host_ed25519_key.pub");
-        secrets.authorized_keys = *read_secret(dir / "authorized_keys");
+        secrets.ssh_host_key = *read_secret(dir / contract::secret_file::ssh_host_key);
+        secrets.ssh_host_public_key = *read_secret(dir / contract::secret_file::ssh_host_public_key);
+        secrets.authorized_keys = *read_secret(dir / contract::secret_file::authorized_keys);
         if (secrets.authorized_keys.find_first_not_of(" \t\r\n") == std::string::npos) {
-            throw failure("read secret", (dir / "authorized_keys").string(), "no keys, so nobody could log in");
+            throw failure("read secret", (dir / contract::secret_file::authorized_keys).string(), "no keys, so nobody could log in");
         }
     }
-    secrets.user_password_hash = read_hash(dir / "user_password_hash", password_hash_problem);
+    secrets.user_password_hash = read_hash(dir / contract::secret_file::user_password_hash, password_hash_problem);
     return secrets;
 }
 
@@ -149,7 +152,7 @@ Account set_up_account(const Settings& settings, const Secrets& secrets) {
 
 void set_up_sudo(const Settings& settings, const Account& account) {
     if (!settings.sudo || settings.runs_as_root()) return;
-    if (!find_program("sudo", settings.program_path)) throw missing_program("sudo (LAUNCHER_SUDO=1)", settings);
+    if (!find_program("sudo", settings.program_path)) throw missing_program(std::string("sudo (") + contract::env::sudo + "=1)", settings);
     auto dir = settings.under_root("/etc/sudoers.d");
     create_directory_if_missing(dir, 0750, root_ownership);
     write_file_atomically(dir / ("launcher-" + account.name), account.name + " ALL=(ALL:ALL) NOPASSWD: ALL\n", 0440,

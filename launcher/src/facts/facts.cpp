@@ -1,4 +1,4 @@
-#include "doctor/facts.hpp"
+#include "facts/facts.hpp"
 
 #include <cerrno>
 #include <charconv>
@@ -7,21 +7,15 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "core/text.hpp"
 #include "process/process.hpp"
 
-namespace launcher::doctor {
+namespace launcher::facts {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string read_whole(const fs::path& path) {
-  std::ifstream stream(path, std::ios::binary);
-  std::ostringstream text;
-  text << stream.rdbuf();
-  return text.str();
-}
 
 void write_whole(const fs::path& path, const std::string& text) {
   std::ofstream stream(path, std::ios::binary | std::ios::trunc);
@@ -31,7 +25,7 @@ void write_whole(const fs::path& path, const std::string& text) {
 
 // "<name>.exit-code" holds a command's status, 0-255, and a newline.
 int parse_exit_code(const fs::path& path) {
-  std::string text = read_whole(path);
+  std::string text = read_file(path);
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   int code = -1;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), code);
@@ -77,8 +71,8 @@ Fact DirectoryFactSource::replay(const std::string& name) const {
     fs::path output = directory / name, err = directory / (name + ".stderr"), code = directory / (name + ".exit-code");
     if (!fs::exists(output) && !fs::exists(err) && !fs::exists(code)) continue;
     Fact fact{true, 0, "", ""};
-    if (fs::exists(output)) fact.out = read_whole(output);
-    if (fs::exists(err)) fact.err = read_whole(err);
+    fact.out = read_file_if_present(output).value_or("");
+    fact.err = read_file_if_present(err).value_or("");
     if (fs::exists(code)) fact.exit_code = parse_exit_code(code);
     return fact;
   }
@@ -182,4 +176,4 @@ Fact HostQueries::container_gpu_list(const std::string& container) {
   return readable(source_.command("docker-exec-nvidia-smi-L.txt", {docker_, "exec", container, "nvidia-smi", "-L"}));
 }
 
-} // namespace launcher::doctor
+} // namespace launcher::facts

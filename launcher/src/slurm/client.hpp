@@ -5,7 +5,7 @@
 
 #include "process/process.hpp"
 
-namespace launcher::commands {
+namespace launcher::slurm {
 
 // Slurm's client commands (sbatch, squeue, sinfo, scontrol, scancel), spawned without a shell.
 // A program missing from PATH is Error(host_incapable) saying what installs it; a failed one is
@@ -13,4 +13,4 @@ namespace launcher::commands {
 process::ProcessResult run_slurm(const std::vector<std::string>& argv, const std::string& what,
                                  const process::ProcessOptions& options = {});
 
-} // namespace launcher::commands
+} // namespace launcher::slurm

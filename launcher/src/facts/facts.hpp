@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace launcher::doctor {
+namespace launcher::facts {
 
 // One raw answer from the host: a command's output, a file's content or a directory listing.
 struct Fact {
@@ -114,4 +114,4 @@ inline constexpr const char* gpu_query_fields =
     "index,uuid,name,pci.bus_id,driver_version,memory.total,memory.used,memory.free,utilization.gpu,compute_cap,"
     "temperature.gpu,power.draw,mig.mode.current";
 
-} // namespace launcher::doctor
+} // namespace launcher::facts

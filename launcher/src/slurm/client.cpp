@@ -1,4 +1,4 @@
-#include "commands/slurm_client.hpp"
+#include "slurm/client.hpp"
 
 #include <unistd.h>
 
@@ -9,7 +9,7 @@
 #include "core/text.hpp"
 #include "slurm/output.hpp"
 
-namespace launcher::commands {
+namespace launcher::slurm {
 
 namespace {
 
@@ -33,4 +33,4 @@ process::ProcessResult run_slurm(const std::vector<std::string>& argv, const std
   return result;
 }
 
-} // namespace launcher::commands
+} // namespace launcher::slurm
