@@ -76,11 +76,13 @@ lint: all
 	tools/lint.sh $(BUILD) $(JOBS)
 
 # Timings, printed (not asserted): `render`, then `up` against a polling shell script and
-# `devcontainer up`, with the launcher's CPU time and peak RSS, and `ps` with 20 environments.
+# `devcontainer up`, with the launcher's CPU time and peak RSS, and `ps` with 20 environments;
+# then `launcher submit` against a hand-written sbatch script on a real two-node Slurm.
 bench: image
 	@tools/ensure-packages.sh bench
 	tools/bench-render.sh $(BUILD)/launcher
 	tools/bench-up.sh $(BUILD)/launcher $(BENCH_RUNS) $$(cat $(BUILD)/image-tag)
+	tools/bench-slurm.sh $(BUILD)/launcher $$(cat $(BUILD)/image-tag)
 
 # Only the launcher is compiled on the host: the image builds launcher-init and gpu-check itself.
 up:

@@ -25,7 +25,7 @@ test_packages=(
 )
 # The `up` benchmark's floor script polls with curl and ssh; GNU time reads the launcher's
 # CPU time and peak RSS. (npm, for @devcontainers/cli, comes with the machine's Node.js.)
-bench_packages=(curl time openssh-client docker.io)
+bench_packages=(curl time openssh-client docker.io slurmctld slurmd slurm-client munge bc)
 # libFuzzer and the sanitizers' runtimes come with Debian's clang.
 fuzz_packages=(clang libclang-rt-dev)
 # Debian's clang-format and clang-tidy (14 on bookworm) are what the lint check was written against.

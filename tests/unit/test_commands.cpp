@@ -148,7 +148,7 @@ TEST_CASE("up --recreate keeps a container that holds files outside its volumes"
   CHECK(bench.docker.calls_to({"rm"}).empty());
 }
 
-TEST_CASE("up of a stopped env starts it; one the OOM killer stopped is said to be", "[commands][up]") {
+TEST_CASE("up of a stopped env starts it, and one the OOM killer stopped is said to be", "[commands][up]") {
   Bench bench;
   std::string hash = bench.plan_hash();
   SECTION("stopped") {

@@ -201,7 +201,7 @@ TEST_CASE("compose: every other option of the rendered docker run has its key", 
   CHECK(!shell.contains("privileged"));
 }
 
-TEST_CASE("compose cannot express NUMA nodes; --lossy leaves them out, the devcontainer keeps them", "[export]") {
+TEST_CASE("compose cannot express NUMA nodes: --lossy leaves them out, the devcontainer keeps them", "[export]") {
   plan::Plan plan = builtin_plan("ssh", 0);
   plan.cpuset_mems = "1";
   require_error([&] { exporting::export_plan(plan, exporting::Format::compose, false); }, ExitCode::usage,

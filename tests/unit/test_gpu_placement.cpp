@@ -109,7 +109,7 @@ TEST_CASE("a recorded choice is the previewed one, and is kept by the env", "[gp
   CHECK(preview.choose("alice-dev", 2).at(1).device == taken[1].device);
 }
 
-TEST_CASE("named GPUs are checked and placed; only a recording claim is written", "[gpu][placement]") {
+TEST_CASE("named GPUs are checked and placed, and only a recording claim is written", "[gpu][placement]") {
   ReplayedHost host("gpu/8x-h100-two-socket");
   gpu::HostGpus preview(host.queries, host.context(), gpu::Reservation::preview);
   auto placed = preview.claim("alice-dev", {"5", "GPU-5a1c0006-0000-0000-0000-00007f70b29b"});
@@ -154,7 +154,7 @@ TEST_CASE("named GPUs pass through a preview on a host without GPUs, and are ref
   CHECK_THROWS_AS(record.claim("alice-dev", {"0"}), Error);
 }
 
-TEST_CASE("a GPU holder's container is asked of Docker by label; no answer counts as alive", "[gpu][lock][docker]") {
+TEST_CASE("a GPU holder's container is asked of Docker by label, and no answer counts as alive", "[gpu][lock][docker]") {
   launcher::testing::FakeDocker fake;
   fake.on({"ps", "-a", "-q", "--filter", "label=io.launcher.env=alive"}, "c0ffee\n");
   fake.on({"ps", "-a", "-q", "--filter", "label=io.launcher.env=gone"}, "");

@@ -68,7 +68,7 @@ TEST_CASE("every env gets a memory limit that leaves the host room, with /dev/sh
   CHECK(on_small.shm_size_bytes == (256ULL << 20));
 }
 
-TEST_CASE("a profile's memory limit sizes the default /dev/shm; unlimited is explicit", "[plan][resources]") {
+TEST_CASE("a profile's memory limit sizes the default /dev/shm, and unlimited is explicit", "[plan][resources]") {
   CHECK(resolve({{"dev", {{"resources", {{"memory", "8g"}}}}}}).plan.shm_size_bytes == (4ULL << 30));
   CHECK(resolve({{"dev", {{"shm_size", "6g"}, {"resources", {{"memory", "8g"}}}}}}).plan.shm_size_bytes == (6ULL << 30));
   plan::Plan unlimited = resolve({{"dev", {{"resources", {{"memory", "unlimited"}}}}}}).plan;
