@@ -6,24 +6,21 @@
 #include <iostream>
 
 struct SimpleNetImpl : torch::nn::Module {
-    SimpleNetImpl()
-        : hidden(register_module("hidden", torch::nn::Linear(784, 128))),
-          output(register_module("output", torch::nn::Linear(128, 10)))
-    {
-    }
+  SimpleNetImpl()
+      : hidden(register_module("hidden", torch::nn::Linear(784, 128))),
+        output(register_module("output", torch::nn::Linear(128, 10))) {}
 
-    torch::Tensor forward(const torch::Tensor& input) { return output(torch::relu(hidden(input))); }
+  torch::Tensor forward(const torch::Tensor& input) { return output(torch::relu(hidden(input))); }
 
-    torch::nn::Linear hidden;
-    torch::nn::Linear output;
+  torch::nn::Linear hidden;
+  torch::nn::Linear output;
 };
 TORCH_MODULE(SimpleNet);
 
-int main()
-{
-    const torch::Device device = torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-    SimpleNet net;
-    net->to(device);
-    const torch::Tensor result = net->forward(torch::randn({1, 784}, device));
-    std::cout << "output shape " << result.sizes() << " on " << result.device() << "\n";
+int main() {
+  const torch::Device device = torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  SimpleNet net;
+  net->to(device);
+  const torch::Tensor result = net->forward(torch::randn({1, 784}, device));
+  std::cout << "output shape " << result.sizes() << " on " << result.device() << "\n";
 }

@@ -19,4 +19,4 @@ namespace gpu_probe {
 // CUDA runtime and driver versions, readable with or without a GPU.
 [[nodiscard]] std::vector<probe_report::Fact> cuda_version_facts();
 
-}  // namespace gpu_probe
+} // namespace gpu_probe

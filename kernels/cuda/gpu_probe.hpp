@@ -9,4 +9,4 @@ namespace gpu_probe {
 // or JSON, and returns the exit code documented in usage_text().
 [[nodiscard]] int run(std::span<const std::string_view> arguments);
 
-}  // namespace gpu_probe
+} // namespace gpu_probe

@@ -9,14 +9,13 @@ namespace {
 constexpr const char* reason = "gpu-probe was built without NCCL (nccl.h or libnccl.so not found by CMake)";
 }
 
-Probe make_nccl_allreduce_probe()
-{
-    return {
-        .name = "nccl-allreduce",
-        .description = "NCCL all-reduce over all visible GPUs (not built)",
-        .can_run_here = [](const ProbeContext&) { return Availability::no(reason); },
-        .run = [](const ProbeContext&) { return probe_report::waived("", "", reason); },
-    };
+Probe make_nccl_allreduce_probe() {
+  return {
+      .name = "nccl-allreduce",
+      .description = "NCCL all-reduce over all visible GPUs (not built)",
+      .can_run_here = [](const ProbeContext&) { return Availability::no(reason); },
+      .run = [](const ProbeContext&) { return probe_report::waived("", "", reason); },
+  };
 }
 
-}  // namespace gpu_probe
+} // namespace gpu_probe

@@ -19,4 +19,4 @@ enum class GemmPrecision { bf16, fp16, tf32 };
 
 [[nodiscard]] std::vector<Probe> probe_registry();
 
-}  // namespace gpu_probe
+} // namespace gpu_probe

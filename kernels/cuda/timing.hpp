@@ -9,4 +9,4 @@ namespace gpu_probe {
 // returns the median duration in milliseconds.
 [[nodiscard]] double median_milliseconds(int timed_runs, const std::function<void()>& enqueue);
 
-}  // namespace gpu_probe
+} // namespace gpu_probe

@@ -17,20 +17,16 @@ constexpr std::array known_gpu_table{
     GpuDatasheet{"NVIDIA GeForce RTX 4090", "GeForce RTX 4090", 1008.0, 165.2, 165.2, 82.6},
 };
 
-}  // namespace
+} // namespace
 
-std::span<const GpuDatasheet> known_gpus()
-{
-    return known_gpu_table;
+std::span<const GpuDatasheet> known_gpus() { return known_gpu_table; }
+
+std::optional<GpuDatasheet> find_datasheet(std::string_view device_name) {
+  const auto found = std::ranges::find(known_gpu_table, device_name, &GpuDatasheet::device_name);
+  if (found == known_gpu_table.end()) {
+    return std::nullopt;
+  }
+  return *found;
 }
 
-std::optional<GpuDatasheet> find_datasheet(std::string_view device_name)
-{
-    const auto found = std::ranges::find(known_gpu_table, device_name, &GpuDatasheet::device_name);
-    if (found == known_gpu_table.end()) {
-        return std::nullopt;
-    }
-    return *found;
-}
-
-}  // namespace gpu_probe
+} // namespace gpu_probe

@@ -11,12 +11,12 @@
 namespace gpu_probe {
 
 struct GpuDatasheet {
-    std::string_view device_name;  // exactly as cudaGetDeviceProperties reports it
-    std::string_view marketing_name;
-    double memory_gigabytes_per_second;
-    double dense_bf16_teraflops;
-    double dense_fp16_teraflops;
-    double dense_tf32_teraflops;
+  std::string_view device_name; // exactly as cudaGetDeviceProperties reports it
+  std::string_view marketing_name;
+  double memory_gigabytes_per_second;
+  double dense_bf16_teraflops;
+  double dense_fp16_teraflops;
+  double dense_tf32_teraflops;
 };
 
 [[nodiscard]] std::span<const GpuDatasheet> known_gpus();
@@ -24,4 +24,4 @@ struct GpuDatasheet {
 // Exact name match: "NVIDIA H200" and "NVIDIA H200 NVL" are different parts.
 [[nodiscard]] std::optional<GpuDatasheet> find_datasheet(std::string_view device_name);
 
-}  // namespace gpu_probe
+} // namespace gpu_probe

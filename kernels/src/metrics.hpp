@@ -31,4 +31,4 @@ namespace gpu_probe {
 // or the expected values are all zero.
 [[nodiscard]] double relative_frobenius_error(std::span<const double> observed, std::span<const double> expected);
 
-}  // namespace gpu_probe
+} // namespace gpu_probe

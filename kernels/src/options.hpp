@@ -12,22 +12,22 @@ namespace gpu_probe {
 inline constexpr int minimum_timed_runs = 20;
 
 struct Options {
-    bool json = false;
-    bool list = false;
-    bool help = false;
-    int device = 0;
-    int timed_runs = minimum_timed_runs;
-    std::vector<std::string> only;  // probe names to run; empty runs them all
+  bool json = false;
+  bool list = false;
+  bool help = false;
+  int device = 0;
+  int timed_runs = minimum_timed_runs;
+  std::vector<std::string> only; // probe names to run; empty runs them all
 };
 
 // Thrown for a command line that cannot be honoured; the message names the culprit.
 class UsageError : public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
+  using std::runtime_error::runtime_error;
 };
 
 [[nodiscard]] Options parse_options(std::span<const std::string_view> arguments);
 
 [[nodiscard]] std::string usage_text();
 
-}  // namespace gpu_probe
+} // namespace gpu_probe

@@ -17,47 +17,48 @@
 namespace gpu_probe {
 
 struct DeviceInfo {
-    int index = 0;
-    int visible_device_count = 0;
-    std::string name;
-    int compute_capability_major = 0;
-    int compute_capability_minor = 0;
-    int multiprocessor_count = 0;
-    std::size_t global_memory_bytes = 0;
-    std::size_t l2_cache_bytes = 0;
-    int memory_bus_width_bits = 0;
-    std::string pci_bus_id;
-    std::optional<GpuDatasheet> datasheet;
+  int index = 0;
+  int visible_device_count = 0;
+  std::string name;
+  int compute_capability_major = 0;
+  int compute_capability_minor = 0;
+  int multiprocessor_count = 0;
+  std::size_t global_memory_bytes = 0;
+  std::size_t l2_cache_bytes = 0;
+  int memory_bus_width_bits = 0;
+  std::string pci_bus_id;
+  std::optional<GpuDatasheet> datasheet;
 };
 
 struct ProbeContext {
-    DeviceInfo device;
-    int timed_runs = 0;
+  DeviceInfo device;
+  int timed_runs = 0;
 };
 
 struct Availability {
-    bool can_run = true;
-    std::string reason;  // why not, when it cannot
+  bool can_run = true;
+  std::string reason; // why not, when it cannot
 
-    static Availability yes() { return {}; }
-    static Availability no(std::string reason) { return {false, std::move(reason)}; }
+  static Availability yes() { return {}; }
+  static Availability no(std::string reason) { return {false, std::move(reason)}; }
 };
 
 struct Probe {
-    std::string_view name;
-    std::string_view description;
-    std::function<Availability(const ProbeContext&)> can_run_here;
-    // Fills facts, measurements and checks; throws on a CUDA or library error.
-    std::function<probe_report::ProbeReport(const ProbeContext&)> run;
+  std::string_view name;
+  std::string_view description;
+  std::function<Availability(const ProbeContext&)> can_run_here;
+  // Fills facts, measurements and checks; throws on a CUDA or library error.
+  std::function<probe_report::ProbeReport(const ProbeContext&)> run;
 };
 
 // The probes named in `only`, in registry order (all of them when `only` is empty); throws
 // UsageError naming an unknown probe.
-[[nodiscard]] std::vector<Probe> select_probes(const std::vector<Probe>& registry, const std::vector<std::string>& only);
+[[nodiscard]] std::vector<Probe> select_probes(const std::vector<Probe>& registry,
+                                               const std::vector<std::string>& only);
 
 // Runs one probe under the contract: WAIVED when it cannot run here, FAILED with the error
 // message when it throws, otherwise its own report: FAILED when the probe said so or when
 // one of its checks failed.
 [[nodiscard]] probe_report::ProbeReport run_probe(const Probe& probe, const ProbeContext& context);
 
-}  // namespace gpu_probe
+} // namespace gpu_probe

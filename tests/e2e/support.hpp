@@ -67,9 +67,9 @@ inline void require_lifecycle_image() {
   std::string image = lifecycle_image();
   bool present = !image.empty() && process::run_process({docker(), "image", "inspect", image}).exit_code == 0;
   if (!present)
-    skip_or_fail("the lifecycle image " + (image.empty() ? std::string("(none recorded)") : image) + " is missing: run `make image`");
+    skip_or_fail("the lifecycle image " + (image.empty() ? std::string("(none recorded)") : image) +
+                 " is missing: run `make image`");
 }
-
 
 // Gives launchers started from now on user config and state directories inside `dir`.
 inline void use_state_in(const TempDir& dir) {
@@ -99,8 +99,10 @@ inline std::string without_warnings(const std::string& err) {
     end = end == std::string::npos ? err.size() : end + 1;
     line = err.substr(start, end - start);
     start = end;
-    if (line.rfind("launcher: warning: ", 0) == 0) in_warning = true;
-    else if (line.rfind("  ", 0) != 0) in_warning = false;
+    if (line.rfind("launcher: warning: ", 0) == 0)
+      in_warning = true;
+    else if (line.rfind("  ", 0) != 0)
+      in_warning = false;
     if (!in_warning) kept += line;
   }
   return kept;
@@ -140,8 +142,11 @@ struct ClientKey {
 
 // A team file in `dir` whose profile "remote" is the built-in ssh one without GPUs on a free
 // port, letting in `client`, with `fields` added.
-inline void write_remote_profile(const TempDir& dir, const ClientKey& client, nlohmann::json fields = nlohmann::json::object()) {
-  nlohmann::json remote{{"extends", "ssh"}, {"gpus", "none"}, {"ports", {{{"host", "auto"}, {"container", 22}}}},
+inline void write_remote_profile(const TempDir& dir, const ClientKey& client,
+                                 nlohmann::json fields = nlohmann::json::object()) {
+  nlohmann::json remote{{"extends", "ssh"},
+                        {"gpus", "none"},
+                        {"ports", {{{"host", "auto"}, {"container", 22}}}},
                         {"ssh", {{"authorized_keys", {client.public_line}}}}};
   remote.update(fields, true);
   dir.write("launcher.json", nlohmann::json{{"version", 1}, {"profiles", {{"remote", remote}}}}.dump());

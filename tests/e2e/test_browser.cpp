@@ -10,9 +10,17 @@ namespace {
 
 launcher::process::ProcessResult chromium(const TempDir& profile, std::vector<std::string> args) {
   // The flags that keep Chromium off the network it cannot reach here, as root, without a GPU.
-  std::vector<std::string> argv{"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                                "--user-data-dir=" + profile.path.string(), "--virtual-time-budget=8000"};
+  std::vector<std::string> argv{"chromium",
+                                "--headless",
+                                "--no-sandbox",
+                                "--disable-gpu",
+                                "--disable-quic",
+                                "--no-first-run",
+                                "--disable-background-networking",
+                                "--disable-component-update",
+                                "--disable-sync",
+                                "--user-data-dir=" + profile.path.string(),
+                                "--virtual-time-budget=8000"};
   argv.insert(argv.end(), args.begin(), args.end());
   return launcher::process::run_process(argv);
 }
@@ -45,14 +53,16 @@ TEST_CASE("browser: the login URL opens the Jupyter file browser, the bare URL t
   TempDir dir;
   dir.write("seen-in-the-browser.txt", "hello\n");
   std::string name = unique_name("browser");
-  auto up = run_launcher(dir, {"up", "--json", "--gpus", "none", "-p", "auto:8888", "--name", name, "--image", lifecycle_image()});
+  auto up = run_launcher(
+      dir, {"up", "--json", "--gpus", "none", "-p", "auto:8888", "--name", name, "--image", lifecycle_image()});
   INFO(up.err);
   REQUIRE(up.exit_code == 0);
   std::string url = json::parse(up.out)["url"];
 
   TempDir profile;
   auto page = chromium(profile, {"--dump-dom", url});
-  INFO("chromium exit " << page.exit_code << " on " << url << ", " << page.out.size() << " bytes: " << page.out.substr(0, 300));
+  INFO("chromium exit " << page.exit_code << " on " << url << ", " << page.out.size()
+                        << " bytes: " << page.out.substr(0, 300));
   CHECK(shows_file_browser(page.out));
   CHECK(page.out.find("seen-in-the-browser.txt") != std::string::npos);
 
@@ -72,7 +82,8 @@ TEST_CASE("browser: the login URL opens the Jupyter file browser, the bare URL t
   CHECK(run_launcher(dir, {"down", name, "--force"}).exit_code == 0);
 }
 
-TEST_CASE("browser: once Chromium opened the login URL no log holds the token, and next= stays on the server", "[e2e][browser]") {
+TEST_CASE("browser: once Chromium opened the login URL no log holds the token, and next= stays on the server",
+          "[e2e][browser]") {
   require_engine();
   require_lifecycle_image();
   if (launcher::process::run_process({"sh", "-c", "command -v chromium"}).exit_code != 0)
@@ -80,7 +91,8 @@ TEST_CASE("browser: once Chromium opened the login URL no log holds the token, a
   TempDir dir;
   std::string name = unique_name("browser-logs");
   ContainerGuard guard{name};
-  auto up = run_launcher(dir, {"up", "--json", "--gpus", "none", "-p", "auto:8888", "--name", name, "--image", lifecycle_image()});
+  auto up = run_launcher(
+      dir, {"up", "--json", "--gpus", "none", "-p", "auto:8888", "--name", name, "--image", lifecycle_image()});
   INFO(up.err);
   REQUIRE(up.exit_code == 0);
   json ready = json::parse(up.out);
@@ -96,10 +108,10 @@ TEST_CASE("browser: once Chromium opened the login URL no log holds the token, a
   CHECK(output_of({docker(), "logs", name}).find(token) == std::string::npos);
   CHECK(output_of({LAUNCHER_BINARY, "logs", name}).find(token) == std::string::npos);
   // Every log file in the container, read as root.
-  auto files = launcher::process::run_process(
-      {docker(), "exec", name, "sh", "-c",
-       "find / \\( -path /proc -o -path /sys \\) -prune -o -type f \\( -name '*.log' -o -path '/var/log/*' \\) -print0 | "
-       "xargs -0r cat"});
+  auto files = launcher::process::run_process({docker(), "exec", name, "sh", "-c",
+                                               "find / \\( -path /proc -o -path /sys \\) -prune -o -type f \\( -name "
+                                               "'*.log' -o -path '/var/log/*' \\) -print0 | "
+                                               "xargs -0r cat"});
   CHECK(files.exit_code == 0);
   CHECK(files.out.find(token) == std::string::npos);
 

@@ -20,7 +20,9 @@ TEST_CASE("a syntax error in the user file names line and column", "[e2e][cli]")
   dir.write(".config/launcher/profiles.json", "{\n  \"version\": 1\n  \"profiles\": {}\n}\n");
   auto result = run_launcher(dir, {"profiles"});
   CHECK(result.exit_code == 2);
-  CHECK(result.err.find((dir.path / ".config/launcher/profiles.json").string() + ":3:12: JSON syntax error: syntax error while parsing object - unexpected string literal; expected '}'") !=
+  CHECK(result.err.find(
+            (dir.path / ".config/launcher/profiles.json").string() +
+            ":3:12: JSON syntax error: syntax error while parsing object - unexpected string literal; expected '}'") !=
         std::string::npos);
 }
 
@@ -33,7 +35,8 @@ TEST_CASE("asking for more GPUs than the host has exits 3", "[e2e][cli]") {
 
 TEST_CASE("profiles lists every profile with the files that define it", "[e2e][cli]") {
   TempDir dir;
-  dir.write("launcher.json", R"({"version": 1, "profiles": {"train": {"extends": "jupyter", "description": "team training"}}})");
+  dir.write("launcher.json",
+            R"({"version": 1, "profiles": {"train": {"extends": "jupyter", "description": "team training"}}})");
   auto table = run_launcher(dir, {"profiles"});
   REQUIRE(table.exit_code == 0);
   CHECK(table.out.find("train            jupyter  " + (dir.path / "launcher.json").string()) != std::string::npos);
@@ -53,7 +56,8 @@ TEST_CASE("up --dry-run prints the command and starts nothing", "[e2e][cli][dock
   INFO(result.err);
   REQUIRE(result.exit_code == 0);
   CHECK(result.out.find("docker run -d \\\n    --name " + name + " \\\n") == 0);
-  auto listed = launcher::process::run_process({docker(), "ps", "-a", "--filter", "label=io.launcher.env=" + name, "--format", "{{json .}}"});
+  auto listed = launcher::process::run_process(
+      {docker(), "ps", "-a", "--filter", "label=io.launcher.env=" + name, "--format", "{{json .}}"});
   REQUIRE(listed.exit_code == 0);
   CHECK(listed.out.empty());
 }
@@ -66,9 +70,10 @@ TEST_CASE("up with an image the host lacks says how to get it", "[e2e][cli][dock
   CHECK(result.exit_code == 1);
   // Nothing half-made stays: neither the container nor its network.
   CHECK(launcher::process::run_process({docker(), "network", "inspect", "launcher-" + name}).exit_code != 0);
-  CHECK(without_warnings(result.err) == "launcher: error: image launcher-e2e/absent:1.0 is not on this host: pull it (`docker pull "
-                      "launcher-e2e/absent:1.0`) or build it (`make image` builds the offline CPU image; images/README.md "
-                      "lists the builds)\n");
+  CHECK(without_warnings(result.err) ==
+        "launcher: error: image launcher-e2e/absent:1.0 is not on this host: pull it (`docker pull "
+        "launcher-e2e/absent:1.0`) or build it (`make image` builds the offline CPU image; images/README.md "
+        "lists the builds)\n");
 }
 
 TEST_CASE("secret show prints an environment's secrets on request, rotate replaces them", "[e2e][cli]") {
@@ -76,7 +81,8 @@ TEST_CASE("secret show prints an environment's secrets on request, rotate replac
   auto missing = run_launcher(dir, {"secret", "show", "proj-jupyter"});
   CHECK(missing.exit_code == 1);
   CHECK(missing.err == "launcher: error: environment \"proj-jupyter\" has no secrets (looked in " +
-                           (dir.path / ".state/launcher/envs/proj-jupyter/secrets").string() + "); `launcher up` creates them\n");
+                           (dir.path / ".state/launcher/envs/proj-jupyter/secrets").string() +
+                           "); `launcher up` creates them\n");
 
   auto rendered = json::parse(run_launcher(dir, {"render", "--json", "--name", "proj-jupyter"}).out);
   launcher::plan::Plan plan;
@@ -89,11 +95,13 @@ TEST_CASE("secret show prints an environment's secrets on request, rotate replac
   auto shown = run_launcher(dir, {"secret", "show", "proj-jupyter"});
   CHECK(shown.exit_code == 0);
   CHECK(shown.out == "jupyter token:    " + token + "\n");
-  CHECK(json::parse(run_launcher(dir, {"secret", "show", "proj-jupyter", "--json"}).out) == json{{"jupyter_token", token}});
+  CHECK(json::parse(run_launcher(dir, {"secret", "show", "proj-jupyter", "--json"}).out) ==
+        json{{"jupyter_token", token}});
 
   auto rotated = json::parse(run_launcher(dir, {"secret", "rotate", "proj-jupyter", "--json"}).out);
   CHECK(rotated["jupyter_token"] != token);
   CHECK(json::parse(run_launcher(dir, {"secret", "show", "proj-jupyter", "--json"}).out) == rotated);
   // Other commands never print it.
-  CHECK(run_launcher(dir, {"render", "--name", "proj-jupyter"}).out.find(rotated["jupyter_token"].get<std::string>()) == std::string::npos);
+  CHECK(run_launcher(dir, {"render", "--name", "proj-jupyter"}).out.find(rotated["jupyter_token"].get<std::string>()) ==
+        std::string::npos);
 }

@@ -95,7 +95,8 @@ TEST_CASE("a rendered profile means to the engine what the profile says", "[e2e]
     json mounts = host["Mounts"];
     REQUIRE(mounts.size() == 3);
     CHECK(mounts[0] == json{{"Type", "bind"}, {"Source", dir.path.string()}, {"Target", "/workspace"}});
-    CHECK(mounts[1] == json{{"Type", "bind"}, {"Source", (dir.path / "data").string()}, {"Target", "/data"}, {"ReadOnly", true}});
+    CHECK(mounts[1] ==
+          json{{"Type", "bind"}, {"Source", (dir.path / "data").string()}, {"Target", "/data"}, {"ReadOnly", true}});
     CHECK(mounts[2]["Source"] == (dir.path / "odd, \"dir\"").string());
   }
   SECTION("ports on 127.0.0.1 only") {
@@ -105,10 +106,13 @@ TEST_CASE("a rendered profile means to the engine what the profile says", "[e2e]
   SECTION("/dev/shm, ulimits and resources") {
     CHECK(host["ShmSize"] == (2LL << 30));
     json ulimits = json::object();
-    for (const auto& limit : host["Ulimits"]) ulimits[limit["Name"].get<std::string>()] = {limit["Soft"], limit["Hard"]};
+    for (const auto& limit : host["Ulimits"])
+      ulimits[limit["Name"].get<std::string>()] = {limit["Soft"], limit["Hard"]};
     // memlock is unlimited where the daemon can grant it, else the daemon's own ceiling.
     const json& memlock = created.rendered["plan"]["ulimits"]["memlock"];
-    CHECK(ulimits == json{{"memlock", {memlock["soft"], memlock["hard"]}}, {"stack", {67108864, 67108864}}, {"nofile", {1024, 2048}}});
+    CHECK(ulimits == json{{"memlock", {memlock["soft"], memlock["hard"]}},
+                          {"stack", {67108864, 67108864}},
+                          {"nofile", {1024, 2048}}});
     CHECK(host["NanoCpus"] == 1500000000LL);
     CHECK(host["Memory"] == (3LL << 30));
     CHECK(host["PidsLimit"] == 512);
@@ -153,7 +157,8 @@ TEST_CASE("the built-in jupyter and ssh profiles publish on loopback only, harde
   CHECK(jupyter_host["CapDrop"] == json::array({"ALL"}));
   // Newer Docker clients store capabilities with their CAP_ prefix, older ones as given.
   std::vector<std::string> caps;
-  for (std::string cap : jupyter_host["CapAdd"]) caps.push_back(cap.rfind("CAP_", 0) == 0 ? cap.substr(4) : cap);
+  for (std::string cap : jupyter_host["CapAdd"])
+    caps.push_back(cap.rfind("CAP_", 0) == 0 ? cap.substr(4) : cap);
   CHECK(caps == std::vector<std::string>{"CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"});
   CHECK(jupyter_host["SecurityOpt"] == json::array({"no-new-privileges"}));
   CHECK(jupyter_host["PidsLimit"] == 32768);
@@ -179,8 +184,10 @@ TEST_CASE("the engine fact behind the quoting: unquoted device=0,1 gives one GPU
   // Guards the rendering choice in render.cpp: if Docker ever changed this, the quotes would be worth revisiting.
   require_engine();
   ContainerGuard guard{unique_name("unquoted")};
-  auto create = launcher::process::run_process({docker(), "create", "--name", guard.name, "--gpus", "device=0,1", base_image(), "true"});
+  auto create = launcher::process::run_process(
+      {docker(), "create", "--name", guard.name, "--gpus", "device=0,1", base_image(), "true"});
   REQUIRE(create.exit_code == 0);
-  json requests = json::parse(launcher::process::run_process({docker(), "inspect", guard.name}).out)[0]["HostConfig"]["DeviceRequests"];
+  json requests = json::parse(
+      launcher::process::run_process({docker(), "inspect", guard.name}).out)[0]["HostConfig"]["DeviceRequests"];
   CHECK(requests[0]["DeviceIDs"] == json::array({"0"}));
 }

@@ -56,7 +56,8 @@ TEST_CASE("doctor --save-facts records what it read, and --facts replays it", "[
   CHECK(json::parse(replayed.out) == json::parse(live.out));
 }
 
-TEST_CASE("doctor --facts evaluates the recorded H100 host: its GPU facts are what nvidia-smi printed", "[e2e][doctor]") {
+TEST_CASE("doctor --facts evaluates the recorded H100 host: its GPU facts are what nvidia-smi printed",
+          "[e2e][doctor]") {
   TempDir dir;
   fs::create_directories(dir.path / "facts");
   for (const char* folder : {"gpu/h100-80gb-hbm3", "docker/engine-28.2-nvidia-toolkit"})
@@ -67,7 +68,8 @@ TEST_CASE("doctor --facts evaluates the recorded H100 host: its GPU facts are wh
   INFO(result.out << result.err);
   REQUIRE(result.exit_code == 0);
   json gpu = json::parse(result.out)["facts"]["gpu"]["gpus"][0];
-  // nvidia-smi-query-gpu.csv: 0, GPU-45fe..., NVIDIA H100 80GB HBM3, 00000000:00:06.0, 580.159.04, 81559, 0, 81079, 0, 9.0, ...
+  // nvidia-smi-query-gpu.csv: 0, GPU-45fe..., NVIDIA H100 80GB HBM3, 00000000:00:06.0, 580.159.04, 81559, 0, 81079,
+  // 0, 9.0, ...
   CHECK(gpu["uuid"] == "GPU-45fe05ec-d7bf-5f3b-9027-7cb7c929bdfb");
   CHECK(gpu["name"] == "NVIDIA H100 80GB HBM3");
   CHECK(gpu["memory_total_mib"] == 81559);
@@ -84,18 +86,21 @@ TEST_CASE("doctor ENV for a container that does not exist exits 3", "[e2e][docto
   CHECK(result.err == "launcher: error: 1 check failed\n");
 }
 
-TEST_CASE("doctor --gpu ENV runs the image's gpu-check inside it and shows its table: no GPU here, exit 3", "[e2e][doctor][docker]") {
+TEST_CASE("doctor --gpu ENV runs the image's gpu-check inside it and shows its table: no GPU here, exit 3",
+          "[e2e][doctor][docker]") {
   require_engine();
   require_lifecycle_image();
   require_no_nvidia_driver();
   TempDir dir;
   auto usage = run_launcher(dir, {"doctor", "--gpu"});
   CHECK(usage.exit_code == 2);
-  CHECK(usage.err == "launcher: error: --gpu runs the GPU tools inside an environment: launcher doctor --gpu ENV (`launcher ps` lists them)\n");
+  CHECK(usage.err == "launcher: error: --gpu runs the GPU tools inside an environment: launcher doctor --gpu ENV "
+                     "(`launcher ps` lists them)\n");
 
   std::string name = unique_name("doctor-gpu");
   ContainerGuard guard{name};
-  auto started = run_launcher(dir, {"up", "--profile", "shell", "--image", lifecycle_image(), "--gpus", "none", "--name", name});
+  auto started =
+      run_launcher(dir, {"up", "--profile", "shell", "--image", lifecycle_image(), "--gpus", "none", "--name", name});
   INFO(started.err);
   REQUIRE(started.exit_code == 0);
 
@@ -103,11 +108,15 @@ TEST_CASE("doctor --gpu ENV runs the image's gpu-check inside it and shows its t
   INFO(result.out << result.err);
   CHECK(result.exit_code == 3);
   // gpu-check was built in the image against the image's own LibTorch (Debian's 1.13, CPU).
-  CHECK(result.out.find("\ngpu-check 0.1.0\n  LibTorch: 1.13.0\n  LibTorch built with CUDA: no\n  CUDA available: no\n") != std::string::npos);
-  CHECK(result.out.find("gpu-check: no GPU: this LibTorch was built without CUDA (CPU only)\n") != std::string::npos);
-  CHECK(result.out.find("\ngpu-probe: gpu-probe is not in this image (CUDA images carry it; CPU images have no CUDA to probe)\n") !=
+  CHECK(result.out.find(
+            "\ngpu-check 0.1.0\n  LibTorch: 1.13.0\n  LibTorch built with CUDA: no\n  CUDA available: no\n") !=
         std::string::npos);
-  CHECK(result.err == "launcher: error: no GPU visible in " + name + ": this LibTorch was built without CUDA (CPU only)\n");
+  CHECK(result.out.find("gpu-check: no GPU: this LibTorch was built without CUDA (CPU only)\n") != std::string::npos);
+  CHECK(result.out.find(
+            "\ngpu-probe: gpu-probe is not in this image (CUDA images carry it; CPU images have no CUDA to probe)\n") !=
+        std::string::npos);
+  CHECK(result.err ==
+        "launcher: error: no GPU visible in " + name + ": this LibTorch was built without CUDA (CPU only)\n");
 
   auto as_json = run_launcher(dir, {"doctor", "--gpu", "--json", name});
   CHECK(as_json.exit_code == 3);

@@ -14,8 +14,8 @@
 
 using namespace launcher::e2e;
 using launcher::read_file;
-using nlohmann::json;
 using launcher::process::run_process;
+using nlohmann::json;
 
 namespace {
 
@@ -23,7 +23,6 @@ void require_compose() {
   auto version = run_process({docker(), "compose", "version"});
   if (version.exit_code != 0) skip_or_fail("no `docker compose` plugin: tools/ensure-packages.sh test installs it");
 }
-
 
 json inspect_container(const std::string& name) {
   auto inspect = run_process({docker(), "inspect", name});
@@ -73,7 +72,10 @@ json comparable(const json& container) {
   };
   json mounts = json::array();
   for (const auto& mount : container["Mounts"])
-    mounts.push_back({{"Type", mount["Type"]}, {"Source", mount["Source"]}, {"Destination", mount["Destination"]}, {"RW", mount["RW"]}});
+    mounts.push_back({{"Type", mount["Type"]},
+                      {"Source", mount["Source"]},
+                      {"Destination", mount["Destination"]},
+                      {"RW", mount["RW"]}});
   json labels = json::object();
   for (const auto& [key, value] : container["Config"]["Labels"].items())
     if (key.rfind("com.docker.compose.", 0) != 0) labels[key] = value;
@@ -90,14 +92,28 @@ json comparable(const json& container) {
     capabilities_added.push_back(capability.rfind("CAP_", 0) == 0 ? capability.substr(4) : capability);
   // Compose gives the network by id in NetworkMode; by name here, as the CLI does.
   json networks = json::array();
-  for (const auto& [name, network] : container["NetworkSettings"]["Networks"].items()) networks.push_back(name);
-  return {{"DeviceRequests", device_requests}, {"Mounts", list(mounts)},         {"PortBindings", host["PortBindings"]},
-          {"ShmSize", host["ShmSize"]},        {"Ulimits", list(host["Ulimits"])}, {"CapAdd", list(capabilities_added)},
-          {"CapDrop", list(host["CapDrop"])},  {"SecurityOpt", list(host["SecurityOpt"])}, {"Tmpfs", host["Tmpfs"]},
-          {"PidsLimit", host["PidsLimit"]},    {"Privileged", host["Privileged"]}, {"IpcMode", host["IpcMode"]},
-          {"Memory", host["Memory"]},          {"MemorySwap", host["MemorySwap"]}, {"CpuShares", host["CpuShares"]},
-          {"CpusetCpus", host["CpusetCpus"]},  {"ReadonlyRootfs", host["ReadonlyRootfs"]},
-          {"Networks", networks}, {"Env", list(container["Config"]["Env"])}, {"Image", container["Config"]["Image"]},
+  for (const auto& [name, network] : container["NetworkSettings"]["Networks"].items())
+    networks.push_back(name);
+  return {{"DeviceRequests", device_requests},
+          {"Mounts", list(mounts)},
+          {"PortBindings", host["PortBindings"]},
+          {"ShmSize", host["ShmSize"]},
+          {"Ulimits", list(host["Ulimits"])},
+          {"CapAdd", list(capabilities_added)},
+          {"CapDrop", list(host["CapDrop"])},
+          {"SecurityOpt", list(host["SecurityOpt"])},
+          {"Tmpfs", host["Tmpfs"]},
+          {"PidsLimit", host["PidsLimit"]},
+          {"Privileged", host["Privileged"]},
+          {"IpcMode", host["IpcMode"]},
+          {"Memory", host["Memory"]},
+          {"MemorySwap", host["MemorySwap"]},
+          {"CpuShares", host["CpuShares"]},
+          {"CpusetCpus", host["CpusetCpus"]},
+          {"ReadonlyRootfs", host["ReadonlyRootfs"]},
+          {"Networks", networks},
+          {"Env", list(container["Config"]["Env"])},
+          {"Image", container["Config"]["Image"]},
           {"Labels", labels}};
 }
 
@@ -112,7 +128,8 @@ void check_agree(const json& made_by_up, const json& made_by_compose) {
 // None of the environment's secret files' contents appears in `text`.
 void check_no_secret_in(const TempDir& dir, const std::string& env, const std::string& text) {
   auto layout = state_of(dir, env);
-  for (const auto& file : {layout.jupyter_token(), layout.host_key(), layout.user_password_hash(), layout.jupyter_password_hash()}) {
+  for (const auto& file :
+       {layout.jupyter_token(), layout.host_key(), layout.user_password_hash(), layout.jupyter_password_hash()}) {
     auto secret = launcher::secrets::read_private_file(file);
     if (!secret || secret->empty()) continue;
     INFO(file);
@@ -127,8 +144,8 @@ void wait_ready(const std::string& env, launcher::lifecycle::ReadinessTarget tar
   target.host = launcher::lifecycle::reachable_host(*endpoint);
   target.port = endpoint->host_port;
   std::ostringstream progress;
-  launcher::lifecycle::wait_until_ready(launcher::docker::Docker(docker()), env, target, std::chrono::seconds(60), progress,
-                                        [] { return false; });
+  launcher::lifecycle::wait_until_ready(launcher::docker::Docker(docker()), env, target, std::chrono::seconds(60),
+                                        progress, [] { return false; });
 }
 
 json listed_by_ps(const TempDir& dir, const std::string& env) {
@@ -154,25 +171,31 @@ TEST_CASE("export: bad input is one line and exit 2, an equal file is left as it
     CHECK(result.err == "launcher: error: " + message + "\n");
     CHECK(result.out.empty());
   };
-  refused({"--format", "kubernetes"}, "command line (--format kubernetes): unknown format \"kubernetes\"; expected compose or devcontainer");
+  refused({"--format", "kubernetes"},
+          "command line (--format kubernetes): unknown format \"kubernetes\"; expected compose or devcontainer");
   refused({"--format", "compose", "-o", "/nonexistent-dir/compose.yaml"},
-          "command line (--output /nonexistent-dir/compose.yaml): cannot write in /nonexistent-dir: No such file or directory");
-  refused({"--format", "devcontainer", "--profile", "job"}, "devcontainer cannot express the plan's \"command\"; --lossy exports without it");
+          "command line (--output /nonexistent-dir/compose.yaml): cannot write in /nonexistent-dir: No such file or "
+          "directory");
+  refused({"--format", "devcontainer", "--profile", "job"},
+          "devcontainer cannot express the plan's \"command\"; --lossy exports without it");
   dir.write("compose.yaml", "services: {}\n");
   refused({"--format", "compose", "-o", "compose.yaml"},
           "command line (--output compose.yaml): the file exists and differs from this export; --force replaces it");
   CHECK(read_file(dir.path / "compose.yaml") == "services: {}\n");
 
-  auto lossy = run_launcher(dir, {"export", "--format", "devcontainer", "--profile", "job", "--lossy", "--image", base_image(), "--name", env});
+  auto lossy = run_launcher(dir, {"export", "--format", "devcontainer", "--profile", "job", "--lossy", "--image",
+                                  base_image(), "--name", env});
   CHECK(lossy.exit_code == 0);
   CHECK(lossy.err == "launcher: warning: left out of the export: the plan's \"command\" (--lossy)\n");
   CHECK(json::parse(lossy.out)["image"] == base_image());
 
-  auto forced = run_launcher(dir, {"export", "--format", "compose", "-o", "compose.yaml", "--force", "--image", base_image(), "--name", env});
+  auto forced = run_launcher(
+      dir, {"export", "--format", "compose", "-o", "compose.yaml", "--force", "--image", base_image(), "--name", env});
   INFO(forced.err);
   REQUIRE(forced.exit_code == 0);
   std::string first = read_file(dir.path / "compose.yaml");
-  auto again = run_launcher(dir, {"export", "--format", "compose", "-o", "compose.yaml", "--image", base_image(), "--name", env});
+  auto again = run_launcher(
+      dir, {"export", "--format", "compose", "-o", "compose.yaml", "--image", base_image(), "--name", env});
   CHECK(again.exit_code == 0);
   CHECK(read_file(dir.path / "compose.yaml") == first);
   auto printed = run_launcher(dir, {"export", "--format", "compose", "--image", base_image(), "--name", env});
@@ -213,7 +236,9 @@ TEST_CASE("export: docker compose up --wait starts the jupyter profile as up doe
   httplib::Client client("127.0.0.1", port);
   CHECK(client.Get("/api/status")->status == 403);
   CHECK(client.Get("/api/status", {{"Authorization", "token " + token}})->status == 200);
-  CHECK(client.Get("/api/status", {{"Authorization", "token " + token}, {"Host", "evil.example:" + std::to_string(port)}})->status == 403);
+  CHECK(client
+            .Get("/api/status", {{"Authorization", "token " + token}, {"Host", "evil.example:" + std::to_string(port)}})
+            ->status == 403);
 
   json listed = listed_by_ps(dir, env);
   CHECK(listed["profile"] == "lab");
@@ -266,18 +291,22 @@ TEST_CASE("export: docker compose up --wait starts the ssh profile: key login wi
   ssh_free(session);
 
   CHECK(listed_by_ps(dir, env)["profile"] == "remote");
-  check_no_secret_in(dir, env, read_file(project.file) + project.compose({"config"}).out + run_process({docker(), "inspect", env}).out);
+  check_no_secret_in(dir, env,
+                     read_file(project.file) + project.compose({"config"}).out +
+                         run_process({docker(), "inspect", env}).out);
 }
 
-TEST_CASE("export: the container Compose creates with GPUs agrees with docker create of the rendered argv", "[e2e][export][compose]") {
+TEST_CASE("export: the container Compose creates with GPUs agrees with docker create of the rendered argv",
+          "[e2e][export][compose]") {
   require_engine();
   require_compose();
   TempDir dir;
   dir.write("data/sample", "x");
   std::string env = unique_name("export-gpus");
   ComposeProject project{dir.path / "compose.yaml", env};
-  std::vector<std::string> flags{"--profile", "jupyter", "--image", base_image(), "--name", env, "--gpus", "device=0,1",
-                                 "-v", "data:/data:ro", "-p", "18899:8888", "-e", "HF_HOME=/data/hf"};
+  std::vector<std::string> flags{"--profile", "jupyter",         "--image", base_image(),    "--name", env,
+                                 "--gpus",    "device=0,1",      "-v",      "data:/data:ro", "-p",     "18899:8888",
+                                 "-e",        "HF_HOME=/data/hf"};
 
   std::vector<std::string> render_args{"render", "--json"};
   render_args.insert(render_args.end(), flags.begin(), flags.end());

@@ -24,11 +24,13 @@ struct Background {
   pid_t pid = -1;
   std::filesystem::path out, err;
 
-  Background(const TempDir& dir, std::vector<std::string> args, const std::string& tag) : out(dir.path / (tag + ".out")), err(dir.path / (tag + ".err")) {
+  Background(const TempDir& dir, std::vector<std::string> args, const std::string& tag)
+      : out(dir.path / (tag + ".out")), err(dir.path / (tag + ".err")) {
     use_state_in(dir);
     args.insert(args.begin(), LAUNCHER_BINARY);
     std::vector<char*> argv;
-    for (auto& arg : args) argv.push_back(arg.data());
+    for (auto& arg : args)
+      argv.push_back(arg.data());
     argv.push_back(nullptr);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
@@ -64,7 +66,8 @@ std::vector<std::string> up_args(const std::string& name) {
 
 // Waits until `docker run` has created the container of `name`, at most 60 s.
 void wait_for_container(const std::string& name) {
-  for (int i = 0; i < 600 && !container_exists(name); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int i = 0; i < 600 && !container_exists(name); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   REQUIRE(container_exists(name));
 }
 
@@ -80,12 +83,15 @@ TEST_CASE("faults: a daemon that does not answer and a forbidden socket get diff
   CHECK(down.err.find("the Docker daemon is not running; start it") != std::string::npos);
 
   // The real socket, asked by a user outside the docker group.
-  auto forbidden = launcher::process::run_process({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", LAUNCHER_BINARY, "ps"});
+  auto forbidden = launcher::process::run_process(
+      {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", LAUNCHER_BINARY, "ps"});
   CHECK(forbidden.exit_code == 1);
-  CHECK(forbidden.err.find("permission denied on the Docker socket; add yourself to the docker group") != std::string::npos);
+  CHECK(forbidden.err.find("permission denied on the Docker socket; add yourself to the docker group") !=
+        std::string::npos);
 }
 
-TEST_CASE("faults: a launcher killed mid-up is finished by the next up, which finds the container by its labels", "[e2e][faults]") {
+TEST_CASE("faults: a launcher killed mid-up is finished by the next up, which finds the container by its labels",
+          "[e2e][faults]") {
   require_engine();
   require_lifecycle_image();
   TempDir dir;
@@ -127,21 +133,28 @@ TEST_CASE("faults: two ups of one environment at once make one container", "[e2e
   Background second(dir, up_args(name), "second");
   CHECK(first.wait() == 0);
   CHECK(second.wait() == 0);
-  CHECK((first.error_text() + second.error_text()).find("another launcher is working on environment") != std::string::npos);
-  auto listed = launcher::process::run_process({docker(), "ps", "-a", "-q", "--filter", "label=io.launcher.env=" + name});
+  CHECK((first.error_text() + second.error_text()).find("another launcher is working on environment") !=
+        std::string::npos);
+  auto listed =
+      launcher::process::run_process({docker(), "ps", "-a", "-q", "--filter", "label=io.launcher.env=" + name});
   CHECK(std::count(listed.out.begin(), listed.out.end(), '\n') == 1);
   CHECK(run_launcher(dir, {"down", name, "--force"}).exit_code == 0);
 }
 
-TEST_CASE("faults: damaged state is rebuilt from what Docker's labels confirm, lost secrets are made anew only with --recreate", "[e2e][faults]") {
+TEST_CASE("faults: damaged state is rebuilt from what Docker's labels confirm, lost secrets are made anew only with "
+          "--recreate",
+          "[e2e][faults]") {
   require_engine();
   require_lifecycle_image();
   TempDir dir;
   std::string client_key = launcher::secrets::generate_host_key("e2e").public_line;
   dir.write("launcher.json", json{{"version", 1},
-                                  {"profiles", {{"remote", {{"extends", "ssh"}, {"gpus", "none"},
-                                                            {"ports", {{{"host", "auto"}, {"container", 22}}}},
-                                                            {"ssh", {{"authorized_keys", {client_key}}}}}}}}}
+                                  {"profiles",
+                                   {{"remote",
+                                     {{"extends", "ssh"},
+                                      {"gpus", "none"},
+                                      {"ports", {{{"host", "auto"}, {"container", 22}}}},
+                                      {"ssh", {{"authorized_keys", {client_key}}}}}}}}}
                                  .dump());
   std::string name = unique_name("state");
   ContainerGuard guard{name};
@@ -172,9 +185,10 @@ TEST_CASE("faults: damaged state is rebuilt from what Docker's labels confirm, l
   fs::remove(layout.host_key());
   auto refused = run_launcher(dir, up);
   CHECK(refused.exit_code == 1);
-  CHECK(without_warnings(refused.err) == "launcher: error: the secrets of environment \"" + name + "\" in " + layout.secrets_dir.string() +
-                           " are damaged or gone (ssh_host_ed25519_key: missing), and its container was made with the old ones; "
-                           "`launcher up --recreate` makes new ones and replaces the container (volumes are kept)\n");
+  CHECK(without_warnings(refused.err) ==
+        "launcher: error: the secrets of environment \"" + name + "\" in " + layout.secrets_dir.string() +
+            " are damaged or gone (ssh_host_ed25519_key: missing), and its container was made with the old ones; "
+            "`launcher up --recreate` makes new ones and replaces the container (volumes are kept)\n");
   CHECK(launcher::process::run_process({docker(), "inspect", "--format", "{{.Id}}", name}).out == container_id);
 
   // --recreate is the consent: a new host key, which the new container presents.

@@ -68,7 +68,8 @@ std::string run_over_ssh(int port, const std::string& user, ssh_key key, const s
   std::string output;
   char buffer[4096];
   int n;
-  while ((n = ssh_channel_read(channel, buffer, sizeof buffer, 0)) > 0) output.append(buffer, static_cast<std::size_t>(n));
+  while ((n = ssh_channel_read(channel, buffer, sizeof buffer, 0)) > 0)
+    output.append(buffer, static_cast<std::size_t>(n));
   ssh_channel_send_eof(channel);
   ssh_channel_close(channel);
   ssh_channel_free(channel);
@@ -77,7 +78,8 @@ std::string run_over_ssh(int port, const std::string& user, ssh_key key, const s
 
 } // namespace
 
-TEST_CASE("jupyter: up answers with the token only, files are the user's, down keeps unsaved work", "[e2e][lifecycle]") {
+TEST_CASE("jupyter: up answers with the token only, files are the user's, down keeps unsaved work",
+          "[e2e][lifecycle]") {
   require_engine();
   require_lifecycle_image();
   TempDir dir;
@@ -113,11 +115,12 @@ TEST_CASE("jupyter: up answers with the token only, files are the user's, down k
   CHECK(launcher::process::run_process({docker(), "logs", env.name}).err.find(token) == std::string::npos);
 
   exec_in(dir, env.name, {"touch", "/workspace/made-inside"});
-  struct stat info{};
+  struct stat info {};
   REQUIRE(stat((dir.path / "made-inside").c_str(), &info) == 0);
   CHECK(info.st_uid == 4242);
   CHECK(info.st_gid == 4242);
-  CHECK(exec_in(dir, env.name, {"df", "--block-size=1", "--output=size", "/dev/shm"}).find(std::to_string(1LL << 30)) != std::string::npos);
+  CHECK(exec_in(dir, env.name, {"df", "--block-size=1", "--output=size", "/dev/shm"}).find(std::to_string(1LL << 30)) !=
+        std::string::npos);
 
   json listed = json::parse(run_launcher(dir, {"ps", "--json"}).out);
   auto entry = std::find_if(listed.begin(), listed.end(), [&](const json& e) { return e["env"] == env.name; });
@@ -155,10 +158,14 @@ TEST_CASE("ssh: key login runs torch, passwords are refused, the host key surviv
 
   // The torch the image was labelled with (1.13 in the Debian image, 2.7.1 in the real one), found
   // by an SSH session's own PATH.
-  std::string torch_label = launcher::process::run_process({docker(), "image", "inspect", "--format",
-                                                           "{{index .Config.Labels \"io.launcher.torch\"}}", lifecycle_image()}).out;
+  std::string torch_label =
+      launcher::process::run_process({docker(), "image", "inspect", "--format",
+                                      "{{index .Config.Labels \"io.launcher.torch\"}}", lifecycle_image()})
+          .out;
   torch_label.pop_back();
-  CHECK(run_over_ssh(port, user, client.key, "python3 -c \"import torch; print(torch.__version__)\"").find(torch_label) == 0);
+  CHECK(
+      run_over_ssh(port, user, client.key, "python3 -c \"import torch; print(torch.__version__)\"").find(torch_label) ==
+      0);
   {
     SshSession ssh;
     connect(ssh, port, user);
@@ -210,9 +217,10 @@ TEST_CASE("up names a host port that is already in use", "[e2e][lifecycle]") {
   auto result = run_launcher(dir, {"up", "--image", lifecycle_image(), "--name", unique_name("busy"), "--gpus", "none",
                                    "-p", std::to_string(port) + ":8888"});
   CHECK(result.exit_code == 1);
-  CHECK(without_warnings(result.err) == "launcher: error: host port " + std::to_string(port) +
-                          " on 127.0.0.1 is already in use by another program; free it, or let Docker pick one with -p "
-                          "auto:8888 (\"host\": \"auto\" in the profile)\n");
+  CHECK(without_warnings(result.err) ==
+        "launcher: error: host port " + std::to_string(port) +
+            " on 127.0.0.1 is already in use by another program; free it, or let Docker pick one with -p "
+            "auto:8888 (\"host\": \"auto\" in the profile)\n");
 }
 
 TEST_CASE("up refuses GPUs on a host without a driver or toolkit, before starting anything", "[e2e][lifecycle]") {
@@ -221,12 +229,14 @@ TEST_CASE("up refuses GPUs on a host without a driver or toolkit, before startin
   std::string name = unique_name("gpus");
   auto result = run_launcher(dir, {"up", "--gpus", "all", "--name", name, "--image", base_image()});
   CHECK(result.exit_code == 3);
-  CHECK(without_warnings(result.err).find("launcher: error: pre-flight checks failed:\n  driver: no NVIDIA driver") == 0);
+  CHECK(without_warnings(result.err).find("launcher: error: pre-flight checks failed:\n  driver: no NVIDIA driver") ==
+        0);
   CHECK(result.err.find("--skip-checks") != std::string::npos);
   CHECK(launcher::process::run_process({docker(), "inspect", name}).exit_code != 0);
 }
 
-TEST_CASE("ssh: code of the env user reads no host key and changes no authorized_keys, sshd forwards TCP only", "[e2e][lifecycle]") {
+TEST_CASE("ssh: code of the env user reads no host key and changes no authorized_keys, sshd forwards TCP only",
+          "[e2e][lifecycle]") {
   require_engine();
   require_lifecycle_image();
   TempDir dir;
@@ -238,10 +248,11 @@ TEST_CASE("ssh: code of the env user reads no host key and changes no authorized
 
   // On a real host the secrets belong to the host user, whose uid the env user shares; the
   // tests run as root, so give them to 4242 as a real install would.
-  auto rendered = run_launcher(dir, {"render", "--json", "--profile", "remote", "--name", env.name, "--image", lifecycle_image()});
+  auto rendered =
+      run_launcher(dir, {"render", "--json", "--profile", "remote", "--name", env.name, "--image", lifecycle_image()});
   REQUIRE(rendered.exit_code == 0);
   std::string secrets = json::parse(rendered.out)["plan"]["access"]["secrets_dir"];
-  struct stat owner{};
+  struct stat owner {};
   REQUIRE(stat(secrets.c_str(), &owner) == 0);
   struct RestoreOwner {
     std::string path, owner;
@@ -267,6 +278,7 @@ TEST_CASE("ssh: code of the env user reads no host key and changes no authorized
   auto effective = as_root({"/usr/sbin/sshd", "-T", "-f", "/run/launcher/ssh/sshd_config"});
   INFO(effective.err);
   REQUIRE(effective.exit_code == 0);
-  for (const char* line : {"allowagentforwarding no", "allowstreamlocalforwarding no", "permituserrc no", "allowtcpforwarding yes"})
+  for (const char* line :
+       {"allowagentforwarding no", "allowstreamlocalforwarding no", "permituserrc no", "allowtcpforwarding yes"})
     CHECK(effective.out.find(std::string("\n") + line + "\n") != std::string::npos);
 }

@@ -2,8 +2,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <thread>
@@ -40,8 +40,9 @@ struct Registry {
 
   Registry() {
     port = free_port();
-    storage.write("config.yml", "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: " + (storage.path / "data").string() +
-                                    "\nhttp:\n  addr: 127.0.0.1:" + std::to_string(port) + "\nlog:\n  level: error\n");
+    storage.write("config.yml",
+                  "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: " + (storage.path / "data").string() +
+                      "\nhttp:\n  addr: 127.0.0.1:" + std::to_string(port) + "\nlog:\n  level: error\n");
     std::string config = (storage.path / "config.yml").string();
     std::vector<char*> argv{const_cast<char*>("docker-registry"), const_cast<char*>("serve"), config.data(), nullptr};
     if (posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0)
@@ -76,14 +77,16 @@ launcher::process::ProcessResult docker_do(std::vector<std::string> args) {
 
 } // namespace
 
-TEST_CASE("pin writes the registry digest, up accepts it by digest and refuses a different image under the tag", "[e2e][pin]") {
+TEST_CASE("pin writes the registry digest, up accepts it by digest and refuses a different image under the tag",
+          "[e2e][pin]") {
   require_engine();
   Registry registry;
   TempDir dir;
   std::string tag = registry.prefix() + "/base:" + std::to_string(getpid());
   docker_do({"tag", base_image(), tag});
   docker_do({"push", tag});
-  dir.write("launcher.json", json{{"version", 1}, {"require_pinned_image", true},
+  dir.write("launcher.json", json{{"version", 1},
+                                  {"require_pinned_image", true},
                                   {"profiles", {{"dev", {{"extends", "shell"}, {"gpus", "none"}, {"image", tag}}}}}}
                                  .dump(2));
 
@@ -104,8 +107,9 @@ TEST_CASE("pin writes the registry digest, up accepts it by digest and refuses a
   docker_do({"image", "rm", tag});
   auto missing = run_launcher(dir, {"up", "--dry-run", "--profile", "dev"});
   CHECK(missing.exit_code == 1);
-  CHECK(missing.err.find("the pinned image " + by_digest + " is not on this host; get the pinned one with `docker pull " +
-                         by_digest + "`") != std::string::npos);
+  CHECK(missing.err.find("the pinned image " + by_digest +
+                         " is not on this host; get the pinned one with `docker pull " + by_digest + "`") !=
+        std::string::npos);
   docker_do({"pull", by_digest});
   auto accepted = run_launcher(dir, {"up", "--dry-run", "--profile", "dev"});
   INFO(accepted.err);
@@ -120,7 +124,7 @@ TEST_CASE("pin writes the registry digest, up accepts it by digest and refuses a
   docker_do({"push", tag});
   auto refused = run_launcher(dir, {"up", "--dry-run", "--profile", "dev"});
   CHECK(refused.exit_code == 1);
-  CHECK(refused.err.find(tag + " is pinned to " + reference.substr(reference.find('@') + 1) + ", but the local " + tag + " is sha256:") !=
-        std::string::npos);
+  CHECK(refused.err.find(tag + " is pinned to " + reference.substr(reference.find('@') + 1) + ", but the local " + tag +
+                         " is sha256:") != std::string::npos);
   docker_do({"image", "rm", tag});
 }

@@ -28,21 +28,27 @@ std::string rendered(const json& argv, const std::string& option) {
   return "";
 }
 
-launcher::process::ProcessResult exec_as(const std::string& container, const std::string& user, const std::string& script) {
+launcher::process::ProcessResult exec_as(const std::string& container, const std::string& user,
+                                         const std::string& script) {
   return run_process({docker(), "exec", "-u", user, container, "sh", "-c", script});
 }
 
 } // namespace
 
-TEST_CASE("resources: docker inspect shows the rendered limits, CPU set and read-only root of an SSH env", "[e2e][resources]") {
+TEST_CASE("resources: docker inspect shows the rendered limits, CPU set and read-only root of an SSH env",
+          "[e2e][resources]") {
   require_engine();
   require_lifecycle_image();
   TempDir dir;
   ClientKey client;
   UpEnvironment env{dir, unique_name("resources-ssh")};
-  write_remote_profile(dir, client, {{"read_only_root", true}, {"user", {{"uid", 4321}, {"gid", 4321}, {"name", "e2e"}}},
-                                     {"resources", {{"memory", "512m"}, {"cpu_shares", 512}, {"cpuset_cpus", "0"}, {"cpuset_mems", "0"}}}});
-  auto render = run_launcher(dir, {"render", "--json", "--profile", "remote", "--name", env.name, "--image", lifecycle_image()});
+  write_remote_profile(
+      dir, client,
+      {{"read_only_root", true},
+       {"user", {{"uid", 4321}, {"gid", 4321}, {"name", "e2e"}}},
+       {"resources", {{"memory", "512m"}, {"cpu_shares", 512}, {"cpuset_cpus", "0"}, {"cpuset_mems", "0"}}}});
+  auto render =
+      run_launcher(dir, {"render", "--json", "--profile", "remote", "--name", env.name, "--image", lifecycle_image()});
   INFO(render.err);
   REQUIRE(render.exit_code == 0);
   json argv = json::parse(render.out)["argv"];
@@ -56,7 +62,8 @@ TEST_CASE("resources: docker inspect shows the rendered limits, CPU set and read
   CHECK(config["CpusetCpus"] == "0");
   CHECK(config["CpusetMems"] == "0");
   CHECK(config["ReadonlyRootfs"] == true);
-  for (const char* mount : {"/tmp", "/run", "/home", "/run/launcher"}) CHECK(config["Tmpfs"].contains(mount));
+  for (const char* mount : {"/tmp", "/run", "/home", "/run/launcher"})
+    CHECK(config["Tmpfs"].contains(mount));
   CHECK(exec_as(env.name, "0", "touch /etc/launcher-probe").exit_code != 0);
   CHECK(exec_as(env.name, "0", "touch /workspace/.launcher-probe && rm /workspace/.launcher-probe").exit_code == 0);
   // By number: Docker looks names up in /etc/passwd only, and the user is not there.
@@ -72,10 +79,15 @@ TEST_CASE("resources: Jupyter with a read-only root and the default memory limit
   TempDir dir;
   UpEnvironment env{dir, unique_name("resources-jupyter")};
   dir.write("launcher.json", json{{"version", 1},
-                                  {"profiles", {{"notebook", {{"extends", "jupyter"}, {"gpus", "none"}, {"read_only_root", true},
-                                                             {"ports", {{{"host", "auto"}, {"container", 8888}}}}}}}}}
+                                  {"profiles",
+                                   {{"notebook",
+                                     {{"extends", "jupyter"},
+                                      {"gpus", "none"},
+                                      {"read_only_root", true},
+                                      {"ports", {{{"host", "auto"}, {"container", 8888}}}}}}}}}
                                  .dump());
-  auto render = run_launcher(dir, {"render", "--json", "--profile", "notebook", "--name", env.name, "--image", lifecycle_image()});
+  auto render = run_launcher(
+      dir, {"render", "--json", "--profile", "notebook", "--name", env.name, "--image", lifecycle_image()});
   REQUIRE(render.exit_code == 0);
   json argv = json::parse(render.out)["argv"];
   // up's readiness check is Jupyter's API answering with the token.
@@ -98,8 +110,13 @@ TEST_CASE("resources: an env past its memory limit is OOM-killed alone, and ps a
   dir.write("launcher.json",
             json{{"version", 1},
                  {"profiles",
-                  {{"hog", {{"extends", "shell"}, {"gpus", "none"}, {"service", "command"}, {"resources", {{"memory", "256m"}}},
-                            {"command", {"python3", "-c", "import time; time.sleep(2); hog = bytearray(600 * 2**20); time.sleep(60)"}}}},
+                  {{"hog",
+                    {{"extends", "shell"},
+                     {"gpus", "none"},
+                     {"service", "command"},
+                     {"resources", {{"memory", "256m"}}},
+                     {"command",
+                      {"python3", "-c", "import time; time.sleep(2); hog = bytearray(600 * 2**20); time.sleep(60)"}}}},
                    {"idle", {{"extends", "shell"}, {"gpus", "none"}}}}}}
                 .dump());
   up(dir, {"--profile", "idle", "--name", neighbour.name});
@@ -118,9 +135,8 @@ TEST_CASE("resources: an env past its memory limit is OOM-killed alone, and ps a
   }
   INFO(status.dump());
   CHECK(status["state"] == "exited");
-  CHECK(status["status"].get<std::string>().find(
-            "out of memory: the kernel killed a process in it (limit 256m); raise resources.memory, then launcher up --recreate") !=
-        std::string::npos);
+  CHECK(status["status"].get<std::string>().find("out of memory: the kernel killed a process in it (limit 256m); raise "
+                                                 "resources.memory, then launcher up --recreate") != std::string::npos);
   // Printed for the record (not asserted): the kill's time from Docker, and when ps said it.
   auto said = std::chrono::system_clock::now();
   std::time_t seconds = std::chrono::system_clock::to_time_t(said);
@@ -131,12 +147,15 @@ TEST_CASE("resources: an env past its memory limit is OOM-killed alone, and ps a
             << std::chrono::duration_cast<std::chrono::milliseconds>(said.time_since_epoch()).count() % 1000 << "Z\n";
 
   // The host and the other env kept running.
-  CHECK(run_process({docker(), "container", "inspect", "--format", "{{.State.Running}}", neighbour.name}).out == "true\n");
+  CHECK(run_process({docker(), "container", "inspect", "--format", "{{.State.Running}}", neighbour.name}).out ==
+        "true\n");
 
   auto again = run_launcher(dir, {"up", "--profile", "hog", "--name", hog.name, "--image", lifecycle_image()});
   INFO(again.err);
   CHECK(again.exit_code == 0);
-  CHECK(again.err.find("launcher: environment \"" + hog.name + "\" stopped after running out of memory: the kernel killed a "
-                       "process in it (limit 256m); starting it again. To give it more, raise resources.memory in the profile, "
-                       "then `launcher up --recreate`") != std::string::npos);
+  CHECK(again.err.find(
+            "launcher: environment \"" + hog.name +
+            "\" stopped after running out of memory: the kernel killed a "
+            "process in it (limit 256m); starting it again. To give it more, raise resources.memory in the profile, "
+            "then `launcher up --recreate`") != std::string::npos);
 }

@@ -27,7 +27,8 @@ struct LocalUser {
 
   // `sh -c SCRIPT` as this user, with no supplementary groups.
   launcher::process::ProcessResult shell(const std::string& script) const {
-    return run_process({"setpriv", "--reuid=" + name, "--regid=" + name, "--clear-groups", "--reset-env", "sh", "-c", script});
+    return run_process(
+        {"setpriv", "--reuid=" + name, "--regid=" + name, "--clear-groups", "--reset-env", "sh", "-c", script});
   }
 };
 
@@ -44,10 +45,12 @@ struct LockHolder {
   explicit LockHolder(const fs::path& file) {
     std::vector<std::string> args{"flock", "--exclusive", "--no-fork", file.string(), "sleep", "600"};
     std::vector<char*> argv;
-    for (auto& arg : args) argv.push_back(arg.data());
+    for (auto& arg : args)
+      argv.push_back(arg.data());
     argv.push_back(nullptr);
     REQUIRE(posix_spawnp(&pid, "flock", nullptr, nullptr, argv.data(), environ) == 0);
-    for (int i = 0; i < 100 && launcher::gpu::describe_lock_holder(file) == "another process"; ++i) usleep(50000);
+    for (int i = 0; i < 100 && launcher::gpu::describe_lock_holder(file) == "another process"; ++i)
+      usleep(50000);
   }
   ~LockHolder() {
     kill(pid, SIGKILL);
@@ -58,8 +61,8 @@ struct LockHolder {
 // A never-started container that the launcher takes for an env holding GPU 0: `docker create`
 // records the device request even on a host without GPUs.
 void create_gpu_env(const std::string& name) {
-  auto created = run_process({docker(), "create", "--name", name, "--label", "io.launcher.env=" + name, "--gpus", "\"device=0\"",
-                              base_image(), "true"});
+  auto created = run_process({docker(), "create", "--name", name, "--label", "io.launcher.env=" + name, "--gpus",
+                              "\"device=0\"", base_image(), "true"});
   INFO(created.err);
   REQUIRE(created.exit_code == 0);
 }
@@ -94,15 +97,17 @@ TEST_CASE("security: another local user cannot turn the GPU table against root",
 
   // Finding 1: the world-writable /run/lock made this a hijack of the caller's files.
   fs::remove_all("/run/lock/launcher");
-  auto planted = attacker.shell("mkdir -p /run/lock/launcher && chmod 1777 /run/lock/launcher && ln -s " + victim.string() +
-                                " /run/lock/launcher/gpus.json");
+  auto planted = attacker.shell("mkdir -p /run/lock/launcher && chmod 1777 /run/lock/launcher && ln -s " +
+                                victim.string() + " /run/lock/launcher/gpus.json");
   INFO(planted.err);
   REQUIRE(planted.exit_code == 0);
   // The table's own place is root's: the attacker can neither make it nor plant a link in it.
-  CHECK(attacker.shell("mkdir -p /run/launcher && ln -s " + victim.string() + " /run/launcher/gpus.json").exit_code != 0);
+  CHECK(attacker.shell("mkdir -p /run/launcher && ln -s " + victim.string() + " /run/launcher/gpus.json").exit_code !=
+        0);
 
   std::string name = unique_name("victim");
-  auto started = run_launcher(dir, {"up", "--gpus", "none", "-p", "auto:8888", "--name", name, "--image", lifecycle_image()});
+  auto started =
+      run_launcher(dir, {"up", "--gpus", "none", "-p", "auto:8888", "--name", name, "--image", lifecycle_image()});
   INFO(started.err);
   CHECK(started.exit_code == 0);
   std::string gpu_env = unique_name("victim-gpu");
@@ -139,7 +144,8 @@ TEST_CASE("security: a held or damaged GPU table never hangs or blocks down", "[
     INFO(down.err);
     CHECK(down.exit_code == 0);
     CHECK(seconds < 30);
-    CHECK(down.err.find("launcher: warning: the GPU table " + table.string() + " has been locked by process ") != std::string::npos);
+    CHECK(down.err.find("launcher: warning: the GPU table " + table.string() + " has been locked by process ") !=
+          std::string::npos);
     CHECK(down.err.find("(sleep, user root) for more than 10 s") != std::string::npos);
     CHECK(run_process({docker(), "container", "inspect", gpu_env}).exit_code != 0);
   }
@@ -150,17 +156,14 @@ TEST_CASE("security: a held or damaged GPU table never hangs or blocks down", "[
     std::ifstream in(table);
     saved.assign(std::istreambuf_iterator<char>(in), {});
   }
-  {
-    std::ofstream(table, std::ios::trunc) << "garbage";
-  }
+  { std::ofstream(table, std::ios::trunc) << "garbage"; }
   create_gpu_env(gpu_env);
   auto down = run_launcher(dir, {"down", gpu_env, "--force"});
-  {
-    std::ofstream(table, std::ios::trunc) << saved;
-  }
+  { std::ofstream(table, std::ios::trunc) << saved; }
   INFO(down.err);
   CHECK(down.exit_code == 0);
-  CHECK(down.err.find("launcher: warning: GPU table " + table.string() + " is not what the launcher writes") != std::string::npos);
+  CHECK(down.err.find("launcher: warning: GPU table " + table.string() + " is not what the launcher writes") !=
+        std::string::npos);
   CHECK(down.err.find("remove it when no launcher is running") != std::string::npos);
   CHECK(run_process({docker(), "container", "inspect", gpu_env}).exit_code != 0);
 }
@@ -194,7 +197,8 @@ TEST_CASE("security: environments join a shared network only when their profile 
   TempDir dir;
   std::string shared = unique_name("team");
   dir.write("launcher.json", R"({"version": 1, "profiles": {"lab": {
-      "extends": "jupyter", "gpus": "none", "shm_size": "1g", "network": ")" + shared + R"(",
+      "extends": "jupyter", "gpus": "none", "shm_size": "1g", "network": ")" +
+                                 shared + R"(",
       "ports": [{"host": "auto", "container": 8888}]}}})");
   UpEnvironment first{dir, unique_name("member-a")};
   UpEnvironment second{dir, unique_name("member-b")};
@@ -212,7 +216,8 @@ TEST_CASE("security: up prints doctor's warnings before it starts", "[e2e][secur
   TempDir dir;
   std::string name = unique_name("warned");
   UpEnvironment env{dir, name};
-  auto started = run_launcher(dir, {"up", "--gpus", "none", "-p", "auto:8888", "--name", name, "--image", lifecycle_image()});
+  auto started =
+      run_launcher(dir, {"up", "--gpus", "none", "-p", "auto:8888", "--name", name, "--image", lifecycle_image()});
   INFO(started.err);
   REQUIRE(started.exit_code == 0);
   auto version = run_process({docker(), "version", "--format", "{{.Server.Version}}"});

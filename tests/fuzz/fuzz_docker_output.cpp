@@ -40,11 +40,16 @@ void check_report(const doctor::Subject& subject, const doctor::HostSnapshot& sn
 void read(std::uint8_t reader, std::string_view text) {
   const matrix::Matrix& matrix = matrix::embedded_matrix();
   switch (reader % 7) {
-  case 0: read_environment(docker::parse_inspect_output(text, "docker container inspect")); break;
-  case 1:
-    for (const auto& container : docker::parse_inspect_list(text)) read_environment(container);
+  case 0:
+    read_environment(docker::parse_inspect_output(text, "docker container inspect"));
     break;
-  case 2: (void)docker::parse_listing(text, {"io.launcher.env", "io.launcher.gpus"}); break;
+  case 1:
+    for (const auto& container : docker::parse_inspect_list(text))
+      read_environment(container);
+    break;
+  case 2:
+    (void)docker::parse_listing(text, {"io.launcher.env", "io.launcher.gpus"});
+    break;
   case 3: {
     std::vector<std::string> parts = fuzz::split_at_nul(text, 2);
     facts::Fact version{true, 0, parts[0], ""}, info{true, 0, parts.size() > 1 ? parts[1] : "", ""};
@@ -70,7 +75,9 @@ void read(std::uint8_t reader, std::string_view text) {
     check_report(subject, snapshot);
     break;
   }
-  case 6: (void)pin::registry_digest(docker::parse_inspect_output(text, "docker image inspect"), "pytorch-cuda"); break;
+  case 6:
+    (void)pin::registry_digest(docker::parse_inspect_output(text, "docker image inspect"), "pytorch-cuda");
+    break;
   }
 }
 

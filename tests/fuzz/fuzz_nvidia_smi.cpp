@@ -41,16 +41,26 @@ void doctor_host(std::string_view text) {
 
 void read(std::uint8_t reader, std::string_view text) {
   switch (reader % 6) {
-  case 0: (void)gpu::parse_gpu_table(text); break;
+  case 0:
+    (void)gpu::parse_gpu_table(text);
+    break;
   case 1: {
     std::vector<gpu::Gpu> gpus = gpu::parse_gpu_table(one_gpu_table);
     gpu::add_mig_devices(gpus, text);
     break;
   }
-  case 2: (void)gpu::parse_compute_apps(text); break;
-  case 3: (void)gpu::parse_proc_driver_version(text); break;
-  case 4: (void)gpu::parse_smi_driver_version(text); break;
-  case 5: doctor_host(text); break;
+  case 2:
+    (void)gpu::parse_compute_apps(text);
+    break;
+  case 3:
+    (void)gpu::parse_proc_driver_version(text);
+    break;
+  case 4:
+    (void)gpu::parse_smi_driver_version(text);
+    break;
+  case 5:
+    doctor_host(text);
+    break;
   }
 }
 

@@ -43,12 +43,14 @@ struct FakeGpus : plan::GpuHost {
   }
   std::vector<plan::PlacedGpu> claim(const std::string&, const std::vector<std::string>& devices) override {
     std::vector<plan::PlacedGpu> placed;
-    for (const auto& device : devices) placed.push_back(at(std::atoi(device.c_str()), device));
+    for (const auto& device : devices)
+      placed.push_back(at(std::atoi(device.c_str()), device));
     return placed;
   }
   std::vector<plan::PlacedGpu> choose(const std::string&, int wanted) override {
     std::vector<plan::PlacedGpu> placed;
-    for (int index = taken; index < taken + wanted; ++index) placed.push_back(at(index, std::to_string(index)));
+    for (int index = taken; index < taken + wanted; ++index)
+      placed.push_back(at(index, std::to_string(index)));
     return placed;
   }
   std::string topology_source() override { return topology_known ? "fake topology" : "no topology here"; }

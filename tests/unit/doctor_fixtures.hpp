@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "facts/facts.hpp"
 #include "doctor/snapshot.hpp"
+#include "facts/facts.hpp"
 #include "gpu/inventory.hpp"
 #include "matrix/matrix.hpp"
 
@@ -39,13 +39,15 @@ public:
 private:
   static std::vector<std::filesystem::path> paths(const std::vector<std::string>& folders) {
     std::vector<std::filesystem::path> result;
-    for (const auto& folder : folders) result.push_back(fixture(folder));
+    for (const auto& folder : folders)
+      result.push_back(fixture(folder));
     return result;
   }
   facts::DirectoryFactSource replay_;
 };
 
-inline doctor::Subject gpu_subject(const std::string& image, plan::GpuAssignment gpus = {plan::GpuAssignment::Kind::all, {}}) {
+inline doctor::Subject gpu_subject(const std::string& image,
+                                   plan::GpuAssignment gpus = {plan::GpuAssignment::Kind::all, {}}) {
   doctor::Subject subject;
   subject.image = image;
   subject.gpus = std::move(gpus);

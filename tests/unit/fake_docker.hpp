@@ -31,7 +31,8 @@ public:
       std::vector<std::string> call(argv.begin() + 1, argv.end());
       state->calls.push_back(call);
       for (const auto& rule : state->rules)
-        if (call.size() >= rule.prefix.size() && std::equal(rule.prefix.begin(), rule.prefix.end(), call.begin())) return rule.answer;
+        if (call.size() >= rule.prefix.size() && std::equal(rule.prefix.begin(), rule.prefix.end(), call.begin()))
+          return rule.answer;
       return process::ProcessResult{1, "", "fake docker: no answer for `docker " + joined(call) + "`"};
     };
   }
@@ -48,7 +49,8 @@ public:
 
   static std::string joined(const std::vector<std::string>& words) {
     std::string text;
-    for (const auto& word : words) text += (text.empty() ? "" : " ") + word;
+    for (const auto& word : words)
+      text += (text.empty() ? "" : " ") + word;
     return text;
   }
 

@@ -3,8 +3,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -46,8 +46,7 @@ inline profile::ProfileSource team_source(const std::string& text, const profile
 }
 
 // Runs `action`, which must throw launcher::Error with exactly this code and message.
-template <class Action>
-void require_error(Action&& action, ExitCode code, const std::string& message) {
+template <class Action> void require_error(Action&& action, ExitCode code, const std::string& message) {
   try {
     action();
   } catch (const Error& error) {
@@ -64,7 +63,8 @@ inline profile::ProfileSource dev_profile(const nlohmann::json& fields, const pr
 }
 
 // Such a file must be refused as invalid (exit 2) with exactly this message.
-inline void require_invalid(const nlohmann::json& fields, const std::string& message, const profile::EnvLookup& env = no_variables) {
+inline void require_invalid(const nlohmann::json& fields, const std::string& message,
+                            const profile::EnvLookup& env = no_variables) {
   require_error([&] { dev_profile(fields, env); }, ExitCode::usage, message);
 }
 
@@ -73,7 +73,9 @@ inline plan::Plan builtin_plan(const std::string& name, int gpus) {
   profile::FieldContext builtin{"built-in", "/home/alice/project", "/home/alice", nullptr};
   profile::Catalog catalog{{profile::parse_profile_source(profile::builtin_profiles_json(), builtin)}};
   FakeGpus host_gpus(gpus);
-  return plan::resolve_plan(name, profile::merge_profile(catalog, name), test_host(gpus), FakePaths{}.probe(), host_gpus).plan;
+  return plan::resolve_plan(name, profile::merge_profile(catalog, name), test_host(gpus), FakePaths{}.probe(),
+                            host_gpus)
+      .plan;
 }
 
 // Golden files hold a command or file as printed; LAUNCHER_UPDATE_GOLDEN=1 rewrites them after a deliberate change.

@@ -25,8 +25,8 @@
 #include "temp_dir.hpp"
 
 using namespace launcher;
-using launcher::testing::require_error;
 using launcher::testing::dev_profile;
+using launcher::testing::require_error;
 using launcher::testing::require_invalid;
 using launcher::testing::team_source;
 using nlohmann::json;
@@ -326,7 +326,8 @@ TEST_CASE("doctor turns unreadable Docker output into a FAIL or WARN row naming 
 TEST_CASE("the command line handler prints bytes that are not UTF-8 escaped, on one line", "[cli][utf8]") {
   std::vector<std::string> args{"launcher", "render", "--gpus", "a\xff"};
   std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
+  for (auto& arg : args)
+    argv.push_back(arg.data());
   std::ostringstream out, err;
   CHECK(cli::run(static_cast<int>(argv.size()), argv.data(), out, err) == 2);
   CHECK(err.str() == "launcher: error: command line (--gpus a\\xff):/gpus: \"a\\xff\" is not UTF-8 (Docker's API would "
@@ -335,17 +336,19 @@ TEST_CASE("the command line handler prints bytes that are not UTF-8 escaped, on 
 
 TEST_CASE("the rest of the limits and readers say what they refuse", "[limits][reader]") {
   std::string entries = "device=";
-  for (int i = 0; i < 1100; ++i) entries += "0,";
-  require_invalid({{"gpus", entries + "0"}}, "launcher.json:/profiles/dev/gpus: expected " +
-                                                 std::string(profile::gpu_spec_expected) + ", found " +
-                                                 quote_for_message(entries + "0") +
-                                                 " (a GPU list has at most 1024 entries, found 1101)");
-  require_error([] { JsonReader::parse(std::string(100, '[') + std::string(100, ']'), "docker info"); }, ExitCode::failed,
+  for (int i = 0; i < 1100; ++i)
+    entries += "0,";
+  require_invalid({{"gpus", entries + "0"}},
+                  "launcher.json:/profiles/dev/gpus: expected " + std::string(profile::gpu_spec_expected) + ", found " +
+                      quote_for_message(entries + "0") + " (a GPU list has at most 1024 entries, found 1101)");
+  require_error([] { JsonReader::parse(std::string(100, '[') + std::string(100, ']'), "docker info"); },
+                ExitCode::failed,
                 "`docker info` printed no readable JSON: JSON nested deeper than 64 levels; output starts with \"" +
                     std::string(76 - 1, '[').substr(0, 75) + "...\"");
   launcher::testing::TempDir dir;
   dir.write("nvidia-smi-L.txt.exit-code", "garbage\n");
   facts::DirectoryFactSource facts({dir.path});
   require_error([&] { facts.command("nvidia-smi-L.txt", {}); }, ExitCode::usage,
-                (dir.path / "nvidia-smi-L.txt.exit-code").string() + ": expected an exit status 0-255, found \"garbage\"");
+                (dir.path / "nvidia-smi-L.txt.exit-code").string() +
+                    ": expected an exit status 0-255, found \"garbage\"");
 }

@@ -23,27 +23,32 @@ std::string usage_error(build::BuildRequest request) {
 
 } // namespace
 
-TEST_CASE("a CUDA build with locks gets the row's locks, Python and base image, or what --base and --os choose", "[build]") {
-  build::BuildPlan devel = plan({"2.7.1", "12.6", matrix::Variant::devel, "registry.example.com/team", false, "", "debian12", ""});
+TEST_CASE("a CUDA build with locks gets the row's locks, Python and base image, or what --base and --os choose",
+          "[build]") {
+  build::BuildPlan devel =
+      plan({"2.7.1", "12.6", matrix::Variant::devel, "registry.example.com/team", false, "", "debian12", ""});
   CHECK(devel.tag == "registry.example.com/team/pytorch-cuda:2.7.1-cu126-cudnn9-debian12");
-  CHECK(devel.args == std::map<std::string, std::string>{{"BASE_IMAGE", "debian:bookworm-slim"},
-                                                         {"TORCH_SOURCE", "wheels"},
-                                                         {"VARIANT", "devel"},
-                                                         {"PYTHON_VERSION", "3.11"},
-                                                         {"TORCH_LOCK", "images/locks/torch-2.7.1-cu126-cp311.txt"},
-                                                         {"SERVICES_LOCK", "images/locks/services-2.7.1-cu126-cp311.txt"},
-                                                         {"DEVEL_LOCK", "images/locks/devel-2.7.1-cu126-cp311.txt"}});
-  build::BuildPlan runtime = plan({"2.7.1", "12.6", matrix::Variant::runtime, "", false, "", "debian12", "launcher-base:bookworm"});
+  CHECK(devel.args ==
+        std::map<std::string, std::string>{{"BASE_IMAGE", "debian:bookworm-slim"},
+                                           {"TORCH_SOURCE", "wheels"},
+                                           {"VARIANT", "devel"},
+                                           {"PYTHON_VERSION", "3.11"},
+                                           {"TORCH_LOCK", "images/locks/torch-2.7.1-cu126-cp311.txt"},
+                                           {"SERVICES_LOCK", "images/locks/services-2.7.1-cu126-cp311.txt"},
+                                           {"DEVEL_LOCK", "images/locks/devel-2.7.1-cu126-cp311.txt"}});
+  build::BuildPlan runtime =
+      plan({"2.7.1", "12.6", matrix::Variant::runtime, "", false, "", "debian12", "launcher-base:bookworm"});
   CHECK(runtime.tag == "pytorch-cuda:2.7.1-cu126-cudnn9-debian12-runtime");
   CHECK(runtime.args.at("BASE_IMAGE") == "launcher-base:bookworm");
   CHECK(runtime.args.at("VARIANT") == "runtime");
 }
 
 TEST_CASE("a row without locks is refused, naming the index its wheels live on", "[build]") {
-  CHECK(usage_error({"2.7.1", "12.8", matrix::Variant::devel, "", false, "", "", ""}) ==
-        "pytorch-cuda:2.7.1-cu128-cudnn9-ubuntu24.04 has no locks in images/matrix.json: its wheels live on "
-        "https://download.pytorch.org/whl/cu128 (another index, not reachable here); rows with locks build offline from "
-        "the wheel cache (tools/lock.py writes a lock)");
+  CHECK(
+      usage_error({"2.7.1", "12.8", matrix::Variant::devel, "", false, "", "", ""}) ==
+      "pytorch-cuda:2.7.1-cu128-cudnn9-ubuntu24.04 has no locks in images/matrix.json: its wheels live on "
+      "https://download.pytorch.org/whl/cu128 (another index, not reachable here); rows with locks build offline from "
+      "the wheel cache (tools/lock.py writes a lock)");
   CHECK(usage_error({"2.7.1", "12.6", matrix::Variant::devel, "", false, "", "ubuntu26.04", ""})
             .rfind("images/matrix.json has no row for torch 2.7.1 with CUDA 12.6 on ubuntu26.04; rows", 0) == 0);
 }
@@ -51,7 +56,8 @@ TEST_CASE("a row without locks is refused, naming the index its wheels live on",
 TEST_CASE("an offline build uses the local base and Debian's torch, and is named later", "[build]") {
   build::BuildPlan offline = plan({"2.7.1", "cpu", matrix::Variant::devel, "", true, "launcher-base:bookworm", "", ""});
   CHECK(offline.tag.empty());
-  CHECK(offline.args == std::map<std::string, std::string>{{"BASE_IMAGE", "launcher-base:bookworm"}, {"TORCH_SOURCE", "debian"}});
+  CHECK(offline.args ==
+        std::map<std::string, std::string>{{"BASE_IMAGE", "launcher-base:bookworm"}, {"TORCH_SOURCE", "debian"}});
 }
 
 TEST_CASE("build requests the matrix cannot serve are refused, naming what exists", "[build]") {
@@ -60,12 +66,19 @@ TEST_CASE("build requests the matrix cannot serve are refused, naming what exist
   CHECK(usage_error({"2.7.1", "cpu", matrix::Variant::runtime, "", false, "", "", ""}) ==
         "--variant runtime is a CUDA flavor; the CPU image has one variant");
   std::string missing = usage_error({"1.0.0", "12.8", matrix::Variant::devel, "", false, "", "", ""});
-  CHECK(missing.rfind("images/matrix.json has no row for torch 1.0.0 with CUDA 12.8; rows (torch/cuda): 2.7.1/11.8, 2.7.1/12.6", 0) == 0);
+  CHECK(missing.rfind(
+            "images/matrix.json has no row for torch 1.0.0 with CUDA 12.8; rows (torch/cuda): 2.7.1/11.8, 2.7.1/12.6",
+            0) == 0);
 }
 
-TEST_CASE("labels are what torch reported: release without its local CUDA part, cuDNN as a version, arch flags", "[build]") {
-  build::BuildPlan built = plan({"2.7.1", "12.6", matrix::Variant::runtime, "", false, "", "debian12", "launcher-base:bookworm"});
-  nlohmann::json facts = {{"torch", "2.7.1+cu126"}, {"cuda", "12.6"}, {"cudnn", 90501}, {"nccl", "2.26.2"},
+TEST_CASE("labels are what torch reported: release without its local CUDA part, cuDNN as a version, arch flags",
+          "[build]") {
+  build::BuildPlan built =
+      plan({"2.7.1", "12.6", matrix::Variant::runtime, "", false, "", "debian12", "launcher-base:bookworm"});
+  nlohmann::json facts = {{"torch", "2.7.1+cu126"},
+                          {"cuda", "12.6"},
+                          {"cudnn", 90501},
+                          {"nccl", "2.26.2"},
                           {"cuda_archs", {"sm_50", "sm_60", "sm_70", "sm_75", "sm_80", "sm_86", "sm_90"}}};
   auto labels = build::label_args(facts, built.row, "2.7.1-cu126-cudnn9-debian12-runtime", "abc");
   CHECK(labels.at("LABEL_TORCH") == "2.7.1");

@@ -18,7 +18,8 @@ struct Outcome {
 Outcome run_cli(std::vector<std::string> args) {
   args.insert(args.begin(), "launcher");
   std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
+  for (auto& arg : args)
+    argv.push_back(arg.data());
   std::ostringstream out, err;
   int code = launcher::cli::run(static_cast<int>(argv.size()), argv.data(), out, err);
   return {code, out.str(), err.str()};
@@ -29,7 +30,8 @@ Outcome run_cli(std::vector<std::string> args) {
 TEST_CASE("an unknown command gets a suggestion and exit code 2", "[cli]") {
   Outcome outcome = run_cli({"rendr"});
   CHECK(outcome.code == 2);
-  CHECK(outcome.err == "launcher: error: unknown command \"rendr\" (did you mean \"render\"?); run 'launcher --help'\n");
+  CHECK(outcome.err ==
+        "launcher: error: unknown command \"rendr\" (did you mean \"render\"?); run 'launcher --help'\n");
 }
 
 TEST_CASE("a missing command is a usage error", "[cli]") {

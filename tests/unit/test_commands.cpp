@@ -53,7 +53,8 @@ struct Bench {
     err.str("");
     args.insert(args.begin(), "launcher");
     std::vector<char*> argv;
-    for (auto& arg : args) argv.push_back(arg.data());
+    for (auto& arg : args)
+      argv.push_back(arg.data());
     int code = cli::run(static_cast<int>(argv.size()), argv.data(), context);
     fs::current_path(previous);
     return code;
@@ -61,7 +62,8 @@ struct Bench {
 
   // The plan hash `render` gives the shell profile with these flags: what `up` labels.
   std::string plan_hash(const std::vector<std::string>& flags = {}) {
-    std::vector<std::string> args{"render", "--json", "--profile", "shell", "--name", env, "--image", image, "--gpus", "none"};
+    std::vector<std::string> args{"render", "--json",  "--profile", "shell",  "--name",
+                                  env,      "--image", image,       "--gpus", "none"};
     args.insert(args.end(), flags.begin(), flags.end());
     REQUIRE(run(args) == 0);
     return json::parse(out.str())["plan_hash"];
@@ -74,14 +76,22 @@ struct Bench {
   }
 
   // The env's container as `docker container inspect` shows it, found by its label.
-  void has_container(const std::string& hash, bool running, bool out_of_memory = false, const std::string& gpus = "none") {
+  void has_container(const std::string& hash, bool running, bool out_of_memory = false,
+                     const std::string& gpus = "none") {
     json container{{"Id", "c0ffee"},
                    {"Name", "/" + env},
-                   {"State", {{"Running", running}, {"Status", running ? "running" : "exited"}, {"ExitCode", running ? 0 : 137},
-                              {"OOMKilled", out_of_memory}}},
-                   {"Config", {{"Labels", {{"io.launcher.env", env}, {"io.launcher.profile", "shell"}, {"io.launcher.plan-hash", hash},
-                                           {"io.launcher.gpus", gpus}}},
-                               {"Env", {"LAUNCHER_USER=root", "LAUNCHER_UID=0", "LAUNCHER_WORKDIR=/workspace"}}}},
+                   {"State",
+                    {{"Running", running},
+                     {"Status", running ? "running" : "exited"},
+                     {"ExitCode", running ? 0 : 137},
+                     {"OOMKilled", out_of_memory}}},
+                   {"Config",
+                    {{"Labels",
+                      {{"io.launcher.env", env},
+                       {"io.launcher.profile", "shell"},
+                       {"io.launcher.plan-hash", hash},
+                       {"io.launcher.gpus", gpus}}},
+                     {"Env", {"LAUNCHER_USER=root", "LAUNCHER_UID=0", "LAUNCHER_WORKDIR=/workspace"}}}},
                    {"HostConfig", {{"Memory", 268435456}}},
                    {"NetworkSettings", {{"Ports", json::object()}}},
                    {"Mounts", json::array({{{"Destination", "/workspace"}}})}};
@@ -90,7 +100,9 @@ struct Bench {
     docker.on({"container", "inspect", env}, json::array({container}).dump());
   }
 
-  void has_no_container() { docker.on({"ps", "-a", "-q", "--no-trunc", "--filter", "label=io.launcher.env=" + env}, ""); }
+  void has_no_container() {
+    docker.on({"ps", "-a", "-q", "--no-trunc", "--filter", "label=io.launcher.env=" + env}, "");
+  }
 };
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
@@ -162,8 +174,9 @@ TEST_CASE("up of a stopped env starts it, and one the OOM killer stopped is said
     bench.has_container(hash, false, true);
     bench.docker.on({"start", env}, env + "\n");
     REQUIRE(bench.up() == 0);
-    CHECK(contains(bench.err.str(), "launcher: environment \"" + env + "\" stopped after running out of memory: the kernel killed a "
-                                    "process in it (limit 256m); starting it again"));
+    CHECK(contains(bench.err.str(), "launcher: environment \"" + env +
+                                        "\" stopped after running out of memory: the kernel killed a "
+                                        "process in it (limit 256m); starting it again"));
   }
 }
 
@@ -173,7 +186,9 @@ TEST_CASE("up's wait for the service ends at its timeout on the test clock", "[c
   bench.docker.on({"network", "inspect"}, "launcher-" + env + "\n");
   bench.docker.on({"run", "-d"}, "c0ffee\n");
   // Jupyter on a port nothing listens on: never ready.
-  json container{{"Id", "c0ffee"}, {"Name", "/" + env}, {"State", {{"Running", true}, {"Status", "running"}}},
+  json container{{"Id", "c0ffee"},
+                 {"Name", "/" + env},
+                 {"State", {{"Running", true}, {"Status", "running"}}},
                  {"Config", {{"Labels", {{"io.launcher.env", env}}}}},
                  {"NetworkSettings", {{"Ports", {{"8888/tcp", {{{"HostIp", "127.0.0.1"}, {"HostPort", "1"}}}}}}}}};
   bench.docker.on({"container", "inspect", env}, json::array({container}).dump());
@@ -211,20 +226,23 @@ TEST_CASE("down removes a stopped env and its network, and refuses one with unsa
 TEST_CASE("ps marks a running env whose GPUs are lost, and a stopped one the OOM killer ended", "[commands][ps]") {
   Bench bench;
   std::string listing = docker::listing_format({"io.launcher.env", "io.launcher.profile", "io.launcher.gpus"});
-  bench.docker.on({"ps", "-a", "--no-trunc", "--filter", "label=io.launcher.env", "--format", listing},
-                  R"({"id":"1","name":"gpu-env","image":"i","state":"running","status":"Up 2 hours","ports":"",)"
-                  R"("labels":{"io.launcher.env":"gpu-env","io.launcher.profile":"jupyter","io.launcher.gpus":"0"}})"
-                  "\n"
-                  R"({"id":"2","name":"hog","image":"i","state":"exited","status":"Exited (137) 1 second ago","ports":"",)"
-                  R"("labels":{"io.launcher.env":"hog","io.launcher.profile":"shell","io.launcher.gpus":"none"}})"
-                  "\n");
-  json hog{{"Name", "/hog"}, {"State", {{"Running", false}, {"OOMKilled", true}}}, {"HostConfig", {{"Memory", 268435456}}}};
+  bench.docker.on(
+      {"ps", "-a", "--no-trunc", "--filter", "label=io.launcher.env", "--format", listing},
+      R"({"id":"1","name":"gpu-env","image":"i","state":"running","status":"Up 2 hours","ports":"",)"
+      R"("labels":{"io.launcher.env":"gpu-env","io.launcher.profile":"jupyter","io.launcher.gpus":"0"}})"
+      "\n"
+      R"({"id":"2","name":"hog","image":"i","state":"exited","status":"Exited (137) 1 second ago","ports":"",)"
+      R"("labels":{"io.launcher.env":"hog","io.launcher.profile":"shell","io.launcher.gpus":"none"}})"
+      "\n");
+  json hog{
+      {"Name", "/hog"}, {"State", {{"Running", false}, {"OOMKilled", true}}}, {"HostConfig", {{"Memory", 268435456}}}};
   bench.docker.on({"container", "inspect", "hog"}, json::array({hog}).dump());
   bench.facts.answers["docker-exec-nvidia-smi-L.txt"] = {true, 255, "Failed to initialize NVML: Unknown Error\n", ""};
   REQUIRE(bench.run({"ps", "--json"}) == 0);
   json listed = json::parse(bench.out.str());
   REQUIRE(listed.size() == 2);
   CHECK(listed[0]["status"] == "Up 2 hours, lost its GPUs: launcher up --recreate");
-  CHECK(listed[1]["status"] == "Exited (137) 1 second ago, out of memory: the kernel killed a process in it (limit 256m); raise "
-                               "resources.memory, then launcher up --recreate");
+  CHECK(listed[1]["status"] ==
+        "Exited (137) 1 second ago, out of memory: the kernel killed a process in it (limit 256m); raise "
+        "resources.memory, then launcher up --recreate");
 }

@@ -22,8 +22,7 @@ namespace {
 std::string dockerfile() { return read_file(std::string(LAUNCHER_SOURCE_DIR) + "/images/Dockerfile"); }
 
 // Runs `action` with `dir` as the working directory.
-template <class Action>
-void inside(const fs::path& dir, Action&& action) {
+template <class Action> void inside(const fs::path& dir, Action&& action) {
   fs::path before = fs::current_path();
   fs::current_path(dir);
   try {
@@ -39,8 +38,9 @@ void inside(const fs::path& dir, Action&& action) {
 
 TEST_CASE("the image carries every label doctor reads, under the contract's names", "[contract]") {
   std::string text = dockerfile();
-  for (const char* label : {contract::label::image_torch, contract::label::image_cuda, contract::label::image_cudnn,
-                            contract::label::image_nccl, contract::label::image_cuda_archs, contract::label::image_min_driver})
+  for (const char* label :
+       {contract::label::image_torch, contract::label::image_cuda, contract::label::image_cudnn,
+        contract::label::image_nccl, contract::label::image_cuda_archs, contract::label::image_min_driver})
     CHECK(text.find(std::string(label) + "=\"${LABEL_") != std::string::npos);
 }
 

@@ -8,35 +8,45 @@ using launcher::docker::listing_format;
 
 // The messages are the Docker CLI's and engine's own, as recorded on this project's hosts.
 TEST_CASE("the Docker CLI's failures become one line with the cause and the fix", "[docker]") {
-  CHECK(explain_failure("list containers", "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n") ==
-        "failed to list containers: the Docker daemon is not running; start it (sudo systemctl start docker, or sudo dockerd on "
+  CHECK(explain_failure(
+            "list containers",
+            "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n") ==
+        "failed to list containers: the Docker daemon is not running; start it (sudo systemctl start docker, or sudo "
+        "dockerd on "
         "a host without systemd)");
-  CHECK(explain_failure("list containers",
-                        "permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock: Get "
-                        "\"http://%2Fvar%2Frun%2Fdocker.sock/v1.24/containers/json\": dial unix /var/run/docker.sock: connect: "
-                        "permission denied\n") ==
-        "failed to list containers: permission denied on the Docker socket; add yourself to the docker group (sudo usermod -aG "
-        "docker $USER, then log in again) or run as root");
-  std::string no_toolkit = "docker: Error response from daemon: could not select device driver \"\" with capabilities: [[gpu]].\n";
+  CHECK(explain_failure(
+            "list containers",
+            "permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock: Get "
+            "\"http://%2Fvar%2Frun%2Fdocker.sock/v1.24/containers/json\": dial unix /var/run/docker.sock: connect: "
+            "permission denied\n") == "failed to list containers: permission denied on the Docker socket; add yourself "
+                                      "to the docker group (sudo usermod -aG "
+                                      "docker $USER, then log in again) or run as root");
+  std::string no_toolkit =
+      "docker: Error response from daemon: could not select device driver \"\" with capabilities: [[gpu]].\n";
   CHECK(is_missing_gpu_runtime(no_toolkit));
-  CHECK(explain_failure("start lab", no_toolkit) ==
-        "failed to start lab: Docker cannot give GPUs to containers: the NVIDIA Container Toolkit is missing or not configured "
-        "(install nvidia-container-toolkit, run `sudo nvidia-ctk runtime configure --runtime=docker`, restart Docker), or run "
-        "without GPUs (--gpus none)");
-  CHECK(explain_failure("start lab", "docker: Error response from daemon: driver failed programming external connectivity on "
-                                     "endpoint lab: Bind for 127.0.0.1:8888 failed: port is already allocated.\n") ==
-        "failed to start lab: a host port is already in use (driver failed programming external connectivity on endpoint lab: "
+  CHECK(explain_failure("start lab", no_toolkit) == "failed to start lab: Docker cannot give GPUs to containers: the "
+                                                    "NVIDIA Container Toolkit is missing or not configured "
+                                                    "(install nvidia-container-toolkit, run `sudo nvidia-ctk runtime "
+                                                    "configure --runtime=docker`, restart Docker), or run "
+                                                    "without GPUs (--gpus none)");
+  CHECK(explain_failure("start lab",
+                        "docker: Error response from daemon: driver failed programming external connectivity on "
+                        "endpoint lab: Bind for 127.0.0.1:8888 failed: port is already allocated.\n") ==
+        "failed to start lab: a host port is already in use (driver failed programming external connectivity on "
+        "endpoint lab: "
         "Bind for 127.0.0.1:8888 failed: port is already allocated.); free it, or publish on \"auto\" (-p auto:PORT)");
   CHECK(explain_failure("start lab", "Unable to find image 'absent/image:1' locally\n") ==
         "failed to start lab: the image is not on this host (Unable to find image 'absent/image:1' locally)");
-  CHECK(explain_failure("stop lab", "Error response from daemon: something new\nsecond line\n") == "failed to stop lab: something new");
+  CHECK(explain_failure("stop lab", "Error response from daemon: something new\nsecond line\n") ==
+        "failed to stop lab: something new");
   CHECK_FALSE(is_missing_gpu_runtime("Error response from daemon: No such container: lab"));
 }
 
 TEST_CASE("the ps listing format makes the CLI print JSON with the asked labels", "[docker]") {
   std::string format = listing_format({"io.launcher.env", "io.launcher.gpus"});
-  CHECK(format ==
-        R"({"id":{{json .ID}},"name":{{json .Names}},"image":{{json .Image}},"state":{{json .State}},"status":{{json .Status}},)"
-        R"("ports":{{json .Ports}},"labels":{"io.launcher.env":{{json (.Label "io.launcher.env")}},)"
-        R"("io.launcher.gpus":{{json (.Label "io.launcher.gpus")}}}})");
+  CHECK(
+      format ==
+      R"({"id":{{json .ID}},"name":{{json .Names}},"image":{{json .Image}},"state":{{json .State}},"status":{{json .Status}},)"
+      R"("ports":{{json .Ports}},"labels":{"io.launcher.env":{{json (.Label "io.launcher.env")}},)"
+      R"("io.launcher.gpus":{{json (.Label "io.launcher.gpus")}}}})");
 }

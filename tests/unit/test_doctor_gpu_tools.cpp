@@ -18,14 +18,28 @@ const char* gpu_probe_no_driver =
     R"("no_gpu_reason":"cudaErrorInsufficientDriver: CUDA driver version is insufficient for CUDA runtime version","exit_code":3,"probes":[]})";
 
 probe_report::RunReport measured_run(double gemm_error) {
-  probe_report::ProbeReport hbm{"hbm-bandwidth", "HBM copy and triad", probe_report::ProbeStatus::passed, "",
-                                {{"working set", "400 MiB"}}, {{"copy", 3010.5, "GB/s", probe_report::Reference{3350, "H100 SXM datasheet"}}},
+  probe_report::ProbeReport hbm{"hbm-bandwidth",
+                                "HBM copy and triad",
+                                probe_report::ProbeStatus::passed,
+                                "",
+                                {{"working set", "400 MiB"}},
+                                {{"copy", 3010.5, "GB/s", probe_report::Reference{3350, "H100 SXM datasheet"}}},
                                 {{"max relative error", 0, 0}}};
-  probe_report::ProbeReport gemm{"gemm-bf16", "cuBLASLt BF16 8192^3", probe_report::ProbeStatus::passed, "", {},
-                                 {{"throughput", 702.0, "TFLOP/s", std::nullopt}}, {{"relative error vs FP64", gemm_error, 0.01}}};
+  probe_report::ProbeReport gemm{"gemm-bf16",
+                                 "cuBLASLt BF16 8192^3",
+                                 probe_report::ProbeStatus::passed,
+                                 "",
+                                 {},
+                                 {{"throughput", 702.0, "TFLOP/s", std::nullopt}},
+                                 {{"relative error vs FP64", gemm_error, 0.01}}};
   gemm.status = probe_report::status_from_checks(gemm.checks);
-  probe_report::ProbeReport nccl = probe_report::waived("nccl-allreduce", "NCCL all-reduce", "NCCL was not found at build time");
-  return {"gpu-probe", "0.1.0", {{"GPU", "NVIDIA H100 80GB HBM3"}, {"driver", "570.124.06"}}, std::nullopt, {hbm, gemm, nccl}};
+  probe_report::ProbeReport nccl =
+      probe_report::waived("nccl-allreduce", "NCCL all-reduce", "NCCL was not found at build time");
+  return {"gpu-probe",
+          "0.1.0",
+          {{"GPU", "NVIDIA H100 80GB HBM3"}, {"driver", "570.124.06"}},
+          std::nullopt,
+          {hbm, gemm, nccl}};
 }
 
 doctor::GpuToolRun run_of(const probe_report::RunReport& report) { return {report.tool, report, {}, ""}; }
@@ -44,8 +58,8 @@ TEST_CASE("doctor --gpu reads the tools' JSON back into the report they printed"
   // `doctor --gpu --json` passes on what the tool printed, in its order.
   CHECK(doctor::read_tool_output("gpu-check", gpu_check_no_gpu).json.dump() == gpu_check_no_gpu);
   CHECK(probe_report::format_table(no_gpu) == "gpu-check 0.1.0\n  LibTorch: 1.13.0\n  LibTorch built with CUDA: no\n"
-                                               "  CUDA available: no\n  CUDA device count: 0\n"
-                                               "gpu-check: no GPU: this LibTorch was built without CUDA (CPU only)\n");
+                                              "  CUDA available: no\n  CUDA device count: 0\n"
+                                              "gpu-check: no GPU: this LibTorch was built without CUDA (CPU only)\n");
 }
 
 TEST_CASE("a tool's output that is no report is an error naming the tool", "[doctor][gpu-tools]") {
@@ -57,20 +71,27 @@ TEST_CASE("a tool's output that is no report is an error naming the tool", "[doc
                     Catch::StartsWith("gpu-check --json printed no report the launcher can read ("));
 }
 
-TEST_CASE("doctor --gpu prints each table, says which tool is missing, and exits by the worst result", "[doctor][gpu-tools]") {
-  doctor::GpuToolRun missing{"gpu-probe", std::nullopt, {}, "gpu-probe is not in this image (CUDA images carry it; CPU images have no CUDA to probe)"};
+TEST_CASE("doctor --gpu prints each table, says which tool is missing, and exits by the worst result",
+          "[doctor][gpu-tools]") {
+  doctor::GpuToolRun missing{"gpu-probe",
+                             std::nullopt,
+                             {},
+                             "gpu-probe is not in this image (CUDA images carry it; CPU images have no CUDA to probe)"};
   std::vector<doctor::GpuToolRun> cpu_image{doctor::read_tool_output("gpu-check", gpu_check_no_gpu), missing};
   CHECK(doctor::format_gpu_tool_runs(cpu_image) ==
         "\n" + probe_report::format_table(*cpu_image[0].report) +
             "\ngpu-probe: gpu-probe is not in this image (CUDA images carry it; CPU images have no CUDA to probe)\n");
   CHECK(doctor::gpu_tools_verdict(cpu_image, "lab") ==
-        std::pair<ToolExit, std::string>{ToolExit::no_gpu, "no GPU visible in lab: this LibTorch was built without CUDA (CPU only)"});
+        std::pair<ToolExit, std::string>{ToolExit::no_gpu,
+                                         "no GPU visible in lab: this LibTorch was built without CUDA (CPU only)"});
 
   std::vector<doctor::GpuToolRun> no_driver{doctor::read_tool_output("gpu-probe", gpu_probe_no_driver)};
   CHECK(doctor::gpu_tools_verdict(no_driver, "lab").first == ToolExit::no_gpu);
 
-  CHECK(doctor::gpu_tools_verdict({run_of(measured_run(0.002))}, "lab") == std::pair<ToolExit, std::string>{ToolExit::ok, ""});
+  CHECK(doctor::gpu_tools_verdict({run_of(measured_run(0.002))}, "lab") ==
+        std::pair<ToolExit, std::string>{ToolExit::ok, ""});
   CHECK(doctor::gpu_tools_verdict({run_of(measured_run(0.5)), missing}, "lab") ==
-        std::pair<ToolExit, std::string>{ToolExit::correctness_failure, "wrong results on the GPU of lab: gpu-probe gemm-bf16"});
+        std::pair<ToolExit, std::string>{ToolExit::correctness_failure,
+                                         "wrong results on the GPU of lab: gpu-probe gemm-bf16"});
   CHECK(doctor::gpu_tools_verdict({}, "lab").first == ToolExit::ok);
 }

@@ -24,7 +24,8 @@ plan::Plan cpu_plan() {
 
 std::vector<CheckResult> preflight(const plan::Plan& plan, FixtureFacts& facts) {
   facts::HostQueries queries(facts, "docker");
-  doctor::HostSnapshot snapshot = doctor::gather_preflight_facts(queries, doctor::subject_of(plan), matrix::embedded_matrix());
+  doctor::HostSnapshot snapshot =
+      doctor::gather_preflight_facts(queries, doctor::subject_of(plan), matrix::embedded_matrix());
   return doctor::preflight_checks(plan, snapshot, matrix::embedded_matrix());
 }
 
@@ -55,8 +56,9 @@ TEST_CASE("loopback ports cost one docker version, GPUs one docker info and the 
   gpu.gpus = {plan::GpuAssignment::Kind::all, {}};
   FixtureFacts gpu_facts({"gpu/h100-80gb-hbm3", "docker/engine-28.2-nvidia-toolkit"});
   auto gpu_results = preflight(gpu, gpu_facts);
-  CHECK(gpu_facts.asked == std::vector<std::string>{"docker-info.json", "proc-driver-nvidia-version.txt", "nvidia-smi-query-gpu.csv",
-                                                    "nvidia-smi-L.txt", "nvidia-smi-query-compute-apps.csv", "cdi-specs.txt",
+  CHECK(gpu_facts.asked == std::vector<std::string>{"docker-info.json", "proc-driver-nvidia-version.txt",
+                                                    "nvidia-smi-query-gpu.csv", "nvidia-smi-L.txt",
+                                                    "nvidia-smi-query-compute-apps.csv", "cdi-specs.txt",
                                                     "nvidia-container-cli-version.txt", "docker-image-labels.json"});
   CHECK_FALSE(doctor::any_failed(gpu_results));
   CHECK(gpu_results.size() == 10);
@@ -67,16 +69,17 @@ TEST_CASE("a failed pre-flight refuses with every failure and its fix", "[doctor
   gpu.gpus = {plan::GpuAssignment::Kind::devices, {"0"}};
   FixtureFacts facts({"gpu/no-driver", "docker/engine-20.10-no-toolkit"});
   auto results = preflight(gpu, facts);
-  testing::require_error([&] { doctor::require_no_failures(results); }, ExitCode::host_incapable,
-                         "pre-flight checks failed:\n"
-                         "  driver: no NVIDIA driver: /proc/driver/nvidia/version is missing and nvidia-smi is not installed\n"
-                         "    fix: install the NVIDIA driver, or run without GPUs (--gpus none)\n"
-                         "  toolkit: no NVIDIA Container Toolkit (no nvidia runtime in docker info, no CDI spec in /etc/cdi or "
-                         "/var/run/cdi, no nvidia-container-cli): docker run --gpus would fail with 'could not select device "
-                         "driver \"\" with capabilities: [[gpu]]'\n"
-                         "    fix: install nvidia-container-toolkit, run 'sudo nvidia-ctk runtime configure --runtime=docker' "
-                         "and restart Docker\n"
-                         "run 'launcher doctor' for the whole report, or pass --skip-checks to start anyway");
+  testing::require_error(
+      [&] { doctor::require_no_failures(results); }, ExitCode::host_incapable,
+      "pre-flight checks failed:\n"
+      "  driver: no NVIDIA driver: /proc/driver/nvidia/version is missing and nvidia-smi is not installed\n"
+      "    fix: install the NVIDIA driver, or run without GPUs (--gpus none)\n"
+      "  toolkit: no NVIDIA Container Toolkit (no nvidia runtime in docker info, no CDI spec in /etc/cdi or "
+      "/var/run/cdi, no nvidia-container-cli): docker run --gpus would fail with 'could not select device "
+      "driver \"\" with capabilities: [[gpu]]'\n"
+      "    fix: install nvidia-container-toolkit, run 'sudo nvidia-ctk runtime configure --runtime=docker' "
+      "and restart Docker\n"
+      "run 'launcher doctor' for the whole report, or pass --skip-checks to start anyway");
   CHECK_NOTHROW(doctor::require_no_failures({{"shm", Status::warn, "small", "grow it"}}));
 }
 
@@ -86,18 +89,18 @@ TEST_CASE("the report is a table with fixes under their check, and JSON with the
       {"loopback-publish", Status::warn, "old engine", "upgrade"},
       {"driver", Status::fail, "no NVIDIA driver", "install it"},
   };
-  CHECK(doctor::format_report(results) ==
-        "CHECK             STATUS RESULT\n"
-        "docker            OK     Docker Engine 28.2.2 answers (client 28.2.2)\n"
-        "loopback-publish  WARN   old engine\n"
-        "                         fix: upgrade\n"
-        "driver            FAIL   no NVIDIA driver\n"
-        "                         fix: install it\n"
-        "1 OK, 1 WARN, 1 FAIL\n");
+  CHECK(doctor::format_report(results) == "CHECK             STATUS RESULT\n"
+                                          "docker            OK     Docker Engine 28.2.2 answers (client 28.2.2)\n"
+                                          "loopback-publish  WARN   old engine\n"
+                                          "                         fix: upgrade\n"
+                                          "driver            FAIL   no NVIDIA driver\n"
+                                          "                         fix: install it\n"
+                                          "1 OK, 1 WARN, 1 FAIL\n");
   doctor::HostSnapshot snapshot = testing::snapshot_of({"gpu/h100-80gb-hbm3"}, testing::gpu_subject(""));
   nlohmann::json json = doctor::report_json(results, snapshot);
   CHECK(json["summary"] == nlohmann::json{{"ok", 1}, {"warn", 1}, {"fail", 1}});
-  CHECK(json["checks"][1] == nlohmann::json{{"id", "loopback-publish"}, {"status", "WARN"}, {"message", "old engine"}, {"fix", "upgrade"}});
+  CHECK(json["checks"][1] ==
+        nlohmann::json{{"id", "loopback-publish"}, {"status", "WARN"}, {"message", "old engine"}, {"fix", "upgrade"}});
   CHECK(json["facts"]["gpu"]["gpus"][0]["uuid"] == "GPU-45fe05ec-d7bf-5f3b-9027-7cb7c929bdfb");
 }
 

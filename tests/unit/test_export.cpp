@@ -52,12 +52,16 @@ Options reparsed(const json& devcontainer) {
   std::vector<std::string> run_args = devcontainer["runArgs"];
   for (std::size_t i = 0; i < run_args.size(); ++i) {
     bool has_value = i + 1 < run_args.size() && run_args[i + 1].rfind("--", 0) != 0;
-    options.push_back(has_value ? std::vector<std::string>{run_args[i], run_args[i + 1]} : std::vector<std::string>{run_args[i]});
+    options.push_back(has_value ? std::vector<std::string>{run_args[i], run_args[i + 1]}
+                                : std::vector<std::string>{run_args[i]});
     if (has_value) ++i;
   }
-  for (const auto& mount : devcontainer["mounts"]) options.push_back({"--mount", mount});
-  for (const auto& [name, value] : devcontainer["containerEnv"].items()) options.push_back({"--env", name + "=" + value.get<std::string>()});
-  for (const auto& port : devcontainer["appPort"]) options.push_back({"--publish", port});
+  for (const auto& mount : devcontainer["mounts"])
+    options.push_back({"--mount", mount});
+  for (const auto& [name, value] : devcontainer["containerEnv"].items())
+    options.push_back({"--env", name + "=" + value.get<std::string>()});
+  for (const auto& port : devcontainer["appPort"])
+    options.push_back({"--publish", port});
   return options;
 }
 
@@ -68,29 +72,65 @@ Options sorted(Options options) {
 
 // The top-level properties of devcontainer.json's schema (containers.dev, image-based config and
 // the general ones); a key outside it is one the CLI and VS Code would ignore or reject.
-const std::vector<std::string> devcontainer_keys{
-    "name", "image", "build", "dockerFile", "context", "runArgs", "appPort", "forwardPorts", "portsAttributes",
-    "otherPortsAttributes", "containerEnv", "remoteEnv", "containerUser", "remoteUser", "updateRemoteUserUID",
-    "userEnvProbe", "mounts", "workspaceMount", "workspaceFolder", "overrideCommand", "shutdownAction", "init",
-    "privileged", "capAdd", "securityOpt", "features", "overrideFeatureInstallOrder", "customizations",
-    "hostRequirements", "initializeCommand", "onCreateCommand", "updateContentCommand", "postCreateCommand",
-    "postStartCommand", "postAttachCommand", "waitFor"};
+const std::vector<std::string> devcontainer_keys{"name",
+                                                 "image",
+                                                 "build",
+                                                 "dockerFile",
+                                                 "context",
+                                                 "runArgs",
+                                                 "appPort",
+                                                 "forwardPorts",
+                                                 "portsAttributes",
+                                                 "otherPortsAttributes",
+                                                 "containerEnv",
+                                                 "remoteEnv",
+                                                 "containerUser",
+                                                 "remoteUser",
+                                                 "updateRemoteUserUID",
+                                                 "userEnvProbe",
+                                                 "mounts",
+                                                 "workspaceMount",
+                                                 "workspaceFolder",
+                                                 "overrideCommand",
+                                                 "shutdownAction",
+                                                 "init",
+                                                 "privileged",
+                                                 "capAdd",
+                                                 "securityOpt",
+                                                 "features",
+                                                 "overrideFeatureInstallOrder",
+                                                 "customizations",
+                                                 "hostRequirements",
+                                                 "initializeCommand",
+                                                 "onCreateCommand",
+                                                 "updateContentCommand",
+                                                 "postCreateCommand",
+                                                 "postStartCommand",
+                                                 "postAttachCommand",
+                                                 "waitFor"};
 
 } // namespace
 
 TEST_CASE("golden: devcontainer.json of each built-in profile", "[export][golden]") {
-  check_golden("devcontainer-jupyter-gpu-host.json", exporting::export_plan(builtin_plan("jupyter", 8), exporting::Format::devcontainer, false).text);
-  check_golden("devcontainer-ssh-cpu-host.json", exporting::export_plan(builtin_plan("ssh", 0), exporting::Format::devcontainer, false).text);
-  check_golden("devcontainer-shell-cpu-host.json", exporting::export_plan(builtin_plan("shell", 0), exporting::Format::devcontainer, false).text);
+  check_golden("devcontainer-jupyter-gpu-host.json",
+               exporting::export_plan(builtin_plan("jupyter", 8), exporting::Format::devcontainer, false).text);
+  check_golden("devcontainer-ssh-cpu-host.json",
+               exporting::export_plan(builtin_plan("ssh", 0), exporting::Format::devcontainer, false).text);
+  check_golden("devcontainer-shell-cpu-host.json",
+               exporting::export_plan(builtin_plan("shell", 0), exporting::Format::devcontainer, false).text);
 }
 
 TEST_CASE("golden: the compose file of each built-in profile", "[export][golden]") {
-  check_golden("compose-jupyter-gpu-host.yaml", exporting::export_plan(builtin_plan("jupyter", 8), exporting::Format::compose, false).text);
-  check_golden("compose-ssh-cpu-host.yaml", exporting::export_plan(builtin_plan("ssh", 0), exporting::Format::compose, false).text);
-  check_golden("compose-shell-cpu-host.yaml", exporting::export_plan(builtin_plan("shell", 0), exporting::Format::compose, false).text);
+  check_golden("compose-jupyter-gpu-host.yaml",
+               exporting::export_plan(builtin_plan("jupyter", 8), exporting::Format::compose, false).text);
+  check_golden("compose-ssh-cpu-host.yaml",
+               exporting::export_plan(builtin_plan("ssh", 0), exporting::Format::compose, false).text);
+  check_golden("compose-shell-cpu-host.yaml",
+               exporting::export_plan(builtin_plan("shell", 0), exporting::Format::compose, false).text);
 }
 
-TEST_CASE("devcontainer: runArgs, mounts, containerEnv and appPort re-parsed are the rendered options one for one", "[export]") {
+TEST_CASE("devcontainer: runArgs, mounts, containerEnv and appPort re-parsed are the rendered options one for one",
+          "[export]") {
   plan::Plan full = full_plan();
   full.command.clear();
   for (const plan::Plan& plan : {builtin_plan("jupyter", 8), builtin_plan("ssh", 0), builtin_plan("shell", 0), full}) {
@@ -101,8 +141,10 @@ TEST_CASE("devcontainer: runArgs, mounts, containerEnv and appPort re-parsed are
     Options in_run_args;
     for (const auto& option : rendered.options)
       if (option[0] != "--env" && option[0] != "--mount" && option[0] != "--publish") in_run_args.push_back(option);
-    Options run_args_alone = reparsed({{"runArgs", devcontainer["runArgs"]}, {"mounts", json::array()},
-                                       {"containerEnv", json::object()}, {"appPort", json::array()}});
+    Options run_args_alone = reparsed({{"runArgs", devcontainer["runArgs"]},
+                                       {"mounts", json::array()},
+                                       {"containerEnv", json::object()},
+                                       {"appPort", json::array()}});
     CHECK(run_args_alone == in_run_args);
     CHECK(devcontainer["image"] == plan.image);
   }
@@ -116,15 +158,19 @@ TEST_CASE("devcontainer: only keys of the spec, with the types it gives them", "
       CHECK(std::find(devcontainer_keys.begin(), devcontainer_keys.end(), key) != devcontainer_keys.end());
     }
     for (const char* list : {"runArgs", "mounts", "appPort"})
-      for (const auto& item : devcontainer[list]) CHECK(item.is_string());
-    for (const auto& [name, value] : devcontainer["containerEnv"].items()) CHECK(value.is_string());
+      for (const auto& item : devcontainer[list])
+        CHECK(item.is_string());
+    for (const auto& [name, value] : devcontainer["containerEnv"].items())
+      CHECK(value.is_string());
     CHECK(devcontainer["overrideCommand"] == false);
     CHECK(devcontainer["updateRemoteUserUID"] == false);
     CHECK(devcontainer["remoteUser"] == "alice");
   }
-  CHECK(exporting::devcontainer_document(builtin_plan("jupyter", 8)).content["hostRequirements"] == json{{"gpu", true}});
+  CHECK(exporting::devcontainer_document(builtin_plan("jupyter", 8)).content["hostRequirements"] ==
+        json{{"gpu", true}});
   CHECK(!exporting::devcontainer_document(builtin_plan("jupyter", 0)).content.contains("hostRequirements"));
-  CHECK(exporting::devcontainer_document(builtin_plan("jupyter", 0)).content["appPort"] == json{"127.0.0.1:8888:8888/tcp"});
+  CHECK(exporting::devcontainer_document(builtin_plan("jupyter", 0)).content["appPort"] ==
+        json{"127.0.0.1:8888:8888/tcp"});
 }
 
 TEST_CASE("devcontainer: a command service's program cannot be expressed, --lossy leaves it out", "[export]") {
@@ -191,7 +237,8 @@ TEST_CASE("compose: every other option of the rendered docker run has its key", 
   CHECK(service["cpuset"] == "0-15");
   CHECK(service["pids_limit"] == "4096");
   CHECK(service["restart"] == "unless-stopped");
-  CHECK(service["ulimits"] == json::parse(R"({"memlock": {"soft": -1, "hard": -1}, "stack": {"soft": 67108864, "hard": 67108864}})"));
+  CHECK(service["ulimits"] ==
+        json::parse(R"({"memlock": {"soft": -1, "hard": -1}, "stack": {"soft": 67108864, "hard": 67108864}})"));
   // launcher-init starts as root and drops to the user: no `user` key, as `up` passes no --user.
   CHECK(!service.contains("user"));
   json shell = compose_service(builtin_plan("shell", 0));
@@ -206,7 +253,8 @@ TEST_CASE("compose cannot express NUMA nodes: --lossy leaves them out, the devco
   plan.cpuset_mems = "1";
   require_error([&] { exporting::export_plan(plan, exporting::Format::compose, false); }, ExitCode::usage,
                 "compose cannot express the plan's \"resources/cpuset_mems\"; --lossy exports without it");
-  CHECK(exporting::export_plan(plan, exporting::Format::compose, true).dropped == std::vector<std::string>{"/resources/cpuset_mems"});
+  CHECK(exporting::export_plan(plan, exporting::Format::compose, true).dropped ==
+        std::vector<std::string>{"/resources/cpuset_mems"});
   json devcontainer = json::parse(exporting::export_plan(plan, exporting::Format::devcontainer, false).text);
   auto args = devcontainer["runArgs"].get<std::vector<std::string>>();
   CHECK(std::find(args.begin(), args.end(), "--cpuset-mems") != args.end());
@@ -215,12 +263,12 @@ TEST_CASE("compose cannot express NUMA nodes: --lossy leaves them out, the devco
 TEST_CASE("a plan field no target knows is named, unless it asks for nothing", "[export]") {
   std::vector<std::string> expressed{"/env", "/resources/cpus", "/labels"};
   json plan_json = {{"env", "x"},
-               {"read_only", true},
-               {"cpu_shares", 0},
-               {"cpuset", ""},
-               {"resources", {{"cpus", 2}, {"cpuset_cpus", "0-3"}, {"memory_swap", nullptr}}},
-               {"labels", {{"any", "thing"}}},
-               {"devices", json::array()}};
+                    {"read_only", true},
+                    {"cpu_shares", 0},
+                    {"cpuset", ""},
+                    {"resources", {{"cpus", 2}, {"cpuset_cpus", "0-3"}, {"memory_swap", nullptr}}},
+                    {"labels", {{"any", "thing"}}},
+                    {"devices", json::array()}};
   CHECK(exporting::unexpressed_fields(plan_json, expressed) ==
         std::vector<std::string>{"/cpu_shares", "/read_only", "/resources/cpuset_cpus"});
   // Today's plan: both targets express every field (the devcontainer all but a command).
@@ -270,10 +318,11 @@ TEST_CASE("yaml: a string is plain only when nothing else can be read from it", 
   CHECK(scalar("pytorch-cpu:1.13.0a0-debian12") == "pytorch-cpu:1.13.0a0-debian12\n");
   CHECK(scalar("/home/alice/a,b") == "/home/alice/a,b\n");
   CHECK(scalar("io.launcher.env") == "io.launcher.env\n");
-  for (const char* typed : {"yes", "No", "ON", "off", "y", "true", "Null", "8888", "1e3", "0755", "127.0.0.1", ".inf", "~", "",
-                            "2024-01-01", "-1", "0x1F"})
+  for (const char* typed : {"yes", "No", "ON", "off", "y", "true", "Null", "8888", "1e3", "0755", "127.0.0.1", ".inf",
+                            "~", "", "2024-01-01", "-1", "0x1F"})
     CHECK(scalar(typed) == "\"" + std::string(typed) + "\"\n");
-  for (const char* indicator : {"a: b", "abc:", "a #b", "*x", "&x", "!x", "[x]", "{x}", "a b", "'x'", "-x", "%x", "@x", "`x", "|x", ">x"})
+  for (const char* indicator :
+       {"a: b", "abc:", "a #b", "*x", "&x", "!x", "[x]", "{x}", "a b", "'x'", "-x", "%x", "@x", "`x", "|x", ">x"})
     CHECK(scalar(indicator).front() == '"');
   CHECK(scalar("say \"hi\"\\") == "\"say \\\"hi\\\"\\\\\"\n");
   CHECK(scalar("a\nb\tc\x01\x7f") == "\"a\\nb\\tc\\u0001\\u007F\"\n");
@@ -282,6 +331,14 @@ TEST_CASE("yaml: a string is plain only when nothing else can be read from it", 
 }
 
 TEST_CASE("yaml: bytes that are not UTF-8 are refused, naming the value", "[export][yaml]") {
-  require_error([] { exporting::to_yaml(json{{"k", "a\xff"}}); }, ExitCode::usage, "cannot export \"a\xff\": it is not valid UTF-8");
-  require_error([] { exporting::to_yaml(json{{"k", "\xc0\x80"}}); }, ExitCode::usage, "cannot export \"\xc0\x80\": it is not valid UTF-8");
+  require_error(
+      [] {
+        exporting::to_yaml(json{{"k", "a\xff"}});
+      },
+      ExitCode::usage, "cannot export \"a\xff\": it is not valid UTF-8");
+  require_error(
+      [] {
+        exporting::to_yaml(json{{"k", "\xc0\x80"}});
+      },
+      ExitCode::usage, "cannot export \"\xc0\x80\": it is not valid UTF-8");
 }

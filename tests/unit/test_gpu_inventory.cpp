@@ -48,7 +48,8 @@ TEST_CASE("MIG devices come from nvidia-smi -L under their GPU", "[gpu]") {
 TEST_CASE("both /proc driver formats and nvidia-smi --version give the driver", "[gpu]") {
   CHECK(inventory_of("gpu/v100-sxm2-16gb-driver-470").driver_version == "470.199.02");
   CHECK(inventory_of("gpu/rtx5090-driver-575").gpus.at(0).compute_capability.sm() == "sm_120");
-  CHECK(gpu::parse_smi_driver_version("NVIDIA-SMI version  : 580.159.04\nDRIVER version      : 580.159.04\n") == "580.159.04");
+  CHECK(gpu::parse_smi_driver_version("NVIDIA-SMI version  : 580.159.04\nDRIVER version      : 580.159.04\n") ==
+        "580.159.04");
   CHECK_FALSE(gpu::parse_proc_driver_version("NVRM version: unexpected\n"));
 }
 

@@ -52,8 +52,10 @@ TEST_CASE("a reservation is recorded, kept by the same env and released on down"
 }
 
 TEST_CASE("a holder whose container is gone and whose up has exited is recovered", "[gpu][lock]") {
-  gpu::HolderTable holders{{"GPU-a", bob}, {"GPU-b", {"dave-old", 1003, "dave", 999}}, {"GPU-c", {"erin-starting", 1004, "erin", 777}}};
-  gpu::HolderProbe probe{[](const std::string& env) { return env == "bob-train"; }, [](long pid) { return pid == 777; }};
+  gpu::HolderTable holders{
+      {"GPU-a", bob}, {"GPU-b", {"dave-old", 1003, "dave", 999}}, {"GPU-c", {"erin-starting", 1004, "erin", 777}}};
+  gpu::HolderProbe probe{[](const std::string& env) { return env == "bob-train"; },
+                         [](long pid) { return pid == 777; }};
   gpu::drop_stale_holders(holders, "alice-jupyter", probe);
   CHECK(holders.size() == 2);
   CHECK(holders.count("GPU-a") == 1);
@@ -75,11 +77,12 @@ TEST_CASE("a lock file the launcher did not write is an error saying what to do"
   TempDir dir;
   fs::path file = dir.path / "gpus.json";
   std::ofstream(file) << "{\"gpus\": [";
-  testing::require_error([&] { gpu::release_gpus(file, "alice-jupyter"); }, ExitCode::failed,
-                         "GPU table " + file.string() +
-                             " is not what the launcher writes ([json.exception.parse_error.101] parse error at line 1, "
-                             "column 11: syntax error while parsing value - unexpected end of input; expected '[', '{', or a literal); "
-                             "remove it when no launcher is running (the containers' labels keep their GPUs taken)");
+  testing::require_error(
+      [&] { gpu::release_gpus(file, "alice-jupyter"); }, ExitCode::failed,
+      "GPU table " + file.string() +
+          " is not what the launcher writes ([json.exception.parse_error.101] parse error at line 1, "
+          "column 11: syntax error while parsing value - unexpected end of input; expected '[', '{', or a literal); "
+          "remove it when no launcher is running (the containers' labels keep their GPUs taken)");
 }
 
 TEST_CASE("two processes selecting at once never get the same GPU", "[gpu][lock]") {
@@ -151,7 +154,8 @@ TEST_CASE("a symlink in place of the table is refused and its target keeps its m
   fs::path file = dir.path / "gpus.json";
   fs::create_symlink(victim, file);
   testing::require_error([&] { gpu::release_gpus(file, "alice-jupyter"); }, ExitCode::failed,
-                         "refusing GPU table " + file.string() + ": it is a symbolic link; remove it when no launcher is running");
+                         "refusing GPU table " + file.string() +
+                             ": it is a symbolic link; remove it when no launcher is running");
   CHECK(mode_of(victim) == 0600);
   CHECK(read_file(victim) == "private\n");
 }
@@ -162,7 +166,8 @@ TEST_CASE("a table with a second hard link is refused", "[gpu][lock][security]")
   std::ofstream(file) << "";
   fs::create_hard_link(file, dir.path / "elsewhere");
   testing::require_error([&] { gpu::release_gpus(file, "alice-jupyter"); }, ExitCode::failed,
-                         "refusing GPU table " + file.string() + ": it has 2 hard links; remove it when no launcher is running");
+                         "refusing GPU table " + file.string() +
+                             ": it has 2 hard links; remove it when no launcher is running");
 }
 
 TEST_CASE("a table every user can write is refused, never chmodded", "[gpu][lock][security]") {
@@ -171,7 +176,8 @@ TEST_CASE("a table every user can write is refused, never chmodded", "[gpu][lock
   std::ofstream(file) << "";
   REQUIRE(chmod(file.c_str(), 0666) == 0);
   testing::require_error([&] { gpu::release_gpus(file, "alice-jupyter"); }, ExitCode::failed,
-                         "refusing GPU table " + file.string() + ": every user can write it (mode 666); remove it when no launcher is running");
+                         "refusing GPU table " + file.string() +
+                             ": every user can write it (mode 666); remove it when no launcher is running");
   CHECK(mode_of(file) == 0666);
 }
 
@@ -181,8 +187,9 @@ TEST_CASE("a world-writable directory like /run/lock is not trusted with the tab
   fs::create_directory(shared);
   REQUIRE(chmod(shared.c_str(), 01777) == 0);
   testing::require_error([&] { gpu::release_gpus(shared / "gpus.json", "alice-jupyter"); }, ExitCode::failed,
-                         "refusing GPU table " + shared.string() + ": its directory is writable by every user (mode 1777); only root's "
-                         "/run/launcher (root:docker, 2770) or your own state directory is trusted");
+                         "refusing GPU table " + shared.string() +
+                             ": its directory is writable by every user (mode 1777); only root's "
+                             "/run/launcher (root:docker, 2770) or your own state directory is trusted");
   CHECK_FALSE(fs::exists(shared / "gpus.json"));
 }
 
@@ -194,8 +201,10 @@ TEST_CASE("a directory of another user is not trusted with the table", "[gpu][lo
   fs::create_directory(foreign);
   REQUIRE(chown(foreign.c_str(), 4242, 4242) == 0);
   testing::require_error([&] { gpu::release_gpus(foreign / "gpus.json", "alice-jupyter"); }, ExitCode::failed,
-                         "refusing GPU table " + foreign.string() + ": its directory belongs to uid 4242; only a directory of root's or "
-                         "your own is trusted; remove " + foreign.string());
+                         "refusing GPU table " + foreign.string() +
+                             ": its directory belongs to uid 4242; only a directory of root's or "
+                             "your own is trusted; remove " +
+                             foreign.string());
 }
 
 TEST_CASE("a new table gets its mode from the launcher, not from the umask", "[gpu][lock][security]") {
@@ -228,7 +237,8 @@ TEST_CASE("a held lock is waited on for a bounded time, and its holder is named"
   auto start = std::chrono::steady_clock::now();
   std::string message;
   try {
-    gpu::with_holder_table(file, [](gpu::HolderTable&) {}, std::chrono::milliseconds(300));
+    gpu::with_holder_table(
+        file, [](gpu::HolderTable&) {}, std::chrono::milliseconds(300));
   } catch (const Error& error) {
     message = error.what();
   }
@@ -245,7 +255,8 @@ TEST_CASE("a held lock is waited on for a bounded time, and its holder is named"
 TEST_CASE("GPUs held by containers' labels are taken but not written to the table", "[gpu][lock]") {
   TempDir dir;
   fs::path file = dir.path / "gpus.json";
-  gpu::HolderTable labelled = gpu::holders_from_labels(a100s, {{"bob-train", "1,3"}, {"carol-cpu", "none"}, {"dave-gone", "7"}});
+  gpu::HolderTable labelled =
+      gpu::holders_from_labels(a100s, {{"bob-train", "1,3"}, {"carol-cpu", "none"}, {"dave-gone", "7"}});
   CHECK(labelled.size() == 2);
   auto chosen = gpu::reserve_gpus(file, a100s, alice, 1, all_alive, labelled);
   REQUIRE(chosen.size() == 1);

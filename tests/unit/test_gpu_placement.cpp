@@ -30,12 +30,13 @@ struct ReplayedHost {
   explicit ReplayedHost(const std::string& folder) : facts({folder}), queries(facts, "docker") {}
 
   gpu::PlacementContext context() {
-    return {gpu::GpuHolder{"", 1000, "alice", 4100}, dir.path / "gpus.json",
-            {[](const std::string&) { return true; }, [](long) { return true; }}, [this] { return labels; }};
+    return {gpu::GpuHolder{"", 1000, "alice", 4100},
+            dir.path / "gpus.json",
+            {[](const std::string&) { return true; }, [](long) { return true; }},
+            [this] { return labels; }};
   }
   fs::path table() const { return dir.path / "gpus.json"; }
 };
-
 
 } // namespace
 
@@ -51,11 +52,13 @@ TEST_CASE("CPU lists parse and print in the kernel's syntax", "[core][cpu_list]"
 }
 
 TEST_CASE("nvidia-smi topo -m gives each GPU's CPU and NUMA affinity", "[gpu][topology]") {
-  auto one = gpu::parse_topology_matrix(read_file(launcher::testing::fixture("gpu/h100-80gb-hbm3/nvidia-smi-topo-m.txt")));
+  auto one =
+      gpu::parse_topology_matrix(read_file(launcher::testing::fixture("gpu/h100-80gb-hbm3/nvidia-smi-topo-m.txt")));
   REQUIRE(one.size() == 1);
   CHECK(one.at(0) == gpu::GpuAffinity{parse_cpu_list("0-15"), CpuList{0}});
 
-  auto eight = gpu::parse_topology_matrix(read_file(launcher::testing::fixture("gpu/8x-h100-two-socket/nvidia-smi-topo-m.txt")));
+  auto eight =
+      gpu::parse_topology_matrix(read_file(launcher::testing::fixture("gpu/8x-h100-two-socket/nvidia-smi-topo-m.txt")));
   REQUIRE(eight.size() == 8); // NIC rows are not GPUs
   CHECK(eight.at(3) == gpu::GpuAffinity{parse_cpu_list("0-47,96-143"), CpuList{0}});
   CHECK(eight.at(4) == gpu::GpuAffinity{parse_cpu_list("48-95,144-191"), CpuList{1}});
@@ -69,9 +72,10 @@ TEST_CASE("an unreadable topology table is an error naming what is wrong", "[gpu
   require_error([] { gpu::parse_topology_matrix("GPU0\t X\n"); }, ExitCode::failed,
                 "cannot read `nvidia-smi topo -m`: no \"CPU Affinity\" column");
   require_error([] { gpu::parse_topology_matrix("\tGPU0\tCPU Affinity\tNUMA Affinity\nGPU0\t X \t0-x\t0\n"); },
-                ExitCode::failed, "cannot read `nvidia-smi topo -m`: GPU0's CPU Affinity is \"0-x\", not a list like 0-15,32-47");
-  require_error([] { gpu::parse_topology_matrix("\tGPU0\tCPU Affinity\tNUMA Affinity\nGPU0\t X \n"); }, ExitCode::failed,
-                "cannot read `nvidia-smi topo -m`: GPU0's row has too few cells");
+                ExitCode::failed,
+                "cannot read `nvidia-smi topo -m`: GPU0's CPU Affinity is \"0-x\", not a list like 0-15,32-47");
+  require_error([] { gpu::parse_topology_matrix("\tGPU0\tCPU Affinity\tNUMA Affinity\nGPU0\t X \n"); },
+                ExitCode::failed, "cannot read `nvidia-smi topo -m`: GPU0's row has too few cells");
   require_error([] { gpu::parse_topology_matrix("\tGPU0\tCPU Affinity\n\n"); }, ExitCode::failed,
                 "cannot read `nvidia-smi topo -m`: no GPU rows");
 }
@@ -120,14 +124,14 @@ TEST_CASE("named GPUs are checked and placed, and only a recording claim is writ
   CHECK_FALSE(fs::exists(host.table()));
   require_error([&] { preview.claim("alice-dev", {"9"}); }, ExitCode::host_incapable,
                 "GPU 9 is not on this host, which has "
-      "GPU 0 NVIDIA H100 80GB HBM3 (GPU-5a1c0000-0000-0000-0000-00001234abcd), "
-      "GPU 1 NVIDIA H100 80GB HBM3 (GPU-5a1c0001-0000-0000-0000-00002469579a), "
-      "GPU 2 NVIDIA H100 80GB HBM3 (GPU-5a1c0002-0000-0000-0000-0000369e0367), "
-      "GPU 3 NVIDIA H100 80GB HBM3 (GPU-5a1c0003-0000-0000-0000-000048d2af34), "
-      "GPU 4 NVIDIA H100 80GB HBM3 (GPU-5a1c0004-0000-0000-0000-00005b075b01), "
-      "GPU 5 NVIDIA H100 80GB HBM3 (GPU-5a1c0005-0000-0000-0000-00006d3c06ce), "
-      "GPU 6 NVIDIA H100 80GB HBM3 (GPU-5a1c0006-0000-0000-0000-00007f70b29b), "
-      "GPU 7 NVIDIA H100 80GB HBM3 (GPU-5a1c0007-0000-0000-0000-000091a55e68)");
+                "GPU 0 NVIDIA H100 80GB HBM3 (GPU-5a1c0000-0000-0000-0000-00001234abcd), "
+                "GPU 1 NVIDIA H100 80GB HBM3 (GPU-5a1c0001-0000-0000-0000-00002469579a), "
+                "GPU 2 NVIDIA H100 80GB HBM3 (GPU-5a1c0002-0000-0000-0000-0000369e0367), "
+                "GPU 3 NVIDIA H100 80GB HBM3 (GPU-5a1c0003-0000-0000-0000-000048d2af34), "
+                "GPU 4 NVIDIA H100 80GB HBM3 (GPU-5a1c0004-0000-0000-0000-00005b075b01), "
+                "GPU 5 NVIDIA H100 80GB HBM3 (GPU-5a1c0005-0000-0000-0000-00006d3c06ce), "
+                "GPU 6 NVIDIA H100 80GB HBM3 (GPU-5a1c0006-0000-0000-0000-00007f70b29b), "
+                "GPU 7 NVIDIA H100 80GB HBM3 (GPU-5a1c0007-0000-0000-0000-000091a55e68)");
   gpu::HostGpus record(host.queries, host.context(), gpu::Reservation::record);
   record.claim("alice-dev", {"5"});
   CHECK(read_file(host.table()).find("alice-dev") != std::string::npos);
@@ -154,7 +158,8 @@ TEST_CASE("named GPUs pass through a preview on a host without GPUs, and are ref
   CHECK_THROWS_AS(record.claim("alice-dev", {"0"}), Error);
 }
 
-TEST_CASE("a GPU holder's container is asked of Docker by label, and no answer counts as alive", "[gpu][lock][docker]") {
+TEST_CASE("a GPU holder's container is asked of Docker by label, and no answer counts as alive",
+          "[gpu][lock][docker]") {
   launcher::testing::FakeDocker fake;
   fake.on({"ps", "-a", "-q", "--filter", "label=io.launcher.env=alive"}, "c0ffee\n");
   fake.on({"ps", "-a", "-q", "--filter", "label=io.launcher.env=gone"}, "");

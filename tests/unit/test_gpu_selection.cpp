@@ -12,7 +12,8 @@ namespace {
 
 std::vector<int> indices(const std::vector<const gpu::Gpu*>& gpus) {
   std::vector<int> result;
-  for (const auto* gpu : gpus) result.push_back(gpu->index);
+  for (const auto* gpu : gpus)
+    result.push_back(gpu->index);
   return result;
 }
 
@@ -62,27 +63,35 @@ TEST_CASE("a host without GPUs says so", "[gpu][selection]") {
 TEST_CASE("explicit devices resolve by index, UUID, MIG UUID and GPU:MIG pair", "[gpu][devices]") {
   gpu::GpuInventory mig = inventory_of("gpu/2x-a100-sxm4-40gb-mig");
   CHECK(indices(gpu::match_devices(mig, {"1"})) == std::vector<int>{1});
-  CHECK(indices(gpu::match_devices(mig, {"GPU-7e6cb1f8-f55f-4d4e-936f-bf5f6e4dac99", "0:1"})) == std::vector<int>{1, 0});
+  CHECK(indices(gpu::match_devices(mig, {"GPU-7e6cb1f8-f55f-4d4e-936f-bf5f6e4dac99", "0:1"})) ==
+        std::vector<int>{1, 0});
   CHECK(indices(gpu::match_devices(mig, {"MIG-c6d4f1ef-42e4-5de3-91c7-45d71c87eb3f", "0:0"})) == std::vector<int>{0});
   CHECK(indices(gpu::match_devices(mig, {"MIG-GPU-5d5ba0d6-d33d-2b2c-524d-9e3d8d2b8a77/1/0"})) == std::vector<int>{0});
 }
 
 TEST_CASE("explicit devices the host lacks are refused, listing what it has", "[gpu][devices]") {
   gpu::GpuInventory h100 = inventory_of("gpu/h100-80gb-hbm3");
-  testing::require_error([&] { gpu::match_devices(h100, {"0", "3"}); }, ExitCode::host_incapable,
-                         "GPU 3 is not on this host, which has GPU 0 NVIDIA H100 80GB HBM3 "
-                         "(GPU-45fe05ec-d7bf-5f3b-9027-7cb7c929bdfb)");
+  testing::require_error(
+      [&] {
+        gpu::match_devices(h100, {"0", "3"});
+      },
+      ExitCode::host_incapable,
+      "GPU 3 is not on this host, which has GPU 0 NVIDIA H100 80GB HBM3 "
+      "(GPU-45fe05ec-d7bf-5f3b-9027-7cb7c929bdfb)");
   testing::require_error([&] { gpu::match_devices(h100, {"GPU-00000000-0000-0000-0000-000000000000"}); },
                          ExitCode::host_incapable,
                          "GPU GPU-00000000-0000-0000-0000-000000000000 is not on this host, which has GPU 0 NVIDIA "
                          "H100 80GB HBM3 (GPU-45fe05ec-d7bf-5f3b-9027-7cb7c929bdfb)");
   testing::require_error([&] { gpu::match_devices(h100, {"0:0"}); }, ExitCode::host_incapable,
                          "MIG device 0:0 is not on this host, which has no MIG device");
-  testing::require_error([&] { gpu::match_devices(inventory_of("gpu/2x-a100-sxm4-40gb-mig"), {"MIG-00000000-0000-0000-0000-000000000000"}); },
-                         ExitCode::host_incapable,
-                         "MIG device MIG-00000000-0000-0000-0000-000000000000 is not on this host, which has "
-                         "0:0 3g.20gb (MIG-c6d4f1ef-42e4-5de3-91c7-45d71c87eb3f), 0:1 3g.20gb "
-                         "(MIG-cba663e8-9bed-5b25-b243-5985ef7c9beb)");
+  testing::require_error(
+      [&] {
+        gpu::match_devices(inventory_of("gpu/2x-a100-sxm4-40gb-mig"), {"MIG-00000000-0000-0000-0000-000000000000"});
+      },
+      ExitCode::host_incapable,
+      "MIG device MIG-00000000-0000-0000-0000-000000000000 is not on this host, which has "
+      "0:0 3g.20gb (MIG-c6d4f1ef-42e4-5de3-91c7-45d71c87eb3f), 0:1 3g.20gb "
+      "(MIG-cba663e8-9bed-5b25-b243-5985ef7c9beb)");
   testing::require_error([] { gpu::match_devices(inventory_of("gpu/no-driver"), {"0"}); }, ExitCode::host_incapable,
                          "GPU 0 is not on this host, which has no NVIDIA GPU (/proc/driver/nvidia/version is missing "
                          "and nvidia-smi is not installed)");

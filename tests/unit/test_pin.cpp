@@ -26,6 +26,7 @@ TEST_CASE("the registry digest is the one for the image's own repository", "[pin
 TEST_CASE("require_pinned_image is a team-file switch", "[pin]") {
   CHECK(testing::team_source(R"({"version": 1, "require_pinned_image": true, "profiles": {}})").require_pinned_image);
   CHECK_FALSE(testing::team_source(R"({"version": 1, "profiles": {}})").require_pinned_image);
-  testing::require_error([] { testing::team_source(R"({"version": 1, "require_pinned_image": "yes", "profiles": {}})"); },
-                         ExitCode::usage, "launcher.json:/require_pinned_image: expected true or false, found \"yes\"");
+  testing::require_error(
+      [] { testing::team_source(R"({"version": 1, "require_pinned_image": "yes", "profiles": {}})"); }, ExitCode::usage,
+      "launcher.json:/require_pinned_image: expected true or false, found \"yes\"");
 }

@@ -24,7 +24,8 @@ profile::Catalog catalog_with(const json& profiles) {
 plan::Resolution resolve(const json& profiles, const std::string& name = "dev", int gpus = 0,
                          const FakePaths& paths = FakePaths{}) {
   testing::FakeGpus host_gpus(gpus);
-  return plan::resolve_plan(name, profile::merge_profile(catalog_with(profiles), name), test_host(gpus), paths.probe(), host_gpus);
+  return plan::resolve_plan(name, profile::merge_profile(catalog_with(profiles), name), test_host(gpus), paths.probe(),
+                            host_gpus);
 }
 
 void require_refused(const json& fields, ExitCode code, const std::string& message, int gpus = 0) {
@@ -58,19 +59,21 @@ TEST_CASE("every env gets a memory limit that leaves the host room, with /dev/sh
   CHECK(plan.memory_bytes == limit);
   CHECK(plan.shm_size_bytes == (28ULL << 30)); // half the limit, whole GiB
   CHECK(plan.cpu_shares == 1024);
-  CHECK(plan::default_memory_limit(8ULL << 30) == (6ULL << 30));  // 2 GiB reserve
-  CHECK(plan::default_memory_limit(2ULL << 30) == (1ULL << 30));  // never below half
+  CHECK(plan::default_memory_limit(8ULL << 30) == (6ULL << 30)); // 2 GiB reserve
+  CHECK(plan::default_memory_limit(2ULL << 30) == (1ULL << 30)); // never below half
   host::HostFacts small = test_host();
   small.memory_bytes = 1ULL << 30;
   profile::Catalog catalog = catalog_with({{"dev", json::object()}});
-  plan::Plan on_small = plan::resolve_plan("dev", profile::merge_profile(catalog, "dev"), small, FakePaths{}.probe(), no_gpus).plan;
+  plan::Plan on_small =
+      plan::resolve_plan("dev", profile::merge_profile(catalog, "dev"), small, FakePaths{}.probe(), no_gpus).plan;
   CHECK(on_small.memory_bytes == (512ULL << 20));
   CHECK(on_small.shm_size_bytes == (256ULL << 20));
 }
 
 TEST_CASE("a profile's memory limit sizes the default /dev/shm, and unlimited is explicit", "[plan][resources]") {
   CHECK(resolve({{"dev", {{"resources", {{"memory", "8g"}}}}}}).plan.shm_size_bytes == (4ULL << 30));
-  CHECK(resolve({{"dev", {{"shm_size", "6g"}, {"resources", {{"memory", "8g"}}}}}}).plan.shm_size_bytes == (6ULL << 30));
+  CHECK(resolve({{"dev", {{"shm_size", "6g"}, {"resources", {{"memory", "8g"}}}}}}).plan.shm_size_bytes ==
+        (6ULL << 30));
   plan::Plan unlimited = resolve({{"dev", {{"resources", {{"memory", "unlimited"}}}}}}).plan;
   CHECK_FALSE(unlimited.memory_bytes);
   CHECK(unlimited.shm_size_bytes == (32ULL << 30)); // half the host
@@ -84,7 +87,8 @@ TEST_CASE("CPU sets follow the NUMA nodes of the GPUs chosen", "[plan][resources
   plan::Resolution first = resolve({{"dev", {{"gpus", "device=1,2"}}}}, "dev", 8);
   CHECK(first.plan.cpuset_cpus == "0-15");
   CHECK(first.plan.cpuset_mems == "0");
-  CHECK(first.profile.origin_of("/resources/cpuset_cpus").describe() == "NUMA affinity of GPU 1, GPU 2 (fake topology)");
+  CHECK(first.profile.origin_of("/resources/cpuset_cpus").describe() ==
+        "NUMA affinity of GPU 1, GPU 2 (fake topology)");
   plan::Resolution spread = resolve({{"dev", {{"gpus", "device=3,4"}}}}, "dev", 8);
   CHECK(spread.plan.cpuset_cpus == "0-31");
   CHECK(spread.plan.cpuset_mems == "0-1");
@@ -92,7 +96,8 @@ TEST_CASE("CPU sets follow the NUMA nodes of the GPUs chosen", "[plan][resources
   testing::FakeGpus busy(8);
   busy.taken = 4;
   profile::Catalog catalog = catalog_with({{"dev", {{"gpus", {{"count", 2}}}}}});
-  plan::Plan chosen = plan::resolve_plan("dev", profile::merge_profile(catalog, "dev"), test_host(8), FakePaths{}.probe(), busy).plan;
+  plan::Plan chosen =
+      plan::resolve_plan("dev", profile::merge_profile(catalog, "dev"), test_host(8), FakePaths{}.probe(), busy).plan;
   CHECK(chosen.gpus.devices == std::vector<std::string>{"4", "5"});
   CHECK(chosen.cpuset_cpus == "16-31");
   CHECK(chosen.cpuset_mems == "1");
@@ -102,20 +107,27 @@ TEST_CASE("CPU sets follow the NUMA nodes of the GPUs chosen", "[plan][resources
   testing::FakeGpus unknown(8);
   unknown.topology_known = false;
   catalog = catalog_with({{"dev", {{"gpus", "device=1"}}}});
-  plan::Resolution blind = plan::resolve_plan("dev", profile::merge_profile(catalog, "dev"), test_host(8), FakePaths{}.probe(), unknown);
+  plan::Resolution blind =
+      plan::resolve_plan("dev", profile::merge_profile(catalog, "dev"), test_host(8), FakePaths{}.probe(), unknown);
   CHECK(blind.plan.cpuset_cpus.empty());
   CHECK(blind.plan.cpuset_mems.empty());
 }
 
 TEST_CASE("a profile's CPU set wins over the GPUs' and must exist on the host", "[plan][resources]") {
-  plan::Plan fixed = resolve({{"dev", {{"gpus", "device=1"}, {"resources", {{"cpuset_cpus", "2-5"}, {"cpuset_mems", "all"}}}}}}, "dev", 8).plan;
+  plan::Plan fixed =
+      resolve({{"dev", {{"gpus", "device=1"}, {"resources", {{"cpuset_cpus", "2-5"}, {"cpuset_mems", "all"}}}}}}, "dev",
+              8)
+          .plan;
   CHECK(fixed.cpuset_cpus == "2-5");
   CHECK(fixed.cpuset_mems.empty());
-  CHECK(resolve({{"dev", {{"gpus", "device=1"}, {"resources", {{"cpuset_cpus", "all"}}}}}}, "dev", 8).plan.cpuset_cpus.empty());
+  CHECK(resolve({{"dev", {{"gpus", "device=1"}, {"resources", {{"cpuset_cpus", "all"}}}}}}, "dev", 8)
+            .plan.cpuset_cpus.empty());
   require_refused({{"resources", {{"cpuset_cpus", "30-40"}}}}, ExitCode::usage,
-                  "launcher.json:/profiles/dev/resources/cpuset_cpus: 30-40 names CPUs this host does not have (32-40); it has 0-31");
-  require_refused({{"resources", {{"cpuset_mems", "2"}}}}, ExitCode::usage,
-                  "launcher.json:/profiles/dev/resources/cpuset_mems: 2 names NUMA nodes this host does not have (2); it has 0-1");
+                  "launcher.json:/profiles/dev/resources/cpuset_cpus: 30-40 names CPUs this host does not have "
+                  "(32-40); it has 0-31");
+  require_refused(
+      {{"resources", {{"cpuset_mems", "2"}}}}, ExitCode::usage,
+      "launcher.json:/profiles/dev/resources/cpuset_mems: 2 names NUMA nodes this host does not have (2); it has 0-1");
   CHECK(resolve({{"dev", {{"resources", {{"cpu_shares", 512}}}}}}).plan.cpu_shares == 512);
 }
 
@@ -129,15 +141,18 @@ TEST_CASE("the default environment name is made acceptable to Docker", "[plan]")
 TEST_CASE("GPU counts resolve to concrete devices on the host", "[plan]") {
   CHECK(resolve({{"dev", {{"gpus", 2}}}}, "dev", 4).plan.gpus.devices == std::vector<std::string>{"0", "1"});
   CHECK(resolve({{"dev", {{"gpus", {{"count", 1}}}}}}, "dev", 4).plan.gpus.devices == std::vector<std::string>{"0"});
-  require_refused({{"gpus", 2}}, ExitCode::host_incapable, "launcher.json:/profiles/dev/gpus: asks for 2 GPU(s), this host has 0");
+  require_refused({{"gpus", 2}}, ExitCode::host_incapable,
+                  "launcher.json:/profiles/dev/gpus: asks for 2 GPU(s), this host has 0");
   CHECK(resolve({{"dev", {{"gpus", "device=2,3"}}}}, "dev", 0).plan.gpus.devices == std::vector<std::string>{"2", "3"});
 }
 
 TEST_CASE("host paths must exist unless the volume creates them", "[plan]") {
-  require_refused({{"volumes", {{{"host", "missing"}, {"container", "/m"}}}}}, ExitCode::usage,
-                  "launcher.json:/profiles/dev/volumes/0: host path /home/alice/project/missing does not exist (create it, "
-                  "or add \"create\": true to the volume)");
-  plan::Plan plan = resolve({{"dev", {{"volumes", {{{"host", "missing"}, {"container", "/m"}, {"create", true}}}}}}}).plan;
+  require_refused(
+      {{"volumes", {{{"host", "missing"}, {"container", "/m"}}}}}, ExitCode::usage,
+      "launcher.json:/profiles/dev/volumes/0: host path /home/alice/project/missing does not exist (create it, "
+      "or add \"create\": true to the volume)");
+  plan::Plan plan =
+      resolve({{"dev", {{"volumes", {{{"host", "missing"}, {"container", "/m"}, {"create", true}}}}}}}).plan;
   CHECK(plan.create_directories == std::vector<std::string>{"/home/alice/project/missing"});
   CHECK(plan.mounts[0].source == "/home/alice/project/missing");
 }
@@ -149,39 +164,51 @@ TEST_CASE("dangerous requests need an opt-in by name", "[plan]") {
   require_refused({{"volumes", {{{"host", "/etc"}, {"container", "/host-etc"}}}}}, ExitCode::usage,
                   "launcher.json:/profiles/dev/volumes/0: mounting /etc is refused; add \"mount-etc\" to the profile's "
                   "\"allow\" list if you mean it");
-  require_refused({{"volumes", {{{"host", "/var/run/docker.sock"}, {"container", "/var/run/docker.sock"}}}}}, ExitCode::usage,
-                  "launcher.json:/profiles/dev/volumes/0: mounting the Docker socket /run/docker.sock (root on the host) is "
-                  "refused; add \"mount-docker-socket\" to the profile's \"allow\" list if you mean it");
-  require_refused({{"privileged", true}}, ExitCode::usage,
-                  "launcher.json:/profiles/dev/privileged: --privileged (every device and capability of the host) is refused; "
-                  "add \"privileged\" to the profile's \"allow\" list if you mean it");
-  require_refused({{"ports", {{{"container", 8000}, {"bind", "0.0.0.0"}}}}}, ExitCode::usage,
-                  "launcher.json:/profiles/dev/ports/0: publishing port 8000 on 0.0.0.0 for service \"shell\", which has no "
-                  "authentication is refused; add \"unauthenticated-public-port\" to the profile's \"allow\" list if you mean it");
+  require_refused(
+      {{"volumes", {{{"host", "/var/run/docker.sock"}, {"container", "/var/run/docker.sock"}}}}}, ExitCode::usage,
+      "launcher.json:/profiles/dev/volumes/0: mounting the Docker socket /run/docker.sock (root on the host) is "
+      "refused; add \"mount-docker-socket\" to the profile's \"allow\" list if you mean it");
+  require_refused(
+      {{"privileged", true}}, ExitCode::usage,
+      "launcher.json:/profiles/dev/privileged: --privileged (every device and capability of the host) is refused; "
+      "add \"privileged\" to the profile's \"allow\" list if you mean it");
+  require_refused(
+      {{"ports", {{{"container", 8000}, {"bind", "0.0.0.0"}}}}}, ExitCode::usage,
+      "launcher.json:/profiles/dev/ports/0: publishing port 8000 on 0.0.0.0 for service \"shell\", which has no "
+      "authentication is refused; add \"unauthenticated-public-port\" to the profile's \"allow\" list if you mean it");
 
-  plan::Plan allowed = resolve({{"dev", {{"privileged", true},
-                                         {"volumes", {{{"host", "/var/run/docker.sock"}, {"container", "/var/run/docker.sock"}}}},
-                                         {"ports", {{{"container", 8000}, {"bind", "0.0.0.0"}}}},
-                                         {"allow", {"privileged", "mount-docker-socket", "unauthenticated-public-port"}}}}})
-                           .plan;
+  plan::Plan allowed =
+      resolve({{"dev",
+                {{"privileged", true},
+                 {"volumes", {{{"host", "/var/run/docker.sock"}, {"container", "/var/run/docker.sock"}}}},
+                 {"ports", {{{"container", 8000}, {"bind", "0.0.0.0"}}}},
+                 {"allow", {"privileged", "mount-docker-socket", "unauthenticated-public-port"}}}}})
+          .plan;
   CHECK(allowed.privileged);
   CHECK(allowed.mounts[0].source == "/var/run/docker.sock");
   // Jupyter and sshd authenticate every request, so they may listen beyond loopback.
-  CHECK(resolve({{"dev", {{"extends", "ssh"}, {"ports", {{{"host", 2222}, {"container", 22}, {"bind", "0.0.0.0"}}}}}}}).plan.ports[0].bind == "0.0.0.0");
+  CHECK(resolve({{"dev", {{"extends", "ssh"}, {"ports", {{{"host", 2222}, {"container", 22}, {"bind", "0.0.0.0"}}}}}}})
+            .plan.ports[0]
+            .bind == "0.0.0.0");
 }
 
 TEST_CASE("a host port is published once per address and protocol", "[plan]") {
-  require_refused({{"ports", {{{"host", 8888}, {"container", 8888}}, {{"host", 8888}, {"container", 9999}}}}}, ExitCode::usage,
+  require_refused({{"ports", {{{"host", 8888}, {"container", 8888}}, {{"host", 8888}, {"container", 9999}}}}},
+                  ExitCode::usage,
                   "launcher.json:/profiles/dev/ports/1: host port 8888/tcp on 127.0.0.1 is already published by "
                   "launcher.json:/profiles/dev/ports/0");
-  require_refused({{"ports", {{{"host", 80}, {"container", 80}, {"bind", "0.0.0.0"}}, {{"host", 80}, {"container", 81}}}},
-                   {"allow", {"unauthenticated-public-port"}}},
-                  ExitCode::usage,
-                  "launcher.json:/profiles/dev/ports/1: host port 80/tcp on 127.0.0.1 is already published by "
-                  "launcher.json:/profiles/dev/ports/0");
-  CHECK(resolve({{"dev", {{"ports", {{{"host", 53}, {"container", 53}}, {{"host", 53}, {"container", 54}, {"protocol", "udp"}}}}}}})
+  require_refused(
+      {{"ports", {{{"host", 80}, {"container", 80}, {"bind", "0.0.0.0"}}, {{"host", 80}, {"container", 81}}}},
+       {"allow", {"unauthenticated-public-port"}}},
+      ExitCode::usage,
+      "launcher.json:/profiles/dev/ports/1: host port 80/tcp on 127.0.0.1 is already published by "
+      "launcher.json:/profiles/dev/ports/0");
+  CHECK(resolve({{"dev",
+                  {{"ports",
+                    {{{"host", 53}, {"container", 53}}, {{"host", 53}, {"container", 54}, {"protocol", "udp"}}}}}}})
             .plan.ports.size() == 2);
-  CHECK(resolve({{"dev", {{"ports", {{{"host", "auto"}, {"container", 1}}, {{"host", "auto"}, {"container", 2}}}}}}}).plan.ports.size() == 2);
+  CHECK(resolve({{"dev", {{"ports", {{{"host", "auto"}, {"container", 1}}, {{"host", "auto"}, {"container", 2}}}}}}})
+            .plan.ports.size() == 2);
 }
 
 TEST_CASE("command goes with the command service only", "[plan]") {
@@ -231,16 +258,19 @@ TEST_CASE("jupyter and ssh environments mount their secrets directory", "[plan]"
   CHECK(plan::plan_hash(forwarding) != plan::plan_hash(resolve({{"dev", {{"extends", "ssh"}}}}).plan));
   CHECK(resolve({{"dev", {{"extends", "shell"}}}}).plan.access.secrets_dir.empty());
   require_refused({{"extends", "shell"}, {"ssh", {{"password", true}}}}, ExitCode::usage,
-                  "launcher.json:/profiles/dev/ssh/password: SSH settings need \"service\": \"ssh\" (this profile's service is \"shell\")");
+                  "launcher.json:/profiles/dev/ssh/password: SSH settings need \"service\": \"ssh\" (this profile's "
+                  "service is \"shell\")");
   require_refused({{"extends", "ssh"}, {"jupyter", {{"auth", "password"}}}}, ExitCode::usage,
-                  "launcher.json:/profiles/dev/jupyter/auth: Jupyter settings need \"service\": \"jupyter\" (this profile's service is \"ssh\")");
+                  "launcher.json:/profiles/dev/jupyter/auth: Jupyter settings need \"service\": \"jupyter\" (this "
+                  "profile's service is \"ssh\")");
 }
 
 TEST_CASE("memlock is unlimited unless the Docker daemon cannot grant it", "[plan]") {
   host::HostFacts sandboxed = test_host();
   sandboxed.memlock_ceiling = 8388608;
   profile::Catalog catalog = catalog_with({{"dev", json::object()}});
-  plan::Plan plan = plan::resolve_plan("dev", profile::merge_profile(catalog, "dev"), sandboxed, FakePaths{}.probe(), no_gpus).plan;
+  plan::Plan plan =
+      plan::resolve_plan("dev", profile::merge_profile(catalog, "dev"), sandboxed, FakePaths{}.probe(), no_gpus).plan;
   CHECK(plan.ulimits[0].name == "memlock");
   CHECK(plan.ulimits[0].soft == 8388608);
   CHECK(plan.ulimits[0].hard == 8388608);
@@ -249,7 +279,8 @@ TEST_CASE("memlock is unlimited unless the Docker daemon cannot grant it", "[pla
 TEST_CASE("a read-only root is opt-in and refuses sudo, which must write /etc", "[plan][resources]") {
   CHECK_FALSE(resolve({{"dev", json::object()}}).plan.read_only_root);
   CHECK(resolve({{"dev", {{"read_only_root", true}}}}).plan.read_only_root);
-  require_refused({{"read_only_root", true}, {"sudo", true}}, ExitCode::usage,
-                  "launcher.json:/profiles/dev/sudo: sudo writes its rule to /etc/sudoers.d, which \"read_only_root\": true "
-                  "(launcher.json:/profiles/dev/read_only_root) keeps read-only; drop one of them");
+  require_refused(
+      {{"read_only_root", true}, {"sudo", true}}, ExitCode::usage,
+      "launcher.json:/profiles/dev/sudo: sudo writes its rule to /etc/sudoers.d, which \"read_only_root\": true "
+      "(launcher.json:/profiles/dev/read_only_root) keeps read-only; drop one of them");
 }

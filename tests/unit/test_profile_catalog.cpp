@@ -17,8 +17,8 @@ profile::ProfileSource builtin_source() {
 }
 
 profile::ProfileSource user_source(const json& profiles) {
-  profile::FieldContext context{"/home/alice/.config/launcher/profiles.json", "/home/alice/.config/launcher", "/home/alice",
-                                &testing::no_variables};
+  profile::FieldContext context{"/home/alice/.config/launcher/profiles.json", "/home/alice/.config/launcher",
+                                "/home/alice", &testing::no_variables};
   return profile::parse_profile_source(json{{"version", 1}, {"profiles", profiles}}.dump(), context);
 }
 
@@ -30,23 +30,29 @@ profile::Catalog catalog_with_team(const json& profiles) {
 
 TEST_CASE("JSON syntax errors name the line and column", "[profile][catalog]") {
   require_error([] { team_source("{\n  \"version\": 1,\n  \"profiles\": {,}\n}"); }, ExitCode::usage,
-                "launcher.json:3:16: JSON syntax error: syntax error while parsing object key - unexpected ','; expected string literal");
+                "launcher.json:3:16: JSON syntax error: syntax error while parsing object key - unexpected ','; "
+                "expected string literal");
   require_error([] { team_source(""); }, ExitCode::usage,
-                "launcher.json:1:1: JSON syntax error: syntax error while parsing value - unexpected end of input; expected '[', '{', or a literal");
+                "launcher.json:1:1: JSON syntax error: syntax error while parsing value - unexpected end of input; "
+                "expected '[', '{', or a literal");
 }
 
 TEST_CASE("the file's top level is checked", "[profile][catalog]") {
-  require_error([] { team_source("[]"); }, ExitCode::usage, "launcher.json: expected an object {\"version\": 1, \"profiles\": {...}}");
+  require_error([] { team_source("[]"); }, ExitCode::usage,
+                "launcher.json: expected an object {\"version\": 1, \"profiles\": {...}}");
   require_error([] { team_source(R"({"profiles": {}})"); }, ExitCode::usage,
                 "launcher.json: missing required key \"version\" (this format is version 1)");
-  require_error([] { team_source(R"({"version": 2, "profiles": {}})"); }, ExitCode::usage, "launcher.json:/version: expected 1, found 2");
+  require_error([] { team_source(R"({"version": 2, "profiles": {}})"); }, ExitCode::usage,
+                "launcher.json:/version: expected 1, found 2");
   require_error([] { team_source(R"({"version": 1, "profile": {}})"); }, ExitCode::usage,
                 "launcher.json:/profile: unknown key \"profile\" (did you mean \"profiles\"?)");
-  require_error([] { team_source(R"({"version": 1})"); }, ExitCode::usage, "launcher.json: missing required key \"profiles\"");
+  require_error([] { team_source(R"({"version": 1})"); }, ExitCode::usage,
+                "launcher.json: missing required key \"profiles\"");
   require_error([] { team_source(R"({"version": 1, "profiles": []})"); }, ExitCode::usage,
                 "launcher.json:/profiles: expected an object of profiles by name");
   require_error([] { team_source(R"({"version": 1, "profiles": {"my profile": {}}})"); }, ExitCode::usage,
-                "launcher.json:/profiles/my profile: expected a profile name of letters, digits, '_', '.' or '-' (2 characters at least), found \"my profile\"");
+                "launcher.json:/profiles/my profile: expected a profile name of letters, digits, '_', '.' or '-' (2 "
+                "characters at least), found \"my profile\"");
   require_error([] { team_source(R"({"version": 1, "profiles": {"dev": []}})"); }, ExitCode::usage,
                 "launcher.json:/profiles/dev: expected an object, found an array");
 }
@@ -86,8 +92,9 @@ TEST_CASE("a more specific source overrides field by field, remembering origins"
 }
 
 TEST_CASE("extends chains across files", "[profile][catalog]") {
-  profile::Catalog catalog{{builtin_source(), user_source({{"base", {{"extends", "jupyter"}, {"env", {{"A", "1"}}}}}}),
-                            team_source(R"({"version": 1, "profiles": {"train": {"extends": "base", "gpus": 2, "env": {"B": "2"}}}})")}};
+  profile::Catalog catalog{
+      {builtin_source(), user_source({{"base", {{"extends", "jupyter"}, {"env", {{"A", "1"}}}}}}),
+       team_source(R"({"version": 1, "profiles": {"train": {"extends": "base", "gpus": 2, "env": {"B": "2"}}}})")}};
   profile::Sourced train = profile::merge_profile(catalog, "train");
   CHECK(train.fields["service"] == "jupyter");
   CHECK(train.fields["env"] == json{{"A", "1"}, {"B", "2"}});
@@ -99,13 +106,15 @@ TEST_CASE("extends chains across files", "[profile][catalog]") {
 TEST_CASE("a missing profile or extends target is named, with a suggestion", "[profile][catalog]") {
   profile::Catalog catalog = catalog_with_team({{"train", {{"extends", "jupytr"}}}});
   require_error([&] { profile::merge_profile(catalog, "train"); }, ExitCode::usage,
-                "launcher.json:/profiles/train/extends: extends \"jupytr\", which no profile file defines (did you mean \"jupyter\"?)");
+                "launcher.json:/profiles/train/extends: extends \"jupytr\", which no profile file defines (did you "
+                "mean \"jupyter\"?)");
   require_error([&] { profile::merge_profile(catalog, "trian"); }, ExitCode::usage,
                 "profile \"trian\" does not exist (did you mean \"train\"?); profiles: jupyter, shell, ssh, train");
 }
 
 TEST_CASE("extends cycles are errors that show the cycle", "[profile][catalog]") {
-  profile::Catalog catalog = catalog_with_team({{"a1", {{"extends", "b1"}}}, {"b1", {{"extends", "a1"}}}, {"self", {{"extends", "self"}}}});
+  profile::Catalog catalog =
+      catalog_with_team({{"a1", {{"extends", "b1"}}}, {"b1", {{"extends", "a1"}}}, {"self", {{"extends", "self"}}}});
   require_error([&] { profile::merge_profile(catalog, "a1"); }, ExitCode::usage,
                 "launcher.json:/profiles/b1/extends: extends cycle: a1 -> b1 -> a1");
   require_error([&] { profile::merge_profile(catalog, "self"); }, ExitCode::usage,

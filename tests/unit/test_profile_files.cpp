@@ -14,8 +14,8 @@ using launcher::testing::TempDir;
 
 namespace {
 
-
-profile::ProfileLocations locations(const fs::path& cwd, const fs::path& home, std::optional<std::string> xdg = std::nullopt) {
+profile::ProfileLocations locations(const fs::path& cwd, const fs::path& home,
+                                    std::optional<std::string> xdg = std::nullopt) {
   return {cwd, home, [xdg](const std::string& name) -> std::optional<std::string> {
             if (name == "XDG_CONFIG_HOME") return xdg;
             return std::nullopt;
@@ -41,11 +41,15 @@ TEST_CASE("the user file honours XDG_CONFIG_HOME and sits below the team file", 
   TempDir dir;
   CHECK(profile::user_profile_file(locations(dir.path, "/home/alice")) == "/home/alice/.config/launcher/profiles.json");
   CHECK(profile::user_profile_file(locations(dir.path, "/home/alice", "/cfg")) == "/cfg/launcher/profiles.json");
-  CHECK(profile::user_profile_file(locations(dir.path, "/home/alice", "relative")) == "/home/alice/.config/launcher/profiles.json");
+  CHECK(profile::user_profile_file(locations(dir.path, "/home/alice", "relative")) ==
+        "/home/alice/.config/launcher/profiles.json");
 
-  dir.write("cfg/launcher/profiles.json", R"({"version": 1, "profiles": {"jupyter": {"volumes": [{"host": "data", "container": "/data", "create": true}]}}})");
+  dir.write(
+      "cfg/launcher/profiles.json",
+      R"({"version": 1, "profiles": {"jupyter": {"volumes": [{"host": "data", "container": "/data", "create": true}]}}})");
   dir.write("work/launcher.json", R"({"version": 1, "profiles": {"jupyter": {"env": {"TEAM": "1"}}}})");
-  profile::Catalog catalog = profile::load_catalog(locations(dir.path / "work", dir.path / "home", (dir.path / "cfg").string()));
+  profile::Catalog catalog =
+      profile::load_catalog(locations(dir.path / "work", dir.path / "home", (dir.path / "cfg").string()));
   REQUIRE(catalog.sources.size() == 3);
   profile::Sourced jupyter = profile::merge_profile(catalog, "jupyter");
   // Relative host paths resolve against the file that declared them.

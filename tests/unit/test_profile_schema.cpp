@@ -5,8 +5,8 @@
 #include "support.hpp"
 
 using namespace launcher;
-using launcher::testing::require_error;
 using launcher::testing::dev_profile;
+using launcher::testing::require_error;
 using launcher::testing::require_invalid;
 using launcher::testing::team_source;
 using nlohmann::json;
@@ -23,7 +23,9 @@ TEST_CASE("a complete profile normalizes", "[profile][schema]") {
       {"service", "jupyter"},
       {"gpus", "device=0,1"},
       {"ports", {{{"host", 8888}, {"container", 8888}}, {{"host", "auto"}, {"container", 6006}, {"protocol", "udp"}}}},
-      {"volumes", {{{"host", "data"}, {"container", "/data/"}, {"read_only", true}}, {{"host", "~/ckpt"}, {"container", "/ckpt"}, {"create", true}}}},
+      {"volumes",
+       {{{"host", "data"}, {"container", "/data/"}, {"read_only", true}},
+        {{"host", "~/ckpt"}, {"container", "/ckpt"}, {"create", true}}}},
       {"env", {{"OMP_NUM_THREADS", 8}, {"WANDB_MODE", "offline"}}},
       {"workdir", "/workspace//src/"},
       {"user", {{"uid", 1001}, {"gid", 1001}, {"name", "bob"}}},
@@ -38,7 +40,8 @@ TEST_CASE("a complete profile normalizes", "[profile][schema]") {
   CHECK(fields["gpus"] == json::array({"0", "1"}));
   CHECK(fields["ports"][0] == json{{"host", 8888}, {"container", 8888}, {"bind", "127.0.0.1"}, {"protocol", "tcp"}});
   CHECK(fields["ports"][1]["host"] == "auto");
-  CHECK(fields["volumes"][0] == json{{"host", "/home/alice/project/data"}, {"container", "/data"}, {"read_only", true}, {"create", false}});
+  CHECK(fields["volumes"][0] ==
+        json{{"host", "/home/alice/project/data"}, {"container", "/data"}, {"read_only", true}, {"create", false}});
   CHECK(fields["volumes"][1]["host"] == "/home/alice/ckpt");
   CHECK(fields["env"]["OMP_NUM_THREADS"] == "8");
   CHECK(fields["workdir"] == "/workspace/src");
@@ -52,7 +55,8 @@ TEST_CASE("a port's host defaults to its container port", "[profile][schema]") {
 }
 
 TEST_CASE("unknown keys are errors with a suggestion", "[profile][schema]") {
-  require_invalid({{"prots", json::array()}}, "launcher.json:/profiles/dev/prots: unknown key \"prots\" (did you mean \"ports\"?)");
+  require_invalid({{"prots", json::array()}},
+                  "launcher.json:/profiles/dev/prots: unknown key \"prots\" (did you mean \"ports\"?)");
   require_invalid({{"ports", {{{"container", 1}, {"hots", 2}}}}},
                   "launcher.json:/profiles/dev/ports/0/hots: unknown key \"hots\" (did you mean \"host\"?)");
   require_invalid({{"resources", {{"memroy", "1g"}}}},
@@ -62,18 +66,19 @@ TEST_CASE("unknown keys are errors with a suggestion", "[profile][schema]") {
 
 TEST_CASE("wrong types name what was expected and found", "[profile][schema]") {
   require_invalid({{"image", 42}}, "launcher.json:/profiles/dev/image: expected a string, found 42");
-  require_invalid({{"ports", "8888:8888"}},
-                  "launcher.json:/profiles/dev/ports: expected an array of {\"host\", \"container\", \"bind\", \"protocol\"} objects, found \"8888:8888\"");
+  require_invalid({{"ports", "8888:8888"}}, "launcher.json:/profiles/dev/ports: expected an array of {\"host\", "
+                                            "\"container\", \"bind\", \"protocol\"} objects, found \"8888:8888\"");
   require_invalid({{"volumes", {{{"host", "data"}, {"container", "/data"}, {"read_only", "yes"}}}}},
                   "launcher.json:/profiles/dev/volumes/0/read_only: expected true or false, found \"yes\"");
-  require_invalid({{"env", json::array()}}, "launcher.json:/profiles/dev/env: expected an object of NAME: value, found an array");
-  require_invalid({{"command", "python train.py"}},
-                  "launcher.json:/profiles/dev/command: expected a non-empty array of strings (exec form), found \"python train.py\"");
+  require_invalid({{"env", json::array()}},
+                  "launcher.json:/profiles/dev/env: expected an object of NAME: value, found an array");
+  require_invalid({{"command", "python train.py"}}, "launcher.json:/profiles/dev/command: expected a non-empty array "
+                                                    "of strings (exec form), found \"python train.py\"");
   require_invalid({{"privileged", 1}}, "launcher.json:/profiles/dev/privileged: expected true or false, found 1");
-  require_invalid({{"service", "notebook"}},
-                  "launcher.json:/profiles/dev/service: expected \"jupyter\" | \"ssh\" | \"shell\" | \"command\", found \"notebook\"");
-  require_invalid({{"service", "jupytr"}},
-                  "launcher.json:/profiles/dev/service: expected \"jupyter\" | \"ssh\" | \"shell\" | \"command\", found \"jupytr\" (did you mean \"jupyter\"?)");
+  require_invalid({{"service", "notebook"}}, "launcher.json:/profiles/dev/service: expected \"jupyter\" | \"ssh\" | "
+                                             "\"shell\" | \"command\", found \"notebook\"");
+  require_invalid({{"service", "jupytr"}}, "launcher.json:/profiles/dev/service: expected \"jupyter\" | \"ssh\" | "
+                                           "\"shell\" | \"command\", found \"jupytr\" (did you mean \"jupyter\"?)");
 }
 
 TEST_CASE("ports outside 1-65535 are refused", "[profile][schema]") {
@@ -83,7 +88,8 @@ TEST_CASE("ports outside 1-65535 are refused", "[profile][schema]") {
                   "launcher.json:/profiles/dev/ports/0/container: expected an integer 1-65535, found 0");
   require_invalid({{"ports", {{{"host", "8888"}, {"container", 8888}}}}},
                   "launcher.json:/profiles/dev/ports/0/host: expected an integer 1-65535 or \"auto\", found \"8888\"");
-  require_invalid({{"ports", {{{"host", 1}}}}}, "launcher.json:/profiles/dev/ports/0: missing required key \"container\"");
+  require_invalid({{"ports", {{{"host", 1}}}}},
+                  "launcher.json:/profiles/dev/ports/0: missing required key \"container\"");
   require_invalid({{"ports", {{{"container", 80}, {"bind", "localhost"}}}}},
                   "launcher.json:/profiles/dev/ports/0/bind: expected an IPv4 or IPv6 address, found \"localhost\"");
   require_invalid({{"ports", {{{"container", 80}, {"protocol", "sctp"}}}}},
@@ -91,45 +97,54 @@ TEST_CASE("ports outside 1-65535 are refused", "[profile][schema]") {
 }
 
 TEST_CASE("container paths must be absolute, clean and mounted once", "[profile][schema]") {
-  require_invalid({{"volumes", {{{"host", "data"}, {"container", "data"}}}}},
-                  "launcher.json:/profiles/dev/volumes/0/container: expected an absolute container path, found \"data\"");
-  require_invalid({{"volumes", {{{"host", "data"}, {"container", "/workspace/../etc"}}}}},
-                  "launcher.json:/profiles/dev/volumes/0/container: \"..\" is not allowed in container path \"/workspace/../etc\"");
+  require_invalid(
+      {{"volumes", {{{"host", "data"}, {"container", "data"}}}}},
+      "launcher.json:/profiles/dev/volumes/0/container: expected an absolute container path, found \"data\"");
+  require_invalid(
+      {{"volumes", {{{"host", "data"}, {"container", "/workspace/../etc"}}}}},
+      "launcher.json:/profiles/dev/volumes/0/container: \"..\" is not allowed in container path \"/workspace/../etc\"");
   require_invalid({{"volumes", {{{"host", "a"}, {"container", "/data"}}, {{"host", "b"}, {"container", "/data/"}}}}},
-                  "launcher.json:/profiles/dev/volumes/1/container: container path /data is already mounted by launcher.json:/profiles/dev/volumes/0");
+                  "launcher.json:/profiles/dev/volumes/1/container: container path /data is already mounted by "
+                  "launcher.json:/profiles/dev/volumes/0");
   require_invalid({{"volumes", {{{"host", "a"}, {"container", "/"}}}}},
                   "launcher.json:/profiles/dev/volumes/0/container: mounting over the container's / is not allowed");
   require_invalid({{"volumes", {{{"host", "~bob/x"}, {"container", "/x"}}}}},
                   "launcher.json:/profiles/dev/volumes/0/host: \"~user\" paths are not supported, found \"~bob/x\"");
-  require_invalid({{"workdir", "src"}}, "launcher.json:/profiles/dev/workdir: expected an absolute container path, found \"src\"");
-  require_invalid({{"workdir", "/a/../.."}}, "launcher.json:/profiles/dev/workdir: \"..\" is not allowed in container path \"/a/../..\"");
+  require_invalid({{"workdir", "src"}},
+                  "launcher.json:/profiles/dev/workdir: expected an absolute container path, found \"src\"");
+  require_invalid({{"workdir", "/a/../.."}},
+                  "launcher.json:/profiles/dev/workdir: \"..\" is not allowed in container path \"/a/../..\"");
 }
 
 TEST_CASE("GPU specs that do not parse are profile errors", "[profile][schema]") {
   const std::string expected = std::string("expected ") + profile::gpu_spec_expected;
-  require_invalid({{"gpus", "device=0,,1"}},
-                  "launcher.json:/profiles/dev/gpus: " + expected + ", found \"device=0,,1\" (empty entry in the device list)");
-  require_invalid({{"gpus", {0, -1}}}, "launcher.json:/profiles/dev/gpus: " + expected + ", found an array (negative GPU index -1)");
-  require_invalid({{"gpus", 0}},
-                  "launcher.json:/profiles/dev/gpus: " + expected + ", found 0 (the GPU count must be at least 1 (use \"none\" for no GPU))");
+  require_invalid({{"gpus", "device=0,,1"}}, "launcher.json:/profiles/dev/gpus: " + expected +
+                                                 ", found \"device=0,,1\" (empty entry in the device list)");
+  require_invalid({{"gpus", {0, -1}}},
+                  "launcher.json:/profiles/dev/gpus: " + expected + ", found an array (negative GPU index -1)");
+  require_invalid({{"gpus", 0}}, "launcher.json:/profiles/dev/gpus: " + expected +
+                                     ", found 0 (the GPU count must be at least 1 (use \"none\" for no GPU))");
 }
 
 TEST_CASE("environment names and values are checked", "[profile][schema]") {
-  require_invalid({{"env", {{"1BAD", "x"}}}},
-                  "launcher.json:/profiles/dev/env/1BAD: expected an environment variable name matching [A-Za-z_][A-Za-z0-9_]*, found \"1BAD\"");
-  require_invalid({{"env", {{"A-B", "x"}}}},
-                  "launcher.json:/profiles/dev/env/A-B: expected an environment variable name matching [A-Za-z_][A-Za-z0-9_]*, found \"A-B\"");
+  require_invalid({{"env", {{"1BAD", "x"}}}}, "launcher.json:/profiles/dev/env/1BAD: expected an environment variable "
+                                              "name matching [A-Za-z_][A-Za-z0-9_]*, found \"1BAD\"");
+  require_invalid({{"env", {{"A-B", "x"}}}}, "launcher.json:/profiles/dev/env/A-B: expected an environment variable "
+                                             "name matching [A-Za-z_][A-Za-z0-9_]*, found \"A-B\"");
   require_invalid({{"env", {{"A", "line\nbreak"}}}},
                   "launcher.json:/profiles/dev/env/A: a newline is not allowed in \"line\\nbreak\"");
-  require_invalid({{"env", {{"A", std::string("nul\0byte", 8)}}}}, "launcher.json:/profiles/dev/env/A: a NUL character is not allowed");
+  require_invalid({{"env", {{"A", std::string("nul\0byte", 8)}}}},
+                  "launcher.json:/profiles/dev/env/A: a NUL character is not allowed");
   require_invalid({{"env", {{"A", true}}}}, "launcher.json:/profiles/dev/env/A: expected a string, found true");
-  require_invalid({{"labels", {{"team", "a\rb"}}}}, "launcher.json:/profiles/dev/labels/team: a newline is not allowed in \"a\\rb\"");
+  require_invalid({{"labels", {{"team", "a\rb"}}}},
+                  "launcher.json:/profiles/dev/labels/team: a newline is not allowed in \"a\\rb\"");
 }
 
 TEST_CASE("command arguments may span lines but hold no NUL", "[profile][schema]") {
   CHECK(normalized({{"service", "command"}, {"command", {"python", "-c", "import torch\nprint(1)"}}})["command"][2] ==
         "import torch\nprint(1)");
-  require_invalid({{"command", {std::string("a\0b", 3)}}}, "launcher.json:/profiles/dev/command/0: a NUL character is not allowed");
+  require_invalid({{"command", {std::string("a\0b", 3)}}},
+                  "launcher.json:/profiles/dev/command/0: a NUL character is not allowed");
 }
 
 TEST_CASE("container names follow Docker's rule", "[profile][schema]") {
@@ -144,51 +159,69 @@ TEST_CASE("container names follow Docker's rule", "[profile][schema]") {
 }
 
 TEST_CASE("sizes, limits and policies are checked", "[profile][schema]") {
-  require_invalid({{"shm_size", "lots"}},
-                  "launcher.json:/profiles/dev/shm_size: expected a size like \"16g\" or \"512m\" (a plain integer is bytes) of at least 1m, found \"lots\"");
-  require_invalid({{"shm_size", 100}},
-                  "launcher.json:/profiles/dev/shm_size: expected a size like \"16g\" or \"512m\" (a plain integer is bytes) of at least 1m, found 100");
+  require_invalid({{"shm_size", "lots"}}, "launcher.json:/profiles/dev/shm_size: expected a size like \"16g\" or "
+                                          "\"512m\" (a plain integer is bytes) of at least 1m, found \"lots\"");
+  require_invalid({{"shm_size", 100}}, "launcher.json:/profiles/dev/shm_size: expected a size like \"16g\" or \"512m\" "
+                                       "(a plain integer is bytes) of at least 1m, found 100");
   require_invalid({{"resources", {{"memory", "200m"}}}},
-                  "launcher.json:/profiles/dev/resources/memory: expected a size like \"16g\" or \"512m\" (a plain integer is bytes) of at least 256m, or \"unlimited\", found \"200m\"");
+                  "launcher.json:/profiles/dev/resources/memory: expected a size like \"16g\" or \"512m\" (a plain "
+                  "integer is bytes) of at least 256m, or \"unlimited\", found \"200m\"");
   require_invalid({{"resources", {{"memory", "none"}}}},
-                  "launcher.json:/profiles/dev/resources/memory: expected a size like \"16g\" or \"512m\" (a plain integer is bytes) of at least 256m, or \"unlimited\", found \"none\"");
+                  "launcher.json:/profiles/dev/resources/memory: expected a size like \"16g\" or \"512m\" (a plain "
+                  "integer is bytes) of at least 256m, or \"unlimited\", found \"none\"");
   require_invalid({{"resources", {{"cpu_shares", 1}}}},
-                  "launcher.json:/profiles/dev/resources/cpu_shares: expected CPU shares from 2 to 262144 (1024 is the default weight), found 1");
+                  "launcher.json:/profiles/dev/resources/cpu_shares: expected CPU shares from 2 to 262144 (1024 is the "
+                  "default weight), found 1");
   require_invalid({{"resources", {{"cpu_shares", 300000}}}},
-                  "launcher.json:/profiles/dev/resources/cpu_shares: expected CPU shares from 2 to 262144 (1024 is the default weight), found 300000");
+                  "launcher.json:/profiles/dev/resources/cpu_shares: expected CPU shares from 2 to 262144 (1024 is the "
+                  "default weight), found 300000");
   require_invalid({{"resources", {{"cpuset_cpus", "0-"}}}},
-                  "launcher.json:/profiles/dev/resources/cpuset_cpus: expected \"auto\" (next to the GPUs), \"all\" or a list like \"0-15,32-47\", found \"0-\"");
+                  "launcher.json:/profiles/dev/resources/cpuset_cpus: expected \"auto\" (next to the GPUs), \"all\" or "
+                  "a list like \"0-15,32-47\", found \"0-\"");
   require_invalid({{"resources", {{"cpuset_mems", 1}}}},
                   "launcher.json:/profiles/dev/resources/cpuset_mems: expected a string, found 1");
-  require_invalid({{"resources", {{"cpus", 0}}}}, "launcher.json:/profiles/dev/resources/cpus: expected a number of CPUs above 0, like 8 or 0.5, found 0");
-  require_invalid({{"resources", {{"pids_limit", 0}}}},
-                  "launcher.json:/profiles/dev/resources/pids_limit: expected -1 (unlimited) or an integer >= 1, found 0");
+  require_invalid(
+      {{"resources", {{"cpus", 0}}}},
+      "launcher.json:/profiles/dev/resources/cpus: expected a number of CPUs above 0, like 8 or 0.5, found 0");
+  require_invalid(
+      {{"resources", {{"pids_limit", 0}}}},
+      "launcher.json:/profiles/dev/resources/pids_limit: expected -1 (unlimited) or an integer >= 1, found 0");
   require_invalid({{"ulimits", {{"nofiles", 1}}}},
                   "launcher.json:/profiles/dev/ulimits/nofiles: unknown ulimit \"nofiles\" (did you mean \"nofile\"?)");
   require_invalid({{"ulimits", {{"nofile", {{"soft", 10}, {"hard", 5}}}}}},
                   "launcher.json:/profiles/dev/ulimits/nofile: the soft limit 10 is above the hard limit 5");
-  require_invalid({{"ulimits", {{"nofile", -5}}}},
-                  "launcher.json:/profiles/dev/ulimits/nofile/soft: expected -1 (unlimited) or an integer >= 0, found -5");
+  require_invalid(
+      {{"ulimits", {{"nofile", -5}}}},
+      "launcher.json:/profiles/dev/ulimits/nofile/soft: expected -1 (unlimited) or an integer >= 0, found -5");
   require_invalid({{"restart", "sometimes"}},
-                  "launcher.json:/profiles/dev/restart: expected \"no\", \"always\", \"unless-stopped\", \"on-failure\" or \"on-failure:N\", found \"sometimes\"");
-  require_invalid({{"ipc", "shared"}}, "launcher.json:/profiles/dev/ipc: expected \"private\" | \"shareable\" | \"host\", found \"shared\"");
-  require_invalid({{"user", "admin"}}, "launcher.json:/profiles/dev/user: expected \"host\" | \"root\", found \"admin\"");
-  require_invalid({{"user", {{"uid", -1}, {"gid", 0}}}}, "launcher.json:/profiles/dev/user/uid: expected a user id 0-2147483647, found -1");
-  require_invalid({{"user", 5}},
-                  "launcher.json:/profiles/dev/user: expected \"host\", \"root\" or {\"uid\": N, \"gid\": N, \"name\": \"...\"}, found 5");
+                  "launcher.json:/profiles/dev/restart: expected \"no\", \"always\", \"unless-stopped\", "
+                  "\"on-failure\" or \"on-failure:N\", found \"sometimes\"");
+  require_invalid({{"ipc", "shared"}},
+                  "launcher.json:/profiles/dev/ipc: expected \"private\" | \"shareable\" | \"host\", found \"shared\"");
+  require_invalid({{"user", "admin"}},
+                  "launcher.json:/profiles/dev/user: expected \"host\" | \"root\", found \"admin\"");
+  require_invalid({{"user", {{"uid", -1}, {"gid", 0}}}},
+                  "launcher.json:/profiles/dev/user/uid: expected a user id 0-2147483647, found -1");
+  require_invalid({{"user", 5}}, "launcher.json:/profiles/dev/user: expected \"host\", \"root\" or {\"uid\": N, "
+                                 "\"gid\": N, \"name\": \"...\"}, found 5");
 }
 
 TEST_CASE("images, labels and opt-ins are checked", "[profile][schema]") {
   require_invalid({{"image", "PyTorch:latest"}},
-                  "launcher.json:/profiles/dev/image: expected an image reference like \"repo/name:tag\" or \"name@sha256:<digest>\", found \"PyTorch:latest\"");
+                  "launcher.json:/profiles/dev/image: expected an image reference like \"repo/name:tag\" or "
+                  "\"name@sha256:<digest>\", found \"PyTorch:latest\"");
   require_invalid({{"image", "pytorch latest"}},
-                  "launcher.json:/profiles/dev/image: expected an image reference like \"repo/name:tag\" or \"name@sha256:<digest>\", found \"pytorch latest\"");
+                  "launcher.json:/profiles/dev/image: expected an image reference like \"repo/name:tag\" or "
+                  "\"name@sha256:<digest>\", found \"pytorch latest\"");
   require_invalid({{"labels", {{"io.launcher.env", "x"}}}},
-                  "launcher.json:/profiles/dev/labels/io.launcher.env: labels under io.launcher. are set by the launcher itself, found \"io.launcher.env\"");
-  require_invalid({{"allow", {"privilege"}}},
-                  "launcher.json:/profiles/dev/allow/0: expected \"privileged\" | \"mount-root\" | \"mount-etc\" | "
-                  "\"mount-docker-socket\" | \"unauthenticated-public-port\", found \"privilege\" (did you mean \"privileged\"?)");
-  require_invalid({{"extends", "a b"}}, "launcher.json:/profiles/dev/extends: expected the name of a profile, found \"a b\"");
+                  "launcher.json:/profiles/dev/labels/io.launcher.env: labels under io.launcher. are set by the "
+                  "launcher itself, found \"io.launcher.env\"");
+  require_invalid(
+      {{"allow", {"privilege"}}},
+      "launcher.json:/profiles/dev/allow/0: expected \"privileged\" | \"mount-root\" | \"mount-etc\" | "
+      "\"mount-docker-socket\" | \"unauthenticated-public-port\", found \"privilege\" (did you mean \"privileged\"?)");
+  require_invalid({{"extends", "a b"}},
+                  "launcher.json:/profiles/dev/extends: expected the name of a profile, found \"a b\"");
 }
 
 TEST_CASE("variables are expanded in file values, and an unset one is named", "[profile][schema]") {
@@ -202,45 +235,61 @@ TEST_CASE("variables are expanded in file values, and an unset one is named", "[
                     .profiles["dev"];
   CHECK(fields["volumes"][0]["host"] == "/srv/data");
   CHECK(fields["image"] == "pytorch-cpu:2.7.1-debian12");
-  require_error([&] { dev_profile({{"volumes", {{{"host", "${DATASET}"}, {"container", "/data"}}}}}, env); },
-                ExitCode::usage,
-                "launcher.json:/profiles/dev/volumes/0/host: variable DATASET is not set (set it, or write ${DATASET:-value} to give a default)");
+  require_error(
+      [&] {
+        dev_profile({{"volumes", {{{"host", "${DATASET}"}, {"container", "/data"}}}}}, env);
+      },
+      ExitCode::usage,
+      "launcher.json:/profiles/dev/volumes/0/host: variable DATASET is not set (set it, or write ${DATASET:-value} to "
+      "give a default)");
 }
 
 TEST_CASE("service settings: jupyter auth, ssh keys and password, sudo", "[profile][schema]") {
-  json fields = normalized({{"jupyter", {{"auth", "password"}}},
-                            {"ssh", {{"authorized_keys", {"keys/team.pub", "~/.ssh/id_ed25519.pub", "ssh-ed25519 AAAAC3Nz alice"}},
-                                     {"password", true}}},
-                            {"sudo", true}});
+  json fields =
+      normalized({{"jupyter", {{"auth", "password"}}},
+                  {"ssh",
+                   {{"authorized_keys", {"keys/team.pub", "~/.ssh/id_ed25519.pub", "ssh-ed25519 AAAAC3Nz alice"}},
+                    {"password", true}}},
+                  {"sudo", true}});
   CHECK(fields["ssh"]["authorized_keys"] ==
-        json::array({"/home/alice/project/keys/team.pub", "/home/alice/.ssh/id_ed25519.pub", "ssh-ed25519 AAAAC3Nz alice"}));
-  require_invalid({{"jupyter", {{"auth", "none"}}}}, "launcher.json:/profiles/dev/jupyter/auth: expected \"token\" | \"password\", found \"none\"");
-  require_invalid({{"jupyter", {{"token", "abc"}}}}, "launcher.json:/profiles/dev/jupyter/token: unknown key \"token\"");
+        json::array(
+            {"/home/alice/project/keys/team.pub", "/home/alice/.ssh/id_ed25519.pub", "ssh-ed25519 AAAAC3Nz alice"}));
+  require_invalid({{"jupyter", {{"auth", "none"}}}},
+                  "launcher.json:/profiles/dev/jupyter/auth: expected \"token\" | \"password\", found \"none\"");
+  require_invalid({{"jupyter", {{"token", "abc"}}}},
+                  "launcher.json:/profiles/dev/jupyter/token: unknown key \"token\"");
   require_invalid({{"ssh", {{"authorized_keys", json::array()}}}},
-                  "launcher.json:/profiles/dev/ssh/authorized_keys: expected a non-empty array of public key files or literal public keys, found an array");
-  require_invalid({{"ssh", {{"password", "yes"}}}}, "launcher.json:/profiles/dev/ssh/password: expected true or false, found \"yes\"");
+                  "launcher.json:/profiles/dev/ssh/authorized_keys: expected a non-empty array of public key files or "
+                  "literal public keys, found an array");
+  require_invalid({{"ssh", {{"password", "yes"}}}},
+                  "launcher.json:/profiles/dev/ssh/password: expected true or false, found \"yes\"");
   require_invalid({{"sudo", "yes"}}, "launcher.json:/profiles/dev/sudo: expected true or false, found \"yes\"");
 }
 
 TEST_CASE("a network is a name Docker accepts, never Docker's own bridge, host or none", "[profile][schema][network]") {
   CHECK(normalized({{"network", "team-a"}})["network"] == "team-a");
   for (const char* own : {"bridge", "host", "none"})
-    require_invalid({{"network", own}}, std::string("launcher.json:/profiles/dev/network: Docker's \"") + own +
-                                            "\" network is not for launcher environments (each gets an isolated network of its own "
-                                            "unless the profile names a shared one), found \"" + own + "\"");
-  require_invalid({{"network", "-x"}}, "launcher.json:/profiles/dev/network: expected a network name Docker accepts: a letter or "
-                                       "digit, then letters, digits, '_', '.' or '-', found \"-x\"");
+    require_invalid({{"network", own}},
+                    std::string("launcher.json:/profiles/dev/network: Docker's \"") + own +
+                        "\" network is not for launcher environments (each gets an isolated network of its own "
+                        "unless the profile names a shared one), found \"" +
+                        own + "\"");
+  require_invalid({{"network", "-x"}},
+                  "launcher.json:/profiles/dev/network: expected a network name Docker accepts: a letter or "
+                  "digit, then letters, digits, '_', '.' or '-', found \"-x\"");
   require_invalid({{"network", 1}}, "launcher.json:/profiles/dev/network: expected a string, found 1");
 }
 
 TEST_CASE("ssh forwarding switches: true or false, nothing else", "[profile][schema]") {
-  json fields = normalized({{"ssh", {{"agent_forwarding", true}, {"stream_local_forwarding", false}, {"user_rc", true}}}});
+  json fields =
+      normalized({{"ssh", {{"agent_forwarding", true}, {"stream_local_forwarding", false}, {"user_rc", true}}}});
   CHECK(fields["ssh"] == json{{"agent_forwarding", true}, {"stream_local_forwarding", false}, {"user_rc", true}});
   require_invalid({{"ssh", {{"agent_forwarding", "yes"}}}},
                   "launcher.json:/profiles/dev/ssh/agent_forwarding: expected true or false, found \"yes\"");
   require_invalid({{"ssh", {{"stream_local_forwarding", 1}}}},
                   "launcher.json:/profiles/dev/ssh/stream_local_forwarding: expected true or false, found 1");
-  require_invalid({{"ssh", {{"user_rc", nullptr}}}}, "launcher.json:/profiles/dev/ssh/user_rc: expected true or false, found null");
-  require_invalid({{"ssh", {{"agent_forward", true}}}},
-                  "launcher.json:/profiles/dev/ssh/agent_forward: unknown key \"agent_forward\" (did you mean \"agent_forwarding\"?)");
+  require_invalid({{"ssh", {{"user_rc", nullptr}}}},
+                  "launcher.json:/profiles/dev/ssh/user_rc: expected true or false, found null");
+  require_invalid({{"ssh", {{"agent_forward", true}}}}, "launcher.json:/profiles/dev/ssh/agent_forward: unknown key "
+                                                        "\"agent_forward\" (did you mean \"agent_forwarding\"?)");
 }

@@ -65,7 +65,8 @@ TEST_CASE("every piece of the plan renders in a fixed order", "[render]") {
   CHECK(has({"--label", "team=vision"}));
   CHECK(has({"--privileged"}));
   CHECK(has({"--network", "launcher-" + plan.env}));
-  CHECK(command.image_and_command == std::vector<std::string>{"pytorch-cpu:2.7.1-debian12", "python", "-c", "print('hi')"});
+  CHECK(command.image_and_command ==
+        std::vector<std::string>{"pytorch-cpu:2.7.1-debian12", "python", "-c", "print('hi')"});
   auto env_a = std::find(command.options.begin(), command.options.end(), std::vector<std::string>{"--env", "A=1"});
   auto env_b = std::find(command.options.begin(), command.options.end(), std::vector<std::string>{"--env", "B=2"});
   CHECK(env_a < env_b);
@@ -102,20 +103,23 @@ TEST_CASE("containers drop every capability but what launcher-init and the servi
   };
   auto ssh = options_of(builtin_plan("ssh", 0));
   CHECK(values(ssh, "--cap-drop") == std::vector<std::string>{"ALL"});
-  CHECK(values(ssh, "--cap-add") == std::vector<std::string>{"CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID", "SYS_CHROOT"});
+  CHECK(values(ssh, "--cap-add") ==
+        std::vector<std::string>{"CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID", "SYS_CHROOT"});
   CHECK(values(ssh, "--security-opt") == std::vector<std::string>{"no-new-privileges"});
   CHECK(values(ssh, "--tmpfs") == std::vector<std::string>{"/run/launcher:rw,nosuid,nodev,noexec,mode=0755"});
-  CHECK(values(ssh, "--mount")[1] ==
-        "type=bind,src=/home/alice/.local/state/launcher/envs/project-ssh/secrets,dst=/run/launcher/root-only/secrets,readonly");
+  CHECK(values(ssh, "--mount")[1] == "type=bind,src=/home/alice/.local/state/launcher/envs/project-ssh/secrets,dst=/"
+                                     "run/launcher/root-only/secrets,readonly");
   std::vector<std::string> ssh_environment = values(ssh, "--env");
-  CHECK(std::find(ssh_environment.begin(), ssh_environment.end(), "LAUNCHER_SECRETS_DIR=/run/launcher/root-only/secrets") !=
-        ssh_environment.end());
-  for (const auto& variable : ssh_environment) CHECK(variable.find("LAUNCHER_SSH_") != 0); // off: launcher-init's default
+  CHECK(std::find(ssh_environment.begin(), ssh_environment.end(),
+                  "LAUNCHER_SECRETS_DIR=/run/launcher/root-only/secrets") != ssh_environment.end());
+  for (const auto& variable : ssh_environment)
+    CHECK(variable.find("LAUNCHER_SSH_") != 0); // off: launcher-init's default
 
   plan::Plan forwarding = builtin_plan("ssh", 0);
   forwarding.access.ssh_forwarding = {true, true, true};
   std::vector<std::string> environment = values(options_of(forwarding), "--env");
-  for (const char* variable : {"LAUNCHER_SSH_AGENT_FORWARDING=1", "LAUNCHER_SSH_STREAM_LOCAL_FORWARDING=1", "LAUNCHER_SSH_USER_RC=1"})
+  for (const char* variable :
+       {"LAUNCHER_SSH_AGENT_FORWARDING=1", "LAUNCHER_SSH_STREAM_LOCAL_FORWARDING=1", "LAUNCHER_SSH_USER_RC=1"})
     CHECK(std::find(environment.begin(), environment.end(), variable) != environment.end());
 
   plan::Plan sudo = builtin_plan("jupyter", 0);
@@ -123,7 +127,8 @@ TEST_CASE("containers drop every capability but what launcher-init and the servi
   auto with_sudo = options_of(sudo);
   CHECK(values(with_sudo, "--security-opt").empty());
   CHECK(values(with_sudo, "--cap-add").back() == "AUDIT_WRITE");
-  CHECK(std::find(with_sudo.begin(), with_sudo.end(), std::vector<std::string>{"--env", "LAUNCHER_SUDO=1"}) != with_sudo.end());
+  CHECK(std::find(with_sudo.begin(), with_sudo.end(), std::vector<std::string>{"--env", "LAUNCHER_SUDO=1"}) !=
+        with_sudo.end());
   CHECK(values(options_of(builtin_plan("shell", 0)), "--mount").size() == 1); // no secrets for a plain shell
 }
 
@@ -143,7 +148,8 @@ TEST_CASE("an env without GPUs hides them from a default nvidia runtime, one wit
   CHECK_FALSE(has_void(builtin_plan("jupyter", 8)));
 }
 
-TEST_CASE("a read-only root gets tmpfs for /tmp, /run and /home, and resources are written out", "[render][resources]") {
+TEST_CASE("a read-only root gets tmpfs for /tmp, /run and /home, and resources are written out",
+          "[render][resources]") {
   plan::Plan plan = builtin_plan("ssh", 0);
   plan.read_only_root = true;
   plan.cpuset_cpus = "0-15";

@@ -24,9 +24,8 @@ using launcher::testing::TempDir;
 
 namespace {
 
-
 unsigned mode_of(const fs::path& path) {
-  struct stat info{};
+  struct stat info {};
   REQUIRE(stat(path.c_str(), &info) == 0);
   return info.st_mode & 07777;
 }
@@ -152,7 +151,8 @@ TEST_CASE("a Jupyter environment gets a token without a newline, kept across ups
   secrets::EnvSecrets password = secrets::ensure_env_secrets(plan, home.path);
   REQUIRE(password.jupyter_password);
   std::string hash = read(fs::path(plan.access.secrets_dir) / "jupyter_password_hash");
-  CHECK(crypto_pwhash_str_verify(hash.substr(7).c_str(), password.jupyter_password->c_str(), password.jupyter_password->size()) == 0);
+  CHECK(crypto_pwhash_str_verify(hash.substr(7).c_str(), password.jupyter_password->c_str(),
+                                 password.jupyter_password->size()) == 0);
   // The plaintext is never in the mounted directory.
   for (const auto& entry : fs::directory_iterator(plan.access.secrets_dir))
     CHECK(read(entry.path()).find(*password.jupyter_password) == std::string::npos);
@@ -161,10 +161,11 @@ TEST_CASE("a Jupyter environment gets a token without a newline, kept across ups
 TEST_CASE("an SSH environment keeps its host key and takes keys from the profile or ~/.ssh", "[secrets]") {
   TempDir home;
   plan::Plan plan = service_plan("ssh", home.path);
-  require_error([&] { secrets::ensure_env_secrets(plan, home.path); }, ExitCode::usage,
-                "no SSH public key to log in with: none in " + (home.path / ".ssh").string() +
-                    "/*.pub; make one with `ssh-keygen -t ed25519`, or list key files or keys in the profile's \"ssh\": "
-                    "{\"authorized_keys\": [...]}");
+  require_error(
+      [&] { secrets::ensure_env_secrets(plan, home.path); }, ExitCode::usage,
+      "no SSH public key to log in with: none in " + (home.path / ".ssh").string() +
+          "/*.pub; make one with `ssh-keygen -t ed25519`, or list key files or keys in the profile's \"ssh\": "
+          "{\"authorized_keys\": [...]}");
   fs::create_directories(home.path / ".ssh");
   std::ofstream(home.path / ".ssh/id_ed25519.pub") << "# my laptop\n" << test_key << "\n";
   secrets::EnvSecrets first = secrets::ensure_env_secrets(plan, home.path);
@@ -233,7 +234,8 @@ TEST_CASE("damaged or missing secrets are named, and made anew only for a new co
   std::ofstream(layout.jupyter_token()) << "half a tok\n";
   jupyter.access.jupyter_auth = "password";
   CHECK(secrets::secret_problems(jupyter) ==
-        std::vector<std::string>{"jupyter_token: not a token (empty, or with white space)", "jupyter_password_hash: missing"});
+        std::vector<std::string>{"jupyter_token: not a token (empty, or with white space)",
+                                 "jupyter_password_hash: missing"});
   // ensure_env_secrets serves a new container: it replaces what is damaged, keeps what is sound.
   std::string replaced = *secrets::ensure_env_secrets(jupyter, home.path).jupyter_token;
   CHECK(replaced != token);
@@ -246,7 +248,8 @@ TEST_CASE("damaged or missing secrets are named, and made anew only for a new co
   std::string fingerprint = *secrets::ensure_env_secrets(ssh, home.path).host_key_fingerprint;
   host::StateLayout ssh_layout{fs::path(ssh.access.secrets_dir).parent_path(), ssh.access.secrets_dir};
   std::ofstream(ssh_layout.host_key()) << "-----BEGIN OPENSSH PRIVATE KEY-----\ngarbage\n";
-  CHECK(secrets::secret_problems(ssh) == std::vector<std::string>{"ssh_host_ed25519_key: not a private key libssh can read"});
+  CHECK(secrets::secret_problems(ssh) ==
+        std::vector<std::string>{"ssh_host_ed25519_key: not a private key libssh can read"});
   CHECK(*secrets::ensure_env_secrets(ssh, home.path).host_key_fingerprint != fingerprint);
 }
 
@@ -257,7 +260,8 @@ TEST_CASE("what follows from the host key and the profile is rebuilt, nothing se
   plan::Plan ssh = service_plan("ssh", home.path);
   secrets::ensure_env_secrets(ssh, home.path);
   host::StateLayout layout{fs::path(ssh.access.secrets_dir).parent_path(), ssh.access.secrets_dir};
-  std::string private_key = read(layout.host_key()), public_line = read(layout.host_public_key()), known = read(layout.known_hosts());
+  std::string private_key = read(layout.host_key()), public_line = read(layout.host_public_key()),
+              known = read(layout.known_hosts());
   fs::remove(layout.known_hosts());
   std::ofstream(layout.host_public_key()) << "damaged";
   fs::remove(layout.authorized_keys());

@@ -31,12 +31,15 @@ slurm::Job cpu_job(slurm::Runtime runtime, slurm::PinnedImage image) {
   return {"shell", plan, request, {runtime, false}, std::move(image)};
 }
 
-slurm::PinnedImage local_image() { return {slurm::PinnedImage::Kind::image_id, "pytorch-cpu:1.13.0a0-debian12", image_id}; }
+slurm::PinnedImage local_image() {
+  return {slurm::PinnedImage::Kind::image_id, "pytorch-cpu:1.13.0a0-debian12", image_id};
+}
 slurm::PinnedImage registry_image() {
   return {slurm::PinnedImage::Kind::repo_digest, "registry.example.com:5000/team/pytorch:2.7.1", repo_digest};
 }
 
-template <typename Function> void require_error_containing(Function function, ExitCode code, const std::string& message) {
+template <typename Function>
+void require_error_containing(Function function, ExitCode code, const std::string& message) {
   try {
     function();
     FAIL("no error; expected: " << message);
@@ -82,15 +85,17 @@ TEST_CASE("the docker script uses the node's network and only the allocated GPUs
 
 TEST_CASE("pyxis cannot express what it has no syntax for", "[slurm]") {
   require_error_containing([] { slurm::render_script(cpu_job(slurm::Runtime::pyxis, local_image())); }, ExitCode::usage,
-                "image pytorch-cpu:1.13.0a0-debian12 has no registry digest (its ID here is " + image_id + ")");
+                           "image pytorch-cpu:1.13.0a0-debian12 has no registry digest (its ID here is " + image_id +
+                               ")");
   slurm::Job job = cpu_job(slurm::Runtime::pyxis, registry_image());
   job.plan.mounts.push_back({"/data/a,b", "/ab", false});
   require_error_containing([&] { slurm::render_script(job); }, ExitCode::usage,
-                "mount \"/data/a,b\": pyxis's --container-mounts cannot express a path with ',' or ':'");
+                           "mount \"/data/a,b\": pyxis's --container-mounts cannot express a path with ',' or ':'");
 }
 
 TEST_CASE("an image without a registry keeps its path whole in pyxis's syntax", "[slurm]") {
-  slurm::Job job = cpu_job(slurm::Runtime::pyxis, {slurm::PinnedImage::Kind::repo_digest, "team/pytorch:1", repo_digest});
+  slurm::Job job =
+      cpu_job(slurm::Runtime::pyxis, {slurm::PinnedImage::Kind::repo_digest, "team/pytorch:1", repo_digest});
   CHECK_THAT(slurm::render_script(job), Catch::Contains("--container-image=team/pytorch@" + repo_digest));
 }
 
@@ -98,20 +103,20 @@ TEST_CASE("job requests are checked before Slurm is asked", "[slurm]") {
   slurm::JobRequest request;
   request.command = {"train.py"};
   require_error_containing([&] { slurm::check_job_request(request); }, ExitCode::usage,
-                "command line (--nodes 0): a job needs at least 1 node");
+                           "command line (--nodes 0): a job needs at least 1 node");
   request.nodes = 2;
   request.gpus_per_node = 2;
   request.procs_per_node = 3;
   require_error_containing([&] { slurm::check_job_request(request); }, ExitCode::usage,
-                "command line (--procs-per-node): a GPU job runs one process per GPU");
+                           "command line (--procs-per-node): a GPU job runs one process per GPU");
   request.procs_per_node.reset();
   request.partition = "gpu large";
   require_error_containing([&] { slurm::check_job_request(request); }, ExitCode::usage,
-                "command line (--partition \"gpu large\"): expected letters, digits and _.:,+=/- only");
+                           "command line (--partition \"gpu large\"): expected letters, digits and _.:,+=/- only");
   request.partition = "gpu";
   request.command.clear();
   require_error_containing([&] { slurm::check_job_request(request); }, ExitCode::usage,
-                "command line (-- CMD): the command torchrun runs on every node is missing");
+                           "command line (-- CMD): the command torchrun runs on every node is missing");
   request.command = {"train.py"};
   CHECK_NOTHROW(slurm::check_job_request(request));
   CHECK(slurm::processes_per_node(request) == 2);
@@ -128,13 +133,15 @@ TEST_CASE("a batch job is a command profile's or a shell profile's, without port
   CHECK(layer.fields == json{{"service", "command"}, {"command", {"train.py"}}, {"gpus", "none"}});
 
   profile::Sourced jupyter = profile::as_layer({{"service", "jupyter"}}, "built-in", "/profiles/jupyter");
-  require_error_containing([&] { slurm::batch_layer(jupyter, "jupyter", {"train.py"}, context); }, ExitCode::usage,
-                "built-in:/profiles/jupyter/service: profile \"jupyter\" runs the jupyter service, which is not a batch job");
+  require_error_containing(
+      [&] { slurm::batch_layer(jupyter, "jupyter", {"train.py"}, context); }, ExitCode::usage,
+      "built-in:/profiles/jupyter/service: profile \"jupyter\" runs the jupyter service, which is not a batch job");
   profile::Sourced ported = profile::as_layer(
-      {{"service", "shell"}, {"ports", {{{"host", 6006}, {"container", 6006}, {"bind", "127.0.0.1"}, {"protocol", "tcp"}}}}},
+      {{"service", "shell"},
+       {"ports", {{{"host", 6006}, {"container", 6006}, {"bind", "127.0.0.1"}, {"protocol", "tcp"}}}}},
       "launcher.json", "/profiles/train");
   require_error_containing([&] { slurm::batch_layer(ported, "train", {"train.py"}, context); }, ExitCode::usage,
-                "launcher.json:/profiles/train/ports/0: a batch job publishes no ports");
+                           "launcher.json:/profiles/train/ports/0: a batch job publishes no ports");
 }
 
 TEST_CASE("the profile's slurm settings, with defaults", "[slurm]") {
@@ -143,8 +150,11 @@ TEST_CASE("the profile's slurm settings, with defaults", "[slurm]") {
       slurm::cluster_settings(profile::as_layer({{"slurm", {{"runtime", "pyxis"}, {"pull", true}}}}, "f", "/p"));
   CHECK(pyxis.runtime == slurm::Runtime::pyxis);
   CHECK(pyxis.pull);
-  require_error_containing([] { testing::dev_profile({{"slurm", {{"runtime", "enroot"}}}}); }, ExitCode::usage,
-                           "/slurm/runtime: expected \"docker\" | \"pyxis\", found \"enroot\"");
+  require_error_containing(
+      [] {
+        testing::dev_profile({{"slurm", {{"runtime", "enroot"}}}});
+      },
+      ExitCode::usage, "/slurm/runtime: expected \"docker\" | \"pyxis\", found \"enroot\"");
 }
 
 TEST_CASE("the rendezvous port follows the job id", "[slurm]") {
@@ -156,7 +166,7 @@ TEST_CASE("sbatch --parsable's answer", "[slurm][parse]") {
   CHECK(slurm::parse_submitted_job_id("42\n") == 42);
   CHECK(slurm::parse_submitted_job_id("42;cluster\n") == 42);
   require_error_containing([] { slurm::parse_submitted_job_id("Submitted batch job 42"); }, ExitCode::failed,
-                "sbatch --parsable printed \"Submitted batch job 42\", not a job id");
+                           "sbatch --parsable printed \"Submitted batch job 42\", not a job id");
   CHECK(slurm::is_job_id("123"));
   CHECK_FALSE(slurm::is_job_id("12a"));
   CHECK_FALSE(slurm::is_job_id(""));
@@ -174,9 +184,9 @@ TEST_CASE("squeue's rows: only the launcher's jobs", "[slurm][parse]") {
   CHECK(rows[0].name == "launcher-demo-shell");
   CHECK(rows[0].image == image_id);
   require_error_containing([] { slurm::parse_job_rows("7|RUNNING"); }, ExitCode::failed,
-                "squeue printed \"7|RUNNING\", expected %i|%T|%D|%N|%j|%k");
+                           "squeue printed \"7|RUNNING\", expected %i|%T|%D|%N|%j|%k");
   require_error_containing([] { slurm::parse_job_rows("x|RUNNING|2|n1|j|launcher-image=a"); }, ExitCode::failed,
-                "expected a job id and a node count");
+                           "expected a job id and a node count");
 }
 
 TEST_CASE("GPUs per node from sinfo's GRES", "[slurm][parse]") {
@@ -198,8 +208,9 @@ TEST_CASE("scontrol's fields, paths with spaces included", "[slurm][parse]") {
 }
 
 TEST_CASE("Slurm's reason, without the client's prefix", "[slurm][parse]") {
-  CHECK(slurm::slurm_reason("sbatch: error: invalid partition specified: x\nsbatch: error: Batch job submission failed: "
-                            "Invalid partition name specified\n") ==
-        "invalid partition specified: x; Batch job submission failed: Invalid partition name specified");
+  CHECK(
+      slurm::slurm_reason("sbatch: error: invalid partition specified: x\nsbatch: error: Batch job submission failed: "
+                          "Invalid partition name specified\n") ==
+      "invalid partition specified: x; Batch job submission failed: Invalid partition name specified");
   CHECK(slurm::slurm_reason("") == "no reason given");
 }

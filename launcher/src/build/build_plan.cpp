@@ -20,7 +20,9 @@ std::string with_registry(const std::string& registry, const std::string& tag) {
 std::string cudnn_text(const json& value) {
   if (!value.is_number_integer()) return "none";
   int number = value.get<int>();
-  if (number >= 10000) return std::to_string(number / 10000) + "." + std::to_string(number / 100 % 100) + "." + std::to_string(number % 100);
+  if (number >= 10000)
+    return std::to_string(number / 10000) + "." + std::to_string(number / 100 % 100) + "." +
+           std::to_string(number % 100);
   return std::to_string(number / 1000) + "." + std::to_string(number / 100 % 10) + "." + std::to_string(number % 100);
 }
 
@@ -51,21 +53,24 @@ BuildPlan plan_build(const matrix::Matrix& matrix, const BuildRequest& request) 
   }
   if (!found)
     throw Error(ExitCode::usage, "images/matrix.json has no row for torch " + request.torch + " with " +
-                                     (cpu ? "cpu" : "CUDA " + request.cuda) + (request.os.empty() ? "" : " on " + request.os) +
-                                     "; rows (torch/cuda): " + known);
+                                     (cpu ? "cpu" : "CUDA " + request.cuda) +
+                                     (request.os.empty() ? "" : " on " + request.os) + "; rows (torch/cuda): " + known);
   BuildPlan plan{*found, "", {}};
   if (request.offline) {
     plan.args = {{"BASE_IMAGE", request.offline_base}, {"TORCH_SOURCE", "debian"}};
     return plan;
   }
   if (found->locks.empty())
-    throw Error(ExitCode::usage, matrix::image_tag(*found, request.variant) + " has no locks in images/matrix.json" +
-                                     (found->wheel_index.empty() ? "" : ": its wheels live on " + found->wheel_index) +
-                                     "; rows with locks build offline from the wheel cache (tools/lock.py writes a lock)");
+    throw Error(ExitCode::usage,
+                matrix::image_tag(*found, request.variant) + " has no locks in images/matrix.json" +
+                    (found->wheel_index.empty() ? "" : ": its wheels live on " + found->wheel_index) +
+                    "; rows with locks build offline from the wheel cache (tools/lock.py writes a lock)");
   plan.tag = with_registry(request.registry, matrix::image_tag(*found, request.variant));
   bool runtime = request.variant == matrix::Variant::runtime;
   plan.args = {
-      {"BASE_IMAGE", !request.base.empty() ? request.base : runtime ? found->runtime_base_image : found->base_image},
+      {"BASE_IMAGE", !request.base.empty() ? request.base
+                     : runtime             ? found->runtime_base_image
+                                           : found->base_image},
       {"TORCH_SOURCE", "wheels"},
       {"VARIANT", matrix::variant_name(request.variant)},
       {"PYTHON_VERSION", found->python},
@@ -76,8 +81,8 @@ BuildPlan plan_build(const matrix::Matrix& matrix, const BuildRequest& request) 
   return plan;
 }
 
-std::map<std::string, std::string> label_args(const json& torch_facts, const matrix::Row& row, const std::string& version,
-                                              const std::string& revision) {
+std::map<std::string, std::string> label_args(const json& torch_facts, const matrix::Row& row,
+                                              const std::string& version, const std::string& revision) {
   std::string archs;
   for (const auto& arch : torch_facts.value("cuda_archs", json::array()))
     archs += (archs.empty() ? "" : ",") + arch.get<std::string>();

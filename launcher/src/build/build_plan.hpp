@@ -15,8 +15,8 @@ struct BuildRequest {
   std::string torch = "2.7.1";
   std::string cuda = "12.8"; // or "cpu"
   matrix::Variant variant = matrix::Variant::devel;
-  std::string registry;      // prefix of the tag, "registry.example.com/team"
-  bool offline = false;      // Debian's CPU PyTorch on the local debootstrap base: no registry needed
+  std::string registry; // prefix of the tag, "registry.example.com/team"
+  bool offline = false; // Debian's CPU PyTorch on the local debootstrap base: no registry needed
   std::string offline_base = "launcher-base:bookworm";
   std::string os;   // the row's OS when two rows share torch and CUDA ("debian12"); empty: the first row
   std::string base; // FROM instead of the row's base image (here: the debootstrapped launcher-base:bookworm)

@@ -29,7 +29,8 @@ constexpr const char* version = "0.1.0";
 // "launcher rendr" deserves a suggestion, not CLI11's "arguments were not expected".
 std::string explain_parse_error(CLI::App& app, int argc, char** argv, const CLI::ParseError& error) {
   std::vector<std::string> names;
-  for (const auto* command : app.get_subcommands([](CLI::App*) { return true; })) names.push_back(command->get_name());
+  for (const auto* command : app.get_subcommands([](CLI::App*) { return true; }))
+    names.push_back(command->get_name());
   for (int i = 1; i < argc; ++i) {
     std::string word = argv[i];
     if (word.empty() || word[0] == '-') continue;

@@ -33,8 +33,9 @@ fs::path find_context(const std::optional<std::string>& given) {
     if (fs::exists(dir / "images/Dockerfile")) return dir;
     if (dir == dir.root_path()) break;
   }
-  throw Error(ExitCode::usage, "no images/Dockerfile in " + start.string() + " or above: run `launcher build` in the "
-                               "launcher repository, or give it with --context");
+  throw Error(ExitCode::usage, "no images/Dockerfile in " + start.string() +
+                                   " or above: run `launcher build` in the "
+                                   "launcher repository, or give it with --context");
 }
 
 struct Builder {
@@ -46,7 +47,8 @@ struct Builder {
 Builder detect_builder(const docker::Docker& docker, std::ostream& notices) {
   if (docker.try_run({"buildx", "version"}).exit_code == 0) return {{"DOCKER_BUILDKIT=1"}, false};
   std::string version = docker.try_run({"version", "--format", "{{.Client.Version}}"}).out;
-  if (!version.empty() && matrix::major_version(version) < 23) return {{"DOCKER_BUILDKIT=1"}, false}; // BuildKit built in
+  if (!version.empty() && matrix::major_version(version) < 23)
+    return {{"DOCKER_BUILDKIT=1"}, false}; // BuildKit built in
   notices << "BuildKit is not available with " << docker.binary() << " (no buildx plugin): building with the legacy "
           << "builder, without pip's cache mount. Debian's docker.io client (/usr/bin/docker) has BuildKit built in: "
           << "`launcher --docker /usr/bin/docker build ...`\n";
@@ -57,10 +59,12 @@ Builder detect_builder(const docker::Docker& docker, std::ostream& notices) {
 // then one folder of hard links per lock in <context>/.wheelhouse/, which the Dockerfile
 // bind-mounts into the pip install steps: the image build itself reaches no index.
 void fill_wheelhouse(const fs::path& context, const matrix::Row& row, const std::string& cache) {
-  std::vector<std::string> argv{"python3", (context / "tools/wheel-cache.py").string(), "--wheelhouse",
-                                (context / ".wheelhouse").string(), "--python", row.python};
+  std::vector<std::string> argv{"python3",      (context / "tools/wheel-cache.py").string(),
+                                "--wheelhouse", (context / ".wheelhouse").string(),
+                                "--python",     row.python};
   if (!cache.empty()) argv.insert(argv.end(), {"--cache", cache});
-  for (const auto& [purpose, lock] : row.locks) argv.push_back(purpose + "=" + (context / lock).string());
+  for (const auto& [purpose, lock] : row.locks)
+    argv.push_back(purpose + "=" + (context / lock).string());
   auto result = process::run_process(argv, {.input = "", .working_dir = "", .extra_env = {}, .show_output = true});
   if (result.exit_code != 0) throw Error(ExitCode::failed, "the wheel cache could not be filled; the reason is above");
 }
@@ -69,15 +73,15 @@ std::string git_revision(const fs::path& context) {
   try {
     auto result = process::run_process({"git", "-C", context.string(), "rev-parse", "--short=12", "HEAD"});
     if (result.exit_code == 0) return result.out.substr(0, result.out.find('\n'));
-  } catch (const Error&) {
-  }
+  } catch (const Error&) {}
   return "unknown";
 }
 
 std::string human_size(double bytes) {
   const char* units[] = {"B", "kB", "MB", "GB", "TB"};
   int unit = 0;
-  while (bytes >= 1000 && unit < 4) bytes /= 1000, ++unit;
+  while (bytes >= 1000 && unit < 4)
+    bytes /= 1000, ++unit;
   return fmt::format("{:.1f} {}", bytes, units[unit]);
 }
 
@@ -95,19 +99,23 @@ void add_build_command(CLI::App& app, Context& context) {
     std::string wheel_cache;
   };
   auto options = std::make_shared<Options>();
-  CLI::App* command = app.add_subcommand("build", "build an image of images/matrix.json, labelled with what torch reports");
+  CLI::App* command =
+      app.add_subcommand("build", "build an image of images/matrix.json, labelled with what torch reports");
   command->add_option("--torch", options->request.torch, "PyTorch version of the matrix row")->capture_default_str();
   command->add_option("--cuda", options->request.cuda, "CUDA version of the row, or cpu")->capture_default_str();
   command->add_option("--variant", options->variant, "devel (nvcc included) or runtime (slim)")
-      ->check(CLI::IsMember({"devel", "runtime"}))->capture_default_str();
+      ->check(CLI::IsMember({"devel", "runtime"}))
+      ->capture_default_str();
   command->add_option("--os", options->request.os, "OS of the row when two rows share torch and CUDA (debian12)");
   command->add_option("--base", options->request.base, "base image instead of the row's (launcher-base:bookworm)");
-  command->add_option("--wheel-cache", options->wheel_cache, "the wheel cache (default ${XDG_CACHE_HOME:-~/.cache}/launcher/wheels)");
+  command->add_option("--wheel-cache", options->wheel_cache,
+                      "the wheel cache (default ${XDG_CACHE_HOME:-~/.cache}/launcher/wheels)");
   command->add_option("--registry", options->request.registry, "registry prefix of the tag");
   command->add_flag("--push", options->push, "push the tag to its registry afterwards");
   command->add_flag("--offline", options->request.offline,
                     "CPU flavor from Debian's PyTorch on the local debootstrap base (no registry needed)");
-  command->add_flag("--test", options->test, "also build the test stage: LibTorch example, torch.compile, no baked keys");
+  command->add_flag("--test", options->test,
+                    "also build the test stage: LibTorch example, torch.compile, no baked keys");
   command->add_option("--context", options->context_dir, "the launcher repository (default: found from here)");
   command->add_flag("--dry-run", options->dry_run, "print the docker build command, run nothing");
   command->add_flag("--json", options->json, "print the result as one line of JSON: tag, size, seconds, torch, cuda");
@@ -118,20 +126,22 @@ void add_build_command(CLI::App& app, Context& context) {
     docker::Docker docker = context.docker_cli();
     std::string scratch_tag = "launcher-build-scratch:" + std::to_string(getpid());
 
-    auto build_argv = [&](const std::string& target, const std::string& tag, const std::map<std::string, std::string>& args,
-                          bool legacy) {
-      std::vector<std::string> argv{docker.binary(), "build", "--target", target, "--tag", tag, "--file",
-                                    legacy ? "-" : (context_dir / "images/Dockerfile").string()};
+    auto build_argv = [&](const std::string& target, const std::string& tag,
+                          const std::map<std::string, std::string>& args, bool legacy) {
+      std::vector<std::string> argv{
+          docker.binary(), "build", "--target", target,
+          "--tag",         tag,     "--file",   legacy ? "-" : (context_dir / "images/Dockerfile").string()};
       auto arg_options = build::build_arg_options(args);
       argv.insert(argv.end(), arg_options.begin(), arg_options.end());
       argv.push_back(context_dir.string());
       return argv;
     };
     if (options->dry_run) {
-      std::vector<std::string> argv = build_argv("final", plan.tag.empty() ? "pytorch-cpu:<torch it reports>-debian12" : plan.tag,
-                                                 plan.args, false);
+      std::vector<std::string> argv = build_argv(
+          "final", plan.tag.empty() ? "pytorch-cpu:<torch it reports>-debian12" : plan.tag, plan.args, false);
       std::string line;
-      for (const auto& word : argv) line += (line.empty() ? "" : " ") + render::shell_quote(word);
+      for (const auto& word : argv)
+        line += (line.empty() ? "" : " ") + render::shell_quote(word);
       *context.out << line << "\n# then the same again with the labels read from the image's torch\n";
       return;
     }
@@ -143,27 +153,34 @@ void add_build_command(CLI::App& app, Context& context) {
     Builder builder = detect_builder(docker, *context.err);
     if (!plan.row.locks.empty()) {
       if (builder.legacy)
-        throw Error(ExitCode::failed, "the wheel flavors install from the wheel cache through a BuildKit bind mount; the legacy "
-                                      "builder has none: use a Docker client with BuildKit (`launcher --docker /usr/bin/docker`)");
+        throw Error(ExitCode::failed,
+                    "the wheel flavors install from the wheel cache through a BuildKit bind mount; the legacy "
+                    "builder has none: use a Docker client with BuildKit (`launcher --docker /usr/bin/docker`)");
       fill_wheelhouse(context_dir, plan.row, options->wheel_cache);
     }
     std::string dockerfile;
     if (builder.legacy) dockerfile = build::without_cache_mounts(read_file(context_dir / "images/Dockerfile"));
-    auto docker_build = [&](const std::string& target, const std::string& tag, const std::map<std::string, std::string>& args) {
+    auto docker_build = [&](const std::string& target, const std::string& tag,
+                            const std::map<std::string, std::string>& args) {
       *context.err << "building " << target << " stage as " << tag << "\n" << std::flush;
-      auto result = process::run_process(build_argv(target, tag, args, builder.legacy),
-                                         {.input = dockerfile, .working_dir = "", .extra_env = builder.env, .show_output = true});
-      if (result.exit_code != 0) throw Error(ExitCode::failed, "docker build failed (exit " + std::to_string(result.exit_code) + "); its output is above");
+      auto result =
+          process::run_process(build_argv(target, tag, args, builder.legacy),
+                               {.input = dockerfile, .working_dir = "", .extra_env = builder.env, .show_output = true});
+      if (result.exit_code != 0)
+        throw Error(ExitCode::failed,
+                    "docker build failed (exit " + std::to_string(result.exit_code) + "); its output is above");
     };
 
     // Pass one builds everything; pass two only adds the labels of what torch turned out to be.
     docker_build("final", scratch_tag, plan.args);
-    const std::vector<std::string> read_facts{"run", "--rm", "--entrypoint", "cat", scratch_tag, "/usr/local/share/launcher/torch-facts.json"};
+    const std::vector<std::string> read_facts{"run", "--rm",      "--entrypoint",
+                                              "cat", scratch_tag, "/usr/local/share/launcher/torch-facts.json"};
     json facts = JsonReader::parse(docker.run(read_facts, "read the image's torch facts").out,
                                    "docker run " + scratch_tag + " cat /usr/local/share/launcher/torch-facts.json");
     std::string tag = plan.tag.empty() ? build::offline_tag(facts, options->request.registry) : plan.tag;
     std::map<std::string, std::string> args = plan.args;
-    for (const auto& [name, value] : build::label_args(facts, plan.row, tag.substr(tag.rfind(':') + 1), git_revision(context_dir)))
+    for (const auto& [name, value] :
+         build::label_args(facts, plan.row, tag.substr(tag.rfind(':') + 1), git_revision(context_dir)))
       args[name] = value;
     docker_build("final", tag, args);
     docker.try_run({"image", "rm", scratch_tag});
@@ -173,11 +190,18 @@ void add_build_command(CLI::App& app, Context& context) {
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     double size = docker.inspect_image(tag).value_or(json::object()).value("Size", 0.0);
     if (options->json) {
-      *context.out << json{{"tag", tag}, {"size", size}, {"seconds", seconds}, {"torch", facts["torch"]}, {"cuda", facts["cuda"]}}.dump() << "\n";
+      *context.out << json{{"tag", tag},
+                           {"size", size},
+                           {"seconds", seconds},
+                           {"torch", facts["torch"]},
+                           {"cuda", facts["cuda"]}}
+                          .dump()
+                   << "\n";
       return;
     }
     *context.out << fmt::format("built {} ({}, {:.0f} s): torch {}, cuda {}\n", tag, human_size(size), seconds,
-                                facts["torch"].get<std::string>(), facts["cuda"].is_string() ? facts["cuda"].get<std::string>() : "none");
+                                facts["torch"].get<std::string>(),
+                                facts["cuda"].is_string() ? facts["cuda"].get<std::string>() : "none");
   });
 }
 

@@ -4,9 +4,9 @@
 #include <thread>
 
 #include "commands/slurm.hpp"
-#include "slurm/client.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
+#include "slurm/client.hpp"
 #include "slurm/output.hpp"
 
 namespace launcher::commands {
@@ -16,7 +16,8 @@ void add_cancel_command(CLI::App& app, Context& context) {
   CLI::App* command = app.add_subcommand("cancel", "cancel a Slurm job and wait until it has ended");
   command->add_option("JOB", *job, "Slurm job id")->required();
   command->callback([job, &context] {
-    if (!slurm::is_job_id(*job)) throw Error(ExitCode::usage, "JOB: expected a Slurm job id (digits), found " + quote_for_message(*job));
+    if (!slurm::is_job_id(*job))
+      throw Error(ExitCode::usage, "JOB: expected a Slurm job id (digits), found " + quote_for_message(*job));
     slurm::run_slurm({"scancel", *job}, "cancelling job " + *job);
     // The nodes' tasks remove their containers when Slurm signals them; the job has ended once
     // Slurm says so, which is what a caller waits for.

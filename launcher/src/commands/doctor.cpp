@@ -6,11 +6,11 @@
 
 #include "commands/profile_request.hpp"
 #include "core/error.hpp"
-#include "doctor/checks.hpp"
 #include "docker/docker.hpp"
-#include "facts/facts.hpp"
+#include "doctor/checks.hpp"
 #include "doctor/gpu_tools.hpp"
 #include "doctor/report.hpp"
+#include "facts/facts.hpp"
 #include "gpu/inventory.hpp"
 #include "host/host_facts.hpp"
 #include "matrix/matrix.hpp"
@@ -28,17 +28,21 @@ void add_doctor_command(CLI::App& app, Context& context) {
   };
   auto options = std::make_shared<Options>();
   CLI::App* command = app.add_subcommand(
-      "doctor", "check that this host can run a profile's container (driver, CUDA, GPUs, toolkit, Docker) and say how to fix it");
+      "doctor",
+      "check that this host can run a profile's container (driver, CUDA, GPUs, toolkit, Docker) and say how to fix it");
   add_profile_options(*command, options->request);
   command->add_option("env", options->env, "examine this running environment instead of a profile");
   command->add_flag("--json", options->json, "print the checks and the facts as JSON");
-  command->add_flag("--gpu", options->gpu, "with ENV: also run the image's gpu-check and gpu-probe inside it and show their table");
+  command->add_flag("--gpu", options->gpu,
+                    "with ENV: also run the image's gpu-check and gpu-probe inside it and show their table");
   command->add_option("--facts", options->facts_dir, "evaluate facts saved by --save-facts instead of this host")
       ->check(CLI::ExistingDirectory);
   command->add_option("--save-facts", options->save_facts_dir, "write every raw host answer read into this directory");
   command->callback([options, &context] {
     if (options->gpu && options->env.empty())
-      throw Error(ExitCode::usage, "--gpu runs the GPU tools inside an environment: launcher doctor --gpu ENV (`launcher ps` lists them)");
+      throw Error(
+          ExitCode::usage,
+          "--gpu runs the GPU tools inside an environment: launcher doctor --gpu ENV (`launcher ps` lists them)");
     if (options->gpu && !options->facts_dir.empty())
       throw Error(ExitCode::usage, "--gpu runs programs in a live container; it cannot use --facts");
     std::optional<facts::DirectoryFactSource> saved;
@@ -64,13 +68,15 @@ void add_doctor_command(CLI::App& app, Context& context) {
 
     std::vector<doctor::GpuToolRun> tool_runs;
     if (options->gpu)
-      for (const auto& tool : doctor::gpu_tools) tool_runs.push_back(doctor::run_gpu_tool(context.docker_cli(), options->env, tool));
+      for (const auto& tool : doctor::gpu_tools)
+        tool_runs.push_back(doctor::run_gpu_tool(context.docker_cli(), options->env, tool));
 
     if (options->json) {
       nlohmann::ordered_json report = doctor::report_json(results, snapshot);
       if (options->gpu) {
         nlohmann::ordered_json tools = nlohmann::ordered_json::object();
-        for (const auto& run : tool_runs) tools[run.tool] = run.report ? run.json : nlohmann::ordered_json{{"missing", run.missing}};
+        for (const auto& run : tool_runs)
+          tools[run.tool] = run.report ? run.json : nlohmann::ordered_json{{"missing", run.missing}};
         report["gpu_tools"] = tools;
       }
       *context.out << report.dump(2) << "\n";
@@ -79,8 +85,9 @@ void add_doctor_command(CLI::App& app, Context& context) {
     }
     auto [tools_exit, tools_verdict] = doctor::gpu_tools_verdict(tool_runs, options->env);
     if (tools_exit == probe_report::ExitCode::correctness_failure) throw Error(ExitCode::failed, tools_verdict);
-    auto failed = std::count_if(results.begin(), results.end(),
-                                [](const doctor::CheckResult& result) { return result.status == doctor::Status::fail; });
+    auto failed = std::count_if(results.begin(), results.end(), [](const doctor::CheckResult& result) {
+      return result.status == doctor::Status::fail;
+    });
     if (failed > 0)
       throw Error(ExitCode::host_incapable, std::to_string(failed) + (failed == 1 ? " check" : " checks") + " failed");
     if (tools_exit == probe_report::ExitCode::no_gpu) throw Error(ExitCode::host_incapable, tools_verdict);

@@ -28,7 +28,8 @@ void add_down_command(CLI::App& app, Context& context) {
   command->add_flag("--force", options->force, "remove even if files outside the volumes would be lost");
   command->add_flag("--purge", options->purge, "also delete the environment's secrets and host key");
   command->add_flag("--yes", options->yes, "do not ask before --purge");
-  command->add_option("--timeout", options->timeout_seconds, "seconds between SIGTERM and SIGKILL")->capture_default_str();
+  command->add_option("--timeout", options->timeout_seconds, "seconds between SIGTERM and SIGKILL")
+      ->capture_default_str();
   command->callback([options, &context] {
     docker::Docker docker = context.docker_cli();
     host::HostFacts host = host::read_host_facts();

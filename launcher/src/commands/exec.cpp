@@ -18,7 +18,8 @@ namespace launcher::commands {
 
 void add_exec_command(CLI::App& app, Context& context) {
   auto option = std::make_shared<EnvOption>();
-  CLI::App* command = env_subcommand(app, "exec", "run a command in an environment as its user, in its work dir", *option);
+  CLI::App* command =
+      env_subcommand(app, "exec", "run a command in an environment as its user, in its work dir", *option);
   command->add_option("CMD", option->rest, "command and arguments after -- (default: bash -l)");
   command->callback([option, &context] {
     docker::Docker docker = context.docker_cli();
@@ -27,8 +28,11 @@ void add_exec_command(CLI::App& app, Context& context) {
     std::string gid = lifecycle::env_variable(container, contract::env::gid);
     std::string user = lifecycle::env_variable(container, contract::env::user);
     std::string workdir = lifecycle::env_variable(container, contract::env::workdir);
-    std::vector<std::string> argv{docker.binary(), "exec", isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) ? "-it" : "-i"};
-    if (!uid.empty()) argv.insert(argv.end(), {"--user", uid + ":" + gid, "--env", "HOME=" + (uid == "0" ? std::string("/root") : "/home/" + user)});
+    std::vector<std::string> argv{docker.binary(), "exec",
+                                  isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) ? "-it" : "-i"};
+    if (!uid.empty())
+      argv.insert(argv.end(), {"--user", uid + ":" + gid, "--env",
+                               "HOME=" + (uid == "0" ? std::string("/root") : "/home/" + user)});
     if (!workdir.empty()) argv.insert(argv.end(), {"--workdir", workdir});
     argv.push_back(option->env);
     if (option->rest.empty()) argv.insert(argv.end(), {"bash", "-l"});

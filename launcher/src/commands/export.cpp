@@ -49,12 +49,14 @@ void add_export_command(CLI::App& app, Context& context) {
     bool lossy = false;
   };
   auto options = std::make_shared<Options>();
-  CLI::App* command = app.add_subcommand("export", "write the environment a profile resolves to as a Compose file or a devcontainer.json");
+  CLI::App* command = app.add_subcommand(
+      "export", "write the environment a profile resolves to as a Compose file or a devcontainer.json");
   add_profile_options(*command, options->request);
   command->add_option("--format", options->format, "compose | devcontainer")->required();
   command->add_option("-o,--output", options->output, "write the file here (atomically) instead of to standard output");
   command->add_flag("--force", options->force, "replace an existing output file that differs");
-  command->add_flag("--lossy", options->lossy, "leave out, and list, what the format cannot express instead of refusing");
+  command->add_flag("--lossy", options->lossy,
+                    "leave out, and list, what the format cannot express instead of refusing");
   command->callback([options, &context] {
     exporting::Format format = exporting::parse_format(options->format);
     host::HostFacts host = host::read_host_facts();
@@ -71,13 +73,15 @@ void add_export_command(CLI::App& app, Context& context) {
 
     // What `up` makes before it starts the container, so that Compose or the devcontainer CLI
     // finds it: the volumes to create, the network, the secrets the mount hands over.
-    for (const auto& directory : plan.create_directories) fs::create_directories(directory);
+    for (const auto& directory : plan.create_directories)
+      fs::create_directories(directory);
     lifecycle::ensure_network(docker, plan);
     secrets::ensure_env_secrets(plan, host.home);
 
     if (options->output.empty()) *context.out << exported.text;
     // Absolute: the atomic writer syncs the file's directory, which a bare name leaves empty.
-    else write_file_atomically(fs::absolute(options->output), exported.text, 0644);
+    else
+      write_file_atomically(fs::absolute(options->output), exported.text, 0644);
   });
 }
 

@@ -16,13 +16,19 @@ void add_jobs_command(CLI::App& app, Context& context) {
   command->add_flag("--json", *json, "print them as JSON");
   command->callback([json, &context] {
     // -t all: finished jobs too, for as long as slurmctld remembers them (MinJobAge).
-    std::string out = slurm::run_slurm({"squeue", "--me", "-h", "-t", "all", "-o", slurm::squeue_format}, "listing jobs").out;
+    std::string out =
+        slurm::run_slurm({"squeue", "--me", "-h", "-t", "all", "-o", slurm::squeue_format}, "listing jobs").out;
     std::vector<slurm::JobRow> rows = slurm::parse_job_rows(out);
     if (*json) {
       nlohmann::json list = nlohmann::json::array();
       for (const auto& row : rows)
-        list.push_back({{"job", row.id}, {"state", row.state}, {"nodes", row.nodes}, {"node_list", row.node_list},
-                        {"name", row.name}, {"image", row.image}, {"rendezvous_port", slurm::rendezvous_port(row.id)}});
+        list.push_back({{"job", row.id},
+                        {"state", row.state},
+                        {"nodes", row.nodes},
+                        {"node_list", row.node_list},
+                        {"name", row.name},
+                        {"image", row.image},
+                        {"rendezvous_port", slurm::rendezvous_port(row.id)}});
       *context.out << list.dump(2) << "\n";
       return;
     }

@@ -8,13 +8,13 @@
 
 #include "commands/lifecycle.hpp"
 #include "commands/slurm.hpp"
-#include "slurm/client.hpp"
 #include "core/error.hpp"
 #include "docker/docker.hpp"
 #include "lifecycle/environments.hpp"
 #include "lifecycle/inspect.hpp"
 #include "process/process.hpp"
 #include "secrets/env_secrets.hpp"
+#include "slurm/client.hpp"
 #include "slurm/output.hpp"
 
 namespace launcher::commands {
@@ -49,7 +49,9 @@ void add_logs_command(CLI::App& app, Context& context) {
   auto option = std::make_shared<EnvOption>();
   auto follow = std::make_shared<bool>(false);
   CLI::App* command = app.add_subcommand("logs", "show an environment's output, or a Slurm job's");
-  command->add_option("ENV", option->env, "environment, or a Slurm job id (digits only: a job, unless an environment has that name)")
+  command
+      ->add_option("ENV", option->env,
+                   "environment, or a Slurm job id (digits only: a job, unless an environment has that name)")
       ->required();
   command->add_flag("-f,--follow", *follow, "keep following");
   command->callback([option, follow, &context] {

@@ -19,7 +19,8 @@ namespace launcher::commands {
 
 void add_open_command(CLI::App& app, Context& context) {
   auto option = std::make_shared<EnvOption>();
-  CLI::App* command = env_subcommand(app, "open", "print the Jupyter login URL; open a browser when there is one", *option);
+  CLI::App* command =
+      env_subcommand(app, "open", "print the Jupyter login URL; open a browser when there is one", *option);
   command->callback([option, &context] {
     docker::Docker docker = context.docker_cli();
     nlohmann::json container = lifecycle::require_environment(docker, option->env);

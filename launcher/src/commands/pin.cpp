@@ -19,7 +19,8 @@ namespace fs = std::filesystem;
 
 void add_pin_command(CLI::App& app, Context& context) {
   auto profile_name = std::make_shared<std::string>("jupyter");
-  CLI::App* command = app.add_subcommand("pin", "write the registry digest of a profile's image into the team file (launcher.json)");
+  CLI::App* command =
+      app.add_subcommand("pin", "write the registry digest of a profile's image into the team file (launcher.json)");
   command->add_option("--profile", *profile_name, "profile whose image to pin")->capture_default_str();
   command->callback([profile_name, &context] {
     host::HostFacts host = host::read_host_facts();
@@ -43,7 +44,7 @@ void add_pin_command(CLI::App& app, Context& context) {
       std::string text = read_file(team_file);
       profile::parse_json_text(text, team_file.string()); // a syntax error is reported as everywhere else
       document = nlohmann::ordered_json::parse(text);
-      struct stat info{};
+      struct stat info {};
       if (stat(team_file.c_str(), &info) == 0) mode = info.st_mode & 07777;
     }
     std::string pinned = tag + "@" + *digest;

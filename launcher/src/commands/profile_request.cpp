@@ -9,7 +9,8 @@
 namespace launcher::commands {
 
 void add_profile_options(CLI::App& command, ProfileRequest& request) {
-  command.add_option("--profile", request.profile, "profile to use (built-in: jupyter, ssh, shell)")->capture_default_str();
+  command.add_option("--profile", request.profile, "profile to use (built-in: jupyter, ssh, shell)")
+      ->capture_default_str();
   command.add_option("--gpus", request.flags.gpus, "all | none | auto | N | device=0,1 | GPU UUIDs");
   command.add_option("-p,--port", request.flags.ports, "publish [IP:]HOST:CONTAINER[/tcp|udp]; HOST may be auto");
   command.add_option("-v,--volume", request.flags.volumes, "bind mount HOST:CONTAINER[:ro|:rw]");
@@ -40,10 +41,10 @@ plan::Resolution resolve_request(const ProfileRequest& request, const host::Host
   plan::Resolution resolution = plan::resolve_plan(request.profile, merged, host, host::real_path_probe(), gpus);
   const profile::ProfileSource* demanding = catalog.pinning_source();
   if (pinning == Pinning::required_when_demanded && demanding && !pin::pinned_digest(resolution.plan.image))
-    throw Error(ExitCode::usage, demanding->name + ": require_pinned_image is true, but profile \"" + request.profile +
-                                     "\" uses " + resolution.plan.image + " (set by " +
-                                     resolution.profile.origin_of("/image").describe() + "), which is not pinned by digest; `launcher pin --profile " +
-                                     request.profile + "` pins it");
+    throw Error(ExitCode::usage,
+                demanding->name + ": require_pinned_image is true, but profile \"" + request.profile + "\" uses " +
+                    resolution.plan.image + " (set by " + resolution.profile.origin_of("/image").describe() +
+                    "), which is not pinned by digest; `launcher pin --profile " + request.profile + "` pins it");
   return resolution;
 }
 

@@ -31,7 +31,8 @@ enum class Pinning { required_when_demanded, ignored };
 // This host's GPUs for resolution, through nvidia-smi (or recorded answers) and Docker's labels.
 // `up` records the GPUs it chooses; every other command previews them.
 struct HostGpuSource {
-  HostGpuSource(const host::HostFacts& host, docker::Docker docker, facts::FactSource& facts, gpu::Reservation reservation);
+  HostGpuSource(const host::HostFacts& host, docker::Docker docker, facts::FactSource& facts,
+                gpu::Reservation reservation);
 
   docker::Docker docker;
   facts::HostQueries queries;

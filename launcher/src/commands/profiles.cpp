@@ -5,8 +5,8 @@
 
 #include <fmt/format.h>
 
-#include "core/error.hpp"
 #include "commands/profile_request.hpp"
+#include "core/error.hpp"
 
 namespace launcher::commands {
 
@@ -39,10 +39,12 @@ void add_profiles_command(CLI::App& app, Context& context) {
     *context.out << fmt::format("{:<16} {:<8} {}\n", "PROFILE", "SERVICE", "DEFINED IN");
     for (const auto& entry : list) {
       std::string sources;
-      for (const auto& source : entry["sources"]) sources += (sources.empty() ? "" : " < ") + source.get<std::string>();
-      *context.out << fmt::format("{:<16} {:<8} {}\n", entry["name"].get<std::string>(),
-                                  entry.value("service", "-"), sources);
-      if (entry.contains("error")) *context.out << "  error: " << entry["error"].get<std::string>() << "\n";
+      for (const auto& source : entry["sources"])
+        sources += (sources.empty() ? "" : " < ") + source.get<std::string>();
+      *context.out << fmt::format("{:<16} {:<8} {}\n", entry["name"].get<std::string>(), entry.value("service", "-"),
+                                  sources);
+      if (entry.contains("error"))
+        *context.out << "  error: " << entry["error"].get<std::string>() << "\n";
       else if (!entry["description"].get<std::string>().empty())
         *context.out << "  " << entry["description"].get<std::string>() << "\n";
     }

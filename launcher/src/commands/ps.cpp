@@ -6,8 +6,8 @@
 #include "commands/lifecycle.hpp"
 #include "docker/docker.hpp"
 #include "doctor/checks.hpp"
-#include "facts/facts.hpp"
 #include "doctor/snapshot.hpp"
+#include "facts/facts.hpp"
 #include "launcher_contract/contract.hpp"
 #include "lifecycle/inspect.hpp"
 
@@ -33,7 +33,8 @@ std::string status_with_memory(const docker::ListedContainer& container, const d
   if (container.state == "running") return container.status;
   auto inspect = docker.inspect_container(container.name);
   auto killed = inspect ? lifecycle::out_of_memory(*inspect) : std::nullopt;
-  return killed ? container.status + ", " + *killed + "; raise resources.memory, then launcher up --recreate" : container.status;
+  return killed ? container.status + ", " + *killed + "; raise resources.memory, then launcher up --recreate"
+                : container.status;
 }
 
 std::string or_dash(const std::string& text) { return text.empty() || text == "none" ? "-" : text; }

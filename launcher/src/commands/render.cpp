@@ -25,8 +25,10 @@ void add_render_command(CLI::App& app, Context& context) {
     HostGpuSource gpus(host, context.docker_cli(), *context.facts, gpu::Reservation::preview);
     plan::Resolution resolution = resolve_request(options->request, host, gpus.gpus);
     pin::verify_pinned_image(context.docker_cli(), resolution.plan.image, resolution.profile.origin_of("/image"));
-    if (options->json) *context.out << render::resolution_json(context.docker, resolution).dump(2) << "\n";
-    else *context.out << render::render_run_command(context.docker, resolution.plan).display() << "\n";
+    if (options->json)
+      *context.out << render::resolution_json(context.docker, resolution).dump(2) << "\n";
+    else
+      *context.out << render::render_run_command(context.docker, resolution.plan).display() << "\n";
   });
 }
 

@@ -56,7 +56,8 @@ void add_secret_command(CLI::App& app, Context& context) {
           options->json);
   });
 
-  CLI::App* rotate = secret->add_subcommand("rotate", "replace the token and passwords; they take effect on the next up");
+  CLI::App* rotate =
+      secret->add_subcommand("rotate", "replace the token and passwords; they take effect on the next up");
   rotate->add_option("ENV", options->env, "environment name")->required();
   rotate->add_flag("--host-key", options->host_key, "replace the SSH host key too (clients will see a new key)");
   rotate->add_flag("--json", options->json, "print the new secrets as JSON");

@@ -31,11 +31,13 @@ public:
   ShadowSeal(const docker::Docker& docker, std::string container, const std::string& user)
       : docker_(docker), container_(std::move(container)) {
     docker_.run({"exec", "-u", "0", container_, "sh", "-c",
-                 std::string("cp -p /etc/shadow ") + saved + " && sed -i 's/^" + user + ":[^:]*:/" + user + ":*:/' /etc/shadow"},
+                 std::string("cp -p /etc/shadow ") + saved + " && sed -i 's/^" + user + ":[^:]*:/" + user +
+                     ":*:/' /etc/shadow"},
                 "keep the password hash of " + container_ + " out of the snapshot");
   }
   ~ShadowSeal() {
-    docker_.try_run({"exec", "-u", "0", container_, "sh", "-c", std::string("cat ") + saved + " > /etc/shadow && rm " + saved});
+    docker_.try_run(
+        {"exec", "-u", "0", container_, "sh", "-c", std::string("cat ") + saved + " > /etc/shadow && rm " + saved});
   }
   ShadowSeal(const ShadowSeal&) = delete;
   ShadowSeal& operator=(const ShadowSeal&) = delete;
@@ -55,8 +57,10 @@ void add_snapshot_command(CLI::App& app, Context& context) {
     bool json = false;
   };
   auto options = std::make_shared<Options>();
-  CLI::App* command = env_subcommand(app, "snapshot", "commit an environment's container to a new image, secrets excluded", options->env);
-  command->add_option("--tag", options->tag, "image name:tag (default: <image repository>:<tag>-snapshot-<env>-<yyyymmdd-hhmm>)");
+  CLI::App* command = env_subcommand(
+      app, "snapshot", "commit an environment's container to a new image, secrets excluded", options->env);
+  command->add_option("--tag", options->tag,
+                      "image name:tag (default: <image repository>:<tag>-snapshot-<env>-<yyyymmdd-hhmm>)");
   command->add_flag("--json", options->json, "print the result as one JSON object");
   command->callback([options, &context] {
     if (options->tag)
@@ -75,7 +79,8 @@ void add_snapshot_command(CLI::App& app, Context& context) {
     std::time_t now = std::time(nullptr);
     std::string tag = options->tag.value_or(lifecycle::default_snapshot_tag(image, env, now));
     if (std::string problem = lifecycle::image_reference_problem(tag); !problem.empty())
-      throw Error(ExitCode::usage, "the snapshot's name " + tag + " would be refused by Docker (" + problem + "); name one with --tag");
+      throw Error(ExitCode::usage,
+                  "the snapshot's name " + tag + " would be refused by Docker (" + problem + "); name one with --tag");
     char time_text[32];
     std::strftime(time_text, sizeof time_text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
     // docker commit pauses a running container for the copy and resumes it; mounts (the volumes,
@@ -86,24 +91,30 @@ void add_snapshot_command(CLI::App& app, Context& context) {
     auto label = [&](const std::string& key, const std::string& value) {
       commit.insert(commit.end(), {"--change", "LABEL " + key + "=\"" + value + "\""});
     };
-    for (const char* key : {contract::label::env, contract::label::profile, contract::label::plan_hash, contract::label::gpus}) label(key, "");
+    for (const char* key :
+         {contract::label::env, contract::label::profile, contract::label::plan_hash, contract::label::gpus})
+      label(key, "");
     label(contract::label::snapshot_of, env);
     label(contract::label::base_digest, base);
     label(contract::label::snapshot_time, time_text);
     commit.insert(commit.end(), {name, tag});
     std::optional<ShadowSeal> seal;
     std::string user = lifecycle::env_variable(container, contract::env::user);
-    if (!user.empty() && user != "root" && std::filesystem::exists(host::state_layout(env, host.state_home).user_password_hash())) {
+    if (!user.empty() && user != "root" &&
+        std::filesystem::exists(host::state_layout(env, host.state_home).user_password_hash())) {
       if (!lifecycle::is_running(container))
-        throw Error(ExitCode::failed, "environment \"" + env + "\" is stopped, and its /etc/shadow holds the login password's hash, "
-                                      "which only a running container can keep out of the snapshot: start it (`launcher up`) and snapshot again");
+        throw Error(ExitCode::failed, "environment \"" + env +
+                                          "\" is stopped, and its /etc/shadow holds the login password's hash, "
+                                          "which only a running container can keep out of the snapshot: start it "
+                                          "(`launcher up`) and snapshot again");
       seal.emplace(docker, name, user);
     }
     docker.run(commit, "snapshot " + env);
     auto committed = docker.inspect_image(tag);
     std::string id = committed ? JsonReader(*committed, "docker image inspect").string_or("Id", "") : "";
     if (options->json) {
-      *context.out << nlohmann::json{{"env", env}, {"tag", tag}, {"id", id}, {"base", base}, {"image", image}}.dump(2) << "\n";
+      *context.out << nlohmann::json{{"env", env}, {"tag", tag}, {"id", id}, {"base", base}, {"image", image}}.dump(2)
+                   << "\n";
       return;
     }
     *context.out << "snapshot of " << env << ": " << tag << " (" << id << ")\n"

@@ -30,13 +30,15 @@ struct SshTarget {
 SshTarget ssh_target(const docker::Docker& docker, const std::string& env) {
   nlohmann::json container = lifecycle::require_environment(docker, env);
   auto endpoint = lifecycle::endpoint_for(container, 22);
-  if (!endpoint) throw Error(ExitCode::failed, "environment \"" + env + "\" publishes no SSH port (it is a \"" +
-                                                   lifecycle::env_variable(container, contract::env::service) + "\" environment)");
+  if (!endpoint)
+    throw Error(ExitCode::failed, "environment \"" + env + "\" publishes no SSH port (it is a \"" +
+                                      lifecycle::env_variable(container, contract::env::service) + "\" environment)");
   host::HostFacts host = host::read_host_facts();
   host::StateLayout layout = host::state_layout(env, host.state_home);
   secrets::repair_host_key_files(layout, env); // a deleted known_hosts would fail the pinned check
-  return {lifecycle::reachable_host(*endpoint), endpoint->host_port, lifecycle::env_variable(container, contract::env::user),
-          secrets::host_key_alias(env), layout.known_hosts().string()};
+  return {lifecycle::reachable_host(*endpoint), endpoint->host_port,
+          lifecycle::env_variable(container, contract::env::user), secrets::host_key_alias(env),
+          layout.known_hosts().string()};
 }
 
 } // namespace
@@ -47,9 +49,18 @@ void add_ssh_command(CLI::App& app, Context& context) {
   command->add_option("ARGS", option->rest, "arguments for ssh after -- (a remote command, -L ...)");
   command->callback([option, &context] {
     SshTarget target = ssh_target(context.docker_cli(), option->env);
-    std::vector<std::string> argv{"ssh", "-p", std::to_string(target.port), "-o", "HostKeyAlias=" + target.alias,
-                                  "-o", "UserKnownHostsFile=" + target.known_hosts, "-o", "StrictHostKeyChecking=yes",
-                                  "-l", target.user, target.host};
+    std::vector<std::string> argv{"ssh",
+                                  "-p",
+                                  std::to_string(target.port),
+                                  "-o",
+                                  "HostKeyAlias=" + target.alias,
+                                  "-o",
+                                  "UserKnownHostsFile=" + target.known_hosts,
+                                  "-o",
+                                  "StrictHostKeyChecking=yes",
+                                  "-l",
+                                  target.user,
+                                  target.host};
     argv.insert(argv.end(), option->rest.begin(), option->rest.end());
     process::replace_process(argv);
   });
@@ -57,12 +68,14 @@ void add_ssh_command(CLI::App& app, Context& context) {
 
 void add_ssh_config_command(CLI::App& app, Context& context) {
   auto option = std::make_shared<EnvOption>();
-  CLI::App* command = env_subcommand(app, "ssh-config", "print a Host block for ~/.ssh/config and VS Code Remote-SSH", *option);
+  CLI::App* command =
+      env_subcommand(app, "ssh-config", "print a Host block for ~/.ssh/config and VS Code Remote-SSH", *option);
   command->callback([option, &context] {
     SshTarget target = ssh_target(context.docker_cli(), option->env);
-    *context.out << fmt::format("Host {}\n  HostName {}\n  Port {}\n  User {}\n  HostKeyAlias {}\n  UserKnownHostsFile {}\n"
-                                "  StrictHostKeyChecking yes\n",
-                                target.alias, target.host, target.port, target.user, target.alias, target.known_hosts);
+    *context.out << fmt::format(
+        "Host {}\n  HostName {}\n  Port {}\n  User {}\n  HostKeyAlias {}\n  UserKnownHostsFile {}\n"
+        "  StrictHostKeyChecking yes\n",
+        target.alias, target.host, target.port, target.user, target.alias, target.known_hosts);
   });
 }
 

@@ -3,11 +3,11 @@
 
 #include "commands/profile_request.hpp"
 #include "commands/slurm.hpp"
-#include "slurm/client.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "docker/docker.hpp"
 #include "pin/pin.hpp"
+#include "slurm/client.hpp"
 #include "slurm/job.hpp"
 #include "slurm/output.hpp"
 #include "slurm/script.hpp"
@@ -35,8 +35,8 @@ slurm::PinnedImage pin_image(const std::string& docker_binary, const plan::Resol
   const std::string& reference = resolution.plan.image;
   if (auto digest = pin::pinned_digest(reference))
     return {slurm::PinnedImage::Kind::repo_digest, pin::without_digest(reference), *digest};
-  std::string culprit = resolution.profile.origin_of("/image").describe() + ": image " + reference +
-                        " is not pinned by digest, ";
+  std::string culprit =
+      resolution.profile.origin_of("/image").describe() + ": image " + reference + " is not pinned by digest, ";
   std::string remedy = "; pin it with `launcher pin` (nodes then check the registry's digest)";
   std::optional<nlohmann::json> local;
   try {
@@ -57,9 +57,10 @@ void check_partition_gpus(const slurm::JobRequest& request) {
   int offered = slurm::max_gpus_per_node(gres);
   std::string partition = request.partition.empty() ? "the cluster" : "partition " + request.partition;
   if (request.gpus_per_node > offered)
-    throw Error(ExitCode::usage, "command line (--gpus-per-node " + std::to_string(request.gpus_per_node) + "): " +
-                                     partition + "'s nodes offer at most " + std::to_string(offered) +
-                                     " GPUs each (sinfo's GRES: " + (gres.empty() ? "none" : split(gres, '\n').front()) + ")");
+    throw Error(ExitCode::usage,
+                "command line (--gpus-per-node " + std::to_string(request.gpus_per_node) + "): " + partition +
+                    "'s nodes offer at most " + std::to_string(offered) +
+                    " GPUs each (sinfo's GRES: " + (gres.empty() ? "none" : split(gres, '\n').front()) + ")");
 }
 
 } // namespace
@@ -83,7 +84,8 @@ void add_submit_command(CLI::App& app, Context& context) {
   command->add_option("--account", options->job.account, "Slurm account");
   command->add_flag("--dry-run", options->dry_run, "print the sbatch script and submit nothing");
   command->add_flag("--json", options->json, "print the job as JSON");
-  command->add_option("CMD", options->job.command, "after --: what torchrun runs on each node, like train.py --epochs 3");
+  command->add_option("CMD", options->job.command,
+                      "after --: what torchrun runs on each node, like train.py --epochs 3");
   command->callback([options, command, &context] {
     slurm::JobRequest& job_request = options->job;
     if (command->count("--procs-per-node")) job_request.procs_per_node = options->procs_per_node;
@@ -110,11 +112,14 @@ void add_submit_command(CLI::App& app, Context& context) {
     long long job_id = slurm::parse_submitted_job_id(
         slurm::run_slurm({"sbatch", "--parsable"}, "Slurm refused the job", sbatch_options).out);
     if (options->json)
-      *context.out << nlohmann::json{{"job", job_id}, {"name", slurm::job_name(job.plan)},
-                                     {"image", job.image.run_reference()}, {"nodes", job_request.nodes}}
+      *context.out << nlohmann::json{{"job", job_id},
+                                     {"name", slurm::job_name(job.plan)},
+                                     {"image", job.image.run_reference()},
+                                     {"nodes", job_request.nodes}}
                           .dump()
                    << "\n";
-    else *context.out << job_id << "\n";
+    else
+      *context.out << job_id << "\n";
   });
 }
 

@@ -1,9 +1,9 @@
 #include "commands/up.hpp"
 
-#include <signal.h>
-#include <sys/socket.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -19,14 +19,14 @@
 #include "core/error.hpp"
 #include "docker/docker.hpp"
 #include "doctor/checks.hpp"
-#include "facts/facts.hpp"
 #include "doctor/snapshot.hpp"
+#include "facts/facts.hpp"
 #include "host/state_layout.hpp"
-#include "matrix/matrix.hpp"
-#include "pin/pin.hpp"
 #include "lifecycle/environments.hpp"
 #include "lifecycle/inspect.hpp"
 #include "lifecycle/readiness.hpp"
+#include "matrix/matrix.hpp"
+#include "pin/pin.hpp"
 #include "render/render.hpp"
 #include "render/resolution_json.hpp"
 #include "secrets/env_secrets.hpp"
@@ -45,9 +45,10 @@ void on_interrupt(int) { interrupted = true; }
 
 // Ctrl-C and SIGTERM set a flag that the wait loop reads, so `up` can clean up after itself.
 struct InterruptGuard {
-  struct sigaction previous_int{}, previous_term{};
+  struct sigaction previous_int {
+  }, previous_term{};
   InterruptGuard() {
-    struct sigaction action{};
+    struct sigaction action {};
     action.sa_handler = on_interrupt;
     sigemptyset(&action.sa_mask);
     sigaction(SIGINT, &action, &previous_int);
@@ -87,9 +88,10 @@ bool can_bind(const plan::PortBinding& port) {
 void refuse_busy_ports(const plan::Plan& plan) {
   for (const auto& port : plan.ports)
     if (port.host_port && !can_bind(port))
-      throw Error(ExitCode::failed, fmt::format("host port {} on {} is already in use by another program; free it, or let "
-                                                "Docker pick one with -p auto:{} (\"host\": \"auto\" in the profile)",
-                                                *port.host_port, port.bind, port.container_port));
+      throw Error(ExitCode::failed,
+                  fmt::format("host port {} on {} is already in use by another program; free it, or let "
+                              "Docker pick one with -p auto:{} (\"host\": \"auto\" in the profile)",
+                              *port.host_port, port.bind, port.container_port));
 }
 
 // Where the service will listen, when the plan fixes its host port.
@@ -113,7 +115,8 @@ std::string recorded_plan_changes(const host::StateLayout& layout, const plan::P
   if (!recorded) return "\n  (the previous plan is not recorded in " + file.string() + ")";
   try {
     std::string changes;
-    for (const auto& line : lifecycle::plan_differences(json::parse(*recorded), plan::to_json(plan))) changes += "\n  " + line;
+    for (const auto& line : lifecycle::plan_differences(json::parse(*recorded), plan::to_json(plan)))
+      changes += "\n  " + line;
     return changes;
   } catch (const json::exception&) {
     return "\n  (the previous plan in " + file.string() + " is damaged: not the JSON the launcher writes)";
@@ -131,16 +134,22 @@ struct Report {
 };
 
 Report report(const plan::Plan& plan, const json& container, const host::StateLayout& layout, double elapsed) {
-  json facts{{"env", plan.env},       {"profile", plan.profile},
-             {"service", plan.service}, {"image", plan.image},
-             {"status", "ready"},     {"seconds", elapsed},
+  json facts{{"env", plan.env},
+             {"profile", plan.profile},
+             {"service", plan.service},
+             {"image", plan.image},
+             {"status", "ready"},
+             {"seconds", elapsed},
              {"gpus", lifecycle::gpus_of(container)}};
   std::string text = fmt::format("{} is ready ({}, {:.1f} s)\n", plan.env, plan.service, elapsed);
   json ports = json::array();
   for (const auto& endpoint : lifecycle::endpoints_of(container)) {
-    ports.push_back({{"host_ip", endpoint.host_ip}, {"host_port", endpoint.host_port},
-                     {"container_port", endpoint.container_port}, {"protocol", endpoint.protocol}});
-    text += fmt::format("  port    {}:{} -> {}/{}\n", endpoint.host_ip, endpoint.host_port, endpoint.container_port, endpoint.protocol);
+    ports.push_back({{"host_ip", endpoint.host_ip},
+                     {"host_port", endpoint.host_port},
+                     {"container_port", endpoint.container_port},
+                     {"protocol", endpoint.protocol}});
+    text += fmt::format("  port    {}:{} -> {}/{}\n", endpoint.host_ip, endpoint.host_port, endpoint.container_port,
+                        endpoint.protocol);
   }
   facts["ports"] = ports;
   if (plan.service == "jupyter") {
@@ -158,9 +167,10 @@ Report report(const plan::Plan& plan, const json& container, const host::StateLa
   if (plan.service == "ssh") {
     auto endpoint = lifecycle::endpoint_for(container, 22);
     if (endpoint) {
-      std::string command = fmt::format("ssh -p {} -o HostKeyAlias={} -o UserKnownHostsFile={} -o StrictHostKeyChecking=yes {}@{}",
-                                        endpoint->host_port, secrets::host_key_alias(plan.env), layout.known_hosts().string(),
-                                        plan.user.name, lifecycle::reachable_host(*endpoint));
+      std::string command =
+          fmt::format("ssh -p {} -o HostKeyAlias={} -o UserKnownHostsFile={} -o StrictHostKeyChecking=yes {}@{}",
+                      endpoint->host_port, secrets::host_key_alias(plan.env), layout.known_hosts().string(),
+                      plan.user.name, lifecycle::reachable_host(*endpoint));
       facts["ssh_command"] = command;
       text += "  ssh     launcher ssh " + plan.env + "\n          " + command + "\n";
     }
@@ -192,13 +202,17 @@ void add_up_command(CLI::App& app, Context& context) {
   command->add_flag("--dry-run", options->dry_run, "print what would run, run nothing");
   command->add_flag("--json", options->json, "print the result as one JSON object");
   command->add_flag("--recreate", options->recreate, "replace the existing container (after the unsaved-files check)");
-  command->add_flag("--skip-checks", options->skip_checks, "start even when a host check fails (see `launcher doctor`)");
-  command->add_option("--timeout", options->timeout_seconds, "seconds to wait for the service")->capture_default_str()->check(CLI::PositiveNumber);
+  command->add_flag("--skip-checks", options->skip_checks,
+                    "start even when a host check fails (see `launcher doctor`)");
+  command->add_option("--timeout", options->timeout_seconds, "seconds to wait for the service")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   command->callback([options, &context] {
     host::HostFacts host = host::read_host_facts();
     // Named GPUs are recorded and counted ones chosen here, under the host-wide lock, so the
     // checks, the hash and docker run all see the final devices; --dry-run only previews them.
-    HostGpuSource gpus(host, context.docker_cli(), *context.facts, options->dry_run ? gpu::Reservation::preview : gpu::Reservation::record);
+    HostGpuSource gpus(host, context.docker_cli(), *context.facts,
+                       options->dry_run ? gpu::Reservation::preview : gpu::Reservation::record);
     plan::Resolution resolution = resolve_request(options->request, host, gpus.gpus);
     plan::Plan& plan = resolution.plan;
     pin::verify_pinned_image(context.docker_cli(), plan.image, resolution.profile.origin_of("/image"));
@@ -207,7 +221,8 @@ void add_up_command(CLI::App& app, Context& context) {
         *context.out << render::resolution_json(context.docker, resolution).dump(2) << "\n";
         return;
       }
-      for (const auto& directory : plan.create_directories) *context.out << "# would create " << render::shell_quote(directory) << "\n";
+      for (const auto& directory : plan.create_directories)
+        *context.out << "# would create " << render::shell_quote(directory) << "\n";
       *context.out << render::render_run_command(context.docker, plan).display() << "\n";
       return;
     }
@@ -235,19 +250,24 @@ void add_up_command(CLI::App& app, Context& context) {
     auto existing = found.get();
     if (existing && (options->recreate || lifecycle::plan_hash_of(*existing) != hash)) {
       if (!options->recreate)
-        throw Error(ExitCode::failed, "environment \"" + plan.env + "\" runs a different plan:" + recorded_plan_changes(layout, plan) +
+        throw Error(ExitCode::failed, "environment \"" + plan.env +
+                                          "\" runs a different plan:" + recorded_plan_changes(layout, plan) +
                                           "\n`launcher up --recreate` replaces its container (volumes are kept)");
       lifecycle::refuse_unsaved_work(docker, *existing,
-                                     "or discard it all with `launcher down " + plan.env + " --force`, then `launcher up` again");
+                                     "or discard it all with `launcher down " + plan.env +
+                                         " --force`, then `launcher up` again");
       lifecycle::stop_and_remove(docker, *existing, std::chrono::seconds(10));
       existing.reset();
     }
     if (existing) {
       // The container was made with the secrets it holds: new ones only on request.
       if (auto damaged = secrets::secret_problems(plan); !damaged.empty())
-        throw Error(ExitCode::failed, "the secrets of environment \"" + plan.env + "\" in " + layout.secrets_dir.string() +
-                                          " are damaged or gone (" + fmt::format("{}", fmt::join(damaged, "; ")) + "), and its container was made with the "
-                                          "old ones; `launcher up --recreate` makes new ones and replaces the container (volumes are kept)");
+        throw Error(
+            ExitCode::failed,
+            "the secrets of environment \"" + plan.env + "\" in " + layout.secrets_dir.string() +
+                " are damaged or gone (" + fmt::format("{}", fmt::join(damaged, "; ")) +
+                "), and its container was made with the "
+                "old ones; `launcher up --recreate` makes new ones and replaces the container (volumes are kept)");
       // Docker's plan-hash label equals this plan's: the state that follows from it is rebuilt.
       secrets::repair_derived_files(plan, host.home);
       record_plan(layout, plan);
@@ -257,7 +277,8 @@ void add_up_command(CLI::App& app, Context& context) {
     std::string container = plan.env;
     if (!existing) {
       refuse_busy_ports(plan);
-      for (const auto& directory : plan.create_directories) fs::create_directories(directory);
+      for (const auto& directory : plan.create_directories)
+        fs::create_directories(directory);
       lifecycle::ensure_network(docker, plan);
       secrets::ensure_env_secrets(plan, host.home);
       record_plan(layout, plan);
@@ -268,15 +289,18 @@ void add_up_command(CLI::App& app, Context& context) {
         docker.try_run({"rm", "-f", container});
         lifecycle::remove_own_network(docker, plan.env);
         if (!docker.inspect_image(plan.image))
-          throw Error(ExitCode::failed, "image " + plan.image + " is not on this host: pull it (`docker pull " + plan.image +
-                                            "`) or build it (`make image` builds the offline CPU image; images/README.md lists the builds)");
+          throw Error(
+              ExitCode::failed,
+              "image " + plan.image + " is not on this host: pull it (`docker pull " + plan.image +
+                  "`) or build it (`make image` builds the offline CPU image; images/README.md lists the builds)");
         throw;
       }
       created = true;
     } else if (!lifecycle::is_running(*existing)) {
       if (auto killed = lifecycle::out_of_memory(*existing))
         *context.err << "launcher: environment \"" << plan.env << "\" stopped after running " << *killed
-                     << "; starting it again. To give it more, raise resources.memory in the profile, then `launcher up --recreate`\n";
+                     << "; starting it again. To give it more, raise resources.memory in the profile, then `launcher "
+                        "up --recreate`\n";
       docker.run({"start", container}, "start " + container);
     }
 
@@ -292,16 +316,18 @@ void add_up_command(CLI::App& app, Context& context) {
       auto endpoint = planned_endpoint(plan, service_port);
       if (!endpoint) endpoint = lifecycle::endpoint_for(state.get(), service_port);
       if (!endpoint)
-        throw Error(ExitCode::failed, "environment \"" + plan.env + "\" publishes no port for " + plan.service + " (container port " +
-                                          std::to_string(service_port) + "): add one to the profile's \"ports\"");
+        throw Error(ExitCode::failed, "environment \"" + plan.env + "\" publishes no port for " + plan.service +
+                                          " (container port " + std::to_string(service_port) +
+                                          "): add one to the profile's \"ports\"");
       target.host = lifecycle::reachable_host(*endpoint);
       target.port = endpoint->host_port;
     }
     target.token = secrets::read_private_file(layout.jupyter_token()).value_or("");
     target.pinned_public_line = read_public_line(layout);
     try {
-      lifecycle::wait_until_ready(docker, container, target, std::chrono::seconds(options->timeout_seconds), *context.err,
-                                  [] { return interrupted.load(); }, *context.clock);
+      lifecycle::wait_until_ready(
+          docker, container, target, std::chrono::seconds(options->timeout_seconds), *context.err,
+          [] { return interrupted.load(); }, *context.clock);
     } catch (const Error&) {
       // A container this run made that never became ready goes with an interrupt; one that
       // existed before is left alone, and a failed one is kept for inspection.
@@ -309,8 +335,9 @@ void add_up_command(CLI::App& app, Context& context) {
         docker.try_run({"rm", "-f", container});
         lifecycle::remove_own_network(docker, plan.env);
       }
-      if (interrupted) throw Error(ExitCode::failed, created ? "interrupted: removed the container this run created"
-                                                             : "interrupted: the existing container is left as it was");
+      if (interrupted)
+        throw Error(ExitCode::failed, created ? "interrupted: removed the container this run created"
+                                              : "interrupted: the existing container is left as it was");
       throw;
     }
     double elapsed = std::chrono::duration<double>(context.clock->now() - start).count();

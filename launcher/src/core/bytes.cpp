@@ -9,14 +9,15 @@ namespace launcher {
 
 namespace {
 
-constexpr std::array<std::pair<char, std::uint64_t>, 5> units{{
-    {'t', 1ULL << 40}, {'g', 1ULL << 30}, {'m', 1ULL << 20}, {'k', 1ULL << 10}, {'b', 1}}};
+constexpr std::array<std::pair<char, std::uint64_t>, 5> units{
+    {{'t', 1ULL << 40}, {'g', 1ULL << 30}, {'m', 1ULL << 20}, {'k', 1ULL << 10}, {'b', 1}}};
 
 } // namespace
 
 std::optional<std::uint64_t> parse_byte_size(std::string_view text) {
   std::size_t number_end = 0;
-  while (number_end < text.size() && (std::isdigit(static_cast<unsigned char>(text[number_end])) || text[number_end] == '.'))
+  while (number_end < text.size() &&
+         (std::isdigit(static_cast<unsigned char>(text[number_end])) || text[number_end] == '.'))
     ++number_end;
   double number = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + number_end, number);

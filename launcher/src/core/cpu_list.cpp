@@ -27,7 +27,8 @@ std::optional<CpuList> parse_cpu_list(std::string_view text) {
     auto first = parse_number(std::string_view(entry).substr(0, dash));
     auto last = dash == std::string::npos ? first : parse_number(std::string_view(entry).substr(dash + 1));
     if (!first || !last || *last < *first) return std::nullopt;
-    for (int cpu = *first; cpu <= *last; ++cpu) list.insert(cpu);
+    for (int cpu = *first; cpu <= *last; ++cpu)
+      list.insert(cpu);
   }
   return list;
 }
@@ -36,7 +37,8 @@ std::string format_cpu_list(const CpuList& list) {
   std::string text;
   for (auto it = list.begin(); it != list.end();) {
     int first = *it, last = *it;
-    for (++it; it != list.end() && *it == last + 1; ++it) last = *it;
+    for (++it; it != list.end() && *it == last + 1; ++it)
+      last = *it;
     text += (text.empty() ? "" : ",") + std::to_string(first) + (last > first ? "-" + std::to_string(last) : "");
   }
   return text;

@@ -17,12 +17,18 @@ nlohmann::json parse_json_within_depth(std::string_view text) {
 
 std::string describe_json(const json& value) {
   switch (value.type()) {
-  case json::value_t::string: return quote_for_message(value.get_ref<const std::string&>());
-  case json::value_t::array: return "an array";
-  case json::value_t::object: return "an object";
-  case json::value_t::null: return "null";
-  case json::value_t::discarded: return "nothing";
-  default: return value.dump(); // a number or a boolean: short, and never invalid UTF-8
+  case json::value_t::string:
+    return quote_for_message(value.get_ref<const std::string&>());
+  case json::value_t::array:
+    return "an array";
+  case json::value_t::object:
+    return "an object";
+  case json::value_t::null:
+    return "null";
+  case json::value_t::discarded:
+    return "nothing";
+  default:
+    return value.dump(); // a number or a boolean: short, and never invalid UTF-8
   }
 }
 
@@ -80,14 +86,16 @@ bool JsonReader::boolean() const {
 std::vector<JsonReader> JsonReader::elements() const {
   if (!value_->is_array()) fail("an array");
   std::vector<JsonReader> elements;
-  for (std::size_t i = 0; i < value_->size(); ++i) elements.emplace_back((*value_)[i], command_, pointer_ / i);
+  for (std::size_t i = 0; i < value_->size(); ++i)
+    elements.emplace_back((*value_)[i], command_, pointer_ / i);
   return elements;
 }
 
 std::vector<std::pair<std::string, JsonReader>> JsonReader::members() const {
   if (!value_->is_object()) fail("an object");
   std::vector<std::pair<std::string, JsonReader>> members;
-  for (const auto& [key, item] : value_->items()) members.emplace_back(key, JsonReader(item, command_, pointer_ / key));
+  for (const auto& [key, item] : value_->items())
+    members.emplace_back(key, JsonReader(item, command_, pointer_ / key));
   return members;
 }
 

@@ -10,13 +10,16 @@ namespace {
 // Optimal string alignment distance: a swap of two neighbours ("prots") is one edit.
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 0; i <= a.size(); ++i)
+    d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j)
+    d[0][j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i)
     for (std::size_t j = 1; j <= b.size(); ++j) {
       std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
       d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
     }
   return d[a.size()][b.size()];
 }
@@ -51,14 +54,22 @@ std::string hex_escape(unsigned char byte) {
 // JSON's escapes for what JSON must escape, as nlohmann::json::dump writes them.
 std::string json_escape(char c) {
   switch (c) {
-  case '"': return "\\\"";
-  case '\\': return "\\\\";
-  case '\b': return "\\b";
-  case '\f': return "\\f";
-  case '\n': return "\\n";
-  case '\r': return "\\r";
-  case '\t': return "\\t";
-  default: break;
+  case '"':
+    return "\\\"";
+  case '\\':
+    return "\\\\";
+  case '\b':
+    return "\\b";
+  case '\f':
+    return "\\f";
+  case '\n':
+    return "\\n";
+  case '\r':
+    return "\\r";
+  case '\t':
+    return "\\t";
+  default:
+    break;
   }
   if (static_cast<unsigned char>(c) < 0x20) {
     char escaped[7];
@@ -83,8 +94,10 @@ std::string escape_invalid_utf8(std::string_view text) {
   std::string escaped;
   for (std::size_t at = 0; at < text.size();) {
     std::size_t length = utf8_sequence_length(text, at);
-    if (length == 0) escaped += hex_escape(static_cast<unsigned char>(text[at++]));
-    else escaped += text.substr(at, length), at += length;
+    if (length == 0)
+      escaped += hex_escape(static_cast<unsigned char>(text[at++]));
+    else
+      escaped += text.substr(at, length), at += length;
   }
   return escaped;
 }
@@ -125,9 +138,7 @@ std::vector<std::string> split(std::string_view text, char separator) {
   }
 }
 
-bool starts_with(std::string_view text, std::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
-}
+bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
 
 std::string quote_for_message(std::string_view text) {
   constexpr std::size_t max_length = 80;
@@ -135,15 +146,19 @@ std::string quote_for_message(std::string_view text) {
   // Only the start is shown: quoting stops once it is longer than the cut.
   for (std::size_t at = 0; at < text.size() && quoted.size() <= max_length;) {
     std::size_t length = utf8_sequence_length(text, at);
-    if (length == 0) quoted += hex_escape(static_cast<unsigned char>(text[at++]));
-    else if (length == 1) quoted += json_escape(text[at++]);
-    else quoted += text.substr(at, length), at += length;
+    if (length == 0)
+      quoted += hex_escape(static_cast<unsigned char>(text[at++]));
+    else if (length == 1)
+      quoted += json_escape(text[at++]);
+    else
+      quoted += text.substr(at, length), at += length;
   }
   quoted += '"';
   if (quoted.size() > max_length) {
     std::size_t cut = max_length - 4;
     // Never end inside a UTF-8 sequence.
-    while (cut > 1 && (static_cast<unsigned char>(quoted[cut]) & 0xC0) == 0x80) --cut;
+    while (cut > 1 && (static_cast<unsigned char>(quoted[cut]) & 0xC0) == 0x80)
+      --cut;
     quoted = quoted.substr(0, cut) + "...\"";
   }
   return quoted;

@@ -28,13 +28,16 @@ bool is_missing_gpu_runtime(const std::string& stderr_text) {
 std::string explain_failure(const std::string& action, const std::string& stderr_text) {
   const std::string& e = stderr_text;
   if (contains(e, "permission denied while trying to connect to the Docker daemon"))
-    return "failed to " + action + ": permission denied on the Docker socket; add yourself to the docker group "
+    return "failed to " + action +
+           ": permission denied on the Docker socket; add yourself to the docker group "
            "(sudo usermod -aG docker $USER, then log in again) or run as root";
   if (contains(e, "Cannot connect to the Docker daemon") || contains(e, "Is the docker daemon running"))
-    return "failed to " + action + ": the Docker daemon is not running; start it (sudo systemctl start docker, or "
+    return "failed to " + action +
+           ": the Docker daemon is not running; start it (sudo systemctl start docker, or "
            "sudo dockerd on a host without systemd)";
   if (is_missing_gpu_runtime(e))
-    return "failed to " + action + ": Docker cannot give GPUs to containers: the NVIDIA Container Toolkit is missing "
+    return "failed to " + action +
+           ": Docker cannot give GPUs to containers: the NVIDIA Container Toolkit is missing "
            "or not configured (install nvidia-container-toolkit, run `sudo nvidia-ctk runtime configure "
            "--runtime=docker`, restart Docker), or run without GPUs (--gpus none)";
   if (contains(e, "port is already allocated") || contains(e, "address already in use"))
@@ -53,8 +56,9 @@ process::ProcessResult Docker::try_run(const std::vector<std::string>& args) con
   try {
     return runner_(argv);
   } catch (const Error&) {
-    throw Error(ExitCode::failed, "the Docker CLI (" + binary_ + ") is not on PATH: install docker.io (Debian, "
-                                  "Ubuntu) or Docker Engine, or name it with --docker");
+    throw Error(ExitCode::failed, "the Docker CLI (" + binary_ +
+                                      ") is not on PATH: install docker.io (Debian, "
+                                      "Ubuntu) or Docker Engine, or name it with --docker");
   }
 }
 
@@ -101,7 +105,8 @@ std::vector<ListedContainer> parse_listing(std::string_view out, const std::vect
     ListedContainer listed{reader.at("name").string(),   reader.at("image").string(), reader.at("state").string(),
                            reader.at("status").string(), reader.at("ports").string(), {}};
     JsonReader listed_labels = reader.at("labels");
-    for (const auto& name : labels) listed.labels[name] = listed_labels.string_or(name, "");
+    for (const auto& name : labels)
+      listed.labels[name] = listed_labels.string_or(name, "");
     containers.push_back(std::move(listed));
   }
   return containers;
@@ -132,8 +137,10 @@ std::vector<json> Docker::containers_labelled(const std::string& label_filter) c
 
 std::vector<ListedContainer> Docker::list_labelled(const std::string& label_filter,
                                                    const std::vector<std::string>& labels) const {
-  std::string lines = run({"ps", "-a", "--no-trunc", "--filter", "label=" + label_filter, "--format", listing_format(labels)},
-                          "list containers").out;
+  std::string lines =
+      run({"ps", "-a", "--no-trunc", "--filter", "label=" + label_filter, "--format", listing_format(labels)},
+          "list containers")
+          .out;
   return parse_listing(lines, labels);
 }
 

@@ -54,7 +54,8 @@ process::ProcessResult spawn_cli(const std::vector<std::string>& argv);
 // The Docker CLI, the one way the launcher reaches the engine; JSON read from its own --format output.
 class Docker {
 public:
-  explicit Docker(std::string binary, CliRunner runner = spawn_cli) : binary_(std::move(binary)), runner_(std::move(runner)) {}
+  explicit Docker(std::string binary, CliRunner runner = spawn_cli)
+      : binary_(std::move(binary)), runner_(std::move(runner)) {}
 
   const std::string& binary() const { return binary_; }
 

@@ -24,7 +24,8 @@ std::string gpu_label(const Gpu& gpu) { return "GPU " + std::to_string(gpu.index
 
 std::string joined(const std::vector<std::string>& items, const std::string& separator) {
   std::string text;
-  for (const auto& item : items) text += (text.empty() ? "" : separator) + item;
+  for (const auto& item : items)
+    text += (text.empty() ? "" : separator) + item;
   return text;
 }
 
@@ -52,7 +53,8 @@ ArchFit arch_fit(const matrix::Row& spec, const gpu::ComputeCapability& capabili
   int best = -1;
   for (const auto& arch : spec.cuda_archs) {
     int number = arch_number(arch);
-    if (number / 10 == capability.major && number % 10 <= capability.minor && number > best) best = number, fit = {ArchFit::Kind::cubin, arch};
+    if (number / 10 == capability.major && number % 10 <= capability.minor && number > best)
+      best = number, fit = {ArchFit::Kind::cubin, arch};
   }
   if (fit.kind == ArchFit::Kind::cubin) return fit;
   int device = capability.major * 10 + capability.minor;
@@ -109,9 +111,14 @@ std::optional<CheckResult> driver_cuda_check(const ImageFacts& image, const gpu:
   const matrix::Row& spec = image.spec;
   const std::string& driver = inventory.driver_version;
   if (spec.min_driver.empty())
-    return CheckResult{"driver-cuda", Status::warn, "cannot tell which driver CUDA " + spec.cuda + " needs: the image has no io.launcher.min-driver label and the matrix does not know CUDA " + spec.cuda, "add the io.launcher.min-driver label to the image"};
+    return CheckResult{"driver-cuda", Status::warn,
+                       "cannot tell which driver CUDA " + spec.cuda +
+                           " needs: the image has no io.launcher.min-driver label and the matrix does not know CUDA " +
+                           spec.cuda,
+                       "add the io.launcher.min-driver label to the image"};
   if (driver_runs(driver, spec))
-    return ok("driver-cuda", "driver " + driver + " runs CUDA " + spec.cuda + " (needs " + spec.min_driver + " or newer)");
+    return ok("driver-cuda",
+              "driver " + driver + " runs CUDA " + spec.cuda + " (needs " + spec.min_driver + " or newer)");
 
   std::string fix = "update the driver to " + spec.min_driver + " or newer";
   if (const matrix::Row* other = alternative_row(matrix, spec.torch, driver, gpus, true))
@@ -126,15 +133,18 @@ std::optional<CheckResult> driver_cuda_check(const ImageFacts& image, const gpu:
                            ") runs the image's compiled kernels, but PTX JIT and CUDA APIs newer than the driver fail",
                        fix};
 
-  std::string message = "driver " + driver + " cannot run CUDA " + spec.cuda + ": it needs " + spec.min_driver + " or newer";
+  std::string message =
+      "driver " + driver + " cannot run CUDA " + spec.cuda + ": it needs " + spec.min_driver + " or newer";
   if (floor != matrix.minor_version_floor.end() && floor->second != spec.min_driver)
     message += " (or " + floor->second + " for " + family + " minor-version compatibility)";
   const matrix::CudaToolkit* toolkit = matrix.toolkit(spec.cuda_full.empty() ? spec.cuda : spec.cuda_full);
   int branch = matrix::major_version(driver);
-  bool forward_compatible = toolkit && std::count(toolkit->forward_compat_branches.begin(), toolkit->forward_compat_branches.end(), branch) &&
-                            !gpus.empty() && std::all_of(gpus.begin(), gpus.end(), [](const Gpu* gpu) { return datacenter_gpu(*gpu); });
+  bool forward_compatible =
+      toolkit && std::count(toolkit->forward_compat_branches.begin(), toolkit->forward_compat_branches.end(), branch) &&
+      !gpus.empty() && std::all_of(gpus.begin(), gpus.end(), [](const Gpu* gpu) { return datacenter_gpu(*gpu); });
   if (forward_compatible) {
-    std::string package = "cuda-compat-" + std::to_string(major) + "-" + std::to_string(matrix::version_fields(spec.cuda).at(1));
+    std::string package =
+        "cuda-compat-" + std::to_string(major) + "-" + std::to_string(matrix::version_fields(spec.cuda).at(1));
     fix += "; or, on these data-center GPUs, NVIDIA's forward-compatibility package " + package +
            " supports driver branch " + std::to_string(branch) + " (never GeForce)";
   }
@@ -146,15 +156,20 @@ CheckResult arch_check(const ImageFacts& image, const Gpu& gpu, const std::strin
   const matrix::Row& spec = image.spec;
   std::string who = gpu_label(gpu) + " (" + gpu.compute_capability.sm() + ")";
   if (gpu.compute_capability.major == 0)
-    return {"gpu-arch", Status::warn, gpu_label(gpu) + ": nvidia-smi did not report its compute capability", "run nvidia-smi --query-gpu=compute_cap --format=csv"};
-  bool unverified = image.origin == ImageFacts::Origin::matrix && (spec.is_unverified("cuda_archs") || spec.is_unverified("ptx"));
+    return {"gpu-arch", Status::warn, gpu_label(gpu) + ": nvidia-smi did not report its compute capability",
+            "run nvidia-smi --query-gpu=compute_cap --format=csv"};
+  bool unverified =
+      image.origin == ImageFacts::Origin::matrix && (spec.is_unverified("cuda_archs") || spec.is_unverified("ptx"));
   std::string caveat = unverified ? " (the matrix marks this row's architectures unverified)" : "";
   ArchFit fit = arch_fit(spec, gpu.compute_capability);
   if (fit.kind == ArchFit::Kind::cubin && fit.arch == gpu.compute_capability.sm())
     return ok("gpu-arch", who + ": the image has " + fit.arch + " kernels" + caveat);
-  if (fit.kind == ArchFit::Kind::cubin) return ok("gpu-arch", who + ": runs the image's " + fit.arch + " kernels" + caveat);
+  if (fit.kind == ArchFit::Kind::cubin)
+    return ok("gpu-arch", who + ": runs the image's " + fit.arch + " kernels" + caveat);
   if (fit.kind == ArchFit::Kind::ptx && driver_runs(driver, spec))
-    return ok("gpu-arch", who + ": no " + gpu.compute_capability.sm() + " kernels, the driver JIT-compiles the image's " + fit.arch + " PTX (slow first start)" + caveat);
+    return ok("gpu-arch", who + ": no " + gpu.compute_capability.sm() +
+                              " kernels, the driver JIT-compiles the image's " + fit.arch + " PTX (slow first start)" +
+                              caveat);
   if (fit.kind == ArchFit::Kind::ptx)
     return {"gpu-arch", Status::fail,
             who + ": only the image's " + fit.arch + " PTX could run on it, and driver " + driver +
@@ -167,7 +182,8 @@ CheckResult arch_check(const ImageFacts& image, const Gpu& gpu, const std::strin
                           : "no image in the matrix has kernels for " + gpu.compute_capability.sm();
   return {"gpu-arch", Status::fail,
           who + ": " + image.ref + " has no kernels for it (" + arch_list(spec) +
-              "): PyTorch would fail with \"CUDA error: no kernel image is available for execution on the device\"" + caveat,
+              "): PyTorch would fail with \"CUDA error: no kernel image is available for execution on the device\"" +
+              caveat,
           fix};
 }
 
@@ -203,21 +219,25 @@ std::optional<CheckResult> numa_check(const HostSnapshot& snapshot) {
       unknown.push_back("GPU " + std::to_string(gpu.index));
       continue;
     }
-    placed.push_back("GPU " + std::to_string(gpu.index) + ": node " + format_cpu_list(*found->second.numa_nodes) + ", CPUs " +
-                     format_cpu_list(*found->second.cpus));
+    placed.push_back("GPU " + std::to_string(gpu.index) + ": node " + format_cpu_list(*found->second.numa_nodes) +
+                     ", CPUs " + format_cpu_list(*found->second.cpus));
   }
   if (!unknown.empty())
     return CheckResult{"numa", Status::warn,
                        "`nvidia-smi topo -m` gives no CPU or NUMA affinity (N/A) for " + joined(unknown, ", ") +
-                           ", so envs with those GPUs get no CPU set (usual in a VM)", fix};
+                           ", so envs with those GPUs get no CPU set (usual in a VM)",
+                       fix};
   return ok("numa", "CPU sets follow the GPUs: " + joined(placed, "; "));
 }
 
 std::string status_name(Status status) {
   switch (status) {
-  case Status::ok: return "OK";
-  case Status::warn: return "WARN";
-  case Status::fail: return "FAIL";
+  case Status::ok:
+    return "OK";
+  case Status::warn:
+    return "WARN";
+  case Status::fail:
+    return "FAIL";
   }
   return "";
 }
@@ -228,7 +248,8 @@ CheckResult docker_check(const DockerFacts& docker) {
   case Reach::reachable:
     return ok("docker", "Docker Engine " + docker.server_version + " answers (client " + docker.client_version + ")");
   case Reach::daemon_down:
-    return {"docker", Status::fail, "the Docker daemon is not running: " + docker.error, "start it: sudo systemctl start docker"};
+    return {"docker", Status::fail, "the Docker daemon is not running: " + docker.error,
+            "start it: sudo systemctl start docker"};
   case Reach::permission_denied:
     return {"docker", Status::fail, "no permission to use the Docker daemon: " + docker.error,
             "add yourself to the docker group (sudo usermod -aG docker $USER) and log in again"};
@@ -237,22 +258,26 @@ CheckResult docker_check(const DockerFacts& docker) {
             "install Docker Engine, or name the CLI with --docker or $LAUNCHER_DOCKER"};
   case Reach::failed:
     return {"docker", Status::fail, "docker fails: " + docker.error, "run 'docker info' to see why"};
-  case Reach::not_recorded: break;
+  case Reach::not_recorded:
+    break;
   }
-  return {"docker", Status::warn, "the facts do not record Docker", "record them on the host with 'launcher doctor --save-facts DIR'"};
+  return {"docker", Status::warn, "the facts do not record Docker",
+          "record them on the host with 'launcher doctor --save-facts DIR'"};
 }
 
 std::optional<CheckResult> loopback_publish_check(const DockerFacts& docker) {
   if (docker.reach != DockerFacts::Reach::reachable) return std::nullopt;
   if (matrix::compare_versions(docker.server_version, loopback_fixed_in) >= 0)
-    return ok("loopback-publish", "Docker Engine " + docker.server_version + " keeps ports published on 127.0.0.1 local");
-  return CheckResult{"loopback-publish", Status::warn,
-                     "Docker Engine " + docker.server_version +
-                         " is older than 28.0: other machines on the same network segment can reach ports published on 127.0.0.1, "
-                         "and containers' bridge addresses directly",
-                     "upgrade Docker Engine to 28.0 or later; until then keep untrusted machines off this host's network segment, "
-                     "or drop new connections routed into the bridges from outside: "
-                     "iptables -I DOCKER-USER -o br-+ ! -i br-+ -m conntrack --ctstate NEW -j DROP (the same for docker0)"};
+    return ok("loopback-publish",
+              "Docker Engine " + docker.server_version + " keeps ports published on 127.0.0.1 local");
+  return CheckResult{
+      "loopback-publish", Status::warn,
+      "Docker Engine " + docker.server_version +
+          " is older than 28.0: other machines on the same network segment can reach ports published on 127.0.0.1, "
+          "and containers' bridge addresses directly",
+      "upgrade Docker Engine to 28.0 or later; until then keep untrusted machines off this host's network segment, "
+      "or drop new connections routed into the bridges from outside: "
+      "iptables -I DOCKER-USER -o br-+ ! -i br-+ -m conntrack --ctstate NEW -j DROP (the same for docker0)"};
 }
 
 CheckResult driver_check(const gpu::GpuInventory& inventory, bool gpus_requested) {
@@ -262,23 +287,29 @@ CheckResult driver_check(const gpu::GpuInventory& inventory, bool gpus_requested
             "install the NVIDIA driver, or run without GPUs (--gpus none)"};
   }
   if (!inventory.problem.empty())
-    return {"driver", Status::warn, "NVIDIA driver " + inventory.driver_version + ", but " + inventory.problem, "run nvidia-smi to see what fails"};
+    return {"driver", Status::warn, "NVIDIA driver " + inventory.driver_version + ", but " + inventory.problem,
+            "run nvidia-smi to see what fails"};
   std::size_t count = inventory.gpus.size();
-  return ok("driver", "NVIDIA driver " + inventory.driver_version + ", " + std::to_string(count) + " GPU" + (count == 1 ? "" : "s"));
+  return ok("driver", "NVIDIA driver " + inventory.driver_version + ", " + std::to_string(count) + " GPU" +
+                          (count == 1 ? "" : "s"));
 }
 
 CheckResult toolkit_check(const ToolkitFacts& toolkit) {
   std::vector<std::string> found;
   if (toolkit.nvidia_runtime) found.push_back("nvidia runtime registered with Docker");
-  for (const auto& spec : toolkit.cdi_specs) found.push_back("CDI spec " + spec);
+  for (const auto& spec : toolkit.cdi_specs)
+    found.push_back("CDI spec " + spec);
   if (!toolkit.cli_version.empty()) found.push_back(toolkit.cli_version);
   if (!found.empty()) return ok("toolkit", "NVIDIA Container Toolkit: " + joined(found, ", "));
-  if (!toolkit.recorded) return {"toolkit", Status::warn, "the facts do not record the NVIDIA Container Toolkit", "record them on the host with 'launcher doctor --save-facts DIR'"};
-  return {"toolkit", Status::fail,
-          "no NVIDIA Container Toolkit (no nvidia runtime in docker info, no CDI spec in /etc/cdi or /var/run/cdi, "
-          "no nvidia-container-cli): docker run --gpus would fail with 'could not select device driver \"\" with "
-          "capabilities: [[gpu]]'",
-          "install nvidia-container-toolkit, run 'sudo nvidia-ctk runtime configure --runtime=docker' and restart Docker"};
+  if (!toolkit.recorded)
+    return {"toolkit", Status::warn, "the facts do not record the NVIDIA Container Toolkit",
+            "record them on the host with 'launcher doctor --save-facts DIR'"};
+  return {
+      "toolkit", Status::fail,
+      "no NVIDIA Container Toolkit (no nvidia runtime in docker info, no CDI spec in /etc/cdi or /var/run/cdi, "
+      "no nvidia-container-cli): docker run --gpus would fail with 'could not select device driver \"\" with "
+      "capabilities: [[gpu]]'",
+      "install nvidia-container-toolkit, run 'sudo nvidia-ctk runtime configure --runtime=docker' and restart Docker"};
 }
 
 CheckResult image_check(const ImageFacts& image, bool gpus_requested, const matrix::Matrix& matrix) {
@@ -289,24 +320,32 @@ CheckResult image_check(const ImageFacts& image, bool gpus_requested, const matr
   if (image.origin == Origin::unknown) {
     if (!image.present)
       return {"image", Status::warn,
-              image.ref + " is not present locally and its tag is not one images/matrix.json derives: its PyTorch and CUDA are unknown",
+              image.ref + " is not present locally and its tag is not one images/matrix.json derives: its PyTorch and "
+                          "CUDA are unknown",
               "pull or build it, then run 'launcher doctor' again"};
     return {"image", Status::warn,
-            "cannot tell which PyTorch and CUDA " + image.ref + " has: no io.launcher.* labels, and its tag is not one images/matrix.json derives",
-            "use an image whose tag the matrix derives, or label it (io.launcher.torch, io.launcher.cuda, io.launcher.cuda-archs, io.launcher.min-driver)"};
+            "cannot tell which PyTorch and CUDA " + image.ref +
+                " has: no io.launcher.* labels, and its tag is not one images/matrix.json derives",
+            "use an image whose tag the matrix derives, or label it (io.launcher.torch, io.launcher.cuda, "
+            "io.launcher.cuda-archs, io.launcher.min-driver)"};
   }
   std::string versions = describe_versions(image.spec);
   if (gpus_requested && image.spec.is_cpu()) {
     const matrix::Row* cuda = nullptr;
     for (const auto& row : matrix.rows)
-      if (row.torch == image.spec.torch && !row.is_cpu() && (!cuda || matrix::compare_versions(row.cuda, cuda->cuda) > 0)) cuda = &row;
-    return {"image", Status::warn, image.ref + " is a CPU image (" + versions + "): PyTorch in it will not use the requested GPUs",
+      if (row.torch == image.spec.torch && !row.is_cpu() &&
+          (!cuda || matrix::compare_versions(row.cuda, cuda->cuda) > 0))
+        cuda = &row;
+    return {"image", Status::warn,
+            image.ref + " is a CPU image (" + versions + "): PyTorch in it will not use the requested GPUs",
             cuda ? "use a CUDA image, e.g. " + matrix::image_tag(*cuda, matrix::Variant::devel) : "use a CUDA image"};
   }
   if (image.origin == Origin::labels) return ok("image", image.ref + ": " + versions + " (from its labels)");
   std::string unverified = image.spec.unverified.empty() ? "" : "; unverified: " + joined(image.spec.unverified, ", ");
-  if (!image.present) return ok("image", image.ref + ": not pulled yet; " + versions + " per the matrix row of its tag" + unverified);
-  return {"image", Status::warn, image.ref + " has no io.launcher.* labels; assuming the matrix row of its tag: " + versions + unverified,
+  if (!image.present)
+    return ok("image", image.ref + ": not pulled yet; " + versions + " per the matrix row of its tag" + unverified);
+  return {"image", Status::warn,
+          image.ref + " has no io.launcher.* labels; assuming the matrix row of its tag: " + versions + unverified,
           "rebuild it from images/ so that its labels record what it contains"};
 }
 
@@ -314,64 +353,79 @@ CheckResult shm_check(const Subject& subject) {
   if (subject.ipc == "host") return ok("shm", "/dev/shm is the host's (ipc: host)");
   std::string size = format_docker_size(subject.shm_size_bytes);
   if (subject.shm_size_bytes >= min_shm_bytes) return ok("shm", "/dev/shm is " + size);
-  return {"shm", Status::warn, "/dev/shm is " + size + ": PyTorch DataLoader workers die with \"Bus error\" when it fills",
+  return {"shm", Status::warn,
+          "/dev/shm is " + size + ": PyTorch DataLoader workers die with \"Bus error\" when it fills",
           "set \"shm_size\": \"8g\" (or more) in the profile, or \"ipc\": \"host\""};
 }
 
 CheckResult container_check(const ContainerFacts& container, bool gpus_requested) {
   const std::string& name = container.name;
   std::string recreate = "recreate it: launcher up --recreate --name " + name + " (files in its volumes are kept)";
-  if (!container.exists) return {"container", Status::fail, "no container named " + name, "start it: launcher up --name " + name};
+  if (!container.exists)
+    return {"container", Status::fail, "no container named " + name, "start it: launcher up --name " + name};
   if (!container.problem.empty())
     return {"container", Status::fail,
             "cannot read what Docker says about container " + name + ": " + container.problem,
             "run 'docker container inspect " + name + "' to see what the engine says"};
   if (!container.running)
-    return {"container", Status::warn, "container " + name + " is not running (" + container.status + ")", "start it: launcher up --name " + name};
+    return {"container", Status::warn, "container " + name + " is not running (" + container.status + ")",
+            "start it: launcher up --name " + name};
   if (!gpus_requested) return ok("container", "container " + name + " is running, without GPUs");
   const facts::Fact& list = container.gpu_list;
   std::string output = list.out + list.err;
   if (output.find("Unknown Error") != std::string::npos)
     return {"container", Status::fail,
-            "container " + name + " lost its GPUs: nvidia-smi inside answers \"Failed to initialize NVML: Unknown Error\" "
-            "(the host's systemctl daemon-reload or a driver update revoked its device access)",
+            "container " + name +
+                " lost its GPUs: nvidia-smi inside answers \"Failed to initialize NVML: Unknown Error\" "
+                "(the host's systemctl daemon-reload or a driver update revoked its device access)",
             recreate};
   if (list.exit_code == 127 || output.find("executable file not found") != std::string::npos)
     return {"container", Status::warn, "cannot check container " + name + "'s GPUs: its image has no nvidia-smi", ""};
-  if (!list.ok()) return {"container", Status::fail, "nvidia-smi in container " + name + " fails: " + output.substr(0, output.find('\n')), recreate};
+  if (!list.ok())
+    return {"container", Status::fail,
+            "nvidia-smi in container " + name + " fails: " + output.substr(0, output.find('\n')), recreate};
   std::size_t count = 0;
-  for (std::size_t at = list.out.find("GPU "); at != std::string::npos; at = list.out.find("\nGPU ", at + 1)) ++count;
+  for (std::size_t at = list.out.find("GPU "); at != std::string::npos; at = list.out.find("\nGPU ", at + 1))
+    ++count;
   return ok("container", "container " + name + " sees " + std::to_string(count) + " GPU" + (count == 1 ? "" : "s"));
 }
 
-std::vector<CheckResult> gpu_checks(const Subject& subject, const HostSnapshot& snapshot, const matrix::Matrix& matrix) {
+std::vector<CheckResult> gpu_checks(const Subject& subject, const HostSnapshot& snapshot,
+                                    const matrix::Matrix& matrix) {
   const gpu::GpuInventory& inventory = snapshot.gpus;
   if (!requests_gpus(subject) || inventory.driver_version.empty()) return {};
   std::vector<CheckResult> results;
   std::vector<const Gpu*> gpus;
   try {
-    if (subject.gpus.kind == plan::GpuAssignment::Kind::devices) gpus = gpu::match_devices(inventory, subject.gpus.devices);
+    if (subject.gpus.kind == plan::GpuAssignment::Kind::devices)
+      gpus = gpu::match_devices(inventory, subject.gpus.devices);
     else
-      for (const auto& gpu : inventory.gpus) gpus.push_back(&gpu);
+      for (const auto& gpu : inventory.gpus)
+        gpus.push_back(&gpu);
   } catch (const Error& error) {
     return {{"gpus", Status::fail, error.what(), "name GPUs this host has, or use \"gpus\": {\"count\": N}"}};
   }
   if (gpus.empty())
-    return {{"gpus", Status::fail, "the profile asks for every GPU, and the driver lists none" + (inventory.problem.empty() ? "" : ": " + inventory.problem),
+    return {{"gpus", Status::fail,
+             "the profile asks for every GPU, and the driver lists none" +
+                 (inventory.problem.empty() ? "" : ": " + inventory.problem),
              "run nvidia-smi to see what fails, or run without GPUs (--gpus none)"}};
   std::vector<std::string> names;
-  for (const Gpu* gpu : gpus) names.push_back(gpu_label(*gpu) + " (" + std::to_string(gpu->memory_total_mib) + " MiB)");
+  for (const Gpu* gpu : gpus)
+    names.push_back(gpu_label(*gpu) + " (" + std::to_string(gpu->memory_total_mib) + " MiB)");
   results.push_back(ok("gpus", joined(names, ", ")));
 
   if (snapshot.image && snapshot.image->is_cuda()) {
     if (auto result = driver_cuda_check(*snapshot.image, inventory, gpus, matrix)) results.push_back(*result);
-    for (const Gpu* gpu : gpus) results.push_back(arch_check(*snapshot.image, *gpu, inventory.driver_version, gpus, matrix));
+    for (const Gpu* gpu : gpus)
+      results.push_back(arch_check(*snapshot.image, *gpu, inventory.driver_version, gpus, matrix));
   }
   results.push_back(memory_check(inventory, gpus));
   return results;
 }
 
-std::vector<CheckResult> doctor_checks(const Subject& subject, const HostSnapshot& snapshot, const matrix::Matrix& matrix) {
+std::vector<CheckResult> doctor_checks(const Subject& subject, const HostSnapshot& snapshot,
+                                       const matrix::Matrix& matrix) {
   std::vector<CheckResult> results;
   bool gpus_requested = requests_gpus(subject);
   if (snapshot.docker) {
@@ -385,13 +439,15 @@ std::vector<CheckResult> doctor_checks(const Subject& subject, const HostSnapsho
   results.push_back(driver_check(snapshot.gpus, gpus_requested));
   if (gpus_requested) results.push_back(toolkit_check(snapshot.toolkit));
   if (snapshot.image) results.push_back(image_check(*snapshot.image, gpus_requested, matrix));
-  for (auto& result : gpu_checks(subject, snapshot, matrix)) results.push_back(std::move(result));
+  for (auto& result : gpu_checks(subject, snapshot, matrix))
+    results.push_back(std::move(result));
   if (auto numa = numa_check(snapshot)) results.push_back(*numa);
   results.push_back(shm_check(subject));
   return results;
 }
 
-std::vector<CheckResult> preflight_checks(const plan::Plan& plan, const HostSnapshot& snapshot, const matrix::Matrix& matrix) {
+std::vector<CheckResult> preflight_checks(const plan::Plan& plan, const HostSnapshot& snapshot,
+                                          const matrix::Matrix& matrix) {
   Subject subject = subject_of(plan);
   std::vector<CheckResult> results;
   if (snapshot.docker) {
@@ -403,21 +459,24 @@ std::vector<CheckResult> preflight_checks(const plan::Plan& plan, const HostSnap
     results.push_back(driver_check(snapshot.gpus, true));
     results.push_back(toolkit_check(snapshot.toolkit));
     if (snapshot.image) results.push_back(image_check(*snapshot.image, true, matrix));
-    for (auto& result : gpu_checks(subject, snapshot, matrix)) results.push_back(std::move(result));
+    for (auto& result : gpu_checks(subject, snapshot, matrix))
+      results.push_back(std::move(result));
   }
   results.push_back(shm_check(subject));
   return results;
 }
 
 bool any_failed(const std::vector<CheckResult>& results) {
-  return std::any_of(results.begin(), results.end(), [](const CheckResult& result) { return result.status == Status::fail; });
+  return std::any_of(results.begin(), results.end(),
+                     [](const CheckResult& result) { return result.status == Status::fail; });
 }
 
 std::string warnings_text(const std::vector<CheckResult>& results) {
   std::string text;
   for (const auto& result : results)
     if (result.status == Status::warn)
-      text += "launcher: warning: " + result.id + ": " + result.message + (result.fix.empty() ? "" : "\n  fix: " + result.fix) + "\n";
+      text += "launcher: warning: " + result.id + ": " + result.message +
+              (result.fix.empty() ? "" : "\n  fix: " + result.fix) + "\n";
   return text;
 }
 

@@ -40,7 +40,8 @@ CheckResult container_check(const ContainerFacts& container, bool gpus_requested
 std::vector<CheckResult> gpu_checks(const Subject& subject, const HostSnapshot& snapshot, const matrix::Matrix& matrix);
 
 // Everything `launcher doctor` reports.
-std::vector<CheckResult> doctor_checks(const Subject& subject, const HostSnapshot& snapshot, const matrix::Matrix& matrix);
+std::vector<CheckResult> doctor_checks(const Subject& subject, const HostSnapshot& snapshot,
+                                       const matrix::Matrix& matrix);
 
 // What `up` checks before starting anything, from facts gathered by gather_preflight_facts.
 std::vector<CheckResult> preflight_checks(const plan::Plan& plan, const HostSnapshot& snapshot,

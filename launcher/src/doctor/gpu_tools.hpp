@@ -33,6 +33,7 @@ GpuToolRun run_gpu_tool(const docker::Docker& docker, const std::string& contain
 std::string format_gpu_tool_runs(const std::vector<GpuToolRun>& runs);
 
 // Pure: ok, failed (a correctness failure) or host_incapable (no GPU), with the line that says so.
-std::pair<probe_report::ExitCode, std::string> gpu_tools_verdict(const std::vector<GpuToolRun>& runs, const std::string& env);
+std::pair<probe_report::ExitCode, std::string> gpu_tools_verdict(const std::vector<GpuToolRun>& runs,
+                                                                 const std::string& env);
 
 } // namespace launcher::doctor

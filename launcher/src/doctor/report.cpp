@@ -21,7 +21,8 @@ Counts count(const std::vector<CheckResult>& results) {
 
 std::string format_report(const std::vector<CheckResult>& results) {
   std::size_t id_width = 5;
-  for (const auto& result : results) id_width = std::max(id_width, result.id.size());
+  for (const auto& result : results)
+    id_width = std::max(id_width, result.id.size());
   std::string text = fmt::format("{:<{}}  {:<6} {}\n", "CHECK", id_width, "STATUS", "RESULT");
   for (const auto& result : results) {
     text += fmt::format("{:<{}}  {:<6} {}\n", result.id, id_width, status_name(result.status), result.message);
@@ -34,7 +35,8 @@ std::string format_report(const std::vector<CheckResult>& results) {
 nlohmann::json report_json(const std::vector<CheckResult>& results, const HostSnapshot& snapshot) {
   nlohmann::json checks = nlohmann::json::array();
   for (const auto& result : results)
-    checks.push_back({{"id", result.id}, {"status", status_name(result.status)}, {"message", result.message}, {"fix", result.fix}});
+    checks.push_back(
+        {{"id", result.id}, {"status", status_name(result.status)}, {"message", result.message}, {"fix", result.fix}});
   Counts counts = count(results);
   return {{"checks", checks},
           {"summary", {{"ok", counts.ok}, {"warn", counts.warn}, {"fail", counts.fail}}},

@@ -14,7 +14,8 @@ namespace {
 
 std::string first_line(const std::string& text) {
   std::string line = text.substr(0, text.find('\n'));
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
+    line.pop_back();
   return line;
 }
 
@@ -37,10 +38,12 @@ std::vector<std::string> arch_tokens(std::string_view text) {
       continue;
     }
     std::size_t start = at;
-    while (at < text.size() && lower(text[at])) ++at;
+    while (at < text.size() && lower(text[at]))
+      ++at;
     if (at >= text.size() || text[at] != '_') continue;
     std::size_t digits = at + 1, end = digits;
-    while (end < text.size() && digit(text[end])) ++end;
+    while (end < text.size() && digit(text[end]))
+      ++end;
     if (end == digits || end - digits > 4) continue;
     tokens.emplace_back(text.substr(start, end - start));
     at = end;
@@ -119,10 +122,12 @@ Subject subject_of_container(const std::string& container, const json& inspect) 
     for (const auto& request : requests->elements()) {
       auto devices = request.find("DeviceIDs");
       std::vector<JsonReader> ids = devices ? devices->elements() : std::vector<JsonReader>{};
-      if (request.integer_or("Count", 0) == -1) subject.gpus.kind = plan::GpuAssignment::Kind::all;
+      if (request.integer_or("Count", 0) == -1)
+        subject.gpus.kind = plan::GpuAssignment::Kind::all;
       else if (!ids.empty()) {
         subject.gpus.kind = plan::GpuAssignment::Kind::devices;
-        for (const auto& id : ids) subject.gpus.devices.push_back(id.string());
+        for (const auto& id : ids)
+          subject.gpus.devices.push_back(id.string());
       }
     }
   if (auto port_bindings = host_config.find("PortBindings"))
@@ -156,7 +161,8 @@ DockerFacts parse_docker_facts(const facts::Fact* version, const facts::Fact* in
         if (auto client = document.find("ClientInfo")) facts.client_version = client->string_or("Version", "");
       if (facts.server_version.empty()) facts.server_version = document.at("ServerVersion").string();
       if (auto runtimes = document.find("Runtimes"))
-        for (const auto& [name, runtime] : runtimes->members()) facts.runtimes.push_back(name);
+        for (const auto& [name, runtime] : runtimes->members())
+          facts.runtimes.push_back(name);
       facts.cgroup_version = document.string_or("CgroupVersion", "");
       facts.storage_driver = document.string_or("Driver", "");
       facts.root_dir = document.string_or("DockerRootDir", "");
@@ -176,7 +182,8 @@ DockerFacts parse_docker_facts(const facts::Fact* version, const facts::Fact* in
   return facts;
 }
 
-ToolkitFacts parse_toolkit_facts(const DockerFacts& docker, const facts::Fact& cdi_specs, const facts::Fact& cli_version) {
+ToolkitFacts parse_toolkit_facts(const DockerFacts& docker, const facts::Fact& cdi_specs,
+                                 const facts::Fact& cli_version) {
   ToolkitFacts facts;
   facts.recorded = docker.reach != DockerFacts::Reach::not_recorded || cdi_specs.recorded || cli_version.recorded;
   for (const auto& runtime : docker.runtimes)
@@ -233,7 +240,8 @@ HostSnapshot gather_doctor_facts(facts::HostQueries& queries, const Subject& sub
   snapshot.docker = parse_docker_facts(&version, &info);
   gather_gpu_facts(queries, snapshot);
   if (!snapshot.gpus.gpus.empty()) snapshot.topology = gpu::read_gpu_topology(queries);
-  if (!subject.image.empty()) snapshot.image = parse_image_facts(subject.image, queries.image_labels(subject.image), matrix);
+  if (!subject.image.empty())
+    snapshot.image = parse_image_facts(subject.image, queries.image_labels(subject.image), matrix);
   return snapshot;
 }
 
@@ -292,8 +300,8 @@ json to_json(const HostSnapshot& snapshot) {
     const char* origins[] = {"labels", "matrix", "unknown"};
     json spec = nullptr;
     if (image.origin != ImageFacts::Origin::unknown)
-      spec = {{"torch", image.spec.torch},          {"cuda", image.spec.cuda},
-              {"cudnn", image.spec.cudnn},          {"nccl", image.spec.nccl},
+      spec = {{"torch", image.spec.torch},           {"cuda", image.spec.cuda},
+              {"cudnn", image.spec.cudnn},           {"nccl", image.spec.nccl},
               {"cuda_archs", image.spec.cuda_archs}, {"ptx", image.spec.ptx},
               {"min_driver", image.spec.min_driver}, {"unverified", image.spec.unverified}};
     result["image"] = {{"ref", image.ref},

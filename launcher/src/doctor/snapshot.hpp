@@ -52,16 +52,17 @@ struct ToolkitFacts {
   std::string cli_version;            // first line of `nvidia-container-cli --version`
 };
 
-ToolkitFacts parse_toolkit_facts(const DockerFacts& docker, const facts::Fact& cdi_specs, const facts::Fact& cli_version);
+ToolkitFacts parse_toolkit_facts(const DockerFacts& docker, const facts::Fact& cdi_specs,
+                                 const facts::Fact& cli_version);
 
 struct ImageFacts {
   enum class Origin { labels, matrix, unknown };
   std::string ref;
   Origin origin = Origin::unknown;
-  bool present = false;   // the engine has it locally
-  matrix::Row spec;       // what it was built with; meaningful unless origin is unknown
-  std::string row_tag;    // the matrix tag it matched, for origin matrix
-  std::string problem;    // why its labels could not be read, naming the field
+  bool present = false; // the engine has it locally
+  matrix::Row spec;     // what it was built with; meaningful unless origin is unknown
+  std::string row_tag;  // the matrix tag it matched, for origin matrix
+  std::string problem;  // why its labels could not be read, naming the field
 
   bool is_cuda() const { return origin != Origin::unknown && !spec.is_cpu(); }
 };
@@ -73,15 +74,15 @@ struct ContainerFacts {
   std::string name;
   bool exists = false;
   bool running = false;
-  std::string status;  // "running", "exited", ...
-  facts::Fact gpu_list;       // `docker exec <name> nvidia-smi -L`, asked only of a running container with GPUs
-  std::string problem; // why `docker container inspect` could not be read, naming the field
+  std::string status;   // "running", "exited", ...
+  facts::Fact gpu_list; // `docker exec <name> nvidia-smi -L`, asked only of a running container with GPUs
+  std::string problem;  // why `docker container inspect` could not be read, naming the field
 };
 
 struct HostSnapshot {
   gpu::GpuInventory gpus;
   std::optional<gpu::GpuTopology> topology; // asked by `doctor` only, on a host with GPUs
-  std::optional<DockerFacts> docker; // not asked by a pre-flight that needs no Docker facts
+  std::optional<DockerFacts> docker;        // not asked by a pre-flight that needs no Docker facts
   ToolkitFacts toolkit;
   std::optional<ImageFacts> image;
   std::optional<ContainerFacts> container;

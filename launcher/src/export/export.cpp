@@ -17,13 +17,42 @@ namespace {
 
 // Every field of plan::to_json that the rendered `docker run` carries. A pointer to an object
 // lists its members one by one, so that a member added later is not taken as expressed.
-const std::vector<std::string> rendered_fields{
-    "/env", "/profile", "/image", "/service", "/command", "/gpus", "/ports", "/mounts", "/create_directories",
-    "/environment", "/workdir", "/user/uid", "/user/gid", "/user/name", "/user/sudo", "/access/secrets_dir",
-    "/access/jupyter_auth", "/access/authorized_keys", "/access/ssh_password", "/access/ssh_forwarding/agent",
-    "/access/ssh_forwarding/stream_local", "/access/ssh_forwarding/user_rc", "/shm_size", "/ipc", "/ulimits",
-    "/resources/cpus", "/resources/memory", "/resources/pids_limit", "/resources/cpu_shares", "/resources/cpuset_cpus",
-    "/resources/cpuset_mems", "/restart", "/labels", "/privileged", "/network", "/read_only_root"};
+const std::vector<std::string> rendered_fields{"/env",
+                                               "/profile",
+                                               "/image",
+                                               "/service",
+                                               "/command",
+                                               "/gpus",
+                                               "/ports",
+                                               "/mounts",
+                                               "/create_directories",
+                                               "/environment",
+                                               "/workdir",
+                                               "/user/uid",
+                                               "/user/gid",
+                                               "/user/name",
+                                               "/user/sudo",
+                                               "/access/secrets_dir",
+                                               "/access/jupyter_auth",
+                                               "/access/authorized_keys",
+                                               "/access/ssh_password",
+                                               "/access/ssh_forwarding/agent",
+                                               "/access/ssh_forwarding/stream_local",
+                                               "/access/ssh_forwarding/user_rc",
+                                               "/shm_size",
+                                               "/ipc",
+                                               "/ulimits",
+                                               "/resources/cpus",
+                                               "/resources/memory",
+                                               "/resources/pids_limit",
+                                               "/resources/cpu_shares",
+                                               "/resources/cpuset_cpus",
+                                               "/resources/cpuset_mems",
+                                               "/restart",
+                                               "/labels",
+                                               "/privileged",
+                                               "/network",
+                                               "/read_only_root"};
 
 bool asks_for_something(const json& value) {
   bool empty_text = value.is_string() && value.get_ref<const std::string&>().empty();
@@ -37,8 +66,10 @@ void collect_unexpressed(const json& node, const std::string& pointer, const std
     if (std::find(expressed.begin(), expressed.end(), field) != expressed.end()) continue;
     bool members_listed = std::any_of(expressed.begin(), expressed.end(),
                                       [&](const std::string& entry) { return entry.rfind(field + "/", 0) == 0; });
-    if (value.is_object() && members_listed) collect_unexpressed(value, field, expressed, found);
-    else if (asks_for_something(value)) found.push_back(field);
+    if (value.is_object() && members_listed)
+      collect_unexpressed(value, field, expressed, found);
+    else if (asks_for_something(value))
+      found.push_back(field);
   }
 }
 
@@ -51,8 +82,9 @@ std::vector<std::string> values_of(const render::ContainerCommand& command, std:
 }
 
 bool has_flag(const render::ContainerCommand& command, std::string_view name) {
-  return std::any_of(command.options.begin(), command.options.end(),
-                     [&](const std::vector<std::string>& option) { return option == std::vector<std::string>{std::string(name)}; });
+  return std::any_of(command.options.begin(), command.options.end(), [&](const std::vector<std::string>& option) {
+    return option == std::vector<std::string>{std::string(name)};
+  });
 }
 
 // NAME=VALUE, split at the first '=' as Docker splits --env and --label.
@@ -71,10 +103,18 @@ json assignments(const std::vector<std::string>& values) {
 }
 
 // Options whose rendered value is the value of one compose key, as it is.
-constexpr std::pair<std::string_view, std::string_view> value_options[] = {
-    {"--name", "container_name"}, {"--pull", "pull_policy"}, {"--workdir", "working_dir"}, {"--shm-size", "shm_size"},
-    {"--ipc", "ipc"},             {"--cpus", "cpus"},         {"--memory", "mem_limit"},   {"--pids-limit", "pids_limit"},
-    {"--restart", "restart"},     {"--memory-swap", "memswap_limit"}, {"--cpu-shares", "cpu_shares"}, {"--cpuset-cpus", "cpuset"}};
+constexpr std::pair<std::string_view, std::string_view> value_options[] = {{"--name", "container_name"},
+                                                                           {"--pull", "pull_policy"},
+                                                                           {"--workdir", "working_dir"},
+                                                                           {"--shm-size", "shm_size"},
+                                                                           {"--ipc", "ipc"},
+                                                                           {"--cpus", "cpus"},
+                                                                           {"--memory", "mem_limit"},
+                                                                           {"--pids-limit", "pids_limit"},
+                                                                           {"--restart", "restart"},
+                                                                           {"--memory-swap", "memswap_limit"},
+                                                                           {"--cpu-shares", "cpu_shares"},
+                                                                           {"--cpuset-cpus", "cpuset"}};
 constexpr std::pair<std::string_view, std::string_view> list_options[] = {
     {"--tmpfs", "tmpfs"}, {"--cap-drop", "cap_drop"}, {"--cap-add", "cap_add"}, {"--security-opt", "security_opt"}};
 constexpr std::pair<std::string_view, std::string_view> flag_options[] = {
@@ -83,7 +123,10 @@ constexpr std::pair<std::string_view, std::string_view> flag_options[] = {
 json compose_ports(const plan::Plan& plan) {
   json ports = json::array();
   for (const auto& binding : plan.ports) {
-    json port{{"target", binding.container_port}, {"host_ip", binding.bind}, {"protocol", binding.protocol}, {"mode", "host"}};
+    json port{{"target", binding.container_port},
+              {"host_ip", binding.bind},
+              {"protocol", binding.protocol},
+              {"mode", "host"}};
     if (binding.host_port) port["published"] = std::to_string(*binding.host_port); // none: Docker picks one
     ports.push_back(port);
   }
@@ -98,7 +141,8 @@ json compose_volumes(const plan::Plan& plan) {
     if (std::find(made.begin(), made.end(), source) != made.end()) volume["bind"] = {{"create_host_path", true}};
     volumes.push_back(volume);
   };
-  for (const auto& mount : plan.mounts) bind(mount.source, mount.target, mount.read_only);
+  for (const auto& mount : plan.mounts)
+    bind(mount.source, mount.target, mount.read_only);
   // The secrets reach the container as `up` hands them over: this directory, read-only.
   if (!plan.access.secrets_dir.empty()) bind(plan.access.secrets_dir, contract::mount::secrets_dir, true);
   return volumes;
@@ -106,8 +150,10 @@ json compose_volumes(const plan::Plan& plan) {
 
 json compose_gpu_reservation(const plan::GpuAssignment& gpus) {
   json device{{"driver", "nvidia"}, {"capabilities", json::array({"gpu"})}};
-  if (gpus.kind == plan::GpuAssignment::Kind::all) device["count"] = "all";
-  else device["device_ids"] = gpus.devices;
+  if (gpus.kind == plan::GpuAssignment::Kind::all)
+    device["count"] = "all";
+  else
+    device["device_ids"] = gpus.devices;
   return {{"resources", {{"reservations", {{"devices", json::array({device})}}}}}};
 }
 
@@ -115,13 +161,15 @@ json compose_gpu_reservation(const plan::GpuAssignment& gpus) {
 // hold capitals and '.'.
 std::string project_name(const std::string& env) {
   std::string name;
-  for (char c : env) name += c == '.' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char c : env)
+    name += c == '.' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return name;
 }
 
 std::string field_list(const std::vector<std::string>& fields) {
   std::string list;
-  for (const auto& field : fields) list += (list.empty() ? "\"" : ", \"") + field.substr(1) + "\"";
+  for (const auto& field : fields)
+    list += (list.empty() ? "\"" : ", \"") + field.substr(1) + "\"";
   return list;
 }
 
@@ -130,7 +178,8 @@ std::string field_list(const std::vector<std::string>& fields) {
 Format parse_format(const std::string& name) {
   if (name == "compose") return Format::compose;
   if (name == "devcontainer") return Format::devcontainer;
-  throw Error(ExitCode::usage, "command line (--format " + name + "): unknown format \"" + name + "\"; expected compose or devcontainer");
+  throw Error(ExitCode::usage, "command line (--format " + name + "): unknown format \"" + name +
+                                   "\"; expected compose or devcontainer");
 }
 
 std::vector<std::string> unexpressed_fields(const json& plan_json, const std::vector<std::string>& expressed) {
@@ -154,11 +203,13 @@ Document compose_document(const plan::Plan& plan) {
   for (auto [option, key] : flag_options)
     if (has_flag(rendered, option)) service[std::string(key)] = true;
   json ulimits = json::object();
-  for (const auto& limit : plan.ulimits) ulimits[limit.name] = {{"soft", limit.soft}, {"hard", limit.hard}};
+  for (const auto& limit : plan.ulimits)
+    ulimits[limit.name] = {{"soft", limit.soft}, {"hard", limit.hard}};
   if (!ulimits.empty()) service["ulimits"] = ulimits;
   if (plan.gpus.kind != plan::GpuAssignment::Kind::none) service["deploy"] = compose_gpu_reservation(plan.gpus);
   if (rendered.image_and_command.size() > 1)
-    service["command"] = std::vector<std::string>(rendered.image_and_command.begin() + 1, rendered.image_and_command.end());
+    service["command"] =
+        std::vector<std::string>(rendered.image_and_command.begin() + 1, rendered.image_and_command.end());
   // The network is made as `up` makes it (traffic between containers off, or the shared one),
   // never by Compose, which would make its own kind under a project label.
   json document{{"name", project_name(plan.env)},
@@ -175,11 +226,15 @@ Document devcontainer_document(const plan::Plan& plan) {
   std::vector<std::string> run_args;
   json mounts = json::array(), app_port = json::array(), container_env = json::object();
   for (const auto& option : rendered.options) {
-    if (option[0] == "--env") container_env[assignment(option[1]).first] = assignment(option[1]).second;
-    else if (option[0] == "--mount") mounts.push_back(option[1]);
+    if (option[0] == "--env")
+      container_env[assignment(option[1]).first] = assignment(option[1]).second;
+    else if (option[0] == "--mount")
+      mounts.push_back(option[1]);
     // appPort publishes as given; the devcontainer CLI ignores forwardPorts.
-    else if (option[0] == "--publish") app_port.push_back(option[1]);
-    else run_args.insert(run_args.end(), option.begin(), option.end());
+    else if (option[0] == "--publish")
+      app_port.push_back(option[1]);
+    else
+      run_args.insert(run_args.end(), option.begin(), option.end());
   }
   json document{{"name", plan.env},
                 {"image", rendered.image_and_command.front()},

@@ -21,12 +21,14 @@ bool can_be_plain(const std::string& text) {
   if (text.empty() || !(std::isalpha(static_cast<unsigned char>(text[0])) || text[0] == '/')) return false;
   if (text.back() == ':') return false;
   bool safe_characters = std::all_of(text.begin(), text.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("_./@+=:,-").find(c) != std::string_view::npos;
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("_./@+=:,-").find(c) != std::string_view::npos;
   });
   if (!safe_characters) return false;
   std::string lower = text;
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  static constexpr std::array<std::string_view, 11> reserved{"y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf"};
+  static constexpr std::array<std::string_view, 11> reserved{"y",    "n",     "yes",  "no",  "on", "off",
+                                                             "true", "false", "null", "nan", "inf"};
   return std::find(reserved.begin(), reserved.end(), lower) == reserved.end();
 }
 
@@ -52,9 +54,12 @@ std::string double_quoted(const std::string& text) {
   std::string quoted = "\"";
   for (std::size_t at = 0; at < text.size();) {
     auto [point, length] = decode(text, at);
-    if (point == '"' || point == '\\') quoted += '\\', quoted += static_cast<char>(point);
-    else if (point == '\n') quoted += "\\n";
-    else if (point == '\t') quoted += "\\t";
+    if (point == '"' || point == '\\')
+      quoted += '\\', quoted += static_cast<char>(point);
+    else if (point == '\n')
+      quoted += "\\n";
+    else if (point == '\t')
+      quoted += "\\t";
     else if (point < 0x20 || (point >= 0x7F && point <= 0x9F) || point == 0xFFFE || point == 0xFFFF) {
       char escape[8];
       std::snprintf(escape, sizeof escape, "\\u%04X", static_cast<unsigned>(point));

@@ -26,7 +26,8 @@ void write_whole(const fs::path& path, const std::string& text) {
 // "<name>.exit-code" holds a command's status, 0-255, and a newline.
 int parse_exit_code(const fs::path& path) {
   std::string text = read_file(path);
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+    text.pop_back();
   int code = -1;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), code);
   if (text.empty() || error != std::errc() || end != text.data() + text.size() || code < 0 || code > 255)
@@ -100,7 +101,9 @@ Fact RecordingFactSource::keep(const std::string& name, Fact fact) {
 Fact RecordingFactSource::command(const std::string& name, const std::vector<std::string>& argv) {
   return keep(name, inner_.command(name, argv));
 }
-Fact RecordingFactSource::file(const std::string& name, const fs::path& path) { return keep(name, inner_.file(name, path)); }
+Fact RecordingFactSource::file(const std::string& name, const fs::path& path) {
+  return keep(name, inner_.file(name, path));
+}
 Fact RecordingFactSource::listing(const std::string& name, const std::vector<fs::path>& directories) {
   return keep(name, inner_.listing(name, directories));
 }

@@ -47,7 +47,8 @@ std::optional<ComputeCapability> parse_compute_capability(std::string_view text)
 // A driver version as nvidia-smi and the kernel module print it: "550.54.15", "470.199.02", "575.51".
 std::optional<std::string> driver_version_at(std::string_view text) {
   std::size_t end = 0;
-  while (end < text.size() && (is_digit(text[end]) || text[end] == '.')) ++end;
+  while (end < text.size() && (is_digit(text[end]) || text[end] == '.'))
+    ++end;
   std::string_view version = text.substr(0, end);
   std::vector<std::string> fields = split(version, '.');
   if (fields.size() < 2 || fields.size() > 3 || version.size() > 32) return std::nullopt;
@@ -57,7 +58,8 @@ std::optional<std::string> driver_version_at(std::string_view text) {
 }
 
 std::string_view skip_spaces(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
+    text.remove_prefix(1);
   return text;
 }
 
@@ -109,7 +111,8 @@ std::vector<Gpu> parse_gpu_table(std::string_view csv) {
   for (const auto& line : lines_of(csv)) {
     ++line_number;
     std::vector<std::string> fields;
-    for (const auto& field : split(line, ',')) fields.push_back(trim(field));
+    for (const auto& field : split(line, ','))
+      fields.push_back(trim(field));
     std::string where = "nvidia-smi --query-gpu line " + std::to_string(line_number);
     if (fields.size() != 13)
       throw Error(ExitCode::failed, where + ": expected 13 fields, found " + std::to_string(fields.size()));
@@ -208,7 +211,8 @@ std::vector<GpuProcess> parse_compute_apps(std::string_view csv) {
   for (const auto& line : lines_of(csv)) {
     ++line_number;
     std::vector<std::string> fields;
-    for (const auto& field : split(line, ',')) fields.push_back(trim(field));
+    for (const auto& field : split(line, ','))
+      fields.push_back(trim(field));
     if (fields.size() != 3 || fields[0] == "pid") continue;
     std::string where = "nvidia-smi --query-compute-apps line " + std::to_string(line_number);
     GpuProcess process;
@@ -240,15 +244,20 @@ GpuInventory read_gpu_inventory(facts::HostQueries& queries) {
     facts::Fact smi = queries.nvidia_smi_version();
     if (smi.ok()) inventory.driver_version = parse_smi_driver_version(smi.out).value_or("");
     if (inventory.driver_version.empty()) {
-      if (!proc.recorded && !smi.recorded) inventory.problem = "the facts do not record the NVIDIA driver";
-      else if (smi.exit_code == 127) inventory.problem = "/proc/driver/nvidia/version is missing and nvidia-smi is not installed";
-      else inventory.problem = "/proc/driver/nvidia/version is missing and nvidia-smi failed: " + first_line(smi.err + smi.out);
+      if (!proc.recorded && !smi.recorded)
+        inventory.problem = "the facts do not record the NVIDIA driver";
+      else if (smi.exit_code == 127)
+        inventory.problem = "/proc/driver/nvidia/version is missing and nvidia-smi is not installed";
+      else
+        inventory.problem =
+            "/proc/driver/nvidia/version is missing and nvidia-smi failed: " + first_line(smi.err + smi.out);
       return inventory;
     }
   }
   facts::Fact table = queries.gpu_table();
   try {
-    if (!table.ok()) throw Error(ExitCode::failed, "nvidia-smi --query-gpu failed: " + first_line(table.err + table.out));
+    if (!table.ok())
+      throw Error(ExitCode::failed, "nvidia-smi --query-gpu failed: " + first_line(table.err + table.out));
     inventory.gpus = parse_gpu_table(table.out);
     if (facts::Fact list = queries.gpu_list(); list.ok()) add_mig_devices(inventory.gpus, list.out);
     if (facts::Fact apps = queries.compute_apps(); apps.ok()) inventory.processes = parse_compute_apps(apps.out);

@@ -51,11 +51,13 @@ bool require_trusted_directory(const fs::path& dir) {
   if (!S_ISDIR(info.st_mode)) refuse(dir, "not a directory", "remove it");
   if (info.st_mode & S_IWOTH)
     refuse(dir, "its directory is writable by every user (mode " + octal_mode(info.st_mode) + ")",
-           "only root's " + std::string(shared_lock_dir) + " (root:docker, 2770) or your own state directory is trusted");
+           "only root's " + std::string(shared_lock_dir) +
+               " (root:docker, 2770) or your own state directory is trusted");
   if (info.st_uid == 0 && (info.st_mode & S_IWGRP)) return true; // root's, shared with its group
   if (info.st_uid == geteuid()) {
     if (info.st_mode & S_IWGRP)
-      refuse(dir, "your directory is writable by its group (mode " + octal_mode(info.st_mode) + ")", "chmod g-w " + dir.string());
+      refuse(dir, "your directory is writable by its group (mode " + octal_mode(info.st_mode) + ")",
+             "chmod g-w " + dir.string());
     return false;
   }
   if (info.st_uid == 0) return true;
@@ -66,7 +68,8 @@ bool require_trusted_directory(const fs::path& dir) {
 // Creates the missing directories of this user's table, private from the start.
 void make_private_directories(const fs::path& dir) {
   std::vector<fs::path> missing;
-  for (fs::path path = dir; !path.empty() && !fs::exists(fs::symlink_status(path)); path = path.parent_path()) missing.push_back(path);
+  for (fs::path path = dir; !path.empty() && !fs::exists(fs::symlink_status(path)); path = path.parent_path())
+    missing.push_back(path);
   for (auto it = missing.rbegin(); it != missing.rend(); ++it)
     if (mkdir(it->c_str(), 0700) != 0 && errno != EEXIST) fail("create the directory of", *it);
 }
@@ -91,17 +94,21 @@ int open_table(const fs::path& path, bool shared) {
 }
 
 void require_trusted_file(int fd, const fs::path& path, bool shared) {
-  struct stat file {}, dir {};
+  struct stat file {
+  }, dir{};
   if (fstat(fd, &file) != 0) fail("inspect", path);
   if (!S_ISREG(file.st_mode)) refuse(path, "not a regular file", "remove it when no launcher is running");
   if (file.st_nlink != 1)
     refuse(path, "it has " + std::to_string(file.st_nlink) + " hard links", "remove it when no launcher is running");
   if (file.st_mode & S_IWOTH)
-    refuse(path, "every user can write it (mode " + octal_mode(file.st_mode) + ")", "remove it when no launcher is running");
+    refuse(path, "every user can write it (mode " + octal_mode(file.st_mode) + ")",
+           "remove it when no launcher is running");
   if (shared) {
     if (stat(path.parent_path().c_str(), &dir) != 0) fail("inspect the directory of", path);
     if (file.st_gid != dir.st_gid)
-      refuse(path, "its group (gid " + std::to_string(file.st_gid) + ") is not its directory's (gid " + std::to_string(dir.st_gid) + ")",
+      refuse(path,
+             "its group (gid " + std::to_string(file.st_gid) + ") is not its directory's (gid " +
+                 std::to_string(dir.st_gid) + ")",
              "remove it when no launcher is running");
   } else if (file.st_uid != geteuid()) {
     refuse(path, "it belongs to uid " + std::to_string(file.st_uid), "remove it when no launcher is running");
@@ -157,8 +164,10 @@ private:
     while (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       if (errno != EWOULDBLOCK && errno != EINTR) fail("lock", path_);
       if (std::chrono::steady_clock::now() >= deadline)
-        throw Error(ExitCode::failed, "the GPU table " + path_.string() + " has been locked by " + describe_lock_holder(path_) +
-                                          fmt::format(" for more than {:g} s; wait ", wait.count() / 1000.0) + "for it to finish, or stop that process");
+        throw Error(ExitCode::failed, "the GPU table " + path_.string() + " has been locked by " +
+                                          describe_lock_holder(path_) +
+                                          fmt::format(" for more than {:g} s; wait ", wait.count() / 1000.0) +
+                                          "for it to finish, or stop that process");
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }
@@ -176,8 +185,9 @@ HolderTable parse_table(const std::string& text, const fs::path& path) {
       holders[uuid] = {holder.at("env").get<std::string>(), holder.at("uid").get<unsigned>(),
                        holder.at("user").get<std::string>(), holder.at("pid").get<long>()};
   } catch (const json::exception& error) {
-    throw Error(ExitCode::failed, "GPU table " + path.string() + " is not what the launcher writes (" + error.what() +
-                                      "); remove it when no launcher is running (the containers' labels keep their GPUs taken)");
+    throw Error(ExitCode::failed,
+                "GPU table " + path.string() + " is not what the launcher writes (" + error.what() +
+                    "); remove it when no launcher is running (the containers' labels keep their GPUs taken)");
   }
   return holders;
 }
@@ -211,7 +221,8 @@ std::string user_name(uid_t uid) {
 
 HolderProbe live_holder_probe(const docker::Docker& docker) {
   return {[docker](const std::string& env) {
-            auto result = docker.try_run({"ps", "-a", "-q", "--filter", std::string("label=") + contract::label::env + "=" + env});
+            auto result = docker.try_run(
+                {"ps", "-a", "-q", "--filter", std::string("label=") + contract::label::env + "=" + env});
             return result.exit_code != 0 || !result.out.empty();
           },
           [](long pid) { return kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM; }};
@@ -228,7 +239,8 @@ std::string describe_lock_holder(const fs::path& file) {
   struct stat info {};
   if (stat(file.c_str(), &info) != 0) return "another process";
   char id[64];
-  std::snprintf(id, sizeof id, "%02x:%02x:%lu", major(info.st_dev), minor(info.st_dev), static_cast<unsigned long>(info.st_ino));
+  std::snprintf(id, sizeof id, "%02x:%02x:%lu", major(info.st_dev), minor(info.st_dev),
+                static_cast<unsigned long>(info.st_ino));
   // "1: FLOCK  ADVISORY  WRITE 4242 fd:01:1234 0 EOF"; waiters' lines carry "->" and are skipped.
   std::ifstream locks("/proc/locks");
   for (std::string line; std::getline(locks, line);) {
@@ -238,13 +250,15 @@ std::string describe_lock_holder(const fs::path& file) {
     std::string comm;
     std::ifstream(fs::path("/proc") / pid / "comm") >> comm;
     struct stat process {};
-    std::string owner = stat((fs::path("/proc") / pid).c_str(), &process) == 0 ? ", user " + user_name(process.st_uid) : "";
+    std::string owner =
+        stat((fs::path("/proc") / pid).c_str(), &process) == 0 ? ", user " + user_name(process.st_uid) : "";
     return "process " + pid + (comm.empty() ? "" : " (" + comm + owner + ")");
   }
   return "another process";
 }
 
-void with_holder_table(const fs::path& file, const std::function<void(HolderTable&)>& update, std::chrono::milliseconds wait) {
+void with_holder_table(const fs::path& file, const std::function<void(HolderTable&)>& update,
+                       std::chrono::milliseconds wait) {
   LockedFile locked(file, wait);
   HolderTable holders = parse_table(locked.read_all(), file);
   HolderTable before = holders;
@@ -285,7 +299,8 @@ void record_gpus(const fs::path& lock_file, const std::vector<const Gpu*>& gpus,
   with_holder_table(lock_file, [&](HolderTable& holders) {
     forget_env(holders, claimant.env);
     // A GPU another env holds stays recorded as theirs: naming it is allowed, taking it over is not.
-    for (const Gpu* gpu : gpus) holders.emplace(gpu->uuid, claimant);
+    for (const Gpu* gpu : gpus)
+      holders.emplace(gpu->uuid, claimant);
   });
 }
 

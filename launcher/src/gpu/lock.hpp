@@ -58,11 +58,13 @@ enum class Reservation { record, preview };
 // for running envs. Returns the chosen GPUs in the order chosen.
 std::vector<Gpu> reserve_gpus(const std::filesystem::path& lock_file, const GpuInventory& inventory,
                               const GpuHolder& claimant, int count, const HolderProbe& probe,
-                              const HolderTable& held_by_containers = {}, Reservation reservation = Reservation::record);
+                              const HolderTable& held_by_containers = {},
+                              Reservation reservation = Reservation::record);
 
 // Records an explicit choice (already checked by match_devices), so `count` selections of
 // other envs avoid those GPUs.
-void record_gpus(const std::filesystem::path& lock_file, const std::vector<const Gpu*>& gpus, const GpuHolder& claimant);
+void record_gpus(const std::filesystem::path& lock_file, const std::vector<const Gpu*>& gpus,
+                 const GpuHolder& claimant);
 
 // Forgets every GPU `env` holds (`down`).
 void release_gpus(const std::filesystem::path& lock_file, const std::string& env);

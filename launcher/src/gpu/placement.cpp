@@ -43,10 +43,12 @@ std::vector<plan::PlacedGpu> HostGpus::claim(const std::string& env, const std::
   std::vector<plan::PlacedGpu> result;
   // A preview on a host without GPUs renders for another host: the names pass through, unplaced.
   if (gpus.gpus.empty() && reservation_ == Reservation::preview) {
-    for (const auto& device : devices) result.push_back({device, "GPU " + device, "", ""});
+    for (const auto& device : devices)
+      result.push_back({device, "GPU " + device, "", ""});
     return result;
   }
-  for (const auto& device : devices) result.push_back(placed(*match_device(gpus, device), device));
+  for (const auto& device : devices)
+    result.push_back(placed(*match_device(gpus, device), device));
   if (reservation_ == Reservation::record) record_gpus(context_.lock_file, match_devices(gpus, devices), claimant(env));
   return result;
 }
@@ -60,12 +62,13 @@ std::vector<plan::PlacedGpu> HostGpus::choose(const std::string& env, int count)
   return result;
 }
 
-PlacementContext live_placement_context(const std::string& user_name, unsigned uid, const std::filesystem::path& state_home,
-                                        const docker::Docker& docker) {
+PlacementContext live_placement_context(const std::string& user_name, unsigned uid,
+                                        const std::filesystem::path& state_home, const docker::Docker& docker) {
   return {GpuHolder{"", uid, user_name, static_cast<long>(getpid())}, default_lock_file(state_home),
           live_holder_probe(docker), [&docker] {
             std::map<std::string, std::string> gpus_by_env;
-            for (const auto& container : docker.list_labelled(contract::label::env, {contract::label::env, contract::label::gpus}))
+            for (const auto& container :
+                 docker.list_labelled(contract::label::env, {contract::label::env, contract::label::gpus}))
               gpus_by_env[container.labels.at(contract::label::env)] = container.labels.at(contract::label::gpus);
             return gpus_by_env;
           }};

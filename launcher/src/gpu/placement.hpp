@@ -20,9 +20,9 @@ namespace launcher::gpu {
 
 // Who is asking, and what else holds GPUs on this host.
 struct PlacementContext {
-  GpuHolder claimant;                 // env is filled in per request
-  std::filesystem::path lock_file;    // the GPU table
-  HolderProbe probe;                  // whether a recorded holder still holds
+  GpuHolder claimant;              // env is filled in per request
+  std::filesystem::path lock_file; // the GPU table
+  HolderProbe probe;               // whether a recorded holder still holds
   // Every env's GPUs by its containers' io.launcher.gpus labels (all users', unlike the table).
   std::function<std::map<std::string, std::string>()> gpus_by_env;
 };

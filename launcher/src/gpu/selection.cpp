@@ -13,9 +13,11 @@ namespace {
 std::string gpu_label(const Gpu& gpu) { return "GPU " + std::to_string(gpu.index) + " " + gpu.name; }
 
 std::string host_gpus(const GpuInventory& inventory) {
-  if (inventory.gpus.empty()) return "no NVIDIA GPU" + (inventory.problem.empty() ? "" : " (" + inventory.problem + ")");
+  if (inventory.gpus.empty())
+    return "no NVIDIA GPU" + (inventory.problem.empty() ? "" : " (" + inventory.problem + ")");
   std::string text;
-  for (const auto& gpu : inventory.gpus) text += (text.empty() ? "" : ", ") + gpu_label(gpu) + " (" + gpu.uuid + ")";
+  for (const auto& gpu : inventory.gpus)
+    text += (text.empty() ? "" : ", ") + gpu_label(gpu) + " (" + gpu.uuid + ")";
   return text;
 }
 
@@ -35,7 +37,8 @@ std::string host_mig_devices(const GpuInventory& inventory) {
 std::string memory_use(const GpuInventory& inventory, const Gpu& gpu) {
   std::string text = std::to_string(gpu.memory_used_mib) + "/" + std::to_string(gpu.memory_total_mib) + " MiB used";
   std::string pids;
-  for (const auto& process : inventory.processes_on(gpu)) pids += (pids.empty() ? "" : ", ") + std::to_string(process.pid);
+  for (const auto& process : inventory.processes_on(gpu))
+    pids += (pids.empty() ? "" : ", ") + std::to_string(process.pid);
   return pids.empty() ? text : text + " by PID " + pids;
 }
 
@@ -92,8 +95,10 @@ std::vector<const Gpu*> choose_gpus(const GpuInventory& inventory, const HolderT
   for (const auto& gpu : inventory.gpus) {
     if (gpu.mig_enabled) continue;
     const GpuHolder* holder = holder_of(gpu);
-    if (!holder) free.push_back(&gpu);
-    else if (holder->env == env) own.push_back(&gpu);
+    if (!holder)
+      free.push_back(&gpu);
+    else if (holder->env == env)
+      own.push_back(&gpu);
   }
   std::stable_sort(free.begin(), free.end(), [](const Gpu* a, const Gpu* b) {
     return a->memory_used_mib != b->memory_used_mib ? a->memory_used_mib < b->memory_used_mib : a->index < b->index;
@@ -111,11 +116,16 @@ std::vector<const Gpu*> choose_gpus(const GpuInventory& inventory, const HolderT
   for (const auto& gpu : inventory.gpus) {
     message += "\n  " + gpu_label(gpu) + ": " + memory_use(inventory, gpu) + "; ";
     const GpuHolder* holder = holder_of(gpu);
-    if (gpu.mig_enabled) message += "MIG enabled: name its MIG devices instead";
-    else if (!holder) message += "free";
-    else if (holder->env == env) message += "held by this env";
-    else if (holder->user.empty()) message += "held by env " + holder->env + " (its container's label)";
-    else message += "held by env " + holder->env + " (user " + holder->user + ", pid " + std::to_string(holder->pid) + ")";
+    if (gpu.mig_enabled)
+      message += "MIG enabled: name its MIG devices instead";
+    else if (!holder)
+      message += "free";
+    else if (holder->env == env)
+      message += "held by this env";
+    else if (holder->user.empty())
+      message += "held by env " + holder->env + " (its container's label)";
+    else
+      message += "held by env " + holder->env + " (user " + holder->user + ", pid " + std::to_string(holder->pid) + ")";
   }
   throw Error(ExitCode::host_incapable, message);
 }
@@ -125,7 +135,8 @@ HolderTable holders_from_labels(const GpuInventory& inventory, const std::map<st
   for (const auto& [env, label] : gpus_by_env) {
     GpuHolder holder{env, 0, "", 0};
     if (label == "all") {
-      for (const auto& gpu : inventory.gpus) holders.emplace(gpu.uuid, holder);
+      for (const auto& gpu : inventory.gpus)
+        holders.emplace(gpu.uuid, holder);
       continue;
     }
     if (label == "none" || label.empty()) continue;

@@ -17,7 +17,8 @@ std::string without_terminal_escapes(std::string_view line) {
   std::string text;
   for (std::size_t i = 0; i < line.size(); ++i) {
     if (line[i] == '\x1b' && i + 1 < line.size() && line[i + 1] == '[') {
-      while (i < line.size() && line[i] != 'm') ++i;
+      while (i < line.size() && line[i] != 'm')
+        ++i;
       continue;
     }
     text += line[i];
@@ -56,12 +57,12 @@ std::optional<int> gpu_row_index(const std::string& label) {
 
 std::map<int, GpuAffinity> parse_topology_matrix(std::string_view text) {
   std::vector<std::string> lines = split(text, '\n');
-  auto header = std::find_if(lines.begin(), lines.end(), [](const std::string& line) {
-    return line.find("CPU Affinity") != std::string::npos;
-  });
+  auto header = std::find_if(lines.begin(), lines.end(),
+                             [](const std::string& line) { return line.find("CPU Affinity") != std::string::npos; });
   if (header == lines.end()) unreadable("no \"CPU Affinity\" column");
   std::vector<std::string> columns = cells(*header);
-  auto cpu_column = static_cast<std::size_t>(std::find(columns.begin(), columns.end(), "CPU Affinity") - columns.begin());
+  auto cpu_column =
+      static_cast<std::size_t>(std::find(columns.begin(), columns.end(), "CPU Affinity") - columns.begin());
   bool numa_follows = cpu_column + 1 < columns.size() && columns[cpu_column + 1] == "NUMA Affinity";
   std::map<int, GpuAffinity> affinities;
   for (auto line = std::next(header); line != lines.end() && !cells(*line).empty(); ++line) {
@@ -82,8 +83,9 @@ GpuTopology read_gpu_topology(facts::HostQueries& queries) {
   GpuTopology topology;
   facts::Fact answer = queries.gpu_topology();
   if (!answer.ok()) {
-    topology.problem = "`nvidia-smi topo -m` " + (answer.recorded ? "failed: " + answer.err.substr(0, answer.err.find('\n'))
-                                                                  : std::string("was not recorded"));
+    topology.problem =
+        "`nvidia-smi topo -m` " +
+        (answer.recorded ? "failed: " + answer.err.substr(0, answer.err.find('\n')) : std::string("was not recorded"));
     return topology;
   }
   try {

@@ -31,7 +31,8 @@ std::optional<long long> docker_memlock_ceiling() {
   std::ifstream status("/proc/" + pid + "/status");
   constexpr unsigned long long cap_sys_resource = 1ULL << 24;
   for (std::string line; std::getline(status, line);)
-    if (line.rfind("CapEff:", 0) == 0 && (std::stoull(line.substr(7), nullptr, 16) & cap_sys_resource)) return std::nullopt;
+    if (line.rfind("CapEff:", 0) == 0 && (std::stoull(line.substr(7), nullptr, 16) & cap_sys_resource))
+      return std::nullopt;
   std::ifstream limits("/proc/" + pid + "/limits");
   for (std::string line; std::getline(limits, line);) {
     if (line.rfind("Max locked memory", 0) != 0) continue;
@@ -62,9 +63,11 @@ HostFacts read_host_facts() {
   const char* home = std::getenv("HOME");
   facts.home = home && *home ? fs::path(home) : fs::path(entry ? entry->pw_dir : "/");
   const char* state_home = std::getenv("XDG_STATE_HOME");
-  facts.state_home = state_home && fs::path(state_home).is_absolute() ? fs::path(state_home) : facts.home / ".local/state";
+  facts.state_home =
+      state_home && fs::path(state_home).is_absolute() ? fs::path(state_home) : facts.home / ".local/state";
   facts.cwd = fs::current_path();
-  facts.memory_bytes = static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+  facts.memory_bytes =
+      static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
   facts.gpu_count = count_nvidia_gpus();
   long cpus = sysconf(_SC_NPROCESSORS_CONF);
   facts.online_cpus = sysfs_list("/sys/devices/system/cpu/online", cpus > 1 ? "0-" + std::to_string(cpus - 1) : "0");

@@ -14,7 +14,9 @@ struct StateLayout {
   std::filesystem::path secrets_dir; // env_dir/secrets, 0700, mounted at contract::mount::secrets_dir
 
   std::filesystem::path jupyter_token() const { return secrets_dir / contract::secret_file::jupyter_token; }
-  std::filesystem::path jupyter_password_hash() const { return secrets_dir / contract::secret_file::jupyter_password_hash; }
+  std::filesystem::path jupyter_password_hash() const {
+    return secrets_dir / contract::secret_file::jupyter_password_hash;
+  }
   std::filesystem::path host_key() const { return secrets_dir / contract::secret_file::ssh_host_key; }
   std::filesystem::path host_public_key() const { return secrets_dir / contract::secret_file::ssh_host_public_key; }
   std::filesystem::path authorized_keys() const { return secrets_dir / contract::secret_file::authorized_keys; }

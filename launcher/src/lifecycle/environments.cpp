@@ -43,9 +43,11 @@ std::string choose_environment(const docker::Docker& docker, const std::optional
     if (!env_of(container).empty() && starts_with(env_of(container), prefix)) here.push_back(env_of(container));
   if (here.size() == 1) return here.front();
   std::string names;
-  for (const auto& name : here) names += (names.empty() ? "" : ", ") + name;
-  throw Error(ExitCode::usage, here.empty() ? "no environment was made from this directory; name one (`launcher ps` lists them)"
-                                            : "several environments were made from this directory (" + names + "); name one");
+  for (const auto& name : here)
+    names += (names.empty() ? "" : ", ") + name;
+  throw Error(ExitCode::usage, here.empty()
+                                   ? "no environment was made from this directory; name one (`launcher ps` lists them)"
+                                   : "several environments were made from this directory (" + names + "); name one");
 }
 
 void refuse_unsaved_work(const docker::Docker& docker, const json& container, const std::string& discard) {
@@ -80,7 +82,9 @@ void stop_and_remove(const docker::Docker& docker, const json& container, std::c
 }
 
 void ensure_network(const docker::Docker& docker, const plan::Plan& plan) {
-  auto exists = [&] { return docker.try_run({"network", "inspect", "--format", "{{.Name}}", plan.network}).exit_code == 0; };
+  auto exists = [&] {
+    return docker.try_run({"network", "inspect", "--format", "{{.Name}}", plan.network}).exit_code == 0;
+  };
   if (exists()) return;
   std::vector<std::string> create{"network", "create", "--driver", "bridge"};
   if (plan.network == plan::own_network(plan.env)) {
@@ -92,8 +96,7 @@ void ensure_network(const docker::Docker& docker, const plan::Plan& plan) {
   create.push_back(plan.network);
   auto result = docker.try_run(create);
   // Another `up` joining the same shared network may have made it meanwhile.
-  if (result.exit_code != 0 && !exists())
-    docker.run(create, "create network " + plan.network);
+  if (result.exit_code != 0 && !exists()) docker.run(create, "create network " + plan.network);
 }
 
 void remove_own_network(const docker::Docker& docker, const std::string& env) {

@@ -47,7 +47,8 @@ void remove_own_network(const docker::Docker& docker, const std::string& env);
 // the second waits, saying so; without `wait`, it fails saying who is busy.
 class EnvironmentLock {
 public:
-  EnvironmentLock(const std::filesystem::path& state_home, const std::string& env, std::ostream& notices, bool wait = true);
+  EnvironmentLock(const std::filesystem::path& state_home, const std::string& env, std::ostream& notices,
+                  bool wait = true);
   ~EnvironmentLock();
   EnvironmentLock(const EnvironmentLock&) = delete;
   EnvironmentLock& operator=(const EnvironmentLock&) = delete;

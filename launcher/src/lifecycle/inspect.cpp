@@ -105,7 +105,8 @@ std::string gpus_of(const json& container) {
   if (count == -1) return "all";
   std::string ids;
   if (auto devices = request.find("DeviceIDs"))
-    for (const auto& id : devices->elements()) ids += (ids.empty() ? "" : ",") + id.string();
+    for (const auto& id : devices->elements())
+      ids += (ids.empty() ? "" : ",") + id.string();
   return ids.empty() ? std::to_string(count) : ids;
 }
 
@@ -122,7 +123,8 @@ std::string env_variable(const json& container, const std::string& name) {
 std::vector<std::string> mount_targets_of(const json& container) {
   std::vector<std::string> targets;
   if (auto mounts = inspected(container).find("Mounts"))
-    for (const auto& mount : mounts->elements()) targets.push_back(mount.at("Destination").string());
+    for (const auto& mount : mounts->elements())
+      targets.push_back(mount.at("Destination").string());
   return targets;
 }
 

@@ -39,5 +39,4 @@ std::string reachable_host(const Endpoint& endpoint);
 // The top-level fields whose values differ between two plans, with both values, one per line.
 std::vector<std::string> plan_differences(const nlohmann::json& old_plan, const nlohmann::json& new_plan);
 
-
 } // namespace launcher::lifecycle

@@ -13,7 +13,6 @@ namespace launcher::lifecycle {
 
 namespace {
 
-
 probe::Observation look(const ReadinessTarget& target) {
   if (target.service == "jupyter") return probe::probe_jupyter(target.host, target.port, target.token);
   if (target.service == "ssh")
@@ -22,9 +21,9 @@ probe::Observation look(const ReadinessTarget& target) {
 }
 
 [[noreturn]] void fail(const docker::Docker& docker, const std::string& container, const std::string& cause) {
-  throw Error(ExitCode::failed, cause + "\n--- last 40 lines of " + container + "'s log ---\n" +
-                                    docker.logs_tail(container, 40) + "--- the container is kept for inspection; `launcher down " +
-                                    container + " --force` removes it");
+  throw Error(ExitCode::failed,
+              cause + "\n--- last 40 lines of " + container + "'s log ---\n" + docker.logs_tail(container, 40) +
+                  "--- the container is kept for inspection; `launcher down " + container + " --force` removes it");
 }
 
 } // namespace
@@ -45,7 +44,8 @@ void wait_until_ready(const docker::Docker& docker, const std::string& container
   while (true) {
     probe::Observation observation = look(target);
     if (observation.state == probe::Observation::State::ready) break;
-    if (observation.state == probe::Observation::State::broken) fail(docker, container, "refusing " + container + ": " + observation.detail);
+    if (observation.state == probe::Observation::State::broken)
+      fail(docker, container, "refusing " + container + ": " + observation.detail);
     last_detail = observation.detail;
     auto now = clock.now();
     if (now >= next_state_check) {
@@ -58,8 +58,9 @@ void wait_until_ready(const docker::Docker& docker, const std::string& container
     if (interrupted()) throw Error(ExitCode::failed, "interrupted while waiting for " + container);
     auto elapsed = std::chrono::duration_cast<std::chrono::seconds>(now - start);
     if (elapsed >= timeout)
-      fail(docker, container, "timed out after " + std::to_string(timeout.count()) + " s waiting for " + target.service +
-                                  " in " + container + ": " + last_detail);
+      fail(docker, container,
+           "timed out after " + std::to_string(timeout.count()) + " s waiting for " + target.service + " in " +
+               container + ": " + last_detail);
     if (now >= next_progress) {
       progress << (terminal ? "\r" : "") << "waiting for " << target.service << " (" << elapsed.count()
                << " s): " << last_detail << (terminal ? "\033[K" : "\n") << std::flush;

@@ -9,7 +9,9 @@ namespace launcher::lifecycle {
 
 namespace {
 
-bool is_tag_character(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-'; }
+bool is_tag_character(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+}
 
 // One path component of a repository: lowercase letters and digits, separated by '.', '_', '__' or '-'s.
 bool is_path_component(const std::string& component) {
@@ -17,8 +19,8 @@ bool is_path_component(const std::string& component) {
       !std::isalnum(static_cast<unsigned char>(component.back())))
     return false;
   return std::all_of(component.begin(), component.end(), [](char c) {
-    return (std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c))) || c == '.' || c == '_' ||
-           c == '-';
+    return (std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c))) || c == '.' ||
+           c == '_' || c == '-';
   });
 }
 
@@ -33,19 +35,21 @@ std::string default_snapshot_tag(const std::string& image, const std::string& en
   }
   std::tm utc{};
   gmtime_r(&when, &utc);
-  return fmt::format("{}:{}-snapshot-{}-{:04}{:02}{:02}-{:02}{:02}", name, tag, env, utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday,
-                     utc.tm_hour, utc.tm_min);
+  return fmt::format("{}:{}-snapshot-{}-{:04}{:02}{:02}-{:02}{:02}", name, tag, env, utc.tm_year + 1900, utc.tm_mon + 1,
+                     utc.tm_mday, utc.tm_hour, utc.tm_min);
 }
 
 std::string image_reference_problem(const std::string& reference) {
   if (reference.empty()) return "it is empty";
-  if (reference.find('@') != std::string::npos) return "a digest (@sha256:...) is Docker's to give, not a name to choose";
+  if (reference.find('@') != std::string::npos)
+    return "a digest (@sha256:...) is Docker's to give, not a name to choose";
   std::string repository = reference, tag;
-  if (auto colon = reference.rfind(':'); colon != std::string::npos && reference.find('/', colon) == std::string::npos) {
+  if (auto colon = reference.rfind(':');
+      colon != std::string::npos && reference.find('/', colon) == std::string::npos) {
     repository = reference.substr(0, colon);
     tag = reference.substr(colon + 1);
-    if (tag.empty() || tag.size() > 128 || !std::all_of(tag.begin(), tag.end(), is_tag_character) || tag.front() == '.' ||
-        tag.front() == '-')
+    if (tag.empty() || tag.size() > 128 || !std::all_of(tag.begin(), tag.end(), is_tag_character) ||
+        tag.front() == '.' || tag.front() == '-')
       return "the tag \"" + tag + "\" is not 1-128 letters, digits, '_', '.' or '-' (not starting with '.' or '-')";
   }
   if (repository.size() > 255) return "the repository name is longer than 255 characters";

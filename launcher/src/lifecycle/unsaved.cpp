@@ -22,7 +22,8 @@ constexpr std::size_t files_shown = 20;
 
 PackageVersions versions_of(const json& packages) {
   PackageVersions versions;
-  for (const auto& [name, version] : packages.items()) versions[name] = version.get<std::string>();
+  for (const auto& [name, version] : packages.items())
+    versions[name] = version.get<std::string>();
   return versions;
 }
 
@@ -46,9 +47,9 @@ const std::vector<std::string>& regenerated_paths() {
 }
 
 const std::vector<std::string>& regenerated_home_entries() {
-  static const std::vector<std::string> entries{".cache",  ".ipython",         ".local/share/jupyter", ".jupyter",
-                                                ".config/matplotlib", ".python_history", ".bash_history", ".lesshst",
-                                                ".wget-hsts", ".viminfo"};
+  static const std::vector<std::string> entries{
+      ".cache",        ".ipython", ".local/share/jupyter", ".jupyter", ".config/matplotlib", ".python_history",
+      ".bash_history", ".lesshst", ".wget-hsts",           ".viminfo"};
   return entries;
 }
 
@@ -66,8 +67,8 @@ PackageListing parse_package_listing(const std::string& text, const std::string&
   const std::string expected = " is not a package listing ({\"python\": {NAME: VERSION}, \"debian\": {NAME: VERSION}})";
   try {
     json listing = json::parse(text);
-    if (!listing.is_object() || !listing.contains("python") || !listing["python"].is_object() || !listing.contains("debian") ||
-        !listing["debian"].is_object())
+    if (!listing.is_object() || !listing.contains("python") || !listing["python"].is_object() ||
+        !listing.contains("debian") || !listing["debian"].is_object())
       throw Error(ExitCode::failed, source + expected);
     std::vector<std::string> new_files;
     if (listing.contains("new_package_files")) new_files = listing["new_package_files"].get<std::vector<std::string>>();
@@ -81,8 +82,10 @@ std::vector<PackageChange> package_changes(const PackageVersions& built, const P
   std::vector<PackageChange> changes;
   for (const auto& [name, version] : current) {
     auto before = built.find(name);
-    if (before == built.end()) changes.push_back({name, "", version});
-    else if (before->second != version) changes.push_back({name, before->second, version});
+    if (before == built.end())
+      changes.push_back({name, "", version});
+    else if (before->second != version)
+      changes.push_back({name, before->second, version});
   }
   for (const auto& [name, version] : built)
     if (!current.count(name)) changes.push_back({name, version, ""});
@@ -90,9 +93,9 @@ std::vector<PackageChange> package_changes(const PackageVersions& built, const P
   return changes;
 }
 
-UnsavedWork unsaved_work(const std::string& diff_output, const std::vector<std::string>& mount_targets, const std::string& home,
-                         const std::string& workdir, const std::optional<PackageListing>& built,
-                         const std::optional<PackageListing>& current) {
+UnsavedWork unsaved_work(const std::string& diff_output, const std::vector<std::string>& mount_targets,
+                         const std::string& home, const std::string& workdir,
+                         const std::optional<PackageListing>& built, const std::optional<PackageListing>& current) {
   UnsavedWork work;
   std::vector<std::string> package_files;
   if (built && current) {
@@ -108,17 +111,19 @@ UnsavedWork unsaved_work(const std::string& diff_output, const std::vector<std::
   // With '/' sorting first, a directory's changed entries follow it right away ("d", "d/x",
   // "d-1"): only leaves are listed.
   std::sort(changed.begin(), changed.end(), [](const std::string& a, const std::string& b) {
-    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-      return (x == '/' ? '\0' : x) < (y == '/' ? '\0' : y);
-    });
+    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
+                                        [](char x, char y) { return (x == '/' ? '\0' : x) < (y == '/' ? '\0' : y); });
   });
   for (std::size_t i = 0; i < changed.size(); ++i) {
     const std::string& path = changed[i];
     bool has_child = i + 1 < changed.size() && is_under(changed[i + 1], path) && changed[i + 1] != path;
-    bool on_volume = std::any_of(mount_targets.begin(), mount_targets.end(), [&](const auto& target) { return is_under(path, target); });
-    bool told_as_package = std::binary_search(package_files.begin(), package_files.end(), path) ||
-                           (!work.debian.empty() && (is_under(path, "/var/lib/dpkg") || is_under(path, "/var/lib/apt")));
-    if (has_child || on_volume || told_as_package || path == home || path == workdir || is_regenerated(path, home)) continue;
+    bool on_volume = std::any_of(mount_targets.begin(), mount_targets.end(),
+                                 [&](const auto& target) { return is_under(path, target); });
+    bool told_as_package =
+        std::binary_search(package_files.begin(), package_files.end(), path) ||
+        (!work.debian.empty() && (is_under(path, "/var/lib/dpkg") || is_under(path, "/var/lib/apt")));
+    if (has_child || on_volume || told_as_package || path == home || path == workdir || is_regenerated(path, home))
+      continue;
     work.files.push_back(path);
   }
   return work;
@@ -126,23 +131,28 @@ UnsavedWork unsaved_work(const std::string& diff_output, const std::vector<std::
 
 std::string unsaved_work_message(const std::string& env, const UnsavedWork& work, const std::string& workdir,
                                  const std::string& discard) {
-  std::string message = "environment \"" + env + "\" has changes outside its volumes that removing the container would lose:";
+  std::string message =
+      "environment \"" + env + "\" has changes outside its volumes that removing the container would lose:";
   if (!work.files.empty()) {
     message += fmt::format("\n  files ({}):", work.files.size());
-    for (std::size_t i = 0; i < std::min(work.files.size(), files_shown); ++i) message += "\n    " + work.files[i];
-    if (work.files.size() > files_shown) message += fmt::format("\n    ... and {} more", work.files.size() - files_shown);
+    for (std::size_t i = 0; i < std::min(work.files.size(), files_shown); ++i)
+      message += "\n    " + work.files[i];
+    if (work.files.size() > files_shown)
+      message += fmt::format("\n    ... and {} more", work.files.size() - files_shown);
   }
   auto packages = [&](const char* kind, const std::vector<PackageChange>& changes) {
     if (changes.empty()) return;
-    message += fmt::format("\n  {} packages installed, changed or removed since the image was built ({}):", kind, changes.size());
-    for (const auto& change : changes) message += "\n    " + describe(change);
+    message += fmt::format("\n  {} packages installed, changed or removed since the image was built ({}):", kind,
+                           changes.size());
+    for (const auto& change : changes)
+      message += "\n    " + describe(change);
   };
   packages("Python", work.python);
   packages("Debian", work.debian);
   message += "\nkeep all of it as an image with `launcher snapshot " + env + "` (then `launcher up --image <its tag>`)";
   if (!work.files.empty())
-    message += "; keep files with `docker cp " + env + ":PATH .` or by moving them onto a volume (`launcher exec " + env +
-               " -- mv PATH " + (workdir.empty() ? "/a/volume" : workdir) + "/`)";
+    message += "; keep files with `docker cp " + env + ":PATH .` or by moving them onto a volume (`launcher exec " +
+               env + " -- mv PATH " + (workdir.empty() ? "/a/volume" : workdir) + "/`)";
   if (!work.python.empty() || !work.debian.empty())
     message += "; make packages part of every environment through the image's lock or the team file's image";
   return message + "; " + discard;

@@ -52,9 +52,9 @@ struct UnsavedWork {
 // listings, the package changes too, and the files of those packages (and dpkg's and apt's
 // databases) are
 // told as the packages instead.
-UnsavedWork unsaved_work(const std::string& diff_output, const std::vector<std::string>& mount_targets, const std::string& home,
-                         const std::string& workdir, const std::optional<PackageListing>& built,
-                         const std::optional<PackageListing>& current);
+UnsavedWork unsaved_work(const std::string& diff_output, const std::vector<std::string>& mount_targets,
+                         const std::string& home, const std::string& workdir,
+                         const std::optional<PackageListing>& built, const std::optional<PackageListing>& current);
 
 // The refusal: each group with what to do about it. `discard` says how to go on without them.
 std::string unsaved_work_message(const std::string& env, const UnsavedWork& work, const std::string& workdir,

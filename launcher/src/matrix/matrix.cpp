@@ -56,10 +56,17 @@ std::string describe(const Row& row) { return image_tag(row, Variant::devel); }
 // The fields a row must fill; CUDA-only ones are left empty by a CPU row.
 const std::vector<std::pair<const char*, std::string Row::*>>& text_fields() {
   static const std::vector<std::pair<const char*, std::string Row::*>> fields{
-      {"torch", &Row::torch},         {"torchvision", &Row::torchvision}, {"torchaudio", &Row::torchaudio},
-      {"cuda_full", &Row::cuda_full}, {"cudnn", &Row::cudnn},             {"nccl", &Row::nccl},
-      {"min_driver", &Row::min_driver}, {"os", &Row::os},                 {"python", &Row::python},
-      {"base_image", &Row::base_image}, {"runtime_base_image", &Row::runtime_base_image},
+      {"torch", &Row::torch},
+      {"torchvision", &Row::torchvision},
+      {"torchaudio", &Row::torchaudio},
+      {"cuda_full", &Row::cuda_full},
+      {"cudnn", &Row::cudnn},
+      {"nccl", &Row::nccl},
+      {"min_driver", &Row::min_driver},
+      {"os", &Row::os},
+      {"python", &Row::python},
+      {"base_image", &Row::base_image},
+      {"runtime_base_image", &Row::runtime_base_image},
   };
   return fields;
 }
@@ -73,9 +80,9 @@ void check_row(const Matrix& matrix, const Row& row, std::vector<std::string>& p
   std::string name = describe(row);
   auto problem = [&](const std::string& text) { problems.push_back(name + ": " + text); };
 
-  static const std::set<std::string> known{"torch", "torchvision", "torchaudio", "cuda_full", "cudnn", "nccl",
-                                           "min_driver", "cuda_archs", "ptx", "os", "python", "base_image",
-                                           "runtime_base_image"};
+  static const std::set<std::string> known{"torch",  "torchvision", "torchaudio",        "cuda_full", "cudnn",
+                                           "nccl",   "min_driver",  "cuda_archs",        "ptx",       "os",
+                                           "python", "base_image",  "runtime_base_image"};
   for (const auto& field : row.unverified)
     if (!known.count(field)) problem("\"unverified\" names an unknown field \"" + field + "\"");
 
@@ -94,11 +101,13 @@ void check_row(const Matrix& matrix, const Row& row, std::vector<std::string>& p
   if (row.is_cpu()) {
     if (!row.cuda_archs.empty() || !row.ptx.empty()) problem("a CPU row lists GPU architectures");
     static const std::regex cpu_base("(debian|ubuntu):[a-z0-9.]+(-slim)?");
-    if (!std::regex_match(row.base_image, cpu_base)) problem("base_image \"" + row.base_image + "\" is not a Debian or Ubuntu tag");
+    if (!std::regex_match(row.base_image, cpu_base))
+      problem("base_image \"" + row.base_image + "\" is not a Debian or Ubuntu tag");
     return;
   }
 
-  if (row.cuda_full.rfind(row.cuda + ".", 0) != 0) problem("cuda_full " + row.cuda_full + " is not a release of CUDA " + row.cuda);
+  if (row.cuda_full.rfind(row.cuda + ".", 0) != 0)
+    problem("cuda_full " + row.cuda_full + " is not a release of CUDA " + row.cuda);
   auto toolkit = matrix.toolkits.find(row.cuda_full);
   if (toolkit == matrix.toolkits.end())
     problem("CUDA " + row.cuda_full + " has no entry in cuda_toolkits (its driver minimum)");
@@ -121,7 +130,8 @@ void check_row(const Matrix& matrix, const Row& row, std::vector<std::string>& p
   if (!row.locks.empty()) {
     static const std::regex os_base("(debian|ubuntu):[a-z0-9.]+(-slim)?");
     for (const auto& base : {row.base_image, row.runtime_base_image})
-      if (!std::regex_match(base, os_base)) problem("base image \"" + base + "\" of a locked row is not a Debian or Ubuntu tag");
+      if (!std::regex_match(base, os_base))
+        problem("base image \"" + base + "\" of a locked row is not a Debian or Ubuntu tag");
     return;
   }
   // The base image's CUDA is the same major.minor as the wheels'; its point release may be newer
@@ -132,7 +142,8 @@ void check_row(const Matrix& matrix, const Row& row, std::vector<std::string>& p
   if (row.base_image.rfind(base_prefix, 0) != 0 || !std::regex_match(row.base_image, base))
     problem("base_image \"" + row.base_image + "\" is not nvidia/cuda:" + row.cuda + ".Z-devel-" + row.os);
   if (row.runtime_base_image.rfind(base_prefix, 0) != 0 || !std::regex_match(row.runtime_base_image, runtime_base))
-    problem("runtime_base_image \"" + row.runtime_base_image + "\" is not nvidia/cuda:" + row.cuda + ".Z-base-" + row.os);
+    problem("runtime_base_image \"" + row.runtime_base_image + "\" is not nvidia/cuda:" + row.cuda + ".Z-base-" +
+            row.os);
 }
 
 } // namespace
@@ -179,7 +190,8 @@ Matrix parse_matrix(std::string_view text) {
   try {
     json document = json::parse(text);
     Matrix matrix;
-    for (const auto& row : document.at("rows")) matrix.rows.push_back(parse_row(row));
+    for (const auto& row : document.at("rows"))
+      matrix.rows.push_back(parse_row(row));
     for (const auto& [version, toolkit] : document.at("cuda_toolkits").items())
       matrix.toolkits[version] = {toolkit.at("min_driver").get<std::string>(),
                                   toolkit.at("forward_compat_branches").get<std::vector<int>>()};
@@ -210,7 +222,8 @@ std::vector<std::string> consistency_problems(const Matrix& matrix) {
 namespace {
 
 std::string normalised_name(std::string name) {
-  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return c == '_' || c == '.' ? '-' : std::tolower(c); });
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return c == '_' || c == '.' ? '-' : std::tolower(c); });
   return name;
 }
 
@@ -226,8 +239,10 @@ std::vector<LockedPackage> parse_lock(std::string_view text) {
   // Join continuation lines first: an entry spans "name==version \\\n    --hash=sha256:...".
   std::string joined;
   for (std::size_t at = 0; at < text.size(); ++at) {
-    if (text[at] == '\\' && at + 1 < text.size() && text[at + 1] == '\n') ++at, joined += ' ';
-    else joined += text[at];
+    if (text[at] == '\\' && at + 1 < text.size() && text[at + 1] == '\n')
+      ++at, joined += ' ';
+    else
+      joined += text[at];
   }
   static const std::regex hash("--hash=sha256:([0-9a-f]{64})\\b");
   std::vector<LockedPackage> packages;
@@ -239,7 +254,8 @@ std::vector<LockedPackage> parse_lock(std::string_view text) {
     if (!(words >> requirement) || requirement.rfind("--", 0) == 0) continue;
     LockedPackage package;
     std::size_t pin = requirement.find("==");
-    package.name = normalised_name(requirement.substr(0, pin == std::string::npos ? requirement.find_first_of("<>=!~;[") : pin));
+    package.name =
+        normalised_name(requirement.substr(0, pin == std::string::npos ? requirement.find_first_of("<>=!~;[") : pin));
     if (pin != std::string::npos) package.version = requirement.substr(pin + 2);
     for (std::sregex_iterator match(line.begin(), line.end(), hash), end; match != end; ++match)
       package.sha256.push_back((*match)[1]);
@@ -278,7 +294,8 @@ std::vector<std::string> lock_problems(const Matrix& matrix, const std::vector<s
       const LockedPackage* found = find_package(locks[purpose], package);
       if (!found) return problem(row.locks.at(purpose) + " has no " + package);
       bool same = prefix ? found->version.rfind(version + ".", 0) == 0 : found->version == version;
-      if (!same) problem(row.locks.at(purpose) + " pins " + package + "==" + found->version + ", the row says " + version);
+      if (!same)
+        problem(row.locks.at(purpose) + " pins " + package + "==" + found->version + ", the row says " + version);
     };
     expect("torch", "torch", row.torch, false);
     expect("torch", "torchvision", row.torchvision, false);

@@ -23,14 +23,14 @@ struct Row {
   std::vector<std::string> ptx;        // PTX the driver can JIT: "compute_120"
   std::string os;                      // "ubuntu24.04", "debian12"
   std::string python;
-  std::string base_image;         // FROM of the devel image (the only image of a CPU row)
-  std::string runtime_base_image; // FROM of the slim CUDA image
+  std::string base_image;              // FROM of the devel image (the only image of a CPU row)
+  std::string runtime_base_image;      // FROM of the slim CUDA image
   std::vector<std::string> unverified; // fields that are a best reading, not a verified fact
   // Hash-locked requirement files (repository paths) by purpose: "torch", "services", "devel".
   // A row with locks installs from the wheel cache with no index; one without uses wheel_index.
   std::map<std::string, std::string> locks;
-  bool built_here = false;  // built and tested by this project's CI
-  std::string wheel_index;  // where the wheels of a row without locks live
+  bool built_here = false; // built and tested by this project's CI
+  std::string wheel_index; // where the wheels of a row without locks live
 
   bool is_cpu() const { return cuda.empty(); }
   bool is_unverified(std::string_view field) const;

@@ -43,7 +43,8 @@ void verify_pinned_image(const docker::Docker& docker, const std::string& refere
   std::string tag = without_digest(reference);
   auto local = docker.inspect_image(tag);
   std::string fetch = "get the pinned one with `docker pull " + exact + "`";
-  if (!local) throw Error(ExitCode::failed, origin.describe() + ": the pinned image " + exact + " is not on this host; " + fetch);
+  if (!local)
+    throw Error(ExitCode::failed, origin.describe() + ": the pinned image " + exact + " is not on this host; " + fetch);
   auto local_digest = registry_digest(*local, repository);
   throw Error(ExitCode::failed,
               origin.describe() + ": " + tag + " is pinned to " + *pinned + ", but the local " + tag + " is " +

@@ -19,12 +19,19 @@ json to_json(const Plan& plan) {
   for (const auto& mount : plan.mounts)
     mounts.push_back({{"source", mount.source}, {"target", mount.target}, {"read_only", mount.read_only}});
   json ulimits = json::object();
-  for (const auto& limit : plan.ulimits) ulimits[limit.name] = {{"soft", limit.soft}, {"hard", limit.hard}};
+  for (const auto& limit : plan.ulimits)
+    ulimits[limit.name] = {{"soft", limit.soft}, {"hard", limit.hard}};
   json gpus;
   switch (plan.gpus.kind) {
-  case GpuAssignment::Kind::none: gpus = "none"; break;
-  case GpuAssignment::Kind::all: gpus = "all"; break;
-  case GpuAssignment::Kind::devices: gpus = plan.gpus.devices; break;
+  case GpuAssignment::Kind::none:
+    gpus = "none";
+    break;
+  case GpuAssignment::Kind::all:
+    gpus = "all";
+    break;
+  case GpuAssignment::Kind::devices:
+    gpus = plan.gpus.devices;
+    break;
   }
   json resources = json::object();
   if (plan.cpus) resources["cpus"] = *plan.cpus;

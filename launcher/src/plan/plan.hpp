@@ -14,7 +14,7 @@ struct PortBinding {
   std::string bind;             // host address, 127.0.0.1 unless the profile says otherwise
   std::optional<int> host_port; // nullopt: Docker picks a free one ("auto")
   int container_port = 0;
-  std::string protocol;         // tcp | udp
+  std::string protocol; // tcp | udp
 };
 
 struct Mount {
@@ -61,7 +61,7 @@ struct Access {
 
 // Everything `up` needs, fully decided: nothing here depends on the host any more.
 struct Plan {
-  std::string env;     // environment name, also the container name
+  std::string env; // environment name, also the container name
   std::string profile;
   std::string image;
   std::string service; // jupyter | ssh | shell | command

@@ -68,10 +68,15 @@ public:
     using Kind = profile::GpuRequest::Kind;
     profile::GpuRequest request = profile::parse_gpu_request(fields_.value("gpus", json("auto")));
     switch (request.kind) {
-    case Kind::automatic: return {host_.gpu_count > 0 ? GpuAssignment::Kind::all : GpuAssignment::Kind::none, {}};
-    case Kind::all: return {GpuAssignment::Kind::all, {}};
-    case Kind::none: return {GpuAssignment::Kind::none, {}};
-    case Kind::devices: placed = gpus_.claim(env, request.devices); break;
+    case Kind::automatic:
+      return {host_.gpu_count > 0 ? GpuAssignment::Kind::all : GpuAssignment::Kind::none, {}};
+    case Kind::all:
+      return {GpuAssignment::Kind::all, {}};
+    case Kind::none:
+      return {GpuAssignment::Kind::none, {}};
+    case Kind::devices:
+      placed = gpus_.claim(env, request.devices);
+      break;
     case Kind::count:
     case Kind::select:
       if (request.count > host_.gpu_count)
@@ -82,12 +87,14 @@ public:
         placed = gpus_.choose(env, request.count);
         break;
       }
-      for (int index = 0; index < request.count; ++index) request.devices.push_back(std::to_string(index));
+      for (int index = 0; index < request.count; ++index)
+        request.devices.push_back(std::to_string(index));
       placed = gpus_.claim(env, request.devices);
       break;
     }
     GpuAssignment assignment{GpuAssignment::Kind::devices, {}};
-    for (const auto& gpu : placed) assignment.devices.push_back(gpu.device);
+    for (const auto& gpu : placed)
+      assignment.devices.push_back(gpu.device);
     return assignment;
   }
 
@@ -101,13 +108,15 @@ public:
       PortBinding binding{port["bind"], std::nullopt, port["container"], port["protocol"]};
       if (port["host"].is_number()) binding.host_port = port["host"].get<int>();
       if (!is_loopback(binding.bind) && !authenticated)
-        require_opt_in(at, "publishing port " + std::to_string(binding.container_port) + " on " + binding.bind +
-                               " for service \"" + service + "\", which has no authentication",
+        require_opt_in(at,
+                       "publishing port " + std::to_string(binding.container_port) + " on " + binding.bind +
+                           " for service \"" + service + "\", which has no authentication",
                        "unauthenticated-public-port");
       for (std::size_t j = 0; j < bindings.size(); ++j) {
         const PortBinding& other = bindings[j];
         bool same_address = other.bind == binding.bind || is_unspecified(other.bind) || is_unspecified(binding.bind);
-        if (binding.host_port && other.host_port == binding.host_port && other.protocol == binding.protocol && same_address)
+        if (binding.host_port && other.host_port == binding.host_port && other.protocol == binding.protocol &&
+            same_address)
           fail(at, "host port " + std::to_string(*binding.host_port) + "/" + binding.protocol + " on " + binding.bind +
                        " is already published by " + profile_.origin_of(child_pointer("/ports", j)).describe());
       }
@@ -159,9 +168,11 @@ public:
     const json& ssh = fields_.value("ssh", json::object());
     // Map fields record origins per key: blame the first key set.
     if (service != "jupyter" && !jupyter.empty())
-      fail(child_pointer("/jupyter", jupyter.begin().key()), "Jupyter settings need \"service\": \"jupyter\" (this profile's service is \"" + service + "\")");
+      fail(child_pointer("/jupyter", jupyter.begin().key()),
+           "Jupyter settings need \"service\": \"jupyter\" (this profile's service is \"" + service + "\")");
     if (service != "ssh" && !ssh.empty())
-      fail(child_pointer("/ssh", ssh.begin().key()), "SSH settings need \"service\": \"ssh\" (this profile's service is \"" + service + "\")");
+      fail(child_pointer("/ssh", ssh.begin().key()),
+           "SSH settings need \"service\": \"ssh\" (this profile's service is \"" + service + "\")");
     if (service != "jupyter" && service != "ssh") return {};
     SshForwarding forwarding{ssh.value("agent_forwarding", false), ssh.value("stream_local_forwarding", false),
                              ssh.value("user_rc", false)};
@@ -186,7 +197,8 @@ public:
       plan.shm_size_bytes = default_shm_size(plan.memory_bytes.value_or(host_.memory_bytes));
     else if (plan.memory_bytes && plan.shm_size_bytes > *plan.memory_bytes)
       fail("/shm_size", "/dev/shm of " + format_docker_size(plan.shm_size_bytes) + " is above the memory limit of " +
-                            format_docker_size(*plan.memory_bytes) + " (" + profile_.origin_of("/resources/memory").describe() +
+                            format_docker_size(*plan.memory_bytes) + " (" +
+                            profile_.origin_of("/resources/memory").describe() +
                             "), which counts it; lower it or raise the limit");
     plan.cpuset_cpus = cpuset("cpuset_cpus", host_.online_cpus, "CPUs", placed, &PlacedGpu::cpus);
     plan.cpuset_mems = cpuset("cpuset_mems", host_.numa_nodes, "NUMA nodes", placed, &PlacedGpu::numa_nodes);
@@ -204,10 +216,12 @@ public:
       CpuList present = parse_cpu_list(host_has).value_or(CpuList{});
       std::erase_if(wanted, [&](int id) { return present.count(id) > 0; });
       if (!wanted.empty())
-        fail(pointer, value + " names " + what + " this host does not have (" + format_cpu_list(wanted) + "); it has " + host_has);
+        fail(pointer, value + " names " + what + " this host does not have (" + format_cpu_list(wanted) + "); it has " +
+                          host_has);
       return value;
     }
-    if (placed.empty() || std::any_of(placed.begin(), placed.end(), [&](const PlacedGpu& gpu) { return (gpu.*affinity).empty(); }))
+    if (placed.empty() ||
+        std::any_of(placed.begin(), placed.end(), [&](const PlacedGpu& gpu) { return (gpu.*affinity).empty(); }))
       return "";
     CpuList near;
     std::string gpus;
@@ -251,7 +265,8 @@ public:
       fail("/sudo", "sudo writes its rule to /etc/sudoers.d, which \"read_only_root\": true (" +
                         profile_.origin_of("/read_only_root").describe() + ") keeps read-only; drop one of them");
     plan.network = text("network", own_network(plan.env));
-    if (plan.privileged) require_opt_in("/privileged", "--privileged (every device and capability of the host)", "privileged");
+    if (plan.privileged)
+      require_opt_in("/privileged", "--privileged (every device and capability of the host)", "privileged");
     return plan;
   }
 
@@ -313,7 +328,8 @@ Resolution resolve_plan(const std::string& profile_name, const Sourced& profile,
   profile::overlay(merged, profile);
   Resolver resolver(merged, host, paths, gpus);
   Plan plan = resolver.plan(profile_name);
-  for (const auto& [pointer, origin] : resolver.derived_origins()) merged.origins[pointer] = origin;
+  for (const auto& [pointer, origin] : resolver.derived_origins())
+    merged.origins[pointer] = origin;
   return {std::move(plan), std::move(merged)};
 }
 

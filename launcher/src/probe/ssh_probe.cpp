@@ -35,7 +35,8 @@ Key import_public_line(const std::string& line) {
 Observation probe_ssh(const std::string& host, int port, const std::string& user, const std::string& pinned_public_line,
                       bool password_allowed) {
   Key pinned = import_public_line(pinned_public_line);
-  if (!pinned) return {Observation::State::broken, "the pinned host key cannot be read: " + quote_for_message(pinned_public_line)};
+  if (!pinned)
+    return {Observation::State::broken, "the pinned host key cannot be read: " + quote_for_message(pinned_public_line)};
   Session session(ssh_new());
   long timeout_seconds = 2;
   ssh_options_set(session.get(), SSH_OPTIONS_HOST, host.c_str());
@@ -49,7 +50,8 @@ Observation probe_ssh(const std::string& host, int port, const std::string& user
     return {Observation::State::waiting, std::string("no SSH handshake yet (") + ssh_get_error(session.get()) + ")"};
 
   ssh_key raw = nullptr;
-  if (ssh_get_server_publickey(session.get(), &raw) != SSH_OK) return {Observation::State::waiting, "no host key offered yet"};
+  if (ssh_get_server_publickey(session.get(), &raw) != SSH_OK)
+    return {Observation::State::waiting, "no host key offered yet"};
   Key offered(raw);
   if (ssh_key_cmp(offered.get(), pinned.get(), SSH_KEY_CMP_PUBLIC) != 0)
     return {Observation::State::broken, "sshd presents a host key that is not the pinned one"};
@@ -58,10 +60,11 @@ Observation probe_ssh(const std::string& host, int port, const std::string& user
   int methods = ssh_userauth_list(session.get(), nullptr);
   int expected = SSH_AUTH_METHOD_PUBLICKEY | (password_allowed ? SSH_AUTH_METHOD_PASSWORD : 0);
   if (methods != expected)
-    return {Observation::State::broken,
-            "sshd offers authentication methods " + std::to_string(methods) + ", expected " + std::to_string(expected) +
-                (password_allowed ? " (publickey and password)" : " (publickey only)")};
-  return {Observation::State::ready, "pinned host key, " + std::string(password_allowed ? "publickey and password" : "publickey only")};
+    return {Observation::State::broken, "sshd offers authentication methods " + std::to_string(methods) +
+                                            ", expected " + std::to_string(expected) +
+                                            (password_allowed ? " (publickey and password)" : " (publickey only)")};
+  return {Observation::State::ready,
+          "pinned host key, " + std::string(password_allowed ? "publickey and password" : "publickey only")};
 }
 
 } // namespace launcher::probe

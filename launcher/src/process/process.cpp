@@ -24,7 +24,8 @@ struct Pipe {
 
   Pipe() {
     int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) throw Error(ExitCode::failed, std::string("failed to create a pipe: ") + std::strerror(errno));
+    if (pipe2(fds, O_CLOEXEC) != 0)
+      throw Error(ExitCode::failed, std::string("failed to create a pipe: ") + std::strerror(errno));
     read_end = fds[0];
     write_end = fds[1];
   }
@@ -55,21 +56,25 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
   if (!options.working_dir.empty()) posix_spawn_file_actions_addchdir_np(&actions, options.working_dir.c_str());
 
   std::vector<char*> args;
-  for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  for (const auto& arg : argv)
+    args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
 
   // Ours come first: getenv takes the first of two equal names.
   std::vector<char*> environment;
-  for (const auto& entry : options.extra_env) environment.push_back(const_cast<char*>(entry.c_str()));
-  for (char** entry = environ; *entry; ++entry) environment.push_back(*entry);
+  for (const auto& entry : options.extra_env)
+    environment.push_back(const_cast<char*>(entry.c_str()));
+  for (char** entry = environ; *entry; ++entry)
+    environment.push_back(*entry);
   environment.push_back(nullptr);
 
   pid_t pid = 0;
   int spawn_error = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environment.data());
   posix_spawn_file_actions_destroy(&actions);
   if (spawn_error != 0)
-    throw Error(ExitCode::failed, "failed to run " + argv[0] + ": " +
-                                      (spawn_error == ENOENT ? std::string("not found on PATH") : std::strerror(spawn_error)));
+    throw Error(ExitCode::failed,
+                "failed to run " + argv[0] + ": " +
+                    (spawn_error == ENOENT ? std::string("not found on PATH") : std::strerror(spawn_error)));
   in.close_read();
   out.close_write();
   err.close_write();
@@ -77,8 +82,10 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
   // A child that exits without reading its input must not kill us with SIGPIPE.
   signal(SIGPIPE, SIG_IGN);
   std::size_t written = 0;
-  if (input.empty()) in.close_write();
-  else fcntl(in.write_end, F_SETFL, O_NONBLOCK);
+  if (input.empty())
+    in.close_write();
+  else
+    fcntl(in.write_end, F_SETFL, O_NONBLOCK);
 
   ProcessResult result;
   char buffer[65536];
@@ -97,22 +104,24 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
       if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       Pipe& pipe = i == 0 ? out : err;
       ssize_t n = read(pipe.read_end, buffer, sizeof buffer);
-      if (n > 0) (i == 0 ? result.out : result.err).append(buffer, static_cast<std::size_t>(n));
-      else if (n == 0 || errno != EINTR) pipe.close_read();
+      if (n > 0)
+        (i == 0 ? result.out : result.err).append(buffer, static_cast<std::size_t>(n));
+      else if (n == 0 || errno != EINTR)
+        pipe.close_read();
     }
   }
   in.close_write();
 
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
 }
 
 void replace_process(const std::vector<std::string>& argv) {
   std::vector<char*> args;
-  for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  for (const auto& arg : argv)
+    args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
   execvp(args[0], args.data());
   throw Error(ExitCode::failed, "failed to run " + argv[0] + ": " +

@@ -38,8 +38,10 @@ void erase_origins_under(Sourced& sourced, const std::string& pointer) {
 std::string line_and_column(std::string_view text, std::size_t byte) {
   std::size_t line = 1, column = 1;
   for (std::size_t i = 0; i + 1 < byte && i < text.size(); ++i) {
-    if (text[i] == '\n') ++line, column = 1;
-    else ++column;
+    if (text[i] == '\n')
+      ++line, column = 1;
+    else
+      ++column;
   }
   return std::to_string(line) + ":" + std::to_string(column);
 }
@@ -87,12 +89,14 @@ Sourced resolve_named(const Catalog& catalog, const std::string& name, std::vect
       throw Error(ExitCode::usage, referenced_from->describe() + ": extends \"" + name +
                                        "\", which no profile file defines" + suggestion);
     std::string known;
-    for (const auto& each : catalog.profile_names()) known += (known.empty() ? "" : ", ") + each;
+    for (const auto& each : catalog.profile_names())
+      known += (known.empty() ? "" : ", ") + each;
     throw Error(ExitCode::usage, "profile \"" + name + "\" does not exist" + suggestion + "; profiles: " + known);
   }
   if (std::find(chain.begin(), chain.end(), name) != chain.end()) {
     std::string cycle;
-    for (const auto& each : chain) cycle += each + " -> ";
+    for (const auto& each : chain)
+      cycle += each + " -> ";
     throw Error(ExitCode::usage, referenced_from->describe() + ": extends cycle: " + cycle + name);
   }
   chain.push_back(name);
@@ -119,7 +123,8 @@ Sourced resolve_named(const Catalog& catalog, const std::string& name, std::vect
 std::vector<std::string> Catalog::profile_names() const {
   std::set<std::string> names;
   for (const auto& source : sources)
-    for (const auto& [name, fields] : source.profiles.items()) names.insert(name);
+    for (const auto& [name, fields] : source.profiles.items())
+      names.insert(name);
   return {names.begin(), names.end()};
 }
 
@@ -193,12 +198,16 @@ Sourced as_layer(const json& fields, const std::string& source, const std::strin
   for (const auto& [key, value] : fields.items()) {
     std::string at = child_pointer("", key);
     switch (merge_rule(key)) {
-    case MergeRule::replace: layer.origins[at] = origin(at); break;
+    case MergeRule::replace:
+      layer.origins[at] = origin(at);
+      break;
     case MergeRule::by_key:
-      for (const auto& [sub, item] : value.items()) layer.origins[child_pointer(at, sub)] = origin(child_pointer(at, sub));
+      for (const auto& [sub, item] : value.items())
+        layer.origins[child_pointer(at, sub)] = origin(child_pointer(at, sub));
       break;
     case MergeRule::by_item_key:
-      for (std::size_t i = 0; i < value.size(); ++i) layer.origins[child_pointer(at, i)] = origin(child_pointer(at, i));
+      for (std::size_t i = 0; i < value.size(); ++i)
+        layer.origins[child_pointer(at, i)] = origin(child_pointer(at, i));
       break;
     }
   }
@@ -226,9 +235,12 @@ void overlay(Sourced& base, const Sourced& top) {
       json& items = base.fields[key];
       for (std::size_t i = 0; i < value.size(); ++i) {
         std::size_t slot = 0;
-        while (slot < items.size() && item_key(key, items[slot]) != item_key(key, value[i])) ++slot;
-        if (slot == items.size()) items.push_back(value[i]);
-        else items[slot] = value[i];
+        while (slot < items.size() && item_key(key, items[slot]) != item_key(key, value[i]))
+          ++slot;
+        if (slot == items.size())
+          items.push_back(value[i]);
+        else
+          items[slot] = value[i];
         base.origins[child_pointer(at, slot)] = top.origin_of(child_pointer(at, i));
       }
       break;
@@ -240,7 +252,8 @@ void overlay(Sourced& base, const Sourced& top) {
 Sourced merge_profile(const Catalog& catalog, const std::string& name, const std::vector<Sourced>& overrides) {
   std::vector<std::string> chain;
   Sourced merged = resolve_named(catalog, name, chain, nullptr);
-  for (const auto& layer : overrides) overlay(merged, layer);
+  for (const auto& layer : overrides)
+    overlay(merged, layer);
   return merged;
 }
 

@@ -13,9 +13,9 @@ namespace launcher::profile {
 
 // One file of profiles (or the built-in set), validated and normalized.
 struct ProfileSource {
-  std::string name;                                 // its path, or "built-in"
+  std::string name;                                   // its path, or "built-in"
   nlohmann::json profiles = nlohmann::json::object(); // profile name -> normalized fields
-  bool require_pinned_image = false;                // the team insists on images pinned by digest
+  bool require_pinned_image = false;                  // the team insists on images pinned by digest
 };
 
 // Every source, lowest precedence first: built-in < user file < team file.

@@ -10,8 +10,8 @@ namespace fs = std::filesystem;
 
 fs::path user_profile_file(const ProfileLocations& locations) {
   auto config = locations.env("XDG_CONFIG_HOME");
-  fs::path base = (config && !config->empty() && fs::path(*config).is_absolute()) ? fs::path(*config)
-                                                                                   : locations.home / ".config";
+  fs::path base =
+      (config && !config->empty() && fs::path(*config).is_absolute()) ? fs::path(*config) : locations.home / ".config";
   return base / "launcher" / "profiles.json";
 }
 

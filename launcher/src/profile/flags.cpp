@@ -18,8 +18,10 @@ json port_number(const std::string& text) {
 
 json parse_port(const std::string& flag, const std::string& value) {
   auto fail = [&] {
-    throw Error(ExitCode::usage, flag + ": expected [IP:]HOST:CONTAINER[/tcp|udp] (HOST may be \"auto\"), like "
-                                        "8888:8888 or 127.0.0.1:6006:6006, found " + quote_for_message(value));
+    throw Error(ExitCode::usage, flag +
+                                     ": expected [IP:]HOST:CONTAINER[/tcp|udp] (HOST may be \"auto\"), like "
+                                     "8888:8888 or 127.0.0.1:6006:6006, found " +
+                                     quote_for_message(value));
   };
   std::string rest = value;
   json port = json::object();
@@ -48,8 +50,8 @@ json parse_volume(const std::string& flag, const std::string& value) {
   std::vector<std::string> parts = split(value, ':');
   bool mode_given = parts.size() == 3 && (parts[2] == "ro" || parts[2] == "rw");
   if (!(parts.size() == 2 || mode_given) || parts[0].empty() || parts[1].empty())
-    throw Error(ExitCode::usage, flag + ": expected HOST:CONTAINER[:ro|:rw], like ./data:/data:ro, found " +
-                                     quote_for_message(value));
+    throw Error(ExitCode::usage,
+                flag + ": expected HOST:CONTAINER[:ro|:rw], like ./data:/data:ro, found " + quote_for_message(value));
   return {{"host", parts[0]}, {"container", parts[1]}, {"read_only", mode_given && parts[2] == "ro"}};
 }
 
@@ -96,8 +98,8 @@ std::vector<Sourced> flag_layers(const FlagOverrides& flags, const FieldContext&
     if (fields.contains("volumes")) {
       std::string target = fields["volumes"][0]["container"];
       if (auto [seen, fresh] = mounted_by.emplace(target, flag); !fresh)
-        throw Error(ExitCode::usage, flag_context.source + ": container path " + target + " is already mounted by " +
-                                         seen->second);
+        throw Error(ExitCode::usage,
+                    flag_context.source + ": container path " + target + " is already mounted by " + seen->second);
     }
     layers.push_back(as_layer(fields, flag_context.source, ""));
   }

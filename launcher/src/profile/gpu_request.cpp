@@ -111,10 +111,14 @@ GpuRequest parse_gpu_request(const nlohmann::json& value) {
   if (value.is_array()) {
     std::vector<std::string> entries;
     for (const auto& item : value) {
-      if (item.is_number_unsigned() && item.get<std::uint64_t>() > INT64_MAX) entries.push_back(item.dump());
-      else if (item.is_number_integer()) entries.push_back(std::to_string(item.get<long long>()));
-      else if (item.is_string()) entries.push_back(item.get<std::string>());
-      else throw GpuSpecError("list entries must be GPU indices or UUIDs");
+      if (item.is_number_unsigned() && item.get<std::uint64_t>() > INT64_MAX)
+        entries.push_back(item.dump());
+      else if (item.is_number_integer())
+        entries.push_back(std::to_string(item.get<long long>()));
+      else if (item.is_string())
+        entries.push_back(item.get<std::string>());
+      else
+        throw GpuSpecError("list entries must be GPU indices or UUIDs");
     }
     return devices_request(entries);
   }
@@ -128,12 +132,18 @@ GpuRequest parse_gpu_request(const nlohmann::json& value) {
 
 nlohmann::json to_json(const GpuRequest& request) {
   switch (request.kind) {
-  case GpuRequest::Kind::automatic: return "auto";
-  case GpuRequest::Kind::all: return "all";
-  case GpuRequest::Kind::none: return "none";
-  case GpuRequest::Kind::count: return request.count;
-  case GpuRequest::Kind::select: return {{"count", request.count}};
-  case GpuRequest::Kind::devices: return request.devices;
+  case GpuRequest::Kind::automatic:
+    return "auto";
+  case GpuRequest::Kind::all:
+    return "all";
+  case GpuRequest::Kind::none:
+    return "none";
+  case GpuRequest::Kind::count:
+    return request.count;
+  case GpuRequest::Kind::select:
+    return {{"count", request.count}};
+  case GpuRequest::Kind::devices:
+    return request.devices;
   }
   return nullptr;
 }

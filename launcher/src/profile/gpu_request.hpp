@@ -14,9 +14,9 @@ struct GpuRequest {
     automatic, // every GPU when the host has any, none otherwise (the default)
     all,
     none,
-    count,     // the first N GPUs
-    select,    // {"count": N}: N GPUs chosen on the host
-    devices,   // indices, GPU UUIDs, MIG UUIDs or GPU:MIG index pairs
+    count,   // the first N GPUs
+    select,  // {"count": N}: N GPUs chosen on the host
+    devices, // indices, GPU UUIDs, MIG UUIDs or GPU:MIG index pairs
   };
   Kind kind = Kind::automatic;
   int count = 0;

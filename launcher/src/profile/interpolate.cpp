@@ -36,8 +36,8 @@ std::string interpolate(std::string_view text, const EnvLookup& lookup) {
     } else if (default_at != std::string_view::npos) {
       result += inner.substr(default_at + 2);
     } else {
-      throw Error(ExitCode::usage, "variable " + name + " is not set (set it, or write ${" + name +
-                                       ":-value} to give a default)");
+      throw Error(ExitCode::usage,
+                  "variable " + name + " is not set (set it, or write ${" + name + ":-value} to give a default)");
     }
     i = close + 1;
   }

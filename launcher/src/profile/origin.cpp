@@ -16,15 +16,16 @@ const Origin& Sourced::origin_of(const std::string& pointer) const {
 std::string child_pointer(const std::string& parent, const std::string& key) {
   std::string escaped;
   for (char c : key) {
-    if (c == '~') escaped += "~0";
-    else if (c == '/') escaped += "~1";
-    else escaped += c;
+    if (c == '~')
+      escaped += "~0";
+    else if (c == '/')
+      escaped += "~1";
+    else
+      escaped += c;
   }
   return parent + "/" + escaped;
 }
 
-std::string child_pointer(const std::string& parent, std::size_t index) {
-  return parent + "/" + std::to_string(index);
-}
+std::string child_pointer(const std::string& parent, std::size_t index) { return parent + "/" + std::to_string(index); }
 
 } // namespace launcher::profile

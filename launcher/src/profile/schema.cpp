@@ -32,9 +32,9 @@ bool is_ip_address(const std::string& text) {
   return inet_pton(AF_INET, text.c_str(), buffer) == 1 || inet_pton(AF_INET6, text.c_str(), buffer) == 1;
 }
 
-const std::vector<std::string> ulimit_names{"core",   "cpu",    "data",       "fsize",  "locks",
-                                            "memlock", "msgqueue", "nice",    "nofile", "nproc",
-                                            "rss",    "rtprio", "rttime",     "sigpending", "stack"};
+const std::vector<std::string> ulimit_names{"core",    "cpu",      "data",   "fsize",      "locks",
+                                            "memlock", "msgqueue", "nice",   "nofile",     "nproc",
+                                            "rss",     "rtprio",   "rttime", "sigpending", "stack"};
 
 enum class Text { single_line, multi_line };
 
@@ -92,7 +92,8 @@ public:
 
   std::string one_of(json& value, const std::string& pointer, const std::vector<std::string>& choices) const {
     std::string expected;
-    for (const auto& choice : choices) expected += (expected.empty() ? "" : " | ") + ("\"" + choice + "\"");
+    for (const auto& choice : choices)
+      expected += (expected.empty() ? "" : " | ") + ("\"" + choice + "\"");
     if (!value.is_string()) fail(pointer, expected, value);
     std::string chosen = text(value, pointer);
     if (std::find(choices.begin(), choices.end(), chosen) == choices.end())
@@ -114,13 +115,17 @@ public:
     return value.get<bool>();
   }
 
-  void byte_size(json& value, const std::string& pointer, std::uint64_t minimum, const std::string& alternative = "") const {
+  void byte_size(json& value, const std::string& pointer, std::uint64_t minimum,
+                 const std::string& alternative = "") const {
     const std::string expected = "a size like \"16g\" or \"512m\" (a plain integer is bytes) of at least " +
                                  format_docker_size(minimum) + alternative;
     std::optional<std::uint64_t> bytes;
-    if (value.is_number_unsigned()) bytes = value.get<std::uint64_t>();
-    else if (value.is_string()) bytes = parse_byte_size(text(value, pointer));
-    else fail(pointer, expected, value);
+    if (value.is_number_unsigned())
+      bytes = value.get<std::uint64_t>();
+    else if (value.is_string())
+      bytes = parse_byte_size(text(value, pointer));
+    else
+      fail(pointer, expected, value);
     if (!bytes || *bytes < minimum) fail(pointer, expected, value);
     value = *bytes;
   }
@@ -147,9 +152,12 @@ public:
     std::string path = text(value, pointer);
     if (path.empty()) fail(pointer, "a host path", value);
     std::filesystem::path resolved;
-    if (path == "~" || starts_with(path, "~/")) resolved = context_.home / path.substr(std::min<std::size_t>(2, path.size()));
-    else if (path[0] == '~') fail_because(pointer, "\"~user\" paths are not supported, found " + quote_for_message(path));
-    else resolved = context_.base_dir / path; // an absolute path replaces the base
+    if (path == "~" || starts_with(path, "~/"))
+      resolved = context_.home / path.substr(std::min<std::size_t>(2, path.size()));
+    else if (path[0] == '~')
+      fail_because(pointer, "\"~user\" paths are not supported, found " + quote_for_message(path));
+    else
+      resolved = context_.base_dir / path; // an absolute path replaces the base
     std::string normal = resolved.lexically_normal().string();
     if (normal.size() > 1 && normal.back() == '/') normal.pop_back();
     path_length(normal, pointer);
@@ -194,7 +202,8 @@ public:
 
   void command(json& value, const std::string& pointer) const {
     if (!value.is_array() || value.empty()) fail(pointer, "a non-empty array of strings (exec form)", value);
-    for (std::size_t i = 0; i < value.size(); ++i) text(value[i], child_pointer(pointer, i), Text::multi_line);
+    for (std::size_t i = 0; i < value.size(); ++i)
+      text(value[i], child_pointer(pointer, i), Text::multi_line);
   }
 
   void gpus(json& value, const std::string& pointer) const {
@@ -209,25 +218,33 @@ public:
   }
 
   void ports(json& value, const std::string& pointer) const {
-    if (!value.is_array()) fail(pointer, "an array of {\"host\", \"container\", \"bind\", \"protocol\"} objects", value);
+    if (!value.is_array())
+      fail(pointer, "an array of {\"host\", \"container\", \"bind\", \"protocol\"} objects", value);
     const std::string port_range = "an integer 1-65535";
     for (std::size_t i = 0; i < value.size(); ++i) {
       json& port = value[i];
       std::string at = child_pointer(pointer, i);
       object_keys(port, at, {"host", "container", "bind", "protocol"}, {"container"});
       integer(port["container"], at + "/container", 1, 65535, port_range);
-      if (!port.contains("host")) port["host"] = port["container"];
+      if (!port.contains("host"))
+        port["host"] = port["container"];
       else if (port["host"].is_string() && text(port["host"], at + "/host") == "auto") {
-      } else integer(port["host"], at + "/host", 1, 65535, port_range + " or \"auto\"");
-      if (!port.contains("bind")) port["bind"] = "127.0.0.1";
-      else if (!is_ip_address(text(port["bind"], at + "/bind"))) fail(at + "/bind", "an IPv4 or IPv6 address", port["bind"]);
-      if (!port.contains("protocol")) port["protocol"] = "tcp";
-      else one_of(port["protocol"], at + "/protocol", {"tcp", "udp"});
+      } else
+        integer(port["host"], at + "/host", 1, 65535, port_range + " or \"auto\"");
+      if (!port.contains("bind"))
+        port["bind"] = "127.0.0.1";
+      else if (!is_ip_address(text(port["bind"], at + "/bind")))
+        fail(at + "/bind", "an IPv4 or IPv6 address", port["bind"]);
+      if (!port.contains("protocol"))
+        port["protocol"] = "tcp";
+      else
+        one_of(port["protocol"], at + "/protocol", {"tcp", "udp"});
     }
   }
 
   void volumes(json& value, const std::string& pointer) const {
-    if (!value.is_array()) fail(pointer, "an array of {\"host\", \"container\", \"read_only\", \"create\"} objects", value);
+    if (!value.is_array())
+      fail(pointer, "an array of {\"host\", \"container\", \"read_only\", \"create\"} objects", value);
     for (std::size_t i = 0; i < value.size(); ++i) {
       json& volume = value[i];
       std::string at = child_pointer(pointer, i);
@@ -288,8 +305,10 @@ public:
       std::string at = child_pointer(pointer, name);
       if (std::find(ulimit_names.begin(), ulimit_names.end(), name) == ulimit_names.end())
         fail_because(at, "unknown ulimit \"" + name + "\"" + did_you_mean(name, ulimit_names));
-      if (item.is_number_integer()) item = {{"soft", item}, {"hard", item}};
-      else if (!item.is_object()) fail(at, limit + ", or {\"soft\": N, \"hard\": N}", item);
+      if (item.is_number_integer())
+        item = {{"soft", item}, {"hard", item}};
+      else if (!item.is_object())
+        fail(at, limit + ", or {\"soft\": N, \"hard\": N}", item);
       object_keys(item, at, {"soft", "hard"}, {"soft", "hard"});
       long long soft = integer(item["soft"], at + "/soft", -1, INT64_MAX, limit);
       long long hard = integer(item["hard"], at + "/hard", -1, INT64_MAX, limit);
@@ -310,12 +329,14 @@ public:
     if (value.contains("memory") && value["memory"] != "unlimited")
       byte_size(value["memory"], pointer + "/memory", min_memory_limit, ", or \"unlimited\"");
     if (value.contains("pids_limit")) {
-      long long limit = integer(value["pids_limit"], pointer + "/pids_limit", -1, INT32_MAX, "-1 (unlimited) or an integer >= 1");
+      long long limit =
+          integer(value["pids_limit"], pointer + "/pids_limit", -1, INT32_MAX, "-1 (unlimited) or an integer >= 1");
       if (limit == 0) fail(pointer + "/pids_limit", "-1 (unlimited) or an integer >= 1", value["pids_limit"]);
     }
     // The kernel's cpu.shares range, which Docker passes on.
     if (value.contains("cpu_shares"))
-      integer(value["cpu_shares"], pointer + "/cpu_shares", 2, 262144, "CPU shares from 2 to 262144 (1024 is the default weight)");
+      integer(value["cpu_shares"], pointer + "/cpu_shares", 2, 262144,
+              "CPU shares from 2 to 262144 (1024 is the default weight)");
     for (const char* key : {"cpuset_cpus", "cpuset_mems"}) {
       if (!value.contains(key)) continue;
       std::string list = text(value[key], pointer + "/" + key);
@@ -336,9 +357,11 @@ public:
     for (auto& [key, item] : value.items()) {
       std::string at = child_pointer(pointer, key);
       if (!is_label_key(key))
-        fail_because(at, "expected a label key of letters, digits, '.', '_', '/' or '-', found " + quote_for_message(key));
+        fail_because(at,
+                     "expected a label key of letters, digits, '.', '_', '/' or '-', found " + quote_for_message(key));
       if (starts_with(key, contract::label::prefix))
-        fail_because(at, std::string("labels under ") + contract::label::prefix + " are set by the launcher itself, found " + quote_for_message(key));
+        fail_because(at, std::string("labels under ") + contract::label::prefix +
+                             " are set by the launcher itself, found " + quote_for_message(key));
       text(item, at);
     }
   }
@@ -354,8 +377,10 @@ public:
   void network(json& value, const std::string& pointer) const {
     const std::string& network = text(value, pointer);
     if (network == "bridge" || network == "host" || network == "none")
-      fail_because(pointer, "Docker's \"" + network + "\" network is not for launcher environments (each gets an isolated network "
-                            "of its own unless the profile names a shared one), found " + quote_for_message(network));
+      fail_because(pointer, "Docker's \"" + network +
+                                "\" network is not for launcher environments (each gets an isolated network "
+                                "of its own unless the profile names a shared one), found " +
+                                quote_for_message(network));
     if (!is_valid_container_name(network))
       fail(pointer, "a network name Docker accepts: a letter or digit, then letters, digits, '_', '.' or '-'", value);
   }
@@ -372,7 +397,8 @@ public:
   }
 
   void ssh(json& value, const std::string& pointer) const {
-    object_keys(value, pointer, {"authorized_keys", "password", "agent_forwarding", "stream_local_forwarding", "user_rc"});
+    object_keys(value, pointer,
+                {"authorized_keys", "password", "agent_forwarding", "stream_local_forwarding", "user_rc"});
     for (const char* key : {"password", "agent_forwarding", "stream_local_forwarding", "user_rc"})
       if (value.contains(key)) boolean(value[key], pointer + "/" + key);
     if (!value.contains("authorized_keys")) return;
@@ -395,7 +421,8 @@ public:
 
   void allow(json& value, const std::string& pointer) const {
     if (!value.is_array()) fail(pointer, "an array of opt-in names", value);
-    for (std::size_t i = 0; i < value.size(); ++i) one_of(value[i], child_pointer(pointer, i), dangerous_opt_ins());
+    for (std::size_t i = 0; i < value.size(); ++i)
+      one_of(value[i], child_pointer(pointer, i), dangerous_opt_ins());
   }
 
 private:
@@ -406,18 +433,30 @@ using FieldCheck = void (Checker::*)(json&, const std::string&) const;
 
 const std::vector<std::pair<std::string, FieldCheck>>& field_checks() {
   static const std::vector<std::pair<std::string, FieldCheck>> checks{
-      {"extends", &Checker::extends},     {"description", &Checker::description},
-      {"image", &Checker::image},         {"service", &Checker::service},
-      {"command", &Checker::command},     {"gpus", &Checker::gpus},
-      {"ports", &Checker::ports},         {"volumes", &Checker::volumes},
-      {"env", &Checker::env},             {"workdir", &Checker::workdir},
-      {"user", &Checker::user},           {"shm_size", &Checker::shm_size},
-      {"ipc", &Checker::ipc},             {"ulimits", &Checker::ulimits},
-      {"resources", &Checker::resources}, {"restart", &Checker::restart},
-      {"labels", &Checker::labels},       {"name", &Checker::name},
-      {"privileged", &Checker::privileged}, {"allow", &Checker::allow},
-      {"sudo", &Checker::sudo},           {"jupyter", &Checker::jupyter},
-      {"ssh", &Checker::ssh},             {"network", &Checker::network},
+      {"extends", &Checker::extends},
+      {"description", &Checker::description},
+      {"image", &Checker::image},
+      {"service", &Checker::service},
+      {"command", &Checker::command},
+      {"gpus", &Checker::gpus},
+      {"ports", &Checker::ports},
+      {"volumes", &Checker::volumes},
+      {"env", &Checker::env},
+      {"workdir", &Checker::workdir},
+      {"user", &Checker::user},
+      {"shm_size", &Checker::shm_size},
+      {"ipc", &Checker::ipc},
+      {"ulimits", &Checker::ulimits},
+      {"resources", &Checker::resources},
+      {"restart", &Checker::restart},
+      {"labels", &Checker::labels},
+      {"name", &Checker::name},
+      {"privileged", &Checker::privileged},
+      {"allow", &Checker::allow},
+      {"sudo", &Checker::sudo},
+      {"jupyter", &Checker::jupyter},
+      {"ssh", &Checker::ssh},
+      {"network", &Checker::network},
       {"read_only_root", &Checker::read_only_root},
       {"slurm", &Checker::slurm},
   };
@@ -428,7 +467,8 @@ const std::vector<std::pair<std::string, FieldCheck>>& field_checks() {
 
 std::vector<std::string> profile_keys() {
   std::vector<std::string> keys;
-  for (const auto& [key, check] : field_checks()) keys.push_back(key);
+  for (const auto& [key, check] : field_checks())
+    keys.push_back(key);
   return keys;
 }
 

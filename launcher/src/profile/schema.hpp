@@ -22,10 +22,10 @@ struct FieldContext {
 // Length limits, each with its own error. Every profile string ends up as (part of) one argument
 // of `docker run`, and Linux refuses a single argument longer than MAX_ARG_STRLEN (128 KiB).
 inline constexpr std::size_t max_argument_bytes = 131071;
-inline constexpr std::size_t max_name_length = 128;            // container, environment and profile names
-inline constexpr std::size_t max_path_bytes = 4095;            // PATH_MAX without its NUL
+inline constexpr std::size_t max_name_length = 128;             // container, environment and profile names
+inline constexpr std::size_t max_path_bytes = 4095;             // PATH_MAX without its NUL
 inline constexpr std::uint64_t min_memory_limit = 256ULL << 20; // what Jupyter or sshd needs to start
-inline constexpr std::size_t max_image_reference_length = 512; // Docker: a name <= 255, a tag <= 128, a digest
+inline constexpr std::size_t max_image_reference_length = 512;  // Docker: a name <= 255, a tag <= 128, a digest
 
 // Validates one profile object and normalizes it in place: variables expanded, host paths
 // absolute, defaults of list items filled in, sizes in bytes, ulimits as {soft, hard}.

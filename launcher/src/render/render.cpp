@@ -13,7 +13,8 @@ namespace {
 std::string csv_field(const std::string& field) {
   if (field.find_first_of(",\"") == std::string::npos) return field;
   std::string quoted = "\"";
-  for (char c : field) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  for (char c : field)
+    quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
   return quoted + "\"";
 }
 
@@ -29,7 +30,8 @@ std::string publish_value(const plan::PortBinding& port) {
 
 std::string device_list(const plan::GpuAssignment& gpus) {
   std::string list;
-  for (const auto& device : gpus.devices) list += (list.empty() ? "" : ",") + device;
+  for (const auto& device : gpus.devices)
+    list += (list.empty() ? "" : ",") + device;
   return list;
 }
 
@@ -58,9 +60,12 @@ std::string format_cpus(double cpus) {
 
 std::string gpus_label(const plan::GpuAssignment& gpus) {
   switch (gpus.kind) {
-  case plan::GpuAssignment::Kind::none: return "none";
-  case plan::GpuAssignment::Kind::all: return "all";
-  case plan::GpuAssignment::Kind::devices: return device_list(gpus);
+  case plan::GpuAssignment::Kind::none:
+    return "none";
+  case plan::GpuAssignment::Kind::all:
+    return "all";
+  case plan::GpuAssignment::Kind::devices:
+    return device_list(gpus);
   }
   return "none";
 }
@@ -75,7 +80,8 @@ ContainerCommand render_container_command(std::vector<std::string> program, cons
   option("--label", std::string(contract::label::profile) + "=" + plan.profile);
   option("--label", std::string(contract::label::plan_hash) + "=" + plan::plan_hash(plan));
   option("--label", std::string(contract::label::gpus) + "=" + gpus_label(plan.gpus));
-  for (const auto& [key, value] : plan.labels) option("--label", key + "=" + value);
+  for (const auto& [key, value] : plan.labels)
+    option("--label", key + "=" + value);
   option("--network", plan.network);
 
   // A shell service is a login shell that must outlive `docker run -d`: it needs a terminal.
@@ -83,7 +89,8 @@ ContainerCommand render_container_command(std::vector<std::string> program, cons
   if (plan.gpus.kind != plan::GpuAssignment::Kind::none) option("--gpus", gpus_value(plan.gpus));
   // The CUDA images say NVIDIA_VISIBLE_DEVICES=all, which a host whose default runtime is nvidia
   // would honour without --gpus: an env without GPUs says none, explicitly.
-  else option("--env", "NVIDIA_VISIBLE_DEVICES=void");
+  else
+    option("--env", "NVIDIA_VISIBLE_DEVICES=void");
 
   // Who and what launcher-init sets up inside; none of these is a secret.
   auto setting = [&](const char* name, const std::string& value) { option("--env", std::string(name) + "=" + value); };
@@ -98,11 +105,14 @@ ContainerCommand render_container_command(std::vector<std::string> program, cons
   if (forwarding.agent) setting(contract::env::ssh_agent_forwarding, "1");
   if (forwarding.stream_local) setting(contract::env::ssh_stream_local_forwarding, "1");
   if (forwarding.user_rc) setting(contract::env::ssh_user_rc, "1");
-  for (const auto& [name, value] : plan.environment) option("--env", name + "=" + value);
+  for (const auto& [name, value] : plan.environment)
+    option("--env", name + "=" + value);
   if (!plan.workdir.empty()) option("--workdir", plan.workdir);
 
-  for (const auto& port : plan.ports) option("--publish", publish_value(port));
-  for (const auto& mount : plan.mounts) option("--mount", bind_mount_value(mount.source, mount.target, mount.read_only));
+  for (const auto& port : plan.ports)
+    option("--publish", publish_value(port));
+  for (const auto& mount : plan.mounts)
+    option("--mount", bind_mount_value(mount.source, mount.target, mount.read_only));
 
   // A read-only root keeps what the services write on tmpfs: sshd's /run/sshd, the user's home.
   if (plan.read_only_root) {
@@ -122,7 +132,8 @@ ContainerCommand render_container_command(std::vector<std::string> program, cons
   }
 
   option("--cap-drop", "ALL");
-  for (const auto& cap : capabilities(plan)) option("--cap-add", cap);
+  for (const auto& cap : capabilities(plan))
+    option("--cap-add", cap);
   if (!plan.user.sudo) option("--security-opt", "no-new-privileges");
 
   option("--shm-size", format_docker_size(plan.shm_size_bytes));
@@ -153,7 +164,8 @@ ContainerCommand render_run_command(const std::string& docker, const plan::Plan&
 
 std::vector<std::string> ContainerCommand::argv() const {
   std::vector<std::string> argv = program;
-  for (const auto& option : options) argv.insert(argv.end(), option.begin(), option.end());
+  for (const auto& option : options)
+    argv.insert(argv.end(), option.begin(), option.end());
   argv.insert(argv.end(), image_and_command.begin(), image_and_command.end());
   return argv;
 }
@@ -161,11 +173,13 @@ std::vector<std::string> ContainerCommand::argv() const {
 std::string ContainerCommand::display() const {
   auto join = [](const std::vector<std::string>& words) {
     std::string line;
-    for (const auto& word : words) line += (line.empty() ? "" : " ") + shell_quote(word);
+    for (const auto& word : words)
+      line += (line.empty() ? "" : " ") + shell_quote(word);
     return line;
   };
   std::string text = join(program);
-  for (const auto& option : options) text += " \\\n    " + join(option);
+  for (const auto& option : options)
+    text += " \\\n    " + join(option);
   return text + " \\\n    " + join(image_and_command);
 }
 
@@ -175,7 +189,8 @@ std::string shell_quote(const std::string& argument) {
           std::string::npos)
     return argument;
   std::string quoted = "'";
-  for (char c : argument) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  for (char c : argument)
+    quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return quoted + "'";
 }
 

@@ -31,7 +31,9 @@ std::vector<std::string> key_lines(const std::string& text, const std::string& w
 }
 
 // Each writes one secret anew (the env names the host key's alias; the others ignore it).
-void write_token(const host::StateLayout& layout, const std::string&) { write_private_file(layout.jupyter_token(), generate_token()); }
+void write_token(const host::StateLayout& layout, const std::string&) {
+  write_private_file(layout.jupyter_token(), generate_token());
+}
 
 void write_host_key(const host::StateLayout& layout, const std::string& env) {
   write_private_file(layout.host_key(), generate_host_key(host_key_alias(env)).private_key);
@@ -58,10 +60,15 @@ host::StateLayout layout_of(const plan::Plan& plan) {
 // launcher-init or sshd would refuse.
 using SecretCheck = std::string (*)(const std::string& text);
 std::string token_problem(const std::string& text) {
-  return text.empty() || text.find_first_of(" \t\r\n") != std::string::npos ? "not a token (empty, or with white space)" : "";
+  return text.empty() || text.find_first_of(" \t\r\n") != std::string::npos ? "not a token (empty, or with white space)"
+                                                                            : "";
 }
-std::string jupyter_hash_problem(const std::string& text) { return starts_with(text, "argon2:") ? "" : "not an argon2 password hash"; }
-std::string crypt_hash_problem(const std::string& text) { return starts_with(text, "$") ? "" : "not a crypt(3) password hash"; }
+std::string jupyter_hash_problem(const std::string& text) {
+  return starts_with(text, "argon2:") ? "" : "not an argon2 password hash";
+}
+std::string crypt_hash_problem(const std::string& text) {
+  return starts_with(text, "$") ? "" : "not a crypt(3) password hash";
+}
 std::string host_key_problem(const std::string& text) {
   return read_host_key(text, "").has_value() ? "" : "not a private key libssh can read";
 }
@@ -82,7 +89,8 @@ std::vector<NeededSecret> needed_secrets(const plan::Plan& plan, const host::Sta
   }
   if (plan.service == "ssh") {
     std::vector<NeededSecret> needed{{layout.host_key(), host_key_problem, write_host_key}};
-    if (plan.access.ssh_password) needed.push_back({layout.user_password_hash(), crypt_hash_problem, write_user_password});
+    if (plan.access.ssh_password)
+      needed.push_back({layout.user_password_hash(), crypt_hash_problem, write_user_password});
     return needed;
   }
   return {};
@@ -151,14 +159,16 @@ std::string collect_authorized_keys(const std::vector<std::string>& sources, con
     for (fs::directory_iterator it(home / ".ssh", error), end; !error && it != end; it.increment(error))
       if (it->path().extension() == ".pub") defaults.push_back(it->path());
     std::sort(defaults.begin(), defaults.end());
-    for (const auto& file : defaults) add_file(file);
+    for (const auto& file : defaults)
+      add_file(file);
   }
   if (keys.empty())
     throw Error(ExitCode::usage, "no SSH public key to log in with: none in " + (home / ".ssh").string() +
                                      "/*.pub; make one with `ssh-keygen -t ed25519`, or list key files or keys in the "
                                      "profile's \"ssh\": {\"authorized_keys\": [...]}");
   std::string text;
-  for (const auto& key : keys) text += key + "\n";
+  for (const auto& key : keys)
+    text += key + "\n";
   return text;
 }
 
@@ -173,7 +183,8 @@ EnvSecrets ensure_env_secrets(const plan::Plan& plan, const fs::path& home) {
   // A password the profile no longer asks for goes, with its hash.
   if (service == "jupyter" && plan.access.jupyter_auth != "password")
     fs::remove(layout.jupyter_password_hash()), fs::remove(layout.jupyter_password());
-  if (service == "ssh" && !plan.access.ssh_password) fs::remove(layout.user_password_hash()), fs::remove(layout.user_password());
+  if (service == "ssh" && !plan.access.ssh_password)
+    fs::remove(layout.user_password_hash()), fs::remove(layout.user_password());
   repair_derived_files(plan, home);
   return read_env_secrets(layout, plan.env);
 }
@@ -189,8 +200,8 @@ EnvSecrets rotate_env_secrets(const host::StateLayout& layout, const std::string
 
 EnvSecrets read_env_secrets(const host::StateLayout& layout, const std::string& env) {
   if (!fs::is_directory(layout.secrets_dir))
-    throw Error(ExitCode::failed, "environment \"" + env + "\" has no secrets (looked in " + layout.secrets_dir.string() +
-                                      "); `launcher up` creates them");
+    throw Error(ExitCode::failed, "environment \"" + env + "\" has no secrets (looked in " +
+                                      layout.secrets_dir.string() + "); `launcher up` creates them");
   EnvSecrets secrets;
   secrets.jupyter_token = read_private_file(layout.jupyter_token());
   secrets.jupyter_password = read_private_file(layout.jupyter_password());

@@ -22,7 +22,8 @@ void random_bytes(unsigned char* buffer, std::size_t size) {
   for (std::size_t filled = 0; filled < size;) {
     ssize_t n = getrandom(buffer + filled, size - filled, 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw Error(ExitCode::failed, std::string("failed to read random bytes: getrandom: ") + std::strerror(errno));
+    if (n < 0)
+      throw Error(ExitCode::failed, std::string("failed to read random bytes: getrandom: ") + std::strerror(errno));
     filled += static_cast<std::size_t>(n);
   }
 }
@@ -49,7 +50,8 @@ std::string fingerprint_of(ssh_key key) {
 
 std::string public_line_of(ssh_key key, const std::string& comment) {
   char* base64 = nullptr;
-  if (ssh_pki_export_pubkey_base64(key, &base64) != SSH_OK) throw Error(ExitCode::failed, "failed to export an SSH public key: libssh");
+  if (ssh_pki_export_pubkey_base64(key, &base64) != SSH_OK)
+    throw Error(ExitCode::failed, "failed to export an SSH public key: libssh");
   SshText owned(base64);
   return std::string(ssh_key_type_to_char(ssh_key_type(key))) + " " + base64 + (comment.empty() ? "" : " " + comment);
 }
@@ -114,7 +116,8 @@ HostKey generate_host_key(const std::string& comment) {
 
 std::optional<HostKey> read_host_key(const std::string& private_key, const std::string& comment) {
   ssh_key raw = nullptr;
-  if (ssh_pki_import_privkey_base64(private_key.c_str(), nullptr, nullptr, nullptr, &raw) != SSH_OK) return std::nullopt;
+  if (ssh_pki_import_privkey_base64(private_key.c_str(), nullptr, nullptr, nullptr, &raw) != SSH_OK)
+    return std::nullopt;
   Key key(raw);
   return HostKey{private_key, public_line_of(key.get(), comment), fingerprint_of(key.get())};
 }

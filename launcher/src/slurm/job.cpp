@@ -28,13 +28,15 @@ void check_job_request(const JobRequest& request) {
     usage("--procs-per-node " + std::to_string(*request.procs_per_node) + "): expected 1 or more processes");
   // #SBATCH lines are not parsed by a shell: their values must need no quoting.
   auto plain = [&](const char* flag, const std::string& value) {
-    if (value.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:,+=/-") != std::string::npos)
+    if (value.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:,+=/-") !=
+        std::string::npos)
       usage(std::string(flag) + " " + quote_for_message(value) + "): expected letters, digits and _.:,+=/- only");
   };
   plain("--partition", request.partition);
   plain("--time", request.time);
   plain("--account", request.account);
-  if (request.command.empty()) usage("-- CMD): the command torchrun runs on every node is missing, like `-- train.py --epochs 3`");
+  if (request.command.empty())
+    usage("-- CMD): the command torchrun runs on every node is missing, like `-- train.py --epochs 3`");
 }
 
 int processes_per_node(const JobRequest& request) {

@@ -52,7 +52,8 @@ std::vector<JobRow> parse_job_rows(std::string_view out) {
     std::string comment = trimmed(rest);
     if (!starts_with(comment, job_comment_prefix)) continue;
     if (!is_job_id(fields[0]) || !all_digits(fields[2], 9))
-      throw Error(ExitCode::failed, "squeue printed " + quote_for_message(line) + ", expected a job id and a node count");
+      throw Error(ExitCode::failed,
+                  "squeue printed " + quote_for_message(line) + ", expected a job id and a node count");
     rows.push_back({std::stoll(fields[0]), fields[1], std::stoi(fields[2]), fields[3], fields[4],
                     comment.substr(std::string_view(job_comment_prefix).size())});
   }
@@ -77,8 +78,10 @@ int max_gpus_per_node(std::string_view sinfo_gres) {
     for (char c : line) {
       if (c == '(') ++depth;
       if (c == ')') --depth;
-      if (c == ',' && depth == 0) finish();
-      else entry += c;
+      if (c == ',' && depth == 0)
+        finish();
+      else
+        entry += c;
     }
     finish();
     most = std::max(most, on_node);
@@ -95,7 +98,8 @@ std::optional<std::string> scontrol_field(std::string_view line, std::string_vie
   std::size_t start = at + (at == 0 && starts_with(text, wanted) ? 0 : 1) + wanted.size();
   std::smatch match;
   std::string rest = text.substr(start);
-  std::size_t end = std::regex_search(rest, match, next_key) ? static_cast<std::size_t>(match.position(0)) : rest.size();
+  std::size_t end =
+      std::regex_search(rest, match, next_key) ? static_cast<std::size_t>(match.position(0)) : rest.size();
   return trimmed(rest.substr(0, end));
 }
 
@@ -103,8 +107,8 @@ std::string slurm_reason(std::string_view stderr_text) {
   std::string reason;
   for (const auto& raw : split(std::string(stderr_text), '\n')) {
     std::string line = trimmed(raw);
-    for (const char* prefix : {"sbatch: error: ", "squeue: error: ", "scancel: error: ", "scontrol: error: ",
-                               "sinfo: error: "})
+    for (const char* prefix :
+         {"sbatch: error: ", "squeue: error: ", "scancel: error: ", "scontrol: error: ", "sinfo: error: "})
       if (starts_with(line, prefix)) line = line.substr(std::string_view(prefix).size());
     if (!line.empty()) reason += (reason.empty() ? "" : "; ") + line;
   }

@@ -16,13 +16,15 @@ using render::shell_quote;
 
 std::string join_words(const std::vector<std::string>& words, const std::string& separator = " ") {
   std::string line;
-  for (const auto& word : words) line += (line.empty() ? "" : separator) + word;
+  for (const auto& word : words)
+    line += (line.empty() ? "" : separator) + word;
   return line;
 }
 
 std::string quoted_words(const std::vector<std::string>& words) {
   std::vector<std::string> quoted;
-  for (const auto& word : words) quoted.push_back(shell_quote(word));
+  for (const auto& word : words)
+    quoted.push_back(shell_quote(word));
   return join_words(quoted);
 }
 
@@ -42,8 +44,8 @@ std::string sbatch_header(const Job& job) {
   directive("time", request.time);
   directive("account", request.account);
   directive("comment", job_comment_prefix + job.image.run_reference());
-  text += "# Rendered by `launcher submit` from profile \"" + job.profile + "\" (Slurm runtime: " +
-          runtime_name(job.cluster.runtime) + ").\n# Every node runs torchrun once, in image " +
+  text += "# Rendered by `launcher submit` from profile \"" + job.profile +
+          "\" (Slurm runtime: " + runtime_name(job.cluster.runtime) + ").\n# Every node runs torchrun once, in image " +
           job.image.run_reference() + ";\n# the nodes meet at the first one.\n";
   text += "set -euo pipefail\n\n";
   return text;
@@ -76,7 +78,8 @@ std::string srun_line(const Job& job) {
 // The environment a job's containers get: the defaults, then the profile's env over them.
 std::map<std::string, std::string> job_environment(const plan::Plan& plan) {
   std::map<std::string, std::string> environment = plan.environment;
-  for (const auto& [name, value] : job_environment_defaults()) environment.emplace(name, value);
+  for (const auto& [name, value] : job_environment_defaults())
+    environment.emplace(name, value);
   return environment;
 }
 
@@ -92,7 +95,9 @@ std::vector<std::vector<std::string>> node_run_options(const Job& job) {
     const std::string& name = option.front();
     const std::string value = option.size() > 1 ? option[1] : "";
     if (std::find(decided_on_node.begin(), decided_on_node.end(), name) != decided_on_node.end()) continue;
-    if (name == "--label" && starts_with(value, contract::label::prefix) && !starts_with(value, contract::label::profile)) continue;
+    if (name == "--label" && starts_with(value, contract::label::prefix) &&
+        !starts_with(value, contract::label::profile))
+      continue;
     if (name == "--env" && value == "NVIDIA_VISIBLE_DEVICES=void" && job.request.gpus_per_node > 0) continue;
     options.push_back(option);
   }
@@ -107,7 +112,8 @@ std::string image_check(const Job& job) {
            "  local found\n"
            "  found=$(docker image inspect --format '{{.Id}}' \"$image\" 2>/dev/null) || found=\"no image\"\n"
            "  if [[ $found != \"$digest\" ]]; then\n"
-           "    echo \"launcher: node $node: image $image is $found here, but the job was submitted with $digest;\" \\\n"
+           "    echo \"launcher: node $node: image $image is $found here, but the job was submitted with $digest;\" "
+           "\\\n"
            "      \"nothing was started on this node\" >&2\n"
            "    return 1\n"
            "  fi\n";
@@ -115,8 +121,10 @@ std::string image_check(const Job& job) {
       job.cluster.pull
           ? "    docker pull --quiet \"$run_reference\" >/dev/null || return 1\n"
           : "    local found\n"
-            "    found=$(docker image inspect --format '{{join .RepoDigests \" \"}}' \"$image\" 2>/dev/null) || found=\"no image\"\n"
-            "    echo \"launcher: node $node: image $image is ${found:-an image with no registry digest} here, but the job was submitted with\" \\\n"
+            "    found=$(docker image inspect --format '{{join .RepoDigests \" \"}}' \"$image\" 2>/dev/null) || "
+            "found=\"no image\"\n"
+            "    echo \"launcher: node $node: image $image is ${found:-an image with no registry digest} here, but the "
+            "job was submitted with\" \\\n"
             "      \"$digest; nothing was started on this node (the profile's slurm.pull lets nodes pull it)\" >&2\n"
             "    return 1\n";
   return "  if ! docker image inspect \"$run_reference\" >/dev/null 2>&1; then\n" + missing + "  fi\n";
@@ -154,7 +162,8 @@ std::string docker_script(const Job& job) {
     text += "  local gpus=${SLURM_STEP_GPUS:-${SLURM_JOB_GPUS:-}}\n"
             "  if [[ -z $gpus ]]; then\n"
             "    echo \"launcher: node $node: Slurm allocated no GPUs here; the job asked for " +
-            std::to_string(job.request.gpus_per_node) + " per node\" >&2\n"
+            std::to_string(job.request.gpus_per_node) +
+            " per node\" >&2\n"
             "    return 1\n"
             "  fi\n";
     // Only the allocation's GPUs, never all; the inner double quotes keep "device=0,1" one request.
@@ -162,16 +171,19 @@ std::string docker_script(const Job& job) {
   }
   if (!plan.create_directories.empty()) {
     std::vector<std::string> directories;
-    for (const auto& directory : plan.create_directories) directories.push_back(shell_quote(directory));
+    for (const auto& directory : plan.create_directories)
+      directories.push_back(shell_quote(directory));
     text += "  mkdir -p " + join_words(directories) + "\n";
   }
   text += "  local hosts=()\n"
           "  for entry in $LAUNCHER_NODE_ADDRESSES; do hosts+=(--add-host \"$entry\"); done\n";
   text += "  trap 'docker rm --force \"$container\" >/dev/null 2>&1 || true' EXIT\n";
   text += "  trap 'exit 143' TERM INT\n";
-  text += "  docker run --rm --name \"$container\" --label \"" + std::string(label_cluster) + "=$SLURM_CLUSTER_NAME\" --label \"" +
-          label_job + "=$SLURM_JOB_ID\" \\\n    --label \"" + label_node + "=$node\"     --network host --hostname \"$node\" \"${hosts[@]}\"" + gpus;
-  for (const auto& option : node_run_options(job)) text += " \\\n    " + quoted_words(option);
+  text += "  docker run --rm --name \"$container\" --label \"" + std::string(label_cluster) +
+          "=$SLURM_CLUSTER_NAME\" --label \"" + label_job + "=$SLURM_JOB_ID\" \\\n    --label \"" + label_node +
+          "=$node\"     --network host --hostname \"$node\" \"${hosts[@]}\"" + gpus;
+  for (const auto& option : node_run_options(job))
+    text += " \\\n    " + quoted_words(option);
   text += " \\\n    \"$run_reference\" " + torchrun_words(job) + " \\\n    " + quoted_words(plan.command) + " &\n";
   // --hostname: torchrun's rendezvous tells agents apart by host name and process id, and every
   // agent is process 7 or so in its container: nodes that share a host need names of their own,

@@ -9,4 +9,4 @@ namespace gpu_check {
 // code (0 all checks passed, 1 a check failed, 2 bad usage, 3 no CUDA GPU visible to LibTorch).
 [[nodiscard]] int run(std::span<const std::string_view> arguments);
 
-}  // namespace gpu_check
+} // namespace gpu_check

@@ -10,8 +10,8 @@
 namespace launcher_init {
 
 struct Ownership {
-    uid_t uid = 0;
-    gid_t gid = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
 };
 
 inline constexpr Ownership root_ownership{0, 0};
@@ -28,8 +28,7 @@ std::optional<std::string> read_secret(const std::filesystem::path& path, bool o
 
 // launcher::contract::write_file_atomically, shared with the launcher: readers see the old or the
 // new content, never a half-written file, and mode and owner are right from the first byte.
-void write_file_atomically(const std::filesystem::path& path, std::string_view content, mode_t mode,
-                           Ownership owner);
+void write_file_atomically(const std::filesystem::path& path, std::string_view content, mode_t mode, Ownership owner);
 
 // Creates missing parents (root, 0755) and `path`, then sets its mode and owner.
 void ensure_directory(const std::filesystem::path& path, mode_t mode, Ownership owner);
@@ -44,4 +43,4 @@ std::optional<std::string> find_program(std::string_view name, std::string_view 
 
 bool is_on_tmpfs(const std::filesystem::path& path);
 
-}  // namespace launcher_init
+} // namespace launcher_init

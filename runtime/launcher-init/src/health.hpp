@@ -9,4 +9,4 @@ namespace launcher_init {
 // holds the token). Prints one line per service that does not answer.
 int check_health(const Settings& settings);
 
-}  // namespace launcher_init
+} // namespace launcher_init

@@ -10,11 +10,11 @@
 namespace launcher_init {
 
 struct JupyterOptions {
-    std::uint16_t port = 8888;
-    std::optional<std::string> listen_address;  // nullopt: all interfaces
-    std::string root_dir;
-    std::optional<std::string> password_hash;  // "argon2:$argon2id$..."
-    bool allow_root = false;
+  std::uint16_t port = 8888;
+  std::optional<std::string> listen_address; // nullopt: all interfaces
+  std::string root_dir;
+  std::optional<std::string> password_hash; // "argon2:$argon2id$..."
+  bool allow_root = false;
 };
 
 // A jupyter_server_config.py that works on Jupyter Server 1.x (Debian) and 2.x (pip). The token
@@ -31,4 +31,4 @@ using ProgramFinder = std::function<std::optional<std::string>(std::string_view 
 std::optional<std::vector<std::string>> jupyter_command(const ProgramFinder& find_program,
                                                         const std::string& config_path);
 
-}  // namespace launcher_init
+} // namespace launcher_init

@@ -19,4 +19,4 @@ int exit_status_of(int wait_status);
 // "exit status 3" or "signal 9 (Killed)".
 std::string describe_wait_status(int wait_status);
 
-}  // namespace launcher_init
+} // namespace launcher_init

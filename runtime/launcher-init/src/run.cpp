@@ -13,23 +13,23 @@
 namespace launcher_init {
 
 int run(int argc, const char* const* argv, const char* const* envp) {
-    try {
-        std::vector<std::string_view> arguments(argv + 1, argv + argc);
-        auto invocation = parse_arguments(arguments);
-        auto environment = parse_environment(envp);
-        auto settings = parse_settings(environment);
-        if (invocation.mode == Invocation::Mode::health) return check_health(settings);
-        check_invocation(settings, invocation);
-        take_over_signals();  // a SIGTERM during setup waits for the supervisor, which then stops at once
-        auto services = set_up(settings, invocation, environment);
-        return supervise(services, {settings.stop_timeout, {}});
-    } catch (const Error& error) {
-        std::cerr << "launcher-init: " << error.what() << "\n";
-        return error.exit_status();
-    } catch (const std::exception& error) {
-        std::cerr << "launcher-init: failed to run: " << error.what() << "\n";
-        return exit_failed;
-    }
+  try {
+    std::vector<std::string_view> arguments(argv + 1, argv + argc);
+    auto invocation = parse_arguments(arguments);
+    auto environment = parse_environment(envp);
+    auto settings = parse_settings(environment);
+    if (invocation.mode == Invocation::Mode::health) return check_health(settings);
+    check_invocation(settings, invocation);
+    take_over_signals(); // a SIGTERM during setup waits for the supervisor, which then stops at once
+    auto services = set_up(settings, invocation, environment);
+    return supervise(services, {settings.stop_timeout, {}});
+  } catch (const Error& error) {
+    std::cerr << "launcher-init: " << error.what() << "\n";
+    return error.exit_status();
+  } catch (const std::exception& error) {
+    std::cerr << "launcher-init: failed to run: " << error.what() << "\n";
+    return exit_failed;
+  }
 }
 
-}  // namespace launcher_init
+} // namespace launcher_init

@@ -14,19 +14,19 @@
 namespace launcher_init {
 
 struct ServiceSpec {
-    std::string name;               // the prefix of its output lines
-    std::vector<std::string> argv;  // argv[0] is an absolute path
-    std::vector<std::string> environment;
-    std::optional<Ownership> run_as;  // nullopt: stays root (sshd)
-    std::filesystem::path working_directory = "/";
-    // A shell or command: keeps the terminal and stdio, is not restarted, and its exit ends
-    // launcher-init with its status. Otherwise: restarted with backoff, output prefixed.
-    bool foreground = false;
+  std::string name;              // the prefix of its output lines
+  std::vector<std::string> argv; // argv[0] is an absolute path
+  std::vector<std::string> environment;
+  std::optional<Ownership> run_as; // nullopt: stays root (sshd)
+  std::filesystem::path working_directory = "/";
+  // A shell or command: keeps the terminal and stdio, is not restarted, and its exit ends
+  // launcher-init with its status. Otherwise: restarted with backoff, output prefixed.
+  bool foreground = false;
 };
 
 struct SupervisorOptions {
-    std::chrono::seconds stop_timeout{8};
-    RestartPolicy restart_policy;
+  std::chrono::seconds stop_timeout{8};
+  RestartPolicy restart_policy;
 };
 
 // Blocks the signals launcher-init handles; call before any thread or child exists.
@@ -37,4 +37,4 @@ void take_over_signals();
 // or as subreaper), and returns launcher-init's exit status.
 int supervise(const std::vector<ServiceSpec>& services, const SupervisorOptions& options);
 
-}  // namespace launcher_init
+} // namespace launcher_init

@@ -25,14 +25,14 @@ bool prerequisites_met(const std::vector<std::string>& programs);
 
 class TemporaryDirectory {
 public:
-    TemporaryDirectory();
-    TemporaryDirectory(const TemporaryDirectory&) = delete;
-    TemporaryDirectory& operator=(const TemporaryDirectory&) = delete;
-    ~TemporaryDirectory();
-    const fs::path& path() const { return path_; }
+  TemporaryDirectory();
+  TemporaryDirectory(const TemporaryDirectory&) = delete;
+  TemporaryDirectory& operator=(const TemporaryDirectory&) = delete;
+  ~TemporaryDirectory();
+  const fs::path& path() const { return path_; }
 
 private:
-    fs::path path_;
+  fs::path path_;
 };
 
 // A port that was free on 127.0.0.1 a moment ago.
@@ -42,8 +42,8 @@ std::uint16_t free_port();
 uid_t free_uid();
 
 struct TestUser {
-    std::string name = "lxtest";
-    uid_t uid = free_uid();
+  std::string name = "lxtest";
+  uid_t uid = free_uid();
 };
 
 std::string random_hex(std::size_t bytes);
@@ -53,8 +53,8 @@ void write_secret(const fs::path& path, const std::string& content, uid_t owner)
 std::string read_text(const fs::path& path);
 
 struct ProcessResult {
-    int exit_status = -1;
-    std::string output;  // stdout and stderr together
+  int exit_status = -1;
+  std::string output; // stdout and stderr together
 };
 
 // Runs a program (no shell) to completion.
@@ -65,21 +65,21 @@ ProcessResult run_program(const std::vector<std::string>& argv, const Variables&
 // nothing on the host changes and every process it starts dies with it.
 class Launcher {
 public:
-    Launcher(const Variables& environment, const std::vector<std::string>& arguments,
-             const fs::path& log_file, std::optional<fs::path> sandbox_root = std::nullopt);
-    Launcher(const Launcher&) = delete;
-    Launcher& operator=(const Launcher&) = delete;
-    ~Launcher();
+  Launcher(const Variables& environment, const std::vector<std::string>& arguments, const fs::path& log_file,
+           std::optional<fs::path> sandbox_root = std::nullopt);
+  Launcher(const Launcher&) = delete;
+  Launcher& operator=(const Launcher&) = delete;
+  ~Launcher();
 
-    pid_t pid() const { return pid_; }
-    // The exit status, or nullopt when it still runs after `timeout`.
-    std::optional<int> wait_for_exit(std::chrono::milliseconds timeout);
-    std::string output() const { return read_text(log_file_); }
+  pid_t pid() const { return pid_; }
+  // The exit status, or nullopt when it still runs after `timeout`.
+  std::optional<int> wait_for_exit(std::chrono::milliseconds timeout);
+  std::string output() const { return read_text(log_file_); }
 
 private:
-    pid_t pid_ = -1;
-    bool exited_ = false;
-    fs::path log_file_;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  fs::path log_file_;
 };
 
 // Prepares `root` for a sandboxed Launcher: etc (a copy of /etc), run, home.
@@ -95,10 +95,10 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::millisecond
 bool port_accepts(std::uint16_t port);
 
 struct ProcessInfo {
-    pid_t pid = 0;
-    pid_t parent = 0;
-    char state = '?';
-    std::string name;
+  pid_t pid = 0;
+  pid_t parent = 0;
+  char state = '?';
+  std::string name;
 };
 
 std::vector<ProcessInfo> all_processes();
@@ -109,9 +109,9 @@ uid_t process_uid(pid_t pid);
 std::string proc_file(pid_t pid, const std::string& name);
 
 struct FileFacts {
-    uid_t uid;
-    gid_t gid;
-    unsigned mode;
+  uid_t uid;
+  gid_t gid;
+  unsigned mode;
 };
 FileFacts file_facts(const fs::path& path);
 
@@ -122,21 +122,21 @@ std::string generate_ed25519_key(const fs::path& path, uid_t owner);
 // A sandbox with the secrets the launcher would mount, for `services` ("ssh", "jupyter,ssh", ...),
 // and the settings to start launcher-init on them, listening on free ports of 127.0.0.1.
 struct Sandbox {
-    explicit Sandbox(const std::string& services);
+  explicit Sandbox(const std::string& services);
 
-    std::unique_ptr<Launcher> start(const std::vector<std::string>& arguments = {}) const;
-    // Where a path inside the sandbox lies on the host.
-    fs::path outside(const fs::path& inside) const { return directory.path() / inside.relative_path(); }
-    fs::path log_file() const { return directory.path() / "launcher-init.log"; }
+  std::unique_ptr<Launcher> start(const std::vector<std::string>& arguments = {}) const;
+  // Where a path inside the sandbox lies on the host.
+  fs::path outside(const fs::path& inside) const { return directory.path() / inside.relative_path(); }
+  fs::path log_file() const { return directory.path() / "launcher-init.log"; }
 
-    TemporaryDirectory directory;
-    TestUser user;
-    fs::path secrets_dir;  // launcher-init's default mount point inside
-    std::uint16_t ssh_port = free_port();
-    std::uint16_t jupyter_port = free_port();
-    std::string token = random_hex(32);
-    fs::path client_key;  // authorized for the user
-    Variables settings;
+  TemporaryDirectory directory;
+  TestUser user;
+  fs::path secrets_dir; // launcher-init's default mount point inside
+  std::uint16_t ssh_port = free_port();
+  std::uint16_t jupyter_port = free_port();
+  std::string token = random_hex(32);
+  fs::path client_key; // authorized for the user
+  Variables settings;
 };
 
-}  // namespace e2e
+} // namespace e2e

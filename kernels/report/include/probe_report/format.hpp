@@ -20,4 +20,4 @@ namespace probe_report {
 // One JSON object, ending in a newline. Non-finite numbers are written as null.
 [[nodiscard]] std::string format_json(const RunReport& run);
 
-}  // namespace probe_report
+} // namespace probe_report

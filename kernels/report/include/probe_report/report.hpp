@@ -11,10 +11,10 @@ namespace probe_report {
 
 // Exit codes shared by gpu-probe and gpu-check; the launcher's own codes use the same meanings.
 enum class ExitCode : int {
-    ok = 0,
-    correctness_failure = 1,
-    bad_usage = 2,
-    no_gpu = 3,
+  ok = 0,
+  correctness_failure = 1,
+  bad_usage = 2,
+  no_gpu = 3,
 };
 
 enum class ProbeStatus { passed, failed, waived };
@@ -22,40 +22,40 @@ enum class ProbeStatus { passed, failed, waived };
 [[nodiscard]] std::string_view to_string(ProbeStatus status);
 
 struct Fact {
-    std::string name;
-    std::string value;
+  std::string name;
+  std::string value;
 };
 
 // The figure a measurement is compared with, and where that figure comes from.
 struct Reference {
-    double value = 0.0;
-    std::string source;
+  double value = 0.0;
+  std::string source;
 };
 
 struct Measurement {
-    std::string name;
-    double value = 0.0;
-    std::string unit;
-    std::optional<Reference> reference;
+  std::string name;
+  double value = 0.0;
+  std::string unit;
+  std::optional<Reference> reference;
 };
 
 // A correctness check passes when observed <= limit (errors, mismatch counts).
 struct Check {
-    std::string name;
-    double observed = 0.0;
-    double limit = 0.0;
+  std::string name;
+  double observed = 0.0;
+  double limit = 0.0;
 
-    [[nodiscard]] bool passed() const { return observed <= limit; }
+  [[nodiscard]] bool passed() const { return observed <= limit; }
 };
 
 struct ProbeReport {
-    std::string name;
-    std::string description;
-    ProbeStatus status = ProbeStatus::passed;
-    std::string detail;  // why a probe was waived or failed; empty when it passed
-    std::vector<Fact> facts;
-    std::vector<Measurement> measurements;
-    std::vector<Check> checks;
+  std::string name;
+  std::string description;
+  ProbeStatus status = ProbeStatus::passed;
+  std::string detail; // why a probe was waived or failed; empty when it passed
+  std::vector<Fact> facts;
+  std::vector<Measurement> measurements;
+  std::vector<Check> checks;
 };
 
 // Passed when every check passes, failed otherwise.
@@ -66,11 +66,11 @@ struct ProbeReport {
 
 // Everything one run of a tool produced.
 struct RunReport {
-    std::string tool;
-    std::string version;
-    std::vector<Fact> environment;
-    std::optional<std::string> no_gpu_reason;  // set when no GPU is visible: the run stopped there
-    std::vector<ProbeReport> probes;
+  std::string tool;
+  std::string version;
+  std::vector<Fact> environment;
+  std::optional<std::string> no_gpu_reason; // set when no GPU is visible: the run stopped there
+  std::vector<ProbeReport> probes;
 };
 
 [[nodiscard]] ExitCode exit_code_for(const RunReport& run);
@@ -78,4 +78,4 @@ struct RunReport {
 // 100 * value / reference; nullopt when the reference is not a positive number.
 [[nodiscard]] std::optional<double> percent_of_reference(double value, double reference);
 
-}  // namespace probe_report
+} // namespace probe_report
