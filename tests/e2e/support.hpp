@@ -13,6 +13,7 @@
 #include <libssh/libssh.h>
 #include <nlohmann/json.hpp>
 
+#include "plan/plan.hpp"
 #include "process/process.hpp"
 #include "temp_dir.hpp"
 
@@ -152,10 +153,17 @@ inline void write_remote_profile(const TempDir& dir, const ClientKey& client,
   dir.write("launcher.json", nlohmann::json{{"version", 1}, {"profiles", {{"remote", remote}}}}.dump());
 }
 
-// Removes the container when the test ends, pass or fail.
+// Removes an environment's container and its own network, whatever state they are in: left
+// behind, networks take up Docker's address ranges until no new one can be made.
+inline void remove_container_and_network(const std::string& name) {
+  process::run_process({docker(), "rm", "-f", name});
+  process::run_process({docker(), "network", "rm", plan::own_network(name)});
+}
+
+// Removes the container and its network when the test ends, pass or fail.
 struct ContainerGuard {
   std::string name;
-  ~ContainerGuard() { process::run_process({docker(), "rm", "-f", name}); }
+  ~ContainerGuard() { remove_container_and_network(name); }
 };
 
 inline std::string unique_name(const std::string& stem) { return "e2e-" + stem + "-" + std::to_string(getpid()); }

@@ -50,8 +50,7 @@ struct ComposeProject {
   std::string env;
   ~ComposeProject() {
     run_process({docker(), "compose", "-f", file.string(), "down"});
-    run_process({docker(), "rm", "-f", env});
-    run_process({docker(), "network", "rm", "launcher-" + env});
+    remove_container_and_network(env);
   }
   launcher::process::ProcessResult compose(std::vector<std::string> args) const {
     args.insert(args.begin(), {docker(), "compose", "-f", file.string()});

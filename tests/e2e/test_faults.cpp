@@ -199,3 +199,48 @@ TEST_CASE("faults: damaged state is rebuilt from what Docker's labels confirm, l
   CHECK(read(layout.known_hosts()) != known_hosts);
   CHECK(launcher::process::run_process({docker(), "inspect", "--format", "{{.Id}}", name}).out != container_id);
 }
+
+TEST_CASE("faults: when Docker has no address range left, up names the launcher networks no environment uses",
+          "[e2e][faults]") {
+  require_engine();
+  // Networks such as a removed container's leave behind, labelled as the launcher labels its own,
+  // made until Docker has no range left (31 on a default engine, fewer where others exist).
+  std::vector<std::string> left;
+  struct Cleanup {
+    std::vector<std::string>& networks;
+    ~Cleanup() {
+      for (const auto& network : networks)
+        launcher::process::run_process({docker(), "network", "rm", network});
+    }
+  } cleanup{left};
+  std::string refusal;
+  for (int i = 0; i < 64 && refusal.empty(); ++i) {
+    std::string env = unique_name("left-" + std::to_string(i));
+    auto made = launcher::process::run_process(
+        {docker(), "network", "create", "--label", "io.launcher.env=" + env, "launcher-" + env});
+    if (made.exit_code == 0)
+      left.push_back("launcher-" + env);
+    else
+      refusal = made.err;
+  }
+  INFO(refusal);
+  REQUIRE(refusal.find("non-overlapping IPv4 address pool") != std::string::npos);
+
+  TempDir dir;
+  std::string name = unique_name("no-range");
+  ContainerGuard guard{name};
+  auto up = run_launcher(dir, {"up", "--profile", "shell", "--gpus", "none", "--name", name, "--image", base_image()});
+  CHECK(up.exit_code == 1);
+  std::string said = without_warnings(up.err);
+  CHECK(said.rfind("launcher: error: failed to create network launcher-" + name +
+                       ": Docker has no address range left for another network (every range of its "
+                       "default-address-pools is taken); remove networks nothing uses, or give dockerd more ranges "
+                       "(default-address-pools in /etc/docker/daemon.json, then restart it); these launcher networks "
+                       "belong to no environment: `docker network rm ",
+                   0) == 0);
+  for (const auto& network : left) {
+    INFO(network);
+    CHECK((said.find(" " + network + " ") != std::string::npos || said.find(" " + network + "`") != std::string::npos));
+  }
+  CHECK(launcher::process::run_process({docker(), "inspect", name}).exit_code != 0);
+}

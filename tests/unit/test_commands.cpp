@@ -129,6 +129,29 @@ TEST_CASE("up of a new env makes its network, runs the plan render shows, and re
   CHECK(runs[0].back() == image);
 }
 
+TEST_CASE("up when Docker has no address range left names the networks no environment uses", "[commands][up]") {
+  Bench bench;
+  bench.has_no_container();
+  bench.docker.on({"network", "inspect"}, "", 1, "Error: No such network");
+  bench.docker.on({"network", "create"}, "", 1,
+                  "Error response from daemon: could not find an available, non-overlapping IPv4 address pool among "
+                  "the defaults to assign to the network\n");
+  bench.docker.on({"ps", "-a", "--no-trunc", "--filter", "label=io.launcher.env"},
+                  R"x({"id":"c1","name":"kept","image":"i","state":"exited","status":"Exited (0)","ports":"",)x"
+                  R"("labels":{"io.launcher.env":"kept"}})"
+                  "\n");
+  bench.docker.on({"network", "ls", "--filter", "label=io.launcher.env"},
+                  "launcher-kept\nlauncher-gone-1\nlauncher-gone-2\n");
+  CHECK(bench.up() == 1);
+  CHECK(bench.err.str() ==
+        "launcher: error: failed to create network launcher-" + env +
+            ": Docker has no address range left for another network (every range of its default-address-pools is "
+            "taken); remove networks nothing uses, or give dockerd more ranges (default-address-pools in "
+            "/etc/docker/daemon.json, then restart it); these launcher networks belong to no environment: `docker "
+            "network rm launcher-gone-1 launcher-gone-2` removes them\n");
+  CHECK(bench.docker.calls_to({"run"}).empty());
+}
+
 TEST_CASE("up of an env that runs the same plan starts nothing", "[commands][up]") {
   Bench bench;
   bench.has_container(bench.plan_hash(), true);

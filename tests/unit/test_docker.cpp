@@ -40,6 +40,13 @@ TEST_CASE("the Docker CLI's failures become one line with the cause and the fix"
   CHECK(explain_failure("stop lab", "Error response from daemon: something new\nsecond line\n") ==
         "failed to stop lab: something new");
   CHECK_FALSE(is_missing_gpu_runtime("Error response from daemon: No such container: lab"));
+  // Recorded on the CI host once leaked networks had taken Docker's 31 default ranges.
+  CHECK(explain_failure("create network launcher-lab",
+                        "Error response from daemon: could not find an available, non-overlapping IPv4 address pool "
+                        "among the defaults to assign to the network\n") ==
+        "failed to create network launcher-lab: Docker has no address range left for another network (every range "
+        "of its default-address-pools is taken); remove networks nothing uses, or give dockerd more ranges "
+        "(default-address-pools in /etc/docker/daemon.json, then restart it)");
 }
 
 TEST_CASE("the ps listing format makes the CLI print JSON with the asked labels", "[docker]") {

@@ -25,6 +25,10 @@ bool is_missing_gpu_runtime(const std::string& stderr_text) {
   return contains(stderr_text, "could not select device driver");
 }
 
+bool is_out_of_address_pools(const std::string& stderr_text) {
+  return contains(stderr_text, "non-overlapping IPv4 address pool");
+}
+
 std::string explain_failure(const std::string& action, const std::string& stderr_text) {
   const std::string& e = stderr_text;
   if (contains(e, "permission denied while trying to connect to the Docker daemon"))
@@ -40,6 +44,11 @@ std::string explain_failure(const std::string& action, const std::string& stderr
            ": Docker cannot give GPUs to containers: the NVIDIA Container Toolkit is missing "
            "or not configured (install nvidia-container-toolkit, run `sudo nvidia-ctk runtime configure "
            "--runtime=docker`, restart Docker), or run without GPUs (--gpus none)";
+  if (is_out_of_address_pools(e))
+    return "failed to " + action +
+           ": Docker has no address range left for another network (every range of its default-address-pools "
+           "is taken); remove networks nothing uses, or give dockerd more ranges (default-address-pools in "
+           "/etc/docker/daemon.json, then restart it)";
   if (contains(e, "port is already allocated") || contains(e, "address already in use"))
     return "failed to " + action + ": a host port is already in use (" + first_line(e) +
            "); free it, or publish on \"auto\" (-p auto:PORT)";

@@ -19,6 +19,8 @@ std::string explain_failure(const std::string& action, const std::string& stderr
 
 // Docker's "could not select device driver" means no NVIDIA Container Toolkit: exit 3, not 1.
 bool is_missing_gpu_runtime(const std::string& stderr_text);
+// Docker could make no network: every range of its default address pools is in use.
+bool is_out_of_address_pools(const std::string& stderr_text);
 
 // A `docker ps --format` template that makes the CLI print one JSON object per container, each
 // value encoded by the CLI's own `json` function: id, name, image, state ("running"...), status

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ostream>
+#include <set>
 
 #include "core/error.hpp"
 #include "core/text.hpp"
@@ -81,6 +82,25 @@ void stop_and_remove(const docker::Docker& docker, const json& container, std::c
   docker.run({"rm", name}, "remove " + name);
 }
 
+namespace {
+
+// The envs' own networks whose environment has no container, running or stopped: left by a
+// container removed with `docker rm`, they hold address ranges Docker may run out of.
+std::vector<std::string> networks_without_environment(const docker::Docker& docker) {
+  const std::string env_label = contract::label::env;
+  std::set<std::string> in_use;
+  for (const auto& container : docker.list_labelled(env_label, {env_label}))
+    in_use.insert(plan::own_network(container.labels.at(env_label)));
+  std::string names =
+      docker.run({"network", "ls", "--filter", "label=" + env_label, "--format", "{{.Name}}"}, "list networks").out;
+  std::vector<std::string> unused;
+  for (const auto& name : split(names, '\n'))
+    if (!name.empty() && !in_use.count(name)) unused.push_back(name);
+  return unused;
+}
+
+} // namespace
+
 void ensure_network(const docker::Docker& docker, const plan::Plan& plan) {
   auto exists = [&] {
     return docker.try_run({"network", "inspect", "--format", "{{.Name}}", plan.network}).exit_code == 0;
@@ -96,7 +116,18 @@ void ensure_network(const docker::Docker& docker, const plan::Plan& plan) {
   create.push_back(plan.network);
   auto result = docker.try_run(create);
   // Another `up` joining the same shared network may have made it meanwhile.
-  if (result.exit_code != 0 && !exists()) docker.run(create, "create network " + plan.network);
+  if (result.exit_code == 0 || exists()) return;
+  std::string action = "create network " + plan.network;
+  if (!docker::is_out_of_address_pools(result.err)) docker.run(create, action);
+  std::string message = docker::explain_failure(action, result.err);
+  std::vector<std::string> unused = networks_without_environment(docker);
+  if (!unused.empty()) {
+    std::string names;
+    for (const auto& network : unused)
+      names += (names.empty() ? "" : " ") + network;
+    message += "; these launcher networks belong to no environment: `docker network rm " + names + "` removes them";
+  }
+  throw Error(ExitCode::failed, message);
 }
 
 void remove_own_network(const docker::Docker& docker, const std::string& env) {
