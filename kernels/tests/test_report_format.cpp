@@ -1,8 +1,10 @@
 #include "probe_report/format.hpp"
+#include "probe_report/read.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <limits>
 
 using namespace probe_report;
@@ -96,4 +98,28 @@ TEST_CASE("table of a run without a GPU says so plainly", "[report]") {
   run.no_gpu_reason = "cudaErrorNoDevice: no CUDA-capable device is detected";
   CHECK(format_table(run) == "gpu-probe 0.1.0\n  device: 0: NVIDIA H100 80GB HBM3\n"
                              "gpu-probe: no GPU: cudaErrorNoDevice: no CUDA-capable device is detected\n");
+}
+
+TEST_CASE("parse_json reads back what format_json wrote", "[report]") {
+  RunReport run = sample_run();
+  run.probes[0].checks.push_back({"max abs error", std::numeric_limits<double>::infinity(), 1e-3});
+  const std::string written = format_json(run);
+  const RunReport read = parse_json(written);
+  CHECK(format_json(read) == written);
+  CHECK(format_table(read) == format_table(run));
+  // A NaN measurement is written as null and read as NaN; an infinite error stays a failed check.
+  CHECK(std::isnan(read.probes[0].measurements[1].value));
+  CHECK_FALSE(read.probes[0].checks[1].passed());
+
+  run.no_gpu_reason = "cudaErrorNoDevice: no CUDA-capable device is detected";
+  run.probes.clear();
+  CHECK(parse_json(format_json(run)).no_gpu_reason == run.no_gpu_reason);
+}
+
+TEST_CASE("parse_json names what is missing or unknown", "[report]") {
+  CHECK_THROWS_WITH(parse_json(R"({"tool": "gpu-check"})"), Catch::Contains("version"));
+  nlohmann::json run = nlohmann::json::parse(format_json(sample_run()));
+  run["probes"][0]["status"] = "SKIPPED";
+  CHECK_THROWS_WITH(parse_json(run.dump()), "unknown probe status \"SKIPPED\"");
+  CHECK_THROWS(parse_json("not json"));
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The real image (`make real-image`: torch 2.7.1 + CUDA 12.6 from the hash-locked PyPI wheels),
 # checked from outside without a GPU: labels are what torch reported, no wheel or pip cache in
-# any layer, no secret in `docker history`, no CUDA compiler in the runtime variant, and Jupyter
+# any layer, no secret in `docker history`, no CUDA compiler in the runtime variant, gpu-check
+# (built against the wheel's CUDA LibTorch) run by `doctor --gpu`, and Jupyter
 # Server 2 with JupyterLab behind `launcher up`: 403 without or with a wrong token, 200 with the
 # right one by header, a foreign Host refused, Chromium on the login URL shows JupyterLab.
 #   tests/image/test_real_image.sh BUILD_DIR
@@ -70,6 +71,12 @@ trap cleanup EXIT
 echo hello >"$work/seen-in-the-browser.txt"
 up="$(cd "$work" && "$launcher" --docker "$docker" up --json --gpus none -p auto:8888 --name "$name" --image "$image")"
 url="$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["url"])' "$up")"
+# gpu-check, built in the image against the wheel's CUDA LibTorch (no nvcc needed), run by doctor.
+doctor="$(cd "$work" && "$launcher" --docker "$docker" doctor --gpu "$name" 2>&1)" && doctor_exit=0 || doctor_exit=$?
+check "doctor --gpu exits 3 (no GPU here)" test "$doctor_exit" = 3
+check "gpu-check in the image runs the wheel's LibTorch 2.7.1, built with CUDA" \
+  grep -Pzq 'LibTorch: 2\.7\.1\n  LibTorch built with CUDA: yes\n  CUDA available: no\n' <<<"$doctor"
+check "gpu-check says why no GPU is visible" grep -q 'gpu-check: no GPU: LibTorch sees no CUDA device' <<<"$doctor"
 base="${url%%/?token=*}"
 token="${url##*token=}"
 status() { curl -s -o /dev/null -w '%{http_code}' "$@"; }

@@ -1,67 +1,17 @@
 #include "doctor/gpu_tools.hpp"
 
-#include <limits>
-
 #include "core/error.hpp"
 #include "probe_report/format.hpp"
+#include "probe_report/read.hpp"
 
 namespace launcher::doctor {
 
 using nlohmann::ordered_json;
 using probe_report::ExitCode;
 
-namespace {
-
-probe_report::ProbeStatus probe_status(const std::string& text) {
-  if (text == "PASSED") return probe_report::ProbeStatus::passed;
-  if (text == "FAILED") return probe_report::ProbeStatus::failed;
-  if (text == "WAIVED") return probe_report::ProbeStatus::waived;
-  throw std::invalid_argument("unknown probe status \"" + text + "\"");
-}
-
-std::vector<probe_report::Fact> facts_of(const ordered_json& object) {
-  std::vector<probe_report::Fact> facts;
-  for (const auto& [name, value] : object.items())
-    facts.push_back({name, value.get<std::string>()});
-  return facts;
-}
-
-probe_report::ProbeReport probe_of(const ordered_json& probe) {
-  probe_report::ProbeReport report{probe.at("name"),
-                                   probe.at("description"),
-                                   probe_status(probe.at("status")),
-                                   probe.at("detail"),
-                                   facts_of(probe.at("facts")),
-                                   {},
-                                   {}};
-  for (const auto& measurement : probe.at("measurements")) {
-    probe_report::Measurement parsed{measurement.at("name"),
-                                     measurement.at("value").is_number() ? measurement["value"].get<double>() : 0.0,
-                                     measurement.at("unit"), std::nullopt};
-    if (measurement.at("reference").is_object())
-      parsed.reference =
-          probe_report::Reference{measurement["reference"].at("value"), measurement["reference"].at("source")};
-    report.measurements.push_back(parsed);
-  }
-  for (const auto& check : probe.at("checks"))
-    report.checks.push_back(
-        {check.at("name"),
-         check.at("observed").is_number() ? check["observed"].get<double>() : std::numeric_limits<double>::infinity(),
-         check.at("limit")});
-  return report;
-}
-
-} // namespace
-
 GpuToolRun read_tool_output(const std::string& tool, const std::string& json_text) {
   try {
-    ordered_json run = ordered_json::parse(json_text);
-    probe_report::RunReport report{
-        run.at("tool"), run.at("version"), facts_of(run.at("environment")), std::nullopt, {}};
-    if (run.at("no_gpu_reason").is_string()) report.no_gpu_reason = run["no_gpu_reason"].get<std::string>();
-    for (const auto& probe : run.at("probes"))
-      report.probes.push_back(probe_of(probe));
-    return {tool, std::move(report), std::move(run), ""};
+    return {tool, probe_report::parse_json(json_text), ordered_json::parse(json_text), ""};
   } catch (const std::exception& error) {
     std::string first_line = json_text.substr(0, json_text.find('\n'));
     throw Error(launcher::ExitCode::failed, tool + " --json printed no report the launcher can read (" + error.what() +
@@ -77,7 +27,8 @@ GpuToolRun run_gpu_tool(const docker::Docker& docker, const std::string& contain
             std::nullopt,
             {},
             tool + " is not in this image" +
-                (tool == "gpu-probe" ? std::string(" (CUDA images carry it; CPU images have no CUDA to probe)")
+                (tool == "gpu-probe" ? std::string(" (built only where the image has nvcc, as on nvidia/cuda devel "
+                                                   "bases; CPU images have no CUDA to probe)")
                                      : std::string(" (images built by `launcher build` carry it)"))};
   if (result.exit_code != 0 && result.out.empty())
     throw Error(launcher::ExitCode::failed, docker::explain_failure("run " + tool + " in " + container, result.err));
