@@ -24,6 +24,24 @@ std::vector<std::string> lines_of(std::string_view text) {
   return lines;
 }
 
+// One line of nvidia-smi's --format=csv output: its number among the non-blank lines, and its
+// fields split at commas and trimmed.
+struct CsvRow {
+  int line_number;
+  std::vector<std::string> fields;
+};
+
+std::vector<CsvRow> csv_rows(std::string_view csv) {
+  std::vector<CsvRow> rows;
+  for (const auto& line : lines_of(csv)) {
+    CsvRow row{static_cast<int>(rows.size()) + 1, {}};
+    for (const auto& field : split(line, ','))
+      row.fields.push_back(trim(field));
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 // A whole field of decimal digits that fits in 64 bits, or nullopt.
@@ -107,12 +125,7 @@ std::optional<std::string> parse_smi_driver_version(std::string_view text) {
 
 std::vector<Gpu> parse_gpu_table(std::string_view csv) {
   std::vector<Gpu> gpus;
-  int line_number = 0;
-  for (const auto& line : lines_of(csv)) {
-    ++line_number;
-    std::vector<std::string> fields;
-    for (const auto& field : split(line, ','))
-      fields.push_back(trim(field));
+  for (const auto& [line_number, fields] : csv_rows(csv)) {
     std::string where = "nvidia-smi --query-gpu line " + std::to_string(line_number);
     if (fields.size() != 13)
       throw Error(ExitCode::failed, where + ": expected 13 fields, found " + std::to_string(fields.size()));
@@ -207,12 +220,7 @@ void add_mig_devices(std::vector<Gpu>& gpus, std::string_view gpu_list) {
 
 std::vector<GpuProcess> parse_compute_apps(std::string_view csv) {
   std::vector<GpuProcess> processes;
-  int line_number = 0;
-  for (const auto& line : lines_of(csv)) {
-    ++line_number;
-    std::vector<std::string> fields;
-    for (const auto& field : split(line, ','))
-      fields.push_back(trim(field));
+  for (const auto& [line_number, fields] : csv_rows(csv)) {
     if (fields.size() != 3 || fields[0] == "pid") continue;
     std::string where = "nvidia-smi --query-compute-apps line " + std::to_string(line_number);
     GpuProcess process;
