@@ -1,5 +1,10 @@
+#include <functional>
+#include <set>
+
 #include <catch2/catch.hpp>
 
+#include "core/field_count.hpp"
+#include "plan/plan.hpp"
 #include "plan/resolve.hpp"
 #include "profile/builtin.hpp"
 #include "support.hpp"
@@ -283,4 +288,60 @@ TEST_CASE("a read-only root is opt-in and refuses sudo, which must write /etc", 
       {{"read_only_root", true}, {"sudo", true}}, ExitCode::usage,
       "launcher.json:/profiles/dev/sudo: sudo writes its rule to /etc/sudoers.d, which \"read_only_root\": true "
       "(launcher.json:/profiles/dev/read_only_root) keeps read-only; drop one of them");
+}
+
+TEST_CASE("every member of a plan changes its hash", "[plan][hash]") {
+  using plan::Plan;
+  using Change = std::function<void(Plan&)>;
+  // One change per member of Plan; the count below ties the list to the struct.
+  const std::vector<std::pair<std::string, Change>> changes{
+      {"env", [](Plan& p) { p.env = "other"; }},
+      {"profile", [](Plan& p) { p.profile = "other"; }},
+      {"image", [](Plan& p) { p.image = "other:1"; }},
+      {"service", [](Plan& p) { p.service = "shell"; }},
+      {"command", [](Plan& p) { p.command = {"true"}; }},
+      {"gpus",
+       [](Plan& p) {
+         p.gpus = {plan::GpuAssignment::Kind::devices, {"1"}};
+       }},
+      {"ports",
+       [](Plan& p) {
+         p.ports.push_back({"127.0.0.1", 9000, 9000, "tcp"});
+       }},
+      {"mounts",
+       [](Plan& p) {
+         p.mounts.push_back({"/data", "/data", true});
+       }},
+      {"create_directories", [](Plan& p) { p.create_directories = {"/data"}; }},
+      {"environment", [](Plan& p) { p.environment["A"] = "1"; }},
+      {"workdir", [](Plan& p) { p.workdir = "/other"; }},
+      {"user", [](Plan& p) { p.user.sudo = !p.user.sudo; }},
+      {"access", [](Plan& p) { p.access.ssh_forwarding.user_rc = !p.access.ssh_forwarding.user_rc; }},
+      {"shm_size_bytes", [](Plan& p) { p.shm_size_bytes += 1; }},
+      {"ipc", [](Plan& p) { p.ipc = "host"; }},
+      {"ulimits",
+       [](Plan& p) {
+         p.ulimits.push_back({"core", 0, 0});
+       }},
+      {"cpus", [](Plan& p) { p.cpus = 3.5; }},
+      {"memory_bytes", [](Plan& p) { p.memory_bytes = 1ULL << 30; }},
+      {"cpu_shares", [](Plan& p) { p.cpu_shares = 2048; }},
+      {"cpuset_cpus", [](Plan& p) { p.cpuset_cpus = "0-1"; }},
+      {"cpuset_mems", [](Plan& p) { p.cpuset_mems = "0"; }},
+      {"pids_limit", [](Plan& p) { p.pids_limit = 77; }},
+      {"restart", [](Plan& p) { p.restart = "always"; }},
+      {"labels", [](Plan& p) { p.labels["x"] = "y"; }},
+      {"privileged", [](Plan& p) { p.privileged = !p.privileged; }},
+      {"read_only_root", [](Plan& p) { p.read_only_root = !p.read_only_root; }},
+      {"network", [](Plan& p) { p.network = "shared"; }},
+  };
+  CHECK(changes.size() == field_count<Plan>());
+  const Plan base = resolve(json{{"dev", {{"extends", "jupyter"}, {"gpus", "none"}}}}).plan;
+  std::set<std::string> hashes{plan::plan_hash(base)};
+  for (const auto& [member, change] : changes) {
+    Plan changed = base;
+    change(changed);
+    INFO(member);
+    CHECK(hashes.insert(plan::plan_hash(changed)).second);
+  }
 }

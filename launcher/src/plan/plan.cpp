@@ -4,9 +4,19 @@
 
 #include <array>
 
+#include "core/field_count.hpp"
+
 namespace launcher::plan {
 
 using nlohmann::json;
+
+// to_json names every member, so the plan hash covers every decision: a member added to one of
+// these structs fails here until to_json writes it.
+static_assert(field_count<Plan>() == 27, "Plan changed: write the new member in to_json, then update this count");
+static_assert(field_count<PortBinding>() == 4 && field_count<Mount>() == 3 && field_count<Ulimit>() == 3 &&
+                  field_count<GpuAssignment>() == 2 && field_count<User>() == 4 && field_count<Access>() == 5 &&
+                  field_count<SshForwarding>() == 3,
+              "a part of Plan changed: write the new member in to_json, then update this count");
 
 json to_json(const Plan& plan) {
   json ports = json::array();
