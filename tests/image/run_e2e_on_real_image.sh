@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The e2e lifecycle and browser tests (Jupyter's token and redaction, SSH, up/down) once more,
-# against the real image: `e2e_tests FILTER` with LAUNCHER_E2E_IMAGE set to `make real-image`'s tag.
+# The e2e tests of what runs in an environment (Jupyter's token and redaction, SSH, up/down,
+# faults, security, resources, unsaved work) once more, against the real image: `e2e_tests FILTER`
+# with LAUNCHER_E2E_IMAGE set to `make real-image`'s tag.
 #   tests/image/run_e2e_on_real_image.sh BUILD_DIR E2E_TESTS FILTER
 set -euo pipefail
 build="${1:?usage: run_e2e_on_real_image.sh BUILD_DIR E2E_TESTS FILTER}"
