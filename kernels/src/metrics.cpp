@@ -1,6 +1,7 @@
 #include "metrics.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <stdexcept>
 
@@ -35,29 +36,23 @@ double allreduce_bus_bandwidth(double algorithm_gigabytes_per_second, int ranks)
 
 std::optional<double> pcie_gigabytes_per_second(int generation, int lanes) {
   // Per lane, per direction: transfer rate (GT/s) times encoding efficiency, over 8 bits.
-  double lane_gigabytes = 0.0;
-  switch (generation) {
-  case 1:
-    lane_gigabytes = 2.5 * 8.0 / 10.0 / 8.0;
-    break;
-  case 2:
-    lane_gigabytes = 5.0 * 8.0 / 10.0 / 8.0;
-    break;
-  case 3:
-    lane_gigabytes = 8.0 * 128.0 / 130.0 / 8.0;
-    break;
-  case 4:
-    lane_gigabytes = 16.0 * 128.0 / 130.0 / 8.0;
-    break;
-  case 5:
-    lane_gigabytes = 32.0 * 128.0 / 130.0 / 8.0;
-    break;
-  case 6:
-    lane_gigabytes = 64.0 * 242.0 / 256.0 / 8.0;
-    break;
-  default:
+  struct Signalling {
+    double transfers_per_second; // GT/s
+    double payload_bits;         // of each encoded block
+    double block_bits;
+  };
+  // PCIe 1.0 to 6.0: 8b/10b, then 128b/130b, then FLIT mode's 242B/256B.
+  constexpr std::array<Signalling, 6> generations{{{2.5, 8.0, 10.0},
+                                                   {5.0, 8.0, 10.0},
+                                                   {8.0, 128.0, 130.0},
+                                                   {16.0, 128.0, 130.0},
+                                                   {32.0, 128.0, 130.0},
+                                                   {64.0, 242.0, 256.0}}};
+  if (generation < 1 || generation > static_cast<int>(generations.size())) {
     return std::nullopt;
   }
+  const Signalling& link = generations[static_cast<std::size_t>(generation - 1)];
+  const double lane_gigabytes = link.transfers_per_second * link.payload_bits / link.block_bits / 8.0;
   if (lanes < 1) {
     return std::nullopt;
   }
