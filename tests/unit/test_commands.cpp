@@ -8,6 +8,9 @@
 #include <catch2/catch.hpp>
 
 #include "cli/app.hpp"
+#include "core/atomic_file.hpp"
+#include "core/read_file.hpp"
+#include "doctor_fixtures.hpp"
 #include "fake_docker.hpp"
 #include "support.hpp"
 #include "temp_dir.hpp"
@@ -150,6 +153,51 @@ TEST_CASE("up when Docker has no address range left names the networks no enviro
             "/etc/docker/daemon.json, then restart it); these launcher networks belong to no environment: `docker "
             "network rm launcher-gone-1 launcher-gone-2` removes them\n");
   CHECK(bench.docker.calls_to({"run"}).empty());
+}
+
+TEST_CASE("{\"count\": 2} on a shared 8-GPU host: render, up --dry-run and up take the same GPUs and hash",
+          "[commands][up][gpus]") {
+  Bench bench;
+  // The replayed two-socket host: GPU 1 has a process using 30 GB, so the two chosen are 0 and 2.
+  facts::DirectoryFactSource host({launcher::testing::fixture("gpu/8x-h100-two-socket")});
+  bench.context.facts = &host;
+  bench.context.gpu_table = bench.dir.path / "gpus.json";
+  write_file_atomically(bench.dir.path / "project" / "launcher.json",
+                        R"({"version": 1, "profiles": {"train": {"extends": "shell", "gpus": {"count": 2}}}})", 0644);
+  bench.docker.on({"ps", "-a", "--no-trunc", "--filter", "label=io.launcher.env"}, "");
+  const std::vector<std::string> request{"--profile", "train", "--name", env, "--image", image};
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.end(), request.begin(), request.end());
+    return args;
+  };
+
+  int rendered_exit = bench.run(with({"render", "--json"}));
+  INFO(bench.err.str());
+  REQUIRE(rendered_exit == 0);
+  json rendered = json::parse(bench.out.str());
+  REQUIRE(bench.run(with({"up", "--dry-run", "--json"})) == 0);
+  json previewed = json::parse(bench.out.str());
+  CHECK(rendered["plan"]["gpus"] == json::array({"0", "2"}));
+  CHECK(previewed["plan"]["gpus"] == rendered["plan"]["gpus"]);
+  CHECK(previewed["plan_hash"] == rendered["plan_hash"]);
+  // Previews reserve nothing (they read the table under its lock, which may create it empty).
+  CHECK_FALSE(contains(read_file_if_present(bench.context.gpu_table).value_or(""), env));
+
+  bench.has_no_container();
+  bench.docker.on({"network", "inspect"}, "", 1, "Error: No such network");
+  bench.docker.on({"network", "create"}, "n1\n");
+  bench.docker.on({"run", "-d"}, "c0ffee\n");
+  bench.has_container(rendered["plan_hash"], true, false, "0,2");
+  INFO(bench.err.str());
+  REQUIRE(bench.run(with({"up", "--skip-checks"})) == 0);
+  auto runs = bench.docker.calls_to({"run", "-d"});
+  REQUIRE(runs.size() == 1);
+  const auto& argv = runs[0];
+  CHECK(std::find(argv.begin(), argv.end(), "\"device=0,2\"") != argv.end());
+  CHECK(std::find(argv.begin(), argv.end(), "io.launcher.plan-hash=" + rendered["plan_hash"].get<std::string>()) !=
+        argv.end());
+  // The choice is recorded for the next `up` on this host, under the env's name.
+  CHECK(contains(read_file(bench.context.gpu_table), env));
 }
 
 TEST_CASE("up of an env that runs the same plan starts nothing", "[commands][up]") {

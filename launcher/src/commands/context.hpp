@@ -1,11 +1,13 @@
 #pragma once
 
+#include <filesystem>
 #include <iosfwd>
 #include <string>
 
 #include "core/clock.hpp"
 #include "docker/docker.hpp"
 #include "facts/facts.hpp"
+#include "gpu/lock.hpp"
 
 namespace launcher::commands {
 
@@ -19,6 +21,11 @@ struct Context {
   facts::LiveFactSource live_facts;
   facts::FactSource* facts = &live_facts; // what host questions (nvidia-smi, docker info) are asked of
   const Clock* clock = &system_clock();
+  std::filesystem::path gpu_table; // the GPU table `up` and `down` share; empty: gpu::default_lock_file
+
+  std::filesystem::path gpu_table_for(const std::filesystem::path& state_home) const {
+    return gpu_table.empty() ? gpu::default_lock_file(state_home) : gpu_table;
+  }
 
   docker::Docker docker_cli() const { return docker::Docker(docker, docker_runner); }
 };

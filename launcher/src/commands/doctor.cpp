@@ -59,7 +59,7 @@ void add_doctor_command(CLI::App& app, Context& context) {
       host::HostFacts host = host::read_host_facts();
       // "gpus": "auto" means the GPUs of the host examined, which is the recorded one with --facts.
       if (saved) host.gpu_count = static_cast<int>(gpu::read_gpu_inventory(queries).gpus.size());
-      HostGpuSource gpus(host, context.docker_cli(), recorder, gpu::Reservation::preview);
+      HostGpuSource gpus(host, context, recorder, gpu::Reservation::preview);
       subject = doctor::subject_of(resolve_request(options->request, host, gpus.gpus).plan);
       snapshot = doctor::gather_doctor_facts(queries, subject, matrix);
     }

@@ -44,7 +44,7 @@ void add_down_command(CLI::App& app, Context& context) {
       // undo a removal: the container's label was the truth, and its record is dropped as stale.
       if (has_gpus) {
         try {
-          gpu::release_gpus(gpu::default_lock_file(host.state_home), env);
+          gpu::release_gpus(context.gpu_table_for(host.state_home), env);
         } catch (const Error& error) {
           *context.err << "launcher: warning: " << error.what() << "\n";
         }

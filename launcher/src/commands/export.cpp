@@ -61,7 +61,7 @@ void add_export_command(CLI::App& app, Context& context) {
     exporting::Format format = exporting::parse_format(options->format);
     host::HostFacts host = host::read_host_facts();
     // The GPUs `up` would take now; the exported container's io.launcher.gpus label holds them once it runs.
-    HostGpuSource gpus(host, context.docker_cli(), *context.facts, gpu::Reservation::preview);
+    HostGpuSource gpus(host, context, *context.facts, gpu::Reservation::preview);
     plan::Resolution resolution = resolve_request(options->request, host, gpus.gpus);
     const plan::Plan& plan = resolution.plan;
     const docker::Docker& docker = gpus.docker;

@@ -24,7 +24,7 @@ void add_pin_command(CLI::App& app, Context& context) {
   command->add_option("--profile", *profile_name, "profile whose image to pin")->capture_default_str();
   command->callback([profile_name, &context] {
     host::HostFacts host = host::read_host_facts();
-    HostGpuSource gpus(host, context.docker_cli(), *context.facts, gpu::Reservation::preview);
+    HostGpuSource gpus(host, context, *context.facts, gpu::Reservation::preview);
     plan::Resolution resolution = resolve_request({*profile_name, {}}, host, gpus.gpus, Pinning::ignored);
     std::string tag = pin::without_digest(resolution.plan.image);
     std::string repository = pin::repository_of(tag);

@@ -26,10 +26,12 @@ profile::ProfileLocations profile_locations(const host::HostFacts& host) {
           }};
 }
 
-HostGpuSource::HostGpuSource(const host::HostFacts& host, docker::Docker docker_cli, facts::FactSource& facts,
+HostGpuSource::HostGpuSource(const host::HostFacts& host, const Context& context, facts::FactSource& facts,
                              gpu::Reservation reservation)
-    : docker(std::move(docker_cli)), queries(facts, docker.binary()),
-      gpus(queries, gpu::live_placement_context(host.user_name, host.uid, host.state_home, docker), reservation) {}
+    : docker(context.docker_cli()), queries(facts, docker.binary()),
+      gpus(queries,
+           gpu::live_placement_context(host.user_name, host.uid, context.gpu_table_for(host.state_home), docker),
+           reservation) {}
 
 plan::Resolution resolve_request(const ProfileRequest& request, const host::HostFacts& host, plan::GpuHost& gpus,
                                  Pinning pinning, const FinalLayer& final_layer) {

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "commands/context.hpp"
 #include "docker/docker.hpp"
 #include "facts/facts.hpp"
 #include "gpu/placement.hpp"
@@ -31,7 +32,7 @@ enum class Pinning { required_when_demanded, ignored };
 // This host's GPUs for resolution, through nvidia-smi (or recorded answers) and Docker's labels.
 // `up` records the GPUs it chooses; every other command previews them.
 struct HostGpuSource {
-  HostGpuSource(const host::HostFacts& host, docker::Docker docker, facts::FactSource& facts,
+  HostGpuSource(const host::HostFacts& host, const Context& context, facts::FactSource& facts,
                 gpu::Reservation reservation);
 
   docker::Docker docker;

@@ -22,7 +22,7 @@ void add_render_command(CLI::App& app, Context& context) {
   command->add_flag("--json", options->json, "print the argv, the resolved plan and each value's origin as JSON");
   command->callback([options, &context] {
     host::HostFacts host = host::read_host_facts();
-    HostGpuSource gpus(host, context.docker_cli(), *context.facts, gpu::Reservation::preview);
+    HostGpuSource gpus(host, context, *context.facts, gpu::Reservation::preview);
     plan::Resolution resolution = resolve_request(options->request, host, gpus.gpus);
     pin::verify_pinned_image(context.docker_cli(), resolution.plan.image, resolution.profile.origin_of("/image"));
     if (options->json)

@@ -211,7 +211,7 @@ void add_up_command(CLI::App& app, Context& context) {
     host::HostFacts host = host::read_host_facts();
     // Named GPUs are recorded and counted ones chosen here, under the host-wide lock, so the
     // checks, the hash and docker run all see the final devices; --dry-run only previews them.
-    HostGpuSource gpus(host, context.docker_cli(), *context.facts,
+    HostGpuSource gpus(host, context, *context.facts,
                        options->dry_run ? gpu::Reservation::preview : gpu::Reservation::record);
     plan::Resolution resolution = resolve_request(options->request, host, gpus.gpus);
     plan::Plan& plan = resolution.plan;

@@ -125,8 +125,9 @@ std::optional<std::string> parse_smi_driver_version(std::string_view text) {
 
 std::vector<Gpu> parse_gpu_table(std::string_view csv) {
   std::vector<Gpu> gpus;
-  for (const auto& [line_number, fields] : csv_rows(csv)) {
-    std::string where = "nvidia-smi --query-gpu line " + std::to_string(line_number);
+  for (const auto& row : csv_rows(csv)) {
+    const std::vector<std::string>& fields = row.fields;
+    std::string where = "nvidia-smi --query-gpu line " + std::to_string(row.line_number);
     if (fields.size() != 13)
       throw Error(ExitCode::failed, where + ": expected 13 fields, found " + std::to_string(fields.size()));
     auto malformed = [&](const char* field, std::size_t at, const char* expected) {
@@ -220,9 +221,10 @@ void add_mig_devices(std::vector<Gpu>& gpus, std::string_view gpu_list) {
 
 std::vector<GpuProcess> parse_compute_apps(std::string_view csv) {
   std::vector<GpuProcess> processes;
-  for (const auto& [line_number, fields] : csv_rows(csv)) {
+  for (const auto& row : csv_rows(csv)) {
+    const std::vector<std::string>& fields = row.fields;
     if (fields.size() != 3 || fields[0] == "pid") continue;
-    std::string where = "nvidia-smi --query-compute-apps line " + std::to_string(line_number);
+    std::string where = "nvidia-smi --query-compute-apps line " + std::to_string(row.line_number);
     GpuProcess process;
     auto pid = parse_unsigned(fields[0]);
     if (!pid || *pid > 4194304) // Linux's pid_max limit

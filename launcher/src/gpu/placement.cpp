@@ -63,9 +63,8 @@ std::vector<plan::PlacedGpu> HostGpus::choose(const std::string& env, int count)
 }
 
 PlacementContext live_placement_context(const std::string& user_name, unsigned uid,
-                                        const std::filesystem::path& state_home, const docker::Docker& docker) {
-  return {GpuHolder{"", uid, user_name, static_cast<long>(getpid())}, default_lock_file(state_home),
-          live_holder_probe(docker), [&docker] {
+                                        const std::filesystem::path& lock_file, const docker::Docker& docker) {
+  return {GpuHolder{"", uid, user_name, static_cast<long>(getpid())}, lock_file, live_holder_probe(docker), [&docker] {
             std::map<std::string, std::string> gpus_by_env;
             for (const auto& container :
                  docker.list_labelled(contract::label::env, {contract::label::env, contract::label::gpus}))

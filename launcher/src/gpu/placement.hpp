@@ -52,8 +52,9 @@ private:
   GpuTopology topology_;
 };
 
-// The context of the invoking user and process, with the containers' labels read from Docker.
+// The context of the invoking user and process, with the containers' labels read from Docker and
+// the GPU table at `lock_file`.
 PlacementContext live_placement_context(const std::string& user_name, unsigned uid,
-                                        const std::filesystem::path& state_home, const docker::Docker& docker);
+                                        const std::filesystem::path& lock_file, const docker::Docker& docker);
 
 } // namespace launcher::gpu

@@ -77,16 +77,15 @@ public:
     case Kind::devices:
       placed = gpus_.claim(env, request.devices);
       break;
-    case Kind::count:
     case Kind::select:
+      // Judged on the GPU inventory the choice is made from (replayable), which names each GPU.
+      placed = gpus_.choose(env, request.count);
+      break;
+    case Kind::count:
       if (request.count > host_.gpu_count)
         fail("/gpus",
              "asks for " + std::to_string(request.count) + " GPU(s), this host has " + std::to_string(host_.gpu_count),
              ExitCode::host_incapable);
-      if (request.kind == Kind::select) {
-        placed = gpus_.choose(env, request.count);
-        break;
-      }
       for (int index = 0; index < request.count; ++index)
         request.devices.push_back(std::to_string(index));
       placed = gpus_.claim(env, request.devices);
