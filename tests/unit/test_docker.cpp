@@ -57,3 +57,37 @@ TEST_CASE("the ps listing format makes the CLI print JSON with the asked labels"
       R"("ports":{{json .Ports}},"labels":{"io.launcher.env":{{json (.Label "io.launcher.env")}},)"
       R"("io.launcher.gpus":{{json (.Label "io.launcher.gpus")}}}})");
 }
+
+TEST_CASE("a container's GPU request is read once from HostConfig.DeviceRequests", "[docker]") {
+  using launcher::JsonReader;
+  using launcher::docker::gpu_device_request;
+  auto read = [](const char* host_config) {
+    nlohmann::json parsed = nlohmann::json::parse(host_config);
+    return gpu_device_request(JsonReader(parsed, "docker container inspect"));
+  };
+  CHECK_FALSE(read(R"({"DeviceRequests": null})"));
+  CHECK_FALSE(read(R"({})"));
+  auto all = read(R"({"DeviceRequests": [{"Driver": "", "Count": -1, "DeviceIDs": null}]})");
+  REQUIRE(all);
+  CHECK(all->all);
+  auto named = read(R"({"DeviceRequests": [{"Count": 0, "DeviceIDs": ["0", "2"]}]})");
+  REQUIRE(named);
+  CHECK_FALSE(named->all);
+  CHECK(named->device_ids == std::vector<std::string>{"0", "2"});
+  auto counted = read(R"({"DeviceRequests": [{"Count": 2, "DeviceIDs": []}]})");
+  REQUIRE(counted);
+  CHECK(counted->count == 2);
+  CHECK(counted->device_ids.empty());
+  CHECK_THROWS_WITH(read(R"({"DeviceRequests": [{"DeviceIDs": [0]}]})"),
+                    Catch::Contains("DeviceRequests/0/DeviceIDs/0"));
+}
+
+TEST_CASE("doctor and the error lines share one reading of Docker's failures", "[docker]") {
+  using launcher::docker::classify_failure;
+  using launcher::docker::Failure;
+  CHECK(classify_failure("Got permission denied while trying to connect to the Docker daemon socket at "
+                         "unix:///var/run/docker.sock\n") == Failure::permission_denied);
+  CHECK(classify_failure("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon "
+                         "running?\n") == Failure::daemon_down);
+  CHECK(classify_failure("Error response from daemon: something new\n") == Failure::other);
+}

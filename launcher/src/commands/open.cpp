@@ -1,9 +1,8 @@
 #include <unistd.h>
 
+#include <cstdlib>
 #include <memory>
 #include <ostream>
-
-#include <fmt/format.h>
 
 #include "commands/lifecycle.hpp"
 #include "core/error.hpp"
@@ -12,8 +11,6 @@
 #include "lifecycle/environments.hpp"
 #include "lifecycle/inspect.hpp"
 #include "process/process.hpp"
-#include "secrets/env_secrets.hpp"
-#include "secrets/state.hpp"
 
 namespace launcher::commands {
 
@@ -28,9 +25,7 @@ void add_open_command(CLI::App& app, Context& context) {
     if (!endpoint) throw Error(ExitCode::failed, "environment \"" + option->env + "\" publishes no Jupyter port");
     host::HostFacts host = host::read_host_facts();
     host::StateLayout layout = host::state_layout(option->env, host.state_home);
-    auto token = secrets::read_private_file(layout.jupyter_token());
-    std::string url = fmt::format("http://{}:{}/", lifecycle::reachable_host(*endpoint), endpoint->host_port);
-    if (token && !std::filesystem::exists(layout.jupyter_password_hash())) url += "?token=" + *token;
+    std::string url = lifecycle::jupyter_login_url(*endpoint, layout);
     *context.out << url << "\n";
     if (std::getenv("DISPLAY") || std::getenv("WAYLAND_DISPLAY")) {
       try {

@@ -19,15 +19,7 @@ namespace launcher::commands {
 
 namespace {
 
-struct SshTarget {
-  std::string host;
-  int port = 0;
-  std::string user;
-  std::string alias;
-  std::string known_hosts;
-};
-
-SshTarget ssh_target(const docker::Docker& docker, const std::string& env) {
+lifecycle::SshTarget ssh_target(const docker::Docker& docker, const std::string& env) {
   nlohmann::json container = lifecycle::require_environment(docker, env);
   auto endpoint = lifecycle::endpoint_for(container, 22);
   if (!endpoint)
@@ -48,19 +40,7 @@ void add_ssh_command(CLI::App& app, Context& context) {
   CLI::App* command = env_subcommand(app, "ssh", "ssh into an environment, checking its pinned host key", *option);
   command->add_option("ARGS", option->rest, "arguments for ssh after -- (a remote command, -L ...)");
   command->callback([option, &context] {
-    SshTarget target = ssh_target(context.docker_cli(), option->env);
-    std::vector<std::string> argv{"ssh",
-                                  "-p",
-                                  std::to_string(target.port),
-                                  "-o",
-                                  "HostKeyAlias=" + target.alias,
-                                  "-o",
-                                  "UserKnownHostsFile=" + target.known_hosts,
-                                  "-o",
-                                  "StrictHostKeyChecking=yes",
-                                  "-l",
-                                  target.user,
-                                  target.host};
+    std::vector<std::string> argv = lifecycle::ssh_argv(ssh_target(context.docker_cli(), option->env));
     argv.insert(argv.end(), option->rest.begin(), option->rest.end());
     process::replace_process(argv);
   });
@@ -71,7 +51,7 @@ void add_ssh_config_command(CLI::App& app, Context& context) {
   CLI::App* command =
       env_subcommand(app, "ssh-config", "print a Host block for ~/.ssh/config and VS Code Remote-SSH", *option);
   command->callback([option, &context] {
-    SshTarget target = ssh_target(context.docker_cli(), option->env);
+    lifecycle::SshTarget target = ssh_target(context.docker_cli(), option->env);
     *context.out << fmt::format(
         "Host {}\n  HostName {}\n  Port {}\n  User {}\n  HostKeyAlias {}\n  UserKnownHostsFile {}\n"
         "  StrictHostKeyChecking yes\n",

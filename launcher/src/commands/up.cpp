@@ -155,11 +155,8 @@ Report report(const plan::Plan& plan, const json& container, const host::StateLa
   if (plan.service == "jupyter") {
     auto endpoint = lifecycle::endpoint_for(container, 8888);
     if (endpoint) {
-      std::string base = fmt::format("http://{}:{}/", lifecycle::reachable_host(*endpoint), endpoint->host_port);
-      auto token = secrets::read_private_file(layout.jupyter_token());
+      std::string url = lifecycle::jupyter_login_url(*endpoint, layout);
       bool password = plan.access.jupyter_auth == "password";
-      // The one place a token is shown unasked: the URL the user opens.
-      std::string url = password ? base : base + "?token=" + token.value_or("");
       facts["url"] = url;
       text += "  open    " + url + (password ? "  (password: `launcher secret show " + plan.env + "`)" : "") + "\n";
     }
@@ -167,10 +164,11 @@ Report report(const plan::Plan& plan, const json& container, const host::StateLa
   if (plan.service == "ssh") {
     auto endpoint = lifecycle::endpoint_for(container, 22);
     if (endpoint) {
-      std::string command =
-          fmt::format("ssh -p {} -o HostKeyAlias={} -o UserKnownHostsFile={} -o StrictHostKeyChecking=yes {}@{}",
-                      endpoint->host_port, secrets::host_key_alias(plan.env), layout.known_hosts().string(),
-                      plan.user.name, lifecycle::reachable_host(*endpoint));
+      std::string command;
+      for (const auto& word :
+           lifecycle::ssh_argv({lifecycle::reachable_host(*endpoint), endpoint->host_port, plan.user.name,
+                                secrets::host_key_alias(plan.env), layout.known_hosts().string()}))
+        command += (command.empty() ? "" : " ") + render::shell_quote(word);
       facts["ssh_command"] = command;
       text += "  ssh     launcher ssh " + plan.env + "\n          " + command + "\n";
     }

@@ -21,40 +21,53 @@ std::string first_line(const std::string& text) {
 
 } // namespace
 
+Failure classify_failure(const std::string& stderr_text) {
+  const std::string& e = stderr_text;
+  if (contains(e, "permission denied while trying to connect to the Docker daemon")) return Failure::permission_denied;
+  if (contains(e, "Cannot connect to the Docker daemon") || contains(e, "Is the docker daemon running"))
+    return Failure::daemon_down;
+  if (contains(e, "could not select device driver")) return Failure::missing_gpu_runtime;
+  if (contains(e, "port is already allocated") || contains(e, "address already in use")) return Failure::port_in_use;
+  if (contains(e, "No such image") || contains(e, "Unable to find image") || contains(e, "pull access denied"))
+    return Failure::image_missing;
+  if (contains(e, "non-overlapping IPv4 address pool")) return Failure::out_of_address_pools;
+  return Failure::other;
+}
+
 bool is_missing_gpu_runtime(const std::string& stderr_text) {
-  return contains(stderr_text, "could not select device driver");
+  return classify_failure(stderr_text) == Failure::missing_gpu_runtime;
 }
 
 bool is_out_of_address_pools(const std::string& stderr_text) {
-  return contains(stderr_text, "non-overlapping IPv4 address pool");
+  return classify_failure(stderr_text) == Failure::out_of_address_pools;
 }
 
 std::string explain_failure(const std::string& action, const std::string& stderr_text) {
-  const std::string& e = stderr_text;
-  if (contains(e, "permission denied while trying to connect to the Docker daemon"))
-    return "failed to " + action +
-           ": permission denied on the Docker socket; add yourself to the docker group "
-           "(sudo usermod -aG docker $USER, then log in again) or run as root";
-  if (contains(e, "Cannot connect to the Docker daemon") || contains(e, "Is the docker daemon running"))
-    return "failed to " + action +
-           ": the Docker daemon is not running; start it (sudo systemctl start docker, or "
-           "sudo dockerd on a host without systemd)";
-  if (is_missing_gpu_runtime(e))
-    return "failed to " + action +
-           ": Docker cannot give GPUs to containers: the NVIDIA Container Toolkit is missing "
-           "or not configured (install nvidia-container-toolkit, run `sudo nvidia-ctk runtime configure "
-           "--runtime=docker`, restart Docker), or run without GPUs (--gpus none)";
-  if (is_out_of_address_pools(e))
-    return "failed to " + action +
-           ": Docker has no address range left for another network (every range of its default-address-pools "
-           "is taken); remove networks nothing uses, or give dockerd more ranges (default-address-pools in "
-           "/etc/docker/daemon.json, then restart it)";
-  if (contains(e, "port is already allocated") || contains(e, "address already in use"))
-    return "failed to " + action + ": a host port is already in use (" + first_line(e) +
+  const std::string failed = "failed to " + action + ": ";
+  switch (classify_failure(stderr_text)) {
+  case Failure::permission_denied:
+    return failed + "permission denied on the Docker socket; add yourself to the docker group "
+                    "(sudo usermod -aG docker $USER, then log in again) or run as root";
+  case Failure::daemon_down:
+    return failed + "the Docker daemon is not running; start it (sudo systemctl start docker, or "
+                    "sudo dockerd on a host without systemd)";
+  case Failure::missing_gpu_runtime:
+    return failed + "Docker cannot give GPUs to containers: the NVIDIA Container Toolkit is missing "
+                    "or not configured (install nvidia-container-toolkit, run `sudo nvidia-ctk runtime configure "
+                    "--runtime=docker`, restart Docker), or run without GPUs (--gpus none)";
+  case Failure::port_in_use:
+    return failed + "a host port is already in use (" + first_line(stderr_text) +
            "); free it, or publish on \"auto\" (-p auto:PORT)";
-  if (contains(e, "No such image") || contains(e, "Unable to find image") || contains(e, "pull access denied"))
-    return "failed to " + action + ": the image is not on this host (" + first_line(e) + ")";
-  return "failed to " + action + ": " + first_line(e);
+  case Failure::image_missing:
+    return failed + "the image is not on this host (" + first_line(stderr_text) + ")";
+  case Failure::out_of_address_pools:
+    return failed + "Docker has no address range left for another network (every range of its "
+                    "default-address-pools is taken); remove networks nothing uses, or give dockerd more ranges "
+                    "(default-address-pools in /etc/docker/daemon.json, then restart it)";
+  case Failure::other:
+    break;
+  }
+  return failed + first_line(stderr_text);
 }
 
 process::ProcessResult spawn_cli(const std::vector<std::string>& argv) { return process::run_process(argv); }
@@ -103,6 +116,18 @@ std::vector<json> parse_inspect_list(std::string_view out) {
     containers.push_back(container.json());
   }
   return containers;
+}
+
+std::optional<GpuDeviceRequest> gpu_device_request(const JsonReader& host_config) {
+  auto requests = host_config.find("DeviceRequests");
+  std::vector<JsonReader> list = requests ? requests->elements() : std::vector<JsonReader>{};
+  if (list.empty()) return std::nullopt;
+  const JsonReader& request = list.front();
+  GpuDeviceRequest gpus{request.integer_or("Count", 0) == -1, {}, request.integer_or("Count", 0)};
+  if (auto devices = request.find("DeviceIDs"))
+    for (const auto& id : devices->elements())
+      gpus.device_ids.push_back(id.string());
+  return gpus;
 }
 
 std::vector<ListedContainer> parse_listing(std::string_view out, const std::vector<std::string>& labels) {

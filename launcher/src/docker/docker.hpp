@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_reader.hpp"
 #include "process/process.hpp"
 
 namespace launcher::docker {
@@ -17,9 +18,19 @@ namespace launcher::docker {
 // Pure: tests feed it the engine's real messages. `action` says what was attempted.
 std::string explain_failure(const std::string& action, const std::string& stderr_text);
 
-// Docker's "could not select device driver" means no NVIDIA Container Toolkit: exit 3, not 1.
+// What a Docker CLI failure means, from the CLI's and the engine's own messages.
+enum class Failure {
+  permission_denied,    // the socket is the docker group's
+  daemon_down,          // no engine answers
+  missing_gpu_runtime,  // "could not select device driver": no NVIDIA Container Toolkit (exit 3, not 1)
+  port_in_use,          // a published host port is taken
+  image_missing,        // not on this host, and not pulled
+  out_of_address_pools, // every range of Docker's default address pools holds a network
+  other,
+};
+Failure classify_failure(const std::string& stderr_text);
+
 bool is_missing_gpu_runtime(const std::string& stderr_text);
-// Docker could make no network: every range of its default address pools is in use.
 bool is_out_of_address_pools(const std::string& stderr_text);
 
 // A `docker ps --format` template that makes the CLI print one JSON object per container, each
@@ -43,6 +54,14 @@ struct ListedContainer {
 nlohmann::json parse_inspect_output(std::string_view out, const std::string& command);
 // `docker container inspect ID...`: an array of objects.
 std::vector<nlohmann::json> parse_inspect_list(std::string_view out);
+// The GPUs a container's HostConfig asks Docker for (its first DeviceRequests entry): every GPU
+// (Count -1), these device IDs, or a count of them; nullopt when it asks for none.
+struct GpuDeviceRequest {
+  bool all = false;
+  std::vector<std::string> device_ids;
+  std::int64_t count = 0;
+};
+std::optional<GpuDeviceRequest> gpu_device_request(const JsonReader& host_config);
 // `docker ps --format <listing_format(labels)>`: one object a line.
 std::vector<ListedContainer> parse_listing(std::string_view out, const std::vector<std::string>& labels);
 

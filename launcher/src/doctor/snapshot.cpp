@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "core/json_reader.hpp"
 #include "core/text.hpp"
+#include "docker/docker.hpp"
 #include "launcher_contract/contract.hpp"
 #include "matrix/version.hpp"
 
@@ -19,11 +20,16 @@ std::string first_line(const std::string& text) {
   return line;
 }
 
-DockerFacts::Reach classify_failure(const facts::Fact& fact) {
+DockerFacts::Reach reach_of_failure(const facts::Fact& fact) {
   if (fact.exit_code == 127) return DockerFacts::Reach::cli_missing;
-  if (fact.err.find("permission denied") != std::string::npos) return DockerFacts::Reach::permission_denied;
-  if (fact.err.find("Cannot connect to the Docker daemon") != std::string::npos) return DockerFacts::Reach::daemon_down;
-  return DockerFacts::Reach::failed;
+  switch (docker::classify_failure(fact.err)) {
+  case docker::Failure::permission_denied:
+    return DockerFacts::Reach::permission_denied;
+  case docker::Failure::daemon_down:
+    return DockerFacts::Reach::daemon_down;
+  default:
+    return DockerFacts::Reach::failed;
+  }
 }
 
 // The "sm_90"-like tokens of a label ("[a-z]+_[0-9]+" by hand: the label is another program's
@@ -118,18 +124,12 @@ Subject subject_of_container(const std::string& container, const json& inspect) 
   subject.shm_size_bytes = static_cast<std::uint64_t>(shm_size);
   subject.ipc = host_config.string_or("IpcMode", "");
   if (subject.ipc != "host") subject.ipc.clear();
-  if (auto requests = host_config.find("DeviceRequests"))
-    for (const auto& request : requests->elements()) {
-      auto devices = request.find("DeviceIDs");
-      std::vector<JsonReader> ids = devices ? devices->elements() : std::vector<JsonReader>{};
-      if (request.integer_or("Count", 0) == -1)
-        subject.gpus.kind = plan::GpuAssignment::Kind::all;
-      else if (!ids.empty()) {
-        subject.gpus.kind = plan::GpuAssignment::Kind::devices;
-        for (const auto& id : ids)
-          subject.gpus.devices.push_back(id.string());
-      }
-    }
+  if (auto gpus = docker::gpu_device_request(host_config)) {
+    if (gpus->all)
+      subject.gpus = {plan::GpuAssignment::Kind::all, {}};
+    else if (!gpus->device_ids.empty())
+      subject.gpus = {plan::GpuAssignment::Kind::devices, gpus->device_ids};
+  }
   if (auto port_bindings = host_config.find("PortBindings"))
     for (const auto& [port, bindings] : port_bindings->members()) {
       if (bindings.json().is_null()) continue;
@@ -176,7 +176,7 @@ DockerFacts parse_docker_facts(const facts::Fact* version, const facts::Fact* in
     facts.reach = DockerFacts::Reach::failed;
     facts.error = unreadable;
   } else {
-    facts.reach = classify_failure(*asked);
+    facts.reach = reach_of_failure(*asked);
     facts.error = first_line(asked->err.empty() ? asked->out : asked->err);
   }
   return facts;

@@ -130,6 +130,27 @@ void ensure_network(const docker::Docker& docker, const plan::Plan& plan) {
   throw Error(ExitCode::failed, message);
 }
 
+std::string jupyter_login_url(const Endpoint& endpoint, const host::StateLayout& layout) {
+  std::string url = "http://" + reachable_host(endpoint) + ":" + std::to_string(endpoint.host_port) + "/";
+  if (std::filesystem::exists(layout.jupyter_password_hash())) return url;
+  // The one place a token is shown unasked: the URL the user opens.
+  auto token = secrets::read_private_file(layout.jupyter_token());
+  return token ? url + "?token=" + *token : url;
+}
+
+std::vector<std::string> ssh_argv(const SshTarget& target) {
+  return {"ssh",
+          "-p",
+          std::to_string(target.port),
+          "-o",
+          "HostKeyAlias=" + target.alias,
+          "-o",
+          "UserKnownHostsFile=" + target.known_hosts,
+          "-o",
+          "StrictHostKeyChecking=yes",
+          target.user + "@" + target.host};
+}
+
 void remove_own_network(const docker::Docker& docker, const std::string& env) {
   docker.try_run({"network", "rm", plan::own_network(env)});
 }

@@ -10,6 +10,8 @@
 
 #include "docker/docker.hpp"
 #include "host/host_facts.hpp"
+#include "host/state_layout.hpp"
+#include "lifecycle/inspect.hpp"
 #include "plan/plan.hpp"
 
 namespace launcher::lifecycle {
@@ -39,6 +41,23 @@ void stop_and_remove(const docker::Docker& docker, const nlohmann::json& contain
 // Makes the plan's network when Docker lacks it: the env's own with traffic between its
 // containers off, or the shared one a profile names, where its envs reach each other.
 void ensure_network(const docker::Docker& docker, const plan::Plan& plan);
+
+// The URL a person opens for an env's Jupyter: with its token, unless the env logs in by password
+// (a password hash among its secrets, which is what launcher-init goes by).
+std::string jupyter_login_url(const Endpoint& endpoint, const host::StateLayout& layout);
+
+// How an env's sshd is reached, its host key checked against the pinned one.
+struct SshTarget {
+  std::string host;
+  int port = 0;
+  std::string user;
+  std::string alias; // HostKeyAlias: the name the pinned key is recorded under
+  std::string known_hosts;
+};
+
+// `ssh -p PORT -o HostKeyAlias=... -o UserKnownHostsFile=... -o StrictHostKeyChecking=yes USER@HOST`:
+// what `launcher ssh` runs and `up` shows.
+std::vector<std::string> ssh_argv(const SshTarget& target);
 
 // Removes the env's own network once its container is gone; a shared network stays.
 void remove_own_network(const docker::Docker& docker, const std::string& env);

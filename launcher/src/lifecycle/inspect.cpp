@@ -6,6 +6,7 @@
 #include "core/bytes.hpp"
 #include "core/json_reader.hpp"
 #include "core/text.hpp"
+#include "docker/docker.hpp"
 #include "launcher_contract/contract.hpp"
 
 namespace launcher::lifecycle {
@@ -97,17 +98,13 @@ std::string reachable_host(const Endpoint& endpoint) {
 std::string gpus_of(const json& container) {
   // up reports on an empty object when the container vanished before its inspect.
   auto host_config = inspected(container).find("HostConfig");
-  auto requests = host_config ? host_config->find("DeviceRequests") : std::nullopt;
-  std::vector<JsonReader> list = requests ? requests->elements() : std::vector<JsonReader>{};
-  if (list.empty()) return "-";
-  const JsonReader& request = list.front();
-  std::int64_t count = request.integer_or("Count", 0);
-  if (count == -1) return "all";
+  auto gpus = host_config ? docker::gpu_device_request(*host_config) : std::nullopt;
+  if (!gpus) return "-";
+  if (gpus->all) return "all";
   std::string ids;
-  if (auto devices = request.find("DeviceIDs"))
-    for (const auto& id : devices->elements())
-      ids += (ids.empty() ? "" : ",") + id.string();
-  return ids.empty() ? std::to_string(count) : ids;
+  for (const auto& id : gpus->device_ids)
+    ids += (ids.empty() ? "" : ",") + id;
+  return ids.empty() ? std::to_string(gpus->count) : ids;
 }
 
 std::string env_variable(const json& container, const std::string& name) {
