@@ -139,10 +139,8 @@ void add_build_command(CLI::App& app, Context& context) {
     if (options->dry_run) {
       std::vector<std::string> argv = build_argv(
           "final", plan.tag.empty() ? "pytorch-cpu:<torch it reports>-debian12" : plan.tag, plan.args, false);
-      std::string line;
-      for (const auto& word : argv)
-        line += (line.empty() ? "" : " ") + render::shell_quote(word);
-      *context.out << line << "\n# then the same again with the labels read from the image's torch\n";
+      *context.out << render::shell_words(argv)
+                   << "\n# then the same again with the labels read from the image's torch\n";
       return;
     }
 

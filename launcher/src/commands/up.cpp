@@ -164,11 +164,9 @@ Report report(const plan::Plan& plan, const json& container, const host::StateLa
   if (plan.service == "ssh") {
     auto endpoint = lifecycle::endpoint_for(container, 22);
     if (endpoint) {
-      std::string command;
-      for (const auto& word :
-           lifecycle::ssh_argv({lifecycle::reachable_host(*endpoint), endpoint->host_port, plan.user.name,
-                                secrets::host_key_alias(plan.env), layout.known_hosts().string()}))
-        command += (command.empty() ? "" : " ") + render::shell_quote(word);
+      std::string command = render::shell_words(
+          lifecycle::ssh_argv({lifecycle::reachable_host(*endpoint), endpoint->host_port, plan.user.name,
+                               secrets::host_key_alias(plan.env), layout.known_hosts().string()}));
       facts["ssh_command"] = command;
       text += "  ssh     launcher ssh " + plan.env + "\n          " + command + "\n";
     }

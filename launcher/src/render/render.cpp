@@ -171,16 +171,10 @@ std::vector<std::string> ContainerCommand::argv() const {
 }
 
 std::string ContainerCommand::display() const {
-  auto join = [](const std::vector<std::string>& words) {
-    std::string line;
-    for (const auto& word : words)
-      line += (line.empty() ? "" : " ") + shell_quote(word);
-    return line;
-  };
-  std::string text = join(program);
+  std::string text = shell_words(program);
   for (const auto& option : options)
-    text += " \\\n    " + join(option);
-  return text + " \\\n    " + join(image_and_command);
+    text += " \\\n    " + shell_words(option);
+  return text + " \\\n    " + shell_words(image_and_command);
 }
 
 std::string shell_quote(const std::string& argument) {
@@ -192,6 +186,13 @@ std::string shell_quote(const std::string& argument) {
   for (char c : argument)
     quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return quoted + "'";
+}
+
+std::string shell_words(const std::vector<std::string>& words) {
+  std::string line;
+  for (const auto& word : words)
+    line += (line.empty() ? "" : " ") + shell_quote(word);
+  return line;
 }
 
 } // namespace launcher::render

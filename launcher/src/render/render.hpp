@@ -32,4 +32,7 @@ ContainerCommand render_run_command(const std::string& docker, const plan::Plan&
 // One argument quoted for a POSIX shell, unquoted when it is safe as it is.
 std::string shell_quote(const std::string& argument);
 
+// The words shell-quoted and joined by spaces: one command line to read or paste.
+std::string shell_words(const std::vector<std::string>& words);
+
 } // namespace launcher::render

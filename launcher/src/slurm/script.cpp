@@ -14,18 +14,11 @@ namespace {
 
 using render::shell_quote;
 
-std::string join_words(const std::vector<std::string>& words, const std::string& separator = " ") {
+std::string join_words(const std::vector<std::string>& words, const std::string& separator) {
   std::string line;
   for (const auto& word : words)
     line += (line.empty() ? "" : separator) + word;
   return line;
-}
-
-std::string quoted_words(const std::vector<std::string>& words) {
-  std::vector<std::string> quoted;
-  for (const auto& word : words)
-    quoted.push_back(shell_quote(word));
-  return join_words(quoted);
 }
 
 std::string runtime_name(Runtime runtime) { return runtime == Runtime::docker ? "docker" : "pyxis"; }
@@ -169,12 +162,7 @@ std::string docker_script(const Job& job) {
     // Only the allocation's GPUs, never all; the inner double quotes keep "device=0,1" one request.
     gpus = " \\\n    --gpus \"\\\"device=$gpus\\\"\"";
   }
-  if (!plan.create_directories.empty()) {
-    std::vector<std::string> directories;
-    for (const auto& directory : plan.create_directories)
-      directories.push_back(shell_quote(directory));
-    text += "  mkdir -p " + join_words(directories) + "\n";
-  }
+  if (!plan.create_directories.empty()) text += "  mkdir -p " + render::shell_words(plan.create_directories) + "\n";
   text += "  local hosts=()\n"
           "  for entry in $LAUNCHER_NODE_ADDRESSES; do hosts+=(--add-host \"$entry\"); done\n";
   text += "  trap 'docker rm --force \"$container\" >/dev/null 2>&1 || true' EXIT\n";
@@ -183,8 +171,9 @@ std::string docker_script(const Job& job) {
           "=$SLURM_CLUSTER_NAME\" --label \"" + label_job + "=$SLURM_JOB_ID\" \\\n    --label \"" + label_node +
           "=$node\"     --network host --hostname \"$node\" \"${hosts[@]}\"" + gpus;
   for (const auto& option : node_run_options(job))
-    text += " \\\n    " + quoted_words(option);
-  text += " \\\n    \"$run_reference\" " + torchrun_words(job) + " \\\n    " + quoted_words(plan.command) + " &\n";
+    text += " \\\n    " + render::shell_words(option);
+  text +=
+      " \\\n    \"$run_reference\" " + torchrun_words(job) + " \\\n    " + render::shell_words(plan.command) + " &\n";
   // --hostname: torchrun's rendezvous tells agents apart by host name and process id, and every
   // agent is process 7 or so in its container: nodes that share a host need names of their own,
   // which the workers then reach each other by (--add-host, from Slurm's node addresses).
@@ -237,7 +226,7 @@ std::string pyxis_script(const Job& job) {
   text += "  --no-container-mount-home \\\n";
   text += "  " + shell_quote("--container-env=" + join_words(names, ",")) + " \\\n";
   text += "  bash -c " + shell_quote("exec " + torchrun_words(job) + " \"$@\"") + " torchrun \\\n";
-  text += "  " + quoted_words(plan.command) + "\n";
+  text += "  " + render::shell_words(plan.command) + "\n";
   return text;
 }
 
