@@ -69,10 +69,10 @@ TEST_CASE("a container's GPU request is read once from HostConfig.DeviceRequests
   CHECK_FALSE(read(R"({})"));
   auto all = read(R"({"DeviceRequests": [{"Driver": "", "Count": -1, "DeviceIDs": null}]})");
   REQUIRE(all);
-  CHECK(all->all);
+  CHECK(all->all());
   auto named = read(R"({"DeviceRequests": [{"Count": 0, "DeviceIDs": ["0", "2"]}]})");
   REQUIRE(named);
-  CHECK_FALSE(named->all);
+  CHECK_FALSE(named->all());
   CHECK(named->device_ids == std::vector<std::string>{"0", "2"});
   auto counted = read(R"({"DeviceRequests": [{"Count": 2, "DeviceIDs": []}]})");
   REQUIRE(counted);

@@ -123,7 +123,7 @@ std::optional<GpuDeviceRequest> gpu_device_request(const JsonReader& host_config
   std::vector<JsonReader> list = requests ? requests->elements() : std::vector<JsonReader>{};
   if (list.empty()) return std::nullopt;
   const JsonReader& request = list.front();
-  GpuDeviceRequest gpus{request.integer_or("Count", 0) == -1, {}, request.integer_or("Count", 0)};
+  GpuDeviceRequest gpus{{}, request.integer_or("Count", 0)};
   if (auto devices = request.find("DeviceIDs"))
     for (const auto& id : devices->elements())
       gpus.device_ids.push_back(id.string());

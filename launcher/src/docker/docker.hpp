@@ -57,9 +57,10 @@ std::vector<nlohmann::json> parse_inspect_list(std::string_view out);
 // The GPUs a container's HostConfig asks Docker for (its first DeviceRequests entry): every GPU
 // (Count -1), these device IDs, or a count of them; nullopt when it asks for none.
 struct GpuDeviceRequest {
-  bool all = false;
   std::vector<std::string> device_ids;
-  std::int64_t count = 0;
+  std::int64_t count = 0; // -1: every GPU
+
+  bool all() const { return count == -1; }
 };
 std::optional<GpuDeviceRequest> gpu_device_request(const JsonReader& host_config);
 // `docker ps --format <listing_format(labels)>`: one object a line.

@@ -125,7 +125,7 @@ Subject subject_of_container(const std::string& container, const json& inspect) 
   subject.ipc = host_config.string_or("IpcMode", "");
   if (subject.ipc != "host") subject.ipc.clear();
   if (auto gpus = docker::gpu_device_request(host_config)) {
-    if (gpus->all)
+    if (gpus->all())
       subject.gpus = {plan::GpuAssignment::Kind::all, {}};
     else if (!gpus->device_ids.empty())
       subject.gpus = {plan::GpuAssignment::Kind::devices, gpus->device_ids};

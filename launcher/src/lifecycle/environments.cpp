@@ -117,10 +117,9 @@ void ensure_network(const docker::Docker& docker, const plan::Plan& plan) {
   auto result = docker.try_run(create);
   // Another `up` joining the same shared network may have made it meanwhile.
   if (result.exit_code == 0 || exists()) return;
-  std::string action = "create network " + plan.network;
-  if (!docker::is_out_of_address_pools(result.err)) docker.run(create, action);
-  std::string message = docker::explain_failure(action, result.err);
-  std::vector<std::string> unused = networks_without_environment(docker);
+  std::string message = docker::explain_failure("create network " + plan.network, result.err);
+  std::vector<std::string> unused =
+      docker::is_out_of_address_pools(result.err) ? networks_without_environment(docker) : std::vector<std::string>{};
   if (!unused.empty()) {
     std::string names;
     for (const auto& network : unused)

@@ -100,7 +100,7 @@ std::string gpus_of(const json& container) {
   auto host_config = inspected(container).find("HostConfig");
   auto gpus = host_config ? docker::gpu_device_request(*host_config) : std::nullopt;
   if (!gpus) return "-";
-  if (gpus->all) return "all";
+  if (gpus->all()) return "all";
   std::string ids;
   for (const auto& id : gpus->device_ids)
     ids += (ids.empty() ? "" : ",") + id;
