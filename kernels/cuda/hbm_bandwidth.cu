@@ -144,10 +144,7 @@ Probe make_hbm_bandwidth_probe() {
           [](const ProbeContext& context) {
             const std::size_t needed = array_count * array_bytes_for(context.device);
             // Leave a quarter of the memory to the context, libraries and other processes.
-            if (needed > context.device.global_memory_bytes / 4 * 3) {
-              return Availability::no("needs " + std::to_string(needed >> 20) + " MiB of device memory");
-            }
-            return Availability::yes();
+            return Availability::if_memory_fits(needed, context.device.global_memory_bytes / 4 * 3);
           },
       .run = measure_hbm_bandwidth,
   };

@@ -158,10 +158,7 @@ Probe make_nccl_allreduce_probe() {
       .can_run_here =
           [](const ProbeContext& context) {
             const std::size_t needed = 2 * elements_per_rank * sizeof(float);
-            if (needed > context.device.global_memory_bytes / 2) {
-              return Availability::no("needs " + std::to_string(needed >> 20) + " MiB of device memory per GPU");
-            }
-            return Availability::yes();
+            return Availability::if_memory_fits(needed, context.device.global_memory_bytes / 2, " per GPU");
           },
       .run = measure_allreduce,
   };

@@ -41,6 +41,12 @@ struct Availability {
 
   static Availability yes() { return {}; }
   static Availability no(std::string reason) { return {false, std::move(reason)}; }
+  // Whether a probe's `needed` bytes fit in the `usable` part of device memory; `per` ends the
+  // reason (" per GPU").
+  static Availability if_memory_fits(std::size_t needed, std::size_t usable, std::string_view per = "") {
+    if (needed <= usable) return yes();
+    return no("needs " + std::to_string(needed >> 20) + " MiB of device memory" + std::string(per));
+  }
 };
 
 struct Probe {

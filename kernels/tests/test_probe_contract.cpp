@@ -35,6 +35,14 @@ TEST_CASE("probe contract: a probe that cannot run is WAIVED with its reason, no
   CHECK(report.name == "nccl");
 }
 
+TEST_CASE("probe contract: a probe runs where its memory fits, and says how much it needs", "[probe]") {
+  constexpr std::size_t mib = 1 << 20;
+  CHECK(Availability::if_memory_fits(512 * mib, 512 * mib).can_run);
+  const Availability too_big = Availability::if_memory_fits(513 * mib, 512 * mib, " per GPU");
+  CHECK_FALSE(too_big.can_run);
+  CHECK(too_big.reason == "needs 513 MiB of device memory per GPU");
+}
+
 TEST_CASE("probe contract: status follows the checks", "[probe]") {
   CHECK(run_probe(fake_probe("ok", Availability::yes(), {{"error", 0.001, 0.01}}), context).status ==
         ProbeStatus::passed);

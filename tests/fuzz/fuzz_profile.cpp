@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const Error&) {
     return 0;
   }
-  for (const auto& [name, fields] : catalog.sources.back().profiles.items()) {
+  for (const auto& [name, layer] : catalog.sources.back().profiles) {
     try {
       fuzz::render_profile(catalog, name, {});
     } catch (const Error&) {}

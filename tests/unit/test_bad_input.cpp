@@ -190,8 +190,8 @@ TEST_CASE("each length has its own limit and message", "[profile][schema][limits
 
 TEST_CASE("long keys and values no longer reach a regular expression", "[profile][schema][limits]") {
   std::string key(100000, 'A');
-  CHECK(dev_profile({{"env", {{key, "1"}}}}).profiles["dev"]["env"].contains(key));
-  CHECK(dev_profile({{"labels", {{std::string(200000, 'l'), "1"}}}}).profiles["dev"]["labels"].size() == 1);
+  CHECK(dev_profile({{"env", {{key, "1"}}}}).profiles.at("dev").fields["env"].contains(key));
+  CHECK(dev_profile({{"labels", {{std::string(200000, 'l'), "1"}}}}).profiles.at("dev").fields["labels"].size() == 1);
   CHECK(profile::is_literal_public_key("ssh-ed25519 " + std::string(200000, 'A') + " comment"));
   CHECK_FALSE(profile::is_literal_public_key("ssh-ed25519 " + std::string(200000, '!')));
 }

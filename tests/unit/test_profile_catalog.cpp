@@ -91,6 +91,25 @@ TEST_CASE("a more specific source overrides field by field, remembering origins"
         std::vector<std::string>{"built-in", "/home/alice/.config/launcher/profiles.json", "launcher.json"});
 }
 
+TEST_CASE("the GPU request is merged typed: the last layer that sets it wins, with its origin",
+          "[profile][catalog][gpus]") {
+  using Kind = profile::GpuRequest::Kind;
+  profile::Catalog catalog{{builtin_source(), user_source({{"train", {{"gpus", {{"count", 2}}}}}}),
+                            team_source(R"({"version": 1, "profiles": {"train": {"env": {"A": "1"}}}})")}};
+  profile::Sourced from_files = profile::merge_profile(catalog, "train");
+  CHECK(from_files.gpus == profile::GpuRequest{Kind::select, 2, {}});
+  CHECK(from_files.origin_of("/gpus").describe() == "/home/alice/.config/launcher/profiles.json:/profiles/train/gpus");
+
+  profile::FieldContext flag{"command line (--gpus device=3)", "/home/alice/project", "/home/alice", nullptr};
+  profile::Sourced with_flag =
+      profile::merge_profile(catalog, "train", {profile::validated_layer({{"gpus", "device=3"}}, flag, "")});
+  CHECK(with_flag.gpus == profile::GpuRequest{Kind::devices, 0, {"3"}});
+  CHECK(with_flag.origin_of("/gpus").describe() == "command line (--gpus device=3)");
+  CHECK_FALSE(with_flag.fields.contains("gpus"));
+
+  CHECK_FALSE(profile::merge_profile(catalog, "jupyter").gpus); // the built-ins leave it to the host default
+}
+
 TEST_CASE("extends chains across files", "[profile][catalog]") {
   profile::Catalog catalog{
       {builtin_source(), user_source({{"base", {{"extends", "jupyter"}, {"env", {{"A", "1"}}}}}}),
@@ -98,7 +117,7 @@ TEST_CASE("extends chains across files", "[profile][catalog]") {
   profile::Sourced train = profile::merge_profile(catalog, "train");
   CHECK(train.fields["service"] == "jupyter");
   CHECK(train.fields["env"] == json{{"A", "1"}, {"B", "2"}});
-  CHECK(train.fields["gpus"] == 2);
+  CHECK(train.gpus == profile::GpuRequest{profile::GpuRequest::Kind::count, 2, {}});
   CHECK_FALSE(train.fields.contains("extends"));
   CHECK(train.origin_of("/gpus").describe() == "launcher.json:/profiles/train/gpus");
 }

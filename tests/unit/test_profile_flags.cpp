@@ -29,7 +29,7 @@ TEST_CASE("each flag becomes a layer whose origin is the flag", "[profile][flags
   REQUIRE(result.size() == 10);
   CHECK(result[0].fields["image"] == "pytorch-cpu:2.7.1-debian12");
   CHECK(result[1].origin_of("/gpus").describe() == "command line (--gpus device=0,1)");
-  CHECK(result[1].fields["gpus"] == json::array({"0", "1"}));
+  CHECK(result[1].gpus == profile::GpuRequest{profile::GpuRequest::Kind::devices, 0, {"0", "1"}});
   CHECK(result[2].fields["ports"][0] ==
         json{{"host", 8889}, {"container", 8888}, {"bind", "127.0.0.1"}, {"protocol", "tcp"}});
   CHECK(result[3].fields["ports"][0] ==

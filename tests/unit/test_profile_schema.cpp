@@ -13,31 +13,39 @@ using nlohmann::json;
 
 namespace {
 
-json normalized(const json& fields) { return dev_profile(fields).profiles["dev"]; }
+json normalized(const json& fields) { return dev_profile(fields).profiles.at("dev").fields; }
 
 } // namespace
 
 TEST_CASE("a complete profile normalizes", "[profile][schema]") {
-  json fields = normalized({
-      {"image", "registry.example.com:5000/team/pytorch:2.7.1@sha256:" + std::string(64, 'a')},
-      {"service", "jupyter"},
-      {"gpus", "device=0,1"},
-      {"ports", {{{"host", 8888}, {"container", 8888}}, {{"host", "auto"}, {"container", 6006}, {"protocol", "udp"}}}},
-      {"volumes",
-       {{{"host", "data"}, {"container", "/data/"}, {"read_only", true}},
-        {{"host", "~/ckpt"}, {"container", "/ckpt"}, {"create", true}}}},
-      {"env", {{"OMP_NUM_THREADS", 8}, {"WANDB_MODE", "offline"}}},
-      {"workdir", "/workspace//src/"},
-      {"user", {{"uid", 1001}, {"gid", 1001}, {"name", "bob"}}},
-      {"shm_size", "16g"},
-      {"ipc", "private"},
-      {"ulimits", {{"nofile", {{"soft", 1024}, {"hard", 4096}}}, {"memlock", -1}}},
-      {"resources", {{"cpus", 7.5}, {"memory", "64g"}, {"pids_limit", 4096}}},
-      {"restart", "on-failure:3"},
-      {"labels", {{"team", "vision"}}},
-      {"name", "dev-box"},
-  });
-  CHECK(fields["gpus"] == json::array({"0", "1"}));
+  profile::Sourced layer =
+      dev_profile(
+          {
+              {"image", "registry.example.com:5000/team/pytorch:2.7.1@sha256:" + std::string(64, 'a')},
+              {"service", "jupyter"},
+              {"gpus", "device=0,1"},
+              {"ports",
+               {{{"host", 8888}, {"container", 8888}}, {{"host", "auto"}, {"container", 6006}, {"protocol", "udp"}}}},
+              {"volumes",
+               {{{"host", "data"}, {"container", "/data/"}, {"read_only", true}},
+                {{"host", "~/ckpt"}, {"container", "/ckpt"}, {"create", true}}}},
+              {"env", {{"OMP_NUM_THREADS", 8}, {"WANDB_MODE", "offline"}}},
+              {"workdir", "/workspace//src/"},
+              {"user", {{"uid", 1001}, {"gid", 1001}, {"name", "bob"}}},
+              {"shm_size", "16g"},
+              {"ipc", "private"},
+              {"ulimits", {{"nofile", {{"soft", 1024}, {"hard", 4096}}}, {"memlock", -1}}},
+              {"resources", {{"cpus", 7.5}, {"memory", "64g"}, {"pids_limit", 4096}}},
+              {"restart", "on-failure:3"},
+              {"labels", {{"team", "vision"}}},
+              {"name", "dev-box"},
+          })
+          .profiles.at("dev");
+  const json& fields = layer.fields;
+  // The GPU request leaves the JSON typed, with its origin.
+  CHECK(layer.gpus == profile::GpuRequest{profile::GpuRequest::Kind::devices, 0, {"0", "1"}});
+  CHECK_FALSE(fields.contains("gpus"));
+  CHECK(layer.origin_of("/gpus").describe() == "launcher.json:/profiles/dev/gpus");
   CHECK(fields["ports"][0] == json{{"host", 8888}, {"container", 8888}, {"bind", "127.0.0.1"}, {"protocol", "tcp"}});
   CHECK(fields["ports"][1]["host"] == "auto");
   CHECK(fields["volumes"][0] ==
@@ -232,7 +240,8 @@ TEST_CASE("variables are expanded in file values, and an unset one is named", "[
   json fields = dev_profile({{"volumes", {{{"host", "${DATA_DIR}"}, {"container", "/data"}}}},
                              {"image", "${IMAGE:-pytorch-cpu:2.7.1-debian12}"}},
                             env)
-                    .profiles["dev"];
+                    .profiles.at("dev")
+                    .fields;
   CHECK(fields["volumes"][0]["host"] == "/srv/data");
   CHECK(fields["image"] == "pytorch-cpu:2.7.1-debian12");
   require_error(

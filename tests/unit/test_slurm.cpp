@@ -130,7 +130,8 @@ TEST_CASE("a batch job is a command profile's or a shell profile's, without port
   profile::FieldContext context{"command line (-- CMD)", "/work", "/home/user", nullptr};
   profile::Sourced shell = profile::as_layer({{"service", "shell"}}, "launcher.json", "/profiles/train");
   profile::Sourced layer = slurm::batch_layer(shell, "train", {"train.py"}, context);
-  CHECK(layer.fields == json{{"service", "command"}, {"command", {"train.py"}}, {"gpus", "none"}});
+  CHECK(layer.fields == json{{"service", "command"}, {"command", {"train.py"}}});
+  CHECK(layer.gpus == profile::GpuRequest{profile::GpuRequest::Kind::none, 0, {}});
 
   profile::Sourced jupyter = profile::as_layer({{"service", "jupyter"}}, "built-in", "/profiles/jupyter");
   require_error_containing(

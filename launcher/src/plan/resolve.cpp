@@ -66,7 +66,7 @@ public:
   // Named and counted GPUs are placed by the host; "auto" and "all" need no choice.
   GpuAssignment gpus(const std::string& env, std::vector<PlacedGpu>& placed) const {
     using Kind = profile::GpuRequest::Kind;
-    profile::GpuRequest request = profile::parse_gpu_request(fields_.value("gpus", json("auto")));
+    profile::GpuRequest request = profile_.gpus.value_or(profile::GpuRequest{});
     switch (request.kind) {
     case Kind::automatic:
       return {host_.gpu_count > 0 ? GpuAssignment::Kind::all : GpuAssignment::Kind::none, {}};
@@ -287,7 +287,6 @@ Sourced host_defaults(const host::HostFacts& host) {
   json defaults{
       {"image", default_image(host)},
       {"service", "shell"},
-      {"gpus", "auto"},
       {"user", "host"},
       {"shm_size", default_shm_size(default_memory_limit(host.memory_bytes))},
       // Bounds a fork bomb yet leaves room for DataLoader workers and their threads; equal CPU
@@ -299,7 +298,7 @@ Sourced host_defaults(const host::HostFacts& host) {
         {"stack", {{"soft", 67108864}, {"hard", 67108864}}}}},
       {"restart", "no"},
   };
-  return profile::as_layer(defaults, "default", "");
+  return profile::as_layer(defaults, "default", "", {.gpus = profile::GpuRequest{}}); // "auto"
 }
 
 std::uint64_t default_memory_limit(std::uint64_t host_memory) {

@@ -103,8 +103,7 @@ Sourced resolve_named(const Catalog& catalog, const std::string& name, std::vect
 
   Sourced own;
   for (const auto& source : catalog.sources)
-    if (source.profiles.contains(name))
-      overlay(own, as_layer(source.profiles[name], source.name, child_pointer("/profiles", name)));
+    if (auto found = source.profiles.find(name); found != source.profiles.end()) overlay(own, found->second);
 
   Sourced result;
   if (own.fields.contains("extends")) {
@@ -123,7 +122,7 @@ Sourced resolve_named(const Catalog& catalog, const std::string& name, std::vect
 std::vector<std::string> Catalog::profile_names() const {
   std::set<std::string> names;
   for (const auto& source : sources)
-    for (const auto& [name, fields] : source.profiles.items())
+    for (const auto& [name, layer] : source.profiles)
       names.insert(name);
   return {names.begin(), names.end()};
 }
@@ -172,7 +171,7 @@ ProfileSource parse_profile_source(std::string_view text, const FieldContext& co
   if (!document.contains("profiles")) fail("", "missing required key \"profiles\"");
   if (!document["profiles"].is_object()) fail("/profiles", "expected an object of profiles by name");
 
-  ProfileSource source{context.source, json::object(), false};
+  ProfileSource source{context.source, {}, false};
   if (document.contains("require_pinned_image")) {
     if (!document["require_pinned_image"].is_boolean())
       fail("/require_pinned_image", "expected true or false, found " + document["require_pinned_image"].dump());
@@ -186,15 +185,20 @@ ProfileSource parse_profile_source(std::string_view text, const FieldContext& co
     if (!is_valid_container_name(name))
       fail(pointer, "expected a profile name of letters, digits, '_', '.' or '-' (2 characters at least), found " +
                         quote_for_message(name));
-    normalize_profile(fields, context, pointer);
-    source.profiles[name] = fields;
+    source.profiles[name] = validated_layer(std::move(fields), context, pointer);
   }
   return source;
 }
 
-Sourced as_layer(const json& fields, const std::string& source, const std::string& pointer) {
-  Sourced layer{fields, {}};
+Sourced validated_layer(json fields, const FieldContext& context, const std::string& pointer) {
+  TypedFields typed = normalize_profile(fields, context, pointer);
+  return as_layer(fields, context.source, pointer, typed);
+}
+
+Sourced as_layer(const json& fields, const std::string& source, const std::string& pointer, const TypedFields& typed) {
+  Sourced layer{fields, typed.gpus, {}};
   auto origin = [&](const std::string& sub) { return Origin{source, pointer.empty() ? "" : pointer + sub}; };
+  if (typed.gpus) layer.origins["/gpus"] = origin("/gpus");
   for (const auto& [key, value] : fields.items()) {
     std::string at = child_pointer("", key);
     switch (merge_rule(key)) {
@@ -215,6 +219,10 @@ Sourced as_layer(const json& fields, const std::string& source, const std::strin
 }
 
 void overlay(Sourced& base, const Sourced& top) {
+  if (top.gpus) {
+    base.gpus = top.gpus;
+    base.origins["/gpus"] = top.origin_of("/gpus");
+  }
   for (const auto& [key, value] : top.fields.items()) {
     std::string at = child_pointer("", key);
     switch (merge_rule(key)) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,9 +14,9 @@ namespace launcher::profile {
 
 // One file of profiles (or the built-in set), validated and normalized.
 struct ProfileSource {
-  std::string name;                                   // its path, or "built-in"
-  nlohmann::json profiles = nlohmann::json::object(); // profile name -> normalized fields
-  bool require_pinned_image = false;                  // the team insists on images pinned by digest
+  std::string name;                        // its path, or "built-in"
+  std::map<std::string, Sourced> profiles; // profile name -> its layer, as validation left it
+  bool require_pinned_image = false;       // the team insists on images pinned by digest
 };
 
 // Every source, lowest precedence first: built-in < user file < team file.
@@ -44,6 +45,10 @@ void overlay(Sourced& base, const Sourced& top);
 
 // A validated profile object from one source as a layer, each value's origin recorded.
 // An empty `pointer` marks a command-line flag: its origins name the flag alone.
-Sourced as_layer(const nlohmann::json& fields, const std::string& source, const std::string& pointer);
+Sourced as_layer(const nlohmann::json& fields, const std::string& source, const std::string& pointer,
+                 const TypedFields& typed = {});
+
+// Validates one profile object (normalize_profile) and makes it a layer (as_layer).
+Sourced validated_layer(nlohmann::json fields, const FieldContext& context, const std::string& pointer);
 
 } // namespace launcher::profile

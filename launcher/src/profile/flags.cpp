@@ -94,14 +94,14 @@ std::vector<Sourced> flag_layers(const FlagOverrides& flags, const FieldContext&
     FieldContext flag_context = context;
     flag_context.source = "command line (" + flag + ")";
     flag_context.env = nullptr; // the shell has already expanded what it should
-    normalize_profile(fields, flag_context, "");
-    if (fields.contains("volumes")) {
-      std::string target = fields["volumes"][0]["container"];
+    Sourced layer = validated_layer(std::move(fields), flag_context, "");
+    if (layer.fields.contains("volumes")) {
+      std::string target = layer.fields["volumes"][0]["container"];
       if (auto [seen, fresh] = mounted_by.emplace(target, flag); !fresh)
         throw Error(ExitCode::usage,
                     flag_context.source + ": container path " + target + " is already mounted by " + seen->second);
     }
-    layers.push_back(as_layer(fields, flag_context.source, ""));
+    layers.push_back(std::move(layer));
   }
   return layers;
 }

@@ -130,22 +130,4 @@ GpuRequest parse_gpu_request(const nlohmann::json& value) {
   throw GpuSpecError("wrong type");
 }
 
-nlohmann::json to_json(const GpuRequest& request) {
-  switch (request.kind) {
-  case GpuRequest::Kind::automatic:
-    return "auto";
-  case GpuRequest::Kind::all:
-    return "all";
-  case GpuRequest::Kind::none:
-    return "none";
-  case GpuRequest::Kind::count:
-    return request.count;
-  case GpuRequest::Kind::select:
-    return {{"count", request.count}};
-  case GpuRequest::Kind::devices:
-    return request.devices;
-  }
-  return nullptr;
-}
-
 } // namespace launcher::profile

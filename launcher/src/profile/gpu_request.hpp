@@ -41,6 +41,4 @@ inline constexpr std::size_t max_gpu_list_entries = 1024;
 // Parses a profile's "gpus" value or a --gpus flag given as a JSON string.
 GpuRequest parse_gpu_request(const nlohmann::json& value);
 
-nlohmann::json to_json(const GpuRequest& request);
-
 } // namespace launcher::profile

@@ -1,9 +1,12 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
+
+#include "profile/gpu_request.hpp"
 
 namespace launcher::profile {
 
@@ -18,8 +21,11 @@ struct Origin {
 
 // One profile's fields and where each came from. Origins are keyed by JSON pointer into
 // `fields`: "/image" for whole values, "/env/NAME" for map entries, "/ports/0" for list items.
+// The GPU request is held as the GpuRequest validation made of it (its origin under "/gpus"),
+// so that resolution places exactly what was validated and never parses it again.
 struct Sourced {
   nlohmann::json fields = nlohmann::json::object();
+  std::optional<GpuRequest> gpus; // absent: this layer does not say
   std::map<std::string, Origin> origins;
 
   const Origin& origin_of(const std::string& pointer) const;

@@ -49,7 +49,7 @@ bool is_label_key(std::string_view key) {
 // and the JSON pointer of the offending value.
 class Checker {
 public:
-  explicit Checker(const FieldContext& context) : context_(context) {}
+  Checker(const FieldContext& context, TypedFields& typed) : context_(context), typed_(typed) {}
 
   [[noreturn]] void fail(const std::string& pointer, const std::string& expected, const json& found) const {
     fail_because(pointer, "expected " + expected + ", found " + describe_json(found));
@@ -210,7 +210,7 @@ public:
     try {
       // The GPU list's own limit is checked before text()'s general one, whose message says less.
       if (value.is_string() && value.get_ref<const std::string&>().size() <= max_gpu_spec_length) text(value, pointer);
-      value = to_json(parse_gpu_request(value));
+      typed_.gpus = parse_gpu_request(value);
     } catch (const GpuSpecError& error) {
       fail_because(pointer, std::string("expected ") + gpu_spec_expected + ", found " + describe_json(value) + " (" +
                                 error.what() + ")");
@@ -427,6 +427,7 @@ public:
 
 private:
   const FieldContext& context_;
+  TypedFields& typed_; // where checks that type a field put the value
 };
 
 using FieldCheck = void (Checker::*)(json&, const std::string&) const;
@@ -485,11 +486,14 @@ bool is_valid_container_name(const std::string& name) {
                      [](char c) { return is_ascii_alphanumeric(c) || c == '_' || c == '.' || c == '-'; });
 }
 
-void normalize_profile(json& profile, const FieldContext& context, const std::string& pointer) {
-  Checker checker(context);
+TypedFields normalize_profile(json& profile, const FieldContext& context, const std::string& pointer) {
+  TypedFields typed;
+  Checker checker(context, typed);
   checker.object_keys(profile, pointer, profile_keys());
   for (const auto& [key, check] : field_checks())
     if (profile.contains(key)) (checker.*check)(profile[key], child_pointer(pointer, key));
+  if (typed.gpus) profile.erase("gpus");
+  return typed;
 }
 
 } // namespace launcher::profile

@@ -2,11 +2,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "profile/gpu_request.hpp"
 #include "profile/interpolate.hpp"
 
 namespace launcher::profile {
@@ -27,10 +29,16 @@ inline constexpr std::size_t max_path_bytes = 4095;             // PATH_MAX with
 inline constexpr std::uint64_t min_memory_limit = 256ULL << 20; // what Jupyter or sshd needs to start
 inline constexpr std::size_t max_image_reference_length = 512;  // Docker: a name <= 255, a tag <= 128, a digest
 
+// The fields validation hands on as typed values, taken out of the JSON.
+struct TypedFields {
+  std::optional<GpuRequest> gpus;
+};
+
 // Validates one profile object and normalizes it in place: variables expanded, host paths
-// absolute, defaults of list items filled in, sizes in bytes, ulimits as {soft, hard}.
+// absolute, defaults of list items filled in, sizes in bytes, ulimits as {soft, hard}; "gpus"
+// leaves the JSON as the returned GpuRequest.
 // Throws Error(usage) "<source>:<pointer>: expected <what>, found <value>" on the first problem.
-void normalize_profile(nlohmann::json& profile, const FieldContext& context, const std::string& pointer);
+TypedFields normalize_profile(nlohmann::json& profile, const FieldContext& context, const std::string& pointer);
 
 // Names Docker accepts for containers; profile and environment names follow the same rule.
 bool is_valid_container_name(const std::string& name);

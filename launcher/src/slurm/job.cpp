@@ -53,9 +53,7 @@ profile::Sourced batch_layer(const profile::Sourced& merged, const std::string& 
   if (!merged.fields.value("ports", json::array()).empty())
     throw Error(ExitCode::usage, merged.origin_of("/ports/0").describe() +
                                      ": a batch job publishes no ports (its containers use each node's network)");
-  json fields{{"service", "command"}, {"command", command}, {"gpus", "none"}};
-  profile::normalize_profile(fields, context, "");
-  return profile::as_layer(fields, context.source, "");
+  return profile::validated_layer({{"service", "command"}, {"command", command}, {"gpus", "none"}}, context, "");
 }
 
 std::string PinnedImage::run_reference() const {
