@@ -123,3 +123,10 @@ TEST_CASE("parse_json names what is missing or unknown", "[report]") {
   CHECK_THROWS_WITH(parse_json(run.dump()), "unknown probe status \"SKIPPED\"");
   CHECK_THROWS(parse_json("not json"));
 }
+
+TEST_CASE("status names: each status reads back from its name, an unknown name reads as none", "[report]") {
+  for (ProbeStatus status : {ProbeStatus::passed, ProbeStatus::failed, ProbeStatus::waived})
+    CHECK(probe_report::status_named(probe_report::to_string(status)) == status);
+  CHECK(probe_report::to_string(ProbeStatus::waived) == "WAIVED");
+  CHECK_FALSE(probe_report::status_named("passed").has_value());
+}

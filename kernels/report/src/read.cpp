@@ -11,9 +11,8 @@ namespace {
 
 using nlohmann::ordered_json;
 
-ProbeStatus status_named(const std::string& text) {
-  for (ProbeStatus status : {ProbeStatus::passed, ProbeStatus::failed, ProbeStatus::waived})
-    if (to_string(status) == text) return status;
+ProbeStatus status_of(const std::string& text) {
+  if (std::optional<ProbeStatus> status = status_named(text)) return *status;
   throw std::invalid_argument("unknown probe status \"" + text + "\"");
 }
 
@@ -29,7 +28,7 @@ std::vector<Fact> facts_of(const ordered_json& object) {
 ProbeReport probe_of(const ordered_json& probe) {
   ProbeReport report{probe.at("name"),
                      probe.at("description"),
-                     status_named(probe.at("status")),
+                     status_of(probe.at("status")),
                      probe.at("detail"),
                      facts_of(probe.at("facts")),
                      {},

@@ -1,19 +1,29 @@
 #include "probe_report/report.hpp"
 
 #include <algorithm>
+#include <array>
+#include <utility>
 
 namespace probe_report {
+namespace {
+
+// Each status with the name reports carry: the writer and the reader both go by this table.
+constexpr std::array<std::pair<ProbeStatus, std::string_view>, 3> status_names{{
+    {ProbeStatus::passed, "PASSED"},
+    {ProbeStatus::failed, "FAILED"},
+    {ProbeStatus::waived, "WAIVED"},
+}};
+
+} // namespace
 
 std::string_view to_string(ProbeStatus status) {
-  switch (status) {
-  case ProbeStatus::passed:
-    return "PASSED";
-  case ProbeStatus::failed:
-    return "FAILED";
-  case ProbeStatus::waived:
-    return "WAIVED";
-  }
-  return "UNKNOWN";
+  const auto* entry = std::ranges::find(status_names, status, &std::pair<ProbeStatus, std::string_view>::first);
+  return entry != status_names.end() ? entry->second : "UNKNOWN";
+}
+
+std::optional<ProbeStatus> status_named(std::string_view name) {
+  const auto* entry = std::ranges::find(status_names, name, &std::pair<ProbeStatus, std::string_view>::second);
+  return entry != status_names.end() ? std::optional(entry->first) : std::nullopt;
 }
 
 ProbeStatus status_from_checks(const std::vector<Check>& checks) {

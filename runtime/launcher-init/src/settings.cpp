@@ -3,9 +3,11 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <limits>
+#include <utility>
 
 #include "error.hpp"
 #include "launcher_contract/contract.hpp"
@@ -57,10 +59,17 @@ bool parse_switch(const Environment& environment, std::string_view name) {
   return *value == "1";
 }
 
+// Each service with its name in LAUNCHER_SERVICE: service_name and parse_service both go by it.
+constexpr std::array<std::pair<Service, std::string_view>, 4> service_names{{
+    {Service::jupyter, "jupyter"},
+    {Service::ssh, "ssh"},
+    {Service::shell, "shell"},
+    {Service::command, "command"},
+}};
+
 Service parse_service(std::string_view text) {
-  for (auto service : {Service::jupyter, Service::ssh, Service::shell, Service::command}) {
-    if (text == service_name(service)) return service;
-  }
+  const auto* entry = std::ranges::find(service_names, text, &std::pair<Service, std::string_view>::second);
+  if (entry != service_names.end()) return entry->first;
   throw bad_setting(contract::env::service,
                     "expected jupyter, ssh, shell or command, found '" + std::string(text) + "'");
 }
@@ -112,17 +121,8 @@ std::filesystem::path absolute_path(std::string_view name, std::string_view text
 } // namespace
 
 std::string_view service_name(Service service) {
-  switch (service) {
-  case Service::jupyter:
-    return "jupyter";
-  case Service::ssh:
-    return "ssh";
-  case Service::shell:
-    return "shell";
-  case Service::command:
-    return "command";
-  }
-  return "unknown";
+  const auto* entry = std::ranges::find(service_names, service, &std::pair<Service, std::string_view>::first);
+  return entry != service_names.end() ? entry->second : "unknown";
 }
 
 bool Settings::has(Service service) const {

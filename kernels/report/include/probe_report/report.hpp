@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace probe_report {
@@ -20,6 +21,8 @@ enum class ExitCode : int {
 enum class ProbeStatus { passed, failed, waived };
 
 [[nodiscard]] std::string_view to_string(ProbeStatus status);
+// The status a report names ("PASSED", ...); none for an unknown name.
+[[nodiscard]] std::optional<ProbeStatus> status_named(std::string_view name);
 
 struct Fact {
   std::string name;
