@@ -200,6 +200,22 @@ TEST_CASE("{\"count\": 2} on a shared 8-GPU host: render, up --dry-run and up ta
   CHECK(contains(read_file(bench.context.gpu_table), env));
 }
 
+TEST_CASE("--gpus '{\"count\": 2}' chooses on the host as the profile key does, and is blamed as the flag",
+          "[commands][render][gpus]") {
+  Bench bench;
+  facts::DirectoryFactSource host({launcher::testing::fixture("gpu/8x-h100-two-socket")});
+  bench.context.facts = &host;
+  bench.context.gpu_table = bench.dir.path / "gpus.json";
+  bench.docker.on({"ps", "-a", "--no-trunc", "--filter", "label=io.launcher.env"}, "");
+  int exit_code = bench.run(
+      {"render", "--json", "--profile", "shell", "--name", env, "--image", image, "--gpus", R"({"count": 2})"});
+  INFO(bench.err.str());
+  REQUIRE(exit_code == 0);
+  json rendered = json::parse(bench.out.str());
+  CHECK(rendered["plan"]["gpus"] == json::array({"0", "2"}));
+  CHECK(rendered["origins"]["/gpus"] == R"(command line (--gpus {"count": 2}))");
+}
+
 TEST_CASE("up of an env that runs the same plan starts nothing", "[commands][up]") {
   Bench bench;
   bench.has_container(bench.plan_hash(), true);

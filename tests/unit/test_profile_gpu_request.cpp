@@ -13,6 +13,7 @@ TEST_CASE("GPU specs in every accepted form", "[profile][gpus]") {
   CHECK(parse_gpu_request(2) == GpuRequest{Kind::count, 2, {}});
   CHECK(parse_gpu_request("2") == GpuRequest{Kind::count, 2, {}});
   CHECK(parse_gpu_request(json{{"count", 2}}) == GpuRequest{Kind::select, 2, {}});
+  CHECK(parse_gpu_request(R"({"count": 2})") == GpuRequest{Kind::select, 2, {}}); // as --gpus takes it
   CHECK(parse_gpu_request("device=0,1").devices == std::vector<std::string>{"0", "1"});
   CHECK(parse_gpu_request("\"device=0,1\"").devices == std::vector<std::string>{"0", "1"});
   CHECK(parse_gpu_request("0,1").devices == std::vector<std::string>{"0", "1"});
@@ -41,6 +42,9 @@ TEST_CASE("GPU specs that do not parse say why", "[profile][gpus]") {
   CHECK(reason(json{{"count", 0}}) == "the GPU count must be at least 1 (use \"none\" for no GPU)");
   CHECK(reason(5000) == "a GPU count of 5000 is not plausible");
   CHECK(reason(json{{"cnt", 2}}) == "an object must be exactly {\"count\": N}");
+  CHECK(reason(R"({"cnt": 2})") == "an object must be exactly {\"count\": N}");
+  CHECK(reason(R"({"count": 2)") == "an object must be exactly {\"count\": N}, in JSON");
+  CHECK(reason(R"({"count": "{\"count\": 2}"})") == "an object must be exactly {\"count\": N}");
   CHECK(reason("GPU-xyz") == "\"GPU-xyz\" is not a GPU index, GPU UUID or MIG UUID");
   CHECK(reason("0,0") == "GPU 0 is listed twice");
   CHECK(reason(json::array()) == "the device list is empty");

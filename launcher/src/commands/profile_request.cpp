@@ -11,7 +11,9 @@ namespace launcher::commands {
 void add_profile_options(CLI::App& command, ProfileRequest& request) {
   command.add_option("--profile", request.profile, "profile to use (built-in: jupyter, ssh, shell)")
       ->capture_default_str();
-  command.add_option("--gpus", request.flags.gpus, "all | none | auto | N | device=0,1 | GPU UUIDs");
+  command.add_option(
+      "--gpus", request.flags.gpus,
+      "all | none | auto | N (the first N) | device=0,1 | GPU UUIDs | '{\"count\": N}' (N chosen on the host)");
   command.add_option("-p,--port", request.flags.ports, "publish [IP:]HOST:CONTAINER[/tcp|udp]; HOST may be auto");
   command.add_option("-v,--volume", request.flags.volumes, "bind mount HOST:CONTAINER[:ro|:rw]");
   command.add_option("--image", request.flags.image, "image reference");

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cstdint>
 
+#include "core/json_reader.hpp"
 #include "core/text.hpp"
 
 namespace launcher::profile {
@@ -96,6 +97,16 @@ GpuRequest parse_string(const std::string& text) {
   if (text == "none") return {GpuRequest::Kind::none, 0, {}};
   if (text == "auto") return {GpuRequest::Kind::automatic, 0, {}};
   if (all_digits(text)) return count_request(std::stoll(text.substr(0, 6)), GpuRequest::Kind::count);
+  // {"count": N} written on the command line: the flag's way to GPUs chosen on the host.
+  if (!text.empty() && text.front() == '{') {
+    nlohmann::json object;
+    try {
+      object = parse_json_within_depth(text);
+    } catch (const std::exception&) {
+      throw GpuSpecError("an object must be exactly {\"count\": N}, in JSON");
+    }
+    return parse_gpu_request(object);
+  }
   // Docker's own quoted form, as users copy it from docs: "device=0,1" with the quotes.
   bool quoted = text.size() >= 2 && text.front() == '"' && text.back() == '"';
   std::string list = quoted ? text.substr(1, text.size() - 2) : text;
