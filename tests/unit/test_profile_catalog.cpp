@@ -108,6 +108,8 @@ TEST_CASE("the GPU request is merged typed: the last layer that sets it wins, wi
   CHECK_FALSE(with_flag.fields.contains("gpus"));
 
   CHECK_FALSE(profile::merge_profile(catalog, "jupyter").gpus); // the built-ins leave it to the host default
+  // A layer made without validation cannot smuggle an untyped request past resolution.
+  CHECK_THROWS_AS(profile::as_layer({{"gpus", "all"}}, "test", ""), std::logic_error);
 }
 
 TEST_CASE("extends chains across files", "[profile][catalog]") {

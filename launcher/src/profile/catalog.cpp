@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <stdexcept>
 
 #include "core/error.hpp"
 #include "core/json_reader.hpp"
@@ -196,6 +197,8 @@ Sourced validated_layer(json fields, const FieldContext& context, const std::str
 }
 
 Sourced as_layer(const json& fields, const std::string& source, const std::string& pointer, const TypedFields& typed) {
+  // Resolution reads the typed request only: one left in the JSON would be silently ignored.
+  if (fields.contains("gpus")) throw std::logic_error("as_layer: \"gpus\" must come typed (validated_layer)");
   Sourced layer{fields, typed.gpus, {}};
   auto origin = [&](const std::string& sub) { return Origin{source, pointer.empty() ? "" : pointer + sub}; };
   if (typed.gpus) layer.origins["/gpus"] = origin("/gpus");
