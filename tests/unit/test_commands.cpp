@@ -155,16 +155,23 @@ TEST_CASE("up when Docker has no address range left names the networks no enviro
   CHECK(bench.docker.calls_to({"run"}).empty());
 }
 
+// The replayed two-socket 8-GPU host, with no launcher container yet: GPU 1 has a process
+// using 30 GB, so two GPUs chosen there are 0 and 2.
+struct SharedGpuHost : Bench {
+  facts::DirectoryFactSource host{{launcher::testing::fixture("gpu/8x-h100-two-socket")}};
+
+  SharedGpuHost() {
+    context.facts = &host;
+    context.gpu_table = dir.path / "gpus.json";
+    docker.on({"ps", "-a", "--no-trunc", "--filter", "label=io.launcher.env"}, "");
+  }
+};
+
 TEST_CASE("{\"count\": 2} on a shared 8-GPU host: render, up --dry-run and up take the same GPUs and hash",
           "[commands][up][gpus]") {
-  Bench bench;
-  // The replayed two-socket host: GPU 1 has a process using 30 GB, so the two chosen are 0 and 2.
-  facts::DirectoryFactSource host({launcher::testing::fixture("gpu/8x-h100-two-socket")});
-  bench.context.facts = &host;
-  bench.context.gpu_table = bench.dir.path / "gpus.json";
+  SharedGpuHost bench;
   write_file_atomically(bench.dir.path / "project" / "launcher.json",
                         R"({"version": 1, "profiles": {"train": {"extends": "shell", "gpus": {"count": 2}}}})", 0644);
-  bench.docker.on({"ps", "-a", "--no-trunc", "--filter", "label=io.launcher.env"}, "");
   const std::vector<std::string> request{"--profile", "train", "--name", env, "--image", image};
   auto with = [&](std::vector<std::string> args) {
     args.insert(args.end(), request.begin(), request.end());
@@ -200,13 +207,9 @@ TEST_CASE("{\"count\": 2} on a shared 8-GPU host: render, up --dry-run and up ta
   CHECK(contains(read_file(bench.context.gpu_table), env));
 }
 
-TEST_CASE("--gpus '{\"count\": 2}' chooses on the host as the profile key does, and is blamed as the flag",
+TEST_CASE("the flag --gpus '{\"count\": 2}' chooses on the host as the profile key does, and is blamed as the flag",
           "[commands][render][gpus]") {
-  Bench bench;
-  facts::DirectoryFactSource host({launcher::testing::fixture("gpu/8x-h100-two-socket")});
-  bench.context.facts = &host;
-  bench.context.gpu_table = bench.dir.path / "gpus.json";
-  bench.docker.on({"ps", "-a", "--no-trunc", "--filter", "label=io.launcher.env"}, "");
+  SharedGpuHost bench;
   int exit_code = bench.run(
       {"render", "--json", "--profile", "shell", "--name", env, "--image", image, "--gpus", R"({"count": 2})"});
   INFO(bench.err.str());
