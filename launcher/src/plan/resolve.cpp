@@ -298,7 +298,7 @@ Sourced host_defaults(const host::HostFacts& host) {
         {"stack", {{"soft", 67108864}, {"hard", 67108864}}}}},
       {"restart", "no"},
   };
-  return profile::as_layer(defaults, "default", "", {.gpus = profile::GpuRequest{}}); // "auto"
+  return profile::as_layer(std::move(defaults), "default", "", {.gpus = profile::GpuRequest{}}); // "auto"
 }
 
 std::uint64_t default_memory_limit(std::uint64_t host_memory) {

@@ -193,16 +193,16 @@ ProfileSource parse_profile_source(std::string_view text, const FieldContext& co
 
 Sourced validated_layer(json fields, const FieldContext& context, const std::string& pointer) {
   TypedFields typed = normalize_profile(fields, context, pointer);
-  return as_layer(fields, context.source, pointer, typed);
+  return as_layer(std::move(fields), context.source, pointer, typed);
 }
 
-Sourced as_layer(const json& fields, const std::string& source, const std::string& pointer, const TypedFields& typed) {
+Sourced as_layer(json fields, const std::string& source, const std::string& pointer, const TypedFields& typed) {
   // Resolution reads the typed request only: one left in the JSON would be silently ignored.
   if (fields.contains("gpus")) throw std::logic_error("as_layer: \"gpus\" must come typed (validated_layer)");
-  Sourced layer{fields, typed.gpus, {}};
+  Sourced layer{std::move(fields), typed.gpus, {}};
   auto origin = [&](const std::string& sub) { return Origin{source, pointer.empty() ? "" : pointer + sub}; };
   if (typed.gpus) layer.origins["/gpus"] = origin("/gpus");
-  for (const auto& [key, value] : fields.items()) {
+  for (const auto& [key, value] : layer.fields.items()) {
     std::string at = child_pointer("", key);
     switch (merge_rule(key)) {
     case MergeRule::replace:

@@ -45,7 +45,7 @@ void overlay(Sourced& base, const Sourced& top);
 
 // A validated profile object from one source as a layer, each value's origin recorded.
 // An empty `pointer` marks a command-line flag: its origins name the flag alone.
-Sourced as_layer(const nlohmann::json& fields, const std::string& source, const std::string& pointer,
+Sourced as_layer(nlohmann::json fields, const std::string& source, const std::string& pointer,
                  const TypedFields& typed = {});
 
 // Validates one profile object (normalize_profile) and makes it a layer (as_layer).
