@@ -1,0 +1,101 @@
+// The one environment-name rule (core/env_name.hpp), and the containment proof every path under
+// the state directory passes (host/state_layout.hpp). Pure: nothing here deletes anything; the
+// symbolic links are made inside a temporary directory.
+#include <filesystem>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "core/env_name.hpp"
+#include "host/state_layout.hpp"
+#include "support.hpp"
+#include "temp_dir.hpp"
+
+using namespace launcher;
+using launcher::testing::require_error;
+using launcher::testing::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string refusal(const std::string& quoted, const std::string& problem) {
+  return "invalid environment name " + quoted + ": " + problem + "; " + env_name_rule;
+}
+
+} // namespace
+
+TEST_CASE("an environment name follows Docker's container-name rule, up to 63 characters", "[env-name]") {
+  for (const std::string& name :
+       std::vector<std::string>{"ab", "proj-jupyter", "a.b_c-d", "0x", "A1", std::string(63, 'x')}) {
+    CAPTURE(name);
+    CHECK(env_name_problem(name).empty());
+    CHECK(EnvName::parse(name).str() == name);
+  }
+}
+
+TEST_CASE("every hostile environment name is refused in one line naming it and the rule", "[env-name]") {
+  require_error([] { EnvName::parse(""); }, ExitCode::usage, refusal("\"\"", "it is empty"));
+  require_error([] { EnvName::parse("."); }, ExitCode::usage, refusal("\".\"", "it names a directory"));
+  require_error([] { EnvName::parse(".."); }, ExitCode::usage, refusal("\"..\"", "it names a directory"));
+  require_error([] { EnvName::parse("/"); }, ExitCode::usage, refusal("\"/\"", "it contains '/'"));
+  require_error([] { EnvName::parse("./.."); }, ExitCode::usage, refusal("\"./..\"", "it contains '/'"));
+  require_error([] { EnvName::parse("./../../x"); }, ExitCode::usage, refusal("\"./../../x\"", "it contains '/'"));
+  require_error([] { EnvName::parse("a/b"); }, ExitCode::usage, refusal("\"a/b\"", "it contains '/'"));
+  require_error([] { EnvName::parse(std::string("a\0b", 3)); }, ExitCode::usage,
+                refusal("\"a\\u0000b\"", "it contains a control character"));
+  require_error([] { EnvName::parse("a\x1b[31mb"); }, ExitCode::usage,
+                refusal("\"a\\u001b[31mb\"", "it contains a control character"));
+  require_error([] { EnvName::parse("a\nb"); }, ExitCode::usage,
+                refusal("\"a\\nb\"", "it contains a control character"));
+  require_error([] { EnvName::parse(".hidden"); }, ExitCode::usage,
+                refusal("\".hidden\"", "it does not start with a letter or digit"));
+  require_error([] { EnvName::parse("-rf"); }, ExitCode::usage,
+                refusal("\"-rf\"", "it does not start with a letter or digit"));
+  require_error([] { EnvName::parse("a b"); }, ExitCode::usage, refusal("\"a b\"", "it contains other characters"));
+  require_error([] { EnvName::parse("日本"); }, ExitCode::usage,
+                refusal("\"日本\"", "it does not start with a letter or digit"));
+  require_error([] { EnvName::parse("x"); }, ExitCode::usage, refusal("\"x\"", "it is 1 character long"));
+  require_error([] { EnvName::parse(std::string(64, 'x')); }, ExitCode::usage,
+                refusal("\"" + std::string(64, 'x') + "\"", "it is 64 characters long"));
+}
+
+TEST_CASE("is_strictly_inside compares whole path elements", "[env-name][state]") {
+  CHECK(host::is_strictly_inside("/s/launcher", "/s/launcher/envs/a"));
+  CHECK(host::is_strictly_inside("/s/launcher/", "/s/launcher/envs"));
+  CHECK_FALSE(host::is_strictly_inside("/s/launcher", "/s/launcher"));
+  CHECK_FALSE(host::is_strictly_inside("/s/launcher", "/s/launcher/"));
+  CHECK_FALSE(host::is_strictly_inside("/s/launcher", "/s/launcher2/envs"));
+  CHECK_FALSE(host::is_strictly_inside("/s/launcher", "/s"));
+  CHECK_FALSE(host::is_strictly_inside("/s/launcher", "/"));
+  CHECK_FALSE(host::is_strictly_inside("/s/launcher", "/etc/passwd"));
+}
+
+TEST_CASE("a state path that a symbolic link leads outside the state directory is refused", "[env-name][state]") {
+  TempDir dir;
+  fs::path state_home = dir.path / "state";
+  fs::create_directories(state_home / "launcher/envs");
+  fs::create_directories(dir.path / "victim");
+  host::StateLayout layout = host::state_layout(EnvName::parse("good-env"), state_home);
+  CHECK(layout.state_dir == state_home / "launcher");
+  CHECK(layout.lock_file() == state_home / "launcher/envs/.good-env.lock");
+  CHECK(layout.inside(layout.known_hosts()) == layout.known_hosts());
+
+  // The env's directory is a link to a directory beside the state directory.
+  fs::create_directory_symlink(dir.path / "victim", state_home / "launcher/envs/linked-env");
+  fs::path resolved = fs::weakly_canonical(dir.path / "victim");
+  fs::path root = fs::weakly_canonical(state_home / "launcher");
+  require_error([&] { host::state_layout(EnvName::parse("linked-env"), state_home); }, ExitCode::failed,
+                "refusing to touch \"" + (state_home / "launcher/envs/linked-env/secrets").string() +
+                    "\": it resolves to \"" + (resolved / "secrets").string() + "\", outside the state directory \"" +
+                    root.string() + "\"");
+  // A secret file that is a link out of it.
+  fs::create_directories(layout.env_dir);
+  fs::create_symlink(dir.path / "victim/file", layout.known_hosts());
+  CHECK_THROWS_AS(layout.inside(layout.known_hosts()), Error);
+  // The whole envs directory a link elsewhere: the lock file would be outside.
+  fs::path other_home = dir.path / "other";
+  fs::create_directories(other_home / "launcher");
+  fs::create_directory_symlink(dir.path / "victim", other_home / "launcher/envs");
+  CHECK_THROWS_AS(host::state_layout(EnvName::parse("good-env"), other_home), Error);
+  CHECK(fs::is_empty(dir.path / "victim")); // state_layout created nothing through a link
+}
