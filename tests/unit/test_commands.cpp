@@ -49,6 +49,12 @@ struct Bench {
   int run(std::vector<std::string> args) {
     fs::path previous = fs::current_path();
     fs::current_path(dir.path / "project");
+    // The variables are put back afterwards: a later test must not see a HOME that is deleted.
+    std::vector<std::pair<std::string, std::optional<std::string>>> saved;
+    for (const char* name : {"HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME"}) {
+      const char* value = std::getenv(name);
+      saved.emplace_back(name, value ? std::optional<std::string>(value) : std::nullopt);
+    }
     setenv("HOME", dir.path.c_str(), 1);
     setenv("XDG_STATE_HOME", (dir.path / "state").c_str(), 1);
     setenv("XDG_CONFIG_HOME", (dir.path / "config").c_str(), 1);
@@ -60,6 +66,8 @@ struct Bench {
       argv.push_back(arg.data());
     int code = cli::run(static_cast<int>(argv.size()), argv.data(), context);
     fs::current_path(previous);
+    for (const auto& [name, value] : saved)
+      value ? setenv(name.c_str(), value->c_str(), 1) : unsetenv(name.c_str());
     return code;
   }
 
