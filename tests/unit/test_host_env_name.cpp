@@ -1,13 +1,20 @@
 // The one environment-name rule (core/env_name.hpp), and the containment proof every path under
 // the state directory passes (host/state_layout.hpp). Pure: nothing here deletes anything; the
 // symbolic links are made inside a temporary directory.
+#include <atomic>
+#include <cstdlib>
 #include <filesystem>
+#include <memory>
+#include <sstream>
 #include <string>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
 #include "core/env_name.hpp"
+#include "host/host_facts.hpp"
 #include "host/state_layout.hpp"
+#include "lifecycle/environments.hpp"
 #include "support.hpp"
 #include "temp_dir.hpp"
 
@@ -98,4 +105,50 @@ TEST_CASE("a state path that a symbolic link leads outside the state directory i
   fs::create_directory_symlink(dir.path / "victim", other_home / "launcher/envs");
   CHECK_THROWS_AS(host::state_layout(EnvName::parse("good-env"), other_home), Error);
   CHECK(fs::is_empty(dir.path / "victim")); // state_layout created nothing through a link
+}
+
+TEST_CASE("HOME must be an existing absolute directory, XDG_STATE_HOME absolute", "[env-name][host]") {
+  TempDir dir;
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved;
+  for (const char* name : {"HOME", "XDG_STATE_HOME"}) {
+    const char* value = std::getenv(name);
+    saved.emplace_back(name, value ? std::optional<std::string>(value) : std::nullopt);
+  }
+  setenv("HOME", "relative/home", 1);
+  unsetenv("XDG_STATE_HOME");
+  require_error([] { host::read_host_facts(); }, ExitCode::usage, "HOME=\"relative/home\" is not an absolute path");
+  setenv("HOME", (dir.path / "missing").c_str(), 1);
+  require_error([] { host::read_host_facts(); }, ExitCode::usage,
+                "HOME=\"" + (dir.path / "missing").string() + "\" is not an existing directory");
+  CHECK_FALSE(fs::exists(dir.path / "missing"));
+  setenv("HOME", dir.path.c_str(), 1);
+  setenv("XDG_STATE_HOME", "rel/state", 1);
+  require_error([] { host::read_host_facts(); }, ExitCode::usage,
+                "XDG_STATE_HOME=\"rel/state\" is not an absolute path; unset it or make it one");
+  unsetenv("XDG_STATE_HOME");
+  CHECK(host::read_host_facts().state_home == dir.path / ".local/state");
+  for (const auto& [name, value] : saved)
+    value ? setenv(name.c_str(), value->c_str(), 1) : unsetenv(name.c_str());
+}
+
+TEST_CASE("a launcher that waited on a lock file `down --purge` deleted locks the new one", "[env-name][lock]") {
+  TempDir dir;
+  host::StateLayout layout = host::state_layout(EnvName::parse("lock-env"), dir.path / "state");
+  std::ostringstream notices;
+  auto first = std::make_unique<lifecycle::EnvironmentLock>(layout, notices);
+  CHECK(fs::exists(layout.lock_file()));
+  std::atomic<bool> second_holds{false};
+  std::thread waiter([&] {
+    std::ostringstream waiting;
+    lifecycle::EnvironmentLock second(layout, waiting);
+    second_holds = true;
+    CHECK(fs::exists(layout.lock_file())); // the file it holds is the one at the path
+    // A third one must not get in while the second holds it.
+    std::ostringstream third;
+    CHECK_THROWS_AS(lifecycle::EnvironmentLock(layout, third, false), Error);
+  });
+  first->remove_file();
+  first.reset();
+  waiter.join();
+  CHECK(second_holds);
 }

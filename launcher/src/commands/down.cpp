@@ -1,5 +1,6 @@
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -33,11 +34,15 @@ void confirm_purge(const host::StateLayout& layout, Context& context) {
 
 // What is left in `dir`, for the message that keeps it.
 std::string entries_of(const std::filesystem::path& dir) {
-  std::string names;
+  std::vector<std::string> names;
   std::error_code error;
   for (std::filesystem::directory_iterator it(dir, error), end; !error && it != end; it.increment(error))
-    names += (names.empty() ? "" : ", ") + it->path().filename().string();
-  return names;
+    names.push_back(it->path().filename().string());
+  std::sort(names.begin(), names.end());
+  std::string text;
+  for (const auto& name : names)
+    text += (text.empty() ? "" : ", ") + name;
+  return text;
 }
 
 // Deletes the files the launcher made for the env (host::StateLayout names them all), then its
