@@ -93,6 +93,34 @@ run 0 "deleted $env_dir" down --purge --yes ok-env
 [[ ! -e "$env_dir" ]] || fail "purge kept the empty env directory"
 victims_survive "ok-env"
 
+# Six parallel `secret rotate --host-key` of one env, three rounds: each password still matches its
+# hash, and the host key its .pub and known_hosts line.
+rotated=$state/launcher/envs/rot-env
+mkdir -p "$rotated/secrets"
+echo placeholder >"$rotated/secrets/jupyter_token"
+echo placeholder >"$rotated/secrets/user_password_hash"
+echo placeholder >"$rotated/secrets/ssh_host_ed25519_key"
+# shellcheck disable=SC2016 # expanded by the inner shell
+parallel='for round in 1 2 3; do
+  pids=()
+  for i in 1 2 3 4 5 6; do "$0" secret rotate --host-key rot-env >/dev/null & pids+=($!); done
+  for pid in "${pids[@]}"; do wait "$pid" || exit 1; done
+done'
+(cd "$home/project" && HOME=$home XDG_STATE_HOME=$state XDG_CONFIG_HOME=$home/config LAUNCHER_DOCKER=$tree/docker \
+  "$support/readonly-root.sh" "$tree" -- bash -c "$parallel" "$launcher") || fail "a parallel rotate failed"
+public=$(ssh-keygen -y -f "$rotated/secrets/ssh_host_ed25519_key" | cut -d' ' -f1-2)
+[[ "$(cut -d' ' -f1-2 "$rotated/secrets/ssh_host_ed25519_key.pub")" == "$public" ]] || fail "the .pub is not the key's"
+[[ "$(cut -d' ' -f2-3 "$rotated/known_hosts")" == "$public" ]] || fail "known_hosts is not the key's"
+if python3 -W ignore -c 'import crypt' 2>/dev/null; then
+  python3 -W ignore - "$rotated/user_password" "$rotated/secrets/user_password_hash" <<'PY' || fail "the password does not match its hash"
+import crypt, sys
+password, stored = (open(path).read() for path in sys.argv[1:3])
+sys.exit(0 if crypt.crypt(password, stored) == stored else 1)
+PY
+fi
+leftovers=$(find "$rotated" -name '.*')
+[[ -z "$leftovers" ]] || fail "temporary files were left: $leftovers"
+
 # HOME and XDG_STATE_HOME must be absolute; HOME must exist (and is never created).
 set +e
 output=$(cd "$home/project" && HOME=relative/home XDG_STATE_HOME=$state "$launcher" secret show ok-env 2>&1)

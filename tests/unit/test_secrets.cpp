@@ -323,4 +323,12 @@ TEST_CASE("parallel rotates under the env's lock leave every password matching i
   }
   CHECK_FALSE(secrets::password_matches("not-the-password", read(layout.jupyter_password_hash())));
   CHECK_FALSE(secrets::password_matches("not-the-password", read(layout.user_password_hash())));
+  // What `secret show` reads without the lock: refused when caught between a rotate's renames.
+  REQUIRE(secrets::read_agreeing_secrets(layout, "race-env"));
+  std::string password = read(layout.user_password());
+  secrets::write_private_file(layout.user_password(), "not-the-password");
+  CHECK_FALSE(secrets::read_agreeing_secrets(layout, "race-env"));
+  secrets::write_private_file(layout.user_password(), password);
+  secrets::write_private_file(layout.known_hosts(), "launcher-race-env " + test_key + "\n");
+  CHECK_FALSE(secrets::read_agreeing_secrets(layout, "race-env"));
 }

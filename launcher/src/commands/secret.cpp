@@ -57,10 +57,15 @@ void add_secret_command(CLI::App& app, Context& context) {
     EnvName env = EnvName::parse(options->env);
     host::HostFacts host = host::read_host_facts();
     auto layout = host::state_layout(env, host.state_home);
-    secrets::read_env_secrets(layout, env); // an env without secrets is an error before any lock
-    // Under the lock a rotate takes: never a new password beside an old hash.
-    lifecycle::EnvironmentLock lock(layout, *context.err);
-    print(*context.out, secrets::read_env_secrets(layout, env), options->json);
+    // Read without the lock (an `up` holds it while it waits for the service); read again under it
+    // only when a rotate was caught between its renames, so a password shown always logs in. A
+    // hash is read after its password: a rotate renames the hash first.
+    std::optional<secrets::EnvSecrets> shown = secrets::read_agreeing_secrets(layout, env);
+    if (!shown) {
+      lifecycle::EnvironmentLock lock(layout, *context.err);
+      shown = secrets::read_env_secrets(layout, env);
+    }
+    print(*context.out, *shown, options->json);
   });
 
   CLI::App* rotate =

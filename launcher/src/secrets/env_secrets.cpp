@@ -227,6 +227,24 @@ EnvSecrets rotate_env_secrets(const host::StateLayout& layout, const std::string
   return read_env_secrets(layout, env);
 }
 
+std::optional<EnvSecrets> read_agreeing_secrets(const host::StateLayout& layout, const std::string& env) {
+  EnvSecrets secrets = read_env_secrets(layout, env);
+  auto agrees = [](const std::optional<std::string>& password, const fs::path& hash_file) {
+    auto hash = read_private_file(hash_file);
+    return !password || !hash || password_matches(*password, *hash);
+  };
+  if (!agrees(secrets.jupyter_password, layout.jupyter_password_hash()) ||
+      !agrees(secrets.user_password, layout.user_password_hash()))
+    return std::nullopt;
+  auto key = read_private_file(layout.host_key());
+  auto stored = key ? read_host_key(*key, host_key_alias(env)) : std::nullopt;
+  if (!stored) return secrets; // no usable key: nothing derived from it to disagree
+  auto known = read_private_file(layout.known_hosts());
+  bool key_agrees = (!secrets.host_key_fingerprint || *secrets.host_key_fingerprint == stored->fingerprint) &&
+                    (!known || *known == host_key_alias(env) + " " + stored->public_line + "\n");
+  return key_agrees ? std::optional<EnvSecrets>(secrets) : std::nullopt;
+}
+
 EnvSecrets read_env_secrets(const host::StateLayout& layout, const std::string& env) {
   if (!fs::is_directory(layout.secrets_dir))
     throw Error(ExitCode::failed, "environment \"" + env + "\" has no secrets (looked in " +
