@@ -198,9 +198,8 @@ EnvironmentLock::EnvironmentLock(const host::StateLayout& layout, std::ostream& 
       if (!wait) {
         close(fd_);
         fd_ = -1;
-        throw Error(ExitCode::failed,
-                    "another launcher (an `up`, `down` or `secret rotate`) is working on environment \"" + env +
-                        "\"; try again when it has finished");
+        throw Error(ExitCode::failed, "another launcher (an `up` or `down`) is working on environment \"" + env +
+                                          "\"; try again when it has finished");
       }
       if (!told)
         notices << "another launcher is working on environment \"" << env << "\"; waiting for it to finish\n"
