@@ -11,7 +11,9 @@
 
 #include <catch2/catch.hpp>
 
+#include "cli/app.hpp"
 #include "core/env_name.hpp"
+#include "core/text.hpp"
 #include "host/host_facts.hpp"
 #include "host/state_layout.hpp"
 #include "lifecycle/environments.hpp"
@@ -151,4 +153,36 @@ TEST_CASE("a launcher that waited on a lock file `down --purge` deleted locks th
   first.reset();
   waiter.join();
   CHECK(second_holds);
+}
+
+TEST_CASE("every command that takes ENV refuses a hostile name while parsing, before anything runs",
+          "[env-name][cli]") {
+  const std::vector<std::vector<std::string>> commands{{"down"},
+                                                       {"down", "--purge", "--yes"},
+                                                       {"secret", "show"},
+                                                       {"secret", "rotate"},
+                                                       {"open"},
+                                                       {"logs"},
+                                                       {"exec"},
+                                                       {"ssh"},
+                                                       {"ssh-config"},
+                                                       {"snapshot"},
+                                                       {"up", "--dry-run", "--name"},
+                                                       {"render", "--name"}};
+  for (const auto& command : commands)
+    for (const std::string name : {"", ".", "..", "./..", "./../../x", "a/b", "/"}) {
+      std::vector<std::string> args{"launcher"};
+      args.insert(args.end(), command.begin(), command.end());
+      if (command.back() != "--name") args.push_back("--");
+      args.push_back(name);
+      std::vector<char*> argv;
+      for (auto& arg : args)
+        argv.push_back(arg.data());
+      std::ostringstream out, err;
+      CAPTURE(args);
+      CHECK(cli::run(static_cast<int>(argv.size()), argv.data(), out, err) == 2);
+      CHECK(err.str().find("invalid environment name " + quote_for_message(name) + ": ") != std::string::npos);
+      CHECK(err.str().find(env_name_rule) != std::string::npos);
+      CHECK(out.str().empty());
+    }
 }
