@@ -155,13 +155,11 @@ TEST_CASE("a launcher that waited on a lock file `down --purge` deleted locks th
   CHECK(second_holds);
 }
 
+// Only the commands that delete or rewrite nothing run here, in-process: `down --purge` and
+// `secret` get these names from e2e.hostile-env-names, under readonly-root.sh.
 TEST_CASE("every command that takes ENV refuses a hostile name while parsing, before anything runs",
           "[env-name][cli]") {
-  const std::vector<std::vector<std::string>> commands{{"down"},
-                                                       {"down", "--purge", "--yes"},
-                                                       {"secret", "show"},
-                                                       {"secret", "rotate"},
-                                                       {"open"},
+  const std::vector<std::vector<std::string>> commands{{"open"},
                                                        {"logs"},
                                                        {"exec"},
                                                        {"ssh"},
@@ -170,7 +168,7 @@ TEST_CASE("every command that takes ENV refuses a hostile name while parsing, be
                                                        {"up", "--dry-run", "--name"},
                                                        {"render", "--name"}};
   for (const auto& command : commands)
-    for (const std::string name : {"", ".", "..", "./..", "./../../x", "a/b", "/"}) {
+    for (const std::string name : {"", ".", "..", "./..", "./../../x", "a/b"}) {
       std::vector<std::string> args{"launcher"};
       args.insert(args.end(), command.begin(), command.end());
       if (command.back() != "--name") args.push_back("--");
