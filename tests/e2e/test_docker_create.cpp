@@ -168,9 +168,10 @@ TEST_CASE("the built-in jupyter and ssh profiles publish on loopback only, harde
                                           {"Target", launcher::contract::mount::secrets_dir},
                                           {"ReadOnly", true}});
   // The token reaches the container only through that mount: nowhere in what Docker stores.
-  std::string token = *launcher::secrets::read_env_secrets(
-                           launcher::host::state_layout(jupyter.name, dir.path / ".state"), jupyter.name)
-                           .jupyter_token;
+  std::string token =
+      *launcher::secrets::read_env_secrets(
+           launcher::host::state_layout(launcher::EnvName::parse(jupyter.name), dir.path / ".state"), jupyter.name)
+           .jupyter_token;
   CHECK(token.size() == 64);
   CHECK(created.inspect.dump().find(token) == std::string::npos);
 

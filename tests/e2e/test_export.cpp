@@ -32,7 +32,7 @@ json inspect_container(const std::string& name) {
 }
 
 launcher::host::StateLayout state_of(const TempDir& dir, const std::string& env) {
-  return launcher::host::state_layout(env, dir.path / ".state");
+  return launcher::host::state_layout(launcher::EnvName::parse(env), dir.path / ".state");
 }
 
 // `launcher export --format FORMAT ARGS -o FILE`, which must succeed.

@@ -162,7 +162,7 @@ TEST_CASE("faults: damaged state is rebuilt from what Docker's labels confirm, l
   auto first = run_launcher(dir, up);
   INFO(first.err);
   REQUIRE(first.exit_code == 0);
-  auto layout = launcher::host::state_layout(name, dir.path / ".state");
+  auto layout = launcher::host::state_layout(launcher::EnvName::parse(name), dir.path / ".state");
   auto read = [](const fs::path& file) { return launcher::secrets::read_private_file(file).value_or("(missing)"); };
   std::string plan = read(layout.env_dir / "plan.json"), known_hosts = read(layout.known_hosts());
   std::string container_id = launcher::process::run_process({docker(), "inspect", "--format", "{{.Id}}", name}).out;

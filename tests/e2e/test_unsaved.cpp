@@ -137,7 +137,7 @@ TEST_CASE("unsaved: pip and apt installs are named, and a snapshot keeps them wi
   CHECK(labels["io.launcher.env"] == "");
 
   // Neither the host key nor the password hash is in the snapshot.
-  auto layout = launcher::host::state_layout(env.name, dir.path / ".state");
+  auto layout = launcher::host::state_layout(launcher::EnvName::parse(env.name), dir.path / ".state");
   std::string host_key, password_hash;
   std::ifstream key_file(layout.host_key());
   std::string line;
@@ -180,7 +180,8 @@ TEST_CASE("unsaved: snapshot refuses an unknown env, a name Docker would refuse 
   UpEnvironment env{dir, unique_name("busy")};
   up(dir, {"--profile", "shell", "--gpus", "none", "--name", env.name});
   fs::path lock =
-      launcher::host::state_layout(env.name, dir.path / ".state").env_dir.parent_path() / ("." + env.name + ".lock");
+      launcher::host::state_layout(launcher::EnvName::parse(env.name), dir.path / ".state").env_dir.parent_path() /
+      ("." + env.name + ".lock");
   int fd = open(lock.c_str(), O_RDWR | O_CLOEXEC);
   REQUIRE(fd >= 0);
   REQUIRE(flock(fd, LOCK_EX) == 0);

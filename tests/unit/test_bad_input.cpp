@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "cli/app.hpp"
+#include "core/env_name.hpp"
 #include "core/json_reader.hpp"
 #include "core/text.hpp"
 #include "docker/docker.hpp"
@@ -169,8 +170,9 @@ TEST_CASE("each length has its own limit and message", "[profile][schema][limits
   require_invalid({{"gpus", "device=1234567"}},
                   "launcher.json:/profiles/dev/gpus: expected " + std::string(profile::gpu_spec_expected) +
                       ", found \"device=1234567\" (GPU index \"1234567\" has more than 6 digits)");
-  require_invalid({{"name", std::string(129, 'n')}},
-                  "launcher.json:/profiles/dev/name: a name is at most 128 characters, found 129");
+  require_invalid({{"name", std::string(64, 'n')}}, "launcher.json:/profiles/dev/name: invalid environment name \"" +
+                                                        std::string(64, 'n') + "\": it is 64 characters long; " +
+                                                        std::string(env_name_rule));
   require_invalid({{"workdir", "/" + std::string(5000, 'w')}},
                   "launcher.json:/profiles/dev/workdir: a path is at most 4095 bytes, found 5001");
   require_invalid({{"volumes", {{{"host", std::string(5000, 'h')}, {"container", "/data"}}}}},

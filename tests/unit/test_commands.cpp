@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <sstream>
 
 #include <catch2/catch.hpp>
@@ -49,6 +50,12 @@ struct Bench {
   int run(std::vector<std::string> args) {
     fs::path previous = fs::current_path();
     fs::current_path(dir.path / "project");
+    // The variables are put back afterwards: a later test must not see a HOME that is deleted.
+    std::vector<std::pair<std::string, std::optional<std::string>>> saved;
+    for (const char* name : {"HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME"}) {
+      const char* value = std::getenv(name);
+      saved.emplace_back(name, value ? std::optional<std::string>(value) : std::nullopt);
+    }
     setenv("HOME", dir.path.c_str(), 1);
     setenv("XDG_STATE_HOME", (dir.path / "state").c_str(), 1);
     setenv("XDG_CONFIG_HOME", (dir.path / "config").c_str(), 1);
@@ -60,6 +67,8 @@ struct Bench {
       argv.push_back(arg.data());
     int code = cli::run(static_cast<int>(argv.size()), argv.data(), context);
     fs::current_path(previous);
+    for (const auto& [name, value] : saved)
+      value ? setenv(name.c_str(), value->c_str(), 1) : unsetenv(name.c_str());
     return code;
   }
 
@@ -80,7 +89,7 @@ struct Bench {
 
   // The env's container as `docker container inspect` shows it, found by its label.
   void has_container(const std::string& hash, bool running, bool out_of_memory = false,
-                     const std::string& gpus = "none") {
+                     const std::string& gpus = "none", const std::string& project_dir = "") {
     json container{{"Id", "c0ffee"},
                    {"Name", "/" + env},
                    {"State",
@@ -98,7 +107,9 @@ struct Bench {
                    {"HostConfig", {{"Memory", 268435456}}},
                    {"NetworkSettings", {{"Ports", json::object()}}},
                    {"Mounts", json::array({{{"Destination", "/workspace"}}})}};
+    if (!project_dir.empty()) container["Config"]["Labels"]["io.launcher.project-dir"] = project_dir;
     docker.on({"ps", "-a", "-q", "--no-trunc", "--filter", "label=io.launcher.env=" + env}, "c0ffee\n");
+    docker.on({"ps", "-a", "-q", "--no-trunc", "--filter", "label=io.launcher.env"}, "c0ffee\n");
     docker.on({"container", "inspect", "c0ffee"}, json::array({container}).dump());
     docker.on({"container", "inspect", env}, json::array({container}).dump());
   }
@@ -311,6 +322,58 @@ TEST_CASE("down removes a stopped env and its network, and refuses one with unsa
     CHECK(contains(bench.err.str(), "/root/train.log"));
     CHECK(bench.docker.calls_to({"rm"}).empty());
   }
+}
+
+TEST_CASE("down without ENV acts only on the env labelled with this directory", "[commands][down][env-name]") {
+  Bench bench;
+  fs::path project = fs::canonical(bench.dir.path / "project");
+  SECTION("made here") {
+    bench.has_container("any", false, false, "none", project.string());
+    bench.docker.on({"diff", env}, "");
+    bench.docker.on({"rm", env}, env + "\n");
+    bench.docker.on({"network", "rm"}, "");
+    REQUIRE(bench.run({"down"}) == 0);
+    CHECK(bench.out.str() == "removed environment " + env + " (volumes kept)\n");
+  }
+  SECTION("made in another directory, even one whose name renders alike") {
+    bench.has_container("any", false, false, "none", (bench.dir.path / "project ").string());
+    CHECK(bench.run({"down"}) == 2);
+    CHECK(bench.err.str() ==
+          "launcher: error: no environment was made from this directory; name one (`launcher ps` lists them)\n");
+    CHECK(bench.docker.calls_to({"rm"}).empty());
+  }
+}
+
+TEST_CASE("down --purge --yes deletes the launcher's files and lock, and keeps what it did not make",
+          "[commands][down][purge]") {
+  Bench bench;
+  bench.has_no_container();
+  fs::path envs = bench.dir.path / "state/launcher/envs";
+  fs::path env_dir = envs / env;
+  fs::create_directories(env_dir / "secrets");
+  for (const char* file : {"secrets/jupyter_token", "secrets/ssh_host_ed25519_key", "secrets/authorized_keys",
+                           "user_password", "known_hosts", "plan.json"})
+    std::ofstream(env_dir / file) << "old\n";
+  std::ofstream(env_dir / "secrets/notes.txt") << "mine\n";
+  fs::create_directories(bench.dir.path / "outside");
+  fs::create_directory_symlink(bench.dir.path / "outside", env_dir / "linked");
+
+  REQUIRE(bench.run({"down", "--purge", "--yes", env}) == 0);
+  CHECK(bench.out.str() == "deleted the launcher's files in " + env_dir.string() + "\n");
+  CHECK(bench.err.str() == "launcher: warning: kept what the launcher did not make: " + (env_dir / "secrets").string() +
+                               " (notes.txt); " + env_dir.string() + " (linked, secrets)\n");
+  CHECK(fs::exists(env_dir / "secrets/notes.txt"));
+  CHECK_FALSE(fs::exists(env_dir / "secrets/jupyter_token"));
+  CHECK_FALSE(fs::exists(env_dir / "known_hosts"));
+  CHECK(fs::is_directory(bench.dir.path / "outside"));
+  CHECK_FALSE(fs::exists(envs / ("." + env + ".lock")));
+
+  fs::remove(env_dir / "secrets/notes.txt");
+  fs::remove(env_dir / "linked");
+  REQUIRE(bench.run({"down", "--purge", "--yes", env}) == 0);
+  CHECK(bench.out.str() == "deleted " + env_dir.string() + "\n");
+  CHECK_FALSE(fs::exists(env_dir));
+  CHECK(fs::is_directory(envs));
 }
 
 TEST_CASE("ps marks a running env whose GPUs are lost, and a stopped one the OOM killer ended", "[commands][ps]") {

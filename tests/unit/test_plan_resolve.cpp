@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "core/env_name.hpp"
+
 #include "core/field_count.hpp"
 #include "plan/plan.hpp"
 #include "plan/resolve.hpp"
@@ -136,11 +138,44 @@ TEST_CASE("a profile's CPU set wins over the GPUs' and must exist on the host", 
   CHECK(resolve({{"dev", {{"resources", {{"cpu_shares", 512}}}}}}).plan.cpu_shares == 512);
 }
 
-TEST_CASE("the default environment name is made acceptable to Docker", "[plan]") {
-  CHECK(plan::default_env_name("/home/alice/my project", "jupyter") == "my-project-jupyter");
-  CHECK(plan::default_env_name("/home/alice/.hidden", "ssh") == "hidden-ssh");
+TEST_CASE("the default environment name is the directory's, or carries its path's hash when it is not faithful",
+          "[plan][env-name]") {
+  CHECK(plan::default_env_name("/home/alice/project", "jupyter") == "project-jupyter");
   CHECK(plan::default_env_name("/", "shell") == "shell");
-  CHECK(plan::default_env_name("/home/alice/étude", "jupyter") == "tude-jupyter");
+  // SHA-256 of the absolute path, first 8 hex digits (python3 hashlib gives the same).
+  CHECK(plan::default_env_name("/home/alice/my project", "jupyter") == "my-project-cf24a22e-jupyter");
+  CHECK(plan::default_env_name("/home/alice/.hidden", "ssh") == "hidden-7f235fe5-ssh");
+  CHECK(plan::default_env_name("/home/alice/étude", "jupyter") == "tude-1a792068-jupyter");
+}
+
+TEST_CASE("directories whose names render alike never share a default environment name", "[plan][env-name]") {
+  std::set<std::string> names;
+  std::vector<std::string> directories{"/p/a b",
+                                       "/p/a:b",
+                                       "/p/a'b",
+                                       "/p/a\\b",
+                                       "/p/a-b",
+                                       "/p/日本",
+                                       "/p/Проект",
+                                       "/p/" + std::string(200, 'x'),
+                                       "/q/" + std::string(200, 'x'),
+                                       "/p/" + std::string(199, 'x') + "y"};
+  for (const auto& directory : directories) {
+    std::string name = plan::default_env_name(directory, "jupyter");
+    CAPTURE(directory, name);
+    CHECK(env_name_problem(name).empty());
+    CHECK(name.size() <= max_env_name_length);
+    CHECK(name.substr(name.size() - 8) == "-jupyter");
+    names.insert(name);
+  }
+  CHECK(names.size() == directories.size());
+  CHECK(names.count("a-b-jupyter") == 1); // only the directory really named "a-b" gets it
+  CHECK(plan::default_env_name("/p/日本", "jupyter") != "jupyter");
+  // A profile name too long to add: the hash covers it, and the name still fits.
+  std::string long_profile(120, 'p');
+  std::string name = plan::default_env_name("/p/project", long_profile);
+  CHECK(env_name_problem(name).empty());
+  CHECK(name != plan::default_env_name("/p/project", long_profile + "q"));
 }
 
 TEST_CASE("GPU counts resolve to concrete devices on the host", "[plan]") {

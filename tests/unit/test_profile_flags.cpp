@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "core/env_name.hpp"
+
 #include "profile/flags.hpp"
 #include "profile/gpu_request.hpp"
 #include "support.hpp"
@@ -89,8 +91,8 @@ TEST_CASE("flag syntax errors name the flag", "[profile][flags]") {
   name.name = "bad name";
   require_error(
       [&] { layers(name); }, ExitCode::usage,
-      "command line (--name bad name):/name: expected a container name Docker accepts: a letter or digit, then "
-      "letters, digits, '_', '.' or '-' (2 characters at least), found \"bad name\"");
+      "command line (--name bad name):/name: invalid environment name \"bad name\": it contains other characters; " +
+          std::string(env_name_rule));
 }
 
 TEST_CASE("flags are taken literally: no variable expansion", "[profile][flags]") {

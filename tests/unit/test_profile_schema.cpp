@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "core/env_name.hpp"
+
 #include "profile/gpu_request.hpp"
 #include "profile/schema.hpp"
 #include "support.hpp"
@@ -162,8 +164,9 @@ TEST_CASE("container names follow Docker's rule", "[profile][schema]") {
   CHECK_FALSE(profile::is_valid_container_name("dev box"));
   CHECK_FALSE(profile::is_valid_container_name(std::string(129, 'a')));
   require_invalid({{"name", "my env"}},
-                  "launcher.json:/profiles/dev/name: expected a container name Docker accepts: a letter or digit, then "
-                  "letters, digits, '_', '.' or '-' (2 characters at least), found \"my env\"");
+                  "launcher.json:/profiles/dev/name: invalid environment name \"my env\": it contains other "
+                  "characters; " +
+                      std::string(env_name_rule));
 }
 
 TEST_CASE("sizes, limits and policies are checked", "[profile][schema]") {

@@ -7,8 +7,12 @@
 #include <fstream>
 #include <regex>
 #include <set>
+#include <sstream>
+#include <thread>
 
+#include "core/env_name.hpp"
 #include "host/state_layout.hpp"
+#include "lifecycle/environments.hpp"
 #include "plan/plan.hpp"
 #include "profile/public_key.hpp"
 #include "secrets/env_secrets.hpp"
@@ -39,7 +43,7 @@ plan::Plan service_plan(const std::string& service, const fs::path& home) {
   plan::Plan plan;
   plan.env = "proj-" + service;
   plan.service = service;
-  plan.access.secrets_dir = host::state_layout(plan.env, home / ".local/state").secrets_dir.string();
+  plan.access.secrets_dir = host::state_layout(EnvName::parse(plan.env), home / ".local/state").secrets_dir.string();
   plan.access.jupyter_auth = "token";
   return plan;
 }
@@ -128,7 +132,7 @@ TEST_CASE("a write that cannot finish leaves nothing half-written behind", "[sec
 }
 
 TEST_CASE("the state directory follows XDG_STATE_HOME", "[secrets]") {
-  host::StateLayout layout = host::state_layout("proj-ssh", "/home/alice/.local/state");
+  host::StateLayout layout = host::state_layout(EnvName::parse("proj-ssh"), "/home/alice/.local/state");
   CHECK(layout.env_dir == "/home/alice/.local/state/launcher/envs/proj-ssh");
   CHECK(layout.secrets_dir == "/home/alice/.local/state/launcher/envs/proj-ssh/secrets");
   CHECK(layout.user_password().parent_path() == layout.env_dir); // plaintext stays out of the mount
@@ -172,7 +176,7 @@ TEST_CASE("an SSH environment keeps its host key and takes keys from the profile
   REQUIRE(first.host_key_fingerprint);
   CHECK(read(fs::path(plan.access.secrets_dir) / "authorized_keys") == test_key + "\n");
   CHECK(secrets::ensure_env_secrets(plan, home.path).host_key_fingerprint == first.host_key_fingerprint);
-  host::StateLayout layout{fs::path(plan.access.secrets_dir).parent_path(), plan.access.secrets_dir};
+  host::StateLayout layout = host::state_layout(EnvName::parse(plan.env), home.path / ".local/state");
   CHECK(read(layout.known_hosts()).rfind("launcher-proj-ssh ssh-ed25519 ", 0) == 0);
 
   std::string other = secrets::generate_host_key("ci").public_line;
@@ -208,17 +212,17 @@ TEST_CASE("rotate replaces the token and keeps the host key unless asked", "[sec
   TempDir home;
   plan::Plan jupyter = service_plan("jupyter", home.path);
   std::string token = *secrets::ensure_env_secrets(jupyter, home.path).jupyter_token;
-  host::StateLayout layout = host::state_layout(jupyter.env, home.path / ".local/state");
+  host::StateLayout layout = host::state_layout(EnvName::parse(jupyter.env), home.path / ".local/state");
   CHECK(*secrets::rotate_env_secrets(layout, jupyter.env, false).jupyter_token != token);
 
   plan::Plan ssh = service_plan("ssh", home.path);
   ssh.access.authorized_keys = {test_key};
   std::string fingerprint = *secrets::ensure_env_secrets(ssh, home.path).host_key_fingerprint;
-  host::StateLayout ssh_layout = host::state_layout(ssh.env, home.path / ".local/state");
+  host::StateLayout ssh_layout = host::state_layout(EnvName::parse(ssh.env), home.path / ".local/state");
   CHECK(*secrets::rotate_env_secrets(ssh_layout, ssh.env, false).host_key_fingerprint == fingerprint);
   CHECK(*secrets::rotate_env_secrets(ssh_layout, ssh.env, true).host_key_fingerprint != fingerprint);
 
-  host::StateLayout missing = host::state_layout("nothing-here", home.path / ".local/state");
+  host::StateLayout missing = host::state_layout(EnvName::parse("nothing-here"), home.path / ".local/state");
   require_error([&] { secrets::read_env_secrets(missing, "nothing-here"); }, ExitCode::failed,
                 "environment \"nothing-here\" has no secrets (looked in " + missing.secrets_dir.string() +
                     "); `launcher up` creates them");
@@ -230,7 +234,7 @@ TEST_CASE("damaged or missing secrets are named, and made anew only for a new co
   CHECK(secrets::secret_problems(jupyter) == std::vector<std::string>{"jupyter_token: missing"});
   std::string token = *secrets::ensure_env_secrets(jupyter, home.path).jupyter_token;
   CHECK(secrets::secret_problems(jupyter).empty());
-  host::StateLayout layout{fs::path(jupyter.access.secrets_dir).parent_path(), jupyter.access.secrets_dir};
+  host::StateLayout layout = host::state_layout(EnvName::parse(jupyter.env), home.path / ".local/state");
   std::ofstream(layout.jupyter_token()) << "half a tok\n";
   jupyter.access.jupyter_auth = "password";
   CHECK(secrets::secret_problems(jupyter) ==
@@ -246,7 +250,7 @@ TEST_CASE("damaged or missing secrets are named, and made anew only for a new co
   std::ofstream(home.path / ".ssh/id_ed25519.pub") << test_key << "\n";
   plan::Plan ssh = service_plan("ssh", home.path);
   std::string fingerprint = *secrets::ensure_env_secrets(ssh, home.path).host_key_fingerprint;
-  host::StateLayout ssh_layout{fs::path(ssh.access.secrets_dir).parent_path(), ssh.access.secrets_dir};
+  host::StateLayout ssh_layout = host::state_layout(EnvName::parse(ssh.env), home.path / ".local/state");
   std::ofstream(ssh_layout.host_key()) << "-----BEGIN OPENSSH PRIVATE KEY-----\ngarbage\n";
   CHECK(secrets::secret_problems(ssh) ==
         std::vector<std::string>{"ssh_host_ed25519_key: not a private key libssh can read"});
@@ -259,7 +263,7 @@ TEST_CASE("what follows from the host key and the profile is rebuilt, nothing se
   std::ofstream(home.path / ".ssh/id_ed25519.pub") << test_key << "\n";
   plan::Plan ssh = service_plan("ssh", home.path);
   secrets::ensure_env_secrets(ssh, home.path);
-  host::StateLayout layout{fs::path(ssh.access.secrets_dir).parent_path(), ssh.access.secrets_dir};
+  host::StateLayout layout = host::state_layout(EnvName::parse(ssh.env), home.path / ".local/state");
   std::string private_key = read(layout.host_key()), public_line = read(layout.host_public_key()),
               known = read(layout.known_hosts());
   fs::remove(layout.known_hosts());
@@ -271,4 +275,60 @@ TEST_CASE("what follows from the host key and the profile is rebuilt, nothing se
   CHECK(read(layout.known_hosts()) == known);
   CHECK(read(layout.authorized_keys()) == test_key + "\n");
   CHECK(mode_of(layout.known_hosts()) == 0600);
+}
+
+TEST_CASE("parallel rotates under the env's lock leave every password matching its hash, and one host key",
+          "[secrets][rotate]") {
+  TempDir home;
+  fs::create_directories(home.path / ".ssh");
+  std::ofstream(home.path / ".ssh/id_ed25519.pub") << test_key << "\n";
+  plan::Plan jupyter = service_plan("jupyter", home.path);
+  jupyter.env = "race-env";
+  jupyter.access.secrets_dir =
+      host::state_layout(EnvName::parse("race-env"), home.path / ".local/state").secrets_dir.string();
+  jupyter.access.jupyter_auth = "password";
+  secrets::ensure_env_secrets(jupyter, home.path);
+  plan::Plan ssh = jupyter;
+  ssh.service = "ssh";
+  ssh.access.ssh_password = true;
+  secrets::ensure_env_secrets(ssh, home.path); // the same env now holds every kind of secret
+  host::StateLayout layout = host::state_layout(EnvName::parse("race-env"), home.path / ".local/state");
+
+  for (int round = 0; round < 3; ++round) {
+    std::vector<std::thread> rotates;
+    std::vector<std::string> failures(6);
+    for (int i = 0; i < 6; ++i)
+      rotates.emplace_back([&, i] {
+        try {
+          std::ostringstream notices;
+          lifecycle::EnvironmentLock lock(layout, notices); // what `secret rotate` takes
+          secrets::rotate_env_secrets(layout, "race-env", i % 2 == 0);
+        } catch (const std::exception& error) {
+          failures[i] = error.what();
+        }
+      });
+    for (auto& thread : rotates)
+      thread.join();
+    CHECK(failures == std::vector<std::string>(6));
+    CHECK(secrets::password_matches(read(layout.jupyter_password()), read(layout.jupyter_password_hash())));
+    CHECK(secrets::password_matches(read(layout.user_password()), read(layout.user_password_hash())));
+    auto key = secrets::read_host_key(read(layout.host_key()), secrets::host_key_alias("race-env"));
+    REQUIRE(key);
+    CHECK(read(layout.host_public_key()) == key->public_line + "\n");
+    CHECK(read(layout.known_hosts()) == "launcher-race-env " + key->public_line + "\n");
+    // No temporary file is left beside the secrets.
+    for (const auto& dir : {layout.env_dir, layout.secrets_dir})
+      for (const auto& entry : fs::directory_iterator(dir))
+        CHECK(entry.path().filename().string()[0] != '.');
+  }
+  CHECK_FALSE(secrets::password_matches("not-the-password", read(layout.jupyter_password_hash())));
+  CHECK_FALSE(secrets::password_matches("not-the-password", read(layout.user_password_hash())));
+  // What `secret show` reads without the lock: refused when caught between a rotate's renames.
+  REQUIRE(secrets::read_agreeing_secrets(layout, "race-env"));
+  std::string password = read(layout.user_password());
+  secrets::write_private_file(layout.user_password(), "not-the-password");
+  CHECK_FALSE(secrets::read_agreeing_secrets(layout, "race-env"));
+  secrets::write_private_file(layout.user_password(), password);
+  secrets::write_private_file(layout.known_hosts(), "launcher-race-env " + test_key + "\n");
+  CHECK_FALSE(secrets::read_agreeing_secrets(layout, "race-env"));
 }

@@ -1,5 +1,8 @@
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -14,6 +17,71 @@
 
 namespace launcher::commands {
 
+namespace {
+
+// Asked before anything is stopped, removed or deleted: on a closed or piped stdin without
+// --yes, nothing has been touched when this fails.
+void confirm_purge(const host::StateLayout& layout, Context& context) {
+  std::string dir = layout.env_dir.string();
+  if (!isatty(STDIN_FILENO))
+    throw Error(ExitCode::usage, "--purge deletes " + dir + " (secrets, host key): confirm with --yes");
+  *context.err << "delete " << dir << " (token, passwords, SSH host key)? type yes: " << std::flush;
+  std::string answer;
+  std::getline(std::cin, answer);
+  if (answer != "yes") throw Error(ExitCode::failed, "purge cancelled; nothing was changed");
+}
+
+// What is left in `dir`, for the message that keeps it.
+std::string entries_of(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  std::error_code error;
+  for (std::filesystem::directory_iterator it(dir, error), end; !error && it != end; it.increment(error))
+    names.push_back(it->path().filename().string());
+  std::sort(names.begin(), names.end());
+  std::string text;
+  for (const auto& name : names)
+    text += (text.empty() ? "" : ", ") + name;
+  return text;
+}
+
+// Deletes the files the launcher made for the env (host::StateLayout names them all), then its
+// directories if nothing else is in them, and its lock file. Entries are unlinked, never
+// followed; both directories are proven again to lie inside the state directory first.
+void purge_state(const host::StateLayout& layout, lifecycle::EnvironmentLock& lock, Context& context) {
+  if (!std::filesystem::exists(std::filesystem::symlink_status(layout.env_dir))) {
+    lock.remove_file();
+    *context.out << "nothing to delete: " << layout.env_dir.string() << " does not exist\n";
+    return;
+  }
+  layout.inside(layout.secrets_dir);
+  layout.inside(layout.env_dir);
+  std::vector<std::filesystem::path> files = layout.secret_files();
+  for (const auto& file : layout.env_files())
+    files.push_back(file);
+  for (const auto& file : files)
+    if (unlink(file.c_str()) != 0 && errno != ENOENT && errno != EISDIR && errno != EPERM)
+      throw Error(ExitCode::failed, "failed to delete " + file.string() + ": " + std::strerror(errno));
+  std::vector<std::string> kept;
+  for (const auto& dir : {layout.secrets_dir, layout.env_dir}) {
+    if (rmdir(dir.c_str()) == 0 || errno == ENOENT) continue;
+    if (errno != ENOTEMPTY && errno != EEXIST)
+      throw Error(ExitCode::failed, "failed to delete " + dir.string() + ": " + std::strerror(errno));
+    kept.push_back(dir.string() + " (" + entries_of(dir) + ")");
+  }
+  lock.remove_file();
+  if (kept.empty()) {
+    *context.out << "deleted " << layout.env_dir.string() << "\n";
+    return;
+  }
+  std::string list;
+  for (const auto& dir : kept)
+    list += (list.empty() ? "" : "; ") + dir;
+  *context.out << "deleted the launcher's files in " << layout.env_dir.string() << "\n";
+  *context.err << "launcher: warning: kept what the launcher did not make: " << list << "\n";
+}
+
+} // namespace
+
 void add_down_command(CLI::App& app, Context& context) {
   struct Options {
     std::optional<std::string> env;
@@ -24,7 +92,8 @@ void add_down_command(CLI::App& app, Context& context) {
   };
   auto options = std::make_shared<Options>();
   CLI::App* command = app.add_subcommand("down", "stop and remove an environment's container; volumes are kept");
-  command->add_option("ENV", options->env, "environment (default: the one made from this directory)");
+  command->add_option("ENV", options->env, "environment (default: the one made from this directory)")
+      ->check(env_name_validator());
   command->add_flag("--force", options->force, "remove even if files outside the volumes would be lost");
   command->add_flag("--purge", options->purge, "also delete the environment's secrets and host key");
   command->add_flag("--yes", options->yes, "do not ask before --purge");
@@ -33,8 +102,10 @@ void add_down_command(CLI::App& app, Context& context) {
   command->callback([options, &context] {
     docker::Docker docker = context.docker_cli();
     host::HostFacts host = host::read_host_facts();
-    std::string env = lifecycle::choose_environment(docker, options->env, host);
-    lifecycle::EnvironmentLock lock(host.state_home, env, *context.err);
+    EnvName env = lifecycle::choose_environment(docker, options->env, host);
+    host::StateLayout layout = host::state_layout(env, host.state_home);
+    if (options->purge && !options->yes) confirm_purge(layout, context);
+    lifecycle::EnvironmentLock lock(layout, *context.err);
     auto container = lifecycle::find_environment(docker, env);
     if (container) {
       if (!options->force) lifecycle::refuse_unsaved_work(docker, *container, "or discard it all with --force");
@@ -50,22 +121,11 @@ void add_down_command(CLI::App& app, Context& context) {
         }
       }
       lifecycle::remove_own_network(docker, env);
-      *context.out << "removed environment " << env << " (volumes kept)\n";
+      *context.out << "removed environment " << env.str() << " (volumes kept)\n";
     } else if (!options->purge) {
-      throw Error(ExitCode::failed, "no environment \"" + env + "\" (`launcher ps` lists them)");
+      throw Error(ExitCode::failed, "no environment \"" + env.str() + "\" (`launcher ps` lists them)");
     }
-    if (!options->purge) return;
-    std::filesystem::path dir = host::state_layout(env, host.state_home).env_dir;
-    if (!options->yes) {
-      if (!isatty(STDIN_FILENO))
-        throw Error(ExitCode::usage, "--purge deletes " + dir.string() + " (secrets, host key): confirm with --yes");
-      *context.err << "delete " << dir.string() << " (token, passwords, SSH host key)? type yes: " << std::flush;
-      std::string answer;
-      std::getline(std::cin, answer);
-      if (answer != "yes") throw Error(ExitCode::failed, "purge cancelled; " + dir.string() + " is kept");
-    }
-    std::filesystem::remove_all(dir);
-    *context.out << "deleted " << dir.string() << "\n";
+    if (options->purge) purge_state(layout, lock, context);
   });
 }
 

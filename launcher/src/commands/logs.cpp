@@ -52,7 +52,8 @@ void add_logs_command(CLI::App& app, Context& context) {
   command
       ->add_option("ENV", option->env,
                    "environment, or a Slurm job id (digits only: a job, unless an environment has that name)")
-      ->required();
+      ->required()
+      ->check(env_name_validator(slurm::is_job_id));
   command->add_flag("-f,--follow", *follow, "keep following");
   command->callback([option, follow, &context] {
     docker::Docker docker = context.docker_cli();

@@ -24,7 +24,7 @@ void add_open_command(CLI::App& app, Context& context) {
     auto endpoint = lifecycle::endpoint_for(container, 8888);
     if (!endpoint) throw Error(ExitCode::failed, "environment \"" + option->env + "\" publishes no Jupyter port");
     host::HostFacts host = host::read_host_facts();
-    host::StateLayout layout = host::state_layout(option->env, host.state_home);
+    host::StateLayout layout = host::state_layout(EnvName::parse(option->env), host.state_home);
     std::string url = lifecycle::jupyter_login_url(*endpoint, layout);
     *context.out << url << "\n";
     if (std::getenv("DISPLAY") || std::getenv("WAYLAND_DISPLAY")) {

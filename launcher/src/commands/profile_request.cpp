@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "commands/lifecycle.hpp"
 #include "core/error.hpp"
 #include "pin/pin.hpp"
 #include "profile/catalog.hpp"
@@ -17,7 +18,7 @@ void add_profile_options(CLI::App& command, ProfileRequest& request) {
   command.add_option("-p,--port", request.flags.ports, "publish [IP:]HOST:CONTAINER[/tcp|udp]; HOST may be auto");
   command.add_option("-v,--volume", request.flags.volumes, "bind mount HOST:CONTAINER[:ro|:rw]");
   command.add_option("--image", request.flags.image, "image reference");
-  command.add_option("--name", request.flags.name, "environment (and container) name");
+  command.add_option("--name", request.flags.name, "environment (and container) name")->check(env_name_validator());
   command.add_option("-e,--env", request.flags.env, "set NAME=VALUE in the container");
 }
 

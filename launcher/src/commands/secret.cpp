@@ -5,8 +5,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "commands/lifecycle.hpp"
+#include "core/env_name.hpp"
 #include "host/host_facts.hpp"
 #include "host/state_layout.hpp"
+#include "lifecycle/environments.hpp"
 #include "secrets/env_secrets.hpp"
 
 namespace launcher::commands {
@@ -48,23 +51,36 @@ void add_secret_command(CLI::App& app, Context& context) {
   secret->require_subcommand(1);
 
   CLI::App* show = secret->add_subcommand("show", "print the environment's secrets (and nothing else does)");
-  show->add_option("ENV", options->env, "environment name")->required();
+  show->add_option("ENV", options->env, "environment name")->required()->check(env_name_validator());
   show->add_flag("--json", options->json, "print them as JSON");
   show->callback([options, &context] {
+    EnvName env = EnvName::parse(options->env);
     host::HostFacts host = host::read_host_facts();
-    print(*context.out, secrets::read_env_secrets(host::state_layout(options->env, host.state_home), options->env),
-          options->json);
+    auto layout = host::state_layout(env, host.state_home);
+    // Read without the lock (an `up` holds it while it waits for the service); read again under it
+    // only when a rotate was caught between its renames, so a password shown always logs in. A
+    // hash is read after its password: a rotate renames the hash first.
+    std::optional<secrets::EnvSecrets> shown = secrets::read_agreeing_secrets(layout, env);
+    if (!shown) {
+      lifecycle::EnvironmentLock lock(layout, *context.err);
+      shown = secrets::read_env_secrets(layout, env);
+    }
+    print(*context.out, *shown, options->json);
   });
 
   CLI::App* rotate =
       secret->add_subcommand("rotate", "replace the token and passwords; they take effect on the next up");
-  rotate->add_option("ENV", options->env, "environment name")->required();
+  rotate->add_option("ENV", options->env, "environment name")->required()->check(env_name_validator());
   rotate->add_flag("--host-key", options->host_key, "replace the SSH host key too (clients will see a new key)");
   rotate->add_flag("--json", options->json, "print the new secrets as JSON");
   rotate->callback([options, &context] {
+    EnvName env = EnvName::parse(options->env);
     host::HostFacts host = host::read_host_facts();
-    auto layout = host::state_layout(options->env, host.state_home);
-    print(*context.out, secrets::rotate_env_secrets(layout, options->env, options->host_key), options->json);
+    auto layout = host::state_layout(env, host.state_home);
+    secrets::read_env_secrets(layout, env); // an env without secrets is an error before any lock
+    // The lock `up` and `down` take: two rotates, or a rotate and an `up`, never interleave.
+    lifecycle::EnvironmentLock lock(layout, *context.err);
+    print(*context.out, secrets::rotate_env_secrets(layout, env, options->host_key), options->json);
   });
 }
 

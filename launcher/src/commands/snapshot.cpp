@@ -101,7 +101,7 @@ void add_snapshot_command(CLI::App& app, Context& context) {
     std::optional<ShadowSeal> seal;
     std::string user = lifecycle::env_variable(container, contract::env::user);
     if (!user.empty() && user != "root" &&
-        std::filesystem::exists(host::state_layout(env, host.state_home).user_password_hash())) {
+        std::filesystem::exists(host::state_layout(EnvName::parse(env), host.state_home).user_password_hash())) {
       if (!lifecycle::is_running(container))
         throw Error(ExitCode::failed, "environment \"" + env +
                                           "\" is stopped, and its /etc/shadow holds the login password's hash, "

@@ -26,7 +26,7 @@ lifecycle::SshTarget ssh_target(const docker::Docker& docker, const std::string&
     throw Error(ExitCode::failed, "environment \"" + env + "\" publishes no SSH port (it is a \"" +
                                       lifecycle::env_variable(container, contract::env::service) + "\" environment)");
   host::HostFacts host = host::read_host_facts();
-  host::StateLayout layout = host::state_layout(env, host.state_home);
+  host::StateLayout layout = host::state_layout(EnvName::parse(env), host.state_home);
   secrets::repair_host_key_files(layout, env); // a deleted known_hosts would fail the pinned check
   return {lifecycle::reachable_host(*endpoint), endpoint->host_port,
           lifecycle::env_variable(container, contract::env::user), secrets::host_key_alias(env),

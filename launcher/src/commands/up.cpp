@@ -238,7 +238,7 @@ void add_up_command(CLI::App& app, Context& context) {
       *context.err << doctor::warnings_text(checks) << std::flush;
       doctor::require_no_failures(checks);
     }
-    host::StateLayout layout = host::state_layout(plan.env, host.state_home);
+    host::StateLayout layout = host::state_layout(EnvName::parse(plan.env), host.state_home);
     std::string hash = plan::plan_hash(plan);
     InterruptGuard interrupt_guard;
     interrupted = false;

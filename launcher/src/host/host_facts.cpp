@@ -7,6 +7,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/error.hpp"
+#include "core/text.hpp"
+
 namespace launcher::host {
 
 namespace fs = std::filesystem;
@@ -60,11 +63,20 @@ HostFacts read_host_facts() {
   facts.gid = getgid();
   const passwd* entry = getpwuid(facts.uid);
   facts.user_name = entry ? entry->pw_name : "user";
+  // HOME names the secrets mount's source and the state directory: a relative one would be
+  // taken from wherever the launcher runs, and a missing one would be created.
   const char* home = std::getenv("HOME");
   facts.home = home && *home ? fs::path(home) : fs::path(entry ? entry->pw_dir : "/");
+  if (!facts.home.is_absolute())
+    throw Error(ExitCode::usage, "HOME=" + quote_for_message(facts.home.string()) + " is not an absolute path");
+  std::error_code error;
+  if (!fs::is_directory(facts.home, error))
+    throw Error(ExitCode::usage, "HOME=" + quote_for_message(facts.home.string()) + " is not an existing directory");
   const char* state_home = std::getenv("XDG_STATE_HOME");
-  facts.state_home =
-      state_home && fs::path(state_home).is_absolute() ? fs::path(state_home) : facts.home / ".local/state";
+  if (state_home && *state_home && !fs::path(state_home).is_absolute())
+    throw Error(ExitCode::usage, "XDG_STATE_HOME=" + quote_for_message(state_home) +
+                                     " is not an absolute path; unset it or make it one");
+  facts.state_home = state_home && *state_home ? fs::path(state_home) : facts.home / ".local/state";
   facts.cwd = fs::current_path();
   facts.memory_bytes =
       static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));

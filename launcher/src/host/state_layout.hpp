@@ -2,7 +2,9 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
+#include "core/env_name.hpp"
 #include "launcher_contract/contract.hpp"
 
 namespace launcher::host {
@@ -10,9 +12,13 @@ namespace launcher::host {
 // Where one environment keeps its state. Only `secrets_dir` is ever mounted into the
 // container (read-only): plaintext passwords stay outside it, for `secret show` alone.
 struct StateLayout {
-  std::filesystem::path env_dir;     // ${XDG_STATE_HOME:-~/.local/state}/launcher/envs/<env>, 0700
+  std::filesystem::path state_dir;   // ${XDG_STATE_HOME:-~/.local/state}/launcher: nothing outside it is touched
+  std::filesystem::path env_dir;     // state_dir/envs/<env>, 0700
   std::filesystem::path secrets_dir; // env_dir/secrets, 0700, mounted at contract::mount::secrets_dir
 
+  std::filesystem::path envs_dir() const { return env_dir.parent_path(); }
+  // The lock `up`, `down`, `snapshot` and `secret rotate` take, beside the env's directory.
+  std::filesystem::path lock_file() const { return envs_dir() / ("." + env_dir.filename().string() + ".lock"); }
   std::filesystem::path jupyter_token() const { return secrets_dir / contract::secret_file::jupyter_token; }
   std::filesystem::path jupyter_password_hash() const {
     return secrets_dir / contract::secret_file::jupyter_password_hash;
@@ -25,9 +31,23 @@ struct StateLayout {
   std::filesystem::path user_password() const { return env_dir / "user_password"; }
   std::filesystem::path known_hosts() const { return env_dir / "known_hosts"; }
   std::filesystem::path recorded_plan() const { return env_dir / "plan.json"; } // the plan `up` last ran
+
+  // Every file the launcher makes in secrets_dir and in env_dir: all that `down --purge` deletes.
+  std::vector<std::filesystem::path> secret_files() const;
+  std::vector<std::filesystem::path> env_files() const;
+
+  // Proves, symbolic links resolved (weakly_canonical), that `path` lies strictly inside
+  // state_dir, and returns it; otherwise throws Error naming both. Called before every write,
+  // chmod or delete of a path built from an env's name.
+  const std::filesystem::path& inside(const std::filesystem::path& path) const;
 };
 
-// `state_home` is ${XDG_STATE_HOME:-~/.local/state}, as HostFacts reads it.
-StateLayout state_layout(const std::string& env, const std::filesystem::path& state_home);
+// `state_home` is ${XDG_STATE_HOME:-~/.local/state}, as HostFacts reads it. Its env_dir and
+// secrets_dir are proven to lie inside state_dir (a symbolic link out of it is an error).
+StateLayout state_layout(const EnvName& env, const std::filesystem::path& state_home);
+
+// Whether `path` lies strictly inside `root`, compared element by element (so "/a/bc" is not in
+// "/a/b"); both must be normalized already (no ".", "..", or symbolic links left).
+bool is_strictly_inside(const std::filesystem::path& root, const std::filesystem::path& path);
 
 } // namespace launcher::host

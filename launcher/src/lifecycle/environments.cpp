@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -34,21 +35,34 @@ json require_environment(const docker::Docker& docker, const std::string& env) {
   return *container;
 }
 
-std::string choose_environment(const docker::Docker& docker, const std::optional<std::string>& given,
-                               const host::HostFacts& host) {
-  if (given) return *given;
-  // Environments made here are named "<directory>-<profile>".
-  std::string prefix = plan::default_env_name(host.cwd, "");
-  std::vector<std::string> here;
-  for (const auto& container : docker.containers_labelled(contract::label::env))
-    if (!env_of(container).empty() && starts_with(env_of(container), prefix)) here.push_back(env_of(container));
-  if (here.size() == 1) return here.front();
-  std::string names;
-  for (const auto& name : here)
-    names += (names.empty() ? "" : ", ") + name;
-  throw Error(ExitCode::usage, here.empty()
-                                   ? "no environment was made from this directory; name one (`launcher ps` lists them)"
-                                   : "several environments were made from this directory (" + names + "); name one");
+EnvName choose_environment(const docker::Docker& docker, const std::optional<std::string>& given,
+                           const host::HostFacts& host) {
+  if (given) return EnvName::parse(*given);
+  // Only an env whose label records this very directory: a name alone could be another
+  // project's (two directories may render alike, or one may be named like another's env).
+  std::string directory = host.cwd.lexically_normal().string();
+  std::vector<std::string> here, elsewhere;
+  for (const auto& container : docker.containers_labelled(contract::label::env)) {
+    std::string env = env_of(container);
+    if (env.empty()) continue;
+    if (project_dir_of(container) == directory)
+      here.push_back(env);
+    else if (project_dir_of(container).empty() && starts_with(env, plan::default_env_name(host.cwd, "")))
+      elsewhere.push_back(env);
+  }
+  auto list = [](const std::vector<std::string>& names) {
+    std::string text;
+    for (const auto& name : names)
+      text += (text.empty() ? "" : ", ") + name;
+    return text;
+  };
+  if (here.size() == 1) return EnvName::parse(here.front());
+  if (!here.empty())
+    throw Error(ExitCode::usage, "several environments were made from this directory (" + list(here) + "); name one");
+  if (!elsewhere.empty())
+    throw Error(ExitCode::usage, "no environment records this directory as its project; " + list(elsewhere) +
+                                     " may be from here (made by an older launcher): name it");
+  throw Error(ExitCode::usage, "no environment was made from this directory; name one (`launcher ps` lists them)");
 }
 
 void refuse_unsaved_work(const docker::Docker& docker, const json& container, const std::string& discard) {
@@ -154,22 +168,56 @@ void remove_own_network(const docker::Docker& docker, const std::string& env) {
   docker.try_run({"network", "rm", plan::own_network(env)});
 }
 
+namespace {
+
+// Whether `fd` is still the file at `path`: `down --purge` deletes the lock file while holding it,
+// so a launcher that waited on the deleted file must lock the new one instead.
+bool is_current(int fd, const std::filesystem::path& path) {
+  struct stat opened {
+  }, named{};
+  return fstat(fd, &opened) == 0 && stat(path.c_str(), &named) == 0 && opened.st_dev == named.st_dev &&
+         opened.st_ino == named.st_ino;
+}
+
+} // namespace
+
 EnvironmentLock::EnvironmentLock(const std::filesystem::path& state_home, const std::string& env, std::ostream& notices,
-                                 bool wait) {
-  std::filesystem::path envs_dir = host::state_layout(env, state_home).env_dir.parent_path();
-  secrets::ensure_private_dir(envs_dir);
-  std::filesystem::path path = envs_dir / ("." + env + ".lock");
-  fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd_ < 0) throw Error(ExitCode::failed, "failed to open lock: " + path.string() + ": " + std::strerror(errno));
-  if (flock(fd_, LOCK_EX | LOCK_NB) == 0) return;
-  if (!wait) {
-    close(fd_);
-    throw Error(ExitCode::failed, "another launcher (an `up` or `down`) is working on environment \"" + env +
-                                      "\"; try again when it has finished");
+                                 bool wait)
+    : EnvironmentLock(host::state_layout(EnvName::parse(env), state_home), notices, wait) {}
+
+EnvironmentLock::EnvironmentLock(const host::StateLayout& layout, std::ostream& notices, bool wait)
+    : path_(layout.lock_file()) {
+  std::string env = layout.env_dir.filename().string();
+  secrets::ensure_private_dir(layout.inside(layout.envs_dir()));
+  layout.inside(path_);
+  bool told = false;
+  while (true) {
+    fd_ = open(path_.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd_ < 0) throw Error(ExitCode::failed, "failed to open lock: " + path_.string() + ": " + std::strerror(errno));
+    if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      if (!wait) {
+        close(fd_);
+        fd_ = -1;
+        throw Error(ExitCode::failed, "another launcher (an `up` or `down`) is working on environment \"" + env +
+                                          "\"; try again when it has finished");
+      }
+      if (!told)
+        notices << "another launcher is working on environment \"" << env << "\"; waiting for it to finish\n"
+                << std::flush;
+      told = true;
+      while (flock(fd_, LOCK_EX) != 0)
+        if (errno != EINTR)
+          throw Error(ExitCode::failed, "failed to lock: " + path_.string() + ": " + std::strerror(errno));
+    }
+    if (is_current(fd_, path_)) return;
+    close(fd_); // deleted (or replaced) by the holder before us: lock the file there now
+    fd_ = -1;
   }
-  notices << "another launcher is working on environment \"" << env << "\"; waiting for it to finish\n" << std::flush;
-  while (flock(fd_, LOCK_EX) != 0)
-    if (errno != EINTR) throw Error(ExitCode::failed, "failed to lock: " + path.string() + ": " + std::strerror(errno));
+}
+
+void EnvironmentLock::remove_file() {
+  if (unlink(path_.c_str()) != 0 && errno != ENOENT)
+    throw Error(ExitCode::failed, "failed to delete lock: " + path_.string() + ": " + std::strerror(errno));
 }
 
 EnvironmentLock::~EnvironmentLock() {

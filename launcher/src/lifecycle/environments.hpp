@@ -23,8 +23,8 @@ std::optional<nlohmann::json> find_environment(const docker::Docker& docker, con
 nlohmann::json require_environment(const docker::Docker& docker, const std::string& env);
 
 // ENV when the user gave one; otherwise the one environment made from this directory.
-std::string choose_environment(const docker::Docker& docker, const std::optional<std::string>& given,
-                               const host::HostFacts& host);
+EnvName choose_environment(const docker::Docker& docker, const std::optional<std::string>& given,
+                           const host::HostFacts& host);
 
 // Where images record their Python and Debian packages at build time, and the script that
 // lists them (images/scripts/list_packages.py), in the image.
@@ -62,17 +62,24 @@ std::vector<std::string> ssh_argv(const SshTarget& target);
 // Removes the env's own network once its container is gone; a shared network stays.
 void remove_own_network(const docker::Docker& docker, const std::string& env);
 
-// Holds a per-environment lock for its lifetime, so two `up`s of one environment never race:
-// the second waits, saying so; without `wait`, it fails saying who is busy.
+// Holds a per-environment lock (host::StateLayout::lock_file) for its lifetime, so two `up`s, an
+// `up` and a `down`, or two `secret rotate`s of one environment never race: the second waits,
+// saying so; without `wait`, it fails saying who is busy. The string form checks the name first.
 class EnvironmentLock {
 public:
+  EnvironmentLock(const host::StateLayout& layout, std::ostream& notices, bool wait = true);
   EnvironmentLock(const std::filesystem::path& state_home, const std::string& env, std::ostream& notices,
                   bool wait = true);
   ~EnvironmentLock();
   EnvironmentLock(const EnvironmentLock&) = delete;
   EnvironmentLock& operator=(const EnvironmentLock&) = delete;
 
+  // Deletes the lock file (`down --purge`), still holding the lock; a launcher waiting on it
+  // then locks a new file.
+  void remove_file();
+
 private:
+  std::filesystem::path path_;
   int fd_ = -1;
 };
 

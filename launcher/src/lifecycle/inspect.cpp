@@ -37,6 +37,7 @@ int port_number(const JsonReader& where, const std::string& text) {
 std::string env_of(const json& container) { return label(container, contract::label::env); }
 std::string profile_of(const json& container) { return label(container, contract::label::profile); }
 std::string plan_hash_of(const json& container) { return label(container, contract::label::plan_hash); }
+std::string project_dir_of(const json& container) { return label(container, contract::label::project_dir); }
 
 std::string name_of(const json& container) {
   std::string name = inspected(container).at("Name").string();

@@ -22,7 +22,8 @@ std::string env_of(const nlohmann::json& container);
 std::string name_of(const nlohmann::json& container); // without Docker's leading "/"
 std::string profile_of(const nlohmann::json& container);
 std::string plan_hash_of(const nlohmann::json& container);
-std::string status_of(const nlohmann::json& container); // "running (healthy)", "exited (1)", ...
+std::string project_dir_of(const nlohmann::json& container); // "" for an env made before the label
+std::string status_of(const nlohmann::json& container);      // "running (healthy)", "exited (1)", ...
 bool is_running(const nlohmann::json& container);
 // Docker's State.OOMKilled (set when the kernel's OOM killer ended any process of the container,
 // PID 1 or not), said with the memory limit; nullopt when it did not.

@@ -1,12 +1,17 @@
 #include "plan/resolve.hpp"
 
+#include <sodium.h>
+
 #include <algorithm>
+#include <array>
 
 #include "core/bytes.hpp"
 #include "core/cpu_list.hpp"
+#include "core/env_name.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "host/state_layout.hpp"
+#include "launcher_contract/contract.hpp"
 #include "profile/catalog.hpp"
 #include "profile/gpu_request.hpp"
 #include "profile/schema.hpp"
@@ -175,7 +180,7 @@ public:
     if (service != "jupyter" && service != "ssh") return {};
     SshForwarding forwarding{ssh.value("agent_forwarding", false), ssh.value("stream_local_forwarding", false),
                              ssh.value("user_rc", false)};
-    std::string secrets_dir = host::state_layout(env, host_.state_home).secrets_dir.string();
+    std::string secrets_dir = host::state_layout(EnvName::parse(env), host_.state_home).secrets_dir.string();
     // It is mounted into the container like a volume.
     if (!is_valid_utf8(secrets_dir))
       throw Error(ExitCode::usage, "the state directory " + quote_for_message(secrets_dir) + " " + not_utf8_for_docker +
@@ -258,6 +263,10 @@ public:
     resources(plan, placed);
     plan.restart = text("restart");
     plan.labels = fields_.value("labels", std::map<std::string, std::string>{});
+    // Which directory this env belongs to, for `down` without ENV (a path Docker cannot carry
+    // intact, not UTF-8, is left out: such an env is named instead).
+    if (std::string directory = host_.cwd.lexically_normal().string(); is_valid_utf8(directory))
+      plan.labels[contract::label::project_dir] = directory;
     plan.privileged = fields_.value("privileged", false);
     plan.read_only_root = fields_.value("read_only_root", false);
     if (plan.read_only_root && plan.user.sudo)
@@ -308,16 +317,40 @@ std::uint64_t default_memory_limit(std::uint64_t host_memory) {
   return limit / mib * mib; // a size people can read: "58982m"
 }
 
+namespace {
+
+// The first 8 hex digits of SHA-256 of `text`: what tells apart two directories whose names
+// render alike.
+std::string short_hash(const std::string& text) {
+  std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
+  crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(text.data()), text.size());
+  std::array<char, crypto_hash_sha256_BYTES * 2 + 1> hex{};
+  sodium_bin2hex(hex.data(), hex.size(), digest.data(), digest.size());
+  return std::string(hex.data(), 8);
+}
+
+} // namespace
+
 std::string default_env_name(const fs::path& cwd, const std::string& profile_name) {
   std::string directory = cwd.filename().string();
-  std::string name;
+  if (directory.empty() && cwd.has_parent_path()) directory = cwd.parent_path().filename().string(); // "/a/b/"
+  if (directory.empty() && profile_name.size() <= max_env_name_length) return profile_name;          // "/"
+  std::string rendered;
   for (char c : directory) {
-    bool keep = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
-    name += keep ? c : '-';
+    bool keep = is_ascii_alphanumeric(c) || c == '_' || c == '.' || c == '-';
+    rendered += keep ? c : '-';
   }
-  name.erase(0, name.find_first_not_of("_.-"));
-  name = name.empty() ? profile_name : name + "-" + profile_name;
-  return profile::is_valid_container_name(name) ? name : "env-" + profile_name;
+  rendered.erase(0, rendered.find_first_not_of("_.-"));
+  std::string name = rendered + "-" + profile_name;
+  // A faithful rendering names the directory; any other (characters replaced or dropped, or cut
+  // to length) could be another directory's too, so the absolute path's hash tells them apart.
+  if (rendered == directory && name.size() <= max_env_name_length) return name;
+  std::string tail = "-" + short_hash(fs::absolute(cwd).lexically_normal().string()) + "-" + profile_name;
+  if (tail.size() + 2 > max_env_name_length) // a profile name too long to add: the hash covers it
+    tail = "-" + short_hash(fs::absolute(cwd).lexically_normal().string() + '\0' + profile_name);
+  rendered.resize(std::min(rendered.size(), max_env_name_length - tail.size()));
+  rendered.erase(rendered.find_last_not_of("_.-") + 1);
+  return rendered.empty() ? tail.substr(1) : rendered + tail;
 }
 
 Resolution resolve_plan(const std::string& profile_name, const Sourced& profile, const host::HostFacts& host,

@@ -46,7 +46,10 @@ profile::Sourced host_defaults(const host::HostFacts& host);
 // reserve for the host (the larger of 10 % and 2 GiB), but never below half the host's memory.
 std::uint64_t default_memory_limit(std::uint64_t host_memory);
 
-// The default environment name: "<directory>-<profile>", made acceptable to Docker.
+// The default environment name: "<directory>-<profile>" when that is the directory's name as it is
+// and fits max_env_name_length; otherwise "<directory as far as it renders>-<8 hex digits of
+// SHA-256 of its absolute path>-<profile>", so two directories never share a name ("a b" and
+// "a:b", or two names of only non-ASCII letters, or two long names with a common start).
 std::string default_env_name(const std::filesystem::path& cwd, const std::string& profile_name);
 
 // Decides everything the profile left open and checks what needs the whole picture: host

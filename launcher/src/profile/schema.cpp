@@ -7,6 +7,7 @@
 
 #include "core/bytes.hpp"
 #include "core/cpu_list.hpp"
+#include "core/env_name.hpp"
 #include "core/error.hpp"
 #include "core/json_reader.hpp"
 #include "core/text.hpp"
@@ -366,10 +367,12 @@ public:
     }
   }
 
+  // The env's name: its container's, its state directory's and its lock's (core/env_name.hpp).
   void name(json& value, const std::string& pointer) const {
-    container_name(value, pointer,
-                   "a container name Docker accepts: a letter or digit, then letters, digits, '_', '.' or '-' "
-                   "(2 characters at least)");
+    std::string name = text(value, pointer);
+    if (std::string problem = env_name_problem(name); !problem.empty())
+      fail_because(pointer,
+                   "invalid environment name " + quote_for_message(name) + ": " + problem + "; " + env_name_rule);
   }
 
   // Docker's own networks would undo the isolation: "bridge" lets every container on it reach

@@ -30,30 +30,41 @@ std::vector<std::string> key_lines(const std::string& text, const std::string& w
   return lines;
 }
 
-// Each writes one secret anew (the env names the host key's alias; the others ignore it).
+// Each writes one secret anew (the env names the host key's alias; the others ignore it); a
+// password and its hash are replaced together.
 void write_token(const host::StateLayout& layout, const std::string&) {
-  write_private_file(layout.jupyter_token(), generate_token());
+  write_private_file(layout.inside(layout.jupyter_token()), generate_token());
 }
 
 void write_host_key(const host::StateLayout& layout, const std::string& env) {
-  write_private_file(layout.host_key(), generate_host_key(host_key_alias(env)).private_key);
+  write_private_file(layout.inside(layout.host_key()), generate_host_key(host_key_alias(env)).private_key);
   repair_host_key_files(layout, env);
 }
 
-void write_jupyter_password(const host::StateLayout& layout, const std::string&) {
+void write_password(const fs::path& hash_file, const fs::path& password_file, std::string (*hash)(const std::string&),
+                    const host::StateLayout& layout) {
   std::string password = generate_password();
-  write_private_file(layout.jupyter_password_hash(), jupyter_password_hash(password));
-  write_private_file(layout.jupyter_password(), password);
+  StagedFiles staged;
+  staged.stage(layout.inside(hash_file), hash(password));
+  staged.stage(layout.inside(password_file), password);
+  staged.commit();
+}
+
+void write_jupyter_password(const host::StateLayout& layout, const std::string&) {
+  write_password(layout.jupyter_password_hash(), layout.jupyter_password(), jupyter_password_hash, layout);
 }
 
 void write_user_password(const host::StateLayout& layout, const std::string&) {
-  std::string password = generate_password();
-  write_private_file(layout.user_password_hash(), crypt_password_hash(password));
-  write_private_file(layout.user_password(), password);
+  write_password(layout.user_password_hash(), layout.user_password(), crypt_password_hash, layout);
 }
 
+// The plan's secrets directory is state_dir/envs/<env>/secrets (host::state_layout made it).
 host::StateLayout layout_of(const plan::Plan& plan) {
-  return {fs::path(plan.access.secrets_dir).parent_path(), plan.access.secrets_dir};
+  fs::path secrets_dir = plan.access.secrets_dir;
+  host::StateLayout layout{secrets_dir.parent_path().parent_path().parent_path(), secrets_dir.parent_path(),
+                           secrets_dir};
+  if (!secrets_dir.empty()) layout.inside(layout.secrets_dir); // empty: a service without secrets
+  return layout;
 }
 
 // Why a stored secret cannot be used as it is; empty when it can. Each check is what
@@ -107,8 +118,8 @@ std::string problem_of(const fs::path& file, SecretCheck check) {
   return text ? check(*text) : "missing";
 }
 
-void rewrite_if_differs(const fs::path& file, const std::string& content) {
-  if (read_private_file(file) != content) write_private_file(file, content);
+void rewrite_if_differs(const host::StateLayout& layout, const fs::path& file, const std::string& content) {
+  if (read_private_file(file) != content) write_private_file(layout.inside(file), content);
 }
 
 } // namespace
@@ -124,15 +135,15 @@ std::vector<std::string> secret_problems(const plan::Plan& plan) {
 void repair_host_key_files(const host::StateLayout& layout, const std::string& env) {
   auto stored = read_host_key(read_private_file(layout.host_key()).value_or(""), host_key_alias(env));
   if (!stored) return; // a secret problem, not a derived one: secret_problems names it
-  rewrite_if_differs(layout.host_public_key(), stored->public_line + "\n");
-  rewrite_if_differs(layout.known_hosts(), host_key_alias(env) + " " + stored->public_line + "\n");
+  rewrite_if_differs(layout, layout.host_public_key(), stored->public_line + "\n");
+  rewrite_if_differs(layout, layout.known_hosts(), host_key_alias(env) + " " + stored->public_line + "\n");
 }
 
 void repair_derived_files(const plan::Plan& plan, const fs::path& home) {
   if (plan.service != "ssh") return;
   host::StateLayout layout = layout_of(plan);
   repair_host_key_files(layout, plan.env);
-  rewrite_if_differs(layout.authorized_keys(), collect_authorized_keys(plan.access.authorized_keys, home));
+  rewrite_if_differs(layout, layout.authorized_keys(), collect_authorized_keys(plan.access.authorized_keys, home));
 }
 
 std::string host_key_alias(const std::string& env) { return "launcher-" + env; }
@@ -182,20 +193,56 @@ EnvSecrets ensure_env_secrets(const plan::Plan& plan, const fs::path& home) {
     if (!problem_of(secret.file, secret.check).empty()) secret.make(layout, plan.env);
   // A password the profile no longer asks for goes, with its hash.
   if (service == "jupyter" && plan.access.jupyter_auth != "password")
-    fs::remove(layout.jupyter_password_hash()), fs::remove(layout.jupyter_password());
+    fs::remove(layout.inside(layout.jupyter_password_hash())), fs::remove(layout.inside(layout.jupyter_password()));
   if (service == "ssh" && !plan.access.ssh_password)
-    fs::remove(layout.user_password_hash()), fs::remove(layout.user_password());
+    fs::remove(layout.inside(layout.user_password_hash())), fs::remove(layout.inside(layout.user_password()));
   repair_derived_files(plan, home);
   return read_env_secrets(layout, plan.env);
 }
 
 EnvSecrets rotate_env_secrets(const host::StateLayout& layout, const std::string& env, bool host_key) {
   read_env_secrets(layout, env); // the environment must exist
-  if (fs::exists(layout.jupyter_token())) write_token(layout, env);
-  if (fs::exists(layout.jupyter_password_hash())) write_jupyter_password(layout, env);
-  if (fs::exists(layout.user_password_hash())) write_user_password(layout, env);
-  if (host_key && fs::exists(layout.host_key())) write_host_key(layout, env);
+  // Everything new is made and flushed to temporaries before the first rename, so a password is
+  // never seen beside an old hash, nor a host key beside an old .pub or known_hosts line.
+  StagedFiles staged;
+  auto stage = [&](const fs::path& file, const std::string& content) { staged.stage(layout.inside(file), content); };
+  if (fs::exists(layout.jupyter_token())) stage(layout.jupyter_token(), generate_token());
+  if (fs::exists(layout.jupyter_password_hash())) {
+    std::string password = generate_password();
+    stage(layout.jupyter_password_hash(), jupyter_password_hash(password));
+    stage(layout.jupyter_password(), password);
+  }
+  if (fs::exists(layout.user_password_hash())) {
+    std::string password = generate_password();
+    stage(layout.user_password_hash(), crypt_password_hash(password));
+    stage(layout.user_password(), password);
+  }
+  if (host_key && fs::exists(layout.host_key())) {
+    HostKey key = generate_host_key(host_key_alias(env));
+    stage(layout.host_key(), key.private_key);
+    stage(layout.host_public_key(), key.public_line + "\n");
+    stage(layout.known_hosts(), host_key_alias(env) + " " + key.public_line + "\n");
+  }
+  staged.commit();
   return read_env_secrets(layout, env);
+}
+
+std::optional<EnvSecrets> read_agreeing_secrets(const host::StateLayout& layout, const std::string& env) {
+  EnvSecrets secrets = read_env_secrets(layout, env);
+  auto agrees = [](const std::optional<std::string>& password, const fs::path& hash_file) {
+    auto hash = read_private_file(hash_file);
+    return !password || !hash || password_matches(*password, *hash);
+  };
+  if (!agrees(secrets.jupyter_password, layout.jupyter_password_hash()) ||
+      !agrees(secrets.user_password, layout.user_password_hash()))
+    return std::nullopt;
+  auto key = read_private_file(layout.host_key());
+  auto stored = key ? read_host_key(*key, host_key_alias(env)) : std::nullopt;
+  if (!stored) return secrets; // no usable key: nothing derived from it to disagree
+  auto known = read_private_file(layout.known_hosts());
+  bool key_agrees = (!secrets.host_key_fingerprint || *secrets.host_key_fingerprint == stored->fingerprint) &&
+                    (!known || *known == host_key_alias(env) + " " + stored->public_line + "\n");
+  return key_agrees ? std::optional<EnvSecrets>(secrets) : std::nullopt;
 }
 
 EnvSecrets read_env_secrets(const host::StateLayout& layout, const std::string& env) {

@@ -46,6 +46,11 @@ void repair_host_key_files(const host::StateLayout& layout, const std::string& e
 // Replaces the token and the passwords that exist; the host key only when asked.
 EnvSecrets rotate_env_secrets(const host::StateLayout& layout, const std::string& env, bool host_key);
 
+// read_env_secrets, when what it read (each file once) agrees with itself: each plaintext password
+// with its hash, the host key's public half and known_hosts line with the key. nullopt only when
+// it was read between a rotate's renames.
+std::optional<EnvSecrets> read_agreeing_secrets(const host::StateLayout& layout, const std::string& env);
+
 // Reads what exists; an environment without a state directory is an error naming it.
 EnvSecrets read_env_secrets(const host::StateLayout& layout, const std::string& env);
 

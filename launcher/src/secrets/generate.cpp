@@ -100,6 +100,18 @@ std::string crypt_password_hash(const std::string& password) {
   return result;
 }
 
+bool password_matches(const std::string& password, const std::string& hash) {
+  if (starts_with(hash, "argon2:")) {
+    if (sodium_init() < 0) throw Error(ExitCode::failed, "failed to initialise libsodium");
+    return crypto_pwhash_str_verify(hash.c_str() + 7, password.c_str(), password.size()) == 0;
+  }
+  crypt_data data{};
+  const char* computed = crypt_rn(password.c_str(), hash.c_str(), &data, sizeof data);
+  bool matches = computed && computed[0] != '*' && hash == computed;
+  sodium_memzero(&data, sizeof data);
+  return matches;
+}
+
 HostKey generate_host_key(const std::string& comment) {
   ssh_key raw = nullptr;
   if (ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &raw) != SSH_OK)

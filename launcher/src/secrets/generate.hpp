@@ -17,6 +17,9 @@ std::string jupyter_password_hash(const std::string& password);
 // A yescrypt crypt(3) hash ("$y$..."), as /etc/shadow holds it, made with libcrypt.
 std::string crypt_password_hash(const std::string& password);
 
+// Whether `password` is the one `hash` (either format above) was made from.
+bool password_matches(const std::string& password, const std::string& hash);
+
 struct HostKey {
   std::string private_key; // OpenSSH PEM
   std::string public_line; // "ssh-ed25519 AAAA... comment"

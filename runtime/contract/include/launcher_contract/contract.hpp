@@ -55,6 +55,8 @@ inline constexpr const char* prefix = "io.launcher.";
 inline constexpr const char* env = "io.launcher.env";
 inline constexpr const char* profile = "io.launcher.profile";
 inline constexpr const char* plan_hash = "io.launcher.plan-hash";
+// The absolute directory `up` ran in: `down` without ENV acts only on an env made there.
+inline constexpr const char* project_dir = "io.launcher.project-dir";
 // "all", "0,1" or "none": lets `ps` show GPUs from one `docker ps`, without an inspect.
 inline constexpr const char* gpus = "io.launcher.gpus";
 inline constexpr const char* network = "io.launcher.network"; // on shared networks the launcher made
