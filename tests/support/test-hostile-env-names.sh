@@ -12,6 +12,8 @@ tree=$(mktemp -d)
 trap 'rm -rf -- "$tree"' EXIT
 if ! "$support/readonly-root.sh" "$tree" -- true 2>/dev/null; then
   echo "test-hostile-env-names.sh: no read-only mount namespace here; skipped" >&2
+  # CI (LAUNCHER_E2E_REQUIRED=1) turns the skip into a failure.
+  [[ ${LAUNCHER_E2E_REQUIRED:-} == 1 ]] && exit 1
   exit 77
 fi
 
@@ -111,13 +113,11 @@ done'
 public=$(ssh-keygen -y -f "$rotated/secrets/ssh_host_ed25519_key" | cut -d' ' -f1-2)
 [[ "$(cut -d' ' -f1-2 "$rotated/secrets/ssh_host_ed25519_key.pub")" == "$public" ]] || fail "the .pub is not the key's"
 [[ "$(cut -d' ' -f2-3 "$rotated/known_hosts")" == "$public" ]] || fail "known_hosts is not the key's"
-if python3 -W ignore -c 'import crypt' 2>/dev/null; then
-  python3 -W ignore - "$rotated/user_password" "$rotated/secrets/user_password_hash" <<'PY' || fail "the password does not match its hash"
+python3 -W ignore - "$rotated/user_password" "$rotated/secrets/user_password_hash" <<'PY' || fail "the password does not match its hash"
 import crypt, sys
 password, stored = (open(path).read() for path in sys.argv[1:3])
 sys.exit(0 if crypt.crypt(password, stored) == stored else 1)
 PY
-fi
 leftovers=$(find "$rotated" -name '.*')
 [[ -z "$leftovers" ]] || fail "temporary files were left: $leftovers"
 
