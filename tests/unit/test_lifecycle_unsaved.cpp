@@ -156,7 +156,7 @@ TEST_CASE("a tree renamed or unpacked inside the env is one line with its count;
         std::vector<lifecycle::FileGroup>{{"/opt/data-v2", 16}, {"/srv/one/only.txt", 1}, {"/usr/local/bin/tool", 1}});
   std::string message = lifecycle::unsaved_work_message("lab", work, "/workspace", "or discard it all with --force");
   CHECK(message.find("\n  files (18):\n    /opt/data-v2/ (new directory, 16 files)\n    /srv/one/only.txt\n    "
-                     "/usr/local/bin/tool\n  ") == message.find("\n  files"));
+                     "/usr/local/bin/tool\nkeep all of it") == message.find("\n  files"));
   CHECK(message.find("... and") == std::string::npos);
 
   std::string all = lifecycle::unsaved_work_message("lab", work, "/workspace", "x", {true, std::nullopt});
