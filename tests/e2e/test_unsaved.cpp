@@ -178,7 +178,7 @@ TEST_CASE("unsaved: pip and apt installs are named, and a snapshot keeps them wi
   run_process({docker(), "image", "rm", tag});
 }
 
-TEST_CASE("unsaved: a tree renamed inside the env is one line of down's list, and --list-all lists every file",
+TEST_CASE("unsaved: a tree renamed inside the env is one line of down's list and --list-all lists every file",
           "[e2e][unsaved]") {
   require_engine();
   require_lifecycle_image();
