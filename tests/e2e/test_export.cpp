@@ -215,13 +215,15 @@ TEST_CASE("export: docker compose up --wait starts the jupyter profile as up doe
   std::string env = unique_name("export-lab");
   ComposeProject project{dir.path / "compose.yaml", env};
 
+  // Exported first: `launcher down` then removes the env's network, which the file declares itself.
+  export_to(dir, "compose", project.file, {"--profile", "lab", "--name", env});
   json made_by_up;
   {
     UpEnvironment up_env{dir, env};
     up(dir, {"--profile", "lab", "--name", env});
     made_by_up = inspect_container(env);
   }
-  export_to(dir, "compose", project.file, {"--profile", "lab", "--name", env});
+  REQUIRE(run_process({docker(), "network", "inspect", launcher::plan::own_network(env)}).exit_code != 0);
   auto started = project.compose({"up", "-d", "--wait", "--wait-timeout", "180"});
   INFO(started.err);
   REQUIRE(started.exit_code == 0);
@@ -318,19 +320,20 @@ TEST_CASE("export: the container Compose creates with GPUs agrees with docker cr
 
   std::vector<std::string> export_args{"export", "--format", "compose", "-o", project.file.string()};
   export_args.insert(export_args.end(), flags.begin(), flags.end());
-  auto exported = run_launcher(dir, export_args); // makes the network and secrets, as up would
+  auto exported = run_launcher(dir, export_args); // makes the secrets, as up would
   INFO(exported.err);
   REQUIRE(exported.exit_code == 0);
 
-  auto created = run_process(argv);
-  INFO(created.err);
-  REQUIRE(created.exit_code == 0);
-  json made_by_run = inspect_container(env);
-  run_process({docker(), "rm", "-f", env});
+  // Compose first: it makes the env's network the file declares, which the rendered argv joins.
   auto composed = project.compose({"create"});
   INFO(composed.err);
   REQUIRE(composed.exit_code == 0);
   json made_by_compose = inspect_container(env);
+  run_process({docker(), "rm", "-f", env});
+  auto created = run_process(argv);
+  INFO(created.err);
+  REQUIRE(created.exit_code == 0);
+  json made_by_run = inspect_container(env);
   check_agree(made_by_run, made_by_compose);
   CHECK(made_by_compose["HostConfig"]["DeviceRequests"][0]["DeviceIDs"] == json{"0", "1"});
 }

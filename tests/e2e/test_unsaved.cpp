@@ -150,6 +150,18 @@ TEST_CASE("unsaved: pip and apt installs are named, and a snapshot keeps them wi
   // The running env got its password hash back after the commit.
   CHECK(docker_exec(env.name, "grep '^e2e:' /etc/shadow").out.find(password_hash) != std::string::npos);
 
+  // down names the snapshot that holds the work; the running env kept the image's package record.
+  auto held = run_launcher(dir, {"down", env.name});
+  CHECK(held.exit_code == 1);
+  CHECK(held.err.find("\nsnapshot " + tag + " (taken ") != std::string::npos);
+  CHECK(held.err.find(") holds all of it as it was then\n") != std::string::npos);
+  CHECK(held.err.find("tinywheel 0.1 (new)") != std::string::npos);
+  CHECK(held.err.find("packages.json") == std::string::npos);
+  // Work made since the snapshot is counted as not in it.
+  REQUIRE(docker_exec(env.name, "echo later > /opt/later.txt").exit_code == 0);
+  auto since = run_launcher(dir, {"down", env.name});
+  CHECK(since.err.find(") holds it as it was then, but not 1 of these, new since\n") != std::string::npos);
+
   // down --force, then up from the snapshot: the work is all there.
   REQUIRE(run_launcher(dir, {"down", env.name, "--force"}).exit_code == 0);
   auto again = run_launcher(dir, {"up", "--profile", "remote", "--name", env.name, "--image", tag, "--timeout", "180"});
@@ -158,8 +170,33 @@ TEST_CASE("unsaved: pip and apt installs are named, and a snapshot keeps them wi
   CHECK(docker_exec(env.name, "python3 -c 'import tinywheel; print(tinywheel.VERSION)'").out == "0.1\n");
   CHECK(docker_exec(env.name, "jq --version").exit_code == 0);
   CHECK(docker_exec(env.name, "cat /opt/unsaved-work.txt").out == "precious\n");
+  // The snapshot's package record is its own: nothing changed since, so a plain down goes ahead.
+  auto plain = run_launcher(dir, {"down", env.name});
+  INFO(plain.err);
+  CHECK(plain.exit_code == 0);
   run_launcher(dir, {"down", env.name, "--force"});
   run_process({docker(), "image", "rm", tag});
+}
+
+TEST_CASE("unsaved: a tree renamed inside the env is one line of down's list and --list-all lists every file",
+          "[e2e][unsaved]") {
+  require_engine();
+  require_lifecycle_image();
+  TempDir dir;
+  UpEnvironment env{dir, unique_name("renamed")};
+  up(dir, {"--profile", "shell", "--gpus", "none", "--name", env.name});
+  REQUIRE(docker_exec(env.name,
+                      "mkdir -p /opt/data/shards && for i in $(seq 10 39); do echo $i > /opt/data/shards/s$i; "
+                      "done && echo n > /opt/notes.txt && mv /opt/data /opt/data-v2")
+              .exit_code == 0);
+  auto refused = run_launcher(dir, {"down", env.name});
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err.find("\n  files (31):\n    /opt/data-v2/ (new directory, 30 files)\n    /opt/notes.txt\n") !=
+        std::string::npos);
+  auto all = run_launcher(dir, {"down", env.name, "--list-all"});
+  CHECK(all.exit_code == 1);
+  for (int i = 10; i < 40; ++i)
+    CHECK(all.err.find("\n    /opt/data-v2/shards/s" + std::to_string(i) + "\n") != std::string::npos);
 }
 
 TEST_CASE("unsaved: snapshot refuses an unknown env, a name Docker would refuse and an env that up is working on",

@@ -399,3 +399,45 @@ TEST_CASE("ps marks a running env whose GPUs are lost, and a stopped one the OOM
         "Exited (137) 1 second ago, out of memory: the kernel killed a process in it (limit 256m); raise "
         "resources.memory, then launcher up --recreate");
 }
+
+TEST_CASE("after snapshot, down names the snapshot that holds the work, and the hint's pin command works",
+          "[commands][snapshot][down]") {
+  Bench bench;
+  bench.has_container("a-plan", false);
+  bench.docker.on({"diff", env}, "C /opt\nA /opt/notes.txt\n");
+  bench.docker.on({"commit"}, "sha256:5a\n");
+  const std::string tag = "unit/image:1-snap";
+  const std::string digest = "sha256:" + std::string(64, 'd');
+  bench.docker.on({"image", "inspect", tag},
+                  json::array({{{"Id", "sha256:5a"}, {"RepoDigests", {"unit/image@" + digest}}}}).dump());
+  REQUIRE(bench.run({"snapshot", env, "--tag", tag}) == 0);
+  INFO(bench.err.str());
+  // A stopped container cannot list its packages: the snapshot keeps the image's record, and says so.
+  CHECK(contains(bench.err.str(), "launcher: warning: the snapshot keeps /usr/local/share/launcher/packages.json of "
+                                  "its image (the environment is stopped)"));
+  std::string hints = bench.out.str();
+  CHECK(contains(hints, "  pin it:   set \"image\": \"" + tag +
+                            "\" for profile \"shell\" in launcher.json, then launcher pin --profile shell\n"));
+
+  CHECK(bench.run({"down", env}) == 1);
+  CHECK(contains(bench.err.str(), "\n  files (1):\n    /opt/notes.txt\nsnapshot " + tag + " (taken "));
+  CHECK(contains(bench.err.str(), ") holds all of it as it was then\n"));
+  CHECK(bench.docker.calls_to({"rm"}).empty());
+
+  // The pin line, followed: the tag goes into the team file's profile, then the command as printed.
+  write_file_atomically(bench.dir.path / "project" / "launcher.json",
+                        json{{"version", 1}, {"profiles", {{"shell", {{"image", tag}, {"gpus", "none"}}}}}}.dump(),
+                        0644);
+  std::string command = hints.substr(hints.find("then launcher ") + 14);
+  command = command.substr(0, command.find('\n'));
+  std::vector<std::string> args;
+  for (std::size_t start = 0; start <= command.size();) {
+    std::size_t end = std::min(command.find(' ', start), command.size());
+    args.push_back(command.substr(start, end - start));
+    start = end + 1;
+  }
+  CHECK(args == std::vector<std::string>{"pin", "--profile", "shell"});
+  REQUIRE(bench.run(args) == 0);
+  CHECK(json::parse(read_file(bench.dir.path / "project" / "launcher.json"))["profiles"]["shell"]["image"] ==
+        tag + "@" + digest);
+}

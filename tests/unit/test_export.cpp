@@ -212,7 +212,11 @@ TEST_CASE("compose: every other option of the rendered docker run has its key", 
   json document = exporting::compose_document(plan).content;
   json service = document["services"]["command"];
   CHECK(document["name"] == "project-shell");
-  CHECK(document["networks"] == json{{"launcher-project-shell", {{"external", true}}}});
+  CHECK(document["networks"] == json{{"launcher-project-shell",
+                                      {{"name", "launcher-project-shell"},
+                                       {"driver", "bridge"},
+                                       {"driver_opts", {{"com.docker.network.bridge.enable_icc", "false"}}},
+                                       {"labels", {{"io.launcher.env", "project-shell"}}}}}});
   CHECK(service["networks"] == json{{"launcher-project-shell", json::object()}});
   CHECK(service["container_name"] == "project-shell");
   CHECK(service["image"] == plan.image);
@@ -246,6 +250,24 @@ TEST_CASE("compose: every other option of the rendered docker run has its key", 
   CHECK(shell["tty"] == true);
   CHECK(shell["security_opt"] == json{"no-new-privileges"});
   CHECK(!shell.contains("privileged"));
+}
+
+TEST_CASE("an export needs no network made beforehand: its own is declared, a shared one is external", "[export]") {
+  // Compose makes the env's own network (traffic between containers off) whenever it is missing,
+  // as after `launcher down`; the devcontainer CLI runs the same before each start.
+  plan::Plan plan = builtin_plan("shell", 0);
+  json compose = exporting::compose_document(plan).content;
+  CHECK(compose["networks"]["launcher-project-shell"]["name"] == "launcher-project-shell");
+  CHECK_FALSE(compose["networks"]["launcher-project-shell"].contains("external"));
+  CHECK(exporting::devcontainer_document(plan).content["initializeCommand"] ==
+        json{"sh", "-c",
+             "docker network inspect 'launcher-project-shell' >/dev/null 2>&1 || docker network create --driver bridge "
+             "--opt com.docker.network.bridge.enable_icc=false --label 'io.launcher.env=project-shell' "
+             "'launcher-project-shell' >/dev/null"});
+  // A shared network: no `down` removes it, and the profiles make it.
+  plan.network = "team-net";
+  CHECK(exporting::compose_document(plan).content["networks"] == json{{"team-net", {{"external", true}}}});
+  CHECK_FALSE(exporting::devcontainer_document(plan).content.contains("initializeCommand"));
 }
 
 TEST_CASE("compose cannot express NUMA nodes: --lossy leaves them out, the devcontainer keeps them", "[export]") {

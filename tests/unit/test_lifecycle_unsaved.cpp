@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "lifecycle/inspect.hpp"
 #include "lifecycle/snapshot.hpp"
 #include "lifecycle/unsaved.hpp"
 #include "support.hpp"
@@ -85,7 +86,7 @@ TEST_CASE("the refusal groups what would be lost and says how to keep each", "[l
   CHECK(message == "environment \"lab\" has changes outside its volumes that removing the container would lose:"
                    "\n  files (22):" +
                        files +
-                       "\n    ... and 2 more"
+                       "\n    ... and 2 more (`launcher down lab --list-all` lists every file)"
                        "\n  Python packages installed, changed or removed since the image was built (2):"
                        "\n    tinywheel 0.1 (new)\n    numpy 1.24.2 -> 1.26.0"
                        "\n  Debian packages installed, changed or removed since the image was built (2):"
@@ -134,4 +135,114 @@ TEST_CASE("snapshot names Docker would refuse are refused first, saying why", "[
   CHECK(lifecycle::image_reference_problem("") == "it is empty");
   CHECK(lifecycle::image_reference_problem("lab/") ==
         "\"\" in the repository is not lowercase letters and digits separated by '.', '_' or '-'");
+}
+
+TEST_CASE("a tree renamed or unpacked inside the env is one line with its count; --list-all lists every file",
+          "[lifecycle][unsaved]") {
+  // `mv /opt/data /opt/data-v2` on overlayfs: the new tree is added whole, the old one deleted.
+  std::string diff = "C /opt\nD /opt/data\nA /opt/data-v2\nA /opt/data-v2/shards\n";
+  std::vector<std::string> tree;
+  for (int i = 0; i < 15; ++i) {
+    tree.push_back("/opt/data-v2/shards/s" + std::to_string(10 + i));
+    diff += "A " + tree.back() + "\n";
+  }
+  diff += "A /opt/data-v2/README\nC /usr\nC /usr/local\nC /usr/local/bin\nC /usr/local/bin/tool\nA /srv/one\n"
+          "A /srv/one/only.txt\n";
+  auto work = work_of(diff);
+  CHECK(work.files.size() == 18);
+  CHECK(work.added_directories == std::vector<std::string>{"/opt/data-v2", "/opt/data-v2/shards", "/srv/one"});
+  // The topmost added directory holds the tree; a new directory with one file shows the file.
+  CHECK(lifecycle::group_files(work) ==
+        std::vector<lifecycle::FileGroup>{{"/opt/data-v2", 16}, {"/srv/one/only.txt", 1}, {"/usr/local/bin/tool", 1}});
+  std::string message = lifecycle::unsaved_work_message("lab", work, "/workspace", "or discard it all with --force");
+  CHECK(message.find("\n  files (18):\n    /opt/data-v2/ (new directory, 16 files)\n    /srv/one/only.txt\n    "
+                     "/usr/local/bin/tool\nkeep all of it") == message.find("\n  files"));
+  CHECK(message.find("... and") == std::string::npos);
+
+  std::string all = lifecycle::unsaved_work_message("lab", work, "/workspace", "x", {true, std::nullopt});
+  for (const auto& file : work.files)
+    CHECK(all.find("\n    " + file + "\n") != std::string::npos);
+
+  // More lines than are shown: the rest is counted in files, and the flag that shows them named.
+  lifecycle::UnsavedWork many;
+  for (int i = 0; i < 30; ++i)
+    many.files.push_back("/srv/f" + std::to_string(100 + i));
+  many.added_directories = {"/srv/a"};
+  for (int i = 0; i < 5; ++i)
+    many.files.push_back("/srv/a/x" + std::to_string(i));
+  std::sort(many.files.begin(), many.files.end());
+  std::string cut = lifecycle::unsaved_work_message("lab", many, "/workspace", "x");
+  CHECK(cut.find("\n    /srv/a/ (new directory, 5 files)\n") != std::string::npos);
+  CHECK(cut.find("\n    ... and 11 more (`launcher down lab --list-all` lists every file)\n") != std::string::npos);
+  std::string listed = lifecycle::unsaved_work_message("lab", many, "/workspace", "x", {true, std::nullopt});
+  CHECK(listed.find("... and") == std::string::npos);
+  CHECK(listed.find("\n    /srv/f129\n") != std::string::npos);
+}
+
+TEST_CASE("the package record is the launcher's own: a snapshot's rewrite of it is no work", "[lifecycle][unsaved]") {
+  CHECK(work_of(std::string("C /usr\nC /usr/local\nC /usr/local/share\nC /usr/local/share/launcher\nC ") +
+                lifecycle::package_record + "\n")
+            .files.empty());
+}
+
+TEST_CASE("down names the snapshot that holds the work, and what is new since", "[lifecycle][snapshot]") {
+  lifecycle::UnsavedWork work;
+  work.files = {"/opt/notes.txt"};
+  work.python = {{"tinywheel", "", "0.1"}};
+  lifecycle::SnapshotHeld held{
+      "lab:1-snapshot-lab-20261201-1305", "2026-12-01T13:05:00Z", {"/opt/notes.txt"}, {{"tinywheel", "", "0.1"}}};
+  CHECK(lifecycle::new_since_snapshot(work, held) == 0);
+  std::string message = lifecycle::unsaved_work_message("lab", work, "/workspace", "x", {false, held});
+  CHECK(message.find("\nsnapshot lab:1-snapshot-lab-20261201-1305 (taken 2026-12-01T13:05:00Z) holds all of it as it "
+                     "was then\nkeep all of it") != std::string::npos);
+  // A file added and a package upgraded since: two not in it.
+  work.files.push_back("/opt/later.txt");
+  work.python = {{"tinywheel", "", "0.2"}};
+  CHECK(lifecycle::new_since_snapshot(work, held) == 2);
+  CHECK(lifecycle::unsaved_work_message("lab", work, "/workspace", "x", {false, held})
+            .find("holds it as it was then, but not 2 of these, new since\n") != std::string::npos);
+  CHECK(lifecycle::unsaved_work_message("lab", work, "/workspace", "x").find("snapshot lab:1") == std::string::npos);
+}
+
+TEST_CASE("a snapshot's record reads back as written; anything else reads as none", "[lifecycle][snapshot]") {
+  lifecycle::SnapshotRecord record{
+      "c0ffee", "sha256:5a", {"lab:1-snapshot", "2026-12-01T13:05:00Z", {"/opt/a", "/srv/b"}, {{"jq", "", "1.6"}}}};
+  auto again = lifecycle::parse_snapshot_record(lifecycle::snapshot_record_json(record).dump());
+  REQUIRE(again);
+  CHECK(again->container_id == "c0ffee");
+  CHECK(again->image_id == "sha256:5a");
+  CHECK(again->held.tag == "lab:1-snapshot");
+  CHECK(again->held.time == "2026-12-01T13:05:00Z");
+  CHECK(again->held.files == record.held.files);
+  CHECK(again->held.packages == record.held.packages);
+  for (std::string text : {"", "[]", "{}", R"({"container": 1})", "not json"}) {
+    INFO(text);
+    CHECK_FALSE(lifecycle::parse_snapshot_record(text));
+  }
+}
+
+TEST_CASE("the snapshot's hints are commands that work: pin takes the profile, not the tag", "[lifecycle][snapshot]") {
+  std::string hints = lifecycle::snapshot_hints("lab", "repo/pt:1-snapshot-lab-20261201-1305", "sha256:5a", "jupyter");
+  CHECK(hints == "snapshot of lab: repo/pt:1-snapshot-lab-20261201-1305 (sha256:5a)\n"
+                 "  use it:   launcher up --image repo/pt:1-snapshot-lab-20261201-1305\n"
+                 "  share it: docker push repo/pt:1-snapshot-lab-20261201-1305; others: docker pull "
+                 "repo/pt:1-snapshot-lab-20261201-1305 && launcher up --image repo/pt:1-snapshot-lab-20261201-1305\n"
+                 "  pin it:   set \"image\": \"repo/pt:1-snapshot-lab-20261201-1305\" for profile \"jupyter\" in "
+                 "launcher.json, then launcher pin --profile jupyter\n");
+  CHECK(hints.find("launcher pin repo") == std::string::npos);
+}
+
+TEST_CASE("a changed plan shows byte sizes as a profile writes them, resources field by field", "[lifecycle][plan]") {
+  nlohmann::json before{{"shm_size", 2147483648ULL},
+                        {"resources", {{"memory", 2147483648ULL}, {"cpu_shares", 1024}}},
+                        {"ipc", "private"}};
+  nlohmann::json after{{"shm_size", 3221225472ULL},
+                       {"resources", {{"memory", 1610612736ULL}, {"cpu_shares", 1024}, {"cpus", 2.5}}},
+                       {"ipc", "host"}};
+  CHECK(lifecycle::plan_differences(before, after) ==
+        std::vector<std::string>{"ipc: \"private\" -> \"host\"", "resources.cpus: null -> 2.5",
+                                 "resources.memory: 2g -> 1536m", "shm_size: 2g -> 3g"});
+  nlohmann::json unlimited = after;
+  unlimited["resources"].erase("memory");
+  CHECK(lifecycle::plan_differences(after, unlimited) == std::vector<std::string>{"resources.memory: 1536m -> null"});
 }

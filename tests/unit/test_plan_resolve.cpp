@@ -6,6 +6,7 @@
 #include "core/env_name.hpp"
 
 #include "core/field_count.hpp"
+#include "doctor/checks.hpp"
 #include "plan/plan.hpp"
 #include "plan/resolve.hpp"
 #include "profile/builtin.hpp"
@@ -87,6 +88,32 @@ TEST_CASE("a profile's memory limit sizes the default /dev/shm, and unlimited is
   require_refused({{"shm_size", "48g"}, {"resources", {{"memory", "8g"}}}}, ExitCode::usage,
                   "launcher.json:/profiles/dev/shm_size: /dev/shm of 48g is above the memory limit of 8g "
                   "(launcher.json:/profiles/dev/resources/memory), which counts it; lower it or raise the limit");
+}
+
+TEST_CASE("the shm warning's advice, written into the profile, resolves and silences it", "[plan][resources][shm]") {
+  for (std::string memory : {"256m", "1g", "1536m", "2g", "3g", "8g", "16g", "64g", "unlimited"}) {
+    INFO(memory);
+    json fields{{"shm_size", "64m"}, {"resources", {{"memory", memory}}}};
+    plan::Plan small = resolve({{"dev", fields}}).plan;
+    doctor::CheckResult warned = doctor::shm_check(doctor::subject_of(small));
+    REQUIRE(warned.status == doctor::Status::warn);
+    // The fix names each field as a profile writes it; the same fields, set, are accepted.
+    for (const auto& [key, value] : doctor::shm_advice(small.memory_bytes)) {
+      CHECK(warned.fix.find("\"" + key + "\": " + value.dump()) != std::string::npos);
+      if (value.is_object())
+        fields[key].update(value);
+      else
+        fields[key] = value;
+    }
+    plan::Plan advised = resolve({{"dev", fields}}).plan;
+    CHECK(doctor::shm_check(doctor::subject_of(advised)).status == doctor::Status::ok);
+  }
+  CHECK(doctor::shm_check(
+            doctor::subject_of(resolve({{"dev", {{"shm_size", "64m"}, {"resources", {{"memory", "256m"}}}}}}).plan))
+            .fix ==
+        "set \"shm_size\": \"1g\", \"resources\": {\"memory\":\"2g\"} in the profile (its memory limit of 256m "
+        "counts /dev/shm), or \"ipc\": \"host\"");
+  CHECK(doctor::shm_advice(std::uint64_t{8} << 30) == std::vector<std::pair<std::string, json>>{{"shm_size", "4g"}});
 }
 
 TEST_CASE("CPU sets follow the NUMA nodes of the GPUs chosen", "[plan][resources]") {

@@ -14,6 +14,7 @@
 #include "host/state_layout.hpp"
 #include "lifecycle/environments.hpp"
 #include "lifecycle/inspect.hpp"
+#include "lifecycle/snapshot.hpp"
 
 namespace launcher::commands {
 
@@ -88,6 +89,7 @@ void add_down_command(CLI::App& app, Context& context) {
     bool force = false;
     bool purge = false;
     bool yes = false;
+    bool list_all = false;
     int timeout_seconds = 10;
   };
   auto options = std::make_shared<Options>();
@@ -97,6 +99,8 @@ void add_down_command(CLI::App& app, Context& context) {
   command->add_flag("--force", options->force, "remove even if files outside the volumes would be lost");
   command->add_flag("--purge", options->purge, "also delete the environment's secrets and host key");
   command->add_flag("--yes", options->yes, "do not ask before --purge");
+  command->add_flag("--list-all", options->list_all,
+                    "when unsaved work stops it, list every file (no new directory as one line, none left out)");
   command->add_option("--timeout", options->timeout_seconds, "seconds between SIGTERM and SIGKILL")
       ->capture_default_str();
   command->callback([options, &context] {
@@ -108,7 +112,11 @@ void add_down_command(CLI::App& app, Context& context) {
     lifecycle::EnvironmentLock lock(layout, *context.err);
     auto container = lifecycle::find_environment(docker, env);
     if (container) {
-      if (!options->force) lifecycle::refuse_unsaved_work(docker, *container, "or discard it all with --force");
+      if (!options->force)
+        lifecycle::refuse_unsaved_work(
+            docker, *container, "or discard it all with --force",
+            {options->list_all,
+             lifecycle::snapshot_holding(docker, host::state_layout(env, host.state_home), *container)});
       bool has_gpus = lifecycle::gpus_of(*container) != "-";
       lifecycle::stop_and_remove(docker, *container, std::chrono::seconds(options->timeout_seconds));
       // Only an env with GPUs touches the table, and a table that cannot be updated does not

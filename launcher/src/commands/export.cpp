@@ -75,7 +75,10 @@ void add_export_command(CLI::App& app, Context& context) {
     // finds it: the volumes to create, the network, the secrets the mount hands over.
     for (const auto& directory : plan.create_directories)
       fs::create_directories(directory);
-    lifecycle::ensure_network(docker, plan);
+    // A Compose file declares the env's own network itself (one made here would be no Compose
+    // network, which Compose warns about).
+    if (format == exporting::Format::devcontainer || plan.network != plan::own_network(plan.env))
+      lifecycle::ensure_network(docker, plan);
     secrets::ensure_env_secrets(plan, host.home);
 
     if (options->output.empty()) *context.out << exported.text;

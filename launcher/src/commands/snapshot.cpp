@@ -98,6 +98,13 @@ void add_snapshot_command(CLI::App& app, Context& context) {
     label(contract::label::base_digest, base);
     label(contract::label::snapshot_time, time_text);
     commit.insert(commit.end(), {name, tag});
+    // What the snapshot holds, for `down` to say so; then the package record the image will carry.
+    lifecycle::UnsavedWork work = lifecycle::find_unsaved_work(docker, container);
+    lifecycle::PackageBaseline baseline(docker, container);
+    if (!baseline.rewritten())
+      *context.err << "launcher: warning: the snapshot keeps " << lifecycle::package_record << " of "
+                   << (lifecycle::is_running(container) ? "its image" : "its image (the environment is stopped)")
+                   << ": an environment started from it will name the packages installed here as new\n";
     std::optional<ShadowSeal> seal;
     std::string user = lifecycle::env_variable(container, contract::env::user);
     if (!user.empty() && user != "root" &&
@@ -112,14 +119,16 @@ void add_snapshot_command(CLI::App& app, Context& context) {
     docker.run(commit, "snapshot " + env);
     auto committed = docker.inspect_image(tag);
     std::string id = committed ? JsonReader(*committed, "docker image inspect").string_or("Id", "") : "";
+    lifecycle::SnapshotHeld held{tag, time_text, work.files, work.python};
+    held.packages.insert(held.packages.end(), work.debian.begin(), work.debian.end());
+    lifecycle::record_snapshot(host::state_layout(env, host.state_home),
+                               {inspected.string_or("Id", ""), id, std::move(held)});
     if (options->json) {
       *context.out << nlohmann::json{{"env", env}, {"tag", tag}, {"id", id}, {"base", base}, {"image", image}}.dump(2)
                    << "\n";
       return;
     }
-    *context.out << "snapshot of " << env << ": " << tag << " (" << id << ")\n"
-                 << "  use it:   launcher up --image " << tag << "\n"
-                 << "  share it: docker push " << tag << ", then launcher pin " << tag << "\n";
+    *context.out << lifecycle::snapshot_hints(env, tag, id, lifecycle::profile_of(container));
   });
 }
 

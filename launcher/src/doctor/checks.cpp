@@ -353,9 +353,25 @@ CheckResult shm_check(const Subject& subject) {
   if (subject.ipc == "host") return ok("shm", "/dev/shm is the host's (ipc: host)");
   std::string size = format_docker_size(subject.shm_size_bytes);
   if (subject.shm_size_bytes >= min_shm_bytes) return ok("shm", "/dev/shm is " + size);
+  std::string fields;
+  for (const auto& [key, value] : shm_advice(subject.memory_bytes))
+    fields += (fields.empty() ? "\"" : ", \"") + key + "\": " + value.dump();
   return {"shm", Status::warn,
           "/dev/shm is " + size + ": PyTorch DataLoader workers die with \"Bus error\" when it fills",
-          "set \"shm_size\": \"8g\" (or more) in the profile, or \"ipc\": \"host\""};
+          "set " + fields +
+              (subject.memory_bytes ? " in the profile (its memory limit of " +
+                                          format_docker_size(*subject.memory_bytes) + " counts /dev/shm)"
+                                    : std::string(" (or more) in the profile")) +
+              ", or \"ipc\": \"host\""};
+}
+
+std::vector<std::pair<std::string, nlohmann::json>> shm_advice(std::optional<std::uint64_t> memory) {
+  constexpr std::uint64_t gib = 1ULL << 30;
+  if (!memory || *memory >= 16 * gib) return {{"shm_size", "8g"}};
+  // Half the limit in whole GiB, as the default takes it.
+  if (*memory >= 2 * min_shm_bytes) return {{"shm_size", format_docker_size(*memory / 2 / gib * gib)}};
+  return {{"shm_size", format_docker_size(min_shm_bytes)},
+          {"resources", {{"memory", format_docker_size(2 * min_shm_bytes)}}}};
 }
 
 CheckResult container_check(const ContainerFacts& container, bool gpus_requested) {

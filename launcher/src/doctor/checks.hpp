@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "doctor/snapshot.hpp"
@@ -33,6 +34,9 @@ CheckResult driver_check(const gpu::GpuInventory& inventory, bool gpus_requested
 CheckResult toolkit_check(const ToolkitFacts& toolkit);
 CheckResult image_check(const ImageFacts& image, bool gpus_requested, const matrix::Matrix& matrix);
 CheckResult shm_check(const Subject& subject);
+// The profile fields shm_check advises, as a profile writes them: a /dev/shm of at least 1g that
+// fits the memory limit `memory` (which counts it), or both raised where the limit is below 2g.
+std::vector<std::pair<std::string, nlohmann::json>> shm_advice(std::optional<std::uint64_t> memory);
 CheckResult container_check(const ContainerFacts& container, bool gpus_requested);
 
 // The GPU checks for the GPUs a subject would get: they exist, the driver runs the image's

@@ -107,6 +107,7 @@ Subject subject_of(const plan::Plan& plan) {
   subject.image = plan.image;
   subject.gpus = plan.gpus;
   subject.shm_size_bytes = plan.shm_size_bytes;
+  subject.memory_bytes = plan.memory_bytes;
   subject.ipc = plan.ipc;
   for (const auto& port : plan.ports)
     if (starts_with(port.bind, "127.") || port.bind == "::1") subject.publishes_on_loopback = true;
@@ -122,6 +123,8 @@ Subject subject_of_container(const std::string& container, const json& inspect) 
   std::int64_t shm_size = host_config.integer_or("ShmSize", 0);
   if (shm_size < 0) host_config.at("ShmSize").fail("a size in bytes");
   subject.shm_size_bytes = static_cast<std::uint64_t>(shm_size);
+  if (std::int64_t memory = host_config.integer_or("Memory", 0); memory > 0)
+    subject.memory_bytes = static_cast<std::uint64_t>(memory);
   subject.ipc = host_config.string_or("IpcMode", "");
   if (subject.ipc != "host") subject.ipc.clear();
   if (auto gpus = docker::gpu_device_request(host_config)) {

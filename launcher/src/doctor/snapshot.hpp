@@ -20,6 +20,7 @@ struct Subject {
   std::string image;
   plan::GpuAssignment gpus;
   std::uint64_t shm_size_bytes = 0;
+  std::optional<std::uint64_t> memory_bytes; // the memory limit, which counts /dev/shm
   std::string ipc;
   bool publishes_on_loopback = false;
   std::string container; // `doctor ENV`: the container examined; empty for a plan

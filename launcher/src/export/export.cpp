@@ -210,11 +210,18 @@ Document compose_document(const plan::Plan& plan) {
   if (rendered.image_and_command.size() > 1)
     service["command"] =
         std::vector<std::string>(rendered.image_and_command.begin() + 1, rendered.image_and_command.end());
-  // The network is made as `up` makes it (traffic between containers off, or the shared one),
-  // never by Compose, which would make its own kind under a project label.
+  // The env's own network is declared as `up` makes it (traffic between containers off, under
+  // its own name), so that Compose makes it whenever it is missing: `launcher down` removes it.
+  // A shared network is the profiles' to make, and no `down` removes it.
+  json network{{"external", true}};
+  if (plan.network == plan::own_network(plan.env))
+    network = {{"name", plan.network},
+               {"driver", "bridge"},
+               {"driver_opts", {{"com.docker.network.bridge.enable_icc", "false"}}},
+               {"labels", {{contract::label::env, plan.env}}}};
   json document{{"name", project_name(plan.env)},
                 {"services", {{plan.service, service}}},
-                {"networks", {{plan.network, {{"external", true}}}}}};
+                {"networks", {{plan.network, network}}}};
   // The compose spec has no key for the NUMA nodes of --cpuset-mems.
   std::vector<std::string> expressed = rendered_fields;
   expressed.erase(std::find(expressed.begin(), expressed.end(), "/resources/cpuset_mems"));
@@ -247,6 +254,14 @@ Document devcontainer_document(const plan::Plan& plan) {
                 {"updateRemoteUserUID", false},
                 // The image's entrypoint, launcher-init, starts the service, not the CLI's sleep loop.
                 {"overrideCommand", false}};
+  // runArgs join the env's own network: made on the host before each start when missing (as `up`
+  // makes it), since `launcher down` removes it. A shared network is the profiles' to make.
+  if (plan.network == plan::own_network(plan.env))
+    document["initializeCommand"] = {"sh", "-c",
+                                     "docker network inspect '" + plan.network +
+                                         "' >/dev/null 2>&1 || docker network create --driver bridge --opt " +
+                                         "com.docker.network.bridge.enable_icc=false --label '" + contract::label::env +
+                                         "=" + plan.env + "' '" + plan.network + "' >/dev/null"};
   // Which GPUs is said in runArgs (--gpus); hostRequirements cannot select devices.
   if (plan.gpus.kind != plan::GpuAssignment::Kind::none) document["hostRequirements"] = {{"gpu", true}};
   // An image-based devcontainer runs the image's command: a `command` service's program has no key.

@@ -56,7 +56,7 @@ std::vector<fs::path> StateLayout::secret_files() const {
 }
 
 std::vector<fs::path> StateLayout::env_files() const {
-  return {jupyter_password(), user_password(), known_hosts(), recorded_plan()};
+  return {jupyter_password(), user_password(), known_hosts(), recorded_plan(), last_snapshot()};
 }
 
 const fs::path& StateLayout::inside(const fs::path& path) const {

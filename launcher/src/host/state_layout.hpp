@@ -30,7 +30,8 @@ struct StateLayout {
   std::filesystem::path jupyter_password() const { return env_dir / "jupyter_password"; }
   std::filesystem::path user_password() const { return env_dir / "user_password"; }
   std::filesystem::path known_hosts() const { return env_dir / "known_hosts"; }
-  std::filesystem::path recorded_plan() const { return env_dir / "plan.json"; } // the plan `up` last ran
+  std::filesystem::path recorded_plan() const { return env_dir / "plan.json"; }     // the plan `up` last ran
+  std::filesystem::path last_snapshot() const { return env_dir / "snapshot.json"; } // what the last snapshot held
 
   // Every file the launcher makes in secrets_dir and in env_dir: all that `down --purge` deletes.
   std::vector<std::filesystem::path> secret_files() const;

@@ -65,7 +65,7 @@ EnvName choose_environment(const docker::Docker& docker, const std::optional<std
   throw Error(ExitCode::usage, "no environment was made from this directory; name one (`launcher ps` lists them)");
 }
 
-void refuse_unsaved_work(const docker::Docker& docker, const json& container, const std::string& discard) {
+UnsavedWork find_unsaved_work(const docker::Docker& docker, const json& container) {
   std::string name = name_of(container);
   std::string user = env_variable(container, contract::env::user);
   std::string home = user.empty() || user == "root" ? "/root" : "/home/" + user;
@@ -86,8 +86,16 @@ void refuse_unsaved_work(const docker::Docker& docker, const json& container, co
       current = parse_package_listing(listed.out, "the package listing of " + name);
     }
   }
-  UnsavedWork work = unsaved_work(diff, mounts, home, workdir, built, current);
-  if (!work.empty()) throw Error(ExitCode::failed, unsaved_work_message(env_of(container), work, workdir, discard));
+  return unsaved_work(diff, mounts, home, workdir, built, current);
+}
+
+void refuse_unsaved_work(const docker::Docker& docker, const json& container, const std::string& discard,
+                         const UnsavedReport& report) {
+  UnsavedWork work = find_unsaved_work(docker, container);
+  if (!work.empty())
+    throw Error(ExitCode::failed,
+                unsaved_work_message(env_of(container), work, env_variable(container, contract::env::workdir), discard,
+                                     report));
 }
 
 void stop_and_remove(const docker::Docker& docker, const json& container, std::chrono::seconds timeout) {

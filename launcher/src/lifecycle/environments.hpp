@@ -12,6 +12,7 @@
 #include "host/host_facts.hpp"
 #include "host/state_layout.hpp"
 #include "lifecycle/inspect.hpp"
+#include "lifecycle/unsaved.hpp"
 #include "plan/plan.hpp"
 
 namespace launcher::lifecycle {
@@ -26,14 +27,13 @@ nlohmann::json require_environment(const docker::Docker& docker, const std::stri
 EnvName choose_environment(const docker::Docker& docker, const std::optional<std::string>& given,
                            const host::HostFacts& host);
 
-// Where images record their Python and Debian packages at build time, and the script that
-// lists them (images/scripts/list_packages.py), in the image.
-inline constexpr const char* package_record = "/usr/local/share/launcher/packages.json";
-inline constexpr const char* package_lister = "/usr/local/share/launcher/list_packages.py";
+// What removing the container would lose (see unsaved_work).
+UnsavedWork find_unsaved_work(const docker::Docker& docker, const nlohmann::json& container);
 
-// What `down` or `up --recreate` would lose (see unsaved_work): an error naming it by group,
-// with how to keep each and `discard`, how to go on without it.
-void refuse_unsaved_work(const docker::Docker& docker, const nlohmann::json& container, const std::string& discard);
+// What `down` or `up --recreate` would lose: an error naming it by group, with how to keep each
+// and `discard`, how to go on without it.
+void refuse_unsaved_work(const docker::Docker& docker, const nlohmann::json& container, const std::string& discard,
+                         const UnsavedReport& report = {});
 
 // Stops gracefully (SIGTERM, then SIGKILL after `timeout`) and removes the container. Volumes stay.
 void stop_and_remove(const docker::Docker& docker, const nlohmann::json& container, std::chrono::seconds timeout);

@@ -126,11 +126,37 @@ std::vector<std::string> mount_targets_of(const json& container) {
   return targets;
 }
 
+namespace {
+
+// A plan's byte sizes, shown in Docker's size syntax as a profile writes them ("2g", not 2147483648).
+bool is_byte_size(const std::string& path) { return path == "shm_size" || path == "resources.memory"; }
+
+std::string shown(const std::string& path, const json& value) {
+  if (is_byte_size(path) && value.is_number_unsigned()) return format_docker_size(value.get<std::uint64_t>());
+  return value.dump();
+}
+
+} // namespace
+
 std::vector<std::string> plan_differences(const json& old_plan, const json& new_plan) {
   std::vector<std::string> differences;
   for (const auto& [key, value] : new_plan.items()) {
     json before = old_plan.is_object() && old_plan.contains(key) ? old_plan.at(key) : json();
-    if (before != value) differences.push_back(key + ": " + before.dump() + " -> " + value.dump());
+    if (before == value) continue;
+    // The resources by field, so that a changed limit shows as "resources.memory: 2g -> 3g".
+    if (key == "resources" && before.is_object() && value.is_object()) {
+      json fields = before;
+      fields.update(value);
+      for (const auto& item : fields.items()) {
+        const std::string& field = item.key();
+        json was = before.value(field, json()), now = value.value(field, json());
+        if (was != now)
+          differences.push_back(key + "." + field + ": " + shown(key + "." + field, was) + " -> " +
+                                shown(key + "." + field, now));
+      }
+      continue;
+    }
+    differences.push_back(key + ": " + shown(key, before) + " -> " + shown(key, value));
   }
   return differences;
 }

@@ -37,7 +37,8 @@ std::vector<std::string> mount_targets_of(const nlohmann::json& container); // w
 // Loopback when the port is published on every address: that is where this host reaches it.
 std::string reachable_host(const Endpoint& endpoint);
 
-// The top-level fields whose values differ between two plans, with both values, one per line.
+// The top-level fields whose values differ between two plans (the resources field by field), with
+// both values, one per line; byte sizes in Docker's size syntax ("2g -> 3g").
 std::vector<std::string> plan_differences(const nlohmann::json& old_plan, const nlohmann::json& new_plan);
 
 } // namespace launcher::lifecycle

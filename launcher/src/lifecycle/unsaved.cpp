@@ -1,6 +1,7 @@
 #include "lifecycle/unsaved.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -57,6 +58,8 @@ bool is_regenerated(const std::string& path, const std::string& home) {
   if (path.find("/__pycache__/") != std::string::npos || path.ends_with("/__pycache__")) return true;
   // launcher-init's sudo rule for the user, made anew at every start.
   if (starts_with(path, "/etc/sudoers.d/launcher-")) return true;
+  // The launcher's own record: a snapshot rewrites it for the commit and puts it back.
+  if (path == package_record) return true;
   auto under = [&](const std::string& root) { return is_under(path, root); };
   if (std::any_of(regenerated_paths().begin(), regenerated_paths().end(), under)) return true;
   return !home.empty() && std::any_of(regenerated_home_entries().begin(), regenerated_home_entries().end(),
@@ -106,8 +109,12 @@ UnsavedWork unsaved_work(const std::string& diff_output, const std::vector<std::
   }
   // Deletions are not listed: the image still has what was deleted.
   std::vector<std::string> changed;
+  std::set<std::string> added;
   for (const auto& line : split(diff_output, '\n'))
-    if (line.size() > 2 && (line[0] == 'A' || line[0] == 'C') && line[1] == ' ') changed.push_back(line.substr(2));
+    if (line.size() > 2 && (line[0] == 'A' || line[0] == 'C') && line[1] == ' ') {
+      changed.push_back(line.substr(2));
+      if (line[0] == 'A') added.insert(line.substr(2));
+    }
   // With '/' sorting first, a directory's changed entries follow it right away ("d", "d/x",
   // "d-1"): only leaves are listed.
   std::sort(changed.begin(), changed.end(), [](const std::string& a, const std::string& b) {
@@ -117,6 +124,7 @@ UnsavedWork unsaved_work(const std::string& diff_output, const std::vector<std::
   for (std::size_t i = 0; i < changed.size(); ++i) {
     const std::string& path = changed[i];
     bool has_child = i + 1 < changed.size() && is_under(changed[i + 1], path) && changed[i + 1] != path;
+    if (has_child && added.count(path)) work.added_directories.push_back(path);
     bool on_volume = std::any_of(mount_targets.begin(), mount_targets.end(),
                                  [&](const auto& target) { return is_under(path, target); });
     bool told_as_package =
@@ -126,19 +134,71 @@ UnsavedWork unsaved_work(const std::string& diff_output, const std::vector<std::
       continue;
     work.files.push_back(path);
   }
+  std::sort(work.added_directories.begin(), work.added_directories.end());
   return work;
 }
 
+std::vector<FileGroup> group_files(const UnsavedWork& work) {
+  std::set<std::string> added(work.added_directories.begin(), work.added_directories.end());
+  std::vector<FileGroup> groups;
+  std::map<std::string, std::size_t> group_of; // a directory's line in `groups`
+  for (const auto& file : work.files) {
+    // The topmost added directory above the file, if any.
+    std::string top;
+    for (std::size_t slash = file.find('/', 1); slash != std::string::npos; slash = file.find('/', slash + 1))
+      if (added.count(file.substr(0, slash))) {
+        top = file.substr(0, slash);
+        break;
+      }
+    if (top.empty()) {
+      groups.push_back({file, 1});
+      continue;
+    }
+    auto [entry, inserted] = group_of.emplace(top, groups.size());
+    if (inserted)
+      groups.push_back({file, 1});
+    else
+      groups[entry->second] = {top, groups[entry->second].count + 1};
+  }
+  return groups;
+}
+
+std::size_t new_since_snapshot(const UnsavedWork& work, const SnapshotHeld& snapshot) {
+  std::set<std::string> files(snapshot.files.begin(), snapshot.files.end());
+  std::size_t count = 0;
+  for (const auto& file : work.files)
+    count += files.count(file) ? 0 : 1;
+  auto held = [&](const PackageChange& change) {
+    return std::find(snapshot.packages.begin(), snapshot.packages.end(), change) != snapshot.packages.end();
+  };
+  for (const auto* changes : {&work.python, &work.debian})
+    for (const auto& change : *changes)
+      count += held(change) ? 0 : 1;
+  return count;
+}
+
 std::string unsaved_work_message(const std::string& env, const UnsavedWork& work, const std::string& workdir,
-                                 const std::string& discard) {
+                                 const std::string& discard, const UnsavedReport& report) {
   std::string message =
       "environment \"" + env + "\" has changes outside its volumes that removing the container would lose:";
   if (!work.files.empty()) {
     message += fmt::format("\n  files ({}):", work.files.size());
-    for (std::size_t i = 0; i < std::min(work.files.size(), files_shown); ++i)
-      message += "\n    " + work.files[i];
-    if (work.files.size() > files_shown)
-      message += fmt::format("\n    ... and {} more", work.files.size() - files_shown);
+    std::vector<FileGroup> groups;
+    if (report.list_all)
+      for (const auto& file : work.files)
+        groups.push_back({file, 1});
+    else
+      groups = group_files(work);
+    std::size_t shown = report.list_all ? groups.size() : std::min(groups.size(), files_shown);
+    for (std::size_t i = 0; i < shown; ++i)
+      message += "\n    " + groups[i].path +
+                 (groups[i].count > 1 ? fmt::format("/ (new directory, {} files)", groups[i].count) : "");
+    if (groups.size() > shown) {
+      std::size_t more = 0;
+      for (std::size_t i = shown; i < groups.size(); ++i)
+        more += groups[i].count;
+      message += fmt::format("\n    ... and {} more (`launcher down {} --list-all` lists every file)", more, env);
+    }
   }
   auto packages = [&](const char* kind, const std::vector<PackageChange>& changes) {
     if (changes.empty()) return;
@@ -149,6 +209,12 @@ std::string unsaved_work_message(const std::string& env, const UnsavedWork& work
   };
   packages("Python", work.python);
   packages("Debian", work.debian);
+  if (report.snapshot) {
+    std::size_t since = new_since_snapshot(work, *report.snapshot);
+    message += "\nsnapshot " + report.snapshot->tag + " (taken " + report.snapshot->time + ") holds " +
+               (since == 0 ? std::string("all of it as it was then")
+                           : fmt::format("it as it was then, but not {} of these, new since", since));
+  }
   message += "\nkeep all of it as an image with `launcher snapshot " + env + "` (then `launcher up --image <its tag>`)";
   if (!work.files.empty())
     message += "; keep files with `docker cp " + env + ":PATH .` or by moving them onto a volume (`launcher exec " +

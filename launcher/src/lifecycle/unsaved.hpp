@@ -10,6 +10,12 @@ namespace launcher::lifecycle {
 // What removing a container would lose, judged from `docker diff` and from the container's
 // package lists against the ones its image recorded at build time. Pure.
 
+// Where images record their Python and Debian packages (the baseline `down` compares with; a
+// snapshot rewrites it to its own state), and the script that lists them
+// (images/scripts/list_packages.py), in the image.
+inline constexpr const char* package_record = "/usr/local/share/launcher/packages.json";
+inline constexpr const char* package_lister = "/usr/local/share/launcher/list_packages.py";
+
 // Places whose changes never count: temporary, cache and log places, and what launcher-init
 // rewrites at every start. The one list; README's `down` section shows it.
 const std::vector<std::string>& regenerated_paths();
@@ -41,7 +47,8 @@ struct PackageChange {
 std::vector<PackageChange> package_changes(const PackageVersions& built, const PackageVersions& current);
 
 struct UnsavedWork {
-  std::vector<std::string> files; // added or changed leaves, sorted
+  std::vector<std::string> files;             // added or changed leaves, sorted
+  std::vector<std::string> added_directories; // directories `docker diff` reports as added, sorted
   std::vector<PackageChange> python;
   std::vector<PackageChange> debian;
   bool empty() const { return files.empty() && python.empty() && debian.empty(); }
@@ -56,8 +63,33 @@ UnsavedWork unsaved_work(const std::string& diff_output, const std::vector<std::
                          const std::string& home, const std::string& workdir,
                          const std::optional<PackageListing>& built, const std::optional<PackageListing>& current);
 
+// One line of the refusal's file list: a file (count 1), or the topmost added directory that holds
+// `count` of the files (a tree copied, unpacked or renamed inside the env).
+struct FileGroup {
+  std::string path;
+  std::size_t count = 1;
+  bool operator==(const FileGroup&) const = default;
+};
+std::vector<FileGroup> group_files(const UnsavedWork& work);
+
+// The work a snapshot of this container kept, as it was when it was taken.
+struct SnapshotHeld {
+  std::string tag;
+  std::string time; // ISO 8601, UTC
+  std::vector<std::string> files;
+  std::vector<PackageChange> packages; // Python and Debian ones
+};
+
+// How many of the files and package changes of `work` the snapshot does not hold.
+std::size_t new_since_snapshot(const UnsavedWork& work, const SnapshotHeld& snapshot);
+
+struct UnsavedReport {
+  bool list_all = false;                // every file on its own line, none left out
+  std::optional<SnapshotHeld> snapshot; // the last snapshot of this very container, when its image is still here
+};
+
 // The refusal: each group with what to do about it. `discard` says how to go on without them.
 std::string unsaved_work_message(const std::string& env, const UnsavedWork& work, const std::string& workdir,
-                                 const std::string& discard);
+                                 const std::string& discard, const UnsavedReport& report = {});
 
 } // namespace launcher::lifecycle
