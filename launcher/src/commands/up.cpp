@@ -273,8 +273,7 @@ void add_up_command(CLI::App& app, Context& context) {
     std::string container = plan.env;
     if (!existing) {
       refuse_busy_ports(plan);
-      for (const auto& directory : plan.create_directories)
-        fs::create_directories(directory);
+      lifecycle::create_volume_directories(plan);
       lifecycle::ensure_network(docker, plan);
       secrets::ensure_env_secrets(plan, host.home);
       record_plan(layout, plan);

@@ -3,9 +3,13 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include "core/error.hpp"
 
 namespace launcher::host {
 
@@ -65,7 +69,7 @@ HostFacts read_host_facts() {
   const char* state_home = std::getenv("XDG_STATE_HOME");
   facts.state_home =
       state_home && fs::path(state_home).is_absolute() ? fs::path(state_home) : facts.home / ".local/state";
-  facts.cwd = fs::current_path();
+  facts.cwd = working_directory();
   facts.memory_bytes =
       static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
   facts.gpu_count = count_nvidia_gpus();
@@ -88,6 +92,16 @@ PathProbe real_path_probe() {
         return error ? path : canonical;
       },
   };
+}
+
+fs::path working_directory() {
+  std::error_code error;
+  fs::path cwd = fs::current_path(error);
+  if (!error) return cwd;
+  if (error.value() == ENOENT)
+    throw Error(ExitCode::failed, "the working directory no longer exists (it was deleted or moved away since the "
+                                  "shell entered it); cd to an existing directory and run the command again");
+  throw Error(ExitCode::failed, "cannot tell the working directory: " + error.message());
 }
 
 } // namespace launcher::host
