@@ -28,8 +28,8 @@ std::vector<std::string> private_env(const TempDir& dir) {
           "XDG_STATE_HOME=" + (dir.path / ".state").string()};
 }
 
-const std::vector<std::string> render_json{"render", "--json", "--profile", "shell", "--gpus", "none",
-                                           "--image",  "launcher-e2e/none:1"};
+const std::vector<std::string> render_json{"render", "--json", "--profile", "shell",
+                                           "--gpus", "none",   "--image",   "launcher-e2e/none:1"};
 
 // The launcher with ARGS in `dir`, its standard output on `stdout_fd` (-1: closed), its standard
 // error collected.
@@ -63,8 +63,7 @@ ProcessResult run_with_stdout(const TempDir& dir, std::vector<std::string> args,
   posix_spawn_file_actions_destroy(&actions);
   REQUIRE(spawned == 0);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
   ProcessResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   result.err = read_file(err_file);
@@ -147,8 +146,8 @@ ls -A "$small"
   launcher::process::ProcessOptions options;
   options.working_dir = dir.path.string();
   options.extra_env = private_env(dir);
-  auto result = run_process({"unshare", "-m", "sh", "-c", script, "sh", (dir.path / "small").string(), LAUNCHER_BINARY},
-                            options);
+  auto result =
+      run_process({"unshare", "-m", "sh", "-c", script, "sh", (dir.path / "small").string(), LAUNCHER_BINARY}, options);
   INFO(result.out << result.err);
   REQUIRE(result.exit_code == 0);
   CHECK(result.out == "render=1\nexport=1\nold\ncompose.yaml\nfill\nplan.json\n");

@@ -13,7 +13,7 @@
 #include "cli/app.hpp"
 #include "core/read_file.hpp"
 #include "fake_docker.hpp"
-#include "lifecycle/environments.hpp"
+#include "lifecycle/volumes.hpp"
 #include "slurm/job.hpp"
 #include "support.hpp"
 #include "temp_dir.hpp"

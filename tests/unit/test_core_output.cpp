@@ -112,14 +112,12 @@ TEST_CASE("output to a pipe nobody reads is EPIPE, not a death by SIGPIPE", "[co
     std::ostream out(&buffer);
     out << "row\n" << std::flush;
     CHECK(buffer.error() == EPIPE);
-    CHECK(describe_output_failure("standard output", buffer.error()) ==
-          "cannot write to standard output: Broken pipe");
+    CHECK(describe_output_failure("standard output", buffer.error()) == "cannot write to standard output: Broken pipe");
   }
   close(ends[1]);
 }
 
-TEST_CASE("output to a descriptor closed at start fails with EBADF only once something is written",
-          "[core][output]") {
+TEST_CASE("output to a descriptor closed at start fails with EBADF only once something is written", "[core][output]") {
   FdOutputBuffer quiet(-1);
   CHECK(quiet.close() == 0);
   FdOutputBuffer buffer(-1);

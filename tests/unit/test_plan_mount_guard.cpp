@@ -44,8 +44,7 @@ json bind(const std::string& host, const std::string& container = "/x") {
 const std::string at = "launcher.json:/profiles/dev/volumes/0: ";
 
 std::string refused(const std::string& what, const std::string& opt_in) {
-  return at + "mounting " + what + " is refused; add \"" + opt_in +
-         "\" to the profile's \"allow\" list if you mean it";
+  return at + "mounting " + what + " is refused; add \"" + opt_in + "\" to the profile's \"allow\" list if you mean it";
 }
 
 void require_refused(const json& volume, const std::string& message) {
@@ -85,12 +84,11 @@ TEST_CASE("Docker's data, the kernel's interfaces, devices and boot files need t
 }
 
 TEST_CASE("a parent of a guarded place is refused for what it holds", "[plan][mounts]") {
-  require_refused(bind("/var"),
-                  refused("/var (it holds /var/lib/docker, Docker's data: every container's files)",
-                          "mount-docker-data"));
-  require_refused(bind("/var/lib"),
-                  refused("/var/lib (it holds /var/lib/docker, Docker's data: every container's files)",
-                          "mount-docker-data"));
+  require_refused(bind("/var"), refused("/var (it holds /var/lib/docker, Docker's data: every container's files)",
+                                        "mount-docker-data"));
+  require_refused(
+      bind("/var/lib"),
+      refused("/var/lib (it holds /var/lib/docker, Docker's data: every container's files)", "mount-docker-data"));
   // Each place it holds is unlocked by its own opt-in.
   CHECK(resolve_volume(bind("/var"), {"mount-docker-data"}).plan.mounts[0].source == "/var");
   // "/" holds everything: "mount-root" alone lets it in; the message has one space before "is".
@@ -98,8 +96,7 @@ TEST_CASE("a parent of a guarded place is refused for what it holds", "[plan][mo
   CHECK(resolve_volume(bind("/"), {"mount-root"}).plan.mounts[0].source == "/");
 }
 
-TEST_CASE("a link into a guarded place, or a path to create inside one, is judged where it leads",
-          "[plan][mounts]") {
+TEST_CASE("a link into a guarded place, or a path to create inside one, is judged where it leads", "[plan][mounts]") {
   require_refused(bind("etc-link"), refused("/etc (the host's configuration)", "mount-etc"));
   require_refused({{"host", "/proc/launcher-test"}, {"container", "/x"}, {"create", true}},
                   refused("/proc/launcher-test (inside /proc, the kernel's view of every process)", "mount-system"));

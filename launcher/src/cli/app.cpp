@@ -7,8 +7,8 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
-#include <iostream>
 #include <functional>
+#include <iostream>
 #include <ostream>
 
 #include <CLI/CLI.hpp>

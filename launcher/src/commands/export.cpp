@@ -17,6 +17,7 @@
 #include "docker/docker.hpp"
 #include "export/export.hpp"
 #include "lifecycle/environments.hpp"
+#include "lifecycle/volumes.hpp"
 #include "pin/pin.hpp"
 #include "secrets/env_secrets.hpp"
 
@@ -50,8 +51,10 @@ std::optional<std::string> read_if_size(const fs::path& file, std::size_t size, 
     std::size_t filled = 0;
     for (ssize_t count = 0; filled < text.size(); filled += static_cast<std::size_t>(count)) {
       count = read(fd, text.data() + filled, text.size() - filled);
-      if (count < 0 && errno == EINTR) count = 0;
-      else if (count <= 0) break;
+      if (count < 0 && errno == EINTR)
+        count = 0;
+      else if (count <= 0)
+        break;
     }
     text.resize(filled);
   }
@@ -66,10 +69,10 @@ std::optional<std::string> read_if_size(const fs::path& file, std::size_t size, 
 // target of a link, so that a link (into a dotfiles repository, say) stays a link.
 fs::path check_output(const fs::path& file, const std::string& text, bool force) {
   std::string culprit = "command line (--output " + file.string() + "): ";
-  struct stat link {}, info{};
+  struct stat link {
+  }, info{};
   bool exists = stat(file.c_str(), &info) == 0;
-  if (!exists && errno != ENOENT)
-    throw Error(ExitCode::usage, culprit + "cannot look at it: " + std::strerror(errno));
+  if (!exists && errno != ENOENT) throw Error(ExitCode::usage, culprit + "cannot look at it: " + std::strerror(errno));
   std::string through_link;
   if (lstat(file.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
     std::error_code error;

@@ -25,6 +25,7 @@
 #include "lifecycle/environments.hpp"
 #include "lifecycle/inspect.hpp"
 #include "lifecycle/readiness.hpp"
+#include "lifecycle/volumes.hpp"
 #include "matrix/matrix.hpp"
 #include "pin/pin.hpp"
 #include "render/render.hpp"

@@ -101,19 +101,6 @@ std::vector<std::string> networks_without_environment(const docker::Docker& dock
 
 } // namespace
 
-void create_volume_directories(const plan::Plan& plan) {
-  for (const auto& directory : plan.create_directories) {
-    std::error_code error;
-    std::filesystem::create_directories(directory, error);
-    if (!error) continue;
-    std::string volume = directory;
-    for (const auto& mount : plan.mounts)
-      if (mount.source == directory) volume += ":" + mount.target;
-    throw Error(ExitCode::failed, "cannot create the host directory of volume " + volume + " (\"create\": true): " +
-                                      error.message());
-  }
-}
-
 void ensure_network(const docker::Docker& docker, const plan::Plan& plan) {
   auto exists = [&] {
     return docker.try_run({"network", "inspect", "--format", "{{.Name}}", plan.network}).exit_code == 0;

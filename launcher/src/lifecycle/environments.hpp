@@ -38,10 +38,6 @@ void refuse_unsaved_work(const docker::Docker& docker, const nlohmann::json& con
 // Stops gracefully (SIGTERM, then SIGKILL after `timeout`) and removes the container. Volumes stay.
 void stop_and_remove(const docker::Docker& docker, const nlohmann::json& container, std::chrono::seconds timeout);
 
-// Makes the host directories of the plan's volumes that say "create": true. A failure is one
-// line naming the volume (host path and container path) and the reason.
-void create_volume_directories(const plan::Plan& plan);
-
 // Makes the plan's network when Docker lacks it: the env's own with traffic between its
 // containers off, or the shared one a profile names, where its envs reach each other.
 void ensure_network(const docker::Docker& docker, const plan::Plan& plan);
