@@ -56,7 +56,7 @@ void require_refused(const json& volume, const std::string& message) {
 TEST_CASE("the directory of the Docker socket, or its link, needs mount-docker-socket", "[plan][mounts]") {
   require_refused(bind("/run"), refused("/run (which holds the Docker socket)", "mount-docker-socket"));
   // /var/run is a link to /run: guarded where it leads.
-  require_refused(bind("/var/run"), refused("/run (which holds the Docker socket)", "mount-docker-socket"));
+  require_refused(bind("/var/run"), refused("/var/run -> /run (which holds the Docker socket)", "mount-docker-socket"));
   require_refused(bind("/run/user/1000"),
                   refused("/run/user/1000 (inside /run, which holds the Docker socket)", "mount-docker-socket"));
   require_refused(bind("/run/docker.sock"),
@@ -97,11 +97,13 @@ TEST_CASE("a parent of a guarded place is refused for what it holds", "[plan][mo
 }
 
 TEST_CASE("a link into a guarded place, or a path to create inside one, is judged where it leads", "[plan][mounts]") {
-  require_refused(bind("etc-link"), refused("/etc (the host's configuration)", "mount-etc"));
+  require_refused(bind("etc-link"),
+                  refused("/home/alice/project/etc-link -> /etc (the host's configuration)", "mount-etc"));
   require_refused({{"host", "/proc/launcher-test"}, {"container", "/x"}, {"create", true}},
                   refused("/proc/launcher-test (inside /proc, the kernel's view of every process)", "mount-system"));
-  require_refused({{"host", "/var/run/new/dir"}, {"container", "/x"}, {"create", true}},
-                  refused("/run/new/dir (inside /run, which holds the Docker socket)", "mount-docker-socket"));
+  require_refused(
+      {{"host", "/var/run/new/dir"}, {"container", "/x"}, {"create", true}},
+      refused("/var/run/new/dir -> /run/new/dir (inside /run, which holds the Docker socket)", "mount-docker-socket"));
 }
 
 TEST_CASE("plain project and data paths still mount without an opt-in", "[plan][mounts]") {

@@ -196,7 +196,9 @@ public:
         relation = " (it holds " + guarded + ", " + place.what + ")";
       else
         continue;
-      require_opt_in(at, "mounting " + text + relation, place.opt_in);
+      // Named as written, and where it leads when a link made it another place.
+      std::string named = source.lexically_normal() == real ? text : source.string() + " -> " + text;
+      require_opt_in(at, "mounting " + named + relation, place.opt_in);
     }
   }
 
