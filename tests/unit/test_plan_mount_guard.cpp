@@ -137,7 +137,7 @@ TEST_CASE("a volume to create with a name longer than a file name may be is name
           "[plan][mounts]") {
   std::string long_name(256, 'a');
   require_refused({{"host", "/srv/data/" + long_name + "/x"}, {"container", "/x"}, {"create", true}},
-                  at + "host path \"/srv/data/" + std::string(69, 'a') + "...\" has a name of 256 bytes; a file " +
+                  at + "host path \"/srv/data/" + std::string(65, 'a') + "...\" has a name of 256 bytes; a file " +
                       "name is at most 255 bytes");
   std::string longest(255, 'b');
   CHECK(resolve_volume({{"host", "/srv/data/" + longest}, {"container", "/x"}, {"create", true}})

@@ -73,19 +73,24 @@ fs::path check_output(const fs::path& file, const std::string& text, bool force)
   }, info{};
   bool exists = stat(file.c_str(), &info) == 0;
   if (!exists && errno != ENOENT) throw Error(ExitCode::usage, culprit + "cannot look at it: " + std::strerror(errno));
+  // Where a link leads, followed link by link (a dangling one too: the export makes its target).
+  fs::path written = fs::absolute(file);
   std::string through_link;
-  if (lstat(file.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
+  for (int hops = 0; lstat(written.c_str(), &link) == 0 && S_ISLNK(link.st_mode); ++hops) {
     std::error_code error;
-    fs::path target = fs::weakly_canonical(fs::absolute(file), error);
-    if (!error) through_link = "a link to " + target.string() + ", ";
+    fs::path target = fs::read_symlink(written, error);
+    if (error || hops == 40)
+      throw Error(ExitCode::usage,
+                  culprit + "cannot follow the link: " + (error ? error.message() : "too many links in a row"));
+    written = fs::weakly_canonical(written.parent_path() / target, error);
+    if (error) throw Error(ExitCode::usage, culprit + "cannot follow the link: " + error.message());
+    through_link = "a link to " + written.string() + ", ";
   }
   if (exists && !S_ISREG(info.st_mode))
     throw Error(ExitCode::usage, culprit + "is " + through_link + file_kind(info.st_mode) +
                                      ", not a regular file; export writes a file (or standard output without -o)");
   if (exists && !force && read_if_size(file, text.size(), culprit) != text)
     throw Error(ExitCode::usage, culprit + "the file exists and differs from this export; --force replaces it");
-  fs::path written = fs::absolute(file);
-  if (!through_link.empty()) written = fs::weakly_canonical(written);
   fs::path directory = written.parent_path();
   if (access(directory.c_str(), W_OK) != 0)
     throw Error(ExitCode::usage, culprit + "cannot write in " +

@@ -55,7 +55,7 @@ struct GuardedPlace {
   const char* path;
   const char* what;
   const char* opt_in;
-  const char* except = nullptr; // a part of it that holds none of that
+  const char* except = nullptr; // a child of it that holds none of that
 };
 
 const std::vector<GuardedPlace>& guarded_host_places() {
@@ -68,8 +68,8 @@ const std::vector<GuardedPlace>& guarded_host_places() {
       {"/var/lib/docker", "Docker's data: every container's files", "mount-docker-data"},
       // The engine's socket's directory, and the other engines' and rootless Docker's
       // ($XDG_RUNTIME_DIR); removable drives mounted under /run/media hold only files.
-      {"/run", "which holds the Docker socket", "mount-docker-socket", "/run/media"},
-      {"/var/run", "which holds the Docker socket", "mount-docker-socket", "/var/run/media"},
+      {"/run", "which holds the Docker socket", "mount-docker-socket", "media"},
+      {"/var/run", "which holds the Docker socket", "mount-docker-socket", "media"},
   };
   return places;
 }
@@ -165,7 +165,7 @@ public:
   fs::path real_host_path(const fs::path& source) const {
     fs::path existing = source, rest;
     while (!paths_.exists(existing) && existing.has_relative_path()) {
-      rest = existing.filename() / rest;
+      rest = rest.empty() ? existing.filename() : existing.filename() / rest;
       existing = existing.parent_path();
     }
     fs::path real = paths_.canonical(existing);
@@ -186,7 +186,8 @@ public:
     for (const auto& place : guarded_host_places()) {
       // A guarded place behind a link (/var/run -> /run) is guarded where it leads.
       std::string guarded = paths_.exists(place.path) ? paths_.canonical(place.path).string() : place.path;
-      if (place.except && (text == place.except || is_inside(text, place.except))) continue;
+      std::string except = place.except ? guarded + "/" + place.except : "";
+      if (!except.empty() && (text == except || is_inside(text, except))) continue;
       std::string relation;
       if (text == guarded)
         relation = " (" + std::string(place.what) + ")";
