@@ -226,11 +226,11 @@ TEST_CASE("host paths must exist unless the volume creates them", "[plan]") {
 
 TEST_CASE("dangerous requests need an opt-in by name", "[plan]") {
   require_refused({{"volumes", {{{"host", "/"}, {"container", "/host"}}}}}, ExitCode::usage,
-                  "launcher.json:/profiles/dev/volumes/0: mounting the host's /  is refused; add \"mount-root\" to the "
+                  "launcher.json:/profiles/dev/volumes/0: mounting the host's / is refused; add \"mount-root\" to the "
                   "profile's \"allow\" list if you mean it");
   require_refused({{"volumes", {{{"host", "/etc"}, {"container", "/host-etc"}}}}}, ExitCode::usage,
-                  "launcher.json:/profiles/dev/volumes/0: mounting /etc is refused; add \"mount-etc\" to the profile's "
-                  "\"allow\" list if you mean it");
+                  "launcher.json:/profiles/dev/volumes/0: mounting /etc (the host's configuration) is refused; add "
+                  "\"mount-etc\" to the profile's \"allow\" list if you mean it");
   require_refused(
       {{"volumes", {{{"host", "/var/run/docker.sock"}, {"container", "/var/run/docker.sock"}}}}}, ExitCode::usage,
       "launcher.json:/profiles/dev/volumes/0: mounting the Docker socket /run/docker.sock (root on the host) is "

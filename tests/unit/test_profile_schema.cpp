@@ -230,7 +230,8 @@ TEST_CASE("images, labels and opt-ins are checked", "[profile][schema]") {
   require_invalid(
       {{"allow", {"privilege"}}},
       "launcher.json:/profiles/dev/allow/0: expected \"privileged\" | \"mount-root\" | \"mount-etc\" | "
-      "\"mount-docker-socket\" | \"unauthenticated-public-port\", found \"privilege\" (did you mean \"privileged\"?)");
+      "\"mount-system\" | \"mount-docker-data\" | \"mount-docker-socket\" | \"unauthenticated-public-port\", found "
+      "\"privilege\" (did you mean \"privileged\"?)");
   require_invalid({{"extends", "a b"}},
                   "launcher.json:/profiles/dev/extends: expected the name of a profile, found \"a b\"");
 }

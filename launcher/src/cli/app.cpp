@@ -1,7 +1,14 @@
 #include "cli/app.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
+#include <iostream>
 #include <ostream>
 
 #include <CLI/CLI.hpp>
@@ -18,6 +25,7 @@
 #include "commands/slurm.hpp"
 #include "commands/up.hpp"
 #include "core/error.hpp"
+#include "core/fd_output.hpp"
 #include "core/text.hpp"
 
 namespace launcher::cli {
@@ -48,7 +56,65 @@ std::string printable(std::string_view message) { return escape_invalid_utf8(mes
 // The launcher's errors are one line by design; other exceptions' messages may not be.
 std::string first_line_of(std::string_view message) { return std::string(message.substr(0, message.find('\n'))); }
 
+// libstdc++ says "filesystem error: cannot create directories: Permission denied [/proc/x]".
+std::string describe_filesystem_error(const std::filesystem::filesystem_error& error) {
+  std::string what = error.what();
+  std::string reason = error.code().message();
+  constexpr std::string_view prefix = "filesystem error: ";
+  if (what.rfind(prefix, 0) == 0) what.erase(0, prefix.size());
+  std::size_t end = what.find(": " + reason);
+  std::string operation = end == std::string::npos ? first_line_of(what) : what.substr(0, end);
+  std::string paths;
+  for (const auto* path : {&error.path1(), &error.path2()})
+    if (!path->empty()) paths += ": " + path->string();
+  return operation + paths + ": " + reason;
+}
+
+// What a command printed must have reached standard output: a full disk, a reader that went away
+// or a closed descriptor turns a success into exit 1 with the reason, never a truncated result
+// (half a JSON document) with exit 0. A command that failed keeps its own status.
+int check_output(std::ostream& out, std::ostream& err, int code) {
+  out.flush();
+  if (out) return code;
+  auto* buffer = dynamic_cast<FdOutputBuffer*>(out.rdbuf());
+  err << "launcher: error: " << describe_output_failure("standard output", buffer ? buffer->error() : 0) << "\n";
+  return code == 0 ? static_cast<int>(ExitCode::failed) : code;
+}
+
+// Standard descriptors closed by the caller (`launcher ... >&-`) are held open on /dev/null, so
+// that no file the launcher opens (a lock, a secret) becomes descriptor 1 and receives its output.
+// Returns whether standard output was closed.
+bool hold_closed_standard_descriptors() {
+  bool stdout_closed = false;
+  for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    if (fd == STDOUT_FILENO) stdout_closed = true;
+    // open takes the lowest free descriptor: this one, as those below it are open by now.
+    int held = open("/dev/null", (fd == STDIN_FILENO ? O_RDONLY : O_WRONLY));
+    if (held >= 0 && held != fd) ::close(held);
+  }
+  return stdout_closed;
+}
+
 } // namespace
+
+int run_main(int argc, char** argv) {
+  // A reader that goes away (`launcher ps | head -1`) is a write error reported like any other,
+  // not a death by SIGPIPE: dying mid-`up` would skip the clean-up of what it created, and a silent
+  // 141 hides that the result was not delivered.
+  std::signal(SIGPIPE, SIG_IGN);
+  bool stdout_closed = hold_closed_standard_descriptors();
+  FdOutputBuffer buffer(stdout_closed ? -1 : STDOUT_FILENO);
+  std::ostream out(&buffer);
+  int code = run(argc, argv, out, std::cerr);
+  if (!out) return code; // reported by check_output
+  // Closing reports what a file system kept for the end (NFS's lost writes).
+  if (int error = buffer.close(); error != 0) {
+    std::cerr << "launcher: error: " << describe_output_failure("standard output", error) << "\n";
+    return code == 0 ? static_cast<int>(ExitCode::failed) : code;
+  }
+  return code;
+}
 
 int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
   commands::Context context;
@@ -85,7 +151,7 @@ int run(int argc, char** argv, commands::Context& context) {
   commands::add_jobs_command(app, context);
   commands::add_cancel_command(app, context);
 
-  return run_reporting_errors(
+  int code = run_reporting_errors(
       [&] {
         try {
           app.parse(argc, argv);
@@ -102,6 +168,7 @@ int run(int argc, char** argv, commands::Context& context) {
         }
       },
       err);
+  return check_output(out, err, code);
 }
 
 int run_reporting_errors(const std::function<int()>& action, std::ostream& err) {
@@ -111,6 +178,11 @@ int run_reporting_errors(const std::function<int()>& action, std::ostream& err) 
     } catch (const Error& error) {
       err << "launcher: error: " << printable(error.what()) << "\n";
       return static_cast<int>(error.code());
+    } catch (const std::filesystem::filesystem_error& error) {
+      // A file operation no check foresaw: said as "<operation>: <path>: <reason>", not as the
+      // library's "filesystem error: ... [path]".
+      err << "launcher: error: " << printable(describe_filesystem_error(error)) << "\n";
+      return static_cast<int>(ExitCode::failed);
     } catch (const std::exception& error) {
       // Anything but Error is a bug or a resource failure (bad_alloc): it still ends as one line
       // and an ordinary failure status, never in std::terminate's abort.

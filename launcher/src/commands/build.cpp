@@ -15,6 +15,7 @@
 #include "core/read_file.hpp"
 #include "core/text.hpp"
 #include "docker/docker.hpp"
+#include "host/host_facts.hpp"
 #include "matrix/version.hpp"
 #include "process/process.hpp"
 #include "render/render.hpp"
@@ -28,7 +29,7 @@ namespace {
 
 // The repository holding images/Dockerfile: the build context.
 fs::path find_context(const std::optional<std::string>& given) {
-  fs::path start = given ? fs::path(*given) : fs::current_path();
+  fs::path start = given ? fs::path(*given) : host::working_directory();
   for (fs::path dir = fs::absolute(start); !dir.empty(); dir = dir.parent_path()) {
     if (fs::exists(dir / "images/Dockerfile")) return dir;
     if (dir == dir.root_path()) break;

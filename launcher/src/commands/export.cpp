@@ -1,20 +1,23 @@
 #include "commands/export.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <ostream>
 
 #include "commands/profile_request.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
-#include "core/read_file.hpp"
 #include "docker/docker.hpp"
 #include "export/export.hpp"
 #include "lifecycle/environments.hpp"
+#include "lifecycle/volumes.hpp"
 #include "pin/pin.hpp"
 #include "secrets/env_secrets.hpp"
 
@@ -24,18 +27,76 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Checked before anything is made: an output that cannot be written, or that would replace a
-// different file without --force, is a usage error naming it.
-void check_output(const fs::path& file, const std::string& text, bool force) {
-  std::string culprit = "command line (--output " + file.string() + "): ";
-  if (fs::is_directory(file)) throw Error(ExitCode::usage, culprit + "is a directory");
-  if (fs::exists(file) && !force) {
-    if (read_file_if_present(file) != text)
-      throw Error(ExitCode::usage, culprit + "the file exists and differs from this export; --force replaces it");
+// What a path that is not a regular file is, for the one line that refuses it.
+std::string file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISFIFO(mode)) return "a named pipe (FIFO)";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+// The existing output file's bytes, if it holds exactly `size` of them: a file of another size
+// differs without being read, so neither a huge file nor one that grows is read whole. Opened
+// without blocking (a FIFO swapped in after the check) and checked again on the open descriptor.
+std::optional<std::string> read_if_size(const fs::path& file, std::size_t size, const std::string& culprit) {
+  int fd = open(file.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) throw Error(ExitCode::usage, culprit + "cannot read it to compare: " + std::strerror(errno));
+  struct stat info {};
+  std::string text;
+  bool same_size = fstat(fd, &info) == 0 && S_ISREG(info.st_mode) && static_cast<std::uint64_t>(info.st_size) == size;
+  if (same_size) {
+    text.resize(size + 1); // one byte more: a file that grew since is not equal
+    std::size_t filled = 0;
+    for (ssize_t count = 0; filled < text.size(); filled += static_cast<std::size_t>(count)) {
+      count = read(fd, text.data() + filled, text.size() - filled);
+      if (count < 0 && errno == EINTR)
+        count = 0;
+      else if (count <= 0)
+        break;
+    }
+    text.resize(filled);
   }
-  fs::path directory = file.parent_path().empty() ? fs::path(".") : file.parent_path();
+  close(fd);
+  if (!same_size) return std::nullopt;
+  return text;
+}
+
+// Checked before anything is made: an output that is not a regular file (a directory, a device
+// like /dev/full or /dev/zero, a FIFO), one that cannot be written, or one that would replace a
+// different file without --force, is a usage error naming it. Returns the file to write: the
+// target of a link, so that a link (into a dotfiles repository, say) stays a link.
+fs::path check_output(const fs::path& file, const std::string& text, bool force) {
+  std::string culprit = "command line (--output " + file.string() + "): ";
+  struct stat link {
+  }, info{};
+  bool exists = stat(file.c_str(), &info) == 0;
+  if (!exists && errno != ENOENT) throw Error(ExitCode::usage, culprit + "cannot look at it: " + std::strerror(errno));
+  // Where a link leads, followed link by link (a dangling one too: the export makes its target).
+  fs::path written = fs::absolute(file);
+  std::string through_link;
+  for (int hops = 0; lstat(written.c_str(), &link) == 0 && S_ISLNK(link.st_mode); ++hops) {
+    std::error_code error;
+    fs::path target = fs::read_symlink(written, error);
+    if (error || hops == 40)
+      throw Error(ExitCode::usage,
+                  culprit + "cannot follow the link: " + (error ? error.message() : "too many links in a row"));
+    written = fs::weakly_canonical(written.parent_path() / target, error);
+    if (error) throw Error(ExitCode::usage, culprit + "cannot follow the link: " + error.message());
+    through_link = "a link to " + written.string() + ", ";
+  }
+  if (exists && !S_ISREG(info.st_mode))
+    throw Error(ExitCode::usage, culprit + "is " + through_link + file_kind(info.st_mode) +
+                                     ", not a regular file; export writes a file (or standard output without -o)");
+  if (exists && !force && read_if_size(file, text.size(), culprit) != text)
+    throw Error(ExitCode::usage, culprit + "the file exists and differs from this export; --force replaces it");
+  fs::path directory = written.parent_path();
   if (access(directory.c_str(), W_OK) != 0)
-    throw Error(ExitCode::usage, culprit + "cannot write in " + directory.string() + ": " + std::strerror(errno));
+    throw Error(ExitCode::usage, culprit + "cannot write in " +
+                                     (file.parent_path().empty() ? fs::path(".") : directory).string() + ": " +
+                                     std::strerror(errno));
+  return written;
 }
 
 } // namespace
@@ -67,24 +128,24 @@ void add_export_command(CLI::App& app, Context& context) {
     const docker::Docker& docker = gpus.docker;
     pin::verify_pinned_image(docker, plan.image, resolution.profile.origin_of("/image"));
     exporting::Exported exported = exporting::export_plan(plan, format, options->lossy);
-    if (!options->output.empty()) check_output(options->output, exported.text, options->force);
+    fs::path output;
+    if (!options->output.empty()) output = check_output(options->output, exported.text, options->force);
     for (const auto& field : exported.dropped)
       *context.err << "launcher: warning: left out of the export: the plan's \"" << field.substr(1) << "\" (--lossy)\n";
 
     // What `up` makes before it starts the container, so that Compose or the devcontainer CLI
     // finds it: the volumes to create, the network, the secrets the mount hands over.
-    for (const auto& directory : plan.create_directories)
-      fs::create_directories(directory);
+    lifecycle::create_volume_directories(plan);
     // A Compose file declares the env's own network itself (one made here would be no Compose
     // network, which Compose warns about).
     if (format == exporting::Format::devcontainer || plan.network != plan::own_network(plan.env))
       lifecycle::ensure_network(docker, plan);
     secrets::ensure_env_secrets(plan, host.home);
 
-    if (options->output.empty()) *context.out << exported.text;
-    // Absolute: the atomic writer syncs the file's directory, which a bare name leaves empty.
+    if (output.empty())
+      *context.out << exported.text; // checked when the command ends (cli::run)
     else
-      write_file_atomically(fs::absolute(options->output), exported.text, 0644);
+      write_file_atomically(output, exported.text, 0644);
   });
 }
 

@@ -31,7 +31,7 @@ private:
 };
 
 // The digest nodes check: the profile's repo digest, or else the image ID of this host's copy.
-slurm::PinnedImage pin_image(const std::string& docker_binary, const plan::Resolution& resolution) {
+slurm::PinnedImage pin_image(const docker::Docker& docker, const plan::Resolution& resolution) {
   const std::string& reference = resolution.plan.image;
   if (auto digest = pin::pinned_digest(reference))
     return {slurm::PinnedImage::Kind::repo_digest, pin::without_digest(reference), *digest};
@@ -40,7 +40,7 @@ slurm::PinnedImage pin_image(const std::string& docker_binary, const plan::Resol
   std::string remedy = "; pin it with `launcher pin` (nodes then check the registry's digest)";
   std::optional<nlohmann::json> local;
   try {
-    local = docker::Docker(docker_binary).inspect_image(reference);
+    local = docker.inspect_image(reference);
   } catch (const Error& error) { // no Docker on this submit host
     throw Error(ExitCode::usage, culprit + "and this host cannot tell its image ID (" + error.what() + ")" + remedy);
   }
@@ -69,26 +69,32 @@ void add_submit_command(CLI::App& app, Context& context) {
   struct Options {
     ProfileRequest request{"shell", {}};
     slurm::JobRequest job;
-    int procs_per_node = 0;
+    // Counts are read as text: CLI11 turns an empty value into 0 ("--nodes ''" would say "--nodes 0").
+    std::string nodes, gpus_per_node, procs_per_node;
     bool dry_run = false;
     bool json = false;
   };
   auto options = std::make_shared<Options>();
   CLI::App* command = app.add_subcommand("submit", "run a profile's image as a multi-node torchrun job on Slurm");
   add_profile_options(*command, options->request);
-  command->add_option("--nodes", options->job.nodes, "nodes to run on (torchrun once on each)")->required();
-  command->add_option("--gpus-per-node", options->job.gpus_per_node, "GPUs per node: one torchrun process each");
+  command->add_option("--nodes", options->nodes, "nodes to run on (torchrun once on each)")->required();
+  command->add_option("--gpus-per-node", options->gpus_per_node, "GPUs per node: one torchrun process each");
   command->add_option("--procs-per-node", options->procs_per_node, "processes per node of a CPU job (default 1)");
   command->add_option("--partition", options->job.partition, "Slurm partition");
   command->add_option("--time", options->job.time, "time limit, as sbatch takes it");
   command->add_option("--account", options->job.account, "Slurm account");
-  command->add_flag("--dry-run", options->dry_run, "print the sbatch script and submit nothing");
+  command->add_flag("--dry-run", options->dry_run,
+                    "print the sbatch script and submit nothing (with --json: the job, its script and plan as JSON)");
   command->add_flag("--json", options->json, "print the job as JSON");
   command->add_option("CMD", options->job.command,
                       "after --: what torchrun runs on each node, like train.py --epochs 3");
   command->callback([options, command, &context] {
     slurm::JobRequest& job_request = options->job;
-    if (command->count("--procs-per-node")) job_request.procs_per_node = options->procs_per_node;
+    job_request.nodes = slurm::parse_count_flag("--nodes", options->nodes);
+    if (command->count("--gpus-per-node"))
+      job_request.gpus_per_node = slurm::parse_count_flag("--gpus-per-node", options->gpus_per_node);
+    if (command->count("--procs-per-node"))
+      job_request.procs_per_node = slurm::parse_count_flag("--procs-per-node", options->procs_per_node);
     slurm::check_job_request(job_request);
     host::HostFacts host = host::read_host_facts();
     AllocationGpus gpus;
@@ -100,8 +106,12 @@ void add_submit_command(CLI::App& app, Context& context) {
     // This host's memory says nothing about a node's: only a limit the profile sets is kept.
     if (resolution.profile.origin_of("/resources/memory").source == "default") resolution.plan.memory_bytes.reset();
     slurm::Job job{options->request.profile, resolution.plan, job_request, slurm::cluster_settings(resolution.profile),
-                   pin_image(context.docker, resolution)};
+                   pin_image(context.docker_cli(), resolution)};
     std::string script = slurm::render_script(job);
+    if (options->dry_run && options->json) {
+      *context.out << slurm::dry_run_json(job, script).dump(2) << "\n";
+      return;
+    }
     if (options->dry_run) {
       *context.out << script;
       return;

@@ -25,6 +25,7 @@
 #include "lifecycle/environments.hpp"
 #include "lifecycle/inspect.hpp"
 #include "lifecycle/readiness.hpp"
+#include "lifecycle/volumes.hpp"
 #include "matrix/matrix.hpp"
 #include "pin/pin.hpp"
 #include "render/render.hpp"
@@ -273,8 +274,7 @@ void add_up_command(CLI::App& app, Context& context) {
     std::string container = plan.env;
     if (!existing) {
       refuse_busy_ports(plan);
-      for (const auto& directory : plan.create_directories)
-        fs::create_directories(directory);
+      lifecycle::create_volume_directories(plan);
       lifecycle::ensure_network(docker, plan);
       secrets::ensure_env_secrets(plan, host.home);
       record_plan(layout, plan);

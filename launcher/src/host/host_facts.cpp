@@ -3,7 +3,9 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -77,7 +79,7 @@ HostFacts read_host_facts() {
     throw Error(ExitCode::usage, "XDG_STATE_HOME=" + quote_for_message(state_home) +
                                      " is not an absolute path; unset it or make it one");
   facts.state_home = state_home && *state_home ? fs::path(state_home) : facts.home / ".local/state";
-  facts.cwd = fs::current_path();
+  facts.cwd = working_directory();
   facts.memory_bytes =
       static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
   facts.gpu_count = count_nvidia_gpus();
@@ -100,6 +102,16 @@ PathProbe real_path_probe() {
         return error ? path : canonical;
       },
   };
+}
+
+fs::path working_directory() {
+  std::error_code error;
+  fs::path cwd = fs::current_path(error);
+  if (!error) return cwd;
+  if (error.value() == ENOENT)
+    throw Error(ExitCode::failed, "the working directory no longer exists (it was deleted or moved away since the "
+                                  "shell entered it); cd to an existing directory and run the command again");
+  throw Error(ExitCode::failed, "cannot tell the working directory: " + error.message());
 }
 
 } // namespace launcher::host

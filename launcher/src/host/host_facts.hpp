@@ -35,4 +35,8 @@ struct PathProbe {
 HostFacts read_host_facts();
 PathProbe real_path_probe();
 
+// The process's working directory; a deleted one (or one whose path cannot be read) is an Error
+// saying so, not a filesystem_error.
+std::filesystem::path working_directory();
+
 } // namespace launcher::host

@@ -43,6 +43,41 @@ bool is_loopback(const std::string& address) { return starts_with(address, "127.
 
 bool is_unspecified(const std::string& address) { return address == "0.0.0.0" || address == "::"; }
 
+// Linux's NAME_MAX: no directory entry is longer, so "create" could never make such a path.
+constexpr std::size_t max_file_name_bytes = 255;
+
+// Whether `path` lies strictly inside `directory` (both absolute and normal).
+bool is_inside(const std::string& path, const std::string& directory) {
+  if (directory == "/") return path != "/";
+  return path.size() > directory.size() && starts_with(path, directory) && path[directory.size()] == '/';
+}
+
+// Host places a volume may neither be nor contain nor lie inside without the named opt-in: each
+// gives the container the host (its configuration, the kernel's interfaces, its devices, the
+// engine's data, the engine's socket). "/" itself is "mount-root".
+struct GuardedPlace {
+  const char* path;
+  const char* what;
+  const char* opt_in;
+  const char* except = nullptr; // a child of it that holds none of that
+};
+
+const std::vector<GuardedPlace>& guarded_host_places() {
+  static const std::vector<GuardedPlace> places{
+      {"/etc", "the host's configuration", "mount-etc"},
+      {"/proc", "the kernel's view of every process", "mount-system"},
+      {"/sys", "the kernel's devices and settings", "mount-system"},
+      {"/dev", "the host's devices", "mount-system"},
+      {"/boot", "the host's kernels and boot loader", "mount-system"},
+      {"/var/lib/docker", "Docker's data: every container's files", "mount-docker-data"},
+      // The engine's socket's directory, and the other engines' and rootless Docker's
+      // ($XDG_RUNTIME_DIR); removable drives mounted under /run/media hold only files.
+      {"/run", "which holds the Docker socket", "mount-docker-socket", "media"},
+      {"/var/run", "which holds the Docker socket", "mount-docker-socket", "media"},
+  };
+  return places;
+}
+
 class Resolver {
 public:
   Resolver(const Sourced& profile, const host::HostFacts& host, const host::PathProbe& paths, GpuHost& gpus)
@@ -129,13 +164,58 @@ public:
     return bindings;
   }
 
+  // The host path as the mount will see it: symlinks resolved in the part that exists, the rest
+  // (a directory "create" makes) appended, so that a link or a missing child cannot hide where it is.
+  fs::path real_host_path(const fs::path& source) const {
+    fs::path existing = source, rest;
+    while (!paths_.exists(existing) && existing.has_relative_path()) {
+      rest = rest.empty() ? existing.filename() : existing.filename() / rest;
+      existing = existing.parent_path();
+    }
+    fs::path real = paths_.canonical(existing);
+    return rest.empty() ? real : (real / rest).lexically_normal();
+  }
+
   void check_dangerous_mount(const std::string& at, const fs::path& source) const {
-    fs::path real = paths_.canonical(source);
+    fs::path real = real_host_path(source);
     std::string text = real.string();
-    if (real == "/") require_opt_in(at, "mounting the host's / ", "mount-root");
-    if (real == "/etc" || starts_with(text, "/etc/")) require_opt_in(at, "mounting " + text, "mount-etc");
+    if (text.size() > 1 && text.back() == '/') text.pop_back();
+    // Everything lies inside /: only "mount-root" lets it in, and with it everything below.
+    if (text == "/") {
+      require_opt_in(at, "mounting the host's /", "mount-root");
+      return;
+    }
     if (real.filename() == "docker.sock")
       require_opt_in(at, "mounting the Docker socket " + text + " (root on the host)", "mount-docker-socket");
+    for (const auto& place : guarded_host_places()) {
+      // A guarded place behind a link (/var/run -> /run) is guarded where it leads.
+      std::string guarded = paths_.exists(place.path) ? paths_.canonical(place.path).string() : place.path;
+      std::string except = place.except ? guarded + "/" + place.except : "";
+      if (!except.empty() && (text == except || is_inside(text, except))) continue;
+      std::string relation;
+      if (text == guarded)
+        relation = " (" + std::string(place.what) + ")";
+      else if (is_inside(text, guarded))
+        relation = " (inside " + guarded + ", " + place.what + ")";
+      else if (is_inside(guarded, text))
+        relation = " (it holds " + guarded + ", " + place.what + ")";
+      else
+        continue;
+      // Named as written, and where it leads when a link made it another place.
+      std::string named = source.lexically_normal() == real ? text : source.string() + " -> " + text;
+      require_opt_in(at, "mounting " + named + relation, place.opt_in);
+    }
+  }
+
+  // The container's /run/launcher holds what the launcher hands the env (its secrets, the SSH host
+  // key's copy): no volume may cover it, lie inside it, or replace the /run (or the /var/run
+  // link to it) that holds it.
+  void check_container_path(const std::string& at, const std::string& target) const {
+    const std::string runtime = contract::mount::runtime_dir;
+    for (const std::string& reserved : {runtime, "/var" + runtime})
+      if (target == reserved || is_inside(target, reserved) || is_inside(reserved, target))
+        fail(at, "container path " + target + " would cover " + runtime +
+                     ", where the launcher mounts the env's secrets; mount it elsewhere");
   }
 
   std::vector<Mount> mounts(std::vector<std::string>& create_directories) const {
@@ -145,16 +225,21 @@ public:
       const json& volume = volumes[i];
       std::string at = child_pointer("/volumes", i);
       std::string source = volume["host"];
+      std::string target = volume["container"];
       // The profile's value was UTF-8; the working directory or home it was joined to may not be.
       if (!is_valid_utf8(source)) fail(at, "host path " + quote_for_message(source) + " " + not_utf8_for_docker);
+      for (const auto& part : fs::path(source))
+        if (part.native().size() > max_file_name_bytes)
+          fail(at, "host path " + quote_for_message(source) + " has a name of " + std::to_string(part.native().size()) +
+                       " bytes; a file name is at most " + std::to_string(max_file_name_bytes) + " bytes");
+      check_container_path(at, target);
+      check_dangerous_mount(at, source);
       if (!paths_.exists(source)) {
         if (!volume["create"].get<bool>())
           fail(at, "host path " + source + " does not exist (create it, or add \"create\": true to the volume)");
         create_directories.push_back(source);
-      } else {
-        check_dangerous_mount(at, source);
       }
-      mounts.push_back({source, volume["container"], volume["read_only"]});
+      mounts.push_back({source, target, volume["read_only"]});
     }
     return mounts;
   }

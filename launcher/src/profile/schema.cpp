@@ -477,7 +477,12 @@ std::vector<std::string> profile_keys() {
 }
 
 const std::vector<std::string>& dangerous_opt_ins() {
-  static const std::vector<std::string> names{"privileged", "mount-root", "mount-etc", "mount-docker-socket",
+  static const std::vector<std::string> names{"privileged",
+                                              "mount-root",
+                                              "mount-etc",
+                                              "mount-system",
+                                              "mount-docker-data",
+                                              "mount-docker-socket",
                                               "unauthenticated-public-port"};
   return names;
 }

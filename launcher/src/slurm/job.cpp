@@ -17,6 +17,22 @@ ClusterSettings cluster_settings(const profile::Sourced& profile) {
   return settings;
 }
 
+int parse_count_flag(const std::string& flag, const std::string& value) {
+  auto usage = [&](const std::string& problem) {
+    throw Error(ExitCode::usage, "command line (" + flag + " " + quote_for_message(value) + "): " + problem);
+  };
+  if (value.empty()) usage("the value is empty; expected a whole number, like " + flag + " 2");
+  std::size_t digits = value[0] == '-' || value[0] == '+' ? 1 : 0;
+  if (digits == value.size() || value.find_first_not_of("0123456789", digits) != std::string::npos)
+    usage("expected a whole number, like " + flag + " 2");
+  long long number = 0;
+  for (std::size_t i = digits; i < value.size(); ++i) {
+    number = number * 10 + (value[i] - '0');
+    if (number > 1'000'000) usage("expected a whole number of at most 1000000");
+  }
+  return static_cast<int>(value[0] == '-' ? -number : number);
+}
+
 void check_job_request(const JobRequest& request) {
   auto usage = [](const std::string& message) { throw Error(ExitCode::usage, "command line (" + message); };
   if (request.nodes < 1) usage("--nodes " + std::to_string(request.nodes) + "): a job needs at least 1 node");
@@ -54,6 +70,18 @@ profile::Sourced batch_layer(const profile::Sourced& merged, const std::string& 
     throw Error(ExitCode::usage, merged.origin_of("/ports/0").describe() +
                                      ": a batch job publishes no ports (its containers use each node's network)");
   return profile::validated_layer({{"service", "command"}, {"command", command}, {"gpus", "none"}}, context, "");
+}
+
+json dry_run_json(const Job& job, const std::string& script) {
+  return {{"dry_run", true},
+          {"name", job_name(job.plan)},
+          {"image", job.image.run_reference()},
+          {"nodes", job.request.nodes},
+          {"gpus_per_node", job.request.gpus_per_node},
+          {"processes_per_node", processes_per_node(job.request)},
+          {"runtime", job.cluster.runtime == Runtime::pyxis ? "pyxis" : "docker"},
+          {"script", script},
+          {"plan", plan::to_json(job.plan)}};
 }
 
 std::string PinnedImage::run_reference() const {

@@ -32,6 +32,11 @@ struct JobRequest {
   std::vector<std::string> command; // what torchrun runs on every node: a script and its arguments
 };
 
+// A count flag's value (--nodes, --gpus-per-node, --procs-per-node) as typed: an optional sign and
+// digits. An empty value or anything else is Error(usage) naming the flag and the value; the range
+// is check_job_request's.
+int parse_count_flag(const std::string& flag, const std::string& value);
+
 // Flag checks that need no cluster; Error(usage) naming the flag.
 void check_job_request(const JobRequest& request);
 
@@ -63,6 +68,11 @@ struct Job {
   ClusterSettings cluster;
   PinnedImage image;
 };
+
+// What `submit --dry-run --json` prints: {"dry_run": true, "name", "image", "nodes",
+// "gpus_per_node", "processes_per_node", "runtime", "script": the sbatch script as --dry-run prints
+// it, "plan": the plan each node runs, as `render --json` shows a plan}.
+nlohmann::json dry_run_json(const Job& job, const std::string& script);
 
 // The job name Slurm shows, and the comment by which `launcher jobs` tells its jobs apart.
 std::string job_name(const plan::Plan& plan);

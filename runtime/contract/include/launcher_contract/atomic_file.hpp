@@ -31,6 +31,8 @@ struct FileOwner {
 // Writes `path` so that it is either wholly old or wholly new, with `mode` (and `owner`) from the
 // first byte: a temporary file in the same directory, fsync, rename, fsync of the directory (the
 // rename itself survives a crash only then). A bare file name is written in the working directory.
+// Every step is checked (write, fsync, close, rename, the directory's fsync); a failure leaves
+// the old file as it was and no temporary file behind.
 inline std::optional<WriteFailure> write_file_atomically(const std::filesystem::path& path, std::string_view content,
                                                          mode_t mode, std::optional<FileOwner> owner = std::nullopt) {
   const std::filesystem::path directory = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
@@ -52,7 +54,13 @@ inline std::optional<WriteFailure> write_file_atomically(const std::filesystem::
     written += static_cast<std::size_t>(count);
   }
   if (fsync(file) != 0) return discard("flush");
-  close(file);
+  // A file system may report a lost write only at close (NFS); EINTR leaves the descriptor closed
+  // and the data already flushed.
+  if (close(file) != 0 && errno != EINTR) {
+    WriteFailure failure{"close", temporary, errno};
+    unlink(temporary.c_str());
+    return failure;
+  }
   if (rename(temporary.c_str(), path.c_str()) != 0) {
     WriteFailure failure{"replace", path, errno};
     unlink(temporary.c_str());

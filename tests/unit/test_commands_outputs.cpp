@@ -1,0 +1,191 @@
+// Issue 24: `export -o` targets that are not regular files are refused before anything is read or
+// written; volumes "create" cannot make are named; `submit`'s count flags and --dry-run --json.
+// The commands run in this process against a recording fake Docker.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+
+#include "cli/app.hpp"
+#include "core/read_file.hpp"
+#include "fake_docker.hpp"
+#include "lifecycle/volumes.hpp"
+#include "slurm/job.hpp"
+#include "support.hpp"
+#include "temp_dir.hpp"
+
+using namespace launcher;
+using launcher::testing::FakeClock;
+using launcher::testing::FakeDocker;
+using launcher::testing::require_error;
+using launcher::testing::TempDir;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string pinned = "unit/image@sha256:" + std::string(64, 'a');
+
+// The launcher run in this process in a project directory of its own, with its own home and state.
+struct Bench {
+  TempDir dir;
+  FakeDocker docker;
+  FakeClock clock;
+  facts::MemoryFactSource facts;
+  std::ostringstream out, err;
+  commands::Context context;
+
+  Bench() {
+    fs::create_directories(dir.path / "project");
+    context.out = &out;
+    context.err = &err;
+    context.docker_runner = docker.runner();
+    context.facts = &facts;
+    context.clock = &clock;
+  }
+
+  int run(std::vector<std::string> args) {
+    fs::path previous = fs::current_path();
+    fs::current_path(dir.path / "project");
+    setenv("HOME", dir.path.c_str(), 1);
+    setenv("XDG_STATE_HOME", (dir.path / "state").c_str(), 1);
+    setenv("XDG_CONFIG_HOME", (dir.path / "config").c_str(), 1);
+    out.str("");
+    err.str("");
+    args.insert(args.begin(), "launcher");
+    std::vector<char*> argv;
+    for (auto& arg : args)
+      argv.push_back(arg.data());
+    int code = cli::run(static_cast<int>(argv.size()), argv.data(), context);
+    fs::current_path(previous);
+    return code;
+  }
+
+  // `export --format compose -o OUTPUT` of the shell profile: must be refused with exactly `message`.
+  void export_refused(const std::string& output, const std::string& message) {
+    int code = run({"export", "--format", "compose", "-o", output, "--profile", "shell", "--gpus", "none", "--image",
+                    "unit/image:1", "--name", "unit-env"});
+    INFO(err.str());
+    CHECK(code == 2);
+    CHECK(err.str() == "launcher: error: command line (--output " + output + "): " + message + "\n");
+    CHECK(out.str().empty());
+    // Refused before anything was made: no network, no call to Docker at all.
+    CHECK(docker.calls().empty());
+  }
+};
+
+} // namespace
+
+TEST_CASE("export -o refuses a FIFO, a device, a link to one and a directory, reading and writing nothing",
+          "[commands][export][output]") {
+  Bench bench;
+  fs::path project = bench.dir.path / "project";
+  REQUIRE(mkfifo((project / "pipe").c_str(), 0600) == 0);
+  fs::create_symlink("/dev/zero", project / "zero");
+  fs::create_directories(project / "folder");
+  const std::string not_regular = ", not a regular file; export writes a file (or standard output without -o)";
+  // A FIFO would block the comparison forever, /dev/zero would be read until memory runs out.
+  bench.export_refused("pipe", "is a named pipe (FIFO)" + not_regular);
+  bench.export_refused("zero", "is a link to /dev/zero, a character device" + not_regular);
+  bench.export_refused("folder", "is a directory" + not_regular);
+  // Refused before a byte is written, so the device itself is safe to name.
+  bench.export_refused("/dev/full", "is a character device" + not_regular);
+  CHECK(fs::is_fifo(project / "pipe"));
+  CHECK(fs::is_symlink(project / "zero"));
+}
+
+TEST_CASE("export -o compares an existing regular file without reading one of another size",
+          "[commands][export][output]") {
+  Bench bench;
+  fs::path project = bench.dir.path / "project";
+  // Sparse: 8 GiB that read whole would exhaust memory; its size alone says it differs.
+  {
+    int fd = creat((project / "huge.yaml").c_str(), 0644);
+    REQUIRE(fd >= 0);
+    REQUIRE(ftruncate(fd, 8LL << 30) == 0);
+    close(fd);
+  }
+  bench.export_refused("huge.yaml", "the file exists and differs from this export; --force replaces it");
+  CHECK(fs::file_size(project / "huge.yaml") == (8ULL << 30));
+}
+
+TEST_CASE("export -o through a link writes the file it points to, and the link stays", "[commands][export][output]") {
+  Bench bench;
+  fs::path project = bench.dir.path / "project";
+  fs::create_directories(bench.dir.path / "dotfiles");
+  fs::create_symlink(bench.dir.path / "dotfiles" / "compose.yaml", project / "compose.yaml");
+  bench.docker.on({"network", "inspect"}, "launcher-unit-env\n");
+  int code = bench.run({"export", "--format", "compose", "-o", "compose.yaml", "--profile", "shell", "--gpus", "none",
+                        "--image", "unit/image:1", "--name", "unit-env"});
+  INFO(bench.err.str());
+  REQUIRE(code == 0);
+  CHECK(fs::is_symlink(project / "compose.yaml"));
+  CHECK(read_file(bench.dir.path / "dotfiles" / "compose.yaml").find("services:") != std::string::npos);
+}
+
+TEST_CASE("a volume directory that cannot be created is one line naming the volume", "[commands][output][volumes]") {
+  TempDir dir;
+  dir.write("file", "not a directory\n");
+  plan::Plan plan;
+  std::string blocked = (dir.path / "file" / "data").string();
+  plan.create_directories = {blocked};
+  plan.mounts = {{blocked, "/data", false}};
+  require_error([&] { lifecycle::create_volume_directories(plan); }, ExitCode::failed,
+                "cannot create the host directory of volume " + blocked + ":/data (\"create\": true): Not a directory");
+  plan.create_directories = {(dir.path / "made" / "here").string()};
+  lifecycle::create_volume_directories(plan);
+  CHECK(fs::is_directory(dir.path / "made" / "here"));
+}
+
+TEST_CASE("submit's counts: an empty value is its own error, not 0", "[slurm][submit][output]") {
+  require_error([] { slurm::parse_count_flag("--nodes", ""); }, ExitCode::usage,
+                "command line (--nodes \"\"): the value is empty; expected a whole number, like --nodes 2");
+  require_error([] { slurm::parse_count_flag("--nodes", "two"); }, ExitCode::usage,
+                "command line (--nodes \"two\"): expected a whole number, like --nodes 2");
+  require_error([] { slurm::parse_count_flag("--gpus-per-node", "2x"); }, ExitCode::usage,
+                "command line (--gpus-per-node \"2x\"): expected a whole number, like --gpus-per-node 2");
+  require_error([] { slurm::parse_count_flag("--nodes", "-"); }, ExitCode::usage,
+                "command line (--nodes \"-\"): expected a whole number, like --nodes 2");
+  require_error([] { slurm::parse_count_flag("--nodes", "99999999999999999999"); }, ExitCode::usage,
+                "command line (--nodes \"99999999999999999999\"): expected a whole number of at most 1000000");
+  CHECK(slurm::parse_count_flag("--nodes", "2") == 2);
+  CHECK(slurm::parse_count_flag("--nodes", "+3") == 3);
+  // The range is check_job_request's, which names the number.
+  CHECK(slurm::parse_count_flag("--gpus-per-node", "-1") == -1);
+
+  Bench bench;
+  CHECK(bench.run({"submit", "--nodes", "", "--dry-run", "--image", pinned, "--", "train.py"}) == 2);
+  CHECK(bench.err.str() ==
+        "launcher: error: command line (--nodes \"\"): the value is empty; expected a whole number, like --nodes 2\n");
+  CHECK(bench.run({"submit", "--nodes", "0", "--dry-run", "--image", pinned, "--", "train.py"}) == 2);
+  CHECK(bench.err.str() == "launcher: error: command line (--nodes 0): a job needs at least 1 node\n");
+}
+
+TEST_CASE("submit --dry-run --json prints the job, its script and its plan as one JSON object",
+          "[slurm][submit][output]") {
+  Bench bench;
+  REQUIRE(bench.run({"submit", "--nodes", "2", "--dry-run", "--image", pinned, "--", "train.py", "--epochs", "3"}) ==
+          0);
+  std::string script = bench.out.str();
+  REQUIRE(script.rfind("#!", 0) == 0);
+
+  int code = bench.run(
+      {"submit", "--nodes", "2", "--dry-run", "--json", "--image", pinned, "--", "train.py", "--epochs", "3"});
+  INFO(bench.err.str());
+  REQUIRE(code == 0);
+  json printed = json::parse(bench.out.str());
+  CHECK(printed["dry_run"] == true);
+  CHECK(printed["nodes"] == 2);
+  CHECK(printed["gpus_per_node"] == 0);
+  CHECK(printed["processes_per_node"] == 1);
+  CHECK(printed["runtime"] == "docker");
+  CHECK(printed["image"] == pinned);
+  CHECK(printed["script"] == script);
+  CHECK(printed["plan"]["command"] == json::array({"train.py", "--epochs", "3"}));
+  CHECK(printed["name"].get<std::string>().empty() == false);
+  CHECK(bench.docker.calls().empty());
+}
