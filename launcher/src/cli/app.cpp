@@ -69,7 +69,7 @@ int run(int argc, char** argv, commands::Context& context) {
   app.require_subcommand(1);
   app.footer("Every call to the Docker CLI has a time limit (queries 30 s, changes 60 s, stop its --timeout + 30 s,\n"
              "commands in a container 300 s; build, commit, pull, push and logs -f none):\n"
-             "LAUNCHER_DOCKER_TIMEOUT=SECONDS sets them all (0: no limit).");
+             "LAUNCHER_DOCKER_TIMEOUT=SECONDS sets them all (0: no limit).\n");
   commands::add_render_command(app, context);
   commands::add_export_command(app, context);
   commands::add_profiles_command(app, context);
