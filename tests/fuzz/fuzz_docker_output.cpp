@@ -2,7 +2,12 @@
 // 0 `docker container inspect` of one environment (as up, down, open, ssh read it),
 // 1 the inspect of many (ps --all, choose_environment), 2 `docker ps --format` lines,
 // 3 `docker version` / `docker info` (rest cut at a NUL), 4 `docker image inspect` labels,
-// 5 doctor ENV's container inspect, 6 `docker image inspect` for pin.
+// 5 doctor ENV's container inspect, 6 `docker image inspect` for pin, 7 the engine's stderr (and
+// a container's log) as every error message shows it, 8 `docker ps` lines as `ps` prints them.
+// Invariant: no message made of the engine's text holds a raw control character (7, 8).
+#include <cstdlib>
+
+#include "core/text.hpp"
 #include "docker/docker.hpp"
 #include "doctor/checks.hpp"
 #include "doctor/report.hpp"
@@ -37,9 +42,46 @@ void check_report(const doctor::Subject& subject, const doctor::HostSnapshot& sn
   (void)doctor::report_json(results, snapshot).dump();
 }
 
+// Aborts (libFuzzer reports the input) when `message` holds a control character; newlines only
+// where the text is a log shown as lines.
+void require_escaped(const std::string& message, bool lines = false) {
+  for (char c : message) {
+    auto byte = static_cast<unsigned char>(c);
+    if ((byte < 0x20 && !(lines && c == '\n')) || byte == 0x7F) std::abort();
+  }
+  if (message.find("\xc2\x80") != std::string::npos || !is_valid_utf8(message)) std::abort();
+  for (std::size_t at = message.find('\xc2'); at != std::string::npos; at = message.find('\xc2', at + 1))
+    if (at + 1 < message.size() && static_cast<unsigned char>(message[at + 1]) <= 0x9F) std::abort();
+}
+
+void read_engine_stderr(std::string_view text) {
+  std::vector<std::string> parts = fuzz::split_at_nul(text, 2);
+  const std::string& stderr_text = parts[0];
+  int exit_code = parts.size() > 1 && !parts[1].empty() ? static_cast<unsigned char>(parts[1][0]) : 1;
+  require_escaped(docker::stderr_tail(stderr_text));
+  require_escaped(docker::explain_failure("start env", stderr_text));
+  require_escaped(docker::explain_failure("start env", process::ProcessResult{exit_code, "", stderr_text}));
+  require_escaped(escape_control_characters(stderr_text));
+  require_escaped(escape_control_characters(stderr_text, Newlines::keep), true);
+  docker::Docker engine("docker", [&](const std::vector<std::string>&, const process::ProcessOptions&) {
+    return process::ProcessResult{exit_code == 0 ? 1 : exit_code, stderr_text, stderr_text};
+  });
+  require_escaped(engine.logs_tail("env", 40), true);
+  try {
+    engine.run({"network", "create", "n"}, "create network n");
+  } catch (const Error& error) {
+    require_escaped(error.what());
+  }
+  try {
+    (void)engine.inspect_container("env");
+  } catch (const Error& error) {
+    require_escaped(error.what());
+  }
+}
+
 void read(std::uint8_t reader, std::string_view text) {
   const matrix::Matrix& matrix = matrix::embedded_matrix();
-  switch (reader % 7) {
+  switch (reader % 9) {
   case 0:
     read_environment(docker::parse_inspect_output(text, "docker container inspect"));
     break;
@@ -77,6 +119,15 @@ void read(std::uint8_t reader, std::string_view text) {
   }
   case 6:
     (void)pin::registry_digest(docker::parse_inspect_output(text, "docker image inspect"), "pytorch-cuda");
+    break;
+  case 7:
+    read_engine_stderr(text);
+    break;
+  case 8:
+    for (const auto& container : docker::parse_listing(text, {"io.launcher.env", "io.launcher.gpus"}))
+      for (const auto& field : {container.name, container.image, container.status, container.ports,
+                                container.labels.at("io.launcher.env"), container.labels.at("io.launcher.gpus")})
+        require_escaped(escape_control_characters(field));
     break;
   }
 }

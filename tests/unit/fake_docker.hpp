@@ -1,6 +1,8 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,9 +29,10 @@ public:
 
   docker::CliRunner runner() const {
     auto state = state_;
-    return [state](const std::vector<std::string>& argv) {
+    return [state](const std::vector<std::string>& argv, const process::ProcessOptions& options) {
       std::vector<std::string> call(argv.begin() + 1, argv.end());
       state->calls.push_back(call);
+      state->timeouts.push_back(options.timeout);
       for (const auto& rule : state->rules)
         if (call.size() >= rule.prefix.size() && std::equal(rule.prefix.begin(), rule.prefix.end(), call.begin()))
           return rule.answer;
@@ -38,6 +41,8 @@ public:
   }
 
   const std::vector<std::vector<std::string>>& calls() const { return state_->calls; }
+  // The limit each call was given, in the order of calls().
+  const std::vector<std::optional<std::chrono::milliseconds>>& timeouts() const { return state_->timeouts; }
 
   // The calls that start with these words.
   std::vector<std::vector<std::string>> calls_to(const std::vector<std::string>& prefix) const {
@@ -58,6 +63,7 @@ private:
   struct State {
     std::vector<Rule> rules;
     std::vector<std::vector<std::string>> calls;
+    std::vector<std::optional<std::chrono::milliseconds>> timeouts;
   };
   std::shared_ptr<State> state_ = std::make_shared<State>();
 };

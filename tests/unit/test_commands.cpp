@@ -1,5 +1,6 @@
 // The orchestration of up, down and ps against a recording fake Docker, replayed host facts and
 // a test clock: which Docker calls each situation makes, and what the user is told.
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -440,4 +441,115 @@ TEST_CASE("after snapshot, down names the snapshot that holds the work, and the 
   REQUIRE(bench.run(args) == 0);
   CHECK(json::parse(read_file(bench.dir.path / "project" / "launcher.json"))["profiles"]["shell"]["image"] ==
         tag + "@" + digest);
+}
+
+namespace {
+
+// The fake Docker, with `signal` raised when `trigger` is first called, as a terminal's Ctrl-C
+// would arrive; the call then ends as run_process ends one (up installs the InterruptScope).
+docker::CliRunner raising_on(const FakeDocker& fake, std::vector<std::string> trigger, int signal,
+                             std::shared_ptr<int> raised = std::make_shared<int>(0)) {
+  return [inner = fake.runner(), trigger, signal, raised](const std::vector<std::string>& argv,
+                                                          const process::ProcessOptions& options) {
+    std::vector<std::string> call(argv.begin() + 1, argv.end());
+    bool matches = call.size() >= trigger.size() && std::equal(trigger.begin(), trigger.end(), call.begin());
+    if (matches && (*raised)++ == 0) raise(signal);
+    if (int pending = process::InterruptScope::pending()) {
+      inner(argv, options); // recorded: the call was started
+      throw process::Interrupted(pending, "interrupted by " + process::signal_name(pending) + " during `docker`");
+    }
+    return inner(argv, options);
+  };
+}
+
+// A new env whose `docker run` succeeds: network, container and the inspect up asks for.
+void new_env_runs(Bench& bench) {
+  bench.has_no_container();
+  bench.docker.on({"network", "inspect"}, "", 1, "Error: No such network");
+  bench.docker.on({"network", "create"}, "n1\n");
+  bench.docker.on({"network", "rm"}, "");
+  bench.docker.on({"run", "-d"}, "c0ffee\n");
+  bench.docker.on({"rm", "-f", env}, env + "\n");
+  bench.has_container("any", true);
+}
+
+} // namespace
+
+TEST_CASE("a signal during up's first inspect removes the container and network this up made",
+          "[commands][up][signal]") {
+  int signal = GENERATE(SIGINT, SIGTERM, SIGHUP);
+  Bench bench;
+  new_env_runs(bench);
+  bench.context.docker_runner = raising_on(bench.docker, {"container", "inspect", env}, signal);
+  CHECK(bench.up({"--skip-checks"}) == 128 + signal);
+  CHECK(bench.err.str() == "launcher: error: interrupted by " + process::signal_name(signal) +
+                               "; removed the container " + env + " and the network launcher-" + env +
+                               " this `up` made\n");
+  CHECK(bench.docker.calls_to({"rm", "-f", env}).size() == 1);
+  CHECK(bench.docker.calls_to({"network", "rm", "launcher-" + env}).size() == 1);
+}
+
+TEST_CASE("a second signal during up's clean-up ends it at once, saying what may remain", "[commands][up][signal]") {
+  Bench bench;
+  new_env_runs(bench);
+  auto first = raising_on(bench.docker, {"container", "inspect", env}, SIGINT);
+  auto raised = std::make_shared<int>(0);
+  // The clean-up's own inspect then `rm -f`: the second signal arrives there.
+  bench.context.docker_runner = [first, second = raising_on(bench.docker, {"rm", "-f"}, SIGTERM, raised)](
+                                    const std::vector<std::string>& argv, const process::ProcessOptions& options) {
+    return argv[1] == "rm" ? second(argv, options) : first(argv, options);
+  };
+  CHECK(bench.up({"--skip-checks"}) == 143);
+  CHECK(bench.err.str() == "launcher: error: interrupted by SIGINT, then by SIGTERM during the clean-up: the container "
+                           "and network this `up` made may remain (`launcher down " +
+                               env + " --force` removes them)\n");
+  CHECK(bench.docker.calls_to({"network", "rm"}).empty());
+}
+
+TEST_CASE("a signal during up of an env that existed before leaves its container alone", "[commands][up][signal]") {
+  Bench bench;
+  bench.has_container(bench.plan_hash(), true);
+  bench.context.docker_runner = raising_on(bench.docker, {"container", "inspect", env}, SIGHUP);
+  CHECK(bench.up({"--skip-checks"}) == 129);
+  CHECK(bench.err.str() == "launcher: error: interrupted by SIGHUP; environment \"" + env +
+                               "\" existed before this `up` and is left as it was\n");
+  CHECK(bench.docker.calls_to({"rm"}).empty());
+  CHECK(bench.docker.calls_to({"stop"}).empty());
+  CHECK(bench.docker.calls_to({"network", "rm"}).empty());
+}
+
+TEST_CASE("up's clean-up never removes a container of the env's name that is not the env's", "[commands][up][signal]") {
+  Bench bench;
+  bench.has_no_container();
+  bench.docker.on({"network", "inspect"}, "", 1, "Error: No such network");
+  bench.docker.on({"network", "create"}, "n1\n");
+  bench.docker.on({"network", "rm"}, "");
+  // Someone's own container holds the name: `docker run` fails on it.
+  bench.docker.on({"run", "-d"}, "", 125,
+                  "docker: Error response from daemon: Conflict. The container name \"/" + env +
+                      "\" is already in use");
+  json theirs{
+      {"Id", "beef"}, {"Name", "/" + env}, {"State", {{"Running", true}}}, {"Config", {{"Labels", json::object()}}}};
+  bench.docker.on({"container", "inspect", env}, json::array({theirs}).dump());
+  bench.docker.on({"image", "inspect"}, "[{}]");
+  CHECK(bench.up({"--skip-checks"}) == 1);
+  CHECK(contains(bench.err.str(), "is already in use"));
+  CHECK(bench.docker.calls_to({"rm"}).empty());
+}
+
+TEST_CASE("ps shows the engine's control characters escaped", "[commands][ps]") {
+  Bench bench;
+  std::string listing = docker::listing_format({"io.launcher.env", "io.launcher.profile", "io.launcher.gpus"});
+  bench.docker.on(
+      {"ps", "-a", "--no-trunc", "--filter", "label=io.launcher.env", "--format", listing},
+      R"({"id":"1","name":"x","image":"i\u001b[2J","state":"running","status":"Up\u001b]0;t\u0007",)"
+      R"("ports":"","labels":{"io.launcher.env":"x\u009b1m","io.launcher.profile":"p","io.launcher.gpus":""}})"
+      "\n");
+  REQUIRE(bench.run({"ps"}) == 0);
+  std::string out = bench.out.str();
+  for (unsigned char c : out)
+    CHECK((c >= 0x20 || c == '\n'));
+  CHECK(contains(out, "i\\x1b[2J"));
+  CHECK(contains(out, "Up\\x1b]0;t\\x07"));
+  CHECK(contains(out, "x\\u009b1m"));
 }

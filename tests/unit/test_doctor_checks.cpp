@@ -225,8 +225,13 @@ TEST_CASE("Docker down, forbidden or missing: each has its own message", "[docto
                   "error during connect: this error may indicate that the docker daemon is not running\nmore"};
   CHECK(doctor::docker_check(doctor::parse_docker_facts(&odd, nullptr)) ==
         CheckResult{"docker", Status::fail,
-                    "docker fails: error during connect: this error may indicate that the docker daemon is not running",
+                    "docker fails: error during connect: this error may indicate that the docker daemon is not running "
+                    "| more",
                     "run 'docker info' to see why"});
+  // Never "docker fails: " with nothing after it.
+  facts::Fact silent{true, 1, "", ""};
+  CHECK(doctor::docker_check(doctor::parse_docker_facts(&silent, nullptr)).message ==
+        "docker fails: (no message from docker, exit 1)");
 }
 
 TEST_CASE("the toolkit check says when the facts do not record it", "[doctor][toolkit]") {

@@ -106,10 +106,22 @@ TEST_CASE("a package listing that is not one names its source", "[lifecycle][uns
       [] { lifecycle::parse_package_listing("[]", "lab:/usr/local/share/launcher/packages.json"); }, ExitCode::failed,
       "lab:/usr/local/share/launcher/packages.json is not a package listing ({\"python\": {NAME: VERSION}, "
       "\"debian\": {NAME: VERSION}})");
-  testing::require_error([] { lifecycle::parse_package_listing(R"({"python": {"a": 1}, "debian": {}})", "src"); },
-                         ExitCode::failed,
-                         "src is not a package listing ({\"python\": {NAME: VERSION}, \"debian\": {NAME: VERSION}}): "
-                         "[json.exception.type_error.302] type must be string, but is number");
+  testing::require_error(
+      [] { lifecycle::parse_package_listing(R"({"python": {"a": 1}, "debian": {}})", "src"); }, ExitCode::failed,
+      R"(src is not a package listing ({"python": {NAME: VERSION}, "debian": {NAME: VERSION}}): )"
+      R"(type must be string, but is number; it starts with "{\"python\": {\"a\": 1}, \"debian\": {}}")");
+  // What `down` once printed as [json.exception.parse_error.101]: the command and what was wrong.
+  try {
+    lifecycle::parse_package_listing("garbage\x1b[2J", "`docker exec lab cat /usr/local/share/launcher/packages.json`");
+    FAIL("no error");
+  } catch (const Error& error) {
+    std::string message = error.what();
+    CHECK(
+        message.starts_with("`docker exec lab cat /usr/local/share/launcher/packages.json` is not a package listing"));
+    CHECK(message.find("[json.exception") == std::string::npos);
+    CHECK(message.find("syntax error while parsing value") != std::string::npos);
+    CHECK(message.find('\x1b') == std::string::npos);
+  }
 }
 
 TEST_CASE("a snapshot is named after its image, env and time", "[lifecycle][snapshot]") {

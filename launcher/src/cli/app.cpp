@@ -27,6 +27,7 @@
 #include "core/error.hpp"
 #include "core/fd_output.hpp"
 #include "core/text.hpp"
+#include "docker/docker.hpp"
 
 namespace launcher::cli {
 
@@ -121,6 +122,7 @@ int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
   context.out = &out;
   context.err = &err;
   if (const char* docker = std::getenv("LAUNCHER_DOCKER"); docker && *docker) context.docker = docker;
+  if (const char* limit = std::getenv("LAUNCHER_DOCKER_TIMEOUT")) context.docker_timeout = limit;
   return run(argc, argv, context);
 }
 
@@ -131,6 +133,9 @@ int run(int argc, char** argv, commands::Context& context) {
   app.set_version_flag("--version", version);
   app.add_option("--docker", context.docker, "Docker CLI to run (default: docker on PATH, or $LAUNCHER_DOCKER)");
   app.require_subcommand(1);
+  app.footer("Every call to the Docker CLI has a time limit (queries 30 s, changes 60 s, stop its --timeout + 30 s,\n"
+             "commands in a container 300 s; build, commit, pull, push and logs -f none):\n"
+             "LAUNCHER_DOCKER_TIMEOUT=SECONDS sets them all (0: no limit).\n");
   commands::add_render_command(app, context);
   commands::add_export_command(app, context);
   commands::add_profiles_command(app, context);
@@ -153,6 +158,9 @@ int run(int argc, char** argv, commands::Context& context) {
 
   int code = run_reporting_errors(
       [&] {
+        // Host fact commands (docker info, nvidia-smi) are queries: LAUNCHER_DOCKER_TIMEOUT bounds them too.
+        context.live_facts.timeout =
+            docker::call_limit({"info"}, docker::parse_timeout_setting(context.docker_timeout)).timeout;
         try {
           app.parse(argc, argv);
           return 0;

@@ -66,7 +66,8 @@ void fill_wheelhouse(const fs::path& context, const matrix::Row& row, const std:
   if (!cache.empty()) argv.insert(argv.end(), {"--cache", cache});
   for (const auto& [purpose, lock] : row.locks)
     argv.push_back(purpose + "=" + (context / lock).string());
-  auto result = process::run_process(argv, {.input = "", .working_dir = "", .extra_env = {}, .show_output = true});
+  auto result = process::run_process(
+      argv, {.input = "", .working_dir = "", .extra_env = {}, .show_output = true, .timeout = std::nullopt});
   if (result.exit_code != 0) throw Error(ExitCode::failed, "the wheel cache could not be filled; the reason is above");
 }
 
@@ -162,9 +163,11 @@ void add_build_command(CLI::App& app, Context& context) {
     auto docker_build = [&](const std::string& target, const std::string& tag,
                             const std::map<std::string, std::string>& args) {
       *context.err << "building " << target << " stage as " << tag << "\n" << std::flush;
-      auto result =
-          process::run_process(build_argv(target, tag, args, builder.legacy),
-                               {.input = dockerfile, .working_dir = "", .extra_env = builder.env, .show_output = true});
+      auto result = process::run_process(build_argv(target, tag, args, builder.legacy), {.input = dockerfile,
+                                                                                         .working_dir = "",
+                                                                                         .extra_env = builder.env,
+                                                                                         .show_output = true,
+                                                                                         .timeout = std::nullopt});
       if (result.exit_code != 0)
         throw Error(ExitCode::failed,
                     "docker build failed (exit " + std::to_string(result.exit_code) + "); its output is above");

@@ -15,6 +15,7 @@ namespace launcher::commands {
 // outside (Docker, the host's facts, time) that the commands' unit tests replace.
 struct Context {
   std::string docker = "docker"; // --docker or $LAUNCHER_DOCKER: the Docker CLI to spawn
+  std::string docker_timeout;    // $LAUNCHER_DOCKER_TIMEOUT as given ("" when unset): docker::call_limit
   std::ostream* out = nullptr;
   std::ostream* err = nullptr; // progress and notices; results go to `out`
   docker::CliRunner docker_runner = docker::spawn_cli;
@@ -27,7 +28,7 @@ struct Context {
     return gpu_table.empty() ? gpu::default_lock_file(state_home) : gpu_table;
   }
 
-  docker::Docker docker_cli() const { return docker::Docker(docker, docker_runner); }
+  docker::Docker docker_cli() const { return docker::Docker(docker, docker_runner, docker_timeout); }
 };
 
 } // namespace launcher::commands

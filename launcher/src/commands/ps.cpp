@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "commands/lifecycle.hpp"
+#include "core/text.hpp"
 #include "docker/docker.hpp"
 #include "doctor/checks.hpp"
 #include "doctor/snapshot.hpp"
@@ -69,10 +70,11 @@ void add_ps_command(CLI::App& app, Context& context) {
     }
     constexpr const char* row = "{:<24} {:<10} {:<28} {:<6} {:<32} {}\n";
     *context.out << fmt::format(row, "ENV", "PROFILE", "STATUS", "GPUS", "ENDPOINTS", "IMAGE");
+    // Every field is the engine's text: an escape sequence in a name or label is shown, not run.
+    auto field = [](const nlohmann::json& value) { return escape_control_characters(value.get<std::string>()); };
     for (const auto& entry : list)
-      *context.out << fmt::format(row, entry["env"].get<std::string>(), entry["profile"].get<std::string>(),
-                                  entry["status"].get<std::string>(), entry["gpus"].get<std::string>(),
-                                  entry["endpoints"].get<std::string>(), entry["image"].get<std::string>());
+      *context.out << fmt::format(row, field(entry["env"]), field(entry["profile"]), field(entry["status"]),
+                                  field(entry["gpus"]), field(entry["endpoints"]), field(entry["image"]));
   });
 }
 

@@ -28,6 +28,7 @@
 #include "lifecycle/volumes.hpp"
 #include "matrix/matrix.hpp"
 #include "pin/pin.hpp"
+#include "process/process.hpp"
 #include "render/render.hpp"
 #include "render/resolution_json.hpp"
 #include "secrets/env_secrets.hpp"
@@ -39,27 +40,6 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::atomic<bool> interrupted{false};
-
-void on_interrupt(int) { interrupted = true; }
-
-// Ctrl-C and SIGTERM set a flag that the wait loop reads, so `up` can clean up after itself.
-struct InterruptGuard {
-  struct sigaction previous_int {
-  }, previous_term{};
-  InterruptGuard() {
-    struct sigaction action {};
-    action.sa_handler = on_interrupt;
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, &previous_int);
-    sigaction(SIGTERM, &action, &previous_term);
-  }
-  ~InterruptGuard() {
-    sigaction(SIGINT, &previous_int, nullptr);
-    sigaction(SIGTERM, &previous_term, nullptr);
-  }
-};
 
 bool can_bind(const plan::PortBinding& port) {
   bool v6 = port.bind.find(':') != std::string::npos;
@@ -182,6 +162,74 @@ Report report(const plan::Plan& plan, const json& container, const host::StateLa
   return {facts, text};
 }
 
+// What this `up` made: only these go when a signal ends it, never what existed before it.
+struct Made {
+  bool container = false; // `docker run` was started for the env, which had no container
+  bool network = false;   // the env's own network, created by this run
+};
+
+// Removes the container `name` only when it carries the env's label: one of that name that
+// someone made by hand stays.
+enum class Removal { absent, removed, kept };
+Removal remove_if_ours(const docker::Docker& docker, const std::string& name, const std::string& env) {
+  auto container = docker.inspect_container(name);
+  if (!container) return Removal::absent;
+  if (lifecycle::env_of(*container) != env) return Removal::kept;
+  return docker.try_run({"rm", "-f", name}).exit_code == 0 ? Removal::removed : Removal::kept;
+}
+
+// `docker run -d`; when it fails, the container it may have left goes, and a missing image is named.
+void start_container(const docker::Docker& docker, const plan::Plan& plan, Made& made) {
+  made.container = true;
+  try {
+    docker.run(render::render_container_command({"run", "-d"}, plan).argv(), "start " + plan.env);
+  } catch (const process::Interrupted&) {
+    throw;
+  } catch (const Error&) {
+    // `docker run` leaves a created container behind when the start fails: nothing half-done stays.
+    remove_if_ours(docker, plan.env, plan.env);
+    lifecycle::remove_own_network(docker, plan.env);
+    if (!docker.inspect_image(plan.image))
+      throw Error(ExitCode::failed,
+                  "image " + plan.image + " is not on this host: pull it (`docker pull " + plan.image +
+                      "`) or build it (`make image` builds the offline CPU image; images/README.md lists the builds)");
+    throw;
+  }
+}
+
+// After INT, TERM or HUP: removes what this run made (each call bounded; a second signal stops
+// the clean-up at once) and ends with 128 + the signal and one line saying what is left.
+[[noreturn]] void clean_up_after_signal(const docker::Docker& docker, const plan::Plan& plan, const Made& made,
+                                        bool existed, const process::Interrupted& signal) {
+  process::InterruptScope::acknowledge();
+  const std::string by = "interrupted by " + process::signal_name(signal.signal());
+  const std::string network = plan::own_network(plan.env);
+  std::vector<std::string> removed, left;
+  try {
+    if (made.container) {
+      Removal removal = remove_if_ours(docker, plan.env, plan.env);
+      if (removal != Removal::absent) (removal == Removal::removed ? removed : left).push_back("container " + plan.env);
+    }
+    if (made.network)
+      (docker.try_run({"network", "rm", network}).exit_code == 0 ? removed : left).push_back("network " + network);
+  } catch (const process::Interrupted& again) {
+    throw process::Interrupted(again.signal(), by + ", then by " + process::signal_name(again.signal()) +
+                                                   " during the clean-up: the container and network this `up` "
+                                                   "made may remain (`launcher down " +
+                                                   plan.env + " --force` removes them)");
+  } catch (const Error& error) {
+    throw process::Interrupted(signal.signal(), by + "; removing what this `up` made failed: " + error.what());
+  }
+  std::string message = by;
+  if (!removed.empty())
+    message += "; removed the " + fmt::format("{}", fmt::join(removed, " and the ")) + " this `up` made";
+  if (!left.empty()) message += "; could not remove the " + fmt::format("{}", fmt::join(left, " and the "));
+  if (removed.empty() && left.empty())
+    message += existed ? "; environment \"" + plan.env + "\" existed before this `up` and is left as it was"
+                       : "; nothing was created";
+  throw process::Interrupted(signal.signal(), message);
+}
+
 } // namespace
 
 void add_up_command(CLI::App& app, Context& context) {
@@ -241,8 +289,8 @@ void add_up_command(CLI::App& app, Context& context) {
     }
     host::StateLayout layout = host::state_layout(EnvName::parse(plan.env), host.state_home);
     std::string hash = plan::plan_hash(plan);
-    InterruptGuard interrupt_guard;
-    interrupted = false;
+    // From here a signal ends the run through clean_up_after_signal, not at once.
+    process::InterruptScope interrupt_scope;
 
     auto existing = found.get();
     if (existing && (options->recreate || lifecycle::plan_hash_of(*existing) != hash)) {
@@ -270,75 +318,54 @@ void add_up_command(CLI::App& app, Context& context) {
       record_plan(layout, plan);
     }
 
-    bool created = false;
-    std::string container = plan.env;
-    if (!existing) {
-      refuse_busy_ports(plan);
-      lifecycle::create_volume_directories(plan);
-      lifecycle::ensure_network(docker, plan);
-      secrets::ensure_env_secrets(plan, host.home);
-      record_plan(layout, plan);
-      try {
-        docker.run(render::render_container_command({"run", "-d"}, plan).argv(), "start " + plan.env);
-      } catch (const Error&) {
-        // `docker run` leaves a created container behind when the start fails: nothing half-done stays.
-        docker.try_run({"rm", "-f", container});
-        lifecycle::remove_own_network(docker, plan.env);
-        if (!docker.inspect_image(plan.image))
-          throw Error(
-              ExitCode::failed,
-              "image " + plan.image + " is not on this host: pull it (`docker pull " + plan.image +
-                  "`) or build it (`make image` builds the offline CPU image; images/README.md lists the builds)");
-        throw;
-      }
-      created = true;
-    } else if (!lifecycle::is_running(*existing)) {
-      if (auto killed = lifecycle::out_of_memory(*existing))
-        *context.err << "launcher: environment \"" << plan.env << "\" stopped after running " << *killed
-                     << "; starting it again. To give it more, raise resources.memory in the profile, then `launcher "
-                        "up --recreate`\n";
-      docker.run({"start", container}, "start " + container);
-    }
-
-    // The report needs Docker's view of the container (ports it picked, GPUs it gave); the wait
-    // needs only the service's port, which the plan knows unless Docker picks it: so the wait
-    // starts without waiting for that inspect.
-    std::shared_future<json> state = std::async(std::launch::async, [&] {
-                                       return docker.inspect_container(container).value_or(json::object());
-                                     }).share();
-    lifecycle::ReadinessTarget target{plan.service, "127.0.0.1", 0, "", plan.user.name, "", plan.access.ssh_password};
-    int service_port = plan.service == "jupyter" ? 8888 : plan.service == "ssh" ? 22 : 0;
-    if (service_port) {
-      auto endpoint = planned_endpoint(plan, service_port);
-      if (!endpoint) endpoint = lifecycle::endpoint_for(state.get(), service_port);
-      if (!endpoint)
-        throw Error(ExitCode::failed, "environment \"" + plan.env + "\" publishes no port for " + plan.service +
-                                          " (container port " + std::to_string(service_port) +
-                                          "): add one to the profile's \"ports\"");
-      target.host = lifecycle::reachable_host(*endpoint);
-      target.port = endpoint->host_port;
-    }
-    target.token = secrets::read_private_file(layout.jupyter_token()).value_or("");
-    target.pinned_public_line = read_public_line(layout);
+    Made made;
     try {
+      std::string container = plan.env;
+      if (!existing) {
+        refuse_busy_ports(plan);
+        lifecycle::create_volume_directories(plan);
+        made.network = lifecycle::ensure_network(docker, plan) && plan.network == plan::own_network(plan.env);
+        secrets::ensure_env_secrets(plan, host.home);
+        record_plan(layout, plan);
+        start_container(docker, plan, made);
+      } else if (!lifecycle::is_running(*existing)) {
+        if (auto killed = lifecycle::out_of_memory(*existing))
+          *context.err << "launcher: environment \"" << plan.env << "\" stopped after running " << *killed
+                       << "; starting it again. To give it more, raise resources.memory in the profile, then "
+                          "`launcher up --recreate`\n";
+        docker.run({"start", container}, "start " + container);
+      }
+
+      // The report needs Docker's view of the container (ports it picked, GPUs it gave); the wait
+      // needs only the service's port, which the plan knows unless Docker picks it: so the wait
+      // starts without waiting for that inspect.
+      std::shared_future<json> state = std::async(std::launch::async, [&] {
+                                         return docker.inspect_container(container).value_or(json::object());
+                                       }).share();
+      lifecycle::ReadinessTarget target{plan.service, "127.0.0.1", 0, "", plan.user.name, "", plan.access.ssh_password};
+      int service_port = plan.service == "jupyter" ? 8888 : plan.service == "ssh" ? 22 : 0;
+      if (service_port) {
+        auto endpoint = planned_endpoint(plan, service_port);
+        if (!endpoint) endpoint = lifecycle::endpoint_for(state.get(), service_port);
+        if (!endpoint)
+          throw Error(ExitCode::failed, "environment \"" + plan.env + "\" publishes no port for " + plan.service +
+                                            " (container port " + std::to_string(service_port) +
+                                            "): add one to the profile's \"ports\"");
+        target.host = lifecycle::reachable_host(*endpoint);
+        target.port = endpoint->host_port;
+      }
+      target.token = secrets::read_private_file(layout.jupyter_token()).value_or("");
+      target.pinned_public_line = read_public_line(layout);
+      // A container that fails to become ready is kept for inspection; a signal removes it (above).
       lifecycle::wait_until_ready(
           docker, container, target, std::chrono::seconds(options->timeout_seconds), *context.err,
-          [] { return interrupted.load(); }, *context.clock);
-    } catch (const Error&) {
-      // A container this run made that never became ready goes with an interrupt; one that
-      // existed before is left alone, and a failed one is kept for inspection.
-      if (interrupted && created) {
-        docker.try_run({"rm", "-f", container});
-        lifecycle::remove_own_network(docker, plan.env);
-      }
-      if (interrupted)
-        throw Error(ExitCode::failed, created ? "interrupted: removed the container this run created"
-                                              : "interrupted: the existing container is left as it was");
-      throw;
+          [] { return process::InterruptScope::pending() != 0; }, *context.clock);
+      double elapsed = std::chrono::duration<double>(context.clock->now() - start).count();
+      Report result = report(plan, state.get(), layout, elapsed);
+      *context.out << (options->json ? result.facts.dump(2) + "\n" : result.text);
+    } catch (const process::Interrupted& signal) {
+      clean_up_after_signal(docker, plan, made, existing.has_value(), signal);
     }
-    double elapsed = std::chrono::duration<double>(context.clock->now() - start).count();
-    Report result = report(plan, state.get(), layout, elapsed);
-    *context.out << (options->json ? result.facts.dump(2) + "\n" : result.text);
   });
 }
 

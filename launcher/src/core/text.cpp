@@ -102,6 +102,38 @@ std::string escape_invalid_utf8(std::string_view text) {
   return escaped;
 }
 
+std::string escape_control_characters(std::string_view text, Newlines newlines) {
+  std::string escaped;
+  escaped.reserve(text.size());
+  for (std::size_t at = 0; at < text.size();) {
+    std::size_t length = utf8_sequence_length(text, at);
+    auto byte = static_cast<unsigned char>(text[at]);
+    if (length == 0) {
+      escaped += hex_escape(byte);
+      at += 1;
+    } else if (length == 1) {
+      bool control = byte < 0x20 || byte == 0x7F;
+      if (control && !(byte == '\n' && newlines == Newlines::keep))
+        escaped += hex_escape(byte);
+      else
+        escaped += static_cast<char>(byte);
+      at += 1;
+    } else {
+      // U+0080-U+009F (C2 80-C2 9F): the C1 controls, CSI among them.
+      auto second = static_cast<unsigned char>(text[at + 1]);
+      if (byte == 0xC2 && second <= 0x9F) {
+        char code[7];
+        std::snprintf(code, sizeof code, "\\u%04x", second);
+        escaped += code;
+      } else {
+        escaped += text.substr(at, length);
+      }
+      at += length;
+    }
+  }
+  return escaped;
+}
+
 bool is_environment_name(std::string_view name) {
   if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
   return std::all_of(name.begin(), name.end(), [](char c) { return is_ascii_alphanumeric(c) || c == '_'; });

@@ -32,6 +32,15 @@ bool is_valid_utf8(std::string_view text);
 // message naming it can be printed and turned into JSON.
 std::string escape_invalid_utf8(std::string_view text);
 
+enum class Newlines { escape, keep };
+
+// Text from another program (the engine's stderr, a container's name or status, its log) made
+// safe to print: every control character (C0 but newline when kept, DEL, C1 such as U+009B) and
+// every byte that is not well-formed UTF-8 is written as \xNN (\u0080-\u009f for C1), so no
+// escape sequence from outside reaches the terminal. Printable text, tabs included as \x09, is
+// otherwise unchanged.
+std::string escape_control_characters(std::string_view text, Newlines newlines = Newlines::escape);
+
 // [A-Za-z0-9] without the locale: names are checked by hand, not with std::regex, whose matcher
 // recurses once per character and overflows the stack on long input.
 inline bool is_ascii_alphanumeric(char c) {

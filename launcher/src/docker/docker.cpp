@@ -1,5 +1,7 @@
 #include "docker/docker.hpp"
 
+#include <charconv>
+
 #include "core/error.hpp"
 #include "core/json_reader.hpp"
 #include "core/text.hpp"
@@ -12,11 +14,40 @@ namespace {
 
 bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
 
+// The engine's own words for a message: the last lines of its stderr, without the CLI's prefixes
+// and its "See 'docker run --help'." hints.
 std::string first_line(const std::string& text) {
-  std::string line = text.substr(0, text.find('\n'));
-  for (const char* prefix : {"docker: Error response from daemon: ", "Error response from daemon: ", "Error: "})
-    if (starts_with(line, prefix)) line = line.substr(std::string(prefix).size());
-  return line;
+  std::string cleaned;
+  for (std::string line : split(text, '\n')) {
+    for (const char* prefix : {"docker: Error response from daemon: ", "Error response from daemon: ", "Error: "})
+      if (starts_with(line, prefix)) line = line.substr(std::string(prefix).size());
+    if (starts_with(line, "See '") && line.find("--help'") != std::string::npos) continue;
+    cleaned += line + "\n";
+  }
+  std::string tail = stderr_tail(cleaned);
+  return tail.empty() ? "(no message from docker)" : tail;
+}
+
+bool has(const std::vector<std::string>& args, std::initializer_list<const char*> flags) {
+  for (const auto& arg : args)
+    for (const char* flag : flags)
+      if (arg == flag) return true;
+  return false;
+}
+
+// --time N / --time=N / -t N of `docker stop`; 10 (Docker's default) when absent or unreadable.
+std::int64_t stop_seconds(const std::vector<std::string>& args) {
+  std::string value = "10";
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if ((args[i] == "--time" || args[i] == "-t" || args[i] == "--timeout") && i + 1 < args.size())
+      value = args[i + 1];
+    else if (starts_with(args[i], "--time=") || starts_with(args[i], "--timeout="))
+      value = args[i].substr(args[i].find('=') + 1);
+  }
+  std::int64_t seconds = 10;
+  auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  if (error != std::errc() || end != value.data() + value.size() || seconds < 0) return 10;
+  return seconds;
 }
 
 } // namespace
@@ -40,6 +71,102 @@ bool is_missing_gpu_runtime(const std::string& stderr_text) {
 
 bool is_out_of_address_pools(const std::string& stderr_text) {
   return classify_failure(stderr_text) == Failure::out_of_address_pools;
+}
+
+CallLimit call_limit(const std::vector<std::string>& args, std::optional<std::chrono::seconds> setting) {
+  using std::chrono::seconds;
+  constexpr seconds query{30}, change{60}, stop_margin{30}, own_command{300};
+  std::string first = args.empty() ? "" : args[0];
+  std::string second = args.size() > 1 ? args[1] : "";
+  // `docker container X`, `docker image X`, `docker network X`: the object's verb decides.
+  std::string verb = first == "container" || first == "image" ? second : first;
+  CallKind kind = CallKind::change;
+  if (first == "network")
+    kind = second == "ls" || second == "inspect" ? CallKind::query : CallKind::change;
+  else if (first == "buildx")
+    kind = second == "version" || second == "ls" || second == "inspect" ? CallKind::query : CallKind::long_running;
+  else if (verb == "version" || verb == "info" || verb == "ps" || verb == "ls" || verb == "images" ||
+           verb == "inspect" || verb == "diff" || verb == "top" || verb == "port")
+    kind = CallKind::query;
+  else if (verb == "logs")
+    kind = has(args, {"-f", "--follow"}) ? CallKind::long_running : CallKind::query;
+  else if (verb == "stop")
+    kind = CallKind::stop;
+  else if (verb == "exec")
+    kind = CallKind::own_command;
+  else if (verb == "run")
+    kind = has(args, {"-d", "--detach"}) ? CallKind::change : CallKind::own_command;
+  else if (verb == "build" || verb == "commit" || verb == "pull" || verb == "push" || verb == "save" ||
+           verb == "load" || verb == "import" || verb == "export" || verb == "attach" || verb == "wait")
+    kind = CallKind::long_running;
+  if (setting && setting->count() == 0) return {kind, std::nullopt};
+  switch (kind) {
+  case CallKind::query:
+    return {kind, setting.value_or(query)};
+  case CallKind::change:
+    return {kind, setting.value_or(change)};
+  case CallKind::stop:
+    return {kind, seconds(stop_seconds(args)) + setting.value_or(stop_margin)};
+  case CallKind::own_command:
+    return {kind, setting.value_or(own_command)};
+  case CallKind::long_running:
+    return {kind, setting};
+  }
+  return {kind, setting.value_or(change)};
+}
+
+std::optional<std::chrono::seconds> parse_timeout_setting(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  std::int64_t seconds = -1;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (error != std::errc() || end != text.data() + text.size() || seconds < 0 || seconds > 86400)
+    throw Error(ExitCode::usage, std::string(timeout_variable) +
+                                     ": expected a whole number of seconds 0-86400 (0: no limit), found " +
+                                     quote_for_message(text));
+  return std::chrono::seconds(seconds);
+}
+
+std::string stderr_tail(std::string_view text) {
+  constexpr std::size_t max_lines = 5, max_bytes = 2048;
+  std::vector<std::string_view> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find_first_not_of(" \t") != std::string_view::npos) lines.push_back(line);
+    start = end + 1;
+  }
+  std::size_t first = lines.size() > max_lines ? lines.size() - max_lines : 0;
+  std::string joined;
+  for (std::size_t i = first; i < lines.size(); ++i)
+    joined += (joined.empty() ? "" : " | ") + escape_control_characters(lines[i]);
+  bool cut_bytes = false;
+  if (joined.size() > max_bytes) {
+    // Keep the end, where the CLI puts the engine's answer; start on a whole character.
+    std::size_t from = joined.size() - max_bytes;
+    while (from < joined.size() && (static_cast<unsigned char>(joined[from]) & 0xC0) == 0x80)
+      ++from;
+    joined = "…" + joined.substr(from);
+    cut_bytes = true;
+  }
+  if (first > 0)
+    joined = "(… " + std::to_string(first) + " earlier line" + (first == 1 ? "" : "s") + ") " + joined;
+  else if (cut_bytes)
+    joined = "(cut to its last " + std::to_string(max_bytes) + " bytes) " + joined;
+  return joined;
+}
+
+std::string failure_cause(const process::ProcessResult& result) {
+  std::string tail = stderr_tail(result.err);
+  return tail.empty() ? "(no message from docker, exit " + std::to_string(result.exit_code) + ")" : tail;
+}
+
+std::string explain_failure(const std::string& action, const process::ProcessResult& result) {
+  if (stderr_tail(result.err).empty())
+    return "failed to " + action + ": (no message from docker, exit " + std::to_string(result.exit_code) + ")";
+  return explain_failure(action, result.err);
 }
 
 std::string explain_failure(const std::string& action, const std::string& stderr_text) {
@@ -70,17 +197,33 @@ std::string explain_failure(const std::string& action, const std::string& stderr
   return failed + first_line(stderr_text);
 }
 
-process::ProcessResult spawn_cli(const std::vector<std::string>& argv) { return process::run_process(argv); }
+process::ProcessResult spawn_cli(const std::vector<std::string>& argv, const process::ProcessOptions& options) {
+  return process::run_process(argv, options);
+}
 
 process::ProcessResult Docker::try_run(const std::vector<std::string>& args) const {
   std::vector<std::string> argv{binary_};
   argv.insert(argv.end(), args.begin(), args.end());
+  CallLimit limit = call_limit(args, timeout_);
+  process::ProcessOptions options;
+  if (limit.timeout) options.timeout = *limit.timeout;
   try {
-    return runner_(argv);
-  } catch (const Error&) {
-    throw Error(ExitCode::failed, "the Docker CLI (" + binary_ +
-                                      ") is not on PATH: install docker.io (Debian, "
-                                      "Ubuntu) or Docker Engine, or name it with --docker");
+    return runner_(argv, options);
+  } catch (const process::SpawnFailed& error) {
+    if (error.error_number() == ENOENT && error.what() == "failed to run " + binary_ + ": not found on PATH")
+      throw Error(ExitCode::failed, "the Docker CLI (" + escape_control_characters(binary_) +
+                                        ") is not on PATH: install docker.io (Debian, "
+                                        "Ubuntu) or Docker Engine, or name it with --docker");
+    throw Error(ExitCode::failed,
+                escape_control_characters(error.what()) + " (the Docker CLI; --docker names another)");
+  } catch (const process::TimedOut& error) {
+    std::vector<std::string> shown{binary_.substr(binary_.rfind('/') + 1)};
+    shown.insert(shown.end(), args.begin(), args.end());
+    auto seconds = std::chrono::duration_cast<std::chrono::seconds>(error.limit()).count();
+    throw Error(ExitCode::failed, "`" + escape_control_characters(process::command_line_for_message(shown)) +
+                                      "` timed out after " + std::to_string(seconds) +
+                                      " s (the engine does not answer); raise the limit with " + timeout_variable +
+                                      "=SECONDS (0: none)");
   }
 }
 
@@ -88,7 +231,7 @@ process::ProcessResult Docker::run(const std::vector<std::string>& args, const s
   process::ProcessResult result = try_run(args);
   if (result.exit_code != 0)
     throw Error(is_missing_gpu_runtime(result.err) ? ExitCode::host_incapable : ExitCode::failed,
-                explain_failure(action, result.err));
+                explain_failure(action, result));
   return result;
 }
 
@@ -150,7 +293,7 @@ std::optional<json> Docker::inspect(const std::string& kind, const std::string& 
   process::ProcessResult result = try_run({kind, "inspect", name});
   if (result.exit_code != 0) {
     if (contains(result.err, "No such " + kind) || contains(result.err, "No such object")) return std::nullopt;
-    throw Error(ExitCode::failed, explain_failure("inspect " + kind + " " + name, result.err));
+    throw Error(ExitCode::failed, explain_failure("inspect " + kind + " " + name, result));
   }
   return parse_inspect_output(result.out, "docker " + kind + " inspect");
 }
@@ -180,7 +323,7 @@ std::vector<ListedContainer> Docker::list_labelled(const std::string& label_filt
 
 std::string Docker::logs_tail(const std::string& name, int lines) const {
   process::ProcessResult result = try_run({"logs", "--tail", std::to_string(lines), name});
-  return result.out + result.err;
+  return escape_control_characters(result.out + result.err, Newlines::keep);
 }
 
 } // namespace launcher::docker

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <optional>
@@ -17,6 +18,8 @@ namespace launcher::docker {
 // The Docker CLI's failure output turned into one line that names the cause and the fix.
 // Pure: tests feed it the engine's real messages. `action` says what was attempted.
 std::string explain_failure(const std::string& action, const std::string& stderr_text);
+// The same for a finished call: its exit status is named when it printed nothing.
+std::string explain_failure(const std::string& action, const process::ProcessResult& result);
 
 // What a Docker CLI failure means, from the CLI's and the engine's own messages.
 enum class Failure {
@@ -66,18 +69,50 @@ std::optional<GpuDeviceRequest> gpu_device_request(const JsonReader& host_config
 // `docker ps --format <listing_format(labels)>`: one object a line.
 std::vector<ListedContainer> parse_listing(std::string_view out, const std::vector<std::string>& labels);
 
+// How long each kind of engine call may take: the one table, in call_limit.
+//   query        version, info, ps, images, inspect, network ls/inspect, diff, logs   30 s
+//   change       run -d, create, start, rm, kill, network create/rm, tag, image rm    60 s
+//   stop         stop --time N                                                        N + 30 s
+//   own command  exec, attached run (the launcher's own listings and probes)         300 s
+//   long         build, buildx build, commit, pull, push, save, load, logs -f         none
+// LAUNCHER_DOCKER_TIMEOUT=SECONDS replaces every limit but the stop's margin keeps its own --time
+// on top; 0 lifts every limit.
+enum class CallKind { query, change, stop, own_command, long_running };
+struct CallLimit {
+  CallKind kind = CallKind::query;
+  std::optional<std::chrono::seconds> timeout; // nullopt: none
+};
+inline constexpr const char* timeout_variable = "LAUNCHER_DOCKER_TIMEOUT";
+// `args` without the binary; `setting`: LAUNCHER_DOCKER_TIMEOUT's value, when set.
+CallLimit call_limit(const std::vector<std::string>& args, std::optional<std::chrono::seconds> setting = std::nullopt);
+// LAUNCHER_DOCKER_TIMEOUT's value: a whole number of seconds, 0-86400; nullopt for "" (unset).
+// Anything else is a usage Error naming the variable and the value.
+std::optional<std::chrono::seconds> parse_timeout_setting(std::string_view text);
+
+// The engine's stderr fit for a one-line message: its last lines (at most 5 and 2 KB), joined
+// with " | ", control characters escaped, "(… N earlier lines)" in front when some were cut.
+// "" when it said nothing.
+std::string stderr_tail(std::string_view stderr_text);
+// What a failed call said, for "failed to X: <cause>": stderr_tail, or "(no message from
+// docker, exit N)" when it printed nothing.
+std::string failure_cause(const process::ProcessResult& result);
+
 // How a Docker CLI command line (the binary first) is run: spawned for real, or answered by a
-// recording fake in the unit tests of the commands.
-using CliRunner = std::function<process::ProcessResult(const std::vector<std::string>& argv)>;
+// recording fake in the unit tests of the commands. options.timeout carries call_limit's.
+using CliRunner =
+    std::function<process::ProcessResult(const std::vector<std::string>& argv, const process::ProcessOptions& options)>;
 
 // Spawns the command without a shell (process::run_process).
-process::ProcessResult spawn_cli(const std::vector<std::string>& argv);
+process::ProcessResult spawn_cli(const std::vector<std::string>& argv, const process::ProcessOptions& options);
 
 // The Docker CLI, the one way the launcher reaches the engine; JSON read from its own --format output.
+// Every call is bounded by call_limit: past it, the CLI is ended and an Error names the call and
+// LAUNCHER_DOCKER_TIMEOUT. A signal under process::InterruptScope ends it with process::Interrupted.
 class Docker {
 public:
-  explicit Docker(std::string binary, CliRunner runner = spawn_cli)
-      : binary_(std::move(binary)), runner_(std::move(runner)) {}
+  // `timeout_setting`: LAUNCHER_DOCKER_TIMEOUT's text ("" when unset); a bad one throws.
+  explicit Docker(std::string binary, CliRunner runner = spawn_cli, std::string_view timeout_setting = "")
+      : binary_(std::move(binary)), runner_(std::move(runner)), timeout_(parse_timeout_setting(timeout_setting)) {}
 
   const std::string& binary() const { return binary_; }
 
@@ -101,6 +136,7 @@ private:
 
   std::string binary_;
   CliRunner runner_;
+  std::optional<std::chrono::seconds> timeout_;
 };
 
 } // namespace launcher::docker

@@ -180,7 +180,8 @@ DockerFacts parse_docker_facts(const facts::Fact* version, const facts::Fact* in
     facts.error = unreadable;
   } else {
     facts.reach = reach_of_failure(*asked);
-    facts.error = first_line(asked->err.empty() ? asked->out : asked->err);
+    // The engine's words, escaped and cut; "(no message from docker, exit N)" rather than nothing.
+    facts.error = docker::failure_cause({asked->exit_code, "", asked->err.empty() ? asked->out : asked->err});
   }
   return facts;
 }

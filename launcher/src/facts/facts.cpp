@@ -39,8 +39,15 @@ int parse_exit_code(const fs::path& path) {
 
 Fact LiveFactSource::command(const std::string&, const std::vector<std::string>& argv) {
   try {
-    process::ProcessResult result = process::run_process(argv);
+    // A hung nvidia-smi or `docker info` must not hang the command that asked.
+    process::ProcessOptions options;
+    options.timeout = timeout;
+    process::ProcessResult result = process::run_process(argv, options);
     return {true, result.exit_code, std::move(result.out), std::move(result.err)};
+  } catch (const process::Interrupted&) {
+    throw;
+  } catch (const process::TimedOut& error) {
+    return {true, 124, "", error.what()};
   } catch (const Error& error) {
     // Not installed is an answer too ("no nvidia-smi"), not a reason to stop.
     return {true, 127, "", error.what()};

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,8 @@ public:
 // Spawns commands (no shell) and reads files of this machine.
 class LiveFactSource : public FactSource {
 public:
+  // How long one command may run (nullopt: as long as it takes); cli sets docker's query limit.
+  std::optional<std::chrono::milliseconds> timeout = std::chrono::seconds(30);
   Fact command(const std::string& name, const std::vector<std::string>& argv) override;
   Fact file(const std::string& name, const std::filesystem::path& path) override;
   Fact listing(const std::string& name, const std::vector<std::filesystem::path>& directories) override;

@@ -78,12 +78,12 @@ UnsavedWork find_unsaved_work(const docker::Docker& docker, const json& containe
   if (is_running(container)) {
     auto recorded = docker.try_run({"exec", name, "cat", package_record});
     if (recorded.exit_code == 0) {
-      built = parse_package_listing(recorded.out, name + ":" + package_record);
+      built = parse_package_listing(recorded.out, "`docker exec " + name + " cat " + package_record + "`");
       std::string uid = env_variable(container, contract::env::uid);
       // As the env's user, so that its own site-packages (pip install --user) are seen.
       auto listed = docker.run({"exec", "-u", uid.empty() ? "0" : uid, name, "python3", package_lister},
                                "list the packages of " + name);
-      current = parse_package_listing(listed.out, "the package listing of " + name);
+      current = parse_package_listing(listed.out, "`docker exec " + name + " python3 " + package_lister + "`");
     }
   }
   return unsaved_work(diff, mounts, home, workdir, built, current);
@@ -123,11 +123,11 @@ std::vector<std::string> networks_without_environment(const docker::Docker& dock
 
 } // namespace
 
-void ensure_network(const docker::Docker& docker, const plan::Plan& plan) {
+bool ensure_network(const docker::Docker& docker, const plan::Plan& plan) {
   auto exists = [&] {
     return docker.try_run({"network", "inspect", "--format", "{{.Name}}", plan.network}).exit_code == 0;
   };
-  if (exists()) return;
+  if (exists()) return false;
   std::vector<std::string> create{"network", "create", "--driver", "bridge"};
   if (plan.network == plan::own_network(plan.env)) {
     create.insert(create.end(), {"--opt", "com.docker.network.bridge.enable_icc=false", "--label",
@@ -138,8 +138,9 @@ void ensure_network(const docker::Docker& docker, const plan::Plan& plan) {
   create.push_back(plan.network);
   auto result = docker.try_run(create);
   // Another `up` joining the same shared network may have made it meanwhile.
-  if (result.exit_code == 0 || exists()) return;
-  std::string message = docker::explain_failure("create network " + plan.network, result.err);
+  if (result.exit_code == 0) return true;
+  if (exists()) return false;
+  std::string message = docker::explain_failure("create network " + plan.network, result);
   std::vector<std::string> unused =
       docker::is_out_of_address_pools(result.err) ? networks_without_environment(docker) : std::vector<std::string>{};
   if (!unused.empty()) {

@@ -40,7 +40,8 @@ void stop_and_remove(const docker::Docker& docker, const nlohmann::json& contain
 
 // Makes the plan's network when Docker lacks it: the env's own with traffic between its
 // containers off, or the shared one a profile names, where its envs reach each other.
-void ensure_network(const docker::Docker& docker, const plan::Plan& plan);
+// True when this call created it.
+bool ensure_network(const docker::Docker& docker, const plan::Plan& plan);
 
 // The URL a person opens for an env's Jupyter: with its token, unless the env logs in by password
 // (a password hash among its secrets, which is what launcher-init goes by).

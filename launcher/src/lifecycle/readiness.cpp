@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "lifecycle/inspect.hpp"
 #include "probe/probe.hpp"
+#include "process/process.hpp"
 
 namespace launcher::lifecycle {
 
@@ -55,7 +56,11 @@ void wait_until_ready(const docker::Docker& docker, const std::string& container
         fail(docker, container, "container " + container + " stopped during startup: " + status_of(*state));
       next_state_check = now + state_interval;
     }
-    if (interrupted()) throw Error(ExitCode::failed, "interrupted while waiting for " + container);
+    if (interrupted()) {
+      int signal = process::last_interrupt_signal();
+      throw process::Interrupted(signal, "interrupted by " + process::signal_name(signal) + " while waiting for " +
+                                             target.service + " in " + container);
+    }
     auto elapsed = std::chrono::duration_cast<std::chrono::seconds>(now - start);
     if (elapsed >= timeout)
       fail(docker, container,

@@ -22,8 +22,9 @@ struct ReadinessTarget {
 };
 
 // Polls the service until it is ready. Throws Error (exit 1) when the container exits, the
-// service answers insecurely, the timeout passes or `interrupted()` turns true; the message
-// holds the cause and the container's last 40 log lines. Progress goes to `progress`.
+// service answers insecurely or the timeout passes (the message holds the cause and the
+// container's last 40 log lines, escaped), and process::Interrupted when `interrupted()` turns
+// true. Progress goes to `progress`.
 void wait_until_ready(const docker::Docker& docker, const std::string& container, const ReadinessTarget& target,
                       std::chrono::seconds timeout, std::ostream& progress, const std::function<bool()>& interrupted,
                       const Clock& clock = system_clock());
