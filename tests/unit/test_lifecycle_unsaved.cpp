@@ -108,7 +108,7 @@ TEST_CASE("a package listing that is not one names its source", "[lifecycle][uns
   testing::require_error([] { lifecycle::parse_package_listing(R"({"python": {"a": 1}, "debian": {}})", "src"); },
                          ExitCode::failed,
                          "src is not a package listing ({\"python\": {NAME: VERSION}, \"debian\": {NAME: VERSION}}): "
-                         "[json.exception.type_error.302] type must be string, but is number");
+                         "type must be string, but is number");
 }
 
 TEST_CASE("a snapshot is named after its image, env and time", "[lifecycle][snapshot]") {

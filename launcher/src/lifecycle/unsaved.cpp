@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "core/json_reader.hpp"
 #include "core/text.hpp"
 
 namespace launcher::lifecycle {
@@ -74,7 +75,7 @@ PackageListing parse_package_listing(const std::string& text, const std::string&
     if (listing.contains("new_package_files")) new_files = listing["new_package_files"].get<std::vector<std::string>>();
     return {versions_of(listing["python"]), versions_of(listing["debian"]), std::move(new_files)};
   } catch (const json::exception& error) {
-    throw Error(ExitCode::failed, source + expected + ": " + error.what());
+    throw Error(ExitCode::failed, source + expected + ": " + json_error_text(error));
   }
 }
 
