@@ -208,7 +208,7 @@ TEST_CASE("a team file with an extends chain of 15 000 profiles exits 2 with one
   CHECK(errors == 15000 - 65);
 }
 
-TEST_CASE("a user profiles.json that is a FIFO or /dev/zero exits 1 at once, naming it", "[e2e][cli][bad-input]") {
+TEST_CASE("a user profiles.json that is a FIFO or /dev/zero exits 1 at once and names it", "[e2e][cli][bad-input]") {
   TempDir dir;
   fs::path user = dir.path / ".config/launcher/profiles.json";
   fs::create_directories(user.parent_path());
@@ -225,7 +225,7 @@ TEST_CASE("a user profiles.json that is a FIFO or /dev/zero exits 1 at once, nam
                          "failed to read: " + user.string() + ": is a directory, not a regular file");
 }
 
-TEST_CASE("a team launcher.json that is a dangling link exits 1 naming it, not the parent's file",
+TEST_CASE("a team launcher.json that is a dangling link exits 1 naming it instead of using the parent file",
           "[e2e][cli][bad-input]") {
   TempDir dir;
   dir.write("launcher.json", R"({"version": 1, "profiles": {"parent": {}}})");
