@@ -167,3 +167,86 @@ TEST_CASE("doctor does not call a garbage nvidia-smi table healthy", "[e2e][doct
   CHECK(gpus_row["status"] == "FAIL");
   CHECK(gpus_row["message"] == "the profile asks for every GPU, and the driver lists none: " + problem);
 }
+
+// --- issue 24: profile and team files that are huge, deep, or not files at all -----------------
+
+namespace {
+
+// The launcher in `dir` with HOME and XDG_* inside it, killed after 60 s: a test of something
+// that used to hang must not hang itself (exit 137 then says it did).
+launcher::process::ProcessResult bounded_launcher(const TempDir& dir, std::vector<std::string> args) {
+  use_state_in(dir);
+  args.insert(args.begin(), {"timeout", "-s", "KILL", "60", LAUNCHER_BINARY});
+  launcher::process::ProcessOptions options;
+  options.working_dir = dir.path.string();
+  options.extra_env = {"HOME=" + (dir.path / "home").string()};
+  fs::create_directories(dir.path / "home");
+  return launcher::process::run_process(args, options);
+}
+
+} // namespace
+
+TEST_CASE("a team file with an extends chain of 15 000 profiles exits 2 with one line", "[e2e][cli][bad-input]") {
+  TempDir dir;
+  std::string text = R"({"version": 1, "profiles": {)";
+  for (int i = 0; i < 15000; ++i)
+    text += (i ? ", " : "") + ("\"p" + std::to_string(i) + "\": {") +
+            (i + 1 < 15000 ? "\"extends\": \"p" + std::to_string(i + 1) + "\"" : "") + "}";
+  dir.write("launcher.json", text + "}}");
+  std::string file = (dir.path / "launcher.json").string();
+  require_one_line_error(bounded_launcher(dir, {"render", "--profile", "p0"}), 2,
+                         file + ":/profiles/p0/extends: an extends chain deeper than 64 levels: p0 -> p1 -> p2 -> "
+                                "... -> p14999 (14999 levels)");
+  // `profiles` lists every one, each with its own error or description.
+  auto list = bounded_launcher(dir, {"profiles", "--json"});
+  REQUIRE(list.exit_code == 0);
+  json listed = json::parse(list.out);
+  CHECK(listed.size() == 15003);
+  std::size_t errors = 0;
+  for (const auto& entry : listed)
+    errors += entry.contains("error") ? 1 : 0;
+  CHECK(errors == 15000 - 65);
+}
+
+TEST_CASE("a user profiles.json that is a FIFO or /dev/zero exits 1 at once and names it", "[e2e][cli][bad-input]") {
+  TempDir dir;
+  fs::path user = dir.path / ".config/launcher/profiles.json";
+  fs::create_directories(user.parent_path());
+  REQUIRE(mkfifo(user.c_str(), 0600) == 0); // no writer: reading it would block forever
+  require_one_line_error(bounded_launcher(dir, {"render"}), 1,
+                         "failed to read: " + user.string() + ": is a FIFO, not a regular file");
+  fs::remove(user);
+  fs::create_symlink("/dev/zero", user); // reading it would never end
+  require_one_line_error(bounded_launcher(dir, {"render"}), 1,
+                         "failed to read: " + user.string() + ": is a character device, not a regular file");
+  fs::remove(user);
+  fs::create_directory(user);
+  require_one_line_error(bounded_launcher(dir, {"profiles"}), 1,
+                         "failed to read: " + user.string() + ": is a directory, not a regular file");
+}
+
+TEST_CASE("a team launcher.json that is a dangling link exits 1 naming it instead of using the parent file",
+          "[e2e][cli][bad-input]") {
+  TempDir dir;
+  dir.write("launcher.json", R"({"version": 1, "profiles": {"parent": {}}})");
+  fs::create_directories(dir.path / "repo");
+  fs::create_symlink(dir.path / "repo/moved.json", dir.path / "repo/launcher.json");
+  launcher::process::ProcessOptions options;
+  options.working_dir = (dir.path / "repo").string();
+  options.extra_env = {"HOME=" + dir.path.string()};
+  use_state_in(dir);
+  auto result = launcher::process::run_process(
+      {"timeout", "-s", "KILL", "60", LAUNCHER_BINARY, "render", "--profile", "parent"}, options);
+  require_one_line_error(result, 1,
+                         "failed to read: " + (dir.path / "repo/launcher.json").string() + ": is a symbolic link to " +
+                             (dir.path / "repo/moved.json").string() + ", which does not exist");
+}
+
+TEST_CASE("a duplicate key in a team file exits 2 naming it and both lines", "[e2e][cli][bad-input]") {
+  TempDir dir;
+  dir.write("launcher.json", "{\"version\": 1,\n \"profiles\": {\"a1\": {}},\n \"profiles\": {\"b1\": {}}}");
+  require_one_line_error(bounded_launcher(dir, {"render", "--profile", "b1"}), 2,
+                         (dir.path / "launcher.json").string() +
+                             ":3:2: duplicate key \"profiles\" at the top level (first at line 2, again at line 3); "
+                             "JSON keeps only one of them, so write it once");
+}

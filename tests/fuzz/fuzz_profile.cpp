@@ -1,4 +1,5 @@
-// A profile file's text → validated source → every profile merged, resolved, rendered to argv.
+// A profile file's text → validated source → every profile (the built-in ones too) merged,
+// resolved, rendered to argv. Seeds hold long extends chains, cycles and missing targets.
 #include "fuzz_support.hpp"
 
 using namespace launcher;
@@ -20,7 +21,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const Error&) {
     return 0;
   }
-  for (const auto& [name, layer] : catalog.sources.back().profiles) {
+  // Every profile of the catalog, as `launcher profiles` merges them: extends chains, cycles
+  // and missing targets are resolved (and refused) for each one.
+  for (const auto& name : catalog.profile_names()) {
     try {
       fuzz::render_profile(catalog, name, {});
     } catch (const Error&) {}

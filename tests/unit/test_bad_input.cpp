@@ -95,7 +95,7 @@ TEST_CASE("a number beyond a double names file, line and column", "[profile][cat
 TEST_CASE("JSON nested deeper than the limit is refused", "[profile][catalog]") {
   std::string deep =
       R"({"version": 1, "profiles": {"x": {"labels": )" + std::string(100, '[') + std::string(100, ']') + "}}}";
-  require_error([&] { team_source(deep); }, ExitCode::usage, "launcher.json: JSON nested deeper than 64 levels");
+  require_error([&] { team_source(deep); }, ExitCode::usage, "launcher.json:1:106: JSON nested deeper than 64 levels");
 }
 
 TEST_CASE("an integer beyond 64 signed bits is out of range, not wrapped", "[profile][schema]") {

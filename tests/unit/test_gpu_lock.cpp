@@ -80,7 +80,7 @@ TEST_CASE("a lock file the launcher did not write is an error saying what to do"
   testing::require_error(
       [&] { gpu::release_gpus(file, "alice-jupyter"); }, ExitCode::failed,
       "GPU table " + file.string() +
-          " is not what the launcher writes ([json.exception.parse_error.101] parse error at line 1, "
+          " is not what the launcher writes (parse error at line 1, "
           "column 11: syntax error while parsing value - unexpected end of input; expected '[', '{', or a literal); "
           "remove it when no launcher is running (the containers' labels keep their GPUs taken)");
 }

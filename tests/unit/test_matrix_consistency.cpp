@@ -107,9 +107,8 @@ TEST_CASE("the consistency check names each broken field", "[matrix]") {
 }
 
 TEST_CASE("a malformed matrix is an error naming the file", "[matrix]") {
-  testing::require_error(
-      [] { matrix::parse_matrix(R"({"rows": [{"torch": "2.7.1"}]})"); }, ExitCode::failed,
-      "images/matrix.json is malformed: [json.exception.out_of_range.403] key 'torchvision' not found");
+  testing::require_error([] { matrix::parse_matrix(R"({"rows": [{"torch": "2.7.1"}]})"); }, ExitCode::failed,
+                         "images/matrix.json is malformed: key 'torchvision' not found");
 }
 
 TEST_CASE("versions compare field by field as numbers", "[matrix]") {

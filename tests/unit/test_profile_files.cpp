@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -56,4 +57,48 @@ TEST_CASE("the user file honours XDG_CONFIG_HOME and sits below the team file", 
   CHECK(jupyter.fields["volumes"][1]["host"] == (dir.path / "cfg/launcher/data").string());
   CHECK(jupyter.fields["volumes"][0]["host"] == (dir.path / "work").string());
   CHECK(jupyter.fields["env"]["TEAM"] == "1");
+}
+
+// --- files that are not regular files (issue 24) --------------------------------------------
+
+TEST_CASE("a broken team file is an error naming it, never skipped for a parent's", "[profile][files]") {
+  TempDir dir;
+  dir.write("launcher.json", R"({"version": 1, "profiles": {"parent": {}}})");
+  fs::create_directories(dir.path / "repo");
+  fs::path team = dir.path / "repo/launcher.json";
+  fs::path home = dir.path / "home";
+
+  fs::create_symlink(dir.path / "repo/gone.json", team);
+  CHECK(profile::find_team_file(dir.path / "repo") == team);
+  testing::require_error([&] { profile::load_catalog(locations(dir.path / "repo", home)); }, ExitCode::failed,
+                         "failed to read: " + team.string() + ": is a symbolic link to " +
+                             (dir.path / "repo/gone.json").string() + ", which does not exist");
+  fs::remove(team);
+
+  fs::create_symlink(team, team); // a loop of one
+  testing::require_error([&] { profile::load_catalog(locations(dir.path / "repo", home)); }, ExitCode::failed,
+                         "failed to read: " + team.string() +
+                             ": is a symbolic link loop (or a chain of more than 40 links)");
+  fs::remove(team);
+
+  fs::create_directory(team);
+  testing::require_error([&] { profile::load_catalog(locations(dir.path / "repo", home)); }, ExitCode::failed,
+                         "failed to read: " + team.string() + ": is a directory, not a regular file");
+  fs::remove(team);
+
+  fs::create_symlink("/dev/null", team);
+  testing::require_error([&] { profile::load_catalog(locations(dir.path / "repo", home)); }, ExitCode::failed,
+                         "failed to read: " + team.string() + ": is a character device, not a regular file");
+}
+
+TEST_CASE("a user profiles.json that is a directory or a FIFO says so", "[profile][files]") {
+  TempDir dir;
+  fs::path user = dir.path / "home/.config/launcher/profiles.json";
+  fs::create_directories(user);
+  testing::require_error([&] { profile::load_catalog(locations(dir.path, dir.path / "home")); }, ExitCode::failed,
+                         "failed to read: " + user.string() + ": is a directory, not a regular file");
+  fs::remove(user);
+  REQUIRE(mkfifo(user.c_str(), 0600) == 0);
+  testing::require_error([&] { profile::load_catalog(locations(dir.path, dir.path / "home")); }, ExitCode::failed,
+                         "failed to read: " + user.string() + ": is a FIFO, not a regular file");
 }

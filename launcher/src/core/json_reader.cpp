@@ -7,12 +7,27 @@ namespace launcher {
 
 using nlohmann::json;
 
+std::string json_error_text(const std::exception& error) {
+  std::string detail = error.what();
+  if (auto id_end = detail.find("] "); starts_with(detail, "[json.exception.") && id_end != std::string::npos)
+    detail = detail.substr(id_end + 2);
+  return escape_invalid_utf8(detail);
+}
+
 nlohmann::json parse_json_within_depth(std::string_view text) {
-  json::parser_callback_t refuse_deep = [](int depth, json::parse_event_t, json&) {
-    if (depth > max_json_depth) throw JsonTooDeep();
-    return true;
-  };
-  return json::parse(text, refuse_deep);
+  int depth = 0;
+  for (std::size_t at = 0; at < text.size(); ++at) {
+    char c = text[at];
+    if (c == '"') {
+      for (++at; at < text.size() && text[at] != '"'; ++at)
+        if (text[at] == '\\') ++at;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_json_depth) throw JsonTooDeep(at);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return json::parse(text);
 }
 
 std::string describe_json(const json& value) {
@@ -36,11 +51,7 @@ json JsonReader::parse(std::string_view text, const std::string& command) {
   try {
     return parse_json_within_depth(text);
   } catch (const std::exception& error) {
-    std::string detail = error.what();
-    // nlohmann's id ("[json.exception.parse_error.101] ") means nothing to a user.
-    if (auto id_end = detail.find("] "); starts_with(detail, "[json.exception.") && id_end != std::string::npos)
-      detail = detail.substr(id_end + 2);
-    throw Error(ExitCode::failed, "`" + command + "` printed no readable JSON: " + escape_invalid_utf8(detail) +
+    throw Error(ExitCode::failed, "`" + command + "` printed no readable JSON: " + json_error_text(error) +
                                       "; output starts with " + quote_for_message(text));
   }
 }

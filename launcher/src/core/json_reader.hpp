@@ -18,10 +18,19 @@ inline constexpr int max_json_depth = 64;
 
 class JsonTooDeep : public std::runtime_error {
 public:
-  JsonTooDeep() : std::runtime_error("JSON nested deeper than " + std::to_string(max_json_depth) + " levels") {}
+  explicit JsonTooDeep(std::size_t offset)
+      : std::runtime_error("JSON nested deeper than " + std::to_string(max_json_depth) + " levels"), offset(offset) {}
+  std::size_t offset; // of the bracket that opens one level too many
 };
 
-// nlohmann::json::parse with the depth limit: throws its exceptions, or JsonTooDeep.
+// What an exception from nlohmann (or any other) says, less nlohmann's id
+// ("[json.exception.parse_error.101] "), which means nothing to a user, bytes that are not
+// UTF-8 escaped.
+std::string json_error_text(const std::exception& error);
+
+// nlohmann::json::parse with the depth limit: throws its exceptions, or JsonTooDeep. The depth
+// is found by a scan of the brackets outside strings before the parser runs (a parser callback
+// would do, but nlohmann's makes each object's end cost the size of its parent: quadratic).
 nlohmann::json parse_json_within_depth(std::string_view text);
 
 // A read-only view of JSON another program printed (Docker, a GPU tool), for the one place

@@ -1,6 +1,7 @@
 #include "doctor/gpu_tools.hpp"
 
 #include "core/error.hpp"
+#include "core/json_reader.hpp"
 #include "probe_report/format.hpp"
 #include "probe_report/read.hpp"
 
@@ -14,7 +15,8 @@ GpuToolRun read_tool_output(const std::string& tool, const std::string& json_tex
     return {tool, probe_report::parse_json(json_text), ordered_json::parse(json_text), ""};
   } catch (const std::exception& error) {
     std::string first_line = json_text.substr(0, json_text.find('\n'));
-    throw Error(launcher::ExitCode::failed, tool + " --json printed no report the launcher can read (" + error.what() +
+    throw Error(launcher::ExitCode::failed, tool + " --json printed no report the launcher can read (" +
+                                                launcher::json_error_text(error) +
                                                 "): " + (first_line.empty() ? "(nothing)" : first_line.substr(0, 200)));
   }
 }

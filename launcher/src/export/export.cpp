@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "core/error.hpp"
+#include "core/json_reader.hpp"
 #include "export/yaml.hpp"
 #include "launcher_contract/contract.hpp"
 #include "render/render.hpp"
@@ -280,7 +281,7 @@ Exported export_plan(const plan::Plan& plan, Format format, bool lossy) {
   try {
     return {compose ? to_yaml(document.content) : document.content.dump(2) + "\n", document.dropped};
   } catch (const json::type_error& error) {
-    throw Error(ExitCode::usage, std::string("cannot export the plan: ") + error.what()); // not UTF-8
+    throw Error(ExitCode::usage, std::string("cannot export the plan: ") + json_error_text(error)); // not UTF-8
   }
 }
 

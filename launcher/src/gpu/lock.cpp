@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "core/json_reader.hpp"
 #include "docker/docker.hpp"
 #include "launcher_contract/contract.hpp"
 
@@ -186,7 +187,7 @@ HolderTable parse_table(const std::string& text, const fs::path& path) {
                        holder.at("user").get<std::string>(), holder.at("pid").get<long>()};
   } catch (const json::exception& error) {
     throw Error(ExitCode::failed,
-                "GPU table " + path.string() + " is not what the launcher writes (" + error.what() +
+                "GPU table " + path.string() + " is not what the launcher writes (" + json_error_text(error) +
                     "); remove it when no launcher is running (the containers' labels keep their GPUs taken)");
   }
   return holders;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "core/json_reader.hpp"
 #include "core/text.hpp"
 
 namespace launcher::lifecycle {
@@ -77,12 +78,8 @@ PackageListing parse_package_listing(const std::string& text, const std::string&
     if (listing.contains("new_package_files")) new_files = listing["new_package_files"].get<std::vector<std::string>>();
     return {versions_of(listing["python"]), versions_of(listing["debian"]), std::move(new_files)};
   } catch (const json::exception& error) {
-    // nlohmann's id ("[json.exception.parse_error.101] ") means nothing to a user.
-    std::string detail = error.what();
-    if (auto id_end = detail.find("] "); starts_with(detail, "[json.exception.") && id_end != std::string::npos)
-      detail = detail.substr(id_end + 2);
-    throw Error(ExitCode::failed, source + expected + ": " + escape_control_characters(detail) + "; it starts with " +
-                                      quote_for_message(text));
+    throw Error(ExitCode::failed, source + expected + ": " + escape_control_characters(json_error_text(error)) +
+                                      "; it starts with " + quote_for_message(text));
   }
 }
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "core/json_reader.hpp"
 #include "matrix/embedded_json.hpp"
 #include "matrix/version.hpp"
 
@@ -199,7 +200,7 @@ Matrix parse_matrix(std::string_view text) {
       matrix.minor_version_floor[std::stoi(major)] = driver.get<std::string>();
     return matrix;
   } catch (const json::exception& error) {
-    throw Error(ExitCode::failed, std::string("images/matrix.json is malformed: ") + error.what());
+    throw Error(ExitCode::failed, std::string("images/matrix.json is malformed: ") + json_error_text(error));
   }
 }
 

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "core/bytes.hpp"
 #include "core/cpu_list.hpp"
@@ -81,18 +84,18 @@ const std::vector<GuardedPlace>& guarded_host_places() {
 class Resolver {
 public:
   Resolver(const Sourced& profile, const host::HostFacts& host, const host::PathProbe& paths, GpuHost& gpus)
-      : profile_(profile), fields_(profile.fields), host_(host), paths_(paths), gpus_(gpus) {}
+      : profile_(profile), fields_(profile.fields), host_(host), paths_(paths), gpus_(gpus) {
+    // Asked once per published port: a set, however long the list.
+    for (const auto& opt_in : fields_.value("allow", json::array()))
+      allowed_.insert(opt_in.get<std::string>());
+  }
 
   [[noreturn]] void fail(const std::string& pointer, const std::string& message,
                          ExitCode code = ExitCode::usage) const {
     throw Error(code, profile_.origin_of(pointer).describe() + ": " + message);
   }
 
-  bool allowed(const std::string& opt_in) const {
-    if (!fields_.contains("allow")) return false;
-    const json& allow = fields_["allow"];
-    return std::find(allow.begin(), allow.end(), opt_in) != allow.end();
-  }
+  bool allowed(const std::string& opt_in) const { return allowed_.contains(opt_in); }
 
   void require_opt_in(const std::string& pointer, const std::string& what, const std::string& opt_in) const {
     if (!allowed(opt_in))
@@ -139,6 +142,11 @@ public:
 
   std::vector<PortBinding> ports(const std::string& service) const {
     std::vector<PortBinding> bindings;
+    struct HostPortUse {
+      std::optional<std::size_t> first, unspecified;           // the first port using it, the first on every address
+      std::unordered_map<std::string, std::size_t> by_address; // address -> the first port using it there
+    };
+    std::unordered_map<std::string, HostPortUse> used; // "HOST/protocol" -> where it is published
     const json& ports = fields_.value("ports", json::array());
     bool authenticated = service == "jupyter" || service == "ssh";
     for (std::size_t i = 0; i < ports.size(); ++i) {
@@ -151,13 +159,23 @@ public:
                        "publishing port " + std::to_string(binding.container_port) + " on " + binding.bind +
                            " for service \"" + service + "\", which has no authentication",
                        "unauthenticated-public-port");
-      for (std::size_t j = 0; j < bindings.size(); ++j) {
-        const PortBinding& other = bindings[j];
-        bool same_address = other.bind == binding.bind || is_unspecified(other.bind) || is_unspecified(binding.bind);
-        if (binding.host_port && other.host_port == binding.host_port && other.protocol == binding.protocol &&
-            same_address)
+      if (binding.host_port) {
+        // One host port and protocol is published once per address; an unspecified address
+        // (0.0.0.0, ::) takes it on every address.
+        HostPortUse& use = used[std::to_string(*binding.host_port) + "/" + binding.protocol];
+        std::optional<std::size_t> other;
+        if (is_unspecified(binding.bind))
+          other = use.first;
+        else if (use.unspecified)
+          other = use.unspecified;
+        else if (auto found = use.by_address.find(binding.bind); found != use.by_address.end())
+          other = found->second;
+        if (other)
           fail(at, "host port " + std::to_string(*binding.host_port) + "/" + binding.protocol + " on " + binding.bind +
-                       " is already published by " + profile_.origin_of(child_pointer("/ports", j)).describe());
+                       " is already published by " + profile_.origin_of(child_pointer("/ports", *other)).describe());
+        if (!use.first) use.first = i;
+        if (is_unspecified(binding.bind)) use.unspecified = i;
+        use.by_address.emplace(binding.bind, i);
       }
       bindings.push_back(binding);
     }
@@ -373,6 +391,7 @@ private:
   const host::PathProbe& paths_;
   GpuHost& gpus_;
   std::map<std::string, profile::Origin> derived_origins_;
+  std::unordered_set<std::string> allowed_; // the profile's "allow" list
 };
 
 } // namespace

@@ -1,8 +1,11 @@
 #include "profile/catalog.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <optional>
 #include <set>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "core/error.hpp"
 #include "core/json_reader.hpp"
@@ -25,9 +28,10 @@ MergeRule merge_rule(const std::string& field) {
 }
 
 // Items that describe the same thing: a later one replaces an earlier one.
-json item_key(const std::string& field, const json& item) {
-  if (field == "ports") return json::array({item["container"], item["protocol"]});
-  return item["container"];
+std::string item_key(const std::string& field, const json& item) {
+  auto part = [&](const char* key) { return item.contains(key) ? item[key].dump() : "null"; };
+  if (field == "ports") return part("container") + "/" + part("protocol");
+  return part("container");
 }
 
 void erase_origins_under(Sourced& sourced, const std::string& pointer) {
@@ -36,86 +40,248 @@ void erase_origins_under(Sourced& sourced, const std::string& pointer) {
     it = (it->first == pointer || it->first[pointer.size()] == '/') ? origins.erase(it) : std::next(it);
 }
 
-std::string line_and_column(std::string_view text, std::size_t byte) {
-  std::size_t line = 1, column = 1;
-  for (std::size_t i = 0; i + 1 < byte && i < text.size(); ++i) {
-    if (text[i] == '\n')
-      ++line, column = 1;
-    else
-      ++column;
+// Lays layers one after another over `base`, each item key of its lists found through a hash
+// index: linear in the items of all layers (10 000 -p flags are 10 000 layers of one port each).
+class Overlayer {
+public:
+  explicit Overlayer(Sourced& base) : base_(base) {}
+
+  void add(const Sourced& top) {
+    if (top.gpus) {
+      base_.gpus = top.gpus;
+      base_.origins["/gpus"] = top.origin_of("/gpus");
+    }
+    for (const auto& [key, value] : top.fields.items()) {
+      std::string at = child_pointer("", key);
+      switch (merge_rule(key)) {
+      case MergeRule::replace:
+        base_.fields[key] = value;
+        erase_origins_under(base_, at);
+        base_.origins[at] = top.origin_of(at);
+        break;
+      case MergeRule::by_key:
+        if (!base_.fields.contains(key)) base_.fields[key] = json::object();
+        for (const auto& [sub, item] : value.items()) {
+          base_.fields[key][sub] = item;
+          base_.origins[child_pointer(at, sub)] = top.origin_of(child_pointer(at, sub));
+        }
+        break;
+      case MergeRule::by_item_key: {
+        json& items = base_.fields[key];
+        if (!items.is_array()) items = json::array();
+        std::unordered_map<std::string, std::size_t>& slots = slots_of(key, items);
+        for (std::size_t i = 0; i < value.size(); ++i) {
+          auto [found, fresh] = slots.emplace(item_key(key, value[i]), items.size());
+          std::size_t slot = found->second;
+          if (fresh)
+            items.push_back(value[i]);
+          else
+            items[slot] = value[i];
+          base_.origins[child_pointer(at, slot)] = top.origin_of(child_pointer(at, i));
+        }
+        break;
+      }
+      }
+    }
   }
-  return std::to_string(line) + ":" + std::to_string(column);
+
+private:
+  // The slot of each item key in base's list `field`, indexed on first use.
+  std::unordered_map<std::string, std::size_t>& slots_of(const std::string& field, const json& items) {
+    auto [found, fresh] = slots_.try_emplace(field);
+    if (fresh)
+      for (std::size_t slot = 0; slot < items.size(); ++slot)
+        found->second.emplace(item_key(field, items[slot]), slot);
+    return found->second;
+  }
+
+  Sourced& base_;
+  std::unordered_map<std::string, std::unordered_map<std::string, std::size_t>> slots_;
+};
+
+// "a -> b -> c -> ... -> z": a chain of profile names with its middle left out when long.
+// `head` holds the first names of a chain of `length`, `last` its last one.
+std::string chain_text(const std::vector<std::string>& head, std::size_t length, const std::string& last) {
+  std::string text;
+  for (const auto& name : head)
+    text += (text.empty() ? "" : " -> ") + name;
+  if (head.size() < length) text += (head.size() + 1 < length ? " -> ... -> " : " -> ") + last;
+  return text;
 }
 
-// Replays a parse to find where nlohmann gave up when its exception carries no position
-// (out_of_range.406, a number beyond a double, is reported without one).
-class ErrorPosition : public nlohmann::json_sax<json> {
-public:
-  std::size_t byte = 0;
+// More names than this and a missing name gets no "did you mean": the search is quadratic.
+constexpr std::size_t max_names_to_suggest_from = 1000;
 
-  bool null() override { return true; }
-  bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t) override { return true; }
-  bool number_unsigned(number_unsigned_t) override { return true; }
-  bool number_float(number_float_t, const string_t&) override { return true; }
-  bool string(string_t&) override { return true; }
-  bool binary(binary_t&) override { return true; }
-  bool start_object(std::size_t) override { return true; }
-  bool key(string_t&) override { return true; }
-  bool end_object() override { return true; }
-  bool start_array(std::size_t) override { return true; }
-  bool end_array() override { return true; }
-  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception&) override {
-    byte = position;
-    return false;
+} // namespace
+
+// Each profile's effective `extends` (the highest source that sets it wins, as in overlay) and
+// where following it ends: at a profile without one (its root), at a target no file defines,
+// or in a cycle. Settled for every profile by one walk each that stops at the first profile
+// already settled: linear time, no recursion.
+struct ExtendsIndex {
+  enum class End { root, missing, cycle };
+  enum class State { fresh, on_path, settled };
+
+  struct Node {
+    std::optional<std::string> extends;
+    Origin origin; // of the extends
+    End end = End::root;
+    std::size_t depth = 0; // extends followed to reach `last`
+    std::string last;      // the root, or the profile whose target is missing
+    std::size_t cycle = 0; // End::cycle: its message in `cycles`
+    State state = State::fresh;
+    std::size_t position = 0; // while on_path: its place on the path
+  };
+
+  std::unordered_map<std::string, Node> nodes;
+  std::vector<std::string> cycles; // each cycle's message, naming the extends that closes it
+
+  const Node* find(const std::string& name) const {
+    auto found = nodes.find(name);
+    return found == nodes.end() ? nullptr : &found->second;
+  }
+
+  explicit ExtendsIndex(const Catalog& catalog) {
+    for (const auto& source : catalog.sources)
+      for (const auto& [name, layer] : source.profiles) {
+        Node& node = nodes[name];
+        if (layer.fields.contains("extends")) {
+          node.extends = layer.fields["extends"].get<std::string>();
+          node.origin = layer.origin_of("/extends");
+        }
+      }
+    // In the sources' order, so that a cycle is always told from the same profile.
+    for (const auto& source : catalog.sources)
+      for (const auto& [name, layer] : source.profiles) {
+        auto node = nodes.find(name);
+        settle(node->second, node->first);
+      }
+  }
+
+  void settle(Node& start, const std::string& start_name) {
+    std::vector<std::pair<Node*, const std::string*>> path;
+    Node* current = &start;
+    const std::string* current_name = &start_name;
+    Node* end = nullptr; // the settled node the path leads to
+    while (true) {
+      if (current->state == State::settled) {
+        end = current;
+        break;
+      }
+      if (current->state == State::on_path) {
+        settle_cycle(path, current->position);
+        path.resize(current->position);
+        end = current;
+        break;
+      }
+      current->state = State::on_path;
+      current->position = path.size();
+      path.emplace_back(current, current_name);
+      auto next = current->extends ? nodes.find(*current->extends) : nodes.end();
+      if (next == nodes.end()) {
+        current->end = current->extends ? End::missing : End::root;
+        current->last = *current_name;
+        current->state = State::settled;
+        path.pop_back();
+        end = current;
+        break;
+      }
+      current = &next->second;
+      current_name = &next->first;
+    }
+    for (auto step = path.rbegin(); step != path.rend(); ++step) {
+      Node& node = *step->first;
+      node.end = end->end;
+      node.depth = end->depth + 1;
+      node.last = end->last;
+      node.cycle = end->cycle;
+      node.state = State::settled;
+      end = &node;
+    }
+  }
+
+  // path[first..] is a cycle: each extends the next, the last extends path[first].
+  void settle_cycle(const std::vector<std::pair<Node*, const std::string*>>& path, std::size_t first) {
+    std::size_t length = path.size() - first;
+    std::vector<std::string> head;
+    for (std::size_t i = first; i < path.size() && head.size() < (length <= 8 ? length : 3); ++i)
+      head.push_back(*path[i].second);
+    cycles.push_back(path.back().first->origin.describe() + ": an extends cycle of " + std::to_string(length) +
+                     " profiles: " + chain_text(head, length, *path.back().second) + " -> " + *path[first].second);
+    for (std::size_t i = first; i < path.size(); ++i) {
+      Node& node = *path[i].first;
+      node.end = End::cycle;
+      node.cycle = cycles.size() - 1;
+      node.state = State::settled;
+    }
   }
 };
 
-// nlohmann's message starts with its own id ("[json.exception.parse_error.101] parse error at
-// line 3, column 12: "); keep only the explanation.
-std::string explanation(const json::exception& error) {
-  std::string detail = error.what();
-  if (auto id_end = detail.find("] "); id_end != std::string::npos) detail = detail.substr(id_end + 2);
-  if (auto at = detail.find(": "); at != std::string::npos && starts_with(detail, "parse error"))
-    detail = detail.substr(at + 2);
-  return detail;
+namespace {
+
+[[noreturn]] void fail_missing_profile(const Catalog& catalog, const std::string& name) {
+  std::vector<std::string> names = catalog.profile_names();
+  std::string suggestion = names.size() <= max_names_to_suggest_from ? did_you_mean(name, names) : "";
+  constexpr std::size_t shown = 30;
+  std::string known;
+  for (std::size_t i = 0; i < names.size() && i < shown; ++i)
+    known += (known.empty() ? "" : ", ") + names[i];
+  if (names.size() > shown) known += " and " + std::to_string(names.size() - shown) + " more (`launcher profiles`)";
+  throw Error(ExitCode::usage, "profile \"" + name + "\" does not exist" + suggestion + "; profiles: " + known);
 }
 
-Sourced resolve_named(const Catalog& catalog, const std::string& name, std::vector<std::string>& chain,
-                      const Origin* referenced_from) {
-  std::vector<std::string> defining = catalog.sources_defining(name);
-  if (defining.empty()) {
-    std::string suggestion = did_you_mean(name, catalog.profile_names());
-    if (referenced_from)
-      throw Error(ExitCode::usage, referenced_from->describe() + ": extends \"" + name +
-                                       "\", which no profile file defines" + suggestion);
-    std::string known;
-    for (const auto& each : catalog.profile_names())
-      known += (known.empty() ? "" : ", ") + each;
-    throw Error(ExitCode::usage, "profile \"" + name + "\" does not exist" + suggestion + "; profiles: " + known);
-  }
-  if (std::find(chain.begin(), chain.end(), name) != chain.end()) {
-    std::string cycle;
-    for (const auto& each : chain)
-      cycle += each + " -> ";
-    throw Error(ExitCode::usage, referenced_from->describe() + ": extends cycle: " + cycle + name);
-  }
-  chain.push_back(name);
+// The names `extends` leads through from `name`, itself first, its root last; every problem
+// on the way is an Error naming the extends that causes it.
+std::vector<std::string> extends_chain(const Catalog& catalog, const std::string& name) {
+  const ExtendsIndex& index = catalog.extends_index();
+  const ExtendsIndex::Node* start = index.find(name);
+  if (!start) fail_missing_profile(catalog, name);
+  using End = ExtendsIndex::End;
 
-  Sourced own;
-  for (const auto& source : catalog.sources)
-    if (auto found = source.profiles.find(name); found != source.profiles.end()) overlay(own, found->second);
-
-  Sourced result;
-  if (own.fields.contains("extends")) {
-    Origin extends_origin = own.origin_of("/extends");
-    result = resolve_named(catalog, own.fields["extends"].get<std::string>(), chain, &extends_origin);
-    own.fields.erase("extends");
-    erase_origins_under(own, "/extends");
+  if (start->end == End::cycle) {
+    // A cycle met within the depth limit is shown from this profile; a longer way round is
+    // shown once for the cycle.
+    std::vector<std::string> chain;
+    std::unordered_map<std::string, std::size_t> seen;
+    for (std::string current = name; chain.size() <= max_extends_depth;) {
+      const ExtendsIndex::Node* node = index.find(current);
+      if (seen.contains(current)) {
+        std::string text;
+        for (const auto& each : chain)
+          text += each + " -> ";
+        throw Error(ExitCode::usage,
+                    index.find(chain.back())->origin.describe() + ": extends cycle: " + text + current);
+      }
+      seen.emplace(current, chain.size());
+      chain.push_back(current);
+      current = *node->extends;
+    }
+    throw Error(ExitCode::usage, index.cycles[start->cycle]);
   }
-  overlay(result, own);
-  chain.pop_back();
-  return result;
+
+  if (start->depth > max_extends_depth) {
+    std::vector<std::string> head{name};
+    for (const ExtendsIndex::Node* node = start; head.size() < 3; node = index.find(*node->extends))
+      head.push_back(*node->extends);
+    throw Error(ExitCode::usage, start->origin.describe() + ": an extends chain deeper than " +
+                                     std::to_string(max_extends_depth) +
+                                     " levels: " + chain_text(head, start->depth + 1, start->last) + " (" +
+                                     std::to_string(start->depth) + " levels)");
+  }
+
+  std::vector<std::string> chain{name};
+  for (const ExtendsIndex::Node* node = start; node->extends;) {
+    const ExtendsIndex::Node* next = index.find(*node->extends);
+    if (!next) {
+      std::vector<std::string> names;
+      if (index.nodes.size() <= max_names_to_suggest_from) names = catalog.profile_names();
+      throw Error(ExitCode::usage, node->origin.describe() + ": extends \"" + *node->extends +
+                                       "\", which no profile file defines" + did_you_mean(*node->extends, names));
+    }
+    chain.push_back(*node->extends);
+    node = next;
+  }
+  return chain;
 }
 
 } // namespace
@@ -139,22 +305,6 @@ const ProfileSource* Catalog::pinning_source() const {
   for (const auto& source : sources)
     if (source.require_pinned_image) return &source;
   return nullptr;
-}
-
-json parse_json_text(std::string_view text, const std::string& source_name) {
-  try {
-    return parse_json_within_depth(text);
-  } catch (const JsonTooDeep& error) {
-    throw Error(ExitCode::usage, source_name + ": " + error.what());
-  } catch (const json::parse_error& error) {
-    throw Error(ExitCode::usage,
-                source_name + ":" + line_and_column(text, error.byte) + ": JSON syntax error: " + explanation(error));
-  } catch (const json::exception& error) {
-    ErrorPosition position;
-    json::sax_parse(text, &position);
-    throw Error(ExitCode::usage, source_name + ":" + line_and_column(text, position.byte) + ": " + explanation(error) +
-                                     " (numbers must fit in a double)");
-  }
 }
 
 ProfileSource parse_profile_source(std::string_view text, const FieldContext& context) {
@@ -221,50 +371,36 @@ Sourced as_layer(json fields, const std::string& source, const std::string& poin
   return layer;
 }
 
-void overlay(Sourced& base, const Sourced& top) {
-  if (top.gpus) {
-    base.gpus = top.gpus;
-    base.origins["/gpus"] = top.origin_of("/gpus");
+void overlay(Sourced& base, const Sourced& top) { Overlayer(base).add(top); }
+
+const ExtendsIndex& Catalog::extends_index() const {
+  std::vector<std::size_t> key{sources.size()};
+  for (const auto& source : sources) {
+    key.push_back(reinterpret_cast<std::uintptr_t>(&source));
+    key.push_back(source.profiles.size());
   }
-  for (const auto& [key, value] : top.fields.items()) {
-    std::string at = child_pointer("", key);
-    switch (merge_rule(key)) {
-    case MergeRule::replace:
-      base.fields[key] = value;
-      erase_origins_under(base, at);
-      base.origins[at] = top.origin_of(at);
-      break;
-    case MergeRule::by_key:
-      if (!base.fields.contains(key)) base.fields[key] = json::object();
-      for (const auto& [sub, item] : value.items()) {
-        base.fields[key][sub] = item;
-        base.origins[child_pointer(at, sub)] = top.origin_of(child_pointer(at, sub));
-      }
-      break;
-    case MergeRule::by_item_key: {
-      if (!base.fields.contains(key)) base.fields[key] = json::array();
-      json& items = base.fields[key];
-      for (std::size_t i = 0; i < value.size(); ++i) {
-        std::size_t slot = 0;
-        while (slot < items.size() && item_key(key, items[slot]) != item_key(key, value[i]))
-          ++slot;
-        if (slot == items.size())
-          items.push_back(value[i]);
-        else
-          items[slot] = value[i];
-        base.origins[child_pointer(at, slot)] = top.origin_of(child_pointer(at, i));
-      }
-      break;
-    }
-    }
+  if (!extends_cache.index || key != extends_cache.built_from) {
+    extends_cache.index = std::make_shared<const ExtendsIndex>(*this);
+    extends_cache.built_from = std::move(key);
   }
+  return *extends_cache.index;
 }
 
 Sourced merge_profile(const Catalog& catalog, const std::string& name, const std::vector<Sourced>& overrides) {
-  std::vector<std::string> chain;
-  Sourced merged = resolve_named(catalog, name, chain, nullptr);
+  std::vector<std::string> chain = extends_chain(catalog, name);
+  Sourced merged;
+  Overlayer overlayer(merged);
+  for (auto link = chain.rbegin(); link != chain.rend(); ++link) {
+    Sourced own;
+    Overlayer own_overlayer(own);
+    for (const auto& source : catalog.sources)
+      if (auto found = source.profiles.find(*link); found != source.profiles.end()) own_overlayer.add(found->second);
+    own.fields.erase("extends");
+    erase_origins_under(own, "/extends");
+    overlayer.add(own);
+  }
   for (const auto& layer : overrides)
-    overlay(merged, layer);
+    overlayer.add(layer);
   return merged;
 }
 

@@ -1,12 +1,15 @@
 #pragma once
 
+#include <cstddef>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "profile/json_text.hpp"
 #include "profile/origin.hpp"
 #include "profile/schema.hpp"
 
@@ -19,6 +22,13 @@ struct ProfileSource {
   bool require_pinned_image = false;       // the team insists on images pinned by digest
 };
 
+// At most this many `extends` are followed from one profile: a longer chain is an error (a
+// team file is input, and resolving it must stay cheap whatever it holds).
+inline constexpr std::size_t max_extends_depth = 64;
+
+// Where each profile's `extends` leads (defined in catalog.cpp).
+struct ExtendsIndex;
+
 // Every source, lowest precedence first: built-in < user file < team file.
 struct Catalog {
   std::vector<ProfileSource> sources;
@@ -27,16 +37,23 @@ struct Catalog {
   std::vector<std::string> sources_defining(const std::string& profile) const;
   // The source that demands pinned images, if any does.
   const ProfileSource* pinning_source() const;
-};
 
-// Parses JSON text; a syntax error throws Error naming source, line and column.
-nlohmann::json parse_json_text(std::string_view text, const std::string& source_name);
+  // Built in linear time on first use, so that merging every profile of a file stays linear
+  // too; built again when the sources, or the number of profiles in one, change.
+  const ExtendsIndex& extends_index() const;
+  struct ExtendsCache {
+    std::shared_ptr<const ExtendsIndex> index;
+    std::vector<std::size_t> built_from; // the sources' addresses and sizes
+  };
+  mutable ExtendsCache extends_cache = {}; // extends_index()'s own
+};
 
 // Parses and validates one profile file: {"version": 1, "profiles": {"<name>": {...}}}.
 ProfileSource parse_profile_source(std::string_view text, const FieldContext& context);
 
 // The profile as every source defines it, `extends` followed, then `overrides` (flags) on top.
-// Throws Error(usage) for a missing profile or extends target and for an extends cycle.
+// Throws Error(usage) for a missing profile or extends target, an extends cycle (shown, cut
+// short when long) and a chain of more than max_extends_depth extends.
 Sourced merge_profile(const Catalog& catalog, const std::string& name, const std::vector<Sourced>& overrides = {});
 
 // Lays `top` over `base`: maps (env, labels, ulimits, resources, jupyter, ssh) merge by key, ports by

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <regex>
+#include <unordered_map>
 
 #include "core/bytes.hpp"
 #include "core/cpu_list.hpp"
@@ -246,6 +247,7 @@ public:
   void volumes(json& value, const std::string& pointer) const {
     if (!value.is_array())
       fail(pointer, "an array of {\"host\", \"container\", \"read_only\", \"create\"} objects", value);
+    std::unordered_map<std::string, std::size_t> mounted_by; // container path -> the volume mounting it
     for (std::size_t i = 0; i < value.size(); ++i) {
       json& volume = value[i];
       std::string at = child_pointer(pointer, i);
@@ -253,10 +255,9 @@ public:
       host_path(volume["host"], at + "/host");
       std::string target = container_path(volume["container"], at + "/container");
       if (target == "/") fail_because(at + "/container", "mounting over the container's / is not allowed");
-      for (std::size_t j = 0; j < i; ++j)
-        if (value[j]["container"] == target)
-          fail_because(at + "/container", "container path " + target + " is already mounted by " +
-                                              Origin{context_.source, child_pointer(pointer, j)}.describe());
+      if (auto [seen, fresh] = mounted_by.emplace(target, i); !fresh)
+        fail_because(at + "/container", "container path " + target + " is already mounted by " +
+                                            Origin{context_.source, child_pointer(pointer, seen->second)}.describe());
       volume["read_only"] = volume.contains("read_only") && boolean(volume["read_only"], at + "/read_only");
       volume["create"] = volume.contains("create") && boolean(volume["create"], at + "/create");
     }
