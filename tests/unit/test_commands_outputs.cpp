@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include "cli/app.hpp"
+#include "command_bench.hpp"
 #include "core/read_file.hpp"
 #include "fake_docker.hpp"
 #include "lifecycle/volumes.hpp"
@@ -19,7 +20,7 @@
 #include "temp_dir.hpp"
 
 using namespace launcher;
-using launcher::testing::FakeClock;
+using launcher::testing::Bench;
 using launcher::testing::FakeDocker;
 using launcher::testing::require_error;
 using launcher::testing::TempDir;
@@ -30,53 +31,17 @@ namespace {
 
 const std::string pinned = "unit/image@sha256:" + std::string(64, 'a');
 
-// The launcher run in this process in a project directory of its own, with its own home and state.
-struct Bench {
-  TempDir dir;
-  FakeDocker docker;
-  FakeClock clock;
-  facts::MemoryFactSource facts;
-  std::ostringstream out, err;
-  commands::Context context;
-
-  Bench() {
-    fs::create_directories(dir.path / "project");
-    context.out = &out;
-    context.err = &err;
-    context.docker_runner = docker.runner();
-    context.facts = &facts;
-    context.clock = &clock;
-  }
-
-  int run(std::vector<std::string> args) {
-    fs::path previous = fs::current_path();
-    fs::current_path(dir.path / "project");
-    setenv("HOME", dir.path.c_str(), 1);
-    setenv("XDG_STATE_HOME", (dir.path / "state").c_str(), 1);
-    setenv("XDG_CONFIG_HOME", (dir.path / "config").c_str(), 1);
-    out.str("");
-    err.str("");
-    args.insert(args.begin(), "launcher");
-    std::vector<char*> argv;
-    for (auto& arg : args)
-      argv.push_back(arg.data());
-    int code = cli::run(static_cast<int>(argv.size()), argv.data(), context);
-    fs::current_path(previous);
-    return code;
-  }
-
-  // `export --format compose -o OUTPUT` of the shell profile: must be refused with exactly `message`.
-  void export_refused(const std::string& output, const std::string& message) {
-    int code = run({"export", "--format", "compose", "-o", output, "--profile", "shell", "--gpus", "none", "--image",
-                    "unit/image:1", "--name", "unit-env"});
-    INFO(err.str());
-    CHECK(code == 2);
-    CHECK(err.str() == "launcher: error: command line (--output " + output + "): " + message + "\n");
-    CHECK(out.str().empty());
-    // Refused before anything was made: no network, no call to Docker at all.
-    CHECK(docker.calls().empty());
-  }
-};
+// `export --format compose -o OUTPUT` of the shell profile: must be refused with exactly `message`.
+void export_refused(Bench& bench, const std::string& output, const std::string& message) {
+  int code = bench.run({"export", "--format", "compose", "-o", output, "--profile", "shell", "--gpus", "none",
+                        "--image", "unit/image:1", "--name", "unit-env"});
+  INFO(bench.err.str());
+  CHECK(code == 2);
+  CHECK(bench.err.str() == "launcher: error: command line (--output " + output + "): " + message + "\n");
+  CHECK(bench.out.str().empty());
+  // Refused before anything was made: no network, no call to Docker at all.
+  CHECK(bench.docker.calls().empty());
+}
 
 } // namespace
 
@@ -89,11 +54,11 @@ TEST_CASE("export -o refuses a FIFO, a device, a link to one and a directory, re
   fs::create_directories(project / "folder");
   const std::string not_regular = ", not a regular file; export writes a file (or standard output without -o)";
   // A FIFO would block the comparison forever, /dev/zero would be read until memory runs out.
-  bench.export_refused("pipe", "is a named pipe (FIFO)" + not_regular);
-  bench.export_refused("zero", "is a link to /dev/zero, a character device" + not_regular);
-  bench.export_refused("folder", "is a directory" + not_regular);
+  export_refused(bench, "pipe", "is a named pipe (FIFO)" + not_regular);
+  export_refused(bench, "zero", "is a link to /dev/zero, a character device" + not_regular);
+  export_refused(bench, "folder", "is a directory" + not_regular);
   // Refused before a byte is written, so the device itself is safe to name.
-  bench.export_refused("/dev/full", "is a character device" + not_regular);
+  export_refused(bench, "/dev/full", "is a character device" + not_regular);
   CHECK(fs::is_fifo(project / "pipe"));
   CHECK(fs::is_symlink(project / "zero"));
 }
@@ -109,7 +74,7 @@ TEST_CASE("export -o compares an existing regular file without reading one of an
     REQUIRE(ftruncate(fd, 8LL << 30) == 0);
     close(fd);
   }
-  bench.export_refused("huge.yaml", "the file exists and differs from this export; --force replaces it");
+  export_refused(bench, "huge.yaml", "the file exists and differs from this export; --force replaces it");
   CHECK(fs::file_size(project / "huge.yaml") == (8ULL << 30));
 }
 
