@@ -149,7 +149,7 @@ TEST_CASE("snapshot names Docker would refuse are refused first, saying why", "[
         "\"\" in the repository is not lowercase letters and digits separated by '.', '_' or '-'");
 }
 
-TEST_CASE("a tree renamed or unpacked inside the env is one line with its count; --list-all lists every file",
+TEST_CASE("a tree renamed or unpacked inside the env is one line with its count and --list-all lists every file",
           "[lifecycle][unsaved]") {
   // `mv /opt/data /opt/data-v2` on overlayfs: the new tree is added whole, the old one deleted.
   std::string diff = "C /opt\nD /opt/data\nA /opt/data-v2\nA /opt/data-v2/shards\n";
@@ -216,7 +216,7 @@ TEST_CASE("down names the snapshot that holds the work, and what is new since", 
   CHECK(lifecycle::unsaved_work_message("lab", work, "/workspace", "x").find("snapshot lab:1") == std::string::npos);
 }
 
-TEST_CASE("a snapshot's record reads back as written; anything else reads as none", "[lifecycle][snapshot]") {
+TEST_CASE("a snapshot's record reads back as written and anything else reads as none", "[lifecycle][snapshot]") {
   lifecycle::SnapshotRecord record{
       "c0ffee", "sha256:5a", {"lab:1-snapshot", "2026-12-01T13:05:00Z", {"/opt/a", "/srv/b"}, {{"jq", "", "1.6"}}}};
   auto again = lifecycle::parse_snapshot_record(lifecycle::snapshot_record_json(record).dump());

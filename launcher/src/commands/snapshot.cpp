@@ -108,8 +108,7 @@ void add_snapshot_command(CLI::App& app, Context& context) {
     host::StateLayout layout = host::state_layout(EnvName::parse(env), host.state_home);
     std::optional<ShadowSeal> seal;
     std::string user = lifecycle::env_variable(container, contract::env::user);
-    if (!user.empty() && user != "root" &&
-        std::filesystem::exists(layout.user_password_hash())) {
+    if (!user.empty() && user != "root" && std::filesystem::exists(layout.user_password_hash())) {
       if (!lifecycle::is_running(container))
         throw Error(ExitCode::failed, "environment \"" + env +
                                           "\" is stopped, and its /etc/shadow holds the login password's hash, "
@@ -122,8 +121,7 @@ void add_snapshot_command(CLI::App& app, Context& context) {
     std::string id = committed ? JsonReader(*committed, "docker image inspect").string_or("Id", "") : "";
     lifecycle::SnapshotHeld held{tag, time_text, work.files, work.python};
     held.packages.insert(held.packages.end(), work.debian.begin(), work.debian.end());
-    lifecycle::record_snapshot(layout,
-                               {inspected.string_or("Id", ""), id, std::move(held)});
+    lifecycle::record_snapshot(layout, {inspected.string_or("Id", ""), id, std::move(held)});
     if (options->json) {
       *context.out << nlohmann::json{{"env", env}, {"tag", tag}, {"id", id}, {"base", base}, {"image", image}}.dump(2)
                    << "\n";
