@@ -6,9 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 
 #include "launcher_contract/contract.hpp"
+#include "render/render.hpp"
 #include "secrets/generate.hpp"
 #include "support.hpp"
 
@@ -188,6 +190,41 @@ TEST_CASE("ssh: key login runs torch, passwords are refused, the host key surviv
   REQUIRE(run_launcher(dir, {"down", env.name, "--force"}).exit_code == 0);
   json again = up(dir, {"--profile", "remote", "--name", env.name});
   CHECK(host_key_fingerprint(again["ports"][0]["host_port"]) == before);
+}
+
+// `launcher ssh ENV` from a terminal, as a person or VS Code's terminal uses it: the client runs
+// under script(1) so it has a real terminal, and -tt makes sshd allocate a PTY, the login whose
+// audit record sshd must write (without AUDIT_WRITE it ends the session at once).
+TEST_CASE("ssh: launcher ssh with a terminal logs in on a PTY and runs a command in the shell", "[e2e][lifecycle]") {
+  require_engine();
+  require_lifecycle_image();
+  TempDir dir;
+  ClientKey client;
+  write_remote_profile(dir, client, {{"user", {{"uid", 4242}, {"gid", 4242}, {"name", "e2e"}}}});
+  UpEnvironment env{dir, unique_name("pty")};
+  up(dir, {"--profile", "remote", "--name", env.name});
+
+  std::filesystem::path key_file = dir.path / "id_ed25519";
+  REQUIRE(ssh_pki_export_privkey_file(client.key, nullptr, nullptr, nullptr, key_file.c_str()) == SSH_OK);
+  std::filesystem::permissions(key_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  // The quotes inside pty-''ok keep any echo of the command itself from passing for its output.
+  std::string ssh_line =
+      launcher::render::shell_words({LAUNCHER_BINARY, "ssh", env.name, "--", "-tt", "-i", key_file.string(), "-o",
+                                     "IdentitiesOnly=yes", "-o", "BatchMode=yes", "echo pty-''ok; tty; exit"});
+  use_state_in(dir);
+  launcher::process::ProcessOptions options;
+  options.working_dir = dir.path.string();
+  options.timeout = std::chrono::seconds(120); // a hang guard, not a measurement
+  auto session = launcher::process::run_process({"script", "-qec", ssh_line, "/dev/null"}, options);
+  std::string output = session.out + session.err;
+  INFO(ssh_line);
+  INFO(output);
+  CHECK(session.exit_code == 0);
+  CHECK(output.find("pty-ok") != std::string::npos);
+  CHECK(output.find("/dev/pts/") != std::string::npos);
+  CHECK(output.find("linux_audit_write_entry") == std::string::npos);
+  auto logs = launcher::process::run_process({docker(), "logs", env.name});
+  CHECK((logs.out + logs.err).find("linux_audit_write_entry") == std::string::npos);
 }
 
 TEST_CASE("up is idempotent and refuses a changed plan without --recreate", "[e2e][lifecycle]") {

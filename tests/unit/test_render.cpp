@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "render/render.hpp"
 #include "support.hpp"
 
@@ -103,8 +105,8 @@ TEST_CASE("containers drop every capability but what launcher-init and the servi
   };
   auto ssh = options_of(builtin_plan("ssh", 0));
   CHECK(values(ssh, "--cap-drop") == std::vector<std::string>{"ALL"});
-  CHECK(values(ssh, "--cap-add") ==
-        std::vector<std::string>{"CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID", "SYS_CHROOT"});
+  CHECK(values(ssh, "--cap-add") == std::vector<std::string>{"CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID",
+                                                             "SETUID", "SYS_CHROOT", "AUDIT_WRITE"});
   CHECK(values(ssh, "--security-opt") == std::vector<std::string>{"no-new-privileges"});
   CHECK(values(ssh, "--tmpfs") == std::vector<std::string>{"/run/launcher:rw,nosuid,nodev,noexec,mode=0755"});
   CHECK(values(ssh, "--mount")[1] == "type=bind,src=/home/alice/.local/state/launcher/envs/project-ssh/secrets,dst=/"
@@ -130,6 +132,31 @@ TEST_CASE("containers drop every capability but what launcher-init and the servi
   CHECK(std::find(with_sudo.begin(), with_sudo.end(), std::vector<std::string>{"--env", "LAUNCHER_SUDO=1"}) !=
         with_sudo.end());
   CHECK(values(options_of(builtin_plan("shell", 0)), "--mount").size() == 1); // no secrets for a plain shell
+}
+
+TEST_CASE("only the ssh service gets AUDIT_WRITE without sudo: sshd ends a PTY login it cannot audit", "[render]") {
+  auto cap_adds = [](const plan::Plan& plan) {
+    std::vector<std::string> found;
+    for (const auto& option : render::render_run_command("docker", plan).options)
+      if (option[0] == "--cap-add") found.push_back(option.at(1));
+    return found;
+  };
+  auto has_audit_write = [&](const plan::Plan& plan) {
+    auto caps = cap_adds(plan);
+    return std::count(caps.begin(), caps.end(), "AUDIT_WRITE") == 1;
+  };
+  CHECK(has_audit_write(builtin_plan("ssh", 0)));
+  CHECK(has_audit_write(builtin_plan("ssh", 8)));
+  CHECK_FALSE(has_audit_write(builtin_plan("jupyter", 0)));
+  CHECK_FALSE(has_audit_write(builtin_plan("shell", 0)));
+  plan::Plan command = builtin_plan("shell", 0);
+  command.service = "command";
+  command.command = {"python3", "train.py"};
+  CHECK_FALSE(has_audit_write(command));
+
+  plan::Plan ssh_with_sudo = builtin_plan("ssh", 0);
+  ssh_with_sudo.user.sudo = true;
+  CHECK(has_audit_write(ssh_with_sudo)); // once, not twice
 }
 
 TEST_CASE("the GPUs label says all, the device list or none", "[render]") {

@@ -43,10 +43,12 @@ std::string gpus_value(const plan::GpuAssignment& gpus) {
 
 // launcher-init starts as root to create the user, chown its home and drop to it, and must
 // signal children running as that user; sshd's privilege separation chroots; sudo audits.
+// Debian's sshd ends every PTY login whose audit record it cannot write (no sshd_config option
+// turns that off), so the ssh service needs AUDIT_WRITE too.
 std::vector<std::string> capabilities(const plan::Plan& plan) {
   std::vector<std::string> caps{"CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"};
   if (plan.service == "ssh") caps.push_back("SYS_CHROOT");
-  if (plan.user.sudo) caps.push_back("AUDIT_WRITE");
+  if (plan.service == "ssh" || plan.user.sudo) caps.push_back("AUDIT_WRITE");
   return caps;
 }
 
