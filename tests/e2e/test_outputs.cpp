@@ -165,7 +165,7 @@ TEST_CASE("outputs: export -o refuses a FIFO and a link to /dev/zero before read
   fs::create_symlink("/dev/zero", dir.path / "zero");
   const std::string not_regular = ", not a regular file; export writes a file (or standard output without -o)";
   for (const auto& [output, what] : std::vector<std::pair<std::string, std::string>>{
-           {"pipe", "is a named pipe (FIFO)"}, {"zero", "is a link to /dev/zero, a character device"}}) {
+           {"pipe", "is a FIFO"}, {"zero", "is a link to /dev/zero, a character device"}}) {
     // No Docker CLI answers: the refusal comes before any call to it.
     auto result = run_launcher(dir,
                                {"--docker", "/nonexistent/docker", "export", "--format", "compose", "-o", output,

@@ -54,7 +54,7 @@ TEST_CASE("export -o refuses a FIFO, a device, a link to one and a directory, re
   fs::create_directories(project / "folder");
   const std::string not_regular = ", not a regular file; export writes a file (or standard output without -o)";
   // A FIFO would block the comparison forever, /dev/zero would be read until memory runs out.
-  export_refused(bench, "pipe", "is a named pipe (FIFO)" + not_regular);
+  export_refused(bench, "pipe", "is a FIFO" + not_regular);
   export_refused(bench, "zero", "is a link to /dev/zero, a character device" + not_regular);
   export_refused(bench, "folder", "is a directory" + not_regular);
   // Refused before a byte is written, so the device itself is safe to name.

@@ -14,6 +14,7 @@
 #include "commands/profile_request.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "docker/docker.hpp"
 #include "export/export.hpp"
 #include "lifecycle/environments.hpp"
@@ -26,16 +27,6 @@ namespace launcher::commands {
 namespace fs = std::filesystem;
 
 namespace {
-
-// What a path that is not a regular file is, for the one line that refuses it.
-std::string file_kind(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISFIFO(mode)) return "a named pipe (FIFO)";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "not a regular file";
-}
 
 // The existing output file's bytes, if it holds exactly `size` of them: a file of another size
 // differs without being read, so neither a huge file nor one that grows is read whole. Opened
@@ -87,7 +78,7 @@ fs::path check_output(const fs::path& file, const std::string& text, bool force)
     through_link = "a link to " + written.string() + ", ";
   }
   if (exists && !S_ISREG(info.st_mode))
-    throw Error(ExitCode::usage, culprit + "is " + through_link + file_kind(info.st_mode) +
+    throw Error(ExitCode::usage, culprit + "is " + through_link + describe_file_type(info.st_mode) +
                                      ", not a regular file; export writes a file (or standard output without -o)");
   if (exists && !force && read_if_size(file, text.size(), culprit) != text)
     throw Error(ExitCode::usage, culprit + "the file exists and differs from this export; --force replaces it");
