@@ -40,6 +40,12 @@ inline const profile::EnvLookup no_variables = [](const std::string&) -> std::op
 };
 
 // A profile file's text as a source named "launcher.json" in /home/alice/project.
+// The built-in profiles, parsed as the launcher parses them.
+inline profile::ProfileSource builtin_source() {
+  profile::FieldContext context{"built-in", "/home/alice/project", "/home/alice", nullptr};
+  return profile::parse_profile_source(profile::builtin_profiles_json(), context);
+}
+
 inline profile::ProfileSource team_source(const std::string& text, const profile::EnvLookup& env = no_variables) {
   profile::FieldContext context{"launcher.json", "/home/alice/project", "/home/alice", &env};
   return profile::parse_profile_source(text, context);

@@ -5,16 +5,12 @@
 #include "support.hpp"
 
 using namespace launcher;
+using launcher::testing::builtin_source;
 using launcher::testing::require_error;
 using launcher::testing::team_source;
 using nlohmann::json;
 
 namespace {
-
-profile::ProfileSource builtin_source() {
-  profile::FieldContext context{"built-in", "/home/alice/project", "/home/alice", nullptr};
-  return profile::parse_profile_source(profile::builtin_profiles_json(), context);
-}
 
 profile::ProfileSource user_source(const json& profiles) {
   profile::FieldContext context{"/home/alice/.config/launcher/profiles.json", "/home/alice/.config/launcher",

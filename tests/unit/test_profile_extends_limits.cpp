@@ -7,16 +7,12 @@
 #include "support.hpp"
 
 using namespace launcher;
+using launcher::testing::builtin_source;
 using launcher::testing::require_error;
 using launcher::testing::team_source;
 using nlohmann::json;
 
 namespace {
-
-profile::ProfileSource builtin_source() {
-  profile::FieldContext context{"built-in", "/home/alice/project", "/home/alice", nullptr};
-  return profile::parse_profile_source(profile::builtin_profiles_json(), context);
-}
 
 // p0 extends p1, ... p{count-2} extends p{count-1}; the last extends `last_extends` when given.
 std::string chain_file(std::size_t count, const std::string& last_extends = "") {
