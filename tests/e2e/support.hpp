@@ -3,10 +3,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -90,6 +92,21 @@ inline process::ProcessResult run_launcher(const TempDir& dir, std::vector<std::
   return process::run_process(args, options);
 }
 
+// The command lines of every process now, NULs shown as spaces, each with its PID.
+inline std::vector<std::string> all_command_lines() {
+  std::vector<std::string> lines;
+  std::error_code error;
+  for (fs::directory_iterator it("/proc", error), end; !error && it != end; it.increment(error)) {
+    std::string pid = it->path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream file(it->path() / "cmdline", std::ios::binary);
+    std::string line((std::istreambuf_iterator<char>(file)), {});
+    std::replace(line.begin(), line.end(), '\0', ' ');
+    lines.push_back(pid + ": " + line);
+  }
+  return lines;
+}
+
 // Standard error less the "launcher: warning:" lines (and their indented fix lines) that `up`
 // prints for doctor's WARNs on this host, so a test can compare the error itself.
 inline std::string without_warnings(const std::string& err) {
@@ -108,6 +125,21 @@ inline std::string without_warnings(const std::string& err) {
   }
   return kept;
 }
+
+// The launchers a test starts run as root through sudo by `uid` (SUDO_UID, SUDO_GID), as a user's
+// `sudo launcher` from a project that user owns does; put back when the test ends.
+struct SudoBy {
+  SudoBy(unsigned uid, unsigned gid) {
+    setenv("SUDO_UID", std::to_string(uid).c_str(), 1);
+    setenv("SUDO_GID", std::to_string(gid).c_str(), 1);
+  }
+  ~SudoBy() {
+    unsetenv("SUDO_UID");
+    unsetenv("SUDO_GID");
+  }
+  SudoBy(const SudoBy&) = delete;
+  SudoBy& operator=(const SudoBy&) = delete;
+};
 
 // An environment `up` started, taken down with --force when the test ends, pass or fail.
 struct UpEnvironment {

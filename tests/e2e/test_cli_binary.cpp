@@ -42,6 +42,11 @@ TEST_CASE("profiles lists every profile with the files that define it", "[e2e][c
   CHECK(table.out.find("train            jupyter  " + (dir.path / "launcher.json").string()) != std::string::npos);
   auto listed = json::parse(run_launcher(dir, {"profiles", "--json"}).out);
   REQUIRE(listed.size() == 4);
+  // The team file's trust, for the profiles it defines: this one widens nothing.
+  CHECK(listed[3]["team_file"]["needs_approval"] == false);
+  CHECK(listed[3]["team_file"]["widens"] == json::array());
+  CHECK_FALSE(listed[0].contains("team_file"));
+  listed[3].erase("team_file");
   CHECK(listed[3] == json{{"name", "train"},
                           {"sources", {(dir.path / "launcher.json").string()}},
                           {"service", "jupyter"},

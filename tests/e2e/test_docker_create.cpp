@@ -1,9 +1,14 @@
 #include <unistd.h>
 
+#include <algorithm>
+#include <map>
+
 #include "host/state_layout.hpp"
 #include "launcher_contract/contract.hpp"
+#include "render/render.hpp"
 #include "secrets/env_secrets.hpp"
 #include "secrets/generate.hpp"
+#include "secrets/state.hpp"
 #include "support.hpp"
 
 using namespace launcher::e2e;
@@ -42,6 +47,13 @@ Created create_from_profile(const TempDir& dir, const std::string& profile, cons
   argv[0] = docker();
   argv.erase(argv.begin() + 1, argv.begin() + 3);
   argv.insert(argv.begin() + 1, "create");
+  // What `up` writes for docker run: the env's values, in the file argv names.
+  if (auto option = std::find(argv.begin(), argv.end(), "--env-file"); option != argv.end()) {
+    launcher::secrets::ensure_private_dir(std::filesystem::path(*(option + 1)).parent_path());
+    launcher::secrets::write_private_file(
+        *(option + 1),
+        launcher::render::env_file_text(rendered["plan"]["environment"].get<std::map<std::string, std::string>>()));
+  }
   auto create = launcher::process::run_process(argv);
   INFO(create.err);
   REQUIRE(create.exit_code == 0);
@@ -151,7 +163,8 @@ TEST_CASE("the built-in jupyter and ssh profiles publish on loopback only, harde
   ContainerGuard jupyter{unique_name("jupyter")};
   Created created = create_from_profile(dir, "jupyter", jupyter.name, {"--gpus", "none"});
   json jupyter_host = created.inspect["HostConfig"];
-  CHECK(jupyter_host["PortBindings"] == json{{"8888/tcp", {{{"HostIp", "127.0.0.1"}, {"HostPort", "8888"}}}}});
+  // "auto": `render` leaves the host port to Docker; `up` picks one and remembers it per env.
+  CHECK(jupyter_host["PortBindings"] == json{{"8888/tcp", {{{"HostIp", "127.0.0.1"}, {"HostPort", ""}}}}});
   CHECK(jupyter_host["DeviceRequests"].is_null());
   CHECK(jupyter_host["ShmSize"].get<long long>() >= (1LL << 30));
   CHECK(jupyter_host["CapDrop"] == json::array({"ALL"}));
@@ -177,7 +190,7 @@ TEST_CASE("the built-in jupyter and ssh profiles publish on loopback only, harde
 
   ContainerGuard ssh{unique_name("ssh")};
   json ssh_host = create_from_profile(dir, "ssh", ssh.name, {"-p", "auto:7000"}).inspect["HostConfig"];
-  CHECK(ssh_host["PortBindings"]["22/tcp"] == json::array({{{"HostIp", "127.0.0.1"}, {"HostPort", "2222"}}}));
+  CHECK(ssh_host["PortBindings"]["22/tcp"] == json::array({{{"HostIp", "127.0.0.1"}, {"HostPort", ""}}}));
   CHECK(ssh_host["PortBindings"]["7000/tcp"] == json::array({{{"HostIp", "127.0.0.1"}, {"HostPort", ""}}}));
 }
 

@@ -72,7 +72,7 @@ TEST_CASE("a Docker CLI that never answers ends ps, up and down at their limit w
   check_one_timeout_line(run_bounded(dir, {"--docker", docker, "ps"}, limit), "ps -a --no-trunc");
   check_one_timeout_line(run_bounded(dir,
                                      {"--docker", docker, "up", "--profile", "shell", "--name", "hang-env", "--image",
-                                      "none/image:1", "--gpus", "none", "--skip-checks"},
+                                      "none/image:1", "--gpus", "none", "--skip-checks", "--user", "root"},
                                      limit),
                          "ps -a -q --no-trunc");
   check_one_timeout_line(run_bounded(dir, {"--docker", docker, "down", "hang-env"}, limit), "ps -a -q --no-trunc");
@@ -118,7 +118,7 @@ TEST_CASE("a signal during up's first inspect removes the container and network 
   setenv("HOME", dir.path.c_str(), 1);
   std::vector<std::string> args{LAUNCHER_BINARY, "--docker", docker,    "up",           "--profile", "shell",
                                 "--name",        env,        "--image", "none/image:1", "--gpus",    "none",
-                                "--skip-checks"};
+                                "--skip-checks", "--user",   "root"};
   std::vector<char*> argv;
   for (auto& arg : args)
     argv.push_back(arg.data());

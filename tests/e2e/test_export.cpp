@@ -116,8 +116,17 @@ json comparable(const json& container) {
           {"Labels", labels}};
 }
 
-void check_agree(const json& made_by_up, const json& made_by_compose) {
+// With `auto_port`, the host port of an "auto" port and the plan hash are left out: `up` publishes
+// the port it picked and remembers for the env (part of its plan), a Compose file leaves it to Docker.
+void check_agree(const json& made_by_up, const json& made_by_compose, bool auto_port = false) {
   json up_fields = comparable(made_by_up), compose_fields = comparable(made_by_compose);
+  if (auto_port)
+    for (json* fields : {&up_fields, &compose_fields}) {
+      (*fields)["Labels"].erase("io.launcher.plan-hash");
+      for (auto& [port, bindings] : (*fields)["PortBindings"].items())
+        for (auto& binding : bindings)
+          binding["HostPort"] = "";
+    }
   for (const auto& [field, value] : up_fields.items()) {
     INFO(field);
     CHECK(compose_fields[field] == value);
@@ -201,6 +210,33 @@ TEST_CASE("export: bad input is one line and exit 2, an equal file is left as it
   CHECK(printed.out == first);
 }
 
+TEST_CASE(
+    "export: no network outlasts an export, and a devcontainer's own is made at its start and launcher down removes it",
+    "[e2e][export]") {
+  require_engine();
+  TempDir dir;
+  std::string env = unique_name("export-net");
+  std::string network = launcher::plan::own_network(env);
+  ContainerGuard cleanup{env};
+  fs::path file = dir.path / "devcontainer.json";
+  auto exported = run_launcher(dir, {"export", "--format", "devcontainer", "--profile", "shell", "--gpus", "none",
+                                     "--image", base_image(), "--name", env, "-o", file.string()});
+  INFO(exported.err);
+  REQUIRE(exported.exit_code == 0);
+  CHECK(run_process({docker(), "network", "inspect", network}).exit_code != 0);
+
+  // What the devcontainer CLI runs on the host before each start; its container, once removed
+  // (a rebuild, "remove container"), leaves the network behind.
+  std::vector<std::string> initialize = json::parse(read_file(file))["initializeCommand"];
+  REQUIRE(run_process(initialize).exit_code == 0);
+  REQUIRE(run_process({docker(), "network", "inspect", network}).exit_code == 0);
+  auto down = run_launcher(dir, {"down", env});
+  INFO(down.err);
+  CHECK(down.exit_code == 0);
+  CHECK(down.out == "removed network " + network + " (no container of " + env + " was left)\n");
+  CHECK(run_process({docker(), "network", "inspect", network}).exit_code != 0);
+}
+
 TEST_CASE("export: docker compose up --wait starts the jupyter profile as up does, compose down keeps the volumes",
           "[e2e][export][compose]") {
   require_engine();
@@ -228,7 +264,7 @@ TEST_CASE("export: docker compose up --wait starts the jupyter profile as up doe
   INFO(started.err);
   REQUIRE(started.exit_code == 0);
   json made_by_compose = inspect_container(env);
-  check_agree(made_by_up, made_by_compose);
+  check_agree(made_by_up, made_by_compose, true);
 
   // The readiness `up` waits for, then the same checks as the lifecycle test, by header.
   std::string token = *launcher::secrets::read_private_file(state_of(dir, env).jupyter_token());
@@ -323,6 +359,13 @@ TEST_CASE("export: the container Compose creates with GPUs agrees with docker cr
   auto exported = run_launcher(dir, export_args); // makes the secrets, as up would
   INFO(exported.err);
   REQUIRE(exported.exit_code == 0);
+  // The values, which neither file holds: the user fills the .env export wrote beside the compose
+  // file, and `up` writes the file the rendered argv names.
+  dir.write(".env", "HF_HOME=/data/hf\n");
+  auto env_file = std::find(argv.begin(), argv.end(), "--env-file");
+  REQUIRE(env_file != argv.end());
+  launcher::secrets::ensure_private_dir(fs::path(*(env_file + 1)).parent_path());
+  launcher::secrets::write_private_file(*(env_file + 1), "HF_HOME=/data/hf\n");
 
   // Compose first: it makes the env's network the file declares, which the rendered argv joins.
   auto composed = project.compose({"create"});

@@ -170,17 +170,20 @@ TEST_CASE("faults: damaged state is rebuilt from what Docker's labels confirm, l
   auto layout = launcher::host::state_layout(launcher::EnvName::parse(name), dir.path / ".state");
   auto read = [](const fs::path& file) { return launcher::secrets::read_private_file(file).value_or("(missing)"); };
   std::string plan = read(layout.env_dir / "plan.json"), known_hosts = read(layout.known_hosts());
+  std::string ports = read(layout.host_ports());
   std::string container_id = launcher::process::run_process({docker(), "inspect", "--format", "{{.Id}}", name}).out;
 
   // What follows from the plan Docker's label confirms, and from the host key: rebuilt by `up`.
   dir.write(layout.env_dir / "plan.json", "{damaged");
   fs::remove(layout.known_hosts());
   fs::remove(layout.host_public_key());
+  fs::remove(layout.host_ports());
   auto repaired = run_launcher(dir, up);
   INFO(repaired.err);
   CHECK(repaired.exit_code == 0);
   CHECK(read(layout.env_dir / "plan.json") == plan);
   CHECK(read(layout.known_hosts()) == known_hosts);
+  CHECK(read(layout.host_ports()) == ports); // from the port the container was made with
   // `ssh-config` (and `ssh`) point at known_hosts: they rebuild it too.
   fs::remove(layout.known_hosts());
   CHECK(run_launcher(dir, {"ssh-config", name}).exit_code == 0);

@@ -91,6 +91,7 @@ TEST_CASE("jupyter: up answers with the token only, files are the user's, down k
       "ports": [{"host": "auto", "container": 8888}]}}})");
   // The project directory belongs to the user the profile names, as a real one does.
   REQUIRE(chown(dir.path.c_str(), 4242, 4242) == 0);
+  SudoBy sudo(4242, 4242); // root trusts the team file of a directory 4242 owns only as 4242's sudo
   UpEnvironment env{dir, unique_name("lab")};
   json ready = up(dir, {"--profile", "lab", "--name", env.name});
   CHECK(ready["status"] == "ready");
@@ -256,8 +257,8 @@ TEST_CASE("up names a host port that is already in use", "[e2e][lifecycle]") {
   CHECK(result.exit_code == 1);
   CHECK(without_warnings(result.err) ==
         "launcher: error: host port " + std::to_string(port) +
-            " on 127.0.0.1 is already in use by another program; free it, or let Docker pick one with -p "
-            "auto:8888 (\"host\": \"auto\" in the profile)\n");
+            " on 127.0.0.1 is already in use by another program; free it, or let the launcher pick a free one "
+            "with -p auto:8888 (\"host\": \"auto\" in the profile)\n");
 }
 
 TEST_CASE("up refuses GPUs on a host without a driver or toolkit, before starting anything", "[e2e][lifecycle]") {

@@ -28,8 +28,9 @@ std::vector<std::string> private_env(const TempDir& dir) {
           "XDG_STATE_HOME=" + (dir.path / ".state").string()};
 }
 
-const std::vector<std::string> render_json{"render", "--json", "--profile", "shell",
-                                           "--gpus", "none",   "--image",   "launcher-e2e/none:1"};
+// --user root: run as root (as CI is), the default "host" would add a warning line to stderr.
+const std::vector<std::string> render_json{"render", "--json",  "--profile",           "shell",  "--gpus",
+                                           "none",   "--image", "launcher-e2e/none:1", "--user", "root"};
 
 // The launcher with ARGS in `dir`, its standard output on `stdout_fd` (-1: closed), its standard
 // error collected.
@@ -134,7 +135,7 @@ small="$1"; shift
 mount -t tmpfs -o size=64k tmpfs "$small" || exit 90
 printf 'old\n' > "$small/compose.yaml"
 head -c 1000000 /dev/zero > "$small/fill" 2>/dev/null
-"$@" render --json --profile shell --gpus none --image launcher-e2e/none:1 > "$small/plan.json"
+"$@" render --json --profile shell --gpus none --image launcher-e2e/none:1 --user root > "$small/plan.json"
 echo "render=$?"
 "$@" --docker )" + docker.string() +
                        R"( export --format compose -o "$small/compose.yaml" --force --profile shell --gpus none \

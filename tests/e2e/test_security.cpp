@@ -8,6 +8,7 @@
 
 #include <chrono>
 
+#include "file_mode.hpp"
 #include "gpu/lock.hpp"
 #include "support.hpp"
 
@@ -15,6 +16,7 @@ extern char** environ;
 
 using namespace launcher::e2e;
 using launcher::process::run_process;
+using launcher::testing::mode_of;
 using nlohmann::json;
 
 namespace {
@@ -31,12 +33,6 @@ struct LocalUser {
         {"setpriv", "--reuid=" + name, "--regid=" + name, "--clear-groups", "--reset-env", "sh", "-c", script});
   }
 };
-
-mode_t mode_of(const fs::path& path) {
-  struct stat info {};
-  REQUIRE(lstat(path.c_str(), &info) == 0);
-  return info.st_mode & 07777;
-}
 
 // A process holding flock(LOCK_EX) on `file` until the test ends: `sleep`, exec'd by flock
 // without a fork, so killing it frees the lock.
@@ -225,4 +221,44 @@ TEST_CASE("security: up prints doctor's warnings before it starts", "[e2e][secur
   bool old_engine = std::stoi(version.out) < 28;
   CHECK((started.err.find("launcher: warning: loopback-publish: ") != std::string::npos) == old_engine);
   if (old_engine) CHECK(started.err.find("containers' bridge addresses directly") != std::string::npos);
+}
+
+TEST_CASE("security: the image holds no setuid or setgid program but sudo", "[e2e][security][image]") {
+  require_engine();
+  require_lifecycle_image();
+  // su, mount, passwd, chsh, newgrp, unix_chkpwd, ssh-keysign... are inert under no-new-privileges
+  // but live where it is lifted ("sudo": true, a snapshot run by hand): the build strips them.
+  auto found = run_process({docker(), "run", "--rm", "--entrypoint", "find", lifecycle_image(), "/", "-xdev", "-type",
+                            "f", "-perm", "/6000"});
+  INFO(found.err);
+  REQUIRE(found.exit_code == 0);
+  CHECK(found.out == "/usr/bin/sudo\n");
+}
+
+TEST_CASE("security: sudo true still gives the env's user root and a plain env does not", "[e2e][security]") {
+  require_engine();
+  require_lifecycle_image();
+  TempDir dir;
+  // The user's own config (no team file to approve): a non-root user, with and without sudo, in a
+  // command service that stays up without a terminal (the shell service ends without one).
+  dir.write(".config/launcher/profiles.json", R"({"version": 1, "profiles": {
+      "idle": {"extends": "shell", "service": "command", "command": ["sleep", "infinity"], "gpus": "none",
+               "user": {"uid": 4242, "gid": 4242, "name": "dev"}},
+      "admin": {"extends": "idle", "sudo": true},
+      "plain": {"extends": "idle"}}})");
+  // The project directory, mounted at /workspace, must let that user in, as a real one does.
+  fs::permissions(dir.path,
+                  fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec,
+                  fs::perm_options::add);
+  UpEnvironment admin{dir, unique_name("sudo")};
+  UpEnvironment plain{dir, unique_name("nosudo")};
+  up(dir, {"--profile", "admin", "--name", admin.name});
+  up(dir, {"--profile", "plain", "--name", plain.name});
+  auto as_root = run_process({docker(), "exec", "-u", "4242:4242", admin.name, "sudo", "-n", "id", "-u"});
+  INFO(as_root.err);
+  CHECK(as_root.exit_code == 0);
+  CHECK(as_root.out == "0\n");
+  auto refused = run_process({docker(), "exec", "-u", "4242:4242", plain.name, "sudo", "-n", "id", "-u"});
+  CHECK(refused.exit_code != 0);
+  CHECK(refused.out.empty());
 }

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <random>
 
+#include "core/text.hpp"
 #include "host/state_layout.hpp"
 #include "support.hpp"
 
@@ -93,6 +95,7 @@ TEST_CASE("unsaved: pip and apt installs are named, and a snapshot keeps them wi
       {{"shm_size", "1g"}, {"user", {{"uid", 4242}, {"gid", 4242}, {"name", "e2e"}}}, {"ssh", {{"password", true}}}});
   // The project directory belongs to the user the profile names, as a real one does.
   REQUIRE(chown(dir.path.c_str(), 4242, 4242) == 0);
+  SudoBy sudo(4242, 4242); // root trusts the team file of a directory 4242 owns only as 4242's sudo
   UpEnvironment env{dir, unique_name("packages")};
   json ready = up(dir, {"--profile", "remote", "--name", env.name});
   std::string image_id = run_process({docker(), "inspect", "--format", "{{.Image}}", env.name}).out;
@@ -227,4 +230,163 @@ TEST_CASE("unsaved: snapshot refuses an unknown env, a name Docker would refuse 
   CHECK(busy.exit_code == 1);
   CHECK(busy.err == "launcher: error: another launcher (an `up` or `down`) is working on environment \"" + env.name +
                         "\"; try again when it has finished\n");
+}
+
+namespace {
+
+// 24 random hex digits: a value no image holds by chance.
+std::string random_text() {
+  std::random_device device;
+  std::string text;
+  for (int i = 0; i < 24; ++i)
+    text += "0123456789abcdef"[device() % 16];
+  return text;
+}
+
+struct ImageGuard {
+  std::vector<std::string> tags;
+  ~ImageGuard() {
+    for (const auto& tag : tags)
+      run_process({docker(), "image", "rm", tag});
+  }
+};
+
+// Which of `texts` (contents) and `paths` (relative, as a layer's tar names them) are in any layer of
+// `image` as `docker save` writes it, in its config, its layers' v1 configs, or `docker inspect`/`history`.
+std::vector<std::string> found_in_saved_image(const std::string& image, const std::vector<std::string>& texts,
+                                              const std::vector<std::string>& paths) {
+  TempDir saved;
+  auto save = run_process({"sh", "-c", docker() + " save \"$1\" | tar -x -C \"$2\"", "sh", image, saved.path.string()});
+  INFO(save.err);
+  REQUIRE(save.exit_code == 0);
+  std::string metadata = run_process({docker(), "image", "inspect", image}).out +
+                         run_process({docker(), "history", "--no-trunc", image}).out;
+  json manifest = json::parse(std::ifstream(saved.path / "manifest.json"));
+  REQUIRE(manifest.size() == 1);
+  REQUIRE(manifest[0]["Layers"].size() > 1);
+  std::vector<std::string> found;
+  auto note = [&](const std::string& what) {
+    if (std::find(found.begin(), found.end(), what) == found.end()) found.push_back(what);
+  };
+  // Everything that is not a layer: the image's config, the manifest, each layer's v1 json.
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(saved.path))
+    if (entry.is_regular_file() && entry.path().filename() != "layer.tar") {
+      std::ifstream file(entry.path());
+      metadata += std::string(std::istreambuf_iterator<char>(file), {});
+    }
+  for (const auto& text : texts)
+    if (metadata.find(text) != std::string::npos) note(text);
+  for (const auto& layer : manifest[0]["Layers"]) {
+    std::string tar = (saved.path / layer.get<std::string>()).string();
+    // The names of the layer's entries, and its files' contents (a layer's tar is not compressed).
+    auto names = run_process({"tar", "-tf", tar});
+    REQUIRE(names.exit_code == 0);
+    for (const auto& name : launcher::split(names.out, '\n'))
+      for (const auto& path : paths)
+        if (name == path || name == path + "/" || launcher::starts_with(name, path + "/")) note(path);
+    std::vector<std::string> grep{"sh", "-c", "tar=$1; shift; tar -xOf \"$tar\" | grep -aoF \"$@\" | sort -u", "sh",
+                                  tar};
+    for (const auto& text : texts)
+      grep.insert(grep.end(), {"-e", text});
+    auto contents = run_process(grep);
+    for (const auto& text : texts)
+      if (contents.out.find(text) != std::string::npos) note(text);
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+} // namespace
+
+TEST_CASE("unsaved: no -e value and no secret file of the home is in any layer or the config of a snapshot and "
+          "--include keeps one",
+          "[e2e][unsaved][snapshot][security]") {
+  require_engine();
+  require_lifecycle_image();
+  TempDir dir;
+  dir.write(
+      "launcher.json",
+      json{{"version", 1},
+           {"profiles",
+            {{"worker",
+              {{"extends", "shell"}, {"gpus", "none"}, {"user", {{"uid", 4242}, {"gid", 4242}, {"name", "e2e"}}}}}}}}
+          .dump());
+  REQUIRE(chown(dir.path.c_str(), 4242, 4242) == 0);
+  SudoBy sudo(4242, 4242); // root trusts the team file of a directory 4242 owns only as 4242's sudo
+  ImageGuard images;       // removed after the env, which the last `up` starts from one of them
+  UpEnvironment env{dir, unique_name("secrets")};
+  const std::string token = "hf_" + random_text(), secret = random_text();
+  up(dir, {"--profile", "worker", "--name", env.name, "-e", "HF_TOKEN=" + token});
+  // What a user's work leaves in the home: each file holds the secret.
+  // What a user's work leaves in the home, each file holding the secret.
+  auto created = run_process({docker(), "exec", "-u", "4242", "-e", "HOME=/home/e2e", env.name, "sh", "-c",
+                              "set -e; cd; mkdir -p .cache/huggingface .ssh .ipython/profile_default; "
+                              "echo \"export HF_TOKEN=$1\" > .bash_history; echo \"$1\" > .cache/huggingface/token; "
+                              "printf '%s\\n' '-----BEGIN OPENSSH PRIVATE KEY-----' \"$1\" > .ssh/id_ed25519; "
+                              "chmod 700 .ssh; chmod 600 .ssh/id_ed25519; "
+                              "python3 -c 'import sqlite3, sys; d = sqlite3.connect(sys.argv[2]); "
+                              "d.execute(\"create table history(source)\"); "
+                              "d.execute(\"insert into history values (?)\", (\"token = \" + sys.argv[1],)); "
+                              "d.commit()' \"$1\" .ipython/profile_default/history.sqlite",
+                              "sh", secret});
+  INFO(created.err);
+  REQUIRE(created.exit_code == 0);
+  const std::vector<std::string> secret_paths{"home/e2e/.bash_history", "home/e2e/.cache/huggingface/token",
+                                              "home/e2e/.ssh", "home/e2e/.ipython/profile_default/history.sqlite"};
+  const std::string listing = "cd /home/e2e && stat -c '%U %a %n' .bash_history .cache/huggingface/token .ssh "
+                              ".ssh/id_ed25519 .ipython/profile_default/history.sqlite && cat .bash_history "
+                              ".cache/huggingface/token .ssh/id_ed25519 && sha256sum "
+                              ".ipython/profile_default/history.sqlite";
+  std::string before = docker_exec(env.name, listing).out;
+  REQUIRE(before.find(secret) != std::string::npos);
+
+  // down names them as work a removal loses, and as secrets a snapshot leaves out.
+  auto refused = run_launcher(dir, {"down", env.name});
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err.find("\n  secrets among them, which `launcher snapshot` leaves out (`--include PATH` keeps one):\n"
+                         "    /home/e2e/.bash_history\n    /home/e2e/.cache/huggingface/token\n"
+                         "    /home/e2e/.ipython/profile_default/history.sqlite\n    /home/e2e/.ssh\n") !=
+        std::string::npos);
+
+  auto snapshot = run_launcher(dir, {"snapshot", env.name, "--json"});
+  INFO(snapshot.err);
+  REQUIRE(snapshot.exit_code == 0);
+  json made_snapshot = json::parse(snapshot.out);
+  std::string tag = made_snapshot["tag"];
+  images.tags.push_back(tag);
+  CHECK(made_snapshot["left_out"] ==
+        json::array({"/home/e2e/.bash_history", "/home/e2e/.cache/huggingface/token",
+                     "/home/e2e/.ipython/profile_default/history.sqlite", "/home/e2e/.ssh"}));
+  // Neither the -e value nor any secret file, in any layer, the config or the history.
+  CHECK(found_in_saved_image(tag, {token, secret}, secret_paths).empty());
+  auto environment =
+      json::parse(run_process({docker(), "image", "inspect", "--format", "{{json .Config.Env}}", tag}).out);
+  CHECK(std::find(environment.begin(), environment.end(), "HF_TOKEN=") != environment.end());
+  CHECK(std::find(environment.begin(), environment.end(), "LAUNCHER_SUDO=0") == environment.end()); // never set
+  CHECK(std::find(environment.begin(), environment.end(), "LAUNCHER_USER=") != environment.end());
+  // The env still has every file, as it was, and the stash is gone.
+  CHECK(docker_exec(env.name, listing).out == before);
+  CHECK(docker_exec(env.name, "test -e /run/launcher/snapshot-stash").exit_code != 0);
+
+  // Named with --include, the history goes in, and nothing else does.
+  const std::string with_history = tag + "-history";
+  auto included =
+      run_launcher(dir, {"snapshot", env.name, "--tag", with_history, "--include", "~/.bash_history", "--json"});
+  INFO(included.err);
+  REQUIRE(included.exit_code == 0);
+  images.tags.push_back(with_history);
+  CHECK(json::parse(included.out)["left_out"] ==
+        json::array({"/home/e2e/.cache/huggingface/token", "/home/e2e/.ipython/profile_default/history.sqlite",
+                     "/home/e2e/.ssh"}));
+  std::vector<std::string> history_only{secret, "home/e2e/.bash_history"};
+  std::sort(history_only.begin(), history_only.end());
+  CHECK(found_in_saved_image(with_history, {token, secret}, secret_paths) == history_only);
+  CHECK(docker_exec(env.name, listing).out == before);
+
+  // An env started from the snapshot works: the emptied variables are set again by up.
+  REQUIRE(run_launcher(dir, {"down", env.name, "--force"}).exit_code == 0);
+  auto again = run_launcher(dir, {"up", "--profile", "worker", "--name", env.name, "--image", tag, "--timeout", "180"});
+  INFO(again.err);
+  CHECK(again.exit_code == 0);
+  CHECK(docker_exec(env.name, "test -e /home/e2e/.bash_history || test -e /home/e2e/.ssh").exit_code != 0);
 }

@@ -43,7 +43,10 @@ inline host::PathProbe fixed_paths() {
   return {[](const std::filesystem::path& path) {
             return path == "/home/alice/project" || path == "/home/alice/data" || path == "/etc";
           },
-          [](const std::filesystem::path& path) { return path; }};
+          [](const std::filesystem::path& path) { return path; },
+          [](const std::filesystem::path&) -> std::optional<host::FileFacts> {
+            return host::FileFacts{0, 040755};
+          }};
 }
 
 // Merge, resolve, render and serialize one profile: every step a real `render --json` takes.
@@ -52,7 +55,7 @@ inline void render_profile(const profile::Catalog& catalog, const std::string& n
   profile::Sourced merged = profile::merge_profile(catalog, name, overrides);
   testing::FakeGpus gpus(2);
   plan::Resolution resolution = plan::resolve_plan(name, merged, testing::test_host(2), fixed_paths(), gpus);
-  render::ContainerCommand command = render::render_run_command("docker", resolution.plan);
+  render::ContainerCommand command = render::render_run_command("docker", resolution.plan, "/state/run.env");
   (void)command.argv();
   (void)command.display();
   (void)plan::to_json(resolution.plan).dump();

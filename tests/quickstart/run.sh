@@ -37,10 +37,7 @@ trap cleanup EXIT
 
 # Secrets and profiles of its own, so the user's files neither change the test nor get its env.
 export XDG_STATE_HOME=$work/state XDG_CONFIG_HOME=$work/config
-# The one change to the defaults: a free host port, since this engine is shared and 8888 may be taken.
-mkdir -p "$XDG_CONFIG_HOME/launcher"
-echo '{"version": 1, "profiles": {"jupyter": {"ports": [{"host": "auto", "container": 8888}]}}}' \
-  >"$XDG_CONFIG_HOME/launcher/profiles.json"
+# No change to the defaults: the built-in jupyter profile takes a free host port itself.
 
 git clone --quiet --no-checkout "$repository" "$clone"
 git -C "$clone" checkout --quiet --detach "$commit"

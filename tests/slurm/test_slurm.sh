@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Slurm end-to-end tests: the real launcher against the real cluster that cluster.sh started
 # for CTest's slurm fixture (its state directory in $LAUNCHER_SLURM_STATE) and the real Docker engine.
-# Usage: tests/slurm/test_slurm.sh BUILD_DIR ddp|cancel|digest|bad-input
+# Usage: tests/slurm/test_slurm.sh BUILD_DIR ddp|cancel|digest|bad-input|rendezvous|env-values
 set -euo pipefail
 
 build=$(cd "${1:?usage: $0 BUILD_DIR TEST}" && pwd)
@@ -34,9 +34,11 @@ export XDG_STATE_HOME=$work/state XDG_CONFIG_HOME=$work/config
 cp "$repository/examples/ddp_train.py" "$work/"
 cd "$work"
 jobs_submitted=()
+squatter=
 cleanup_work() {
   local job
   for job in "${jobs_submitted[@]}"; do scancel "$job" 2>/dev/null || true; done
+  [[ -z $squatter ]] || kill "$squatter" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup_work EXIT
@@ -188,6 +190,90 @@ test_digest() {
   echo "PASS: n2 refused ($other_id against $image_id); nothing ran"
 }
 
+# An -e value against another local user during a job (issue 25): nobody reads every
+# /proc/*/cmdline of this host (both nodes' tasks and docker run included) from before the submit
+# until the job has ended, and the value is in no command line, not in the batch script Slurm
+# holds, not in an exported function; the job's env file is 0600 and gone when the job ends; and
+# the containers on both nodes had the value.
+test_env_values() {
+  local secret job env_files final output expected_hash
+  secret=slurm-secret-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  # Not local: the EXIT trap runs after this function has returned.
+  scan_dir=$(mktemp -d /tmp/launcher-slurm-scan.XXXXXX)
+  chmod 0755 "$scan_dir"
+  cleanup_env_values() {
+    touch "$scan_dir/stop"
+    wait 2>/dev/null || true
+    rm -rf "$scan_dir"
+    cleanup_work
+  }
+  trap cleanup_env_values EXIT
+  # The needle reaches the scanner in its environment, never on its own command line.
+  NEEDLE="$secret" setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/python3 -c '
+import json, os, sys
+needle, stop = os.environ["NEEDLE"].encode(), sys.argv[1]
+scans, docker_runs, hits = 0, set(), {}
+while not os.path.exists(stop):
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/" + pid + "/cmdline", "rb") as f:
+                line = f.read()
+        except OSError:
+            continue
+        words = line.split(b"\0")
+        if len(words) > 2 and words[0].endswith(b"docker") and words[1] == b"run":
+            docker_runs.add(pid)
+        if needle in line:
+            hits[pid] = line.replace(b"\0", b" ").decode(errors="replace")[:300]
+    scans += 1
+print(json.dumps({"scans": scans, "docker_runs": len(docker_runs), "hits": hits}))
+' "$scan_dir/stop" >"$scan_dir/seen.json" &
+  scanner_pid=$!
+
+  cat >"$work/show_env.py" <<'PY'
+import hashlib, os, time
+print("HF_TOKEN sha256", hashlib.sha256(os.environ["HF_TOKEN"].encode()).hexdigest(), flush=True)
+time.sleep(3)
+PY
+  job=$(HF_TOKEN=$secret "$launcher" submit -e HF_TOKEN --image "$image" --nodes 2 --procs-per-node 1 -- \
+    "${torchrun_workaround[@]}" show_env.py)
+  jobs_submitted+=("$job")
+  echo "job $job"
+  wait_for_containers "$job" 120
+  script=$(scontrol write batch_script "$job" - 2>&1) || fail "scontrol write batch_script $job failed: $script"
+  # The test's own checks match with bash itself: a grep would put the value on its command line.
+  if [[ $script == *"$secret"* ]]; then fail "the batch script Slurm holds contains the value"; fi
+  # shellcheck disable=SC2016 # the script's own words, not expanded here
+  grep -q -- '--env-file "$LAUNCHER_ENV_FILE"' <<<"$script" || fail "the batch script passes no --env-file: $script"
+  mapfile -t env_files < <(find "$work" -maxdepth 1 -name '.launcher-*.env')
+  [[ ${#env_files[@]} -eq 1 ]] || fail "expected one job env file in $work, found: ${env_files[*]}"
+  [[ $(stat -c %a "${env_files[0]}") == 600 ]] || fail "${env_files[0]} has mode $(stat -c %a "${env_files[0]}"), not 600"
+  # The functions the tasks run (BASH_FUNC_run_on_node%% in their environment) name the file only.
+  local pid functions
+  for pid in $(job_processes "$job" 2>/dev/null); do
+    functions=$({ tr '\0' '\n' <"/proc/$pid/environ"; } 2>/dev/null | grep '^BASH_FUNC_' || true)
+    if [[ $functions == *"$secret"* ]]; then fail "an exported function of process $pid holds the value"; fi
+  done
+
+  final=$(wait_for_end "$job" 300)
+  touch "$scan_dir/stop"
+  wait "$scanner_pid" || fail "the scanner failed"
+  output=$("$launcher" logs "$job")
+  [[ $final == COMPLETED ]] || fail "job $job ended $final: $output"
+  seen=$(cat "$scan_dir/seen.json")
+  echo "scan: $seen" | cut -c1-300
+  python3 -c 'import json, sys; seen = json.load(sys.stdin); sys.exit(0 if not seen["hits"] and seen["docker_runs"] >= 2 else 1)' \
+    <<<"$seen" || fail "the scan found the value in a command line, or saw fewer than 2 docker run: $seen"
+  [[ -z $(find "$work" -maxdepth 1 -name '.launcher-*.env') ]] || fail "the job's env file is left after the job"
+  expected_hash=$(printf '%s' "$secret" | sha256sum | awk '{print $1}')
+  [[ $(grep -c "HF_TOKEN sha256 $expected_hash" <<<"$output") -eq 2 ]] ||
+    fail "the containers on both nodes did not have the value: $output"
+  if [[ $output == *"$secret"* ]]; then fail "the job's output shows the value"; fi
+  echo "PASS: no command line, batch script or exported function held the value; both nodes' containers had it"
+}
+
 # Runs the launcher expecting exit status $1 and a message containing $2; the rest is its arguments.
 expect_failure() {
   local status=$1 message=$2 output code=0
@@ -220,10 +306,79 @@ test_bad_input() {
   rm "$work/launcher.json"
 }
 
+# The --rdzv_endpoint values of the job's torchrun command lines on this host (docker run's and
+# torchrun's own), one line each.
+rendezvous_endpoint() {
+  local pid words
+  for pid in /proc/[0-9]*; do
+    words=$(tr '\0' '\n' 2>/dev/null <"$pid/cmdline") || continue
+    grep -qx -- "--rdzv_id=$1" <<<"$words" || continue
+    sed -n 's/^--rdzv_endpoint=//p' <<<"$words"
+  done | sort -u
+}
+
+# Attack: another local user (nobody) listens first on the ports the next job ids predict (40000 +
+# id % 10000 until issue 25), so that node 0's store cannot bind and the other nodes would meet at
+# the squatter's. The job draws its port at random: it meets at its own store, at n1's NodeAddr,
+# on a port nothing answered on, and completes.
+test_rendezvous() {
+  local probe next endpoint port listener
+  probe=$(sbatch --parsable --output=/dev/null --wrap true)
+  probe=${probe%%;*}
+  jobs_submitted+=("$probe")
+  local predicted=()
+  for next in $((probe + 1)) $((probe + 2)) $((probe + 3)); do predicted+=($((40000 + next % 10000))); done
+  setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c '
+import socket, sys, time
+held = []
+for port in sys.argv[1:]:
+    listener = socket.socket(socket.AF_INET6)
+    listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    listener.bind(("::", int(port)))
+    listener.listen()
+    held.append(listener)
+print("listening", flush=True)
+time.sleep(900)' "${predicted[@]}" >"$work/squatter.out" 2>&1 &
+  squatter=$!
+  for _ in $(seq 50); do grep -q listening "$work/squatter.out" && break; sleep 0.2; done
+  grep -q listening "$work/squatter.out" || fail "the squatter could not listen: $(cat "$work/squatter.out")"
+  echo "another user listens on ${predicted[*]}"
+
+  job=$(submit_ddp --steps 300)
+  echo "job $job"
+  wait_for_containers "$job" 120
+  for _ in $(seq 50); do
+    endpoint=$(rendezvous_endpoint "$job")
+    [[ -n $endpoint ]] && break
+    sleep 0.2
+  done
+  echo "torchrun's rendezvous endpoint: $endpoint"
+  [[ $endpoint =~ ^127\.0\.0\.1:([0-9]+)$ ]] || fail "expected one endpoint at n1's NodeAddr 127.0.0.1, found: [$endpoint]"
+  port=${BASH_REMATCH[1]}
+  [[ " ${predicted[*]} " != *" $port "* ]] || fail "the job's rendezvous port $port is one predicted from its id"
+  ((port >= 20000 && port < 32768)) || fail "rendezvous port $port is outside 20000-32767"
+  for _ in $(seq 50); do
+    listener=$(ss -Hltn "sport = :$port" | awk '{print $4}')
+    [[ -n $listener ]] && break
+    sleep 0.2
+  done
+  # torch's TCPStore has no bind address: it listens on every interface of the first node.
+  echo "the c10d store listens on: ${listener:-nothing}"
+  [[ -n $listener ]] || [[ $(job_state "$job") != RUNNING ]] || fail "nothing listens on rendezvous port $port"
+
+  final=$(wait_for_end "$job" 300)
+  output=$("$launcher" logs "$job")
+  [[ $final == COMPLETED ]] || fail "job $job ended $final beside the squatter: $output"
+  grep -q "world size 4" <<<"$output" || fail "no 'world size 4' in the job's output: $output"
+  echo "PASS: the job met on port $port at 127.0.0.1 and completed; the predicted ports were another user's"
+}
+
 case $test_name in
   ddp) test_ddp ;;
+  rendezvous) test_rendezvous ;;
   cancel) test_cancel ;;
   digest) test_digest ;;
   bad-input) test_bad_input ;;
+  env-values) test_env_values ;;
   *) fail "unknown test $test_name" ;;
 esac

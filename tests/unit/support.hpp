@@ -19,10 +19,12 @@
 
 namespace launcher::testing {
 
-// Paths that "exist" are listed; symlinks are given as a map to their targets.
+// Paths that "exist" are listed; symlinks are given as a map to their targets. Every path that
+// exists is owned by root with mode 0755 unless `facts` says otherwise.
 struct FakePaths {
   std::set<std::string> existing{"/home/alice/project", "/home/alice/data", "/", "/etc", "/run/docker.sock"};
   std::map<std::string, std::string> links{{"/var/run/docker.sock", "/run/docker.sock"}};
+  std::map<std::string, host::FileFacts> facts;
 
   host::PathProbe probe() const {
     return {[this](const std::filesystem::path& path) {
@@ -31,6 +33,12 @@ struct FakePaths {
             [this](const std::filesystem::path& path) {
               auto link = links.find(path.string());
               return link == links.end() ? path : std::filesystem::path(link->second);
+            },
+            [this](const std::filesystem::path& path) -> std::optional<host::FileFacts> {
+              if (auto found = facts.find(path.string()); found != facts.end()) return found->second;
+              if (links.count(path.string())) return host::FileFacts{0, 0120777};
+              if (existing.count(path.string())) return host::FileFacts{0, 040755};
+              return std::nullopt;
             }};
   }
 };

@@ -231,6 +231,51 @@ TEST_CASE("down removes a stopped env and its network, and refuses one with unsa
   }
 }
 
+TEST_CASE("down of an env with no container left removes its own labelled network, no other", "[commands][down]") {
+  Bench bench;
+  bench.has_no_container();
+  const std::vector<std::string> inspect{"network", "inspect", "--format", "{{index .Labels \"io.launcher.env\"}}",
+                                         "launcher-" + env};
+  SECTION("labelled as this env's (left by a devcontainer)") {
+    bench.docker.on(inspect, env + "\n");
+    bench.docker.on({"network", "rm", "launcher-" + env}, "launcher-" + env + "\n");
+    REQUIRE(bench.run({"down", env}) == 0);
+    CHECK(bench.out.str() == "removed network launcher-" + env + " (no container of " + env + " was left)\n");
+    CHECK(bench.docker.calls_to({"network", "rm", "launcher-" + env}).size() == 1);
+  }
+  SECTION("a network of that name that is not the env's stays") {
+    bench.docker.on(inspect, "\n");
+    CHECK(bench.run({"down", env}) == 1);
+    CHECK(bench.err.str() == "launcher: error: no environment \"" + env + "\" (`launcher ps` lists them)\n");
+    CHECK(bench.docker.calls_to({"network", "rm"}).empty());
+  }
+  SECTION("no network either") {
+    CHECK(bench.run({"down", env}) == 1);
+    CHECK(bench.docker.calls_to({"network", "rm"}).empty());
+  }
+}
+
+TEST_CASE("export makes no network of the env's own (the file or its start does), a shared one as up does",
+          "[commands][export]") {
+  for (const char* format : {"compose", "devcontainer"}) {
+    Bench bench;
+    INFO(format);
+    REQUIRE(bench.run({"export", "--format", format, "--profile", "shell", "--gpus", "none", "--image", "unit/image:1",
+                       "--name", env}) == 0);
+    CHECK(bench.docker.calls_to({"network"}).empty());
+  }
+  Bench bench;
+  bench.dir.write("project/launcher.json",
+                  R"({"version": 1, "profiles": {"team": {"extends": "shell", "network": "team-net"}}})");
+  bench.docker.on({"network", "inspect"}, "", 1);
+  bench.docker.on({"network", "create"}, "team-net\n");
+  REQUIRE(bench.run({"export", "--format", "devcontainer", "--profile", "team", "--gpus", "none", "--image",
+                     "unit/image:1", "--name", env}) == 0);
+  CHECK(bench.docker
+            .calls_to({"network", "create", "--driver", "bridge", "--label", "io.launcher.network=shared", "team-net"})
+            .size() == 1);
+}
+
 TEST_CASE("down without ENV acts only on the env labelled with this directory", "[commands][down][env-name]") {
   Bench bench;
   fs::path project = fs::canonical(bench.dir.path / "project");
@@ -317,8 +362,12 @@ TEST_CASE("after snapshot, down names the snapshot that holds the work, and the 
   const std::string digest = "sha256:" + std::string(64, 'd');
   bench.docker.on({"image", "inspect", tag},
                   json::array({{{"Id", "sha256:5a"}, {"RepoDigests", {"unit/image@" + digest}}}}).dump());
-  REQUIRE(bench.run({"snapshot", env, "--tag", tag}) == 0);
+  bench.docker.on({"image", "inspect"}, json::array({{{"Id", "sha256:base"}}}).dump()); // the env's image
+  bench.docker.on({"create"}, "scratch\n");
+  bench.docker.on({"container", "rm"}, "");
+  int code = bench.run({"snapshot", env, "--tag", tag});
   INFO(bench.err.str());
+  REQUIRE(code == 0);
   // A stopped container cannot list its packages: the snapshot keeps the image's record, and says so.
   CHECK(contains(bench.err.str(), "launcher: warning: the snapshot keeps /usr/local/share/launcher/packages.json of "
                                   "its image (the environment is stopped)"));

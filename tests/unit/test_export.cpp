@@ -135,12 +135,19 @@ TEST_CASE("devcontainer: runArgs, mounts, containerEnv and appPort re-parsed are
   full.command.clear();
   for (const plan::Plan& plan : {builtin_plan("jupyter", 8), builtin_plan("ssh", 0), builtin_plan("shell", 0), full}) {
     json devcontainer = exporting::devcontainer_document(plan).content;
-    auto rendered = render::render_container_command({}, plan);
-    CHECK(sorted(reparsed(devcontainer)) == sorted(rendered.options));
+    auto rendered = render::render_container_command({}, plan, ".env");
+    // The profile's env is named, its values taken from the devcontainer CLI's environment.
+    Options expected;
+    for (const auto& option : rendered.options)
+      if (option[0] != "--env-file") expected.push_back(option);
+    for (const auto& [name, value] : rendered.environment)
+      expected.push_back({"--env", name + "=${localEnv:" + name + "}"});
+    CHECK(sorted(reparsed(devcontainer)) == sorted(expected));
     // runArgs keep render's order: the same argv, less what has a key of its own.
     Options in_run_args;
     for (const auto& option : rendered.options)
-      if (option[0] != "--env" && option[0] != "--mount" && option[0] != "--publish") in_run_args.push_back(option);
+      if (option[0] != "--env" && option[0] != "--env-file" && option[0] != "--mount" && option[0] != "--publish")
+        in_run_args.push_back(option);
     Options run_args_alone = reparsed({{"runArgs", devcontainer["runArgs"]},
                                        {"mounts", json::array()},
                                        {"containerEnv", json::object()},
@@ -169,8 +176,8 @@ TEST_CASE("devcontainer: only keys of the spec, with the types it gives them", "
   CHECK(exporting::devcontainer_document(builtin_plan("jupyter", 8)).content["hostRequirements"] ==
         json{{"gpu", true}});
   CHECK(!exporting::devcontainer_document(builtin_plan("jupyter", 0)).content.contains("hostRequirements"));
-  CHECK(exporting::devcontainer_document(builtin_plan("jupyter", 0)).content["appPort"] ==
-        json{"127.0.0.1:8888:8888/tcp"});
+  // The built-in "auto" host port: Docker picks a free one when the devcontainer CLI runs it.
+  CHECK(exporting::devcontainer_document(builtin_plan("jupyter", 0)).content["appPort"] == json{"127.0.0.1::8888/tcp"});
 }
 
 TEST_CASE("devcontainer: a command service's program cannot be expressed, --lossy leaves it out", "[export]") {
@@ -226,7 +233,7 @@ TEST_CASE("compose: every other option of the rendered docker run has its key", 
   CHECK(service["labels"]["io.launcher.plan-hash"] == plan::plan_hash(plan));
   CHECK(service["labels"]["io.launcher.gpus"] == "0,1");
   CHECK(service["labels"]["team"] == "vision");
-  CHECK(service["environment"]["B"] == "2=two");
+  CHECK(service["environment"]["B"] == nullptr); // by name: Compose takes the value from the shell or .env
   CHECK(service["environment"]["LAUNCHER_SUDO"] == "1");
   CHECK(service["cap_drop"] == json{"ALL"});
   CHECK(service["cap_add"] == json{"CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID", "AUDIT_WRITE"});
@@ -363,4 +370,41 @@ TEST_CASE("yaml: bytes that are not UTF-8 are refused, naming the value", "[expo
         exporting::to_yaml(json{{"k", "\xc0\x80"}});
       },
       ExitCode::usage, "cannot export \"\xc0\x80\": it is not valid UTF-8");
+}
+
+TEST_CASE("export writes the profile's env by name, never a value", "[export][env]") {
+  plan::Plan plan = full_plan();
+  plan.command.clear();
+  const std::string secret = "hf_s3cr3t-value-4711";
+  plan.environment = {{"HF_TOKEN", secret}, {"A", "1"}};
+  auto compose = exporting::export_plan(plan, exporting::Format::compose, false);
+  auto devcontainer = exporting::export_plan(plan, exporting::Format::devcontainer, false);
+  CHECK(compose.environment_names == std::vector<std::string>{"A", "HF_TOKEN"});
+  CHECK(devcontainer.environment_names == std::vector<std::string>{"A", "HF_TOKEN"});
+  for (const auto* text : {&compose.text, &devcontainer.text}) {
+    CHECK(text->find(secret) == std::string::npos);
+    CHECK(text->find("--env-file") == std::string::npos);
+  }
+  CHECK(compose.text.find("      HF_TOKEN: null\n") != std::string::npos);
+  json container_env = json::parse(devcontainer.text)["containerEnv"];
+  CHECK(container_env["HF_TOKEN"] == "${localEnv:HF_TOKEN}");
+  CHECK(container_env["A"] == "${localEnv:A}");
+  CHECK(container_env["LAUNCHER_SUDO"] == "1"); // the launcher's own settings keep their values
+  CHECK(exporting::export_plan(builtin_plan("shell", 0), exporting::Format::compose, false).environment_names.empty());
+}
+
+TEST_CASE("the .env beside a compose file lists the names with empty values", "[export][env]") {
+  CHECK(exporting::env_file_template({"A", "HF_TOKEN"}, "compose.yaml") ==
+        "# The values of the environment's variables for compose.yaml: fill them in.\n"
+        "# Compose reads this file; `launcher export` never writes a value, nor over this file.\n"
+        "A=\n"
+        "HF_TOKEN=\n");
+}
+
+TEST_CASE("an existing .env is read for the names it lacks", "[export][env]") {
+  std::vector<std::string> names{"A", "HF_TOKEN", "WANDB_API_KEY", "B"};
+  CHECK(exporting::names_missing_from("# A=commented\n  HF_TOKEN=x\nexport WANDB_API_KEY = y\nAB=1\n", names) ==
+        std::vector<std::string>{"A", "B"});
+  CHECK(exporting::names_missing_from("", names) == names);
+  CHECK(exporting::names_missing_from("A=\nB: 2\nHF_TOKEN=\nWANDB_API_KEY=", names).empty());
 }

@@ -15,6 +15,7 @@
 
 #include "core/read_file.hpp"
 #include "doctor_fixtures.hpp"
+#include "file_mode.hpp"
 #include "gpu/lock.hpp"
 #include "support.hpp"
 #include "temp_dir.hpp"
@@ -22,6 +23,7 @@
 using namespace launcher;
 using launcher::testing::FixtureFacts;
 using launcher::testing::inventory_of;
+using launcher::testing::mode_of;
 using launcher::testing::TempDir;
 namespace fs = std::filesystem;
 
@@ -136,15 +138,7 @@ TEST_CASE("two processes selecting at once never get the same GPU", "[gpu][lock]
   CHECK(chosen == std::vector<char>{'1', '3'});
 }
 
-namespace {
-
-mode_t mode_of(const fs::path& path) {
-  struct stat info {};
-  REQUIRE(stat(path.c_str(), &info) == 0);
-  return info.st_mode & 07777;
-}
-
-} // namespace
+namespace {} // namespace
 
 TEST_CASE("a symlink in place of the table is refused and its target keeps its mode", "[gpu][lock][security]") {
   TempDir dir;

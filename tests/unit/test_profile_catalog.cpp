@@ -58,11 +58,13 @@ TEST_CASE("the built-in profiles are valid and complete", "[profile][catalog]") 
   CHECK(catalog.profile_names() == std::vector<std::string>{"jupyter", "shell", "ssh"});
   profile::Sourced jupyter = profile::merge_profile(catalog, "jupyter");
   CHECK(jupyter.fields["service"] == "jupyter");
-  CHECK(jupyter.fields["ports"][0]["host"] == 8888);
+  // Service ports on a free port of loopback, which `up` remembers per env: no fixed port to squat.
+  CHECK(jupyter.fields["ports"][0] ==
+        json{{"host", "auto"}, {"container", 8888}, {"bind", "127.0.0.1"}, {"protocol", "tcp"}});
   CHECK(jupyter.fields["volumes"][0]["host"] == "/home/alice/project");
   CHECK(jupyter.fields["workdir"] == "/workspace");
   CHECK(profile::merge_profile(catalog, "ssh").fields["ports"][0] ==
-        json{{"host", 2222}, {"container", 22}, {"bind", "127.0.0.1"}, {"protocol", "tcp"}});
+        json{{"host", "auto"}, {"container", 22}, {"bind", "127.0.0.1"}, {"protocol", "tcp"}});
 }
 
 TEST_CASE("a more specific source overrides field by field, remembering origins", "[profile][catalog]") {

@@ -17,10 +17,16 @@ namespace {
 
 profile::ProfileLocations locations(const fs::path& cwd, const fs::path& home,
                                     std::optional<std::string> xdg = std::nullopt) {
-  return {cwd, home, [xdg](const std::string& name) -> std::optional<std::string> {
+  return {cwd, home,
+          [xdg](const std::string& name) -> std::optional<std::string> {
             if (name == "XDG_CONFIG_HOME") return xdg;
             return std::nullopt;
-          }};
+          },
+          getuid(), host::real_path_probe()};
+}
+
+std::optional<fs::path> team_file_from(const fs::path& start) {
+  return profile::search_team_file(start, getuid(), host::real_path_probe()).file;
 }
 
 } // namespace
@@ -29,8 +35,8 @@ TEST_CASE("the team file is found by walking up from the working directory", "[p
   TempDir dir;
   dir.write("repo/launcher.json", R"({"version": 1, "profiles": {"train": {"extends": "jupyter"}}})");
   fs::create_directories(dir.path / "repo/src/models");
-  CHECK(profile::find_team_file(dir.path / "repo/src/models") == dir.path / "repo/launcher.json");
-  CHECK_FALSE(profile::find_team_file(dir.path));
+  CHECK(team_file_from(dir.path / "repo/src/models") == dir.path / "repo/launcher.json");
+  CHECK_FALSE(team_file_from(dir.path));
 
   profile::Catalog catalog = profile::load_catalog(locations(dir.path / "repo/src/models", dir.path / "home"));
   REQUIRE(catalog.sources.size() == 2);
@@ -69,7 +75,7 @@ TEST_CASE("a broken team file is an error naming it, never skipped for a parent'
   fs::path home = dir.path / "home";
 
   fs::create_symlink(dir.path / "repo/gone.json", team);
-  CHECK(profile::find_team_file(dir.path / "repo") == team);
+  CHECK(team_file_from(dir.path / "repo") == team);
   testing::require_error([&] { profile::load_catalog(locations(dir.path / "repo", home)); }, ExitCode::failed,
                          "failed to read: " + team.string() + ": is a symbolic link to " +
                              (dir.path / "repo/gone.json").string() + ", which does not exist");

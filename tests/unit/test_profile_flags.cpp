@@ -75,7 +75,12 @@ TEST_CASE("flag syntax errors name the flag", "[profile][flags]") {
   profile::FlagOverrides env;
   env.env = {"NOVALUE"};
   require_error([&] { layers(env); }, ExitCode::usage,
-                "command line (--env NOVALUE): expected NAME=VALUE, found \"NOVALUE\"");
+                "command line (--env NOVALUE): NOVALUE is not set in the environment; export it first (-e NOVALUE "
+                "takes its value from there, off the command line) or pass NOVALUE=VALUE");
+  env.env = {"9X"};
+  require_error([&] { layers(env); }, ExitCode::usage,
+                "command line (--env 9X): expected NAME=VALUE, or the NAME of a variable set in the environment, "
+                "found \"9X\"");
   env.env = {"9X=1"};
   require_error([&] { layers(env); }, ExitCode::usage,
                 "command line (--env 9X=1):/env/9X: expected an environment variable name matching "
@@ -99,4 +104,54 @@ TEST_CASE("flags are taken literally: no variable expansion", "[profile][flags]"
   profile::FlagOverrides flags;
   flags.env = {"PRICE=${NOT_A_VAR}"};
   CHECK(layers(flags)[0].fields["env"]["PRICE"] == "${NOT_A_VAR}");
+}
+
+TEST_CASE("the --user flag takes host, root or UID:GID[:NAME], and anything else names the flag", "[profile][flags]") {
+  profile::FlagOverrides flags;
+  for (const char* word : {"host", "root"}) {
+    flags.user = word;
+    auto result = layers(flags);
+    REQUIRE(result.size() == 1);
+    CHECK(result[0].fields["user"] == word);
+    CHECK(result[0].origin_of("/user").describe() == std::string("command line (--user ") + word + ")");
+  }
+  flags.user = "1000:1001:alice";
+  CHECK(layers(flags)[0].fields["user"] == json{{"uid", 1000}, {"gid", 1001}, {"name", "alice"}});
+  flags.user = "1000:1001";
+  CHECK(layers(flags)[0].fields["user"] == json{{"uid", 1000}, {"gid", 1001}});
+  for (const char* bad : {"alice", "1000", "1000:x", ":1000", "1:2:3:4", ""}) {
+    flags.user = bad;
+    require_error([&] { layers(flags); }, ExitCode::usage,
+                  std::string("command line (--user ") + bad +
+                      "): expected host, root or UID:GID[:NAME], like 1000:1000:alice, found \"" + bad + "\"");
+  }
+  flags.user = "3000000000:1";
+  require_error([&] { layers(flags); }, ExitCode::usage,
+                "command line (--user 3000000000:1):/user/uid: expected a user id 0-2147483647, found 3000000000");
+  flags.user = "1:1:Alice";
+  require_error([&] { layers(flags); }, ExitCode::usage,
+                "command line (--user 1:1:Alice):/user/name: expected a user name matching [a-z_][a-z0-9_-]*, found "
+                "\"Alice\"");
+}
+
+TEST_CASE("a bare -e NAME takes the value from the environment, as docker run -e NAME does", "[profile][flags][env]") {
+  profile::EnvLookup lookup = [](const std::string& name) -> std::optional<std::string> {
+    if (name == "HF_TOKEN") return "hf_s3cr3t = with spaces";
+    if (name == "EMPTY") return "";
+    return std::nullopt;
+  };
+  profile::FieldContext with_environment = context;
+  with_environment.env = &lookup;
+  profile::FlagOverrides flags;
+  flags.env = {"HF_TOKEN", "EMPTY", "PLAIN=${HF_TOKEN}"};
+  auto result = profile::flag_layers(flags, with_environment);
+  REQUIRE(result.size() == 3);
+  CHECK(result[0].fields["env"] == json{{"HF_TOKEN", "hf_s3cr3t = with spaces"}});
+  CHECK(result[0].origin_of("/env/HF_TOKEN").describe() == "command line (--env HF_TOKEN)");
+  CHECK(result[1].fields["env"] == json{{"EMPTY", ""}});
+  CHECK(result[2].fields["env"] == json{{"PLAIN", "${HF_TOKEN}"}}); // a flag's value is never expanded
+  flags.env = {"UNSET"};
+  require_error([&] { profile::flag_layers(flags, with_environment); }, ExitCode::usage,
+                "command line (--env UNSET): UNSET is not set in the environment; export it first (-e UNSET takes "
+                "its value from there, off the command line) or pass UNSET=VALUE");
 }

@@ -12,7 +12,11 @@ using testing::check_golden;
 
 namespace {
 
-std::string rendered(const plan::Plan& plan) { return render::render_run_command("docker", plan).display() + "\n"; }
+const std::string env_file = "/home/alice/.local/state/launcher/envs/project-shell/run.env";
+
+std::string rendered(const plan::Plan& plan) {
+  return render::render_run_command("docker", plan, env_file).display() + "\n";
+}
 
 } // namespace
 
@@ -31,11 +35,12 @@ TEST_CASE("golden: the built-in shell profile on a host without GPUs", "[render]
 TEST_CASE("a GPU list renders as one argument with literal double quotes", "[render]") {
   plan::Plan plan = builtin_plan("shell", 0);
   plan.gpus = {plan::GpuAssignment::Kind::devices, {"0", "1"}};
-  auto argv = render::render_run_command("docker", plan).argv();
+  auto argv = render::render_run_command("docker", plan, env_file).argv();
   auto gpus = std::find(argv.begin(), argv.end(), "--gpus");
   REQUIRE(gpus != argv.end());
   CHECK(*(gpus + 1) == "\"device=0,1\"");
-  CHECK(render::render_run_command("docker", plan).display().find("--gpus '\"device=0,1\"'") != std::string::npos);
+  CHECK(render::render_run_command("docker", plan, env_file).display().find("--gpus '\"device=0,1\"'") !=
+        std::string::npos);
 }
 
 TEST_CASE("every piece of the plan renders in a fixed order", "[render]") {
@@ -52,7 +57,7 @@ TEST_CASE("every piece of the plan renders in a fixed order", "[render]") {
   plan.restart = "unless-stopped";
   plan.labels = {{"team", "vision"}};
   plan.privileged = true;
-  auto command = render::render_container_command({"docker", "create"}, plan);
+  auto command = render::render_container_command({"docker", "create"}, plan, env_file);
   auto has = [&](std::vector<std::string> option) {
     return std::find(command.options.begin(), command.options.end(), option) != command.options.end();
   };
@@ -69,16 +74,60 @@ TEST_CASE("every piece of the plan renders in a fixed order", "[render]") {
   CHECK(has({"--network", "launcher-" + plan.env}));
   CHECK(command.image_and_command ==
         std::vector<std::string>{"pytorch-cpu:2.7.1-debian12", "python", "-c", "print('hi')"});
-  auto env_a = std::find(command.options.begin(), command.options.end(), std::vector<std::string>{"--env", "A=1"});
-  auto env_b = std::find(command.options.begin(), command.options.end(), std::vector<std::string>{"--env", "B=2"});
-  CHECK(env_a < env_b);
+  auto env_file_option =
+      std::find(command.options.begin(), command.options.end(), std::vector<std::string>{"--env-file", env_file});
+  auto workdir =
+      std::find(command.options.begin(), command.options.end(), std::vector<std::string>{"--workdir", "/workspace"});
+  CHECK(env_file_option < workdir);
+  CHECK(command.environment == std::map<std::string, std::string>{{"A", "1"}, {"B", "2"}});
   CHECK(command.argv()[0] == "docker");
   CHECK(command.argv()[1] == "create");
 }
 
+TEST_CASE("the profile's env values are on no command line: --env-file names the file that holds them",
+          "[render][env]") {
+  plan::Plan plan = builtin_plan("shell", 0);
+  const std::string secret = "hf_s3cr3t-value-4711";
+  plan.environment = {{"HF_TOKEN", secret}, {"WANDB_API_KEY", "w=and b "}};
+  render::ContainerCommand command = render::render_run_command("docker", plan, env_file);
+  for (const auto& arg : command.argv()) {
+    CHECK(arg.find(secret) == std::string::npos);
+    CHECK(arg.find("HF_TOKEN") == std::string::npos);
+    CHECK(arg.find("w=and b") == std::string::npos);
+  }
+  std::vector<std::string> argv = command.argv();
+  auto option = std::find(argv.begin(), argv.end(), "--env-file");
+  REQUIRE(option != argv.end());
+  CHECK(*(option + 1) == env_file);
+  CHECK(std::count(argv.begin(), argv.end(), "--env-file") == 1);
+  // The preview names the variables and says how their values travel, never a value.
+  std::string display = command.display();
+  CHECK(display.find(secret) == std::string::npos);
+  CHECK(display.rfind("# --env-file holds the values of HF_TOKEN WANDB_API_KEY (written with mode 0600 by "
+                      "`launcher up` and removed once docker run has read it)\ndocker run -d \\\n",
+                      0) == 0);
+  CHECK(display.find("--env-file " + env_file + " \\\n") != std::string::npos);
+}
+
+TEST_CASE("a profile without env renders no --env-file and no comment", "[render][env]") {
+  render::ContainerCommand command = render::render_run_command("docker", builtin_plan("shell", 0), env_file);
+  std::vector<std::string> argv = command.argv();
+  CHECK(std::find(argv.begin(), argv.end(), "--env-file") == argv.end());
+  CHECK(command.environment.empty());
+  CHECK(command.display().rfind("docker run -d", 0) == 0);
+}
+
+TEST_CASE("the env file is NAME=VALUE lines with each value verbatim, as docker run's --env-file reads them",
+          "[render][env]") {
+  CHECK(render::env_file_text({}).empty());
+  CHECK(render::env_file_text({{"B", "  spaces kept  "}, {"A", "x=y # not a comment"}, {"C", "\"quoted\""}}) ==
+        "A=x=y # not a comment\nB=  spaces kept  \nC=\"quoted\"\n");
+  CHECK(render::env_file_line_limit == 65535);
+}
+
 TEST_CASE("no secret-shaped value and no shell string: the argv is the plan", "[render]") {
   plan::Plan plan = builtin_plan("jupyter", 0);
-  for (const auto& arg : render::render_run_command("docker", plan).argv()) {
+  for (const auto& arg : render::render_run_command("docker", plan, env_file).argv()) {
     CHECK(arg.find("TOKEN") == std::string::npos);
     CHECK(arg != "sh");
     CHECK(arg != "-c");
@@ -96,7 +145,7 @@ TEST_CASE("shell_quote quotes only what needs it", "[render]") {
 }
 
 TEST_CASE("containers drop every capability but what launcher-init and the service need", "[render]") {
-  auto options_of = [](const plan::Plan& plan) { return render::render_run_command("docker", plan).options; };
+  auto options_of = [](const plan::Plan& plan) { return render::render_run_command("docker", plan, env_file).options; };
   auto values = [](const std::vector<std::vector<std::string>>& options, const std::string& name) {
     std::vector<std::string> found;
     for (const auto& option : options)
@@ -137,7 +186,7 @@ TEST_CASE("containers drop every capability but what launcher-init and the servi
 TEST_CASE("only the ssh service gets AUDIT_WRITE without sudo: sshd ends a PTY login it cannot audit", "[render]") {
   auto cap_adds = [](const plan::Plan& plan) {
     std::vector<std::string> found;
-    for (const auto& option : render::render_run_command("docker", plan).options)
+    for (const auto& option : render::render_run_command("docker", plan, env_file).options)
       if (option[0] == "--cap-add") found.push_back(option.at(1));
     return found;
   };
@@ -167,7 +216,7 @@ TEST_CASE("the GPUs label says all, the device list or none", "[render]") {
 
 TEST_CASE("an env without GPUs hides them from a default nvidia runtime, one with GPUs does not", "[render]") {
   auto has_void = [](const plan::Plan& plan) {
-    auto command = render::render_container_command({"docker", "create"}, plan);
+    auto command = render::render_container_command({"docker", "create"}, plan, env_file);
     return std::find(command.options.begin(), command.options.end(),
                      std::vector<std::string>{"--env", "NVIDIA_VISIBLE_DEVICES=void"}) != command.options.end();
   };
@@ -181,7 +230,7 @@ TEST_CASE("a read-only root gets tmpfs for /tmp, /run and /home, and resources a
   plan.read_only_root = true;
   plan.cpuset_cpus = "0-15";
   plan.cpuset_mems = "0";
-  std::vector<std::string> argv = render::render_run_command("docker", plan).argv();
+  std::vector<std::string> argv = render::render_run_command("docker", plan, env_file).argv();
   auto after = [&](const std::string& option, const std::string& value) {
     for (std::size_t i = 0; i + 1 < argv.size(); ++i)
       if (argv[i] == option && argv[i + 1] == value) return true;
@@ -197,7 +246,7 @@ TEST_CASE("a read-only root gets tmpfs for /tmp, /run and /home, and resources a
   CHECK(after("--cpuset-cpus", "0-15"));
   CHECK(after("--cpuset-mems", "0"));
   plan.memory_bytes.reset();
-  argv = render::render_run_command("docker", plan).argv();
+  argv = render::render_run_command("docker", plan, env_file).argv();
   CHECK(std::find(argv.begin(), argv.end(), "--memory") == argv.end());
   CHECK(std::find(argv.begin(), argv.end(), "--memory-swap") == argv.end());
 }

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/env_name.hpp"
+#include "file_mode.hpp"
 #include "host/state_layout.hpp"
 #include "lifecycle/environments.hpp"
 #include "plan/plan.hpp"
@@ -22,17 +23,12 @@
 #include "temp_dir.hpp"
 
 using namespace launcher;
+using launcher::testing::mode_of;
 using launcher::testing::require_error;
 namespace fs = std::filesystem;
 using launcher::testing::TempDir;
 
 namespace {
-
-unsigned mode_of(const fs::path& path) {
-  struct stat info {};
-  REQUIRE(stat(path.c_str(), &info) == 0);
-  return info.st_mode & 07777;
-}
 
 std::string read(const fs::path& path) {
   std::ifstream in(path);

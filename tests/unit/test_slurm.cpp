@@ -1,11 +1,17 @@
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <set>
+
 #include "core/error.hpp"
+#include "core/text.hpp"
+#include "process/process.hpp"
 #include "profile/catalog.hpp"
 #include "slurm/job.hpp"
 #include "slurm/output.hpp"
 #include "slurm/script.hpp"
 #include "support.hpp"
+#include "temp_dir.hpp"
 
 using namespace launcher;
 using nlohmann::json;
@@ -16,6 +22,7 @@ namespace {
 
 const std::string image_id = "sha256:7882b756c45149d442f5473f886f92b07b1446e8560a702b9d963fbaad291dad";
 const std::string repo_digest = "sha256:" + std::string(64, 'a');
+const std::string job_env_file = "/home/alice/project/.launcher-project-shell-a1B2c3.env";
 
 // The built-in shell profile as a batch job: odd characters in the command and the mounts.
 slurm::Job cpu_job(slurm::Runtime runtime, slurm::PinnedImage image) {
@@ -28,7 +35,7 @@ slurm::Job cpu_job(slurm::Runtime runtime, slurm::PinnedImage image) {
   request.nodes = 2;
   request.procs_per_node = 2;
   request.command = plan.command;
-  return {"shell", plan, request, {runtime, false}, std::move(image)};
+  return {"shell", plan, request, {runtime, false}, std::move(image), job_env_file};
 }
 
 slurm::PinnedImage local_image() {
@@ -158,9 +165,67 @@ TEST_CASE("the profile's slurm settings, with defaults", "[slurm]") {
       ExitCode::usage, "/slurm/runtime: expected \"docker\" | \"pyxis\", found \"enroot\"");
 }
 
-TEST_CASE("the rendezvous port follows the job id", "[slurm]") {
-  CHECK(slurm::rendezvous_port(1) == 40001);
-  CHECK(slurm::rendezvous_port(123456) == 43456);
+namespace {
+
+// Runs the script's rendezvous lines in bash with a fake `scontrol` (and `timeout`, when given)
+// first on PATH, as the batch step of job 40001 on nodes n7 and n8; prints LAUNCHER_RENDEZVOUS.
+process::ProcessResult run_rendezvous(const testing::TempDir& dir, const std::string& node_line,
+                                      const std::string& timeout_program = "") {
+  dir.write("bin/scontrol", "#!/bin/sh\ncase \"$1 $2\" in\n  'show hostnames') echo n7; echo n8 ;;\n"
+                            "  'show node') echo \"" +
+                                node_line + "\" ;;\nesac\n");
+  if (!timeout_program.empty()) dir.write("bin/timeout", timeout_program);
+  for (const auto& program : {"scontrol", "timeout"})
+    if (std::filesystem::exists(dir.path / "bin" / program))
+      std::filesystem::permissions(dir.path / "bin" / program, std::filesystem::perms::owner_all);
+  // The fakes go first on PATH inside the script: a second PATH in the environment would lose to ours.
+  process::ProcessOptions options;
+  options.extra_env = {"FAKE_BIN=" + (dir.path / "bin").string(), "SLURM_JOB_NODELIST=n[7-8]", "SLURM_JOB_ID=40001"};
+  return process::run_process(
+      {"bash", "-c",
+       "set -euo pipefail\nPATH=$FAKE_BIN:$PATH\n" + slurm::rendezvous_block() + "echo \"$LAUNCHER_RENDEZVOUS\"\n"},
+      options);
+}
+
+} // namespace
+
+TEST_CASE("the rendezvous: the first node's NodeAddr and a port drawn at random, not from the job id", "[slurm]") {
+  testing::TempDir dir;
+  std::set<int> ports;
+  for (int run = 0; run < 3; ++run) {
+    process::ProcessResult result =
+        run_rendezvous(dir, "NodeName=n7 Arch=x86_64 NodeAddr=127.0.0.1 NodeHostName=host7 Port=0");
+    INFO(result.err);
+    REQUIRE(result.exit_code == 0);
+    REQUIRE(starts_with(result.out, "127.0.0.1:"));
+    int port = std::stoi(result.out.substr(std::string("127.0.0.1:").size()));
+    CHECK(port >= slurm::rendezvous_port_first);
+    CHECK(port < slurm::rendezvous_port_first + slurm::rendezvous_port_count);
+    ports.insert(port);
+  }
+  // Three draws from 12768 ports all alike: one chance in 10^8, or a port that is not drawn.
+  CHECK(ports.size() > 1);
+  std::string script = slurm::rendezvous_block();
+  CHECK(script.find("SLURM_JOB_ID") == std::string::npos);
+  CHECK(script.find("/dev/urandom") != std::string::npos);
+}
+
+TEST_CASE("the rendezvous: the node's name where Slurm knows no address", "[slurm]") {
+  testing::TempDir dir;
+  process::ProcessResult result = run_rendezvous(dir, "NodeName=n7 Arch=x86_64 State=IDLE");
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  CHECK(starts_with(result.out, "n7:"));
+}
+
+TEST_CASE("the rendezvous: a port that answers is drawn again, and 100 that answer stop the job", "[slurm]") {
+  testing::TempDir dir;
+  // A `timeout` under which every connection succeeds: every port drawn is in use.
+  process::ProcessResult result =
+      run_rendezvous(dir, "NodeName=n7 NodeAddr=127.0.0.1 State=IDLE", "#!/bin/sh\nexit 0\n");
+  CHECK(result.exit_code == 1);
+  CHECK(result.out.empty());
+  CHECK(result.err == "launcher: 100 random ports on 127.0.0.1 were all in use; no rendezvous port for torchrun\n");
 }
 
 TEST_CASE("sbatch --parsable's answer", "[slurm][parse]") {
@@ -214,4 +279,55 @@ TEST_CASE("Slurm's reason, without the client's prefix", "[slurm][parse]") {
                           "Invalid partition name specified\n") ==
       "invalid partition specified: x; Batch job submission failed: Invalid partition name specified");
   CHECK(slurm::slurm_reason("") == "no reason given");
+}
+
+TEST_CASE("a job's env values are in no script, function or argv: the nodes read the job's 0600 file", "[slurm][env]") {
+  const std::string secret = "hf_s3cr3t-value-4711";
+  for (slurm::Runtime runtime : {slurm::Runtime::docker, slurm::Runtime::pyxis}) {
+    slurm::Job job = cpu_job(runtime, registry_image());
+    job.plan.environment["HF_TOKEN"] = secret;
+    std::string script = slurm::render_script(job);
+    CHECK(script.find(secret) == std::string::npos);
+    CHECK(script.find("NCCL_DEBUG=INFO") == std::string::npos); // a value the profile set
+    CHECK(script.find("export LAUNCHER_ENV_FILE=" + job_env_file +
+                      "\n"
+                      "trap 'rm -f -- \"$LAUNCHER_ENV_FILE\"' EXIT\n"
+                      "trap 'exit 143' TERM INT\n") != std::string::npos);
+    if (runtime == slurm::Runtime::docker) {
+      CHECK(script.find(" \\\n    --env-file \"$LAUNCHER_ENV_FILE\" \\\n    \"$run_reference\"") != std::string::npos);
+      CHECK(
+          script.find("  if [[ ! -r $LAUNCHER_ENV_FILE ]]; then\n"
+                      "    echo \"launcher: node $node: cannot read $LAUNCHER_ENV_FILE, the job's env file; the job's "
+                      "working \" \\\n      \"directory must be on a filesystem every node shares\" >&2\n") !=
+          std::string::npos);
+      // The defaults the profile leaves stay options; NCCL_DEBUG is the profile's.
+      CHECK(script.find("--env OMP_NUM_THREADS=1") != std::string::npos);
+      CHECK(script.find("--env NCCL_DEBUG") == std::string::npos);
+    } else {
+      CHECK(script.find(
+                "while IFS= read -r line; do export \"${line%%=*}=${line#*=}\"; done <\"$LAUNCHER_ENV_FILE\"\n") !=
+            std::string::npos);
+      CHECK(script.find("--container-env=HF_TOKEN,NCCL_ASYNC_ERROR_HANDLING,NCCL_DEBUG,OMP_NUM_THREADS,") !=
+            std::string::npos);
+      CHECK(script.find("export OMP_NUM_THREADS=1\n") != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("a job whose profile sets no env names no env file", "[slurm][env]") {
+  for (slurm::Runtime runtime : {slurm::Runtime::docker, slurm::Runtime::pyxis}) {
+    slurm::Job job = cpu_job(runtime, registry_image());
+    job.plan.environment.clear();
+    std::string script = slurm::render_script(job);
+    CHECK(script.find("LAUNCHER_ENV_FILE") == std::string::npos);
+    CHECK(script.find("--env-file") == std::string::npos);
+    CHECK(script.find("NCCL_DEBUG=WARN") != std::string::npos);
+  }
+}
+
+TEST_CASE("the job's env file is a hidden mkstemps template in the job's working directory", "[slurm][env]") {
+  plan::Plan plan = builtin_plan("shell", 0);
+  CHECK(slurm::env_file_template("/home/alice/project", plan) ==
+        "/home/alice/project/.launcher-project-shell-XXXXXX.env");
+  CHECK(slurm::env_file_template("/", plan) == "/.launcher-project-shell-XXXXXX.env");
 }

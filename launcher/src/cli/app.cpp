@@ -23,6 +23,7 @@
 #include "commands/render.hpp"
 #include "commands/secret.hpp"
 #include "commands/slurm.hpp"
+#include "commands/trust.hpp"
 #include "commands/up.hpp"
 #include "core/error.hpp"
 #include "core/fd_output.hpp"
@@ -152,6 +153,7 @@ int run(int argc, char** argv, commands::Context& context) {
   commands::add_build_command(app, context);
   commands::add_doctor_command(app, context);
   commands::add_pin_command(app, context);
+  commands::add_trust_command(app, context);
   commands::add_submit_command(app, context);
   commands::add_jobs_command(app, context);
   commands::add_cancel_command(app, context);

@@ -53,6 +53,7 @@ void add_doctor_command(CLI::App& app, Context& context) {
 
     doctor::Subject subject;
     doctor::HostSnapshot snapshot;
+    std::optional<profile::TeamFileTrust> team_file;
     if (!options->env.empty()) {
       std::tie(subject, snapshot) = doctor::gather_container_facts(queries, options->env, matrix);
     } else {
@@ -60,10 +61,14 @@ void add_doctor_command(CLI::App& app, Context& context) {
       // "gpus": "auto" means the GPUs of the host examined, which is the recorded one with --facts.
       if (saved) host.gpu_count = static_cast<int>(gpu::read_gpu_inventory(queries).gpus.size());
       HostGpuSource gpus(host, context, recorder, gpu::Reservation::preview);
-      subject = doctor::subject_of(resolve_request(options->request, host, gpus.gpus).plan);
+      plan::Resolution resolution =
+          resolve_request(options->request, host, gpus.gpus, *context.err, Unapproved::report);
+      subject = doctor::subject_of(resolution.plan);
+      team_file = resolution.team_file;
       snapshot = doctor::gather_doctor_facts(queries, subject, matrix);
     }
     std::vector<doctor::CheckResult> results = doctor::doctor_checks(subject, snapshot, matrix);
+    if (team_file) results.push_back(doctor::team_file_check(*team_file));
     if (!options->save_facts_dir.empty()) recorder.save(options->save_facts_dir);
 
     std::vector<doctor::GpuToolRun> tool_runs;

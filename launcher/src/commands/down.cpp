@@ -15,6 +15,7 @@
 #include "lifecycle/environments.hpp"
 #include "lifecycle/inspect.hpp"
 #include "lifecycle/snapshot.hpp"
+#include "plan/plan.hpp"
 
 namespace launcher::commands {
 
@@ -130,6 +131,9 @@ void add_down_command(CLI::App& app, Context& context) {
       }
       lifecycle::remove_own_network(docker, env);
       *context.out << "removed environment " << env.str() << " (volumes kept)\n";
+    } else if (lifecycle::remove_leftover_network(docker, env.str())) {
+      *context.out << "removed network " << plan::own_network(env.str()) << " (no container of " << env.str()
+                   << " was left)\n";
     } else if (!options->purge) {
       throw Error(ExitCode::failed, "no environment \"" + env.str() + "\" (`launcher ps` lists them)");
     }

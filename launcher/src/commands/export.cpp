@@ -11,6 +11,8 @@
 #include <optional>
 #include <ostream>
 
+#include <fmt/format.h>
+
 #include "commands/profile_request.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
@@ -90,6 +92,35 @@ fs::path check_output(const fs::path& file, const std::string& text, bool force)
   return written;
 }
 
+// Beside a compose file that names variables: a .env listing them, empty, mode 0600, made only
+// where none exists (O_EXCL, no link followed). An existing one holds the user's values: it is
+// never rewritten, and the names it lacks are listed.
+void write_env_template(const fs::path& compose_file, const std::vector<std::string>& names, std::ostream& err) {
+  fs::path env_file = compose_file.parent_path() / ".env";
+  std::string text = exporting::env_file_template(names, compose_file.filename().string());
+  int fd = open(env_file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    int error = errno;
+    if (close(fd) != 0 || !written)
+      throw Error(ExitCode::failed, "failed to write " + env_file.string() + ": " + std::strerror(error));
+    err << "launcher: wrote " << env_file.string() << " (mode 0600): fill in the values of "
+        << fmt::format("{}", fmt::join(names, ", ")) << "\n";
+    return;
+  }
+  if (errno != EEXIST)
+    throw Error(ExitCode::failed, "failed to create " + env_file.string() + ": " + std::strerror(errno));
+  std::vector<std::string> missing = names;
+  struct stat info {};
+  if (stat(env_file.c_str(), &info) == 0 && S_ISREG(info.st_mode)) try {
+      missing = exporting::names_missing_from(read_file(env_file, 1 << 20), names);
+    } catch (const Error&) { // one we cannot read or a huge one: every name is said
+    }
+  if (!missing.empty())
+    err << "launcher: warning: " << env_file.string() << " exists and was left as it is; add "
+        << fmt::format("{}", fmt::join(missing, ", ")) << " to it (or set them in the shell that runs Compose)\n";
+}
+
 } // namespace
 
 void add_export_command(CLI::App& app, Context& context) {
@@ -114,7 +145,7 @@ void add_export_command(CLI::App& app, Context& context) {
     host::HostFacts host = host::read_host_facts();
     // The GPUs `up` would take now; the exported container's io.launcher.gpus label holds them once it runs.
     HostGpuSource gpus(host, context, *context.facts, gpu::Reservation::preview);
-    plan::Resolution resolution = resolve_request(options->request, host, gpus.gpus);
+    plan::Resolution resolution = resolve_request(options->request, host, gpus.gpus, *context.err, Unapproved::refuse);
     const plan::Plan& plan = resolution.plan;
     const docker::Docker& docker = gpus.docker;
     pin::verify_pinned_image(docker, plan.image, resolution.profile.origin_of("/image"));
@@ -127,16 +158,28 @@ void add_export_command(CLI::App& app, Context& context) {
     // What `up` makes before it starts the container, so that Compose or the devcontainer CLI
     // finds it: the volumes to create, the network, the secrets the mount hands over.
     lifecycle::create_volume_directories(plan);
-    // A Compose file declares the env's own network itself (one made here would be no Compose
-    // network, which Compose warns about).
-    if (format == exporting::Format::devcontainer || plan.network != plan::own_network(plan.env))
-      lifecycle::ensure_network(docker, plan);
+    // Not the env's own network: a Compose file declares it (Compose makes it and `compose down`
+    // removes it), a devcontainer's initializeCommand makes it at each start (`launcher down`
+    // removes it); one made here would outlast every export that is never started.
+    if (plan.network != plan::own_network(plan.env)) lifecycle::ensure_network(docker, plan);
     secrets::ensure_env_secrets(plan, host.home);
 
     if (output.empty())
       *context.out << exported.text; // checked when the command ends (cli::run)
     else
-      write_file_atomically(output, exported.text, 0644);
+      write_file_atomically(output, exported.text, 0600); // it names the env's secrets directory
+    const std::vector<std::string>& names = exported.environment_names;
+    if (names.empty()) return;
+    if (format == exporting::Format::devcontainer)
+      *context.err << "launcher: the container's " << fmt::format("{}", fmt::join(names, ", "))
+                   << " come from the environment the devcontainer CLI runs in (${localEnv:NAME}); no value is "
+                      "written\n";
+    else if (output.empty())
+      *context.err << "launcher: the container's " << fmt::format("{}", fmt::join(names, ", "))
+                   << " come from the shell that runs Compose or a .env beside the compose file; no value is "
+                      "written\n";
+    else
+      write_env_template(fs::absolute(options->output), names, *context.err);
   });
 }
 

@@ -27,8 +27,7 @@ void add_jobs_command(CLI::App& app, Context& context) {
                         {"nodes", row.nodes},
                         {"node_list", row.node_list},
                         {"name", row.name},
-                        {"image", row.image},
-                        {"rendezvous_port", slurm::rendezvous_port(row.id)}});
+                        {"image", row.image}});
       *context.out << list.dump(2) << "\n";
       return;
     }

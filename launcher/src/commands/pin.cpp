@@ -12,6 +12,8 @@
 #include "docker/docker.hpp"
 #include "pin/pin.hpp"
 #include "profile/catalog.hpp"
+#include "profile/trust.hpp"
+#include "secrets/trusted_files.hpp"
 
 namespace launcher::commands {
 
@@ -25,7 +27,8 @@ void add_pin_command(CLI::App& app, Context& context) {
   command->callback([profile_name, &context] {
     host::HostFacts host = host::read_host_facts();
     HostGpuSource gpus(host, context, *context.facts, gpu::Reservation::preview);
-    plan::Resolution resolution = resolve_request({*profile_name, {}}, host, gpus.gpus, Pinning::ignored);
+    plan::Resolution resolution =
+        resolve_request({*profile_name, {}}, host, gpus.gpus, *context.err, Unapproved::report, Pinning::ignored);
     std::string tag = pin::without_digest(resolution.plan.image);
     std::string repository = pin::repository_of(tag);
     docker::Docker docker = context.docker_cli();
@@ -37,11 +40,20 @@ void add_pin_command(CLI::App& app, Context& context) {
                                         "`, or `launcher build --push`)");
 
     // The team file keeps its key order and formatting style; only this profile's image changes.
-    fs::path team_file = profile::find_team_file(host.cwd).value_or(host.cwd / "launcher.json");
+    fs::path team_file = resolution.team_file ? resolution.team_file->path : host.cwd / "launcher.json";
+    std::error_code error;
+    if (!resolution.team_file && fs::symlink_status(team_file, error).type() != fs::file_type::not_found)
+      throw Error(ExitCode::failed, "not pinning into " + team_file.string() +
+                                        ": the search for a team file did not use it (see the warning above)");
     nlohmann::ordered_json document{{"version", 1}, {"profiles", nlohmann::ordered_json::object()}};
     mode_t mode = 0644;
+    // Content the user approved stays approved once pinned: only the image changes.
+    std::optional<std::vector<std::string>> approved;
     if (fs::exists(team_file)) {
       std::string text = read_file(team_file);
+      if (resolution.team_file && resolution.team_file->approved &&
+          profile::content_sha256(text) == resolution.team_file->sha256)
+        approved = secrets::approved_widenings(host.state_home, team_file, resolution.team_file->sha256);
       profile::parse_json_text(text, team_file.string()); // a syntax error is reported as everywhere else
       document = nlohmann::ordered_json::parse(text);
       struct stat info {};
@@ -49,7 +61,9 @@ void add_pin_command(CLI::App& app, Context& context) {
     }
     std::string pinned = tag + "@" + *digest;
     document["profiles"][*profile_name]["image"] = pinned;
-    write_file_atomically(team_file, document.dump(2) + "\n", mode);
+    std::string pinned_text = document.dump(2) + "\n";
+    write_file_atomically(team_file, pinned_text, mode);
+    if (approved) secrets::record_trusted(host.state_home, team_file, profile::content_sha256(pinned_text), *approved);
     *context.out << "pinned " << *profile_name << " to " << pinned << " in " << team_file.string() << "\n";
   });
 }

@@ -1,7 +1,10 @@
 #pragma once
 
 #include <functional>
+#include <optional>
+#include <ostream>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -29,6 +32,24 @@ profile::ProfileLocations profile_locations(const host::HostFacts& host);
 
 enum class Pinning { required_when_demanded, ignored };
 
+// What a command does when the team file widens what the env may do and its content is not
+// approved (profile/trust.hpp).
+enum class Unapproved {
+  refuse, // up (--dry-run too), submit, export: an Error naming the file, the key and `launcher trust`
+  warn,   // render, a preview: one warning line, and the command goes on
+  report, // doctor, pin: no line; the Resolution's team_file says it
+};
+
+// The merged profiles of every name the team file defines (one that cannot be merged is left
+// out: its own command reports it).
+std::vector<profile::Sourced> team_profiles(const profile::Catalog& catalog);
+
+// The catalog's team file judged on `profiles` (merged): what in them it widens, and whether
+// its content is approved; nullopt without a team file.
+std::optional<profile::TeamFileTrust> team_file_trust(const profile::Catalog& catalog,
+                                                      const std::vector<profile::Sourced>& profiles,
+                                                      const host::HostFacts& host);
+
 // This host's GPUs for resolution, through nvidia-smi (or recorded answers) and Docker's labels.
 // `up` records the GPUs it chooses; every other command previews them.
 struct HostGpuSource {
@@ -45,8 +66,11 @@ using FinalLayer = std::function<profile::Sourced(const profile::Sourced& merged
 
 // Loads every profile source of this host and directory, applies the flags (then `final_layer`,
 // when given) and resolves, GPUs placed through `gpus`. A team file with "require_pinned_image"
-// refuses an unpinned image, except for `pin` itself.
+// refuses an unpinned image, except for `pin` itself. A team file that widens what the env may do
+// without approval is handled as `unapproved` says, before any GPU is placed; the search's warning
+// and the preview's go to `notices`.
 plan::Resolution resolve_request(const ProfileRequest& request, const host::HostFacts& host, plan::GpuHost& gpus,
+                                 std::ostream& notices, Unapproved unapproved,
                                  Pinning pinning = Pinning::required_when_demanded,
                                  const FinalLayer& final_layer = nullptr);
 

@@ -5,6 +5,7 @@
 
 #include "commands/profile_request.hpp"
 #include "docker/docker.hpp"
+#include "host/state_layout.hpp"
 #include "pin/pin.hpp"
 #include "render/render.hpp"
 #include "render/resolution_json.hpp"
@@ -23,12 +24,17 @@ void add_render_command(CLI::App& app, Context& context) {
   command->callback([options, &context] {
     host::HostFacts host = host::read_host_facts();
     HostGpuSource gpus(host, context, *context.facts, gpu::Reservation::preview);
-    plan::Resolution resolution = resolve_request(options->request, host, gpus.gpus);
+    plan::Resolution resolution = resolve_request(options->request, host, gpus.gpus, *context.err, Unapproved::warn);
+    for (const auto& warning : resolution.warnings)
+      *context.err << "launcher: warning: " << warning << "\n";
     pin::verify_pinned_image(context.docker_cli(), resolution.plan.image, resolution.profile.origin_of("/image"));
+    // Where `up` would put the env's values: the preview shows their names, never the values.
+    std::string env_file =
+        host::state_layout(EnvName::parse(resolution.plan.env), host.state_home).run_environment().string();
     if (options->json)
-      *context.out << render::resolution_json(context.docker, resolution).dump(2) << "\n";
+      *context.out << render::resolution_json(context.docker, resolution, env_file).dump(2) << "\n";
     else
-      *context.out << render::render_run_command(context.docker, resolution.plan).display() << "\n";
+      *context.out << render::render_run_command(context.docker, resolution.plan, env_file).display() << "\n";
   });
 }
 

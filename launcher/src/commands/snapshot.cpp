@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <ctime>
 #include <filesystem>
 #include <memory>
@@ -11,6 +13,7 @@
 #include "commands/lifecycle.hpp"
 #include "core/error.hpp"
 #include "core/json_reader.hpp"
+#include "core/text.hpp"
 #include "docker/docker.hpp"
 #include "host/host_facts.hpp"
 #include "host/state_layout.hpp"
@@ -48,12 +51,60 @@ private:
   std::string container_;
 };
 
+// Docker before 25 writes the committed container's whole config into the image as its
+// "container_config" (with every `-e` value), which no --change reaches, and a commit cannot drop a
+// variable. So the container is committed into an untagged image whose environment is set back
+// (`commit`, see lifecycle::environment_changes), and a container created (never started) from
+// that image is committed as the snapshot: its container_config is the clean one. The untagged
+// image stays on this host as the snapshot's parent (removed with it); `docker push` and `docker
+// save` carry only the snapshot's own config and the layers.
+void commit_snapshot(const docker::Docker& docker, const std::vector<std::string>& commit, const std::string& env,
+                     const std::string& tag) {
+  std::string first = docker.run(commit, "snapshot " + env).out;
+  first = first.substr(0, first.find_first_of(" \t\r\n"));
+  std::string scratch = "launcher-snapshot-" + env + "-" + std::to_string(getpid());
+  bool done = false;
+  struct Cleanup {
+    const docker::Docker& docker;
+    const std::string& scratch;
+    const std::string& first;
+    const bool& done;
+    bool created = false;
+    ~Cleanup() {
+      if (created) docker.try_run({"container", "rm", "--force", scratch});
+      if (!done && !first.empty()) docker.try_run({"image", "rm", first});
+    }
+  } cleanup{docker, scratch, first, done};
+  docker.run({"create", "--name", scratch, "--network", "none", first}, "snapshot " + env + ": create " + scratch);
+  cleanup.created = true;
+  docker.run({"commit", "--pause=false", scratch, tag}, "snapshot " + env + ": commit " + scratch);
+  done = true;
+}
+
+// Config.Env of an inspected image or container.
+std::vector<std::string> environment_of(const JsonReader& inspected) {
+  std::vector<std::string> environment;
+  if (auto config = inspected.find("Config"))
+    if (auto env = config->find("Env"))
+      for (const auto& entry : env->elements())
+        environment.push_back(entry.string());
+  return environment;
+}
+
+std::string joined(const std::vector<std::string>& paths) {
+  std::string text;
+  for (const auto& path : paths)
+    text += (text.empty() ? "" : ", ") + path;
+  return text;
+}
+
 } // namespace
 
 void add_snapshot_command(CLI::App& app, Context& context) {
   struct Options {
     EnvOption env;
     std::optional<std::string> tag;
+    std::vector<std::string> include;
     bool json = false;
   };
   auto options = std::make_shared<Options>();
@@ -61,6 +112,11 @@ void add_snapshot_command(CLI::App& app, Context& context) {
       app, "snapshot", "commit an environment's container to a new image, secrets excluded", options->env);
   command->add_option("--tag", options->tag,
                       "image name:tag (default: <image repository>:<tag>-snapshot-<env>-<yyyymmdd-hhmm>)");
+  command
+      ->add_option("--include", options->include,
+                   "keep this secret path of the home in the snapshot (~/.bash_history, ~/.ssh, ...; "
+                   "repeatable); every other one is left out")
+      ->type_name("PATH");
   command->add_flag("--json", options->json, "print the result as one JSON object");
   command->callback([options, &context] {
     if (options->tag)
@@ -76,6 +132,12 @@ void add_snapshot_command(CLI::App& app, Context& context) {
     JsonReader inspected(container, "docker container inspect");
     std::string image = inspected.at("Config").string_or("Image", "");
     std::string base = inspected.string_or("Image", "");
+    std::string user = lifecycle::env_variable(container, contract::env::user);
+    std::vector<std::string> homes =
+        lifecycle::secret_homes(user.empty() || user == "root" ? "/root" : "/home/" + user);
+    std::vector<std::string> included;
+    for (const auto& argument : options->include)
+      included.push_back(lifecycle::included_secret_path(argument, homes, host.home.string()));
     std::time_t now = std::time(nullptr);
     std::string tag = options->tag.value_or(lifecycle::default_snapshot_tag(image, env, now));
     if (std::string problem = lifecycle::image_reference_problem(tag); !problem.empty())
@@ -97,9 +159,26 @@ void add_snapshot_command(CLI::App& app, Context& context) {
     label(contract::label::snapshot_of, env);
     label(contract::label::base_digest, base);
     label(contract::label::snapshot_time, time_text);
-    commit.insert(commit.end(), {name, tag});
+    // The image's own environment: no value of `-e` or the profile's `env` goes into the image.
+    auto base_image = docker.inspect_image(base);
+    if (!base_image)
+      throw Error(ExitCode::failed, "cannot read the image " + base + " that environment \"" + env +
+                                        "\" was made from: its environment variables, which the snapshot takes "
+                                        "instead of the container's, are unknown");
+    for (const auto& change : lifecycle::environment_changes(
+             environment_of(JsonReader(*base_image, "docker image inspect " + base)), environment_of(inspected)))
+      commit.insert(commit.end(), {"--change", change});
+    commit.push_back(name);
     // What the snapshot holds, for `down` to say so; then the package record the image will carry.
     lifecycle::UnsavedWork work = lifecycle::find_unsaved_work(docker, container);
+    std::vector<std::string> left_out;
+    for (const auto& secret : work.secrets)
+      if (!lifecycle::is_included(secret, included)) left_out.push_back(secret);
+    if (!left_out.empty() && !lifecycle::is_running(container))
+      throw Error(ExitCode::failed, "environment \"" + env + "\" is stopped, and its container holds secrets (" +
+                                        joined(left_out) +
+                                        ") that only a running container can keep out of the snapshot: start it "
+                                        "(`launcher up`) and snapshot again, or keep them with --include PATH");
     lifecycle::PackageBaseline baseline(docker, container);
     if (!baseline.rewritten())
       *context.err << "launcher: warning: the snapshot keeps " << lifecycle::package_record << " of "
@@ -107,7 +186,6 @@ void add_snapshot_command(CLI::App& app, Context& context) {
                    << ": an environment started from it will name the packages installed here as new\n";
     host::StateLayout layout = host::state_layout(EnvName::parse(env), host.state_home);
     std::optional<ShadowSeal> seal;
-    std::string user = lifecycle::env_variable(container, contract::env::user);
     if (!user.empty() && user != "root" && std::filesystem::exists(layout.user_password_hash())) {
       if (!lifecycle::is_running(container))
         throw Error(ExitCode::failed, "environment \"" + env +
@@ -116,14 +194,40 @@ void add_snapshot_command(CLI::App& app, Context& context) {
                                           "(`launcher up`) and snapshot again");
       seal.emplace(docker, name, user);
     }
-    docker.run(commit, "snapshot " + env);
+    // The env's user moves its own home's secrets (root following a link it planted there would
+    // write where it points); root moves root's.
+    std::string uid = lifecycle::env_variable(container, contract::env::uid);
+    std::string gid = lifecycle::env_variable(container, contract::env::gid);
+    bool user_is_root = uid.empty() || uid == "0" || gid.empty();
+    std::vector<std::string> users_secrets, roots_secrets;
+    for (const auto& secret : left_out)
+      (user_is_root || secret == "/root" || starts_with(secret, "/root/") ? roots_secrets : users_secrets)
+          .push_back(secret);
+    lifecycle::SecretStash roots_stash(docker, name, roots_secrets, "0");
+    lifecycle::SecretStash users_stash(docker, name, users_secrets, uid + ":" + gid);
+    commit_snapshot(docker, commit, env, tag);
+    for (auto* stash : {&users_stash, &roots_stash})
+      for (const auto& moved : stash->restore())
+        *context.err << "launcher: warning: a file took the place of a secret during the snapshot; the secret is "
+                        "back as "
+                     << moved << "\n";
+    if (!left_out.empty())
+      *context.err << "launcher: left out of the snapshot, as secrets (`--include PATH` keeps one): "
+                   << joined(left_out) << "\n";
     auto committed = docker.inspect_image(tag);
     std::string id = committed ? JsonReader(*committed, "docker image inspect").string_or("Id", "") : "";
-    lifecycle::SnapshotHeld held{tag, time_text, work.files, work.python};
+    std::vector<std::string> held_files;
+    for (const auto& file : work.files)
+      if (std::string secret = lifecycle::secret_path_holding(file, homes);
+          secret.empty() || lifecycle::is_included(secret, included))
+        held_files.push_back(file);
+    lifecycle::SnapshotHeld held{tag, time_text, held_files, work.python};
     held.packages.insert(held.packages.end(), work.debian.begin(), work.debian.end());
     lifecycle::record_snapshot(layout, {inspected.string_or("Id", ""), id, std::move(held)});
     if (options->json) {
-      *context.out << nlohmann::json{{"env", env}, {"tag", tag}, {"id", id}, {"base", base}, {"image", image}}.dump(2)
+      *context.out << nlohmann::json{{"env", env},   {"tag", tag},     {"id", id},
+                                     {"base", base}, {"image", image}, {"left_out", left_out}}
+                          .dump(2)
                    << "\n";
       return;
     }

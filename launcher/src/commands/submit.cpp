@@ -1,4 +1,11 @@
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <ostream>
 
 #include "commands/profile_request.hpp"
@@ -7,6 +14,7 @@
 #include "core/text.hpp"
 #include "docker/docker.hpp"
 #include "pin/pin.hpp"
+#include "render/render.hpp"
 #include "slurm/client.hpp"
 #include "slurm/job.hpp"
 #include "slurm/output.hpp"
@@ -63,6 +71,36 @@ void check_partition_gpus(const slurm::JobRequest& request) {
                     " GPUs each (sinfo's GRES: " + (gres.empty() ? "none" : split(gres, '\n').front()) + ")");
 }
 
+// The job's env file (slurm::Job::env_file): made by mkstemps (mode 0600, a name no one had), in
+// the working directory the job runs in; removed again unless Slurm took the job, whose script
+// removes it when it ends.
+class JobEnvFile {
+public:
+  JobEnvFile(std::string path_template, const std::string& text) : path_(std::move(path_template)) {
+    int fd = mkstemps(path_.data(), 4); // ".env"
+    if (fd < 0)
+      throw Error(ExitCode::failed, "failed to create the job's env file " + path_ + ": " + std::strerror(errno));
+    bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    int error = errno;
+    if (close(fd) != 0 || !written) {
+      unlink(path_.c_str());
+      throw Error(ExitCode::failed, "failed to write the job's env file " + path_ + ": " + std::strerror(error));
+    }
+  }
+  ~JobEnvFile() {
+    if (!kept_) unlink(path_.c_str());
+  }
+  JobEnvFile(const JobEnvFile&) = delete;
+  JobEnvFile& operator=(const JobEnvFile&) = delete;
+
+  const std::string& path() const { return path_; }
+  void keep() { kept_ = true; }
+
+private:
+  std::string path_;
+  bool kept_ = false;
+};
+
 } // namespace
 
 void add_submit_command(CLI::App& app, Context& context) {
@@ -99,28 +137,38 @@ void add_submit_command(CLI::App& app, Context& context) {
     host::HostFacts host = host::read_host_facts();
     AllocationGpus gpus;
     profile::FieldContext batch_context{"command line (-- CMD)", host.cwd, host.home, nullptr};
-    plan::Resolution resolution = resolve_request(
-        options->request, host, gpus, Pinning::required_when_demanded, [&](const profile::Sourced& merged) {
-          return slurm::batch_layer(merged, options->request.profile, job_request.command, batch_context);
-        });
+    plan::Resolution resolution = resolve_request(options->request, host, gpus, *context.err, Unapproved::refuse,
+                                                  Pinning::required_when_demanded, [&](const profile::Sourced& merged) {
+                                                    return slurm::batch_layer(merged, options->request.profile,
+                                                                              job_request.command, batch_context);
+                                                  });
     // This host's memory says nothing about a node's: only a limit the profile sets is kept.
     if (resolution.profile.origin_of("/resources/memory").source == "default") resolution.plan.memory_bytes.reset();
-    slurm::Job job{options->request.profile, resolution.plan, job_request, slurm::cluster_settings(resolution.profile),
-                   pin_image(context.docker_cli(), resolution)};
-    std::string script = slurm::render_script(job);
-    if (options->dry_run && options->json) {
-      *context.out << slurm::dry_run_json(job, script).dump(2) << "\n";
-      return;
-    }
+    slurm::Job job{options->request.profile,
+                   resolution.plan,
+                   job_request,
+                   slurm::cluster_settings(resolution.profile),
+                   pin_image(context.docker_cli(), resolution),
+                   ""};
+    job.env_file = slurm::env_file_template(std::filesystem::current_path().string(), job.plan);
     if (options->dry_run) {
-      *context.out << script;
+      std::string script = slurm::render_script(job);
+      *context.out << (options->json ? slurm::dry_run_json(job, script).dump(2) + "\n" : script);
       return;
     }
     check_partition_gpus(job_request);
+    std::optional<JobEnvFile> env_file;
+    if (!job.plan.environment.empty()) {
+      env_file.emplace(job.env_file, render::env_file_text(job.plan.environment));
+      job.env_file = env_file->path();
+    }
+    std::string script = slurm::render_script(job);
     process::ProcessOptions sbatch_options;
     sbatch_options.input = script;
-    long long job_id = slurm::parse_submitted_job_id(
-        slurm::run_slurm({"sbatch", "--parsable"}, "Slurm refused the job", sbatch_options).out);
+    process::ProcessResult submitted =
+        slurm::run_slurm({"sbatch", "--parsable"}, "Slurm refused the job", sbatch_options);
+    if (env_file) env_file->keep(); // the job's now: its script removes it
+    long long job_id = slurm::parse_submitted_job_id(submitted.out);
     if (options->json)
       *context.out << nlohmann::json{{"job", job_id},
                                      {"name", slurm::job_name(job.plan)},

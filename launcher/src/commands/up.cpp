@@ -1,9 +1,6 @@
 #include "commands/up.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -23,6 +20,7 @@
 #include "facts/facts.hpp"
 #include "host/state_layout.hpp"
 #include "lifecycle/environments.hpp"
+#include "lifecycle/host_ports.hpp"
 #include "lifecycle/inspect.hpp"
 #include "lifecycle/readiness.hpp"
 #include "lifecycle/volumes.hpp"
@@ -40,40 +38,6 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-bool can_bind(const plan::PortBinding& port) {
-  bool v6 = port.bind.find(':') != std::string::npos;
-  int fd = socket(v6 ? AF_INET6 : AF_INET, port.protocol == "udp" ? SOCK_DGRAM : SOCK_STREAM, 0);
-  if (fd < 0) return true; // cannot tell: let Docker decide
-  int reuse = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
-  int result = 0;
-  if (v6) {
-    sockaddr_in6 address{};
-    address.sin6_family = AF_INET6;
-    address.sin6_port = htons(static_cast<uint16_t>(*port.host_port));
-    inet_pton(AF_INET6, port.bind.c_str(), &address.sin6_addr);
-    result = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  } else {
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<uint16_t>(*port.host_port));
-    inet_pton(AF_INET, port.bind.c_str(), &address.sin_addr);
-    result = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  }
-  int error = errno;
-  close(fd);
-  return result == 0 || error != EADDRINUSE;
-}
-
-void refuse_busy_ports(const plan::Plan& plan) {
-  for (const auto& port : plan.ports)
-    if (port.host_port && !can_bind(port))
-      throw Error(ExitCode::failed,
-                  fmt::format("host port {} on {} is already in use by another program; free it, or let "
-                              "Docker pick one with -p auto:{} (\"host\": \"auto\" in the profile)",
-                              *port.host_port, port.bind, port.container_port));
-}
 
 // Where the service will listen, when the plan fixes its host port.
 std::optional<lifecycle::Endpoint> planned_endpoint(const plan::Plan& plan, int container_port) {
@@ -178,11 +142,37 @@ Removal remove_if_ours(const docker::Docker& docker, const std::string& name, co
   return docker.try_run({"rm", "-f", name}).exit_code == 0 ? Removal::removed : Removal::kept;
 }
 
+// The profile's env values in the env's state directory (0700), mode 0600, while docker run reads
+// them: a file, not the Docker CLI's environment, where a container's PATH, HOME or DOCKER_HOST
+// would steer the CLI itself. Removed when docker run has returned, whatever it did.
+class RunEnvironmentFile {
+public:
+  RunEnvironmentFile(const host::StateLayout& layout, const render::ContainerCommand& command)
+      : path_(layout.inside(layout.run_environment())) {
+    if (command.environment.empty()) return;
+    secrets::ensure_private_dir(layout.env_dir);
+    secrets::write_private_file(path_, render::env_file_text(command.environment));
+  }
+  ~RunEnvironmentFile() {
+    std::error_code ignored;
+    fs::remove(path_, ignored);
+  }
+  RunEnvironmentFile(const RunEnvironmentFile&) = delete;
+  RunEnvironmentFile& operator=(const RunEnvironmentFile&) = delete;
+
+private:
+  fs::path path_;
+};
+
 // `docker run -d`; when it fails, the container it may have left goes, and a missing image is named.
-void start_container(const docker::Docker& docker, const plan::Plan& plan, Made& made) {
+void start_container(const docker::Docker& docker, const plan::Plan& plan, const host::StateLayout& layout,
+                     Made& made) {
   made.container = true;
   try {
-    docker.run(render::render_container_command({"run", "-d"}, plan).argv(), "start " + plan.env);
+    render::ContainerCommand command =
+        render::render_container_command({"run", "-d"}, plan, layout.run_environment().string());
+    RunEnvironmentFile environment(layout, command);
+    docker.run(command.argv(), "start " + plan.env);
   } catch (const process::Interrupted&) {
     throw;
   } catch (const Error&) {
@@ -258,17 +248,24 @@ void add_up_command(CLI::App& app, Context& context) {
     // checks, the hash and docker run all see the final devices; --dry-run only previews them.
     HostGpuSource gpus(host, context, *context.facts,
                        options->dry_run ? gpu::Reservation::preview : gpu::Reservation::record);
-    plan::Resolution resolution = resolve_request(options->request, host, gpus.gpus);
+    plan::Resolution resolution = resolve_request(options->request, host, gpus.gpus, *context.err, Unapproved::refuse);
     plan::Plan& plan = resolution.plan;
+    for (const auto& warning : resolution.warnings)
+      *context.err << "launcher: warning: " << warning << "\n";
+    // "auto" host ports ask for the port the env had, so that a recreated env keeps it.
+    const std::vector<std::size_t> automatic_ports = lifecycle::automatic_ports(plan);
+    host::StateLayout layout = host::state_layout(EnvName::parse(plan.env), host.state_home);
+    lifecycle::recall_host_ports(plan, automatic_ports, layout, *context.err);
     pin::verify_pinned_image(context.docker_cli(), plan.image, resolution.profile.origin_of("/image"));
     if (options->dry_run) {
+      std::string env_file = host::state_layout(EnvName::parse(plan.env), host.state_home).run_environment();
       if (options->json) {
-        *context.out << render::resolution_json(context.docker, resolution).dump(2) << "\n";
+        *context.out << render::resolution_json(context.docker, resolution, env_file).dump(2) << "\n";
         return;
       }
       for (const auto& directory : plan.create_directories)
         *context.out << "# would create " << render::shell_quote(directory) << "\n";
-      *context.out << render::render_run_command(context.docker, plan).display() << "\n";
+      *context.out << render::render_run_command(context.docker, plan, env_file).display() << "\n";
       return;
     }
 
@@ -287,12 +284,12 @@ void add_up_command(CLI::App& app, Context& context) {
       *context.err << doctor::warnings_text(checks) << std::flush;
       doctor::require_no_failures(checks);
     }
-    host::StateLayout layout = host::state_layout(EnvName::parse(plan.env), host.state_home);
-    std::string hash = plan::plan_hash(plan);
     // From here a signal ends the run through clean_up_after_signal, not at once.
     process::InterruptScope interrupt_scope;
 
     auto existing = found.get();
+    if (existing) lifecycle::adopt_container_ports(plan, automatic_ports, *existing, layout);
+    std::string hash = plan::plan_hash(plan);
     if (existing && (options->recreate || lifecycle::plan_hash_of(*existing) != hash)) {
       if (!options->recreate)
         throw Error(ExitCode::failed, "environment \"" + plan.env +
@@ -322,17 +319,18 @@ void add_up_command(CLI::App& app, Context& context) {
     try {
       std::string container = plan.env;
       if (!existing) {
-        refuse_busy_ports(plan);
+        lifecycle::choose_host_ports(plan, automatic_ports, layout, *context.err);
         lifecycle::create_volume_directories(plan);
         made.network = lifecycle::ensure_network(docker, plan) && plan.network == plan::own_network(plan.env);
         secrets::ensure_env_secrets(plan, host.home);
         record_plan(layout, plan);
-        start_container(docker, plan, made);
+        start_container(docker, plan, layout, made);
       } else if (!lifecycle::is_running(*existing)) {
         if (auto killed = lifecycle::out_of_memory(*existing))
           *context.err << "launcher: environment \"" << plan.env << "\" stopped after running " << *killed
                        << "; starting it again. To give it more, raise resources.memory in the profile, then "
                           "`launcher up --recreate`\n";
+        lifecycle::refuse_taken_ports(plan, automatic_ports);
         docker.run({"start", container}, "start " + container);
       }
 

@@ -280,6 +280,15 @@ std::optional<CheckResult> loopback_publish_check(const DockerFacts& docker) {
       "iptables -I DOCKER-USER -o br-+ ! -i br-+ -m conntrack --ctstate NEW -j DROP (the same for docker0)"};
 }
 
+CheckResult team_file_check(const profile::TeamFileTrust& trust) {
+  std::string message = "team file " + trust.path.string() + ": " + profile::trust_status(trust);
+  if (!trust.refused()) return ok("team-file", message);
+  return {"team-file", Status::warn,
+          message + "; `launcher up` refuses it (" + trust.widens.front().origin.describe() + ": " +
+              trust.widens.front().what + ")",
+          "read the file, then approve it: launcher trust " + trust.path.string()};
+}
+
 CheckResult driver_check(const gpu::GpuInventory& inventory, bool gpus_requested) {
   if (inventory.driver_version.empty()) {
     if (!gpus_requested) return ok("driver", "no NVIDIA driver (none needed: no GPU requested)");

@@ -8,6 +8,7 @@
 #include "doctor/snapshot.hpp"
 #include "matrix/matrix.hpp"
 #include "plan/plan.hpp"
+#include "profile/trust.hpp"
 
 namespace launcher::doctor {
 
@@ -27,6 +28,9 @@ struct CheckResult {
 
 // Each check is a pure function of gathered facts; the ones that may not apply return nullopt.
 CheckResult docker_check(const DockerFacts& docker);
+// The team file the profile comes from and whether what it widens is approved: WARN when `up`
+// would refuse it.
+CheckResult team_file_check(const profile::TeamFileTrust& trust);
 std::optional<CheckResult> loopback_publish_check(const DockerFacts& docker);
 // Each GPU's NUMA node and CPUs, or why envs get no CPU set; nullopt where the topology was not asked.
 std::optional<CheckResult> numa_check(const HostSnapshot& snapshot);

@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "core/json_reader.hpp"
+#include "core/text.hpp"
 #include "export/yaml.hpp"
 #include "launcher_contract/contract.hpp"
 #include "render/render.hpp"
@@ -15,6 +16,10 @@ namespace launcher::exporting {
 using nlohmann::json;
 
 namespace {
+
+// What the rendered command's --env-file would be: export never writes values, so it is only a
+// marker; Compose and the devcontainer CLI get the names.
+constexpr const char* env_file_name = ".env";
 
 // Every field of plan::to_json that the rendered `docker run` carries. A pointer to an object
 // lists its members one by one, so that a member added later is not taken as expressed.
@@ -189,11 +194,21 @@ std::vector<std::string> unexpressed_fields(const json& plan_json, const std::ve
   return found;
 }
 
+// The launcher's own settings with their values, and the profile's env by name only (null):
+// Compose takes each value from the shell it runs in or from the .env file beside the compose
+// file, which `export -o` writes with the names for the user to fill.
+json compose_environment(const render::ContainerCommand& rendered) {
+  json environment = assignments(values_of(rendered, "--env"));
+  for (const auto& [name, value] : rendered.environment)
+    environment[name] = nullptr;
+  return environment;
+}
+
 Document compose_document(const plan::Plan& plan) {
-  render::ContainerCommand rendered = render::render_container_command({}, plan);
+  render::ContainerCommand rendered = render::render_container_command({}, plan, env_file_name);
   json service{{"image", rendered.image_and_command.front()},
                {"labels", assignments(values_of(rendered, "--label"))},
-               {"environment", assignments(values_of(rendered, "--env"))},
+               {"environment", compose_environment(rendered)},
                {"networks", {{plan.network, json::object()}}},
                {"ports", compose_ports(plan)},
                {"volumes", compose_volumes(plan)}};
@@ -230,10 +245,14 @@ Document compose_document(const plan::Plan& plan) {
 }
 
 Document devcontainer_document(const plan::Plan& plan) {
-  render::ContainerCommand rendered = render::render_container_command({}, plan);
+  render::ContainerCommand rendered = render::render_container_command({}, plan, env_file_name);
   std::vector<std::string> run_args;
   json mounts = json::array(), app_port = json::array(), container_env = json::object();
+  // The profile's env by name: the devcontainer CLI takes each value from its own environment.
+  for (const auto& [name, value] : rendered.environment)
+    container_env[name] = "${localEnv:" + name + "}";
   for (const auto& option : rendered.options) {
+    if (option[0] == "--env-file") continue;
     if (option[0] == "--env")
       container_env[assignment(option[1]).first] = assignment(option[1]).second;
     else if (option[0] == "--mount")
@@ -271,6 +290,39 @@ Document devcontainer_document(const plan::Plan& plan) {
   return {document, unexpressed_fields(plan::to_json(plan), expressed)};
 }
 
+std::vector<std::string> environment_names(const plan::Plan& plan) {
+  std::vector<std::string> names;
+  for (const auto& [name, value] : plan.environment)
+    names.push_back(name);
+  return names;
+}
+
+std::string env_file_template(const std::vector<std::string>& names, const std::string& exported_file) {
+  std::string text = "# The values of the environment's variables for " + exported_file +
+                     ": fill them in.\n# Compose reads this file; `launcher export` never writes a value, nor over "
+                     "this file.\n";
+  for (const auto& name : names)
+    text += name + "=\n";
+  return text;
+}
+
+std::vector<std::string> names_missing_from(const std::string& env_file_text, const std::vector<std::string>& names) {
+  std::vector<std::string> missing;
+  for (const auto& name : names) {
+    bool found = false;
+    for (const auto& line : split(env_file_text, '\n')) {
+      std::string_view rest(line);
+      rest.remove_prefix(std::min(rest.find_first_not_of(" \t"), rest.size()));
+      if (rest.rfind("export ", 0) == 0) rest.remove_prefix(7);
+      if (rest.rfind(name, 0) == 0 && rest.size() > name.size() &&
+          (rest[name.size()] == '=' || rest[name.size()] == ' ' || rest[name.size()] == ':'))
+        found = true;
+    }
+    if (!found) missing.push_back(name);
+  }
+  return missing;
+}
+
 Exported export_plan(const plan::Plan& plan, Format format, bool lossy) {
   bool compose = format == Format::compose;
   Document document = compose ? compose_document(plan) : devcontainer_document(plan);
@@ -279,7 +331,8 @@ Exported export_plan(const plan::Plan& plan, Format format, bool lossy) {
                                      field_list(document.dropped) + "; --lossy exports without " +
                                      (document.dropped.size() == 1 ? "it" : "them"));
   try {
-    return {compose ? to_yaml(document.content) : document.content.dump(2) + "\n", document.dropped};
+    return {compose ? to_yaml(document.content) : document.content.dump(2) + "\n", document.dropped,
+            environment_names(plan)};
   } catch (const json::type_error& error) {
     throw Error(ExitCode::usage, std::string("cannot export the plan: ") + json_error_text(error)); // not UTF-8
   }

@@ -37,7 +37,16 @@ std::vector<std::string> unexpressed_fields(const nlohmann::json& plan_json, con
 struct Exported {
   std::string text;                 // the file: the target's format, 2-space indent, final newline
   std::vector<std::string> dropped; // what --lossy left out
+  // The profile's env, by name: the file says where each value comes from (Compose: the shell or
+  // the .env beside it; devcontainer: ${localEnv:NAME}), never the value.
+  std::vector<std::string> environment_names;
 };
+
+// The .env `export -o` writes beside a compose file that names variables: a comment, then NAME=
+// for each, empty for the user to fill.
+std::string env_file_template(const std::vector<std::string>& names, const std::string& exported_file);
+// The names an existing .env does not assign (NAME=, NAME: or `export NAME=`, leading blanks allowed).
+std::vector<std::string> names_missing_from(const std::string& env_file_text, const std::vector<std::string>& names);
 
 // The plan as the target's file. A field it cannot express is an error (exit 2) naming it,
 // unless `lossy`, when the field is left out and listed. Equal plans give equal bytes.

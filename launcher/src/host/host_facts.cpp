@@ -1,6 +1,7 @@
 #include "host/host_facts.hpp"
 
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -57,7 +58,30 @@ std::string sysfs_list(const char* path, const std::string& fallback) {
   return std::getline(file, line) && !line.empty() ? line : fallback;
 }
 
+// A decimal id 0-2147483647 (what a profile's "user" takes), or an Error naming the variable.
+unsigned sudo_id(const char* variable, const std::string& value) {
+  bool digits = !value.empty() && value.size() <= 10 && value.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits || std::stoull(value) > 2147483647ULL)
+    throw Error(ExitCode::usage, std::string(variable) + "=" + quote_for_message(value) +
+                                     " is not an id 0-2147483647 (sudo sets it to the id of who ran it); unset it or "
+                                     "correct it");
+  return static_cast<unsigned>(std::stoull(value));
+}
+
 } // namespace
+
+std::optional<SudoInvoker> sudo_invoker(unsigned uid, const char* sudo_uid, const char* sudo_gid,
+                                        const std::function<std::optional<std::string>(unsigned)>& name_of) {
+  if (uid != 0 || (!sudo_uid && !sudo_gid)) return std::nullopt;
+  if (!sudo_uid || !sudo_gid)
+    throw Error(ExitCode::usage, std::string(sudo_uid ? "SUDO_UID" : "SUDO_GID") + " is set but " +
+                                     (sudo_uid ? "SUDO_GID" : "SUDO_UID") +
+                                     " is not (sudo sets both); unset it or set the other");
+  SudoInvoker invoker{sudo_id("SUDO_UID", sudo_uid), sudo_id("SUDO_GID", sudo_gid), ""};
+  if (invoker.uid == 0) return std::nullopt; // root ran sudo: the person is root
+  invoker.name = name_of(invoker.uid).value_or("user");
+  return invoker;
+}
 
 HostFacts read_host_facts() {
   HostFacts facts;
@@ -87,6 +111,10 @@ HostFacts read_host_facts() {
   facts.online_cpus = sysfs_list("/sys/devices/system/cpu/online", cpus > 1 ? "0-" + std::to_string(cpus - 1) : "0");
   facts.numa_nodes = sysfs_list("/sys/devices/system/node/online", "0");
   facts.memlock_ceiling = docker_memlock_ceiling();
+  facts.sudo_invoker = sudo_invoker(facts.uid, std::getenv("SUDO_UID"), std::getenv("SUDO_GID"), [](unsigned uid) {
+    const passwd* invoker = getpwuid(uid);
+    return invoker ? std::optional<std::string>(invoker->pw_name) : std::nullopt;
+  });
   return facts;
 }
 
@@ -100,6 +128,11 @@ PathProbe real_path_probe() {
         std::error_code error;
         fs::path canonical = fs::canonical(path, error);
         return error ? path : canonical;
+      },
+      [](const fs::path& path) -> std::optional<FileFacts> {
+        struct stat info {};
+        if (lstat(path.c_str(), &info) != 0) return std::nullopt;
+        return FileFacts{info.st_uid, info.st_mode};
       },
   };
 }

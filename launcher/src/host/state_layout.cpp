@@ -56,7 +56,8 @@ std::vector<fs::path> StateLayout::secret_files() const {
 }
 
 std::vector<fs::path> StateLayout::env_files() const {
-  return {jupyter_password(), user_password(), known_hosts(), recorded_plan(), last_snapshot()};
+  return {jupyter_password(), user_password(), known_hosts(), recorded_plan(),
+          last_snapshot(),    open_page(),     host_ports(),  run_environment()};
 }
 
 const fs::path& StateLayout::inside(const fs::path& path) const {

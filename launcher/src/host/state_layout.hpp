@@ -32,6 +32,11 @@ struct StateLayout {
   std::filesystem::path known_hosts() const { return env_dir / "known_hosts"; }
   std::filesystem::path recorded_plan() const { return env_dir / "plan.json"; }     // the plan `up` last ran
   std::filesystem::path last_snapshot() const { return env_dir / "snapshot.json"; } // what the last snapshot held
+  // The page `open` hands the browser (it holds the login URL) when there is no private runtime directory.
+  std::filesystem::path open_page() const { return env_dir / "open.html"; }
+  std::filesystem::path host_ports() const { return env_dir / "ports.json"; } // the "auto" host ports it was given
+  // The values of the profile's env, 0600, only while `docker run --env-file` reads them.
+  std::filesystem::path run_environment() const { return env_dir / "run.env"; }
 
   // Every file the launcher makes in secrets_dir and in env_dir: all that `down --purge` deletes.
   std::vector<std::filesystem::path> secret_files() const;

@@ -177,6 +177,14 @@ void remove_own_network(const docker::Docker& docker, const std::string& env) {
   docker.try_run({"network", "rm", plan::own_network(env)});
 }
 
+bool remove_leftover_network(const docker::Docker& docker, const std::string& env) {
+  const std::string network = plan::own_network(env);
+  auto labelled = docker.try_run(
+      {"network", "inspect", "--format", "{{index .Labels \"" + std::string(contract::label::env) + "\"}}", network});
+  if (labelled.exit_code != 0 || labelled.out != env + "\n") return false;
+  return docker.try_run({"network", "rm", network}).exit_code == 0;
+}
+
 namespace {
 
 // Whether `fd` is still the file at `path`: `down --purge` deletes the lock file while holding it,

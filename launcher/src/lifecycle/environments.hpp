@@ -63,6 +63,11 @@ std::vector<std::string> ssh_argv(const SshTarget& target);
 // Removes the env's own network once its container is gone; a shared network stays.
 void remove_own_network(const docker::Docker& docker, const std::string& env);
 
+// Removes the env's own network where no container is left to remove it with (a devcontainer's:
+// its CLI makes the network at start and never removes it). Only a network of that name that is
+// labelled as this env's; whether one was removed.
+bool remove_leftover_network(const docker::Docker& docker, const std::string& env);
+
 // Holds a per-environment lock (host::StateLayout::lock_file) for its lifetime, so two `up`s, an
 // `up` and a `down`, or two `secret rotate`s of one environment never race: the second waits,
 // saying so; without `wait`, it fails saying who is busy. The string form checks the name first.

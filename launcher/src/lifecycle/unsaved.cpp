@@ -1,5 +1,7 @@
 #include "lifecycle/unsaved.hpp"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <set>
 
@@ -50,13 +52,53 @@ const std::vector<std::string>& regenerated_paths() {
 
 const std::vector<std::string>& regenerated_home_entries() {
   static const std::vector<std::string> entries{
-      ".cache",        ".ipython", ".local/share/jupyter", ".jupyter", ".config/matplotlib", ".python_history",
-      ".bash_history", ".lesshst", ".wget-hsts",           ".viminfo"};
+      ".cache",     ".ipython", ".local/share/jupyter", ".jupyter", ".config/matplotlib", ".lesshst",
+      ".wget-hsts", ".viminfo"};
   return entries;
+}
+
+const std::vector<std::string>& home_secret_patterns() {
+  static const std::vector<std::string> patterns{
+      ".bash_history",
+      ".zsh_history",
+      ".python_history",
+      ".ipython/profile_*/history.sqlite*", // with SQLite's -journal and -wal files
+      ".local/share/jupyter/runtime",       // jpserver-*.json, jpserver-*-open.html, kernel-*.json
+      ".ssh",                               // private keys; known_hosts and config name the hosts
+      ".cache/huggingface/token",
+      ".cache/huggingface/stored_tokens",
+      ".netrc",
+      ".aws",
+      ".config/gcloud",
+      ".docker/config.json",
+      ".git-credentials"};
+  return patterns;
+}
+
+std::vector<std::string> secret_homes(const std::string& home) {
+  if (home.empty() || home == "/root") return {"/root"};
+  return {home, "/root"};
+}
+
+std::string secret_path_holding(const std::string& path, const std::vector<std::string>& homes) {
+  for (const auto& home : homes) {
+    if (home.empty() || !is_under(path, home) || path == home) continue;
+    std::string relative = path.substr(home.size() + 1);
+    // The shortest leading part of `relative` that a pattern names: the path itself or a directory above it.
+    for (std::size_t end = relative.find('/');; end = relative.find('/', end + 1)) {
+      std::string part = relative.substr(0, end);
+      for (const auto& pattern : home_secret_patterns())
+        if (fnmatch(pattern.c_str(), part.c_str(), FNM_PATHNAME) == 0) return home + "/" + part;
+      if (end == std::string::npos) break;
+    }
+  }
+  return "";
 }
 
 bool is_regenerated(const std::string& path, const std::string& home) {
   if (path.find("/__pycache__/") != std::string::npos || path.ends_with("/__pycache__")) return true;
+  // A secret is never noise, wherever the tool that wrote it keeps its caches.
+  if (!home.empty() && !secret_path_holding(path, {home}).empty()) return false;
   // launcher-init's sudo rule for the user, made anew at every start.
   if (starts_with(path, "/etc/sudoers.d/launcher-")) return true;
   // The launcher's own record: a snapshot rewrites it for the commit and puts it back.
@@ -137,6 +179,10 @@ UnsavedWork unsaved_work(const std::string& diff_output, const std::vector<std::
     work.files.push_back(path);
   }
   std::sort(work.added_directories.begin(), work.added_directories.end());
+  std::set<std::string> secrets;
+  for (const auto& file : work.files)
+    if (std::string secret = secret_path_holding(file, secret_homes(home)); !secret.empty()) secrets.insert(secret);
+  work.secrets.assign(secrets.begin(), secrets.end());
   return work;
 }
 
@@ -209,6 +255,11 @@ std::string unsaved_work_message(const std::string& env, const UnsavedWork& work
     for (const auto& change : changes)
       message += "\n    " + describe(change);
   };
+  if (!work.secrets.empty()) {
+    message += "\n  secrets among them, which `launcher snapshot` leaves out (`--include PATH` keeps one):";
+    for (const auto& secret : work.secrets)
+      message += "\n    " + secret;
+  }
   packages("Python", work.python);
   packages("Debian", work.debian);
   if (report.snapshot) {

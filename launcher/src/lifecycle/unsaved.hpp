@@ -22,8 +22,19 @@ const std::vector<std::string>& regenerated_paths();
 // Under the user's home only: files that tools regenerate.
 const std::vector<std::string>& regenerated_home_entries();
 // Whether a change at `path` counts for nothing: under a regenerated path, inside a
-// __pycache__ directory, or a regenerated entry of `home`.
+// __pycache__ directory, or a regenerated entry of `home` that holds no secret.
 bool is_regenerated(const std::string& path, const std::string& home);
+
+// Where a home keeps secrets: shell and IPython histories, SSH keys, tokens and credentials of
+// Hugging Face, cloud and registry clients, Jupyter's runtime files (tokens). Relative to a home;
+// '*' matches within one path component. `snapshot` leaves each out unless named with --include,
+// and `down` lists them as work a removal loses, never as regenerated. The one list; README's
+// `snapshot` section shows it.
+const std::vector<std::string>& home_secret_patterns();
+// The secret path (one of the patterns, in one of `homes`) that is `path` or holds it, or "".
+std::string secret_path_holding(const std::string& path, const std::vector<std::string>& homes);
+// The homes whose secrets count: the env's user's, and root's (a `sudo` shell's history).
+std::vector<std::string> secret_homes(const std::string& home);
 
 using PackageVersions = std::map<std::string, std::string>; // name -> version
 
@@ -51,6 +62,7 @@ struct UnsavedWork {
   std::vector<std::string> added_directories; // directories `docker diff` reports as added, sorted
   std::vector<PackageChange> python;
   std::vector<PackageChange> debian;
+  std::vector<std::string> secrets; // the secret paths (home_secret_patterns) that hold some of `files`, sorted
   bool empty() const { return files.empty() && python.empty() && debian.empty(); }
 };
 

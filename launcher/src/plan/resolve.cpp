@@ -18,6 +18,7 @@
 #include "profile/catalog.hpp"
 #include "profile/gpu_request.hpp"
 #include "profile/schema.hpp"
+#include "profile/trust.hpp"
 
 namespace launcher::plan {
 
@@ -42,9 +43,17 @@ std::string default_image(const host::HostFacts& host) {
   return host.gpu_count > 0 ? "pytorch-cuda:2.7.1-cu128-cudnn9-ubuntu24.04" : "pytorch-cpu:2.7.1-debian12";
 }
 
-bool is_loopback(const std::string& address) { return starts_with(address, "127.") || address == "::1"; }
-
 bool is_unspecified(const std::string& address) { return address == "0.0.0.0" || address == "::"; }
+
+// What "user": "host" voids when the launcher runs as root and sudo names no other user.
+std::string root_by_default_warning(const profile::Origin& origin) {
+  return "the env's user is root (the launcher runs as root, with no SUDO_UID of another user, and \"user\" is "
+         "\"host\", " +
+         origin.describe() +
+         "): code in the env runs as root and reads every file of its mounts and the env's own secrets, whatever "
+         "their mode, and what it writes to mounted host directories belongs to root; run the launcher as "
+         "yourself or through sudo, or set \"user\": \"root\" in a profile (or --user root) to mean it";
+}
 
 // Linux's NAME_MAX: no directory entry is longer, so "create" could never make such a path.
 constexpr std::size_t max_file_name_bytes = 255;
@@ -154,7 +163,7 @@ public:
       std::string at = child_pointer("/ports", i);
       PortBinding binding{port["bind"], std::nullopt, port["container"], port["protocol"]};
       if (port["host"].is_number()) binding.host_port = port["host"].get<int>();
-      if (!is_loopback(binding.bind) && !authenticated)
+      if (!profile::is_loopback(binding.bind) && !authenticated)
         require_opt_in(at,
                        "publishing port " + std::to_string(binding.container_port) + " on " + binding.bind +
                            " for service \"" + service + "\", which has no authentication",
@@ -262,10 +271,23 @@ public:
     return mounts;
   }
 
-  User user() const {
+  // "host" is the person at the keyboard: who ran sudo, when the launcher runs as root through it.
+  // Root by any other way than "root" (or an explicit uid 0) is worth one warning.
+  User user() {
     const json& user = fields_["user"];
     bool sudo = fields_.value("sudo", false);
-    if (user == "host") return {host_.uid, host_.gid, host_.user_name, sudo};
+    if (user == "host" && host_.sudo_invoker) {
+      const host::SudoInvoker& invoker = *host_.sudo_invoker;
+      derived_origins_["/user"] = {profile_.origin_of("/user").describe() +
+                                       " under sudo: SUDO_UID=" + std::to_string(invoker.uid) +
+                                       ", SUDO_GID=" + std::to_string(invoker.gid) + " (" + invoker.name + ")",
+                                   ""};
+      return {invoker.uid, invoker.gid, invoker.name, sudo};
+    }
+    if (user == "host") {
+      if (host_.uid == 0) warnings_.push_back(root_by_default_warning(profile_.origin_of("/user")));
+      return {host_.uid, host_.gid, host_.user_name, sudo};
+    }
     if (user == "root") return {0, 0, "root", sudo};
     return {user["uid"], user["gid"], user.value("name", std::string("user")), sudo};
   }
@@ -381,8 +403,10 @@ public:
     return plan;
   }
 
-  // Values resolution derived, with where they came from: the NUMA CPU set of the GPUs.
+  // Values resolution derived, with where they came from: the NUMA CPU set of the GPUs, the user
+  // sudo names.
   const std::map<std::string, profile::Origin>& derived_origins() const { return derived_origins_; }
+  const std::vector<std::string>& warnings() const { return warnings_; }
 
 private:
   const Sourced& profile_;
@@ -391,6 +415,7 @@ private:
   const host::PathProbe& paths_;
   GpuHost& gpus_;
   std::map<std::string, profile::Origin> derived_origins_;
+  std::vector<std::string> warnings_;
   std::unordered_set<std::string> allowed_; // the profile's "allow" list
 };
 
@@ -465,7 +490,7 @@ Resolution resolve_plan(const std::string& profile_name, const Sourced& profile,
   Plan plan = resolver.plan(profile_name);
   for (const auto& [pointer, origin] : resolver.derived_origins())
     merged.origins[pointer] = origin;
-  return {std::move(plan), std::move(merged)};
+  return {std::move(plan), std::move(merged), resolver.warnings(), std::nullopt};
 }
 
 } // namespace launcher::plan

@@ -1,11 +1,13 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "host/host_facts.hpp"
 #include "plan/plan.hpp"
 #include "profile/origin.hpp"
+#include "profile/trust.hpp"
 
 namespace launcher::plan {
 
@@ -34,6 +36,11 @@ public:
 struct Resolution {
   Plan plan;
   profile::Sourced profile; // the fields as merged over the defaults, with their origins
+  // What the plan gives away that the user may not know, one line each (no "launcher: warning: "):
+  // an env user that is root because the launcher runs as root. `up` and `render` print them.
+  std::vector<std::string> warnings;
+  // The team file used, and whether what it widens is approved (set by the command's request).
+  std::optional<profile::TeamFileTrust> team_file;
 };
 
 // The defaults every GPU user needs, some sized from the host: a memory limit that leaves the

@@ -11,13 +11,15 @@ std::string_view builtin_profiles_json() {
     using nlohmann::json;
     json profiles{
         {"jupyter",
-         {{"description", "JupyterLab on 127.0.0.1:8888 with a random token; the current directory at /workspace"},
+         {{"description", "JupyterLab on a free port of 127.0.0.1 (kept for the env) with a random token; the current "
+                          "directory at /workspace"},
           {"service", "jupyter"},
-          {"ports", {{{"host", 8888}, {"container", 8888}}}}}},
+          {"ports", {{{"host", "auto"}, {"container", 8888}}}}}},
         {"ssh",
-         {{"description", "sshd on 127.0.0.1:2222, key-only, pinned host key; the current directory at /workspace"},
+         {{"description", "sshd on a free port of 127.0.0.1 (kept for the env), key-only, pinned host key; the current "
+                          "directory at /workspace"},
           {"service", "ssh"},
-          {"ports", {{{"host", 2222}, {"container", 22}}}}}},
+          {"ports", {{{"host", "auto"}, {"container", 22}}}}}},
         {"shell",
          {{"description", "a long-running container to exec into; the current directory at /workspace"},
           {"service", "shell"}}},

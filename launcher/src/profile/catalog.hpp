@@ -1,8 +1,10 @@
 #pragma once
 
 #include <cstddef>
+#include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,9 +31,19 @@ inline constexpr std::size_t max_extends_depth = 64;
 // Where each profile's `extends` leads (defined in catalog.cpp).
 struct ExtendsIndex;
 
+// The team file a catalog holds: where it is, its source's name, the hash of the bytes read.
+struct TeamFile {
+  std::filesystem::path path;
+  std::string source; // its ProfileSource's name, which its values' origins carry
+  std::string sha256;
+  std::vector<VariableRead> variables = {}; // what its ${NAME}s took from the launcher's environment
+};
+
 // Every source, lowest precedence first: built-in < user file < team file.
 struct Catalog {
   std::vector<ProfileSource> sources;
+  std::optional<TeamFile> team = {};    // absent: no team file is used
+  std::string team_search_warning = {}; // a launcher.json the search left unused, and why (profile/trust.hpp)
 
   std::vector<std::string> profile_names() const;
   std::vector<std::string> sources_defining(const std::string& profile) const;

@@ -15,17 +15,8 @@ fs::path user_profile_file(const ProfileLocations& locations) {
   return base / "launcher" / "profiles.json";
 }
 
-std::optional<fs::path> find_team_file(const fs::path& start) {
-  for (fs::path dir = start; !dir.empty(); dir = dir.parent_path()) {
-    fs::path candidate = dir / "launcher.json";
-    // Whatever is there is the team's file: a directory, device, dangling link or link loop is
-    // reported when it is read, never skipped for a parent's file.
-    std::error_code error;
-    fs::file_status status = fs::symlink_status(candidate, error);
-    if (status.type() != fs::file_type::not_found) return candidate;
-    if (dir == dir.root_path()) break;
-  }
-  return std::nullopt;
+TeamFileSearch find_team_file(const ProfileLocations& locations) {
+  return search_team_file(locations.cwd, locations.uid, locations.paths);
 }
 
 Catalog load_catalog(const ProfileLocations& locations) {
@@ -33,14 +24,20 @@ Catalog load_catalog(const ProfileLocations& locations) {
   FieldContext builtin{"built-in", locations.cwd, locations.home, nullptr};
   catalog.sources.push_back(parse_profile_source(builtin_profiles_json(), builtin));
 
+  TeamFileSearch search = find_team_file(locations);
+  catalog.team_search_warning = search.warning;
   std::vector<std::pair<fs::path, bool>> files{{user_profile_file(locations), false}};
-  if (auto team = find_team_file(locations.cwd)) files.emplace_back(*team, true);
-  for (const auto& [file, required] : files) {
-    std::optional<std::string> text = required ? read_file(file) : read_file_if_present(file);
+  if (search.file) files.emplace_back(*search.file, true);
+  for (const auto& [file, team] : files) {
+    std::optional<std::string> text = team ? read_file(file) : read_file_if_present(file);
     if (text) {
       // The name is shown in messages and in render --json's origins: its bytes must be UTF-8.
-      FieldContext context{escape_invalid_utf8(file.string()), file.parent_path(), locations.home, &locations.env};
+      std::vector<VariableRead> reads;
+      FieldContext context{escape_invalid_utf8(file.string()), file.parent_path(), locations.home, &locations.env,
+                           team ? &reads : nullptr};
       catalog.sources.push_back(parse_profile_source(*text, context));
+      // The hash is of the very bytes parsed: approval covers what is used, not a later read.
+      if (team) catalog.team = TeamFile{file, context.source, content_sha256(*text), std::move(reads)};
     }
   }
   return catalog;

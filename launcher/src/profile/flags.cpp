@@ -55,11 +55,36 @@ json parse_volume(const std::string& flag, const std::string& value) {
   return {{"host", parts[0]}, {"container", parts[1]}, {"read_only", mode_given && parts[2] == "ro"}};
 }
 
-json parse_env(const std::string& flag, const std::string& value) {
+// NAME=VALUE, or NAME alone, whose value is taken from the launcher's environment (`env`) as
+// docker run -e NAME takes it: a secret then stays off every command line, the launcher's too.
+json parse_env(const std::string& flag, const std::string& value, const EnvLookup* env) {
   auto equals = value.find('=');
-  if (equals == std::string::npos)
-    throw Error(ExitCode::usage, flag + ": expected NAME=VALUE, found " + quote_for_message(value));
-  return {{value.substr(0, equals), value.substr(equals + 1)}};
+  if (equals != std::string::npos) return {{value.substr(0, equals), value.substr(equals + 1)}};
+  if (!is_environment_name(value))
+    throw Error(ExitCode::usage, flag +
+                                     ": expected NAME=VALUE, or the NAME of a variable set in the environment, found " +
+                                     quote_for_message(value));
+  std::optional<std::string> found = env && *env ? (*env)(value) : std::nullopt;
+  if (!found)
+    throw Error(ExitCode::usage, flag + ": " + value + " is not set in the environment; export it first (-e " + value +
+                                     " takes its value from there, off the command line) or pass " + value + "=VALUE");
+  return {{value, *found}};
+}
+
+// "host" and "root" as the profile writes them; UID:GID[:NAME] as {"uid", "gid", "name"}, whose
+// ranges and name the schema checks.
+json parse_user(const std::string& flag, const std::string& value) {
+  if (value == "host" || value == "root") return value;
+  std::vector<std::string> parts = split(value, ':');
+  auto number = [](const std::string& text) {
+    return !text.empty() && text.size() < 11 && text.find_first_not_of("0123456789") == std::string::npos;
+  };
+  if ((parts.size() != 2 && parts.size() != 3) || !number(parts[0]) || !number(parts[1]))
+    throw Error(ExitCode::usage, flag + ": expected host, root or UID:GID[:NAME], like 1000:1000:alice, found " +
+                                     quote_for_message(value));
+  json user{{"uid", std::stoll(parts[0])}, {"gid", std::stoll(parts[1])}};
+  if (parts.size() == 3) user["name"] = parts[2];
+  return user;
 }
 
 } // namespace
@@ -74,6 +99,10 @@ std::vector<Sourced> flag_layers(const FlagOverrides& flags, const FieldContext&
   std::vector<std::pair<std::string, json>> fragments;
   if (flags.image) fragments.emplace_back(flag_name("--image", *flags.image), json{{"image", *flags.image}});
   if (flags.name) fragments.emplace_back(flag_name("--name", *flags.name), json{{"name", *flags.name}});
+  if (flags.user) {
+    std::string flag = flag_name("--user", *flags.user);
+    fragments.emplace_back(flag, json{{"user", parse_user("command line (" + flag + ")", *flags.user)}});
+  }
   if (flags.gpus) fragments.emplace_back(flag_name("--gpus", *flags.gpus), json{{"gpus", *flags.gpus}});
   for (const auto& port : flags.ports) {
     std::string flag = flag_name("--port", port);
@@ -85,7 +114,7 @@ std::vector<Sourced> flag_layers(const FlagOverrides& flags, const FieldContext&
   }
   for (const auto& variable : flags.env) {
     std::string flag = flag_name("--env", variable);
-    fragments.emplace_back(flag, json{{"env", parse_env("command line (" + flag + ")", variable)}});
+    fragments.emplace_back(flag, json{{"env", parse_env("command line (" + flag + ")", variable, context.env)}});
   }
 
   std::vector<Sourced> layers;

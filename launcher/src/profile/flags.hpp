@@ -14,6 +14,7 @@ struct FlagOverrides {
   std::optional<std::string> gpus;
   std::optional<std::string> image;
   std::optional<std::string> name;
+  std::optional<std::string> user;  // host | root | UID:GID[:NAME]
   std::vector<std::string> ports;   // [IP:]HOST:CONTAINER[/PROTOCOL], HOST may be "auto"
   std::vector<std::string> volumes; // HOST:CONTAINER[:ro|:rw]
   std::vector<std::string> env;     // NAME=VALUE

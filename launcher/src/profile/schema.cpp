@@ -77,7 +77,11 @@ public:
     if (!is_valid_utf8(result)) fail_because(pointer, quote_for_message(result) + " " + not_utf8_for_docker);
     if (context_.env) {
       try {
-        result = interpolate(result, *context_.env);
+        EnvLookup recording = [&](const std::string& name) {
+          if (context_.reads) context_.reads->push_back({pointer, name});
+          return (*context_.env)(name);
+        };
+        result = interpolate(result, recording);
       } catch (const Error& error) {
         fail_because(pointer, error.what());
       }
@@ -270,12 +274,19 @@ public:
       if (!is_environment_name(key))
         fail_because(at, "expected an environment variable name matching [A-Za-z_][A-Za-z0-9_]*, found " +
                              quote_for_message(key));
+      // launcher-init reads its settings from LAUNCHER_* and takes the first of two: a profile's
+      // value would come first (the --env-file precedes the settings) and name the env's user.
+      if (key.rfind("LAUNCHER_", 0) == 0)
+        fail_because(at, key + ": LAUNCHER_* variables are the launcher's own settings for launcher-init (the "
+                               "env's user, services, ports); a profile or -e cannot set them");
       if (item.is_number()) item = item.dump();
       if (!item.is_string()) fail(at, "a string", item);
-      // It reaches docker run as one argument, NAME=VALUE.
-      if (std::size_t size = key.size() + 1 + text(item, at).size(); size > max_argument_bytes)
-        fail_because(at, "NAME=VALUE is at most " + std::to_string(max_argument_bytes) +
-                             " bytes (Linux's limit on one argument), found " + std::to_string(size));
+      // It reaches docker run as one line of an --env-file, never as an argument: the Docker CLI
+      // reads lines of at most 65535 bytes (render::env_file_line_limit); text() refuses line breaks.
+      constexpr std::size_t env_file_line_limit = 65535;
+      if (std::size_t size = key.size() + 1 + text(item, at).size(); size > env_file_line_limit)
+        fail_because(at, "NAME=VALUE is at most " + std::to_string(env_file_line_limit) +
+                             " bytes (the longest line docker run's --env-file reads), found " + std::to_string(size));
     }
   }
 

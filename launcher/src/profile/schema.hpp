@@ -14,11 +14,20 @@
 namespace launcher::profile {
 
 // What validating one source needs to know about where it came from.
+// A ${NAME} that a file's value at `pointer` took from the launcher's environment.
+struct VariableRead {
+  std::string pointer;
+  std::string name;
+
+  bool operator==(const VariableRead& other) const { return pointer == other.pointer && name == other.name; }
+};
+
 struct FieldContext {
-  std::string source;             // shown in every message: a file path, "built-in", a flag
-  std::filesystem::path base_dir; // relative host paths resolve against it
-  std::filesystem::path home;     // "~" expands to it
-  const EnvLookup* env = nullptr; // ${VAR} is expanded only where this is set (files)
+  std::string source;                         // shown in every message: a file path, "built-in", a flag
+  std::filesystem::path base_dir;             // relative host paths resolve against it
+  std::filesystem::path home;                 // "~" expands to it
+  const EnvLookup* env = nullptr;             // ${VAR} is expanded only where this is set (files)
+  std::vector<VariableRead>* reads = nullptr; // where set, every ${NAME} expanded is recorded here
 };
 
 // Length limits, each with its own error. Every profile string ends up as (part of) one argument

@@ -72,8 +72,9 @@ std::string gpus_label(const plan::GpuAssignment& gpus) {
   return "none";
 }
 
-ContainerCommand render_container_command(std::vector<std::string> program, const plan::Plan& plan) {
-  ContainerCommand command{std::move(program), {}, {}};
+ContainerCommand render_container_command(std::vector<std::string> program, const plan::Plan& plan,
+                                          const std::string& env_file) {
+  ContainerCommand command{std::move(program), {}, {}, plan.environment};
   auto option = [&](const char* name, const std::string& value) { command.options.push_back({name, value}); };
   option("--name", plan.env);
   // Never a pull behind the user's back: a missing image is an error saying how to get it.
@@ -107,8 +108,7 @@ ContainerCommand render_container_command(std::vector<std::string> program, cons
   if (forwarding.agent) setting(contract::env::ssh_agent_forwarding, "1");
   if (forwarding.stream_local) setting(contract::env::ssh_stream_local_forwarding, "1");
   if (forwarding.user_rc) setting(contract::env::ssh_user_rc, "1");
-  for (const auto& [name, value] : plan.environment)
-    option("--env", name + "=" + value);
+  if (!plan.environment.empty()) option("--env-file", env_file);
   if (!plan.workdir.empty()) option("--workdir", plan.workdir);
 
   for (const auto& port : plan.ports)
@@ -160,8 +160,15 @@ ContainerCommand render_container_command(std::vector<std::string> program, cons
   return command;
 }
 
-ContainerCommand render_run_command(const std::string& docker, const plan::Plan& plan) {
-  return render_container_command({docker, "run", "-d"}, plan);
+ContainerCommand render_run_command(const std::string& docker, const plan::Plan& plan, const std::string& env_file) {
+  return render_container_command({docker, "run", "-d"}, plan, env_file);
+}
+
+std::string env_file_text(const std::map<std::string, std::string>& environment) {
+  std::string text;
+  for (const auto& [name, value] : environment)
+    text += name + "=" + value + "\n";
+  return text;
 }
 
 std::vector<std::string> ContainerCommand::argv() const {
@@ -173,7 +180,15 @@ std::vector<std::string> ContainerCommand::argv() const {
 }
 
 std::string ContainerCommand::display() const {
-  std::string text = shell_words(program);
+  std::string text;
+  if (!environment.empty()) {
+    std::string names;
+    for (const auto& [name, value] : environment)
+      names += (names.empty() ? "" : " ") + name;
+    text = "# --env-file holds the values of " + names +
+           " (written with mode 0600 by `launcher up` and removed once docker run has read it)\n";
+  }
+  text += shell_words(program);
   for (const auto& option : options)
     text += " \\\n    " + shell_words(option);
   return text + " \\\n    " + shell_words(image_and_command);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -16,18 +17,32 @@ struct ContainerCommand {
   std::vector<std::string> program; // {"docker", "run", "-d"} or {"docker", "create"}
   std::vector<std::vector<std::string>> options;
   std::vector<std::string> image_and_command;
+  // The profile's env (plan.environment): its values are never an argument, where every user of
+  // the host reads them (/proc/PID/cmdline). The options name the file that holds them
+  // (--env-file, its text from env_file_text), which the caller writes with mode 0600.
+  std::map<std::string, std::string> environment;
 
   // The argv to spawn; never passed through a shell.
   std::vector<std::string> argv() const;
-  // Shell-quoted for a human to read and paste: one option per line.
+  // Shell-quoted for a human to read and paste: one option per line, after a comment that names
+  // the variables the env file holds (never their values).
   std::string display() const;
 };
 
-// Pure: the same plan always renders the same command.
-ContainerCommand render_container_command(std::vector<std::string> program, const plan::Plan& plan);
+// Pure: the same plan always renders the same command. `env_file`: where the values of the
+// profile's env will be (`--env-file env_file`, only when it has any).
+ContainerCommand render_container_command(std::vector<std::string> program, const plan::Plan& plan,
+                                          const std::string& env_file);
 
 // `<docker> run -d ...`: the command `up` runs.
-ContainerCommand render_run_command(const std::string& docker, const plan::Plan& plan);
+ContainerCommand render_run_command(const std::string& docker, const plan::Plan& plan, const std::string& env_file);
+
+// The file docker run's --env-file reads: one NAME=VALUE line each, the value verbatim up to the
+// line's end. A value holds no line break and a line at most env_file_line_limit bytes (the schema
+// refuses others).
+std::string env_file_text(const std::map<std::string, std::string>& environment);
+// The Docker CLI reads --env-file with Go's bufio.Scanner: a longer line is "token too long".
+inline constexpr std::size_t env_file_line_limit = 65535;
 
 // One argument quoted for a POSIX shell, unquoted when it is safe as it is.
 std::string shell_quote(const std::string& argument);

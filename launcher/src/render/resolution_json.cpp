@@ -4,14 +4,17 @@
 
 namespace launcher::render {
 
-nlohmann::json resolution_json(const std::string& docker, const plan::Resolution& resolution) {
+nlohmann::json resolution_json(const std::string& docker, const plan::Resolution& resolution,
+                               const std::string& env_file) {
   nlohmann::json origins = nlohmann::json::object();
   for (const auto& [pointer, origin] : resolution.profile.origins)
     origins[pointer] = origin.describe();
-  return {{"argv", render_run_command(docker, resolution.plan).argv()},
+  return {{"argv", render_run_command(docker, resolution.plan, env_file).argv()},
           {"plan", plan::to_json(resolution.plan)},
           {"plan_hash", plan::plan_hash(resolution.plan)},
-          {"origins", origins}};
+          {"origins", origins},
+          // Which team file was used and whether what it widens is approved; null without one.
+          {"team_file", resolution.team_file ? profile::trust_json(*resolution.team_file) : nlohmann::json(nullptr)}};
 }
 
 } // namespace launcher::render

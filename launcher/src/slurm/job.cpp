@@ -90,7 +90,10 @@ std::string PinnedImage::run_reference() const {
 
 std::string job_name(const plan::Plan& plan) { return "launcher-" + plan.env; }
 
-int rendezvous_port(long long job_id) { return rendezvous_port_base + static_cast<int>(job_id % rendezvous_port_span); }
+std::string env_file_template(const std::string& directory, const plan::Plan& plan) {
+  return (directory.empty() || directory.back() != '/' ? directory + "/" : directory) + "." + job_name(plan) +
+         "-XXXXXX.env";
+}
 
 const std::vector<std::pair<std::string, std::string>>& job_environment_defaults() {
   // One OpenMP thread per rank unless the profile says otherwise (torchrun's own default, said

@@ -67,7 +67,15 @@ struct Job {
   JobRequest request;
   ClusterSettings cluster;
   PinnedImage image;
+  // The absolute path of the job's file of the profile's env values (render::env_file_text), mode
+  // 0600, in the job's working directory, which every node shares; the script names it, never a
+  // value. Unused when the profile sets no env.
+  std::string env_file;
 };
+
+// Where `submit` writes the job's env file: a mkstemps template in `directory` (the job's working
+// directory), "XXXXXX" replaced by the file's unique part.
+std::string env_file_template(const std::string& directory, const plan::Plan& plan);
 
 // What `submit --dry-run --json` prints: {"dry_run": true, "name", "image", "nodes",
 // "gpus_per_node", "processes_per_node", "runtime", "script": the sbatch script as --dry-run prints
@@ -78,11 +86,10 @@ nlohmann::json dry_run_json(const Job& job, const std::string& script);
 std::string job_name(const plan::Plan& plan);
 inline constexpr const char* job_comment_prefix = "launcher-image=";
 
-// Rendezvous ports are derived from the job id in the script: base + id % span, so that two jobs
-// sharing a first node rarely collide.
-inline constexpr int rendezvous_port_base = 40000;
-inline constexpr int rendezvous_port_span = 10000;
-int rendezvous_port(long long job_id);
+// Rendezvous ports are drawn at random per job in the script (rendezvous_block), below Linux's
+// default ephemeral range (32768-60999), where torchrun's own workers' store takes its port.
+inline constexpr int rendezvous_port_first = 20000;
+inline constexpr int rendezvous_port_count = 12768;
 
 // Environment defaults for NCCL and OpenMP written into every job; the profile's env overrides each.
 const std::vector<std::pair<std::string, std::string>>& job_environment_defaults();

@@ -44,15 +44,6 @@ std::string sbatch_header(const Job& job) {
   return text;
 }
 
-std::string rendezvous_block() {
-  return "# torchrun's c10d rendezvous: the first node of the job, on a port derived from the job id.\n"
-         "first_node=$(scontrol show hostnames \"$SLURM_JOB_NODELIST\" | head -n 1)\n"
-         "first_address=$(scontrol show node -o \"$first_node\" | sed -n 's/.* NodeAddr=\\([^ ]*\\).*/\\1/p')\n"
-         "export LAUNCHER_RENDEZVOUS=\"${first_address:-$first_node}:$((" +
-         std::to_string(rendezvous_port_base) + " + SLURM_JOB_ID % " + std::to_string(rendezvous_port_span) +
-         "))\"\n\n";
-}
-
 // torchrun and its arguments as shell words; the node's rank and the rendezvous are expanded
 // where the words are run, on the node. The first node hosts the rendezvous store: said
 // explicitly, since torchrun's guess (does the endpoint name this machine?) is true for every
@@ -76,12 +67,36 @@ std::map<std::string, std::string> job_environment(const plan::Plan& plan) {
   return environment;
 }
 
+// The job's env file: named once at the top of the script (never a value in it), removed when the
+// batch script ends, whichever way.
+std::string env_file_block(const Job& job) {
+  if (job.plan.environment.empty()) return "";
+  return "# The values of the profile's env are in this file (mode 0600, written by `launcher submit`), never in\n"
+         "# this script or on a command line; it goes when the job ends.\n"
+         "export LAUNCHER_ENV_FILE=" +
+         shell_quote(job.env_file) +
+         "\n"
+         "trap 'rm -f -- \"$LAUNCHER_ENV_FILE\"' EXIT\n"
+         "trap 'exit 143' TERM INT\n\n";
+}
+
+// A node that cannot read the job's env file says why instead of starting a container without it.
+std::string env_file_check() {
+  return "  if [[ ! -r $LAUNCHER_ENV_FILE ]]; then\n"
+         "    echo \"launcher: node $node: cannot read $LAUNCHER_ENV_FILE, the job's env file; the job's working \" "
+         "\\\n"
+         "      \"directory must be on a filesystem every node shares\" >&2\n"
+         "    return 1\n"
+         "  fi\n";
+}
+
 // `docker run`'s options from the plan, as `up` renders them, less what a node decides itself
 // (name, network, GPUs, the env's labels) and what a batch job has no use for (ports, restarts).
+// The defaults the profile's env leaves are options; its own values come from the job's env file.
 std::vector<std::vector<std::string>> node_run_options(const Job& job) {
   plan::Plan plan = job.plan;
   plan.environment = job_environment(plan);
-  render::ContainerCommand rendered = render::render_container_command({"docker", "run"}, plan);
+  render::ContainerCommand rendered = render::render_container_command({"docker", "run"}, plan, "");
   static const std::vector<std::string> decided_on_node{"--name", "--network", "--publish", "--restart", "--gpus"};
   std::vector<std::vector<std::string>> options;
   for (const auto& option : rendered.options) {
@@ -92,6 +107,11 @@ std::vector<std::vector<std::string>> node_run_options(const Job& job) {
         !starts_with(value, contract::label::profile))
       continue;
     if (name == "--env" && value == "NVIDIA_VISIBLE_DEVICES=void" && job.request.gpus_per_node > 0) continue;
+    if (name == "--env-file") {
+      for (const auto& [variable, default_value] : plan.environment)
+        if (!job.plan.environment.count(variable)) options.push_back({"--env", variable + "=" + default_value});
+      continue;
+    }
     options.push_back(option);
   }
   return options;
@@ -130,6 +150,8 @@ std::string docker_script(const Job& job) {
   text += "export image=" + shell_quote(job.image.name) + "\n";
   text += "export digest=" + shell_quote(job.image.digest) + "\n";
   text += "export run_reference=" + shell_quote(job.image.run_reference()) + "\n";
+  // First: from here on, whatever ends the script (a failed step, a signal) removes the env file.
+  text += env_file_block(job);
   text += rendezvous_block();
   text += "# Each node's name with the address Slurm reaches it at (IPv4 ones; others resolve as they are).\n"
           "LAUNCHER_NODE_ADDRESSES=$(scontrol show node -o \"$SLURM_JOB_NODELIST\" |\n"
@@ -163,6 +185,7 @@ std::string docker_script(const Job& job) {
     gpus = " \\\n    --gpus \"\\\"device=$gpus\\\"\"";
   }
   if (!plan.create_directories.empty()) text += "  mkdir -p " + render::shell_words(plan.create_directories) + "\n";
+  if (!plan.environment.empty()) text += env_file_check();
   text += "  local hosts=()\n"
           "  for entry in $LAUNCHER_NODE_ADDRESSES; do hosts+=(--add-host \"$entry\"); done\n";
   text += "  trap 'docker rm --force \"$container\" >/dev/null 2>&1 || true' EXIT\n";
@@ -172,6 +195,7 @@ std::string docker_script(const Job& job) {
           "=$node\"     --network host --hostname \"$node\" \"${hosts[@]}\"" + gpus;
   for (const auto& option : node_run_options(job))
     text += " \\\n    " + render::shell_words(option);
+  if (!plan.environment.empty()) text += " \\\n    --env-file \"$LAUNCHER_ENV_FILE\"";
   text +=
       " \\\n    \"$run_reference\" " + torchrun_words(job) + " \\\n    " + render::shell_words(plan.command) + " &\n";
   // --hostname: torchrun's rendezvous tells agents apart by host name and process id, and every
@@ -202,13 +226,18 @@ std::string pyxis_image(const PinnedImage& image) {
 std::string pyxis_script(const Job& job) {
   const plan::Plan& plan = job.plan;
   std::string text = sbatch_header(job);
+  // First: from here on, whatever ends the script (a failed step, a signal) removes the env file.
+  text += env_file_block(job);
   text += rendezvous_block();
-  text += "# The containers' environment (no secrets): set here, handed over by name with --container-env.\n";
+  text += "# The containers' environment, handed over by name with --container-env: the defaults set here,\n"
+          "# the profile's env read from the job's env file by the shell itself (no command line holds a value).\n";
   std::vector<std::string> names;
   for (const auto& [name, value] : job_environment(plan)) {
-    text += "export " + name + "=" + shell_quote(value) + "\n";
+    if (!plan.environment.count(name)) text += "export " + name + "=" + shell_quote(value) + "\n";
     names.push_back(name);
   }
+  if (!plan.environment.empty())
+    text += "while IFS= read -r line; do export \"${line%%=*}=${line#*=}\"; done <\"$LAUNCHER_ENV_FILE\"\n";
   names.push_back("LAUNCHER_RENDEZVOUS");
   text += "\n";
   std::vector<std::string> mounts;
@@ -234,6 +263,37 @@ std::string pyxis_script(const Job& job) {
 
 std::string render_script(const Job& job) {
   return job.cluster.runtime == Runtime::docker ? docker_script(job) : pyxis_script(job);
+}
+
+// The port is drawn here, in the batch step, from the kernel's random source, not derived from
+// the job id: another user cannot know it before the job starts, so cannot listen there first and
+// be the store the other nodes connect to. A port that answers on the first node is drawn again.
+// `sed -n 1p`, not `head`, reads all of scontrol's list: scontrol writing on into a pipe head has
+// closed dies of SIGPIPE, and pipefail ends the script.
+std::string rendezvous_block() {
+  const std::string first = std::to_string(rendezvous_port_first);
+  const std::string count = std::to_string(rendezvous_port_count);
+  return "# torchrun's c10d rendezvous: the first node of the job, at the address Slurm reaches it by, on a\n"
+         "# port drawn at random for this job; srun hands it to every node in the environment.\n"
+         "first_node=$(scontrol show hostnames \"$SLURM_JOB_NODELIST\" | sed -n 1p)\n"
+         "first_address=$(scontrol show node -o \"$first_node\" | sed -n 's/.* NodeAddr=\\([^ ]*\\).*/\\1/p')\n"
+         "first_address=${first_address:-$first_node}\n"
+         "rendezvous_port=\n"
+         "for _ in $(seq 100); do\n"
+         "  port=$((" +
+         first + " + $(od -An -N4 -tu4 /dev/urandom) % " + count +
+         "))\n"
+         "  if ! timeout 2 bash -c ': </dev/tcp/$0/$1' \"$first_address\" \"$port\" 2>/dev/null; then\n"
+         "    rendezvous_port=$port\n"
+         "    break\n"
+         "  fi\n"
+         "done\n"
+         "if [[ -z $rendezvous_port ]]; then\n"
+         "  echo \"launcher: 100 random ports on $first_address were all in use; no rendezvous port for torchrun\" "
+         ">&2\n"
+         "  exit 1\n"
+         "fi\n"
+         "export LAUNCHER_RENDEZVOUS=\"$first_address:$rendezvous_port\"\n\n";
 }
 
 } // namespace launcher::slurm

@@ -20,4 +20,10 @@ inline constexpr const char* label_node = "io.launcher.slurm-node";
 // an image pinned only by a local image ID).
 std::string render_script(const Job& job);
 
+// The script's rendezvous lines: they export LAUNCHER_RENDEZVOUS=ADDRESS:PORT, the first node's
+// NodeAddr (its name when Slurm has none) and a port drawn from /dev/urandom in
+// [rendezvous_port_first, +rendezvous_port_count) that nothing answers on yet. torchrun's c10d
+// store listens on that port on every interface of the first node (it has no bind address).
+std::string rendezvous_block();
+
 } // namespace launcher::slurm

@@ -16,10 +16,30 @@ set -euo pipefail
 export image=registry.example.com:5000/team/pytorch:2.7.1
 export digest=sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 export run_reference=registry.example.com:5000/team/pytorch@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
-# torchrun's c10d rendezvous: the first node of the job, on a port derived from the job id.
-first_node=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)
+# The values of the profile's env are in this file (mode 0600, written by `launcher submit`), never in
+# this script or on a command line; it goes when the job ends.
+export LAUNCHER_ENV_FILE=/home/alice/project/.launcher-project-shell-a1B2c3.env
+trap 'rm -f -- "$LAUNCHER_ENV_FILE"' EXIT
+trap 'exit 143' TERM INT
+
+# torchrun's c10d rendezvous: the first node of the job, at the address Slurm reaches it by, on a
+# port drawn at random for this job; srun hands it to every node in the environment.
+first_node=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | sed -n 1p)
 first_address=$(scontrol show node -o "$first_node" | sed -n 's/.* NodeAddr=\([^ ]*\).*/\1/p')
-export LAUNCHER_RENDEZVOUS="${first_address:-$first_node}:$((40000 + SLURM_JOB_ID % 10000))"
+first_address=${first_address:-$first_node}
+rendezvous_port=
+for _ in $(seq 100); do
+  port=$((20000 + $(od -An -N4 -tu4 /dev/urandom) % 12768))
+  if ! timeout 2 bash -c ': </dev/tcp/$0/$1' "$first_address" "$port" 2>/dev/null; then
+    rendezvous_port=$port
+    break
+  fi
+done
+if [[ -z $rendezvous_port ]]; then
+  echo "launcher: 100 random ports on $first_address were all in use; no rendezvous port for torchrun" >&2
+  exit 1
+fi
+export LAUNCHER_RENDEZVOUS="$first_address:$rendezvous_port"
 
 # Each node's name with the address Slurm reaches it at (IPv4 ones; others resolve as they are).
 LAUNCHER_NODE_ADDRESSES=$(scontrol show node -o "$SLURM_JOB_NODELIST" |
@@ -46,6 +66,11 @@ run_on_node() {
     echo "launcher: node $node: Slurm allocated no GPUs here; the job asked for 4 per node" >&2
     return 1
   fi
+  if [[ ! -r $LAUNCHER_ENV_FILE ]]; then
+    echo "launcher: node $node: cannot read $LAUNCHER_ENV_FILE, the job's env file; the job's working " \
+      "directory must be on a filesystem every node shares" >&2
+    return 1
+  fi
   local hosts=()
   for entry in $LAUNCHER_NODE_ADDRESSES; do hosts+=(--add-host "$entry"); done
   trap 'docker rm --force "$container" >/dev/null 2>&1 || true' EXIT
@@ -61,7 +86,6 @@ run_on_node() {
     --env LAUNCHER_USER=alice \
     --env LAUNCHER_WORKDIR=/workspace \
     --env NCCL_ASYNC_ERROR_HANDLING=1 \
-    --env NCCL_DEBUG=INFO \
     --env OMP_NUM_THREADS=1 \
     --env TORCH_NCCL_ASYNC_ERROR_HANDLING=1 \
     --workdir /workspace \
@@ -83,6 +107,7 @@ run_on_node() {
     --memory-swap 58982m \
     --cpu-shares 1024 \
     --pids-limit 32768 \
+    --env-file "$LAUNCHER_ENV_FILE" \
     "$run_reference" python3 -m torch.distributed.run --nnodes=2 --nproc_per_node=4 --node_rank="$SLURM_NODEID" --rdzv_backend=c10d --rdzv_endpoint="$LAUNCHER_RENDEZVOUS" --rdzv_id="$SLURM_JOB_ID" --rdzv_conf=is_host="$((SLURM_NODEID == 0))" \
     train.py --note 'it'\''s a #test; $HOME' &
   wait $!

@@ -8,16 +8,37 @@
 # the nodes meet at the first one.
 set -euo pipefail
 
-# torchrun's c10d rendezvous: the first node of the job, on a port derived from the job id.
-first_node=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)
-first_address=$(scontrol show node -o "$first_node" | sed -n 's/.* NodeAddr=\([^ ]*\).*/\1/p')
-export LAUNCHER_RENDEZVOUS="${first_address:-$first_node}:$((40000 + SLURM_JOB_ID % 10000))"
+# The values of the profile's env are in this file (mode 0600, written by `launcher submit`), never in
+# this script or on a command line; it goes when the job ends.
+export LAUNCHER_ENV_FILE=/home/alice/project/.launcher-project-shell-a1B2c3.env
+trap 'rm -f -- "$LAUNCHER_ENV_FILE"' EXIT
+trap 'exit 143' TERM INT
 
-# The containers' environment (no secrets): set here, handed over by name with --container-env.
+# torchrun's c10d rendezvous: the first node of the job, at the address Slurm reaches it by, on a
+# port drawn at random for this job; srun hands it to every node in the environment.
+first_node=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | sed -n 1p)
+first_address=$(scontrol show node -o "$first_node" | sed -n 's/.* NodeAddr=\([^ ]*\).*/\1/p')
+first_address=${first_address:-$first_node}
+rendezvous_port=
+for _ in $(seq 100); do
+  port=$((20000 + $(od -An -N4 -tu4 /dev/urandom) % 12768))
+  if ! timeout 2 bash -c ': </dev/tcp/$0/$1' "$first_address" "$port" 2>/dev/null; then
+    rendezvous_port=$port
+    break
+  fi
+done
+if [[ -z $rendezvous_port ]]; then
+  echo "launcher: 100 random ports on $first_address were all in use; no rendezvous port for torchrun" >&2
+  exit 1
+fi
+export LAUNCHER_RENDEZVOUS="$first_address:$rendezvous_port"
+
+# The containers' environment, handed over by name with --container-env: the defaults set here,
+# the profile's env read from the job's env file by the shell itself (no command line holds a value).
 export NCCL_ASYNC_ERROR_HANDLING=1
-export NCCL_DEBUG=INFO
 export OMP_NUM_THREADS=1
 export TORCH_NCCL_ASYNC_ERROR_HANDLING=1
+while IFS= read -r line; do export "${line%%=*}=${line#*=}"; done <"$LAUNCHER_ENV_FILE"
 
 srun --nodes=2 --ntasks-per-node=1 --kill-on-bad-exit=1 \
   '--container-image=registry.example.com:5000#team/pytorch@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' \
