@@ -52,8 +52,13 @@ if [[ "${READONLY_ROOT_OUTER_NS:-}" != "" ]]; then
     if ! mount -o remount,bind,ro "$point" 2>/dev/null; then
       if is_read_only "$options"; then
         printf 'readonly-root.sh: %s is already read-only; left as it is\n' "$point" >&2
+      # A mount the engine is making or removing meanwhile (a container's root file system under
+      # /var/lib/docker) can refuse the remount. Detached here (this namespace only: its mounts
+      # are private), its path falls to the mount beneath, which is made read-only after it.
+      elif umount --lazy "$point" 2>/dev/null; then
+        printf 'readonly-root.sh: %s could not be made read-only; detached in this namespace\n' "$point" >&2
       else
-        die "cannot remount $point read-only; not running the command" 3
+        die "cannot remount $point read-only or detach it; not running the command" 3
       fi
     fi
   done
