@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Prints the compatibility table of images/matrix.json as Markdown, for the README."""
+"""Prints the compatibility table of images/matrix.json as Markdown, for docs/images.md (CTest docs.links compares)."""
 import json
 import pathlib
 

@@ -55,6 +55,17 @@ TEST_CASE("the version and help flags exit 0", "[cli]") {
   CHECK(help.out.find("profiles") != std::string::npos);
 }
 
+TEST_CASE("every command that takes an environment calls it ENV in its usage line, as docs/commands.md does", "[cli]") {
+  for (std::string command : {"down", "logs", "exec", "ssh", "ssh-config", "open", "snapshot", "doctor"}) {
+    CAPTURE(command);
+    Outcome help = run_cli({command, "--help"});
+    CHECK(help.code == 0);
+    std::string usage = help.out.substr(help.out.find("Usage:"));
+    usage = usage.substr(0, usage.find('\n'));
+    CHECK(usage.find("ENV") != std::string::npos);
+  }
+}
+
 TEST_CASE("every exception a command lets out ends as one line and an exit code", "[cli]") {
   auto report = [](const std::function<int()>& action) {
     std::ostringstream err;

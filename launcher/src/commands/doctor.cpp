@@ -31,7 +31,7 @@ void add_doctor_command(CLI::App& app, Context& context) {
       "doctor",
       "check that this host can run a profile's container (driver, CUDA, GPUs, toolkit, Docker) and say how to fix it");
   add_profile_options(*command, options->request);
-  command->add_option("env", options->env, "examine this running environment instead of a profile");
+  command->add_option("ENV", options->env, "examine this running environment instead of a profile");
   command->add_flag("--json", options->json, "print the checks and the facts as JSON");
   command->add_flag("--gpu", options->gpu,
                     "with ENV: also run the image's gpu-check and gpu-probe inside it and show their table");

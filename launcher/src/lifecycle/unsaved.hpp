@@ -17,7 +17,7 @@ inline constexpr const char* package_record = "/usr/local/share/launcher/package
 inline constexpr const char* package_lister = "/usr/local/share/launcher/list_packages.py";
 
 // Places whose changes never count: temporary, cache and log places, and what launcher-init
-// rewrites at every start. The one list; README's `down` section shows it.
+// rewrites at every start. The one list; docs/commands.md's `down` section shows it.
 const std::vector<std::string>& regenerated_paths();
 // Under the user's home only: files that tools regenerate.
 const std::vector<std::string>& regenerated_home_entries();
@@ -28,7 +28,7 @@ bool is_regenerated(const std::string& path, const std::string& home);
 // Where a home keeps secrets: shell and IPython histories, SSH keys, tokens and credentials of
 // Hugging Face, cloud and registry clients, Jupyter's runtime files (tokens). Relative to a home;
 // '*' matches within one path component. `snapshot` leaves each out unless named with --include,
-// and `down` lists them as work a removal loses, never as regenerated. The one list; README's
+// and `down` lists them as work a removal loses, never as regenerated. The one list; docs/commands.md's
 // `snapshot` section shows it.
 const std::vector<std::string>& home_secret_patterns();
 // The secret path (one of the patterns, in one of `homes`) that is `path` or holds it, or "".
