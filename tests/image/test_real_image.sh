@@ -4,7 +4,8 @@
 # any layer, no secret in `docker history`, no CUDA compiler in the runtime variant, gpu-check
 # (built against the wheel's CUDA LibTorch) run by `doctor --gpu`, and Jupyter
 # Server 2 with JupyterLab behind `launcher up`: 403 without or with a wrong token, 200 with the
-# right one by header, a foreign Host refused, Chromium on the login URL shows JupyterLab.
+# right one by header, a foreign Host refused, Chromium on the login URL shows JupyterLab with no
+# news or update prompt (and a screenshot of it), and JupyterLab's server reaches out for neither.
 #   tests/image/test_real_image.sh BUILD_DIR
 set -euo pipefail
 # 77 is CTest's "skipped"; under LAUNCHER_E2E_REQUIRED=1 (CI) a skip is a failure.
@@ -62,6 +63,46 @@ sys.exit(1 if bad else 0)
 }
 check "no wheel or pip cache file in any layer" no_wheel_in_layers
 
+# A team server is often offline and shared (images/jupyter/): JupyterLab's server fetches neither
+# the news feed nor PyPI's latest release, even when its news and update endpoints are asked. The
+# two hosts resolve to a listener in the container, which counts the connections that come; the
+# server is started as launcher-init starts it (`jupyter-lab --config=FILE`).
+outbound_attempts() {
+  "$docker" run --rm -i --name "real-image-outbound-$$" --entrypoint python3 --add-host jupyterlab.github.io:127.0.0.1 \
+    --add-host pypi.org:127.0.0.1 "$image" - <<'PY'
+import socket, subprocess, threading, time, urllib.request
+
+listener = socket.create_server(("127.0.0.1", 443))
+connections = []
+def count_connections():  # closing at once fails the fetch fast instead of at its timeout
+    while True:
+        peer, _ = listener.accept()
+        connections.append(peer.getpeername())
+        peer.close()
+threading.Thread(target=count_connections, daemon=True).start()
+
+with open("/tmp/probe_config.py", "w") as config:
+    config.write("c.IdentityProvider.token = 'probe'\nc.ServerApp.ip = '127.0.0.1'\nc.ServerApp.port = 8888\n"
+                 "c.ServerApp.open_browser = False\nc.ServerApp.allow_root = True\nc.ServerApp.root_dir = '/tmp'\n")
+server = subprocess.Popen(["jupyter-lab", "--config=/tmp/probe_config.py"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def get(path):
+    request = urllib.request.Request("http://127.0.0.1:8888" + path, headers={"Authorization": "token probe"})
+    return urllib.request.urlopen(request, timeout=60).read()
+for _ in range(240):
+    try:
+        get("/api/status")
+        break
+    except OSError:
+        time.sleep(0.5)
+get("/lab/api/news")
+get("/lab/api/update")
+server.terminate()
+print(len(connections))
+PY
+}
+check "JupyterLab's server fetches no news and checks PyPI for no update" test "$(outbound_attempts)" = 0
+
 # Jupyter behind launcher up.
 launcher="$build/launcher"
 work="$(mktemp -d)"
@@ -84,6 +125,14 @@ check "403 without a token" test "$(status "$base/api/status")" = 403
 check "403 with a wrong token" test "$(status -H 'Authorization: token wrong' "$base/api/status")" = 403
 check "200 with the right token by header" test "$(status -H "Authorization: token $token" "$base/api/status")" = 200
 check "a foreign Host is refused" test "$(status -H "Authorization: token $token" -H 'Host: evil.example' "$base/api/status")" = 403
+# The lab's default settings (overrides.json) answer JupyterLab's news question with no and turn
+# its update check off, so the page neither asks nor calls the news and update endpoints.
+notification_defaults() {
+  curl -s -H "Authorization: token $token" "$base/lab/api/settings/@jupyterlab/apputils-extension:notification" |
+    python3 -c 'import json, sys; properties = json.load(sys.stdin)["schema"]["properties"]
+print(properties["fetchNews"]["default"], properties["checkForUpdates"]["default"])'
+}
+check "JupyterLab's settings: fetchNews false, checkForUpdates false" test "$(notification_defaults)" = "false False"
 if command -v chromium >/dev/null; then
   profile="$(mktemp -d)"  # outside the project folder, which the container serves
   browse() { chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
@@ -91,6 +140,12 @@ if command -v chromium >/dev/null; then
   page="$(browse --dump-dom "$url")"
   shows_jupyterlab() { grep -q 'jp-LabShell\|jp-DirListing' <<<"$page" && grep -q seen-in-the-browser.txt <<<"$page"; }
   check "Chromium on the login URL shows JupyterLab with the project's files" shows_jupyterlab
+  # The news question is a toast ("Would you like to get notified about official Jupyter news?"), an
+  # update a toast too; both count in the status bar's notification center.
+  asks_nothing() {
+    ! grep -q 'official Jupyter news\|newer version' <<<"$page" && grep -q 'jp-Notification-Status-Text">0<' <<<"$page"
+  }
+  check "JupyterLab asks nothing about news or updates (no toast, no notification)" asks_nothing
   mkdir -p "$build/test-artifacts"
   browse --window-size=1280,800 --screenshot="$build/test-artifacts/jupyterlab-real-image.png" "$url" >/dev/null || true
   check "screenshot kept in build/test-artifacts/jupyterlab-real-image.png" test -s "$build/test-artifacts/jupyterlab-real-image.png"
