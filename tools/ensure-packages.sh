@@ -92,7 +92,13 @@ Pin: release n=trixie
 Pin-Priority: 990
 EOF_PIN
 fi
+# Another apt or dpkg run (unattended-upgrades after boot, a CI job) is waited for, not failed on;
+# DPkg::Lock::Timeout covers a run that takes the lock between the wait and apt-get.
+apt_get() {
+  "$(dirname "$0")/wait-apt-lock.sh"
+  apt-get -o DPkg::Lock::Timeout=300 "$@"
+}
 echo "installing missing Debian packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+apt_get update -q
+apt_get install -y -q --no-install-recommends "${missing[@]}"
