@@ -12,8 +12,11 @@ CMAKE_FLAGS ?=
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-# Builds use Debian's docker.io client when present: it has BuildKit built in.
-BUILD_DOCKER ?= $(shell test -x /usr/bin/docker && echo /usr/bin/docker || echo docker)
+# The Docker CLI of image builds: BUILD_DOCKER=... when given, else what tools/build-docker.sh
+# prints when a recipe runs, after the packages are installed (Debian's docker.io client when
+# present: it has BuildKit built in).
+BUILD_DOCKER ?=
+export BUILD_DOCKER
 
 .PHONY: all test test-asan fuzz lint image real-image bench up clean
 
@@ -36,7 +39,7 @@ test:
 image: all
 	@tools/ensure-docker.sh
 	@images/make-base.sh
-	$(BUILD)/launcher --docker $(BUILD_DOCKER) build --offline --cuda cpu --test --json > $(BUILD)/image.json
+	$(BUILD)/launcher --docker "$$(tools/build-docker.sh)" build --offline --cuda cpu --test --json > $(BUILD)/image.json
 	sed -n 's/.*"tag":"\([^"]*\)".*/\1/p' $(BUILD)/image.json > $(BUILD)/image-tag
 	@echo "image: $$(cat $(BUILD)/image-tag)"
 
@@ -49,7 +52,7 @@ REAL_IMAGE_REGISTRY ?=
 real-image: all
 	@tools/ensure-docker.sh
 	@images/make-base.sh
-	$(BUILD)/launcher --docker $(BUILD_DOCKER) build $(REAL_IMAGE_ROW) --variant runtime --test --json \
+	$(BUILD)/launcher --docker "$$(tools/build-docker.sh)" build $(REAL_IMAGE_ROW) --variant runtime --test --json \
 	  $(if $(REAL_IMAGE_REGISTRY),--registry $(REAL_IMAGE_REGISTRY)) > $(BUILD)/real-image.json
 	sed -n 's/.*"tag":"\([^"]*\)".*/\1/p' $(BUILD)/real-image.json > $(BUILD)/real-image-tag
 	@echo "real image: $$(cat $(BUILD)/real-image-tag)"
@@ -89,7 +92,7 @@ up:
 	@tools/ensure-packages.sh up
 	$(CONFIGURE)
 	cmake --build $(BUILD) -j $(JOBS) --target launcher
-	BUILD_DOCKER=$(BUILD_DOCKER) tools/up.sh $(BUILD)/launcher
+	tools/up.sh $(BUILD)/launcher
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

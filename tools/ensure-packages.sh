@@ -108,8 +108,12 @@ fi
 if engine_from_newer_suite && ! suite_added sid; then
   add_suite sid
 fi
-# Waits for another apt or dpkg run (unattended-upgrades after boot) instead of failing at once.
-apt_get() { apt-get -o DPkg::Lock::Timeout=300 "$@"; }
+# Another apt or dpkg run (unattended-upgrades after boot, a CI job) is waited for, not failed on;
+# DPkg::Lock::Timeout covers a run that takes the lock between the wait and apt-get.
+apt_get() {
+  "$(dirname "$0")/wait-apt-lock.sh"
+  apt-get -o DPkg::Lock::Timeout=300 "$@"
+}
 export DEBIAN_FRONTEND=noninteractive
 apt_get update -q
 if engine_from_newer_suite; then

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 launcher=${1:-build/launcher}
-build_docker=${BUILD_DOCKER:-docker}
+build_docker=$(tools/build-docker.sh)
 tools/ensure-docker.sh
 
 if [[ -e /proc/driver/nvidia/version ]] && docker info --format '{{json .Runtimes}}' | grep -q nvidia; then

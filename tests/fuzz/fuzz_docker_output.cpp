@@ -3,10 +3,12 @@
 // 1 the inspect of many (ps --all, choose_environment), 2 `docker ps --format` lines,
 // 3 `docker version` / `docker info` (rest cut at a NUL), 4 `docker image inspect` labels,
 // 5 doctor ENV's container inspect, 6 `docker image inspect` for pin, 7 the engine's stderr (and
-// a container's log) as every error message shows it, 8 `docker ps` lines as `ps` prints them.
-// Invariant: no message made of the engine's text holds a raw control character (7, 8).
+// a container's log) as every error message shows it, 8 `docker ps` lines as `ps` prints them,
+// 9 `docker version --format '{{json .Client}}'` as `build` reads it, and its refusal.
+// Invariant: no message made of the engine's text holds a raw control character (7, 8, 9).
 #include <cstdlib>
 
+#include "build/buildkit.hpp"
 #include "core/text.hpp"
 #include "docker/docker.hpp"
 #include "doctor/checks.hpp"
@@ -81,7 +83,7 @@ void read_engine_stderr(std::string_view text) {
 
 void read(std::uint8_t reader, std::string_view text) {
   const matrix::Matrix& matrix = matrix::embedded_matrix();
-  switch (reader % 9) {
+  switch (reader % 10) {
   case 0:
     read_environment(docker::parse_inspect_output(text, "docker container inspect"));
     break;
@@ -129,6 +131,12 @@ void read(std::uint8_t reader, std::string_view text) {
                                 container.labels.at("io.launcher.env"), container.labels.at("io.launcher.gpus")})
         require_escaped(escape_control_characters(field));
     break;
+  case 9: {
+    build::DockerClient client{"docker", build::parse_client_version(text, "docker version"), false};
+    (void)build::buildkit_of(client);
+    require_escaped(build::missing_buildkit_message(client));
+    break;
+  }
   }
 }
 

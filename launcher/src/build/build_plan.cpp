@@ -1,7 +1,5 @@
 #include "build/build_plan.hpp"
 
-#include <regex>
-
 #include "core/error.hpp"
 #include "core/json_reader.hpp"
 
@@ -104,10 +102,6 @@ std::map<std::string, std::string> label_args(const json& torch_facts, const mat
 std::string offline_tag(const json& torch_facts, const std::string& registry) {
   std::string torch = JsonReader(torch_facts, "torch_facts.py").at("torch").string();
   return with_registry(registry, "pytorch-cpu:" + torch + "-debian12");
-}
-
-std::string without_cache_mounts(const std::string& dockerfile) {
-  return std::regex_replace(dockerfile, std::regex("RUN --mount=type=(cache|bind),[^ ]+ "), "RUN ");
 }
 
 std::vector<std::string> build_arg_options(const std::map<std::string, std::string>& args) {

@@ -42,9 +42,6 @@ std::map<std::string, std::string> label_args(const nlohmann::json& torch_facts,
 // The tag of an offline build: pytorch-cpu:<the torch version it reports>-debian12.
 std::string offline_tag(const nlohmann::json& torch_facts, const std::string& registry);
 
-// The Dockerfile without BuildKit-only cache and bind mounts, for the legacy builder.
-std::string without_cache_mounts(const std::string& dockerfile);
-
 // `--build-arg NAME=VALUE` pairs, sorted by name.
 std::vector<std::string> build_arg_options(const std::map<std::string, std::string>& args);
 

@@ -10,13 +10,12 @@
 #include <fmt/format.h>
 
 #include "build/build_plan.hpp"
+#include "build/buildkit.hpp"
 #include "core/error.hpp"
 #include "core/json_reader.hpp"
-#include "core/read_file.hpp"
 #include "core/text.hpp"
 #include "docker/docker.hpp"
 #include "host/host_facts.hpp"
-#include "matrix/version.hpp"
 #include "process/process.hpp"
 #include "render/render.hpp"
 
@@ -39,21 +38,24 @@ fs::path find_context(const std::optional<std::string>& given) {
                                    "launcher repository, or give it with --context");
 }
 
-struct Builder {
-  std::vector<std::string> env;
-  bool legacy = false;
-};
+// The client's facts as it answers them: its version from its own JSON (printed even when no
+// engine answers, with a failing exit status), and whether the buildx plugin runs.
+build::DockerClient client_of(const docker::Docker& docker) {
+  std::string version = docker.try_run({"version", "--format", "{{json .Client}}"}).out;
+  return {.binary = docker.binary(),
+          .version = build::parse_client_version(version, docker.binary() + " version --format '{{json .Client}}'"),
+          .buildx = docker.try_run({"buildx", "version"}).exit_code == 0};
+}
 
-// BuildKit gives the pip cache mount; without it the legacy builder still builds the same stages.
-Builder detect_builder(const docker::Docker& docker, std::ostream& notices) {
-  if (docker.try_run({"buildx", "version"}).exit_code == 0) return {{"DOCKER_BUILDKIT=1"}, false};
-  std::string version = docker.try_run({"version", "--format", "{{.Client.Version}}"}).out;
-  if (!version.empty() && matrix::major_version(version) < 23)
-    return {{"DOCKER_BUILDKIT=1"}, false}; // BuildKit built in
-  notices << "BuildKit is not available with " << docker.binary() << " (no buildx plugin): building with the legacy "
-          << "builder, without pip's cache mount. Debian's docker.io client (/usr/bin/docker) has BuildKit built in: "
-          << "`launcher --docker /usr/bin/docker build ...`\n";
-  return {{"DOCKER_BUILDKIT=0"}, true};
+// A CLI before 23 hands the build to the engine's BuildKit only when asked; from 23 on, asked,
+// it needs the buildx plugin instead of falling back to the legacy builder.
+constexpr const char* buildkit_setting = "DOCKER_BUILDKIT=1";
+
+// Stops before anything is built when the CLI would use the legacy builder.
+void require_buildkit(const docker::Docker& docker) {
+  build::DockerClient client = client_of(docker);
+  if (!build::has_buildkit(build::buildkit_of(client)))
+    throw Error(ExitCode::host_incapable, build::missing_buildkit_message(client));
 }
 
 // The wheel cache on the host (tools/wheel-cache.py: download what is missing, check every hash),
@@ -129,45 +131,36 @@ void add_build_command(CLI::App& app, Context& context) {
     std::string scratch_tag = "launcher-build-scratch:" + std::to_string(getpid());
 
     auto build_argv = [&](const std::string& target, const std::string& tag,
-                          const std::map<std::string, std::string>& args, bool legacy) {
-      std::vector<std::string> argv{
-          docker.binary(), "build", "--target", target,
-          "--tag",         tag,     "--file",   legacy ? "-" : (context_dir / "images/Dockerfile").string()};
+                          const std::map<std::string, std::string>& args) {
+      std::vector<std::string> argv{docker.binary(), "build", "--target", target,
+                                    "--tag",         tag,     "--file",   (context_dir / "images/Dockerfile").string()};
       auto arg_options = build::build_arg_options(args);
       argv.insert(argv.end(), arg_options.begin(), arg_options.end());
       argv.push_back(context_dir.string());
       return argv;
     };
     if (options->dry_run) {
-      std::vector<std::string> argv = build_argv(
-          "final", plan.tag.empty() ? "pytorch-cpu:<torch it reports>-debian12" : plan.tag, plan.args, false);
-      *context.out << render::shell_words(argv)
+      std::vector<std::string> argv =
+          build_argv("final", plan.tag.empty() ? "pytorch-cpu:<torch it reports>-debian12" : plan.tag, plan.args);
+      *context.out << buildkit_setting << " " << render::shell_words(argv)
                    << "\n# then the same again with the labels read from the image's torch\n";
       return;
     }
 
     auto start = std::chrono::steady_clock::now();
+    require_buildkit(docker);
     if (options->request.offline && !docker.inspect_image(options->request.offline_base))
       throw Error(ExitCode::failed, "the offline base image " + options->request.offline_base +
                                         " is missing: make it with images/make-base.sh (debootstrap, as root)");
-    Builder builder = detect_builder(docker, *context.err);
-    if (!plan.row.locks.empty()) {
-      if (builder.legacy)
-        throw Error(ExitCode::failed,
-                    "the wheel flavors install from the wheel cache through a BuildKit bind mount; the legacy "
-                    "builder has none: use a Docker client with BuildKit (`launcher --docker /usr/bin/docker`)");
-      fill_wheelhouse(context_dir, plan.row, options->wheel_cache);
-    }
-    std::string dockerfile;
-    if (builder.legacy) dockerfile = build::without_cache_mounts(read_file(context_dir / "images/Dockerfile"));
+    if (!plan.row.locks.empty()) fill_wheelhouse(context_dir, plan.row, options->wheel_cache);
     auto docker_build = [&](const std::string& target, const std::string& tag,
                             const std::map<std::string, std::string>& args) {
       *context.err << "building " << target << " stage as " << tag << "\n" << std::flush;
-      auto result = process::run_process(build_argv(target, tag, args, builder.legacy), {.input = dockerfile,
-                                                                                         .working_dir = "",
-                                                                                         .extra_env = builder.env,
-                                                                                         .show_output = true,
-                                                                                         .timeout = std::nullopt});
+      auto result = process::run_process(build_argv(target, tag, args), {.input = "",
+                                                                         .working_dir = "",
+                                                                         .extra_env = {buildkit_setting},
+                                                                         .show_output = true,
+                                                                         .timeout = std::nullopt});
       if (result.exit_code != 0)
         throw Error(ExitCode::failed,
                     "docker build failed (exit " + std::to_string(result.exit_code) + "); its output is above");
