@@ -32,12 +32,12 @@ TEST_CASE("build with a 28.x CLI lacking buildx exits before any docker build, n
   INFO(result.err);
   CHECK(result.exit_code == 3);
   CHECK(result.out.empty());
-  CHECK(result.err == "launcher: error: " + stub.string() +
-                          " (Docker CLI 28.2.2) cannot build with BuildKit (no buildx plugin, which a CLI from 23 on "
-                          "needs for BuildKit) and launcher build never uses the legacy builder: install the buildx "
-                          "plugin (Debian: docker-buildx, Docker's apt repository: docker-buildx-plugin), or use a CLI "
-                          "with BuildKit built in, as Debian bookworm's docker.io (20.10): launcher --docker "
-                          "/usr/bin/docker build\n");
+  CHECK(result.err ==
+        "launcher: error: " + stub.string() +
+            " (Docker CLI 28.2.2) cannot build with BuildKit (no buildx plugin, which a CLI from 23 on "
+            "needs for BuildKit) and launcher build never uses the legacy builder: install the buildx "
+            "plugin (Debian: docker-buildx, Docker's apt repository: docker-buildx-plugin), or name a CLI "
+            "that has it or BuildKit built in (20.10 to 22.x): launcher --docker PATH build\n");
   std::ifstream log(calls);
   std::string recorded{std::istreambuf_iterator<char>(log), {}};
   CHECK(recorded == "version --format {{json .Client}}\nbuildx version\n");

@@ -77,8 +77,8 @@ TEST_CASE("BuildKit comes from the buildx plugin or from a CLI from 20.10 to 22.
 TEST_CASE("a CLI without BuildKit is refused in one line naming it, its version, why and the fix",
           "[build][buildkit]") {
   const std::string fix = ") and launcher build never uses the legacy builder: install the buildx plugin (Debian: "
-                          "docker-buildx, Docker's apt repository: docker-buildx-plugin), or use a CLI with BuildKit "
-                          "built in, as Debian bookworm's docker.io (20.10): launcher --docker /usr/bin/docker build";
+                          "docker-buildx, Docker's apt repository: docker-buildx-plugin), or name a CLI that has it "
+                          "or BuildKit built in (20.10 to 22.x): launcher --docker PATH build";
   CHECK(build::missing_buildkit_message({"/usr/local/bin/docker", "28.2.2", false}) ==
         "/usr/local/bin/docker (Docker CLI 28.2.2) cannot build with BuildKit (no buildx plugin, which a CLI from 23 "
         "on needs for BuildKit" +

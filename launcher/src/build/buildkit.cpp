@@ -54,8 +54,8 @@ std::string missing_buildkit_message(const DockerClient& client) {
   return escape_control_characters(client.binary) + " (Docker CLI " + escape_control_characters(client.version) +
          ") cannot build with BuildKit (" + why +
          ") and launcher build never uses the legacy builder: install the buildx plugin (Debian: docker-buildx, "
-         "Docker's apt repository: docker-buildx-plugin), or use a CLI with BuildKit built in, as Debian "
-         "bookworm's docker.io (20.10): launcher --docker /usr/bin/docker build";
+         "Docker's apt repository: docker-buildx-plugin), or name a CLI that has it or BuildKit built in "
+         "(20.10 to 22.x): launcher --docker PATH build";
 }
 
 } // namespace launcher::build
