@@ -52,6 +52,12 @@ TEST_CASE("the Docker CLI's failures become one line with the cause and the fix"
         "failed to create network launcher-lab: Docker has no address range left for another network (every range "
         "of its default-address-pools is taken); remove networks nothing uses, or give dockerd more ranges "
         "(default-address-pools in /etc/docker/daemon.json, then restart it)");
+  // Engine 28.5 says it in other words (recorded on the CI host).
+  CHECK(explain_failure("create network launcher-lab",
+                        "Error response from daemon: all predefined address pools have been fully subnetted\n") ==
+        "failed to create network launcher-lab: Docker has no address range left for another network (every range "
+        "of its default-address-pools is taken); remove networks nothing uses, or give dockerd more ranges "
+        "(default-address-pools in /etc/docker/daemon.json, then restart it)");
 }
 
 TEST_CASE("the ps listing format makes the CLI print JSON with the asked labels", "[docker]") {

@@ -61,7 +61,9 @@ Failure classify_failure(const std::string& stderr_text) {
   if (contains(e, "port is already allocated") || contains(e, "address already in use")) return Failure::port_in_use;
   if (contains(e, "No such image") || contains(e, "Unable to find image") || contains(e, "pull access denied"))
     return Failure::image_missing;
-  if (contains(e, "non-overlapping IPv4 address pool")) return Failure::out_of_address_pools;
+  // Engine 20.10's words, then 28's.
+  if (contains(e, "non-overlapping IPv4 address pool") || contains(e, "all predefined address pools have been fully"))
+    return Failure::out_of_address_pools;
   return Failure::other;
 }
 
