@@ -44,12 +44,12 @@ image: all
 # with no index from the host's wheel cache on the same debootstrapped base; only wheels the cache
 # lacks are downloaded. The test stage runs too; the runtime tag goes to $(BUILD)/real-image-tag.
 # REAL_IMAGE_REGISTRY prefixes the tags (engineers sharing one engine keep theirs apart).
-REAL_IMAGE_ROW ?= --torch 2.7.1 --cuda 12.6 --os debian12 --base launcher-base:bookworm
+REAL_IMAGE_ROW ?= --torch 2.7.1 --cuda 12.6 --os debian12 --variant runtime --base launcher-base:bookworm
 REAL_IMAGE_REGISTRY ?=
 real-image: all
 	@tools/ensure-docker.sh
 	@images/make-base.sh
-	$(BUILD)/launcher --docker $(BUILD_DOCKER) build $(REAL_IMAGE_ROW) --variant runtime --test --json \
+	$(BUILD)/launcher --docker $(BUILD_DOCKER) build $(REAL_IMAGE_ROW) --test --json \
 	  $(if $(REAL_IMAGE_REGISTRY),--registry $(REAL_IMAGE_REGISTRY)) > $(BUILD)/real-image.json
 	sed -n 's/.*"tag":"\([^"]*\)".*/\1/p' $(BUILD)/real-image.json > $(BUILD)/real-image-tag
 	@echo "real image: $$(cat $(BUILD)/real-image-tag)"

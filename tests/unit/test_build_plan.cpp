@@ -1,7 +1,11 @@
+#include <regex>
+#include <sstream>
+
 #include <catch2/catch.hpp>
 
 #include "build/build_plan.hpp"
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "matrix/matrix.hpp"
 
 using namespace launcher;
@@ -87,4 +91,24 @@ TEST_CASE("labels are what torch reported: release without its local CUDA part, 
   CHECK(labels.at("LABEL_NCCL") == "2.26.2");
   CHECK(labels.at("LABEL_CUDA_ARCHS") == "sm_50,sm_60,sm_70,sm_75,sm_80,sm_86,sm_90");
   CHECK(labels.at("LABEL_MIN_DRIVER") == "560.35.05");
+}
+
+TEST_CASE("the default image is what make up builds: the Makefile's REAL_IMAGE_ROW", "[build]") {
+  std::string makefile = read_file(std::string(LAUNCHER_SOURCE_DIR) + "/Makefile");
+  std::smatch row;
+  REQUIRE(std::regex_search(makefile, row, std::regex(R"(\nREAL_IMAGE_ROW \?= ([^\n]*))")));
+  std::istringstream words(row[1].str());
+  std::map<std::string, std::string> options;
+  for (std::string option, value; words >> option >> value;)
+    options[option] = value;
+  CHECK(options.size() == 5); // --torch, --cuda, --os, --variant, --base: nothing this test would miss
+  CHECK(options["--variant"] == "runtime");
+  build::BuildRequest request;
+  request.torch = options["--torch"];
+  request.cuda = options["--cuda"];
+  request.os = options["--os"];
+  request.base = options["--base"];
+  request.variant = matrix::Variant::runtime;
+  CHECK(plan(request).tag == matrix::default_image_tag(matrix::embedded_matrix()));
+  CHECK(matrix::default_image_tag(matrix::embedded_matrix()) == "pytorch-cuda:2.7.1-cu126-cudnn9-debian12-runtime");
 }
