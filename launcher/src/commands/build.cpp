@@ -56,18 +56,35 @@ Builder detect_builder(const docker::Docker& docker, std::ostream& notices) {
   return {{"DOCKER_BUILDKIT=0"}, true};
 }
 
+// A long step whose output the user watches as it comes. Where stderr is no terminal, BuildKit
+// prints plain lines and nothing at all while pip unpacks gigabytes of wheels or layers are
+// exported (a minute on a loaded host): there a line after every 30 s of silence says it goes on.
+process::ProcessOptions watched(std::ostream& notices, const std::string& step, std::string_view input = {},
+                                std::vector<std::string> extra_env = {}) {
+  process::ProcessOptions options;
+  options.input = input;
+  options.extra_env = std::move(extra_env);
+  options.show_output = true;
+  if (!isatty(STDERR_FILENO)) {
+    options.quiet_after = std::chrono::seconds(30);
+    options.on_quiet = [&notices, step](std::chrono::milliseconds running) {
+      notices << "launcher: still " << step << " (" << running.count() / 1000 << " s so far)\n" << std::flush;
+    };
+  }
+  return options;
+}
+
 // The wheel cache on the host (tools/wheel-cache.py: download what is missing, check every hash),
 // then one folder of hard links per lock in <context>/.wheelhouse/, which the Dockerfile
 // bind-mounts into the pip install steps: the image build itself reaches no index.
-void fill_wheelhouse(const fs::path& context, const matrix::Row& row, const std::string& cache) {
+void fill_wheelhouse(const fs::path& context, const matrix::Row& row, const std::string& cache, std::ostream& notices) {
   std::vector<std::string> argv{"python3",      (context / "tools/wheel-cache.py").string(),
                                 "--wheelhouse", (context / ".wheelhouse").string(),
                                 "--python",     row.python};
   if (!cache.empty()) argv.insert(argv.end(), {"--cache", cache});
   for (const auto& [purpose, lock] : row.locks)
     argv.push_back(purpose + "=" + (context / lock).string());
-  auto result = process::run_process(
-      argv, {.input = "", .working_dir = "", .extra_env = {}, .show_output = true, .timeout = std::nullopt});
+  auto result = process::run_process(argv, watched(notices, "filling the wheel cache"));
   if (result.exit_code != 0) throw Error(ExitCode::failed, "the wheel cache could not be filled; the reason is above");
 }
 
@@ -156,18 +173,16 @@ void add_build_command(CLI::App& app, Context& context) {
         throw Error(ExitCode::failed,
                     "the wheel flavors install from the wheel cache through a BuildKit bind mount; the legacy "
                     "builder has none: use a Docker client with BuildKit (`launcher --docker /usr/bin/docker`)");
-      fill_wheelhouse(context_dir, plan.row, options->wheel_cache);
+      fill_wheelhouse(context_dir, plan.row, options->wheel_cache, *context.err);
     }
     std::string dockerfile;
     if (builder.legacy) dockerfile = build::without_cache_mounts(read_file(context_dir / "images/Dockerfile"));
     auto docker_build = [&](const std::string& target, const std::string& tag,
                             const std::map<std::string, std::string>& args) {
       *context.err << "building " << target << " stage as " << tag << "\n" << std::flush;
-      auto result = process::run_process(build_argv(target, tag, args, builder.legacy), {.input = dockerfile,
-                                                                                         .working_dir = "",
-                                                                                         .extra_env = builder.env,
-                                                                                         .show_output = true,
-                                                                                         .timeout = std::nullopt});
+      auto result = process::run_process(
+          build_argv(target, tag, args, builder.legacy),
+          watched(*context.err, "building the " + target + " stage as " + tag, dockerfile, builder.env));
       if (result.exit_code != 0)
         throw Error(ExitCode::failed,
                     "docker build failed (exit " + std::to_string(result.exit_code) + "); its output is above");
