@@ -85,11 +85,15 @@ bench: image
 	tools/bench-slurm.sh $(BUILD)/launcher $$(cat $(BUILD)/image-tag)
 
 # Only the launcher is compiled on the host: the image builds launcher-init and gpu-check itself.
+# The real image (REAL_IMAGE_ROW) on every host, recorded as the user's default image; the offline
+# flavor (Debian's CPU PyTorch) when pip's index does not answer. FLAVOR=offline or FLAVOR=real
+# chooses without asking the index.
+FLAVOR ?=
 up:
 	@tools/ensure-packages.sh up
 	$(CONFIGURE)
 	cmake --build $(BUILD) -j $(JOBS) --target launcher
-	BUILD_DOCKER=$(BUILD_DOCKER) tools/up.sh $(BUILD)/launcher
+	BUILD_DOCKER=$(BUILD_DOCKER) FLAVOR=$(FLAVOR) tools/up.sh $(BUILD)/launcher $(REAL_IMAGE_ROW)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
