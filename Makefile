@@ -47,12 +47,12 @@ image: all
 # with no index from the host's wheel cache on the same debootstrapped base; only wheels the cache
 # lacks are downloaded. The test stage runs too; the runtime tag goes to $(BUILD)/real-image-tag.
 # REAL_IMAGE_REGISTRY prefixes the tags (engineers sharing one engine keep theirs apart).
-REAL_IMAGE_ROW ?= --torch 2.7.1 --cuda 12.6 --os debian12 --base launcher-base:bookworm
+REAL_IMAGE_ROW ?= --torch 2.7.1 --cuda 12.6 --os debian12 --variant runtime --base launcher-base:bookworm
 REAL_IMAGE_REGISTRY ?=
 real-image: all
 	@tools/ensure-docker.sh
 	@images/make-base.sh
-	$(BUILD)/launcher --docker "$$(tools/build-docker.sh)" build $(REAL_IMAGE_ROW) --variant runtime --test --json \
+	$(BUILD)/launcher --docker "$$(tools/build-docker.sh)" build $(REAL_IMAGE_ROW) --test --json \
 	  $(if $(REAL_IMAGE_REGISTRY),--registry $(REAL_IMAGE_REGISTRY)) > $(BUILD)/real-image.json
 	sed -n 's/.*"tag":"\([^"]*\)".*/\1/p' $(BUILD)/real-image.json > $(BUILD)/real-image-tag
 	@echo "real image: $$(cat $(BUILD)/real-image-tag)"
@@ -88,11 +88,15 @@ bench: image
 	tools/bench-slurm.sh $(BUILD)/launcher $$(cat $(BUILD)/image-tag)
 
 # Only the launcher is compiled on the host: the image builds launcher-init and gpu-check itself.
+# The real image (REAL_IMAGE_ROW) on every host, recorded as the user's default image; the offline
+# flavor (Debian's CPU PyTorch) when pip's index does not answer. FLAVOR=offline or FLAVOR=real
+# chooses without asking the index.
+FLAVOR ?=
 up:
 	@tools/ensure-packages.sh up
 	$(CONFIGURE)
 	cmake --build $(BUILD) -j $(JOBS) --target launcher
-	tools/up.sh $(BUILD)/launcher
+	FLAVOR=$(FLAVOR) tools/up.sh $(BUILD)/launcher $(REAL_IMAGE_ROW)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

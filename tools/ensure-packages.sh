@@ -11,9 +11,10 @@ launcher_packages=(
 # Every target: LibTorch for the C++ examples and gpu-check (CMake skips them without it).
 build_packages=("${launcher_packages[@]}" libtorch-dev)
 # `make up`: the engine (docker.io's client has BuildKit built in) and debootstrap for the offline
-# base image, with the key it checks bookworm against (Ubuntu lacks it). The image builds
-# launcher-init and gpu-check itself, so LibTorch (opencv, ffmpeg: hundreds of MB) is not needed.
-up_packages=(docker.io debootstrap debian-archive-keyring)
+# base image, with the key it checks bookworm against (Ubuntu lacks it); pip, which fills the wheel
+# cache of the real image (tools/wheel-cache.py). The image builds launcher-init and gpu-check
+# itself, so LibTorch (opencv, ffmpeg: hundreds of MB) is not needed.
+up_packages=(docker.io debootstrap debian-archive-keyring python3-pip)
 # With `up`'s engine and base image: the real servers launcher-init is tested against; Debian's
 # CPU PyTorch for the Python examples; git and curl for the quick-start test's clone and login.
 # Slurm and munge: the two-node test cluster of tests/slurm.

@@ -77,8 +77,7 @@ TEST_CASE("up with an image the host lacks says how to get it", "[e2e][cli][dock
   CHECK(launcher::process::run_process({docker(), "network", "inspect", "launcher-" + name}).exit_code != 0);
   CHECK(without_warnings(result.err) ==
         "launcher: error: image launcher-e2e/absent:1.0 is not on this host: pull it (`docker pull "
-        "launcher-e2e/absent:1.0`) or build it (`make image` builds the offline CPU image; images/README.md "
-        "lists the builds)\n");
+        "launcher-e2e/absent:1.0`)\n");
 }
 
 TEST_CASE("secret show prints an environment's secrets on request, rotate replaces them", "[e2e][cli]") {

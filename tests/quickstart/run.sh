@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's quick start as a new user runs it: `make up` in a fresh clone of the commit under
-# test, whose login URL must then answer 200 from Jupyter. It reuses the machine's packages,
+# test, whose login URL must then answer 200 from Jupyter, and whose env serves the real image's
+# torch when make up built the real image. It reuses the machine's packages,
 # ccache, base image and Docker layer cache, prints how long `make up` took, and removes the
 # environment and the clone afterwards. Usage: tests/quickstart/run.sh [REPOSITORY]
 set -euo pipefail
@@ -69,5 +70,19 @@ echo "login URL: $login; /api/status with the token: $with_token, without: $with
 if [[ $login != 200 || $with_token != 200 || $without_token != 403 ]]; then
   echo "FAIL: Jupyter at ${base} should answer 200 to the login URL and to the token, 403 without it" >&2
   exit 1
+fi
+
+# The real image serves the torch of the Makefile's REAL_IMAGE_ROW; the air-gapped fallback (built
+# only when pip's index did not answer) serves Debian's.
+if grep -q '^make up: the real image' "$output"; then
+  wanted=$(sed -n 's/^REAL_IMAGE_ROW ?=.*--torch \([^ ]*\).*/\1/p' "$clone/Makefile")
+  torch=$("$clone/build/launcher" exec "$env" -- python3 -c 'import torch; print(torch.__version__)' </dev/null)
+  echo "torch in $env: $torch (the real image's row: $wanted)"
+  if [[ -z $wanted || ${torch%%+*} != "$wanted" ]]; then
+    echo "FAIL: make up built the real image, but its env serves torch '$torch', not $wanted" >&2
+    exit 1
+  fi
+else
+  echo "note: make up built the air-gapped fallback (its output says why): the real image's torch is not checked"
 fi
 echo "PASS: make up's URL logs in to Jupyter"

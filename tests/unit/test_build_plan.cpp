@@ -1,7 +1,11 @@
+#include <regex>
+#include <sstream>
+
 #include <catch2/catch.hpp>
 
 #include "build/build_plan.hpp"
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "matrix/matrix.hpp"
 
 using namespace launcher;
@@ -87,4 +91,46 @@ TEST_CASE("labels are what torch reported: release without its local CUDA part, 
   CHECK(labels.at("LABEL_NCCL") == "2.26.2");
   CHECK(labels.at("LABEL_CUDA_ARCHS") == "sm_50,sm_60,sm_70,sm_75,sm_80,sm_86,sm_90");
   CHECK(labels.at("LABEL_MIN_DRIVER") == "560.35.05");
+}
+
+TEST_CASE("an image the host lacks is named with the command that builds that very tag, or a pull", "[build]") {
+  const matrix::Matrix& table = matrix::embedded_matrix();
+  CHECK(build::missing_image_message(table, "pytorch-cuda:2.7.1-cu126-cudnn9-debian12-runtime") ==
+        "image pytorch-cuda:2.7.1-cu126-cudnn9-debian12-runtime is not on this host: `make up` in the launcher "
+        "repository builds it and starts JupyterLab on it (`make real-image` only builds it), or pull it (`docker "
+        "pull pytorch-cuda:2.7.1-cu126-cudnn9-debian12-runtime`)");
+  CHECK(build::missing_image_message(table, "registry.example.com/team/pytorch-cuda:2.7.1-cu126-cudnn9-debian12") ==
+        "image registry.example.com/team/pytorch-cuda:2.7.1-cu126-cudnn9-debian12 is not on this host: `launcher "
+        "build --torch 2.7.1 --cuda 12.6 --os debian12 --registry registry.example.com/team` in the launcher "
+        "repository builds it, or pull it (`docker pull registry.example.com/team/pytorch-cuda:2.7.1-cu126-cudnn9-"
+        "debian12`)");
+  CHECK(build::missing_image_message(table, "pytorch-cpu:1.13.0a0-debian12") ==
+        "image pytorch-cpu:1.13.0a0-debian12 is not on this host: `make image` in the launcher repository builds the "
+        "offline CPU image, tagged pytorch-cpu:<the version of Debian's torch>-debian12 (`make up FLAVOR=offline` also "
+        "starts JupyterLab on it), or pull it (`docker pull pytorch-cpu:1.13.0a0-debian12`)");
+  // No build makes a digest, a row without locks, or another registry's image: only a pull gets them.
+  for (const std::string image : {"pytorch-cuda:2.7.1-cu126-cudnn9-debian12-runtime@sha256:0123",
+                                  "pytorch-cuda:2.7.1-cu128-cudnn9-ubuntu24.04", "launcher-e2e/absent:1.0"})
+    CHECK(build::missing_image_message(table, image) ==
+          "image " + image + " is not on this host: pull it (`docker pull " + image + "`)");
+}
+
+TEST_CASE("the default image is what make up builds: the Makefile's REAL_IMAGE_ROW", "[build]") {
+  std::string makefile = read_file(std::string(LAUNCHER_SOURCE_DIR) + "/Makefile");
+  std::smatch row;
+  REQUIRE(std::regex_search(makefile, row, std::regex(R"(\nREAL_IMAGE_ROW \?= ([^\n]*))")));
+  std::istringstream words(row[1].str());
+  std::map<std::string, std::string> options;
+  for (std::string option, value; words >> option >> value;)
+    options[option] = value;
+  CHECK(options.size() == 5); // --torch, --cuda, --os, --variant, --base: nothing this test would miss
+  CHECK(options["--variant"] == "runtime");
+  build::BuildRequest request;
+  request.torch = options["--torch"];
+  request.cuda = options["--cuda"];
+  request.os = options["--os"];
+  request.base = options["--base"];
+  request.variant = matrix::Variant::runtime;
+  CHECK(plan(request).tag == matrix::default_image_tag(matrix::embedded_matrix()));
+  CHECK(matrix::default_image_tag(matrix::embedded_matrix()) == "pytorch-cuda:2.7.1-cu126-cudnn9-debian12-runtime");
 }

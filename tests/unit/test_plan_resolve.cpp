@@ -55,9 +55,14 @@ TEST_CASE("defaults every GPU user needs", "[plan]") {
   CHECK(plan.user.uid == 1000);
   CHECK(plan.user.name == "alice");
   CHECK(plan.env == "project-dev");
-  CHECK(plan.image == "pytorch-cpu:2.7.1-debian12");
   CHECK(resolve({{"dev", json::object()}}, "dev", 4).plan.gpus.kind == plan::GpuAssignment::Kind::all);
-  CHECK(resolve({{"dev", json::object()}}, "dev", 4).plan.image == "pytorch-cuda:2.7.1-cu128-cudnn9-ubuntu24.04");
+}
+
+TEST_CASE("with no image named, hosts with and without GPUs run the image make up builds", "[plan]") {
+  const std::string built_by_make_up = "pytorch-cuda:2.7.1-cu126-cudnn9-debian12-runtime";
+  CHECK(resolve({{"dev", json::object()}}).plan.image == built_by_make_up);
+  CHECK(resolve({{"dev", json::object()}}, "dev", 4).plan.image == built_by_make_up);
+  CHECK(resolve({{"dev", json::object()}}).profile.origin_of("/image").describe() == "default");
 }
 
 TEST_CASE("every env gets a memory limit that leaves the host room, with /dev/shm inside it", "[plan][resources]") {

@@ -1,9 +1,14 @@
 // The process runner: time limits, signals under an InterruptScope, and why a program could not start.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 
 #include <catch2/catch.hpp>
 
+#include "core/read_file.hpp"
 #include "process/process.hpp"
 #include "support.hpp"
 #include "temp_dir.hpp"
@@ -87,6 +92,48 @@ TEST_CASE("a signal under an InterruptScope ends the running child and throws In
     raise(SIGTERM);
     CHECK_THROWS_AS(process::run_process({"true"}), process::Interrupted);
   }
+}
+
+namespace {
+
+// Runs `script` with its output shown and a notice after every `quiet_after` of silence; returns
+// what reached our stderr (a file for the while) and the notices' running times.
+std::pair<std::string, std::vector<std::chrono::milliseconds>> watched(const std::string& script,
+                                                                       std::chrono::milliseconds quiet_after) {
+  TempDir dir;
+  std::vector<std::chrono::milliseconds> notices;
+  process::ProcessOptions options;
+  options.show_output = true;
+  options.quiet_after = quiet_after;
+  options.on_quiet = [&](std::chrono::milliseconds running) { notices.push_back(running); };
+  int saved = dup(STDERR_FILENO);
+  int file = open((dir.path / "stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  dup2(file, STDERR_FILENO);
+  close(file);
+  process::ProcessResult result = process::run_process({"sh", "-c", script}, options);
+  dup2(saved, STDERR_FILENO);
+  close(saved);
+  CHECK(result.exit_code == 0);
+  CHECK(result.out.empty()); // shown, not captured
+  CHECK(result.err.empty());
+  return {read_file(dir.path / "stderr"), notices};
+}
+
+} // namespace
+
+TEST_CASE("shown output is relayed as it comes, with a notice after each stretch of silence", "[process]") {
+  auto [shown, notices] = watched("echo first; sleep 2; echo second >&2", std::chrono::milliseconds(300));
+  CHECK(shown == "first\nsecond\n");
+  REQUIRE_FALSE(notices.empty()); // 2 s of silence: about six stretches of 300 ms
+  CHECK(notices.front() >= std::chrono::milliseconds(300));
+  CHECK(std::is_sorted(notices.begin(), notices.end()));
+}
+
+TEST_CASE("output restarts the stretch: a child that never pauses as long as the stretch gets no notice", "[process]") {
+  // 2 s in all, never 1.5 s without a line.
+  auto [shown, notices] = watched("for i in 1 2 3 4 5; do echo $i; sleep 0.4; done", std::chrono::milliseconds(1500));
+  CHECK(shown == "1\n2\n3\n4\n5\n");
+  CHECK(notices.empty());
 }
 
 TEST_CASE("a program that cannot start says why, naming it", "[process][spawn]") {

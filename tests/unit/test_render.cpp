@@ -73,7 +73,7 @@ TEST_CASE("every piece of the plan renders in a fixed order", "[render]") {
   CHECK(has({"--privileged"}));
   CHECK(has({"--network", "launcher-" + plan.env}));
   CHECK(command.image_and_command ==
-        std::vector<std::string>{"pytorch-cpu:2.7.1-debian12", "python", "-c", "print('hi')"});
+        std::vector<std::string>{"pytorch-cuda:2.7.1-cu126-cudnn9-debian12-runtime", "python", "-c", "print('hi')"});
   auto env_file_option =
       std::find(command.options.begin(), command.options.end(), std::vector<std::string>{"--env-file", env_file});
   auto workdir =

@@ -1,5 +1,8 @@
 #include "build/build_plan.hpp"
 
+#include <optional>
+#include <regex>
+
 #include "core/error.hpp"
 #include "core/json_reader.hpp"
 
@@ -102,6 +105,44 @@ std::map<std::string, std::string> label_args(const json& torch_facts, const mat
 std::string offline_tag(const json& torch_facts, const std::string& registry) {
   std::string torch = JsonReader(torch_facts, "torch_facts.py").at("torch").string();
   return with_registry(registry, "pytorch-cpu:" + torch + "-debian12");
+}
+
+namespace {
+
+// The `launcher build` command whose plan has exactly this tag, for a tag of a row with locks.
+std::optional<std::string> build_command_for(const matrix::Matrix& matrix, const std::string& image) {
+  auto match = matrix::find_by_image(matrix, image);
+  if (!match || match->row->locks.empty()) return std::nullopt;
+  const std::string tag = matrix::image_tag(*match->row, match->variant);
+  std::string registry = image.size() > tag.size() ? image.substr(0, image.size() - tag.size() - 1) : "";
+  BuildRequest request;
+  request.torch = match->row->torch;
+  request.cuda = match->row->cuda;
+  request.variant = match->variant;
+  request.registry = registry;
+  request.os = match->row->os;
+  if (plan_build(matrix, request).tag != image) return std::nullopt; // a digest, or not "registry/" + tag
+  std::string command = "launcher build --torch " + request.torch + " --cuda " + request.cuda + " --os " + request.os;
+  if (request.variant == matrix::Variant::runtime) command += " --variant runtime";
+  if (!registry.empty()) command += " --registry " + registry;
+  return command;
+}
+
+} // namespace
+
+std::string missing_image_message(const matrix::Matrix& matrix, const std::string& image) {
+  const std::string how = "image " + image + " is not on this host: ";
+  const std::string pull = "pull it (`docker pull " + image + "`)";
+  if (image == matrix::default_image_tag(matrix))
+    return how + "`make up` in the launcher repository builds it and starts JupyterLab on it (`make real-image` " +
+           "only builds it), or " + pull;
+  if (auto command = build_command_for(matrix, image))
+    return how + "`" + *command + "` in the launcher repository builds it, or " + pull;
+  if (std::regex_match(image, std::regex("pytorch-cpu:[^:/@]+-debian12")))
+    return how + "`make image` in the launcher repository builds the offline CPU image, tagged " +
+           "pytorch-cpu:<the version of Debian's torch>-debian12 (`make up FLAVOR=offline` also starts JupyterLab " +
+           "on it), or " + pull;
+  return how + pull;
 }
 
 std::vector<std::string> build_arg_options(const std::map<std::string, std::string>& args) {

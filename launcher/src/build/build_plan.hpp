@@ -42,6 +42,11 @@ std::map<std::string, std::string> label_args(const nlohmann::json& torch_facts,
 // The tag of an offline build: pytorch-cpu:<the torch version it reports>-debian12.
 std::string offline_tag(const nlohmann::json& torch_facts, const std::string& registry);
 
+// "image X is not on this host: " and how to get it: the command of the launcher repository that
+// builds that very tag (`make up` for the default image, `launcher build ...` for another tag of a
+// locked row, `make image` for the offline CPU flavor), or `docker pull` for any other reference.
+std::string missing_image_message(const matrix::Matrix& matrix, const std::string& image);
+
 // `--build-arg NAME=VALUE` pairs, sorted by name.
 std::vector<std::string> build_arg_options(const std::map<std::string, std::string>& args);
 

@@ -15,6 +15,7 @@
 
 #include "commands/build.hpp"
 #include "commands/context.hpp"
+#include "commands/default_image.hpp"
 #include "commands/doctor.hpp"
 #include "commands/export.hpp"
 #include "commands/lifecycle.hpp"
@@ -151,6 +152,7 @@ int run(int argc, char** argv, commands::Context& context) {
   commands::add_snapshot_command(app, context);
   commands::add_secret_command(app, context);
   commands::add_build_command(app, context);
+  commands::add_default_image_command(app, context);
   commands::add_doctor_command(app, context);
   commands::add_pin_command(app, context);
   commands::add_trust_command(app, context);

@@ -58,18 +58,35 @@ void require_buildkit(const docker::Docker& docker) {
     throw Error(ExitCode::host_incapable, build::missing_buildkit_message(client));
 }
 
+// A long step whose output the user watches as it comes. Where stderr is no terminal, BuildKit
+// prints plain lines and nothing at all while pip unpacks gigabytes of wheels or layers are
+// exported (a minute on a loaded host): there a line after every 30 s of silence says it goes on.
+process::ProcessOptions watched(std::ostream& notices, const std::string& step, std::string_view input = {},
+                                std::vector<std::string> extra_env = {}) {
+  process::ProcessOptions options;
+  options.input = input;
+  options.extra_env = std::move(extra_env);
+  options.show_output = true;
+  if (!isatty(STDERR_FILENO)) {
+    options.quiet_after = std::chrono::seconds(30);
+    options.on_quiet = [&notices, step](std::chrono::milliseconds running) {
+      notices << "launcher: still " << step << " (" << running.count() / 1000 << " s so far)\n" << std::flush;
+    };
+  }
+  return options;
+}
+
 // The wheel cache on the host (tools/wheel-cache.py: download what is missing, check every hash),
 // then one folder of hard links per lock in <context>/.wheelhouse/, which the Dockerfile
 // bind-mounts into the pip install steps: the image build itself reaches no index.
-void fill_wheelhouse(const fs::path& context, const matrix::Row& row, const std::string& cache) {
+void fill_wheelhouse(const fs::path& context, const matrix::Row& row, const std::string& cache, std::ostream& notices) {
   std::vector<std::string> argv{"python3",      (context / "tools/wheel-cache.py").string(),
                                 "--wheelhouse", (context / ".wheelhouse").string(),
                                 "--python",     row.python};
   if (!cache.empty()) argv.insert(argv.end(), {"--cache", cache});
   for (const auto& [purpose, lock] : row.locks)
     argv.push_back(purpose + "=" + (context / lock).string());
-  auto result = process::run_process(
-      argv, {.input = "", .working_dir = "", .extra_env = {}, .show_output = true, .timeout = std::nullopt});
+  auto result = process::run_process(argv, watched(notices, "filling the wheel cache"));
   if (result.exit_code != 0) throw Error(ExitCode::failed, "the wheel cache could not be filled; the reason is above");
 }
 
@@ -152,15 +169,13 @@ void add_build_command(CLI::App& app, Context& context) {
     if (options->request.offline && !docker.inspect_image(options->request.offline_base))
       throw Error(ExitCode::failed, "the offline base image " + options->request.offline_base +
                                         " is missing: make it with images/make-base.sh (debootstrap, as root)");
-    if (!plan.row.locks.empty()) fill_wheelhouse(context_dir, plan.row, options->wheel_cache);
+    if (!plan.row.locks.empty()) fill_wheelhouse(context_dir, plan.row, options->wheel_cache, *context.err);
     auto docker_build = [&](const std::string& target, const std::string& tag,
                             const std::map<std::string, std::string>& args) {
       *context.err << "building " << target << " stage as " << tag << "\n" << std::flush;
-      auto result = process::run_process(build_argv(target, tag, args), {.input = "",
-                                                                         .working_dir = "",
-                                                                         .extra_env = {buildkit_setting},
-                                                                         .show_output = true,
-                                                                         .timeout = std::nullopt});
+      auto result = process::run_process(
+          build_argv(target, tag, args),
+          watched(*context.err, "building the " + target + " stage as " + tag, {}, {buildkit_setting}));
       if (result.exit_code != 0)
         throw Error(ExitCode::failed,
                     "docker build failed (exit " + std::to_string(result.exit_code) + "); its output is above");

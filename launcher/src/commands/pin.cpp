@@ -5,6 +5,7 @@
 #include <memory>
 #include <ostream>
 
+#include "build/build_plan.hpp"
 #include "commands/profile_request.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
@@ -33,7 +34,7 @@ void add_pin_command(CLI::App& app, Context& context) {
     std::string repository = pin::repository_of(tag);
     docker::Docker docker = context.docker_cli();
     auto image = docker.inspect_image(tag);
-    if (!image) throw Error(ExitCode::failed, "image " + tag + " is not on this host: build or pull it first");
+    if (!image) throw Error(ExitCode::failed, build::missing_image_message(matrix::embedded_matrix(), tag));
     auto digest = pin::registry_digest(*image, repository);
     if (!digest)
       throw Error(ExitCode::failed, tag + " has no registry digest yet: push it first (`docker push " + tag +

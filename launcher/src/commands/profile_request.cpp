@@ -8,6 +8,7 @@
 #include "pin/pin.hpp"
 #include "profile/catalog.hpp"
 #include "profile/trust.hpp"
+#include "secrets/default_image.hpp"
 #include "secrets/trusted_files.hpp"
 
 namespace launcher::commands {
@@ -76,6 +77,13 @@ std::optional<profile::TeamFileTrust> team_file_trust(const profile::Catalog& ca
   return trust;
 }
 
+std::optional<profile::Sourced> recorded_default_image_layer(const host::HostFacts& host) {
+  std::optional<std::string> image = secrets::recorded_default_image(host.state_home);
+  if (!image) return std::nullopt;
+  profile::FieldContext context{secrets::default_image_record(host.state_home).string(), host.cwd, host.home, nullptr};
+  return profile::validated_layer(nlohmann::json{{"image", *image}}, context, "");
+}
+
 HostGpuSource::HostGpuSource(const host::HostFacts& host, const Context& context, facts::FactSource& facts,
                              gpu::Reservation reservation)
     : docker(context.docker_cli()), queries(facts, docker.binary()),
@@ -93,6 +101,10 @@ plan::Resolution resolve_request(const ProfileRequest& request, const host::Host
   profile::FieldContext flag_context{"command line", host.cwd, host.home, &locations.env};
   profile::Sourced merged =
       profile::merge_profile(catalog, request.profile, profile::flag_layers(request.flags, flag_context));
+  if (std::optional<profile::Sourced> recorded = recorded_default_image_layer(host)) {
+    profile::overlay(*recorded, merged);
+    merged = std::move(*recorded);
+  }
   if (final_layer) profile::overlay(merged, final_layer(merged));
   std::optional<profile::TeamFileTrust> trust = team_file_trust(catalog, {merged}, host);
   if (trust && trust->refused() && unapproved == Unapproved::refuse)

@@ -61,6 +61,13 @@ struct HostGpuSource {
   gpu::HostGpus gpus;
 };
 
+// The image the built-in profiles run when no profile file, team pin or --image names one, as a
+// layer under every profile source: the one recorded in the user's state (`launcher
+// default-image`, which `make up` calls), with that file as its origin; nothing when none is
+// recorded (resolution's default is then the image `make up` builds). A recorded value that is
+// no image reference is an Error naming the file.
+std::optional<profile::Sourced> recorded_default_image_layer(const host::HostFacts& host);
+
 // A layer a command lays over the merged profile (flags included), made from it: a batch job's.
 using FinalLayer = std::function<profile::Sourced(const profile::Sourced& merged)>;
 

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "build/build_plan.hpp"
 #include "commands/profile_request.hpp"
 #include "core/error.hpp"
 #include "docker/docker.hpp"
@@ -180,9 +181,7 @@ void start_container(const docker::Docker& docker, const plan::Plan& plan, const
     remove_if_ours(docker, plan.env, plan.env);
     lifecycle::remove_own_network(docker, plan.env);
     if (!docker.inspect_image(plan.image))
-      throw Error(ExitCode::failed,
-                  "image " + plan.image + " is not on this host: pull it (`docker pull " + plan.image +
-                      "`) or build it (`make image` builds the offline CPU image; images/README.md lists the builds)");
+      throw Error(ExitCode::failed, build::missing_image_message(matrix::embedded_matrix(), plan.image));
     throw;
   }
 }

@@ -177,6 +177,12 @@ std::vector<std::string> image_tags(const Row& row) {
   return {image_tag(row, Variant::devel), image_tag(row, Variant::runtime)};
 }
 
+std::string default_image_tag(const Matrix& matrix) {
+  for (const auto& row : matrix.rows)
+    if (row.built_here && !row.locks.empty()) return image_tag(row, Variant::runtime);
+  throw Error(ExitCode::failed, "images/matrix.json has no row built here from locks: no image is the default");
+}
+
 std::optional<TagMatch> find_by_image(const Matrix& matrix, std::string_view image_ref) {
   std::string_view ref = image_ref.substr(0, image_ref.find('@'));
   std::size_t slash = ref.rfind('/');

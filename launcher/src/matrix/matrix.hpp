@@ -61,6 +61,10 @@ std::string image_tag(const Row& row, Variant variant);
 // Every tag a row builds.
 std::vector<std::string> image_tags(const Row& row);
 
+// The image `make up` builds and the built-in profiles run when nothing else names one: the slim
+// (runtime) image of the first row built here from locked wheels (the Makefile's REAL_IMAGE_ROW).
+std::string default_image_tag(const Matrix& matrix);
+
 struct TagMatch {
   const Row* row = nullptr;
   Variant variant = Variant::devel;

@@ -15,6 +15,7 @@
 #include "core/text.hpp"
 #include "host/state_layout.hpp"
 #include "launcher_contract/contract.hpp"
+#include "matrix/matrix.hpp"
 #include "profile/catalog.hpp"
 #include "profile/gpu_request.hpp"
 #include "profile/schema.hpp"
@@ -36,11 +37,6 @@ constexpr std::uint64_t gib = 1ULL << 30;
 std::uint64_t default_shm_size(std::uint64_t memory) {
   std::uint64_t half = memory / 2;
   return half >= gib ? half / gib * gib : half;
-}
-
-// Tags are derived from images/matrix.json by the images work; these are its default rows.
-std::string default_image(const host::HostFacts& host) {
-  return host.gpu_count > 0 ? "pytorch-cuda:2.7.1-cu128-cudnn9-ubuntu24.04" : "pytorch-cpu:2.7.1-debian12";
 }
 
 bool is_unspecified(const std::string& address) { return address == "0.0.0.0" || address == "::"; }
@@ -423,7 +419,8 @@ private:
 
 Sourced host_defaults(const host::HostFacts& host) {
   json defaults{
-      {"image", default_image(host)},
+      // One image for hosts with and without GPUs: the CUDA wheels run on either.
+      {"image", matrix::default_image_tag(matrix::embedded_matrix())},
       {"service", "shell"},
       {"user", "host"},
       {"shm_size", default_shm_size(default_memory_limit(host.memory_bytes))},

@@ -103,6 +103,18 @@ std::size_t argument_bytes(const std::vector<char*>& args, const std::vector<cha
   return bytes;
 }
 
+// Writes all of `data` to `fd`; what cannot be written (stderr closed) is dropped, as the child's
+// own write to it would have been.
+void write_all(int fd, const char* data, std::size_t size) {
+  while (size > 0) {
+    ssize_t n = write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
 void end_child(pid_t pid, bool own_group) {
   pid_t target = own_group ? -pid : pid;
   kill(target, SIGTERM);
@@ -214,12 +226,15 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
     throw Interrupted(signal,
                       "interrupted by " + signal_name(signal) + " before `" + command_line_for_message(argv) + "`");
   const bool own_group = options.timeout.has_value();
+  // Shown output goes straight to our stderr, unless it is relayed to notice silence.
+  const bool relayed = options.show_output && options.quiet_after && options.on_quiet;
+  const bool direct = options.show_output && !relayed;
   Pipe in, out, err;
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, in.read_end, STDIN_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, options.show_output ? STDERR_FILENO : out.write_end, STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, options.show_output ? STDERR_FILENO : err.write_end, STDERR_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, direct ? STDERR_FILENO : out.write_end, STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, direct ? STDERR_FILENO : err.write_end, STDERR_FILENO);
   if (!options.working_dir.empty()) posix_spawn_file_actions_addchdir_np(&actions, options.working_dir.c_str());
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
@@ -285,8 +300,13 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
 
   ProcessResult result;
   char buffer[65536];
+  auto last_output = start;
   while (out.read_end >= 0 || err.read_end >= 0) {
     check_limits();
+    if (relayed && steady_clock::now() - last_output >= *options.quiet_after) {
+      last_output = steady_clock::now();
+      options.on_quiet(std::chrono::duration_cast<milliseconds>(last_output - start));
+    }
     pollfd fds[3] = {{out.read_end, POLLIN, 0}, {err.read_end, POLLIN, 0}, {in.write_end, POLLOUT, 0}};
     if (poll(fds, 3, slice_ms) < 0) {
       if (errno == EINTR) continue;
@@ -301,10 +321,14 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
       if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       Pipe& pipe = i == 0 ? out : err;
       ssize_t n = read(pipe.read_end, buffer, sizeof buffer);
-      if (n > 0)
+      if (n > 0 && relayed) {
+        last_output = steady_clock::now();
+        write_all(STDERR_FILENO, buffer, static_cast<std::size_t>(n));
+      } else if (n > 0) {
         (i == 0 ? result.out : result.err).append(buffer, static_cast<std::size_t>(n));
-      else if (n == 0 || errno != EINTR)
+      } else if (n == 0 || errno != EINTR) {
         pipe.close_read();
+      }
     }
   }
   in.close_write();

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,11 @@ struct ProcessOptions {
   // How long the child may run; nullopt: as long as it takes. A bounded child runs in a process
   // group of its own, which is ended as a whole (SIGTERM, then SIGKILL after kill_grace).
   std::optional<std::chrono::milliseconds> timeout;
+  // With show_output: the child's output passes through this process to its stderr, and after
+  // every stretch this long in which the child printed nothing, on_quiet is told how long it has
+  // run, so that a long silent step (pip unpacking gigabytes of wheels) still says it is going.
+  std::optional<std::chrono::milliseconds> quiet_after;
+  std::function<void(std::chrono::milliseconds running)> on_quiet;
 };
 
 // Between SIGTERM and SIGKILL when a child is ended (timeout or interrupt).
