@@ -15,6 +15,7 @@
 #include <libssh/libssh.h>
 #include <nlohmann/json.hpp>
 
+#include "patience.hpp"
 #include "plan/plan.hpp"
 #include "process/process.hpp"
 #include "temp_dir.hpp"
@@ -22,7 +23,9 @@
 namespace launcher::e2e {
 
 namespace fs = std::filesystem;
+using launcher::testing::patient;
 using launcher::testing::TempDir;
+using launcher::testing::wait_until;
 
 inline std::string docker() {
   const char* configured = std::getenv("LAUNCHER_DOCKER");

@@ -1,6 +1,8 @@
 // A real browser: Debian's Chromium, headless, opens the login URL `up` printed.
 #include <httplib.h>
 
+#include <functional>
+
 #include "support.hpp"
 
 using namespace launcher::e2e;
@@ -23,6 +25,21 @@ launcher::process::ProcessResult chromium(const TempDir& profile, std::vector<st
                                 "--virtual-time-budget=8000"};
   argv.insert(argv.end(), args.begin(), args.end());
   return launcher::process::run_process(argv);
+}
+
+// Chromium's DOM of `url` once `shows` holds for it, else its last one: what a page requests
+// after it loads (the file list) can miss the virtual time budget on a loaded machine, so the
+// page is loaded again until it shows.
+launcher::process::ProcessResult page_where(const TempDir& profile, const std::string& url,
+                                            const std::function<bool(const std::string&)>& shows) {
+  launcher::process::ProcessResult page;
+  wait_until(
+      [&] {
+        page = chromium(profile, {"--dump-dom", url});
+        return shows(page.out);
+      },
+      std::chrono::seconds(60));
+  return page;
 }
 
 std::string output_of(const std::vector<std::string>& argv) {
@@ -60,11 +77,8 @@ TEST_CASE("browser: the login URL opens the Jupyter file browser, the bare URL t
   std::string url = json::parse(up.out)["url"];
 
   TempDir profile;
-  // The file list arrives by a request of the page's own: on a loaded machine it can miss the
-  // virtual time budget, so the page is asked for again (at most three times) before it counts.
-  auto page = chromium(profile, {"--dump-dom", url});
-  for (int attempt = 1; attempt < 3 && page.out.find("seen-in-the-browser.txt") == std::string::npos; ++attempt)
-    page = chromium(profile, {"--dump-dom", url});
+  auto page = page_where(
+      profile, url, [](const std::string& dom) { return dom.find("seen-in-the-browser.txt") != std::string::npos; });
   INFO("chromium exit " << page.exit_code << " on " << url << ", " << page.out.size()
                         << " bytes: " << page.out.substr(0, 300));
   CHECK(shows_file_browser(page.out));
@@ -79,7 +93,9 @@ TEST_CASE("browser: the login URL opens the Jupyter file browser, the bare URL t
   CHECK(signature == "\x89PNG\r\n\x1a\n");
 
   TempDir fresh;
-  auto login = chromium(fresh, {"--dump-dom", url.substr(0, url.find('?'))});
+  auto login = page_where(fresh, url.substr(0, url.find('?')), [](const std::string& dom) {
+    return dom.find("id=\"password_input\"") != std::string::npos;
+  });
   CHECK(login.out.find("id=\"password_input\"") != std::string::npos);
   CHECK(login.out.find("notebook_list") == std::string::npos);
   CHECK_FALSE(shows_file_browser(login.out));
@@ -105,7 +121,7 @@ TEST_CASE("browser: once Chromium opened the login URL no log holds the token, a
   REQUIRE(token.size() == 64);
 
   TempDir profile;
-  auto page = chromium(profile, {"--dump-dom", url});
+  auto page = page_where(profile, url, shows_file_browser);
   REQUIRE(shows_file_browser(page.out));
   // The request lines are there, their tokens redacted: the check below is not vacuous.
   CHECK(output_of({docker(), "logs", name}).find("token=[redacted]") != std::string::npos);

@@ -8,7 +8,6 @@
 #include <sys/wait.h>
 
 #include <chrono>
-#include <thread>
 
 #include "support.hpp"
 
@@ -133,12 +132,8 @@ TEST_CASE("a signal during up's first inspect removes the container and network 
   REQUIRE(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0);
   posix_spawn_file_actions_destroy(&actions);
   setenv("HOME", home.c_str(), 1);
-  // Waits (at most a minute) until `up` hangs in its first inspect, then signals it.
-  bool inspecting = false;
-  for (int tries = 0; tries < 600 && !inspecting; ++tries) {
-    inspecting = std::filesystem::exists(marker);
-    if (!inspecting) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  // Waits until `up` hangs in its first inspect, then signals it.
+  bool inspecting = wait_until([&] { return std::filesystem::exists(marker); }, std::chrono::seconds(60));
   if (!inspecting) kill(pid, SIGKILL);
   REQUIRE(inspecting);
   kill(pid, signal);

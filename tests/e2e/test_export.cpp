@@ -152,8 +152,8 @@ void wait_ready(const std::string& env, launcher::lifecycle::ReadinessTarget tar
   target.host = launcher::lifecycle::reachable_host(*endpoint);
   target.port = endpoint->host_port;
   std::ostringstream progress;
-  launcher::lifecycle::wait_until_ready(launcher::docker::Docker(docker()), env, target, std::chrono::seconds(60),
-                                        progress, [] { return false; });
+  launcher::lifecycle::wait_until_ready(launcher::docker::Docker(docker()), env, target,
+                                        patient(std::chrono::seconds(60)), progress, [] { return false; });
 }
 
 json listed_by_ps(const TempDir& dir, const std::string& env) {

@@ -5,8 +5,6 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
-#include <thread>
-
 #include "host/state_layout.hpp"
 #include "secrets/generate.hpp"
 #include "secrets/state.hpp"
@@ -64,11 +62,9 @@ std::vector<std::string> up_args(const std::string& name) {
   return {"up", "--gpus", "none", "-p", "auto:8888", "--name", name, "--image", lifecycle_image()};
 }
 
-// Waits until `docker run` has created the container of `name`, at most 60 s.
+// Waits until `docker run` has created the container of `name`.
 void wait_for_container(const std::string& name) {
-  for (int i = 0; i < 600 && !container_exists(name); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  REQUIRE(container_exists(name));
+  REQUIRE(wait_until([&] { return container_exists(name); }, std::chrono::seconds(60)));
 }
 
 } // namespace

@@ -78,9 +78,10 @@ TEST_CASE("image: a change to runtime/ rebuilds only the last layers", "[e2e][im
   std::ofstream(context.path / "runtime/launcher-init/src/main.cpp", std::ios::app)
       << "// touched by the layer-reuse test " << getpid() << "-" << std::time(nullptr) << "\n";
   std::string build_docker = std::filesystem::exists("/usr/bin/docker") ? "/usr/bin/docker" : docker();
-  auto build =
-      launcher::process::run_process({LAUNCHER_BINARY, "--docker", build_docker, "build", "--offline", "--cuda", "cpu",
-                                      "--registry", "e2e-reuse", "--context", context.path.string(), "--json"});
+  // A registry prefix of this run's own: another run on the engine builds and removes its own tag.
+  auto build = launcher::process::run_process({LAUNCHER_BINARY, "--docker", build_docker, "build", "--offline",
+                                               "--cuda", "cpu", "--registry", unique_name("reuse"), "--context",
+                                               context.path.string(), "--json"});
   INFO(build.err);
   REQUIRE(build.exit_code == 0);
   std::string tag = json::parse(build.out)["tag"];

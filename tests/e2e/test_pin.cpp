@@ -6,8 +6,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
-#include <thread>
-
 #include <httplib.h>
 
 #include "support.hpp"
@@ -50,16 +48,20 @@ struct Registry {
     httplib::Client client("127.0.0.1", port);
     client.set_connection_timeout(1, 0);
     client.set_read_timeout(1, 0);
-    for (int attempt = 0; attempt < 100; ++attempt) {
-      if (auto answer = client.Get("/v2/"); answer && answer->status == 200) return;
-      int status = 0;
-      if (waitpid(pid, &status, WNOHANG) == pid) {
-        pid = -1;
-        FAIL("docker-registry exited with status " << status << " before answering on 127.0.0.1:" << port);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    int status = 0;
+    bool exited = false;
+    bool answered = wait_until(
+        [&] {
+          if (auto answer = client.Get("/v2/"); answer && answer->status == 200) return true;
+          exited = waitpid(pid, &status, WNOHANG) == pid;
+          return exited;
+        },
+        std::chrono::seconds(30));
+    if (exited) {
+      pid = -1;
+      FAIL("docker-registry exited with status " << status << " before answering on 127.0.0.1:" << port);
     }
-    FAIL("docker-registry did not answer on 127.0.0.1:" << port);
+    if (!answered) FAIL("docker-registry did not answer on 127.0.0.1:" << port);
   }
   ~Registry() {
     if (pid > 0) kill(pid, SIGTERM), waitpid(pid, nullptr, 0);

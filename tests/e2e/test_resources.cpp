@@ -4,7 +4,6 @@
 #include <chrono>
 #include <ctime>
 #include <iostream>
-#include <thread>
 
 #include "support.hpp"
 
@@ -124,15 +123,15 @@ TEST_CASE("resources: an env past its memory limit is OOM-killed alone, and ps a
 
   // Wait for the kill, then for ps to say it: the time between the two is the figure to report.
   json status;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto ps = run_launcher(dir, {"ps", "--json"});
-    REQUIRE(ps.exit_code == 0);
-    for (const auto& entry : json::parse(ps.out))
-      if (entry["env"] == hog.name) status = entry;
-    if (status.value("status", "").find("out of memory") != std::string::npos) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
+  wait_until(
+      [&] {
+        auto ps = run_launcher(dir, {"ps", "--json"});
+        REQUIRE(ps.exit_code == 0);
+        for (const auto& entry : json::parse(ps.out))
+          if (entry["env"] == hog.name) status = entry;
+        return status.value("status", "").find("out of memory") != std::string::npos;
+      },
+      std::chrono::seconds(60), std::chrono::milliseconds(200));
   INFO(status.dump());
   CHECK(status["state"] == "exited");
   CHECK(status["status"].get<std::string>().find("out of memory: the kernel killed a process in it (limit 256m); raise "

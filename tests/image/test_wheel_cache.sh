@@ -7,6 +7,8 @@ set -euo pipefail
 # 77 is CTest's "skipped"; under LAUNCHER_E2E_REQUIRED=1 (CI) a skip is a failure.
 skip() { echo "SKIP: $1"; if [ "${LAUNCHER_E2E_REQUIRED:-}" = 1 ]; then exit 1; fi; exit 77; }
 repository="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=/dev/null # tests/support/patience.sh, checked on its own
+source "$repository/tests/support/patience.sh"
 host_cache="${XDG_CACHE_HOME:-$HOME/.cache}/launcher/wheels"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -32,12 +34,10 @@ export PIP_NO_INDEX=1 PIP_FIND_LINKS="$work/index"
 fill() { python3 "$repository/tools/wheel-cache.py" --cache "$work/cache" --wheelhouse "$work/wheelhouse" --python 3.11 "torch=$work/lock.txt"; }
 
 # 2. killed midway: no half file where a build looks, and the next run completes.
+downloading() { compgen -G "$work/cache/.partial-*/tmp/*/*" >/dev/null && grep -q "wheel cache: downloading" "$work/killed.log"; }
 fill >"$work/killed.log" 2>&1 &
 filler=$!
-for _ in $(seq 100); do
-  if [ -d "$work/cache" ] && compgen -G "$work/cache/.partial-*/tmp/*/*" >/dev/null; then break; fi
-  sleep 0.1
-done
+wait_until 60 downloading || true # a kill before the download fails below, naming it
 sleep 1
 pkill -KILL -P "$filler" || true
 kill -KILL "$filler" 2>/dev/null || true

@@ -19,6 +19,12 @@ if [[ -z $action || -z $state ]]; then
 fi
 
 daemons=(slurmd-n2 slurmd-n1 slurmctld munged)
+# shellcheck source=/dev/null # tests/support/patience.sh, checked on its own
+source "$(dirname "$0")/../support/patience.sh"
+
+queue_empty() { [[ -z $(squeue -h 2>/dev/null) ]]; }
+gone() { ! kill -0 "$1" 2>/dev/null; }
+nodes_idle() { [[ $(sinfo -h -N -o '%T' 2>/dev/null | sort -u) == idle ]]; }
 
 stop() {
   local name pid
@@ -27,14 +33,13 @@ stop() {
     # shellcheck source=/dev/null
     source "$state/env"
     scancel --quiet --user root 2>/dev/null || true
-    for _ in $(seq 150); do [[ -z $(squeue -h 2>/dev/null) ]] && break; sleep 0.2; done
+    wait_until 30 queue_empty || true
   fi
   for name in "${daemons[@]}"; do
     [[ -f $state/$name.pid ]] || continue
     pid=$(cat "$state/$name.pid")
     kill "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
+    wait_until 5 gone "$pid" || kill -9 "$pid" 2>/dev/null || true
   done
   rm -rf "$state"
 }
@@ -129,13 +134,10 @@ EOF
   slurmctld -i
   slurmd -N n1
   slurmd -N n2
-  for _ in $(seq 100); do
-    if [[ $(sinfo -h -N -o '%T' 2>/dev/null | sort -u) == idle ]]; then
-      trap - ERR
-      return
-    fi
-    sleep 0.2
-  done
+  if wait_until 60 nodes_idle; then
+    trap - ERR
+    return
+  fi
   echo "the nodes did not become idle:" >&2
   sinfo -N -l >&2 || true
   tail -n 20 "$state/log/"*.log >&2 || true

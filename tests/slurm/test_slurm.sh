@@ -8,6 +8,8 @@ build=$(cd "${1:?usage: $0 BUILD_DIR TEST}" && pwd)
 test_name=${2:?usage: $0 BUILD_DIR TEST}
 repository=$(cd "$(dirname "$0")/../.." && pwd)
 launcher=$build/launcher
+# shellcheck source=/dev/null # tests/support/patience.sh, checked on its own
+source "$repository/tests/support/patience.sh"
 
 skip() {
   echo "SKIP: $*"
@@ -56,15 +58,14 @@ submit_ddp() {
 }
 
 job_state() { squeue -h -t all -j "$1" -o %T; }
+job_ended() {
+  case $(job_state "$1") in PENDING | RUNNING | COMPLETING | CONFIGURING) return 1 ;; *) return 0 ;; esac
+}
 
-# Waits until the job has ended (up to $2 seconds); prints its final state.
+# Waits until the job has ended (up to $2 seconds, scaled by the load); prints its final state.
 wait_for_end() {
-  local state_now
-  for _ in $(seq $(($2 * 5))); do
-    state_now=$(job_state "$1")
-    case $state_now in PENDING | RUNNING | COMPLETING | CONFIGURING) sleep 0.2 ;; *) echo "$state_now"; return ;; esac
-  done
-  fail "job $1 still $state_now after $2 s"
+  wait_until "$2" job_ended "$1" || fail "job $1 still $(job_state "$1") after $2 s"
+  job_state "$1"
 }
 
 cluster=$(scontrol show config | sed -n 's/^ClusterName *= *//p')
@@ -72,14 +73,15 @@ job_containers() {
   docker ps --all --quiet --filter "label=io.launcher.slurm-cluster=$cluster" --filter "label=io.launcher.slurm-job=$1"
 }
 
-# Waits until both nodes' containers run (up to $2 seconds).
+both_containers_run() {
+  [[ $(docker ps --quiet --filter "label=io.launcher.slurm-cluster=$cluster" --filter "label=io.launcher.slurm-job=$1" |
+    wc -l) -eq 2 ]]
+}
+
+# Waits until both nodes' containers run (up to $2 seconds, scaled by the load).
 wait_for_containers() {
-  for _ in $(seq $(($2 * 5))); do
-    [[ $(docker ps --quiet --filter "label=io.launcher.slurm-cluster=$cluster" --filter "label=io.launcher.slurm-job=$1" |
-      wc -l) -eq 2 ]] && return
-    sleep 0.2
-  done
-  fail "job $1's two containers did not start within $2 s (state $(job_state "$1"))"
+  wait_until "$2" both_containers_run "$1" ||
+    fail "job $1's two containers did not start within $2 s (state $(job_state "$1"))"
 }
 
 # Processes on this host that belong to the job: its Slurm tasks, and torchrun in its containers.
@@ -127,19 +129,19 @@ test_ddp() {
   echo "PASS: 4 ranks, world size 4, identical parameters; both nodes ran $image_id"
 }
 
-# `launcher cancel` and a plain `scancel` during a run: within 30 s no container with the job's
-# label is left, no process of the job on this host, and Slurm says CANCELLED.
+# `launcher cancel` and a plain `scancel` during a run: within 30 s (scaled by the load) no
+# container with the job's label is left, no process of the job on this host, and Slurm says CANCELLED.
 test_cancel() {
 
+  cancelled() {
+    left=$(job_containers "$1")
+    processes=$(job_processes "$1")
+    [[ -z $left && -z $processes && $(job_state "$1") == CANCELLED ]]
+  }
   check_cancelled() {
     local job=$1 how=$2 left processes
-    for _ in $(seq 150); do
-      left=$(job_containers "$job")
-      processes=$(job_processes "$job")
-      [[ -z $left && -z $processes && $(job_state "$job") == CANCELLED ]] && return
-      sleep 0.2
-    done
-    fail "30 s after $how job $job: containers [$left], processes [$processes], state $(job_state "$job")"
+    wait_until 30 cancelled "$job" ||
+      fail "30 s after $how job $job: containers [$left], processes [$processes], state $(job_state "$job")"
   }
 
   for how in "launcher cancel" scancel; do
@@ -175,10 +177,11 @@ test_digest() {
 
   job=$(submit_ddp --steps 30)
   seen=""
-  for _ in $(seq 600); do
-    seen+=$(job_containers "$job")
-    case $(job_state "$job") in PENDING | RUNNING | COMPLETING | CONFIGURING) sleep 0.1 ;; *) break ;; esac
-  done
+  job_ended_noting_containers() {
+    seen+=$(job_containers "$1")
+    job_ended "$1"
+  }
+  wait_until 60 job_ended_noting_containers "$job" || true # the state is checked below
   final=$(job_state "$job")
   output=$("$launcher" logs "$job")
   [[ $final == FAILED ]] || fail "job $job ended $final, expected FAILED: $output"
@@ -329,39 +332,38 @@ test_rendezvous() {
   local predicted=()
   for next in $((probe + 1)) $((probe + 2)) $((probe + 3)); do predicted+=($((40000 + next % 10000))); done
   setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c '
-import socket, sys, time
+import errno, socket, sys, time
 held = []
 for port in sys.argv[1:]:
     listener = socket.socket(socket.AF_INET6)
     listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-    listener.bind(("::", int(port)))
+    try:
+        listener.bind(("::", int(port)))
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        continue  # another program holds it already: the same attack
     listener.listen()
     held.append(listener)
 print("listening", flush=True)
 time.sleep(900)' "${predicted[@]}" >"$work/squatter.out" 2>&1 &
   squatter=$!
-  for _ in $(seq 50); do grep -q listening "$work/squatter.out" && break; sleep 0.2; done
+  wait_until 30 grep -q listening "$work/squatter.out" || true
   grep -q listening "$work/squatter.out" || fail "the squatter could not listen: $(cat "$work/squatter.out")"
   echo "another user listens on ${predicted[*]}"
 
   job=$(submit_ddp --steps 300)
   echo "job $job"
   wait_for_containers "$job" 120
-  for _ in $(seq 50); do
-    endpoint=$(rendezvous_endpoint "$job")
-    [[ -n $endpoint ]] && break
-    sleep 0.2
-  done
+  endpoint_known() { endpoint=$(rendezvous_endpoint "$1") && [[ -n $endpoint ]]; }
+  wait_until 30 endpoint_known "$job" || true # an empty endpoint fails below
   echo "torchrun's rendezvous endpoint: $endpoint"
   [[ $endpoint =~ ^127\.0\.0\.1:([0-9]+)$ ]] || fail "expected one endpoint at n1's NodeAddr 127.0.0.1, found: [$endpoint]"
   port=${BASH_REMATCH[1]}
   [[ " ${predicted[*]} " != *" $port "* ]] || fail "the job's rendezvous port $port is one predicted from its id"
   ((port >= 20000 && port < 32768)) || fail "rendezvous port $port is outside 20000-32767"
-  for _ in $(seq 50); do
-    listener=$(ss -Hltn "sport = :$port" | awk '{print $4}')
-    [[ -n $listener ]] && break
-    sleep 0.2
-  done
+  store_listens() { listener=$(ss -Hltn "sport = :$1" | awk '{print $4}') && [[ -n $listener ]]; }
+  wait_until 30 store_listens "$port" || true # checked below, with the job's state
   # torch's TCPStore has no bind address: it listens on every interface of the first node.
   echo "the c10d store listens on: ${listener:-nothing}"
   [[ -n $listener ]] || [[ $(job_state "$job") != RUNNING ]] || fail "nothing listens on rendezvous port $port"

@@ -22,7 +22,6 @@
 #include <fstream>
 #include <random>
 #include <sstream>
-#include <thread>
 
 #include "settings.hpp"
 
@@ -216,17 +215,11 @@ Launcher::~Launcher() {
   ::waitpid(pid_, &status, 0);
 }
 
-std::optional<int> Launcher::wait_for_exit(std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      exited_ = true;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(20ms);
-  }
+std::optional<int> Launcher::wait_for_exit(std::chrono::milliseconds bound) {
+  int status = 0;
+  exited_ = wait_until([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, bound, 20ms);
+  if (!exited_) return std::nullopt;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 void prepare_sandbox(const fs::path& root) {
@@ -249,15 +242,6 @@ ProcessResult run_launcher(const Variables& settings, const std::vector<std::str
   std::vector<std::string> argv{LAUNCHER_INIT_PROGRAM};
   argv.insert(argv.end(), arguments.begin(), arguments.end());
   return run_program(argv, launcher_environment(settings));
-}
-
-bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(50ms);
-  }
-  return true;
 }
 
 bool port_accepts(std::uint16_t port) {

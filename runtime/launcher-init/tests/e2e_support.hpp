@@ -5,12 +5,13 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
-#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "patience.hpp"
 
 // Helpers for the end-to-end tests: the real launcher-init, run as root, against real servers.
 namespace e2e {
@@ -18,6 +19,8 @@ namespace e2e {
 namespace fs = std::filesystem;
 using Variables = std::map<std::string, std::string>;
 using namespace std::chrono_literals;
+using launcher::testing::patient;
+using launcher::testing::wait_until;
 
 // True when the test can run: root, and every program on PATH. Otherwise FAILs under
 // LAUNCHER_E2E_REQUIRED=1 (CI) and WARNs (the caller returns: a skip) without it.
@@ -72,8 +75,8 @@ public:
   ~Launcher();
 
   pid_t pid() const { return pid_; }
-  // The exit status, or nullopt when it still runs after `timeout`.
-  std::optional<int> wait_for_exit(std::chrono::milliseconds timeout);
+  // The exit status, or nullopt when it still runs after `bound` (scaled by the load, as wait_until's).
+  std::optional<int> wait_for_exit(std::chrono::milliseconds bound);
   std::string output() const { return read_text(log_file_); }
 
 private:
@@ -89,8 +92,6 @@ void prepare_sandbox(const fs::path& root);
 Variables launcher_environment(const Variables& settings);
 
 ProcessResult run_launcher(const Variables& settings, const std::vector<std::string>& arguments = {});
-
-bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
 bool port_accepts(std::uint16_t port);
 

@@ -81,7 +81,7 @@ TEST_CASE("jupyter: the token by file guards /api/status, password mode works, n
   httplib::Client client("127.0.0.1", sandbox.jupyter_port);
   client.set_connection_timeout(2);
   REQUIRE(wait_until([&] { return static_cast<bool>(client.Get("/api")); }, 60s));
-  REQUIRE(wait_until([&] { return port_accepts(sandbox.ssh_port); }, 10s));
+  REQUIRE(wait_until([&] { return port_accepts(sandbox.ssh_port); }, 60s));
   INFO("launcher-init output at startup:\n" << launcher->output());
 
   SECTION("403 without a token, 403 with a wrong one, 200 with the right one") {
@@ -122,7 +122,7 @@ TEST_CASE("jupyter: the token by file guards /api/status, password mode works, n
     client.Get(("/api/status?token=" + wrong).c_str()); // a 403: Jupyter logs it with its query
     client.Get(("/login?next=%2Ftree%3Ftoken%3D" + sandbox.token).c_str());
     REQUIRE(
-        wait_until([&] { return launcher->output().find("/api/status?token=[redacted]") != std::string::npos; }, 10s));
+        wait_until([&] { return launcher->output().find("/api/status?token=[redacted]") != std::string::npos; }, 60s));
     CHECK(launcher->output().find(sandbox.token) == std::string::npos);
     CHECK(launcher->output().find(wrong) == std::string::npos);
   }
@@ -165,7 +165,7 @@ TEST_CASE("jupyter: the token by file guards /api/status, password mode works, n
   SECTION("health answers 0, and 1 once the services are gone") {
     CHECK(run_launcher(sandbox.settings, {"health"}).exit_status == 0);
     ::kill(launcher->pid(), SIGTERM);
-    CHECK(launcher->wait_for_exit(10s) == 0);
+    CHECK(launcher->wait_for_exit(60s) == 0);
     auto health = run_launcher(sandbox.settings, {"health"});
     CHECK(health.exit_status == 1);
     CHECK(health.output.find("launcher-init: failed to connect to: 127.0.0.1 port ") != std::string::npos);

@@ -65,7 +65,7 @@ TEST_CASE("ssh: pinned host key, key-only login for the one user, nothing ssh-au
   if (!prerequisites_met({"sshd", "cp", "ssh-audit"})) return;
   Sandbox sandbox("ssh");
   auto launcher = sandbox.start();
-  REQUIRE(wait_until([&] { return port_accepts(sandbox.ssh_port); }, 15s));
+  REQUIRE(wait_until([&] { return port_accepts(sandbox.ssh_port); }, 60s));
   INFO("launcher-init output at startup:\n" << launcher->output());
 
   SECTION("the image's own host keys are gone, the runtime files have the right owners") {

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <csignal>
-#include <thread>
 
 #include "e2e_support.hpp"
 
@@ -19,21 +19,22 @@ TEST_CASE("supervision: a killed service is restarted, SIGTERM stops everything 
   if (!prerequisites_met({"sshd", "cp"})) return;
   Sandbox sandbox("ssh");
   auto launcher = sandbox.start();
-  REQUIRE(wait_until([&] { return port_accepts(sandbox.ssh_port); }, 15s));
+  REQUIRE(wait_until([&] { return port_accepts(sandbox.ssh_port); }, 60s));
   auto first = child_named(launcher->pid(), "sshd");
   REQUIRE(first);
 
   ::kill(*first, SIGKILL);
   auto killed_at = std::chrono::steady_clock::now();
   std::optional<pid_t> second;
-  REQUIRE(wait_until([&] { return (second = child_named(launcher->pid(), "sshd")) && *second != *first; }, 10s));
-  REQUIRE(wait_until([&] { return port_accepts(sandbox.ssh_port); }, 5s));
+  REQUIRE(wait_until([&] { return (second = child_named(launcher->pid(), "sshd")) && *second != *first; }, 60s));
+  REQUIRE(wait_until([&] { return port_accepts(sandbox.ssh_port); }, 60s));
   WARN("sshd back " << since(killed_at).count() << " ms after SIGKILL");
   CHECK(launcher->output().find("launcher-init: ssh exited (signal 9 (Killed))") != std::string::npos);
 
   auto stop_at = std::chrono::steady_clock::now();
   ::kill(launcher->pid(), SIGTERM);
-  CHECK(launcher->wait_for_exit(6s) == 0);
+  // Exit status 0: every service stopped before the stop timeout (past it, launcher-init kills and fails).
+  CHECK(launcher->wait_for_exit(60s) == 0);
   WARN("SIGTERM to exit: " << since(stop_at).count() << " ms (timeout 5 s)");
   CHECK(children_of(launcher->pid()).empty());
   CHECK_FALSE(port_accepts(sandbox.ssh_port));
@@ -52,13 +53,18 @@ TEST_CASE("supervision: orphans are reaped, and the command's exit status is lau
         }
         return orphan.has_value();
       },
-      2s));
-  std::this_thread::sleep_for(1500ms);
-  for (const auto& child : children_of(launcher->pid())) {
+      60s));
+  // Reaped: gone from PID 1's children, not left as a zombie.
+  CHECK(wait_until(
+      [&] {
+        auto children = children_of(launcher->pid());
+        return std::none_of(children.begin(), children.end(),
+                            [&](const ProcessInfo& child) { return child.pid == *orphan; });
+      },
+      60s));
+  for (const auto& child : children_of(launcher->pid()))
     CHECK(child.state != 'Z');
-    CHECK(child.pid != *orphan);
-  }
-  CHECK(launcher->wait_for_exit(5s) == 7);
+  CHECK(launcher->wait_for_exit(60s) == 7);
   CHECK(launcher->output().find(std::to_string(sandbox.user.uid) + "\n") != std::string::npos);
 }
 
@@ -68,10 +74,10 @@ TEST_CASE("supervision: a program that ignores SIGTERM is killed after the timeo
   // Not `= "1"`: GCC 12 warns falsely (-Wrestrict) about assigning that literal.
   sandbox.settings.insert_or_assign("LAUNCHER_STOP_TIMEOUT", std::string(1, '1'));
   auto launcher = sandbox.start({"sh", "-c", "trap '' TERM; echo ready; sleep 30"});
-  REQUIRE(wait_until([&] { return launcher->output().find("ready") != std::string::npos; }, 5s));
+  REQUIRE(wait_until([&] { return launcher->output().find("ready") != std::string::npos; }, 60s));
   auto stop_at = std::chrono::steady_clock::now();
   ::kill(launcher->pid(), SIGTERM);
-  CHECK(launcher->wait_for_exit(4s) == 128 + SIGKILL);
+  CHECK(launcher->wait_for_exit(60s) == 128 + SIGKILL);
   CHECK(since(stop_at) >= 900ms);
   CHECK(launcher->output().find(
             "launcher-init: failed to stop in time: command: still running 1s after the stop signal") !=
