@@ -63,7 +63,7 @@ TEST_CASE("the built-in profiles run the recorded default image, under the user'
   CHECK(rendered_image(bench, {"--image", "flag/image:3"}).first == "flag/image:3");
 }
 
-TEST_CASE("default-image records an image on this host and says where; without IMAGE it shows the default",
+TEST_CASE("default-image records an image on this host and says where, and without IMAGE shows the default",
           "[commands][default-image]") {
   Bench bench;
   REQUIRE(bench.run({"default-image"}) == 0);
