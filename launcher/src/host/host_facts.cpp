@@ -137,6 +137,16 @@ PathProbe real_path_probe() {
   };
 }
 
+fs::path mount_source_path(const fs::path& source, const PathProbe& paths) {
+  fs::path existing = source, rest;
+  while (!paths.exists(existing) && existing.has_relative_path()) {
+    rest = rest.empty() ? existing.filename() : existing.filename() / rest;
+    existing = existing.parent_path();
+  }
+  fs::path real = paths.canonical(existing);
+  return rest.empty() ? real : (real / rest).lexically_normal();
+}
+
 fs::path working_directory() {
   std::error_code error;
   fs::path cwd = fs::current_path(error);

@@ -61,6 +61,10 @@ std::optional<SudoInvoker> sudo_invoker(unsigned uid, const char* sudo_uid, cons
                                         const std::function<std::optional<std::string>(unsigned)>& name_of);
 PathProbe real_path_probe();
 
+// The host path as a mount sees it: symlinks resolved in the part that exists, the rest (a
+// directory "create" makes) appended, so that a link or a missing child cannot hide where it is.
+std::filesystem::path mount_source_path(const std::filesystem::path& source, const PathProbe& paths);
+
 // The process's working directory; a deleted one (or one whose path cannot be read) is an Error
 // saying so, not a filesystem_error.
 std::filesystem::path working_directory();

@@ -187,20 +187,8 @@ public:
     return bindings;
   }
 
-  // The host path as the mount will see it: symlinks resolved in the part that exists, the rest
-  // (a directory "create" makes) appended, so that a link or a missing child cannot hide where it is.
-  fs::path real_host_path(const fs::path& source) const {
-    fs::path existing = source, rest;
-    while (!paths_.exists(existing) && existing.has_relative_path()) {
-      rest = rest.empty() ? existing.filename() : existing.filename() / rest;
-      existing = existing.parent_path();
-    }
-    fs::path real = paths_.canonical(existing);
-    return rest.empty() ? real : (real / rest).lexically_normal();
-  }
-
   void check_dangerous_mount(const std::string& at, const fs::path& source) const {
-    fs::path real = real_host_path(source);
+    fs::path real = host::mount_source_path(source, paths_);
     std::string text = real.string();
     if (text.size() > 1 && text.back() == '/') text.pop_back();
     // Everything lies inside /: only "mount-root" lets it in, and with it everything below.

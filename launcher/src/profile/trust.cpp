@@ -51,18 +51,6 @@ bool is_system_path(const std::string& container_path) {
                      [&](std::string_view directory) { return is_within(target, fs::path(directory)); });
 }
 
-// The host path as a mount would see it: links resolved in the part that exists, the rest
-// (a directory "create" makes) appended.
-fs::path real_path(const fs::path& source, const host::PathProbe& paths) {
-  fs::path existing = source, rest;
-  while (!paths.exists(existing) && existing.has_relative_path()) {
-    rest = rest.empty() ? existing.filename() : existing.filename() / rest;
-    existing = existing.parent_path();
-  }
-  fs::path real = paths.canonical(existing);
-  return rest.empty() ? real : (real / rest).lexically_normal();
-}
-
 const Origin* set_by(const Sourced& profile, const std::string& pointer, const std::string& team_source) {
   auto found = profile.origins.find(pointer);
   return found != profile.origins.end() && found->second.source == team_source ? &found->second : nullptr;
@@ -153,7 +141,7 @@ std::vector<Widening> widenings(const Sourced& profile, const std::string& team_
     const Origin* origin = set_by(profile, child_pointer("/volumes", i), team_source);
     if (!origin) continue;
     fs::path host = volumes[i]["host"].get<std::string>();
-    fs::path real = real_path(host, paths);
+    fs::path real = host::mount_source_path(host, paths);
     std::string named = host == real ? real.string() : host.string() + " -> " + real.string();
     if (real.filename() == "docker.sock")
       found.push_back({*origin, "mounts the Docker socket " + named + " (root on the host)"});
