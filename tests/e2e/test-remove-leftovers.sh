@@ -5,15 +5,8 @@
 set -euo pipefail
 docker=${LAUNCHER_DOCKER:-docker}
 base=${LAUNCHER_E2E_BASE_IMAGE:-launcher-base:bookworm}
-skip() {
-  echo "SKIP: $*"
-  [[ ${LAUNCHER_E2E_REQUIRED:-} == 1 ]] && exit 1
-  exit 77
-}
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
+# shellcheck source=/dev/null # tests/support/verdicts.sh, checked on its own
+source "$(dirname "$0")/../support/verdicts.sh"
 "$docker" info >/dev/null 2>&1 || skip "no Docker engine answers"
 "$docker" image inspect "$base" >/dev/null 2>&1 || skip "base image $base is missing: run images/make-base.sh"
 

@@ -9,10 +9,11 @@
 #   tests/image/test_real_image.sh BUILD_DIR
 set -euo pipefail
 # 77 is CTest's "skipped"; under LAUNCHER_E2E_REQUIRED=1 (CI) a skip is a failure.
-skip() { echo "SKIP: $1"; if [ "${LAUNCHER_E2E_REQUIRED:-}" = 1 ]; then exit 1; fi; exit 77; }
 build="$(cd "${1:?usage: test_real_image.sh BUILD_DIR}" && pwd)"
 # shellcheck source=/dev/null # tests/support/patience.sh, checked on its own
 source "$(dirname "$0")/../support/patience.sh"
+# shellcheck source=/dev/null # tests/support/verdicts.sh, checked on its own
+source "$(dirname "$0")/../support/verdicts.sh"
 docker="${LAUNCHER_DOCKER:-docker}"
 if [ ! -s "$build/real-image-tag" ]; then
   skip "no $build/real-image-tag (make real-image builds the image)"

@@ -5,10 +5,11 @@
 #   2. a download killed midway leaves no half file under sha256/, and the next run completes.
 set -euo pipefail
 # 77 is CTest's "skipped"; under LAUNCHER_E2E_REQUIRED=1 (CI) a skip is a failure.
-skip() { echo "SKIP: $1"; if [ "${LAUNCHER_E2E_REQUIRED:-}" = 1 ]; then exit 1; fi; exit 77; }
 repository="$(cd "$(dirname "$0")/../.." && pwd)"
 # shellcheck source=/dev/null # tests/support/patience.sh, checked on its own
 source "$repository/tests/support/patience.sh"
+# shellcheck source=/dev/null # tests/support/verdicts.sh, checked on its own
+source "$repository/tests/support/verdicts.sh"
 host_cache="${XDG_CACHE_HOME:-$HOME/.cache}/launcher/wheels"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -7,10 +7,10 @@
 set -euo pipefail
 
 repository=$(cd "${1:-$(dirname "$0")/../..}" && pwd)
+# shellcheck source=/dev/null # tests/support/verdicts.sh, checked on its own
+source "$repository/tests/support/verdicts.sh"
 if ! docker info >/dev/null 2>&1 && [[ $(id -u) -ne 0 ]]; then
-  echo "SKIP: no Docker engine answers and only root could start one"
-  [[ ${LAUNCHER_E2E_REQUIRED:-} == 1 ]] && exit 1
-  exit 77
+  skip "no Docker engine answers and only root could start one"
 fi
 commit=$(git -C "$repository" rev-parse HEAD)
 if [[ -n $(git -C "$repository" status --porcelain --untracked-files=no) ]]; then
@@ -52,11 +52,11 @@ make_status=0
 (cd "$clone" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make up) 2>&1 | tee "$output" |
   sed -u 's/token=[^[:space:]]*/token=<redacted>/g' || make_status=$?
 echo "make up took $((SECONDS - start)) s"
-[[ $make_status -eq 0 ]] || { echo "FAIL: make up exited with status $make_status (its output is above)" >&2; exit 1; }
+[[ $make_status -eq 0 ]] || fail "make up exited with status $make_status (its output is above)"
 
 url=$(sed -n 's/^ *open *\(http:[^ ]*\).*/\1/p' "$output" | tail -n 1)
-[[ -n $url ]] || { echo "FAIL: make up printed no login URL (its output is above)" >&2; exit 1; }
-grep -q "^$env is ready" "$output" || { echo "FAIL: make up did not report $env ready" >&2; exit 1; }
+[[ -n $url ]] || fail "make up printed no login URL (its output is above)"
+grep -q "^$env is ready" "$output" || fail "make up did not report $env ready"
 
 # The URL and the token go to curl on stdin, never in argv, where any local user could read them.
 http_status() {
@@ -68,8 +68,7 @@ with_token=$(printf 'url = "%sapi/status"\nheader = "Authorization: token %s"\n'
 without_token=$(printf 'url = "%sapi/status"\n' "$base" | http_status)
 echo "login URL: $login; /api/status with the token: $with_token, without: $without_token"
 if [[ $login != 200 || $with_token != 200 || $without_token != 403 ]]; then
-  echo "FAIL: Jupyter at ${base} should answer 200 to the login URL and to the token, 403 without it" >&2
-  exit 1
+  fail "Jupyter at ${base} should answer 200 to the login URL and to the token, 403 without it"
 fi
 
 # The real image serves the torch of the Makefile's REAL_IMAGE_ROW; the air-gapped fallback (built
@@ -79,8 +78,7 @@ if grep -q '^make up: the real image' "$output"; then
   torch=$("$clone/build/launcher" exec "$env" -- python3 -c 'import torch; print(torch.__version__)' </dev/null)
   echo "torch in $env: $torch (the real image's row: $wanted)"
   if [[ -z $wanted || ${torch%%+*} != "$wanted" ]]; then
-    echo "FAIL: make up built the real image, but its env serves torch '$torch', not $wanted" >&2
-    exit 1
+    fail "make up built the real image, but its env serves torch '$torch', not $wanted"
   fi
 else
   echo "note: make up built the air-gapped fallback (its output says why): the real image's torch is not checked"

@@ -8,11 +8,8 @@
 set -euo pipefail
 
 repository=$(cd "${1:-$(dirname "$0")/../..}" && pwd)
-skip() {
-  echo "SKIP: $1"
-  [[ ${LAUNCHER_E2E_REQUIRED:-} == 1 ]] && exit 1
-  exit 77
-}
+# shellcheck source=/dev/null # tests/support/verdicts.sh, checked on its own
+source "$repository/tests/support/verdicts.sh"
 docker info >/dev/null 2>&1 || skip "no Docker engine answers"
 docker image inspect launcher-base:bookworm >/dev/null 2>&1 || skip "no base image (images/make-base.sh makes it)"
 
