@@ -58,12 +58,19 @@ mounts=(
 [[ -x /usr/local/bin/docker ]] && mounts+=(-v /usr/local/bin/docker:/usr/local/bin/docker:ro)
 
 # What a nested dockerd needs where --privileged is refused (CAP_SYS_RESOURCE is outside this
-# machine kind's bounding set): every other capability, no seccomp or AppArmor profile, and
-# writable /proc/sys for its network settings.
-docker run --detach --init --name "$machine" --hostname bare --label io.launcher.test=quickstart-bare \
-  --cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined \
-  --security-opt apparmor=unconfined --security-opt systempaths=unconfined \
-  "${mounts[@]}" "$base" sleep infinity >/dev/null
+# machine kind's bounding set): every capability the engine can give, no seccomp or AppArmor
+# profile, and writable /proc/sys for its network settings. Engine 28 gives "ALL" as the bounding
+# set allows; Engine 20.10 must be told to leave CAP_SYS_RESOURCE out, which Engine 28 refuses.
+start_machine() {
+  docker run --detach --init --name "$machine" --hostname bare --label io.launcher.test=quickstart-bare \
+    --cap-add ALL "$@" --security-opt seccomp=unconfined \
+    --security-opt apparmor=unconfined --security-opt systempaths=unconfined \
+    "${mounts[@]}" "$base" sleep infinity >/dev/null
+}
+if ! start_machine 2>"$work/start.log"; then
+  docker rm --force "$machine" >/dev/null 2>&1 || true
+  start_machine --cap-drop SYS_RESOURCE || fail "the bare machine did not start: $(cat "$work/start.log")"
+fi
 
 on_machine() { docker exec --interactive --workdir /root/launcher "$machine" "$@"; }
 
