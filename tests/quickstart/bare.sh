@@ -79,16 +79,23 @@ echo "make up on a bare bookworm machine ($machine), in a fresh clone of $commit
 on_machine bash -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq make >/dev/null' </dev/null
 output=$work/make-up.log
 start=$SECONDS
+# Each line with the seconds since make up began, so the phases' costs show.
+stamp() { while IFS= read -r line; do printf '[%4d s] %s\n' $((SECONDS - start)) "$line"; done; }
 make_status=0
-on_machine make up </dev/null 2>&1 | tee "$output" | sed -u 's/token=[^[:space:]]*/token=<redacted>/g' ||
-  make_status=$?
-echo "cold make up on the bare machine took $((SECONDS - start)) s"
+# ccache compares the compiler by content: the machine's was installed a minute ago.
+on_machine env CCACHE_COMPILERCHECK=content make up </dev/null 2>&1 | stamp | tee "$output" |
+  sed -u 's/token=[^[:space:]]*/token=<redacted>/g' || make_status=$?
+echo "cold make up on the bare machine took $((SECONDS - start)) s; its phases began at:"
+for milestone in 'installing missing Debian packages' '-- Configuring done' 'Built target launcher$' \
+  'made base image' 'wheel cache:' 'is ready'; do
+  grep -m 1 -e "$milestone" "$output" | cut -c 1-100 || true
+done
 [[ $make_status -eq 0 ]] || fail "make up exited with status $make_status (its output is above)"
 
-grep -q '^make up: the real image' "$output" || fail "make up did not build the real image (its output is above)"
-url=$(sed -n 's/^ *open *\(http:[^ ]*\).*/\1/p' "$output" | tail -n 1)
+grep -q '^\[ *[0-9]* s\] make up: the real image' "$output" || fail "make up did not build the real image (its output is above)"
+url=$(sed -n 's/^\[ *[0-9]* s\] *open *\(http:[^ ]*\).*/\1/p' "$output" | tail -n 1)
 [[ -n $url ]] || fail "make up printed no login URL (its output is above)"
-env=$(sed -n 's/^\([^ ]*-jupyter\) is ready.*/\1/p' "$output" | tail -n 1)
+env=$(sed -n 's/^\[ *[0-9]* s\] \([^ ]*-jupyter\) is ready.*/\1/p' "$output" | tail -n 1)
 [[ -n $env ]] || fail "make up did not report its environment ready"
 
 # Asked on the machine, where the port is published; the URL (with its token) goes on stdin.
