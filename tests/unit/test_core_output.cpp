@@ -7,6 +7,7 @@
 #include <csignal>
 #include <filesystem>
 #include <sstream>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -207,4 +208,35 @@ TEST_CASE("a working directory deleted under the launcher is named as such", "[h
     fs::current_path(previous);
   }
   CHECK(host::working_directory() == previous);
+}
+
+TEST_CASE("write_fully writes every byte through a pipe's short writes", "[core][output]") {
+  int ends[2];
+  REQUIRE(pipe(ends) == 0);
+  std::string data(300 * 1024, 'x'); // more than a pipe holds: the writes come back short
+  std::string received;
+  std::thread reader([&] {
+    char buffer[4096];
+    for (ssize_t n; (n = read(ends[0], buffer, sizeof buffer)) > 0;)
+      received.append(buffer, static_cast<std::size_t>(n));
+  });
+  int error = write_fully(ends[1], data);
+  close(ends[1]);
+  reader.join();
+  close(ends[0]);
+  CHECK(error == 0);
+  CHECK(received == data);
+}
+
+TEST_CASE("write_fully returns the errno of the write that failed", "[core][output]") {
+  int full = open("/dev/full", O_WRONLY | O_CLOEXEC);
+  REQUIRE(full >= 0);
+  CHECK(write_fully(full, "checkpoint") == ENOSPC);
+  close(full);
+  int ends[2];
+  REQUIRE(pipe(ends) == 0);
+  close(ends[1]);
+  CHECK(write_fully(ends[1], "checkpoint") == EBADF);
+  CHECK(write_fully(ends[0], "") == 0); // nothing to write: no write at all
+  close(ends[0]);
 }

@@ -13,23 +13,20 @@ FdOutputBuffer::FdOutputBuffer(int fd) : fd_(fd), line_buffered_(fd >= 0 && isat
 
 FdOutputBuffer::~FdOutputBuffer() { flush_buffer(); }
 
+int write_fully(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t count = ::write(fd, data.data(), data.size());
+    if (count < 0 && errno == EINTR) continue;
+    if (count <= 0) return count < 0 ? errno : EIO;
+    data.remove_prefix(static_cast<std::size_t>(count));
+  }
+  return 0;
+}
+
 bool FdOutputBuffer::write_all(const char* data, std::size_t size) {
   if (error_ != 0) return false;
-  if (fd_ < 0) {
-    error_ = EBADF;
-    return false;
-  }
-  while (size > 0) {
-    ssize_t count = ::write(fd_, data, size);
-    if (count < 0 && errno == EINTR) continue;
-    if (count <= 0) {
-      error_ = count < 0 ? errno : EIO;
-      return false;
-    }
-    data += count;
-    size -= static_cast<std::size_t>(count);
-  }
-  return true;
+  error_ = fd_ < 0 ? EBADF : write_fully(fd_, std::string_view(data, size));
+  return error_ == 0;
 }
 
 bool FdOutputBuffer::flush_buffer() {

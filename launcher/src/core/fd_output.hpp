@@ -3,8 +3,13 @@
 #include <ostream>
 #include <streambuf>
 #include <string>
+#include <string_view>
 
 namespace launcher {
+
+// Writes all of `data` to `fd`, going on after a short write or EINTR. Returns 0, or the errno of
+// the write that failed (EIO for one that wrote nothing).
+int write_fully(int fd, std::string_view data);
 
 // A stream buffer that writes to a file descriptor and remembers why the first write failed.
 // std::cout does not tell a full disk (ENOSPC), a reader that went away (EPIPE) or a closed

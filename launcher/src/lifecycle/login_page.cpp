@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "core/fd_output.hpp"
 #include "secrets/state.hpp"
 
 namespace launcher::lifecycle {
@@ -107,17 +108,11 @@ void write_login_page(const fs::path& path, const std::string& url) {
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) fail("create the login page", path);
   std::string page = login_page(url);
-  for (std::size_t written = 0; written < page.size();) {
-    ssize_t count = write(fd, page.data() + written, page.size() - written);
-    if (count < 0 && errno == EINTR) continue;
-    if (count < 0) {
-      int saved = errno;
-      close(fd);
-      unlink(path.c_str());
-      errno = saved;
-      fail("write the login page", path);
-    }
-    written += static_cast<std::size_t>(count);
+  if (int error = write_fully(fd, page); error != 0) {
+    close(fd);
+    unlink(path.c_str());
+    errno = error;
+    fail("write the login page", path);
   }
   if (close(fd) != 0) fail("write the login page", path);
 }

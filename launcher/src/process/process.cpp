@@ -15,6 +15,8 @@
 #include <fstream>
 #include <thread>
 
+#include "core/fd_output.hpp"
+
 extern char** environ;
 
 namespace launcher::process {
@@ -101,18 +103,6 @@ std::size_t argument_bytes(const std::vector<char*>& args, const std::vector<cha
     for (const char* entry : *list)
       if (entry) bytes += std::strlen(entry) + 1 + sizeof(char*);
   return bytes;
-}
-
-// Writes all of `data` to `fd`; what cannot be written (stderr closed) is dropped, as the child's
-// own write to it would have been.
-void write_all(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    ssize_t n = write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
 }
 
 void end_child(pid_t pid, bool own_group) {
@@ -323,7 +313,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
       ssize_t n = read(pipe.read_end, buffer, sizeof buffer);
       if (n > 0 && relayed) {
         last_output = steady_clock::now();
-        write_all(STDERR_FILENO, buffer, static_cast<std::size_t>(n));
+        // What cannot be written (stderr closed) is dropped, as the child's own write would be.
+        write_fully(STDERR_FILENO, std::string_view(buffer, static_cast<std::size_t>(n)));
       } else if (n > 0) {
         (i == 0 ? result.out : result.err).append(buffer, static_cast<std::size_t>(n));
       } else if (n == 0 || errno != EINTR) {

@@ -11,6 +11,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/fd_output.hpp"
 #include "core/read_file.hpp"
 
 namespace launcher::secrets {
@@ -77,16 +78,10 @@ void StagedFiles::stage(const fs::path& path, const std::string& content) {
     close(fd);
     fail("set the mode of", temporary);
   }
-  for (std::size_t written = 0; written < content.size();) {
-    ssize_t count = write(fd, content.data() + written, content.size() - written);
-    if (count < 0 && errno == EINTR) continue;
-    if (count < 0) {
-      int saved = errno;
-      close(fd);
-      errno = saved;
-      fail("write", temporary);
-    }
-    written += static_cast<std::size_t>(count);
+  if (int error = write_fully(fd, content); error != 0) {
+    close(fd);
+    errno = error;
+    fail("write", temporary);
   }
   if (fsync(fd) != 0) {
     int saved = errno;
