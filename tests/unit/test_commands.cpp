@@ -276,6 +276,21 @@ TEST_CASE("export makes no network of the env's own (the file or its start does)
             .size() == 1);
 }
 
+TEST_CASE("export --format compose asks the engine's version: a start interval from Engine 25 on, none otherwise",
+          "[commands][export][health]") {
+  auto exported = [](const char* engine_fixture) {
+    Bench bench;
+    facts::DirectoryFactSource engine{{launcher::testing::fixture(std::string("docker/") + engine_fixture)}};
+    bench.context.facts = &engine;
+    REQUIRE(bench.run({"export", "--format", "compose", "--profile", "shell", "--gpus", "none", "--image",
+                       "unit/image:1", "--name", env}) == 0);
+    return bench.out.str();
+  };
+  CHECK(exported("engine-28.2-nvidia-toolkit").find("start_interval: \"500ms\"") != std::string::npos);
+  CHECK(exported("engine-20.10-no-toolkit").find("healthcheck") == std::string::npos);
+  CHECK(exported("daemon-down").find("healthcheck") == std::string::npos);
+}
+
 TEST_CASE("down without ENV acts only on the env labelled with this directory", "[commands][down][env-name]") {
   Bench bench;
   fs::path project = fs::canonical(bench.dir.path / "project");
