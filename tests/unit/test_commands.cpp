@@ -44,6 +44,8 @@ TEST_CASE("up of a new env makes its network, runs the plan render shows, and re
   auto created = bench.docker.calls_to({"network", "create"});
   REQUIRE(created.size() == 1);
   CHECK(created[0].back() == "launcher-" + env);
+  // Made without looking first: `down` removed it, and each look is a Docker CLI run.
+  CHECK(bench.docker.calls_to({"network", "inspect"}).empty());
   auto runs = bench.docker.calls_to({"run", "-d"});
   REQUIRE(runs.size() == 1);
   CHECK(std::find(runs[0].begin(), runs[0].end(), "io.launcher.plan-hash=" + hash) != runs[0].end());
