@@ -78,9 +78,10 @@ lint: all
 	@tools/ensure-packages.sh lint
 	tools/lint.sh $(BUILD) $(JOBS)
 
-# Timings, printed (not asserted): `render`, then `up` against a polling shell script and
-# `devcontainer up`, with the launcher's CPU time and peak RSS, and `ps` with 20 environments;
-# then `launcher submit` against a hand-written sbatch script on a real two-node Slurm.
+# Timings, printed (not asserted): `render`, then `up` against a polling shell script, the
+# exported Compose file and `devcontainer up` (where npm can install it), with the launcher's own
+# CPU time and peak RSS and those with its Docker CLIs, and `ps` with 20 environments; then
+# `launcher submit` against a hand-written sbatch script on a real two-node Slurm.
 bench: image
 	@tools/ensure-packages.sh bench
 	tools/bench-render.sh $(BUILD)/launcher

@@ -24,8 +24,10 @@ test_packages=(
   python3-torch docker-compose
   slurmctld slurmd slurm-client munge
 )
-# The `up` benchmark's floor script polls with curl and ssh; GNU time reads the launcher's
-# CPU time and peak RSS. (npm, for @devcontainers/cli, comes with the machine's Node.js.)
+# The `up` benchmark's floor script polls with curl and ssh; GNU time reads the CPU time and
+# peak RSS of the launcher with its Docker CLIs (its own: a preloaded library the build's C
+# compiler makes). npm, for @devcontainers/cli, comes with the machine's Node.js; without it or
+# its registry the devcontainer rows are skipped.
 bench_packages=(curl time openssh-client docker.io slurmctld slurmd slurm-client munge bc)
 # libFuzzer and the sanitizers' runtimes come with Debian's clang.
 fuzz_packages=(clang libclang-rt-dev)

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/read_file.hpp"
+#include "export/export.hpp"
 #include "host/state_layout.hpp"
 #include "lifecycle/inspect.hpp"
 #include "lifecycle/readiness.hpp"
@@ -265,6 +266,12 @@ TEST_CASE("export: docker compose up --wait starts the jupyter profile as up doe
   REQUIRE(started.exit_code == 0);
   json made_by_compose = inspect_container(env);
   check_agree(made_by_up, made_by_compose, true);
+  // An engine with start intervals runs the image's check every half second while Jupyter starts,
+  // so that --wait returns with it; `up` probes by itself and sets none.
+  std::string engine = run_process({docker(), "version", "--format", "{{.Server.Version}}"}).out;
+  bool start_interval = launcher::exporting::engine_of(engine.substr(0, engine.find('\n'))).health_start_interval;
+  CHECK(made_by_compose["Config"]["Healthcheck"].value("StartInterval", 0) == (start_interval ? 500'000'000 : 0));
+  CHECK(made_by_up["Config"]["Healthcheck"].value("StartInterval", 0) == 0);
 
   // The readiness `up` waits for, then the same checks as the lifecycle test, by header.
   std::string token = *launcher::secrets::read_private_file(state_of(dir, env).jupyter_token());

@@ -4,7 +4,8 @@
 // 3 `docker version` / `docker info` (rest cut at a NUL), 4 `docker image inspect` labels,
 // 5 doctor ENV's container inspect, 6 `docker image inspect` for pin, 7 the engine's stderr (and
 // a container's log) as every error message shows it, 8 `docker ps` lines as `ps` prints them,
-// 9 `docker version --format '{{json .Client}}'` as `build` reads it, and its refusal.
+// 9 `docker version --format '{{json .Client}}'` as `build` reads it, and its refusal,
+// 10 what answers on a container's published port, as the Jupyter probe reads its status line.
 // Invariant: no message made of the engine's text holds a raw control character (7, 8, 9).
 #include <cstdlib>
 
@@ -18,6 +19,7 @@
 #include "lifecycle/inspect.hpp"
 #include "matrix/matrix.hpp"
 #include "pin/pin.hpp"
+#include "probe/probe.hpp"
 
 using namespace launcher;
 
@@ -83,7 +85,7 @@ void read_engine_stderr(std::string_view text) {
 
 void read(std::uint8_t reader, std::string_view text) {
   const matrix::Matrix& matrix = matrix::embedded_matrix();
-  switch (reader % 10) {
+  switch (reader % 11) {
   case 0:
     read_environment(docker::parse_inspect_output(text, "docker container inspect"));
     break;
@@ -137,6 +139,9 @@ void read(std::uint8_t reader, std::string_view text) {
     require_escaped(build::missing_buildkit_message(client));
     break;
   }
+  case 10:
+    if (auto status = probe::http_status(text); status && (*status < 0 || *status > 999)) std::abort();
+    break;
   }
 }
 

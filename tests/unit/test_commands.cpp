@@ -44,6 +44,8 @@ TEST_CASE("up of a new env makes its network, runs the plan render shows, and re
   auto created = bench.docker.calls_to({"network", "create"});
   REQUIRE(created.size() == 1);
   CHECK(created[0].back() == "launcher-" + env);
+  // Made without looking first: `down` removed it, and each look is a Docker CLI run.
+  CHECK(bench.docker.calls_to({"network", "inspect"}).empty());
   auto runs = bench.docker.calls_to({"run", "-d"});
   REQUIRE(runs.size() == 1);
   CHECK(std::find(runs[0].begin(), runs[0].end(), "io.launcher.plan-hash=" + hash) != runs[0].end());
@@ -274,6 +276,21 @@ TEST_CASE("export makes no network of the env's own (the file or its start does)
   CHECK(bench.docker
             .calls_to({"network", "create", "--driver", "bridge", "--label", "io.launcher.network=shared", "team-net"})
             .size() == 1);
+}
+
+TEST_CASE("export --format compose asks the engine's version: a start interval from Engine 25 on, none otherwise",
+          "[commands][export][health]") {
+  auto exported = [](const char* engine_fixture) {
+    Bench bench;
+    facts::DirectoryFactSource engine{{launcher::testing::fixture(std::string("docker/") + engine_fixture)}};
+    bench.context.facts = &engine;
+    REQUIRE(bench.run({"export", "--format", "compose", "--profile", "shell", "--gpus", "none", "--image",
+                       "unit/image:1", "--name", env}) == 0);
+    return bench.out.str();
+  };
+  CHECK(exported("engine-28.2-nvidia-toolkit").find("start_interval: \"500ms\"") != std::string::npos);
+  CHECK(exported("engine-20.10-no-toolkit").find("healthcheck") == std::string::npos);
+  CHECK(exported("daemon-down").find("healthcheck") == std::string::npos);
 }
 
 TEST_CASE("down without ENV acts only on the env labelled with this directory", "[commands][down][env-name]") {

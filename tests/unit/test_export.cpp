@@ -129,6 +129,29 @@ TEST_CASE("golden: the compose file of each built-in profile", "[export][golden]
                exporting::export_plan(builtin_plan("shell", 0), exporting::Format::compose, false).text);
 }
 
+TEST_CASE("golden: the compose file for an engine with health check start intervals", "[export][golden][health]") {
+  check_golden("compose-jupyter-cpu-host-engine-25.yaml",
+               exporting::export_plan(builtin_plan("jupyter", 0), exporting::Format::compose, false,
+                                      exporting::engine_of("28.5.2+dfsg4"))
+                   .text);
+}
+
+TEST_CASE("compose: a start interval from Docker Engine 25 on, with the start period it applies in",
+          "[export][health]") {
+  CHECK(exporting::engine_of("25.0.0").health_start_interval);
+  CHECK(exporting::engine_of("28.5.2+dfsg4").health_start_interval);
+  CHECK_FALSE(exporting::engine_of("24.0.9").health_start_interval);
+  CHECK_FALSE(exporting::engine_of("20.10.24+dfsg1").health_start_interval);
+  CHECK_FALSE(exporting::engine_of("").health_start_interval); // the engine did not answer
+  plan::Plan plan = builtin_plan("ssh", 0);
+  json service = exporting::compose_document(plan, exporting::engine_of("25.0.0")).content["services"][plan.service];
+  CHECK(service["healthcheck"] == json::parse(R"({"start_period": "60s", "start_interval": "500ms"})"));
+  CHECK_FALSE(compose_service(plan).contains("healthcheck"));
+  // The devcontainer CLI runs `docker run`, whose health flags it has no key for: the same file.
+  CHECK(exporting::export_plan(plan, exporting::Format::devcontainer, false, exporting::engine_of("28.0.0")).text ==
+        exporting::export_plan(plan, exporting::Format::devcontainer, false).text);
+}
+
 TEST_CASE("devcontainer: runArgs, mounts, containerEnv and appPort re-parsed are the rendered options one for one",
           "[export]") {
   plan::Plan full = full_plan();

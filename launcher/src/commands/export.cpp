@@ -18,6 +18,7 @@
 #include "core/error.hpp"
 #include "core/read_file.hpp"
 #include "docker/docker.hpp"
+#include "doctor/snapshot.hpp"
 #include "export/export.hpp"
 #include "lifecycle/environments.hpp"
 #include "lifecycle/volumes.hpp"
@@ -121,6 +122,15 @@ void write_env_template(const fs::path& compose_file, const std::vector<std::str
         << fmt::format("{}", fmt::join(missing, ", ")) << " to it (or set them in the shell that runs Compose)\n";
 }
 
+// The engine a compose file is written for: this host's, as `docker version` tells it; one that
+// does not answer gets the file every engine takes. A devcontainer.json asks nothing of it.
+exporting::Engine compose_engine(exporting::Format format, HostGpuSource& host) {
+  if (format != exporting::Format::compose) return {};
+  facts::Fact version = host.queries.docker_version();
+  doctor::DockerFacts docker = doctor::parse_docker_facts(&version, nullptr);
+  return exporting::engine_of(docker.reach == doctor::DockerFacts::Reach::reachable ? docker.server_version : "");
+}
+
 } // namespace
 
 void add_export_command(CLI::App& app, Context& context) {
@@ -149,7 +159,7 @@ void add_export_command(CLI::App& app, Context& context) {
     const plan::Plan& plan = resolution.plan;
     const docker::Docker& docker = gpus.docker;
     pin::verify_pinned_image(docker, plan.image, resolution.profile.origin_of("/image"));
-    exporting::Exported exported = exporting::export_plan(plan, format, options->lossy);
+    exporting::Exported exported = exporting::export_plan(plan, format, options->lossy, compose_engine(format, gpus));
     fs::path output;
     if (!options->output.empty()) output = check_output(options->output, exported.text, options->force);
     for (const auto& field : exported.dropped)

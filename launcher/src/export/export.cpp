@@ -9,6 +9,7 @@
 #include "core/text.hpp"
 #include "export/yaml.hpp"
 #include "launcher_contract/contract.hpp"
+#include "matrix/version.hpp"
 #include "render/render.hpp"
 
 namespace launcher::exporting {
@@ -20,6 +21,13 @@ namespace {
 // What the rendered command's --env-file would be: export never writes values, so it is only a
 // marker; Compose and the devcontainer CLI get the names.
 constexpr const char* env_file_name = ".env";
+
+constexpr const char* health_start_interval_since = "25.0";
+// The start period of the images' HEALTHCHECK (images/Dockerfile), stated so that the start
+// interval applies for as long whatever the image says; checks every half second while the
+// service starts, as often as Compose's --wait looks at the container.
+constexpr const char* health_start_period = "60s";
+constexpr const char* health_start_interval = "500ms";
 
 // Every field of plan::to_json that the rendered `docker run` carries. A pointer to an object
 // lists its members one by one, so that a member added later is not taken as expressed.
@@ -204,7 +212,11 @@ json compose_environment(const render::ContainerCommand& rendered) {
   return environment;
 }
 
-Document compose_document(const plan::Plan& plan) {
+Engine engine_of(const std::string& server_version) {
+  return {!server_version.empty() && matrix::compare_versions(server_version, health_start_interval_since) >= 0};
+}
+
+Document compose_document(const plan::Plan& plan, const Engine& engine) {
   render::ContainerCommand rendered = render::render_container_command({}, plan, env_file_name);
   json service{{"image", rendered.image_and_command.front()},
                {"labels", assignments(values_of(rendered, "--label"))},
@@ -223,6 +235,10 @@ Document compose_document(const plan::Plan& plan) {
     ulimits[limit.name] = {{"soft", limit.soft}, {"hard", limit.hard}};
   if (!ulimits.empty()) service["ulimits"] = ulimits;
   if (plan.gpus.kind != plan::GpuAssignment::Kind::none) service["deploy"] = compose_gpu_reservation(plan.gpus);
+  // The image's own test and intervals stay; without a start interval an engine first checks
+  // after 5 s (Engine 25 and later) or the image's full interval (15 s) (older ones).
+  if (engine.health_start_interval)
+    service["healthcheck"] = {{"start_period", health_start_period}, {"start_interval", health_start_interval}};
   if (rendered.image_and_command.size() > 1)
     service["command"] =
         std::vector<std::string>(rendered.image_and_command.begin() + 1, rendered.image_and_command.end());
@@ -323,9 +339,9 @@ std::vector<std::string> names_missing_from(const std::string& env_file_text, co
   return missing;
 }
 
-Exported export_plan(const plan::Plan& plan, Format format, bool lossy) {
+Exported export_plan(const plan::Plan& plan, Format format, bool lossy, const Engine& engine) {
   bool compose = format == Format::compose;
-  Document document = compose ? compose_document(plan) : devcontainer_document(plan);
+  Document document = compose ? compose_document(plan, engine) : devcontainer_document(plan);
   if (!document.dropped.empty() && !lossy)
     throw Error(ExitCode::usage, std::string(compose ? "compose" : "devcontainer") + " cannot express the plan's " +
                                      field_list(document.dropped) + "; --lossy exports without " +

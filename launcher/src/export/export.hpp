@@ -22,8 +22,21 @@ struct Document {
   std::vector<std::string> dropped;
 };
 
-// A compose-spec file with one service: the same container `up` makes from this plan.
-Document compose_document(const plan::Plan& plan);
+// What the engine that will run an exported file can do beyond what every engine can; the
+// default, an engine whose version is unknown, gets only what every engine takes.
+struct Engine {
+  // Docker Engine 25 and later (API 1.44) run the health check every start_interval during the
+  // start period; Compose refuses the key for an older one.
+  bool health_start_interval = false;
+};
+
+// The engine of `docker version`'s server version ("28.5.2+dfsg4"); "" when it did not answer.
+Engine engine_of(const std::string& server_version);
+
+// A compose-spec file with one service: the same container `up` makes from this plan. Where the
+// engine has health check start intervals, the image's check runs often while the service
+// starts, so that `docker compose up --wait` returns as soon as it answers.
+Document compose_document(const plan::Plan& plan, const Engine& engine = {});
 
 // A devcontainer.json (containers.dev) whose container is the one `up` makes from this plan:
 // the options of the rendered `docker run` become mounts, containerEnv, appPort and runArgs.
@@ -49,7 +62,7 @@ std::string env_file_template(const std::vector<std::string>& names, const std::
 std::vector<std::string> names_missing_from(const std::string& env_file_text, const std::vector<std::string>& names);
 
 // The plan as the target's file. A field it cannot express is an error (exit 2) naming it,
-// unless `lossy`, when the field is left out and listed. Equal plans give equal bytes.
-Exported export_plan(const plan::Plan& plan, Format format, bool lossy);
+// unless `lossy`, when the field is left out and listed. Equal plans and engines give equal bytes.
+Exported export_plan(const plan::Plan& plan, Format format, bool lossy, const Engine& engine = {});
 
 } // namespace launcher::exporting

@@ -127,9 +127,12 @@ bool ensure_network(const docker::Docker& docker, const plan::Plan& plan) {
   auto exists = [&] {
     return docker.try_run({"network", "inspect", "--format", "{{.Name}}", plan.network}).exit_code == 0;
   };
-  if (exists()) return false;
+  // The env's own network is made at once: `down` removes it, so it is missing at nearly every
+  // `up`, and each Docker CLI run costs a process start. A shared one is looked for first.
+  bool own = plan.network == plan::own_network(plan.env);
+  if (!own && exists()) return false;
   std::vector<std::string> create{"network", "create", "--driver", "bridge"};
-  if (plan.network == plan::own_network(plan.env)) {
+  if (own) {
     create.insert(create.end(), {"--opt", "com.docker.network.bridge.enable_icc=false", "--label",
                                  std::string(contract::label::env) + "=" + plan.env});
   } else {
@@ -137,7 +140,8 @@ bool ensure_network(const docker::Docker& docker, const plan::Plan& plan) {
   }
   create.push_back(plan.network);
   auto result = docker.try_run(create);
-  // Another `up` joining the same shared network may have made it meanwhile.
+  // It was there already (kept by a failed `down`, or another `up` joining the same shared
+  // network made it meanwhile).
   if (result.exit_code == 0) return true;
   if (exists()) return false;
   std::string message = docker::explain_failure("create network " + plan.network, result);
