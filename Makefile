@@ -18,7 +18,7 @@ export CCACHE_NOHASHDIR := 1
 BUILD_DOCKER ?=
 export BUILD_DOCKER
 
-.PHONY: all test test-asan fuzz lint image real-image bench up clean
+.PHONY: all test test-asan fuzz lint image real-image devel-image bench up clean
 
 CONFIGURE = cmake -S . -B $(BUILD) -DLAUNCHER_WERROR=$(WERROR) $(CMAKE_FLAGS)
 
@@ -28,11 +28,12 @@ all:
 	cmake --build $(BUILD) -j $(JOBS)
 
 # Unit tests, then end-to-end tests against the real Docker engine: on the offline base image,
-# and on the CPU image built from it.
+# and on the CPU image built from it. The images' test stages run as they are built.
 test:
 	@tools/ensure-packages.sh test
 	$(MAKE) image
 	$(MAKE) real-image
+	$(MAKE) devel-image
 	ctest --test-dir $(BUILD) --output-on-failure --no-tests=error -j $(JOBS)
 
 # The CPU image, offline: Debian's PyTorch on a debootstrapped base; its tag goes to $(BUILD)/image-tag.
@@ -43,19 +44,32 @@ image: all
 	sed -n 's/.*"tag":"\([^"]*\)".*/\1/p' $(BUILD)/image.json > $(BUILD)/image-tag
 	@echo "image: $$(cat $(BUILD)/image-tag)"
 
+# $(call launcher_build,OPTIONS,NAME): `launcher build OPTIONS --test`, its JSON result in
+# $(BUILD)/NAME.json and its tag in $(BUILD)/NAME-tag. REAL_IMAGE_REGISTRY prefixes the tags
+# (engineers sharing one engine keep theirs apart).
+REAL_IMAGE_REGISTRY ?=
+define launcher_build
+	@tools/ensure-docker.sh
+	@images/make-base.sh
+	$(BUILD)/launcher --docker "$$(tools/build-docker.sh)" build $(1) --test --json \
+	  $(if $(REAL_IMAGE_REGISTRY),--registry $(REAL_IMAGE_REGISTRY)) > $(BUILD)/$(2).json
+	sed -n 's/.*"tag":"\([^"]*\)".*/\1/p' $(BUILD)/$(2).json > $(BUILD)/$(2)-tag
+	@echo "$(2): $$(cat $(BUILD)/$(2)-tag)"
+endef
+
 # The real image: torch 2.7.1 + CUDA 12.6 from PyPI's hash-locked wheels (images/locks/), built
 # with no index from the host's wheel cache on the same debootstrapped base; only wheels the cache
 # lacks are downloaded. The test stage runs too; the runtime tag goes to $(BUILD)/real-image-tag.
-# REAL_IMAGE_REGISTRY prefixes the tags (engineers sharing one engine keep theirs apart).
 REAL_IMAGE_ROW ?= --torch 2.7.1 --cuda 12.6 --os debian12 --variant runtime --base launcher-base:bookworm
-REAL_IMAGE_REGISTRY ?=
 real-image: all
-	@tools/ensure-docker.sh
-	@images/make-base.sh
-	$(BUILD)/launcher --docker "$$(tools/build-docker.sh)" build $(REAL_IMAGE_ROW) --test --json \
-	  $(if $(REAL_IMAGE_REGISTRY),--registry $(REAL_IMAGE_REGISTRY)) > $(BUILD)/real-image.json
-	sed -n 's/.*"tag":"\([^"]*\)".*/\1/p' $(BUILD)/real-image.json > $(BUILD)/real-image-tag
-	@echo "real image: $$(cat $(BUILD)/real-image-tag)"
+	$(call launcher_build,$(REAL_IMAGE_ROW),real-image)
+
+# Its devel variant: the same layers plus Debian's CUDA 12.4 toolkit (nvcc) on the wheels' CUDA
+# 12.6 runtime. Its test stage builds C++, a CUDA extension and gpu-probe with that nvcc; the tag
+# goes to $(BUILD)/devel-image-tag. Not part of `make up`.
+DEVEL_IMAGE_ROW ?= $(subst --variant runtime,--variant devel,$(REAL_IMAGE_ROW))
+devel-image: all
+	$(call launcher_build,$(DEVEL_IMAGE_ROW),devel-image)
 
 # The unit tests under AddressSanitizer and UBSan, in a Debug build of their own.
 test-asan:

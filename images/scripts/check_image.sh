@@ -10,7 +10,7 @@ python3 -c 'import torch; print("torch", torch.__version__, "cuda available:", t
 if python3 -c 'import torch, sys; sys.exit(1 if torch.version.cuda else 0)' || command -v nvcc >/dev/null; then
   mkdir -p /tmp/libtorch-check
   cp /src/checks/libtorch-check.cmake /tmp/libtorch-check/CMakeLists.txt
-  cmake -S /tmp/libtorch-check -B /tmp/libtorch-check/build >/dev/null
+  cmake -S /tmp/libtorch-check -B /tmp/libtorch-check/build >/tmp/libtorch-check/configure.log
   cmake --build /tmp/libtorch-check/build -j "$(nproc)" >/dev/null
   /tmp/libtorch-check/build/libtorch-simplenet
 else
@@ -19,6 +19,10 @@ fi
 
 python3 /src/checks/compile_check.py
 python3 /src/checks/wheels_check.py
+# The devel variant: nvcc from Debian's CUDA 12.4 on the wheels' CUDA 12.6 runtime.
+if command -v nvcc >/dev/null && python3 -c 'import torch, sys; sys.exit(0 if torch.version.cuda else 1)'; then
+  bash /src/checks/devel_check.sh /tmp/libtorch-check/build/libtorch-simplenet /tmp/libtorch-check/configure.log
+fi
 
 if compgen -G '/etc/ssh/ssh_host_*' >/dev/null; then
   echo "check_image: host keys are baked into the image: $(echo /etc/ssh/ssh_host_*)" >&2

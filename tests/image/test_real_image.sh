@@ -34,6 +34,7 @@ check "label cudnn is 9.5.1" test "$(label cudnn)" = 9.5.1
 check "label nccl is 2.26.2" test "$(label nccl)" = 2.26.2
 check "label cuda-archs has sm_90" grep -q 'sm_90' <<<"$(label cuda-archs)"
 check "label min-driver is 560.35.05" test "$(label min-driver)" = 560.35.05
+check "label nvcc is none (no CUDA toolkit)" test "$(label nvcc)" = none
 environment="$("$docker" image inspect --format '{{join .Config.Env "\n"}}' "$image")"
 check "NVIDIA_VISIBLE_DEVICES is set" grep -qx 'NVIDIA_VISIBLE_DEVICES=all' <<<"$environment"
 check "NVIDIA_DRIVER_CAPABILITIES is set" grep -qx 'NVIDIA_DRIVER_CAPABILITIES=compute,utility' <<<"$environment"

@@ -91,6 +91,17 @@ TEST_CASE("labels are what torch reported: release without its local CUDA part, 
   CHECK(labels.at("LABEL_NCCL") == "2.26.2");
   CHECK(labels.at("LABEL_CUDA_ARCHS") == "sm_50,sm_60,sm_70,sm_75,sm_80,sm_86,sm_90");
   CHECK(labels.at("LABEL_MIN_DRIVER") == "560.35.05");
+  CHECK(labels.at("LABEL_NVCC") == "none");
+}
+
+TEST_CASE("the devel variant's label names nvcc's release beside the CUDA runtime torch loads", "[build]") {
+  build::BuildPlan built =
+      plan({"2.7.1", "12.6", matrix::Variant::devel, "", false, "", "debian12", "launcher-base:bookworm"});
+  nlohmann::json facts = {{"torch", "2.7.1+cu126"}, {"cuda", "12.6"}, {"nvcc", "12.4"}};
+  auto labels = build::label_args(facts, built.row, "2.7.1-cu126-cudnn9-debian12", "abc");
+  CHECK(labels.at("LABEL_CUDA") == "12.6");
+  CHECK(labels.at("LABEL_NVCC") == "12.4");
+  CHECK(labels.at("LABEL_CUDNN") == "none");
 }
 
 TEST_CASE("an image the host lacks is named with the command that builds that very tag, or a pull", "[build]") {

@@ -82,21 +82,22 @@ BuildPlan plan_build(const matrix::Matrix& matrix, const BuildRequest& request) 
   return plan;
 }
 
-std::map<std::string, std::string> label_args(const json& torch_facts, const matrix::Row& row,
+std::map<std::string, std::string> label_args(const json& image_facts, const matrix::Row& row,
                                               const std::string& version, const std::string& revision) {
   std::string archs;
-  for (const auto& arch : torch_facts.value("cuda_archs", json::array()))
+  for (const auto& arch : image_facts.value("cuda_archs", json::array()))
     archs += (archs.empty() ? "" : ",") + arch.get<std::string>();
   // The facts are another program's output: a missing key reads as null, never through const operator[].
-  bool cuda = torch_facts.value("cuda", json()).is_string();
+  bool cuda = image_facts.value("cuda", json()).is_string();
   return {
       {"IMAGE_VERSION", version},
       {"IMAGE_REVISION", revision},
       {"IMAGE_SOURCE", "images/Dockerfile"},
-      {"LABEL_TORCH", release_of(torch_facts.value("torch", json()))},
-      {"LABEL_CUDA", text_or_none(torch_facts.value("cuda", json()))},
-      {"LABEL_CUDNN", cudnn_text(torch_facts.value("cudnn", json()))},
-      {"LABEL_NCCL", text_or_none(torch_facts.value("nccl", json()))},
+      {"LABEL_TORCH", release_of(image_facts.value("torch", json()))},
+      {"LABEL_CUDA", text_or_none(image_facts.value("cuda", json()))},
+      {"LABEL_NVCC", text_or_none(image_facts.value("nvcc", json()))},
+      {"LABEL_CUDNN", cudnn_text(image_facts.value("cudnn", json()))},
+      {"LABEL_NCCL", text_or_none(image_facts.value("nccl", json()))},
       {"LABEL_CUDA_ARCHS", archs.empty() ? "none" : archs},
       {"LABEL_MIN_DRIVER", cuda && !row.min_driver.empty() ? row.min_driver : "none"},
   };

@@ -34,9 +34,10 @@ struct BuildPlan {
 // index this build cannot use offline).
 BuildPlan plan_build(const matrix::Matrix& matrix, const BuildRequest& request);
 
-// The label build args from what torch reported at build time (images/scripts/torch_facts.py)
-// and the row's driver minimum: labels say what is inside, not what was hoped for.
-std::map<std::string, std::string> label_args(const nlohmann::json& torch_facts, const matrix::Row& row,
+// The label build args from what the image reported at build time (torch: images/scripts/torch_facts.py;
+// the devel variant's nvcc: "nvcc" of toolkit-facts.json, merged in) and the row's driver minimum:
+// labels say what is inside, not what was hoped for.
+std::map<std::string, std::string> label_args(const nlohmann::json& image_facts, const matrix::Row& row,
                                               const std::string& version, const std::string& revision);
 
 // The tag of an offline build: pytorch-cpu:<the torch version it reports>-debian12.

@@ -139,7 +139,8 @@ void add_build_command(CLI::App& app, Context& context) {
                     "also build the test stage: LibTorch example, torch.compile, no baked keys");
   command->add_option("--context", options->context_dir, "the launcher repository (default: found from here)");
   command->add_flag("--dry-run", options->dry_run, "print the docker build command, run nothing");
-  command->add_flag("--json", options->json, "print the result as one line of JSON: tag, size, seconds, torch, cuda");
+  command->add_flag("--json", options->json,
+                    "print the result as one line of JSON: tag, size, seconds, torch, cuda, nvcc");
   command->callback([options, &context] {
     options->request.variant = options->variant == "runtime" ? matrix::Variant::runtime : matrix::Variant::devel;
     build::BuildPlan plan = build::plan_build(matrix::embedded_matrix(), options->request);
@@ -187,6 +188,14 @@ void add_build_command(CLI::App& app, Context& context) {
                                               "cat", scratch_tag, "/usr/local/share/launcher/torch-facts.json"};
     json facts = JsonReader::parse(docker.run(read_facts, "read the image's torch facts").out,
                                    "docker run " + scratch_tag + " cat /usr/local/share/launcher/torch-facts.json");
+    // Only the devel variant has a CUDA toolkit, and with it this file: nvcc's release.
+    const std::string toolkit_facts_file = "/usr/local/share/launcher/toolkit-facts.json";
+    if (auto toolkit = docker.try_run({"run", "--rm", "--entrypoint", "cat", scratch_tag, toolkit_facts_file});
+        toolkit.exit_code == 0) {
+      const std::string source = "docker run " + scratch_tag + " cat " + toolkit_facts_file;
+      const json toolkit_facts = JsonReader::parse(toolkit.out, source);
+      facts["nvcc"] = JsonReader(toolkit_facts, source).at("nvcc").string();
+    }
     std::string tag = plan.tag.empty() ? build::offline_tag(facts, options->request.registry) : plan.tag;
     std::map<std::string, std::string> args = plan.args;
     for (const auto& [name, value] :
@@ -204,14 +213,16 @@ void add_build_command(CLI::App& app, Context& context) {
                            {"size", size},
                            {"seconds", seconds},
                            {"torch", facts["torch"]},
-                           {"cuda", facts["cuda"]}}
+                           {"cuda", facts["cuda"]},
+                           {"nvcc", facts.value("nvcc", json())}}
                           .dump()
                    << "\n";
       return;
     }
-    *context.out << fmt::format("built {} ({}, {:.0f} s): torch {}, cuda {}\n", tag, human_size(size), seconds,
+    *context.out << fmt::format("built {} ({}, {:.0f} s): torch {}, cuda {}{}\n", tag, human_size(size), seconds,
                                 facts["torch"].get<std::string>(),
-                                facts["cuda"].is_string() ? facts["cuda"].get<std::string>() : "none");
+                                facts["cuda"].is_string() ? facts["cuda"].get<std::string>() : "none",
+                                facts.contains("nvcc") ? ", nvcc " + facts["nvcc"].get<std::string>() : std::string());
   });
 }
 

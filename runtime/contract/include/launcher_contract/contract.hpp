@@ -65,6 +65,8 @@ inline constexpr const char* base_digest = "io.launcher.base-digest";
 inline constexpr const char* snapshot_time = "io.launcher.snapshot-time";
 inline constexpr const char* image_torch = "io.launcher.torch";
 inline constexpr const char* image_cuda = "io.launcher.cuda";
+// The devel variant's nvcc, older than the CUDA runtime the wheels load (minor-version compatibility).
+inline constexpr const char* image_nvcc = "io.launcher.nvcc";
 inline constexpr const char* image_cudnn = "io.launcher.cudnn";
 inline constexpr const char* image_nccl = "io.launcher.nccl";
 inline constexpr const char* image_cuda_archs = "io.launcher.cuda-archs";
