@@ -538,3 +538,28 @@ TEST_CASE("a job's output goes to the user's state directory unless --output say
                            "command line (--output \"/home/my runs/%j.out\"): expected letters, digits and _.:,+=/-% "
                            "only (sbatch's #SBATCH lines are not quoted)");
 }
+
+TEST_CASE("pyxis maps what it can: memory to --mem, a read-only root, root, volumes to create", "[slurm]") {
+  slurm::Job job = cpu_job(slurm::Runtime::pyxis, registry_image());
+  job.plan.memory_bytes = 8ULL << 30;
+  job.plan.read_only_root = true;
+  job.plan.user.uid = 0;
+  job.plan.create_directories = {"/data/new runs"};
+  std::string script = slurm::render_script(job);
+  CHECK_THAT(script, Catch::Contains("#SBATCH --mem=8192M\n"));
+  CHECK_THAT(script, Catch::Contains("mkdir -p '/data/new runs'\nsrun "));
+  CHECK_THAT(script, Catch::Contains("  --container-readonly \\\n  --container-remap-root \\\n"));
+  job.plan.memory_bytes.reset();
+  job.plan.read_only_root = false;
+  job.plan.user.uid = 1000;
+  job.plan.create_directories.clear();
+  script = slurm::render_script(job);
+  CHECK_THAT(script, !Catch::Contains("--mem="));
+  CHECK_THAT(script, !Catch::Contains("mkdir -p"));
+  CHECK_THAT(script, !Catch::Contains("--container-readonly"));
+  CHECK_THAT(script, !Catch::Contains("--container-remap-root"));
+  // The docker runtime bounds the container itself.
+  job.cluster.runtime = slurm::Runtime::docker;
+  job.plan.memory_bytes = 8ULL << 30;
+  CHECK_THAT(slurm::render_script(job), !Catch::Contains("--mem="));
+}

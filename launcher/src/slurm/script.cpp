@@ -36,6 +36,10 @@ std::string sbatch_header(const Job& job) {
   directive("partition", request.partition);
   directive("time", job.time.value);
   directive("account", request.account);
+  // Pyxis has no memory limit of its own: Slurm's allocation bounds the container (the docker
+  // runtime bounds it with --memory).
+  if (job.cluster.runtime == Runtime::pyxis && job.plan.memory_bytes)
+    directive("mem", std::to_string(*job.plan.memory_bytes >> 20) + "M");
   directive("output", request.output);
   directive("comment", job_comment(job.image));
   text += "# Time limit: " + (job.time.value.empty() ? "" : job.time.value + ", from ") + job.time.origin + ".\n";
@@ -282,8 +286,13 @@ std::string pyxis_script(const Job& job) {
                                          ": pyxis's --container-mounts cannot express a path with ',' or ':'");
     mounts.push_back(mount.source + ":" + mount.target + (mount.read_only ? ":ro" : ""));
   }
+  // The batch node makes the volumes' missing directories: every node sees them on shared storage.
+  if (!plan.create_directories.empty()) text += "mkdir -p " + render::shell_words(plan.create_directories) + "\n";
   text += srun_line(job) + " \\\n";
   text += "  " + shell_quote("--container-image=" + pyxis_image(job.image)) + " \\\n";
+  if (plan.read_only_root) text += "  --container-readonly \\\n";
+  // Pyxis runs the container as the submitting user; root inside is its user namespace's.
+  if (plan.user.uid == 0) text += "  --container-remap-root \\\n";
   if (!mounts.empty()) text += "  " + shell_quote("--container-mounts=" + join_words(mounts, ",")) + " \\\n";
   if (!plan.workdir.empty()) text += "  " + shell_quote("--container-workdir=" + plan.workdir) + " \\\n";
   text += "  --no-container-mount-home \\\n";

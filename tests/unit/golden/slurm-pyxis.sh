@@ -3,6 +3,7 @@
 #SBATCH --nodes=2
 #SBATCH --ntasks-per-node=1
 #SBATCH --time=01:00:00
+#SBATCH --mem=58982M
 #SBATCH --comment=launcher-image=registry.example.com:5000/team/pytorch@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,tag=registry.example.com:5000/team/pytorch:2.7.1
 # Time limit: 01:00:00, from partition debug's DefaultTime.
 # Rendered by `launcher submit` from profile "shell" (Slurm runtime: pyxis).
