@@ -127,7 +127,8 @@ KillWait=10
 MinJobAge=600
 NodeName=n1 NodeHostname=$host NodeAddr=127.0.0.1 Port=$((port + 1)) CPUs=1 State=UNKNOWN
 NodeName=n2 NodeHostname=$host NodeAddr=127.0.0.2 Port=$((port + 2)) CPUs=1 State=UNKNOWN
-PartitionName=debug Nodes=n[1-2] Default=YES MaxTime=INFINITE State=UP
+PartitionName=debug Nodes=n[1-2] Default=YES DefaultTime=00:20:00 MaxTime=INFINITE State=UP
+PartitionName=open Nodes=n[1-2] Default=NO MaxTime=INFINITE State=UP
 EOF
   echo "export SLURM_CONF=$state/slurm.conf" >"$state/env"
   export SLURM_CONF=$state/slurm.conf

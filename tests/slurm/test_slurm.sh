@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Slurm end-to-end tests: the real launcher against the real cluster that cluster.sh started
 # for CTest's slurm fixture (its state directory in $LAUNCHER_SLURM_STATE) and the real Docker engine.
-# Usage: tests/slurm/test_slurm.sh BUILD_DIR ddp|cancel|digest|bad-input|rendezvous|env-values
+# Usage: tests/slurm/test_slurm.sh BUILD_DIR ddp|cancel|digest|bad-input|rendezvous|env-values|dead-node
 set -euo pipefail
 
 build=$(cd "${1:?usage: $0 BUILD_DIR TEST}" && pwd)
@@ -49,12 +49,11 @@ trap cleanup_work EXIT
 # that does not exist leaves every real rank's output alone (see examples/CMakeLists.txt).
 torchrun_workaround=(--redirects 9:1 --tee 9:1)
 
-# Submits a CPU job of 2 nodes x 2 processes running ddp_train.py; prints the job id.
+# Submits a CPU job of 2 nodes x 2 processes running ddp_train.py; sets job to its id (not in a
+# subshell: the EXIT trap cancels every job in jobs_submitted).
 submit_ddp() {
-  local job
   job=$("$launcher" submit --image "$image" --nodes 2 --procs-per-node 2 -- "${torchrun_workaround[@]}" ddp_train.py "$@")
   jobs_submitted+=("$job")
-  echo "$job"
 }
 
 job_state() { squeue -h -t all -j "$1" -o %T; }
@@ -86,12 +85,12 @@ wait_for_containers() {
 
 # Processes on this host that belong to the job: its Slurm tasks, and torchrun in its containers.
 job_processes() {
-  local pid found=()
-  for pid in /proc/[0-9]*; do
-    if tr '\0' '\n' <"$pid/environ" 2>/dev/null | grep -qx "SLURM_JOB_ID=$1" ||
-      tr '\0' ' ' <"$pid/cmdline" 2>/dev/null | grep -q -- "--rdzv_id=$1 "; then
-      found+=("${pid#/proc/}")
-    fi
+  local file found=()
+  # One grep over every process (a tr and a grep for each would take minutes on a loaded host).
+  for file in $(grep -lzx -e "SLURM_JOB_ID=$1" /proc/[0-9]*/environ 2>/dev/null) \
+    $(grep -lzx -e "--rdzv_id=$1" /proc/[0-9]*/cmdline 2>/dev/null); do
+    file=${file#/proc/}
+    found+=("${file%%/*}")
   done
   echo "${found[*]}"
 }
@@ -100,7 +99,7 @@ job_processes() {
 # All 4 ranks finish with identical parameters, and both nodes ran the same image (by job label).
 test_ddp() {
 
-  job=$(submit_ddp --steps 300)
+  submit_ddp --steps 300
   echo "job $job"
   wait_for_containers "$job" 120
   mapfile -t containers < <(job_containers "$job")
@@ -108,6 +107,20 @@ test_ddp() {
   echo "$images"
   [[ $(awk '{print $1}' <<<"$images" | tr '\n' ' ') == "n1 n2 " ]] || fail "expected one container on each of n1 and n2, found: $images"
   [[ $(awk '{print $2}' <<<"$images" | sort -u) == "$image_id" ]] || fail "the nodes' containers did not both run $image_id: $images"
+  # Each node's values, computed there (both nodes are this host): /dev/shm half its memory, the
+  # task's CPUs, as much locked memory as its dockerd may grant.
+  local expected_shm expected_cpus expected_memlock node_values
+  # The node's arithmetic, in MiB: half its memory, rounded down.
+  local memory_mib
+  memory_mib=$(($(sed -n 's/^MemTotal: *\([0-9]*\) kB$/\1/p' /proc/meminfo) / 1024))
+  expected_shm=$((memory_mib / 2))
+  expected_shm=$((expected_shm * 1048576))
+  expected_cpus=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status)
+  expected_memlock=$(sed -n 's/^Max locked memory *[^ ]* *\([^ ]*\) .*/\1/p' "/proc/$(pidof -s dockerd)/limits")
+  [[ $expected_memlock =~ ^[0-9]+$ ]] || expected_memlock=-1
+  node_values=$(docker inspect --format '{{.HostConfig.ShmSize}} {{.HostConfig.CpusetCpus}} {{.HostConfig.Memory}} {{range .HostConfig.Ulimits}}{{if eq .Name "memlock"}}{{.Hard}}{{end}}{{end}}' "${containers[@]}" | sort -u)
+  [[ $node_values == "$expected_shm $expected_cpus 0 $expected_memlock" ]] ||
+    fail "the containers' shm, CPUs, memory and memlock are [$node_values], expected [$expected_shm $expected_cpus 0 $expected_memlock]"
 
   final=$(wait_for_end "$job" 300)
   output=$("$launcher" logs "$job")
@@ -123,9 +136,15 @@ test_ddp() {
   [[ -z $(job_containers "$job") ]] || fail "containers of job $job are left: $(job_containers "$job")"
 
   listed=$("$launcher" jobs --json)
-  python3 -c 'import json, sys; job, image = int(sys.argv[1]), sys.argv[2]; sys.exit(not any(j["job"] == job and j["state"] == "COMPLETED" and j["nodes"] == 2 and j["image"] == image for j in json.load(sys.stdin)))' \
-    "$job" "$image_id" <<<"$listed" ||
-    fail "launcher jobs does not list job $job as COMPLETED on 2 nodes with $image_id: $listed"
+  python3 -c 'import json, sys; job, image, tag = int(sys.argv[1]), sys.argv[2], sys.argv[3]; sys.exit(not any(j["job"] == job and j["state"] == "COMPLETED" and j["nodes"] == 2 and j["image"] == image and j["tag"] == tag for j in json.load(sys.stdin)))' \
+    "$job" "$image_id" "$image" <<<"$listed" ||
+    fail "launcher jobs does not list job $job as COMPLETED on 2 nodes with $image ($image_id): $listed"
+  # The output is under the user's state directory, not in the project.
+  local output_file
+  output_file=$(scontrol show job -o "$job" | sed -n 's/.* StdOut=\([^ ]*\).*/\1/p')
+  [[ $output_file == "$XDG_STATE_HOME/launcher/slurm/launcher-"*"-$job.out" && -s $output_file ]] ||
+    fail "job $job's output is $output_file, not under $XDG_STATE_HOME/launcher/slurm"
+  [[ -z $(find "$work" -maxdepth 1 -name 'slurm-*.out') ]] || fail "slurm-*.out files in the project: $(ls "$work")"
   echo "PASS: 4 ranks, world size 4, identical parameters; both nodes ran $image_id"
 }
 
@@ -145,7 +164,7 @@ test_cancel() {
   }
 
   for how in "launcher cancel" scancel; do
-    job=$(submit_ddp --steps 1000000)
+    submit_ddp --steps 1000000
     wait_for_containers "$job" 120
     if [[ $how == scancel ]]; then
       scancel "$job"
@@ -175,7 +194,7 @@ test_digest() {
   trap cleanup_digest EXIT
   echo "$image $other" >"$state/n2-docker-swap"
 
-  job=$(submit_ddp --steps 30)
+  submit_ddp --steps 30
   seen=""
   job_ended_noting_containers() {
     seen+=$(job_containers "$1")
@@ -277,6 +296,42 @@ PY
   echo "PASS: no command line, batch script or exported function held the value; both nodes' containers had it"
 }
 
+# A node dies mid-run (issue 28): n2's slurmstepd of the torchrun step is killed with SIGKILL, which
+# Slurm does not notice (srun waits for that node forever). Within 60 s (scaled by the load) the job
+# is FAILED, and no container and no process of the job is left on either node.
+test_dead_node() {
+  local job task stepd started left processes
+  submit_ddp --steps 1000000
+  echo "job $job"
+  wait_for_containers "$job" 120
+  # The task of step 1 (torchrun's; step 0 checks the image) on n2; its parent is the step daemon.
+  local environ
+  task=
+  while read -r environ; do
+    pid=${environ%/environ}
+    if grep -qzx "SLURM_STEP_ID=1" "$environ" 2>/dev/null && grep -qzx "SLURMD_NODENAME=n2" "$environ" 2>/dev/null &&
+      grep -qz "run_on_node" "$pid/cmdline" 2>/dev/null; then
+      task=${pid#/proc/}
+      break
+    fi
+  done < <(grep -lzx "SLURM_JOB_ID=$job" /proc/[0-9]*/environ 2>/dev/null)
+  [[ -n $task ]] || fail "no task of job $job's step 1 on n2"
+  stepd=$(awk '{print $4}' "/proc/$task/stat")
+  [[ $(tr '\0' ' ' <"/proc/$stepd/cmdline") == "slurmstepd: [$job.1]"* ]] ||
+    fail "the parent of n2's task is not the step daemon: $(tr '\0' ' ' <"/proc/$stepd/cmdline")"
+  started=$(date +%s)
+  kill -9 "$stepd"
+  ended_clean() {
+    left=$(job_containers "$1")
+    processes=$(job_processes "$1")
+    [[ -z $left && -z $processes && $(job_state "$1") == FAILED ]]
+  }
+  wait_until 60 ended_clean "$job" ||
+    fail "60 s after n2's step daemon died: state $(job_state "$job"), containers [$left], processes [$processes]; output: $("$launcher" logs "$job" | grep -v '^step ')"
+  echo "PASS: job $job FAILED with nothing left $(($(date +%s) - started)) s after n2's step daemon was killed"
+  "$launcher" logs "$job" | grep '^launcher: ' || true
+}
+
 # Runs the launcher expecting exit status $1 and a message containing $2; the rest is its arguments.
 expect_failure() {
   local status=$1 message=$2 output code=0
@@ -295,14 +350,36 @@ test_bad_input() {
   expect_failure 2 "the cluster's nodes offer at most 0 GPUs each" "${submit[@]}" --nodes 1 --gpus-per-node 2 -- ddp_train.py
   expect_failure 2 "partition debug's nodes offer at most 0 GPUs each" \
     "${submit[@]}" --nodes 1 --gpus-per-node 1 --partition debug -- ddp_train.py
+  expect_failure 2 "command line (--gpus 2): a Slurm job's GPUs come from its allocation on each node, not from \"gpus\" or --gpus: use --gpus-per-node N" \
+    "${submit[@]}" --nodes 1 --gpus 2 -- ddp_train.py
+  expect_failure 2 "command line (-- python3 -u): torchrun runs the script with its own Python" \
+    "${submit[@]}" --nodes 1 -- python3 -u ddp_train.py
   expect_failure 2 "runs the jupyter service, which is not a batch job" \
     "$launcher" submit --profile jupyter --image "$image" --nodes 1 -- ddp_train.py
-  expect_failure 1 "Slurm refused the job: sbatch failed: invalid partition specified: nosuch" \
+  expect_failure 2 "command line (--partition nosuch): Slurm has no such partition" \
     "${submit[@]}" --nodes 1 --partition nosuch -- ddp_train.py
+  expect_failure 1 "Slurm refused the job: sbatch failed: invalid partition specified: nosuch" \
+    "${submit[@]}" --nodes 1 --partition nosuch --time 5 -- ddp_train.py
+  expect_failure 2 "partition open sets no time limit (DefaultTime and MaxTime are unlimited)" \
+    "${submit[@]}" --nodes 1 --partition open -- ddp_train.py
+  local script
+  script=$("${submit[@]}" --nodes 1 --dry-run -- ddp_train.py)
+  grep -qx '#SBATCH --time=00:20:00' <<<"$script" || fail "the dry run sets no time limit from the partition: $script"
+  grep -qx "# Time limit: 00:20:00, from partition debug's DefaultTime." <<<"$script" ||
+    fail "the dry run does not say where its time limit came from: $script"
+  # A job the launcher did not submit is cancelled only with --force.
+  local foreign said
+  foreign=$(sbatch --parsable --output=/dev/null --wrap 'sleep 300')
+  foreign=${foreign%%;*}
+  jobs_submitted+=("$foreign")
+  expect_failure 2 "job $foreign was not submitted by \`launcher submit\`" "$launcher" cancel "$foreign"
+  said=$("$launcher" cancel --force "$foreign")
+  [[ $said == "job $foreign: CANCELLED" ]] || fail "launcher cancel --force said: $said"
   # A submit host without Slurm's clients (or Docker: the image is pinned by a repo digest here).
   local pinned
   pinned="$image@sha256:$(printf '%064d' 0)"
-  expect_failure 3 "sbatch is not on PATH" env PATH="$work/empty" "$launcher" submit --image "$pinned" --nodes 1 -- ddp_train.py
+  expect_failure 3 "sbatch is not on PATH" env PATH="$work/empty" "$launcher" submit --image "$pinned" --nodes 1 --time 5 -- ddp_train.py
+  expect_failure 3 "scontrol is not on PATH" env PATH="$work/empty" "$launcher" submit --image "$pinned" --nodes 1 -- ddp_train.py
   # A team file that requires pinned images refuses the unpinned one.
   printf '{"version": 1, "require_pinned_image": true, "profiles": {}}\n' >"$work/launcher.json"
   expect_failure 2 "require_pinned_image is true" "${submit[@]}" --nodes 1 -- ddp_train.py
@@ -352,7 +429,7 @@ time.sleep(900)' "${predicted[@]}" >"$work/squatter.out" 2>&1 &
   grep -q listening "$work/squatter.out" || fail "the squatter could not listen: $(cat "$work/squatter.out")"
   echo "another user listens on ${predicted[*]}"
 
-  job=$(submit_ddp --steps 300)
+  submit_ddp --steps 300
   echo "job $job"
   wait_for_containers "$job" 120
   endpoint_known() { endpoint=$(rendezvous_endpoint "$1") && [[ -n $endpoint ]]; }
@@ -382,5 +459,6 @@ case $test_name in
   digest) test_digest ;;
   bad-input) test_bad_input ;;
   env-values) test_env_values ;;
+  dead-node) test_dead_node ;;
   *) fail "unknown test $test_name" ;;
 esac

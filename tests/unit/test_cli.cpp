@@ -66,6 +66,15 @@ TEST_CASE("every command that takes an environment calls it ENV in its usage lin
   }
 }
 
+TEST_CASE("submit --help offers only what submit honours: no --gpus, no ports", "[cli][slurm]") {
+  Outcome help = run_cli({"submit", "--help"});
+  CHECK(help.code == 0);
+  CHECK(help.out.find("--gpus-per-node") != std::string::npos);
+  CHECK(help.out.find("--gpus ") == std::string::npos);
+  CHECK(help.out.find("--port") == std::string::npos);
+  CHECK(help.out.find("the job's name in Slurm is launcher-NAME") != std::string::npos);
+}
+
 TEST_CASE("every exception a command lets out ends as one line and an exit code", "[cli]") {
   auto report = [](const std::function<int()>& action) {
     std::ostringstream err;

@@ -154,3 +154,42 @@ TEST_CASE("submit --dry-run --json prints the job, its script and its plan as on
   CHECK(printed["name"].get<std::string>().empty() == false);
   CHECK(bench.docker.calls().empty());
 }
+
+TEST_CASE("submit refuses GPUs asked for the host's way, naming --gpus-per-node", "[slurm][submit][output]") {
+  Bench bench;
+  CHECK(bench.run({"submit", "--nodes", "2", "--dry-run", "--image", pinned, "--gpus", "2", "--", "train.py"}) == 2);
+  CHECK(bench.err.str() == "launcher: error: command line (--gpus 2): a Slurm job's GPUs come from its allocation on "
+                           "each node, not from \"gpus\" or --gpus: use --gpus-per-node N\n");
+  bench.dir.write("project/launcher.json",
+                  R"({"version": 1, "profiles": {"train": {"extends": "shell", "gpus": "device=0,1"}}})");
+  CHECK(bench.run({"submit", "--profile", "train", "--nodes", "2", "--dry-run", "--image", pinned, "--", "train.py"}) ==
+        2);
+  CHECK_THAT(bench.err.str(), Catch::Contains("launcher.json:/profiles/train/gpus: a Slurm job's GPUs come from its "
+                                              "allocation on each node, not from \"gpus\" or --gpus: use "
+                                              "--gpus-per-node N"));
+  for (const char* allowed : {"none", "auto"}) {
+    CHECK(bench.run({"submit", "--nodes", "2", "--dry-run", "--image", pinned, "--gpus", allowed, "--", "t.py"}) == 0);
+  }
+}
+
+TEST_CASE("submit takes a leading python out of the command, and refuses Python's own flags",
+          "[slurm][submit][output]") {
+  Bench bench;
+  REQUIRE(bench.run({"submit", "--nodes", "2", "--dry-run", "--json", "--image", pinned, "--", "python3", "train.py",
+                     "--epochs", "3"}) == 0);
+  CHECK(json::parse(bench.out.str())["plan"]["command"] == json::array({"train.py", "--epochs", "3"}));
+  CHECK(bench.err.str() ==
+        "launcher: warning: torchrun runs the script with Python itself: \"python3\" was taken out of the command\n");
+  REQUIRE(bench.run({"submit", "--nodes", "2", "--dry-run", "--json", "--image", pinned, "--", "python", "-m",
+                     "team.train"}) == 0);
+  CHECK(json::parse(bench.out.str())["plan"]["command"] == json::array({"-m", "team.train"}));
+  CHECK(bench.run({"submit", "--nodes", "2", "--dry-run", "--image", pinned, "--", "python3.11", "-u", "train.py"}) ==
+        2);
+  CHECK(bench.err.str() == "launcher: error: command line (-- python3.11 -u): torchrun runs the script with its own "
+                           "Python, which takes no flags from the command; give the script first, like -- train.py "
+                           "(for -u: -e PYTHONUNBUFFERED=1)\n");
+  // A script merely named like Python is kept.
+  std::vector<std::string> command{"python_job.py"};
+  CHECK(slurm::take_out_python(command).empty());
+  CHECK(command == std::vector<std::string>{"python_job.py"});
+}

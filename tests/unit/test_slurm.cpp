@@ -7,6 +7,7 @@
 #include "core/text.hpp"
 #include "process/process.hpp"
 #include "profile/catalog.hpp"
+#include "profile/slurm_time.hpp"
 #include "slurm/job.hpp"
 #include "slurm/output.hpp"
 #include "slurm/script.hpp"
@@ -35,7 +36,16 @@ slurm::Job cpu_job(slurm::Runtime runtime, slurm::PinnedImage image) {
   request.nodes = 2;
   request.procs_per_node = 2;
   request.command = plan.command;
-  return {"shell", plan, request, {runtime, false}, std::move(image), job_env_file};
+  slurm::ClusterSettings cluster;
+  cluster.runtime = runtime;
+  return {"shell",
+          plan,
+          request,
+          cluster,
+          std::move(image),
+          job_env_file,
+          {"01:00:00", "partition debug's DefaultTime"},
+          slurm::NodeDecided{}};
 }
 
 slurm::PinnedImage local_image() {
@@ -239,7 +249,7 @@ TEST_CASE("sbatch --parsable's answer", "[slurm][parse]") {
   CHECK_FALSE(slurm::is_job_id(std::string(19, '1')));
 }
 
-TEST_CASE("squeue's rows: only the launcher's jobs", "[slurm][parse]") {
+TEST_CASE("squeue's rows: only the launcher's jobs, comments of old jobs included", "[slurm][parse]") {
   auto rows = slurm::parse_job_rows("7|RUNNING|2|n[1-2]|launcher-demo-shell|launcher-image=" + image_id +
                                     "\n8|PENDING|1||other|(null)\n\n");
   REQUIRE(rows.size() == 1);
@@ -330,4 +340,226 @@ TEST_CASE("the job's env file is a hidden mkstemps template in the job's working
   CHECK(slurm::env_file_template("/home/alice/project", plan) ==
         "/home/alice/project/.launcher-project-shell-XXXXXX.env");
   CHECK(slurm::env_file_template("/", plan) == "/.launcher-project-shell-XXXXXX.env");
+}
+
+TEST_CASE("a job's time limit: --time, then the profile's, then the partition's DefaultTime, then its MaxTime",
+          "[slurm][time]") {
+  const std::string partitions =
+      "PartitionName=debug AllowGroups=ALL Default=YES DefaultTime=00:30:00 MaxTime=UNLIMITED State=UP\n"
+      "PartitionName=gpu Default=NO DefaultTime=NONE MaxTime=2-00:00:00 State=UP\n"
+      "PartitionName=open Default=NO DefaultTime=NONE MaxTime=UNLIMITED State=UP\n";
+  slurm::JobRequest request;
+  slurm::ClusterSettings cluster;
+  auto limit = [&] {
+    return slurm::job_time_limit(request, cluster, "launcher.json:/profiles/train/slurm/time", partitions);
+  };
+  CHECK(limit().value == "00:30:00");
+  CHECK(limit().origin == "partition debug's DefaultTime");
+  request.partition = "gpu";
+  CHECK(limit().value == "2-00:00:00");
+  CHECK(limit().origin == "partition gpu's MaxTime");
+  request.partition = "open";
+  require_error_containing(limit, ExitCode::usage,
+                           "partition open sets no time limit (DefaultTime and MaxTime are unlimited): a job whose "
+                           "node hangs would hold every node forever; give --time, like --time 02:00:00, or the "
+                           "profile's \"slurm\": {\"time\": \"02:00:00\"}");
+  cluster.time = "04:00:00";
+  CHECK(limit().value == "04:00:00");
+  CHECK(limit().origin == "launcher.json:/profiles/train/slurm/time");
+  request.time = "10";
+  CHECK(limit().value == "10");
+  CHECK(limit().origin == "--time");
+
+  request = {};
+  cluster = {};
+  request.partition = "nosuch";
+  require_error_containing(limit, ExitCode::usage, "command line (--partition nosuch): Slurm has no such partition");
+  request.partition.clear();
+  require_error_containing([&] { slurm::job_time_limit(request, cluster, "", "PartitionName=a Default=NO\n"); },
+                           ExitCode::usage, "Slurm names no default partition: give --partition");
+}
+
+TEST_CASE("time limits in the forms sbatch takes, bounded", "[slurm][time]") {
+  for (const char* limit : {"30", "30:00", "02:00:00", "1-0", "1-12:00", "7-00:00:00"})
+    CHECK(profile::is_slurm_time_limit(limit));
+  for (const char* limit : {"", "2h", "UNLIMITED", "INFINITE", "-1", "1:2:3:4", "1-", "12345678"})
+    CHECK_FALSE(profile::is_slurm_time_limit(limit));
+  slurm::JobRequest request;
+  request.nodes = 1;
+  request.command = {"train.py"};
+  request.time = "2h";
+  require_error_containing([&] { slurm::check_job_request(request); }, ExitCode::usage,
+                           "command line (--time \"2h\"): expected a Slurm time limit: MINUTES, "
+                           "HOURS:MINUTES:SECONDS or DAYS-HOURS[:MINUTES[:SECONDS]], like \"02:00:00\"");
+  require_error_containing(
+      [] {
+        testing::dev_profile({{"slurm", {{"time", "UNLIMITED"}}}});
+      },
+      ExitCode::usage, "/slurm/time: expected a Slurm time limit: MINUTES, HOURS:MINUTES:SECONDS");
+  require_error_containing(
+      [] {
+        testing::dev_profile({{"slurm", {{"max_restarts", -1}}}});
+      },
+      ExitCode::usage, "/slurm/max_restarts: expected 0-100 restarts of torchrun's workers, found -1");
+}
+
+TEST_CASE("the script states the time limit and its origin, and torchrun's restarts", "[slurm][time]") {
+  slurm::Job job = cpu_job(slurm::Runtime::docker, local_image());
+  std::string script = slurm::render_script(job);
+  CHECK_THAT(script, Catch::Contains("#SBATCH --time=01:00:00\n"));
+  CHECK_THAT(script, Catch::Contains("# Time limit: 01:00:00, from partition debug's DefaultTime.\n"));
+  CHECK_THAT(script, Catch::Contains(" --max_restarts=0 "));
+  job.cluster.max_restarts = 3;
+  job.time = {"", "the partition's DefaultTime or MaxTime, which Slurm could not be asked for here (x)"};
+  for (slurm::Runtime runtime : {slurm::Runtime::docker, slurm::Runtime::pyxis}) {
+    job.cluster.runtime = runtime;
+    job.image = registry_image();
+    script = slurm::render_script(job);
+    CHECK_THAT(script, Catch::Contains(" --max_restarts=3 "));
+    CHECK_THAT(script, !Catch::Contains("#SBATCH --time"));
+    CHECK_THAT(script, Catch::Contains("# Time limit: the partition's DefaultTime or MaxTime, which Slurm could not"));
+  }
+}
+
+TEST_CASE("a node's part that fails, or whose step daemon dies, ends the job on every node", "[slurm]") {
+  std::string script = slurm::render_script(cpu_job(slurm::Runtime::docker, local_image()));
+  // The node watches its slurmstepd (the task's parent) and removes its container when it is gone.
+  CHECK_THAT(script, Catch::Contains("  { tail --pid=\"$PPID\" -f /dev/null >/dev/null\n"
+                                     "    docker rm --force \"$container\" >/dev/null 2>&1 || true\n"
+                                     "    end_job \"Slurm's step daemon on this node is gone\"\n"));
+  CHECK_THAT(script, Catch::Contains("  if [[ $1 -ne 0 && $1 -ne 143 ]]; then end_job \"torchrun exited $1\"; fi\n"));
+  CHECK_THAT(script, Catch::Contains(
+                         "  trap '' PIPE\n  scancel --batch --signal=USR1 \"$SLURM_JOB_ID\" 2>/dev/null || true\n"));
+  // The batch script does not wait for srun alone.
+  CHECK_THAT(script, Catch::Contains("trap 'node_failed=1' USR1\nsrun --nodes=2 --ntasks-per-node=1 "
+                                     "--kill-on-bad-exit=1 bash -c 'set -euo pipefail; run_on_node' &\n"));
+  CHECK_THAT(script, Catch::Contains("  scancel --signal=TERM \"$SLURM_JOB_ID.1\" 2>/dev/null || true\n"
+                                     "  for _ in $(seq 15); do kill -0 \"$step\" 2>/dev/null || break; sleep 1; done\n"
+                                     "  kill -KILL \"$step\" 2>/dev/null || true\n"));
+}
+
+TEST_CASE("the watched step: a node's USR1 ends the script with 1 once srun has ended, and srun's status otherwise",
+          "[slurm]") {
+  auto run_step = [](const std::string& fake_srun) {
+    return process::run_process(
+        {"bash", "-c", "set -euo pipefail\nSLURM_JOB_ID=7\nscancel() { :; }\n" + slurm::watched_step(fake_srun, 1)});
+  };
+  // A node signals the batch script (as end_job does), and srun ends the step by itself.
+  process::ProcessResult failed = run_step("bash -c 'kill -USR1 $PPID; sleep 0.5; exit 0'");
+  CHECK(failed.exit_code == 1);
+  CHECK(failed.err == "launcher: a node's part of job 7 failed; the job ends on every node\n");
+  CHECK(run_step("bash -c 'exit 3'").exit_code == 3);
+  CHECK(run_step("true").exit_code == 0);
+}
+
+namespace {
+
+// The node's options as the node_values_block computes them, in bash with this environment.
+std::vector<std::string> node_options(const slurm::Job& job, const std::vector<std::string>& environment) {
+  process::ProcessOptions options;
+  options.extra_env = environment;
+  process::ProcessResult result = process::run_process({"bash", "-c",
+                                                        "set -euo pipefail\nf() {\n" + slurm::node_values_block(job) +
+                                                            "  printf '%s\\n' \"${node_options[@]}\"\n}\nf\n"},
+                                                       options);
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  return split(result.out.substr(0, result.out.size() - 1), '\n');
+}
+
+} // namespace
+
+TEST_CASE("node values come from the node: its CPUs, the job's memory there, /dev/shm and memlock", "[slurm][node]") {
+  slurm::Job job = cpu_job(slurm::Runtime::docker, local_image());
+  job.plan.memory_bytes.reset(); // as submit leaves it when the profile sets no memory
+  std::string script = slurm::render_script(job);
+  // Not the submitting host's (the test plan's 28g and unlimited memlock are the host's).
+  CHECK_THAT(script, !Catch::Contains("--shm-size 28g"));
+  CHECK_THAT(script, !Catch::Contains("--ulimit memlock=-1:-1"));
+  CHECK_THAT(script, Catch::Contains("\"${hosts[@]}\" \"${node_options[@]}\""));
+
+  std::vector<std::string> options = node_options(job, {"SLURM_MEM_PER_NODE=4096", "SLURM_CPUS_ON_NODE=2"});
+  REQUIRE(options.size() == 10);
+  CHECK(options[0] == "--cpuset-cpus");
+  CHECK(options[1].find_first_not_of("0123456789,-") == std::string::npos);
+  CHECK(std::vector<std::string>(options.begin() + 2, options.begin() + 8) ==
+        std::vector<std::string>{"--memory", "4096m", "--memory-swap", "4096m", "--shm-size", "2048m"});
+  CHECK(options[8] == "--ulimit");
+  CHECK_THAT(options[9], Catch::Matches("memlock=(-1:-1|[0-9]+:[0-9]+)"));
+
+  options = node_options(job, {"SLURM_MEM_PER_CPU=1000", "SLURM_CPUS_ON_NODE=3"});
+  CHECK(std::vector<std::string>(options.begin() + 2, options.begin() + 8) ==
+        std::vector<std::string>{"--memory", "3000m", "--memory-swap", "3000m", "--shm-size", "1500m"});
+
+  // No memory from Slurm: no limit, /dev/shm half of the node's memory.
+  options = node_options(job, {"SLURM_CPUS_ON_NODE=1"});
+  REQUIRE(options.size() == 6);
+  CHECK(options[2] == "--shm-size");
+  CHECK_THAT(options[3], Catch::Matches("[1-9][0-9]*m"));
+
+  // What the profile sets is the profile's, on every node.
+  job.node_decided = {false, false};
+  job.plan.memory_bytes = 8ULL << 30;
+  options = node_options(job, {"SLURM_MEM_PER_NODE=4096", "SLURM_CPUS_ON_NODE=2"});
+  CHECK(options.size() == 2);
+  script = slurm::render_script(job);
+  CHECK_THAT(script, Catch::Contains("--shm-size 28g"));
+  CHECK_THAT(script, Catch::Contains("--ulimit memlock=-1:-1"));
+  CHECK_THAT(script, Catch::Contains("--memory 8g"));
+}
+
+TEST_CASE("squeue's rows: by job id, with the tag the profile named", "[slurm][parse]") {
+  auto rows = slurm::parse_job_rows("12|RUNNING|2|n[1-2]|launcher-a|" + slurm::job_comment(local_image()) +
+                                    "\n9|COMPLETED|1|n1|launcher-b|launcher-image=" + repo_digest + "\n");
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].id == 9);
+  CHECK(rows[0].image == repo_digest);
+  CHECK(rows[0].tag.empty());
+  CHECK(rows[1].id == 12);
+  CHECK(rows[1].image == image_id);
+  CHECK(rows[1].tag == "pytorch-cpu:1.13.0a0-debian12");
+  CHECK(slurm::job_comment(local_image()) == "launcher-image=" + image_id + ",tag=pytorch-cpu:1.13.0a0-debian12");
+  CHECK(slurm::is_launcher_comment(slurm::job_comment(registry_image()) + "\n"));
+  CHECK_FALSE(slurm::is_launcher_comment("(null)\n"));
+  CHECK_FALSE(slurm::is_launcher_comment(""));
+}
+
+TEST_CASE("a job's output goes to the user's state directory unless --output says", "[slurm]") {
+  CHECK(slurm::job_output_pattern("/home/alice/.local/state") == "/home/alice/.local/state/launcher/slurm/%x-%j.out");
+  CHECK(slurm::job_output_directory("/tmp/state/") == "/tmp/state/launcher/slurm");
+  slurm::Job job = cpu_job(slurm::Runtime::docker, local_image());
+  job.request.output = "/shared/out/%x-%j.out";
+  CHECK_THAT(slurm::render_script(job), Catch::Contains("#SBATCH --output=/shared/out/%x-%j.out\n"));
+  slurm::JobRequest request;
+  request.nodes = 1;
+  request.command = {"train.py"};
+  request.output = "/home/my runs/%j.out";
+  require_error_containing([&] { slurm::check_job_request(request); }, ExitCode::usage,
+                           "command line (--output \"/home/my runs/%j.out\"): expected letters, digits and _.:,+=/-% "
+                           "only (sbatch's #SBATCH lines are not quoted)");
+}
+
+TEST_CASE("pyxis maps what it can: memory to --mem, a read-only root, root, volumes to create", "[slurm]") {
+  slurm::Job job = cpu_job(slurm::Runtime::pyxis, registry_image());
+  job.plan.memory_bytes = 8ULL << 30;
+  job.plan.read_only_root = true;
+  job.plan.user.uid = 0;
+  job.plan.create_directories = {"/data/new runs"};
+  std::string script = slurm::render_script(job);
+  CHECK_THAT(script, Catch::Contains("#SBATCH --mem=8192M\n"));
+  CHECK_THAT(script, Catch::Contains("mkdir -p '/data/new runs'\nsrun "));
+  CHECK_THAT(script, Catch::Contains("  --container-readonly \\\n  --container-remap-root \\\n"));
+  job.plan.memory_bytes.reset();
+  job.plan.read_only_root = false;
+  job.plan.user.uid = 1000;
+  job.plan.create_directories.clear();
+  script = slurm::render_script(job);
+  CHECK_THAT(script, !Catch::Contains("--mem="));
+  CHECK_THAT(script, !Catch::Contains("mkdir -p"));
+  CHECK_THAT(script, !Catch::Contains("--container-readonly"));
+  CHECK_THAT(script, !Catch::Contains("--container-remap-root"));
+  // The docker runtime bounds the container itself.
+  job.cluster.runtime = slurm::Runtime::docker;
+  job.plan.memory_bytes = 8ULL << 30;
+  CHECK_THAT(slurm::render_script(job), !Catch::Contains("--mem="));
 }

@@ -27,14 +27,20 @@ void add_jobs_command(CLI::App& app, Context& context) {
                         {"nodes", row.nodes},
                         {"node_list", row.node_list},
                         {"name", row.name},
-                        {"image", row.image}});
+                        {"image", row.image},
+                        {"tag", row.tag}});
       *context.out << list.dump(2) << "\n";
       return;
     }
     constexpr const char* row_format = "{:<10} {:<11} {:>5}  {:<14} {:<28} {}\n";
     *context.out << fmt::format(row_format, "JOB", "STATE", "NODES", "NODELIST", "NAME", "IMAGE");
-    for (const auto& row : rows)
-      *context.out << fmt::format(row_format, row.id, row.state, row.nodes, row.node_list, row.name, row.image);
+    // The tag as the profile named it, with enough of the digest to tell two builds apart.
+    for (const auto& row : rows) {
+      std::string digest =
+          row.image.substr(row.image.find("sha256:") == std::string::npos ? 0 : row.image.find("sha256:"));
+      std::string image = row.tag.empty() ? row.image : row.tag + " (" + digest.substr(0, 19) + ")";
+      *context.out << fmt::format(row_format, row.id, row.state, row.nodes, row.node_list, row.name, image);
+    }
   });
 }
 

@@ -1,4 +1,5 @@
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -101,6 +102,33 @@ private:
   bool kept_ = false;
 };
 
+// The job's time limit; the partition's is asked of Slurm only when neither --time nor the profile
+// gives one. A dry run that cannot ask says so in the script instead of failing.
+slurm::TimeLimit time_limit(const slurm::JobRequest& request, const slurm::ClusterSettings& cluster,
+                            const profile::Sourced& profile, bool dry_run) {
+  std::string profile_origin = profile.origin_of("/slurm/time").describe();
+  if (!request.time.empty() || !cluster.time.empty())
+    return slurm::job_time_limit(request, cluster, profile_origin, "");
+  std::string partitions;
+  try {
+    partitions = slurm::run_slurm({"scontrol", "show", "partition", "-o"}, "asking for the partition's time limit").out;
+  } catch (const Error& error) {
+    if (!dry_run) throw;
+    return {"", "the partition's DefaultTime or MaxTime, which Slurm could not be asked for here (" +
+                    std::string(error.what()) + ")"};
+  }
+  return slurm::job_time_limit(request, cluster, profile_origin, partitions);
+}
+
+// The user's own directory of job output (0700: a job's output may show what its code prints).
+void make_output_directory(const std::filesystem::path& directory) {
+  std::error_code error;
+  std::filesystem::create_directories(directory.parent_path(), error);
+  if (mkdir(directory.c_str(), 0700) != 0 && errno != EEXIST)
+    throw Error(ExitCode::failed,
+                "failed to create the directory of job output " + directory.string() + ": " + std::strerror(errno));
+}
+
 } // namespace
 
 void add_submit_command(CLI::App& app, Context& context) {
@@ -115,12 +143,21 @@ void add_submit_command(CLI::App& app, Context& context) {
   auto options = std::make_shared<Options>();
   CLI::App* command = app.add_subcommand("submit", "run a profile's image as a multi-node torchrun job on Slurm");
   add_profile_options(*command, options->request);
+  // Still parsed, so that a job asking for them is refused by name (slurm::batch_layer), but not
+  // offered: GPUs come from --gpus-per-node, and a batch job publishes no ports.
+  for (const char* refused : {"--gpus", "--port"})
+    command->get_option(refused)->group("");
+  command->get_option("--name")->description(
+      "the job's name in Slurm is launcher-NAME (default: the project's env name)");
   command->add_option("--nodes", options->nodes, "nodes to run on (torchrun once on each)")->required();
   command->add_option("--gpus-per-node", options->gpus_per_node, "GPUs per node: one torchrun process each");
   command->add_option("--procs-per-node", options->procs_per_node, "processes per node of a CPU job (default 1)");
   command->add_option("--partition", options->job.partition, "Slurm partition");
   command->add_option("--time", options->job.time, "time limit, as sbatch takes it");
   command->add_option("--account", options->job.account, "Slurm account");
+  command->add_option("--output", options->job.output,
+                      "the job's output file, as sbatch takes it (%j: the job id; default: "
+                      "$XDG_STATE_HOME/launcher/slurm/launcher-ENV-%j.out)");
   command->add_flag("--dry-run", options->dry_run,
                     "print the sbatch script and submit nothing (with --json: the job, its script and plan as JSON)");
   command->add_flag("--json", options->json, "print the job as JSON");
@@ -128,13 +165,18 @@ void add_submit_command(CLI::App& app, Context& context) {
                       "after --: what torchrun runs on each node, like train.py --epochs 3");
   command->callback([options, command, &context] {
     slurm::JobRequest& job_request = options->job;
+    if (std::string python = slurm::take_out_python(job_request.command); !python.empty())
+      *context.err << "launcher: warning: torchrun runs the script with Python itself: \"" << python
+                   << "\" was taken out of the command\n";
     job_request.nodes = slurm::parse_count_flag("--nodes", options->nodes);
     if (command->count("--gpus-per-node"))
       job_request.gpus_per_node = slurm::parse_count_flag("--gpus-per-node", options->gpus_per_node);
     if (command->count("--procs-per-node"))
       job_request.procs_per_node = slurm::parse_count_flag("--procs-per-node", options->procs_per_node);
-    slurm::check_job_request(job_request);
     host::HostFacts host = host::read_host_facts();
+    const bool default_output = job_request.output.empty();
+    if (default_output) job_request.output = slurm::job_output_pattern(host.state_home.string());
+    slurm::check_job_request(job_request);
     AllocationGpus gpus;
     profile::FieldContext batch_context{"command line (-- CMD)", host.cwd, host.home, nullptr};
     plan::Resolution resolution = resolve_request(options->request, host, gpus, *context.err, Unapproved::refuse,
@@ -142,14 +184,19 @@ void add_submit_command(CLI::App& app, Context& context) {
                                                     return slurm::batch_layer(merged, options->request.profile,
                                                                               job_request.command, batch_context);
                                                   });
-    // This host's memory says nothing about a node's: only a limit the profile sets is kept.
+    // This host's memory says nothing about a node's: only a limit the profile sets is kept (the
+    // node bounds the container by the job's allocation).
     if (resolution.profile.origin_of("/resources/memory").source == "default") resolution.plan.memory_bytes.reset();
     slurm::Job job{options->request.profile,
                    resolution.plan,
                    job_request,
                    slurm::cluster_settings(resolution.profile),
                    pin_image(context.docker_cli(), resolution),
-                   ""};
+                   "",
+                   {},
+                   {resolution.profile.origin_of("/shm_size").source == "default",
+                    resolution.profile.origin_of("/ulimits/memlock").source == "default"}};
+    job.time = time_limit(job_request, job.cluster, resolution.profile, options->dry_run);
     job.env_file = slurm::env_file_template(std::filesystem::current_path().string(), job.plan);
     if (options->dry_run) {
       std::string script = slurm::render_script(job);
@@ -157,6 +204,7 @@ void add_submit_command(CLI::App& app, Context& context) {
       return;
     }
     check_partition_gpus(job_request);
+    if (default_output) make_output_directory(slurm::job_output_directory(host.state_home.string()));
     std::optional<JobEnvFile> env_file;
     if (!job.plan.environment.empty()) {
       env_file.emplace(job.env_file, render::env_file_text(job.plan.environment));

@@ -16,6 +16,7 @@
 #include "profile/gpu_request.hpp"
 #include "profile/origin.hpp"
 #include "profile/public_key.hpp"
+#include "profile/slurm_time.hpp"
 
 namespace launcher::profile {
 
@@ -427,11 +428,17 @@ public:
     }
   }
 
-  // How a Slurm cluster's nodes run the image (`launcher submit`): "docker" or "pyxis".
+  // How `launcher submit` runs the image on a Slurm cluster: the nodes' runtime ("docker" or
+  // "pyxis"), whether docker nodes pull, the job's default time limit and torchrun's restarts.
   void slurm(json& value, const std::string& pointer) const {
-    object_keys(value, pointer, {"runtime", "pull"});
+    object_keys(value, pointer, {"runtime", "pull", "time", "max_restarts"});
     if (value.contains("runtime")) one_of(value["runtime"], pointer + "/runtime", {"docker", "pyxis"});
     if (value.contains("pull")) boolean(value["pull"], pointer + "/pull");
+    if (value.contains("time") &&
+        (!value["time"].is_string() || !is_slurm_time_limit(value["time"].get<std::string>())))
+      fail(pointer + "/time", slurm_time_limit_form, value["time"]);
+    if (value.contains("max_restarts"))
+      integer(value["max_restarts"], pointer + "/max_restarts", 0, 100, "0-100 restarts of torchrun's workers");
   }
 
   void allow(json& value, const std::string& pointer) const {
@@ -504,6 +511,12 @@ bool is_valid_container_name(const std::string& name) {
   if (name.size() < 2 || name.size() > max_name_length || !is_ascii_alphanumeric(name[0])) return false;
   return std::all_of(name.begin(), name.end(),
                      [](char c) { return is_ascii_alphanumeric(c) || c == '_' || c == '.' || c == '-'; });
+}
+
+bool is_slurm_time_limit(const std::string& text) {
+  static const std::regex form(
+      "[0-9]{1,7}(:[0-9]{1,2}(:[0-9]{1,2})?)?|[0-9]{1,5}-[0-9]{1,2}(:[0-9]{1,2}(:[0-9]{1,2})?)?");
+  return std::regex_match(text, form);
 }
 
 TypedFields normalize_profile(json& profile, const FieldContext& context, const std::string& pointer) {

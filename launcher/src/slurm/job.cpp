@@ -1,9 +1,13 @@
 #include "slurm/job.hpp"
 
+#include <regex>
+
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "pin/pin.hpp"
 #include "profile/catalog.hpp"
+#include "profile/slurm_time.hpp"
+#include "slurm/output.hpp"
 
 namespace launcher::slurm {
 
@@ -14,7 +18,32 @@ ClusterSettings cluster_settings(const profile::Sourced& profile) {
   const json slurm = profile.fields.value("slurm", json::object());
   if (slurm.value("runtime", "docker") == "pyxis") settings.runtime = Runtime::pyxis;
   settings.pull = slurm.value("pull", false);
+  settings.time = slurm.value("time", "");
+  settings.max_restarts = slurm.value("max_restarts", 0);
   return settings;
+}
+
+TimeLimit job_time_limit(const JobRequest& request, const ClusterSettings& cluster, const std::string& profile_origin,
+                         const std::string& partitions) {
+  if (!request.time.empty()) return {request.time, "--time"};
+  if (!cluster.time.empty()) return {cluster.time, profile_origin};
+  for (const auto& line : split(partitions, '\n')) {
+    std::optional<std::string> name = scontrol_field(line, "PartitionName");
+    if (!name || (request.partition.empty() ? scontrol_field(line, "Default") != "YES" : *name != request.partition))
+      continue;
+    for (const char* key : {"DefaultTime", "MaxTime"}) {
+      std::string limit = scontrol_field(line, key).value_or("NONE");
+      if (limit != "NONE" && limit != "UNLIMITED" && limit != "INFINITE")
+        return {limit, "partition " + *name + "'s " + key};
+    }
+    throw Error(ExitCode::usage, "partition " + *name +
+                                     " sets no time limit (DefaultTime and MaxTime are unlimited): a job whose node "
+                                     "hangs would hold every node forever; give --time, like --time 02:00:00, or the "
+                                     "profile's \"slurm\": {\"time\": \"02:00:00\"}");
+  }
+  throw Error(ExitCode::usage, request.partition.empty() ? "Slurm names no default partition: give --partition"
+                                                         : "command line (--partition " + request.partition +
+                                                               "): Slurm has no such partition");
 }
 
 int parse_count_flag(const std::string& flag, const std::string& value) {
@@ -50,9 +79,28 @@ void check_job_request(const JobRequest& request) {
   };
   plain("--partition", request.partition);
   plain("--time", request.time);
+  if (!request.time.empty() && !profile::is_slurm_time_limit(request.time))
+    usage("--time " + quote_for_message(request.time) + "): expected " + profile::slurm_time_limit_form);
   plain("--account", request.account);
+  if (request.output.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:,+=/-%") !=
+      std::string::npos)
+    usage("--output " + quote_for_message(request.output) +
+          "): expected letters, digits and _.:,+=/-% only (sbatch's #SBATCH lines are not quoted)");
   if (request.command.empty())
     usage("-- CMD): the command torchrun runs on every node is missing, like `-- train.py --epochs 3`");
+}
+
+std::string take_out_python(std::vector<std::string>& command) {
+  static const std::regex python("python(3(\\.[0-9]+)?)?");
+  if (command.empty() || !std::regex_match(command.front(), python)) return "";
+  std::string interpreter = command.front();
+  if (command.size() > 1 && command[1] != "-m" && starts_with(command[1], "-"))
+    throw Error(ExitCode::usage,
+                "command line (-- " + interpreter + " " + command[1] +
+                    "): torchrun runs the script with its own Python, which takes no flags from the "
+                    "command; give the script first, like -- train.py (for -u: -e PYTHONUNBUFFERED=1)");
+  command.erase(command.begin());
+  return interpreter;
 }
 
 int processes_per_node(const JobRequest& request) {
@@ -66,6 +114,12 @@ profile::Sourced batch_layer(const profile::Sourced& merged, const std::string& 
     throw Error(ExitCode::usage, merged.origin_of("/service").describe() + ": profile \"" + profile_name +
                                      "\" runs the " + service + " service, which is not a batch job; submit a " +
                                      "profile whose service is \"shell\" or \"command\"");
+  // A GPU request of the submit host's kind would be dropped: each node's GPUs are Slurm's to allocate.
+  if (merged.gpus && merged.gpus->kind != profile::GpuRequest::Kind::none &&
+      merged.gpus->kind != profile::GpuRequest::Kind::automatic)
+    throw Error(ExitCode::usage, merged.origin_of("/gpus").describe() +
+                                     ": a Slurm job's GPUs come from its allocation on each node, not from \"gpus\" "
+                                     "or --gpus: use --gpus-per-node N");
   if (!merged.fields.value("ports", json::array()).empty())
     throw Error(ExitCode::usage, merged.origin_of("/ports/0").describe() +
                                      ": a batch job publishes no ports (its containers use each node's network)");
@@ -89,6 +143,18 @@ std::string PinnedImage::run_reference() const {
 }
 
 std::string job_name(const plan::Plan& plan) { return "launcher-" + plan.env; }
+
+std::string job_comment(const PinnedImage& image) {
+  return job_comment_prefix + image.run_reference() + ",tag=" + image.name;
+}
+
+std::string job_output_directory(const std::string& state_home) {
+  return (state_home.empty() || state_home.back() != '/' ? state_home + "/" : state_home) + "launcher/slurm";
+}
+
+std::string job_output_pattern(const std::string& state_home) {
+  return job_output_directory(state_home) + "/%x-%j.out";
+}
 
 std::string env_file_template(const std::string& directory, const plan::Plan& plan) {
   return (directory.empty() || directory.back() != '/' ? directory + "/" : directory) + "." + job_name(plan) +

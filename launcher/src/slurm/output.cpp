@@ -54,11 +54,20 @@ std::vector<JobRow> parse_job_rows(std::string_view out) {
     if (!is_job_id(fields[0]) || !all_digits(fields[2], 9))
       throw Error(ExitCode::failed,
                   "squeue printed " + quote_for_message(line) + ", expected a job id and a node count");
-    rows.push_back({std::stoll(fields[0]), fields[1], std::stoi(fields[2]), fields[3], fields[4],
-                    comment.substr(std::string_view(job_comment_prefix).size())});
+    std::string image = comment.substr(std::string_view(job_comment_prefix).size());
+    std::string tag;
+    // No space: sbatch splits an #SBATCH line at blanks.
+    if (auto separator = image.find(",tag="); separator != std::string::npos) {
+      tag = image.substr(separator + 5);
+      image.resize(separator);
+    }
+    rows.push_back({std::stoll(fields[0]), fields[1], std::stoi(fields[2]), fields[3], fields[4], image, tag});
   }
+  std::sort(rows.begin(), rows.end(), [](const JobRow& a, const JobRow& b) { return a.id < b.id; });
   return rows;
 }
+
+bool is_launcher_comment(std::string_view comment) { return starts_with(trimmed(comment), job_comment_prefix); }
 
 int max_gpus_per_node(std::string_view sinfo_gres) {
   // gpu[:TYPE]:COUNT, then an optional "(S:…)" socket list.

@@ -23,12 +23,16 @@ struct JobRow {
   int nodes = 0;
   std::string node_list;
   std::string name;
-  std::string image; // from the comment the launcher set
+  std::string image; // from the comment the launcher set: what the nodes ran
+  std::string tag;   // the image as the profile named it; empty for jobs submitted before it was kept
 };
 
-// The launcher's jobs in squeue's output (squeue_format, no header); other jobs are left out.
+// The launcher's jobs in squeue's output (squeue_format, no header), by job id; other jobs are left out.
 // A malformed line throws Error naming it.
 std::vector<JobRow> parse_job_rows(std::string_view out);
+
+// Whether a job's comment (squeue's %k) is one `launcher submit` set.
+bool is_launcher_comment(std::string_view comment);
 
 // The most GPUs one node of the partition offers, from `sinfo -h -o %G` (lines like "gpu:4",
 // "gpu:a100:8(S:0-1)", "gpu:a100:2,gpu:v100:1" or "(null)").

@@ -34,9 +34,15 @@ std::string sbatch_header(const Job& job) {
   directive("ntasks-per-node", "1");
   if (request.gpus_per_node > 0) directive("gpus-per-node", std::to_string(request.gpus_per_node));
   directive("partition", request.partition);
-  directive("time", request.time);
+  directive("time", job.time.value);
   directive("account", request.account);
-  directive("comment", job_comment_prefix + job.image.run_reference());
+  // Pyxis has no memory limit of its own: Slurm's allocation bounds the container (the docker
+  // runtime bounds it with --memory).
+  if (job.cluster.runtime == Runtime::pyxis && job.plan.memory_bytes)
+    directive("mem", std::to_string(*job.plan.memory_bytes >> 20) + "M");
+  directive("output", request.output);
+  directive("comment", job_comment(job.image));
+  text += "# Time limit: " + (job.time.value.empty() ? "" : job.time.value + ", from ") + job.time.origin + ".\n";
   text += "# Rendered by `launcher submit` from profile \"" + job.profile +
           "\" (Slurm runtime: " + runtime_name(job.cluster.runtime) + ").\n# Every node runs torchrun once, in image " +
           job.image.run_reference() + ";\n# the nodes meet at the first one.\n";
@@ -51,6 +57,7 @@ std::string sbatch_header(const Job& job) {
 std::string torchrun_words(const Job& job) {
   return "python3 -m torch.distributed.run --nnodes=" + std::to_string(job.request.nodes) +
          " --nproc_per_node=" + std::to_string(processes_per_node(job.request)) +
+         " --max_restarts=" + std::to_string(job.cluster.max_restarts) +
          " --node_rank=\"$SLURM_NODEID\" --rdzv_backend=c10d --rdzv_endpoint=\"$LAUNCHER_RENDEZVOUS\""
          " --rdzv_id=\"$SLURM_JOB_ID\" --rdzv_conf=is_host=\"$((SLURM_NODEID == 0))\"";
 }
@@ -107,6 +114,8 @@ std::vector<std::vector<std::string>> node_run_options(const Job& job) {
         !starts_with(value, contract::label::profile))
       continue;
     if (name == "--env" && value == "NVIDIA_VISIBLE_DEVICES=void" && job.request.gpus_per_node > 0) continue;
+    if (name == "--shm-size" && job.node_decided.shm_size) continue;
+    if (name == "--ulimit" && starts_with(value, "memlock=") && job.node_decided.memlock) continue;
     if (name == "--env-file") {
       for (const auto& [variable, default_value] : plan.environment)
         if (!job.plan.environment.count(variable)) options.push_back({"--env", variable + "=" + default_value});
@@ -141,6 +150,16 @@ std::string image_check(const Job& job) {
             "      \"$digest; nothing was started on this node (the profile's slurm.pull lets nodes pull it)\" >&2\n"
             "    return 1\n";
   return "  if ! docker image inspect \"$run_reference\" >/dev/null 2>&1; then\n" + missing + "  fi\n";
+}
+
+// A node's task ends the whole job: it signals the batch script (watched_step), which srun does
+// not need to hear of. Writing may fail where the step daemon is gone; the signal is what counts.
+std::string node_end_job_function() {
+  return "end_job() {\n"
+         "  trap '' PIPE\n"
+         "  scancel --batch --signal=USR1 \"$SLURM_JOB_ID\" 2>/dev/null || true\n"
+         "  echo \"launcher: node $SLURMD_NODENAME: $1; ending job $SLURM_JOB_ID\" >&2 || true\n"
+         "}\n";
 }
 
 std::string docker_script(const Job& job) {
@@ -185,14 +204,24 @@ std::string docker_script(const Job& job) {
     gpus = " \\\n    --gpus \"\\\"device=$gpus\\\"\"";
   }
   if (!plan.create_directories.empty()) text += "  mkdir -p " + render::shell_words(plan.create_directories) + "\n";
+  text += node_values_block(job);
   if (!plan.environment.empty()) text += env_file_check();
   text += "  local hosts=()\n"
           "  for entry in $LAUNCHER_NODE_ADDRESSES; do hosts+=(--add-host \"$entry\"); done\n";
-  text += "  trap 'docker rm --force \"$container\" >/dev/null 2>&1 || true' EXIT\n";
+  // A task whose slurmstepd is killed keeps running, unseen by Slurm, and srun waits for it forever.
+  // tail's output is not the task's: a tail following into the dead step daemon's pipe dies of SIGPIPE.
+  text += "  # This task's parent is Slurm's step daemon on this node. If it dies, Slurm no longer sees the task:\n"
+          "  # the task then removes its container and ends the job itself.\n"
+          "  { tail --pid=\"$PPID\" -f /dev/null >/dev/null\n"
+          "    docker rm --force \"$container\" >/dev/null 2>&1 || true\n"
+          "    end_job \"Slurm's step daemon on this node is gone\"\n"
+          "    kill -TERM $$; } &\n"
+          "  watcher=$!\n";
+  text += "  trap 'leave_node $?' EXIT\n";
   text += "  trap 'exit 143' TERM INT\n";
   text += "  docker run --rm --name \"$container\" --label \"" + std::string(label_cluster) +
           "=$SLURM_CLUSTER_NAME\" --label \"" + label_job + "=$SLURM_JOB_ID\" \\\n    --label \"" + label_node +
-          "=$node\"     --network host --hostname \"$node\" \"${hosts[@]}\"" + gpus;
+          "=$node\"     --network host --hostname \"$node\" \"${hosts[@]}\" \"${node_options[@]}\"" + gpus;
   for (const auto& option : node_run_options(job))
     text += " \\\n    " + render::shell_words(option);
   if (!plan.environment.empty()) text += " \\\n    --env-file \"$LAUNCHER_ENV_FILE\"";
@@ -204,8 +233,17 @@ std::string docker_script(const Job& job) {
   // Waiting in the shell, not in docker run, lets the TERM trap act at once.
   text += "  wait $!\n";
   text += "}\n";
-  text += "export -f run_on_node\n\n";
-  text += srun_line(job) + " bash -c 'set -euo pipefail; run_on_node'\n";
+  text += "# When the node's part ends: the container goes, and a part that failed by itself (not by Slurm's\n"
+          "# signal, 143) ends the job on every node.\n"
+          "leave_node() {\n"
+          "  kill \"$watcher\" 2>/dev/null || true\n"
+          "  docker rm --force \"$container\" >/dev/null 2>&1 || true\n"
+          "  if [[ $1 -ne 0 && $1 -ne 143 ]]; then end_job \"torchrun exited $1\"; fi\n"
+          "}\n";
+  text += node_end_job_function();
+  text += "export -f run_on_node leave_node end_job\n\n";
+  // Step 0 checked the image; this is step 1.
+  text += watched_step(srun_line(job) + " bash -c 'set -euo pipefail; run_on_node'", 1);
   return text;
 }
 
@@ -248,8 +286,13 @@ std::string pyxis_script(const Job& job) {
                                          ": pyxis's --container-mounts cannot express a path with ',' or ':'");
     mounts.push_back(mount.source + ":" + mount.target + (mount.read_only ? ":ro" : ""));
   }
+  // The batch node makes the volumes' missing directories: every node sees them on shared storage.
+  if (!plan.create_directories.empty()) text += "mkdir -p " + render::shell_words(plan.create_directories) + "\n";
   text += srun_line(job) + " \\\n";
   text += "  " + shell_quote("--container-image=" + pyxis_image(job.image)) + " \\\n";
+  if (plan.read_only_root) text += "  --container-readonly \\\n";
+  // Pyxis runs the container as the submitting user; root inside is its user namespace's.
+  if (plan.user.uid == 0) text += "  --container-remap-root \\\n";
   if (!mounts.empty()) text += "  " + shell_quote("--container-mounts=" + join_words(mounts, ",")) + " \\\n";
   if (!plan.workdir.empty()) text += "  " + shell_quote("--container-workdir=" + plan.workdir) + " \\\n";
   text += "  --no-container-mount-home \\\n";
@@ -263,6 +306,59 @@ std::string pyxis_script(const Job& job) {
 
 std::string render_script(const Job& job) {
   return job.cluster.runtime == Runtime::docker ? docker_script(job) : pyxis_script(job);
+}
+
+// The tasks are TERMed through Slurm (scancel of the step), which every live node's step daemon
+// delivers, and srun is killed with SIGKILL: a TERM makes srun send SIGKILL to every task, and a
+// job that ends while a node's step daemon is dead SIGKILLs the others' tasks at once; either way
+// their containers would be left.
+std::string watched_step(const std::string& srun_command, int step) {
+  return "# A node whose part fails signals this script (USR1): the step's tasks are TERMed, srun gets " +
+         std::to_string(step_end_grace_seconds) +
+         " s to end, then the job ends.\n"
+         "node_failed=\n"
+         "trap 'node_failed=1' USR1\n" +
+         srun_command +
+         " &\n"
+         "step=$!\n"
+         "status=0\n"
+         "wait \"$step\" || status=$?\n"
+         "if [[ -n $node_failed ]]; then\n"
+         "  scancel --signal=TERM \"$SLURM_JOB_ID." +
+         std::to_string(step) +
+         "\" 2>/dev/null || true\n"
+         "  for _ in $(seq " +
+         std::to_string(step_end_grace_seconds) +
+         "); do kill -0 \"$step\" 2>/dev/null || break; sleep 1; done\n"
+         "  kill -KILL \"$step\" 2>/dev/null || true\n"
+         "  echo \"launcher: a node's part of job $SLURM_JOB_ID failed; the job ends on every node\" >&2\n"
+         "  exit 1\n"
+         "fi\n"
+         "exit \"$status\"\n";
+}
+
+std::string node_values_block(const Job& job) {
+  std::string text =
+      "  # This node's values, not the submitting host's: the container gets the job's CPUs and memory here.\n"
+      "  local node_options=(--cpuset-cpus \"$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status)\")\n"
+      "  local memory_mb=${SLURM_MEM_PER_NODE:-}\n"
+      "  if [[ -z $memory_mb && -n ${SLURM_MEM_PER_CPU:-} ]]; then memory_mb=$((SLURM_MEM_PER_CPU * "
+      "SLURM_CPUS_ON_NODE)); fi\n";
+  if (!job.plan.memory_bytes)
+    text += "  [[ -z $memory_mb ]] || node_options+=(--memory \"${memory_mb}m\" --memory-swap \"${memory_mb}m\")\n";
+  if (job.node_decided.shm_size)
+    text += "  local node_memory_mb=$(($(sed -n 's/^MemTotal:[[:space:]]*\\([0-9]*\\) kB$/\\1/p' /proc/meminfo) / "
+            "1024))\n"
+            "  node_options+=(--shm-size \"$((${memory_mb:-$node_memory_mb} / 2))m\")\n";
+  if (job.node_decided.memlock)
+    text +=
+        "  # As much locked memory as this node's dockerd may grant (its hard limit), unlimited where it may.\n"
+        "  local memlock\n"
+        "  memlock=$(sed -n 's/^Max locked memory *[^ ]* *\\([^ ]*\\) .*/\\1/p' \"/proc/$(pidof -s dockerd)/limits\" "
+        "2>/dev/null) || true\n"
+        "  [[ $memlock =~ ^[0-9]+$ ]] || memlock=-1\n"
+        "  node_options+=(--ulimit \"memlock=$memlock:$memlock\")\n";
+  return text;
 }
 
 // The port is drawn here, in the batch step, from the kernel's random source, not derived from

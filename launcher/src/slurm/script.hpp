@@ -20,6 +20,20 @@ inline constexpr const char* label_node = "io.launcher.slurm-node";
 // an image pinned only by a local image ID).
 std::string render_script(const Job& job);
 
+// The batch script's lines that run the torchrun step (`srun_command`, the script's step number
+// `step`) and watch it: a node's task whose part fails sends the script USR1 (`scancel --batch`),
+// since srun waits forever for a node whose slurmstepd died; the script then TERMs the step's tasks
+// through Slurm, gives srun step_end_grace_seconds to end, and exits 1 (the job FAILED) either way.
+// Otherwise the script exits with srun's status.
+std::string watched_step(const std::string& srun_command, int step);
+
+// The lines of a docker node's task (inside a function: they declare locals) that set the array
+// node_options to `docker run` options with this node's values: --cpuset-cpus from the task's
+// allowed CPUs; --memory/--memory-swap from SLURM_MEM_PER_NODE or SLURM_MEM_PER_CPU times
+// SLURM_CPUS_ON_NODE, when Slurm gives either and the profile sets no limit; --shm-size and
+// --ulimit memlock as Job::node_decided says.
+std::string node_values_block(const Job& job);
+
 // The script's rendezvous lines: they export LAUNCHER_RENDEZVOUS=ADDRESS:PORT, the first node's
 // NodeAddr (its name when Slurm has none) and a port drawn from /dev/urandom in
 // [rendezvous_port_first, +rendezvous_port_count) that nothing answers on yet. torchrun's c10d

@@ -2,7 +2,10 @@
 #SBATCH --job-name=launcher-project-shell
 #SBATCH --nodes=2
 #SBATCH --ntasks-per-node=1
-#SBATCH --comment=launcher-image=registry.example.com:5000/team/pytorch@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+#SBATCH --time=01:00:00
+#SBATCH --mem=58982M
+#SBATCH --comment=launcher-image=registry.example.com:5000/team/pytorch@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,tag=registry.example.com:5000/team/pytorch:2.7.1
+# Time limit: 01:00:00, from partition debug's DefaultTime.
 # Rendered by `launcher submit` from profile "shell" (Slurm runtime: pyxis).
 # Every node runs torchrun once, in image registry.example.com:5000/team/pytorch@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa;
 # the nodes meet at the first one.
@@ -46,5 +49,5 @@ srun --nodes=2 --ntasks-per-node=1 --kill-on-bad-exit=1 \
   --container-workdir=/workspace \
   --no-container-mount-home \
   --container-env=NCCL_ASYNC_ERROR_HANDLING,NCCL_DEBUG,OMP_NUM_THREADS,TORCH_NCCL_ASYNC_ERROR_HANDLING,LAUNCHER_RENDEZVOUS \
-  bash -c 'exec python3 -m torch.distributed.run --nnodes=2 --nproc_per_node=2 --node_rank="$SLURM_NODEID" --rdzv_backend=c10d --rdzv_endpoint="$LAUNCHER_RENDEZVOUS" --rdzv_id="$SLURM_JOB_ID" --rdzv_conf=is_host="$((SLURM_NODEID == 0))" "$@"' torchrun \
+  bash -c 'exec python3 -m torch.distributed.run --nnodes=2 --nproc_per_node=2 --max_restarts=0 --node_rank="$SLURM_NODEID" --rdzv_backend=c10d --rdzv_endpoint="$LAUNCHER_RENDEZVOUS" --rdzv_id="$SLURM_JOB_ID" --rdzv_conf=is_host="$((SLURM_NODEID == 0))" "$@"' torchrun \
   train.py --note 'it'\''s a #test; $HOME'
