@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,11 +21,16 @@ class FakeDocker {
 public:
   struct Rule {
     std::vector<std::string> prefix;
-    process::ProcessResult answer;
+    std::function<process::ProcessResult()> answer;
   };
 
   void on(std::vector<std::string> prefix, std::string out, int exit_code = 0, std::string err = "") {
-    state_->rules.push_back({std::move(prefix), {exit_code, std::move(out), std::move(err)}});
+    process::ProcessResult answer{exit_code, std::move(out), std::move(err)};
+    state_->rules.push_back({std::move(prefix), [answer] { return answer; }});
+  }
+  // An answer that changes while a command runs (an env another command removes meanwhile).
+  void on(std::vector<std::string> prefix, std::function<process::ProcessResult()> answer) {
+    state_->rules.push_back({std::move(prefix), std::move(answer)});
   }
 
   docker::CliRunner runner() const {
@@ -35,7 +41,7 @@ public:
       state->timeouts.push_back(options.timeout);
       for (const auto& rule : state->rules)
         if (call.size() >= rule.prefix.size() && std::equal(rule.prefix.begin(), rule.prefix.end(), call.begin()))
-          return rule.answer;
+          return rule.answer();
       return process::ProcessResult{1, "", "fake docker: no answer for `docker " + joined(call) + "`"};
     };
   }

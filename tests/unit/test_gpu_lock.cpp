@@ -35,22 +35,24 @@ const gpu::HolderProbe all_alive{[](const std::string&) { return true; }, [](lon
 const gpu::GpuInventory a100s = inventory_of("gpu/4x-a100-sxm4-80gb-driver-550");
 const gpu::GpuHolder alice{"alice-jupyter", 1000, "alice", 4100};
 const gpu::GpuHolder bob{"bob-train", 1001, "bob", 4300};
+const gpu::LeaseTerms now{1000, gpu::default_lease_grace};
 
 } // namespace
 
 TEST_CASE("a reservation is recorded, kept by the same env and released on down", "[gpu][lock]") {
   TempDir dir;
   fs::path file = dir.path / "gpus.json";
-  auto first = gpu::reserve_gpus(file, a100s, alice, 1, all_alive);
+  auto first = gpu::reserve_gpus(file, a100s, alice, 1, all_alive, now);
   REQUIRE(first.size() == 1);
   CHECK(first[0].index == 1);
   CHECK(nlohmann::json::parse(read_file(file)) ==
         nlohmann::json::parse(R"({"version": 1, "gpus": {"GPU-2c8f5dab-4063-4e9f-ab72-1d306e8f9b21":
-          {"env": "alice-jupyter", "uid": 1000, "user": "alice", "pid": 4100}}})"));
-  CHECK(gpu::reserve_gpus(file, a100s, bob, 1, all_alive).at(0).index == 3);
-  CHECK(gpu::reserve_gpus(file, a100s, alice, 1, all_alive).at(0).index == 1);
+          {"env": "alice-jupyter", "uid": 1000, "user": "alice", "pid": 4100,
+           "chosen_at": 1000, "memory_at_choice_mib": 4}}})"));
+  CHECK(gpu::reserve_gpus(file, a100s, bob, 1, all_alive, now).at(0).index == 3);
+  CHECK(gpu::reserve_gpus(file, a100s, alice, 1, all_alive, now).at(0).index == 1);
   gpu::release_gpus(file, "alice-jupyter");
-  CHECK(gpu::reserve_gpus(file, a100s, {"carol-dev", 1002, "carol", 4500}, 1, all_alive).at(0).index == 1);
+  CHECK(gpu::reserve_gpus(file, a100s, {"carol-dev", 1002, "carol", 4500}, 1, all_alive, now).at(0).index == 1);
 }
 
 TEST_CASE("a holder whose container is gone and whose up has exited is recovered", "[gpu][lock]") {
@@ -58,7 +60,7 @@ TEST_CASE("a holder whose container is gone and whose up has exited is recovered
       {"GPU-a", bob}, {"GPU-b", {"dave-old", 1003, "dave", 999}}, {"GPU-c", {"erin-starting", 1004, "erin", 777}}};
   gpu::HolderProbe probe{[](const std::string& env) { return env == "bob-train"; },
                          [](long pid) { return pid == 777; }};
-  gpu::drop_stale_holders(holders, "alice-jupyter", probe);
+  gpu::drop_stale_holders(holders, "alice-jupyter", probe, a100s, now);
   CHECK(holders.size() == 2);
   CHECK(holders.count("GPU-a") == 1);
   CHECK(holders.count("GPU-c") == 1);
@@ -67,7 +69,7 @@ TEST_CASE("a holder whose container is gone and whose up has exited is recovered
 TEST_CASE("an explicit choice is recorded without taking over another env's GPU", "[gpu][lock]") {
   TempDir dir;
   fs::path file = dir.path / "gpus.json";
-  gpu::reserve_gpus(file, a100s, bob, 1, all_alive);
+  gpu::reserve_gpus(file, a100s, bob, 1, all_alive, now);
   gpu::record_gpus(file, {&a100s.gpus[1], &a100s.gpus[2]}, alice);
   gpu::with_holder_table(file, [&](gpu::HolderTable& holders) {
     CHECK(holders.at(a100s.gpus[1].uuid).env == "bob-train");
@@ -93,11 +95,11 @@ TEST_CASE("two processes selecting at once never get the same GPU", "[gpu][lock]
   // A running holder on GPU 0 makes each selector ask the probe while it holds the lock; the
   // probe's pause is the window in which an unlocked selector would pick the same free GPU.
   gpu::record_gpus(file, {&a100s.gpus[0]}, {"zoe-long-run", 1009, "zoe", 1});
-  gpu::HolderProbe slow{[](const std::string&) {
+  gpu::HolderProbe slow{[](const std::string&) { return true; },
+                        [](long) {
                           std::this_thread::sleep_for(std::chrono::milliseconds(300));
                           return true;
-                        },
-                        [](long) { return true; }};
+                        }};
   int start[2];
   REQUIRE(pipe(start) == 0);
   std::vector<pid_t> children;
@@ -112,7 +114,7 @@ TEST_CASE("two processes selecting at once never get the same GPU", "[gpu][lock]
       char go;
       if (read(start[0], &go, 1) != 1) _exit(2);
       gpu::GpuHolder me{"env-" + std::to_string(child), 1000, "alice", static_cast<long>(getpid())};
-      int index = gpu::reserve_gpus(file, a100s, me, 1, slow).at(0).index;
+      int index = gpu::reserve_gpus(file, a100s, me, 1, slow, now).at(0).index;
       char answer = static_cast<char>('0' + index);
       _exit(write(result[1], &answer, 1) == 1 ? 0 : 3);
     }
@@ -137,8 +139,6 @@ TEST_CASE("two processes selecting at once never get the same GPU", "[gpu][lock]
   std::sort(chosen.begin(), chosen.end());
   CHECK(chosen == std::vector<char>{'1', '3'});
 }
-
-namespace {} // namespace
 
 TEST_CASE("a symlink in place of the table is refused and its target keeps its mode", "[gpu][lock][security]") {
   TempDir dir;
@@ -252,7 +252,7 @@ TEST_CASE("GPUs held by containers' labels are taken but not written to the tabl
   gpu::HolderTable labelled =
       gpu::holders_from_labels(a100s, {{"bob-train", "1,3"}, {"carol-cpu", "none"}, {"dave-gone", "7"}});
   CHECK(labelled.size() == 2);
-  auto chosen = gpu::reserve_gpus(file, a100s, alice, 1, all_alive, labelled);
+  auto chosen = gpu::reserve_gpus(file, a100s, alice, 1, all_alive, now, labelled);
   REQUIRE(chosen.size() == 1);
   CHECK(chosen[0].index != 1);
   CHECK(chosen[0].index != 3);
@@ -261,4 +261,109 @@ TEST_CASE("GPUs held by containers' labels are taken but not written to the tabl
     CHECK(holders.begin()->second.env == "alice-jupyter");
   });
   CHECK(gpu::holders_from_labels(a100s, {{"erin-all", "all"}}).size() == a100s.gpus.size());
+}
+
+namespace {
+
+gpu::HolderProbe probe_of(bool up_running, bool env_running) {
+  return {[=](const std::string&) { return env_running; }, [=](long) { return up_running; }};
+}
+
+} // namespace
+
+TEST_CASE("a count choice holds while its up runs, then while its env runs until its job shows or the grace ends",
+          "[gpu][lock][lease]") {
+  const gpu::Gpu& gpu = a100s.gpus[1]; // 4 MiB used
+  gpu::GpuHolder lease = bob;
+  lease.chosen_at_s = 1000;
+  lease.memory_at_choice_mib = gpu.memory_used_mib;
+  const auto up_running = probe_of(true, false), env_running = probe_of(false, true), stopped = probe_of(false, false);
+  CHECK(gpu::still_holds(lease, &gpu, up_running, {5000}));
+  CHECK(gpu::still_holds(lease, &gpu, env_running, {1119}));
+  CHECK_FALSE(gpu::still_holds(lease, &gpu, env_running, {1120}));
+  CHECK(gpu::still_holds(lease, &gpu, env_running, {1200, std::chrono::seconds(300)}));
+  gpu::Gpu allocated = gpu;
+  allocated.memory_used_mib += 2048;
+  CHECK_FALSE(gpu::still_holds(lease, &allocated, env_running, {1010}));
+  CHECK(gpu::still_holds(lease, nullptr, env_running, {1010}));
+  CHECK_FALSE(gpu::still_holds(lease, &gpu, stopped, {1010}));
+  CHECK_FALSE(gpu::still_holds(lease, &gpu, env_running, {500})); // chosen before a reboot
+  // Named GPUs hold for as long as their env runs, and not once it stopped.
+  CHECK(gpu::still_holds(bob, &allocated, env_running, {999999}));
+  CHECK_FALSE(gpu::still_holds(bob, &gpu, stopped, {1010}));
+}
+
+TEST_CASE("a lease ends in the table once the grace passed, and the running env's label holds the GPU on",
+          "[gpu][lock][lease]") {
+  TempDir dir;
+  fs::path file = dir.path / "gpus.json";
+  auto first = gpu::reserve_gpus(file, a100s, bob, 1, all_alive, now);
+  const auto env_running = probe_of(false, true);
+  gpu::LeaseTerms later{now.now_s + 121};
+  // Without its label (no container listed yet), the GPU is free again after the grace...
+  CHECK(gpu::reserve_gpus(file, a100s, alice, 1, env_running, later).at(0).index == first.at(0).index);
+  // ...and with it, the running env keeps it.
+  gpu::release_gpus(file, "alice-jupyter");
+  auto labelled = gpu::holders_from_labels(a100s, {{"bob-train", std::to_string(first.at(0).index)}});
+  CHECK(gpu::reserve_gpus(file, a100s, alice, 1, env_running, later, labelled).at(0).index != first.at(0).index);
+}
+
+TEST_CASE("waiters queue first come first served, the first takes free GPUs and leaves the line",
+          "[gpu][lock][queue]") {
+  TempDir dir;
+  fs::path file = dir.path / "gpus.json";
+  const gpu::HolderTable all_taken = gpu::holders_from_labels(a100s, {{"zoe-big", "all"}});
+  auto place_of = [](const std::variant<std::vector<gpu::Gpu>, gpu::QueuePlace>& attempt) {
+    REQUIRE(std::holds_alternative<gpu::QueuePlace>(attempt));
+    return std::get<gpu::QueuePlace>(attempt);
+  };
+  gpu::QueuePlace alice_waits = place_of(gpu::reserve_or_queue(file, a100s, alice, 1, all_alive, now, all_taken));
+  CHECK(alice_waits.place == 1);
+  CHECK(alice_waits.waiting == 1);
+  CHECK(alice_waits.free == 0);
+  CHECK(alice_waits.holders.find("GPU 1 NVIDIA A100-SXM4-80GB: 4/81920 MiB used; held by env zoe-big (its container's "
+                                 "label)") != std::string::npos);
+  gpu::QueuePlace bob_waits = place_of(gpu::reserve_or_queue(file, a100s, bob, 1, all_alive, now, all_taken));
+  CHECK(bob_waits.place == 2);
+  CHECK(bob_waits.waiting == 2);
+  // The GPUs are free, but alice came first: bob keeps waiting, alice takes one and leaves the line.
+  CHECK(place_of(gpu::reserve_or_queue(file, a100s, bob, 1, all_alive, now)).free == 4);
+  auto alice_gets = gpu::reserve_or_queue(file, a100s, alice, 1, all_alive, now);
+  REQUIRE(std::holds_alternative<std::vector<gpu::Gpu>>(alice_gets));
+  CHECK(std::get<std::vector<gpu::Gpu>>(alice_gets).at(0).index == 1);
+  auto bob_gets = gpu::reserve_or_queue(file, a100s, bob, 1, all_alive, now);
+  REQUIRE(std::holds_alternative<std::vector<gpu::Gpu>>(bob_gets));
+  CHECK(std::get<std::vector<gpu::Gpu>>(bob_gets).at(0).index == 3);
+  gpu::with_gpu_table(file, [](gpu::GpuTable& table) { CHECK(table.queue.empty()); });
+}
+
+TEST_CASE("a waiter whose up has ended is dropped from the line, and leave_queue and down take one out",
+          "[gpu][lock][queue]") {
+  TempDir dir;
+  fs::path file = dir.path / "gpus.json";
+  const gpu::HolderTable all_taken = gpu::holders_from_labels(a100s, {{"zoe-big", "all"}});
+  gpu::reserve_or_queue(file, a100s, {"carol-dev", 1002, "carol", 999}, 1, all_alive, now, all_taken);
+  gpu::reserve_or_queue(file, a100s, alice, 1, all_alive, now, all_taken);
+  gpu::HolderProbe carol_gone{[](const std::string&) { return true; }, [](long pid) { return pid != 999; }};
+  auto bob_waits = gpu::reserve_or_queue(file, a100s, bob, 2, carol_gone, now, all_taken);
+  CHECK(std::get<gpu::QueuePlace>(bob_waits).place == 2);
+  gpu::leave_queue(file, "alice-jupyter");
+  gpu::with_gpu_table(file, [](gpu::GpuTable& table) {
+    REQUIRE(table.queue.size() == 1);
+    CHECK(table.queue[0].who.env == "bob-train");
+    CHECK(table.queue[0].count == 2);
+  });
+  gpu::release_gpus(file, "bob-train");
+  gpu::with_gpu_table(file, [](gpu::GpuTable& table) { CHECK(table.queue.empty()); });
+}
+
+TEST_CASE("a table written before leases and the line is read as it was", "[gpu][lock]") {
+  TempDir dir;
+  fs::path file = dir.path / "gpus.json";
+  std::ofstream(file) << R"({"version": 1, "gpus": {"GPU-a": {"env": "bob-train", "uid": 1001, "user": "bob",
+                           "pid": 4300}}})";
+  gpu::with_gpu_table(file, [](gpu::GpuTable& table) {
+    CHECK(table.holders.at("GPU-a") == bob);
+    CHECK(table.queue.empty());
+  });
 }

@@ -25,7 +25,9 @@ struct ReplayedHost {
   TempDir dir;
   FixtureFacts facts;
   facts::HostQueries queries;
-  std::map<std::string, std::string> labels;
+  std::map<std::string, gpu::LabelledGpus> labels;
+  launcher::testing::FakeClock clock;
+  std::ostringstream progress;
 
   explicit ReplayedHost(const std::string& folder) : facts({folder}), queries(facts, "docker") {}
 
@@ -33,7 +35,10 @@ struct ReplayedHost {
     return {gpu::GpuHolder{"", 1000, "alice", 4100},
             dir.path / "gpus.json",
             {[](const std::string&) { return true; }, [](long) { return true; }},
-            [this] { return labels; }};
+            [this] { return labels; },
+            &clock,
+            gpu::default_lease_grace,
+            &progress};
   }
   fs::path table() const { return dir.path / "gpus.json"; }
 };
@@ -82,7 +87,7 @@ TEST_CASE("an unreadable topology table is an error naming what is wrong", "[gpu
 
 TEST_CASE("a previewed choice tells the GPUs and their NUMA node and writes nothing", "[gpu][placement]") {
   ReplayedHost host("gpu/8x-h100-two-socket");
-  host.labels = {{"bob-train", "0,2"}};
+  host.labels = {{"bob-train", {"0,2", true}}};
   gpu::HostGpus gpus(host.queries, host.context(), gpu::Reservation::preview);
   auto placed = gpus.choose("alice-dev", 2);
   REQUIRE(placed.size() == 2);
@@ -158,15 +163,32 @@ TEST_CASE("named GPUs pass through a preview on a host without GPUs, and are ref
   CHECK_THROWS_AS(record.claim("alice-dev", {"0"}), Error);
 }
 
-TEST_CASE("a GPU holder's container is asked of Docker by label, and no answer counts as alive",
+TEST_CASE("a GPU holder's running container is asked of Docker by label, and no answer counts as running",
           "[gpu][lock][docker]") {
   launcher::testing::FakeDocker fake;
-  fake.on({"ps", "-a", "-q", "--filter", "label=io.launcher.env=alive"}, "c0ffee\n");
-  fake.on({"ps", "-a", "-q", "--filter", "label=io.launcher.env=gone"}, "");
+  fake.on({"ps", "-q", "--filter", "label=io.launcher.env=alive"}, "c0ffee\n");
+  fake.on({"ps", "-q", "--filter", "label=io.launcher.env=stopped"}, "");
   fake.on({"ps"}, "", 1, "Cannot connect to the Docker daemon");
   gpu::HolderProbe probe = gpu::live_holder_probe(docker::Docker("docker", fake.runner()));
-  CHECK(probe.container_exists("alive"));
-  CHECK_FALSE(probe.container_exists("gone"));
-  CHECK(probe.container_exists("unknown")); // better refuse than share a GPU
+  CHECK(probe.container_running("alive"));
+  CHECK_FALSE(probe.container_running("stopped"));
+  CHECK(probe.container_running("unknown")); // better refuse than share a GPU
   CHECK(fake.calls().size() == 3);
+}
+
+TEST_CASE("a stopped env's GPUs are free for others, and its own up takes them again while they are free",
+          "[gpu][placement]") {
+  ReplayedHost host("gpu/8x-h100-two-socket");
+  host.labels = {{"bob-train", {"0", false}}, {"alice-dev", {"6", false}}};
+  gpu::HostGpus preview(host.queries, host.context(), gpu::Reservation::preview);
+  CHECK(preview.choose("alice-dev", 1).at(0).device == "6");
+  CHECK(preview.choose("carol-dev", 1).at(0).device == "0");
+  host.labels["bob-train"] = {"6", true}; // bob's env now runs on GPU 6
+  CHECK(preview.choose("alice-dev", 1).at(0).device == "0");
+  CHECK(gpu::holds_gpus("running"));
+  CHECK(gpu::holds_gpus("paused"));
+  CHECK(gpu::holds_gpus("restarting"));
+  CHECK_FALSE(gpu::holds_gpus("exited"));
+  CHECK_FALSE(gpu::holds_gpus("created"));
+  CHECK_FALSE(gpu::holds_gpus("dead"));
 }

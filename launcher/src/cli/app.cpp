@@ -18,6 +18,7 @@
 #include "commands/default_image.hpp"
 #include "commands/doctor.hpp"
 #include "commands/export.hpp"
+#include "commands/gpus.hpp"
 #include "commands/lifecycle.hpp"
 #include "commands/pin.hpp"
 #include "commands/profiles.hpp"
@@ -154,6 +155,7 @@ int run(int argc, char** argv, commands::Context& context) {
   commands::add_build_command(app, context);
   commands::add_default_image_command(app, context);
   commands::add_doctor_command(app, context);
+  commands::add_gpus_command(app, context);
   commands::add_pin_command(app, context);
   commands::add_trust_command(app, context);
   commands::add_submit_command(app, context);

@@ -51,10 +51,11 @@ std::optional<profile::TeamFileTrust> team_file_trust(const profile::Catalog& ca
                                                       const host::HostFacts& host);
 
 // This host's GPUs for resolution, through nvidia-smi (or recorded answers) and Docker's labels.
-// `up` records the GPUs it chooses; every other command previews them.
+// `up` records the GPUs it chooses (waiting its turn for them with `wait`); every other command
+// previews them.
 struct HostGpuSource {
   HostGpuSource(const host::HostFacts& host, const Context& context, facts::FactSource& facts,
-                gpu::Reservation reservation);
+                gpu::Reservation reservation, std::optional<gpu::GpuWait> wait = std::nullopt);
 
   docker::Docker docker;
   facts::HostQueries queries;

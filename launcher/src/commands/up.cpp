@@ -14,7 +14,9 @@
 
 #include "build/build_plan.hpp"
 #include "commands/profile_request.hpp"
+#include "core/duration.hpp"
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "docker/docker.hpp"
 #include "doctor/checks.hpp"
 #include "doctor/snapshot.hpp"
@@ -229,6 +231,7 @@ void add_up_command(CLI::App& app, Context& context) {
     bool recreate = false;
     bool skip_checks = false;
     int timeout_seconds = 120;
+    std::string wait;
   };
   auto options = std::make_shared<Options>();
   CLI::App* command = app.add_subcommand("up", "start an environment from a profile and wait until it answers");
@@ -241,12 +244,23 @@ void add_up_command(CLI::App& app, Context& context) {
   command->add_option("--timeout", options->timeout_seconds, "seconds to wait for the service")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  command->add_option("--wait", options->wait,
+                      "with gpus {\"count\": N}: wait up to DURATION (90s, 10m, 2h) in line for N free GPUs "
+                      "instead of failing");
   command->callback([options, &context] {
+    std::optional<gpu::GpuWait> wait;
+    if (!options->wait.empty()) {
+      auto limit = parse_duration(options->wait);
+      if (!limit)
+        throw Error(ExitCode::usage,
+                    "--wait: expected a duration like 90s, 10m or 2h, found " + quote_for_message(options->wait));
+      wait = gpu::GpuWait{*limit};
+    }
     host::HostFacts host = host::read_host_facts();
     // Named GPUs are recorded and counted ones chosen here, under the host-wide lock, so the
     // checks, the hash and docker run all see the final devices; --dry-run only previews them.
     HostGpuSource gpus(host, context, *context.facts,
-                       options->dry_run ? gpu::Reservation::preview : gpu::Reservation::record);
+                       options->dry_run ? gpu::Reservation::preview : gpu::Reservation::record, wait);
     plan::Resolution resolution = resolve_request(options->request, host, gpus.gpus, *context.err, Unapproved::refuse);
     plan::Plan& plan = resolution.plan;
     for (const auto& warning : resolution.warnings)

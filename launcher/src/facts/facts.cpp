@@ -186,4 +186,19 @@ Fact HostQueries::container_gpu_list(const std::string& container) {
   return readable(source_.command("docker-exec-nvidia-smi-L.txt", {docker_, "exec", container, "nvidia-smi", "-L"}));
 }
 
+Fact HostQueries::process_status(long pid) {
+  std::string id = std::to_string(pid);
+  return readable(source_.file("proc-" + id + "-status.txt", "/proc/" + id + "/status"));
+}
+
+Fact HostQueries::process_cgroup(long pid) {
+  std::string id = std::to_string(pid);
+  return readable(source_.file("proc-" + id + "-cgroup.txt", "/proc/" + id + "/cgroup"));
+}
+
+Fact HostQueries::passwd_entry(unsigned uid) {
+  std::string id = std::to_string(uid);
+  return readable(source_.command("getent-passwd-" + id + ".txt", {"getent", "passwd", id}));
+}
+
 } // namespace launcher::facts

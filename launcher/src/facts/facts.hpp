@@ -103,6 +103,10 @@ public:
   Fact image_labels(const std::string& image);
   Fact container_inspect(const std::string& container);
   Fact container_gpu_list(const std::string& container);
+  // A process on a GPU (`launcher gpus`): who runs it, and which container it is in.
+  Fact process_status(long pid);
+  Fact process_cgroup(long pid);
+  Fact passwd_entry(unsigned uid);
 
 private:
   // Every answer's bytes that are not UTF-8 are written \xNN here, once: parts of answers end up

@@ -9,6 +9,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -177,27 +178,59 @@ private:
   int fd_ = -1;
 };
 
-HolderTable parse_table(const std::string& text, const fs::path& path) {
-  HolderTable holders;
-  if (text.empty()) return holders;
+GpuHolder parse_holder(const json& entry) {
+  GpuHolder holder{entry.at("env").get<std::string>(), entry.at("uid").get<unsigned>(),
+                   entry.at("user").get<std::string>(), entry.at("pid").get<long>()};
+  if (entry.contains("chosen_at")) {
+    holder.chosen_at_s = entry.at("chosen_at").get<long long>();
+    holder.memory_at_choice_mib = entry.at("memory_at_choice_mib").get<std::uint64_t>();
+  }
+  return holder;
+}
+
+json holder_json(const GpuHolder& holder) {
+  json entry{{"env", holder.env}, {"uid", holder.uid}, {"user", holder.user}, {"pid", holder.pid}};
+  if (holder.chosen_at_s) {
+    entry["chosen_at"] = *holder.chosen_at_s;
+    entry["memory_at_choice_mib"] = holder.memory_at_choice_mib;
+  }
+  return entry;
+}
+
+// Version 1 without "queue" and leases is read too: a table an older launcher wrote stays valid.
+GpuTable parse_table(const std::string& text, const fs::path& path) {
+  GpuTable table;
+  if (text.empty()) return table;
   try {
     json document = json::parse(text);
     for (const auto& [uuid, holder] : document.at("gpus").items())
-      holders[uuid] = {holder.at("env").get<std::string>(), holder.at("uid").get<unsigned>(),
-                       holder.at("user").get<std::string>(), holder.at("pid").get<long>()};
+      table.holders[uuid] = parse_holder(holder);
+    if (document.contains("queue"))
+      for (const auto& waiter : document.at("queue"))
+        table.queue.push_back({parse_holder(waiter), waiter.at("count").get<int>()});
   } catch (const json::exception& error) {
     throw Error(ExitCode::failed,
                 "GPU table " + path.string() + " is not what the launcher writes (" + json_error_text(error) +
                     "); remove it when no launcher is running (the containers' labels keep their GPUs taken)");
   }
-  return holders;
+  return table;
 }
 
-std::string table_text(const HolderTable& holders) {
+std::string table_text(const GpuTable& table) {
   json gpus = json::object();
-  for (const auto& [uuid, holder] : holders)
-    gpus[uuid] = {{"env", holder.env}, {"uid", holder.uid}, {"user", holder.user}, {"pid", holder.pid}};
-  return json{{"version", 1}, {"gpus", gpus}}.dump(2) + "\n";
+  for (const auto& [uuid, holder] : table.holders)
+    gpus[uuid] = holder_json(holder);
+  json document{{"version", 1}, {"gpus", gpus}};
+  if (!table.queue.empty()) {
+    json queue = json::array();
+    for (const auto& waiter : table.queue) {
+      json entry = holder_json(waiter.who);
+      entry["count"] = waiter.count;
+      queue.push_back(entry);
+    }
+    document["queue"] = queue;
+  }
+  return document.dump(2) + "\n";
 }
 
 void forget_env(HolderTable& holders, const std::string& env) {
@@ -222,8 +255,9 @@ std::string user_name(uid_t uid) {
 
 HolderProbe live_holder_probe(const docker::Docker& docker) {
   return {[docker](const std::string& env) {
-            auto result = docker.try_run(
-                {"ps", "-a", "-q", "--filter", std::string("label=") + contract::label::env + "=" + env});
+            // `docker ps` without -a lists running, paused and restarting containers: those hold GPUs.
+            auto result =
+                docker.try_run({"ps", "-q", "--filter", std::string("label=") + contract::label::env + "=" + env});
             return result.exit_code != 0 || !result.out.empty();
           },
           [](long pid) { return kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM; }};
@@ -258,42 +292,121 @@ std::string describe_lock_holder(const fs::path& file) {
   return "another process";
 }
 
-void with_holder_table(const fs::path& file, const std::function<void(HolderTable&)>& update,
-                       std::chrono::milliseconds wait) {
+void with_gpu_table(const fs::path& file, const std::function<void(GpuTable&)>& update,
+                    std::chrono::milliseconds wait) {
   LockedFile locked(file, wait);
-  HolderTable holders = parse_table(locked.read_all(), file);
-  HolderTable before = holders;
-  update(holders);
-  if (holders != before) locked.write_all(table_text(holders));
+  GpuTable table = parse_table(locked.read_all(), file);
+  GpuTable before = table;
+  update(table);
+  if (table != before) locked.write_all(table_text(table));
 }
 
-void drop_stale_holders(HolderTable& holders, const std::string& env, const HolderProbe& probe) {
+void with_holder_table(const fs::path& file, const std::function<void(HolderTable&)>& update,
+                       std::chrono::milliseconds wait) {
+  with_gpu_table(
+      file, [&](GpuTable& table) { update(table.holders); }, wait);
+}
+
+bool still_holds(const GpuHolder& holder, const Gpu* gpu, const HolderProbe& probe, const LeaseTerms& terms) {
+  if (probe.process_alive(holder.pid)) return true;
+  if (!probe.container_running(holder.env)) return false;
+  if (!holder.chosen_at_s) return true;
+  long long age = terms.now_s - *holder.chosen_at_s;
+  // A time ahead of now was taken before a reboot (the Clock counts from boot): long past.
+  if (age < 0 || age >= terms.grace.count()) return false;
+  return !gpu || gpu->memory_used_mib <= holder.memory_at_choice_mib;
+}
+
+void drop_stale_holders(HolderTable& holders, const std::string& env, const HolderProbe& probe,
+                        const GpuInventory& inventory, const LeaseTerms& terms) {
   std::erase_if(holders, [&](const auto& entry) {
-    const GpuHolder& holder = entry.second;
-    return holder.env != env && !probe.container_exists(holder.env) && !probe.process_alive(holder.pid);
+    const auto& [uuid, holder] = entry;
+    return holder.env != env && !still_holds(holder, inventory.by_uuid(uuid), probe, terms);
   });
 }
 
+namespace {
+
+// Under the lock: what is taken for `claimant` (live holders of other envs, then the running
+// containers' labels), with the claimant's own records and its container's GPUs as its own.
+HolderTable taken_for(HolderTable& holders, const GpuInventory& inventory, const GpuHolder& claimant,
+                      const HolderProbe& probe, const LeaseTerms& terms, const HolderTable& held_by_containers) {
+  drop_stale_holders(holders, claimant.env, probe, inventory, terms);
+  HolderTable taken = holders;
+  for (const auto& [uuid, holder] : held_by_containers)
+    if (holder.env != claimant.env) taken.emplace(uuid, holder);
+  // Last, so that another env's claim on the same GPU wins.
+  for (const auto& [uuid, holder] : held_by_containers)
+    if (holder.env == claimant.env) taken.emplace(uuid, holder);
+  return taken;
+}
+
+// Records `chosen` as the claimant's lease, replacing whatever it held.
+std::vector<Gpu> lease(HolderTable& holders, const std::vector<const Gpu*>& chosen, const GpuHolder& claimant,
+                       const LeaseTerms& terms) {
+  forget_env(holders, claimant.env);
+  std::vector<Gpu> leased;
+  for (const Gpu* gpu : chosen) {
+    GpuHolder holder = claimant;
+    holder.chosen_at_s = terms.now_s;
+    holder.memory_at_choice_mib = gpu->memory_used_mib;
+    holders[gpu->uuid] = holder;
+    leased.push_back(*gpu);
+  }
+  return leased;
+}
+
+void forget_waiter(std::vector<Waiter>& queue, const std::string& env) {
+  std::erase_if(queue, [&](const Waiter& waiter) { return waiter.who.env == env; });
+}
+
+} // namespace
+
 std::vector<Gpu> reserve_gpus(const fs::path& lock_file, const GpuInventory& inventory, const GpuHolder& claimant,
-                              int count, const HolderProbe& probe, const HolderTable& held_by_containers,
-                              Reservation reservation) {
+                              int count, const HolderProbe& probe, const LeaseTerms& terms,
+                              const HolderTable& held_by_containers, Reservation reservation) {
   std::vector<Gpu> reserved;
   with_holder_table(lock_file, [&](HolderTable& table) {
     // A preview works on a copy: the table is written back only when it changed.
     HolderTable copy = table;
     HolderTable& holders = reservation == Reservation::record ? table : copy;
-    drop_stale_holders(holders, claimant.env, probe);
-    HolderTable taken = holders;
-    for (const auto& [uuid, holder] : held_by_containers)
-      if (holder.env != claimant.env) taken.emplace(uuid, holder);
-    std::vector<const Gpu*> chosen = choose_gpus(inventory, taken, claimant.env, count);
-    forget_env(holders, claimant.env);
-    for (const Gpu* gpu : chosen) {
-      holders[gpu->uuid] = claimant;
-      reserved.push_back(*gpu);
-    }
+    HolderTable taken = taken_for(holders, inventory, claimant, probe, terms, held_by_containers);
+    reserved = lease(holders, choose_gpus(inventory, taken, claimant.env, count), claimant, terms);
   });
   return reserved;
+}
+
+std::variant<std::vector<Gpu>, QueuePlace> reserve_or_queue(const fs::path& lock_file, const GpuInventory& inventory,
+                                                            const GpuHolder& claimant, int count,
+                                                            const HolderProbe& probe, const LeaseTerms& terms,
+                                                            const HolderTable& held_by_containers) {
+  std::variant<std::vector<Gpu>, QueuePlace> result;
+  with_gpu_table(lock_file, [&](GpuTable& table) {
+    std::erase_if(table.queue, [&](const Waiter& waiter) {
+      return waiter.who.env != claimant.env && !probe.process_alive(waiter.who.pid);
+    });
+    HolderTable taken = taken_for(table.holders, inventory, claimant, probe, terms, held_by_containers);
+    std::vector<const Gpu*> available = available_gpus(inventory, taken, claimant.env);
+    auto mine = std::find_if(table.queue.begin(), table.queue.end(),
+                             [&](const Waiter& waiter) { return waiter.who.env == claimant.env; });
+    bool first = table.queue.empty() || mine == table.queue.begin();
+    if (first && static_cast<int>(available.size()) >= count) {
+      forget_waiter(table.queue, claimant.env);
+      result = lease(table.holders, choose_gpus(inventory, taken, claimant.env, count), claimant, terms);
+      return;
+    }
+    if (mine == table.queue.end()) {
+      table.queue.push_back({claimant, count});
+      mine = std::prev(table.queue.end());
+    }
+    result = QueuePlace{static_cast<int>(mine - table.queue.begin()) + 1, static_cast<int>(table.queue.size()),
+                        static_cast<int>(available.size()), describe_gpus(inventory, taken, claimant.env)};
+  });
+  return result;
+}
+
+void leave_queue(const fs::path& lock_file, const std::string& env) {
+  with_gpu_table(lock_file, [&](GpuTable& table) { forget_waiter(table.queue, env); });
 }
 
 void record_gpus(const fs::path& lock_file, const std::vector<const Gpu*>& gpus, const GpuHolder& claimant) {
@@ -306,7 +419,10 @@ void record_gpus(const fs::path& lock_file, const std::vector<const Gpu*>& gpus,
 }
 
 void release_gpus(const fs::path& lock_file, const std::string& env) {
-  with_holder_table(lock_file, [&](HolderTable& holders) { forget_env(holders, env); });
+  with_gpu_table(lock_file, [&](GpuTable& table) {
+    forget_env(table.holders, env);
+    forget_waiter(table.queue, env);
+  });
 }
 
 } // namespace launcher::gpu

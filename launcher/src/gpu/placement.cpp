@@ -2,13 +2,29 @@
 
 #include <unistd.h>
 
+#include <ostream>
+#include <variant>
+
+#include <fmt/format.h>
+
+#include "core/duration.hpp"
 #include "core/error.hpp"
 #include "docker/docker.hpp"
 #include "facts/facts.hpp"
 #include "gpu/selection.hpp"
 #include "launcher_contract/contract.hpp"
+#include "process/process.hpp"
 
 namespace launcher::gpu {
+
+namespace {
+
+// How often a wait for GPUs looks for a signal.
+constexpr std::chrono::milliseconds poll_slice{200};
+
+} // namespace
+
+bool holds_gpus(const std::string& state) { return state == "running" || state == "paused" || state == "restarting"; }
 
 const GpuInventory& HostGpus::inventory() {
   if (!inventory_) {
@@ -53,24 +69,104 @@ std::vector<plan::PlacedGpu> HostGpus::claim(const std::string& env, const std::
   return result;
 }
 
+LeaseTerms HostGpus::lease_terms() const {
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(context_.clock->now().time_since_epoch());
+  return {now.count(), context_.lease_grace};
+}
+
+HolderTable HostGpus::held_by_containers(const std::string& env) {
+  std::map<std::string, std::string> others, own;
+  for (const auto& [name, gpus] : context_.gpus_by_env()) {
+    if (name == env)
+      own[name] = gpus.label;
+    else if (gpus.holding)
+      others[name] = gpus.label;
+  }
+  HolderTable held = holders_from_labels(*inventory_, others);
+  held.merge(holders_from_labels(*inventory_, own));
+  return held;
+}
+
+namespace {
+
+std::string gpus_word(int count) { return std::to_string(count) + (count == 1 ? " GPU" : " GPUs"); }
+
+std::string ordinal(int place) {
+  int tens = place % 100, ones = place % 10;
+  const char* suffix = tens >= 11 && tens <= 13 ? "th" : ones == 1 ? "st" : ones == 2 ? "nd" : ones == 3 ? "rd" : "th";
+  return std::to_string(place) + suffix;
+}
+
+} // namespace
+
+std::vector<Gpu> HostGpus::wait_for_gpus(const std::string& env, int count) {
+  const Clock& clock = *context_.clock;
+  auto deadline = clock.now() + wait_->limit;
+  process::InterruptScope interrupt_scope;
+  std::string said;
+  // Whatever ends the wait without GPUs (the deadline, a signal, a failed Docker or nvidia-smi
+  // call) takes this `up` out of the line first: no one waits behind a place nobody holds.
+  try {
+    for (;;) {
+      auto attempt = reserve_or_queue(context_.lock_file, *inventory_, claimant(env), count, context_.probe,
+                                      lease_terms(), held_by_containers(env));
+      if (auto* chosen = std::get_if<std::vector<Gpu>>(&attempt)) return *chosen;
+      const QueuePlace& place = std::get<QueuePlace>(attempt);
+      if (clock.now() >= deadline)
+        throw Error(ExitCode::host_incapable, "waited " + format_duration(wait_->limit) + " for " + gpus_word(count) +
+                                                  ", " + std::to_string(place.free) + " of " +
+                                                  std::to_string(inventory_->gpus.size()) +
+                                                  " free on this host:" + place.holders);
+      std::string state =
+          fmt::format("launcher: waiting for {} ({} free of {}), {} of {} in line:{}\n", gpus_word(count), place.free,
+                      inventory_->gpus.size(), ordinal(place.place), place.waiting, place.holders);
+      if (state != said && context_.progress) *context_.progress << state << std::flush;
+      said = state;
+      for (auto slept = std::chrono::milliseconds(0); slept < wait_->poll; slept += poll_slice) {
+        if (int signal = process::InterruptScope::pending()) throw process::Interrupted(signal, "");
+        clock.sleep_for(poll_slice);
+      }
+      inventory_ = read_gpu_inventory(queries_);
+    }
+  } catch (const process::Interrupted& signal) {
+    leave_queue(context_.lock_file, env);
+    throw process::Interrupted(signal.signal(), "interrupted by " + process::signal_name(signal.signal()) +
+                                                    " while waiting for GPUs; left the line, no GPU is reserved");
+  } catch (...) {
+    leave_queue(context_.lock_file, env);
+    throw;
+  }
+}
+
 std::vector<plan::PlacedGpu> HostGpus::choose(const std::string& env, int count) {
-  const GpuInventory& gpus = inventory();
+  inventory();
+  std::vector<Gpu> chosen = reservation_ == Reservation::record && wait_
+                                ? wait_for_gpus(env, count)
+                                : reserve_gpus(context_.lock_file, *inventory_, claimant(env), count, context_.probe,
+                                               lease_terms(), held_by_containers(env), reservation_);
   std::vector<plan::PlacedGpu> result;
-  for (const Gpu& gpu : reserve_gpus(context_.lock_file, gpus, claimant(env), count, context_.probe,
-                                     holders_from_labels(gpus, context_.gpus_by_env()), reservation_))
+  for (const Gpu& gpu : chosen)
     result.push_back(placed(gpu, std::to_string(gpu.index)));
   return result;
 }
 
 PlacementContext live_placement_context(const std::string& user_name, unsigned uid,
-                                        const std::filesystem::path& lock_file, const docker::Docker& docker) {
-  return {GpuHolder{"", uid, user_name, static_cast<long>(getpid())}, lock_file, live_holder_probe(docker), [&docker] {
-            std::map<std::string, std::string> gpus_by_env;
+                                        const std::filesystem::path& lock_file, const docker::Docker& docker,
+                                        const Clock& clock, std::ostream& progress) {
+  return {GpuHolder{"", uid, user_name, static_cast<long>(getpid())},
+          lock_file,
+          live_holder_probe(docker),
+          [&docker] {
+            std::map<std::string, LabelledGpus> gpus_by_env;
             for (const auto& container :
                  docker.list_labelled(contract::label::env, {contract::label::env, contract::label::gpus}))
-              gpus_by_env[container.labels.at(contract::label::env)] = container.labels.at(contract::label::gpus);
+              gpus_by_env[container.labels.at(contract::label::env)] = {container.labels.at(contract::label::gpus),
+                                                                        holds_gpus(container.state)};
             return gpus_by_env;
-          }};
+          },
+          &clock,
+          default_lease_grace,
+          &progress};
 }
 
 } // namespace launcher::gpu

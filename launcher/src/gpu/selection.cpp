@@ -85,49 +85,56 @@ std::vector<const Gpu*> match_devices(const GpuInventory& inventory, const std::
   return gpus;
 }
 
-std::vector<const Gpu*> choose_gpus(const GpuInventory& inventory, const HolderTable& holders, const std::string& env,
-                                    int count) {
-  auto holder_of = [&](const Gpu& gpu) -> const GpuHolder* {
-    auto found = holders.find(gpu.uuid);
-    return found == holders.end() ? nullptr : &found->second;
-  };
+std::vector<const Gpu*> available_gpus(const GpuInventory& inventory, const HolderTable& holders,
+                                       const std::string& env) {
   std::vector<const Gpu*> own, free;
   for (const auto& gpu : inventory.gpus) {
     if (gpu.mig_enabled) continue;
-    const GpuHolder* holder = holder_of(gpu);
-    if (!holder)
+    auto holder = holders.find(gpu.uuid);
+    if (holder == holders.end())
       free.push_back(&gpu);
-    else if (holder->env == env)
+    else if (holder->second.env == env)
       own.push_back(&gpu);
   }
   std::stable_sort(free.begin(), free.end(), [](const Gpu* a, const Gpu* b) {
     return a->memory_used_mib != b->memory_used_mib ? a->memory_used_mib < b->memory_used_mib : a->index < b->index;
   });
-  std::vector<const Gpu*> chosen = own;
-  chosen.insert(chosen.end(), free.begin(), free.end());
+  own.insert(own.end(), free.begin(), free.end());
+  return own;
+}
+
+std::string describe_gpus(const GpuInventory& inventory, const HolderTable& holders, const std::string& env) {
+  std::string text;
+  for (const auto& gpu : inventory.gpus) {
+    text += "\n  " + gpu_label(gpu) + ": " + memory_use(inventory, gpu) + "; ";
+    auto found = holders.find(gpu.uuid);
+    const GpuHolder* holder = found == holders.end() ? nullptr : &found->second;
+    if (gpu.mig_enabled)
+      text += "MIG enabled: name its MIG devices instead";
+    else if (!holder)
+      text += "free";
+    else if (holder->env == env)
+      text += "held by this env";
+    else if (holder->user.empty())
+      text += "held by env " + holder->env + " (its container's label)";
+    else
+      text += "held by env " + holder->env + " (user " + holder->user + ", pid " + std::to_string(holder->pid) + ")";
+  }
+  return text;
+}
+
+std::vector<const Gpu*> choose_gpus(const GpuInventory& inventory, const HolderTable& holders, const std::string& env,
+                                    int count) {
+  std::vector<const Gpu*> chosen = available_gpus(inventory, holders, env);
   if (static_cast<int>(chosen.size()) >= count) {
     chosen.resize(static_cast<std::size_t>(count));
     return chosen;
   }
-
   std::string message = "asked for " + std::to_string(count) + " GPU" + (count == 1 ? "" : "s") + ", ";
   if (inventory.gpus.empty()) throw Error(ExitCode::host_incapable, message + "this host has " + host_gpus(inventory));
-  message += std::to_string(chosen.size()) + " of " + std::to_string(inventory.gpus.size()) + " free on this host:";
-  for (const auto& gpu : inventory.gpus) {
-    message += "\n  " + gpu_label(gpu) + ": " + memory_use(inventory, gpu) + "; ";
-    const GpuHolder* holder = holder_of(gpu);
-    if (gpu.mig_enabled)
-      message += "MIG enabled: name its MIG devices instead";
-    else if (!holder)
-      message += "free";
-    else if (holder->env == env)
-      message += "held by this env";
-    else if (holder->user.empty())
-      message += "held by env " + holder->env + " (its container's label)";
-    else
-      message += "held by env " + holder->env + " (user " + holder->user + ", pid " + std::to_string(holder->pid) + ")";
-  }
-  throw Error(ExitCode::host_incapable, message);
+  throw Error(ExitCode::host_incapable, message + std::to_string(chosen.size()) + " of " +
+                                            std::to_string(inventory.gpus.size()) +
+                                            " free on this host:" + describe_gpus(inventory, holders, env));
 }
 
 HolderTable holders_from_labels(const GpuInventory& inventory, const std::map<std::string, std::string>& gpus_by_env) {

@@ -46,6 +46,14 @@ std::string name_of(const json& container) {
 
 bool is_running(const json& container) { return inspected(container).at("State").at("Running").boolean(); }
 
+std::string id_of(const json& container) { return inspected(container).at("Id").string(); }
+
+std::string started_at_of(const json& container) { return inspected(container).at("State").string_or("StartedAt", ""); }
+
+std::string state_of(const json& container) { return inspected(container).at("State").at("Status").string(); }
+
+std::string gpus_label_of(const json& container) { return label(container, contract::label::gpus); }
+
 std::string status_of(const json& container) {
   JsonReader state = inspected(container).at("State");
   std::string status = state.at("Status").string();

@@ -25,6 +25,10 @@ std::string plan_hash_of(const nlohmann::json& container);
 std::string project_dir_of(const nlohmann::json& container); // "" for an env made before the label
 std::string status_of(const nlohmann::json& container);      // "running (healthy)", "exited (1)", ...
 bool is_running(const nlohmann::json& container);
+std::string id_of(const nlohmann::json& container);         // the full container ID
+std::string started_at_of(const nlohmann::json& container); // State.StartedAt, RFC 3339; "" if never
+std::string state_of(const nlohmann::json& container);      // State.Status: "running", "exited", ...
+std::string gpus_label_of(const nlohmann::json& container); // io.launcher.gpus: "all", "0,1", "none"
 // Docker's State.OOMKilled (set when the kernel's OOM killer ended any process of the container,
 // PID 1 or not), said with the memory limit; nullopt when it did not.
 std::optional<std::string> out_of_memory(const nlohmann::json& container);

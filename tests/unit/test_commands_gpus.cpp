@@ -1,0 +1,302 @@
+// `launcher gpus`, the GPU leases of `up` and `up --wait`, on the replayed two-socket 8-GPU host
+// against the recording fake Docker: who holds which GPU, concurrent choices, waiting in line.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "command_bench.hpp"
+#include "core/read_file.hpp"
+#include "doctor_fixtures.hpp"
+#include "gpu/lock.hpp"
+#include "support.hpp"
+
+using namespace launcher;
+using launcher::testing::Bench;
+using launcher::testing::check_golden;
+using launcher::testing::contains;
+using launcher::testing::fixture;
+using launcher::testing::image;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string host_folder = "gpu/8x-h100-two-socket";
+
+// The uid whose envs `gpus` shows in full: the one running the tests, or who "ran sudo" (the
+// bench sets SUDO_UID=4242 when the tests run as root).
+unsigned viewer_uid() { return geteuid() == 0 ? 4242 : geteuid(); }
+
+// A launcher container as `docker container inspect` shows it.
+json env_container(const std::string& env, const std::string& profile, const std::string& user, unsigned uid, char id,
+                   const std::string& gpus, const std::string& status) {
+  return {{"Id", std::string(64, id)},
+          {"Name", "/" + env},
+          {"State", {{"Status", status}, {"Running", status == "running"}, {"StartedAt", "2026-12-06T09:12:44.5Z"}}},
+          {"Config",
+           {{"Labels", {{"io.launcher.env", env}, {"io.launcher.profile", profile}, {"io.launcher.gpus", gpus}}},
+            {"Env", {"LAUNCHER_USER=" + user, "LAUNCHER_UID=" + std::to_string(uid)}}}}};
+}
+
+// The replayed host, its own GPU table, and the envs Docker lists (all users', as `docker ps` does).
+struct GpuHost : Bench {
+  facts::DirectoryFactSource host{{fixture(host_folder)}};
+
+  GpuHost() {
+    context.facts = &host;
+    context.gpu_table = dir.path / "gpus.json";
+  }
+
+  // Envs for `gpus` (ps + inspect) and for placement (one `docker ps` with labels and state).
+  void lists(const std::vector<json>& containers) {
+    std::string ids, listing;
+    for (const auto& container : containers) {
+      ids += container["Id"].get<std::string>() + "\n";
+      const json& labels = container["Config"]["Labels"];
+      listing += json{{"id", container["Id"]}, {"name", labels["io.launcher.env"]},
+                      {"image", image},        {"state", container["State"]["Status"]},
+                      {"status", "Up"},        {"ports", ""},
+                      {"labels", labels}}
+                     .dump() +
+                 "\n";
+    }
+    docker.on({"ps", "-a", "-q", "--no-trunc", "--filter", "label=io.launcher.env"}, ids);
+    if (!containers.empty()) docker.on({"container", "inspect", containers[0]["Id"]}, json(containers).dump());
+    docker.on({"ps", "-a", "--no-trunc", "--filter", "label=io.launcher.env"}, listing);
+  }
+
+  // What `up --name NAME` of a new env meets: no container yet, then a running one.
+  void can_start(const std::string& name) {
+    docker.on({"ps", "-a", "-q", "--no-trunc", "--filter", "label=io.launcher.env=" + name}, "");
+    docker.on({"network", "inspect"}, "", 1, "Error: No such network");
+    docker.on({"network", "create"}, "n1\n");
+    docker.on({"run", "-d"}, "c0ffee\n");
+    json running = env_container(name, "shell", "alice", viewer_uid(), 'c', "", "running");
+    running["NetworkSettings"] = {{"Ports", json::object()}};
+    running["Mounts"] = json::array();
+    docker.on({"container", "inspect", name}, json::array({running}).dump());
+  }
+
+  int up(const std::string& name, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"up",      "--profile", "shell",  "--name",          name,
+                                  "--image", image,       "--gpus", R"({"count": 1})", "--skip-checks"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run(args);
+  }
+
+  // The GPU the env's `docker run` was given ("0" for "device=0"), or "" without one.
+  std::string gpu_given() const {
+    auto runs = docker.calls_to({"run", "-d"});
+    if (runs.empty()) return "";
+    for (const auto& word : runs.back())
+      if (word.rfind("\"device=", 0) == 0) return word.substr(8, word.size() - 9);
+    return "";
+  }
+};
+
+// Time that passes only when someone sleeps, and runs `at_sleep` each time: what other users do
+// while an `up --wait` waits.
+class SleepHook final : public Clock {
+public:
+  time_point now() const override { return now_; }
+  void sleep_for(std::chrono::milliseconds duration) const override {
+    now_ += duration;
+    ++sleeps;
+    if (at_sleep) at_sleep();
+  }
+  std::function<void()> at_sleep;
+  mutable int sleeps = 0;
+
+private:
+  mutable time_point now_{};
+};
+
+} // namespace
+
+TEST_CASE("golden: launcher gpus on the replayed 8-GPU host, envs of two users and a foreign process",
+          "[commands][gpus][golden]") {
+  GpuHost bench;
+  bench.context.facts = &bench.facts; // nothing but what --facts replays
+  bench.lists({env_container("alice-train", "train", "alice", viewer_uid(), 'a', "0,2", "running"),
+               env_container("bob-notebook", "jupyter", "bob", 31001, 'b', "GPU-5a1c0003-0000-0000-0000-000048d2af34",
+                             "running"),
+               env_container("bob-old", "ssh", "bob", 31001, 'd', "5", "exited")});
+  // bob's next env is being started: its `up` (this process) holds GPU 4 in the table.
+  gpu::with_holder_table(bench.context.gpu_table, [](gpu::HolderTable& holders) {
+    holders["GPU-5a1c0004-0000-0000-0000-00005b075b01"] = {"bob-batch", 31001, "bob", getpid(), 0, 0};
+  });
+  REQUIRE(bench.run({"gpus", "--facts", fixture(host_folder).string()}) == 0);
+  INFO(bench.err.str());
+  check_golden("gpus-8x-h100-two-users.txt", bench.out.str());
+
+  REQUIRE(bench.run({"gpus", "--json", "--facts", fixture(host_folder).string()}) == 0);
+  json gpus = json::parse(bench.out.str())["gpus"];
+  REQUIRE(gpus.size() == 8);
+  CHECK(gpus[0]["envs"][0] == json{{"env", "alice-train"},
+                                   {"user", "alice"},
+                                   {"since", "2026-12-06 09:12 UTC"},
+                                   {"profile", "train"},
+                                   {"state", "running"}});
+  CHECK(gpus[3]["envs"][0] ==
+        json{{"env", "bob-notebook"}, {"user", "bob"}, {"since", nullptr}, {"profile", nullptr}, {"state", "running"}});
+  CHECK(gpus[4]["envs"][0]["state"] == "starting");
+  CHECK(gpus[5]["envs"].empty());
+  CHECK(gpus[1]["foreign_processes"] == json::array({{{"pid", 4242}, {"user", "carol"}, {"used_mib", 29520}}}));
+  CHECK(gpus[1]["memory_used_mib"] == 30000);
+  CHECK(gpus[1]["utilization_percent"] == "0");
+}
+
+TEST_CASE("launcher gpus on a host without an NVIDIA GPU says why", "[commands][gpus]") {
+  Bench bench;
+  CHECK(bench.run({"gpus"}) == 3);
+  CHECK(bench.err.str() == "launcher: error: no NVIDIA GPU on this host: the facts do not record the NVIDIA driver\n");
+  CHECK(bench.docker.calls().empty());
+}
+
+TEST_CASE("two up {\"count\": 1} at once on the replayed host never get the same GPU, before either shows memory",
+          "[commands][up][gpus][lease]") {
+  int start[2], results[2];
+  REQUIRE(pipe(start) == 0);
+  REQUIRE(pipe(results) == 0);
+  GpuHost bench;
+  // Every env's container runs once started, but Docker's listing of labels is left empty: only
+  // the table's leases keep the choices apart.
+  bench.lists({});
+  bench.docker.on({"ps", "-q", "--filter"}, "c0ffee\n");
+  std::vector<pid_t> children;
+  for (const std::string name : {"race-a", "race-b"}) {
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      close(start[1]);
+      char go;
+      if (read(start[0], &go, 1) != 1) _exit(2);
+      bench.can_start(name);
+      int code = bench.up(name);
+      std::string answer = bench.gpu_given() + "\n";
+      _exit(code == 0 && write(results[1], answer.data(), answer.size()) == static_cast<ssize_t>(answer.size()) ? 0
+                                                                                                                : 3);
+    }
+    children.push_back(pid);
+  }
+  close(start[0]);
+  close(results[1]);
+  REQUIRE(write(start[1], "gg", 2) == 2);
+  close(start[1]);
+  for (pid_t child : children) {
+    int status = 0;
+    waitpid(child, &status, 0);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+  std::string chosen;
+  char buffer[64];
+  for (ssize_t n; (n = read(results[0], buffer, sizeof buffer)) > 0;)
+    chosen.append(buffer, static_cast<std::size_t>(n));
+  close(results[0]);
+  // GPU 1 is busy (30 GB used): the least used are 0, then 2.
+  CHECK((chosen == "0\n2\n" || chosen == "2\n0\n"));
+
+  // Both `up`s have ended; their containers run but have not allocated memory yet: their leases
+  // still hold GPUs 0 and 2 for a third env.
+  bench.can_start("race-c");
+  REQUIRE(bench.up("race-c") == 0);
+  CHECK(bench.gpu_given() == "3");
+  // Past the grace period, a lease whose container shows no memory and no label lets the GPU go.
+  bench.clock.sleep_for(gpu::default_lease_grace + std::chrono::seconds(1));
+  bench.can_start("race-d");
+  REQUIRE(bench.up("race-d") == 0);
+  CHECK(bench.gpu_given() == "0");
+}
+
+namespace {
+
+// The replayed host with every GPU held by bob's running env, and an `up --wait` of alice's
+// that the test clock's sleeps drive.
+struct FullHost : GpuHost {
+  SleepHook hook;
+  bool bob_runs = true;
+
+  FullHost() {
+    context.clock = &hook;
+    json bob = env_container("bob-big", "train", "bob", 31001, 'b', "all", "running");
+    std::string listing = json{{"id", bob["Id"]},
+                               {"name", "bob-big"},
+                               {"image", image},
+                               {"state", "running"},
+                               {"status", "Up"},
+                               {"ports", ""},
+                               {"labels", bob["Config"]["Labels"]}}
+                              .dump() +
+                          "\n";
+    docker.on({"ps", "-a", "--no-trunc", "--filter", "label=io.launcher.env"}, [this, listing] {
+      return process::ProcessResult{0, bob_runs ? listing : "", ""};
+    });
+    docker.on({"ps", "-q", "--filter"}, [this] { return process::ProcessResult{0, bob_runs ? "b\n" : "", ""}; });
+    can_start("alice-wait");
+  }
+
+  gpu::GpuTable table() const {
+    gpu::GpuTable copy;
+    gpu::with_gpu_table(context.gpu_table, [&](gpu::GpuTable& table) { copy = table; });
+    return copy;
+  }
+};
+
+} // namespace
+
+TEST_CASE("up --wait waits in line while every GPU is held, and goes on when down releases one",
+          "[commands][up][gpus][wait]") {
+  FullHost bench;
+  bench.hook.at_sleep = [&] {
+    // Ten seconds in, bob's env is removed (`down`): its container goes, and its table entries.
+    if (bench.hook.now().time_since_epoch() < std::chrono::seconds(10) || !bench.bob_runs) return;
+    CHECK(bench.table().queue.size() == 1);
+    bench.bob_runs = false;
+    gpu::release_gpus(bench.context.gpu_table, "bob-big");
+  };
+  REQUIRE(bench.up("alice-wait", {"--wait", "10m"}) == 0);
+  INFO(bench.err.str());
+  CHECK(bench.gpu_given() == "0");
+  CHECK(contains(bench.err.str(),
+                 "launcher: waiting for 1 GPU (0 free of 8), 1st of 1 in line:\n"
+                 "  GPU 0 NVIDIA H100 80GB HBM3: 0/81559 MiB used; held by env bob-big (its container's label)\n"));
+  // Said once, not at every look.
+  CHECK(bench.err.str().find("waiting for") == bench.err.str().rfind("waiting for"));
+  CHECK(bench.table().queue.empty());
+  CHECK(bench.table().holders.at("GPU-5a1c0000-0000-0000-0000-00001234abcd").env == "alice-wait");
+}
+
+TEST_CASE("up --wait that runs out of time leaves the line and names who holds the GPUs",
+          "[commands][up][gpus][wait]") {
+  FullHost bench;
+  CHECK(bench.up("alice-wait", {"--wait", "30s"}) == 3);
+  CHECK(contains(bench.err.str(), "launcher: error: waited 30s for 1 GPU, 0 of 8 free on this host:\n  GPU 0 NVIDIA "
+                                  "H100 80GB HBM3: 0/81559 MiB used; held by env bob-big (its container's label)"));
+  CHECK(bench.hook.now().time_since_epoch() >= std::chrono::seconds(30));
+  CHECK(bench.hook.now().time_since_epoch() < std::chrono::seconds(33));
+  CHECK(bench.table() == gpu::GpuTable{});
+  CHECK(bench.docker.calls_to({"run"}).empty());
+}
+
+TEST_CASE("Ctrl-C during up --wait leaves no reservation and no place in line", "[commands][up][gpus][wait][signal]") {
+  FullHost bench;
+  bench.hook.at_sleep = [&] {
+    if (bench.hook.sleeps == 3) raise(SIGINT);
+  };
+  CHECK(bench.up("alice-wait", {"--wait", "10m"}) == 128 + SIGINT);
+  CHECK(contains(bench.err.str(),
+                 "launcher: error: interrupted by SIGINT while waiting for GPUs; left the line, no GPU is reserved\n"));
+  CHECK(bench.table() == gpu::GpuTable{});
+  CHECK(bench.docker.calls_to({"run"}).empty());
+  CHECK(bench.docker.calls_to({"network", "create"}).empty());
+}
+
+TEST_CASE("up --wait takes a duration, and says so when given something else", "[commands][up][wait]") {
+  FullHost bench;
+  CHECK(bench.up("alice-wait", {"--wait", "soon"}) == 2);
+  CHECK(bench.err.str() == "launcher: error: --wait: expected a duration like 90s, 10m or 2h, found \"soon\"\n");
+  CHECK(bench.docker.calls().empty());
+}
