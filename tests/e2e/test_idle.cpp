@@ -113,8 +113,8 @@ struct SshLogin {
 
 } // namespace
 
-TEST_CASE("idle envs stop themselves and say why; a busy kernel, an ssh login or a busy GPU keeps one up; "
-          "max_age stops any; up starts them again with their files",
+TEST_CASE("idle envs stop themselves and say why, a busy kernel, an ssh login or a busy GPU keeps one up, "
+          "max_age stops any, up starts them again with their files",
           "[e2e][lifecycle][idle]") {
   require_engine();
   require_lifecycle_image();

@@ -414,7 +414,7 @@ TEST_CASE("every member of a plan changes its hash", "[plan][hash]") {
   }
 }
 
-TEST_CASE("idle and max_age reach the plan; idle only for jupyter and ssh, neither with a restart policy",
+TEST_CASE("idle and max_age reach the plan, idle only for jupyter and ssh, neither with a restart policy",
           "[plan][idle]") {
   plan::Plan plan =
       resolve({{"dev", {{"extends", "jupyter"}, {"idle", {{"stop_after", "2h"}}}, {"max_age", "3d"}}}}).plan;

@@ -332,8 +332,8 @@ TEST_CASE("idle and max_age: each bad value names its key", "[profile][schema][i
                   "launcher.json:/profiles/dev/idle/gpu_util_below: expected a percentage from 1 to 100, found 0");
   require_invalid({{"idle", {{"stop_after", "2h"}, {"gpu_util_below", 101}}}},
                   "launcher.json:/profiles/dev/idle/gpu_util_below: expected a percentage from 1 to 100, found 101");
-  require_invalid({{"idle", {{"stop_after", "2h"}, {"gpu_below", 5}}}},
-                  "launcher.json:/profiles/dev/idle/gpu_below: unknown key \"gpu_below\" (did you mean "
+  require_invalid({{"idle", {{"stop_after", "2h"}, {"gpu_util_blow", 5}}}},
+                  "launcher.json:/profiles/dev/idle/gpu_util_blow: unknown key \"gpu_util_blow\" (did you mean "
                   "\"gpu_util_below\"?)");
   require_invalid({{"idle", "2h"}}, "launcher.json:/profiles/dev/idle: expected an object, found \"2h\"");
 }

@@ -51,6 +51,7 @@ json to_json(const Plan& plan) {
   if (!plan.cpuset_cpus.empty()) resources["cpuset_cpus"] = plan.cpuset_cpus;
   if (!plan.cpuset_mems.empty()) resources["cpuset_mems"] = plan.cpuset_mems;
   json plan_json{
+      {"env", plan.env},
       {"profile", plan.profile},
       {"image", plan.image},
       {"service", plan.service},
