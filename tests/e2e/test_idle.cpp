@@ -132,6 +132,8 @@ TEST_CASE("idle envs stop themselves and say why, a busy kernel, an ssh login or
   dir.write(
       "launcher.json",
       json{{"version", 1}, {"profiles", {{"lab", lab}, {"busy", busy}, {"gpu", gpu}, {"remote", remote}}}}.dump());
+  // The fake nvidia-smi is mounted where programs of root run: the team file must be approved.
+  REQUIRE(run_launcher(dir, {"trust", "launcher.json"}).exit_code == 0);
 
   UpEnvironment busy_env{dir, unique_name("idle-busy")};
   UpEnvironment gpu_env{dir, unique_name("idle-gpu")};
