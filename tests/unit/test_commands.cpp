@@ -369,6 +369,55 @@ TEST_CASE("ps marks a running env whose GPUs are lost, and a stopped one the OOM
         "resources.memory, then launcher up --recreate");
 }
 
+TEST_CASE("ps says why a stopped env stopped: idle, max_age, out of memory, its exit status", "[commands][ps]") {
+  Bench bench;
+  std::string listing = docker::listing_format({"io.launcher.env", "io.launcher.profile", "io.launcher.gpus"});
+  auto listed_line = [](const std::string& name, const std::string& gpus) {
+    return json{{"id", name},
+                {"name", name},
+                {"image", "i"},
+                {"state", "exited"},
+                {"status", "Exited (80) 1 minute ago"},
+                {"ports", ""},
+                {"labels", {{"io.launcher.env", name}, {"io.launcher.profile", "p"}, {"io.launcher.gpus", gpus}}}}
+               .dump() +
+           "\n";
+  };
+  bench.docker.on({"ps", "-a", "--no-trunc", "--filter", "label=io.launcher.env", "--format", listing},
+                  listed_line("lab", "0") + listed_line("remote", "none") + listed_line("aged", "none") +
+                      listed_line("hog", "none") + listed_line("failed", "none") + listed_line("older", "none"));
+  auto inspect = [&](const std::string& name, int exit_code, std::vector<std::string> env, bool oom = false) {
+    env.push_back("PATH=/usr/bin");
+    json container{{"Name", "/" + name},
+                   {"State", {{"Running", false}, {"ExitCode", exit_code}, {"OOMKilled", oom}}},
+                   {"Config", {{"Env", env}, {"Labels", {{"io.launcher.gpus", name == "lab" ? "0" : "none"}}}}}};
+    bench.docker.on({"container", "inspect", name}, json::array({container}).dump());
+  };
+  inspect("lab", 80,
+          {"LAUNCHER_SERVICE=jupyter,ssh", "LAUNCHER_IDLE_STOP_AFTER=7200", "LAUNCHER_IDLE_GPU_UTIL_BELOW=5"});
+  inspect("remote", 80, {"LAUNCHER_SERVICE=ssh", "LAUNCHER_IDLE_STOP_AFTER=20", "LAUNCHER_IDLE_GPU_UTIL_BELOW=10"});
+  inspect("aged", 81, {"LAUNCHER_SERVICE=command", "LAUNCHER_MAX_AGE=259200"});
+  inspect("hog", 137, {"LAUNCHER_SERVICE=shell"}, true);
+  inspect("failed", 1, {"LAUNCHER_SERVICE=command"});
+  inspect("older", 80, {"LAUNCHER_SERVICE=command"}); // a command's own 80, no idle setting: its exit status
+  REQUIRE(bench.run({"ps", "--json"}) == 0);
+  json listed = json::parse(bench.out.str());
+  REQUIRE(listed.size() == 6);
+  CHECK(listed[0]["status"] == "stopped: idle 2h (no kernel busy, no ssh session, GPU 0 util < 5%)");
+  CHECK(listed[0]["stop_reason"] == "idle 2h (no kernel busy, no ssh session, GPU 0 util < 5%)");
+  CHECK(listed[1]["status"] == "stopped: idle 20s (no ssh session)");
+  CHECK(listed[2]["status"] == "stopped: max_age 3d");
+  CHECK(listed[3]["stop_reason"] == "out of memory");
+  CHECK(contains(listed[3]["status"].get<std::string>(), "out of memory: the kernel killed a process in it"));
+  CHECK(listed[4]["status"] == "Exited (80) 1 minute ago");
+  CHECK(listed[4]["stop_reason"] == "exited 1");
+  CHECK(listed[5]["stop_reason"] == "exited 80");
+
+  bench.out.str("");
+  REQUIRE(bench.run({"ps"}) == 0);
+  CHECK(contains(bench.out.str(), "stopped: max_age 3d"));
+}
+
 TEST_CASE("after snapshot, down names the snapshot that holds the work, and the hint's pin command works",
           "[commands][snapshot][down]") {
   Bench bench;

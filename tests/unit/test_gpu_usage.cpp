@@ -2,7 +2,6 @@
 // shown of another user's env, and which processes belong to no env.
 #include <catch2/catch.hpp>
 
-#include "core/duration.hpp"
 #include "doctor_fixtures.hpp"
 #include "gpu/usage.hpp"
 
@@ -130,26 +129,4 @@ TEST_CASE("a container's start time is shown to the minute in UTC", "[gpu][usage
   CHECK(gpu::short_time("2026-12-06T09:12:44.123456789Z") == "2026-12-06 09:12 UTC");
   CHECK(gpu::short_time("0001-01-01T00:00:00Z") == "0001-01-01 00:00 UTC");
   CHECK(gpu::short_time("yesterday") == "yesterday");
-}
-
-TEST_CASE("durations are read as people write them and printed in their shortest form", "[core][duration]") {
-  using std::chrono::seconds;
-  CHECK(parse_duration("90s") == seconds(90));
-  CHECK(parse_duration("10m") == seconds(600));
-  CHECK(parse_duration("2h") == seconds(7200));
-  CHECK(parse_duration("1h30m") == seconds(5400));
-  CHECK(parse_duration("45") == seconds(45));
-  CHECK(parse_duration("0") == seconds(0));
-  CHECK_FALSE(parse_duration(""));
-  CHECK_FALSE(parse_duration("10 m"));
-  CHECK_FALSE(parse_duration("1h30"));
-  CHECK_FALSE(parse_duration("-5s"));
-  CHECK_FALSE(parse_duration("5w"));
-  CHECK_FALSE(parse_duration("400d"));
-  CHECK_FALSE(parse_duration("99999999999999999999s"));
-  CHECK(format_duration(seconds(45)) == "45s");
-  CHECK(format_duration(seconds(600)) == "10m");
-  CHECK(format_duration(seconds(5400)) == "1h30m");
-  CHECK(format_duration(seconds(7200)) == "2h");
-  CHECK(format_duration(seconds(0)) == "0s");
 }

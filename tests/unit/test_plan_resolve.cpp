@@ -401,6 +401,7 @@ TEST_CASE("every member of a plan changes its hash", "[plan][hash]") {
       {"privileged", [](Plan& p) { p.privileged = !p.privileged; }},
       {"read_only_root", [](Plan& p) { p.read_only_root = !p.read_only_root; }},
       {"network", [](Plan& p) { p.network = "shared"; }},
+      {"self_stop", [](Plan& p) { p.self_stop.max_age_seconds = 60; }},
   };
   CHECK(changes.size() == field_count<Plan>());
   const Plan base = resolve(json{{"dev", {{"extends", "jupyter"}, {"gpus", "none"}}}}).plan;
@@ -411,4 +412,33 @@ TEST_CASE("every member of a plan changes its hash", "[plan][hash]") {
     INFO(member);
     CHECK(hashes.insert(plan::plan_hash(changed)).second);
   }
+}
+
+TEST_CASE("idle and max_age reach the plan, idle only for jupyter and ssh, neither with a restart policy",
+          "[plan][idle]") {
+  plan::Plan plan =
+      resolve({{"dev", {{"extends", "jupyter"}, {"idle", {{"stop_after", "2h"}}}, {"max_age", "3d"}}}}).plan;
+  CHECK(plan.self_stop.idle_seconds == 7200);
+  CHECK(plan.self_stop.idle_gpu_util_below == 5);
+  CHECK(plan.self_stop.max_age_seconds == 259200);
+  CHECK(plan::to_json(plan)["idle"] == json{{"stop_after", 7200}, {"gpu_util_below", 5}});
+  CHECK(plan::to_json(plan)["max_age"] == 259200);
+  plan::Plan plain = resolve({{"dev", {{"extends", "jupyter"}}}}).plan;
+  CHECK_FALSE(plain.self_stop.idle_seconds);
+  CHECK_FALSE(plan::to_json(plain).contains("idle")); // envs made before these keys keep their plan hash
+  CHECK_FALSE(plan::to_json(plain).contains("max_age"));
+  // max_age ends any env, a command's too.
+  CHECK(resolve({{"dev", {{"service", "command"}, {"command", {"sleep", "9"}}, {"max_age", "1h"}}}})
+            .plan.self_stop.max_age_seconds == 3600);
+
+  require_refused({{"extends", "shell"}, {"idle", {{"stop_after", "2h"}}}}, ExitCode::usage,
+                  "launcher.json:/profiles/dev/idle: \"idle\" needs the jupyter or ssh service, whose users come and "
+                  "go; a shell env ends when its program does (this profile's service is \"shell\")");
+  require_refused({{"extends", "ssh"}, {"idle", {{"stop_after", "2h"}}}, {"restart", "unless-stopped"}},
+                  ExitCode::usage,
+                  "launcher.json:/profiles/dev/restart: \"restart\": \"unless-stopped\" would start again an env that "
+                  "\"idle\" (launcher.json:/profiles/dev/idle) stops; use \"restart\": \"no\" or drop one");
+  require_refused({{"extends", "ssh"}, {"max_age", "1h"}, {"restart", "on-failure"}}, ExitCode::usage,
+                  "launcher.json:/profiles/dev/restart: \"restart\": \"on-failure\" would start again an env that "
+                  "\"max_age\" (launcher.json:/profiles/dev/max_age) stops; use \"restart\": \"no\" or drop one");
 }

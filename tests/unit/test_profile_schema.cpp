@@ -306,3 +306,34 @@ TEST_CASE("ssh forwarding switches: true or false, nothing else", "[profile][sch
   require_invalid({{"ssh", {{"agent_forward", true}}}}, "launcher.json:/profiles/dev/ssh/agent_forward: unknown key "
                                                         "\"agent_forward\" (did you mean \"agent_forwarding\"?)");
 }
+
+TEST_CASE("idle and max_age: durations become seconds, the GPU threshold a percentage", "[profile][schema][idle]") {
+  json fields = normalized({{"idle", {{"stop_after", "2h"}, {"gpu_util_below", 10}}}, {"max_age", "72h"}});
+  CHECK(fields["idle"] == json{{"stop_after", 7200}, {"gpu_util_below", 10}});
+  CHECK(fields["max_age"] == 259200);
+  CHECK(normalized({{"idle", {{"stop_after", "1h30m"}}}})["idle"] == json{{"stop_after", 5400}});
+  // What validation leaves validates again.
+  CHECK(normalized({{"max_age", 60}})["max_age"] == 60);
+}
+
+TEST_CASE("idle and max_age: each bad value names its key", "[profile][schema][idle]") {
+  const std::string duration =
+      "expected a duration like \"2h\", \"90m\" or \"1h30m\" (units d, h, m, s) from 1s to 3660d, found ";
+  require_invalid({{"idle", {{"stop_after", "2 hours"}}}},
+                  "launcher.json:/profiles/dev/idle/stop_after: " + duration + "\"2 hours\"");
+  require_invalid({{"idle", {{"stop_after", "0s"}}}},
+                  "launcher.json:/profiles/dev/idle/stop_after: " + duration + "\"0s\"");
+  require_invalid({{"max_age", "3661d"}}, "launcher.json:/profiles/dev/max_age: " + duration + "\"3661d\"");
+  require_invalid({{"max_age", -5}}, "launcher.json:/profiles/dev/max_age: " + duration + "-5");
+  require_invalid({{"max_age", true}}, "launcher.json:/profiles/dev/max_age: " + duration + "true");
+  require_invalid({{"idle", {{"gpu_util_below", 5}}}},
+                  "launcher.json:/profiles/dev/idle: missing required key \"stop_after\"");
+  require_invalid({{"idle", {{"stop_after", "2h"}, {"gpu_util_below", 0}}}},
+                  "launcher.json:/profiles/dev/idle/gpu_util_below: expected a percentage from 1 to 100, found 0");
+  require_invalid({{"idle", {{"stop_after", "2h"}, {"gpu_util_below", 101}}}},
+                  "launcher.json:/profiles/dev/idle/gpu_util_below: expected a percentage from 1 to 100, found 101");
+  require_invalid({{"idle", {{"stop_after", "2h"}, {"gpu_util_blow", 5}}}},
+                  "launcher.json:/profiles/dev/idle/gpu_util_blow: unknown key \"gpu_util_blow\" (did you mean "
+                  "\"gpu_util_below\"?)");
+  require_invalid({{"idle", "2h"}}, "launcher.json:/profiles/dev/idle: expected an object, found \"2h\"");
+}

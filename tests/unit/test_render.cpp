@@ -250,3 +250,18 @@ TEST_CASE("a read-only root gets tmpfs for /tmp, /run and /home, and resources a
   CHECK(std::find(argv.begin(), argv.end(), "--memory") == argv.end());
   CHECK(std::find(argv.begin(), argv.end(), "--memory-swap") == argv.end());
 }
+
+TEST_CASE("idle and max_age reach launcher-init as seconds", "[render][idle]") {
+  plan::Plan plan = builtin_plan("jupyter", 0);
+  auto argv = render::render_run_command("docker", plan, env_file).argv();
+  CHECK(std::none_of(argv.begin(), argv.end(), [](const std::string& arg) { return arg.find("LAUNCHER_IDLE") == 0; }));
+  plan.self_stop = {7200, 10, 259200};
+  argv = render::render_run_command("docker", plan, env_file).argv();
+  for (const char* setting :
+       {"LAUNCHER_IDLE_STOP_AFTER=7200", "LAUNCHER_IDLE_GPU_UTIL_BELOW=10", "LAUNCHER_MAX_AGE=259200"}) {
+    INFO(setting);
+    auto found = std::find(argv.begin(), argv.end(), setting);
+    REQUIRE(found != argv.end());
+    CHECK(*(found - 1) == "--env");
+  }
+}

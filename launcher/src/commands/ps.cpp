@@ -28,14 +28,29 @@ std::string status_with_gpus(const docker::ListedContainer& container, facts::Ho
                                               : container.status;
 }
 
-// A stopped container the kernel's OOM killer ended says so, with the fix; one inspect each,
-// for stopped containers only, so that `ps` of running envs stays one `docker ps`.
-std::string status_with_memory(const docker::ListedContainer& container, const docker::Docker& docker) {
-  if (container.state == "running") return container.status;
+// A stopped container says why: launcher-init's own stop ("stopped: idle 2h (...)"), the
+// kernel's OOM killer (with the fix), or Docker's status. One inspect each, for stopped containers
+// only, so that `ps` of running envs stays one `docker ps`.
+struct StoppedStatus {
+  std::string status;
+  std::string reason; // lifecycle::stop_reason's words; "" when unknown
+};
+
+StoppedStatus stopped_status(const docker::ListedContainer& container, const docker::Docker& docker) {
   auto inspect = docker.inspect_container(container.name);
-  auto killed = inspect ? lifecycle::out_of_memory(*inspect) : std::nullopt;
-  return killed ? container.status + ", " + *killed + "; raise resources.memory, then launcher up --recreate"
-                : container.status;
+  auto reason = inspect ? lifecycle::stop_reason(*inspect) : std::nullopt;
+  if (!reason) return {container.status, ""};
+  switch (reason->kind) {
+  case lifecycle::StopReason::Kind::stopped_itself:
+    return {"stopped: " + reason->text, reason->text};
+  case lifecycle::StopReason::Kind::out_of_memory:
+    return {container.status + ", " + lifecycle::out_of_memory(*inspect).value_or(reason->text) +
+                "; raise resources.memory, then launcher up --recreate",
+            reason->text};
+  case lifecycle::StopReason::Kind::exited:
+    return {container.status, reason->text};
+  }
+  return {container.status, reason->text};
 }
 
 std::string or_dash(const std::string& text) { return text.empty() || text == "none" ? "-" : text; }
@@ -55,11 +70,13 @@ void add_ps_command(CLI::App& app, Context& context) {
     for (const auto& container : docker.list_labelled(contract::label::env, labels)) {
       // A container run by hand from a snapshot carries the label, blanked: no environment.
       if (container.labels.at(contract::label::env).empty()) continue;
+      StoppedStatus stopped = container.state == "running" ? StoppedStatus{status_with_gpus(container, queries), ""}
+                                                           : stopped_status(container, docker);
       list.push_back({{"env", container.labels.at(contract::label::env)},
                       {"profile", container.labels.at(contract::label::profile)},
                       {"state", container.state},
-                      {"status", container.state == "running" ? status_with_gpus(container, queries)
-                                                              : status_with_memory(container, docker)},
+                      {"status", stopped.status},
+                      {"stop_reason", stopped.reason},
                       {"gpus", or_dash(container.labels.at(contract::label::gpus))},
                       {"endpoints", or_dash(container.ports)},
                       {"image", container.image}});

@@ -1,61 +1,28 @@
 #include "core/duration.hpp"
 
-#include <charconv>
+#include <string>
 
 namespace launcher {
 
-namespace {
-
-constexpr long long longest_s = 366LL * 24 * 3600;
-
-long long unit_seconds(char unit) {
-  switch (unit) {
-  case 's':
-    return 1;
-  case 'm':
-    return 60;
-  case 'h':
-    return 3600;
-  case 'd':
-    return 24 * 3600;
-  default:
-    return 0;
-  }
-}
-
-} // namespace
-
 std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
-  if (text.empty()) return std::nullopt;
+  constexpr std::string_view units = "dhms";
+  constexpr long long unit_seconds[] = {86400, 3600, 60, 1};
   long long total = 0;
+  std::size_t next_unit = 0; // units must come largest first, each once
+  if (text.empty()) return std::nullopt;
   while (!text.empty()) {
-    if (text.front() < '0' || text.front() > '9') return std::nullopt; // no sign, no space
-    long long number = 0;
-    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
-    if (error != std::errc() || end == text.data() || number > longest_s) return std::nullopt;
-    text.remove_prefix(static_cast<std::size_t>(end - text.data()));
-    long long unit = 1;
-    if (!text.empty()) {
-      unit = unit_seconds(text.front());
-      if (unit == 0) return std::nullopt;
-      text.remove_prefix(1);
-    } else if (total != 0) {
-      return std::nullopt; // "1h30": the unit of the 30 is not said
-    }
-    total += number * unit;
-    if (total > longest_s) return std::nullopt;
+    std::size_t digits = text.find_first_not_of("0123456789");
+    if (digits == 0 || digits == std::string_view::npos || digits > 9) return std::nullopt;
+    long long number = std::stoll(std::string(text.substr(0, digits)));
+    std::size_t unit = units.find(text[digits], next_unit);
+    if (unit == std::string_view::npos) return std::nullopt;
+    total += number * unit_seconds[unit];
+    if (total > max_duration.count()) return std::nullopt;
+    next_unit = unit + 1;
+    text.remove_prefix(digits + 1);
   }
+  if (total == 0) return std::nullopt;
   return std::chrono::seconds(total);
-}
-
-std::string format_duration(std::chrono::seconds duration) {
-  long long total = duration.count();
-  if (total == 0) return "0s";
-  std::string text;
-  if (total >= 3600) text += std::to_string(total / 3600) + "h";
-  if (total % 3600 >= 60) text += std::to_string(total % 3600 / 60) + "m";
-  if (total % 60 != 0) text += std::to_string(total % 60) + "s";
-  return text;
 }
 
 } // namespace launcher

@@ -66,7 +66,10 @@ const std::vector<std::string> rendered_fields{"/env",
                                                "/labels",
                                                "/privileged",
                                                "/network",
-                                               "/read_only_root"};
+                                               "/read_only_root",
+                                               "/idle/stop_after",
+                                               "/idle/gpu_util_below",
+                                               "/max_age"};
 
 bool asks_for_something(const json& value) {
   bool empty_text = value.is_string() && value.get_ref<const std::string&>().empty();

@@ -7,12 +7,12 @@
 
 #include <fmt/format.h>
 
-#include "core/duration.hpp"
 #include "core/error.hpp"
 #include "docker/docker.hpp"
 #include "facts/facts.hpp"
 #include "gpu/selection.hpp"
 #include "launcher_contract/contract.hpp"
+#include "launcher_contract/stop_reason.hpp"
 #include "process/process.hpp"
 
 namespace launcher::gpu {
@@ -113,8 +113,8 @@ std::vector<Gpu> HostGpus::wait_for_gpus(const std::string& env, int count) {
       if (auto* chosen = std::get_if<std::vector<Gpu>>(&attempt)) return *chosen;
       const QueuePlace& place = std::get<QueuePlace>(attempt);
       if (clock.now() >= deadline)
-        throw Error(ExitCode::host_incapable, "waited " + format_duration(wait_->limit) + " for " + gpus_word(count) +
-                                                  ", " + std::to_string(place.free) + " of " +
+        throw Error(ExitCode::host_incapable, "waited " + contract::format_duration(wait_->limit) + " for " +
+                                                  gpus_word(count) + ", " + std::to_string(place.free) + " of " +
                                                   std::to_string(inventory_->gpus.size()) +
                                                   " free on this host:" + place.holders);
       std::string state =

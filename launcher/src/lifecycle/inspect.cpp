@@ -8,6 +8,7 @@
 #include "core/text.hpp"
 #include "docker/docker.hpp"
 #include "launcher_contract/contract.hpp"
+#include "launcher_contract/stop_reason.hpp"
 
 namespace launcher::lifecycle {
 
@@ -69,6 +70,42 @@ std::optional<std::string> out_of_memory(const json& container) {
   std::int64_t limit = inspect.find("HostConfig") ? inspect.at("HostConfig").integer_or("Memory", 0) : 0;
   return "out of memory: the kernel killed a process in it" +
          (limit > 0 ? " (limit " + format_docker_size(static_cast<std::uint64_t>(limit)) + ")" : std::string());
+}
+
+namespace {
+
+std::optional<long long> number_in(const std::string& text) {
+  long long value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size() || value <= 0) return std::nullopt;
+  return value;
+}
+
+} // namespace
+
+std::optional<StopReason> stop_reason(const json& container) {
+  JsonReader state = inspected(container).at("State");
+  if (state.at("Running").boolean()) return std::nullopt;
+  std::int64_t exit_code = state.integer_or("ExitCode", 0);
+  auto setting = [&](const char* name) { return number_in(env_variable(container, name)); };
+  if (exit_code == contract::stop_status::idle) {
+    auto stop_after = setting(contract::env::idle_stop_after);
+    auto below = setting(contract::env::idle_gpu_util_below);
+    std::string services = env_variable(container, contract::env::service);
+    std::string gpus = label(container, contract::label::gpus);
+    if (stop_after && below)
+      return StopReason{
+          StopReason::Kind::stopped_itself,
+          contract::describe_idle_stop({std::chrono::seconds(*stop_after), static_cast<int>(*below),
+                                        services.find("jupyter") != std::string::npos,
+                                        services.find("ssh") != std::string::npos, gpus.empty() ? "none" : gpus})};
+  }
+  if (exit_code == contract::stop_status::max_age)
+    if (auto max_age = setting(contract::env::max_age))
+      return StopReason{StopReason::Kind::stopped_itself,
+                        contract::describe_max_age_stop(std::chrono::seconds(*max_age))};
+  if (state.boolean_or("OOMKilled", false)) return StopReason{StopReason::Kind::out_of_memory, "out of memory"};
+  return StopReason{StopReason::Kind::exited, "exited " + std::to_string(exit_code)};
 }
 
 std::vector<Endpoint> endpoints_of(const json& container) {

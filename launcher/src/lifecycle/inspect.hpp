@@ -32,6 +32,15 @@ std::string gpus_label_of(const nlohmann::json& container); // io.launcher.gpus:
 // Docker's State.OOMKilled (set when the kernel's OOM killer ended any process of the container,
 // PID 1 or not), said with the memory limit; nullopt when it did not.
 std::optional<std::string> out_of_memory(const nlohmann::json& container);
+// Why a stopped container stopped, in `ps`'s words: "idle 2h (no kernel busy, GPU 0 util < 5%)" or
+// "max_age 72h" when launcher-init stopped it (its exit status, read with the settings and GPU
+// label the container was started with), "out of memory", or "exited 1". nullopt while it runs.
+struct StopReason {
+  enum class Kind { stopped_itself, out_of_memory, exited };
+  Kind kind = Kind::exited;
+  std::string text;
+};
+std::optional<StopReason> stop_reason(const nlohmann::json& container);
 std::vector<Endpoint> endpoints_of(const nlohmann::json& container);
 std::optional<Endpoint> endpoint_for(const nlohmann::json& container, int container_port);
 std::string gpus_of(const nlohmann::json& container); // "all", "0,1", "-"

@@ -12,10 +12,10 @@ using nlohmann::json;
 
 // to_json names every member, so the plan hash covers every decision: a member added to one of
 // these structs fails here until to_json writes it.
-static_assert(field_count<Plan>() == 27, "Plan changed: write the new member in to_json, then update this count");
+static_assert(field_count<Plan>() == 28, "Plan changed: write the new member in to_json, then update this count");
 static_assert(field_count<PortBinding>() == 4 && field_count<Mount>() == 3 && field_count<Ulimit>() == 3 &&
                   field_count<GpuAssignment>() == 2 && field_count<User>() == 4 && field_count<Access>() == 5 &&
-                  field_count<SshForwarding>() == 3,
+                  field_count<SshForwarding>() == 3 && field_count<SelfStop>() == 3,
               "a part of Plan changed: write the new member in to_json, then update this count");
 
 json to_json(const Plan& plan) {
@@ -50,7 +50,7 @@ json to_json(const Plan& plan) {
   resources["cpu_shares"] = plan.cpu_shares;
   if (!plan.cpuset_cpus.empty()) resources["cpuset_cpus"] = plan.cpuset_cpus;
   if (!plan.cpuset_mems.empty()) resources["cpuset_mems"] = plan.cpuset_mems;
-  return {
+  json plan_json{
       {"env", plan.env},
       {"profile", plan.profile},
       {"image", plan.image},
@@ -82,6 +82,12 @@ json to_json(const Plan& plan) {
       {"read_only_root", plan.read_only_root},
       {"network", plan.network},
   };
+  // Only when set: the plans (and hashes) of envs made before these keys stay as they were.
+  if (plan.self_stop.idle_seconds)
+    plan_json["idle"] = {{"stop_after", *plan.self_stop.idle_seconds},
+                         {"gpu_util_below", plan.self_stop.idle_gpu_util_below}};
+  if (plan.self_stop.max_age_seconds) plan_json["max_age"] = *plan.self_stop.max_age_seconds;
+  return plan_json;
 }
 
 std::string plan_hash(const Plan& plan) {

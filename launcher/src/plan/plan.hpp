@@ -59,6 +59,14 @@ struct Access {
   SshForwarding ssh_forwarding;
 };
 
+// When the env stops itself: launcher-init watches inside and stops it (the container stays, so
+// `up` starts it again with its files).
+struct SelfStop {
+  std::optional<long long> idle_seconds;    // nothing in use this long; nullopt: never for want of use
+  int idle_gpu_util_below = 5;              // percent: a GPU at or above it is in use
+  std::optional<long long> max_age_seconds; // this long after the start; nullopt: never
+};
+
 // Everything `up` needs, fully decided: nothing here depends on the host any more.
 struct Plan {
   std::string env; // environment name, also the container name
@@ -91,6 +99,7 @@ struct Plan {
   // The Docker network: the env's own (own_network(env), no traffic between containers) unless
   // the profile names one to share with other envs.
   std::string network;
+  SelfStop self_stop;
 };
 
 inline std::string own_network(const std::string& env) { return "launcher-" + env; }

@@ -346,6 +346,26 @@ public:
     return format_cpu_list(near);
   }
 
+  // "idle" and "max_age": launcher-init stops the env, so Docker must not start it again.
+  SelfStop self_stop(const std::string& service, const std::string& restart) const {
+    SelfStop stop;
+    if (fields_.contains("idle")) {
+      if (service != "jupyter" && service != "ssh")
+        fail("/idle", "\"idle\" needs the jupyter or ssh service, whose users come and go; a " + service +
+                          " env ends when its program does (this profile's service is \"" + service + "\")");
+      stop.idle_seconds = fields_["idle"]["stop_after"].get<long long>();
+      stop.idle_gpu_util_below = fields_["idle"].value("gpu_util_below", 5);
+    }
+    if (fields_.contains("max_age")) stop.max_age_seconds = fields_["max_age"].get<long long>();
+    bool stops_itself = stop.idle_seconds || stop.max_age_seconds;
+    if (stops_itself && restart != "no") {
+      std::string key = stop.idle_seconds ? "idle" : "max_age";
+      fail("/restart", "\"restart\": \"" + restart + "\" would start again an env that \"" + key + "\" (" +
+                           profile_.origin_of("/" + key).describe() + ") stops; use \"restart\": \"no\" or drop one");
+    }
+    return stop;
+  }
+
   Plan plan(const std::string& profile_name) {
     Plan plan;
     plan.profile = profile_name;
@@ -382,6 +402,7 @@ public:
       fail("/sudo", "sudo writes its rule to /etc/sudoers.d, which \"read_only_root\": true (" +
                         profile_.origin_of("/read_only_root").describe() + ") keeps read-only; drop one of them");
     plan.network = text("network", own_network(plan.env));
+    plan.self_stop = self_stop(plan.service, plan.restart);
     if (plan.privileged)
       require_opt_in("/privileged", "--privileged (every device and capability of the host)", "privileged");
     return plan;

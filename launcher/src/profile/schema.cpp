@@ -8,11 +8,13 @@
 
 #include "core/bytes.hpp"
 #include "core/cpu_list.hpp"
+#include "core/duration.hpp"
 #include "core/env_name.hpp"
 #include "core/error.hpp"
 #include "core/json_reader.hpp"
 #include "core/text.hpp"
 #include "launcher_contract/contract.hpp"
+#include "launcher_contract/stop_reason.hpp"
 #include "profile/gpu_request.hpp"
 #include "profile/origin.hpp"
 #include "profile/public_key.hpp"
@@ -135,6 +137,20 @@ public:
       fail(pointer, expected, value);
     if (!bytes || *bytes < minimum) fail(pointer, expected, value);
     value = *bytes;
+  }
+
+  // A string like "2h" (or a plain integer of seconds, what validation leaves), as whole seconds.
+  void duration(json& value, const std::string& pointer) const {
+    const std::string expected = "a duration like \"2h\", \"90m\" or \"1h30m\" (units d, h, m, s) from 1s to " +
+                                 contract::format_duration(max_duration);
+    std::optional<std::chrono::seconds> seconds;
+    if (value.is_number_unsigned() && value.get<std::uint64_t>() <= static_cast<std::uint64_t>(max_duration.count()) &&
+        value.get<std::uint64_t>() > 0)
+      seconds = std::chrono::seconds(value.get<std::int64_t>());
+    else if (value.is_string())
+      seconds = parse_duration(text(value, pointer));
+    if (!seconds) fail(pointer, expected, value);
+    value = seconds->count();
   }
 
   void path_length(const std::string& path, const std::string& pointer) const {
@@ -401,6 +417,16 @@ public:
       fail(pointer, "a network name Docker accepts: a letter or digit, then letters, digits, '_', '.' or '-'", value);
   }
 
+  // When the env stops itself for want of use; launcher-init decides inside.
+  void idle(json& value, const std::string& pointer) const {
+    object_keys(value, pointer, {"stop_after", "gpu_util_below"}, {"stop_after"});
+    duration(value["stop_after"], pointer + "/stop_after");
+    if (value.contains("gpu_util_below"))
+      integer(value["gpu_util_below"], pointer + "/gpu_util_below", 1, 100, "a percentage from 1 to 100");
+  }
+
+  void max_age(json& value, const std::string& pointer) const { duration(value, pointer); }
+
   void privileged(json& value, const std::string& pointer) const { boolean(value, pointer); }
 
   void sudo(json& value, const std::string& pointer) const { boolean(value, pointer); }
@@ -472,6 +498,8 @@ const std::vector<std::pair<std::string, FieldCheck>>& field_checks() {
       {"ulimits", &Checker::ulimits},
       {"resources", &Checker::resources},
       {"restart", &Checker::restart},
+      {"idle", &Checker::idle},
+      {"max_age", &Checker::max_age},
       {"labels", &Checker::labels},
       {"name", &Checker::name},
       {"privileged", &Checker::privileged},

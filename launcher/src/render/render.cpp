@@ -108,6 +108,12 @@ ContainerCommand render_container_command(std::vector<std::string> program, cons
   if (forwarding.agent) setting(contract::env::ssh_agent_forwarding, "1");
   if (forwarding.stream_local) setting(contract::env::ssh_stream_local_forwarding, "1");
   if (forwarding.user_rc) setting(contract::env::ssh_user_rc, "1");
+  const plan::SelfStop& stop = plan.self_stop;
+  if (stop.idle_seconds) {
+    setting(contract::env::idle_stop_after, std::to_string(*stop.idle_seconds));
+    setting(contract::env::idle_gpu_util_below, std::to_string(stop.idle_gpu_util_below));
+  }
+  if (stop.max_age_seconds) setting(contract::env::max_age, std::to_string(*stop.max_age_seconds));
   if (!plan.environment.empty()) option("--env-file", env_file);
   if (!plan.workdir.empty()) option("--workdir", plan.workdir);
 

@@ -4,6 +4,7 @@
 #include <string_view>
 #include <vector>
 
+#include "env_watch.hpp"
 #include "error.hpp"
 #include "health.hpp"
 #include "settings.hpp"
@@ -21,8 +22,9 @@ int run(int argc, const char* const* argv, const char* const* envp) {
     if (invocation.mode == Invocation::Mode::health) return check_health(settings);
     check_invocation(settings, invocation);
     take_over_signals(); // a SIGTERM during setup waits for the supervisor, which then stops at once
-    auto services = set_up(settings, invocation, environment);
-    return supervise(services, {settings.stop_timeout, {}});
+    auto prepared = set_up(settings, invocation, environment);
+    auto watch = make_env_watch(settings, prepared.watch_places);
+    return supervise(prepared.services, {settings.stop_timeout, {}, watch.get()});
   } catch (const Error& error) {
     std::cerr << "launcher-init: " << error.what() << "\n";
     return error.exit_status();

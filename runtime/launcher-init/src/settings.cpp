@@ -179,6 +179,24 @@ Settings parse_settings(const Environment& environment) {
   if (auto timeout = lookup(environment, contract::env::stop_timeout)) {
     settings.stop_timeout = std::chrono::seconds(parse_number<int>(contract::env::stop_timeout, *timeout, 1, 3600));
   }
+  constexpr int ten_years = 10 * 366 * 86400;
+  if (auto stop_after = lookup(environment, contract::env::idle_stop_after)) {
+    // Only Jupyter's and sshd's users come and go; a shell or command keeps the env until it ends.
+    if (!settings.has(Service::jupyter) && !settings.has(Service::ssh)) {
+      throw bad_setting(contract::env::idle_stop_after, "an idle stop needs the jupyter or ssh service, found " +
+                                                            std::string(required(environment, contract::env::service)));
+    }
+    IdleSettings idle;
+    idle.stop_after =
+        std::chrono::seconds(parse_number<int>(contract::env::idle_stop_after, *stop_after, 1, ten_years));
+    if (auto below = lookup(environment, contract::env::idle_gpu_util_below)) {
+      idle.gpu_util_below = parse_number<int>(contract::env::idle_gpu_util_below, *below, 1, 100);
+    }
+    settings.idle = idle;
+  }
+  if (auto max_age = lookup(environment, contract::env::max_age)) {
+    settings.max_age = std::chrono::seconds(parse_number<int>(contract::env::max_age, *max_age, 1, ten_years));
+  }
   if (auto path = lookup(environment, "PATH"); path && !path->empty()) settings.program_path = *path;
   return settings;
 }

@@ -30,6 +30,12 @@ struct SshForwarding {
   bool user_rc = false;      // PermitUserRC (~/.ssh/rc runs at login)
 };
 
+// When the env stops itself for want of use (profile key "idle"): nothing busy for `stop_after`.
+struct IdleSettings {
+  std::chrono::seconds stop_after{0};
+  int gpu_util_below = 5; // percent: a GPU at or above it counts as in use
+};
+
 // Everything launcher-init is told through LAUNCHER_* variables (none of them secret).
 struct Settings {
   std::vector<Service> services;
@@ -50,7 +56,9 @@ struct Settings {
   std::uint16_t jupyter_port = 8888;
   std::uint16_t ssh_port = 22;
   SshForwarding ssh_forwarding;
-  std::chrono::seconds stop_timeout{8}; // below `docker stop`'s 10 s grace period
+  std::chrono::seconds stop_timeout{8};        // below `docker stop`'s 10 s grace period
+  std::optional<IdleSettings> idle;            // nullopt: never stops for being idle
+  std::optional<std::chrono::seconds> max_age; // nullopt: runs as long as it is used
   std::string program_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
   bool runs_as_root() const { return uid == 0; }

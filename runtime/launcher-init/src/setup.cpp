@@ -242,7 +242,7 @@ void seal_secrets(const Settings& settings) {
 
 } // namespace
 
-std::vector<ServiceSpec> set_up(const Settings& settings, const Invocation& invocation, const Environment& inherited) {
+SetUp set_up(const Settings& settings, const Invocation& invocation, const Environment& inherited) {
   seal_secrets(settings);
   auto programs = find_programs(settings, invocation);
   auto secrets = read_secrets(settings);
@@ -257,6 +257,11 @@ std::vector<ServiceSpec> set_up(const Settings& settings, const Invocation& invo
 
   std::vector<ServiceSpec> services;
   if (settings.has(Service::ssh)) services.push_back(prepare_sshd(settings, secrets, account, programs.sshd));
+  // sshd records its sessions in utmp only when the file exists; `wall` finds their terminals there.
+  if (settings.has(Service::ssh) && (settings.idle || settings.max_age)) {
+    auto utmp = settings.under_root("/run/utmp");
+    if (!fs::exists(utmp)) write_file_atomically(utmp, "", 0644, root_ownership);
+  }
   if (settings.has(Service::jupyter)) {
     services.push_back(prepare_jupyter(settings, secrets, user, inherited, programs.jupyter));
   }
@@ -267,7 +272,8 @@ std::vector<ServiceSpec> set_up(const Settings& settings, const Invocation& invo
   if (settings.has(Service::command)) {
     services.push_back({"command", programs.command, environment, user.run_as, user.working_directory, true});
   }
-  return services;
+  WatchPlaces places{jupyter_dir(settings) / "token", user.working_directory, {user.account.uid, user.account.gid}};
+  return {services, places};
 }
 
 } // namespace launcher_init

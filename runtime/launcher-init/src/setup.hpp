@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "env_watch.hpp"
 #include "settings.hpp"
 #include "supervisor.hpp"
 
@@ -9,7 +10,12 @@ namespace launcher_init {
 
 // Privileged setup, in this order: find the programs and read every secret (nothing is changed
 // when one is missing), create the account, then write each service's runtime files. Returns
-// what to supervise.
-std::vector<ServiceSpec> set_up(const Settings& settings, const Invocation& invocation, const Environment& inherited);
+// what to supervise and where the env's watch finds its files.
+struct SetUp {
+  std::vector<ServiceSpec> services;
+  WatchPlaces watch_places;
+};
+
+SetUp set_up(const Settings& settings, const Invocation& invocation, const Environment& inherited);
 
 } // namespace launcher_init

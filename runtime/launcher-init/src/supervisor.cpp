@@ -127,6 +127,7 @@ private:
   bool anything_running() const;
   bool restart_pending() const;
   int poll_timeout_ms() const;
+  void look();
 
   SupervisorOptions options_;
   std::vector<ServiceState> services_;
@@ -136,6 +137,7 @@ private:
   bool stopping_ = false;
   bool killed_ = false;
   Clock::time_point stop_deadline_;
+  Clock::time_point next_look_;
   std::optional<int> exit_status_;
 };
 
@@ -180,6 +182,7 @@ void Supervisor::start(ServiceState& service) {
 int Supervisor::run() {
   for (auto& service : services_)
     start(service);
+  if (options_.watch) next_look_ = Clock::now() + options_.watch->period();
   while (anything_running() || (!stopping_ && restart_pending())) {
     std::vector<pollfd> watched{{signal_fd_, POLLIN, 0}};
     for (const auto& output : outputs_)
@@ -200,6 +203,8 @@ int Supervisor::run() {
     auto now = Clock::now();
     if (stopping_ && !killed_ && now >= stop_deadline_) kill_remaining();
     if (stopping_) continue;
+    if (options_.watch && now >= next_look_) look();
+    if (stopping_) continue;
     for (auto& service : services_) {
       if (service.restart_at && now >= *service.restart_at) start(service);
     }
@@ -210,6 +215,18 @@ int Supervisor::run() {
     emit_lines(output, true);
   }
   return exit_status_.value_or(0);
+}
+
+void Supervisor::look() {
+  std::vector<std::pair<std::string, pid_t>> running;
+  for (const auto& service : services_) {
+    if (service.pid != 0) running.emplace_back(service.spec->name, service.pid);
+  }
+  auto status = options_.watch->check(running);
+  next_look_ = Clock::now() + options_.watch->period();
+  if (!status) return;
+  exit_status_ = *status;
+  begin_stop(SIGTERM);
 }
 
 void Supervisor::handle_signals() {
@@ -243,7 +260,7 @@ void Supervisor::on_exit(ServiceState& service, int wait_status) {
   auto ran_for = Clock::now() - service.started_at;
   service.pid = 0;
   if (service.spec->foreground) {
-    exit_status_ = exit_status_of(wait_status);
+    if (!exit_status_) exit_status_ = exit_status_of(wait_status); // a stop of launcher-init's own keeps its status
     begin_stop(SIGTERM);
     return;
   }
@@ -268,6 +285,7 @@ void Supervisor::begin_stop(int signal) {
   if (stopping_) return;
   stopping_ = true;
   stop_deadline_ = Clock::now() + options_.stop_timeout;
+  if (options_.watch) options_.watch->stopping();
   for (auto& service : services_) {
     service.restart_at.reset();
     if (service.pid != 0) ::kill(service.pid, signal);
@@ -338,6 +356,7 @@ int Supervisor::poll_timeout_ms() const {
     for (const auto& service : services_) {
       if (service.restart_at) consider(*service.restart_at);
     }
+    if (options_.watch) consider(next_look_);
   }
   if (!next) return -1;
   auto wait = std::chrono::ceil<milliseconds>(*next - Clock::now()).count();

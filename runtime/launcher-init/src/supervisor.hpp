@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "files.hpp"
@@ -24,9 +25,22 @@ struct ServiceSpec {
   bool foreground = false;
 };
 
+// launcher-init's own reason to stop the services, looked at every period() while they run.
+class Watch {
+public:
+  virtual ~Watch() = default;
+  virtual std::chrono::milliseconds period() const = 0;
+  // The exit status to stop with, or nullopt to keep running. `running`: each running service's
+  // name and PID.
+  virtual std::optional<int> check(const std::vector<std::pair<std::string, pid_t>>& running) = 0;
+  // The services are stopping, for whatever reason: undo what was shown to users.
+  virtual void stopping() = 0;
+};
+
 struct SupervisorOptions {
   std::chrono::seconds stop_timeout{8};
   RestartPolicy restart_policy;
+  Watch* watch = nullptr; // none: the services run until they end or are told to stop
 };
 
 // Blocks the signals launcher-init handles; call before any thread or child exists.

@@ -151,3 +151,41 @@ TEST_CASE("environment: parsed from envp, values may contain '='") {
   CHECK(environment.size() == 2);
   CHECK(environment["B"] == "x=y");
 }
+
+TEST_CASE("settings: idle and max_age come in seconds, the GPU threshold in percent") {
+  auto settings = parse_settings(minimal());
+  CHECK_FALSE(settings.idle);
+  CHECK_FALSE(settings.max_age);
+  auto environment = minimal("jupyter");
+  environment["LAUNCHER_IDLE_STOP_AFTER"] = "7200";
+  environment["LAUNCHER_MAX_AGE"] = "259200";
+  settings = parse_settings(environment);
+  REQUIRE(settings.idle);
+  CHECK(settings.idle->stop_after == std::chrono::seconds(7200));
+  CHECK(settings.idle->gpu_util_below == 5);
+  CHECK(settings.max_age == std::chrono::seconds(259200));
+  environment["LAUNCHER_IDLE_GPU_UTIL_BELOW"] = "20";
+  CHECK(parse_settings(environment).idle->gpu_util_below == 20);
+  // max_age ends any env; idle only one whose users come and go.
+  auto command = minimal("command");
+  command["LAUNCHER_MAX_AGE"] = "60";
+  CHECK(parse_settings(command).max_age == std::chrono::seconds(60));
+}
+
+TEST_CASE("settings: a bad idle or max_age names its variable") {
+  auto environment = minimal();
+  environment["LAUNCHER_IDLE_STOP_AFTER"] = "2h";
+  CHECK(error_of(environment) ==
+        "failed to read setting: LAUNCHER_IDLE_STOP_AFTER: expected a number from 1 to 316224000, found '2h'");
+  environment["LAUNCHER_IDLE_STOP_AFTER"] = "60";
+  environment["LAUNCHER_IDLE_GPU_UTIL_BELOW"] = "0";
+  CHECK(error_of(environment) ==
+        "failed to read setting: LAUNCHER_IDLE_GPU_UTIL_BELOW: expected a number from 1 to 100, found '0'");
+  environment = minimal();
+  environment["LAUNCHER_MAX_AGE"] = "0";
+  CHECK_THAT(error_of(environment), Catch::StartsWith("failed to read setting: LAUNCHER_MAX_AGE: expected a number"));
+  auto shell = minimal("shell");
+  shell["LAUNCHER_IDLE_STOP_AFTER"] = "60";
+  CHECK(error_of(shell) ==
+        "failed to read setting: LAUNCHER_IDLE_STOP_AFTER: an idle stop needs the jupyter or ssh service, found shell");
+}

@@ -21,6 +21,10 @@ inline constexpr const char* ssh_agent_forwarding = "LAUNCHER_SSH_AGENT_FORWARDI
 inline constexpr const char* ssh_stream_local_forwarding = "LAUNCHER_SSH_STREAM_LOCAL_FORWARDING";
 inline constexpr const char* ssh_user_rc = "LAUNCHER_SSH_USER_RC";
 inline constexpr const char* secrets_dir = "LAUNCHER_SECRETS_DIR";
+// Whole seconds; unset: the env never stops itself (stop_reason.hpp says why it did).
+inline constexpr const char* idle_stop_after = "LAUNCHER_IDLE_STOP_AFTER";
+inline constexpr const char* idle_gpu_util_below = "LAUNCHER_IDLE_GPU_UTIL_BELOW"; // percent, 1-100
+inline constexpr const char* max_age = "LAUNCHER_MAX_AGE";
 // Read by launcher-init only; the launcher leaves them at their defaults.
 inline constexpr const char* root = "LAUNCHER_ROOT";
 inline constexpr const char* listen_address = "LAUNCHER_LISTEN_ADDRESS";
