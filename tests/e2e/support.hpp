@@ -95,6 +95,16 @@ inline process::ProcessResult run_launcher(const TempDir& dir, std::vector<std::
   return process::run_process(args, options);
 }
 
+// `launcher exec ENV -- COMMAND...`, which must succeed: its standard output.
+inline std::string exec_in(const TempDir& dir, const std::string& env, std::vector<std::string> command) {
+  std::vector<std::string> args{"exec", env, "--"};
+  args.insert(args.end(), command.begin(), command.end());
+  auto result = run_launcher(dir, args);
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  return result.out;
+}
+
 // The command lines of every process now, NULs shown as spaces, each with its PID.
 inline std::vector<std::string> all_command_lines() {
   std::vector<std::string> lines;

@@ -70,15 +70,6 @@ json ps_entry(const TempDir& dir, const std::string& name) {
   return {};
 }
 
-std::string exec_in(const TempDir& dir, const std::string& env, std::vector<std::string> command) {
-  std::vector<std::string> args{"exec", env, "--"};
-  args.insert(args.end(), command.begin(), command.end());
-  auto result = run_launcher(dir, args);
-  INFO(result.err);
-  REQUIRE(result.exit_code == 0);
-  return result.out;
-}
-
 // An interactive SSH login (a terminal and a shell) held open, as a user's is.
 struct SshLogin {
   ssh_session session = ssh_new();

@@ -19,15 +19,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string exec_in(const TempDir& dir, const std::string& env, std::vector<std::string> command) {
-  std::vector<std::string> args{"exec", env, "--"};
-  args.insert(args.end(), command.begin(), command.end());
-  auto result = run_launcher(dir, args);
-  INFO(result.err);
-  REQUIRE(result.exit_code == 0);
-  return result.out;
-}
-
 struct SshSession {
   ssh_session session = ssh_new();
   ~SshSession() {

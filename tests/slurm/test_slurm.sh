@@ -11,15 +11,8 @@ launcher=$build/launcher
 # shellcheck source=/dev/null # tests/support/patience.sh, checked on its own
 source "$repository/tests/support/patience.sh"
 
-skip() {
-  echo "SKIP: $*"
-  [[ ${LAUNCHER_E2E_REQUIRED:-} == 1 ]] && exit 1
-  exit 77
-}
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
+# shellcheck source=/dev/null # tests/support/verdicts.sh, checked on its own
+source "$repository/tests/support/verdicts.sh"
 
 state=${LAUNCHER_SLURM_STATE:-}
 [[ -n $state && -f $state/env ]] || skip "no test cluster (tests/slurm/cluster.sh start did not run or failed)"
