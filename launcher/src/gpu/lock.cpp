@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "core/fd_output.hpp"
 #include "core/json_reader.hpp"
 #include "docker/docker.hpp"
 #include "launcher_contract/contract.hpp"
@@ -150,11 +151,10 @@ public:
 
   void write_all(const std::string& text) const {
     if (ftruncate(fd_, 0) != 0) fail("truncate", path_);
-    for (std::size_t written = 0; written < text.size();) {
-      ssize_t n = pwrite(fd_, text.data() + written, text.size() - written, static_cast<off_t>(written));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) fail("write", path_);
-      written += static_cast<std::size_t>(n);
+    if (lseek(fd_, 0, SEEK_SET) != 0) fail("rewind", path_);
+    if (int error = write_fully(fd_, text); error != 0) {
+      errno = error;
+      fail("write", path_);
     }
     if (fsync(fd_) != 0) fail("sync", path_);
   }
