@@ -115,8 +115,9 @@ TEST_CASE("doctor --gpu ENV runs the image's gpu-check inside it and shows its t
             "\ngpu-check 0.1.0\n  LibTorch: 1.13.0\n  LibTorch built with CUDA: no\n  CUDA available: no\n") !=
         std::string::npos);
   CHECK(result.out.find("gpu-check: no GPU: this LibTorch was built without CUDA (CPU only)\n") != std::string::npos);
-  CHECK(result.out.find("\ngpu-probe: gpu-probe is not in this image (built only where the image has nvcc, as on "
-                        "nvidia/cuda devel bases; CPU images have no CUDA to probe)\n") != std::string::npos);
+  CHECK(result.out.find("\ngpu-probe: gpu-probe is not in this image (built only where the image has nvcc: the "
+                        "devel variant, `launcher build --variant devel`; CPU images have no CUDA to probe)\n") !=
+        std::string::npos);
   CHECK(result.err ==
         "launcher: error: no GPU visible in " + name + ": this LibTorch was built without CUDA (CPU only)\n");
 

@@ -76,13 +76,13 @@ TEST_CASE("doctor --gpu prints each table, says which tool is missing, and exits
   doctor::GpuToolRun missing{"gpu-probe",
                              std::nullopt,
                              {},
-                             "gpu-probe is not in this image (built only where the image has nvcc, as on nvidia/cuda "
-                             "devel bases; CPU images have no CUDA to probe)"};
+                             "gpu-probe is not in this image (built only where the image has nvcc: the devel variant, "
+                             "`launcher build --variant devel`; CPU images have no CUDA to probe)"};
   std::vector<doctor::GpuToolRun> cpu_image{doctor::read_tool_output("gpu-check", gpu_check_no_gpu), missing};
   CHECK(doctor::format_gpu_tool_runs(cpu_image) ==
         "\n" + probe_report::format_table(*cpu_image[0].report) +
-            "\ngpu-probe: gpu-probe is not in this image (built only where the image has nvcc, as on nvidia/cuda devel "
-            "bases; CPU images have no CUDA to probe)\n");
+            "\ngpu-probe: gpu-probe is not in this image (built only where the image has nvcc: the devel variant, "
+            "`launcher build --variant devel`; CPU images have no CUDA to probe)\n");
   CHECK(doctor::gpu_tools_verdict(cpu_image, "lab") ==
         std::pair<ToolExit, std::string>{ToolExit::no_gpu,
                                          "no GPU visible in lab: this LibTorch was built without CUDA (CPU only)"});

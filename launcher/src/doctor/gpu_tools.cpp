@@ -29,9 +29,10 @@ GpuToolRun run_gpu_tool(const docker::Docker& docker, const std::string& contain
             std::nullopt,
             {},
             tool + " is not in this image" +
-                (tool == "gpu-probe" ? std::string(" (built only where the image has nvcc, as on nvidia/cuda devel "
-                                                   "bases; CPU images have no CUDA to probe)")
-                                     : std::string(" (images built by `launcher build` carry it)"))};
+                (tool == "gpu-probe"
+                     ? std::string(" (built only where the image has nvcc: the devel variant, "
+                                   "`launcher build --variant devel`; CPU images have no CUDA to probe)")
+                     : std::string(" (images built by `launcher build` carry it)"))};
   if (result.exit_code != 0 && result.out.empty())
     throw Error(launcher::ExitCode::failed, docker::explain_failure("run " + tool + " in " + container, result.err));
   return read_tool_output(tool, result.out);
