@@ -139,6 +139,7 @@ private:
   Clock::time_point stop_deadline_;
   Clock::time_point next_look_;
   std::optional<int> exit_status_;
+  std::optional<int> own_stop_status_; // the env watch's stop (idle, max_age): kept whatever the services exit with
 };
 
 Supervisor::Supervisor(const std::vector<ServiceSpec>& services, const SupervisorOptions& options) : options_(options) {
@@ -225,7 +226,7 @@ void Supervisor::look() {
   auto status = options_.watch->check(running);
   next_look_ = Clock::now() + options_.watch->period();
   if (!status) return;
-  exit_status_ = *status;
+  own_stop_status_ = exit_status_ = *status;
   begin_stop(SIGTERM);
 }
 
@@ -260,7 +261,7 @@ void Supervisor::on_exit(ServiceState& service, int wait_status) {
   auto ran_for = Clock::now() - service.started_at;
   service.pid = 0;
   if (service.spec->foreground) {
-    if (!exit_status_) exit_status_ = exit_status_of(wait_status); // a stop of launcher-init's own keeps its status
+    exit_status_ = own_stop_status_.value_or(exit_status_of(wait_status));
     begin_stop(SIGTERM);
     return;
   }
