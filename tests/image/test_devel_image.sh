@@ -7,7 +7,8 @@
 #   tests/image/test_devel_image.sh BUILD_DIR
 set -euo pipefail
 # 77 is CTest's "skipped"; under LAUNCHER_E2E_REQUIRED=1 (CI) a skip is a failure.
-skip() { echo "SKIP: $1"; if [ "${LAUNCHER_E2E_REQUIRED:-}" = 1 ]; then exit 1; fi; exit 77; }
+# shellcheck source=/dev/null # tests/support/verdicts.sh, checked on its own
+source "$(dirname "$0")/../support/verdicts.sh"
 build="$(cd "${1:?usage: test_devel_image.sh BUILD_DIR}" && pwd)"
 docker="${LAUNCHER_DOCKER:-docker}"
 for tag_file in devel-image-tag real-image-tag; do
@@ -16,11 +17,6 @@ done
 image="$(cat "$build/devel-image-tag")"
 runtime_image="$(cat "$build/real-image-tag")"
 failures=0
-check() { # check DESCRIPTION COMMAND...: runs the command, counts a failure
-  local what="$1"
-  shift
-  if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; failures=$((failures + 1)); fi
-}
 label() { "$docker" image inspect --format "{{index .Config.Labels \"io.launcher.$2\"}}" "$1"; }
 in_image() { "$docker" run --rm --entrypoint sh "$image" -c "$1"; }
 

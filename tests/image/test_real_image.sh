@@ -20,11 +20,6 @@ if [ ! -s "$build/real-image-tag" ]; then
 fi
 image="$(cat "$build/real-image-tag")"
 failures=0
-check() { # check DESCRIPTION COMMAND...: runs the command, counts a failure
-  local what="$1"
-  shift
-  if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; failures=$((failures + 1)); fi
-}
 label() { "$docker" image inspect --format "{{index .Config.Labels \"io.launcher.$1\"}}" "$image"; }
 in_image() { "$docker" run --rm --entrypoint sh "$image" -c "$1"; }
 

@@ -13,3 +13,11 @@ fail() {
   echo "FAIL: $*" >&2
   exit 1
 }
+
+# check DESCRIPTION COMMAND...: runs the command and says ok or FAIL, counting failures in
+# $failures (the test sets it to 0), for tests that report every check before they end.
+check() {
+  local what=$1
+  shift
+  if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; failures=$((failures + 1)); fi
+}
