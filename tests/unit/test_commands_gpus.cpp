@@ -4,12 +4,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <stdexcept>
+
 #include <catch2/catch.hpp>
 
 #include "command_bench.hpp"
 #include "core/read_file.hpp"
 #include "doctor_fixtures.hpp"
 #include "gpu/lock.hpp"
+#include "race.hpp"
 #include "support.hpp"
 
 using namespace launcher;
@@ -157,47 +161,20 @@ TEST_CASE("launcher gpus on a host without an NVIDIA GPU says why", "[commands][
 
 TEST_CASE("two up {\"count\": 1} at once on the replayed host never get the same GPU, before either shows memory",
           "[commands][up][gpus][lease]") {
-  int start[2], results[2];
-  REQUIRE(pipe(start) == 0);
-  REQUIRE(pipe(results) == 0);
   GpuHost bench;
   // Every env's container runs once started, but Docker's listing of labels is left empty: only
   // the table's leases keep the choices apart.
   bench.lists({});
   bench.docker.on({"ps", "-q", "--filter"}, "c0ffee\n");
-  std::vector<pid_t> children;
-  for (const std::string name : {"race-a", "race-b"}) {
-    pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      close(start[1]);
-      char go;
-      if (read(start[0], &go, 1) != 1) _exit(2);
-      bench.can_start(name);
-      int code = bench.up(name);
-      std::string answer = bench.gpu_given() + "\n";
-      _exit(code == 0 && write(results[1], answer.data(), answer.size()) == static_cast<ssize_t>(answer.size()) ? 0
-                                                                                                                : 3);
-    }
-    children.push_back(pid);
-  }
-  close(start[0]);
-  close(results[1]);
-  REQUIRE(write(start[1], "gg", 2) == 2);
-  close(start[1]);
-  for (pid_t child : children) {
-    int status = 0;
-    waitpid(child, &status, 0);
-    CHECK(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 0);
-  }
-  std::string chosen;
-  char buffer[64];
-  for (ssize_t n; (n = read(results[0], buffer, sizeof buffer)) > 0;)
-    chosen.append(buffer, static_cast<std::size_t>(n));
-  close(results[0]);
+  const std::vector<std::string> names{"race-a", "race-b"};
+  auto chosen = testing::race_in_processes(2, [&](int index) {
+    bench.can_start(names[index]);
+    if (bench.up(names[index]) != 0) throw std::runtime_error("up failed");
+    return bench.gpu_given();
+  });
+  std::sort(chosen.begin(), chosen.end());
   // GPU 1 is busy (30 GB used): the least used are 0, then 2.
-  CHECK((chosen == "0\n2\n" || chosen == "2\n0\n"));
+  CHECK(chosen == std::vector<std::string>{"0", "2"});
 
   // Both `up`s have ended; their containers run but have not allocated memory yet: their leases
   // still hold GPUs 0 and 2 for a third env.

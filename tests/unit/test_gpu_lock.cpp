@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -17,6 +18,7 @@
 #include "doctor_fixtures.hpp"
 #include "file_mode.hpp"
 #include "gpu/lock.hpp"
+#include "race.hpp"
 #include "support.hpp"
 #include "temp_dir.hpp"
 
@@ -100,44 +102,12 @@ TEST_CASE("two processes selecting at once never get the same GPU", "[gpu][lock]
                           std::this_thread::sleep_for(std::chrono::milliseconds(300));
                           return true;
                         }};
-  int start[2];
-  REQUIRE(pipe(start) == 0);
-  std::vector<pid_t> children;
-  std::vector<int> results;
-  for (int child = 0; child < 2; ++child) {
-    int result[2];
-    REQUIRE(pipe(result) == 0);
-    pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      close(start[1]);
-      char go;
-      if (read(start[0], &go, 1) != 1) _exit(2);
-      gpu::GpuHolder me{"env-" + std::to_string(child), 1000, "alice", static_cast<long>(getpid())};
-      int index = gpu::reserve_gpus(file, a100s, me, 1, slow, now).at(0).index;
-      char answer = static_cast<char>('0' + index);
-      _exit(write(result[1], &answer, 1) == 1 ? 0 : 3);
-    }
-    close(result[1]);
-    children.push_back(pid);
-    results.push_back(result[0]);
-  }
-  close(start[0]);
-  REQUIRE(write(start[1], "gg", 2) == 2); // both children start together
-  close(start[1]);
-  std::vector<char> chosen;
-  for (std::size_t i = 0; i < children.size(); ++i) {
-    int status = 0;
-    waitpid(children[i], &status, 0);
-    CHECK(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 0);
-    char answer = '?';
-    CHECK(read(results[i], &answer, 1) == 1);
-    close(results[i]);
-    chosen.push_back(answer);
-  }
+  auto chosen = testing::race_in_processes(2, [&](int child) {
+    gpu::GpuHolder me{"env-" + std::to_string(child), 1000, "alice", static_cast<long>(getpid())};
+    return std::to_string(gpu::reserve_gpus(file, a100s, me, 1, slow, now).at(0).index);
+  });
   std::sort(chosen.begin(), chosen.end());
-  CHECK(chosen == std::vector<char>{'1', '3'});
+  CHECK(chosen == std::vector<std::string>{"1", "3"});
 }
 
 TEST_CASE("a symlink in place of the table is refused and its target keeps its mode", "[gpu][lock][security]") {
