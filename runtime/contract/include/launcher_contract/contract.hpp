@@ -25,6 +25,13 @@ inline constexpr const char* secrets_dir = "LAUNCHER_SECRETS_DIR";
 inline constexpr const char* idle_stop_after = "LAUNCHER_IDLE_STOP_AFTER";
 inline constexpr const char* idle_gpu_util_below = "LAUNCHER_IDLE_GPU_UTIL_BELOW"; // percent, 1-100
 inline constexpr const char* max_age = "LAUNCHER_MAX_AGE";
+// Profile key "backup"; unset LAUNCHER_BACKUP_TO: no backups. The env's own repository,
+// "s3://BUCKET/PREFIX/ENV" (the launcher appends the env's name to the profile's "to").
+inline constexpr const char* backup_to = "LAUNCHER_BACKUP_TO";
+inline constexpr const char* backup_paths = "LAUNCHER_BACKUP_PATHS";       // a JSON array of absolute paths
+inline constexpr const char* backup_every = "LAUNCHER_BACKUP_EVERY";       // whole seconds
+inline constexpr const char* backup_keep = "LAUNCHER_BACKUP_KEEP";         // complete versions kept, >= 1
+inline constexpr const char* backup_endpoint = "LAUNCHER_BACKUP_ENDPOINT"; // unset: AWS's own
 // Read by launcher-init only; the launcher leaves them at their defaults.
 inline constexpr const char* root = "LAUNCHER_ROOT";
 inline constexpr const char* listen_address = "LAUNCHER_LISTEN_ADDRESS";
@@ -40,6 +47,8 @@ inline constexpr const char* runtime_dir = "/run/launcher";
 // The read-only bind mount of the host's secrets. It belongs to the host user, whose uid the user
 // inside shares, so launcher-init makes its parent root-only before anything of the user runs.
 inline constexpr const char* secrets_dir = "/run/launcher/root-only/secrets";
+// The last backup's outcome as JSON (launcher-init writes it atomically; `launcher ps` reads it).
+inline constexpr const char* backup_status = "/run/launcher/backup-status.json";
 } // namespace mount
 
 // The files of the secrets directory (0600 on the host, written by the launcher).
@@ -50,6 +59,9 @@ inline constexpr const char* ssh_host_key = "ssh_host_ed25519_key";
 inline constexpr const char* ssh_host_public_key = "ssh_host_ed25519_key.pub";
 inline constexpr const char* authorized_keys = "authorized_keys";
 inline constexpr const char* user_password_hash = "user_password_hash";
+// One AWS shared-credentials profile's keys, as JSON: {"aws_access_key_id", "aws_secret_access_key",
+// "aws_session_token" (optional), "region" (optional)}.
+inline constexpr const char* backup_credentials = "backup_credentials";
 } // namespace secret_file
 
 // Labels: on the containers the launcher makes (the source of truth for `ps`, `down`, `up`), and
@@ -64,6 +76,8 @@ inline constexpr const char* project_dir = "io.launcher.project-dir";
 // "all", "0,1" or "none": lets `ps` show GPUs from one `docker ps`, without an inspect.
 inline constexpr const char* gpus = "io.launcher.gpus";
 inline constexpr const char* network = "io.launcher.network"; // on shared networks the launcher made
+// The env's backup repository ("s3://BUCKET/PREFIX/ENV"): `ps` knows which envs back up without an inspect.
+inline constexpr const char* backup = "io.launcher.backup";
 inline constexpr const char* snapshot_of = "io.launcher.snapshot-of";
 inline constexpr const char* base_digest = "io.launcher.base-digest";
 inline constexpr const char* snapshot_time = "io.launcher.snapshot-time";
