@@ -323,6 +323,11 @@ TEST_CASE("a plan field no target knows is named, unless it asks for nothing", "
                     {"devices", json::array()}};
   CHECK(exporting::unexpressed_fields(plan_json, expressed) ==
         std::vector<std::string>{"/cpu_shares", "/read_only", "/resources/cpuset_cpus"});
+  // An object looked into by member: each member that asks for something is named.
+  json access = {{"access", {{"agent", false}, {"secrets_dir", "/s"}}}};
+  CHECK(exporting::unexpressed_fields(access, expressed) == std::vector<std::string>{"/access"});
+  CHECK(exporting::unexpressed_fields(access, expressed, {"/access"}) ==
+        std::vector<std::string>{"/access/secrets_dir"});
   // Today's plan: both targets express every field (the devcontainer all but a command).
   CHECK(exporting::compose_document(full_plan()).dropped.empty());
   CHECK(exporting::devcontainer_document(full_plan()).dropped == std::vector<std::string>{"/command"});

@@ -162,8 +162,7 @@ void add_export_command(CLI::App& app, Context& context) {
     exporting::Exported exported = exporting::export_plan(plan, format, options->lossy, compose_engine(format, gpus));
     fs::path output;
     if (!options->output.empty()) output = check_output(options->output, exported.text, options->force);
-    for (const auto& field : exported.dropped)
-      *context.err << "launcher: warning: left out of the export: the plan's \"" << field.substr(1) << "\" (--lossy)\n";
+    *context.err << exporting::lossy_warnings(exported.dropped, "the export");
 
     // What `up` makes before it starts the container, so that Compose or the devcontainer CLI
     // finds it: the volumes to create, the network, the secrets the mount hands over.

@@ -29,47 +29,45 @@ constexpr const char* health_start_interval_since = "25.0";
 constexpr const char* health_start_period = "60s";
 constexpr const char* health_start_interval = "500ms";
 
-// Every field of plan::to_json that the rendered `docker run` carries. A pointer to an object
-// lists its members one by one, so that a member added later is not taken as expressed.
-const std::vector<std::string> rendered_fields{"/env",
-                                               "/profile",
-                                               "/image",
-                                               "/service",
-                                               "/command",
-                                               "/gpus",
-                                               "/ports",
-                                               "/mounts",
-                                               "/create_directories",
-                                               "/environment",
-                                               "/workdir",
-                                               "/user/uid",
-                                               "/user/gid",
-                                               "/user/name",
-                                               "/user/sudo",
-                                               "/access/secrets_dir",
-                                               "/access/jupyter_auth",
-                                               "/access/authorized_keys",
-                                               "/access/ssh_password",
-                                               "/access/ssh_forwarding/agent",
-                                               "/access/ssh_forwarding/stream_local",
-                                               "/access/ssh_forwarding/user_rc",
-                                               "/shm_size",
-                                               "/ipc",
-                                               "/ulimits",
-                                               "/resources/cpus",
-                                               "/resources/memory",
-                                               "/resources/pids_limit",
-                                               "/resources/cpu_shares",
-                                               "/resources/cpuset_cpus",
-                                               "/resources/cpuset_mems",
-                                               "/restart",
-                                               "/labels",
-                                               "/privileged",
-                                               "/network",
-                                               "/read_only_root",
-                                               "/idle/stop_after",
-                                               "/idle/gpu_util_below",
-                                               "/max_age"};
+const std::vector<std::string> docker_run_fields{"/env",
+                                                 "/profile",
+                                                 "/image",
+                                                 "/service",
+                                                 "/command",
+                                                 "/gpus",
+                                                 "/ports",
+                                                 "/mounts",
+                                                 "/create_directories",
+                                                 "/environment",
+                                                 "/workdir",
+                                                 "/user/uid",
+                                                 "/user/gid",
+                                                 "/user/name",
+                                                 "/user/sudo",
+                                                 "/access/secrets_dir",
+                                                 "/access/jupyter_auth",
+                                                 "/access/authorized_keys",
+                                                 "/access/ssh_password",
+                                                 "/access/ssh_forwarding/agent",
+                                                 "/access/ssh_forwarding/stream_local",
+                                                 "/access/ssh_forwarding/user_rc",
+                                                 "/shm_size",
+                                                 "/ipc",
+                                                 "/ulimits",
+                                                 "/resources/cpus",
+                                                 "/resources/memory",
+                                                 "/resources/pids_limit",
+                                                 "/resources/cpu_shares",
+                                                 "/resources/cpuset_cpus",
+                                                 "/resources/cpuset_mems",
+                                                 "/restart",
+                                                 "/labels",
+                                                 "/privileged",
+                                                 "/network",
+                                                 "/read_only_root",
+                                                 "/idle/stop_after",
+                                                 "/idle/gpu_util_below",
+                                                 "/max_age"};
 
 bool asks_for_something(const json& value) {
   bool empty_text = value.is_string() && value.get_ref<const std::string&>().empty();
@@ -77,14 +75,15 @@ bool asks_for_something(const json& value) {
 }
 
 void collect_unexpressed(const json& node, const std::string& pointer, const std::vector<std::string>& expressed,
-                         std::vector<std::string>& found) {
+                         const std::vector<std::string>& by_member, std::vector<std::string>& found) {
   for (const auto& [key, value] : node.items()) {
     std::string field = pointer + "/" + key;
     if (std::find(expressed.begin(), expressed.end(), field) != expressed.end()) continue;
     bool members_listed = std::any_of(expressed.begin(), expressed.end(),
                                       [&](const std::string& entry) { return entry.rfind(field + "/", 0) == 0; });
-    if (value.is_object() && members_listed)
-      collect_unexpressed(value, field, expressed, found);
+    bool looked_into = std::find(by_member.begin(), by_member.end(), field) != by_member.end();
+    if (value.is_object() && (members_listed || looked_into))
+      collect_unexpressed(value, field, expressed, by_member, found);
     else if (asks_for_something(value))
       found.push_back(field);
   }
@@ -192,6 +191,8 @@ std::string field_list(const std::vector<std::string>& fields) {
 
 } // namespace
 
+const std::vector<std::string>& rendered_fields() { return docker_run_fields; }
+
 Format parse_format(const std::string& name) {
   if (name == "compose") return Format::compose;
   if (name == "devcontainer") return Format::devcontainer;
@@ -199,9 +200,10 @@ Format parse_format(const std::string& name) {
                                    "\"; expected compose or devcontainer");
 }
 
-std::vector<std::string> unexpressed_fields(const json& plan_json, const std::vector<std::string>& expressed) {
+std::vector<std::string> unexpressed_fields(const json& plan_json, const std::vector<std::string>& expressed,
+                                            const std::vector<std::string>& by_member) {
   std::vector<std::string> found;
-  collect_unexpressed(plan_json, "", expressed, found);
+  collect_unexpressed(plan_json, "", expressed, by_member, found);
   return found;
 }
 
@@ -258,7 +260,7 @@ Document compose_document(const plan::Plan& plan, const Engine& engine) {
                 {"services", {{plan.service, service}}},
                 {"networks", {{plan.network, network}}}};
   // The compose spec has no key for the NUMA nodes of --cpuset-mems.
-  std::vector<std::string> expressed = rendered_fields;
+  std::vector<std::string> expressed = docker_run_fields;
   expressed.erase(std::find(expressed.begin(), expressed.end(), "/resources/cpuset_mems"));
   return {document, unexpressed_fields(plan::to_json(plan), expressed)};
 }
@@ -304,7 +306,7 @@ Document devcontainer_document(const plan::Plan& plan) {
   // Which GPUs is said in runArgs (--gpus); hostRequirements cannot select devices.
   if (plan.gpus.kind != plan::GpuAssignment::Kind::none) document["hostRequirements"] = {{"gpu", true}};
   // An image-based devcontainer runs the image's command: a `command` service's program has no key.
-  std::vector<std::string> expressed = rendered_fields;
+  std::vector<std::string> expressed = docker_run_fields;
   expressed.erase(std::find(expressed.begin(), expressed.end(), "/command"));
   return {document, unexpressed_fields(plan::to_json(plan), expressed)};
 }
@@ -342,13 +344,24 @@ std::vector<std::string> names_missing_from(const std::string& env_file_text, co
   return missing;
 }
 
+void refuse_unless_lossy(const std::string& target, const std::vector<std::string>& dropped, bool lossy,
+                         const std::string& verb) {
+  if (!dropped.empty() && !lossy)
+    throw Error(ExitCode::usage, target + " cannot express the plan's " + field_list(dropped) + "; --lossy " + verb +
+                                     " without " + (dropped.size() == 1 ? "it" : "them"));
+}
+
+std::string lossy_warnings(const std::vector<std::string>& dropped, const std::string& whole) {
+  std::string warnings;
+  for (const auto& field : dropped)
+    warnings += "launcher: warning: left out of " + whole + ": the plan's \"" + field.substr(1) + "\" (--lossy)\n";
+  return warnings;
+}
+
 Exported export_plan(const plan::Plan& plan, Format format, bool lossy, const Engine& engine) {
   bool compose = format == Format::compose;
   Document document = compose ? compose_document(plan, engine) : devcontainer_document(plan);
-  if (!document.dropped.empty() && !lossy)
-    throw Error(ExitCode::usage, std::string(compose ? "compose" : "devcontainer") + " cannot express the plan's " +
-                                     field_list(document.dropped) + "; --lossy exports without " +
-                                     (document.dropped.size() == 1 ? "it" : "them"));
+  refuse_unless_lossy(compose ? "compose" : "devcontainer", document.dropped, lossy, "exports");
   try {
     return {compose ? to_yaml(document.content) : document.content.dump(2) + "\n", document.dropped,
             environment_names(plan)};

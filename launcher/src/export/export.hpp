@@ -42,10 +42,26 @@ Document compose_document(const plan::Plan& plan, const Engine& engine = {});
 // the options of the rendered `docker run` become mounts, containerEnv, appPort and runArgs.
 Document devcontainer_document(const plan::Plan& plan);
 
+// Every field of plan::to_json that the rendered `docker run` (render::render_container_command)
+// carries. A pointer to an object lists its members one by one, so that a member added later is
+// not taken as expressed.
+const std::vector<std::string>& rendered_fields();
+
 // The fields of `plan_json` that ask for something and are not among `expressed` (pointers;
-// an object whose members are listed is looked into, any other value is a field). A field the
-// Plan gains later is caught here instead of being left out of a file unnoticed.
-std::vector<std::string> unexpressed_fields(const nlohmann::json& plan_json, const std::vector<std::string>& expressed);
+// an object whose members are listed, or that `by_member` names, is looked into, any other value
+// is a field). A field the Plan gains later is caught here instead of being left out of a file
+// unnoticed.
+std::vector<std::string> unexpressed_fields(const nlohmann::json& plan_json, const std::vector<std::string>& expressed,
+                                            const std::vector<std::string>& by_member = {});
+
+// What every target that cannot express a plan field does (export's formats, submit's Slurm
+// runtimes): `dropped` (pointers) not empty and not `lossy` is Error(usage) "<target> cannot express
+// the plan's "a", "b"; --lossy <verb> without them".
+void refuse_unless_lossy(const std::string& target, const std::vector<std::string>& dropped, bool lossy,
+                         const std::string& verb);
+// What --lossy then says on stderr, a line for each: "launcher: warning: left out of <whole>: the
+// plan's "a" (--lossy)".
+std::string lossy_warnings(const std::vector<std::string>& dropped, const std::string& whole);
 
 struct Exported {
   std::string text;                 // the file: the target's format, 2-space indent, final newline
