@@ -73,6 +73,8 @@ TEST_CASE("submit --help offers only what submit honours: no --gpus, no ports", 
   CHECK(help.out.find("--gpus ") == std::string::npos);
   CHECK(help.out.find("--port") == std::string::npos);
   CHECK(help.out.find("the job's name in Slurm is launcher-NAME") != std::string::npos);
+  CHECK(help.out.find("--lossy") != std::string::npos);
+  CHECK(help.out.find("who the job's containers run as") != std::string::npos);
 }
 
 TEST_CASE("every exception a command lets out ends as one line and an exit code", "[cli]") {

@@ -1,16 +1,23 @@
 #include <catch2/catch.hpp>
 
+#include <stdlib.h>
+
 #include <filesystem>
+#include <functional>
 #include <set>
+#include <sstream>
 
 #include "core/error.hpp"
 #include "core/text.hpp"
+#include "export/export.hpp"
+#include "fake_docker.hpp"
 #include "process/process.hpp"
 #include "profile/catalog.hpp"
 #include "profile/slurm_time.hpp"
 #include "slurm/job.hpp"
 #include "slurm/output.hpp"
 #include "slurm/script.hpp"
+#include "slurm/sif.hpp"
 #include "support.hpp"
 #include "temp_dir.hpp"
 
@@ -38,6 +45,7 @@ slurm::Job cpu_job(slurm::Runtime runtime, slurm::PinnedImage image) {
   request.command = plan.command;
   slurm::ClusterSettings cluster;
   cluster.runtime = runtime;
+  cluster.sif_cache = "/shared/sif";
   return {"shell",
           plan,
           request,
@@ -45,7 +53,8 @@ slurm::Job cpu_job(slurm::Runtime runtime, slurm::PinnedImage image) {
           std::move(image),
           job_env_file,
           {"01:00:00", "partition debug's DefaultTime"},
-          slurm::NodeDecided{}};
+          slurm::NodeDecided{},
+          plan.user.uid};
 }
 
 slurm::PinnedImage local_image() {
@@ -172,7 +181,7 @@ TEST_CASE("the profile's slurm settings, with defaults", "[slurm]") {
       [] {
         testing::dev_profile({{"slurm", {{"runtime", "enroot"}}}});
       },
-      ExitCode::usage, "/slurm/runtime: expected \"docker\" | \"pyxis\", found \"enroot\"");
+      ExitCode::usage, "/slurm/runtime: expected \"docker\" | \"pyxis\" | \"apptainer\", found \"enroot\"");
 }
 
 namespace {
@@ -562,4 +571,218 @@ TEST_CASE("pyxis maps what it can: memory to --mem, a read-only root, root, volu
   job.cluster.runtime = slurm::Runtime::docker;
   job.plan.memory_bytes = 8ULL << 30;
   CHECK_THAT(slurm::render_script(job), !Catch::Contains("--mem="));
+}
+
+TEST_CASE("golden: a job on apptainer nodes: the SIF of the digest, binds, env by name, the watched step",
+          "[slurm][golden]") {
+  check_golden("slurm-apptainer.sh", slurm::render_script(cpu_job(slurm::Runtime::apptainer, local_image())));
+}
+
+TEST_CASE("apptainer: --nv and Slurm's GPUs for a GPU job, --fakeroot for root, no overlay for a read-only root",
+          "[slurm]") {
+  slurm::Job job = cpu_job(slurm::Runtime::apptainer, registry_image());
+  CHECK(slurm::sif_path(job.cluster, job.image) == "/shared/sif/" + std::string(64, 'a') + ".sif");
+  std::string script = slurm::render_script(job);
+  CHECK_THAT(script, Catch::Contains("apptainer exec --containall --cleanenv --writable-tmpfs --bind "));
+  CHECK_THAT(script, !Catch::Contains("--nv"));
+  CHECK_THAT(script, !Catch::Contains("--fakeroot"));
+  CHECK_THAT(script, !Catch::Contains("CUDA_VISIBLE_DEVICES"));
+  // torchrun's words are expanded inside, where --cleanenv leaves only what is handed over.
+  CHECK_THAT(script, Catch::Contains("  export APPTAINERENV_SLURM_NODEID=$SLURM_NODEID "
+                                     "APPTAINERENV_SLURM_JOB_ID=$SLURM_JOB_ID\n"
+                                     "  export APPTAINERENV_LAUNCHER_RENDEZVOUS=$LAUNCHER_RENDEZVOUS\n"));
+  job.request.procs_per_node.reset();
+  job.request.gpus_per_node = 4;
+  job.plan.user.uid = 0;
+  job.plan.read_only_root = true;
+  job.plan.memory_bytes = 8ULL << 30;
+  script = slurm::render_script(job);
+  CHECK_THAT(script, Catch::Contains("apptainer exec --containall --cleanenv --nv --fakeroot --bind "));
+  CHECK_THAT(script, Catch::Contains("export APPTAINERENV_CUDA_VISIBLE_DEVICES=$CUDA_VISIBLE_DEVICES"));
+  CHECK_THAT(script, Catch::Contains("#SBATCH --mem=8192M\n"));
+  CHECK_THAT(script, Catch::Contains("--nproc_per_node=4"));
+  job.plan.mounts.push_back({"/data/a:b", "/ab", false});
+  require_error_containing([&] { slurm::render_script(job); }, ExitCode::usage,
+                           "mount \"/data/a:b\": apptainer's --bind cannot express a path with ',' or ':'");
+}
+
+TEST_CASE("apptainer needs a SIF cache every node shares", "[slurm]") {
+  require_error_containing(
+      [] {
+        slurm::cluster_settings(profile::as_layer({{"slurm", {{"runtime", "apptainer"}}}}, "f", "/p"));
+      },
+      ExitCode::usage,
+      ": the apptainer runtime needs \"sif_cache\", a directory every node shares where the image is built as a SIF, "
+      "like \"slurm\": {\"runtime\": \"apptainer\", \"sif_cache\": \"/shared/sif\"}");
+  // A relative sif_cache is the profile file's directory's.
+  profile::ProfileSource source = testing::dev_profile({{"slurm", {{"runtime", "apptainer"}, {"sif_cache", "sifs"}}}});
+  slurm::ClusterSettings settings = slurm::cluster_settings(source.profiles.at("dev"));
+  CHECK(settings.runtime == slurm::Runtime::apptainer);
+  CHECK(settings.sif_cache == "/home/alice/project/sifs");
+}
+
+namespace {
+
+// A plan field set to ask for something, and the field a runtime that cannot express it names.
+struct FieldAsk {
+  std::string field;
+  std::function<void(slurm::Job&)> ask;
+};
+
+const std::vector<FieldAsk>& user_namespace_refusals() {
+  static const std::vector<FieldAsk> asks{
+      {"/access/secrets_dir", [](slurm::Job& job) { job.plan.access.secrets_dir = "/home/alice/.secrets"; }},
+      {"/access/ssh_password", [](slurm::Job& job) { job.plan.access.ssh_password = true; }},
+      {"/idle", [](slurm::Job& job) { job.plan.self_stop.idle_seconds = 600; }},
+      {"/ipc", [](slurm::Job& job) { job.plan.ipc = "host"; }},
+      {"/labels/team", [](slurm::Job& job) { job.plan.labels["team"] = "vision"; }},
+      {"/max_age", [](slurm::Job& job) { job.plan.self_stop.max_age_seconds = 3600; }},
+      {"/privileged", [](slurm::Job& job) { job.plan.privileged = true; }},
+      {"/resources/cpu_shares", [](slurm::Job& job) { job.plan.cpu_shares = 512; }},
+      {"/resources/cpus", [](slurm::Job& job) { job.plan.cpus = 4; }},
+      {"/resources/cpuset_cpus", [](slurm::Job& job) { job.plan.cpuset_cpus = "0-3"; }},
+      {"/resources/cpuset_mems", [](slurm::Job& job) { job.plan.cpuset_mems = "0"; }},
+      {"/resources/pids_limit", [](slurm::Job& job) { job.plan.pids_limit = 4096; }},
+      {"/shm_size",
+       [](slurm::Job& job) {
+         job.plan.shm_size_bytes = 1LL << 30;
+         job.node_decided.shm_size = false;
+       }},
+      {"/ulimits/memlock", [](slurm::Job& job) { job.node_decided.memlock = false; }},
+      {"/ulimits/nofile",
+       [](slurm::Job& job) {
+         job.plan.ulimits.push_back({"nofile", 1024, 4096});
+       }},
+      {"/user/sudo", [](slurm::Job& job) { job.plan.user.sudo = true; }},
+      {"/user/uid", [](slurm::Job& job) { job.plan.user.uid = job.submitter_uid + 1; }},
+  };
+  return asks;
+}
+
+// The job of cpu_job with nothing the runtime cannot express: pids and ulimits the built-in profile sets are taken out.
+slurm::Job expressible_job(slurm::Runtime runtime) {
+  slurm::Job job = cpu_job(runtime, registry_image());
+  job.plan.pids_limit.reset();
+  job.plan.ulimits.erase(std::remove_if(job.plan.ulimits.begin(), job.plan.ulimits.end(),
+                                        [](const plan::Ulimit& limit) { return limit.name != "memlock"; }),
+                         job.plan.ulimits.end());
+  return job;
+}
+
+} // namespace
+
+TEST_CASE("runtimes as a table: each names every plan field it cannot express, docker none", "[slurm][runtimes]") {
+  CHECK(slurm::runtime_name(slurm::Runtime::docker) == "docker");
+  CHECK(slurm::runtime_name(slurm::Runtime::pyxis) == "pyxis");
+  CHECK(slurm::runtime_name(slurm::Runtime::apptainer) == "apptainer");
+  CHECK(slurm::runtime_named("apptainer") == slurm::Runtime::apptainer);
+  require_error_containing([] { slurm::runtime_named("singularity"); }, ExitCode::usage,
+                           "Slurm runtime \"singularity\": expected one of docker, pyxis, apptainer");
+  for (slurm::Runtime runtime : {slurm::Runtime::pyxis, slurm::Runtime::apptainer}) {
+    const std::string name = slurm::runtime_name(runtime);
+    // What it maps, the launcher's own labels, docker's default CPU weight, the node's /dev/shm and
+    // memlock, the submitter and root: nothing to refuse.
+    slurm::Job job = expressible_job(runtime);
+    job.plan.memory_bytes = 8ULL << 30;
+    job.plan.read_only_root = true;
+    job.plan.create_directories = {"/data/new"};
+    job.plan.labels["io.launcher.project-dir"] = "/home/alice/project";
+    CHECK(slurm::unexpressed_fields(job).empty());
+    job.plan.user.uid = 0;
+    CHECK(slurm::unexpressed_fields(job).empty());
+    for (const auto& [field, ask] : user_namespace_refusals()) {
+      slurm::Job asking = expressible_job(runtime);
+      ask(asking);
+      INFO(name << " " << field);
+      CHECK(slurm::unexpressed_fields(asking) == std::vector<std::string>{field});
+      require_error_containing(
+          [&] {
+            exporting::refuse_unless_lossy("Slurm runtime " + name, slurm::unexpressed_fields(asking), false,
+                                           "submits");
+          },
+          ExitCode::usage,
+          "Slurm runtime " + name + " cannot express the plan's \"" + field.substr(1) +
+              "\"; --lossy submits without it");
+    }
+  }
+  // docker run expresses every field of the plan.
+  slurm::Job docker = cpu_job(slurm::Runtime::docker, local_image());
+  for (const auto& [field, ask] : user_namespace_refusals())
+    ask(docker);
+  CHECK(slurm::unexpressed_fields(docker).empty());
+}
+
+TEST_CASE("--lossy submits without what the runtime cannot express and lists it", "[slurm][runtimes]") {
+  slurm::Job job = cpu_job(slurm::Runtime::pyxis, registry_image()); // the built-in pids limit and stack ulimit
+  std::vector<std::string> dropped = slurm::unexpressed_fields(job);
+  CHECK(dropped == std::vector<std::string>{"/resources/pids_limit", "/ulimits/stack"});
+  require_error_containing(
+      [&] { exporting::refuse_unless_lossy("Slurm runtime pyxis", dropped, false, "submits"); }, ExitCode::usage,
+      "Slurm runtime pyxis cannot express the plan's \"resources/pids_limit\", \"ulimits/stack\"; --lossy submits "
+      "without them");
+  CHECK_NOTHROW(exporting::refuse_unless_lossy("Slurm runtime pyxis", dropped, true, "submits"));
+  CHECK(exporting::lossy_warnings(dropped, "the job") ==
+        "launcher: warning: left out of the job: the plan's \"resources/pids_limit\" (--lossy)\n"
+        "launcher: warning: left out of the job: the plan's \"ulimits/stack\" (--lossy)\n");
+}
+
+TEST_CASE("InfiniBand: a node's verbs devices and RDMA CM, looked for on the node, go to the container",
+          "[slurm][infiniband]") {
+  testing::TempDir devices;
+  auto found = [&] {
+    process::ProcessResult result =
+        process::run_process({"bash", "-c",
+                              "set -euo pipefail\nf() {\n" + slurm::infiniband_block(devices.path.string()) +
+                                  "  printf '%s\\n' \"${infiniband[@]}\"\n}\nf\n"});
+    INFO(result.err);
+    REQUIRE(result.exit_code == 0);
+    return result.out;
+  };
+  CHECK(found() == "\n"); // none: an empty list
+  for (const char* name : {"uverbs0", "uverbs1", "rdma_cm", "issm0", "umad0"})
+    devices.write(name, "");
+  const std::string dir = devices.path.string();
+  CHECK(found() == dir + "/uverbs0\n" + dir + "/uverbs1\n" + dir + "/rdma_cm\n");
+
+  std::string docker = slurm::render_script(cpu_job(slurm::Runtime::docker, local_image()));
+  CHECK_THAT(docker, Catch::Contains("for device in /dev/infiniband/uverbs* /dev/infiniband/rdma_cm; do"));
+  CHECK_THAT(docker,
+             Catch::Contains("for device in \"${infiniband[@]}\"; do node_options+=(--device \"$device\"); done"));
+  CHECK_THAT(docker, Catch::Contains("[[ $memlock =~ ^[0-9]+$ && ${#infiniband[@]} -eq 0 ]] || memlock=-1"));
+  std::string apptainer = slurm::render_script(cpu_job(slurm::Runtime::apptainer, local_image()));
+  CHECK_THAT(apptainer, Catch::Contains("for device in \"${infiniband[@]}\"; do devices+=(--bind \"$device\"); done"));
+  CHECK_THAT(apptainer, Catch::Contains("ulimit -S -l \"$(ulimit -H -l)\"; exec python3 -m torch.distributed.run"));
+  std::string pyxis = slurm::render_script(cpu_job(slurm::Runtime::pyxis, registry_image()));
+  CHECK_THAT(pyxis, Catch::Contains("export MELLANOX_VISIBLE_DEVICES=all\n"));
+  CHECK_THAT(pyxis, Catch::Contains("ulimit -S -l \"$(ulimit -H -l)\"; exec python3 -m torch.distributed.run"));
+  // A memlock limit the profile sets is the profile's.
+  slurm::Job job = cpu_job(slurm::Runtime::pyxis, registry_image());
+  job.node_decided.memlock = false;
+  CHECK_THAT(slurm::render_script(job), !Catch::Contains("ulimit -S -l"));
+}
+
+TEST_CASE("the SIF is built on the submitting host: without apptainer there, one line with the fix", "[slurm]") {
+  testing::TempDir cache;
+  slurm::ClusterSettings cluster;
+  cluster.runtime = slurm::Runtime::apptainer;
+  cluster.sif_cache = cache.path.string();
+  // A PATH without apptainer (nor anything else), for this test only.
+  struct EmptyPath {
+    std::string saved = std::getenv("PATH");
+    explicit EmptyPath(const std::string& directory) { setenv("PATH", directory.c_str(), 1); }
+    ~EmptyPath() { setenv("PATH", saved.c_str(), 1); }
+  } empty_path(cache.path.string());
+  std::ostringstream progress;
+  testing::FakeDocker fake; // answers nothing: no docker command may run
+  docker::Docker docker("docker", fake.runner());
+  require_error_containing(
+      [&] { slurm::build_sif(docker, cluster, registry_image(), progress); }, ExitCode::host_incapable,
+      "apptainer is not on PATH: this host builds the job's image " + cache.path.string() + "/" + std::string(64, 'a') +
+          ".sif from `docker save` before sbatch; install Apptainer here "
+          "(https://apptainer.org/docs/admin/main/installation.html) or submit from a host that has it");
+  // A SIF of the digest is built once: there, nothing runs.
+  cache.write(std::string(64, 'a') + ".sif", "sif");
+  CHECK_NOTHROW(slurm::build_sif(docker, cluster, registry_image(), progress));
+  CHECK(progress.str().empty());
+  CHECK(fake.calls().empty());
 }

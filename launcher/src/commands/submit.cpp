@@ -14,12 +14,14 @@
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "docker/docker.hpp"
+#include "export/export.hpp"
 #include "pin/pin.hpp"
 #include "render/render.hpp"
 #include "slurm/client.hpp"
 #include "slurm/job.hpp"
 #include "slurm/output.hpp"
 #include "slurm/script.hpp"
+#include "slurm/sif.hpp"
 
 namespace launcher::commands {
 
@@ -139,6 +141,7 @@ void add_submit_command(CLI::App& app, Context& context) {
     std::string nodes, gpus_per_node, procs_per_node;
     bool dry_run = false;
     bool json = false;
+    bool lossy = false;
   };
   auto options = std::make_shared<Options>();
   CLI::App* command = app.add_subcommand("submit", "run a profile's image as a multi-node torchrun job on Slurm");
@@ -147,6 +150,8 @@ void add_submit_command(CLI::App& app, Context& context) {
   // offered: GPUs come from --gpus-per-node, and a batch job publishes no ports.
   for (const char* refused : {"--gpus", "--port"})
     command->get_option(refused)->group("");
+  command->get_option("--user")->description(
+      "who the job's containers run as: host (you), root, or UID:GID[:NAME] (pyxis and apptainer: you or root)");
   command->get_option("--name")->description(
       "the job's name in Slurm is launcher-NAME (default: the project's env name)");
   command->add_option("--nodes", options->nodes, "nodes to run on (torchrun once on each)")->required();
@@ -161,6 +166,8 @@ void add_submit_command(CLI::App& app, Context& context) {
   command->add_flag("--dry-run", options->dry_run,
                     "print the sbatch script and submit nothing (with --json: the job, its script and plan as JSON)");
   command->add_flag("--json", options->json, "print the job as JSON");
+  command->add_flag("--lossy", options->lossy,
+                    "leave out, and list, what the profile's Slurm runtime cannot express instead of refusing");
   command->add_option("CMD", options->job.command,
                       "after --: what torchrun runs on each node, like train.py --epochs 3");
   command->callback([options, command, &context] {
@@ -196,6 +203,11 @@ void add_submit_command(CLI::App& app, Context& context) {
                    {},
                    {resolution.profile.origin_of("/shm_size").source == "default",
                     resolution.profile.origin_of("/ulimits/memlock").source == "default"}};
+    job.submitter_uid = getuid();
+    std::vector<std::string> dropped = slurm::unexpressed_fields(job);
+    exporting::refuse_unless_lossy("Slurm runtime " + slurm::runtime_name(job.cluster.runtime), dropped, options->lossy,
+                                   "submits");
+    *context.err << exporting::lossy_warnings(dropped, "the job");
     job.time = time_limit(job_request, job.cluster, resolution.profile, options->dry_run);
     job.env_file = slurm::env_file_template(std::filesystem::current_path().string(), job.plan);
     if (options->dry_run) {
@@ -204,6 +216,8 @@ void add_submit_command(CLI::App& app, Context& context) {
       return;
     }
     check_partition_gpus(job_request);
+    if (job.cluster.runtime == slurm::Runtime::apptainer)
+      slurm::build_sif(context.docker_cli(), job.cluster, job.image, *context.err);
     if (default_output) make_output_directory(slurm::job_output_directory(host.state_home.string()));
     std::optional<JobEnvFile> env_file;
     if (!job.plan.environment.empty()) {

@@ -454,11 +454,13 @@ public:
     }
   }
 
-  // How `launcher submit` runs the image on a Slurm cluster: the nodes' runtime ("docker" or
-  // "pyxis"), whether docker nodes pull, the job's default time limit and torchrun's restarts.
+  // How `launcher submit` runs the image on a Slurm cluster: the nodes' runtime ("docker",
+  // "pyxis" or "apptainer"), whether docker nodes pull, the job's default time limit, torchrun's
+  // restarts, and where apptainer's SIFs are built (a directory every node shares).
   void slurm(json& value, const std::string& pointer) const {
-    object_keys(value, pointer, {"runtime", "pull", "time", "max_restarts"});
-    if (value.contains("runtime")) one_of(value["runtime"], pointer + "/runtime", {"docker", "pyxis"});
+    object_keys(value, pointer, {"runtime", "pull", "time", "max_restarts", "sif_cache"});
+    if (value.contains("runtime")) one_of(value["runtime"], pointer + "/runtime", {"docker", "pyxis", "apptainer"});
+    if (value.contains("sif_cache")) host_path(value["sif_cache"], pointer + "/sif_cache");
     if (value.contains("pull")) boolean(value["pull"], pointer + "/pull");
     if (value.contains("time") &&
         (!value["time"].is_string() || !is_slurm_time_limit(value["time"].get<std::string>())))

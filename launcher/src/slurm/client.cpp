@@ -11,16 +11,12 @@
 
 namespace launcher::slurm {
 
-namespace {
-
 bool on_path(const std::string& program) {
   const char* path = std::getenv("PATH");
   for (const auto& directory : split(path ? path : "", ':'))
     if (!directory.empty() && access((std::filesystem::path(directory) / program).c_str(), X_OK) == 0) return true;
   return false;
 }
-
-} // namespace
 
 process::ProcessResult run_slurm(const std::vector<std::string>& argv, const std::string& what,
                                  const process::ProcessOptions& options) {

@@ -8,6 +8,7 @@
 #include "profile/catalog.hpp"
 #include "profile/slurm_time.hpp"
 #include "slurm/output.hpp"
+#include "slurm/script.hpp"
 
 namespace launcher::slurm {
 
@@ -16,10 +17,16 @@ using nlohmann::json;
 ClusterSettings cluster_settings(const profile::Sourced& profile) {
   ClusterSettings settings;
   const json slurm = profile.fields.value("slurm", json::object());
-  if (slurm.value("runtime", "docker") == "pyxis") settings.runtime = Runtime::pyxis;
+  settings.runtime = runtime_named(slurm.value("runtime", "docker"));
+  settings.sif_cache = slurm.value("sif_cache", "");
   settings.pull = slurm.value("pull", false);
   settings.time = slurm.value("time", "");
   settings.max_restarts = slurm.value("max_restarts", 0);
+  if (settings.runtime == Runtime::apptainer && settings.sif_cache.empty())
+    throw Error(ExitCode::usage, profile.origin_of("/slurm/runtime").describe() +
+                                     ": the apptainer runtime needs \"sif_cache\", a directory every node shares where "
+                                     "the image is built as a SIF, like \"slurm\": {\"runtime\": \"apptainer\", "
+                                     "\"sif_cache\": \"/shared/sif\"}");
   return settings;
 }
 
@@ -133,13 +140,19 @@ json dry_run_json(const Job& job, const std::string& script) {
           {"nodes", job.request.nodes},
           {"gpus_per_node", job.request.gpus_per_node},
           {"processes_per_node", processes_per_node(job.request)},
-          {"runtime", job.cluster.runtime == Runtime::pyxis ? "pyxis" : "docker"},
+          {"runtime", runtime_name(job.cluster.runtime)},
           {"script", script},
           {"plan", plan::to_json(job.plan)}};
 }
 
 std::string PinnedImage::run_reference() const {
   return kind == Kind::repo_digest ? pin::repository_of(name) + "@" + digest : digest;
+}
+
+std::string sif_path(const ClusterSettings& cluster, const PinnedImage& image) {
+  std::string hex = starts_with(image.digest, "sha256:") ? image.digest.substr(7) : image.digest;
+  return (cluster.sif_cache.empty() || cluster.sif_cache.back() != '/' ? cluster.sif_cache + "/" : cluster.sif_cache) +
+         hex + ".sif";
 }
 
 std::string job_name(const plan::Plan& plan) { return "launcher-" + plan.env; }

@@ -10,17 +10,20 @@
 
 namespace launcher::slurm {
 
-// How a cluster's nodes run containers, from the profile's "slurm" object.
-enum class Runtime { docker, pyxis };
+// How a cluster's nodes run containers, from the profile's "slurm" object; each is a row of
+// script.cpp's table of runtimes (runtime_name, runtime_named).
+enum class Runtime { docker, pyxis, apptainer };
 
 struct ClusterSettings {
   Runtime runtime = Runtime::docker;
-  bool pull = false;    // a docker node without the image pulls it by its repo digest
-  std::string time;     // the job's time limit unless --time gives one; empty: the partition's
-  int max_restarts = 0; // torchrun restarts a node's workers this often before its part fails
+  std::string sif_cache; // apptainer: the directory on shared storage of the SIFs built from images
+  bool pull = false;     // a docker node without the image pulls it by its repo digest
+  std::string time;      // the job's time limit unless --time gives one; empty: the partition's
+  int max_restarts = 0;  // torchrun restarts a node's workers this often before its part fails
 };
 
-// The profile's "slurm" settings (validated by the schema), defaults where it has none.
+// The profile's "slurm" settings (validated by the schema), defaults where it has none. The
+// apptainer runtime without a sif_cache is Error(usage) naming where the runtime was set.
 ClusterSettings cluster_settings(const profile::Sourced& profile);
 
 // What `launcher submit` was asked, as typed.
@@ -107,7 +110,13 @@ struct Job {
   std::string env_file;
   TimeLimit time;
   NodeDecided node_decided;
+  // The user who submits: pyxis and apptainer run the containers as this user (or as root in a
+  // user namespace), never as another.
+  unsigned submitter_uid = 0;
 };
+
+// Where an apptainer job's image is: "<sif_cache>/<digest's hex>.sif", one SIF per image digest.
+std::string sif_path(const ClusterSettings& cluster, const PinnedImage& image);
 
 // Where `submit` writes the job's env file: a mkstemps template in `directory` (the job's working
 // directory), "XXXXXX" replaced by the file's unique part.

@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "core/text.hpp"
+#include "export/export.hpp"
 #include "launcher_contract/contract.hpp"
 #include "pin/pin.hpp"
 #include "render/render.hpp"
@@ -21,8 +22,6 @@ std::string join_words(const std::vector<std::string>& words, const std::string&
   return line;
 }
 
-std::string runtime_name(Runtime runtime) { return runtime == Runtime::docker ? "docker" : "pyxis"; }
-
 std::string sbatch_header(const Job& job) {
   const JobRequest& request = job.request;
   std::string text = "#!/bin/bash\n";
@@ -36,9 +35,9 @@ std::string sbatch_header(const Job& job) {
   directive("partition", request.partition);
   directive("time", job.time.value);
   directive("account", request.account);
-  // Pyxis has no memory limit of its own: Slurm's allocation bounds the container (the docker
-  // runtime bounds it with --memory).
-  if (job.cluster.runtime == Runtime::pyxis && job.plan.memory_bytes)
+  // Pyxis and apptainer containers are the job's processes: Slurm's allocation bounds them (the
+  // docker runtime's container is dockerd's, bounded with --memory).
+  if (job.cluster.runtime != Runtime::docker && job.plan.memory_bytes)
     directive("mem", std::to_string(*job.plan.memory_bytes >> 20) + "M");
   directive("output", request.output);
   directive("comment", job_comment(job.image));
@@ -162,6 +161,35 @@ std::string node_end_job_function() {
          "}\n";
 }
 
+// A node's task watches its parent, Slurm's step daemon on the node: a task whose slurmstepd is
+// killed keeps running, unseen by Slurm, and srun waits for it forever. The watcher then runs
+// `removal` (docker: the container is dockerd's, not the task's), ends the job and TERMs the task,
+// whose EXIT trap (leave_node_function) removes what is left. tail's output is not the task's: a
+// tail following into the dead step daemon's pipe dies of SIGPIPE.
+std::string step_daemon_watch(const std::string& removal) {
+  return "  # This task's parent is Slurm's step daemon on this node. If it dies, Slurm no longer sees the task:\n"
+         "  # the task then removes its container and ends the job itself.\n"
+         "  { tail --pid=\"$PPID\" -f /dev/null >/dev/null\n" +
+         removal +
+         "    end_job \"Slurm's step daemon on this node is gone\"\n"
+         "    kill -TERM $$; } &\n"
+         "  watcher=$!\n"
+         "  trap 'leave_node $?' EXIT\n"
+         "  trap 'exit 143' TERM INT\n";
+}
+
+// leave_node, the node task's EXIT trap: the watcher and the container go (`removal`), and a part
+// that failed by itself (not by Slurm's signal, 143) ends the job on every node.
+std::string leave_node_function(const std::string& removal) {
+  return "# When the node's part ends: the container goes, and a part that failed by itself (not by Slurm's\n"
+         "# signal, 143) ends the job on every node.\n"
+         "leave_node() {\n"
+         "  kill \"$watcher\" 2>/dev/null || true\n" +
+         removal +
+         "  if [[ $1 -ne 0 && $1 -ne 143 ]]; then end_job \"torchrun exited $1\"; fi\n"
+         "}\n";
+}
+
 std::string docker_script(const Job& job) {
   const plan::Plan& plan = job.plan;
   std::string text = sbatch_header(job);
@@ -205,20 +233,11 @@ std::string docker_script(const Job& job) {
   }
   if (!plan.create_directories.empty()) text += "  mkdir -p " + render::shell_words(plan.create_directories) + "\n";
   text += node_values_block(job);
+  text += "  for device in \"${infiniband[@]}\"; do node_options+=(--device \"$device\"); done\n";
   if (!plan.environment.empty()) text += env_file_check();
   text += "  local hosts=()\n"
           "  for entry in $LAUNCHER_NODE_ADDRESSES; do hosts+=(--add-host \"$entry\"); done\n";
-  // A task whose slurmstepd is killed keeps running, unseen by Slurm, and srun waits for it forever.
-  // tail's output is not the task's: a tail following into the dead step daemon's pipe dies of SIGPIPE.
-  text += "  # This task's parent is Slurm's step daemon on this node. If it dies, Slurm no longer sees the task:\n"
-          "  # the task then removes its container and ends the job itself.\n"
-          "  { tail --pid=\"$PPID\" -f /dev/null >/dev/null\n"
-          "    docker rm --force \"$container\" >/dev/null 2>&1 || true\n"
-          "    end_job \"Slurm's step daemon on this node is gone\"\n"
-          "    kill -TERM $$; } &\n"
-          "  watcher=$!\n";
-  text += "  trap 'leave_node $?' EXIT\n";
-  text += "  trap 'exit 143' TERM INT\n";
+  text += step_daemon_watch("    docker rm --force \"$container\" >/dev/null 2>&1 || true\n");
   text += "  docker run --rm --name \"$container\" --label \"" + std::string(label_cluster) +
           "=$SLURM_CLUSTER_NAME\" --label \"" + label_job + "=$SLURM_JOB_ID\" \\\n    --label \"" + label_node +
           "=$node\"     --network host --hostname \"$node\" \"${hosts[@]}\" \"${node_options[@]}\"" + gpus;
@@ -233,18 +252,36 @@ std::string docker_script(const Job& job) {
   // Waiting in the shell, not in docker run, lets the TERM trap act at once.
   text += "  wait $!\n";
   text += "}\n";
-  text += "# When the node's part ends: the container goes, and a part that failed by itself (not by Slurm's\n"
-          "# signal, 143) ends the job on every node.\n"
-          "leave_node() {\n"
-          "  kill \"$watcher\" 2>/dev/null || true\n"
-          "  docker rm --force \"$container\" >/dev/null 2>&1 || true\n"
-          "  if [[ $1 -ne 0 && $1 -ne 143 ]]; then end_job \"torchrun exited $1\"; fi\n"
-          "}\n";
+  text += leave_node_function("  docker rm --force \"$container\" >/dev/null 2>&1 || true\n");
   text += node_end_job_function();
   text += "export -f run_on_node leave_node end_job\n\n";
   // Step 0 checked the image; this is step 1.
   text += watched_step(srun_line(job) + " bash -c 'set -euo pipefail; run_on_node'", 1);
   return text;
+}
+
+// A mount as pyxis's --container-mounts and apptainer's --bind take it, "SOURCE:TARGET[:ro]" in a
+// list split at ','; `option` names the option in the message for a path that cannot be said so.
+std::string bind_spec(const plan::Mount& mount, const std::string& option) {
+  for (const auto& path : {mount.source, mount.target})
+    if (path.find_first_of(",:") != std::string::npos)
+      throw Error(ExitCode::usage,
+                  "mount " + quote_for_message(path) + ": " + option + " cannot express a path with ',' or ':'");
+  return mount.source + ":" + mount.target + (mount.read_only ? ":ro" : "");
+}
+
+// The words that start torchrun in the container of pyxis or apptainer, the command's words
+// following as "$@": the soft memlock limit is raised to the hard one first, unless the profile
+// set it (NCCL over InfiniBand pins its buffers; the limits are the node's, as Slurm hands them on).
+std::string container_torchrun(const Job& job) {
+  std::string raise = job.node_decided.memlock ? "ulimit -S -l \"$(ulimit -H -l)\"; " : "";
+  return "bash -c " + shell_quote(raise + "exec " + torchrun_words(job) + " \"$@\"") + " torchrun";
+}
+
+// The batch script's lines that read the profile's env from the job's env file into the shell,
+// each as `prefix` + its name, since no command line may hold a value.
+std::string environment_from_file(const std::string& prefix) {
+  return "while IFS= read -r line; do export \"" + prefix + "${line%%=*}=${line#*=}\"; done <\"$LAUNCHER_ENV_FILE\"\n";
 }
 
 // pyxis's image syntax: "[REGISTRY#]IMAGE", the registry split off by '#' instead of '/'.
@@ -274,18 +311,14 @@ std::string pyxis_script(const Job& job) {
     if (!plan.environment.count(name)) text += "export " + name + "=" + shell_quote(value) + "\n";
     names.push_back(name);
   }
-  if (!plan.environment.empty())
-    text += "while IFS= read -r line; do export \"${line%%=*}=${line#*=}\"; done <\"$LAUNCHER_ENV_FILE\"\n";
+  if (!plan.environment.empty()) text += environment_from_file("");
   names.push_back("LAUNCHER_RENDEZVOUS");
-  text += "\n";
+  text += "# InfiniBand: enroot shares the node's /dev, or, where the site restricts it, its hook mounts the\n"
+          "# node's devices and verbs libraries for this variable (the hook reads it from srun's environment).\n"
+          "export MELLANOX_VISIBLE_DEVICES=all\n\n";
   std::vector<std::string> mounts;
-  for (const auto& mount : plan.mounts) {
-    for (const auto& path : {mount.source, mount.target})
-      if (path.find_first_of(",:") != std::string::npos)
-        throw Error(ExitCode::usage, "mount " + quote_for_message(path) +
-                                         ": pyxis's --container-mounts cannot express a path with ',' or ':'");
-    mounts.push_back(mount.source + ":" + mount.target + (mount.read_only ? ":ro" : ""));
-  }
+  for (const auto& mount : plan.mounts)
+    mounts.push_back(bind_spec(mount, "pyxis's --container-mounts"));
   // The batch node makes the volumes' missing directories: every node sees them on shared storage.
   if (!plan.create_directories.empty()) text += "mkdir -p " + render::shell_words(plan.create_directories) + "\n";
   text += srun_line(job) + " \\\n";
@@ -297,16 +330,148 @@ std::string pyxis_script(const Job& job) {
   if (!plan.workdir.empty()) text += "  " + shell_quote("--container-workdir=" + plan.workdir) + " \\\n";
   text += "  --no-container-mount-home \\\n";
   text += "  " + shell_quote("--container-env=" + join_words(names, ",")) + " \\\n";
-  text += "  bash -c " + shell_quote("exec " + torchrun_words(job) + " \"$@\"") + " torchrun \\\n";
+  text += "  " + container_torchrun(job) + " \\\n";
   text += "  " + render::shell_words(plan.command) + "\n";
   return text;
 }
 
+// apptainer: the SIF built from the image (build_sif, on the submitting host) on storage every node
+// shares; --containall gives the container its own /dev, /tmp, PID and IPC namespaces and only the
+// environment handed over (APPTAINERENV_*). Its processes are the task's, within the job's cgroup.
+std::string apptainer_script(const Job& job) {
+  const plan::Plan& plan = job.plan;
+  std::string text = sbatch_header(job);
+  text += "# The image as a SIF, built from its digest by `launcher submit` on storage every node shares.\n";
+  text += "export sif=" + shell_quote(sif_path(job.cluster, job.image)) + "\n";
+  // First: from here on, whatever ends the script (a failed step, a signal) removes the env file.
+  text += env_file_block(job);
+  text += rendezvous_block();
+  text += "# The containers' environment (--cleanenv passes none of the node's): APPTAINERENV_NAME is NAME inside;\n"
+          "# the defaults set here, the profile's env read from the job's env file by the shell itself.\n";
+  for (const auto& [name, value] : job_environment(plan))
+    if (!plan.environment.count(name)) text += "export APPTAINERENV_" + name + "=" + shell_quote(value) + "\n";
+  if (!plan.environment.empty()) text += environment_from_file("APPTAINERENV_");
+  text += "\n";
+  std::vector<std::string> options{"--containall", "--cleanenv"};
+  // --nv binds the node's NVIDIA driver and devices; Slurm's cgroup leaves the allocated GPUs.
+  if (job.request.gpus_per_node > 0) options.push_back("--nv");
+  // Root inside is the submitting user in a user namespace; an image's root filesystem is read-only
+  // unless a writable overlay is asked for (as a docker container's is writable unless read_only).
+  if (plan.user.uid == 0) options.push_back("--fakeroot");
+  if (!plan.read_only_root) options.push_back("--writable-tmpfs");
+  for (const auto& mount : plan.mounts)
+    options.insert(options.end(), {"--bind", bind_spec(mount, "apptainer's --bind")});
+  if (!plan.workdir.empty()) options.insert(options.end(), {"--pwd", plan.workdir});
+  // The batch node makes the volumes' missing directories: every node sees them on shared storage.
+  if (!plan.create_directories.empty()) text += "mkdir -p " + render::shell_words(plan.create_directories) + "\n";
+  text += "# One Slurm task per node: run the container until it ends or Slurm signals the task.\n";
+  text += "run_on_node() {\n";
+  text += "  local node=$SLURMD_NODENAME\n";
+  text +=
+      "  if [[ ! -r $sif ]]; then\n"
+      "    echo \"launcher: node $node: cannot read $sif, the job's image; the profile's slurm.sif_cache must be \" "
+      "\\\n"
+      "      \"on storage every node shares\" >&2\n"
+      "    return 1\n"
+      "  fi\n";
+  text += "  # What torchrun's words name inside, which --cleanenv would leave outside.\n"
+          "  export APPTAINERENV_SLURM_NODEID=$SLURM_NODEID APPTAINERENV_SLURM_JOB_ID=$SLURM_JOB_ID\n"
+          "  export APPTAINERENV_LAUNCHER_RENDEZVOUS=$LAUNCHER_RENDEZVOUS\n";
+  if (job.request.gpus_per_node > 0)
+    text +=
+        "  # Slurm's choice of this node's GPUs, which --cleanenv would leave outside.\n"
+        "  if [[ -n ${CUDA_VISIBLE_DEVICES:-} ]]; then export APPTAINERENV_CUDA_VISIBLE_DEVICES=$CUDA_VISIBLE_DEVICES; "
+        "fi\n";
+  text += infiniband_block(infiniband_directory);
+  text += "  # --containall's /dev is a minimal one: the InfiniBand devices are bound into it.\n"
+          "  local devices=()\n"
+          "  for device in \"${infiniband[@]}\"; do devices+=(--bind \"$device\"); done\n";
+  text += step_daemon_watch("");
+  text += "  apptainer exec " + render::shell_words(options) + " \"${devices[@]}\" \\\n    \"$sif\" " +
+          container_torchrun(job) + " \\\n    " + render::shell_words(plan.command) + " &\n";
+  text += "  container=$!\n";
+  // Waiting in the shell lets the TERM trap act at once.
+  text += "  wait $!\n";
+  text += "}\n";
+  text += leave_node_function("  if [[ -n ${container:-} ]]; then kill -TERM \"$container\" 2>/dev/null || true; fi\n");
+  text += node_end_job_function();
+  text += "export -f run_on_node leave_node end_job\n\n";
+  text += watched_step(srun_line(job) + " bash -c 'set -euo pipefail; run_on_node'", 0);
+  return text;
+}
+
+// The plan fields every runtime expresses, since the job decides them itself: its name, profile and
+// image (pinned), torchrun's command, the GPUs of Slurm's allocation, each node's network, Slurm's
+// own restarts; published ports are refused before (batch_layer).
+const std::vector<std::string> job_fields{"/env",  "/profile", "/image",   "/service", "/command",
+                                          "/gpus", "/ports",   "/restart", "/network"};
+
+// What pyxis and apptainer map: the mounts (binds), volumes to create (mkdir -p on shared storage),
+// the env by name, the workdir, the memory limit (#SBATCH --mem), the read-only root, and the user
+// as the submitter or root in a user namespace (unexpressed_fields checks which).
+const std::vector<std::string> user_namespace_fields{"/mounts",   "/create_directories", "/environment",
+                                                     "/workdir",  "/resources/memory",   "/read_only_root",
+                                                     "/user/uid", "/user/gid",           "/user/name"};
+
+struct RuntimeRow {
+  Runtime runtime;
+  const char* name;
+  std::string (*write_script)(const Job&);
+  std::vector<std::string> fields; // the plan fields it maps, beyond job_fields
+  bool runs_as_submitter;          // containers run as the submitter (or root in a user namespace)
+};
+
+const std::vector<RuntimeRow>& runtime_table() {
+  static const std::vector<RuntimeRow> table{
+      // docker run, as `up` renders it: every field.
+      {Runtime::docker, "docker", docker_script, exporting::rendered_fields(), false},
+      {Runtime::pyxis, "pyxis", pyxis_script, user_namespace_fields, true},
+      {Runtime::apptainer, "apptainer", apptainer_script, user_namespace_fields, true},
+  };
+  return table;
+}
+
+const RuntimeRow& row_of(Runtime runtime) {
+  for (const auto& row : runtime_table())
+    if (row.runtime == runtime) return row;
+  throw Error(ExitCode::failed, "internal error: a Slurm runtime without a row in the table");
+}
+
 } // namespace
 
-std::string render_script(const Job& job) {
-  return job.cluster.runtime == Runtime::docker ? docker_script(job) : pyxis_script(job);
+std::string runtime_name(Runtime runtime) { return row_of(runtime).name; }
+
+Runtime runtime_named(const std::string& name) {
+  std::string names;
+  for (const auto& row : runtime_table()) {
+    if (name == row.name) return row.runtime;
+    names += (names.empty() ? "" : ", ") + std::string(row.name);
+  }
+  throw Error(ExitCode::usage, "Slurm runtime " + quote_for_message(name) + ": expected one of " + names);
 }
+
+std::vector<std::string> unexpressed_fields(const Job& job) {
+  const RuntimeRow& row = row_of(job.cluster.runtime);
+  nlohmann::json plan = plan::to_json(job.plan);
+  nlohmann::json& labels = plan["labels"];
+  for (auto label = labels.begin(); label != labels.end();)
+    label = starts_with(label.key(), contract::label::prefix) ? labels.erase(label) : std::next(label);
+  if (job.plan.cpu_shares == plan::Plan{}.cpu_shares) plan["resources"].erase("cpu_shares");
+  if (job.node_decided.shm_size) plan.erase("shm_size");
+  if (job.node_decided.memlock) plan["ulimits"].erase("memlock");
+  std::vector<std::string> expressed = job_fields;
+  expressed.insert(expressed.end(), row.fields.begin(), row.fields.end());
+  // Named member by member: a label, a limit, a kind of access, as the profile sets each.
+  static const std::vector<std::string> by_member{
+      "/access", "/access/ssh_forwarding", "/labels", "/resources", "/ulimits", "/user"};
+  std::vector<std::string> dropped = exporting::unexpressed_fields(plan, expressed, by_member);
+  if (row.runs_as_submitter && job.plan.user.uid != 0 && job.plan.user.uid != job.submitter_uid)
+    dropped.push_back("/user/uid");
+  std::sort(dropped.begin(), dropped.end());
+  return dropped;
+}
+
+std::string render_script(const Job& job) { return row_of(job.cluster.runtime).write_script(job); }
 
 // The tasks are TERMed through Slurm (scancel of the step), which every live node's step daemon
 // delivers, and srun is killed with SIGKILL: a TERM makes srun send SIGKILL to every task, and a
@@ -338,7 +503,8 @@ std::string watched_step(const std::string& srun_command, int step) {
 }
 
 std::string node_values_block(const Job& job) {
-  std::string text =
+  std::string text = infiniband_block(infiniband_directory);
+  text +=
       "  # This node's values, not the submitting host's: the container gets the job's CPUs and memory here.\n"
       "  local node_options=(--cpuset-cpus \"$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status)\")\n"
       "  local memory_mb=${SLURM_MEM_PER_NODE:-}\n"
@@ -352,13 +518,25 @@ std::string node_values_block(const Job& job) {
             "  node_options+=(--shm-size \"$((${memory_mb:-$node_memory_mb} / 2))m\")\n";
   if (job.node_decided.memlock)
     text +=
-        "  # As much locked memory as this node's dockerd may grant (its hard limit), unlimited where it may.\n"
+        "  # As much locked memory as this node's dockerd may grant (its hard limit), unlimited where it may\n"
+        "  # and on an InfiniBand node (NCCL pins its buffers for the adapter).\n"
         "  local memlock\n"
         "  memlock=$(sed -n 's/^Max locked memory *[^ ]* *\\([^ ]*\\) .*/\\1/p' \"/proc/$(pidof -s dockerd)/limits\" "
         "2>/dev/null) || true\n"
-        "  [[ $memlock =~ ^[0-9]+$ ]] || memlock=-1\n"
+        "  [[ $memlock =~ ^[0-9]+$ && ${#infiniband[@]} -eq 0 ]] || memlock=-1\n"
         "  node_options+=(--ulimit \"memlock=$memlock:$memlock\")\n";
   return text;
+}
+
+std::string infiniband_block(const std::string& directory) {
+  const std::string quoted = shell_quote(directory);
+  return "  # This node's InfiniBand devices, if it has any: NCCL uses them only when the container has them.\n"
+         "  local infiniband=() device\n"
+         "  for device in " +
+         quoted + "/uverbs* " + quoted +
+         "/rdma_cm; do\n"
+         "    if [[ -e $device ]]; then infiniband+=(\"$device\"); fi\n"
+         "  done\n";
 }
 
 // The port is drawn here, in the batch step, from the kernel's random source, not derived from

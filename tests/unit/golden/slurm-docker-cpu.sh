@@ -64,17 +64,24 @@ srun --nodes=2 --ntasks-per-node=1 --kill-on-bad-exit=1 bash -c 'set -euo pipefa
 run_on_node() {
   node=$SLURMD_NODENAME
   container=launcher-slurm-$SLURM_CLUSTER_NAME-$SLURM_JOB_ID-$node
+  # This node's InfiniBand devices, if it has any: NCCL uses them only when the container has them.
+  local infiniband=() device
+  for device in /dev/infiniband/uverbs* /dev/infiniband/rdma_cm; do
+    if [[ -e $device ]]; then infiniband+=("$device"); fi
+  done
   # This node's values, not the submitting host's: the container gets the job's CPUs and memory here.
   local node_options=(--cpuset-cpus "$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status)")
   local memory_mb=${SLURM_MEM_PER_NODE:-}
   if [[ -z $memory_mb && -n ${SLURM_MEM_PER_CPU:-} ]]; then memory_mb=$((SLURM_MEM_PER_CPU * SLURM_CPUS_ON_NODE)); fi
   local node_memory_mb=$(($(sed -n 's/^MemTotal:[[:space:]]*\([0-9]*\) kB$/\1/p' /proc/meminfo) / 1024))
   node_options+=(--shm-size "$((${memory_mb:-$node_memory_mb} / 2))m")
-  # As much locked memory as this node's dockerd may grant (its hard limit), unlimited where it may.
+  # As much locked memory as this node's dockerd may grant (its hard limit), unlimited where it may
+  # and on an InfiniBand node (NCCL pins its buffers for the adapter).
   local memlock
   memlock=$(sed -n 's/^Max locked memory *[^ ]* *\([^ ]*\) .*/\1/p' "/proc/$(pidof -s dockerd)/limits" 2>/dev/null) || true
-  [[ $memlock =~ ^[0-9]+$ ]] || memlock=-1
+  [[ $memlock =~ ^[0-9]+$ && ${#infiniband[@]} -eq 0 ]] || memlock=-1
   node_options+=(--ulimit "memlock=$memlock:$memlock")
+  for device in "${infiniband[@]}"; do node_options+=(--device "$device"); done
   if [[ ! -r $LAUNCHER_ENV_FILE ]]; then
     echo "launcher: node $node: cannot read $LAUNCHER_ENV_FILE, the job's env file; the job's working " \
       "directory must be on a filesystem every node shares" >&2

@@ -42,6 +42,9 @@ export NCCL_ASYNC_ERROR_HANDLING=1
 export OMP_NUM_THREADS=1
 export TORCH_NCCL_ASYNC_ERROR_HANDLING=1
 while IFS= read -r line; do export "${line%%=*}=${line#*=}"; done <"$LAUNCHER_ENV_FILE"
+# InfiniBand: enroot shares the node's /dev, or, where the site restricts it, its hook mounts the
+# node's devices and verbs libraries for this variable (the hook reads it from srun's environment).
+export MELLANOX_VISIBLE_DEVICES=all
 
 srun --nodes=2 --ntasks-per-node=1 --kill-on-bad-exit=1 \
   '--container-image=registry.example.com:5000#team/pytorch@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' \
@@ -49,5 +52,5 @@ srun --nodes=2 --ntasks-per-node=1 --kill-on-bad-exit=1 \
   --container-workdir=/workspace \
   --no-container-mount-home \
   --container-env=NCCL_ASYNC_ERROR_HANDLING,NCCL_DEBUG,OMP_NUM_THREADS,TORCH_NCCL_ASYNC_ERROR_HANDLING,LAUNCHER_RENDEZVOUS \
-  bash -c 'exec python3 -m torch.distributed.run --nnodes=2 --nproc_per_node=2 --max_restarts=0 --node_rank="$SLURM_NODEID" --rdzv_backend=c10d --rdzv_endpoint="$LAUNCHER_RENDEZVOUS" --rdzv_id="$SLURM_JOB_ID" --rdzv_conf=is_host="$((SLURM_NODEID == 0))" "$@"' torchrun \
+  bash -c 'ulimit -S -l "$(ulimit -H -l)"; exec python3 -m torch.distributed.run --nnodes=2 --nproc_per_node=2 --max_restarts=0 --node_rank="$SLURM_NODEID" --rdzv_backend=c10d --rdzv_endpoint="$LAUNCHER_RENDEZVOUS" --rdzv_id="$SLURM_JOB_ID" --rdzv_conf=is_host="$((SLURM_NODEID == 0))" "$@"' torchrun \
   train.py --note 'it'\''s a #test; $HOME'
