@@ -726,6 +726,16 @@ TEST_CASE("--lossy submits without what the runtime cannot express and lists it"
         "launcher: warning: left out of the job: the plan's \"ulimits/stack\" (--lossy)\n");
 }
 
+TEST_CASE("the launcher's own defaults a runtime cannot carry are said, one line each, not refused",
+          "[slurm][runtimes]") {
+  CHECK(slurm::unenforced_defaults_notice({}, slurm::Runtime::pyxis).empty());
+  CHECK(slurm::unenforced_defaults_notice({"/resources/pids_limit", "/ulimits/stack"}, slurm::Runtime::apptainer) ==
+        "launcher: note: Slurm runtime apptainer does not enforce the launcher's default \"resources/pids_limit\" (a "
+        "profile that sets it is refused unless --lossy)\n"
+        "launcher: note: Slurm runtime apptainer does not enforce the launcher's default \"ulimits/stack\" (a profile "
+        "that sets it is refused unless --lossy)\n");
+}
+
 TEST_CASE("InfiniBand: a node's verbs devices and RDMA CM, looked for on the node, go to the container",
           "[slurm][infiniband]") {
   testing::TempDir devices;

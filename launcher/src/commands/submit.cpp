@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -205,6 +206,11 @@ void add_submit_command(CLI::App& app, Context& context) {
                     resolution.profile.origin_of("/ulimits/memlock").source == "default"}};
     job.submitter_uid = getuid();
     std::vector<std::string> dropped = slurm::unexpressed_fields(job);
+    auto asked = std::stable_partition(dropped.begin(), dropped.end(), [&](const std::string& field) {
+      return resolution.profile.origin_of(field).source != "default";
+    });
+    *context.err << slurm::unenforced_defaults_notice({asked, dropped.end()}, job.cluster.runtime);
+    dropped.erase(asked, dropped.end());
     exporting::refuse_unless_lossy("Slurm runtime " + slurm::runtime_name(job.cluster.runtime), dropped, options->lossy,
                                    "submits");
     *context.err << exporting::lossy_warnings(dropped, "the job");

@@ -471,6 +471,14 @@ std::vector<std::string> unexpressed_fields(const Job& job) {
   return dropped;
 }
 
+std::string unenforced_defaults_notice(const std::vector<std::string>& fields, Runtime runtime) {
+  std::string notice;
+  for (const auto& field : fields)
+    notice += "launcher: note: Slurm runtime " + runtime_name(runtime) + " does not enforce the launcher's default \"" +
+              field.substr(1) + "\" (a profile that sets it is refused unless --lossy)\n";
+  return notice;
+}
+
 std::string render_script(const Job& job) { return row_of(job.cluster.runtime).write_script(job); }
 
 // The tasks are TERMed through Slurm (scancel of the step), which every live node's step daemon

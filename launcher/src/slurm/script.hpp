@@ -24,6 +24,12 @@ Runtime runtime_named(const std::string& name);
 // the submitter in a user namespace). `launcher submit` refuses the job unless --lossy.
 std::vector<std::string> unexpressed_fields(const Job& job);
 
+// What `submit` says of fields unexpressed_fields found that the launcher's own defaults set
+// (the pids limit, the stack size), a line each: hardening the runtime does not carry is said on
+// every submit but not refused, since a profile cannot unset it; a profile or flag that asks for
+// the field is refused unless --lossy.
+std::string unenforced_defaults_notice(const std::vector<std::string>& fields, Runtime runtime);
+
 // The sbatch script of a job, pure, written by its runtime's row of the table (no runtime falls
 // through to another): #SBATCH lines, the rendezvous, then one Slurm task per node that runs
 // torchrun in the profile's image. Everything taken from the plan is shell-quoted.
