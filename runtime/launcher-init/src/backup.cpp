@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <climits>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -683,6 +684,33 @@ int run_once(const Settings& settings, const BackupSettings& backup, bool json) 
   return 0;
 }
 
+// The periodic backups: one every `every`, a failure logged (and in the status file) and tried
+// again next time, never ending the env's services. SIGTERM ends the backup running (its multipart
+// uploads aborted) and the loop.
+int loop(const Settings& settings, const BackupSettings& backup) {
+  take_stop_signals();
+  while (!interrupted) {
+    auto next = std::chrono::steady_clock::now() + backup.every;
+    while (!interrupted && std::chrono::steady_clock::now() < next) {
+      auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(next - std::chrono::steady_clock::now());
+      struct timespec pause {
+        static_cast<time_t>(left.count() / 1000000000), static_cast<long>(left.count() % 1000000000)
+      };
+      ::nanosleep(&pause, nullptr); // a signal cuts it short
+    }
+    if (interrupted) break;
+    try {
+      auto result = back_up(settings, backup);
+      std::cout << "backed up version " << result.version << ": " << result.files << " files, " << result.bytes
+                << " bytes (" << result.uploaded_bytes << " uploaded) in " << decimal(result.seconds) << " s"
+                << std::endl;
+    } catch (const Error& error) {
+      std::cout << "backup failed: " << error.what() << std::endl;
+    }
+  }
+  return 0;
+}
+
 int list(const Settings& settings, const BackupSettings& backup, bool json) {
   Store store(settings, backup);
   auto repository = read_repository(store);
@@ -726,6 +754,21 @@ int status(const Settings& settings) {
 }
 
 } // namespace
+
+std::optional<ServiceSpec> backup_service(const Environment& environment) {
+  if (!parse_backup_settings(environment)) return std::nullopt;
+  char self[PATH_MAX];
+  auto length = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (length < 0) throw system_failure("find", "/proc/self/exe");
+  ServiceSpec spec;
+  spec.name = "backup";
+  spec.argv = {std::string(self, static_cast<std::size_t>(length)), "backup", "loop"};
+  // launcher-init's own environment: the loop reads the same LAUNCHER_* settings. rclone gets an
+  // environment built from nothing (rclone_environment).
+  for (const auto& [name, value] : environment)
+    spec.environment.push_back(name + "=" + value);
+  return spec; // as root: the credentials are root-only
+}
 
 std::optional<BackupSettings> parse_backup_settings(const Environment& environment) {
   auto to = lookup(environment, contract::env::backup_to);
@@ -795,6 +838,7 @@ int run_backup_command(const Settings& settings, const Environment& environment,
     return 0;
   }
   if (command == "check") return check(settings, backup, json);
+  if (command == "loop") return loop(settings, backup);
   throw usage("unknown command '" + std::string(command) + "': expected run, list, restore, status or check");
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "settings.hpp"
+#include "supervisor.hpp"
 
 namespace launcher_init {
 
@@ -24,6 +25,10 @@ struct BackupSettings {
 
 // nullopt when LAUNCHER_BACKUP_TO is unset; Error naming the variable when a value is wrong.
 std::optional<BackupSettings> parse_backup_settings(const Environment& environment);
+
+// The supervised service that backs up every LAUNCHER_BACKUP_EVERY seconds (`launcher-init backup
+// loop`, as root); nullopt when LAUNCHER_BACKUP_TO is unset.
+std::optional<ServiceSpec> backup_service(const Environment& environment);
 
 // `launcher-init backup run|list|restore|status|check ...`; `arguments` start after "backup".
 int run_backup_command(const Settings& settings, const Environment& environment,

@@ -26,7 +26,9 @@ int run(int argc, const char* const* argv, const char* const* envp) {
     if (invocation.mode == Invocation::Mode::health) return check_health(settings);
     check_invocation(settings, invocation);
     take_over_signals(); // a SIGTERM during setup waits for the supervisor, which then stops at once
+    auto backups = backup_service(environment); // its settings are checked before anything starts
     auto prepared = set_up(settings, invocation, environment);
+    if (backups) prepared.services.push_back(std::move(*backups));
     auto watch = make_env_watch(settings, prepared.watch_places);
     return supervise(prepared.services, {settings.stop_timeout, {}, watch.get()});
   } catch (const Error& error) {

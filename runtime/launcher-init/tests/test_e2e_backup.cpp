@@ -274,3 +274,37 @@ TEST_CASE("backup: the server stopping mid-backup is retried, then one clear lin
   INFO(backup.output());
   CHECK(backup.output() == "launcher-init: cannot reach " + server.endpoint() + ": connection refused\n");
 }
+
+TEST_CASE("backup: the supervised loop backs up beside the services, a failure stops none, SIGTERM ends it") {
+  if (!prerequisites_met({"rclone", "curl", "sha256sum", "python3", "sleep", "cp"})) return;
+  MotoServer server;
+  REQUIRE(server.request("PUT", "/backups").exit_status == 0);
+  Sandbox sandbox("command");
+  write_secret(sandbox.secrets_dir / launcher::contract::secret_file::backup_credentials,
+               R"({"aws_access_key_id":"AKIAE2ETEST","aws_secret_access_key":")" + secret_key() + "\"}",
+               sandbox.user.uid);
+  auto work = "/home/" + sandbox.user.name + "/work";
+  fs::create_directories(sandbox.outside(work));
+  std::ofstream(sandbox.outside(work + "/step.txt")) << "step 1";
+  sandbox.settings["LAUNCHER_BACKUP_TO"] = "s3://backups/team/env1";
+  sandbox.settings["LAUNCHER_BACKUP_PATHS"] = "[\"" + work + "\"]";
+  sandbox.settings["LAUNCHER_BACKUP_EVERY"] = "1";
+  sandbox.settings["LAUNCHER_BACKUP_ENDPOINT"] = server.endpoint();
+  auto launcher = sandbox.start({"sleep", "120"});
+  auto status_file = sandbox.outside(launcher::contract::mount::backup_status);
+  auto status_says = [&](const std::string& part) {
+    return fs::exists(status_file) && read_text(status_file).find(part) != std::string::npos;
+  };
+  REQUIRE(wait_until([&] { return status_says("\"result\":\"ok\""); }, 60s));
+  CHECK(launcher->output().find("[backup] backed up version ") != std::string::npos);
+
+  server.stop();
+  REQUIRE(wait_until([&] { return status_says("\"result\":\"failed\""); }, 60s));
+  INFO(launcher->output());
+  CHECK(launcher->output().find("[backup] backup failed: cannot reach " + server.endpoint()) != std::string::npos);
+  CHECK(child_named(launcher->pid(), "sleep"));
+
+  ::kill(launcher->pid(), SIGTERM);
+  CHECK(launcher->wait_for_exit(15s));
+  CHECK(children_of(launcher->pid()).empty());
+}
