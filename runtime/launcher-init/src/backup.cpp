@@ -96,17 +96,24 @@ std::string read_back(std::FILE* file) {
   return text;
 }
 
-// Runs `argv` (argv[0] a path) with exactly `environment`, stdin from /dev/null, and returns its
-// status and both outputs. Temporary files rather than pipes: nothing to poll, nothing to deadlock.
-Outcome run_program(const std::vector<std::string>& argv, const std::vector<std::string>& environment) {
-  std::FILE* output = std::tmpfile();
-  std::FILE* errors = std::tmpfile();
-  if (output == nullptr || errors == nullptr) throw system_failure("create temporary file for", argv[0]);
+// A program started with exactly `environment`, stdin from /dev/null, its outputs into temporary
+// files (rather than pipes: nothing to poll, nothing to deadlock).
+struct Started {
+  pid_t pid = 0;
+  std::string name;
+  std::FILE* output = nullptr;
+  std::FILE* errors = nullptr;
+};
+
+Started start_program(const std::vector<std::string>& argv, const std::vector<std::string>& environment) {
+  Started started{0, argv[0], std::tmpfile(), std::tmpfile()};
+  if (started.output == nullptr || started.errors == nullptr)
+    throw system_failure("create temporary file for", argv[0]);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, fileno(output), STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, fileno(errors), STDERR_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, fileno(started.output), STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, fileno(started.errors), STDERR_FILENO);
   std::vector<char*> arguments;
   for (const auto& argument : argv)
     arguments.push_back(const_cast<char*>(argument.c_str()));
@@ -115,19 +122,29 @@ Outcome run_program(const std::vector<std::string>& argv, const std::vector<std:
   for (const auto& variable : environment)
     variables.push_back(const_cast<char*>(variable.c_str()));
   variables.push_back(nullptr);
-  pid_t pid = 0;
-  int error = ::posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, arguments.data(), variables.data());
+  int error = ::posix_spawn(&started.pid, argv[0].c_str(), &actions, nullptr, arguments.data(), variables.data());
   posix_spawn_file_actions_destroy(&actions);
   if (error != 0) throw system_failure("run", argv[0], error);
-  running_child = pid;
-  if (interrupted) ::kill(pid, SIGTERM);
+  return started;
+}
+
+Outcome finish_program(Started& started) {
   Outcome outcome;
-  while (::waitpid(pid, &outcome.wait_status, 0) < 0) {
-    if (errno != EINTR) throw system_failure("wait for", argv[0]);
+  while (::waitpid(started.pid, &outcome.wait_status, 0) < 0) {
+    if (errno != EINTR) throw system_failure("wait for", started.name);
   }
+  outcome.output = read_back(started.output);
+  outcome.errors = read_back(started.errors);
+  return outcome;
+}
+
+// Runs `argv` to its end; a stop signal meanwhile is passed on to it.
+Outcome run_program(const std::vector<std::string>& argv, const std::vector<std::string>& environment) {
+  auto started = start_program(argv, environment);
+  running_child = started.pid;
+  if (interrupted) ::kill(started.pid, SIGTERM);
+  auto outcome = finish_program(started);
   running_child = 0;
-  outcome.output = read_back(output);
-  outcome.errors = read_back(errors);
   return outcome;
 }
 
@@ -310,30 +327,35 @@ std::vector<BackupFile> current_files(const Settings& settings, const BackupSett
   return files;
 }
 
-// SHA-256 of each of `paths` by coreutils' sha256sum (-z: names NUL-terminated, never escaped).
+// SHA-256 of each of `paths` by coreutils' sha256sum (-z: names NUL-terminated, never escaped),
+// one process per CPU over consecutive slices: hashing is what a first version adds to the upload.
 std::vector<std::string> hash_files(const Settings& settings, const std::vector<fs::path>& paths) {
   auto sha256sum = program(settings, "sha256sum");
-  std::vector<std::string> hashes;
-  for (std::size_t first = 0; first < paths.size(); first += files_per_hash_run) {
+  auto processes = std::clamp<std::size_t>(static_cast<std::size_t>(::sysconf(_SC_NPROCESSORS_ONLN)), 1, 16);
+  auto slice = std::clamp<std::size_t>((paths.size() + processes - 1) / processes, 1, files_per_hash_run);
+  std::vector<Started> runs;
+  for (std::size_t first = 0; first < paths.size(); first += slice) {
     std::vector<std::string> argv = {sha256sum, "-z", "--"};
-    auto last = std::min(paths.size(), first + files_per_hash_run);
-    for (auto i = first; i < last; ++i)
+    for (auto i = first; i < std::min(paths.size(), first + slice); ++i)
       argv.push_back(paths[i].string());
-    auto outcome = run_program(argv, {"PATH=" + settings.program_path, "LC_ALL=C"});
-    if (interrupted) throw failure("hash", "files", "stopped by a signal");
-    if (!outcome.succeeded()) {
-      auto line = outcome.errors.substr(0, outcome.errors.find('\n'));
-      throw failure("hash", "files", line);
-    }
+    runs.push_back(start_program(argv, {"PATH=" + settings.program_path, "LC_ALL=C"}));
+  }
+  std::vector<std::string> hashes;
+  std::string failed;
+  for (auto& run : runs) {
+    auto outcome = finish_program(run);
+    if (!outcome.succeeded() && failed.empty()) failed = outcome.errors.substr(0, outcome.errors.find('\n'));
     for (std::size_t start = 0; start < outcome.output.size();) {
       auto end = outcome.output.find('\0', start);
       if (end == std::string::npos) end = outcome.output.size();
       auto hash = outcome.output.substr(start, 64);
-      if (!is_sha256(hash)) throw failure("hash", "files", "sha256sum printed something else than a hash");
+      if (!is_sha256(hash) && failed.empty()) failed = "sha256sum printed something else than a hash";
       hashes.push_back(hash);
       start = end + 1;
     }
   }
+  if (interrupted) throw failure("hash", "files", "stopped by a signal");
+  if (!failed.empty()) throw failure("hash", "files", failed);
   if (hashes.size() != paths.size()) throw failure("hash", "files", "sha256sum printed too few hashes");
   return hashes;
 }
