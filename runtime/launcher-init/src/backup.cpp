@@ -229,9 +229,11 @@ public:
 
   // Uploads the files `staging` links to (rclone follows the links) into REPO/`directory`, in
   // parallel, with rclone's retries and backoff (its pacer slows down on SlowDown and 503).
+  // rclone refusing a file that changes under it ("source file is being updated") is no failure
+  // here: the caller finds the file changed and tries it again.
   void upload_links(const fs::path& staging, std::string_view directory) {
     auto outcome = rclone({"copy", "--copy-links", "--transfers", "8", staging.string(), remote(directory)});
-    if (!outcome.succeeded()) fail(outcome);
+    if (!outcome.succeeded() && outcome.errors.find("source file is being updated") == std::string::npos) fail(outcome);
   }
 
   void upload_file(const fs::path& local, std::string_view key) {
@@ -245,9 +247,12 @@ public:
     if (!outcome.succeeded()) fail(outcome);
   }
 
+  // Removing what is already gone succeeds.
   void remove(std::string_view key) {
     auto outcome = rclone({"deletefile", remote(key)});
-    if (!outcome.succeeded()) fail(outcome);
+    if (!outcome.succeeded() && outcome.errors.find("is a directory or doesn't exist") == std::string::npos) {
+      fail(outcome);
+    }
   }
 
   // Aborts the multipart uploads pending under REPO: those a killed or failed backup left.
@@ -439,7 +444,7 @@ void store_contents(const Settings& settings, Store& store, std::vector<BackupFi
       const auto& file = files[pending[k]];
       if (!unchanged_since(on_disk[k], file)) {
         changed.push_back(pending[k]);
-        // What was uploaded under this hash may be newer content: never keep it under that name.
+        // What was uploaded under this hash may be newer content (or nothing): never keep it.
         if (uploads.erase(file.sha256) > 0) store.remove(object_key(file.sha256));
       }
     }

@@ -1,8 +1,10 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <fstream>
+#include <thread>
 
 #include "e2e_support.hpp"
 #include "launcher_contract/contract.hpp"
@@ -242,6 +244,9 @@ TEST_CASE("backup: a backup stopped mid-multipart leaves the previous version re
     return server.request("GET", "/backups?uploads").output.find("<UploadId>") != std::string::npos;
   };
   REQUIRE(wait_until(uploads_started, 60s));
+  // The keys reach rclone by environment (readable by root only), never by argv, which anyone can read.
+  for (const auto& process : all_processes())
+    CHECK(proc_file(process.pid, "cmdline").find(secret_key()) == std::string::npos);
   ::kill(backup.pid(), SIGTERM);
   auto exit_status = backup.wait_for_exit(30s);
   REQUIRE(exit_status);
@@ -296,15 +301,45 @@ TEST_CASE("backup: the supervised loop backs up beside the services, a failure s
     return fs::exists(status_file) && read_text(status_file).find(part) != std::string::npos;
   };
   REQUIRE(wait_until([&] { return status_says("\"result\":\"ok\""); }, 60s));
-  CHECK(launcher->output().find("[backup] backed up version ") != std::string::npos);
+  // The log line follows the status file.
+  CHECK(wait_until([&] { return launcher->output().find("[backup] backed up version ") != std::string::npos; }, 10s));
 
   server.stop();
   REQUIRE(wait_until([&] { return status_says("\"result\":\"failed\""); }, 60s));
   INFO(launcher->output());
-  CHECK(launcher->output().find("[backup] backup failed: cannot reach " + server.endpoint()) != std::string::npos);
+  CHECK(wait_until(
+      [&] {
+        return launcher->output().find("[backup] backup failed: cannot reach " + server.endpoint()) !=
+               std::string::npos;
+      },
+      10s));
   CHECK(child_named(launcher->pid(), "sleep"));
 
   ::kill(launcher->pid(), SIGTERM);
   CHECK(launcher->wait_for_exit(15s));
   CHECK(children_of(launcher->pid()).empty());
+}
+
+TEST_CASE("backup: a file rewritten in place during every try fails the version, which is never recorded") {
+  if (!prerequisites_met({"rclone", "curl", "sha256sum", "python3"})) return;
+  MotoServer server;
+  REQUIRE(server.request("PUT", "/backups").exit_status == 0);
+  BackupEnv env(server);
+  env.write("model.pt", big_content(1'000'000, 'd'));
+  std::atomic<bool> writing = true;
+  std::thread writer([&] {
+    for (int step = 0; writing; ++step) {
+      std::ofstream(env.checkpoints() / "model.pt", std::ios::binary | std::ios::in | std::ios::out) << step;
+      std::this_thread::sleep_for(20ms);
+    }
+  });
+  auto backup = env.backup({"run"});
+  writing = false;
+  writer.join();
+  CHECK(backup.exit_status == 1);
+  CHECK(backup.output == "launcher-init: failed to back up: /workspace/checkpoints/model.pt: the file kept changing "
+                         "while it was uploaded\n");
+  auto list = env.backup({"list"});
+  CHECK(list.exit_status == 0);
+  CHECK(list.output.empty());
 }
