@@ -591,6 +591,21 @@ fs::path restore_target(const Settings& settings, const RestoreOptions& options,
   return settings.under_root(path);
 }
 
+// Manifests hold no owners: a restored file gets the owner and mode of the file it replaces, or
+// else its directory's owner and 0644, so that the env's user owns their checkpoints again.
+void take_over_ownership(const fs::path& temporary, const fs::path& target, const fs::path& directory) {
+  struct stat status {};
+  mode_t mode = 0644;
+  if (::lstat(target.c_str(), &status) == 0 && S_ISREG(status.st_mode)) {
+    mode = status.st_mode & 07777;
+  } else if (::stat(directory.c_str(), &status) != 0) {
+    throw system_failure("restore into", directory.string());
+  }
+  if (::chown(temporary.c_str(), status.st_uid, status.st_gid) != 0 || ::chmod(temporary.c_str(), mode) != 0) {
+    throw system_failure("set the owner of", temporary.string());
+  }
+}
+
 // Every file of the version is downloaded next to its target and verified before the first one is
 // renamed into place, so a tampered object leaves every target as it was.
 void restore(const Settings& settings, const BackupSettings& backup, const RestoreOptions& options, bool json) {
@@ -668,6 +683,7 @@ void restore(const Settings& settings, const BackupSettings& backup, const Resto
           throw system_failure("set the time of", temporary.string());
         }
         auto target = directory / fs::path(file->path).filename();
+        take_over_ownership(temporary, target, directory);
         if (::rename(temporary.c_str(), target.c_str()) != 0) throw system_failure("restore", target.string());
       }
     }

@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <csignal>
 #include <fstream>
@@ -144,10 +147,17 @@ TEST_CASE("backup: versions, an unchanged second one uploads nothing, restore is
   // Restored over damaged files: byte-identical, with the version's mtime.
   env.write("model.pt", "damaged");
   fs::last_write_time(env.checkpoints() / "model.pt", fs::file_time_type::clock::now() - std::chrono::hours(1));
+  // The user's file stays the user's: owner and mode of the file replaced.
+  REQUIRE(::chown((env.checkpoints() / "model.pt").c_str(), 4242, 4243) == 0);
+  REQUIRE(::chmod((env.checkpoints() / "model.pt").c_str(), 0640) == 0);
   auto restored = env.backup({"restore"});
   INFO(restored.output);
   REQUIRE(restored.exit_status == 0);
   CHECK(read_text(env.checkpoints() / "model.pt") == big_content(3'000'000, 'a'));
+  auto facts = file_facts(env.checkpoints() / "model.pt");
+  CHECK(facts.uid == 4242);
+  CHECK(facts.gid == 4243);
+  CHECK((facts.mode & 07777) == 0640);
 
   // A file newer than the version is kept unless --force, and named.
   env.write("notes.txt", "step 200\n");
