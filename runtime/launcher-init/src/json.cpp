@@ -65,7 +65,7 @@ private:
         if (at_ >= text_.size() || text_[at_] != '"') throw fail("expected a member name");
         auto key = parse_string();
         expect(':');
-        value.members.emplace_back(std::move(key), parse_value(depth + 1));
+        value.members.push_back({std::move(key), parse_value(depth + 1)});
       } while (take(','));
       expect('}');
     } else if (first == '[') {
@@ -193,8 +193,8 @@ Error bad_member(std::string_view source, std::string_view key, std::string_view
 } // namespace
 
 const Json* Json::find(std::string_view key) const {
-  for (const auto& [name, value] : members)
-    if (name == key) return &value;
+  for (const auto& member : members)
+    if (member.name == key) return &member.value;
   return nullptr;
 }
 

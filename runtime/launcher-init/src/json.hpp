@@ -3,7 +3,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace launcher_init {
@@ -11,15 +10,22 @@ namespace launcher_init {
 // A parsed JSON document, for the few JSON files launcher-init reads (backup manifests, the backup
 // credentials, LAUNCHER_BACKUP_PATHS) without a library. Numbers keep their text, so 64-bit sizes
 // and nanosecond times survive exactly.
+struct JsonMember;
+
 struct Json {
   enum class Kind { null, boolean, number, string, array, object };
   Kind kind = Kind::null;
   bool boolean = false;
   std::string text; // a string's value or a number's digits
   std::vector<Json> items;
-  std::vector<std::pair<std::string, Json>> members;
+  std::vector<JsonMember> members; // a vector of an incomplete type: allowed since C++17
 
   const Json* find(std::string_view key) const;
+};
+
+struct JsonMember {
+  std::string name;
+  Json value;
 };
 
 // Throws Error "failed to parse <source>: <reason> at byte N" for anything but one JSON value
