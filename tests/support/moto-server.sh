@@ -80,6 +80,6 @@ case $action in
     pid=$(running_pid) || exit 0
     kill "$pid"
     wait_until 10 eval '! kill -0 '"$pid"' 2>/dev/null' || kill -KILL "$pid" 2>/dev/null || true
-    rm -f "$pid_file"
+    rm -f "$pid_file" "$log_file"
     ;;
 esac
