@@ -606,6 +606,32 @@ void take_over_ownership(const fs::path& temporary, const fs::path& target, cons
   }
 }
 
+bool lies_within(const fs::path& path, const fs::path& directory) {
+  auto relative = path.lexically_relative(directory);
+  return !relative.empty() && *relative.begin() != "..";
+}
+
+// A manifest comes from the store, which anyone with the bucket's keys can write, and restore runs
+// as root: a file is restored only into the backed-up paths (or under --to), and no symlink in
+// the env may lead its directory elsewhere.
+void check_containment(const Settings& settings, const BackupSettings& backup, const RestoreOptions& options,
+                       const std::string& path) {
+  std::vector<fs::path> allowed;
+  if (options.to) {
+    allowed.push_back(fs::weakly_canonical(*options.to));
+  } else {
+    for (const auto& backed_up : backup.paths)
+      allowed.push_back(fs::weakly_canonical(settings.under_root(backed_up)));
+  }
+  auto target = fs::weakly_canonical(restore_target(settings, options, path).parent_path()) / fs::path(path).filename();
+  if (std::ranges::none_of(allowed, [&](const fs::path& directory) { return lies_within(target, directory); })) {
+    throw failure("restore", path,
+                  options.to
+                      ? "it would land outside " + options.to->string()
+                      : std::string("it lies outside the backed-up paths (") + contract::env::backup_paths + ")");
+  }
+}
+
 // Every file of the version is downloaded next to its target and verified before the first one is
 // renamed into place, so a tampered object leaves every target as it was.
 void restore(const Settings& settings, const BackupSettings& backup, const RestoreOptions& options, bool json) {
@@ -628,6 +654,8 @@ void restore(const Settings& settings, const BackupSettings& backup, const Resto
     if (!chosen) throw failure("restore", store.location(), "no complete version");
   }
   const auto& manifest = *chosen;
+  for (const auto& file : manifest.files)
+    check_containment(settings, backup, options, file.path);
   for (const auto& file : manifest.files) {
     struct stat status {};
     auto target = restore_target(settings, options, file.path);

@@ -183,6 +183,27 @@ TEST_CASE("backup: versions, an unchanged second one uploads nothing, restore is
                                        hash + " does not match its sha256 (damaged or tampered with)\n");
   CHECK_FALSE(fs::exists(to / "workspace/checkpoints/model.pt"));
   CHECK(fs::is_empty(to / "workspace/checkpoints"));
+
+  // A manifest naming a file outside the backed-up paths, or a symlink leading out of them, is refused.
+  // The object of "step 100\n", which the store holds.
+  auto notes_hash = run_program({"sh", "-c", "echo 'step 100' | sha256sum"}).output.substr(0, 64);
+  auto forged = env.directory.path() / "forged.json";
+  std::ofstream(forged) << R"({"version":"20300101T000000.000000Z","files":[{"path":"/etc/forged","size":9,)"
+                        << R"("mtime_ns":1,"sha256":")" << notes_hash << R"("}]})";
+  REQUIRE(server.put(forged, "backups/team/env1/versions/20300101T000000.000000Z.json").exit_status == 0);
+  auto outside = env.backup({"restore", "--version", "20300101T000000.000000Z"});
+  CHECK(outside.output == "launcher-init: failed to restore: /etc/forged: it lies outside the backed-up paths "
+                          "(LAUNCHER_BACKUP_PATHS)\n");
+  CHECK_FALSE(fs::exists(env.root / "etc/forged"));
+  fs::create_directories(env.root / "etc");
+  fs::create_symlink(env.root / "etc", env.checkpoints() / "link");
+  std::ofstream(forged) << R"({"version":"20300101T000000.000000Z","files":[{"path":"/workspace/checkpoints/link/x",)"
+                        << R"("size":9,"mtime_ns":1,"sha256":")" << notes_hash << "\"}]}";
+  REQUIRE(server.put(forged, "backups/team/env1/versions/20300101T000000.000000Z.json").exit_status == 0);
+  auto through_link = env.backup({"restore", "--version", "20300101T000000.000000Z"});
+  CHECK(through_link.output == "launcher-init: failed to restore: /workspace/checkpoints/link/x: it lies outside "
+                               "the backed-up paths (LAUNCHER_BACKUP_PATHS)\n");
+  CHECK_FALSE(fs::exists(env.root / "etc/x"));
 }
 
 TEST_CASE("backup: keep deletes the oldest versions and the objects only they named, after the new manifest") {
