@@ -10,7 +10,7 @@ seconds=$2
 shift 2
 here=$(cd "$(dirname "$0")" && pwd)
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(fuzz_profile fuzz_flags fuzz_interpolate fuzz_docker_output fuzz_nvidia_smi)
+[[ ${#targets[@]} -gt 0 ]] || targets=(fuzz_profile fuzz_flags fuzz_interpolate fuzz_docker_output fuzz_nvidia_smi fuzz_backup_manifest)
 
 mkdir -p "$build/fuzz-artifacts"
 for target in "${targets[@]}"; do

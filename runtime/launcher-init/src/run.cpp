@@ -4,6 +4,7 @@
 #include <string_view>
 #include <vector>
 
+#include "backup.hpp"
 #include "env_watch.hpp"
 #include "error.hpp"
 #include "health.hpp"
@@ -19,10 +20,15 @@ int run(int argc, const char* const* argv, const char* const* envp) {
     auto invocation = parse_arguments(arguments);
     auto environment = parse_environment(envp);
     auto settings = parse_settings(environment);
+    if (!arguments.empty() && arguments.front() == "backup") {
+      return run_backup_command(settings, environment, std::span(arguments).subspan(1));
+    }
     if (invocation.mode == Invocation::Mode::health) return check_health(settings);
     check_invocation(settings, invocation);
     take_over_signals(); // a SIGTERM during setup waits for the supervisor, which then stops at once
+    auto backups = backup_service(environment); // its settings are checked before anything starts
     auto prepared = set_up(settings, invocation, environment);
+    if (backups) prepared.services.push_back(std::move(*backups));
     auto watch = make_env_watch(settings, prepared.watch_places);
     return supervise(prepared.services, {settings.stop_timeout, {}, watch.get()});
   } catch (const Error& error) {
