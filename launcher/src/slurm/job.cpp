@@ -142,7 +142,7 @@ std::string PinnedImage::run_reference() const {
   return kind == Kind::repo_digest ? pin::repository_of(name) + "@" + digest : digest;
 }
 
-std::string job_name(const plan::Plan& plan) { return "launcher-" + plan.env; }
+std::string job_name(const plan::Plan& plan) { return job_name_prefix + plan.env; }
 
 std::string job_comment(const PinnedImage& image) {
   return job_comment_prefix + image.run_reference() + ",tag=" + image.name;
