@@ -24,6 +24,22 @@ if command -v nvcc >/dev/null && python3 -c 'import torch, sys; sys.exit(0 if to
   bash /src/checks/devel_check.sh /tmp/libtorch-check/build/libtorch-simplenet /tmp/libtorch-check/configure.log
 fi
 
+# NCCL reaches InfiniBand only through rdma-core's user-space libraries: verbs, the connection
+# manager, and the providers that drive each adapter (libmlx5 for NVIDIA/Mellanox ConnectX). Without
+# them it falls back to TCP sockets, up to ~40x slower, and says so only in NCCL_DEBUG=INFO output.
+for library in libibverbs.so.1 librdmacm.so.1 libmlx5.so.1; do
+  if ! ldconfig -p | grep -q "^[[:space:]]${library} ("; then
+    echo "check_image: ${library} is not in ldconfig -p: NCCL would fall back to TCP sockets on InfiniBand" \
+      "(install libibverbs1 ibverbs-providers librdmacm1)" >&2
+    exit 1
+  fi
+done
+if ! compgen -G '/usr/lib/*/libibverbs/libmlx5-rdmav*.so' >/dev/null; then
+  echo "check_image: no mlx5 verbs provider in /usr/lib/*/libibverbs: libibverbs would find no adapter" \
+    "(install ibverbs-providers)" >&2
+  exit 1
+fi
+
 if compgen -G '/etc/ssh/ssh_host_*' >/dev/null; then
   echo "check_image: host keys are baked into the image: $(echo /etc/ssh/ssh_host_*)" >&2
   exit 1

@@ -128,3 +128,30 @@ TEST_CASE("doctor --gpu ENV runs the image's gpu-check inside it and shows its t
   CHECK(report["gpu_tools"]["gpu-check"]["exit_code"] == 3);
   CHECK(report["gpu_tools"]["gpu-probe"]["missing"].get<std::string>().rfind("gpu-probe is not in this image", 0) == 0);
 }
+
+TEST_CASE("doctor on a host without InfiniBand says so, as information, and starts no container",
+          "[e2e][doctor][docker][infiniband]") {
+  require_engine();
+  if (fs::exists("/sys/class/infiniband")) {
+    std::cerr << "SKIPPED: this machine has RDMA devices\n";
+    std::exit(77);
+  }
+  TempDir dir;
+  auto result =
+      run_launcher(dir, {"doctor", "--gpus", "none", "--json", "--save-facts", (dir.path / "facts").string()});
+  INFO(result.out << result.err);
+  REQUIRE(result.exit_code == 0);
+  json report = json::parse(result.out);
+  json infiniband;
+  for (const auto& check : report["checks"])
+    if (check["id"] == "infiniband") infiniband = check;
+  CHECK(infiniband == json{{"id", "infiniband"},
+                           {"status", "OK"},
+                           {"message", "no InfiniBand devices: jobs across nodes talk over TCP sockets"},
+                           {"fix", ""}});
+  CHECK(report["facts"]["infiniband"]["ports"].empty());
+  CHECK(fs::exists(dir.path / "facts/sys-class-infiniband.txt"));
+  CHECK(fs::file_size(dir.path / "facts/sys-class-infiniband.txt") == 0);
+  // The image is asked for its package record only on a host with RDMA devices.
+  CHECK(!fs::exists(dir.path / "facts/docker-image-packages.json"));
+}

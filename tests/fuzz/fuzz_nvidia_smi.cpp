@@ -1,7 +1,10 @@
 // Every reader of nvidia-smi's and the driver's output on arbitrary bytes. The first byte picks
 // the reader: 0 the --query-gpu table, 1 `nvidia-smi -L` over a fixed table, 2 --query-compute-apps,
 // 3 /proc/driver/nvidia/version, 4 `nvidia-smi --version`, 5 a whole host for doctor: the rest
-// cut at NULs into proc version, query-gpu table, -L listing and compute apps.
+// cut at NULs into proc version, query-gpu table, -L listing and compute apps, 6 an InfiniBand host
+// for doctor: the rest cut at NULs into /sys/class/infiniband, /dev/infiniband, a device's ports,
+// a port's state, rate and link layer, and the image's package record.
+#include "core/text.hpp"
 #include "doctor/checks.hpp"
 #include "doctor/report.hpp"
 #include "doctor/snapshot.hpp"
@@ -39,8 +42,36 @@ void doctor_host(std::string_view text) {
   }
 }
 
+// Every device and port of the listings gets the same answers: the names are what is fuzzed.
+void infiniband_host(std::string_view text) {
+  std::vector<std::string> parts = fuzz::split_at_nul(text, 7);
+  parts.resize(7);
+  facts::MemoryFactSource facts;
+  facts.answers["sys-class-infiniband.txt"] = {true, 0, parts[0], ""};
+  facts.answers["dev-infiniband.txt"] = {true, 0, parts[1], ""};
+  for (const auto& device : split(parts[0], '\n')) {
+    if (!facts::plain_entry_name(device)) continue;
+    facts.answers["sys-class-infiniband-" + device + "-ports.txt"] = {true, 0, parts[2], ""};
+    for (const auto& port : split(parts[2], '\n')) {
+      std::string prefix = "sys-class-infiniband-" + device + "-ports-" + port + "-";
+      facts.answers[prefix + "state.txt"] = {true, 0, parts[3], ""};
+      facts.answers[prefix + "rate.txt"] = {true, 0, parts[4], ""};
+      facts.answers[prefix + "link_layer.txt"] = {true, 0, parts[5], ""};
+    }
+  }
+  facts.answers["docker-image-labels.json"] = {true, 0, "null", ""};
+  facts.answers["docker-image-packages.json"] = {true, 0, parts[6], ""};
+  facts::HostQueries queries(facts, "docker");
+  doctor::Subject subject;
+  subject.image = "pytorch-cpu:1.13.0a0-debian12";
+  doctor::HostSnapshot snapshot = doctor::gather_doctor_facts(queries, subject, matrix::embedded_matrix());
+  auto results = doctor::doctor_checks(subject, snapshot, matrix::embedded_matrix());
+  (void)doctor::format_report(results);
+  (void)doctor::report_json(results, snapshot).dump();
+}
+
 void read(std::uint8_t reader, std::string_view text) {
-  switch (reader % 6) {
+  switch (reader % 7) {
   case 0:
     (void)gpu::parse_gpu_table(text);
     break;
@@ -60,6 +91,9 @@ void read(std::uint8_t reader, std::string_view text) {
     break;
   case 5:
     doctor_host(text);
+    break;
+  case 6:
+    infiniband_host(text);
     break;
   }
 }

@@ -123,6 +123,8 @@ SelectType=select/linear
 ReturnToService=2
 MpiDefault=none
 JobAcctGatherType=jobacct_gather/none
+JobCompType=jobcomp/filetxt
+JobCompLoc=$state/log/jobcomp.txt
 KillWait=10
 MinJobAge=600
 NodeName=n1 NodeHostname=$host NodeAddr=127.0.0.1 Port=$((port + 1)) CPUs=1 State=UNKNOWN

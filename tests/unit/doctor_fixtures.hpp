@@ -33,6 +33,10 @@ public:
     asked.push_back(name);
     return replay_.listing(name, directories);
   }
+  facts::Fact names(const std::string& name, const std::filesystem::path& directory) override {
+    asked.push_back(name);
+    return replay_.names(name, directory);
+  }
 
   std::vector<std::string> asked;
 

@@ -259,8 +259,9 @@ TEST_CASE("sbatch --parsable's answer", "[slurm][parse]") {
 }
 
 TEST_CASE("squeue's rows: only the launcher's jobs, comments of old jobs included", "[slurm][parse]") {
-  auto rows = slurm::parse_job_rows("7|RUNNING|2|n[1-2]|launcher-demo-shell|launcher-image=" + image_id +
-                                    "\n8|PENDING|1||other|(null)\n\n");
+  auto rows =
+      slurm::parse_job_rows("7|RUNNING|2|n[1-2]|launcher-demo-shell|2026-12-07T01:46:33|launcher-image=" + image_id +
+                            "\n8|PENDING|1||other|N/A|(null)\n\n");
   REQUIRE(rows.size() == 1);
   CHECK(rows[0].id == 7);
   CHECK(rows[0].state == "RUNNING");
@@ -268,9 +269,10 @@ TEST_CASE("squeue's rows: only the launcher's jobs, comments of old jobs include
   CHECK(rows[0].node_list == "n[1-2]");
   CHECK(rows[0].name == "launcher-demo-shell");
   CHECK(rows[0].image == image_id);
+  CHECK(rows[0].end == "2026-12-07T01:46:33");
   require_error_containing([] { slurm::parse_job_rows("7|RUNNING"); }, ExitCode::failed,
-                           "squeue printed \"7|RUNNING\", expected %i|%T|%D|%N|%j|%k");
-  require_error_containing([] { slurm::parse_job_rows("x|RUNNING|2|n1|j|launcher-image=a"); }, ExitCode::failed,
+                           "squeue printed \"7|RUNNING\", expected %i|%T|%D|%N|%j|%e|%k");
+  require_error_containing([] { slurm::parse_job_rows("x|RUNNING|2|n1|j|N/A|launcher-image=a"); }, ExitCode::failed,
                            "expected a job id and a node count");
 }
 
@@ -518,8 +520,9 @@ TEST_CASE("node values come from the node: its CPUs, the job's memory there, /de
 }
 
 TEST_CASE("squeue's rows: by job id, with the tag the profile named", "[slurm][parse]") {
-  auto rows = slurm::parse_job_rows("12|RUNNING|2|n[1-2]|launcher-a|" + slurm::job_comment(local_image()) +
-                                    "\n9|COMPLETED|1|n1|launcher-b|launcher-image=" + repo_digest + "\n");
+  auto rows =
+      slurm::parse_job_rows("12|RUNNING|2|n[1-2]|launcher-a|N/A|" + slurm::job_comment(local_image()) +
+                            "\n9|COMPLETED|1|n1|launcher-b|2026-12-07T01:26:33|launcher-image=" + repo_digest + "\n");
   REQUIRE(rows.size() == 2);
   CHECK(rows[0].id == 9);
   CHECK(rows[0].image == repo_digest);

@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <memory>
 #include <ostream>
 
@@ -15,10 +17,16 @@ void add_jobs_command(CLI::App& app, Context& context) {
   CLI::App* command = app.add_subcommand("jobs", "list the launcher's Slurm jobs, as Slurm knows them");
   command->add_flag("--json", *json, "print them as JSON");
   command->callback([json, &context] {
-    // -t all: finished jobs too, for as long as slurmctld remembers them (MinJobAge).
+    // -t all: finished jobs too, for as long as slurmctld remembers them (MinJobAge); sacct after that.
     std::string out =
         slurm::run_slurm({"squeue", "--me", "-h", "-t", "all", "-o", slurm::squeue_format}, "listing jobs").out;
-    std::vector<slurm::JobRow> rows = slurm::parse_job_rows(out);
+    slurm::PastJobs past = slurm::list_past_jobs(getuid());
+    std::vector<slurm::JobRow> rows =
+        slurm::merge_job_rows(slurm::parse_job_rows(out), slurm::parse_sacct_rows(past.out));
+    if (!past.unavailable.empty())
+      *context.err << "launcher: note: jobs that ended more than MinJobAge ago are not listed: Slurm keeps no record "
+                      "of them here ("
+                   << past.unavailable << ")\n";
     if (*json) {
       nlohmann::json list = nlohmann::json::array();
       for (const auto& row : rows)
@@ -27,19 +35,23 @@ void add_jobs_command(CLI::App& app, Context& context) {
                         {"nodes", row.nodes},
                         {"node_list", row.node_list},
                         {"name", row.name},
+                        {"end", row.end},
                         {"image", row.image},
-                        {"tag", row.tag}});
+                        {"tag", row.tag},
+                        {"source", row.source == slurm::JobRow::Source::squeue ? "squeue" : "sacct"}});
       *context.out << list.dump(2) << "\n";
       return;
     }
-    constexpr const char* row_format = "{:<10} {:<11} {:>5}  {:<14} {:<28} {}\n";
-    *context.out << fmt::format(row_format, "JOB", "STATE", "NODES", "NODELIST", "NAME", "IMAGE");
+    constexpr const char* row_format = "{:<10} {:<11} {:>5}  {:<14} {:<28} {:<19} {}\n";
+    *context.out << fmt::format(row_format, "JOB", "STATE", "NODES", "NODELIST", "NAME", "END", "IMAGE");
     // The tag as the profile named it, with enough of the digest to tell two builds apart.
     for (const auto& row : rows) {
       std::string digest =
           row.image.substr(row.image.find("sha256:") == std::string::npos ? 0 : row.image.find("sha256:"));
       std::string image = row.tag.empty() ? row.image : row.tag + " (" + digest.substr(0, 19) + ")";
-      *context.out << fmt::format(row_format, row.id, row.state, row.nodes, row.node_list, row.name, image);
+      // The job completion log keeps no comment: the image of such a job is not known.
+      *context.out << fmt::format(row_format, row.id, row.state, row.nodes, row.node_list, row.name,
+                                  row.end.empty() ? "-" : row.end, image.empty() ? "-" : image);
     }
   });
 }

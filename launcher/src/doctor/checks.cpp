@@ -449,6 +449,62 @@ std::vector<CheckResult> gpu_checks(const Subject& subject, const HostSnapshot& 
   return results;
 }
 
+namespace {
+
+std::string describe_port(const RdmaPort& port) {
+  // "200 Gb/sec (4X HDR)" -> "200 Gb/sec": the link layer says more to a reader than the lane width.
+  std::string rate = port.rate.substr(0, port.rate.find(" ("));
+  return port.device + " port " + port.port + " " + port.state + " " + rate + " (" + port.link_layer + ")";
+}
+
+constexpr const char* tcp_fallback = "NCCL falls back to TCP sockets, up to ~40x slower";
+
+} // namespace
+
+std::optional<CheckResult> infiniband_check(const HostSnapshot& snapshot) {
+  if (!snapshot.infiniband || !snapshot.infiniband->recorded) return std::nullopt;
+  const InfinibandFacts& infiniband = *snapshot.infiniband;
+  if (!infiniband.problem.empty())
+    return CheckResult{"infiniband", Status::warn, "cannot tell the host's InfiniBand devices: " + infiniband.problem,
+                       "run ibv_devinfo to see what the host has"};
+  if (!infiniband.has_devices())
+    return ok("infiniband", "no InfiniBand devices: jobs across nodes talk over TCP sockets");
+  std::vector<std::string> ports;
+  bool active = false;
+  for (const auto& port : infiniband.ports) {
+    ports.push_back(describe_port(port));
+    active = active || port.state == "ACTIVE";
+  }
+  std::string host = joined(ports, ", ");
+  bool verbs = std::any_of(infiniband.device_nodes.begin(), infiniband.device_nodes.end(),
+                           [](const std::string& node) { return node.starts_with("uverbs"); });
+  if (!verbs)
+    return CheckResult{"infiniband", Status::warn,
+                       host + "; /dev/infiniband has no uverbs device, so no container can use them: " + tcp_fallback,
+                       "load the verbs module (modprobe ib_uverbs; rdma_ucm for /dev/infiniband/rdma_cm)"};
+  if (!active)
+    return CheckResult{"infiniband", Status::warn, host + "; no port is ACTIVE: " + tcp_fallback,
+                       "check the link and the subnet manager (ibstat shows each port's state)"};
+  if (!snapshot.image) return ok("infiniband", host);
+  const std::string& image = snapshot.image->ref;
+  if (!infiniband.image)
+    return CheckResult{"infiniband", Status::warn,
+                       host + "; cannot tell whether " + image + " has rdma-core's libraries: the engine lacks it",
+                       "pull or build the image, then run doctor again"};
+  const ImageRdma& rdma = *infiniband.image;
+  if (!rdma.read)
+    return CheckResult{"infiniband", Status::warn,
+                       host + "; cannot tell whether " + image + " has rdma-core's libraries: " + rdma.problem,
+                       "use an image the launcher built (its build records its packages), with libibverbs1, "
+                       "ibverbs-providers and librdmacm1 in it"};
+  if (!rdma.missing.empty())
+    return CheckResult{"infiniband", Status::warn,
+                       host + "; " + image + " lacks " + joined(rdma.missing, ", ") + ": " + tcp_fallback,
+                       "rebuild the image with `launcher build` (its Dockerfile installs rdma-core's libraries), or "
+                       "install libibverbs1 ibverbs-providers librdmacm1 in it"};
+  return ok("infiniband", host + "; the image has rdma-core " + rdma.version + " libs");
+}
+
 std::vector<CheckResult> doctor_checks(const Subject& subject, const HostSnapshot& snapshot,
                                        const matrix::Matrix& matrix) {
   std::vector<CheckResult> results;
@@ -467,6 +523,7 @@ std::vector<CheckResult> doctor_checks(const Subject& subject, const HostSnapsho
   for (auto& result : gpu_checks(subject, snapshot, matrix))
     results.push_back(std::move(result));
   if (auto numa = numa_check(snapshot)) results.push_back(*numa);
+  if (auto infiniband = infiniband_check(snapshot)) results.push_back(*infiniband);
   results.push_back(shm_check(subject));
   return results;
 }

@@ -41,6 +41,10 @@ CheckResult shm_check(const Subject& subject);
 // The profile fields shm_check advises, as a profile writes them: a /dev/shm of at least 1g that
 // fits the memory limit `memory` (which counts it), or both raised where the limit is below 2g.
 std::vector<std::pair<std::string, nlohmann::json>> shm_advice(std::optional<std::uint64_t> memory);
+// The host's InfiniBand ports and whether the image can use them (rdma-core's libraries);
+// nullopt where the facts do not hold /sys/class/infiniband. No device is OK: one node's jobs
+// need none. WARN where NCCL would fall back to TCP sockets on a host that has InfiniBand.
+std::optional<CheckResult> infiniband_check(const HostSnapshot& snapshot);
 CheckResult container_check(const ContainerFacts& container, bool gpus_requested);
 
 // The GPU checks for the GPUs a subject would get: they exist, the driver runs the image's

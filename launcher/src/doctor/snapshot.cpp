@@ -5,6 +5,7 @@
 #include "core/text.hpp"
 #include "docker/docker.hpp"
 #include "launcher_contract/contract.hpp"
+#include "lifecycle/unsaved.hpp"
 #include "matrix/version.hpp"
 
 namespace launcher::doctor {
@@ -246,6 +247,11 @@ HostSnapshot gather_doctor_facts(facts::HostQueries& queries, const Subject& sub
   if (!snapshot.gpus.gpus.empty()) snapshot.topology = gpu::read_gpu_topology(queries);
   if (!subject.image.empty())
     snapshot.image = parse_image_facts(subject.image, queries.image_labels(subject.image), matrix);
+  snapshot.infiniband = gather_infiniband_facts(queries);
+  // Reading the record starts a container of the image: only where the answer matters, and never a pull.
+  if (snapshot.infiniband->has_devices() && snapshot.image && snapshot.image->present)
+    snapshot.infiniband->image =
+        parse_image_rdma(queries.image_package_record(subject.image, lifecycle::package_record));
   return snapshot;
 }
 
@@ -313,6 +319,7 @@ json to_json(const HostSnapshot& snapshot) {
                        {"facts_from", origins[static_cast<int>(image.origin)]},
                        {"spec", spec}};
   }
+  if (snapshot.infiniband) result["infiniband"] = to_json(*snapshot.infiniband);
   return result;
 }
 

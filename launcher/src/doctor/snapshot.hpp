@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "doctor/infiniband.hpp"
 #include "facts/facts.hpp"
 #include "gpu/inventory.hpp"
 #include "gpu/topology.hpp"
@@ -87,6 +88,7 @@ struct HostSnapshot {
   ToolkitFacts toolkit;
   std::optional<ImageFacts> image;
   std::optional<ContainerFacts> container;
+  std::optional<InfinibandFacts> infiniband; // asked by `doctor` only
 };
 
 bool requests_gpus(const Subject& subject);

@@ -1,5 +1,6 @@
 #include "facts/facts.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -72,6 +73,18 @@ Fact LiveFactSource::listing(const std::string&, const std::vector<fs::path>& di
   return fact;
 }
 
+Fact LiveFactSource::names(const std::string&, const fs::path& directory) {
+  std::vector<std::string> found;
+  std::error_code error;
+  for (fs::directory_iterator it(directory, error), end; !error && it != end; it.increment(error))
+    found.push_back(it->path().filename().string());
+  std::sort(found.begin(), found.end());
+  Fact fact{true, 0, "", ""};
+  for (const auto& name : found)
+    fact.out += name + "\n";
+  return fact;
+}
+
 DirectoryFactSource::DirectoryFactSource(std::vector<fs::path> directories) : directories_(std::move(directories)) {}
 
 Fact DirectoryFactSource::replay(const std::string& name) const {
@@ -90,6 +103,7 @@ Fact DirectoryFactSource::replay(const std::string& name) const {
 Fact DirectoryFactSource::command(const std::string& name, const std::vector<std::string>&) { return replay(name); }
 Fact DirectoryFactSource::file(const std::string& name, const fs::path&) { return replay(name); }
 Fact DirectoryFactSource::listing(const std::string& name, const std::vector<fs::path>&) { return replay(name); }
+Fact DirectoryFactSource::names(const std::string& name, const fs::path&) { return replay(name); }
 
 Fact MemoryFactSource::answer(const std::string& name) const {
   auto found = answers.find(name);
@@ -99,6 +113,7 @@ Fact MemoryFactSource::answer(const std::string& name) const {
 Fact MemoryFactSource::command(const std::string& name, const std::vector<std::string>&) { return answer(name); }
 Fact MemoryFactSource::file(const std::string& name, const fs::path&) { return answer(name); }
 Fact MemoryFactSource::listing(const std::string& name, const std::vector<fs::path>&) { return answer(name); }
+Fact MemoryFactSource::names(const std::string& name, const fs::path&) { return answer(name); }
 
 Fact RecordingFactSource::keep(const std::string& name, Fact fact) {
   answers_[name] = fact;
@@ -113,6 +128,10 @@ Fact RecordingFactSource::file(const std::string& name, const fs::path& path) {
 }
 Fact RecordingFactSource::listing(const std::string& name, const std::vector<fs::path>& directories) {
   return keep(name, inner_.listing(name, directories));
+}
+
+Fact RecordingFactSource::names(const std::string& name, const fs::path& directory) {
+  return keep(name, inner_.names(name, directory));
 }
 
 void RecordingFactSource::save(const fs::path& directory) const {
@@ -199,6 +218,48 @@ Fact HostQueries::process_cgroup(long pid) {
 Fact HostQueries::passwd_entry(unsigned uid) {
   std::string id = std::to_string(uid);
   return readable(source_.command("getent-passwd-" + id + ".txt", {"getent", "passwd", id}));
+}
+
+bool plain_entry_name(const std::string& name) {
+  return !name.empty() && name != "." && name != ".." && std::all_of(name.begin(), name.end(), [](char c) {
+    return is_ascii_alphanumeric(c) || c == '_' || c == '-' || c == '.' || c == ':';
+  });
+}
+
+namespace {
+
+const std::string& plain(const std::string& name, const std::string& what) {
+  if (!plain_entry_name(name))
+    throw Error(ExitCode::failed,
+                "refusing the " + what + " name " + quote_for_message(name) + ": not a plain directory entry name");
+  return name;
+}
+
+const fs::path sys_class_infiniband = "/sys/class/infiniband";
+
+} // namespace
+
+Fact HostQueries::infiniband_device_nodes() { return readable(source_.names("dev-infiniband.txt", "/dev/infiniband")); }
+
+Fact HostQueries::rdma_devices() { return readable(source_.names("sys-class-infiniband.txt", sys_class_infiniband)); }
+
+Fact HostQueries::rdma_ports(const std::string& device) {
+  const std::string& name = plain(device, "RDMA device");
+  return readable(source_.names("sys-class-infiniband-" + name + "-ports.txt", sys_class_infiniband / name / "ports"));
+}
+
+Fact HostQueries::rdma_port_attribute(const std::string& device, const std::string& port,
+                                      const std::string& attribute) {
+  const std::string& name = plain(device, "RDMA device");
+  const std::string& number = plain(port, "RDMA port");
+  return readable(
+      source_.file("sys-class-infiniband-" + name + "-ports-" + number + "-" + plain(attribute, "attribute") + ".txt",
+                   sys_class_infiniband / name / "ports" / number / attribute));
+}
+
+Fact HostQueries::image_package_record(const std::string& image, const std::string& record) {
+  return readable(source_.command("docker-image-packages.json", {docker_, "run", "--rm", "--pull", "never", "--network",
+                                                                 "none", "--entrypoint", "cat", image, record}));
 }
 
 } // namespace launcher::facts

@@ -28,6 +28,9 @@ public:
   virtual Fact file(const std::string& name, const std::filesystem::path& path) = 0;
   // The regular files in these directories, one path a line; a missing directory lists nothing.
   virtual Fact listing(const std::string& name, const std::vector<std::filesystem::path>& directories) = 0;
+  // The names of every entry of this directory (devices and links too), sorted, one a line; a
+  // missing directory lists nothing.
+  virtual Fact names(const std::string& name, const std::filesystem::path& directory) = 0;
 };
 
 // Spawns commands (no shell) and reads files of this machine.
@@ -38,6 +41,7 @@ public:
   Fact command(const std::string& name, const std::vector<std::string>& argv) override;
   Fact file(const std::string& name, const std::filesystem::path& path) override;
   Fact listing(const std::string& name, const std::vector<std::filesystem::path>& directories) override;
+  Fact names(const std::string& name, const std::filesystem::path& directory) override;
 };
 
 // Replays saved answers: <name> holds the output, <name>.stderr and <name>.exit-code the rest
@@ -48,6 +52,7 @@ public:
   Fact command(const std::string& name, const std::vector<std::string>& argv) override;
   Fact file(const std::string& name, const std::filesystem::path& path) override;
   Fact listing(const std::string& name, const std::vector<std::filesystem::path>& directories) override;
+  Fact names(const std::string& name, const std::filesystem::path& directory) override;
 
 private:
   Fact replay(const std::string& name) const;
@@ -62,6 +67,7 @@ public:
   Fact command(const std::string& name, const std::vector<std::string>& argv) override;
   Fact file(const std::string& name, const std::filesystem::path& path) override;
   Fact listing(const std::string& name, const std::vector<std::filesystem::path>& directories) override;
+  Fact names(const std::string& name, const std::filesystem::path& directory) override;
 
 private:
   Fact answer(const std::string& name) const;
@@ -74,6 +80,7 @@ public:
   Fact command(const std::string& name, const std::vector<std::string>& argv) override;
   Fact file(const std::string& name, const std::filesystem::path& path) override;
   Fact listing(const std::string& name, const std::vector<std::filesystem::path>& directories) override;
+  Fact names(const std::string& name, const std::filesystem::path& directory) override;
 
   // Writes the answers in DirectoryFactSource's layout; the directory is created if needed.
   void save(const std::filesystem::path& directory) const;
@@ -107,6 +114,16 @@ public:
   Fact process_status(long pid);
   Fact process_cgroup(long pid);
   Fact passwd_entry(unsigned uid);
+  // InfiniBand: the device nodes in /dev/infiniband, the RDMA devices in /sys/class/infiniband, a
+  // device's ports and a port's attribute (state, rate, link_layer). A device or port name that is
+  // not a plain_entry_name is Error(failed): it comes from a listing and must not leave the directory.
+  Fact infiniband_device_nodes();
+  Fact rdma_devices();
+  Fact rdma_ports(const std::string& device);
+  Fact rdma_port_attribute(const std::string& device, const std::string& port, const std::string& attribute);
+  // The image's package record (the file `record`, images/scripts/list_packages.py), read by a container of the image
+  // that runs only `cat`, with no network, and is removed; an image the engine lacks is not pulled.
+  Fact image_package_record(const std::string& image, const std::string& record);
 
 private:
   // Every answer's bytes that are not UTF-8 are written \xNN here, once: parts of answers end up
@@ -116,6 +133,10 @@ private:
   FactSource& source_;
   std::string docker_;
 };
+
+// A name a directory listing may give that stays in that directory: not empty, ".", "..", and
+// only letters, digits, '_', '-', '.' and ':'.
+bool plain_entry_name(const std::string& name);
 
 // The query-gpu fields, in the order the parser expects them.
 inline constexpr const char* gpu_query_fields =

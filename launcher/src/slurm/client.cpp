@@ -29,4 +29,24 @@ process::ProcessResult run_slurm(const std::vector<std::string>& argv, const std
   return result;
 }
 
+PastJobs list_past_jobs(unsigned uid) {
+  // -X: jobs, not their steps; -P: '|'-separated; -S: sacct's own default is since midnight.
+  std::vector<std::string> query{"sacct", "-X", "-n", "-P", "-S", "now-7days"};
+  query.insert(query.end(), {"-u", std::to_string(uid), "-o", sacct_fields});
+  PastJobs past;
+  for (bool completion_log : {false, true}) {
+    std::vector<std::string> argv = query;
+    if (completion_log) argv.insert(argv.begin() + 1, "-c");
+    try {
+      past.out = run_slurm(argv, completion_log ? "the job completion log" : "the accounting database").out;
+      past.unavailable.clear();
+      return past;
+    } catch (const Error& error) {
+      past.unavailable += (past.unavailable.empty() ? "" : "; ") + std::string(error.what());
+      if (error.code() == ExitCode::host_incapable) break; // no sacct: the log cannot be read either
+    }
+  }
+  return past;
+}
+
 } // namespace launcher::slurm

@@ -155,7 +155,7 @@ std::string sif_path(const ClusterSettings& cluster, const PinnedImage& image) {
          hex + ".sif";
 }
 
-std::string job_name(const plan::Plan& plan) { return "launcher-" + plan.env; }
+std::string job_name(const plan::Plan& plan) { return job_name_prefix + plan.env; }
 
 std::string job_comment(const PinnedImage& image) {
   return job_comment_prefix + image.run_reference() + ",tag=" + image.name;

@@ -132,7 +132,9 @@ nlohmann::json dry_run_json(const Job& job, const std::string& script);
 std::string job_output_directory(const std::string& state_home);
 std::string job_output_pattern(const std::string& state_home);
 
-// The job name Slurm shows, and the comment by which `launcher jobs` tells its jobs apart.
+// The job name Slurm shows ("launcher-" and the env), and the comment by which `launcher jobs`
+// tells its jobs apart (the name, where Slurm kept no comment).
+inline constexpr const char* job_name_prefix = "launcher-";
 std::string job_name(const plan::Plan& plan);
 inline constexpr const char* job_comment_prefix = "launcher-image=";
 // The comment: the prefix, the image nodes run (repo@digest or image ID), then ",tag=" and the
