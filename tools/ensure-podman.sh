@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up rootless Podman for one unprivileged user (default launcher-podman), as root, idempotently:
-# bookworm's podman with uidmap, slirp4netns and fuse-overlayfs; the user (never in the docker group)
+# bookworm's podman with uidmap, slirp4netns, fuse-overlayfs and netavark; the user (never in the docker group)
 # with subordinate uid/gid ranges; its storage.conf (overlay through fuse-overlayfs, not the slow vfs
 # default); and each IMAGE given, copied from Docker's store into the user's (`docker save | podman
 # load`) unless the same image ID is there already. It prints what it did, then `podman info`'s
@@ -17,7 +17,9 @@ fi
 [[ $(id -u) -eq 0 ]] || { echo "$0: must run as root (it installs packages and adds a user)" >&2; exit 1; }
 here=$(cd "$(dirname "$0")" && pwd)
 
-packages=(podman uidmap slirp4netns fuse-overlayfs)
+# bookworm's podman 4.3 falls back to CNI without netavark (only trixie's podman depends on it);
+# netavark is the backend of every current Podman, aardvark-dns its name server.
+packages=(podman uidmap slirp4netns fuse-overlayfs netavark aardvark-dns)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f '${Status}' "$package" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$package")
@@ -76,19 +78,26 @@ as_user() {
     PATH=/usr/local/bin:/usr/bin:/bin "$@")
 }
 
-# Written as the user, so nothing in its home becomes root's.
-storage_conf="$home/.config/containers/storage.conf"
-# The store's place is written out (rootless podman ignores graphroot), so a run with another HOME (a test's temp
-# tree) that names this file in CONTAINERS_STORAGE_CONF finds the same images.
-wanted_storage=$(printf '%s\n' '[storage]' 'driver = "overlay"' "rootless_storage_path = \"$home/.local/share/containers/storage\"" '' \
-  '[storage.options.overlay]' 'mount_program = "/usr/bin/fuse-overlayfs"')
-if [[ -f $storage_conf && $(cat "$storage_conf") == "$wanted_storage" ]]; then
-  echo "$storage_conf chooses overlay with fuse-overlayfs"
-else
-  echo "writing $storage_conf (overlay with fuse-overlayfs)"
-  as_user mkdir -p "$home/.config/containers"
-  printf '%s\n' "$wanted_storage" | as_user tee "$storage_conf" >/dev/null
-fi
+# A file of the user's podman configuration, written as the user (nothing in its home becomes root's)
+# unless it already holds exactly this.
+user_config() {
+  local file=$home/.config/containers/$1 wanted=$2 what=$3
+  if [[ -f $file && $(cat "$file") == "$wanted" ]]; then
+    echo "$file chooses $what"
+  else
+    echo "writing $file ($what)"
+    as_user mkdir -p "$home/.config/containers"
+    printf '%s\n' "$wanted" | as_user tee "$file" >/dev/null
+  fi
+}
+# The store's place is written out (rootless podman ignores graphroot), so a run with another HOME
+# (a test's temp tree) that names these files in CONTAINERS_STORAGE_CONF and CONTAINERS_CONF finds
+# the same images and networks.
+user_config storage.conf "$(printf '%s\n' '[storage]' 'driver = "overlay"' \
+  "rootless_storage_path = \"$home/.local/share/containers/storage\"" '' \
+  '[storage.options.overlay]' 'mount_program = "/usr/bin/fuse-overlayfs"')" "overlay with fuse-overlayfs"
+# Podman keeps CNI once a store has used it; netavark must be named.
+user_config containers.conf "$(printf '%s\n' '[network]' 'network_backend = "netavark"')" "netavark"
 
 for image in "$@"; do
   docker_id=$(docker image inspect --format '{{.Id}}' "$image")
@@ -104,7 +113,8 @@ done
 rootless=$(as_user podman info --format '{{.Host.Security.Rootless}}')
 cgroup=$(as_user podman info --format '{{.Host.CgroupsVersion}}')
 driver=$(as_user podman info --format '{{.Store.GraphDriverName}}')
-echo "podman info as $user: rootless $rootless, cgroups $cgroup, storage $driver"
+network=$(as_user podman info --format '{{.Host.NetworkBackend}}')
+echo "podman info as $user: rootless $rootless, cgroups $cgroup, storage $driver, network backend $network"
 [[ $rootless == true ]] || { echo "$0: podman is not rootless for $user" >&2; exit 1; }
 [[ $driver == overlay ]] || { echo "$0: $user's store uses $driver, not overlay" >&2; exit 1; }
 if [[ $cgroup == v1 ]]; then
