@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "docker/docker.hpp"
+
 namespace launcher::facts {
 
 // One raw answer from the host: a command's output, a file's content or a directory listing.
@@ -28,6 +30,9 @@ public:
   virtual Fact file(const std::string& name, const std::filesystem::path& path) = 0;
   // The regular files in these directories, one path a line; a missing directory lists nothing.
   virtual Fact listing(const std::string& name, const std::vector<std::filesystem::path>& directories) = 0;
+  // A question to the container engine, `args` without the binary. Replaying sources answer it as
+  // command() does (with the binary in front); LiveFactSource asks it through `docker`.
+  virtual Fact engine(const std::string& name, const docker::Docker& docker, const std::vector<std::string>& args);
 };
 
 // Spawns commands (no shell) and reads files of this machine.
@@ -38,6 +43,8 @@ public:
   Fact command(const std::string& name, const std::vector<std::string>& argv) override;
   Fact file(const std::string& name, const std::filesystem::path& path) override;
   Fact listing(const std::string& name, const std::vector<std::filesystem::path>& directories) override;
+  // Through docker::Docker::spawn: its runner and call limit (this timeout may only shorten it).
+  Fact engine(const std::string& name, const docker::Docker& docker, const std::vector<std::string>& args) override;
 };
 
 // Replays saved answers: <name> holds the output, <name>.stderr and <name>.exit-code the rest
@@ -74,6 +81,7 @@ public:
   Fact command(const std::string& name, const std::vector<std::string>& argv) override;
   Fact file(const std::string& name, const std::filesystem::path& path) override;
   Fact listing(const std::string& name, const std::vector<std::filesystem::path>& directories) override;
+  Fact engine(const std::string& name, const docker::Docker& docker, const std::vector<std::string>& args) override;
 
   // Writes the answers in DirectoryFactSource's layout; the directory is created if needed.
   void save(const std::filesystem::path& directory) const;
@@ -88,7 +96,7 @@ private:
 // tests/fixtures/README.md documents (the NVIDIA ones as in shared/fixtures/gpu).
 class HostQueries {
 public:
-  HostQueries(FactSource& source, std::string docker) : source_(source), docker_(std::move(docker)) {}
+  HostQueries(FactSource& source, docker::Docker docker) : source_(source), docker_(std::move(docker)) {}
 
   Fact driver_version();
   Fact nvidia_smi_version();
@@ -114,7 +122,7 @@ private:
   static Fact readable(Fact fact);
 
   FactSource& source_;
-  std::string docker_;
+  docker::Docker docker_;
 };
 
 // The query-gpu fields, in the order the parser expects them.
