@@ -29,7 +29,7 @@ void doctor_host(std::string_view text) {
   facts.answers["nvidia-smi-query-gpu.csv"] = {true, 0, parts[1], ""};
   facts.answers["nvidia-smi-L.txt"] = {true, 0, parts[2], ""};
   facts.answers["nvidia-smi-query-compute-apps.csv"] = {true, 0, parts[3], ""};
-  facts::HostQueries queries(facts, "docker");
+  facts::HostQueries queries(facts, launcher::docker::Docker("docker"));
   const matrix::Matrix& matrix = matrix::embedded_matrix();
   for (auto kind : {plan::GpuAssignment::Kind::all, plan::GpuAssignment::Kind::devices}) {
     doctor::Subject subject;

@@ -62,14 +62,14 @@ inline doctor::Subject gpu_subject(const std::string& image,
 // Everything doctor would gather from these folders for this subject.
 inline doctor::HostSnapshot snapshot_of(const std::vector<std::string>& folders, const doctor::Subject& subject) {
   FixtureFacts facts(folders);
-  facts::HostQueries queries(facts, "docker");
+  facts::HostQueries queries(facts, launcher::docker::Docker("docker"));
   return doctor::gather_doctor_facts(queries, subject, matrix::embedded_matrix());
 }
 
 // The GPUs of a recorded or constructed host, as `up` and `doctor` read them.
 inline gpu::GpuInventory inventory_of(const std::string& folder) {
   FixtureFacts facts({folder});
-  facts::HostQueries queries(facts, "docker");
+  facts::HostQueries queries(facts, launcher::docker::Docker("docker"));
   return gpu::read_gpu_inventory(queries);
 }
 

@@ -284,7 +284,7 @@ TEST_CASE("doctor does not call a garbage nvidia-smi table healthy", "[doctor][r
                                                "garbage, garbage, garbage, garbage, garbage, garbage, garbage, "
                                                "garbage, garbage, garbage, garbage, garbage, garbage\n",
                                                ""};
-  facts::HostQueries queries(facts, "docker");
+  facts::HostQueries queries(facts, launcher::docker::Docker("docker"));
   doctor::Subject subject;
   subject.gpus.kind = plan::GpuAssignment::Kind::all;
   subject.shm_size_bytes = 8ULL << 30;
@@ -317,7 +317,7 @@ TEST_CASE("doctor turns unreadable Docker output into a FAIL or WARN row naming 
   facts::MemoryFactSource facts;
   facts.answers["docker-container-inspect.json"] = {true, 0, R"({"State": {"Status": "running", "Running": "yes"}})",
                                                     ""};
-  facts::HostQueries queries(facts, "docker");
+  facts::HostQueries queries(facts, launcher::docker::Docker("docker"));
   auto [subject, snapshot] = doctor::gather_container_facts(queries, "lab", matrix::embedded_matrix());
   REQUIRE(snapshot.container);
   CHECK(doctor::container_check(*snapshot.container, false) ==

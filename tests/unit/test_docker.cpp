@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "core/read_file.hpp"
 #include "core/text.hpp"
 #include "docker/docker.hpp"
 #include "fake_docker.hpp"
@@ -227,6 +228,20 @@ TEST_CASE("the CLI that cannot start is named with the real reason", "[docker][s
   launcher::testing::require_error([&] { not_executable.try_run({"ps"}); }, ExitCode::failed,
                                    "failed to run /tmp/d: /tmp/d is not executable (permission denied) (the Docker "
                                    "CLI; --docker names another)");
+}
+
+// Rootless Podman 4.3's own words (tests/fixtures/podman/, recorded with `podman ... inspect nosuch`).
+TEST_CASE("an absent container or image is no object under Docker's and Podman's messages", "[docker][podman]") {
+  const std::string podman_fixtures = std::string(LAUNCHER_FIXTURES_DIR) + "/podman/";
+  auto absent = [](std::string err) { return docker_answering({125, "", std::move(err)}); };
+  CHECK_FALSE(
+      absent(launcher::read_file(podman_fixtures + "container-inspect-missing.stderr")).inspect_container("nosuch"));
+  CHECK_FALSE(absent(launcher::read_file(podman_fixtures + "image-inspect-missing.stderr")).inspect_image("nosuch:1"));
+  CHECK_FALSE(absent("Error response from daemon: No such container: nosuch\n").inspect_container("nosuch"));
+  CHECK_FALSE(absent("Error: No such object: nosuch:1\n").inspect_image("nosuch:1"));
+  // "image not known" is an image's answer only; any other failure is still an error.
+  launcher::testing::require_error([&] { absent("Error: nosuch: image not known\n").inspect_container("nosuch"); },
+                                   ExitCode::failed, "failed to inspect container nosuch: nosuch: image not known");
 }
 
 TEST_CASE("a failure with no message says so instead of an empty cause", "[docker][messages]") {

@@ -23,7 +23,7 @@ plan::Plan cpu_plan() {
 }
 
 std::vector<CheckResult> preflight(const plan::Plan& plan, FixtureFacts& facts) {
-  facts::HostQueries queries(facts, "docker");
+  facts::HostQueries queries(facts, launcher::docker::Docker("docker"));
   doctor::HostSnapshot snapshot =
       doctor::gather_preflight_facts(queries, doctor::subject_of(plan), matrix::embedded_matrix());
   return doctor::preflight_checks(plan, snapshot, matrix::embedded_matrix());
@@ -109,7 +109,7 @@ TEST_CASE("saved facts replay as they were read", "[doctor][facts]") {
   std::filesystem::path saved = mkdtemp(pattern.data());
   FixtureFacts original({"gpu/no-driver", "gpu/h100-80gb-hbm3", "docker/daemon-down"});
   facts::RecordingFactSource recorder(original);
-  facts::HostQueries queries(recorder, "docker");
+  facts::HostQueries queries(recorder, launcher::docker::Docker("docker"));
   doctor::Subject subject = testing::gpu_subject("pytorch-cuda:2.7.1-cu128-cudnn9-ubuntu24.04");
   doctor::HostSnapshot before = doctor::gather_doctor_facts(queries, subject, matrix::embedded_matrix());
   recorder.save(saved);
@@ -118,10 +118,41 @@ TEST_CASE("saved facts replay as they were read", "[doctor][facts]") {
   CHECK(std::filesystem::exists(saved / "proc-driver-nvidia-version.txt.stderr"));
   CHECK_FALSE(std::filesystem::exists(saved / "proc-driver-nvidia-version.txt"));
   facts::DirectoryFactSource replay({saved});
-  facts::HostQueries replay_queries(replay, "docker");
+  facts::HostQueries replay_queries(replay, launcher::docker::Docker("docker"));
   doctor::HostSnapshot after = doctor::gather_doctor_facts(replay_queries, subject, matrix::embedded_matrix());
   CHECK(doctor::to_json(after) == doctor::to_json(before));
   CHECK(doctor::doctor_checks(subject, after, matrix::embedded_matrix()) ==
         doctor::doctor_checks(subject, before, matrix::embedded_matrix()));
   std::filesystem::remove_all(saved);
+}
+
+TEST_CASE("live engine facts go through docker::Docker and keep the fact source's limit and exit codes",
+          "[doctor][facts]") {
+  using std::chrono::seconds;
+  std::vector<std::vector<std::string>> asked;
+  std::vector<std::optional<std::chrono::milliseconds>> limits;
+  std::function<void()> fail;
+  docker::Docker engine("podman", [&](const std::vector<std::string>& argv, const process::ProcessOptions& options) {
+    asked.push_back(argv);
+    limits.push_back(options.timeout);
+    if (fail) fail();
+    return process::ProcessResult{0, "{}", ""};
+  });
+  facts::LiveFactSource live;
+  live.timeout = seconds(5);
+  facts::HostQueries queries(live, engine);
+
+  CHECK(queries.docker_info().ok());
+  CHECK(queries.container_gpu_list("lab").ok());
+  CHECK(asked == std::vector<std::vector<std::string>>{{"podman", "info", "--format", "{{json .}}"},
+                                                       {"podman", "exec", "lab", "nvidia-smi", "-L"}});
+  // The exec's own limit in docker::call_limit is 300 s: the fact source's shorter one wins.
+  CHECK(limits == std::vector<std::optional<std::chrono::milliseconds>>{seconds(5), seconds(5)});
+
+  fail = [] { throw process::TimedOut("podman info", seconds(5)); };
+  CHECK(queries.docker_info().exit_code == 124);
+  fail = [] { throw process::SpawnFailed("failed to run podman: not found on PATH", ENOENT); };
+  facts::Fact missing = queries.docker_version();
+  CHECK(missing.exit_code == 127);
+  CHECK(missing.err == "failed to run podman: not found on PATH");
 }

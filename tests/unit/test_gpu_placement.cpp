@@ -29,7 +29,8 @@ struct ReplayedHost {
   launcher::testing::FakeClock clock;
   std::ostringstream progress;
 
-  explicit ReplayedHost(const std::string& folder) : facts({folder}), queries(facts, "docker") {}
+  explicit ReplayedHost(const std::string& folder)
+      : facts({folder}), queries(facts, launcher::docker::Docker("docker")) {}
 
   gpu::PlacementContext context() {
     return {gpu::GpuHolder{"", 1000, "alice", 4100},

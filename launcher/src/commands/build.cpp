@@ -148,18 +148,21 @@ void add_build_command(CLI::App& app, Context& context) {
     docker::Docker docker = context.docker_cli();
     std::string scratch_tag = "launcher-build-scratch:" + std::to_string(getpid());
 
-    auto build_argv = [&](const std::string& target, const std::string& tag,
+    // `docker build ...` without the binary: the arguments Docker::try_run is given.
+    auto build_args = [&](const std::string& target, const std::string& tag,
                           const std::map<std::string, std::string>& args) {
-      std::vector<std::string> argv{docker.binary(), "build", "--target", target,
-                                    "--tag",         tag,     "--file",   (context_dir / "images/Dockerfile").string()};
+      std::vector<std::string> build{
+          "build", "--target", target, "--tag", tag, "--file", (context_dir / "images/Dockerfile").string()};
       auto arg_options = build::build_arg_options(args);
-      argv.insert(argv.end(), arg_options.begin(), arg_options.end());
-      argv.push_back(context_dir.string());
-      return argv;
+      build.insert(build.end(), arg_options.begin(), arg_options.end());
+      build.push_back(context_dir.string());
+      return build;
     };
     if (options->dry_run) {
-      std::vector<std::string> argv =
-          build_argv("final", plan.tag.empty() ? "pytorch-cpu:<torch it reports>-debian12" : plan.tag, plan.args);
+      std::vector<std::string> argv{docker.binary()};
+      for (std::string& arg :
+           build_args("final", plan.tag.empty() ? "pytorch-cpu:<torch it reports>-debian12" : plan.tag, plan.args))
+        argv.push_back(std::move(arg));
       *context.out << buildkit_setting << " " << render::shell_words(argv)
                    << "\n# then the same again with the labels read from the image's torch\n";
       return;
@@ -174,9 +177,9 @@ void add_build_command(CLI::App& app, Context& context) {
     auto docker_build = [&](const std::string& target, const std::string& tag,
                             const std::map<std::string, std::string>& args) {
       *context.err << "building " << target << " stage as " << tag << "\n" << std::flush;
-      auto result = process::run_process(
-          build_argv(target, tag, args),
-          watched(*context.err, "building the " + target + " stage as " + tag, {}, {buildkit_setting}));
+      auto result =
+          docker.try_run(build_args(target, tag, args),
+                         watched(*context.err, "building the " + target + " stage as " + tag, {}, {buildkit_setting}));
       if (result.exit_code != 0)
         throw Error(ExitCode::failed,
                     "docker build failed (exit " + std::to_string(result.exit_code) + "); its output is above");

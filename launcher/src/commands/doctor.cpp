@@ -48,7 +48,7 @@ void add_doctor_command(CLI::App& app, Context& context) {
     std::optional<facts::DirectoryFactSource> saved;
     if (!options->facts_dir.empty()) saved.emplace(std::vector<std::filesystem::path>{options->facts_dir});
     facts::RecordingFactSource recorder(saved ? static_cast<facts::FactSource&>(*saved) : *context.facts);
-    facts::HostQueries queries(recorder, context.docker);
+    facts::HostQueries queries(recorder, context.docker_cli());
     const matrix::Matrix& matrix = matrix::embedded_matrix();
 
     doctor::Subject subject;

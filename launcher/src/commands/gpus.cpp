@@ -94,7 +94,7 @@ void add_gpus_command(CLI::App& app, Context& context) {
     std::optional<facts::DirectoryFactSource> saved;
     if (!options->facts_dir.empty()) saved.emplace(std::vector<std::filesystem::path>{options->facts_dir});
     docker::Docker docker = context.docker_cli();
-    facts::HostQueries queries(saved ? static_cast<facts::FactSource&>(*saved) : *context.facts, docker.binary());
+    facts::HostQueries queries(saved ? static_cast<facts::FactSource&>(*saved) : *context.facts, docker);
     gpu::GpuInventory inventory = gpu::read_gpu_inventory(queries);
     if (inventory.gpus.empty())
       throw Error(ExitCode::host_incapable,

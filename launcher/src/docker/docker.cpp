@@ -1,5 +1,7 @@
 #include "docker/docker.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include "core/error.hpp"
@@ -26,6 +28,16 @@ std::string first_line(const std::string& text) {
   }
   std::string tail = stderr_tail(cleaned);
   return tail.empty() ? "(no message from docker)" : tail;
+}
+
+// `docker <kind> inspect`'s answer for an absent object: Docker's "No such container: x" and "No such
+// object", rootless Podman 4.3's "no such container x" and, for an image, "x: image not known".
+bool names_missing_object(const std::string& stderr_text, const std::string& kind) {
+  std::string lowered = stderr_text;
+  std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return contains(lowered, "no such " + kind) || contains(lowered, "no such object") ||
+         (kind == "image" && contains(lowered, "image not known"));
 }
 
 bool has(const std::vector<std::string>& args, std::initializer_list<const char*> flags) {
@@ -203,14 +215,18 @@ process::ProcessResult spawn_cli(const std::vector<std::string>& argv, const pro
   return process::run_process(argv, options);
 }
 
-process::ProcessResult Docker::try_run(const std::vector<std::string>& args) const {
+process::ProcessResult Docker::spawn(const std::vector<std::string>& args, process::ProcessOptions options) const {
   std::vector<std::string> argv{binary_};
   argv.insert(argv.end(), args.begin(), args.end());
-  CallLimit limit = call_limit(args, timeout_);
-  process::ProcessOptions options;
-  if (limit.timeout) options.timeout = *limit.timeout;
+  if (CallLimit limit = call_limit(args, timeout_); limit.timeout)
+    options.timeout = options.timeout ? std::min<std::chrono::milliseconds>(*options.timeout, *limit.timeout)
+                                      : std::chrono::milliseconds(*limit.timeout);
+  return runner_(argv, options);
+}
+
+process::ProcessResult Docker::try_run(const std::vector<std::string>& args, process::ProcessOptions options) const {
   try {
-    return runner_(argv, options);
+    return spawn(args, std::move(options));
   } catch (const process::SpawnFailed& error) {
     if (error.error_number() == ENOENT && error.what() == "failed to run " + binary_ + ": not found on PATH")
       throw Error(ExitCode::failed, "the Docker CLI (" + escape_control_characters(binary_) +
@@ -294,7 +310,7 @@ std::vector<ListedContainer> parse_listing(std::string_view out, const std::vect
 std::optional<json> Docker::inspect(const std::string& kind, const std::string& name) const {
   process::ProcessResult result = try_run({kind, "inspect", name});
   if (result.exit_code != 0) {
-    if (contains(result.err, "No such " + kind) || contains(result.err, "No such object")) return std::nullopt;
+    if (names_missing_object(result.err, kind)) return std::nullopt;
     throw Error(ExitCode::failed, explain_failure("inspect " + kind + " " + name, result));
   }
   return parse_inspect_output(result.out, "docker " + kind + " inspect");

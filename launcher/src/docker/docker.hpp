@@ -118,8 +118,12 @@ public:
 
   // Runs `docker ARGS`; a failure throws Error with explain_failure's line.
   process::ProcessResult run(const std::vector<std::string>& args, const std::string& action) const;
-  // Runs `docker ARGS` and returns whatever happened.
-  process::ProcessResult try_run(const std::vector<std::string>& args) const;
+  // Runs `docker ARGS` and returns whatever happened. `options` carries what the caller adds (input,
+  // shown output, environment); options.timeout, when set, may only shorten call_limit's.
+  process::ProcessResult try_run(const std::vector<std::string>& args, process::ProcessOptions options = {}) const;
+  // The same, but a CLI that cannot start or runs past its limit throws process::SpawnFailed or
+  // process::TimedOut as it is, for callers that report those as facts (facts::LiveFactSource).
+  process::ProcessResult spawn(const std::vector<std::string>& args, process::ProcessOptions options = {}) const;
 
   std::optional<nlohmann::json> inspect_container(const std::string& name) const;
   std::optional<nlohmann::json> inspect_image(const std::string& reference) const;

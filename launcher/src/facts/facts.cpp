@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "core/error.hpp"
@@ -36,23 +37,40 @@ int parse_exit_code(const fs::path& path) {
   return code;
 }
 
-} // namespace
-
-Fact LiveFactSource::command(const std::string&, const std::vector<std::string>& argv) {
+// What a spawned command answered; a command that timed out (124) or could not start (127) is
+// an answer too ("no nvidia-smi"), not a reason to stop.
+Fact answer_of(const std::function<process::ProcessResult()>& spawn) {
   try {
-    // A hung nvidia-smi or `docker info` must not hang the command that asked.
-    process::ProcessOptions options;
-    options.timeout = timeout;
-    process::ProcessResult result = process::run_process(argv, options);
+    process::ProcessResult result = spawn();
     return {true, result.exit_code, std::move(result.out), std::move(result.err)};
   } catch (const process::Interrupted&) {
     throw;
   } catch (const process::TimedOut& error) {
     return {true, 124, "", error.what()};
   } catch (const Error& error) {
-    // Not installed is an answer too ("no nvidia-smi"), not a reason to stop.
     return {true, 127, "", error.what()};
   }
+}
+
+} // namespace
+
+Fact FactSource::engine(const std::string& name, const docker::Docker& docker, const std::vector<std::string>& args) {
+  std::vector<std::string> argv{docker.binary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return command(name, argv);
+}
+
+Fact LiveFactSource::command(const std::string&, const std::vector<std::string>& argv) {
+  // A hung nvidia-smi or `docker info` must not hang the command that asked.
+  process::ProcessOptions options;
+  options.timeout = timeout;
+  return answer_of([&] { return process::run_process(argv, options); });
+}
+
+Fact LiveFactSource::engine(const std::string&, const docker::Docker& docker, const std::vector<std::string>& args) {
+  process::ProcessOptions options;
+  options.timeout = timeout;
+  return answer_of([&] { return docker.spawn(args, options); });
 }
 
 Fact LiveFactSource::file(const std::string&, const fs::path& path) {
@@ -134,6 +152,11 @@ Fact RecordingFactSource::names(const std::string& name, const fs::path& directo
   return keep(name, inner_.names(name, directory));
 }
 
+Fact RecordingFactSource::engine(const std::string& name, const docker::Docker& docker,
+                                 const std::vector<std::string>& args) {
+  return keep(name, inner_.engine(name, docker, args));
+}
+
 void RecordingFactSource::save(const fs::path& directory) const {
   std::error_code error;
   fs::create_directories(directory, error);
@@ -184,25 +207,25 @@ Fact HostQueries::toolkit_cli_version() {
 Fact HostQueries::cdi_specs() { return readable(source_.listing("cdi-specs.txt", {"/etc/cdi", "/var/run/cdi"})); }
 
 Fact HostQueries::docker_version() {
-  return readable(source_.command("docker-version.json", {docker_, "version", "--format", "{{json .}}"}));
+  return readable(source_.engine("docker-version.json", docker_, {"version", "--format", "{{json .}}"}));
 }
 
 Fact HostQueries::docker_info() {
-  return readable(source_.command("docker-info.json", {docker_, "info", "--format", "{{json .}}"}));
+  return readable(source_.engine("docker-info.json", docker_, {"info", "--format", "{{json .}}"}));
 }
 
 Fact HostQueries::image_labels(const std::string& image) {
-  return readable(source_.command("docker-image-labels.json",
-                                  {docker_, "image", "inspect", "--format", "{{json .Config.Labels}}", image}));
+  return readable(source_.engine("docker-image-labels.json", docker_,
+                                 {"image", "inspect", "--format", "{{json .Config.Labels}}", image}));
 }
 
 Fact HostQueries::container_inspect(const std::string& container) {
-  return readable(source_.command("docker-container-inspect.json",
-                                  {docker_, "container", "inspect", "--format", "{{json .}}", container}));
+  return readable(source_.engine("docker-container-inspect.json", docker_,
+                                 {"container", "inspect", "--format", "{{json .}}", container}));
 }
 
 Fact HostQueries::container_gpu_list(const std::string& container) {
-  return readable(source_.command("docker-exec-nvidia-smi-L.txt", {docker_, "exec", container, "nvidia-smi", "-L"}));
+  return readable(source_.engine("docker-exec-nvidia-smi-L.txt", docker_, {"exec", container, "nvidia-smi", "-L"}));
 }
 
 Fact HostQueries::process_status(long pid) {
@@ -258,8 +281,9 @@ Fact HostQueries::rdma_port_attribute(const std::string& device, const std::stri
 }
 
 Fact HostQueries::image_package_record(const std::string& image, const std::string& record) {
-  return readable(source_.command("docker-image-packages.json", {docker_, "run", "--rm", "--pull", "never", "--network",
-                                                                 "none", "--entrypoint", "cat", image, record}));
+  return readable(
+      source_.engine("docker-image-packages.json", docker_,
+                     {"run", "--rm", "--pull", "never", "--network", "none", "--entrypoint", "cat", image, record}));
 }
 
 } // namespace launcher::facts

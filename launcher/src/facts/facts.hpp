@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "docker/docker.hpp"
+
 namespace launcher::facts {
 
 // One raw answer from the host: a command's output, a file's content or a directory listing.
@@ -31,6 +33,9 @@ public:
   // The names of every entry of this directory (devices and links too), sorted, one a line; a
   // missing directory lists nothing.
   virtual Fact names(const std::string& name, const std::filesystem::path& directory) = 0;
+  // A question to the container engine, `args` without the binary. Replaying sources answer it as
+  // command() does (with the binary in front); LiveFactSource asks it through `docker`.
+  virtual Fact engine(const std::string& name, const docker::Docker& docker, const std::vector<std::string>& args);
 };
 
 // Spawns commands (no shell) and reads files of this machine.
@@ -42,6 +47,8 @@ public:
   Fact file(const std::string& name, const std::filesystem::path& path) override;
   Fact listing(const std::string& name, const std::vector<std::filesystem::path>& directories) override;
   Fact names(const std::string& name, const std::filesystem::path& directory) override;
+  // Through docker::Docker::spawn: its runner and call limit (this timeout may only shorten it).
+  Fact engine(const std::string& name, const docker::Docker& docker, const std::vector<std::string>& args) override;
 };
 
 // Replays saved answers: <name> holds the output, <name>.stderr and <name>.exit-code the rest
@@ -81,6 +88,7 @@ public:
   Fact file(const std::string& name, const std::filesystem::path& path) override;
   Fact listing(const std::string& name, const std::vector<std::filesystem::path>& directories) override;
   Fact names(const std::string& name, const std::filesystem::path& directory) override;
+  Fact engine(const std::string& name, const docker::Docker& docker, const std::vector<std::string>& args) override;
 
   // Writes the answers in DirectoryFactSource's layout; the directory is created if needed.
   void save(const std::filesystem::path& directory) const;
@@ -95,7 +103,7 @@ private:
 // tests/fixtures/README.md documents (the NVIDIA ones as in shared/fixtures/gpu).
 class HostQueries {
 public:
-  HostQueries(FactSource& source, std::string docker) : source_(source), docker_(std::move(docker)) {}
+  HostQueries(FactSource& source, docker::Docker docker) : source_(source), docker_(std::move(docker)) {}
 
   Fact driver_version();
   Fact nvidia_smi_version();
@@ -131,7 +139,7 @@ private:
   static Fact readable(Fact fact);
 
   FactSource& source_;
-  std::string docker_;
+  docker::Docker docker_;
 };
 
 // A name a directory listing may give that stays in that directory: not empty, ".", "..", and

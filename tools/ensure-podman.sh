@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Sets up rootless Podman for one unprivileged user (default launcher-podman), as root, idempotently:
+# bookworm's podman with uidmap, slirp4netns, fuse-overlayfs and netavark; the user (never in the docker group)
+# with subordinate uid/gid ranges; its storage.conf (overlay through fuse-overlayfs, not the slow vfs
+# default); and each IMAGE given, copied from Docker's store into the user's (`docker save | podman
+# load`) unless the same image ID is there already. It prints what it did, then `podman info`'s
+# rootless flag and cgroup version. It touches no other user's home and never removes an image.
+# Usage: ensure-podman.sh [-u USER] [IMAGE...]
+set -euo pipefail
+
+user=launcher-podman
+if [[ ${1:-} == -u ]]; then
+  user=${2:-}
+  shift 2 || true
+fi
+[[ $user =~ ^[a-z_][a-z0-9_-]*$ ]] || { echo "usage: $0 [-u USER] [IMAGE...]" >&2; exit 2; }
+[[ $(id -u) -eq 0 ]] || { echo "$0: must run as root (it installs packages and adds a user)" >&2; exit 1; }
+here=$(cd "$(dirname "$0")" && pwd)
+
+# bookworm's podman 4.3 falls back to CNI without netavark (only trixie's podman depends on it);
+# netavark is the backend of every current Podman, aardvark-dns its name server.
+packages=(podman uidmap slirp4netns fuse-overlayfs netavark aardvark-dns)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f '${Status}' "$package" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$package")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "installing ${missing[*]}"
+  "$here/wait-apt-lock.sh"
+  apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -q -y -o DPkg::Lock::Timeout=300 --no-install-recommends \
+    "${missing[@]}" >/dev/null
+else
+  echo "packages present: ${packages[*]}"
+fi
+
+# A system user would get no subordinate ids from useradd; a normal one with a home of its own does.
+if ! id "$user" >/dev/null 2>&1; then
+  echo "adding user $user"
+  useradd --create-home --shell /bin/bash "$user"
+else
+  echo "user $user exists"
+fi
+if id -nG "$user" | tr ' ' '\n' | grep -qx docker; then
+  echo "$0: $user is in the docker group, which makes it root-equivalent: remove it from the group" >&2
+  exit 1
+fi
+home=$(getent passwd "$user" | cut -d: -f6)
+[[ -n $home && $home != / && -d $home && $(stat -c %U "$home") == "$user" ]] ||
+  { echo "$0: $user's home '$home' is not a directory it owns" >&2; exit 1; }
+
+# fuse-overlayfs opens /dev/fuse and slirp4netns /dev/net/tun as the user. udev makes both 0666 on
+# Debian (50-udev-default.rules); a host without udev (a container sandbox) leaves them 0600 root,
+# and every podman run fails: "fuse: failed to open /dev/fuse: Permission denied", then
+# "slirp4netns failed: open("/dev/net/tun"): Permission denied".
+for device in /dev/fuse /dev/net/tun; do
+  if [[ -c $device && $(stat -c %a "$device") != 666 ]]; then
+    echo "making $device 0666 (it was $(stat -c %a "$device")), the mode udev gives it on Debian"
+    chmod 0666 "$device"
+  fi
+done
+
+# 65536 ids above every range already handed out, the size useradd itself gives.
+for file in /etc/subuid /etc/subgid; do
+  touch "$file"
+  if grep -q "^$user:" "$file"; then
+    echo "$file has a range for $user"
+  else
+    start=$(awk -F: 'BEGIN { top = 100000 } { if ($2 + $3 > top) top = $2 + $3 } END { print top }' "$file")
+    echo "$user:$start:65536" >>"$file"
+    echo "added $user:$start:65536 to $file"
+  fi
+done
+
+# A clean environment: root's XDG_* or CONTAINERS_* variables would point podman at root's files.
+as_user() {
+  (cd "$home" && runuser -u "$user" -- env -i HOME="$home" USER="$user" LOGNAME="$user" \
+    PATH=/usr/local/bin:/usr/bin:/bin "$@")
+}
+
+# A file of the user's podman configuration, written as the user (nothing in its home becomes root's)
+# unless it already holds exactly this.
+user_config() {
+  local file=$home/.config/containers/$1 wanted=$2 what=$3
+  if [[ -f $file && $(cat "$file") == "$wanted" ]]; then
+    echo "$file chooses $what"
+  else
+    echo "writing $file ($what)"
+    as_user mkdir -p "$home/.config/containers"
+    printf '%s\n' "$wanted" | as_user tee "$file" >/dev/null
+  fi
+}
+# The store's place is written out (rootless podman ignores graphroot), so a run with another HOME
+# (a test's temp tree) that names these files in CONTAINERS_STORAGE_CONF and CONTAINERS_CONF finds
+# the same images and networks.
+user_config storage.conf "$(printf '%s\n' '[storage]' 'driver = "overlay"' \
+  "rootless_storage_path = \"$home/.local/share/containers/storage\"" '' \
+  '[storage.options.overlay]' 'mount_program = "/usr/bin/fuse-overlayfs"')" "overlay with fuse-overlayfs"
+# Podman keeps CNI once a store has used it; netavark must be named.
+user_config containers.conf "$(printf '%s\n' '[network]' 'network_backend = "netavark"')" "netavark"
+
+for image in "$@"; do
+  docker_id=$(docker image inspect --format '{{.Id}}' "$image")
+  podman_id=$(as_user podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
+  if [[ sha256:$podman_id == "$docker_id" || $podman_id == "$docker_id" ]]; then
+    echo "$image ($docker_id) is in $user's store already"
+  else
+    echo "copying $image ($docker_id) from Docker into $user's store"
+    docker save "$image" | as_user podman load -q
+  fi
+done
+
+rootless=$(as_user podman info --format '{{.Host.Security.Rootless}}')
+cgroup=$(as_user podman info --format '{{.Host.CgroupsVersion}}')
+driver=$(as_user podman info --format '{{.Store.GraphDriverName}}')
+network=$(as_user podman info --format '{{.Host.NetworkBackend}}')
+echo "podman info as $user: rootless $rootless, cgroups $cgroup, storage $driver, network backend $network"
+[[ $rootless == true ]] || { echo "$0: podman is not rootless for $user" >&2; exit 1; }
+[[ $driver == overlay ]] || { echo "$0: $user's store uses $driver, not overlay" >&2; exit 1; }
+if [[ $cgroup == v1 ]]; then
+  echo "cgroups v1: rootless podman cannot enforce --memory, --cpus or --pids-limit here (it ignores them)"
+fi
