@@ -1,13 +1,13 @@
 // launcher-init's readers of backup JSON on arbitrary bytes: a version's manifest (read back from
 // the store, which anyone with the bucket's keys can write), the backup credentials and
-// LAUNCHER_BACKUP_PATHS. The first byte picks the reader; anything but launcher_init::Error escapes.
+// LAUNCHER_BACKUP_PATHS, read with nlohmann/json. The first byte picks the reader; anything but
+// launcher_init::Error escapes.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "backup_plan.hpp"
 #include "error.hpp"
-#include "json.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <charconv>
 #include <climits>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -19,7 +20,6 @@
 #include "backup_plan.hpp"
 #include "error.hpp"
 #include "files.hpp"
-#include "json.hpp"
 
 namespace launcher_init {
 
@@ -169,11 +169,10 @@ Credentials read_credentials(const Settings& settings) {
   Credentials credentials;
   credentials.access_key_id = json_string(document, "aws_access_key_id", path.string());
   credentials.secret_access_key = json_string(document, "aws_secret_access_key", path.string());
-  if (document.find("aws_session_token") != nullptr) {
+  if (document.contains("aws_session_token")) {
     credentials.session_token = json_string(document, "aws_session_token", path.string());
   }
-  credentials.region =
-      document.find("region") != nullptr ? json_string(document, "region", path.string()) : "us-east-1";
+  credentials.region = document.contains("region") ? json_string(document, "region", path.string()) : "us-east-1";
   return credentials;
 }
 
@@ -523,14 +522,24 @@ private:
   int fd_ = -1;
 };
 
+// A report as one line of JSON; a message naming a file whose name is not UTF-8 gets U+FFFD there.
+std::string json_line(const nlohmann::ordered_json& report) {
+  return report.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+// Seconds and MB/s to the millisecond, as the text output has them.
+double to_thousandths(double value) { return std::round(value * 1000) / 1000; }
+
 void write_status(const Settings& settings, const BackupResult& result, std::string_view outcome,
                   std::string_view message) {
-  auto json = "{\"version\":" + json_quote(result.version) +
-              ",\"finished_at\":" + json_quote(utc_time(std::chrono::system_clock::now())) +
-              ",\"result\":" + json_quote(outcome) + ",\"message\":" + json_quote(message) +
-              ",\"files\":" + std::to_string(result.files) + ",\"bytes\":" + std::to_string(result.bytes) +
-              ",\"seconds\":" + decimal(result.seconds) + "}\n";
-  write_file_atomically(settings.under_root(contract::mount::backup_status), json, 0644, root_ownership);
+  nlohmann::ordered_json status = {{"version", result.version},
+                                   {"finished_at", utc_time(std::chrono::system_clock::now())},
+                                   {"result", outcome},
+                                   {"message", message},
+                                   {"files", result.files},
+                                   {"bytes", result.bytes},
+                                   {"seconds", to_thousandths(result.seconds)}};
+  write_file_atomically(settings.under_root(contract::mount::backup_status), json_line(status), 0644, root_ownership);
 }
 
 BackupResult back_up(const Settings& settings, const BackupSettings& backup) {
@@ -721,8 +730,8 @@ void restore(const Settings& settings, const BackupSettings& backup, const Resto
   }
   clean_up();
   if (json) {
-    std::cout << "{\"version\":" << json_quote(manifest.version) << ",\"files\":" << manifest.files.size()
-              << ",\"bytes\":" << manifest.bytes() << "}\n";
+    std::cout << json_line(
+        {{"version", manifest.version}, {"files", manifest.files.size()}, {"bytes", manifest.bytes()}});
   } else {
     std::cout << "restored version " << manifest.version << ": " << manifest.files.size() << " files, "
               << manifest.bytes() << " bytes\n";
@@ -744,9 +753,12 @@ int run_once(const Settings& settings, const BackupSettings& backup, bool json) 
   auto result = back_up(settings, backup);
   double throughput = result.seconds > 0 ? static_cast<double>(result.bytes) / 1e6 / result.seconds : 0;
   if (json) {
-    std::cout << "{\"version\":" << json_quote(result.version) << ",\"files\":" << result.files
-              << ",\"bytes\":" << result.bytes << ",\"uploaded_bytes\":" << result.uploaded_bytes
-              << ",\"seconds\":" << decimal(result.seconds) << ",\"throughput_mb_s\":" << decimal(throughput) << "}\n";
+    std::cout << json_line({{"version", result.version},
+                            {"files", result.files},
+                            {"bytes", result.bytes},
+                            {"uploaded_bytes", result.uploaded_bytes},
+                            {"seconds", to_thousandths(result.seconds)},
+                            {"throughput_mb_s", to_thousandths(throughput)}});
   } else {
     std::cout << "backed up version " << result.version << ": " << result.files << " files, " << result.bytes
               << " bytes (" << result.uploaded_bytes << " uploaded) in " << decimal(result.seconds) << " s, "
@@ -785,7 +797,7 @@ int loop(const Settings& settings, const BackupSettings& backup) {
 int list(const Settings& settings, const BackupSettings& backup, bool json) {
   Store store(settings, backup);
   auto repository = read_repository(store);
-  std::string rows;
+  auto rows = nlohmann::ordered_json::array();
   for (auto version = repository.versions.rbegin(); version != repository.versions.rend(); ++version) {
     auto manifest = read_manifest(store, *version);
     bool complete = manifest && is_complete(*manifest, repository.objects);
@@ -793,14 +805,16 @@ int list(const Settings& settings, const BackupSettings& backup, bool json) {
     auto bytes = manifest ? manifest->bytes() : 0;
     const char* state = complete ? "complete" : "incomplete";
     if (json) {
-      rows += std::string(rows.empty() ? "" : ",") + "{\"version\":" + json_quote(*version) + ",\"state\":\"" + state +
-              "\",\"files\":" + std::to_string(files) + ",\"bytes\":" + std::to_string(bytes) +
-              ",\"created\":" + json_quote(created_time(*version)) + "}";
+      rows.push_back({{"version", *version},
+                      {"state", state},
+                      {"files", files},
+                      {"bytes", bytes},
+                      {"created", created_time(*version)}});
     } else {
       std::cout << *version << "  " << state << "  " << files << " files  " << bytes << " bytes\n";
     }
   }
-  if (json) std::cout << "{\"versions\":[" << rows << "]}\n";
+  if (json) std::cout << json_line({{"versions", rows}});
   return 0;
 }
 
@@ -809,8 +823,7 @@ int check(const Settings& settings, const BackupSettings& backup, bool json) {
   store.check_bucket();
   auto versions = versions_in_listing(store.list("versions"));
   if (json) {
-    std::cout << "{\"store\":" << json_quote(store.location()) << ",\"ok\":true,\"versions\":" << versions.size()
-              << "}\n";
+    std::cout << json_line({{"store", store.location()}, {"ok", true}, {"versions", versions.size()}});
   } else {
     std::cout << store.location() << ": the store answers and the credentials work (" << versions.size()
               << " versions)\n";

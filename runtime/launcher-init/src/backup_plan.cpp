@@ -5,7 +5,6 @@
 #include <filesystem>
 
 #include "error.hpp"
-#include "json.hpp"
 
 namespace launcher_init {
 
@@ -69,13 +68,72 @@ bool is_sha256(std::string_view text) {
          std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
+nlohmann::json parse_json(std::string_view text, std::string_view source) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& error) {
+    // "[json.exception.parse_error.101] parse error at line 1, column 5: <reason>; last read: '<text>'":
+    // the kind of error and the text read are dropped.
+    std::string_view reason = error.what();
+    if (auto kind_end = reason.find("] "); reason.starts_with("[json.exception.") && kind_end != reason.npos) {
+      reason.remove_prefix(kind_end + 2);
+    }
+    reason = reason.substr(0, reason.find("; last read: "));
+    throw failure("parse", source, reason);
+  }
+}
+
+namespace {
+
+Error bad_member(std::string_view source, std::string_view key, std::string_view expected) {
+  return failure("read", source, std::string(key) + ": expected " + std::string(expected));
+}
+
+} // namespace
+
+std::string json_string(const nlohmann::json& object, std::string_view key, std::string_view source) {
+  auto member = object.find(key);
+  if (member == object.end() || !member->is_string()) throw bad_member(source, key, "a string");
+  return member->get<std::string>();
+}
+
+std::int64_t json_integer(const nlohmann::json& object, std::string_view key, std::string_view source,
+                          std::int64_t minimum, std::int64_t maximum) {
+  auto member = object.find(key);
+  if (member == object.end() || !member->is_number()) throw bad_member(source, key, "a whole number");
+  // nlohmann keeps a non-negative whole number as uint64 and a negative one as int64.
+  bool fits = member->is_number_integer() &&
+              (!member->is_number_unsigned() || member->get<std::uint64_t>() <= std::uint64_t{INT64_MAX});
+  auto number = fits ? member->get<std::int64_t>() : 0;
+  if (!fits || number < minimum || number > maximum) {
+    throw bad_member(source, key,
+                     "a whole number from " + std::to_string(minimum) + " to " + std::to_string(maximum) + ", found " +
+                         member->dump());
+  }
+  return number;
+}
+
+std::vector<std::string> json_strings(const nlohmann::json& array, std::string_view source) {
+  if (!array.is_array()) throw failure("read", source, "expected an array of strings");
+  std::vector<std::string> strings;
+  for (const auto& item : array) {
+    if (!item.is_string()) throw failure("read", source, "expected an array of strings");
+    strings.push_back(item.get<std::string>());
+  }
+  return strings;
+}
+
 std::string manifest_json(const Manifest& manifest) {
-  std::string json = "{\"version\":" + json_quote(manifest.version) + ",\"files\":[";
+  std::string json = "{\"version\":" + nlohmann::json(manifest.version).dump() + ",\"files\":[";
   for (std::size_t i = 0; i < manifest.files.size(); ++i) {
     const auto& file = manifest.files[i];
-    json += (i == 0 ? "\n" : ",\n");
-    json += "{\"path\":" + json_quote(file.path) + ",\"size\":" + std::to_string(file.size) +
-            ",\"mtime_ns\":" + std::to_string(file.mtime_ns) + ",\"sha256\":\"" + file.sha256 + "\"}";
+    nlohmann::ordered_json entry = {
+        {"path", file.path}, {"size", file.size}, {"mtime_ns", file.mtime_ns}, {"sha256", file.sha256}};
+    try {
+      json += (i == 0 ? "\n" : ",\n") + entry.dump();
+    } catch (const nlohmann::json::type_error&) {
+      throw failure("back up", file.path, "the name is not UTF-8, which a manifest (JSON) cannot hold");
+    }
   }
   return json + "]}\n";
 }
@@ -85,9 +143,9 @@ Manifest parse_manifest(std::string_view json, std::string_view source) {
   Manifest manifest;
   manifest.version = json_string(document, "version", source);
   if (!is_version_id(manifest.version)) throw failure("read", source, "version: expected a version id");
-  const auto* files = document.find("files");
-  if (files == nullptr || files->kind != Json::Kind::array) throw failure("read", source, "files: expected an array");
-  for (const auto& item : files->items) {
+  auto files = document.find("files");
+  if (files == document.end() || !files->is_array()) throw failure("read", source, "files: expected an array");
+  for (const auto& item : *files) {
     BackupFile file;
     file.path = json_string(item, "path", source);
     std::filesystem::path path(file.path);

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace launcher_init {
 
 // The pure half of the backups: what a version holds, how it is written and read, which versions
@@ -37,6 +39,19 @@ std::string version_id(std::chrono::system_clock::time_point time);
 bool is_version_id(std::string_view text);
 bool is_sha256(std::string_view text);
 
+// The backup JSON (manifests, the backup credentials, LAUNCHER_BACKUP_PATHS), read with nlohmann/json,
+// which keeps 64-bit sizes and nanosecond times exact. parse_json throws Error "failed to parse:
+// <source>: <reason>", the reason never quoting the text (the credentials are secret).
+nlohmann::json parse_json(std::string_view text, std::string_view source);
+// The member `key` of `object` as a string or a whole number in [minimum, maximum], or `array` as an
+// array of strings; each throws Error naming `source` and the key when it is missing or of another type.
+std::string json_string(const nlohmann::json& object, std::string_view key, std::string_view source);
+std::int64_t json_integer(const nlohmann::json& object, std::string_view key, std::string_view source,
+                          std::int64_t minimum, std::int64_t maximum);
+std::vector<std::string> json_strings(const nlohmann::json& array, std::string_view source);
+
+// One file per line, so that two versions' manifests compare line by line. Throws Error naming a
+// path that is not UTF-8, which JSON cannot hold.
 std::string manifest_json(const Manifest& manifest);
 // Throws Error naming `source` for anything but a manifest whose files have absolute, normal paths
 // and well-formed hashes.
