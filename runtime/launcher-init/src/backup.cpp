@@ -230,12 +230,15 @@ public:
   }
 
   // Uploads the files `staging` links to (rclone follows the links) into REPO/`directory`, in
-  // parallel, with rclone's retries and backoff (its pacer slows down on SlowDown and 503).
-  // rclone refusing a file that changes under it ("source file is being updated") is no failure
-  // here: the caller finds the file changed and tries it again.
-  void upload_links(const fs::path& staging, std::string_view directory) {
-    auto outcome = rclone({"copy", "--copy-links", "--transfers", "8", staging.string(), remote(directory)});
-    if (!outcome.succeeded() && outcome.errors.find("source file is being updated") == std::string::npos) fail(outcome);
+  // parallel, with rclone's retries and backoff (its pacer slows down on SlowDown and 503). The
+  // staging holds only objects the store lacked, so the destination is not listed again for each
+  // batch (--no-check-dest). A failure is returned, not thrown: a file changing under rclone fails
+  // it ("source file is being updated", "corrupted on transfer"), and only the caller can tell.
+  std::optional<Error> upload_links(const fs::path& staging, std::string_view directory) {
+    auto outcome =
+        rclone({"copy", "--copy-links", "--no-check-dest", "--transfers", "8", staging.string(), remote(directory)});
+    if (outcome.succeeded()) return std::nullopt;
+    return Error(describe_store_failure(outcome.errors, backup_.bucket, backup_.endpoint));
   }
 
   void upload_file(const fs::path& local, std::string_view key) {
@@ -466,8 +469,9 @@ std::vector<std::vector<std::size_t>> upload_batches(const std::vector<BackupFil
   return batches;
 }
 
-// Uploads one hashed batch and returns the files in it that changed from before their hash to
-// after the upload; objects gets the hashes stored.
+// Uploads one hashed batch and returns the files in it to try again, those that changed from
+// before their hash to after the upload first; objects gets the hashes stored. When rclone failed
+// and a file changed, the whole batch is tried again: which of its uploads ended is unknown.
 std::vector<std::size_t> upload_batch(const Settings& settings, Store& store, std::vector<BackupFile>& files,
                                       const std::vector<std::size_t>& batch, const std::vector<std::string>& hashes,
                                       ObjectSet& objects, BackupResult& result) {
@@ -479,21 +483,27 @@ std::vector<std::size_t> upload_batch(const Settings& settings, Store& store, st
       fs::create_symlink(settings.under_root(files[batch[k]].path), staging / hashes[k]);
     }
   }
-  if (!uploads.empty()) store.upload_links(staging, "objects");
-  std::vector<std::size_t> changed;
+  auto upload_failure = uploads.empty() ? std::nullopt : store.upload_links(staging, "objects");
+  std::vector<std::size_t> again;
   for (auto i : batch) {
     const auto& file = files[i];
     if (!unchanged_since(settings.under_root(file.path), file)) {
-      changed.push_back(i);
+      again.push_back(i);
       // What was uploaded under this hash may be newer content (or nothing): never keep it.
       if (uploads.erase(file.sha256) > 0) store.remove(object_key(file.sha256));
     }
+  }
+  if (upload_failure) {
+    if (again.empty()) throw *upload_failure;
+    for (auto i : batch)
+      if (std::ranges::find(again, i) == again.end()) again.push_back(i);
+    return again;
   }
   for (const auto& [hash, file_index] : uploads) {
     objects.insert(hash);
     result.uploaded_bytes += files[file_index].size;
   }
-  return changed;
+  return again;
 }
 
 // Hashes and uploads what is new, retrying the files that changed meanwhile: an object is stored
@@ -519,20 +529,20 @@ void store_contents(const Settings& settings, Store& store, std::vector<BackupFi
       throw failure("back up", files[pending.front()].path, "the file kept changing while it was uploaded");
     }
     auto batches = upload_batches(files, pending);
-    std::vector<std::size_t> changed;
+    std::vector<std::size_t> to_retry;
     auto hashing = start_hashing(settings, paths_of(batches.front()));
     for (std::size_t b = 0; b < batches.size(); ++b) {
       auto hashes = finish_hashing(hashing);
       if (b + 1 < batches.size()) hashing = start_hashing(settings, paths_of(batches[b + 1]));
       try {
-        auto changed_in_batch = upload_batch(settings, store, files, batches[b], hashes, objects, result);
-        changed.insert(changed.end(), changed_in_batch.begin(), changed_in_batch.end());
+        auto again = upload_batch(settings, store, files, batches[b], hashes, objects, result);
+        to_retry.insert(to_retry.end(), again.begin(), again.end());
       } catch (const Error&) {
         stop_hashing(hashing);
         throw;
       }
     }
-    for (auto i : changed) {
+    for (auto i : to_retry) {
       struct stat status {};
       if (::lstat(settings.under_root(files[i].path).c_str(), &status) != 0 || !S_ISREG(status.st_mode)) {
         throw failure("back up", files[i].path, "the file disappeared while it was uploaded");
@@ -540,7 +550,7 @@ void store_contents(const Settings& settings, Store& store, std::vector<BackupFi
       files[i].size = status.st_size;
       files[i].mtime_ns = mtime_ns(status);
     }
-    pending = std::move(changed);
+    pending = std::move(to_retry);
   }
 }
 
