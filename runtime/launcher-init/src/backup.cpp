@@ -34,6 +34,8 @@ using ObjectSet = std::set<std::string, std::less<>>;
 constexpr int attempts_per_file = 3;
 // sha256sum is handed this many files per run, which keeps its command line far below ARG_MAX.
 constexpr std::size_t files_per_hash_run = 256;
+// The first batch hashed before its upload starts; later ones double (upload_batches).
+constexpr std::int64_t first_batch_bytes = 64 << 20;
 // The names of the store's remote, configured only through RCLONE_CONFIG_STORE_* in rclone's environment.
 constexpr std::string_view remote_name = "store";
 
@@ -227,12 +229,15 @@ public:
   }
 
   // Uploads the files `staging` links to (rclone follows the links) into REPO/`directory`, in
-  // parallel, with rclone's retries and backoff (its pacer slows down on SlowDown and 503).
-  // rclone refusing a file that changes under it ("source file is being updated") is no failure
-  // here: the caller finds the file changed and tries it again.
-  void upload_links(const fs::path& staging, std::string_view directory) {
-    auto outcome = rclone({"copy", "--copy-links", "--transfers", "8", staging.string(), remote(directory)});
-    if (!outcome.succeeded() && outcome.errors.find("source file is being updated") == std::string::npos) fail(outcome);
+  // parallel, with rclone's retries and backoff (its pacer slows down on SlowDown and 503). The
+  // staging holds only objects the store lacked, so the destination is not listed again for each
+  // batch (--no-check-dest). A failure is returned, not thrown: a file changing under rclone fails
+  // it ("source file is being updated", "corrupted on transfer"), and only the caller can tell.
+  std::optional<Error> upload_links(const fs::path& staging, std::string_view directory) {
+    auto outcome =
+        rclone({"copy", "--copy-links", "--no-check-dest", "--transfers", "8", staging.string(), remote(directory)});
+    if (outcome.succeeded()) return std::nullopt;
+    return Error(describe_store_failure(outcome.errors, backup_.bucket, backup_.endpoint));
   }
 
   void upload_file(const fs::path& local, std::string_view key) {
@@ -276,9 +281,19 @@ private:
   }
 
   Outcome rclone(std::vector<std::string> arguments) {
-    std::vector<std::string> argv = {
-        rclone_, "--config",     "/dev/null", "--retries", "3", "--retries-sleep", "1s", "--low-level-retries",
-        "5",     "--contimeout", "10s",       "--stats",   "0"};
+    std::vector<std::string> argv = {rclone_,
+                                     "--config",
+                                     "/dev/null",
+                                     "--retries",
+                                     std::to_string(backup_.retries),
+                                     "--retries-sleep",
+                                     "1s",
+                                     "--low-level-retries",
+                                     "5",
+                                     "--contimeout",
+                                     "10s",
+                                     "--stats",
+                                     "0"};
     argv.insert(argv.end(), arguments.begin(), arguments.end());
     auto outcome = run_program(argv, environment_);
     if (interrupted) throw failure("back up", location_, "stopped by a signal");
@@ -332,21 +347,31 @@ std::vector<BackupFile> current_files(const Settings& settings, const BackupSett
 }
 
 // SHA-256 of each of `paths` by coreutils' sha256sum (-z: names NUL-terminated, never escaped),
-// one process per CPU over consecutive slices: hashing is what a first version adds to the upload.
-std::vector<std::string> hash_files(const Settings& settings, const std::vector<fs::path>& paths) {
+// one process per CPU over consecutive slices, started here and collected by finish_hashing, so
+// that the caller can upload meanwhile: hashing is what a first version adds to the upload.
+struct Hashing {
+  std::size_t files = 0;
+  std::vector<Started> runs;
+};
+
+Hashing start_hashing(const Settings& settings, const std::vector<fs::path>& paths) {
   auto sha256sum = program(settings, "sha256sum");
   auto processes = std::clamp<std::size_t>(static_cast<std::size_t>(::sysconf(_SC_NPROCESSORS_ONLN)), 1, 16);
   auto slice = std::clamp<std::size_t>((paths.size() + processes - 1) / processes, 1, files_per_hash_run);
-  std::vector<Started> runs;
+  Hashing hashing{paths.size(), {}};
   for (std::size_t first = 0; first < paths.size(); first += slice) {
     std::vector<std::string> argv = {sha256sum, "-z", "--"};
     for (auto i = first; i < std::min(paths.size(), first + slice); ++i)
       argv.push_back(paths[i].string());
-    runs.push_back(start_program(argv, {"PATH=" + settings.program_path, "LC_ALL=C"}));
+    hashing.runs.push_back(start_program(argv, {"PATH=" + settings.program_path, "LC_ALL=C"}));
   }
+  return hashing;
+}
+
+std::vector<std::string> finish_hashing(Hashing& hashing) {
   std::vector<std::string> hashes;
   std::string failed;
-  for (auto& run : runs) {
+  for (auto& run : hashing.runs) {
     auto outcome = finish_program(run);
     if (!outcome.succeeded() && failed.empty()) failed = outcome.errors.substr(0, outcome.errors.find('\n'));
     for (std::size_t start = 0; start < outcome.output.size();) {
@@ -358,10 +383,25 @@ std::vector<std::string> hash_files(const Settings& settings, const std::vector<
       start = end + 1;
     }
   }
+  hashing.runs.clear();
   if (interrupted) throw failure("hash", "files", "stopped by a signal");
   if (!failed.empty()) throw failure("hash", "files", failed);
-  if (hashes.size() != paths.size()) throw failure("hash", "files", "sha256sum printed too few hashes");
+  if (hashes.size() != hashing.files) throw failure("hash", "files", "sha256sum printed too few hashes");
   return hashes;
+}
+
+// Ends the hashing that an upload's failure left behind, so that no sha256sum outlives the backup.
+void stop_hashing(Hashing& hashing) {
+  for (auto& run : hashing.runs) {
+    ::kill(run.pid, SIGTERM);
+    finish_program(run);
+  }
+  hashing.runs.clear();
+}
+
+std::vector<std::string> hash_files(const Settings& settings, const std::vector<fs::path>& paths) {
+  auto hashing = start_hashing(settings, paths);
+  return finish_hashing(hashing);
 }
 
 bool unchanged_since(const fs::path& on_disk, const BackupFile& file) {
@@ -409,6 +449,62 @@ struct BackupResult {
   double seconds = 0;
 };
 
+// The files to hash and upload, in consecutive batches that start at first_batch_bytes and double:
+// the first upload starts soon, and each batch is hashed while the one before it uploads.
+std::vector<std::vector<std::size_t>> upload_batches(const std::vector<BackupFile>& files,
+                                                     const std::vector<std::size_t>& pending) {
+  std::vector<std::vector<std::size_t>> batches;
+  std::int64_t budget = first_batch_bytes;
+  std::int64_t bytes = 0;
+  for (auto i : pending) {
+    if (batches.empty() || bytes >= budget) {
+      if (!batches.empty()) budget *= 2;
+      batches.emplace_back();
+      bytes = 0;
+    }
+    batches.back().push_back(i);
+    bytes += files[i].size;
+  }
+  return batches;
+}
+
+// Uploads one hashed batch and returns the files in it to try again, those that changed from
+// before their hash to after the upload first; objects gets the hashes stored. When rclone failed
+// and a file changed, the whole batch is tried again: which of its uploads ended is unknown.
+std::vector<std::size_t> upload_batch(const Settings& settings, Store& store, std::vector<BackupFile>& files,
+                                      const std::vector<std::size_t>& batch, const std::vector<std::string>& hashes,
+                                      ObjectSet& objects, BackupResult& result) {
+  auto staging = fresh_work_directory(settings, "backup-staging");
+  std::map<std::string, std::size_t> uploads; // hash -> a file with it
+  for (std::size_t k = 0; k < batch.size(); ++k) {
+    files[batch[k]].sha256 = hashes[k];
+    if (!objects.contains(hashes[k]) && uploads.emplace(hashes[k], batch[k]).second) {
+      fs::create_symlink(settings.under_root(files[batch[k]].path), staging / hashes[k]);
+    }
+  }
+  auto upload_failure = uploads.empty() ? std::nullopt : store.upload_links(staging, "objects");
+  std::vector<std::size_t> again;
+  for (auto i : batch) {
+    const auto& file = files[i];
+    if (!unchanged_since(settings.under_root(file.path), file)) {
+      again.push_back(i);
+      // What was uploaded under this hash may be newer content (or nothing): never keep it.
+      if (uploads.erase(file.sha256) > 0) store.remove(object_key(file.sha256));
+    }
+  }
+  if (upload_failure) {
+    if (again.empty()) throw *upload_failure;
+    for (auto i : batch)
+      if (std::ranges::find(again, i) == again.end()) again.push_back(i);
+    return again;
+  }
+  for (const auto& [hash, file_index] : uploads) {
+    objects.insert(hash);
+    result.uploaded_bytes += files[file_index].size;
+  }
+  return again;
+}
+
 // Hashes and uploads what is new, retrying the files that changed meanwhile: an object is stored
 // under a hash only when its file did not change from before the hash to after the upload.
 void store_contents(const Settings& settings, Store& store, std::vector<BackupFile>& files, ObjectSet& objects,
@@ -421,37 +517,31 @@ void store_contents(const Settings& settings, Store& store, std::vector<BackupFi
       pending.push_back(i);
     }
   }
+  auto paths_of = [&](const std::vector<std::size_t>& batch) {
+    std::vector<fs::path> on_disk;
+    for (auto i : batch)
+      on_disk.push_back(settings.under_root(files[i].path));
+    return on_disk;
+  };
   for (int attempt = 1; !pending.empty(); ++attempt) {
     if (attempt > attempts_per_file) {
       throw failure("back up", files[pending.front()].path, "the file kept changing while it was uploaded");
     }
-    std::vector<fs::path> on_disk;
-    for (auto i : pending)
-      on_disk.push_back(settings.under_root(files[i].path));
-    auto hashes = hash_files(settings, on_disk);
-    auto staging = fresh_work_directory(settings, "backup-staging");
-    std::map<std::string, std::size_t> uploads; // hash -> a file with it
-    for (std::size_t k = 0; k < pending.size(); ++k) {
-      files[pending[k]].sha256 = hashes[k];
-      if (!objects.contains(hashes[k]) && uploads.emplace(hashes[k], pending[k]).second) {
-        fs::create_symlink(on_disk[k], staging / hashes[k]);
+    auto batches = upload_batches(files, pending);
+    std::vector<std::size_t> to_retry;
+    auto hashing = start_hashing(settings, paths_of(batches.front()));
+    for (std::size_t b = 0; b < batches.size(); ++b) {
+      auto hashes = finish_hashing(hashing);
+      if (b + 1 < batches.size()) hashing = start_hashing(settings, paths_of(batches[b + 1]));
+      try {
+        auto again = upload_batch(settings, store, files, batches[b], hashes, objects, result);
+        to_retry.insert(to_retry.end(), again.begin(), again.end());
+      } catch (const Error&) {
+        stop_hashing(hashing);
+        throw;
       }
     }
-    if (!uploads.empty()) store.upload_links(staging, "objects");
-    std::vector<std::size_t> changed;
-    for (std::size_t k = 0; k < pending.size(); ++k) {
-      const auto& file = files[pending[k]];
-      if (!unchanged_since(on_disk[k], file)) {
-        changed.push_back(pending[k]);
-        // What was uploaded under this hash may be newer content (or nothing): never keep it.
-        if (uploads.erase(file.sha256) > 0) store.remove(object_key(file.sha256));
-      }
-    }
-    for (const auto& [hash, file_index] : uploads) {
-      objects.insert(hash);
-      result.uploaded_bytes += files[file_index].size;
-    }
-    for (auto i : changed) {
+    for (auto i : to_retry) {
       struct stat status {};
       if (::lstat(settings.under_root(files[i].path).c_str(), &status) != 0 || !S_ISREG(status.st_mode)) {
         throw failure("back up", files[i].path, "the file disappeared while it was uploaded");
@@ -459,7 +549,7 @@ void store_contents(const Settings& settings, Store& store, std::vector<BackupFi
       files[i].size = status.st_size;
       files[i].mtime_ns = mtime_ns(status);
     }
-    pending = std::move(changed);
+    pending = std::move(to_retry);
   }
 }
 
@@ -884,6 +974,9 @@ std::optional<BackupSettings> parse_backup_settings(const Environment& environme
     backup.keep = static_cast<int>(parse_whole_number(contract::env::backup_keep, *keep, 1, 100000));
   }
   backup.endpoint = std::string(lookup(environment, contract::env::backup_endpoint).value_or(""));
+  if (auto retries = lookup(environment, contract::env::backup_retries)) {
+    backup.retries = static_cast<int>(parse_whole_number(contract::env::backup_retries, *retries, 1, 100));
+  }
   return backup;
 }
 

@@ -21,6 +21,7 @@ struct BackupSettings {
   std::chrono::seconds every{1800};
   int keep = 5;
   std::string endpoint; // empty: AWS's own
+  int retries = 3;      // rclone's --retries: tries of a transfer that failed, each after 1 s
 };
 
 // nullopt when LAUNCHER_BACKUP_TO is unset; Error naming the variable when a value is wrong.

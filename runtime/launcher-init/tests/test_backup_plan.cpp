@@ -177,11 +177,16 @@ TEST_CASE("backup settings: LAUNCHER_BACKUP_* are read whole or refused naming t
                              {"LAUNCHER_BACKUP_KEEP", "3"}};
   auto backup = parse_backup_settings(environment);
   REQUIRE(backup);
+  CHECK(backup->retries == 3);
+  environment["LAUNCHER_BACKUP_RETRIES"] = "1";
+  backup = parse_backup_settings(environment);
+  REQUIRE(backup);
   CHECK(backup->bucket == "bucket");
   CHECK(backup->repository == "team/env1");
   CHECK(backup->paths == std::vector<std::filesystem::path>{"/workspace/checkpoints", "/results"});
   CHECK(backup->every == std::chrono::seconds(60));
   CHECK(backup->keep == 3);
+  CHECK(backup->retries == 1);
   CHECK(backup->endpoint.empty());
   CHECK_FALSE(parse_backup_settings({}));
 
@@ -207,4 +212,8 @@ TEST_CASE("backup settings: LAUNCHER_BACKUP_* are read whole or refused naming t
         "failed to read setting: LAUNCHER_BACKUP_KEEP: expected a whole number from 1 to 100000, found '0'");
   CHECK(refused("LAUNCHER_BACKUP_EVERY", "30m") ==
         "failed to read setting: LAUNCHER_BACKUP_EVERY: expected a whole number from 1 to 31622400, found '30m'");
+  CHECK(refused("LAUNCHER_BACKUP_RETRIES", "0") ==
+        "failed to read setting: LAUNCHER_BACKUP_RETRIES: expected a whole number from 1 to 100, found '0'");
+  CHECK(refused("LAUNCHER_BACKUP_RETRIES", "three") ==
+        "failed to read setting: LAUNCHER_BACKUP_RETRIES: expected a whole number from 1 to 100, found 'three'");
 }

@@ -38,6 +38,8 @@ inline constexpr const char* listen_address = "LAUNCHER_LISTEN_ADDRESS";
 inline constexpr const char* jupyter_port = "LAUNCHER_JUPYTER_PORT";
 inline constexpr const char* ssh_port = "LAUNCHER_SSH_PORT";
 inline constexpr const char* stop_timeout = "LAUNCHER_STOP_TIMEOUT";
+// rclone's --retries (whole tries of a failed transfer), 1-100, unset: 3; the e2e tests set 1.
+inline constexpr const char* backup_retries = "LAUNCHER_BACKUP_RETRIES";
 } // namespace env
 
 // Mount points inside the container.
