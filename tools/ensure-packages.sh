@@ -17,9 +17,10 @@ build_packages=("${launcher_packages[@]}" libtorch-dev)
 up_packages=(docker.io debootstrap debian-archive-keyring python3-pip)
 # With `up`'s engine and base image: the real servers launcher-init is tested against; Debian's
 # CPU PyTorch for the Python examples; git and curl for the quick-start test's clone and login.
-# Slurm and munge: the two-node test cluster of tests/slurm.
+# Slurm and munge: the two-node test cluster of tests/slurm. rclone: launcher-init's backups run
+# on the host in their tests; python3-venv: moto_server, their S3 server (tests/support/moto-server.sh).
 test_packages=(
-  shellcheck docker-registry openssh-client chromium git curl
+  shellcheck docker-registry openssh-client chromium git curl rclone python3-venv
   openssh-server jupyter-server python3-nbclassic ssh-audit
   python3-torch docker-compose
   slurmctld slurmd slurm-client munge
