@@ -31,6 +31,8 @@ all:
 # and on the CPU image built from it. The images' test stages run as they are built.
 test:
 	@tools/ensure-packages.sh test
+	@# The backup tests' S3 server: its venv installed once here, so that no test waits for pip.
+	@tests/support/moto-server.sh start 127.0.0.1:5599 && tests/support/moto-server.sh stop 127.0.0.1:5599
 	$(MAKE) image
 	$(MAKE) real-image
 	$(MAKE) devel-image

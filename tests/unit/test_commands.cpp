@@ -347,7 +347,8 @@ TEST_CASE("down --purge --yes deletes the launcher's files and lock, and keeps w
 
 TEST_CASE("ps marks a running env whose GPUs are lost, and a stopped one the OOM killer ended", "[commands][ps]") {
   Bench bench;
-  std::string listing = docker::listing_format({"io.launcher.env", "io.launcher.profile", "io.launcher.gpus"});
+  std::string listing =
+      docker::listing_format({"io.launcher.env", "io.launcher.profile", "io.launcher.gpus", "io.launcher.backup"});
   bench.docker.on(
       {"ps", "-a", "--no-trunc", "--filter", "label=io.launcher.env", "--format", listing},
       R"({"id":"1","name":"gpu-env","image":"i","state":"running","status":"Up 2 hours","ports":"",)"
@@ -371,7 +372,8 @@ TEST_CASE("ps marks a running env whose GPUs are lost, and a stopped one the OOM
 
 TEST_CASE("ps says why a stopped env stopped: idle, max_age, out of memory, its exit status", "[commands][ps]") {
   Bench bench;
-  std::string listing = docker::listing_format({"io.launcher.env", "io.launcher.profile", "io.launcher.gpus"});
+  std::string listing =
+      docker::listing_format({"io.launcher.env", "io.launcher.profile", "io.launcher.gpus", "io.launcher.backup"});
   auto listed_line = [](const std::string& name, const std::string& gpus) {
     return json{{"id", name},
                 {"name", name},
@@ -560,7 +562,8 @@ TEST_CASE("up's clean-up never removes a container of the env's name that is not
 
 TEST_CASE("ps shows the engine's control characters escaped", "[commands][ps]") {
   Bench bench;
-  std::string listing = docker::listing_format({"io.launcher.env", "io.launcher.profile", "io.launcher.gpus"});
+  std::string listing =
+      docker::listing_format({"io.launcher.env", "io.launcher.profile", "io.launcher.gpus", "io.launcher.backup"});
   bench.docker.on(
       {"ps", "-a", "--no-trunc", "--filter", "label=io.launcher.env", "--format", listing},
       R"({"id":"1","name":"x","image":"i\u001b[2J","state":"running","status":"Up\u001b]0;t\u0007",)"

@@ -402,6 +402,7 @@ TEST_CASE("every member of a plan changes its hash", "[plan][hash]") {
       {"read_only_root", [](Plan& p) { p.read_only_root = !p.read_only_root; }},
       {"network", [](Plan& p) { p.network = "shared"; }},
       {"self_stop", [](Plan& p) { p.self_stop.max_age_seconds = 60; }},
+      {"backup", [](Plan& p) { p.backup = plan::Backup{"s3://b/e", {"/ckpt"}, 1800, 5, "", ""}; }},
   };
   CHECK(changes.size() == field_count<Plan>());
   const Plan base = resolve(json{{"dev", {{"extends", "jupyter"}, {"gpus", "none"}}}}).plan;
@@ -441,4 +442,31 @@ TEST_CASE("idle and max_age reach the plan, idle only for jupyter and ssh, neith
   require_refused({{"extends", "ssh"}, {"max_age", "1h"}, {"restart", "on-failure"}}, ExitCode::usage,
                   "launcher.json:/profiles/dev/restart: \"restart\": \"on-failure\" would start again an env that "
                   "\"max_age\" (launcher.json:/profiles/dev/max_age) stops; use \"restart\": \"no\" or drop one");
+}
+
+TEST_CASE("backup reaches the plan with the env's own repository; a plan without it keeps its hash", "[plan][backup]") {
+  plan::Plan plan =
+      resolve(
+          {{"dev",
+            {{"extends", "shell"}, {"name", "train"}, {"backup", {{"to", "s3://ckpt/team"}, {"paths", {"/ckpt"}}}}}}})
+          .plan;
+  REQUIRE(plan.backup);
+  CHECK(plan.backup->repository == "s3://ckpt/team/train");
+  CHECK(plan.backup->paths == std::vector<std::string>{"/ckpt"});
+  CHECK(plan.backup->every_seconds == 1800);
+  CHECK(plan.backup->keep == 5);
+  CHECK(plan.backup->endpoint.empty());
+  CHECK(plan.backup->credentials_profile.empty());
+  // A shell env has no secrets of its own, but the backup's keys travel through the secrets directory.
+  CHECK(plan.access.secrets_dir == "/home/alice/.local/state/launcher/envs/train/secrets");
+  CHECK(plan::to_json(plan)["backup"] == json{{"repository", "s3://ckpt/team/train"},
+                                              {"paths", {"/ckpt"}},
+                                              {"every", 1800},
+                                              {"keep", 5},
+                                              {"endpoint", ""},
+                                              {"credentials", ""}});
+  plan::Plan plain = resolve({{"dev", {{"extends", "shell"}, {"name", "train"}}}}).plan;
+  CHECK_FALSE(plain.backup);
+  CHECK_FALSE(plan::to_json(plain).contains("backup"));
+  CHECK(plain.access.secrets_dir.empty());
 }

@@ -337,3 +337,62 @@ TEST_CASE("idle and max_age: each bad value names its key", "[profile][schema][i
                   "\"gpu_util_below\"?)");
   require_invalid({{"idle", "2h"}}, "launcher.json:/profiles/dev/idle: expected an object, found \"2h\"");
 }
+
+TEST_CASE("backup: the repository loses a trailing slash, paths are normalized, every becomes seconds",
+          "[profile][schema][backup]") {
+  json fields = normalized({{"backup",
+                             {{"to", "s3://team-ckpt/runs/"},
+                              {"paths", {"/workspace//checkpoints/"}},
+                              {"every", "30m"},
+                              {"keep", 5},
+                              {"endpoint", "http://host.docker.internal:9000"},
+                              {"credentials", "team"}}}});
+  CHECK(fields["backup"] == json{{"to", "s3://team-ckpt/runs"},
+                                 {"paths", {"/workspace/checkpoints"}},
+                                 {"every", 1800},
+                                 {"keep", 5},
+                                 {"endpoint", "http://host.docker.internal:9000"},
+                                 {"credentials", "team"}});
+  CHECK(normalized({{"backup", {{"to", "s3://abc"}, {"paths", {"/data"}}}}})["backup"] ==
+        json{{"to", "s3://abc"}, {"paths", {"/data"}}});
+}
+
+TEST_CASE("backup: each bad value names its key", "[profile][schema][backup]") {
+  const std::string at = "launcher.json:/profiles/dev/backup";
+  const json paths{"/data"};
+  const std::string repository =
+      ": expected \"s3://BUCKET\" or \"s3://BUCKET/PREFIX\" (a bucket of 3-63 lowercase letters, digits, '.' or '-'; "
+      "prefix segments of letters, digits, '_', '.' or '-'), found ";
+  require_invalid({{"backup", {{"paths", paths}}}}, at + ": missing required key \"to\"");
+  require_invalid({{"backup", {{"to", "s3://abc"}}}}, at + ": missing required key \"paths\"");
+  require_invalid({{"backup", {{"to", "s3://abc"}, {"paths", paths}, {"evry", "1h"}}}},
+                  at + "/evry: unknown key \"evry\" (did you mean \"every\"?)");
+  require_invalid({{"backup", {{"to", "https://abc/x"}, {"paths", paths}}}},
+                  at + "/to" + repository + "\"https://abc/x\"");
+  require_invalid({{"backup", {{"to", "s3://AB"}, {"paths", paths}}}}, at + "/to" + repository + "\"s3://AB\"");
+  require_invalid({{"backup", {{"to", "s3://abc//x"}, {"paths", paths}}}}, at + "/to" + repository + "\"s3://abc//x\"");
+  require_invalid({{"backup", {{"to", "s3://abc/../x"}, {"paths", paths}}}},
+                  at + "/to" + repository + "\"s3://abc/../x\"");
+  require_invalid({{"backup", {{"to", "s3://abc"}, {"paths", json::array()}}}},
+                  at + "/paths: expected a non-empty array of absolute container paths, found an array");
+  require_invalid({{"backup", {{"to", "s3://abc"}, {"paths", {"data"}}}}},
+                  at + "/paths/0: expected an absolute container path, found \"data\"");
+  require_invalid({{"backup", {{"to", "s3://abc"}, {"paths", {"/"}}}}},
+                  at + "/paths/0: backing up the container's whole / is not allowed; name the directories to keep");
+  require_invalid({{"backup", {{"to", "s3://abc"}, {"paths", paths}, {"every", "0s"}}}},
+                  at + "/every: expected a duration like \"2h\", \"90m\" or \"1h30m\" (units d, h, m, s) from 1s to "
+                       "3660d, found \"0s\"");
+  require_invalid({{"backup", {{"to", "s3://abc"}, {"paths", paths}, {"keep", 0}}}},
+                  at + "/keep: expected 1-1000 complete versions, found 0");
+  const std::string endpoint = ": expected an S3 endpoint URL like \"http://host.docker.internal:9000\" or "
+                               "\"https://s3.example.com\" (scheme, host and port only; the keys go in the AWS "
+                               "credentials file), found ";
+  // A key in the URL would reach the env's variables: refused.
+  require_invalid({{"backup", {{"to", "s3://abc"}, {"paths", paths}, {"endpoint", "http://key:secret@host:9000"}}}},
+                  at + "/endpoint" + endpoint + "\"http://key:secret@host:9000\"");
+  require_invalid({{"backup", {{"to", "s3://abc"}, {"paths", paths}, {"endpoint", "host:9000"}}}},
+                  at + "/endpoint" + endpoint + "\"host:9000\"");
+  require_invalid({{"backup", {{"to", "s3://abc"}, {"paths", paths}, {"credentials", "a b"}}}},
+                  at + "/credentials: expected the name of a profile of the AWS credentials file (letters, digits, "
+                       "'_', '.', '@', '+' or '-'), found \"a b\"");
+}

@@ -359,3 +359,19 @@ TEST_CASE("trust: a team file's ${NAME} that hands the launcher's environment to
   reads.push_back(reads.front());
   CHECK(profile::variable_widenings("launcher.json", reads).size() == 3);
 }
+
+TEST_CASE("trust: a backup sends the env's files away with the user's keys, a widening", "[profile][trust][backup]") {
+  CHECK(widened(team_with({{"extends", "shell"},
+                           {"backup",
+                            {{"to", "s3://ckpt/team"},
+                             {"paths", {"/workspace"}},
+                             {"endpoint", "https://s3.example.com"},
+                             {"credentials", "team"}}}}),
+                "dev") == std::vector<std::string>{"launcher.json:/profiles/dev/backup: \"backup\" sends the env's "
+                                                   "files to s3://ckpt/team at https://s3.example.com with the AWS "
+                                                   "keys of profile \"team\""});
+  CHECK(
+      widened(team_with({{"extends", "shell"}, {"backup", {{"to", "s3://ckpt"}, {"paths", {"/workspace"}}}}}), "dev") ==
+      std::vector<std::string>{"launcher.json:/profiles/dev/backup: \"backup\" sends the env's files to s3://ckpt "
+                               "with the host's AWS keys (AWS_PROFILE, else profile \"default\")"});
+}

@@ -265,3 +265,40 @@ TEST_CASE("idle and max_age reach launcher-init as seconds", "[render][idle]") {
     CHECK(*(found - 1) == "--env");
   }
 }
+
+TEST_CASE("every env resolves host.docker.internal to the host, so a store on the host is reachable",
+          "[render][backup]") {
+  auto argv = render::render_run_command("docker", builtin_plan("shell", 0), env_file).argv();
+  auto found = std::find(argv.begin(), argv.end(), "host.docker.internal:host-gateway");
+  REQUIRE(found != argv.end());
+  CHECK(*(found - 1) == "--add-host");
+}
+
+TEST_CASE("a backup reaches launcher-init as settings and ps as a label; its keys never do", "[render][backup]") {
+  plan::Plan plan = builtin_plan("shell", 0);
+  auto plain = render::render_run_command("docker", plan, env_file).argv();
+  CHECK(std::none_of(plain.begin(), plain.end(),
+                     [](const std::string& arg) { return arg.find("LAUNCHER_BACKUP") == 0; }));
+  plan.backup =
+      plan::Backup{"s3://ckpt/team/dev", {"/ckpt", "/data/runs"}, 600, 3, "http://host.docker.internal:9000", "team"};
+  auto argv = render::render_run_command("docker", plan, env_file).argv();
+  for (const char* setting : {"LAUNCHER_BACKUP_TO=s3://ckpt/team/dev",
+                              "LAUNCHER_BACKUP_PATHS=[\"/ckpt\",\"/data/runs\"]", "LAUNCHER_BACKUP_EVERY=600",
+                              "LAUNCHER_BACKUP_KEEP=3", "LAUNCHER_BACKUP_ENDPOINT=http://host.docker.internal:9000"}) {
+    INFO(setting);
+    auto found = std::find(argv.begin(), argv.end(), setting);
+    REQUIRE(found != argv.end());
+    CHECK(*(found - 1) == "--env");
+  }
+  auto label = std::find(argv.begin(), argv.end(), "io.launcher.backup=s3://ckpt/team/dev");
+  REQUIRE(label != argv.end());
+  CHECK(*(label - 1) == "--label");
+  // The credentials profile's name is the host's business: nothing of it reaches the container.
+  CHECK(std::none_of(argv.begin(), argv.end(), [](const std::string& arg) {
+    return arg.find("team\"") != std::string::npos || arg.find("AWS_") != std::string::npos;
+  }));
+  plan.backup->endpoint.clear();
+  argv = render::render_run_command("docker", plan, env_file).argv();
+  CHECK(std::none_of(argv.begin(), argv.end(),
+                     [](const std::string& arg) { return arg.find("LAUNCHER_BACKUP_ENDPOINT") == 0; }));
+}

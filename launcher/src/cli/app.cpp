@@ -151,6 +151,9 @@ int run(int argc, char** argv, commands::Context& context) {
   commands::add_ssh_config_command(app, context);
   commands::add_open_command(app, context);
   commands::add_snapshot_command(app, context);
+  commands::add_backup_command(app, context);
+  commands::add_backups_command(app, context);
+  commands::add_restore_command(app, context);
   commands::add_secret_command(app, context);
   commands::add_build_command(app, context);
   commands::add_default_image_command(app, context);

@@ -13,9 +13,41 @@
 #include "facts/facts.hpp"
 #include "gpu/inventory.hpp"
 #include "host/host_facts.hpp"
+#include "lifecycle/backup.hpp"
+#include "lifecycle/environments.hpp"
+#include "lifecycle/inspect.hpp"
 #include "matrix/matrix.hpp"
+#include "secrets/backup_credentials.hpp"
 
 namespace launcher::commands {
+
+namespace {
+
+struct EnvBackup {
+  std::string env;
+  std::string repository;
+  std::string credentials_problem; // reading the host's keys for a profile; empty: read, or an env examined
+};
+
+// The store is asked from inside the env, with the keys `up` copied there: only a running env
+// with this very repository can answer.
+doctor::CheckResult backup_result(const docker::Docker& docker, const EnvBackup& backup) {
+  doctor::BackupFacts facts{backup.repository, backup.credentials_problem, false, std::nullopt};
+  auto container = lifecycle::find_environment(docker, backup.env);
+  facts.env_running = container && lifecycle::is_running(*container) &&
+                      lifecycle::backup_repository_of(*container) == backup.repository;
+  if (facts.env_running && facts.credentials_problem.empty()) {
+    try {
+      lifecycle::run_backup_tool(docker, backup.env, {"check"}, "the store check");
+      facts.store_problem = "";
+    } catch (const Error& error) {
+      facts.store_problem = error.what();
+    }
+  }
+  return doctor::backup_check(facts);
+}
+
+} // namespace
 
 void add_doctor_command(CLI::App& app, Context& context) {
   struct Options {
@@ -54,8 +86,12 @@ void add_doctor_command(CLI::App& app, Context& context) {
     doctor::Subject subject;
     doctor::HostSnapshot snapshot;
     std::optional<profile::TeamFileTrust> team_file;
+    std::optional<EnvBackup> backup; // a recorded host (--facts) has no env to ask
     if (!options->env.empty()) {
       std::tie(subject, snapshot) = doctor::gather_container_facts(queries, options->env, matrix);
+      if (auto container = saved ? std::nullopt : lifecycle::find_environment(context.docker_cli(), options->env))
+        if (std::string repository = lifecycle::backup_repository_of(*container); !repository.empty())
+          backup = EnvBackup{options->env, repository, ""};
     } else {
       host::HostFacts host = host::read_host_facts();
       // "gpus": "auto" means the GPUs of the host examined, which is the recorded one with --facts.
@@ -64,11 +100,20 @@ void add_doctor_command(CLI::App& app, Context& context) {
       plan::Resolution resolution =
           resolve_request(options->request, host, gpus.gpus, *context.err, Unapproved::report);
       subject = doctor::subject_of(resolution.plan);
+      if (const auto& plan = resolution.plan; plan.backup && !saved) {
+        backup = EnvBackup{plan.env, plan.backup->repository, ""};
+        try {
+          secrets::read_backup_credentials(plan, host.home);
+        } catch (const Error& error) {
+          backup->credentials_problem = error.what();
+        }
+      }
       team_file = resolution.team_file;
       snapshot = doctor::gather_doctor_facts(queries, subject, matrix);
     }
     std::vector<doctor::CheckResult> results = doctor::doctor_checks(subject, snapshot, matrix);
     if (team_file) results.push_back(doctor::team_file_check(*team_file));
+    if (backup) results.push_back(backup_result(context.docker_cli(), *backup));
     if (!options->save_facts_dir.empty()) recorder.save(options->save_facts_dir);
 
     std::vector<doctor::GpuToolRun> tool_runs;

@@ -12,6 +12,7 @@
 #include "docker/docker.hpp"
 #include "gpu/lock.hpp"
 #include "host/state_layout.hpp"
+#include "lifecycle/backup.hpp"
 #include "lifecycle/environments.hpp"
 #include "lifecycle/inspect.hpp"
 #include "lifecycle/snapshot.hpp"
@@ -82,6 +83,24 @@ void purge_state(const host::StateLayout& layout, lifecycle::EnvironmentLock& lo
   *context.err << "launcher: warning: kept what the launcher did not make: " << list << "\n";
 }
 
+// An env that backs up is backed up once more before its container goes; a backup that cannot
+// run or fails leaves everything as it was.
+void final_backup(const docker::Docker& docker, const nlohmann::json& container, const std::string& env,
+                  Context& context) {
+  if (lifecycle::backup_repository_of(container).empty()) return;
+  if (!lifecycle::is_running(container))
+    throw Error(ExitCode::failed, "environment \"" + env + "\" is not running (" + lifecycle::status_of(container) +
+                                      "), so its final backup cannot run; nothing was removed. `launcher up` it "
+                                      "first, or --force removes it without a final backup");
+  try {
+    nlohmann::json result = lifecycle::run_backup_tool(docker, env, {"run"}, "the final backup of " + env);
+    *context.err << "launcher: final " << lifecycle::describe_backup_run(env, result) << "\n";
+  } catch (const Error& error) {
+    throw Error(ExitCode::failed,
+                std::string(error.what()) + "; nothing was removed (--force removes it without a final backup)");
+  }
+}
+
 } // namespace
 
 void add_down_command(CLI::App& app, Context& context) {
@@ -97,7 +116,8 @@ void add_down_command(CLI::App& app, Context& context) {
   CLI::App* command = app.add_subcommand("down", "stop and remove an environment's container; volumes are kept");
   command->add_option("ENV", options->env, "environment (default: the one made from this directory)")
       ->check(env_name_validator());
-  command->add_flag("--force", options->force, "remove even if files outside the volumes would be lost");
+  command->add_flag("--force", options->force,
+                    "remove even if files outside the volumes would be lost, and without a final backup");
   command->add_flag("--purge", options->purge, "also delete the environment's secrets and host key");
   command->add_flag("--yes", options->yes, "do not ask before --purge");
   command->add_flag("--list-all", options->list_all,
@@ -118,6 +138,7 @@ void add_down_command(CLI::App& app, Context& context) {
             docker, *container, "or discard it all with --force",
             {options->list_all,
              lifecycle::snapshot_holding(docker, host::state_layout(env, host.state_home), *container)});
+      if (!options->force) final_backup(docker, *container, env.str(), context);
       bool has_gpus = lifecycle::gpus_of(*container) != "-";
       lifecycle::stop_and_remove(docker, *container, std::chrono::seconds(options->timeout_seconds));
       // Only an env with GPUs touches the table, and a table that cannot be updated does not

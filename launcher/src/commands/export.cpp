@@ -20,9 +20,11 @@
 #include "docker/docker.hpp"
 #include "doctor/snapshot.hpp"
 #include "export/export.hpp"
+#include "host/state_layout.hpp"
 #include "lifecycle/environments.hpp"
 #include "lifecycle/volumes.hpp"
 #include "pin/pin.hpp"
+#include "secrets/backup_credentials.hpp"
 #include "secrets/env_secrets.hpp"
 
 namespace launcher::commands {
@@ -159,6 +161,7 @@ void add_export_command(CLI::App& app, Context& context) {
     const plan::Plan& plan = resolution.plan;
     const docker::Docker& docker = gpus.docker;
     pin::verify_pinned_image(docker, plan.image, resolution.profile.origin_of("/image"));
+    const std::optional<secrets::AwsCredentials> backup_keys = secrets::read_backup_credentials(plan, host.home);
     exporting::Exported exported = exporting::export_plan(plan, format, options->lossy, compose_engine(format, gpus));
     fs::path output;
     if (!options->output.empty()) output = check_output(options->output, exported.text, options->force);
@@ -172,6 +175,8 @@ void add_export_command(CLI::App& app, Context& context) {
     // removes it); one made here would outlast every export that is never started.
     if (plan.network != plan::own_network(plan.env)) lifecycle::ensure_network(docker, plan);
     secrets::ensure_env_secrets(plan, host.home);
+    if (backup_keys)
+      secrets::store_backup_credentials(host::state_layout(EnvName::parse(plan.env), host.state_home), *backup_keys);
 
     if (output.empty())
       *context.out << exported.text; // checked when the command ends (cli::run)

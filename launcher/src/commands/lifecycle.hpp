@@ -43,5 +43,8 @@ void add_ssh_command(CLI::App& app, Context& context);
 void add_ssh_config_command(CLI::App& app, Context& context);
 void add_open_command(CLI::App& app, Context& context);
 void add_snapshot_command(CLI::App& app, Context& context);
+void add_backup_command(CLI::App& app, Context& context);
+void add_backups_command(CLI::App& app, Context& context);
+void add_restore_command(CLI::App& app, Context& context);
 
 } // namespace launcher::commands

@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <chrono>
 #include <memory>
 #include <ostream>
 
@@ -10,6 +12,7 @@
 #include "doctor/snapshot.hpp"
 #include "facts/facts.hpp"
 #include "launcher_contract/contract.hpp"
+#include "lifecycle/backup.hpp"
 #include "lifecycle/inspect.hpp"
 
 namespace launcher::commands {
@@ -53,6 +56,20 @@ StoppedStatus stopped_status(const docker::ListedContainer& container, const doc
   return {container.status, reason->text};
 }
 
+// For an env that backs up: its repository and, while it runs, the last backup's outcome (one
+// exec reading launcher-init's status file); null for an env without a backup.
+nlohmann::json backup_of(const docker::ListedContainer& container, const docker::Docker& docker) {
+  const std::string& repository = container.labels.at(contract::label::backup);
+  if (repository.empty()) return nullptr;
+  if (container.state != "running") return {{"repository", repository}, {"last", nullptr}, {"summary", "-"}};
+  auto status = lifecycle::read_backup_status(docker, container.name);
+  long long now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return {{"repository", repository},
+          {"last", status ? *status : nlohmann::json(nullptr)},
+          {"summary", status ? lifecycle::describe_backup_status(*status, now) : "unknown (no status from the env)"}};
+}
+
 std::string or_dash(const std::string& text) { return text.empty() || text == "none" ? "-" : text; }
 
 } // namespace
@@ -66,7 +83,8 @@ void add_ps_command(CLI::App& app, Context& context) {
     facts::HostQueries queries(*context.facts, docker);
     nlohmann::json list = nlohmann::json::array();
     // One `docker ps`, labels included: no inspect, so `ps` stays fast with many environments.
-    const std::vector<std::string> labels{contract::label::env, contract::label::profile, contract::label::gpus};
+    const std::vector<std::string> labels{contract::label::env, contract::label::profile, contract::label::gpus,
+                                          contract::label::backup};
     for (const auto& container : docker.list_labelled(contract::label::env, labels)) {
       // A container run by hand from a snapshot carries the label, blanked: no environment.
       if (container.labels.at(contract::label::env).empty()) continue;
@@ -79,19 +97,27 @@ void add_ps_command(CLI::App& app, Context& context) {
                       {"stop_reason", stopped.reason},
                       {"gpus", or_dash(container.labels.at(contract::label::gpus))},
                       {"endpoints", or_dash(container.ports)},
-                      {"image", container.image}});
+                      {"image", container.image},
+                      {"backup", backup_of(container, docker)}});
     }
     if (*json) {
       *context.out << list.dump(2) << "\n";
       return;
     }
-    constexpr const char* row = "{:<24} {:<10} {:<28} {:<6} {:<32} {}\n";
-    *context.out << fmt::format(row, "ENV", "PROFILE", "STATUS", "GPUS", "ENDPOINTS", "IMAGE");
+    // The BACKUP column only when an env backs up: the table of everyone else stays as it was.
+    bool any_backup =
+        std::any_of(list.begin(), list.end(), [](const auto& entry) { return !entry["backup"].is_null(); });
+    constexpr const char* row = "{:<24} {:<10} {:<28} {:<6} {:<32} {}";
+    *context.out << fmt::format(row, "ENV", "PROFILE", "STATUS", "GPUS", "ENDPOINTS", "IMAGE")
+                 << (any_backup ? "  BACKUP" : "") << "\n";
     // Every field is the engine's text: an escape sequence in a name or label is shown, not run.
     auto field = [](const nlohmann::json& value) { return escape_control_characters(value.get<std::string>()); };
-    for (const auto& entry : list)
+    for (const auto& entry : list) {
       *context.out << fmt::format(row, field(entry["env"]), field(entry["profile"]), field(entry["status"]),
                                   field(entry["gpus"]), field(entry["endpoints"]), field(entry["image"]));
+      if (any_backup) *context.out << "  " << (entry["backup"].is_null() ? "-" : field(entry["backup"]["summary"]));
+      *context.out << "\n";
+    }
   });
 }
 

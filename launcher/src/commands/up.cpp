@@ -32,6 +32,7 @@
 #include "process/process.hpp"
 #include "render/render.hpp"
 #include "render/resolution_json.hpp"
+#include "secrets/backup_credentials.hpp"
 #include "secrets/env_secrets.hpp"
 #include "secrets/state.hpp"
 
@@ -282,6 +283,7 @@ void add_up_command(CLI::App& app, Context& context) {
       return;
     }
 
+    const std::optional<secrets::AwsCredentials> backup_keys = secrets::read_backup_credentials(plan, host.home);
     const docker::Docker& docker = gpus.docker;
     auto start = context.clock->now();
     lifecycle::EnvironmentLock lock(host.state_home, plan.env, *context.err);
@@ -327,6 +329,8 @@ void add_up_command(CLI::App& app, Context& context) {
       secrets::repair_derived_files(plan, host.home);
       record_plan(layout, plan);
     }
+    // Keys rotated in the credentials file reach a running env too: it reads them at each backup.
+    if (backup_keys) secrets::store_backup_credentials(layout, *backup_keys);
 
     Made made;
     try {

@@ -289,6 +289,22 @@ CheckResult team_file_check(const profile::TeamFileTrust& trust) {
           "read the file, then approve it: launcher trust " + trust.path.string()};
 }
 
+CheckResult backup_check(const BackupFacts& backup) {
+  if (!backup.credentials_problem.empty())
+    return {"backup", Status::fail, "backup to " + backup.repository + ": " + backup.credentials_problem,
+            "put the profile's keys in the AWS credentials file (see docs/backup.md)"};
+  if (!backup.env_running || !backup.store_problem)
+    return {"backup", Status::warn,
+            "backup to " + backup.repository +
+                ": keys found; the store is checked from inside the env, which is "
+                "not running",
+            "launcher up, then launcher doctor again (or launcher backup ENV)"};
+  if (!backup.store_problem->empty())
+    return {"backup", Status::fail, "backup to " + backup.repository + ": " + *backup.store_problem,
+            "check the profile's backup endpoint and bucket and the keys in the AWS credentials file"};
+  return ok("backup", "backup to " + backup.repository + ": the store answers and the keys work");
+}
+
 CheckResult driver_check(const gpu::GpuInventory& inventory, bool gpus_requested) {
   if (inventory.driver_version.empty()) {
     if (!gpus_requested) return ok("driver", "no NVIDIA driver (none needed: no GPU requested)");

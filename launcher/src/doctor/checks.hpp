@@ -47,6 +47,18 @@ std::vector<std::pair<std::string, nlohmann::json>> shm_advice(std::optional<std
 std::optional<CheckResult> infiniband_check(const HostSnapshot& snapshot);
 CheckResult container_check(const ContainerFacts& container, bool gpus_requested);
 
+// What `doctor` learned of an env's backup: whether the host's credentials file gave its keys,
+// and what `launcher-init backup check` inside the running env answered.
+struct BackupFacts {
+  std::string repository;          // "s3://BUCKET/PREFIX/ENV"
+  std::string credentials_problem; // the one line reading the keys gave; empty: they were read
+  bool env_running = false;
+  std::optional<std::string> store_problem; // the check's one line; "" it passed; nullopt: not asked
+};
+// OK when the keys were read and the store answered with them; FAIL when either failed; WARN
+// when the env is not running, since the store is checked from inside it.
+CheckResult backup_check(const BackupFacts& backup);
+
 // The GPU checks for the GPUs a subject would get: they exist, the driver runs the image's
 // CUDA, each GPU's architecture has kernels in the image, and nobody else is using them.
 std::vector<CheckResult> gpu_checks(const Subject& subject, const HostSnapshot& snapshot, const matrix::Matrix& matrix);

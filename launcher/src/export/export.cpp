@@ -29,6 +29,9 @@ constexpr const char* health_start_interval_since = "25.0";
 constexpr const char* health_start_period = "60s";
 constexpr const char* health_start_interval = "500ms";
 
+// Every field of plan::to_json that the rendered `docker run` carries. A pointer to an object
+// lists its members one by one, so that a member added later is not taken as expressed.
+// "/backup/credentials" names the keys, which `export` copies into the secrets as `up` does.
 const std::vector<std::string> docker_run_fields{"/env",
                                                  "/profile",
                                                  "/image",
@@ -67,7 +70,13 @@ const std::vector<std::string> docker_run_fields{"/env",
                                                  "/read_only_root",
                                                  "/idle/stop_after",
                                                  "/idle/gpu_util_below",
-                                                 "/max_age"};
+                                                 "/max_age",
+                                                 "/backup/repository",
+                                                 "/backup/paths",
+                                                 "/backup/every",
+                                                 "/backup/keep",
+                                                 "/backup/endpoint",
+                                                 "/backup/credentials"};
 
 bool asks_for_something(const json& value) {
   bool empty_text = value.is_string() && value.get_ref<const std::string&>().empty();
@@ -131,8 +140,11 @@ constexpr std::pair<std::string_view, std::string_view> value_options[] = {{"--n
                                                                            {"--memory-swap", "memswap_limit"},
                                                                            {"--cpu-shares", "cpu_shares"},
                                                                            {"--cpuset-cpus", "cpuset"}};
-constexpr std::pair<std::string_view, std::string_view> list_options[] = {
-    {"--tmpfs", "tmpfs"}, {"--cap-drop", "cap_drop"}, {"--cap-add", "cap_add"}, {"--security-opt", "security_opt"}};
+constexpr std::pair<std::string_view, std::string_view> list_options[] = {{"--add-host", "extra_hosts"},
+                                                                          {"--tmpfs", "tmpfs"},
+                                                                          {"--cap-drop", "cap_drop"},
+                                                                          {"--cap-add", "cap_add"},
+                                                                          {"--security-opt", "security_opt"}};
 constexpr std::pair<std::string_view, std::string_view> flag_options[] = {
     {"--interactive", "stdin_open"}, {"--tty", "tty"}, {"--privileged", "privileged"}, {"--read-only", "read_only"}};
 

@@ -51,8 +51,8 @@ bool is_strictly_inside(const fs::path& root, const fs::path& path) {
 }
 
 std::vector<fs::path> StateLayout::secret_files() const {
-  return {jupyter_token(),   jupyter_password_hash(), host_key(),
-          host_public_key(), authorized_keys(),       user_password_hash()};
+  return {jupyter_token(),   jupyter_password_hash(), host_key(),          host_public_key(),
+          authorized_keys(), user_password_hash(),    backup_credentials()};
 }
 
 std::vector<fs::path> StateLayout::env_files() const {

@@ -27,6 +27,7 @@ struct StateLayout {
   std::filesystem::path host_public_key() const { return secrets_dir / contract::secret_file::ssh_host_public_key; }
   std::filesystem::path authorized_keys() const { return secrets_dir / contract::secret_file::authorized_keys; }
   std::filesystem::path user_password_hash() const { return secrets_dir / contract::secret_file::user_password_hash; }
+  std::filesystem::path backup_credentials() const { return secrets_dir / contract::secret_file::backup_credentials; }
   std::filesystem::path jupyter_password() const { return env_dir / "jupyter_password"; }
   std::filesystem::path user_password() const { return env_dir / "user_password"; }
   std::filesystem::path known_hosts() const { return env_dir / "known_hosts"; }

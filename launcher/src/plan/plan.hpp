@@ -67,6 +67,17 @@ struct SelfStop {
   std::optional<long long> max_age_seconds; // this long after the start; nullopt: never
 };
 
+// Profile key "backup": launcher-init keeps versions of `paths` in `repository`. The keys come
+// from the host's AWS credentials file into the secrets directory, never into the plan.
+struct Backup {
+  std::string repository; // "s3://BUCKET/PREFIX/ENV": the profile's "to" and the env's name
+  std::vector<std::string> paths;
+  long long every_seconds = 1800;
+  int keep = 5;
+  std::string endpoint;            // empty: AWS's own
+  std::string credentials_profile; // the AWS profile the profile names; empty: AWS_PROFILE, else "default"
+};
+
 // Everything `up` needs, fully decided: nothing here depends on the host any more.
 struct Plan {
   std::string env; // environment name, also the container name
@@ -100,6 +111,7 @@ struct Plan {
   // the profile names one to share with other envs.
   std::string network;
   SelfStop self_stop;
+  std::optional<Backup> backup;
 };
 
 inline std::string own_network(const std::string& env) { return "launcher-" + env; }

@@ -286,7 +286,8 @@ public:
     if (service != "ssh" && !ssh.empty())
       fail(child_pointer("/ssh", ssh.begin().key()),
            "SSH settings need \"service\": \"ssh\" (this profile's service is \"" + service + "\")");
-    if (service != "jupyter" && service != "ssh") return {};
+    // A backup's keys reach launcher-init through the secrets directory, whatever the service.
+    if (service != "jupyter" && service != "ssh" && !fields_.contains("backup")) return {};
     SshForwarding forwarding{ssh.value("agent_forwarding", false), ssh.value("stream_local_forwarding", false),
                              ssh.value("user_rc", false)};
     std::string secrets_dir = host::state_layout(EnvName::parse(env), host_.state_home).secrets_dir.string();
@@ -366,6 +367,17 @@ public:
     return stop;
   }
 
+  std::optional<Backup> backup(const std::string& env) const {
+    if (!fields_.contains("backup")) return std::nullopt;
+    const json& backup = fields_["backup"];
+    return Backup{backup["to"].get<std::string>() + "/" + env,
+                  backup["paths"].get<std::vector<std::string>>(),
+                  backup.value("every", 1800LL),
+                  backup.value("keep", 5),
+                  backup.value("endpoint", ""),
+                  backup.value("credentials", "")};
+  }
+
   Plan plan(const std::string& profile_name) {
     Plan plan;
     plan.profile = profile_name;
@@ -403,6 +415,7 @@ public:
                         profile_.origin_of("/read_only_root").describe() + ") keeps read-only; drop one of them");
     plan.network = text("network", own_network(plan.env));
     plan.self_stop = self_stop(plan.service, plan.restart);
+    plan.backup = backup(plan.env);
     if (plan.privileged)
       require_opt_in("/privileged", "--privileged (every device and capability of the host)", "privileged");
     return plan;

@@ -427,6 +427,46 @@ public:
 
   void max_age(json& value, const std::string& pointer) const { duration(value, pointer); }
 
+  // Where and what launcher-init backs up inside the env. The keys themselves come from the
+  // host's AWS credentials file (named by "credentials"), never from a profile.
+  void backup(json& value, const std::string& pointer) const {
+    object_keys(value, pointer, {"to", "paths", "every", "keep", "endpoint", "credentials"}, {"to", "paths"});
+    // S3's bucket names, then a prefix of plain path segments.
+    static const std::regex repository("s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9_.-]+)*/?");
+    std::string to = text(value["to"], pointer + "/to");
+    bool dot_segment = to.find("/./") != std::string::npos || to.find("/../") != std::string::npos ||
+                       to.ends_with("/.") || to.ends_with("/..");
+    if (!std::regex_match(to, repository) || dot_segment)
+      fail(pointer + "/to",
+           "\"s3://BUCKET\" or \"s3://BUCKET/PREFIX\" (a bucket of 3-63 lowercase letters, digits, '.' or '-'; "
+           "prefix segments of letters, digits, '_', '.' or '-')",
+           value["to"]);
+    if (to.back() == '/') value["to"] = to.substr(0, to.size() - 1);
+    json& paths = value["paths"];
+    if (!paths.is_array() || paths.empty())
+      fail(pointer + "/paths", "a non-empty array of absolute container paths", paths);
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+      std::string at = child_pointer(pointer + "/paths", i);
+      if (container_path(paths[i], at) == "/")
+        fail_because(at, "backing up the container's whole / is not allowed; name the directories to keep");
+    }
+    if (value.contains("every")) duration(value["every"], pointer + "/every");
+    if (value.contains("keep")) integer(value["keep"], pointer + "/keep", 1, 1000, "1-1000 complete versions");
+    // No user:password@ part: a secret there would reach the env's variables and labels.
+    static const std::regex endpoint("https?://([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\])(:[0-9]{1,5})?/?");
+    if (value.contains("endpoint") && !std::regex_match(text(value["endpoint"], pointer + "/endpoint"), endpoint))
+      fail(pointer + "/endpoint",
+           "an S3 endpoint URL like \"http://host.docker.internal:9000\" or \"https://s3.example.com\" (scheme, "
+           "host and port only; the keys go in the AWS credentials file)",
+           value["endpoint"]);
+    static const std::regex profile_name("[A-Za-z0-9_.@+-]{1,64}");
+    if (value.contains("credentials") &&
+        !std::regex_match(text(value["credentials"], pointer + "/credentials"), profile_name))
+      fail(pointer + "/credentials",
+           "the name of a profile of the AWS credentials file (letters, digits, '_', '.', '@', '+' or '-')",
+           value["credentials"]);
+  }
+
   void privileged(json& value, const std::string& pointer) const { boolean(value, pointer); }
 
   void sudo(json& value, const std::string& pointer) const { boolean(value, pointer); }
@@ -502,6 +542,7 @@ const std::vector<std::pair<std::string, FieldCheck>>& field_checks() {
       {"restart", &Checker::restart},
       {"idle", &Checker::idle},
       {"max_age", &Checker::max_age},
+      {"backup", &Checker::backup},
       {"labels", &Checker::labels},
       {"name", &Checker::name},
       {"privileged", &Checker::privileged},

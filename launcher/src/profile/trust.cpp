@@ -135,6 +135,17 @@ std::vector<Widening> widenings(const Sourced& profile, const std::string& team_
   if (const Origin* origin = set_by(profile, "/ipc", team_source); origin && fields["ipc"] == "host")
     found.push_back({*origin, "\"ipc\": \"host\" (the host's shared memory and IPC objects)"});
 
+  // The env's files leave the host, signed with the user's own AWS keys.
+  if (const Origin* origin = set_by(profile, "/backup", team_source)) {
+    const json& backup = fields["backup"];
+    std::string keys = backup.contains("credentials")
+                           ? "the AWS keys of profile \"" + backup["credentials"].get<std::string>() + "\""
+                           : "the host's AWS keys (AWS_PROFILE, else profile \"default\")";
+    std::string store = backup.contains("endpoint") ? " at " + backup["endpoint"].get<std::string>() : "";
+    found.push_back(
+        {*origin, "\"backup\" sends the env's files to " + backup["to"].get<std::string>() + store + " with " + keys});
+  }
+
   const json& volumes = fields.value("volumes", json::array());
   fs::path project = paths.canonical(team_dir);
   for (std::size_t i = 0; i < volumes.size(); ++i) {

@@ -83,9 +83,13 @@ ContainerCommand render_container_command(std::vector<std::string> program, cons
   option("--label", std::string(contract::label::profile) + "=" + plan.profile);
   option("--label", std::string(contract::label::plan_hash) + "=" + plan::plan_hash(plan));
   option("--label", std::string(contract::label::gpus) + "=" + gpus_label(plan.gpus));
+  if (plan.backup) option("--label", std::string(contract::label::backup) + "=" + plan.backup->repository);
   for (const auto& [key, value] : plan.labels)
     option("--label", key + "=" + value);
   option("--network", plan.network);
+  // Docker Desktop's name for the host, on every engine: a store on the host (MinIO, Ceph, moto)
+  // is "http://host.docker.internal:PORT" from inside, as Desktop users already write it.
+  option("--add-host", std::string(host_gateway_alias) + ":host-gateway");
 
   // A shell service is a login shell that must outlive `docker run -d`: it needs a terminal.
   if (plan.service == "shell") command.options.push_back({"--interactive"}), command.options.push_back({"--tty"});
@@ -114,6 +118,14 @@ ContainerCommand render_container_command(std::vector<std::string> program, cons
     setting(contract::env::idle_gpu_util_below, std::to_string(stop.idle_gpu_util_below));
   }
   if (stop.max_age_seconds) setting(contract::env::max_age, std::to_string(*stop.max_age_seconds));
+  if (plan.backup) {
+    const plan::Backup& backup = *plan.backup;
+    setting(contract::env::backup_to, backup.repository);
+    setting(contract::env::backup_paths, nlohmann::json(backup.paths).dump());
+    setting(contract::env::backup_every, std::to_string(backup.every_seconds));
+    setting(contract::env::backup_keep, std::to_string(backup.keep));
+    if (!backup.endpoint.empty()) setting(contract::env::backup_endpoint, backup.endpoint);
+  }
   if (!plan.environment.empty()) option("--env-file", env_file);
   if (!plan.workdir.empty()) option("--workdir", plan.workdir);
 

@@ -8,6 +8,9 @@
 
 namespace launcher::render {
 
+// The name every env resolves to the host (`--add-host NAME:host-gateway`).
+inline constexpr const char* host_gateway_alias = "host.docker.internal";
+
 // The value of the io.launcher.gpus label for these GPUs.
 std::string gpus_label(const plan::GpuAssignment& gpus);
 

@@ -185,7 +185,7 @@ std::string collect_authorized_keys(const std::vector<std::string>& sources, con
 
 EnvSecrets ensure_env_secrets(const plan::Plan& plan, const fs::path& home) {
   const std::string& service = plan.service;
-  if (service != "jupyter" && service != "ssh") return {};
+  if (plan.access.secrets_dir.empty()) return {}; // a shell or command env without a backup
   host::StateLayout layout = layout_of(plan);
   ensure_private_dir(layout.env_dir);
   ensure_private_dir(layout.secrets_dir);

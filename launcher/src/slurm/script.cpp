@@ -103,7 +103,9 @@ std::vector<std::vector<std::string>> node_run_options(const Job& job) {
   plan::Plan plan = job.plan;
   plan.environment = job_environment(plan);
   render::ContainerCommand rendered = render::render_container_command({"docker", "run"}, plan, "");
-  static const std::vector<std::string> decided_on_node{"--name", "--network", "--publish", "--restart", "--gpus"};
+  // --add-host conflicts with the host network the node runs it on (where the host is localhost).
+  static const std::vector<std::string> decided_on_node{"--name",    "--network", "--add-host",
+                                                        "--publish", "--restart", "--gpus"};
   std::vector<std::vector<std::string>> options;
   for (const auto& option : rendered.options) {
     const std::string& name = option.front();
