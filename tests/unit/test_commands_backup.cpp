@@ -98,13 +98,14 @@ TEST_CASE("ps reads the last backup of each running env that backs up, and only 
                   R"("io.launcher.backup":"s3://ckpt/saved"}})"
                   "\n");
   bench.docker.on({"exec", "-u", "0", "saved", "launcher-init", "backup", "status", "--json"},
-                  R"({"result":"failed","finished":1,"error":"access denied"})");
+                  R"({"result":"failed","finished_at":"1970-01-01T00:00:01Z","message":"access denied"})");
   REQUIRE(bench.run({"ps", "--json"}) == 0);
   json listed = json::parse(bench.out.str());
   REQUIRE(listed.size() == 2);
   CHECK(listed[0]["backup"].is_null());
   CHECK(listed[1]["backup"]["repository"] == "s3://ckpt/saved");
-  CHECK(listed[1]["backup"]["last"] == json{{"result", "failed"}, {"finished", 1}, {"error", "access denied"}});
+  CHECK(listed[1]["backup"]["last"] ==
+        json{{"result", "failed"}, {"finished_at", "1970-01-01T00:00:01Z"}, {"message", "access denied"}});
   CHECK(contains(listed[1]["backup"]["summary"].get<std::string>(), " ago failed: access denied"));
   CHECK(bench.docker.calls_to({"exec"}).size() == 1); // one exec, for the env that backs up
   REQUIRE(bench.run({"ps"}) == 0);

@@ -1,3 +1,5 @@
+#include <ctime>
+
 #include <catch2/catch.hpp>
 
 #include "doctor/checks.hpp"
@@ -7,18 +9,28 @@ using namespace launcher;
 using nlohmann::json;
 
 TEST_CASE("ps shows the last backup's age and result, never a raw status", "[lifecycle][backup]") {
-  const long long now = 1'800'000'000;
+  const long long now = 1'800'000'000; // 2027-01-15T08:00:00Z
+  auto finished = [&](long long ago) {
+    std::time_t at = now - ago;
+    std::tm utc{};
+    gmtime_r(&at, &utc);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    return std::string(text);
+  };
+  CHECK(finished(0) == "2027-01-15T08:00:00Z");
   CHECK(lifecycle::describe_backup_status(json::object(), now) == "never");
-  CHECK(lifecycle::describe_backup_status({{"result", "ok"}, {"finished", now - 125}}, now) == "2m ago ok");
-  CHECK(lifecycle::describe_backup_status({{"result", "ok"}, {"finished", now - 7200}}, now) == "2h ago ok");
+  CHECK(lifecycle::describe_backup_status({{"result", "ok"}, {"finished_at", finished(125)}}, now) == "2m ago ok");
+  CHECK(lifecycle::describe_backup_status({{"result", "ok"}, {"finished_at", finished(7200)}}, now) == "2h ago ok");
   CHECK(lifecycle::describe_backup_status({{"result", "failed"},
-                                           {"finished", now - 30},
-                                           {"error", "bucket \"x\" does "
-                                                     "not exist\n\x1b[2J"}},
+                                           {"finished_at", finished(30)},
+                                           {"message", "bucket \"x\" does "
+                                                       "not exist\n\x1b[2J"}},
                                           now) == "30s ago failed: bucket \"x\" does not exist\\x0a\\x1b[2J");
-  CHECK(lifecycle::describe_backup_status({{"result", "failed"}, {"finished", now - 3 * 86400}}, now) ==
+  CHECK(lifecycle::describe_backup_status({{"result", "failed"}, {"finished_at", finished(3 * 86400)}}, now) ==
         "3d ago failed");
-  CHECK(lifecycle::describe_backup_status({{"finished", "yesterday"}}, now) == "never");
+  CHECK(lifecycle::describe_backup_status({{"finished_at", "yesterday"}}, now) == "never");
+  CHECK(lifecycle::describe_backup_status({{"finished_at", "2027-01-15T08:00:00Z trailing"}}, now) == "never");
 }
 
 TEST_CASE("a finished backup is one line: version, files, bytes, seconds, throughput", "[lifecycle][backup]") {

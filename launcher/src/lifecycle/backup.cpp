@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <map>
 
@@ -108,8 +109,8 @@ json require_backing_up_env(const docker::Docker& docker, const std::string& env
     throw Error(ExitCode::failed,
                 "environment \"" + env + "\" has no backup: its profile has no \"backup\" key (see docs/backup.md)");
   if (!is_running(container))
-    throw Error(ExitCode::failed, "environment \"" + env + "\" is not running (" + status_of(container) + "); " + purpose +
-                                      " runs inside it: `launcher up` it first");
+    throw Error(ExitCode::failed, "environment \"" + env + "\" is not running (" + status_of(container) + "); " +
+                                      purpose + " runs inside it: `launcher up` it first");
   return container;
 }
 
@@ -139,13 +140,28 @@ std::optional<json> read_backup_status(const docker::Docker& docker, const std::
   }
 }
 
+namespace {
+
+// launcher-init's "finished_at" ("2026-12-07T01:15:00Z") as Unix seconds; nullopt for anything else.
+std::optional<long long> utc_seconds(const json& text) {
+  if (!text.is_string()) return std::nullopt;
+  std::tm utc{};
+  const std::string& value = text.get_ref<const std::string&>();
+  const char* end = strptime(value.c_str(), "%Y-%m-%dT%H:%M:%SZ", &utc);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  return static_cast<long long>(timegm(&utc));
+}
+
+} // namespace
+
 std::string describe_backup_status(const json& status, long long now_seconds) {
-  if (!status.is_object() || !status.contains("finished") || !status["finished"].is_number_integer()) return "never";
-  std::string age = coarse_age(now_seconds - status["finished"].get<long long>()) + " ago";
-  std::string result = status.value("result", "");
-  if (result == "ok") return age + " ok";
+  std::optional<long long> finished =
+      status.is_object() ? utc_seconds(status.value("finished_at", json())) : std::nullopt;
+  if (!finished) return "never";
+  std::string age = coarse_age(now_seconds - *finished) + " ago";
+  if (status.value("result", "") == "ok") return age + " ok";
   std::string reason =
-      status.contains("error") && status["error"].is_string() ? status["error"].get<std::string>() : "";
+      status.contains("message") && status["message"].is_string() ? status["message"].get<std::string>() : "";
   return age + " failed" + (reason.empty() ? "" : ": " + escape_control_characters(reason));
 }
 

@@ -29,7 +29,8 @@ nlohmann::json run_backup_tool(const docker::Docker& docker, const std::string& 
 std::optional<nlohmann::json> read_backup_status(const docker::Docker& docker, const std::string& container);
 
 // "2m ago ok", "3h ago failed: <reason>", "never": the last backup as `ps` shows it, from the
-// status file and the time now (Unix seconds).
+// status file launcher-init writes ({"version", "finished_at": "2026-12-07T01:15:00Z", "result":
+// "ok" or "failed", "message", ...}) and the time now (Unix seconds).
 std::string describe_backup_status(const nlohmann::json& status, long long now_seconds);
 
 // One finished backup as a line: "backup 20261207T011500Z of dev: 64 files, 1.0 GiB (12 MiB

@@ -49,7 +49,9 @@ inline constexpr const char* runtime_dir = "/run/launcher";
 // The read-only bind mount of the host's secrets. It belongs to the host user, whose uid the user
 // inside shares, so launcher-init makes its parent root-only before anything of the user runs.
 inline constexpr const char* secrets_dir = "/run/launcher/root-only/secrets";
-// The last backup's outcome as JSON (launcher-init writes it atomically; `launcher ps` reads it).
+// The last backup's outcome as JSON (launcher-init writes it atomically; `launcher ps` reads it):
+// {"version", "finished_at": "2026-12-07T01:15:00Z", "result": "ok" or "failed", "message", "files",
+// "bytes", "seconds"}.
 inline constexpr const char* backup_status = "/run/launcher/backup-status.json";
 } // namespace mount
 
