@@ -32,13 +32,14 @@ std::vector<std::string> write_credentials(const TempDir& dir) {
           "AWS_CONFIG_FILE=" + (dir.path / "aws/config").string()};
 }
 
-// A team file whose profile "bk" is a shell env with the project mounted at /workspace and backups
-// of /workspace/ckpt to `endpoint`.
+// A team file whose profile "bk" is a shell env (uid 4242) with the project's work/ mounted at
+// /workspace and backups of /workspace/ckpt to `endpoint`. work/ is open to that user; the rest of
+// the temp tree (the credentials file, the state directory) stays the test's own.
 void write_backup_profile(const TempDir& dir, const std::string& endpoint, const std::string& bucket = "e2e-bucket") {
   json bk{{"extends", "shell"},
           {"gpus", "none"},
           {"user", {{"uid", 4242}, {"gid", 4242}, {"name", "e2e"}}},
-          {"volumes", {{{"host", "."}, {"container", "/workspace"}}}},
+          {"volumes", {{{"host", "work"}, {"container", "/workspace"}}}},
           {"backup",
            {{"to", "s3://" + bucket + "/runs"},
             {"paths", {"/workspace/ckpt"}},
@@ -46,6 +47,8 @@ void write_backup_profile(const TempDir& dir, const std::string& endpoint, const
             {"keep", 2},
             {"endpoint", endpoint},
             {"credentials", "e2e"}}}};
+  fs::create_directories(dir.path / "work");
+  fs::permissions(dir.path / "work", fs::perms::all);
   dir.write("launcher.json", json{{"version", 1}, {"profiles", {{"bk", bk}}}}.dump());
   // A team file's backup sends files away with the user's keys: approved first.
   auto trusted = run_launcher(dir, {"trust", "launcher.json"});
@@ -224,8 +227,9 @@ TEST_CASE("backup: against moto_server, a backup during writes, its faults in on
 
   // Two writers while the backup runs: one replaces its checkpoint (write, then rename), one
   // rewrites its file in place.
-  fs::create_directories(dir.path / "ckpt");
-  dir.write("ckpt/steady.bin", std::string(3 << 20, 's'));
+  fs::create_directories(dir.path / "work/ckpt");
+  fs::permissions(dir.path / "work/ckpt", fs::perms::all);
+  dir.write("work/ckpt/steady.bin", std::string(3 << 20, 's'));
   REQUIRE(run_process({docker(), "exec", "-d", "-u", "0", env.name, "sh", "-c",
                        "cd /workspace/ckpt && "
                        "(i=0; while [ $i -lt 100 ]; do head -c 1048576 /dev/urandom > .model.tmp && "

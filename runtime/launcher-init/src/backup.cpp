@@ -505,8 +505,19 @@ std::vector<std::size_t> upload_batch(const Settings& settings, Store& store, st
   return again;
 }
 
+// Whether the file at `path` is (still) a regular file; its size and mtime into `file` when it is.
+bool still_there(const fs::path& path, BackupFile& file) {
+  struct stat status {};
+  if (::lstat(path.c_str(), &status) != 0 || !S_ISREG(status.st_mode)) return false;
+  file.size = status.st_size;
+  file.mtime_ns = mtime_ns(status);
+  return true;
+}
+
 // Hashes and uploads what is new, retrying the files that changed meanwhile: an object is stored
-// under a hash only when its file did not change from before the hash to after the upload.
+// under a hash only when its file did not change from before the hash to after the upload. A file
+// that disappears meanwhile (the temporary file of a write-then-rename) is left out of the version,
+// as if the listing had come after it went.
 void store_contents(const Settings& settings, Store& store, std::vector<BackupFile>& files, ObjectSet& objects,
                     const std::map<std::string, BackupFile>& previous, BackupResult& result) {
   std::vector<std::size_t> pending;
@@ -523,34 +534,44 @@ void store_contents(const Settings& settings, Store& store, std::vector<BackupFi
       on_disk.push_back(settings.under_root(files[i].path));
     return on_disk;
   };
+  std::set<std::size_t> gone;
+  // The pending files still there, their sizes and mtimes looked at again; true when one went.
+  auto drop_gone = [&](std::vector<std::size_t>& indices) {
+    auto before = indices.size();
+    std::erase_if(indices, [&](std::size_t i) {
+      return !still_there(settings.under_root(files[i].path), files[i]) && gone.insert(i).second;
+    });
+    return indices.size() != before;
+  };
   for (int attempt = 1; !pending.empty(); ++attempt) {
     if (attempt > attempts_per_file) {
       throw failure("back up", files[pending.front()].path, "the file kept changing while it was uploaded");
     }
     auto batches = upload_batches(files, pending);
     std::vector<std::size_t> to_retry;
-    auto hashing = start_hashing(settings, paths_of(batches.front()));
-    for (std::size_t b = 0; b < batches.size(); ++b) {
-      auto hashes = finish_hashing(hashing);
-      if (b + 1 < batches.size()) hashing = start_hashing(settings, paths_of(batches[b + 1]));
-      try {
-        auto again = upload_batch(settings, store, files, batches[b], hashes, objects, result);
-        to_retry.insert(to_retry.end(), again.begin(), again.end());
-      } catch (const Error&) {
-        stop_hashing(hashing);
-        throw;
+    try {
+      auto hashing = start_hashing(settings, paths_of(batches.front()));
+      for (std::size_t b = 0; b < batches.size(); ++b) {
+        auto hashes = finish_hashing(hashing);
+        if (b + 1 < batches.size()) hashing = start_hashing(settings, paths_of(batches[b + 1]));
+        try {
+          auto again = upload_batch(settings, store, files, batches[b], hashes, objects, result);
+          to_retry.insert(to_retry.end(), again.begin(), again.end());
+        } catch (const Error&) {
+          stop_hashing(hashing);
+          throw;
+        }
       }
+    } catch (const Error&) {
+      // A file that went while it was hashed or uploaded fails the attempt, not the version.
+      if (interrupted || !drop_gone(pending)) throw;
+      continue;
     }
-    for (auto i : to_retry) {
-      struct stat status {};
-      if (::lstat(settings.under_root(files[i].path).c_str(), &status) != 0 || !S_ISREG(status.st_mode)) {
-        throw failure("back up", files[i].path, "the file disappeared while it was uploaded");
-      }
-      files[i].size = status.st_size;
-      files[i].mtime_ns = mtime_ns(status);
-    }
+    drop_gone(to_retry);
     pending = std::move(to_retry);
   }
+  std::size_t index = 0;
+  std::erase_if(files, [&](const BackupFile&) { return gone.contains(index++); });
 }
 
 // Deletes the manifests beyond the newest `keep` complete ones, then the objects no remaining
