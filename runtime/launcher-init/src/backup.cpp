@@ -350,7 +350,7 @@ std::vector<BackupFile> current_files(const Settings& settings, const BackupSett
 // one process per CPU over consecutive slices, started here and collected by finish_hashing, so
 // that the caller can upload meanwhile: hashing is what a first version adds to the upload.
 struct Hashing {
-  std::size_t files = 0;
+  std::vector<fs::path> paths;
   std::vector<Started> runs;
 };
 
@@ -358,7 +358,7 @@ Hashing start_hashing(const Settings& settings, const std::vector<fs::path>& pat
   auto sha256sum = program(settings, "sha256sum");
   auto processes = std::clamp<std::size_t>(static_cast<std::size_t>(::sysconf(_SC_NPROCESSORS_ONLN)), 1, 16);
   auto slice = std::clamp<std::size_t>((paths.size() + processes - 1) / processes, 1, files_per_hash_run);
-  Hashing hashing{paths.size(), {}};
+  Hashing hashing{paths, {}};
   for (std::size_t first = 0; first < paths.size(); first += slice) {
     std::vector<std::string> argv = {sha256sum, "-z", "--"};
     for (auto i = first; i < std::min(paths.size(), first + slice); ++i)
@@ -368,25 +368,35 @@ Hashing start_hashing(const Settings& settings, const std::vector<fs::path>& pat
   return hashing;
 }
 
+// The hashes in the order of hashing.paths; "" for a file sha256sum could not read (it went
+// meanwhile), which the caller decides about.
 std::vector<std::string> finish_hashing(Hashing& hashing) {
-  std::vector<std::string> hashes;
+  std::map<std::string, std::string> by_path;
   std::string failed;
   for (auto& run : hashing.runs) {
     auto outcome = finish_program(run);
     if (!outcome.succeeded() && failed.empty()) failed = outcome.errors.substr(0, outcome.errors.find('\n'));
+    // Each record: 64 hex digits, a space, ' ' (text) or '*' (binary), the name, NUL.
     for (std::size_t start = 0; start < outcome.output.size();) {
       auto end = outcome.output.find('\0', start);
       if (end == std::string::npos) end = outcome.output.size();
-      auto hash = outcome.output.substr(start, 64);
-      if (!is_sha256(hash) && failed.empty()) failed = "sha256sum printed something else than a hash";
-      hashes.push_back(hash);
+      std::string_view record(outcome.output.data() + start, end - start);
+      if (record.size() < 67 || !is_sha256(std::string(record.substr(0, 64)))) {
+        throw failure("hash", "files", "sha256sum printed something else than a hash");
+      }
+      by_path[std::string(record.substr(66))] = record.substr(0, 64);
       start = end + 1;
     }
   }
   hashing.runs.clear();
   if (interrupted) throw failure("hash", "files", "stopped by a signal");
-  if (!failed.empty()) throw failure("hash", "files", failed);
-  if (hashes.size() != hashing.files) throw failure("hash", "files", "sha256sum printed too few hashes");
+  std::vector<std::string> hashes;
+  for (const auto& path : hashing.paths) {
+    auto found = by_path.find(path.string());
+    hashes.push_back(found == by_path.end() ? "" : found->second);
+  }
+  // A failed run that left no file without its hash failed for another reason.
+  if (!failed.empty() && std::ranges::find(hashes, "") == hashes.end()) throw failure("hash", "files", failed);
   return hashes;
 }
 
@@ -399,9 +409,13 @@ void stop_hashing(Hashing& hashing) {
   hashing.runs.clear();
 }
 
+// Every file's hash; one that cannot be read is an error naming it.
 std::vector<std::string> hash_files(const Settings& settings, const std::vector<fs::path>& paths) {
   auto hashing = start_hashing(settings, paths);
-  return finish_hashing(hashing);
+  auto hashes = finish_hashing(hashing);
+  for (std::size_t i = 0; i < paths.size(); ++i)
+    if (hashes[i].empty()) throw failure("hash", paths[i].string(), "sha256sum could not read it");
+  return hashes;
 }
 
 bool unchanged_since(const fs::path& on_disk, const BackupFile& file) {
@@ -473,10 +487,14 @@ std::vector<std::vector<std::size_t>> upload_batches(const std::vector<BackupFil
 // and a file changed, the whole batch is tried again: which of its uploads ended is unknown.
 std::vector<std::size_t> upload_batch(const Settings& settings, Store& store, std::vector<BackupFile>& files,
                                       const std::vector<std::size_t>& batch, const std::vector<std::string>& hashes,
-                                      ObjectSet& objects, BackupResult& result) {
+                                      ObjectSet& objects, std::set<std::size_t>& gone, BackupResult& result) {
   auto staging = fresh_work_directory(settings, "backup-staging");
   std::map<std::string, std::size_t> uploads; // hash -> a file with it
   for (std::size_t k = 0; k < batch.size(); ++k) {
+    if (hashes[k].empty()) {
+      gone.insert(batch[k]); // went before it was read: not in this version
+      continue;
+    }
     files[batch[k]].sha256 = hashes[k];
     if (!objects.contains(hashes[k]) && uploads.emplace(hashes[k], batch[k]).second) {
       fs::create_symlink(settings.under_root(files[batch[k]].path), staging / hashes[k]);
@@ -486,6 +504,7 @@ std::vector<std::size_t> upload_batch(const Settings& settings, Store& store, st
   std::vector<std::size_t> again;
   for (auto i : batch) {
     const auto& file = files[i];
+    if (gone.contains(i)) continue;
     if (!unchanged_since(settings.under_root(file.path), file)) {
       again.push_back(i);
       // What was uploaded under this hash may be newer content (or nothing): never keep it.
@@ -495,7 +514,7 @@ std::vector<std::size_t> upload_batch(const Settings& settings, Store& store, st
   if (upload_failure) {
     if (again.empty()) throw *upload_failure;
     for (auto i : batch)
-      if (std::ranges::find(again, i) == again.end()) again.push_back(i);
+      if (!gone.contains(i) && std::ranges::find(again, i) == again.end()) again.push_back(i);
     return again;
   }
   for (const auto& [hash, file_index] : uploads) {
@@ -516,8 +535,8 @@ bool still_there(const fs::path& path, BackupFile& file) {
 
 // Hashes and uploads what is new, retrying the files that changed meanwhile: an object is stored
 // under a hash only when its file did not change from before the hash to after the upload. A file
-// that disappears meanwhile (the temporary file of a write-then-rename) is left out of the version,
-// as if the listing had come after it went.
+// that disappears meanwhile (the temporary file of a write-then-rename), unreadable when hashed or
+// missing after its upload, is left out of the version, as if the listing had come after it went.
 void store_contents(const Settings& settings, Store& store, std::vector<BackupFile>& files, ObjectSet& objects,
                     const std::map<std::string, BackupFile>& previous, BackupResult& result) {
   std::vector<std::size_t> pending;
@@ -535,13 +554,13 @@ void store_contents(const Settings& settings, Store& store, std::vector<BackupFi
     return on_disk;
   };
   std::set<std::size_t> gone;
-  // The pending files still there, their sizes and mtimes looked at again; true when one went.
+  // The files to try again that are still there, their sizes and mtimes looked at again.
   auto drop_gone = [&](std::vector<std::size_t>& indices) {
-    auto before = indices.size();
     std::erase_if(indices, [&](std::size_t i) {
-      return !still_there(settings.under_root(files[i].path), files[i]) && gone.insert(i).second;
+      if (still_there(settings.under_root(files[i].path), files[i])) return false;
+      gone.insert(i);
+      return true;
     });
-    return indices.size() != before;
   };
   for (int attempt = 1; !pending.empty(); ++attempt) {
     if (attempt > attempts_per_file) {
@@ -549,23 +568,17 @@ void store_contents(const Settings& settings, Store& store, std::vector<BackupFi
     }
     auto batches = upload_batches(files, pending);
     std::vector<std::size_t> to_retry;
-    try {
-      auto hashing = start_hashing(settings, paths_of(batches.front()));
-      for (std::size_t b = 0; b < batches.size(); ++b) {
-        auto hashes = finish_hashing(hashing);
-        if (b + 1 < batches.size()) hashing = start_hashing(settings, paths_of(batches[b + 1]));
-        try {
-          auto again = upload_batch(settings, store, files, batches[b], hashes, objects, result);
-          to_retry.insert(to_retry.end(), again.begin(), again.end());
-        } catch (const Error&) {
-          stop_hashing(hashing);
-          throw;
-        }
+    auto hashing = start_hashing(settings, paths_of(batches.front()));
+    for (std::size_t b = 0; b < batches.size(); ++b) {
+      auto hashes = finish_hashing(hashing);
+      if (b + 1 < batches.size()) hashing = start_hashing(settings, paths_of(batches[b + 1]));
+      try {
+        auto again = upload_batch(settings, store, files, batches[b], hashes, objects, gone, result);
+        to_retry.insert(to_retry.end(), again.begin(), again.end());
+      } catch (const Error&) {
+        stop_hashing(hashing);
+        throw;
       }
-    } catch (const Error&) {
-      // A file that went while it was hashed or uploaded fails the attempt, not the version.
-      if (interrupted || !drop_gone(pending)) throw;
-      continue;
     }
     drop_gone(to_retry);
     pending = std::move(to_retry);
