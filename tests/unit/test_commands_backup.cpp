@@ -50,7 +50,7 @@ TEST_CASE("backup runs launcher-init's backup as root in the env and prints its 
   CHECK(json::parse(bench.out.str()) == finished);
 }
 
-TEST_CASE("backup of an env without one, or a stopped one, is one line; a failure is launcher-init's line",
+TEST_CASE("backup of an env without one, or a stopped one, is one line, and a failure is launcher-init's line",
           "[commands][backup]") {
   Bench bench;
   bench.has_container("h", true);

@@ -444,7 +444,8 @@ TEST_CASE("idle and max_age reach the plan, idle only for jupyter and ssh, neith
                   "\"max_age\" (launcher.json:/profiles/dev/max_age) stops; use \"restart\": \"no\" or drop one");
 }
 
-TEST_CASE("backup reaches the plan with the env's own repository; a plan without it keeps its hash", "[plan][backup]") {
+TEST_CASE("backup reaches the plan with the env's own repository, and a plan without it keeps its hash",
+          "[plan][backup]") {
   plan::Plan plan =
       resolve(
           {{"dev",

@@ -274,7 +274,7 @@ TEST_CASE("every env resolves host.docker.internal to the host, so a store on th
   CHECK(*(found - 1) == "--add-host");
 }
 
-TEST_CASE("a backup reaches launcher-init as settings and ps as a label; its keys never do", "[render][backup]") {
+TEST_CASE("a backup reaches launcher-init as settings and ps as a label, but its keys never do", "[render][backup]") {
   plan::Plan plan = builtin_plan("shell", 0);
   auto plain = render::render_run_command("docker", plan, env_file).argv();
   CHECK(std::none_of(plain.begin(), plain.end(),

@@ -42,7 +42,7 @@ secrets::CredentialSource source(const std::string& profile) { return {"/home/al
 
 } // namespace
 
-TEST_CASE("credentials are looked up the AWS way: the profile's name, AWS_PROFILE, default; the files' variables",
+TEST_CASE("credentials are looked up the AWS way: the profile's name, AWS_PROFILE, default, and the files' variables",
           "[secrets][backup]") {
   auto found = secrets::credential_source("", environment_of({}), "/home/alice");
   CHECK(found.credentials_file == "/home/alice/.aws/credentials");
@@ -59,7 +59,7 @@ TEST_CASE("credentials are looked up the AWS way: the profile's name, AWS_PROFIL
   CHECK(secrets::credential_source("team", environment_of({{"AWS_PROFILE", "ci"}}), "/h").profile == "team");
 }
 
-TEST_CASE("one profile's keys are read from the INI file; a missing profile or key names file and profile, never a "
+TEST_CASE("one profile's keys are read from the INI file, and a missing profile or key names file and profile, never a "
           "value",
           "[secrets][backup]") {
   auto team = secrets::parse_aws_credentials(credentials_text, source("team"));

@@ -715,7 +715,7 @@ TEST_CASE("runtimes as a table: each names every plan field it cannot express, d
   CHECK(slurm::unexpressed_fields(docker).empty());
 }
 
-TEST_CASE("--lossy submits without what the runtime cannot express and lists it", "[slurm][runtimes]") {
+TEST_CASE("submit --lossy goes without what the runtime cannot express and lists it", "[slurm][runtimes]") {
   slurm::Job job = cpu_job(slurm::Runtime::pyxis, registry_image()); // the built-in pids limit and stack ulimit
   std::vector<std::string> dropped = slurm::unexpressed_fields(job);
   CHECK(dropped == std::vector<std::string>{"/resources/pids_limit", "/ulimits/stack"});
