@@ -16,7 +16,7 @@ die() {
 }
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/support/patience.sh
+# shellcheck source=/dev/null # tests/support/patience.sh, checked on its own
 source "$here/patience.sh"
 
 requirements=$here/moto-requirements.txt
