@@ -61,7 +61,7 @@ void infiniband_host(std::string_view text) {
   }
   facts.answers["docker-image-labels.json"] = {true, 0, "null", ""};
   facts.answers["docker-image-packages.json"] = {true, 0, parts[6], ""};
-  facts::HostQueries queries(facts, "docker");
+  facts::HostQueries queries(facts, docker::Docker("docker"));
   doctor::Subject subject;
   subject.image = "pytorch-cpu:1.13.0a0-debian12";
   doctor::HostSnapshot snapshot = doctor::gather_doctor_facts(queries, subject, matrix::embedded_matrix());
