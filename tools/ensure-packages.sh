@@ -6,7 +6,7 @@ set -euo pipefail
 # What configuring the project and compiling the launcher need.
 launcher_packages=(
   cmake g++ make pkg-config ccache
-  nlohmann-json3-dev libcli11-dev libfmt-dev catch2 libsodium-dev libssh-dev libcrypt-dev libcpp-httplib-dev
+  nlohmann-json3-dev libcli11-dev libfmt-dev catch2 libsodium-dev libssh-dev libssl-dev libcrypt-dev libcpp-httplib-dev
 )
 # Every target: LibTorch for the C++ examples and gpu-check (CMake skips them without it).
 build_packages=("${launcher_packages[@]}" libtorch-dev)

@@ -51,6 +51,11 @@ backup() {
 rate() { echo "scale=1; $bytes / 1000000 / $1" | bc -l; }
 row() { printf '%-34s %8.2f s %8s MB/s\n' "$1" "$2" "$(rate "$2")"; }
 
+ratios=() # launcher-init's first-version throughput over rclone copy's, a round each
+aws_ratios=() # the same over aws s3 cp's, where installed
+seconds_of_second=() # unchanged second / first, a round each
+median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
 echo "tree: 64 files, $bytes bytes; server: moto_server on $endpoint; rclone $(rclone version | head -1)"
 for round in $(seq 1 "$rounds"); do
   echo "round $round"
@@ -61,7 +66,17 @@ for round in $(seq 1 "$rounds"); do
   fi
   backup_first=$(seconds backup); row "launcher-init backup, first" "$backup_first"
   backup_second=$(seconds backup); row "launcher-init backup, unchanged second" "$backup_second"
-  echo "first version: launcher-init throughput / rclone copy's = $(echo "scale=2; $plain_first / $backup_first" | bc -l)"
-  [[ -n ${aws_first:-} ]] && echo "first version: launcher-init throughput / aws s3 cp's = $(echo "scale=2; $aws_first / $backup_first" | bc -l)"
-  echo "unchanged second / first (launcher-init) = $(echo "scale=3; $backup_second / $backup_first" | bc -l)"
+  ratios+=("$(echo "scale=2; $plain_first / $backup_first" | bc -l)")
+  seconds_of_second+=("$(echo "scale=3; $backup_second / $backup_first" | bc -l)")
+  echo "first version: launcher-init throughput / rclone copy's = ${ratios[-1]}"
+  if [[ -n ${aws_first:-} ]]; then
+    aws_ratios+=("$(echo "scale=2; $aws_first / $backup_first" | bc -l)")
+    echo "first version: launcher-init throughput / aws s3 cp's = ${aws_ratios[-1]}"
+  fi
+  echo "unchanged second / first (launcher-init) = ${seconds_of_second[-1]}"
 done
+echo "over $rounds rounds: first version / rclone copy's throughput: median $(median "${ratios[@]}"), each ${ratios[*]};" \
+  "unchanged second / first: median $(median "${seconds_of_second[@]}")"
+if ((${#aws_ratios[@]} > 0)); then
+  echo "first version / aws s3 cp's throughput: median $(median "${aws_ratios[@]}"), each ${aws_ratios[*]}"
+fi

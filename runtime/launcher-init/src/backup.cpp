@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <climits>
 #include <cmath>
@@ -15,10 +16,13 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <set>
+#include <thread>
 
 #include "backup_plan.hpp"
 #include "error.hpp"
+#include "file_hashing.hpp"
 #include "files.hpp"
 
 namespace launcher_init {
@@ -32,8 +36,6 @@ using ObjectSet = std::set<std::string, std::less<>>;
 
 // A file that keeps changing while it is hashed and uploaded is tried this often, then the version fails.
 constexpr int attempts_per_file = 3;
-// sha256sum is handed this many files per run, which keeps its command line far below ARG_MAX.
-constexpr std::size_t files_per_hash_run = 256;
 // The first batch hashed before its upload starts; later ones double (upload_batches).
 constexpr std::int64_t first_batch_bytes = 64 << 20;
 // The names of the store's remote, configured only through RCLONE_CONFIG_STORE_* in rclone's environment.
@@ -62,14 +64,16 @@ std::int64_t parse_whole_number(std::string_view name, std::string_view text, st
 
 // ---- Running programs -------------------------------------------------------------------------
 
-// The child being waited for, so that SIGTERM (the env stopping, or `docker exec`'s caller giving
-// up) ends it and the backup cleans up after it instead of leaving its multipart uploads behind.
+// The children being waited for, so that SIGTERM (the env stopping, or `docker exec`'s caller giving
+// up) ends them and the backup cleans up after them instead of leaving multipart uploads behind.
 volatile sig_atomic_t interrupted = 0;
-volatile pid_t running_child = 0;
+constexpr std::size_t max_running_children = 4;
+volatile pid_t running_children[max_running_children] = {};
 
 void on_stop_signal(int) {
   interrupted = 1;
-  if (running_child > 0) ::kill(running_child, SIGTERM);
+  for (auto& child : running_children)
+    if (child > 0) ::kill(child, SIGTERM);
 }
 
 void take_stop_signals() {
@@ -96,6 +100,19 @@ std::string read_back(std::FILE* file) {
     text.append(buffer, count);
   std::fclose(file);
   return text;
+}
+
+// The non-empty lines of `text`.
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> found;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    if (end > start) found.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return found;
 }
 
 // A program started with exactly `environment`, stdin from /dev/null, its outputs into temporary
@@ -140,14 +157,22 @@ Outcome finish_program(Started& started) {
   return outcome;
 }
 
-// Runs `argv` to its end; a stop signal meanwhile is passed on to it.
-Outcome run_program(const std::vector<std::string>& argv, const std::vector<std::string>& environment) {
-  auto started = start_program(argv, environment);
-  running_child = started.pid;
-  if (interrupted) ::kill(started.pid, SIGTERM);
-  auto outcome = finish_program(started);
-  running_child = 0;
-  return outcome;
+// Runs each of `argvs` side by side (at most max_running_children), each to its end; a stop signal
+// meanwhile is passed on to them. Their outcomes in order.
+std::vector<Outcome> run_programs(const std::vector<std::vector<std::string>>& argvs,
+                                  const std::vector<std::string>& environment) {
+  std::vector<Started> started;
+  for (std::size_t i = 0; i < argvs.size() && i < max_running_children; ++i) {
+    started.push_back(start_program(argvs[i], environment));
+    running_children[i] = started.back().pid;
+    if (interrupted) ::kill(started.back().pid, SIGTERM);
+  }
+  std::vector<Outcome> outcomes;
+  for (std::size_t i = 0; i < started.size(); ++i) {
+    outcomes.push_back(finish_program(started[i]));
+    running_children[i] = 0;
+  }
+  return outcomes;
 }
 
 std::string program(const Settings& settings, std::string_view name) {
@@ -208,18 +233,25 @@ public:
         environment_(rclone_environment(settings, backup, read_credentials(settings))) {}
 
   // The file names in REPO/`directory`; empty when it does not exist yet.
-  std::vector<std::string> list(std::string_view directory) {
-    auto outcome = rclone({"lsf", "--files-only", remote(directory)});
-    if (!outcome.succeeded() && outcome.errors.find("directory not found") == std::string::npos) fail(outcome);
-    std::vector<std::string> names;
-    std::size_t start = 0;
-    while (start < outcome.output.size()) {
-      auto end = outcome.output.find('\n', start);
-      if (end == std::string::npos) end = outcome.output.size();
-      if (end > start) names.push_back(outcome.output.substr(start, end - start));
-      start = end + 1;
+  std::vector<std::string> list(std::string_view directory) { return list_side_by_side({directory}, false).front(); }
+
+  // The same for each of `directories`, listed side by side (a backup's set-up is round trips that
+  // need not wait for each other). With `abort_pending`, the multipart uploads that a killed backup
+  // left are aborted meanwhile: the listings do not show them, and nothing of ours is uploading yet.
+  std::vector<std::vector<std::string>> list_side_by_side(const std::vector<std::string_view>& directories,
+                                                          bool abort_pending) {
+    std::vector<std::vector<std::string>> commands;
+    if (abort_pending) commands.push_back(abort_pending_arguments());
+    for (auto directory : directories)
+      commands.push_back({"lsf", "--files-only", remote(directory)});
+    auto outcomes = rclone_side_by_side(commands);
+    if (abort_pending && !outcomes.front().succeeded()) fail(outcomes.front());
+    std::vector<std::vector<std::string>> listings;
+    for (auto outcome = outcomes.begin() + (abort_pending ? 1 : 0); outcome != outcomes.end(); ++outcome) {
+      if (!outcome->succeeded() && outcome->errors.find("directory not found") == std::string::npos) fail(*outcome);
+      listings.push_back(lines(outcome->output));
     }
-    return names;
+    return listings;
   }
 
   std::string read(std::string_view key) {
@@ -261,7 +293,7 @@ public:
 
   // Aborts the multipart uploads pending under REPO: those a killed or failed backup left.
   void abort_pending_uploads() {
-    auto outcome = rclone({"backend", "cleanup", remote(""), "-o", "max-age=0s"});
+    auto outcome = rclone(abort_pending_arguments());
     if (!outcome.succeeded()) fail(outcome);
   }
 
@@ -280,24 +312,37 @@ private:
     return std::string(remote_name) + ":" + backup_.bucket + "/" + backup_.repository + "/" + std::string(key);
   }
 
-  Outcome rclone(std::vector<std::string> arguments) {
-    std::vector<std::string> argv = {rclone_,
-                                     "--config",
-                                     "/dev/null",
-                                     "--retries",
-                                     std::to_string(backup_.retries),
-                                     "--retries-sleep",
-                                     "1s",
-                                     "--low-level-retries",
-                                     "5",
-                                     "--contimeout",
-                                     "10s",
-                                     "--stats",
-                                     "0"};
-    argv.insert(argv.end(), arguments.begin(), arguments.end());
-    auto outcome = run_program(argv, environment_);
+  std::vector<std::string> abort_pending_arguments() const {
+    return {"backend", "cleanup", remote(""), "-o", "max-age=0s"};
+  }
+
+  Outcome rclone(const std::vector<std::string>& arguments) { return rclone_side_by_side({arguments}).front(); }
+
+  std::vector<Outcome> rclone_side_by_side(const std::vector<std::vector<std::string>>& commands) {
+    std::vector<std::vector<std::string>> argvs;
+    for (const auto& arguments : commands) {
+      argvs.push_back(rclone_options());
+      argvs.back().insert(argvs.back().end(), arguments.begin(), arguments.end());
+    }
+    auto outcomes = run_programs(argvs, environment_);
     if (interrupted) throw failure("back up", location_, "stopped by a signal");
-    return outcome;
+    return outcomes;
+  }
+
+  std::vector<std::string> rclone_options() const {
+    return {rclone_,
+            "--config",
+            "/dev/null",
+            "--retries",
+            std::to_string(backup_.retries),
+            "--retries-sleep",
+            "1s",
+            "--low-level-retries",
+            "5",
+            "--contimeout",
+            "10s",
+            "--stats",
+            "0"};
   }
 
   [[noreturn]] void fail(const Outcome& outcome) const {
@@ -346,75 +391,30 @@ std::vector<BackupFile> current_files(const Settings& settings, const BackupSett
   return files;
 }
 
-// SHA-256 of each of `paths` by coreutils' sha256sum (-z: names NUL-terminated, never escaped),
-// one process per CPU over consecutive slices, started here and collected by finish_hashing, so
-// that the caller can upload meanwhile: hashing is what a first version adds to the upload.
-struct Hashing {
-  std::vector<fs::path> paths;
-  std::vector<Started> runs;
-};
+// Hashes on one thread per CPU: the upload beside it is mostly the store's and rclone's work.
+unsigned hashing_threads() { return std::clamp(std::thread::hardware_concurrency(), 1u, 16u); }
 
-Hashing start_hashing(const Settings& settings, const std::vector<fs::path>& paths) {
-  auto sha256sum = program(settings, "sha256sum");
-  auto processes = std::clamp<std::size_t>(static_cast<std::size_t>(::sysconf(_SC_NPROCESSORS_ONLN)), 1, 16);
-  auto slice = std::clamp<std::size_t>((paths.size() + processes - 1) / processes, 1, files_per_hash_run);
-  Hashing hashing{paths, {}};
-  for (std::size_t first = 0; first < paths.size(); first += slice) {
-    std::vector<std::string> argv = {sha256sum, "-z", "--"};
-    for (auto i = first; i < std::min(paths.size(), first + slice); ++i)
-      argv.push_back(paths[i].string());
-    hashing.runs.push_back(start_program(argv, {"PATH=" + settings.program_path, "LC_ALL=C"}));
-  }
-  return hashing;
-}
-
-// The hashes in the order of hashing.paths; "" for a file sha256sum could not read (it went
-// meanwhile), which the caller decides about.
-std::vector<std::string> finish_hashing(Hashing& hashing) {
-  std::map<std::string, std::string> by_path;
-  std::string failed;
-  for (auto& run : hashing.runs) {
-    auto outcome = finish_program(run);
-    if (!outcome.succeeded() && failed.empty()) failed = outcome.errors.substr(0, outcome.errors.find('\n'));
-    // Each record: 64 hex digits, a space, ' ' (text) or '*' (binary), the name, NUL.
-    for (std::size_t start = 0; start < outcome.output.size();) {
-      auto end = outcome.output.find('\0', start);
-      if (end == std::string::npos) end = outcome.output.size();
-      std::string_view record(outcome.output.data() + start, end - start);
-      if (record.size() < 67 || !is_sha256(std::string(record.substr(0, 64)))) {
-        throw failure("hash", "files", "sha256sum printed something else than a hash");
-      }
-      by_path[std::string(record.substr(66))] = record.substr(0, 64);
-      start = end + 1;
-    }
-  }
-  hashing.runs.clear();
+// The hashes of a finished hashing, in the order of its paths; "" for a file that went meanwhile
+// (gone, or replaced by a symlink), which the caller leaves out. Any other failure names the file.
+std::vector<std::string> finished_hashes(BackgroundHashing& hashing) {
+  auto results = hashing.results();
   if (interrupted) throw failure("hash", "files", "stopped by a signal");
   std::vector<std::string> hashes;
-  for (const auto& path : hashing.paths) {
-    auto found = by_path.find(path.string());
-    hashes.push_back(found == by_path.end() ? "" : found->second);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    auto error = results[i].error;
+    if (error != 0 && error != ENOENT && error != ELOOP)
+      throw system_failure("hash", hashing.paths()[i].string(), error);
+    hashes.push_back(std::move(results[i].sha256));
   }
-  // A failed run that left no file without its hash failed for another reason.
-  if (!failed.empty() && std::ranges::find(hashes, "") == hashes.end()) throw failure("hash", "files", failed);
   return hashes;
 }
 
-// Ends the hashing that an upload's failure left behind, so that no sha256sum outlives the backup.
-void stop_hashing(Hashing& hashing) {
-  for (auto& run : hashing.runs) {
-    ::kill(run.pid, SIGTERM);
-    finish_program(run);
-  }
-  hashing.runs.clear();
-}
-
 // Every file's hash; one that cannot be read is an error naming it.
-std::vector<std::string> hash_files(const Settings& settings, const std::vector<fs::path>& paths) {
-  auto hashing = start_hashing(settings, paths);
-  auto hashes = finish_hashing(hashing);
+std::vector<std::string> hash_files(const std::vector<fs::path>& paths) {
+  BackgroundHashing hashing(paths, hashing_threads());
+  auto hashes = finished_hashes(hashing);
   for (std::size_t i = 0; i < paths.size(); ++i)
-    if (hashes[i].empty()) throw failure("hash", paths[i].string(), "sha256sum could not read it");
+    if (hashes[i].empty()) throw system_failure("hash", paths[i].string(), ENOENT);
   return hashes;
 }
 
@@ -439,11 +439,13 @@ struct Repository {
   std::vector<std::string> versions; // oldest first
 };
 
-Repository read_repository(Store& store) {
+// With `abort_pending`, the multipart uploads a killed backup left are aborted meanwhile.
+Repository read_repository(Store& store, bool abort_pending = false) {
+  auto listings = store.list_side_by_side({"objects", "versions"}, abort_pending);
   Repository repository;
-  for (auto& name : store.list("objects"))
+  for (auto& name : listings[0])
     if (is_sha256(name)) repository.objects.insert(std::move(name));
-  repository.versions = versions_in_listing(store.list("versions"));
+  repository.versions = versions_in_listing(listings[1]);
   return repository;
 }
 
@@ -472,7 +474,7 @@ std::vector<std::vector<std::size_t>> upload_batches(const std::vector<BackupFil
   std::int64_t bytes = 0;
   for (auto i : pending) {
     if (batches.empty() || bytes >= budget) {
-      if (!batches.empty()) budget *= 2;
+      if (!batches.empty()) budget *= 4;
       batches.emplace_back();
       bytes = 0;
     }
@@ -568,17 +570,15 @@ void store_contents(const Settings& settings, Store& store, std::vector<BackupFi
     }
     auto batches = upload_batches(files, pending);
     std::vector<std::size_t> to_retry;
-    auto hashing = start_hashing(settings, paths_of(batches.front()));
+    // A failed upload ends the next batch's hashing as it unwinds (~BackgroundHashing).
+    auto hashing = std::make_unique<BackgroundHashing>(paths_of(batches.front()), hashing_threads());
     for (std::size_t b = 0; b < batches.size(); ++b) {
-      auto hashes = finish_hashing(hashing);
-      if (b + 1 < batches.size()) hashing = start_hashing(settings, paths_of(batches[b + 1]));
-      try {
-        auto again = upload_batch(settings, store, files, batches[b], hashes, objects, gone, result);
-        to_retry.insert(to_retry.end(), again.begin(), again.end());
-      } catch (const Error&) {
-        stop_hashing(hashing);
-        throw;
+      auto hashes = finished_hashes(*hashing);
+      if (b + 1 < batches.size()) {
+        hashing = std::make_unique<BackgroundHashing>(paths_of(batches[b + 1]), hashing_threads());
       }
+      auto again = upload_batch(settings, store, files, batches[b], hashes, objects, gone, result);
+      to_retry.insert(to_retry.end(), again.begin(), again.end());
     }
     drop_gone(to_retry);
     pending = std::move(to_retry);
@@ -673,8 +673,7 @@ BackupResult back_up(const Settings& settings, const BackupSettings& backup) {
   result.version = version_id(std::chrono::system_clock::now());
   try {
     Store store(settings, backup);
-    store.abort_pending_uploads();
-    auto repository = read_repository(store);
+    auto repository = read_repository(store, true);
     std::map<std::string, BackupFile> previous;
     if (!repository.versions.empty()) {
       if (auto manifest = read_manifest(store, repository.versions.back())) {
@@ -825,7 +824,7 @@ void restore(const Settings& settings, const BackupSettings& backup, const Resto
       std::vector<fs::path> downloaded;
       for (const auto* file : files)
         downloaded.push_back(staging / file->sha256);
-      auto hashes = hash_files(settings, downloaded);
+      auto hashes = hash_files(downloaded);
       for (std::size_t i = 0; i < files.size(); ++i) {
         if (hashes[i] != files[i]->sha256) {
           throw failure("restore", files[i]->path,
