@@ -64,7 +64,9 @@ $wanted"
 
 # An index that answers: a local HTTP server.
 mkdir "$work/simple"
-python3 -u -m http.server --bind 127.0.0.1 0 --directory "$work" >"$work/server.log" 2>&1 &
+# The log exists before the server's shell opens it: under load sed would otherwise look first.
+: >"$work/server.log"
+python3 -u -m http.server --bind 127.0.0.1 0 --directory "$work" >>"$work/server.log" 2>&1 &
 servers+=($!)
 for _ in $(seq 1 100); do
   port=$(sed -n 's/.* port \([0-9]*\) .*/\1/p' "$work/server.log")
