@@ -15,7 +15,7 @@ import sys
 LAYERS = [
     ("base", {"core"}),
     ("pure", {"profile", "matrix", "host", "plan", "render", "export", "build"}),
-    ("effects", {"process", "docker", "facts", "secrets", "pin", "gpu", "doctor", "probe", "lifecycle", "slurm"}),
+    ("effects", {"process", "docker", "engine", "facts", "secrets", "pin", "gpu", "doctor", "probe", "lifecycle", "slurm"}),
     ("commands", {"commands"}),
     ("front door", {"cli"}),
 ]

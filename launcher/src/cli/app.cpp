@@ -31,6 +31,7 @@
 #include "core/fd_output.hpp"
 #include "core/text.hpp"
 #include "docker/docker.hpp"
+#include "engine/choice.hpp"
 
 namespace launcher::cli {
 
@@ -126,15 +127,33 @@ int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
   context.err = &err;
   if (const char* docker = std::getenv("LAUNCHER_DOCKER"); docker && *docker) context.docker = docker;
   if (const char* limit = std::getenv("LAUNCHER_DOCKER_TIMEOUT")) context.docker_timeout = limit;
+  if (const char* engine = std::getenv(engine::engine_variable); engine && *engine)
+    context.engine_variable = engine::EngineSetting{engine, engine::engine_variable};
+  const char* config_home = std::getenv("XDG_CONFIG_HOME");
+  const char* home = std::getenv("HOME");
+  context.config_file = engine::user_config_file(config_home ? config_home : "", home ? home : "/");
+  context.docker_answers = [] {
+    const char* docker_host = std::getenv("DOCKER_HOST");
+    return engine::docker_answers(docker_host ? docker_host : "");
+  };
   return run(argc, argv, context);
 }
 
 int run(int argc, char** argv, commands::Context& context) {
   std::ostream& out = *context.out;
   std::ostream& err = *context.err;
+  context.forget_engine_choice();
   CLI::App app{"launcher: pinned PyTorch + CUDA containers from JSON profiles", "launcher"};
   app.set_version_flag("--version", version);
-  app.add_option("--docker", context.docker, "Docker CLI to run (default: docker on PATH, or $LAUNCHER_DOCKER)");
+  app.add_option("--docker", context.docker,
+                 "the engine's CLI to run (default: the engine's name on PATH, or $LAUNCHER_DOCKER)");
+  app.add_option_function<std::string>(
+      "--engine",
+      [&context](const std::string& value) {
+        context.engine_flag = engine::EngineSetting{value, "--engine"};
+      },
+      "container engine: docker or podman (default: $LAUNCHER_ENGINE, else \"engine\" in "
+      "$XDG_CONFIG_HOME/launcher/config.json, else docker if it answers, else podman)");
   app.require_subcommand(1);
   app.footer("Every call to the Docker CLI has a time limit (queries 30 s, changes 60 s, stop its --timeout + 30 s,\n"
              "commands in a container 300 s; build, commit, pull, push and logs -f none):\n"

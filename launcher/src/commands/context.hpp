@@ -1,11 +1,16 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <iosfwd>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "core/clock.hpp"
 #include "docker/docker.hpp"
+#include "engine/choice.hpp"
+#include "engine/engine.hpp"
 #include "facts/facts.hpp"
 #include "gpu/lock.hpp"
 
@@ -14,8 +19,13 @@ namespace launcher::commands {
 // What every subcommand may use: global options, where output goes, and the seams to the
 // outside (Docker, the host's facts, time) that the commands' unit tests replace.
 struct Context {
-  std::string docker = "docker"; // --docker or $LAUNCHER_DOCKER: the Docker CLI to spawn
-  std::string docker_timeout;    // $LAUNCHER_DOCKER_TIMEOUT as given ("" when unset): docker::call_limit
+  std::string docker;         // --docker or $LAUNCHER_DOCKER: the engine's CLI to spawn ("": the engine's name)
+  std::string docker_timeout; // $LAUNCHER_DOCKER_TIMEOUT as given ("" when unset): docker::call_limit
+  // Where the engine is chosen (engine::choose_engine): --engine, $LAUNCHER_ENGINE, the user-level
+  // config file (none in unit tests), and whether Docker answers (the real probe only in cli::run).
+  std::optional<engine::EngineSetting> engine_flag, engine_variable;
+  std::optional<std::filesystem::path> config_file;
+  std::function<bool()> docker_answers = [] { return true; };
   std::ostream* out = nullptr;
   std::ostream* err = nullptr; // progress and notices; results go to `out`
   docker::CliRunner docker_runner = docker::spawn_cli;
@@ -28,7 +38,28 @@ struct Context {
     return gpu_table.empty() ? gpu::default_lock_file(state_home) : gpu_table;
   }
 
-  docker::Docker docker_cli() const { return docker::Docker(docker, docker_runner, docker_timeout); }
+  // A run chooses anew, from its own --engine: cli::run calls this before parsing.
+  void forget_engine_choice() {
+    engine_flag.reset();
+    chosen_engine_.reset();
+  }
+  // The engine this run uses, chosen once.
+  engine::EngineKind engine_kind() const {
+    if (!chosen_engine_)
+      chosen_engine_ = engine::choose_engine(
+          {engine_flag, engine_variable, config_file ? engine::engine_in_config(*config_file) : std::nullopt},
+          docker_answers);
+    return *chosen_engine_;
+  }
+  // The CLI to spawn: --docker's, else the engine's own.
+  std::string engine_binary() const {
+    return docker.empty() ? std::string(engine::engine_name(engine_kind())) : docker;
+  }
+  std::unique_ptr<engine::Engine> container_engine() const { return engine::make_engine(engine_kind(), docker_cli()); }
+  docker::Docker docker_cli() const { return docker::Docker(engine_binary(), docker_runner, docker_timeout); }
+
+private:
+  mutable std::optional<engine::EngineKind> chosen_engine_;
 };
 
 } // namespace launcher::commands

@@ -10,6 +10,7 @@
 #include "doctor/checks.hpp"
 #include "doctor/gpu_tools.hpp"
 #include "doctor/report.hpp"
+#include "engine/engine.hpp"
 #include "facts/facts.hpp"
 #include "gpu/inventory.hpp"
 #include "host/host_facts.hpp"
@@ -31,14 +32,14 @@ struct EnvBackup {
 
 // The store is asked from inside the env, with the keys `up` copied there: only a running env
 // with this very repository can answer.
-doctor::CheckResult backup_result(const docker::Docker& docker, const EnvBackup& backup) {
+doctor::CheckResult backup_result(const engine::Engine& engine, const EnvBackup& backup) {
   doctor::BackupFacts facts{backup.repository, backup.credentials_problem, false, std::nullopt};
-  auto container = lifecycle::find_environment(docker, backup.env);
+  auto container = lifecycle::find_environment(engine, backup.env);
   facts.env_running = container && lifecycle::is_running(*container) &&
                       lifecycle::backup_repository_of(*container) == backup.repository;
   if (facts.env_running && facts.credentials_problem.empty()) {
     try {
-      lifecycle::run_backup_tool(docker, backup.env, {"check"}, "the store check");
+      lifecycle::run_backup_tool(engine, backup.env, {"check"}, "the store check");
       facts.store_problem = "";
     } catch (const Error& error) {
       facts.store_problem = error.what();
@@ -89,7 +90,8 @@ void add_doctor_command(CLI::App& app, Context& context) {
     std::optional<EnvBackup> backup; // a recorded host (--facts) has no env to ask
     if (!options->env.empty()) {
       std::tie(subject, snapshot) = doctor::gather_container_facts(queries, options->env, matrix);
-      if (auto container = saved ? std::nullopt : lifecycle::find_environment(context.docker_cli(), options->env))
+      if (auto container =
+              saved ? std::nullopt : lifecycle::find_environment(*context.container_engine(), options->env))
         if (std::string repository = lifecycle::backup_repository_of(*container); !repository.empty())
           backup = EnvBackup{options->env, repository, ""};
     } else {
@@ -113,7 +115,7 @@ void add_doctor_command(CLI::App& app, Context& context) {
     }
     std::vector<doctor::CheckResult> results = doctor::doctor_checks(subject, snapshot, matrix);
     if (team_file) results.push_back(doctor::team_file_check(*team_file));
-    if (backup) results.push_back(backup_result(context.docker_cli(), *backup));
+    if (backup) results.push_back(backup_result(*context.container_engine(), *backup));
     if (!options->save_facts_dir.empty()) recorder.save(options->save_facts_dir);
 
     std::vector<doctor::GpuToolRun> tool_runs;
@@ -129,9 +131,11 @@ void add_doctor_command(CLI::App& app, Context& context) {
           tools[run.tool] = run.report ? run.json : nlohmann::ordered_json{{"missing", run.missing}};
         report["gpu_tools"] = tools;
       }
+      report["engine"] = engine::engine_name(context.engine_kind());
       *context.out << report.dump(2) << "\n";
     } else {
-      *context.out << doctor::format_report(results) << doctor::format_gpu_tool_runs(tool_runs);
+      *context.out << doctor::format_report(results) << doctor::format_gpu_tool_runs(tool_runs)
+                   << "engine: " << engine::engine_name(context.engine_kind()) << "\n";
     }
     auto [tools_exit, tools_verdict] = doctor::gpu_tools_verdict(tool_runs, options->env);
     if (tools_exit == probe_report::ExitCode::correctness_failure) throw Error(ExitCode::failed, tools_verdict);

@@ -9,7 +9,7 @@
 
 #include "commands/lifecycle.hpp"
 #include "core/error.hpp"
-#include "docker/docker.hpp"
+#include "engine/engine.hpp"
 #include "gpu/lock.hpp"
 #include "host/state_layout.hpp"
 #include "lifecycle/backup.hpp"
@@ -85,7 +85,7 @@ void purge_state(const host::StateLayout& layout, lifecycle::EnvironmentLock& lo
 
 // An env that backs up is backed up once more before its container goes; a backup that cannot
 // run or fails leaves everything as it was.
-void final_backup(const docker::Docker& docker, const nlohmann::json& container, const std::string& env,
+void final_backup(const engine::Engine& engine, const nlohmann::json& container, const std::string& env,
                   Context& context) {
   if (lifecycle::backup_repository_of(container).empty()) return;
   if (!lifecycle::is_running(container))
@@ -93,7 +93,7 @@ void final_backup(const docker::Docker& docker, const nlohmann::json& container,
                                       "), so its final backup cannot run; nothing was removed. `launcher up` it "
                                       "first, or --force removes it without a final backup");
   try {
-    nlohmann::json result = lifecycle::run_backup_tool(docker, env, {"run"}, "the final backup of " + env);
+    nlohmann::json result = lifecycle::run_backup_tool(engine, env, {"run"}, "the final backup of " + env);
     *context.err << "launcher: final " << lifecycle::describe_backup_run(env, result) << "\n";
   } catch (const Error& error) {
     throw Error(ExitCode::failed,
@@ -125,22 +125,22 @@ void add_down_command(CLI::App& app, Context& context) {
   command->add_option("--timeout", options->timeout_seconds, "seconds between SIGTERM and SIGKILL")
       ->capture_default_str();
   command->callback([options, &context] {
-    docker::Docker docker = context.docker_cli();
+    std::unique_ptr<engine::Engine> engine = context.container_engine();
     host::HostFacts host = host::read_host_facts();
-    EnvName env = lifecycle::choose_environment(docker, options->env, host);
+    EnvName env = lifecycle::choose_environment(*engine, options->env, host);
     host::StateLayout layout = host::state_layout(env, host.state_home);
     if (options->purge && !options->yes) confirm_purge(layout, context);
     lifecycle::EnvironmentLock lock(layout, *context.err);
-    auto container = lifecycle::find_environment(docker, env);
+    auto container = lifecycle::find_environment(*engine, env);
     if (container) {
       if (!options->force)
         lifecycle::refuse_unsaved_work(
-            docker, *container, "or discard it all with --force",
+            *engine, *container, "or discard it all with --force",
             {options->list_all,
-             lifecycle::snapshot_holding(docker, host::state_layout(env, host.state_home), *container)});
-      if (!options->force) final_backup(docker, *container, env.str(), context);
+             lifecycle::snapshot_holding(*engine, host::state_layout(env, host.state_home), *container)});
+      if (!options->force) final_backup(*engine, *container, env.str(), context);
       bool has_gpus = lifecycle::gpus_of(*container) != "-";
-      lifecycle::stop_and_remove(docker, *container, std::chrono::seconds(options->timeout_seconds));
+      lifecycle::stop_and_remove(*engine, *container, std::chrono::seconds(options->timeout_seconds));
       // Only an env with GPUs touches the table, and a table that cannot be updated does not
       // undo a removal: the container's label was the truth, and its record is dropped as stale.
       if (has_gpus) {
@@ -150,9 +150,9 @@ void add_down_command(CLI::App& app, Context& context) {
           *context.err << "launcher: warning: " << error.what() << "\n";
         }
       }
-      lifecycle::remove_own_network(docker, env);
+      lifecycle::remove_own_network(*engine, env);
       *context.out << "removed environment " << env.str() << " (volumes kept)\n";
-    } else if (lifecycle::remove_leftover_network(docker, env.str())) {
+    } else if (lifecycle::remove_leftover_network(*engine, env.str())) {
       *context.out << "removed network " << plan::own_network(env.str()) << " (no container of " << env.str()
                    << " was left)\n";
     } else if (!options->purge) {

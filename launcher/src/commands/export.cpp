@@ -19,6 +19,7 @@
 #include "core/read_file.hpp"
 #include "docker/docker.hpp"
 #include "doctor/snapshot.hpp"
+#include "engine/engine.hpp"
 #include "export/export.hpp"
 #include "host/state_layout.hpp"
 #include "lifecycle/environments.hpp"
@@ -173,7 +174,7 @@ void add_export_command(CLI::App& app, Context& context) {
     // Not the env's own network: a Compose file declares it (Compose makes it and `compose down`
     // removes it), a devcontainer's initializeCommand makes it at each start (`launcher down`
     // removes it); one made here would outlast every export that is never started.
-    if (plan.network != plan::own_network(plan.env)) lifecycle::ensure_network(docker, plan);
+    if (plan.network != plan::own_network(plan.env)) lifecycle::ensure_network(*context.container_engine(), plan);
     secrets::ensure_env_secrets(plan, host.home);
     if (backup_keys)
       secrets::store_backup_credentials(host::state_layout(EnvName::parse(plan.env), host.state_home), *backup_keys);

@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "docker/docker.hpp"
+#include "engine/engine.hpp"
 #include "facts/facts.hpp"
 #include "gpu/inventory.hpp"
 #include "gpu/lock.hpp"
@@ -24,9 +25,9 @@ namespace launcher::commands {
 namespace {
 
 // Every launcher env on this host, all users', from Docker's containers and their labels.
-std::vector<gpu::EnvContainer> env_containers(const docker::Docker& docker) {
+std::vector<gpu::EnvContainer> env_containers(const engine::Engine& engine) {
   std::vector<gpu::EnvContainer> envs;
-  for (const auto& container : docker.containers_labelled(contract::label::env)) {
+  for (const auto& container : engine.containers_labelled(contract::label::env)) {
     std::string env = lifecycle::env_of(container);
     if (env.empty()) continue; // a snapshot's container run by hand: no env
     std::string uid = lifecycle::env_variable(container, contract::env::uid);
@@ -93,14 +94,14 @@ void add_gpus_command(CLI::App& app, Context& context) {
   command->callback([options, &context] {
     std::optional<facts::DirectoryFactSource> saved;
     if (!options->facts_dir.empty()) saved.emplace(std::vector<std::filesystem::path>{options->facts_dir});
-    docker::Docker docker = context.docker_cli();
-    facts::HostQueries queries(saved ? static_cast<facts::FactSource&>(*saved) : *context.facts, docker);
+    std::unique_ptr<engine::Engine> engine = context.container_engine();
+    facts::HostQueries queries(saved ? static_cast<facts::FactSource&>(*saved) : *context.facts, engine->cli());
     gpu::GpuInventory inventory = gpu::read_gpu_inventory(queries);
     if (inventory.gpus.empty())
       throw Error(ExitCode::host_incapable,
                   "no NVIDIA GPU on this host" + (inventory.problem.empty() ? "" : ": " + inventory.problem));
     host::HostFacts host = host::read_host_facts();
-    std::vector<gpu::EnvContainer> envs = env_containers(docker);
+    std::vector<gpu::EnvContainer> envs = env_containers(*engine);
     gpu::HolderTable leases =
         live_leases(context.gpu_table_for(host.state_home), inventory, envs, *context.clock, *context.err);
     // Under sudo, the envs of who ran sudo are the viewer's own, as they are for `up`.

@@ -9,7 +9,7 @@
 #include "commands/lifecycle.hpp"
 #include "commands/slurm.hpp"
 #include "core/error.hpp"
-#include "docker/docker.hpp"
+#include "engine/engine.hpp"
 #include "lifecycle/environments.hpp"
 #include "lifecycle/inspect.hpp"
 #include "process/process.hpp"
@@ -35,9 +35,9 @@ void show_job_output(const std::string& id, bool follow, Context& context) {
 }
 
 // Environment names may be all digits too; a submit host may have no Docker at all.
-bool is_environment(const docker::Docker& docker, const std::string& name) {
+bool is_environment(const engine::Engine& engine, const std::string& name) {
   try {
-    return lifecycle::find_environment(docker, name).has_value();
+    return lifecycle::find_environment(engine, name).has_value();
   } catch (const Error&) {
     return false;
   }
@@ -56,14 +56,11 @@ void add_logs_command(CLI::App& app, Context& context) {
       ->check(env_name_validator(slurm::is_job_id));
   command->add_flag("-f,--follow", *follow, "keep following");
   command->callback([option, follow, &context] {
-    docker::Docker docker = context.docker_cli();
-    if (slurm::is_job_id(option->env) && !is_environment(docker, option->env))
+    std::unique_ptr<engine::Engine> engine = context.container_engine();
+    if (slurm::is_job_id(option->env) && !is_environment(*engine, option->env))
       return show_job_output(option->env, *follow, context);
-    lifecycle::require_environment(docker, option->env);
-    std::vector<std::string> argv{docker.binary(), "logs"};
-    if (*follow) argv.push_back("--follow");
-    argv.push_back(option->env);
-    process::replace_process(argv);
+    lifecycle::require_environment(*engine, option->env);
+    engine->show_logs(option->env, *follow);
   });
 }
 

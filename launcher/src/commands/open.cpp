@@ -7,7 +7,7 @@
 
 #include "commands/lifecycle.hpp"
 #include "core/error.hpp"
-#include "docker/docker.hpp"
+#include "engine/engine.hpp"
 #include "host/state_layout.hpp"
 #include "lifecycle/environments.hpp"
 #include "lifecycle/inspect.hpp"
@@ -22,8 +22,8 @@ void add_open_command(CLI::App& app, Context& context) {
       app, "open",
       "print the Jupyter login URL; open a browser when there is one (through a private file, not the URL)", *option);
   command->callback([option, &context] {
-    docker::Docker docker = context.docker_cli();
-    nlohmann::json container = lifecycle::require_environment(docker, option->env);
+    std::unique_ptr<engine::Engine> engine = context.container_engine();
+    nlohmann::json container = lifecycle::require_environment(*engine, option->env);
     auto endpoint = lifecycle::endpoint_for(container, 8888);
     if (!endpoint) throw Error(ExitCode::failed, "environment \"" + option->env + "\" publishes no Jupyter port");
     host::HostFacts host = host::read_host_facts();

@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "core/read_file.hpp"
 #include "docker/docker.hpp"
+#include "engine/engine.hpp"
 #include "pin/pin.hpp"
 #include "profile/catalog.hpp"
 #include "profile/trust.hpp"
@@ -32,12 +33,13 @@ void add_pin_command(CLI::App& app, Context& context) {
         resolve_request({*profile_name, {}}, host, gpus.gpus, *context.err, Unapproved::report, Pinning::ignored);
     std::string tag = pin::without_digest(resolution.plan.image);
     std::string repository = pin::repository_of(tag);
-    docker::Docker docker = context.docker_cli();
-    auto image = docker.inspect_image(tag);
+    std::unique_ptr<engine::Engine> engine = context.container_engine();
+    auto image = engine->inspect_image(tag);
     if (!image) throw Error(ExitCode::failed, build::missing_image_message(matrix::embedded_matrix(), tag));
     auto digest = pin::registry_digest(*image, repository);
     if (!digest)
-      throw Error(ExitCode::failed, tag + " has no registry digest yet: push it first (`docker push " + tag +
+      throw Error(ExitCode::failed, tag + " has no registry digest yet: push it first (`" +
+                                        std::string(engine->name()) + " push " + tag +
                                         "`, or `launcher build --push`)");
 
     // The team file keeps its key order and formatting style; only this profile's image changes.

@@ -10,6 +10,7 @@
 #include "docker/docker.hpp"
 #include "doctor/checks.hpp"
 #include "doctor/snapshot.hpp"
+#include "engine/engine.hpp"
 #include "facts/facts.hpp"
 #include "launcher_contract/contract.hpp"
 #include "lifecycle/backup.hpp"
@@ -39,8 +40,8 @@ struct StoppedStatus {
   std::string reason; // lifecycle::stop_reason's words; "" when unknown
 };
 
-StoppedStatus stopped_status(const docker::ListedContainer& container, const docker::Docker& docker) {
-  auto inspect = docker.inspect_container(container.name);
+StoppedStatus stopped_status(const docker::ListedContainer& container, const engine::Engine& engine) {
+  auto inspect = engine.inspect_container(container.name);
   auto reason = inspect ? lifecycle::stop_reason(*inspect) : std::nullopt;
   if (!reason) return {container.status, ""};
   switch (reason->kind) {
@@ -58,11 +59,11 @@ StoppedStatus stopped_status(const docker::ListedContainer& container, const doc
 
 // For an env that backs up: its repository and, while it runs, the last backup's outcome (one
 // exec reading launcher-init's status file); null for an env without a backup.
-nlohmann::json backup_of(const docker::ListedContainer& container, const docker::Docker& docker) {
+nlohmann::json backup_of(const docker::ListedContainer& container, const engine::Engine& engine) {
   const std::string& repository = container.labels.at(contract::label::backup);
   if (repository.empty()) return nullptr;
   if (container.state != "running") return {{"repository", repository}, {"last", nullptr}, {"summary", "-"}};
-  auto status = lifecycle::read_backup_status(docker, container.name);
+  auto status = lifecycle::read_backup_status(engine, container.name);
   long long now =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   return {{"repository", repository},
@@ -76,20 +77,20 @@ std::string or_dash(const std::string& text) { return text.empty() || text == "n
 
 void add_ps_command(CLI::App& app, Context& context) {
   auto json = std::make_shared<bool>(false);
-  CLI::App* command = app.add_subcommand("ps", "list environments (from Docker's labels)");
+  CLI::App* command = app.add_subcommand("ps", "list environments (from the engine's labels)");
   command->add_flag("--json", *json, "print them as JSON");
   command->callback([json, &context] {
-    docker::Docker docker = context.docker_cli();
-    facts::HostQueries queries(*context.facts, docker);
+    std::unique_ptr<engine::Engine> engine = context.container_engine();
+    facts::HostQueries queries(*context.facts, engine->cli());
     nlohmann::json list = nlohmann::json::array();
     // One `docker ps`, labels included: no inspect, so `ps` stays fast with many environments.
     const std::vector<std::string> labels{contract::label::env, contract::label::profile, contract::label::gpus,
                                           contract::label::backup};
-    for (const auto& container : docker.list_labelled(contract::label::env, labels)) {
+    for (const auto& container : engine->list_labelled(contract::label::env, labels)) {
       // A container run by hand from a snapshot carries the label, blanked: no environment.
       if (container.labels.at(contract::label::env).empty()) continue;
       StoppedStatus stopped = container.state == "running" ? StoppedStatus{status_with_gpus(container, queries), ""}
-                                                           : stopped_status(container, docker);
+                                                           : stopped_status(container, *engine);
       list.push_back({{"env", container.labels.at(contract::label::env)},
                       {"profile", container.labels.at(contract::label::profile)},
                       {"state", container.state},
@@ -98,7 +99,8 @@ void add_ps_command(CLI::App& app, Context& context) {
                       {"gpus", or_dash(container.labels.at(contract::label::gpus))},
                       {"endpoints", or_dash(container.ports)},
                       {"image", container.image},
-                      {"backup", backup_of(container, docker)}});
+                      {"backup", backup_of(container, *engine)},
+                      {"engine", engine->name()}});
     }
     if (*json) {
       *context.out << list.dump(2) << "\n";

@@ -31,10 +31,13 @@ void add_render_command(CLI::App& app, Context& context) {
     // Where `up` would put the env's values: the preview shows their names, never the values.
     std::string env_file =
         host::state_layout(EnvName::parse(resolution.plan.env), host.state_home).run_environment().string();
+    // The engine's own command: its first word names the engine, and --json says it as "engine".
+    std::unique_ptr<engine::Engine> engine = context.container_engine();
+    render::ContainerCommand run = engine->container_command(engine::Launch::detached, resolution.plan, env_file);
     if (options->json)
-      *context.out << render::resolution_json(context.docker, resolution, env_file).dump(2) << "\n";
+      *context.out << render::resolution_json(run, engine->name(), resolution).dump(2) << "\n";
     else
-      *context.out << render::render_run_command(context.docker, resolution.plan, env_file).display() << "\n";
+      *context.out << run.display() << "\n";
   });
 }
 

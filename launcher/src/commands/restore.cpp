@@ -4,7 +4,7 @@
 #include "commands/lifecycle.hpp"
 #include "core/error.hpp"
 #include "core/json_reader.hpp"
-#include "docker/docker.hpp"
+#include "engine/engine.hpp"
 #include "lifecycle/backup.hpp"
 
 namespace launcher::commands {
@@ -24,20 +24,20 @@ void add_restore_command(CLI::App& app, Context& context) {
   command->add_flag("--force", options->force,
                     "in the env's paths, overwrite files newer than the version (not with --to)");
   command->callback([options, &context] {
-    docker::Docker docker = context.docker_cli();
+    std::unique_ptr<engine::Engine> engine = context.container_engine();
     const std::string& env = options->env.env;
-    lifecycle::require_backing_up_env(docker, env, "a restore");
+    lifecycle::require_backing_up_env(*engine, env, "a restore");
     if (!options->to.empty()) {
       if (options->force)
         throw Error(ExitCode::usage, "--force overwrites files in the env's paths; --to never writes over host files");
-      std::size_t files = lifecycle::restore_to_host(docker, env, options->version, options->to);
+      std::size_t files = lifecycle::restore_to_host(*engine, env, options->version, options->to);
       *context.out << "restored " << files << " files of " << env << " to " << options->to << " (verified)\n";
       return;
     }
     std::vector<std::string> args{"restore"};
     if (!options->version.empty()) args.insert(args.end(), {"--version", options->version});
     if (options->force) args.push_back("--force");
-    nlohmann::json result = lifecycle::run_backup_tool(docker, env, args, "restore of " + env);
+    nlohmann::json result = lifecycle::run_backup_tool(*engine, env, args, "restore of " + env);
     JsonReader read(result, "launcher-init backup restore");
     *context.out << "restored version " << read.string_or("version", options->version) << " of " << env
                  << " into its paths (verified)\n";

@@ -14,7 +14,7 @@
 #include "core/error.hpp"
 #include "core/json_reader.hpp"
 #include "core/text.hpp"
-#include "docker/docker.hpp"
+#include "engine/engine.hpp"
 #include "host/host_facts.hpp"
 #include "host/state_layout.hpp"
 #include "launcher_contract/contract.hpp"
@@ -31,55 +31,25 @@ namespace {
 // tmpfs, then put back. A password login during those seconds is refused.
 class ShadowSeal {
 public:
-  ShadowSeal(const docker::Docker& docker, std::string container, const std::string& user)
-      : docker_(docker), container_(std::move(container)) {
-    docker_.run({"exec", "-u", "0", container_, "sh", "-c",
-                 std::string("cp -p /etc/shadow ") + saved + " && sed -i 's/^" + user + ":[^:]*:/" + user +
-                     ":*:/' /etc/shadow"},
-                "keep the password hash of " + container_ + " out of the snapshot");
+  ShadowSeal(const engine::Engine& engine, std::string container, const std::string& user)
+      : engine_(engine), container_(std::move(container)) {
+    engine_.exec_checked(container_, {"0", ""},
+                         {"sh", "-c",
+                          std::string("cp -p /etc/shadow ") + saved + " && sed -i 's/^" + user + ":[^:]*:/" + user +
+                              ":*:/' /etc/shadow"},
+                         "keep the password hash of " + container_ + " out of the snapshot");
   }
   ~ShadowSeal() {
-    docker_.try_run(
-        {"exec", "-u", "0", container_, "sh", "-c", std::string("cat ") + saved + " > /etc/shadow && rm " + saved});
+    engine_.exec(container_, {"0", ""}, {"sh", "-c", std::string("cat ") + saved + " > /etc/shadow && rm " + saved});
   }
   ShadowSeal(const ShadowSeal&) = delete;
   ShadowSeal& operator=(const ShadowSeal&) = delete;
 
 private:
   static constexpr const char* saved = "/run/launcher/shadow.before-snapshot";
-  const docker::Docker& docker_;
+  const engine::Engine& engine_;
   std::string container_;
 };
-
-// Docker before 25 writes the committed container's whole config into the image as its
-// "container_config" (with every `-e` value), which no --change reaches, and a commit cannot drop a
-// variable. So the container is committed into an untagged image whose environment is set back
-// (`commit`, see lifecycle::environment_changes), and a container created (never started) from
-// that image is committed as the snapshot: its container_config is the clean one. The untagged
-// image stays on this host as the snapshot's parent (removed with it); `docker push` and `docker
-// save` carry only the snapshot's own config and the layers.
-void commit_snapshot(const docker::Docker& docker, const std::vector<std::string>& commit, const std::string& env,
-                     const std::string& tag) {
-  std::string first = docker.run(commit, "snapshot " + env).out;
-  first = first.substr(0, first.find_first_of(" \t\r\n"));
-  std::string scratch = "launcher-snapshot-" + env + "-" + std::to_string(getpid());
-  bool done = false;
-  struct Cleanup {
-    const docker::Docker& docker;
-    const std::string& scratch;
-    const std::string& first;
-    const bool& done;
-    bool created = false;
-    ~Cleanup() {
-      if (created) docker.try_run({"container", "rm", "--force", scratch});
-      if (!done && !first.empty()) docker.try_run({"image", "rm", first});
-    }
-  } cleanup{docker, scratch, first, done};
-  docker.run({"create", "--name", scratch, "--network", "none", first}, "snapshot " + env + ": create " + scratch);
-  cleanup.created = true;
-  docker.run({"commit", "--pause=false", scratch, tag}, "snapshot " + env + ": commit " + scratch);
-  done = true;
-}
 
 // Config.Env of an inspected image or container.
 std::vector<std::string> environment_of(const JsonReader& inspected) {
@@ -122,12 +92,12 @@ void add_snapshot_command(CLI::App& app, Context& context) {
     if (options->tag)
       if (std::string problem = lifecycle::image_reference_problem(*options->tag); !problem.empty())
         throw Error(ExitCode::usage, "--tag " + *options->tag + ": Docker would refuse it: " + problem);
-    docker::Docker docker = context.docker_cli();
+    std::unique_ptr<engine::Engine> engine = context.container_engine();
     const std::string& env = options->env.env;
     host::HostFacts host = host::read_host_facts();
     // A snapshot taken while `up` replaces the container, or `down` removes it, would be of neither.
     lifecycle::EnvironmentLock lock(host.state_home, env, *context.err, false);
-    nlohmann::json container = lifecycle::require_environment(docker, env);
+    nlohmann::json container = lifecycle::require_environment(*engine, env);
     std::string name = lifecycle::name_of(container);
     JsonReader inspected(container, "docker container inspect");
     std::string image = inspected.at("Config").string_or("Image", "");
@@ -149,9 +119,9 @@ void add_snapshot_command(CLI::App& app, Context& context) {
     // the secrets) and tmpfs (/run/launcher) are never part of the image. The container's own
     // labels would be committed too: blanked, so a container run from the snapshot by hand is
     // no launcher environment (a commit cannot remove a label).
-    std::vector<std::string> commit{"commit", "--pause=true"};
+    std::vector<std::string> changes;
     auto label = [&](const std::string& key, const std::string& value) {
-      commit.insert(commit.end(), {"--change", "LABEL " + key + "=\"" + value + "\""});
+      changes.push_back("LABEL " + key + "=\"" + value + "\"");
     };
     for (const char* key :
          {contract::label::env, contract::label::profile, contract::label::plan_hash, contract::label::gpus})
@@ -160,17 +130,16 @@ void add_snapshot_command(CLI::App& app, Context& context) {
     label(contract::label::base_digest, base);
     label(contract::label::snapshot_time, time_text);
     // The image's own environment: no value of `-e` or the profile's `env` goes into the image.
-    auto base_image = docker.inspect_image(base);
+    auto base_image = engine->inspect_image(base);
     if (!base_image)
       throw Error(ExitCode::failed, "cannot read the image " + base + " that environment \"" + env +
                                         "\" was made from: its environment variables, which the snapshot takes "
                                         "instead of the container's, are unknown");
     for (const auto& change : lifecycle::environment_changes(
              environment_of(JsonReader(*base_image, "docker image inspect " + base)), environment_of(inspected)))
-      commit.insert(commit.end(), {"--change", change});
-    commit.push_back(name);
+      changes.push_back(change);
     // What the snapshot holds, for `down` to say so; then the package record the image will carry.
-    lifecycle::UnsavedWork work = lifecycle::find_unsaved_work(docker, container);
+    lifecycle::UnsavedWork work = lifecycle::find_unsaved_work(*engine, container);
     std::vector<std::string> left_out;
     for (const auto& secret : work.secrets)
       if (!lifecycle::is_included(secret, included)) left_out.push_back(secret);
@@ -179,7 +148,7 @@ void add_snapshot_command(CLI::App& app, Context& context) {
                                         joined(left_out) +
                                         ") that only a running container can keep out of the snapshot: start it "
                                         "(`launcher up`) and snapshot again, or keep them with --include PATH");
-    lifecycle::PackageBaseline baseline(docker, container);
+    lifecycle::PackageBaseline baseline(*engine, container);
     if (!baseline.rewritten())
       *context.err << "launcher: warning: the snapshot keeps " << lifecycle::package_record << " of "
                    << (lifecycle::is_running(container) ? "its image" : "its image (the environment is stopped)")
@@ -192,7 +161,7 @@ void add_snapshot_command(CLI::App& app, Context& context) {
                                           "\" is stopped, and its /etc/shadow holds the login password's hash, "
                                           "which only a running container can keep out of the snapshot: start it "
                                           "(`launcher up`) and snapshot again");
-      seal.emplace(docker, name, user);
+      seal.emplace(*engine, name, user);
     }
     // The env's user moves its own home's secrets (root following a link it planted there would
     // write where it points); root moves root's.
@@ -203,9 +172,9 @@ void add_snapshot_command(CLI::App& app, Context& context) {
     for (const auto& secret : left_out)
       (user_is_root || secret == "/root" || starts_with(secret, "/root/") ? roots_secrets : users_secrets)
           .push_back(secret);
-    lifecycle::SecretStash roots_stash(docker, name, roots_secrets, "0");
-    lifecycle::SecretStash users_stash(docker, name, users_secrets, uid + ":" + gid);
-    commit_snapshot(docker, commit, env, tag);
+    lifecycle::SecretStash roots_stash(*engine, name, roots_secrets, "0");
+    lifecycle::SecretStash users_stash(*engine, name, users_secrets, uid + ":" + gid);
+    engine->commit(name, changes, tag, "snapshot " + env);
     for (auto* stash : {&users_stash, &roots_stash})
       for (const auto& moved : stash->restore())
         *context.err << "launcher: warning: a file took the place of a secret during the snapshot; the secret is "
@@ -214,7 +183,7 @@ void add_snapshot_command(CLI::App& app, Context& context) {
     if (!left_out.empty())
       *context.err << "launcher: left out of the snapshot, as secrets (`--include PATH` keeps one): "
                    << joined(left_out) << "\n";
-    auto committed = docker.inspect_image(tag);
+    auto committed = engine->inspect_image(tag);
     std::string id = committed ? JsonReader(*committed, "docker image inspect").string_or("Id", "") : "";
     std::vector<std::string> held_files;
     for (const auto& file : work.files)

@@ -7,7 +7,7 @@
 
 #include "commands/lifecycle.hpp"
 #include "core/error.hpp"
-#include "docker/docker.hpp"
+#include "engine/engine.hpp"
 #include "host/state_layout.hpp"
 #include "launcher_contract/contract.hpp"
 #include "lifecycle/environments.hpp"
@@ -19,8 +19,8 @@ namespace launcher::commands {
 
 namespace {
 
-lifecycle::SshTarget ssh_target(const docker::Docker& docker, const std::string& env) {
-  nlohmann::json container = lifecycle::require_environment(docker, env);
+lifecycle::SshTarget ssh_target(const engine::Engine& engine, const std::string& env) {
+  nlohmann::json container = lifecycle::require_environment(engine, env);
   auto endpoint = lifecycle::endpoint_for(container, 22);
   if (!endpoint)
     throw Error(ExitCode::failed, "environment \"" + env + "\" publishes no SSH port (it is a \"" +
@@ -40,7 +40,7 @@ void add_ssh_command(CLI::App& app, Context& context) {
   CLI::App* command = env_subcommand(app, "ssh", "ssh into an environment, checking its pinned host key", *option);
   command->add_option("ARGS", option->rest, "arguments for ssh after -- (a remote command, -L ...)");
   command->callback([option, &context] {
-    std::vector<std::string> argv = lifecycle::ssh_argv(ssh_target(context.docker_cli(), option->env));
+    std::vector<std::string> argv = lifecycle::ssh_argv(ssh_target(*context.container_engine(), option->env));
     argv.insert(argv.end(), option->rest.begin(), option->rest.end());
     process::replace_process(argv);
   });
@@ -51,7 +51,7 @@ void add_ssh_config_command(CLI::App& app, Context& context) {
   CLI::App* command =
       env_subcommand(app, "ssh-config", "print a Host block for ~/.ssh/config and VS Code Remote-SSH", *option);
   command->callback([option, &context] {
-    lifecycle::SshTarget target = ssh_target(context.docker_cli(), option->env);
+    lifecycle::SshTarget target = ssh_target(*context.container_engine(), option->env);
     *context.out << fmt::format(
         "Host {}\n  HostName {}\n  Port {}\n  User {}\n  HostKeyAlias {}\n  UserKnownHostsFile {}\n"
         "  StrictHostKeyChecking yes\n",

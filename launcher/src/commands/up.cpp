@@ -20,6 +20,7 @@
 #include "docker/docker.hpp"
 #include "doctor/checks.hpp"
 #include "doctor/snapshot.hpp"
+#include "engine/engine.hpp"
 #include "facts/facts.hpp"
 #include "host/state_layout.hpp"
 #include "lifecycle/environments.hpp"
@@ -139,11 +140,11 @@ struct Made {
 // Removes the container `name` only when it carries the env's label: one of that name that
 // someone made by hand stays.
 enum class Removal { absent, removed, kept };
-Removal remove_if_ours(const docker::Docker& docker, const std::string& name, const std::string& env) {
-  auto container = docker.inspect_container(name);
+Removal remove_if_ours(const engine::Engine& engine, const std::string& name, const std::string& env) {
+  auto container = engine.inspect_container(name);
   if (!container) return Removal::absent;
   if (lifecycle::env_of(*container) != env) return Removal::kept;
-  return docker.try_run({"rm", "-f", name}).exit_code == 0 ? Removal::removed : Removal::kept;
+  return engine.remove_forced(name) ? Removal::removed : Removal::kept;
 }
 
 // The profile's env values in the env's state directory (0700), mode 0600, while docker run reads
@@ -169,21 +170,21 @@ private:
 };
 
 // `docker run -d`; when it fails, the container it may have left goes, and a missing image is named.
-void start_container(const docker::Docker& docker, const plan::Plan& plan, const host::StateLayout& layout,
+void start_container(const engine::Engine& engine, const plan::Plan& plan, const host::StateLayout& layout,
                      Made& made) {
   made.container = true;
   try {
     render::ContainerCommand command =
-        render::render_container_command({"run", "-d"}, plan, layout.run_environment().string());
+        engine.container_command(engine::Launch::detached, plan, layout.run_environment().string());
     RunEnvironmentFile environment(layout, command);
-    docker.run(command.argv(), "start " + plan.env);
+    engine.run(command, "start " + plan.env);
   } catch (const process::Interrupted&) {
     throw;
   } catch (const Error&) {
     // `docker run` leaves a created container behind when the start fails: nothing half-done stays.
-    remove_if_ours(docker, plan.env, plan.env);
-    lifecycle::remove_own_network(docker, plan.env);
-    if (!docker.inspect_image(plan.image))
+    remove_if_ours(engine, plan.env, plan.env);
+    lifecycle::remove_own_network(engine, plan.env);
+    if (!engine.inspect_image(plan.image))
       throw Error(ExitCode::failed, build::missing_image_message(matrix::embedded_matrix(), plan.image));
     throw;
   }
@@ -191,7 +192,7 @@ void start_container(const docker::Docker& docker, const plan::Plan& plan, const
 
 // After INT, TERM or HUP: removes what this run made (each call bounded; a second signal stops
 // the clean-up at once) and ends with 128 + the signal and one line saying what is left.
-[[noreturn]] void clean_up_after_signal(const docker::Docker& docker, const plan::Plan& plan, const Made& made,
+[[noreturn]] void clean_up_after_signal(const engine::Engine& engine, const plan::Plan& plan, const Made& made,
                                         bool existed, const process::Interrupted& signal) {
   process::InterruptScope::acknowledge();
   const std::string by = "interrupted by " + process::signal_name(signal.signal());
@@ -199,11 +200,10 @@ void start_container(const docker::Docker& docker, const plan::Plan& plan, const
   std::vector<std::string> removed, left;
   try {
     if (made.container) {
-      Removal removal = remove_if_ours(docker, plan.env, plan.env);
+      Removal removal = remove_if_ours(engine, plan.env, plan.env);
       if (removal != Removal::absent) (removal == Removal::removed ? removed : left).push_back("container " + plan.env);
     }
-    if (made.network)
-      (docker.try_run({"network", "rm", network}).exit_code == 0 ? removed : left).push_back("network " + network);
+    if (made.network) (engine.remove_network(network) ? removed : left).push_back("network " + network);
   } catch (const process::Interrupted& again) {
     throw process::Interrupted(again.signal(), by + ", then by " + process::signal_name(again.signal()) +
                                                    " during the clean-up: the container and network this `up` "
@@ -273,24 +273,26 @@ void add_up_command(CLI::App& app, Context& context) {
     pin::verify_pinned_image(context.docker_cli(), plan.image, resolution.profile.origin_of("/image"));
     if (options->dry_run) {
       std::string env_file = host::state_layout(EnvName::parse(plan.env), host.state_home).run_environment();
+      std::unique_ptr<engine::Engine> engine = context.container_engine();
+      render::ContainerCommand run = engine->container_command(engine::Launch::detached, plan, env_file);
       if (options->json) {
-        *context.out << render::resolution_json(context.docker, resolution, env_file).dump(2) << "\n";
+        *context.out << render::resolution_json(run, engine->name(), resolution).dump(2) << "\n";
         return;
       }
       for (const auto& directory : plan.create_directories)
         *context.out << "# would create " << render::shell_quote(directory) << "\n";
-      *context.out << render::render_run_command(context.docker, plan, env_file).display() << "\n";
+      *context.out << run.display() << "\n";
       return;
     }
 
     const std::optional<secrets::AwsCredentials> backup_keys = secrets::read_backup_credentials(plan, host.home);
-    const docker::Docker& docker = gpus.docker;
+    std::unique_ptr<engine::Engine> engine = context.container_engine();
     auto start = context.clock->now();
     lifecycle::EnvironmentLock lock(host.state_home, plan.env, *context.err);
     // Each Docker CLI call is a process start of ~50 ms, and `up`'s time is what users feel: the
     // env's container is looked up while the host checks run, and a missing image is left for
     // `docker run --pull never` to find.
-    auto found = std::async(std::launch::async, [&] { return lifecycle::find_environment(docker, plan.env); });
+    auto found = std::async(std::launch::async, [&] { return lifecycle::find_environment(*engine, plan.env); });
     facts::HostQueries& queries = gpus.queries;
     if (!options->skip_checks) {
       auto checks = doctor::preflight_checks(
@@ -310,10 +312,10 @@ void add_up_command(CLI::App& app, Context& context) {
         throw Error(ExitCode::failed, "environment \"" + plan.env +
                                           "\" runs a different plan:" + recorded_plan_changes(layout, plan) +
                                           "\n`launcher up --recreate` replaces its container (volumes are kept)");
-      lifecycle::refuse_unsaved_work(docker, *existing,
+      lifecycle::refuse_unsaved_work(*engine, *existing,
                                      "or discard it all with `launcher down " + plan.env +
                                          " --force`, then `launcher up` again");
-      lifecycle::stop_and_remove(docker, *existing, std::chrono::seconds(10));
+      lifecycle::stop_and_remove(*engine, *existing, std::chrono::seconds(10));
       existing.reset();
     }
     if (existing) {
@@ -338,24 +340,24 @@ void add_up_command(CLI::App& app, Context& context) {
       if (!existing) {
         lifecycle::choose_host_ports(plan, automatic_ports, layout, *context.err);
         lifecycle::create_volume_directories(plan);
-        made.network = lifecycle::ensure_network(docker, plan) && plan.network == plan::own_network(plan.env);
+        made.network = lifecycle::ensure_network(*engine, plan) && plan.network == plan::own_network(plan.env);
         secrets::ensure_env_secrets(plan, host.home);
         record_plan(layout, plan);
-        start_container(docker, plan, layout, made);
+        start_container(*engine, plan, layout, made);
       } else if (!lifecycle::is_running(*existing)) {
         if (auto killed = lifecycle::out_of_memory(*existing))
           *context.err << "launcher: environment \"" << plan.env << "\" stopped after running " << *killed
                        << "; starting it again. To give it more, raise resources.memory in the profile, then "
                           "`launcher up --recreate`\n";
         lifecycle::refuse_taken_ports(plan, automatic_ports);
-        docker.run({"start", container}, "start " + container);
+        engine->start(container);
       }
 
       // The report needs Docker's view of the container (ports it picked, GPUs it gave); the wait
       // needs only the service's port, which the plan knows unless Docker picks it: so the wait
       // starts without waiting for that inspect.
       std::shared_future<json> state = std::async(std::launch::async, [&] {
-                                         return docker.inspect_container(container).value_or(json::object());
+                                         return engine->inspect_container(container).value_or(json::object());
                                        }).share();
       lifecycle::ReadinessTarget target{plan.service, "127.0.0.1", 0, "", plan.user.name, "", plan.access.ssh_password};
       int service_port = plan.service == "jupyter" ? 8888 : plan.service == "ssh" ? 22 : 0;
@@ -373,13 +375,13 @@ void add_up_command(CLI::App& app, Context& context) {
       target.pinned_public_line = read_public_line(layout);
       // A container that fails to become ready is kept for inspection; a signal removes it (above).
       lifecycle::wait_until_ready(
-          docker, container, target, std::chrono::seconds(options->timeout_seconds), *context.err,
+          *engine, container, target, std::chrono::seconds(options->timeout_seconds), *context.err,
           [] { return process::InterruptScope::pending() != 0; }, *context.clock);
       double elapsed = std::chrono::duration<double>(context.clock->now() - start).count();
       Report result = report(plan, state.get(), layout, elapsed);
       *context.out << (options->json ? result.facts.dump(2) + "\n" : result.text);
     } catch (const process::Interrupted& signal) {
-      clean_up_after_signal(docker, plan, made, existing.has_value(), signal);
+      clean_up_after_signal(*engine, plan, made, existing.has_value(), signal);
     }
   });
 }

@@ -76,6 +76,8 @@ Failure classify_failure(const std::string& stderr_text) {
   // Engine 20.10's words, then 28's.
   if (contains(e, "non-overlapping IPv4 address pool") || contains(e, "all predefined address pools have been fully"))
     return Failure::out_of_address_pools;
+  if (contains(e, "container state improper")) return Failure::not_running;
+  if (contains(e, "no such container")) return Failure::no_such_container;
   return Failure::other;
 }
 
@@ -205,6 +207,10 @@ std::string explain_failure(const std::string& action, const std::string& stderr
     return failed + "Docker has no address range left for another network (every range of its "
                     "default-address-pools is taken); remove networks nothing uses, or give dockerd more ranges "
                     "(default-address-pools in /etc/docker/daemon.json, then restart it)";
+  case Failure::not_running:
+    return failed + "the container is not running (" + first_line(stderr_text) + "); start it with `launcher up ENV`";
+  case Failure::no_such_container:
+    return failed + "there is no such container (" + first_line(stderr_text) + "); `launcher ps` lists them";
   case Failure::other:
     break;
   }
@@ -253,13 +259,21 @@ process::ProcessResult Docker::run(const std::vector<std::string>& args, const s
   return result;
 }
 
+namespace {
+
+constexpr const char* listing_fields = R"({"id":{{json .ID}},"name":{{json .Names}},"image":{{json .Image}},)"
+                                       R"("state":{{json .State}},"status":{{json .Status}},"ports":{{json .Ports}},)";
+
+} // namespace
+
 std::string listing_format(const std::vector<std::string>& labels) {
-  std::string format = R"({"id":{{json .ID}},"name":{{json .Names}},"image":{{json .Image}},"state":{{json .State}},)"
-                       R"("status":{{json .Status}},"ports":{{json .Ports}},"labels":{)";
+  std::string format = std::string(listing_fields) + R"("labels":{)";
   for (size_t i = 0; i < labels.size(); ++i)
     format += (i ? "," : "") + json(labels[i]).dump() + ":{{json (.Label " + json(labels[i]).dump() + ")}}";
   return format + "}}";
 }
+
+std::string listing_format_all_labels() { return std::string(listing_fields) + R"("labels":{{json .Labels}}})"; }
 
 json parse_inspect_output(std::string_view out, const std::string& command) {
   json parsed = JsonReader::parse(out, command);
@@ -332,10 +346,14 @@ std::vector<json> Docker::containers_labelled(const std::string& label_filter) c
 
 std::vector<ListedContainer> Docker::list_labelled(const std::string& label_filter,
                                                    const std::vector<std::string>& labels) const {
+  return list_labelled(label_filter, labels, listing_format(labels));
+}
+
+std::vector<ListedContainer> Docker::list_labelled(const std::string& label_filter,
+                                                   const std::vector<std::string>& labels,
+                                                   const std::string& format) const {
   std::string lines =
-      run({"ps", "-a", "--no-trunc", "--filter", "label=" + label_filter, "--format", listing_format(labels)},
-          "list containers")
-          .out;
+      run({"ps", "-a", "--no-trunc", "--filter", "label=" + label_filter, "--format", format}, "list containers").out;
   return parse_listing(lines, labels);
 }
 

@@ -29,6 +29,8 @@ enum class Failure {
   port_in_use,          // a published host port is taken
   image_missing,        // not on this host, and not pulled
   out_of_address_pools, // every range of Docker's default address pools holds a network
+  not_running,          // Podman's "container state improper": exec or stop of a stopped container
+  no_such_container,    // Podman's lower-case "no such container" (Docker's words are passed through)
   other,
 };
 Failure classify_failure(const std::string& stderr_text);
@@ -40,6 +42,9 @@ bool is_out_of_address_pools(const std::string& stderr_text);
 // value encoded by the CLI's own `json` function: id, name, image, state ("running"...), status
 // (Docker's "Up 3 hours (healthy)"), ports ("127.0.0.1:8888->8888/tcp") and the given labels.
 std::string listing_format(const std::vector<std::string>& labels);
+// The same fields with every label as one object, for a CLI without Docker's `.Label` function
+// (Podman's); parse_listing reads both.
+std::string listing_format_all_labels();
 
 // One container as listing_format prints it.
 struct ListedContainer {
@@ -132,6 +137,9 @@ public:
   // The same containers from one `docker ps` (no inspect): listing_format's objects.
   std::vector<ListedContainer> list_labelled(const std::string& label_filter,
                                              const std::vector<std::string>& labels) const;
+  // The same, listed in `format` (listing_format_all_labels, for an engine that has no `.Label`).
+  std::vector<ListedContainer> list_labelled(const std::string& label_filter, const std::vector<std::string>& labels,
+                                             const std::string& format) const;
   std::string logs_tail(const std::string& name, int lines) const;
 
 private:

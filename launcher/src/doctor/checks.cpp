@@ -246,7 +246,8 @@ CheckResult docker_check(const DockerFacts& docker) {
   using Reach = DockerFacts::Reach;
   switch (docker.reach) {
   case Reach::reachable:
-    return ok("docker", "Docker Engine " + docker.server_version + " answers (client " + docker.client_version + ")");
+    return ok("docker", product_name(docker.product) + " " + docker.server_version + " answers (client " +
+                            docker.client_version + ")");
   case Reach::daemon_down:
     return {"docker", Status::fail, "the Docker daemon is not running: " + docker.error,
             "start it: sudo systemctl start docker"};
@@ -266,7 +267,9 @@ CheckResult docker_check(const DockerFacts& docker) {
 }
 
 std::optional<CheckResult> loopback_publish_check(const DockerFacts& docker) {
-  if (docker.reach != DockerFacts::Reach::reachable) return std::nullopt;
+  // Podman publishes rootless ports through its own user-space forwarder, not a bridge of the host.
+  if (docker.reach != DockerFacts::Reach::reachable || docker.product == DockerFacts::Product::podman)
+    return std::nullopt;
   if (matrix::compare_versions(docker.server_version, loopback_fixed_in) >= 0)
     return ok("loopback-publish",
               "Docker Engine " + docker.server_version + " keeps ports published on 127.0.0.1 local");

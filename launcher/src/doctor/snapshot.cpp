@@ -145,6 +145,37 @@ Subject subject_of_container(const std::string& container, const json& inspect) 
   return subject;
 }
 
+std::string product_name(DockerFacts::Product product) {
+  switch (product) {
+  case DockerFacts::Product::docker_engine:
+    return "Docker Engine";
+  case DockerFacts::Product::podman:
+    return "Podman";
+  }
+  return "Docker Engine";
+}
+
+namespace {
+
+// `podman info`'s own shape (tests/fixtures/podman/podman-info.json): the engine's version under
+// "version", the runtime and cgroup version under "host", the storage under "store".
+void read_podman_info(const JsonReader& document, DockerFacts& facts) {
+  facts.product = DockerFacts::Product::podman;
+  if (facts.server_version.empty()) facts.server_version = document.at("version").at("Version").string();
+  if (facts.client_version.empty()) facts.client_version = facts.server_version;
+  JsonReader host = document.at("host");
+  if (auto runtime = host.find("ociRuntime"))
+    if (std::string name = runtime->string_or("name", ""); !name.empty()) facts.runtimes.push_back(name);
+  std::string cgroup = host.string_or("cgroupVersion", ""); // "v1", "v2"
+  facts.cgroup_version = starts_with(cgroup, "v") ? cgroup.substr(1) : cgroup;
+  if (auto store = document.find("store")) {
+    facts.storage_driver = store->string_or("graphDriverName", "");
+    facts.root_dir = store->string_or("graphRoot", "");
+  }
+}
+
+} // namespace
+
 DockerFacts parse_docker_facts(const facts::Fact* version, const facts::Fact* info) {
   DockerFacts facts;
   const facts::Fact* asked = info && info->recorded ? info : (version && version->recorded ? version : nullptr);
@@ -156,20 +187,31 @@ DockerFacts parse_docker_facts(const facts::Fact* version, const facts::Fact* in
       json parsed = JsonReader::parse(version->out, "docker version");
       JsonReader document(parsed, "docker version");
       facts.client_version = document.at("Client").at("Version").string();
-      facts.server_version = document.at("Server").at("Version").string();
+      // A `version` that succeeds without a Server is Podman's: it has no daemon, its client is
+      // the engine (tests/fixtures/podman/podman-version.json).
+      if (auto server = document.find("Server")) {
+        facts.server_version = server->at("Version").string();
+      } else {
+        facts.product = DockerFacts::Product::podman;
+        facts.server_version = facts.client_version;
+      }
     }
     if (info && info->ok()) {
       json parsed = JsonReader::parse(info->out, "docker info");
       JsonReader document(parsed, "docker info");
-      if (facts.client_version.empty())
-        if (auto client = document.find("ClientInfo")) facts.client_version = client->string_or("Version", "");
-      if (facts.server_version.empty()) facts.server_version = document.at("ServerVersion").string();
-      if (auto runtimes = document.find("Runtimes"))
-        for (const auto& [name, runtime] : runtimes->members())
-          facts.runtimes.push_back(name);
-      facts.cgroup_version = document.string_or("CgroupVersion", "");
-      facts.storage_driver = document.string_or("Driver", "");
-      facts.root_dir = document.string_or("DockerRootDir", "");
+      if (document.find("host") && document.find("store")) {
+        read_podman_info(document, facts);
+      } else {
+        if (facts.client_version.empty())
+          if (auto client = document.find("ClientInfo")) facts.client_version = client->string_or("Version", "");
+        if (facts.server_version.empty()) facts.server_version = document.at("ServerVersion").string();
+        if (auto runtimes = document.find("Runtimes"))
+          for (const auto& [name, runtime] : runtimes->members())
+            facts.runtimes.push_back(name);
+        facts.cgroup_version = document.string_or("CgroupVersion", "");
+        facts.storage_driver = document.string_or("Driver", "");
+        facts.root_dir = document.string_or("DockerRootDir", "");
+      }
     }
   } catch (const Error& error) {
     unreadable = error.what();

@@ -34,7 +34,10 @@ Subject subject_of_container(const std::string& container, const nlohmann::json&
 
 struct DockerFacts {
   enum class Reach { reachable, daemon_down, permission_denied, cli_missing, failed, not_recorded };
+  // Which engine answered: Podman's `version` has no Server and its `info` has its own shape.
+  enum class Product { docker_engine, podman };
   Reach reach = Reach::not_recorded;
+  Product product = Product::docker_engine;
   std::string error; // the CLI's first error line when not reachable
   std::string client_version;
   std::string server_version;
@@ -44,7 +47,11 @@ struct DockerFacts {
   std::string root_dir;
 };
 
-// From `docker version` and/or `docker info` (either answers reachability and versions).
+// "Docker Engine" or "Podman": how messages name the engine that answered.
+std::string product_name(DockerFacts::Product product);
+
+// From `docker version` and/or `docker info` (either answers reachability and versions), or
+// Podman's answers to the same commands.
 DockerFacts parse_docker_facts(const facts::Fact* version, const facts::Fact* info);
 
 struct ToolkitFacts {

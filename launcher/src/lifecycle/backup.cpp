@@ -103,8 +103,8 @@ std::string backup_repository_of(const json& container) {
   return labels ? labels->string_or(contract::label::backup, "") : "";
 }
 
-json require_backing_up_env(const docker::Docker& docker, const std::string& env, const std::string& purpose) {
-  json container = require_environment(docker, env);
+json require_backing_up_env(const engine::Engine& engine, const std::string& env, const std::string& purpose) {
+  json container = require_environment(engine, env);
   if (backup_repository_of(container).empty())
     throw Error(ExitCode::failed,
                 "environment \"" + env + "\" has no backup: its profile has no \"backup\" key (see docs/backup.md)");
@@ -114,12 +114,12 @@ json require_backing_up_env(const docker::Docker& docker, const std::string& env
   return container;
 }
 
-json run_backup_tool(const docker::Docker& docker, const std::string& env, std::vector<std::string> args,
+json run_backup_tool(const engine::Engine& engine, const std::string& env, std::vector<std::string> args,
                      const std::string& action) {
-  std::vector<std::string> argv{"exec", "-u", "0", env, backup_tool, "backup"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  argv.push_back("--json");
-  process::ProcessResult result = docker.try_run(argv);
+  std::vector<std::string> command{backup_tool, "backup"};
+  command.insert(command.end(), args.begin(), args.end());
+  command.push_back("--json");
+  process::ProcessResult result = engine.exec(env, {"0", ""}, command);
   if (result.exit_code != 0) throw Error(ExitCode::failed, action + " failed: " + tool_message(result));
   try {
     return JsonReader::parse(result.out, std::string(backup_tool) + " backup " + (args.empty() ? "" : args[0]));
@@ -128,9 +128,8 @@ json run_backup_tool(const docker::Docker& docker, const std::string& env, std::
   }
 }
 
-std::optional<json> read_backup_status(const docker::Docker& docker, const std::string& container) {
-  process::ProcessResult result =
-      docker.try_run({"exec", "-u", "0", container, backup_tool, "backup", "status", "--json"});
+std::optional<json> read_backup_status(const engine::Engine& engine, const std::string& container) {
+  process::ProcessResult result = engine.exec(container, {"0", ""}, {backup_tool, "backup", "status", "--json"});
   if (result.exit_code != 0) return std::nullopt;
   try {
     json status = JsonReader::parse(result.out, "launcher-init backup status");
@@ -185,7 +184,7 @@ std::string backup_versions_table(const json& listing) {
   return table;
 }
 
-std::size_t restore_to_host(const docker::Docker& docker, const std::string& env, const std::string& version,
+std::size_t restore_to_host(const engine::Engine& engine, const std::string& env, const std::string& version,
                             const fs::path& host_path) {
   fs::path target = fs::absolute(host_path).lexically_normal();
   if (target.filename().empty()) target = target.parent_path();
@@ -200,20 +199,20 @@ std::size_t restore_to_host(const docker::Docker& docker, const std::string& env
                 "--to " + target.string() + ": its directory " + target.parent_path().string() + " does not exist");
 
   // Inside: a directory of root's own, restored and verified there by launcher-init.
-  process::ProcessResult made = docker.run({"exec", "-u", "0", env, "mktemp", "-d", "/tmp/launcher-restore.XXXXXXXX"},
-                                           "make a directory to restore into in environment " + env);
+  process::ProcessResult made = engine.exec_checked(env, {"0", ""}, {"mktemp", "-d", "/tmp/launcher-restore.XXXXXXXX"},
+                                                    "make a directory to restore into in environment " + env);
   std::string inside = made.out.substr(0, made.out.find('\n'));
   struct InsideDirectory {
-    const docker::Docker& docker;
+    const engine::Engine& engine;
     std::string env, path;
-    ~InsideDirectory() { docker.try_run({"exec", "-u", "0", env, "rm", "-rf", "--one-file-system", path}); }
-  } inside_directory{docker, env, inside};
+    ~InsideDirectory() { engine.exec(env, {"0", ""}, {"rm", "-rf", "--one-file-system", path}); }
+  } inside_directory{engine, env, inside};
   std::vector<std::string> args{"restore", "--to", inside};
   if (!version.empty()) args.insert(args.end(), {"--version", version});
-  run_backup_tool(docker, env, args, "restore of " + env);
-  process::ProcessResult sums = docker.run(
-      {"exec", "-u", "0", "-w", inside, env, "sh", "-c", "find . -type f -print0 | xargs -0 -r sha256sum -z"},
-      "checksum the restored files in environment " + env);
+  run_backup_tool(engine, env, args, "restore of " + env);
+  process::ProcessResult sums =
+      engine.exec_checked(env, {"0", inside}, {"sh", "-c", "find . -type f -print0 | xargs -0 -r sha256sum -z"},
+                          "checksum the restored files in environment " + env);
   std::map<std::string, std::string> expected = parse_checksums(sums.out);
 
   // Outside: a new directory beside the target, only ours, renamed into place once verified.
@@ -221,7 +220,7 @@ std::size_t restore_to_host(const docker::Docker& docker, const std::string& env
   if (!mkdtemp(pattern.data()))
     throw Error(ExitCode::failed, "failed to make a directory beside " + target.string() + ": " + std::strerror(errno));
   OwnDirectory staging{pattern};
-  docker.run({"cp", env + ":" + inside + "/.", staging.path.string()}, "copy the restored files out of " + env);
+  engine.copy_out(env, inside, staging.path.string(), "copy the restored files out of " + env);
   std::size_t files = 0;
   for (auto it = fs::recursive_directory_iterator(staging.path); it != fs::recursive_directory_iterator(); ++it) {
     if (!it->is_regular_file(error) || it->is_symlink(error)) continue;

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "docker/docker.hpp"
+#include "engine/engine.hpp"
 
 namespace launcher::lifecycle {
 
@@ -17,16 +17,16 @@ std::string backup_repository_of(const nlohmann::json& container);
 
 // The env's container when it backs up and runs; otherwise an Error of one line saying which
 // (no such env, no "backup" in its profile, not running) and what to do.
-nlohmann::json require_backing_up_env(const docker::Docker& docker, const std::string& env, const std::string& purpose);
+nlohmann::json require_backing_up_env(const engine::Engine& engine, const std::string& env, const std::string& purpose);
 
 // `launcher-init backup ARGS --json` as root inside the running env, and its JSON answer.
 // launcher-init's one line on failure becomes an Error "<action> failed: <line>" (exit 1).
-nlohmann::json run_backup_tool(const docker::Docker& docker, const std::string& env, std::vector<std::string> args,
+nlohmann::json run_backup_tool(const engine::Engine& engine, const std::string& env, std::vector<std::string> args,
                                const std::string& action);
 
 // The status file launcher-init keeps (contract::mount::backup_status), {} before the first
 // backup; nullopt when it cannot be read (the env stopped, an image without it).
-std::optional<nlohmann::json> read_backup_status(const docker::Docker& docker, const std::string& container);
+std::optional<nlohmann::json> read_backup_status(const engine::Engine& engine, const std::string& container);
 
 // "2m ago ok", "3h ago failed: <reason>", "never": the last backup as `ps` shows it, from the
 // status file launcher-init writes ({"version", "finished_at": "2026-12-07T01:15:00Z", "result":
@@ -45,7 +45,7 @@ std::string backup_versions_table(const nlohmann::json& listing);
 // out with `docker cp` into a new directory beside `host_path`, each file's SHA-256 compared with
 // the env's, then renamed into place. Nothing outside that new directory is written, and it is
 // deleted on failure. Returns the number of files.
-std::size_t restore_to_host(const docker::Docker& docker, const std::string& env, const std::string& version,
+std::size_t restore_to_host(const engine::Engine& engine, const std::string& env, const std::string& version,
                             const std::filesystem::path& host_path);
 
 } // namespace launcher::lifecycle

@@ -23,26 +23,26 @@ namespace launcher::lifecycle {
 
 using nlohmann::json;
 
-std::optional<json> find_environment(const docker::Docker& docker, const std::string& env) {
-  auto found = docker.containers_labelled(std::string(contract::label::env) + "=" + env);
+std::optional<json> find_environment(const engine::Engine& engine, const std::string& env) {
+  auto found = engine.containers_labelled(std::string(contract::label::env) + "=" + env);
   if (found.empty()) return std::nullopt;
   return found.front();
 }
 
-json require_environment(const docker::Docker& docker, const std::string& env) {
-  auto container = find_environment(docker, env);
+json require_environment(const engine::Engine& engine, const std::string& env) {
+  auto container = find_environment(engine, env);
   if (!container) throw Error(ExitCode::failed, "no environment \"" + env + "\" (`launcher ps` lists them)");
   return *container;
 }
 
-EnvName choose_environment(const docker::Docker& docker, const std::optional<std::string>& given,
+EnvName choose_environment(const engine::Engine& engine, const std::optional<std::string>& given,
                            const host::HostFacts& host) {
   if (given) return EnvName::parse(*given);
   // Only an env whose label records this very directory: a name alone could be another
   // project's (two directories may render alike, or one may be named like another's env).
   std::string directory = host.cwd.lexically_normal().string();
   std::vector<std::string> here, elsewhere;
-  for (const auto& container : docker.containers_labelled(contract::label::env)) {
+  for (const auto& container : engine.containers_labelled(contract::label::env)) {
     std::string env = env_of(container);
     if (env.empty()) continue;
     if (project_dir_of(container) == directory)
@@ -65,93 +65,89 @@ EnvName choose_environment(const docker::Docker& docker, const std::optional<std
   throw Error(ExitCode::usage, "no environment was made from this directory; name one (`launcher ps` lists them)");
 }
 
-UnsavedWork find_unsaved_work(const docker::Docker& docker, const json& container) {
+UnsavedWork find_unsaved_work(const engine::Engine& engine, const json& container) {
   std::string name = name_of(container);
   std::string user = env_variable(container, contract::env::user);
   std::string home = user.empty() || user == "root" ? "/root" : "/home/" + user;
   std::string workdir = env_variable(container, contract::env::workdir);
   std::vector<std::string> mounts = mount_targets_of(container);
-  std::string diff = docker.run({"diff", name}, "list changed files of " + name).out;
+  std::string diff = engine.changed_files(name);
   // Packages are compared only where the image recorded its own and the container runs to list
   // them; otherwise their files still count, as files.
   std::optional<PackageListing> built, current;
   if (is_running(container)) {
-    auto recorded = docker.try_run({"exec", name, "cat", package_record});
+    auto recorded = engine.exec(name, {}, {"cat", package_record});
     if (recorded.exit_code == 0) {
-      built = parse_package_listing(recorded.out, "`docker exec " + name + " cat " + package_record + "`");
+      built = parse_package_listing(recorded.out, "`" + std::string(engine.name()) + " exec " + name + " cat " +
+                                                      package_record + "`");
       std::string uid = env_variable(container, contract::env::uid);
       // As the env's user, so that its own site-packages (pip install --user) are seen.
-      auto listed = docker.run({"exec", "-u", uid.empty() ? "0" : uid, name, "python3", package_lister},
-                               "list the packages of " + name);
-      current = parse_package_listing(listed.out, "`docker exec " + name + " python3 " + package_lister + "`");
+      auto listed = engine.exec_checked(name, {uid.empty() ? "0" : uid, ""}, {"python3", package_lister},
+                                        "list the packages of " + name);
+      current = parse_package_listing(listed.out, "`" + std::string(engine.name()) + " exec " + name + " python3 " +
+                                                      package_lister + "`");
     }
   }
   return unsaved_work(diff, mounts, home, workdir, built, current);
 }
 
-void refuse_unsaved_work(const docker::Docker& docker, const json& container, const std::string& discard,
+void refuse_unsaved_work(const engine::Engine& engine, const json& container, const std::string& discard,
                          const UnsavedReport& report) {
-  UnsavedWork work = find_unsaved_work(docker, container);
+  UnsavedWork work = find_unsaved_work(engine, container);
   if (!work.empty())
     throw Error(ExitCode::failed,
                 unsaved_work_message(env_of(container), work, env_variable(container, contract::env::workdir), discard,
                                      report));
 }
 
-void stop_and_remove(const docker::Docker& docker, const json& container, std::chrono::seconds timeout) {
+void stop_and_remove(const engine::Engine& engine, const json& container, std::chrono::seconds timeout) {
   std::string name = name_of(container);
-  if (is_running(container)) docker.run({"stop", "--time", std::to_string(timeout.count()), name}, "stop " + name);
-  docker.run({"rm", name}, "remove " + name);
+  if (is_running(container)) engine.stop(name, timeout);
+  engine.remove(name);
 }
 
 namespace {
 
 // The envs' own networks whose environment has no container, running or stopped: left by a
 // container removed with `docker rm`, they hold address ranges Docker may run out of.
-std::vector<std::string> networks_without_environment(const docker::Docker& docker) {
+std::vector<std::string> networks_without_environment(const engine::Engine& engine) {
   const std::string env_label = contract::label::env;
   std::set<std::string> in_use;
-  for (const auto& container : docker.list_labelled(env_label, {env_label}))
+  for (const auto& container : engine.list_labelled(env_label, {env_label}))
     in_use.insert(plan::own_network(container.labels.at(env_label)));
-  std::string names =
-      docker.run({"network", "ls", "--filter", "label=" + env_label, "--format", "{{.Name}}"}, "list networks").out;
   std::vector<std::string> unused;
-  for (const auto& name : split(names, '\n'))
-    if (!name.empty() && !in_use.count(name)) unused.push_back(name);
+  for (const auto& name : engine.networks_labelled(env_label))
+    if (!in_use.count(name)) unused.push_back(name);
   return unused;
 }
 
 } // namespace
 
-bool ensure_network(const docker::Docker& docker, const plan::Plan& plan) {
-  auto exists = [&] {
-    return docker.try_run({"network", "inspect", "--format", "{{.Name}}", plan.network}).exit_code == 0;
-  };
+bool ensure_network(const engine::Engine& engine, const plan::Plan& plan) {
+  auto exists = [&] { return engine.network_exists(plan.network); };
   // The env's own network is made at once: `down` removes it, so it is missing at nearly every
   // `up`, and each Docker CLI run costs a process start. A shared one is looked for first.
   bool own = plan.network == plan::own_network(plan.env);
   if (!own && exists()) return false;
-  std::vector<std::string> create{"network", "create", "--driver", "bridge"};
-  if (own) {
-    create.insert(create.end(), {"--opt", "com.docker.network.bridge.enable_icc=false", "--label",
-                                 std::string(contract::label::env) + "=" + plan.env});
-  } else {
-    create.insert(create.end(), {"--label", std::string(contract::label::network) + "=shared"});
-  }
-  create.push_back(plan.network);
-  auto result = docker.try_run(create);
+  engine::NetworkSpec network{plan.network, {}, own};
+  if (own)
+    network.labels[contract::label::env] = plan.env;
+  else
+    network.labels[contract::label::network] = "shared";
+  auto result = engine.create_network(network);
   // It was there already (kept by a failed `down`, or another `up` joining the same shared
   // network made it meanwhile).
   if (result.exit_code == 0) return true;
   if (exists()) return false;
   std::string message = docker::explain_failure("create network " + plan.network, result);
   std::vector<std::string> unused =
-      docker::is_out_of_address_pools(result.err) ? networks_without_environment(docker) : std::vector<std::string>{};
+      docker::is_out_of_address_pools(result.err) ? networks_without_environment(engine) : std::vector<std::string>{};
   if (!unused.empty()) {
     std::string names;
     for (const auto& network : unused)
       names += (names.empty() ? "" : " ") + network;
-    message += "; these launcher networks belong to no environment: `docker network rm " + names + "` removes them";
+    message += "; these launcher networks belong to no environment: `" + std::string(engine.name()) + " network rm " +
+               names + "` removes them";
   }
   throw Error(ExitCode::failed, message);
 }
@@ -177,16 +173,14 @@ std::vector<std::string> ssh_argv(const SshTarget& target) {
           target.user + "@" + target.host};
 }
 
-void remove_own_network(const docker::Docker& docker, const std::string& env) {
-  docker.try_run({"network", "rm", plan::own_network(env)});
+void remove_own_network(const engine::Engine& engine, const std::string& env) {
+  engine.remove_network(plan::own_network(env));
 }
 
-bool remove_leftover_network(const docker::Docker& docker, const std::string& env) {
+bool remove_leftover_network(const engine::Engine& engine, const std::string& env) {
   const std::string network = plan::own_network(env);
-  auto labelled = docker.try_run(
-      {"network", "inspect", "--format", "{{index .Labels \"" + std::string(contract::label::env) + "\"}}", network});
-  if (labelled.exit_code != 0 || labelled.out != env + "\n") return false;
-  return docker.try_run({"network", "rm", network}).exit_code == 0;
+  if (engine.network_label(network, contract::label::env) != env) return false;
+  return engine.remove_network(network);
 }
 
 namespace {

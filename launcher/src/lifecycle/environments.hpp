@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "docker/docker.hpp"
+#include "engine/engine.hpp"
 #include "host/host_facts.hpp"
 #include "host/state_layout.hpp"
 #include "lifecycle/inspect.hpp"
@@ -17,31 +17,31 @@
 
 namespace launcher::lifecycle {
 
-// The container of environment `env`, found by its label: Docker is the source of truth.
-std::optional<nlohmann::json> find_environment(const docker::Docker& docker, const std::string& env);
+// The container of environment `env`, found by its label: the engine is the source of truth.
+std::optional<nlohmann::json> find_environment(const engine::Engine& engine, const std::string& env);
 
 // The same, or an error that says how to list environments.
-nlohmann::json require_environment(const docker::Docker& docker, const std::string& env);
+nlohmann::json require_environment(const engine::Engine& engine, const std::string& env);
 
 // ENV when the user gave one; otherwise the one environment made from this directory.
-EnvName choose_environment(const docker::Docker& docker, const std::optional<std::string>& given,
+EnvName choose_environment(const engine::Engine& engine, const std::optional<std::string>& given,
                            const host::HostFacts& host);
 
 // What removing the container would lose (see unsaved_work).
-UnsavedWork find_unsaved_work(const docker::Docker& docker, const nlohmann::json& container);
+UnsavedWork find_unsaved_work(const engine::Engine& engine, const nlohmann::json& container);
 
 // What `down` or `up --recreate` would lose: an error naming it by group, with how to keep each
 // and `discard`, how to go on without it.
-void refuse_unsaved_work(const docker::Docker& docker, const nlohmann::json& container, const std::string& discard,
+void refuse_unsaved_work(const engine::Engine& engine, const nlohmann::json& container, const std::string& discard,
                          const UnsavedReport& report = {});
 
 // Stops gracefully (SIGTERM, then SIGKILL after `timeout`) and removes the container. Volumes stay.
-void stop_and_remove(const docker::Docker& docker, const nlohmann::json& container, std::chrono::seconds timeout);
+void stop_and_remove(const engine::Engine& engine, const nlohmann::json& container, std::chrono::seconds timeout);
 
-// Makes the plan's network when Docker lacks it: the env's own with traffic between its
+// Makes the plan's network when the engine lacks it: the env's own with traffic between its
 // containers off, or the shared one a profile names, where its envs reach each other.
 // True when this call created it.
-bool ensure_network(const docker::Docker& docker, const plan::Plan& plan);
+bool ensure_network(const engine::Engine& engine, const plan::Plan& plan);
 
 // The URL a person opens for an env's Jupyter: with its token, unless the env logs in by password
 // (a password hash among its secrets, which is what launcher-init goes by).
@@ -61,12 +61,12 @@ struct SshTarget {
 std::vector<std::string> ssh_argv(const SshTarget& target);
 
 // Removes the env's own network once its container is gone; a shared network stays.
-void remove_own_network(const docker::Docker& docker, const std::string& env);
+void remove_own_network(const engine::Engine& engine, const std::string& env);
 
 // Removes the env's own network where no container is left to remove it with (a devcontainer's:
 // its CLI makes the network at start and never removes it). Only a network of that name that is
 // labelled as this env's; whether one was removed.
-bool remove_leftover_network(const docker::Docker& docker, const std::string& env);
+bool remove_leftover_network(const engine::Engine& engine, const std::string& env);
 
 // Holds a per-environment lock (host::StateLayout::lock_file) for its lifetime, so two `up`s, an
 // `up` and a `down`, or two `secret rotate`s of one environment never race: the second waits,

@@ -21,15 +21,15 @@ probe::Observation look(const ReadinessTarget& target) {
   return {probe::Observation::State::ready, "running"}; // shell and command: running is ready
 }
 
-[[noreturn]] void fail(const docker::Docker& docker, const std::string& container, const std::string& cause) {
+[[noreturn]] void fail(const engine::Engine& engine, const std::string& container, const std::string& cause) {
   throw Error(ExitCode::failed,
-              cause + "\n--- last 40 lines of " + container + "'s log ---\n" + docker.logs_tail(container, 40) +
+              cause + "\n--- last 40 lines of " + container + "'s log ---\n" + engine.logs_tail(container, 40) +
                   "--- the container is kept for inspection; `launcher down " + container + " --force` removes it");
 }
 
 } // namespace
 
-void wait_until_ready(const docker::Docker& docker, const std::string& container, const ReadinessTarget& target,
+void wait_until_ready(const engine::Engine& engine, const std::string& container, const ReadinessTarget& target,
                       std::chrono::seconds timeout, std::ostream& progress, const std::function<bool()>& interrupted,
                       const Clock& clock) {
   // Polled often: the wait is what users feel. The container's state costs a process spawn,
@@ -46,14 +46,14 @@ void wait_until_ready(const docker::Docker& docker, const std::string& container
     probe::Observation observation = look(target);
     if (observation.state == probe::Observation::State::ready) break;
     if (observation.state == probe::Observation::State::broken)
-      fail(docker, container, "refusing " + container + ": " + observation.detail);
+      fail(engine, container, "refusing " + container + ": " + observation.detail);
     last_detail = observation.detail;
     auto now = clock.now();
     if (now >= next_state_check) {
-      auto state = docker.inspect_container(container);
+      auto state = engine.inspect_container(container);
       if (!state) throw Error(ExitCode::failed, "container " + container + " disappeared while starting");
       if (!is_running(*state))
-        fail(docker, container, "container " + container + " stopped during startup: " + status_of(*state));
+        fail(engine, container, "container " + container + " stopped during startup: " + status_of(*state));
       next_state_check = now + state_interval;
     }
     if (interrupted()) {
@@ -63,7 +63,7 @@ void wait_until_ready(const docker::Docker& docker, const std::string& container
     }
     auto elapsed = std::chrono::duration_cast<std::chrono::seconds>(now - start);
     if (elapsed >= timeout)
-      fail(docker, container,
+      fail(engine, container,
            "timed out after " + std::to_string(timeout.count()) + " s waiting for " + target.service + " in " +
                container + ": " + last_detail);
     if (now >= next_progress) {

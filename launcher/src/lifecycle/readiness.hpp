@@ -6,7 +6,7 @@
 #include <string>
 
 #include "core/clock.hpp"
-#include "docker/docker.hpp"
+#include "engine/engine.hpp"
 
 namespace launcher::lifecycle {
 
@@ -25,7 +25,7 @@ struct ReadinessTarget {
 // service answers insecurely or the timeout passes (the message holds the cause and the
 // container's last 40 log lines, escaped), and process::Interrupted when `interrupted()` turns
 // true. Progress goes to `progress`.
-void wait_until_ready(const docker::Docker& docker, const std::string& container, const ReadinessTarget& target,
+void wait_until_ready(const engine::Engine& engine, const std::string& container, const ReadinessTarget& target,
                       std::chrono::seconds timeout, std::ostream& progress, const std::function<bool()>& interrupted,
                       const Clock& clock = system_clock());
 

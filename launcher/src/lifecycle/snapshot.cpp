@@ -215,7 +215,7 @@ void record_snapshot(const host::StateLayout& layout, const SnapshotRecord& reco
   secrets::write_private_file(layout.last_snapshot(), snapshot_record_json(record).dump(2) + "\n");
 }
 
-std::optional<SnapshotHeld> snapshot_holding(const docker::Docker& docker, const host::StateLayout& layout,
+std::optional<SnapshotHeld> snapshot_holding(const engine::Engine& engine, const host::StateLayout& layout,
                                              const json& container) {
   std::optional<SnapshotRecord> record;
   try {
@@ -224,7 +224,7 @@ std::optional<SnapshotHeld> snapshot_holding(const docker::Docker& docker, const
     return std::nullopt; // a record that cannot be read only loses the note
   }
   if (!record || !container.is_object() || container.value("Id", "") != record->container_id) return std::nullopt;
-  auto image = docker.inspect_image(record->held.tag);
+  auto image = engine.inspect_image(record->held.tag);
   if (!image || !image->is_object() || image->value("Id", "") != record->image_id) return std::nullopt;
   return record->held;
 }
@@ -288,24 +288,23 @@ const char* const SecretStash::stash_script = stash_text;
 const char* const SecretStash::restore_script = restore_text;
 const char* const SecretStash::user_directory_script = user_directory_text;
 
-SecretStash::SecretStash(const docker::Docker& docker, std::string container, const std::vector<std::string>& paths,
+SecretStash::SecretStash(const engine::Engine& engine, std::string container, const std::vector<std::string>& paths,
                          std::string runner)
-    : docker_(docker), container_(std::move(container)), runner_(std::move(runner)),
+    : engine_(engine), container_(std::move(container)), runner_(std::move(runner)),
       directory_(runner_ == "0" ? directory : user_directory) {
   if (paths.empty()) return;
   if (runner_ != "0") {
-    auto made =
-        docker_.try_run({"exec", "-u", "0", container_, "sh", "-c", user_directory_script, "sh", directory_, runner_});
+    auto made = engine_.exec(container_, {"0", ""}, {"sh", "-c", user_directory_script, "sh", directory_, runner_});
     if (made.exit_code != 0)
       throw Error(ExitCode::failed, "cannot keep the secret files of " + container_ +
                                         " out of the snapshot (they are where they were): " + trimmed(made.err));
   }
   stashed_ = true;
   restore(); // what an interrupted snapshot left
-  std::vector<std::string> argv{"exec", "-u", runner_, container_, "sh", "-c", stash_script, "sh", directory_};
-  argv.insert(argv.end(), paths.begin(), paths.end());
+  std::vector<std::string> command{"sh", "-c", stash_script, "sh", directory_};
+  command.insert(command.end(), paths.begin(), paths.end());
   stashed_ = true;
-  auto result = docker_.try_run(argv);
+  auto result = engine_.exec(container_, {runner_, ""}, command);
   if (result.exit_code != 0) {
     std::string why = trimmed(result.err);
     restore();
@@ -325,7 +324,7 @@ SecretStash::~SecretStash() {
 
 std::vector<std::string> SecretStash::restore() {
   if (!stashed_) return {};
-  auto result = docker_.try_run({"exec", "-u", runner_, container_, "sh", "-c", restore_script, "sh", directory_});
+  auto result = engine_.exec(container_, {runner_, ""}, {"sh", "-c", restore_script, "sh", directory_});
   if (result.exit_code != 0)
     throw Error(ExitCode::failed, "could not put every secret file of " + container_ + " back: " + trimmed(result.err) +
                                       "; the copies wait in " + directory_ + " in the container (a tmpfs: " +
@@ -337,29 +336,30 @@ std::vector<std::string> SecretStash::restore() {
   return moved;
 }
 
-PackageBaseline::PackageBaseline(const docker::Docker& docker, const json& container) : docker_(docker) {
+PackageBaseline::PackageBaseline(const engine::Engine& engine, const json& container) : engine_(engine) {
   if (!is_running(container)) return;
   container_ = name_of(container);
-  if (docker_.try_run({"exec", container_, "test", "-f", package_record}).exit_code != 0) return;
+  if (engine_.exec(container_, {}, {"test", "-f", package_record}).exit_code != 0) return;
   std::string uid = env_variable(container, contract::env::uid);
   // As `down` lists them: as the env's user, so that its own site-packages count.
-  auto listed = docker_.try_run({"exec", "-u", uid.empty() ? "0" : uid, container_, "python3", package_lister});
+  auto listed = engine_.exec(container_, {uid.empty() ? "0" : uid, ""}, {"python3", package_lister});
   if (listed.exit_code != 0) return;
   PackageListing listing = parse_package_listing(listed.out, "the package listing of " + container_);
   // The image's own record has no "new_package_files". Each list is its own argument (the
   // kernel's limit is per argument), and none is read by the shell.
   const char* script = "cp -p \"$3\" \"$4\" && printf '{\"debian\": %s, \"python\": %s}\\n' \"$1\" \"$2\" > \"$3.new\" "
                        "&& chmod 0644 \"$3.new\" && mv -f \"$3.new\" \"$3\"";
-  rewritten_ = docker_
-                   .try_run({"exec", "-u", "0", container_, "sh", "-c", script, "sh", json(listing.debian).dump(),
-                             json(listing.python).dump(), package_record, saved})
+  rewritten_ = engine_
+                   .exec(container_, {"0", ""},
+                         {"sh", "-c", script, "sh", json(listing.debian).dump(), json(listing.python).dump(),
+                          package_record, saved})
                    .exit_code == 0;
 }
 
 PackageBaseline::~PackageBaseline() {
   if (rewritten_)
-    docker_.try_run({"exec", "-u", "0", container_, "sh", "-c", "cat \"$1\" > \"$2\" && rm -f \"$1\"", "sh", saved,
-                     package_record});
+    engine_.exec(container_, {"0", ""},
+                 {"sh", "-c", "cat \"$1\" > \"$2\" && rm -f \"$1\"", "sh", saved, package_record});
 }
 
 } // namespace launcher::lifecycle

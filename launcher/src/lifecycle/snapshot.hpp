@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "docker/docker.hpp"
+#include "engine/engine.hpp"
 #include "host/state_layout.hpp"
 #include "lifecycle/unsaved.hpp"
 
@@ -61,7 +61,7 @@ void record_snapshot(const host::StateLayout& layout, const SnapshotRecord& reco
 
 // The snapshot recorded for this very container, while its image is still here under the same
 // tag and id; nullopt otherwise.
-std::optional<SnapshotHeld> snapshot_holding(const docker::Docker& docker, const host::StateLayout& layout,
+std::optional<SnapshotHeld> snapshot_holding(const engine::Engine& engine, const host::StateLayout& layout,
                                              const nlohmann::json& container);
 
 // While it lives, the image's package record (package_record) in the running container says the
@@ -70,7 +70,7 @@ std::optional<SnapshotHeld> snapshot_holding(const docker::Docker& docker, const
 // in a stopped container or one whose image records no packages (`rewritten()` says which).
 class PackageBaseline {
 public:
-  PackageBaseline(const docker::Docker& docker, const nlohmann::json& container);
+  PackageBaseline(const engine::Engine& engine, const nlohmann::json& container);
   ~PackageBaseline();
   PackageBaseline(const PackageBaseline&) = delete;
   PackageBaseline& operator=(const PackageBaseline&) = delete;
@@ -78,7 +78,7 @@ public:
 
 private:
   static constexpr const char* saved = "/run/launcher/packages.before-snapshot.json";
-  const docker::Docker& docker_;
+  const engine::Engine& engine_;
   std::string container_;
   bool rewritten_ = false;
 };
@@ -92,7 +92,7 @@ private:
 // through a symbolic link, or one that cannot be copied, is an Error after all are put back.
 class SecretStash {
 public:
-  SecretStash(const docker::Docker& docker, std::string container, const std::vector<std::string>& paths,
+  SecretStash(const engine::Engine& engine, std::string container, const std::vector<std::string>& paths,
               std::string runner);
   ~SecretStash();
   SecretStash(const SecretStash&) = delete;
@@ -111,7 +111,7 @@ public:
   static const char* const user_directory_script;
 
 private:
-  const docker::Docker& docker_;
+  const engine::Engine& engine_;
   std::string container_;
   std::string runner_;
   std::string directory_;

@@ -4,12 +4,13 @@
 
 namespace launcher::render {
 
-nlohmann::json resolution_json(const std::string& docker, const plan::Resolution& resolution,
-                               const std::string& env_file) {
+nlohmann::json resolution_json(const ContainerCommand& command, std::string_view engine,
+                               const plan::Resolution& resolution) {
   nlohmann::json origins = nlohmann::json::object();
   for (const auto& [pointer, origin] : resolution.profile.origins)
     origins[pointer] = origin.describe();
-  return {{"argv", render_run_command(docker, resolution.plan, env_file).argv()},
+  return {{"engine", engine},
+          {"argv", command.argv()},
           {"plan", plan::to_json(resolution.plan)},
           {"plan_hash", plan::plan_hash(resolution.plan)},
           {"origins", origins},

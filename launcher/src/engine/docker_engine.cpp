@@ -1,0 +1,193 @@
+#include "engine/docker_engine.hpp"
+
+#include <unistd.h>
+
+#include "core/text.hpp"
+
+namespace launcher::engine {
+
+std::string_view engine_name(EngineKind kind) {
+  switch (kind) {
+  case EngineKind::docker:
+    return "docker";
+  case EngineKind::podman:
+    return "podman";
+  }
+  return "docker";
+}
+
+render::ContainerCommand DockerEngine::container_command(Launch launch, const plan::Plan& plan,
+                                                         const std::string& env_file) const {
+  std::vector<std::string> program{cli_.binary()};
+  if (launch == Launch::detached)
+    program.insert(program.end(), {"run", "-d"});
+  else
+    program.push_back("create");
+  return render::render_container_command(std::move(program), plan, env_file);
+}
+
+void DockerEngine::run(const render::ContainerCommand& command, const std::string& action) const {
+  std::vector<std::string> argv = command.argv();
+  cli_.run({argv.begin() + 1, argv.end()}, action);
+}
+
+void DockerEngine::start(const std::string& container) const { cli_.run({"start", container}, "start " + container); }
+
+void DockerEngine::stop(const std::string& container, std::chrono::seconds grace) const {
+  cli_.run({"stop", "--time", std::to_string(grace.count()), container}, "stop " + container);
+}
+
+void DockerEngine::remove(const std::string& container) const { cli_.run({"rm", container}, "remove " + container); }
+
+bool DockerEngine::remove_forced(const std::string& container) const {
+  return cli_.try_run({"rm", "-f", container}).exit_code == 0;
+}
+
+std::optional<nlohmann::json> DockerEngine::inspect_container(const std::string& name) const {
+  return cli_.inspect_container(name);
+}
+
+std::optional<nlohmann::json> DockerEngine::inspect_image(const std::string& reference) const {
+  return cli_.inspect_image(reference);
+}
+
+std::vector<nlohmann::json> DockerEngine::containers_labelled(const std::string& label_filter) const {
+  return cli_.containers_labelled(label_filter);
+}
+
+std::vector<docker::ListedContainer> DockerEngine::list_labelled(const std::string& label_filter,
+                                                                 const std::vector<std::string>& labels) const {
+  return cli_.list_labelled(label_filter, labels);
+}
+
+std::string DockerEngine::logs_tail(const std::string& container, int lines) const {
+  return cli_.logs_tail(container, lines);
+}
+
+std::string DockerEngine::changed_files(const std::string& container) const {
+  return cli_.run({"diff", container}, "list changed files of " + container).out;
+}
+
+namespace {
+
+std::vector<std::string> exec_args(const std::string& container, const ExecAs& as,
+                                   const std::vector<std::string>& command) {
+  std::vector<std::string> args{"exec"};
+  if (!as.user.empty()) args.insert(args.end(), {"-u", as.user});
+  if (!as.workdir.empty()) args.insert(args.end(), {"-w", as.workdir});
+  args.push_back(container);
+  args.insert(args.end(), command.begin(), command.end());
+  return args;
+}
+
+} // namespace
+
+process::ProcessResult DockerEngine::exec(const std::string& container, const ExecAs& as,
+                                          const std::vector<std::string>& command) const {
+  return cli_.try_run(exec_args(container, as, command));
+}
+
+process::ProcessResult DockerEngine::exec_checked(const std::string& container, const ExecAs& as,
+                                                  const std::vector<std::string>& command,
+                                                  const std::string& action) const {
+  return cli_.run(exec_args(container, as, command), action);
+}
+
+void DockerEngine::exec_attached(const std::string& container, const AttachedExec& exec) const {
+  std::vector<std::string> argv{cli_.binary(), "exec", exec.tty ? "-it" : "-i"};
+  if (!exec.user.empty()) argv.insert(argv.end(), {"--user", exec.user});
+  for (const auto& [name, value] : exec.environment)
+    argv.insert(argv.end(), {"--env", name + "=" + value});
+  if (!exec.workdir.empty()) argv.insert(argv.end(), {"--workdir", exec.workdir});
+  argv.push_back(container);
+  argv.insert(argv.end(), exec.command.begin(), exec.command.end());
+  process::replace_process(argv);
+}
+
+void DockerEngine::show_logs(const std::string& container, bool follow) const {
+  std::vector<std::string> argv{cli_.binary(), "logs"};
+  if (follow) argv.push_back("--follow");
+  argv.push_back(container);
+  process::replace_process(argv);
+}
+
+// Docker before 25 writes the committed container's whole config into the image as its
+// "container_config" (with every `-e` value), which no --change reaches, and a commit cannot drop a
+// variable. So the container is committed into an untagged image whose environment the changes set
+// back, and a container created (never started) from that image is committed as `tag`: its
+// container_config is the clean one. The untagged image stays as the image's parent (removed with
+// it); `docker push` and `docker save` carry only the image's own config and the layers.
+void DockerEngine::commit(const std::string& container, const std::vector<std::string>& changes, const std::string& tag,
+                          const std::string& action) const {
+  std::vector<std::string> args{"commit", "--pause=true"};
+  for (const auto& change : changes)
+    args.insert(args.end(), {"--change", change});
+  args.push_back(container);
+  std::string first = cli_.run(args, action).out;
+  first = first.substr(0, first.find_first_of(" \t\r\n"));
+  std::string scratch = "launcher-snapshot-" + container + "-" + std::to_string(getpid());
+  bool done = false;
+  struct Cleanup {
+    const docker::Docker& cli;
+    const std::string& scratch;
+    const std::string& first;
+    const bool& done;
+    bool created = false;
+    ~Cleanup() {
+      if (created) cli.try_run({"container", "rm", "--force", scratch});
+      if (!done && !first.empty()) cli.try_run({"image", "rm", first});
+    }
+  } cleanup{cli_, scratch, first, done};
+  cli_.run({"create", "--name", scratch, "--network", "none", first}, action + ": create " + scratch);
+  cleanup.created = true;
+  cli_.run({"commit", "--pause=false", scratch, tag}, action + ": commit " + scratch);
+  done = true;
+}
+
+void DockerEngine::copy_out(const std::string& container, const std::string& directory,
+                            const std::string& host_directory, const std::string& action) const {
+  cli_.run({"cp", container + ":" + directory + "/.", host_directory}, action);
+}
+
+std::vector<std::string> DockerEngine::isolation_options() const {
+  return {"--opt", "com.docker.network.bridge.enable_icc=false"};
+}
+
+process::ProcessResult DockerEngine::create_network(const NetworkSpec& network) const {
+  std::vector<std::string> args{"network", "create", "--driver", "bridge"};
+  if (network.isolated)
+    for (auto& option : isolation_options())
+      args.push_back(std::move(option));
+  for (const auto& [key, value] : network.labels)
+    args.insert(args.end(), {"--label", key + "=" + value});
+  args.push_back(network.name);
+  return cli_.try_run(args);
+}
+
+bool DockerEngine::network_exists(const std::string& network) const {
+  return cli_.try_run({"network", "inspect", "--format", "{{.Name}}", network}).exit_code == 0;
+}
+
+bool DockerEngine::remove_network(const std::string& network) const {
+  return cli_.try_run({"network", "rm", network}).exit_code == 0;
+}
+
+std::vector<std::string> DockerEngine::networks_labelled(const std::string& label) const {
+  std::string names =
+      cli_.run({"network", "ls", "--filter", "label=" + label, "--format", "{{.Name}}"}, "list networks").out;
+  std::vector<std::string> networks;
+  for (auto& name : split(names, '\n'))
+    if (!name.empty()) networks.push_back(std::move(name));
+  return networks;
+}
+
+std::optional<std::string> DockerEngine::network_label(const std::string& network, const std::string& label) const {
+  process::ProcessResult result =
+      cli_.try_run({"network", "inspect", "--format", "{{index .Labels \"" + label + "\"}}", network});
+  if (result.exit_code != 0) return std::nullopt;
+  std::string value = result.out;
+  if (!value.empty() && value.back() == '\n') value.pop_back();
+  return value;
+}
+
+} // namespace launcher::engine

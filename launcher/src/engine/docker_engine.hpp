@@ -1,0 +1,58 @@
+#pragma once
+
+#include "engine/engine.hpp"
+
+namespace launcher::engine {
+
+// Docker's CLI. Its argv is the reference the other engines differ from: Podman's CLI takes the
+// same words for most operations, so PodmanEngine overrides only where Podman differs.
+class DockerEngine : public Engine {
+public:
+  explicit DockerEngine(docker::Docker cli) : cli_(std::move(cli)) {}
+
+  EngineKind kind() const override { return EngineKind::docker; }
+  const docker::Docker& cli() const override { return cli_; }
+
+  render::ContainerCommand container_command(Launch launch, const plan::Plan& plan,
+                                             const std::string& env_file) const override;
+  void run(const render::ContainerCommand& command, const std::string& action) const override;
+  void start(const std::string& container) const override;
+  void stop(const std::string& container, std::chrono::seconds grace) const override;
+  void remove(const std::string& container) const override;
+  bool remove_forced(const std::string& container) const override;
+
+  std::optional<nlohmann::json> inspect_container(const std::string& name) const override;
+  std::optional<nlohmann::json> inspect_image(const std::string& reference) const override;
+  std::vector<nlohmann::json> containers_labelled(const std::string& label_filter) const override;
+  std::vector<docker::ListedContainer> list_labelled(const std::string& label_filter,
+                                                     const std::vector<std::string>& labels) const override;
+  std::string logs_tail(const std::string& container, int lines) const override;
+  std::string changed_files(const std::string& container) const override;
+
+  process::ProcessResult exec(const std::string& container, const ExecAs& as,
+                              const std::vector<std::string>& command) const override;
+  process::ProcessResult exec_checked(const std::string& container, const ExecAs& as,
+                                      const std::vector<std::string>& command,
+                                      const std::string& action) const override;
+  [[noreturn]] void exec_attached(const std::string& container, const AttachedExec& exec) const override;
+  [[noreturn]] void show_logs(const std::string& container, bool follow) const override;
+  void commit(const std::string& container, const std::vector<std::string>& changes, const std::string& tag,
+              const std::string& action) const override;
+  void copy_out(const std::string& container, const std::string& directory, const std::string& host_directory,
+                const std::string& action) const override;
+
+  process::ProcessResult create_network(const NetworkSpec& network) const override;
+  bool network_exists(const std::string& network) const override;
+  bool remove_network(const std::string& network) const override;
+  std::vector<std::string> networks_labelled(const std::string& label) const override;
+  std::optional<std::string> network_label(const std::string& network, const std::string& label) const override;
+
+protected:
+  // The `network create` options that turn traffic between a network's containers off.
+  virtual std::vector<std::string> isolation_options() const;
+
+private:
+  docker::Docker cli_;
+};
+
+} // namespace launcher::engine

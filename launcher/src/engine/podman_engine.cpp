@@ -1,0 +1,72 @@
+#include "engine/podman_engine.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "core/text.hpp"
+
+namespace launcher::engine {
+
+namespace {
+
+// Below this port a service needs the sysctl Docker sets in every container and Podman 4.3 does
+// not: sshd on 22 cannot bind under --cap-drop ALL without it.
+constexpr int first_unprivileged_port = 1024;
+
+} // namespace
+
+std::string podman_state(const std::string& status) {
+  for (const auto& [prefix, state] : {std::pair{"Up", "running"},
+                                      {"Exited", "exited"},
+                                      {"Created", "created"},
+                                      {"Paused", "paused"},
+                                      {"Stopping", "stopping"},
+                                      {"Removing", "removing"}})
+    if (starts_with(status, prefix)) return state;
+  std::string lowered = status;
+  std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return lowered;
+}
+
+std::string short_image_name(const std::string& image) {
+  constexpr std::string_view hub = "docker.io/library/";
+  return starts_with(image, hub) ? image.substr(hub.size()) : image;
+}
+
+render::ContainerCommand PodmanEngine::container_command(Launch launch, const plan::Plan& plan,
+                                                         const std::string& env_file) const {
+  render::ContainerCommand command = DockerEngine::container_command(launch, plan, env_file);
+  // Podman 4.3 refuses Docker's "host-gateway" ("invalid IP address in add-host") and names the
+  // host itself: host.containers.internal.
+  const std::vector<std::string> host_gateway{"--add-host", std::string(render::host_gateway_alias) + ":host-gateway"};
+  command.options.erase(std::remove(command.options.begin(), command.options.end(), host_gateway),
+                        command.options.end());
+  // The host user's uid is the same number inside, so that files the env's user (launcher-init
+  // gives it that uid) writes in a volume are the host user's, not a subordinate uid's. keep-id
+  // would also make that uid the container's first process: launcher-init needs root to set up.
+  command.options.push_back({"--userns", "keep-id"});
+  command.options.push_back({"--user", "0:0"});
+  if (std::any_of(plan.ports.begin(), plan.ports.end(),
+                  [](const plan::PortBinding& port) { return port.container_port < first_unprivileged_port; }))
+    command.options.push_back({"--sysctl", "net.ipv4.ip_unprivileged_port_start=0"});
+  return command;
+}
+
+std::vector<docker::ListedContainer> PodmanEngine::list_labelled(const std::string& label_filter,
+                                                                 const std::vector<std::string>& labels) const {
+  std::vector<docker::ListedContainer> listed =
+      cli().list_labelled(label_filter, labels, docker::listing_format_all_labels());
+  for (auto& container : listed) {
+    container.state = podman_state(container.state);
+    container.image = short_image_name(container.image);
+  }
+  return listed;
+}
+
+// Podman has no switch for traffic between the containers of one network (its `isolate` option
+// separates networks from each other, which they are already); an env's own network holds its one
+// container.
+std::vector<std::string> PodmanEngine::isolation_options() const { return {}; }
+
+} // namespace launcher::engine

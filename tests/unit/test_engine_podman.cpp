@@ -1,0 +1,246 @@
+// The argv PodmanEngine produces for each operation (golden), from Podman's recorded answers
+// (tests/fixtures/podman/); DockerEngine's argv is the commands' tests' (test_commands*.cpp).
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "command_bench.hpp"
+#include "core/read_file.hpp"
+#include "doctor/checks.hpp"
+#include "doctor/snapshot.hpp"
+#include "engine/docker_engine.hpp"
+#include "engine/podman_engine.hpp"
+#include "fake_docker.hpp"
+#include "support.hpp"
+
+using namespace launcher;
+using launcher::testing::Bench;
+using launcher::testing::builtin_plan;
+using launcher::testing::FakeDocker;
+using nlohmann::json;
+using Argv = std::vector<std::string>;
+
+namespace {
+
+const std::string podman_fixtures = std::string(LAUNCHER_FIXTURES_DIR) + "/podman/";
+
+bool has_option(const render::ContainerCommand& command, const Argv& option) {
+  return std::find(command.options.begin(), command.options.end(), option) != command.options.end();
+}
+
+// Podman's options less Docker's: what the Podman engine adds to the same plan.
+std::vector<Argv> added_options(const plan::Plan& plan) {
+  FakeDocker fake;
+  engine::DockerEngine docker_engine(docker::Docker("docker", fake.runner()));
+  engine::PodmanEngine podman(docker::Docker("podman", fake.runner()));
+  auto docker_command = docker_engine.container_command(engine::Launch::detached, plan, "/state/env");
+  auto podman_command = podman.container_command(engine::Launch::detached, plan, "/state/env");
+  CHECK(podman_command.image_and_command == docker_command.image_and_command);
+  // Podman 4.3 refuses "host-gateway": the one option of Docker's it leaves out.
+  const Argv host_gateway{"--add-host", "host.docker.internal:host-gateway"};
+  CHECK(has_option(docker_command, host_gateway));
+  CHECK_FALSE(has_option(podman_command, host_gateway));
+  docker_command.options.erase(std::find(docker_command.options.begin(), docker_command.options.end(), host_gateway));
+  REQUIRE(podman_command.options.size() >= docker_command.options.size());
+  CHECK(std::equal(docker_command.options.begin(), docker_command.options.end(), podman_command.options.begin()));
+  return {podman_command.options.begin() + static_cast<std::ptrdiff_t>(docker_command.options.size()),
+          podman_command.options.end()};
+}
+
+} // namespace
+
+TEST_CASE("Podman's run command keeps the host user's uid, starts launcher-init as root, and lets sshd bind 22",
+          "[engine][podman]") {
+  const Argv keep_id{"--userns", "keep-id"}, root{"--user", "0:0"};
+  const Argv low_ports{"--sysctl", "net.ipv4.ip_unprivileged_port_start=0"};
+  CHECK(added_options(builtin_plan("ssh", 0)) == std::vector<Argv>{keep_id, root, low_ports});
+  // Jupyter's 8888 needs no sysctl.
+  CHECK(added_options(builtin_plan("jupyter", 0)) == std::vector<Argv>{keep_id, root});
+
+  FakeDocker fake;
+  engine::PodmanEngine podman(docker::Docker("podman", fake.runner()));
+  auto run = podman.container_command(engine::Launch::detached, builtin_plan("shell", 0), "/state/env");
+  CHECK(run.program == Argv{"podman", "run", "-d"});
+  CHECK(has_option(run, keep_id));
+  CHECK(podman.container_command(engine::Launch::created, builtin_plan("shell", 0), "").program ==
+        Argv{"podman", "create"});
+  podman.run(run, "start e");
+  REQUIRE(fake.calls().size() == 1);
+  CHECK(fake.calls()[0] == Argv(run.argv().begin() + 1, run.argv().end()));
+}
+
+TEST_CASE("Podman's env network has no Docker bridge option, and is labelled as Docker's", "[engine][podman]") {
+  FakeDocker fake;
+  engine::PodmanEngine podman(docker::Docker("podman", fake.runner()));
+  engine::DockerEngine docker_engine(docker::Docker("docker", fake.runner()));
+  const engine::NetworkSpec own{"launcher-e", {{"io.launcher.env", "e"}}, true};
+  podman.create_network(own);
+  docker_engine.create_network(own);
+  podman.create_network({"team", {{"io.launcher.network", "shared"}}, false});
+  REQUIRE(fake.calls().size() == 3);
+  CHECK(fake.calls()[0] ==
+        Argv{"network", "create", "--driver", "bridge", "--label", "io.launcher.env=e", "launcher-e"});
+  CHECK(fake.calls()[1] == Argv{"network", "create", "--driver", "bridge", "--opt",
+                                "com.docker.network.bridge.enable_icc=false", "--label", "io.launcher.env=e",
+                                "launcher-e"});
+  CHECK(fake.calls()[2] ==
+        Argv{"network", "create", "--driver", "bridge", "--label", "io.launcher.network=shared", "team"});
+}
+
+TEST_CASE("Podman's listing asks for every label at once and reads Docker's state words from its status text",
+          "[engine][podman]") {
+  FakeDocker fake;
+  fake.on({"ps"}, read_file(podman_fixtures + "ps-listing-json-labels.jsonl"));
+  engine::PodmanEngine podman(docker::Docker("podman", fake.runner()));
+  auto listed =
+      podman.list_labelled("io.launcher.env", {"io.launcher.env", "io.launcher.profile", "io.launcher.backup"});
+  REQUIRE(fake.calls().size() == 1);
+  CHECK(fake.calls()[0] == Argv{"ps", "-a", "--no-trunc", "--filter", "label=io.launcher.env", "--format",
+                                docker::listing_format_all_labels()});
+  REQUIRE(listed.size() == 2);
+  CHECK(listed[0].name == "pj");
+  CHECK(listed[0].state == "running");
+  CHECK(listed[0].status == "Up About a minute ago");
+  CHECK(listed[0].image == "pytorch-cpu:1.13.0a0-debian12");
+  CHECK(listed[0].ports == "127.0.0.1:42833->8888/tcp");
+  CHECK(listed[0].labels.at("io.launcher.profile") == "jupyter");
+  CHECK(listed[0].labels.at("io.launcher.backup").empty()); // asked for, not on the container
+  CHECK(listed[1].state == "exited");
+}
+
+TEST_CASE("podman_state turns Podman's status text into Docker's state word", "[engine][podman]") {
+  CHECK(engine::podman_state("Up 3 hours") == "running");
+  CHECK(engine::podman_state("Exited (137) 2 seconds ago") == "exited");
+  CHECK(engine::podman_state("Created") == "created");
+  CHECK(engine::podman_state("Paused") == "paused");
+  CHECK(engine::podman_state("Stopping") == "stopping");
+  CHECK(engine::podman_state("Configured") == "configured");
+  CHECK(engine::short_image_name("docker.io/library/pytorch-cpu:1") == "pytorch-cpu:1");
+  CHECK(engine::short_image_name("localhost/snap:1") == "localhost/snap:1");
+  CHECK(engine::short_image_name("ghcr.io/x/y:1") == "ghcr.io/x/y:1");
+}
+
+TEST_CASE("Podman's other operations are spelled as Docker's", "[engine][podman]") {
+  FakeDocker fake;
+  fake.on({"commit", "--pause=true"}, "sha256:first\n");
+  fake.on({"network", "ls"}, "launcher-a\n\nlauncher-b\n");
+  fake.on({"network", "inspect", "--format", "{{index .Labels \"io.launcher.env\"}}", "launcher-a"}, "a\n");
+  fake.on({"network", "inspect", "--format", "{{index .Labels \"io.launcher.env\"}}"}, "", 125,
+          "Error: unable to find network with name or ID launcher-z: network not found");
+  fake.on({}, "");
+  engine::PodmanEngine podman(docker::Docker("podman", fake.runner()));
+  podman.start("e");
+  podman.stop("e", std::chrono::seconds(7));
+  podman.remove("e");
+  CHECK(podman.remove_forced("e"));
+  podman.changed_files("e");
+  podman.exec("e", {"1001", "/workspace"}, {"python3", "-V"});
+  podman.exec("e", {}, {"true"});
+  podman.commit("e", {"LABEL a=\"\""}, "snap:1", "snapshot e");
+  podman.copy_out("e", "/tmp/r", "/host/dir", "copy");
+  CHECK(podman.network_exists("launcher-e"));
+  CHECK(podman.remove_network("launcher-e"));
+  CHECK(podman.networks_labelled("io.launcher.env") == Argv{"launcher-a", "launcher-b"});
+  CHECK(podman.network_label("launcher-a", "io.launcher.env") == "a");
+  CHECK(podman.network_label("launcher-z", "io.launcher.env") == std::nullopt);
+  const std::vector<Argv> expected{
+      {"start", "e"},
+      {"stop", "--time", "7", "e"},
+      {"rm", "e"},
+      {"rm", "-f", "e"},
+      {"diff", "e"},
+      {"exec", "-u", "1001", "-w", "/workspace", "e", "python3", "-V"},
+      {"exec", "e", "true"},
+      {"commit", "--pause=true", "--change", "LABEL a=\"\"", "e"},
+      {"create", "--name", "launcher-snapshot-e-" + std::to_string(getpid()), "--network", "none", "sha256:first"},
+      {"commit", "--pause=false", "launcher-snapshot-e-" + std::to_string(getpid()), "snap:1"},
+      {"container", "rm", "--force", "launcher-snapshot-e-" + std::to_string(getpid())},
+      {"cp", "e:/tmp/r/.", "/host/dir"},
+      {"network", "inspect", "--format", "{{.Name}}", "launcher-e"},
+      {"network", "rm", "launcher-e"},
+      {"network", "ls", "--filter", "label=io.launcher.env", "--format", "{{.Name}}"},
+      {"network", "inspect", "--format", "{{index .Labels \"io.launcher.env\"}}", "launcher-a"},
+      {"network", "inspect", "--format", "{{index .Labels \"io.launcher.env\"}}", "launcher-z"},
+  };
+  CHECK(fake.calls() == expected);
+}
+
+TEST_CASE("Podman's own words for a stopped or absent container are explained", "[engine][podman][docker]") {
+  CHECK(docker::explain_failure("run a command in e", "Error: container state improper") ==
+        "failed to run a command in e: the container is not running (container state improper); start it with "
+        "`launcher up ENV`");
+  CHECK(docker::explain_failure("stop e", "Error: no such container e") ==
+        "failed to stop e: there is no such container (no such container e); `launcher ps` lists them");
+  // Docker's own words stay as they were.
+  CHECK(docker::explain_failure("stop e", "Error response from daemon: No such container: e") ==
+        "failed to stop e: No such container: e");
+}
+
+TEST_CASE("up --engine podman makes the env's network without Docker's option and runs Podman's command",
+          "[engine][podman][commands][up]") {
+  Bench bench;
+  std::string hash = bench.plan_hash();
+  bench.has_no_container();
+  bench.docker.on({"network", "create"}, "n1\n");
+  bench.docker.on({"run", "-d"}, "c0ffee\n");
+  bench.has_container(hash, true);
+  REQUIRE(bench.run({"--engine", "podman", "up", "--profile", "shell", "--name", testing::env, "--image",
+                     testing::image, "--gpus", "none"}) == 0);
+  INFO(bench.err.str());
+  auto created = bench.docker.calls_to({"network", "create"});
+  REQUIRE(created.size() == 1);
+  CHECK(created[0] == Argv{"network", "create", "--driver", "bridge", "--label", "io.launcher.env=" + testing::env,
+                           "launcher-" + testing::env});
+  auto runs = bench.docker.calls_to({"run", "-d"});
+  REQUIRE(runs.size() == 1);
+  CHECK(std::search(runs[0].begin(), runs[0].end(), Argv{"--userns", "keep-id"}.begin(),
+                    Argv{"--userns", "keep-id"}.end()) != runs[0].end());
+}
+
+TEST_CASE("ps and render say which engine they used", "[engine][podman][commands][ps]") {
+  Bench bench;
+  bench.docker.on({"ps", "-a", "--no-trunc"}, read_file(podman_fixtures + "ps-listing-json-labels.jsonl"));
+  bench.docker.on({"container", "inspect"}, "", 125, "Error: inspecting object: no such container ps1");
+  REQUIRE(bench.run({"--engine", "podman", "ps", "--json"}) == 0);
+  json listed = json::parse(bench.out.str());
+  REQUIRE(listed.size() == 2);
+  CHECK(listed[0]["engine"] == "podman");
+  CHECK(listed[0]["state"] == "running");
+  CHECK(listed[0]["image"] == "pytorch-cpu:1.13.0a0-debian12");
+
+  REQUIRE(bench.run({"--engine", "podman", "render", "--json", "--profile", "shell", "--name", testing::env, "--image",
+                     testing::image, "--gpus", "none"}) == 0);
+  json rendered = json::parse(bench.out.str());
+  CHECK(rendered["engine"] == "podman");
+  CHECK(rendered["argv"][0] == "podman");
+  Bench plain; // a run's choice is its own: the engine is chosen once per run
+  REQUIRE(plain.run({"render", "--json", "--profile", "shell", "--name", testing::env, "--image", testing::image,
+                     "--gpus", "none"}) == 0);
+  CHECK(json::parse(plain.out.str())["engine"] == "docker");
+}
+
+TEST_CASE("doctor reads Podman's version without a Server and its own info shape", "[engine][podman][doctor]") {
+  facts::Fact version{true, 0, read_file(podman_fixtures + "podman-version.json"), ""};
+  facts::Fact info{true, 0, read_file(podman_fixtures + "podman-info.json"), ""};
+  const std::vector<std::pair<const facts::Fact*, const facts::Fact*>> answers{
+      {&version, &info}, {&version, nullptr}, {nullptr, &info}};
+  for (const auto& [from_version, from_info] : answers) {
+    doctor::DockerFacts podman = doctor::parse_docker_facts(from_version, from_info);
+    INFO(podman.error);
+    CHECK(podman.reach == doctor::DockerFacts::Reach::reachable);
+    CHECK(podman.product == doctor::DockerFacts::Product::podman);
+    CHECK(podman.server_version == "4.3.1");
+    CHECK(podman.client_version == "4.3.1");
+    CHECK(doctor::docker_check(podman).message == "Podman 4.3.1 answers (client 4.3.1)");
+    // Its rootless ports go through its own forwarder: Docker's bridge warning does not apply.
+    CHECK_FALSE(doctor::loopback_publish_check(podman));
+  }
+  doctor::DockerFacts podman = doctor::parse_docker_facts(nullptr, &info);
+  CHECK(podman.cgroup_version == "1");
+  CHECK(podman.storage_driver == "overlay");
+  CHECK(podman.runtimes == std::vector<std::string>{"runc"});
+  CHECK(podman.root_dir == "/home/launcher-podman/.local/share/containers/storage");
+}
