@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/read_file.hpp"
+#include "engine/docker_engine.hpp"
 #include "export/export.hpp"
 #include "host/state_layout.hpp"
 #include "lifecycle/inspect.hpp"
@@ -153,8 +154,9 @@ void wait_ready(const std::string& env, launcher::lifecycle::ReadinessTarget tar
   target.host = launcher::lifecycle::reachable_host(*endpoint);
   target.port = endpoint->host_port;
   std::ostringstream progress;
-  launcher::lifecycle::wait_until_ready(launcher::docker::Docker(docker()), env, target,
-                                        patient(std::chrono::seconds(60)), progress, [] { return false; });
+  launcher::engine::DockerEngine engine{launcher::docker::Docker(docker())};
+  launcher::lifecycle::wait_until_ready(engine, env, target, patient(std::chrono::seconds(60)), progress,
+                                        [] { return false; });
 }
 
 json listed_by_ps(const TempDir& dir, const std::string& env) {

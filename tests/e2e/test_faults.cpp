@@ -78,9 +78,10 @@ TEST_CASE("faults: a daemon that does not answer and a forbidden socket get diff
   CHECK(down.exit_code == 1);
   CHECK(down.err.find("the Docker daemon is not running; start it") != std::string::npos);
 
-  // The real socket, asked by a user outside the docker group.
+  // The real socket, asked by a user outside the docker group who names Docker (with no engine
+  // named, such a user gets Podman where it is installed).
   auto forbidden = launcher::process::run_process(
-      {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", LAUNCHER_BINARY, "ps"});
+      {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", LAUNCHER_BINARY, "--engine", "docker", "ps"});
   CHECK(forbidden.exit_code == 1);
   CHECK(forbidden.err.find("permission denied on the Docker socket; add yourself to the docker group") !=
         std::string::npos);

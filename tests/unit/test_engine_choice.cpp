@@ -42,13 +42,21 @@ TEST_CASE("the first setting given chooses the engine: the flag, the variable, t
   CHECK(engine::choose_engine({std::nullopt, std::nullopt, file}, never_asked) == EngineKind::docker);
 }
 
-TEST_CASE("with no setting, Docker when it answers, else Podman", "[engine][choice]") {
+TEST_CASE("with no setting, Docker when it is the default, else Podman", "[engine][choice]") {
   int probes = 0;
   CHECK(engine::choose_engine({std::nullopt, std::nullopt, std::nullopt}, [&] { return ++probes, true; }) ==
         EngineKind::docker);
   CHECK(engine::choose_engine({std::nullopt, std::nullopt, std::nullopt}, [&] { return ++probes, false; }) ==
         EngineKind::podman);
   CHECK(probes == 2);
+}
+
+TEST_CASE("Docker is the default when it answers, when DOCKER_HOST names it, or when no Podman is installed",
+          "[engine][choice]") {
+  CHECK(engine::docker_is_default("", true, true));
+  CHECK_FALSE(engine::docker_is_default("", false, true)); // a user outside the docker group, Podman installed
+  CHECK(engine::docker_is_default("", false, false));      // Docker's error says how to start or join it
+  CHECK(engine::docker_is_default("unix:///run/other.sock", false, true));
 }
 
 TEST_CASE("a bad engine name is an error naming where it was set and the value", "[engine][choice]") {
@@ -147,4 +155,18 @@ TEST_CASE("--engine, LAUNCHER_ENGINE and the config file reach the commands, the
   REQUIRE(listings.size() == 1);
   CHECK(listings[0].back() ==
         docker::listing_format({"io.launcher.env", "io.launcher.profile", "io.launcher.gpus", "io.launcher.backup"}));
+}
+
+TEST_CASE("the config file is read only when neither --engine nor LAUNCHER_ENGINE decides", "[engine][choice][cli]") {
+  Bench bench;
+  bench.docker.on({"ps", "-a", "--no-trunc"}, "");
+  const auto file = bench.dir.path / "config.json";
+  std::ofstream(file) << "not JSON";
+  bench.context.config_file = file;
+  REQUIRE(bench.run({"--engine", "docker", "ps", "--json"}) == 0);
+  bench.context.engine_variable = EngineSetting{"docker", "LAUNCHER_ENGINE"};
+  REQUIRE(bench.run({"ps", "--json"}) == 0);
+  bench.context.engine_variable.reset();
+  REQUIRE(bench.run({"ps", "--json"}) == 2);
+  CHECK(bench.err.str().find(file.string() + ": expected a JSON object") != std::string::npos);
 }

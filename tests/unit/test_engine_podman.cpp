@@ -67,9 +67,11 @@ TEST_CASE("Podman's run command keeps the host user's uid, starts launcher-init 
   CHECK(has_option(run, keep_id));
   CHECK(podman.container_command(engine::Launch::created, builtin_plan("shell", 0), "").program ==
         Argv{"podman", "create"});
+  fake.on({"run", "-d"}, "c0ffee\n");
   podman.run(run, "start e");
   REQUIRE(fake.calls().size() == 1);
-  CHECK(fake.calls()[0] == Argv(run.argv().begin() + 1, run.argv().end()));
+  const Argv argv = run.argv();
+  CHECK(fake.calls()[0] == Argv(argv.begin() + 1, argv.end()));
 }
 
 TEST_CASE("Podman's env network has no Docker bridge option, and is labelled as Docker's", "[engine][podman]") {
@@ -196,8 +198,8 @@ TEST_CASE("up --engine podman makes the env's network without Docker's option an
                            "launcher-" + testing::env});
   auto runs = bench.docker.calls_to({"run", "-d"});
   REQUIRE(runs.size() == 1);
-  CHECK(std::search(runs[0].begin(), runs[0].end(), Argv{"--userns", "keep-id"}.begin(),
-                    Argv{"--userns", "keep-id"}.end()) != runs[0].end());
+  const Argv keep_id{"--userns", "keep-id"};
+  CHECK(std::search(runs[0].begin(), runs[0].end(), keep_id.begin(), keep_id.end()) != runs[0].end());
 }
 
 TEST_CASE("ps and render say which engine they used", "[engine][podman][commands][ps]") {

@@ -32,6 +32,7 @@
 #include "core/text.hpp"
 #include "docker/docker.hpp"
 #include "engine/choice.hpp"
+#include "process/process.hpp"
 
 namespace launcher::cli {
 
@@ -132,9 +133,10 @@ int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
   const char* config_home = std::getenv("XDG_CONFIG_HOME");
   const char* home = std::getenv("HOME");
   context.config_file = engine::user_config_file(config_home ? config_home : "", home ? home : "/");
-  context.docker_answers = [] {
-    const char* docker_host = std::getenv("DOCKER_HOST");
-    return engine::docker_answers(docker_host ? docker_host : "");
+  context.docker_is_default = [] {
+    const char* set = std::getenv("DOCKER_HOST");
+    std::string docker_host = set ? set : "";
+    return engine::docker_is_default(docker_host, engine::docker_answers(docker_host), process::on_path("podman"));
   };
   return run(argc, argv, context);
 }

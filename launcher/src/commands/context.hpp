@@ -25,7 +25,7 @@ struct Context {
   // config file (none in unit tests), and whether Docker answers (the real probe only in cli::run).
   std::optional<engine::EngineSetting> engine_flag, engine_variable;
   std::optional<std::filesystem::path> config_file;
-  std::function<bool()> docker_answers = [] { return true; };
+  std::function<bool()> docker_is_default = [] { return true; };
   std::ostream* out = nullptr;
   std::ostream* err = nullptr; // progress and notices; results go to `out`
   docker::CliRunner docker_runner = docker::spawn_cli;
@@ -45,10 +45,12 @@ struct Context {
   }
   // The engine this run uses, chosen once.
   engine::EngineKind engine_kind() const {
-    if (!chosen_engine_)
-      chosen_engine_ = engine::choose_engine(
-          {engine_flag, engine_variable, config_file ? engine::engine_in_config(*config_file) : std::nullopt},
-          docker_answers);
+    if (!chosen_engine_) {
+      // The file is read only when nothing before it decides: an unreadable one then stands in no one's way.
+      std::optional<engine::EngineSetting> in_file;
+      if (!engine_flag && !engine_variable && config_file) in_file = engine::engine_in_config(*config_file);
+      chosen_engine_ = engine::choose_engine({engine_flag, engine_variable, in_file}, docker_is_default);
+    }
     return *chosen_engine_;
   }
   // The CLI to spawn: --docker's, else the engine's own.

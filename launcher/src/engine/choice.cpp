@@ -26,10 +26,14 @@ EngineKind parse_engine(const EngineSetting& setting) {
 }
 
 EngineKind choose_engine(const std::vector<std::optional<EngineSetting>>& settings,
-                         const std::function<bool()>& docker_answers) {
+                         const std::function<bool()>& docker_is_default) {
   for (const auto& setting : settings)
     if (setting) return parse_engine(*setting);
-  return docker_answers() ? EngineKind::docker : EngineKind::podman;
+  return docker_is_default() ? EngineKind::docker : EngineKind::podman;
+}
+
+bool docker_is_default(std::string_view docker_host, bool docker_answers, bool podman_installed) {
+  return !docker_host.empty() || docker_answers || !podman_installed;
 }
 
 fs::path user_config_file(std::string_view xdg_config_home, const fs::path& home) {

@@ -26,10 +26,17 @@ inline constexpr const char* engine_variable = "LAUNCHER_ENGINE";
 EngineKind parse_engine(const EngineSetting& setting);
 
 // Pure: the first setting given decides (the flag, the variable, the user's config file, in that
-// order; the caller passes them so); with none, Docker when it answers, else Podman. A profile
-// never chooses: the engine is the host's business. `docker_answers` is asked only when needed.
+// order; the caller passes them so); with none, Docker when docker_is_default, else Podman. A
+// profile never chooses: the engine is the host's business. `docker_is_default` is asked only when
+// needed.
 EngineKind choose_engine(const std::vector<std::optional<EngineSetting>>& settings,
-                         const std::function<bool()>& docker_answers);
+                         const std::function<bool()>& docker_is_default);
+
+// Whether Docker is the default when no setting names an engine: its socket answers, or
+// DOCKER_HOST (`docker_host`, "" when unset) names one (the user aims at that Docker: its CLI then
+// says what is wrong), or no Podman is installed (Docker's own error then says how to start or
+// join it). Otherwise Podman: the rootless engine of a user outside the docker group.
+bool docker_is_default(std::string_view docker_host, bool docker_answers, bool podman_installed);
 
 // $XDG_CONFIG_HOME/launcher/config.json (XDG's default ~/.config), the user-level settings that
 // are not a profile's. `xdg_config_home`: the variable's value, "" when unset.

@@ -12,10 +12,12 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include "core/fd_output.hpp"
+#include "core/text.hpp"
 
 extern char** environ;
 
@@ -124,6 +126,13 @@ void end_child(pid_t pid, bool own_group) {
 }
 
 } // namespace
+
+bool on_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  for (const auto& directory : split(path ? path : "", ':'))
+    if (!directory.empty() && access((std::filesystem::path(directory) / program).c_str(), X_OK) == 0) return true;
+  return false;
+}
 
 TimedOut::TimedOut(const std::string& command, milliseconds limit)
     : Error(ExitCode::failed, "`" + command + "` timed out after " +

@@ -11,6 +11,9 @@
 
 namespace launcher::process {
 
+// Whether `program` is an executable file in a directory of PATH.
+bool on_path(const std::string& program);
+
 struct ProcessResult {
   int exit_code = 0; // 128 + N when killed by signal N
   std::string out;

@@ -7,9 +7,6 @@
 
 namespace launcher::slurm {
 
-// Whether `program` is an executable file in a directory of PATH.
-bool on_path(const std::string& program);
-
 // Slurm's client commands (sbatch, squeue, sinfo, scontrol, scancel), spawned without a shell.
 // A program missing from PATH is Error(host_incapable) saying what installs it; a failed one is
 // Error(failed): "<what>: <program> failed: <Slurm's own reason>".

@@ -44,7 +44,7 @@ void build_sif(const docker::Docker& docker, const ClusterSettings& cluster, con
                std::ostream& progress) {
   const fs::path sif = sif_path(cluster, image);
   if (fs::exists(sif)) return;
-  if (!on_path(apptainer_program))
+  if (!process::on_path(apptainer_program))
     throw Error(ExitCode::host_incapable,
                 std::string(apptainer_program) + " is not on PATH: this host builds the job's image " + sif.string() +
                     " from `docker save` before sbatch; install Apptainer here "
