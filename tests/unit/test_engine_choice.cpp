@@ -129,7 +129,8 @@ TEST_CASE("Docker answers when its socket takes a connection", "[engine][choice]
   CHECK(engine::docker_answers("tcp://192.0.2.1:2375"));
 }
 
-TEST_CASE("--engine, LAUNCHER_ENGINE and the config file reach the commands, the flag first", "[engine][choice][cli]") {
+TEST_CASE("the flag --engine, LAUNCHER_ENGINE and the config file reach the commands, the flag first",
+          "[engine][choice][cli]") {
   Bench bench;
   bench.docker.on({"ps", "-a", "--no-trunc"}, "");
   REQUIRE(bench.run({"--engine", "dockr", "ps"}) == 2);
