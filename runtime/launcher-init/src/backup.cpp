@@ -36,8 +36,11 @@ using ObjectSet = std::set<std::string, std::less<>>;
 
 // A file that keeps changing while it is hashed and uploaded is tried this often, then the version fails.
 constexpr int attempts_per_file = 3;
-// The first batch hashed before its upload starts; later ones double (upload_batches).
+// The first batch hashed before its upload starts; each later one is batch_growth times the one
+// before (upload_batches): few rclone runs, while the next batch's hashing still ends before the
+// upload beside it.
 constexpr std::int64_t first_batch_bytes = 64 << 20;
+constexpr std::int64_t batch_growth = 4;
 // The names of the store's remote, configured only through RCLONE_CONFIG_STORE_* in rclone's environment.
 constexpr std::string_view remote_name = "store";
 
@@ -157,12 +160,13 @@ Outcome finish_program(Started& started) {
   return outcome;
 }
 
-// Runs each of `argvs` side by side (at most max_running_children), each to its end; a stop signal
+// Runs each of `argvs` (at most max_running_children) side by side, each to its end; a stop signal
 // meanwhile is passed on to them. Their outcomes in order.
 std::vector<Outcome> run_programs(const std::vector<std::vector<std::string>>& argvs,
                                   const std::vector<std::string>& environment) {
+  if (argvs.size() > max_running_children) throw failure("run", argvs.front()[0], "more programs at once than allowed");
   std::vector<Started> started;
-  for (std::size_t i = 0; i < argvs.size() && i < max_running_children; ++i) {
+  for (std::size_t i = 0; i < argvs.size(); ++i) {
     started.push_back(start_program(argvs[i], environment));
     running_children[i] = started.back().pid;
     if (interrupted) ::kill(started.back().pid, SIGTERM);
@@ -394,15 +398,19 @@ std::vector<BackupFile> current_files(const Settings& settings, const BackupSett
 // Hashes on one thread per CPU: the upload beside it is mostly the store's and rclone's work.
 unsigned hashing_threads() { return std::clamp(std::thread::hardware_concurrency(), 1u, 16u); }
 
+// What a file that went while it was hashed (gone, or replaced by a symlink) means to the caller.
+enum class GoneFile { left_out, an_error };
+
 // The hashes of a finished hashing, in the order of its paths; "" for a file that went meanwhile
-// (gone, or replaced by a symlink), which the caller leaves out. Any other failure names the file.
-std::vector<std::string> finished_hashes(BackgroundHashing& hashing) {
+// when the caller leaves such files out. Any other failure names the file and its cause.
+std::vector<std::string> finished_hashes(BackgroundHashing& hashing, GoneFile gone) {
   auto results = hashing.results();
   if (interrupted) throw failure("hash", "files", "stopped by a signal");
   std::vector<std::string> hashes;
   for (std::size_t i = 0; i < results.size(); ++i) {
     auto error = results[i].error;
-    if (error != 0 && error != ENOENT && error != ELOOP)
+    bool went = error == ENOENT || error == ELOOP;
+    if (error != 0 && (!went || gone == GoneFile::an_error))
       throw system_failure("hash", hashing.paths()[i].string(), error);
     hashes.push_back(std::move(results[i].sha256));
   }
@@ -412,10 +420,7 @@ std::vector<std::string> finished_hashes(BackgroundHashing& hashing) {
 // Every file's hash; one that cannot be read is an error naming it.
 std::vector<std::string> hash_files(const std::vector<fs::path>& paths) {
   BackgroundHashing hashing(paths, hashing_threads());
-  auto hashes = finished_hashes(hashing);
-  for (std::size_t i = 0; i < paths.size(); ++i)
-    if (hashes[i].empty()) throw system_failure("hash", paths[i].string(), ENOENT);
-  return hashes;
+  return finished_hashes(hashing, GoneFile::an_error);
 }
 
 bool unchanged_since(const fs::path& on_disk, const BackupFile& file) {
@@ -465,7 +470,7 @@ struct BackupResult {
   double seconds = 0;
 };
 
-// The files to hash and upload, in consecutive batches that start at first_batch_bytes and double:
+// The files to hash and upload, in consecutive batches that start at first_batch_bytes and grow:
 // the first upload starts soon, and each batch is hashed while the one before it uploads.
 std::vector<std::vector<std::size_t>> upload_batches(const std::vector<BackupFile>& files,
                                                      const std::vector<std::size_t>& pending) {
@@ -474,7 +479,7 @@ std::vector<std::vector<std::size_t>> upload_batches(const std::vector<BackupFil
   std::int64_t bytes = 0;
   for (auto i : pending) {
     if (batches.empty() || bytes >= budget) {
-      if (!batches.empty()) budget *= 4;
+      if (!batches.empty()) budget *= batch_growth;
       batches.emplace_back();
       bytes = 0;
     }
@@ -573,7 +578,7 @@ void store_contents(const Settings& settings, Store& store, std::vector<BackupFi
     // A failed upload ends the next batch's hashing as it unwinds (~BackgroundHashing).
     auto hashing = std::make_unique<BackgroundHashing>(paths_of(batches.front()), hashing_threads());
     for (std::size_t b = 0; b < batches.size(); ++b) {
-      auto hashes = finished_hashes(*hashing);
+      auto hashes = finished_hashes(*hashing, GoneFile::left_out);
       if (b + 1 < batches.size()) {
         hashing = std::make_unique<BackgroundHashing>(paths_of(batches[b + 1]), hashing_threads());
       }

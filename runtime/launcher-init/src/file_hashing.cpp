@@ -83,7 +83,7 @@ BackgroundHashing::~BackgroundHashing() { stop(); }
 
 std::vector<FileHash> BackgroundHashing::results() {
   workers_.clear(); // joins
-  return shared_->hashes;
+  return std::move(shared_->hashes);
 }
 
 void BackgroundHashing::stop() {

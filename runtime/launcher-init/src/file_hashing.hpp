@@ -30,7 +30,7 @@ public:
   BackgroundHashing& operator=(const BackgroundHashing&) = delete;
 
   const std::vector<std::filesystem::path>& paths() const { return shared_->paths; }
-  // Waits for every hash; in the order of paths().
+  // Waits for every hash and hands them over (call it once); in the order of paths().
   std::vector<FileHash> results();
   void stop();
 
