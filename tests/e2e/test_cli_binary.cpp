@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "secrets/env_secrets.hpp"
 #include "support.hpp"
 
@@ -31,6 +33,25 @@ TEST_CASE("asking for more GPUs than the host has exits 3", "[e2e][cli]") {
   auto result = run_launcher(dir, {"render", "--gpus", "64"});
   CHECK(result.exit_code == 3);
   CHECK(result.err.find("command line (--gpus 64): asks for 64 GPU(s), this host has") != std::string::npos);
+}
+
+TEST_CASE("LAUNCHER_GPU_RUNTIME=cdi renders GPUs as CDI devices and a wrong value names the variable", "[e2e][cli]") {
+  TempDir dir;
+  auto rendered = run_launcher(dir, {"render", "--json", "--gpus", "all"}, {"LAUNCHER_GPU_RUNTIME=cdi"});
+  REQUIRE(rendered.exit_code == 0);
+  json result = json::parse(rendered.out);
+  auto argv = result["argv"].get<std::vector<std::string>>();
+  auto device = std::find(argv.begin(), argv.end(), "--device");
+  REQUIRE(device != argv.end());
+  CHECK(*(device + 1) == "nvidia.com/gpu=all");
+  CHECK(std::find(argv.begin(), argv.end(), "--gpus") == argv.end());
+  CHECK(result["plan"]["gpu_runtime"] == "cdi");
+  CHECK(result["origins"]["/gpu_runtime"] == "LAUNCHER_GPU_RUNTIME");
+
+  auto wrong = run_launcher(dir, {"render"}, {"LAUNCHER_GPU_RUNTIME=nvdia"});
+  CHECK(wrong.exit_code == 2);
+  CHECK(wrong.err == "launcher: error: LAUNCHER_GPU_RUNTIME: unknown GPU runtime \"nvdia\"; expected \"nvidia\" or "
+                     "\"cdi\"\n");
 }
 
 TEST_CASE("profiles lists every profile with the files that define it", "[e2e][cli]") {

@@ -3,7 +3,9 @@
 // 3 /proc/driver/nvidia/version, 4 `nvidia-smi --version`, 5 a whole host for doctor: the rest
 // cut at NULs into proc version, query-gpu table, -L listing and compute apps, 6 an InfiniBand host
 // for doctor: the rest cut at NULs into /sys/class/infiniband, /dev/infiniband, a device's ports,
-// a port's state, rate and link layer, and the image's package record.
+// a port's state, rate and link layer, and the image's package record, 7 a host whose GPUs go
+// through CDI: the rest cut at NULs into docker info, the CDI spec listing, `nvidia-ctk cdi list`
+// and the spec's text.
 #include "core/text.hpp"
 #include "doctor/checks.hpp"
 #include "doctor/report.hpp"
@@ -70,8 +72,36 @@ void infiniband_host(std::string_view text) {
   (void)doctor::report_json(results, snapshot).dump();
 }
 
+// Every spec the listing names gets the same text: the names are fuzzed through the listing.
+void cdi_host(std::string_view text) {
+  std::vector<std::string> parts = fuzz::split_at_nul(text, 4);
+  parts.resize(4);
+  facts::MemoryFactSource facts;
+  facts.answers["proc-driver-nvidia-version.txt"] = {
+      true, 0, "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.159.04  Release Build\n", ""};
+  facts.answers["nvidia-smi-query-gpu.csv"] = {true, 0, one_gpu_table, ""};
+  facts.answers["docker-info.json"] = {true, 0, parts[0], ""};
+  facts.answers["cdi-specs.txt"] = {true, 0, parts[1], ""};
+  facts.answers["nvidia-ctk-cdi-list.txt"] = {true, 0, parts[2], ""};
+  for (const auto& path : split(parts[1], '\n'))
+    if (auto slash = path.rfind('/'); slash != std::string::npos) {
+      std::string directory = path.substr(0, slash) == "/etc/cdi" ? "etc-cdi" : "var-run-cdi";
+      facts.answers["cdi-spec-" + directory + "-" + path.substr(slash + 1)] = {true, 0, parts[3], ""};
+    }
+  facts::HostQueries queries(facts, docker::Docker("docker"));
+  const matrix::Matrix& matrix = matrix::embedded_matrix();
+  doctor::Subject subject;
+  subject.image = "pytorch-cuda:2.7.1-cu128-cudnn9-ubuntu24.04";
+  subject.gpus = {plan::GpuAssignment::Kind::devices, {"0", "1:0"}};
+  subject.gpu_runtime = host::GpuRuntime::cdi;
+  doctor::HostSnapshot snapshot = doctor::gather_doctor_facts(queries, subject, matrix);
+  auto results = doctor::doctor_checks(subject, snapshot, matrix);
+  (void)doctor::format_report(results);
+  (void)doctor::report_json(results, snapshot).dump();
+}
+
 void read(std::uint8_t reader, std::string_view text) {
-  switch (reader % 7) {
+  switch (reader % 8) {
   case 0:
     (void)gpu::parse_gpu_table(text);
     break;
@@ -94,6 +124,9 @@ void read(std::uint8_t reader, std::string_view text) {
     break;
   case 6:
     infiniband_host(text);
+    break;
+  case 7:
+    cdi_host(text);
     break;
   }
 }

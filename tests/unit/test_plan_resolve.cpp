@@ -371,6 +371,7 @@ TEST_CASE("every member of a plan changes its hash", "[plan][hash]") {
        [](Plan& p) {
          p.gpus = {plan::GpuAssignment::Kind::devices, {"1"}};
        }},
+      {"gpu_runtime", [](Plan& p) { p.gpu_runtime = host::GpuRuntime::cdi; }},
       {"ports",
        [](Plan& p) {
          p.ports.push_back({"127.0.0.1", 9000, 9000, "tcp"});

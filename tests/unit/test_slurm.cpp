@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <set>
@@ -107,6 +108,22 @@ TEST_CASE("the docker script uses the node's network and only the allocated GPUs
   CHECK_THAT(script, !Catch::Contains("NVIDIA_VISIBLE_DEVICES=void"));
   CHECK_THAT(script, !Catch::Contains("--publish"));
   CHECK_THAT(script, Catch::Contains("--nproc_per_node=2"));
+}
+
+TEST_CASE("GPUs through CDI on the submitting host are still the node's to decide", "[slurm][cdi]") {
+  slurm::Job job = cpu_job(slurm::Runtime::docker, local_image());
+  job.request.procs_per_node.reset();
+  job.request.gpus_per_node = 2;
+  job.plan.gpus = {plan::GpuAssignment::Kind::devices, {"0", "1"}};
+  job.plan.gpu_runtime = host::GpuRuntime::cdi;
+  std::string script = slurm::render_script(job);
+  CHECK_THAT(script, !Catch::Contains("nvidia.com/gpu="));
+  CHECK_THAT(script, Catch::Contains("--gpus \"\\\"device=$gpus\\\"\""));
+  CHECK_THAT(script, !Catch::Contains("NVIDIA_VISIBLE_DEVICES=void"));
+  slurm::Job pyxis = cpu_job(slurm::Runtime::pyxis, registry_image());
+  pyxis.plan.gpu_runtime = host::GpuRuntime::cdi;
+  auto dropped = slurm::unexpressed_fields(pyxis);
+  CHECK(std::find(dropped.begin(), dropped.end(), "/gpu_runtime") == dropped.end());
 }
 
 TEST_CASE("pyxis cannot express what it has no syntax for", "[slurm]") {

@@ -296,13 +296,29 @@ std::vector<json> parse_inspect_list(std::string_view out) {
 std::optional<GpuDeviceRequest> gpu_device_request(const JsonReader& host_config) {
   auto requests = host_config.find("DeviceRequests");
   std::vector<JsonReader> list = requests ? requests->elements() : std::vector<JsonReader>{};
-  if (list.empty()) return std::nullopt;
-  const JsonReader& request = list.front();
-  GpuDeviceRequest gpus{{}, request.integer_or("Count", 0)};
-  if (auto devices = request.find("DeviceIDs"))
-    for (const auto& id : devices->elements())
-      gpus.device_ids.push_back(id.string());
-  return gpus;
+  auto device_ids = [](const JsonReader& request) {
+    std::vector<std::string> ids;
+    if (auto devices = request.find("DeviceIDs"))
+      for (const auto& id : devices->elements())
+        ids.push_back(id.string());
+    return ids;
+  };
+  for (const auto& request : list) {
+    if (request.string_or("Driver", "") != "cdi") continue;
+    GpuDeviceRequest gpus{{}, 0, host::GpuRuntime::cdi};
+    for (const auto& name : device_ids(request))
+      if (auto device = host::device_of_cdi_name(name)) {
+        if (*device == "all")
+          gpus.count = -1;
+        else
+          gpus.device_ids.push_back(*device);
+      }
+    if (gpus.all() || !gpus.device_ids.empty()) return gpus;
+  }
+  for (const auto& request : list)
+    if (request.string_or("Driver", "") != "cdi")
+      return GpuDeviceRequest{device_ids(request), request.integer_or("Count", 0), host::GpuRuntime::nvidia};
+  return std::nullopt;
 }
 
 std::vector<ListedContainer> parse_listing(std::string_view out, const std::vector<std::string>& labels) {

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/json_reader.hpp"
+#include "host/gpu_runtime.hpp"
 #include "process/process.hpp"
 
 namespace launcher::docker {
@@ -62,11 +63,14 @@ struct ListedContainer {
 nlohmann::json parse_inspect_output(std::string_view out, const std::string& command);
 // `docker container inspect ID...`: an array of objects.
 std::vector<nlohmann::json> parse_inspect_list(std::string_view out);
-// The GPUs a container's HostConfig asks Docker for (its first DeviceRequests entry): every GPU
-// (Count -1), these device IDs, or a count of them; nullopt when it asks for none.
+// The GPUs a container's HostConfig asks Docker for: every GPU (Count -1), these device IDs, or a
+// count of them; nullopt when it asks for none. `--gpus` is the first DeviceRequests entry not of
+// the "cdi" driver; `--device nvidia.com/gpu=…` shows (Docker 25 and later) as an entry of Driver
+// "cdi" with the qualified names as DeviceIDs, read back as the plan names them ("0", "all").
 struct GpuDeviceRequest {
   std::vector<std::string> device_ids;
   std::int64_t count = 0; // -1: every GPU
+  host::GpuRuntime runtime = host::GpuRuntime::nvidia;
 
   bool all() const { return count == -1; }
 };

@@ -5,8 +5,10 @@
 #include "core/bytes.hpp"
 #include "core/cpu_list.hpp"
 #include "core/error.hpp"
+#include "gpu/cdi.hpp"
 #include "gpu/selection.hpp"
 #include "matrix/version.hpp"
+#include "render/render.hpp"
 
 namespace launcher::doctor {
 
@@ -340,6 +342,59 @@ CheckResult toolkit_check(const ToolkitFacts& toolkit) {
       "install nvidia-container-toolkit, run 'sudo nvidia-ctk runtime configure --runtime=docker' and restart Docker"};
 }
 
+std::optional<CheckResult> cdi_check(const Subject& subject, const HostSnapshot& snapshot) {
+  if (!requests_gpus(subject)) return std::nullopt;
+  if (subject.gpu_runtime == host::GpuRuntime::nvidia) {
+    std::size_t offered = snapshot.docker ? gpu::nvidia_cdi_devices(snapshot.docker->cdi_devices).size() : 0;
+    if (offered == 0) return std::nullopt;
+    return ok("cdi", "Docker lists " + std::to_string(offered) + " NVIDIA CDI device" + (offered == 1 ? "" : "s") +
+                         ": " + host::gpu_runtime_variable +
+                         "=cdi would pass the GPUs as --device nvidia.com/gpu=... through that spec, MIG devices "
+                         "by UUID too");
+  }
+  if (!snapshot.cdi) return std::nullopt;
+  const CdiFacts& cdi = *snapshot.cdi;
+  std::vector<std::string> requested = render::cdi_devices(subject.gpus);
+  std::string subject_text = "GPUs through CDI (" + joined(requested, ", ") + "): ";
+  // Off in the daemon, no spec matters: `--device nvidia.com/gpu=...` fails at start.
+  if (snapshot.docker && snapshot.docker->cdi_spec_dirs && snapshot.docker->cdi_spec_dirs->empty())
+    return CheckResult{"cdi", Status::fail,
+                       subject_text + "Docker Engine " + snapshot.docker->server_version +
+                           " has CDI off (docker info's CDISpecDirs is empty)",
+                       "add \"features\": {\"cdi\": true} to /etc/docker/daemon.json and restart Docker (Engine 25 "
+                       "to 28.1; 28.2 and later have it on), or unset " +
+                           std::string(host::gpu_runtime_variable)};
+  std::vector<std::string> failures, warnings;
+  if (cdi.specs.empty() && cdi.listed.empty()) {
+    failures.push_back("no CDI spec for NVIDIA GPUs in /etc/cdi or /var/run/cdi");
+  } else if (cdi.listed_by.empty()) {
+    warnings.push_back("cannot tell which devices the CDI specs define: " + cdi.list_problem);
+  } else if (auto missing = gpu::missing_cdi_devices(requested, cdi.listed); !missing.empty()) {
+    failures.push_back(cdi.listed_by + " lists no " + joined(missing, ", ") + " (it lists " +
+                       (cdi.listed.empty() ? std::string("none") : joined(cdi.listed, ", ")) + ")");
+  }
+  const std::string& driver = snapshot.gpus.driver_version;
+  std::vector<std::string> generated_for;
+  for (const auto& spec : cdi.specs) {
+    if (!spec.problem.empty())
+      warnings.push_back(spec.path + ": " + spec.problem);
+    else if (!spec.driver_version.empty() && !driver.empty() && spec.driver_version != driver)
+      failures.push_back(spec.path + " was generated for driver " + spec.driver_version + ", the driver is " + driver +
+                         " (its libraries are gone)");
+    else if (!spec.driver_version.empty())
+      generated_for.push_back(spec.path + " is for driver " + spec.driver_version);
+  }
+  if (failures.empty() && warnings.empty())
+    return ok("cdi", subject_text + cdi.listed_by + " lists them" +
+                         (generated_for.empty() ? "" : "; " + joined(generated_for, ", ")));
+  std::vector<std::string> problems = failures;
+  problems.insert(problems.end(), warnings.begin(), warnings.end());
+  std::string fix = gpu::cdi_generate_fix;
+  if (cdi.list_problem == gpu::nvidia_ctk_missing)
+    fix = "install the NVIDIA Container Toolkit (nvidia-ctk), then " + fix;
+  return CheckResult{"cdi", failures.empty() ? Status::warn : Status::fail, subject_text + joined(problems, "; "), fix};
+}
+
 CheckResult image_check(const ImageFacts& image, bool gpus_requested, const matrix::Matrix& matrix) {
   using Origin = ImageFacts::Origin;
   if (!image.problem.empty())
@@ -538,6 +593,7 @@ std::vector<CheckResult> doctor_checks(const Subject& subject, const HostSnapsho
   }
   results.push_back(driver_check(snapshot.gpus, gpus_requested));
   if (gpus_requested) results.push_back(toolkit_check(snapshot.toolkit));
+  if (auto cdi = cdi_check(subject, snapshot)) results.push_back(*cdi);
   if (snapshot.image) results.push_back(image_check(*snapshot.image, gpus_requested, matrix));
   for (auto& result : gpu_checks(subject, snapshot, matrix))
     results.push_back(std::move(result));
@@ -559,6 +615,7 @@ std::vector<CheckResult> preflight_checks(const plan::Plan& plan, const HostSnap
   if (requests_gpus(subject)) {
     results.push_back(driver_check(snapshot.gpus, true));
     results.push_back(toolkit_check(snapshot.toolkit));
+    if (auto cdi = cdi_check(subject, snapshot)) results.push_back(*cdi);
     if (snapshot.image) results.push_back(image_check(*snapshot.image, true, matrix));
     for (auto& result : gpu_checks(subject, snapshot, matrix))
       results.push_back(std::move(result));

@@ -36,6 +36,11 @@ std::optional<CheckResult> loopback_publish_check(const DockerFacts& docker);
 std::optional<CheckResult> numa_check(const HostSnapshot& snapshot);
 CheckResult driver_check(const gpu::GpuInventory& inventory, bool gpus_requested);
 CheckResult toolkit_check(const ToolkitFacts& toolkit);
+// GPUs through CDI: a spec defines every requested device and was generated for the running
+// driver (FAIL otherwise, with the `nvidia-ctk cdi generate` fix; WARN where the devices cannot
+// be listed). For GPUs through --gpus: OK where Docker lists NVIDIA CDI devices, offering them.
+// nullopt without GPUs, or without CDI devices to offer.
+std::optional<CheckResult> cdi_check(const Subject& subject, const HostSnapshot& snapshot);
 CheckResult image_check(const ImageFacts& image, bool gpus_requested, const matrix::Matrix& matrix);
 CheckResult shm_check(const Subject& subject);
 // The profile fields shm_check advises, as a profile writes them: a /dev/shm of at least 1g that

@@ -4,6 +4,7 @@
 #include "core/json_reader.hpp"
 #include "core/text.hpp"
 #include "docker/docker.hpp"
+#include "gpu/cdi.hpp"
 #include "launcher_contract/contract.hpp"
 #include "lifecycle/unsaved.hpp"
 #include "matrix/version.hpp"
@@ -107,6 +108,7 @@ Subject subject_of(const plan::Plan& plan) {
   Subject subject;
   subject.image = plan.image;
   subject.gpus = plan.gpus;
+  subject.gpu_runtime = plan.gpu_runtime;
   subject.shm_size_bytes = plan.shm_size_bytes;
   subject.memory_bytes = plan.memory_bytes;
   subject.ipc = plan.ipc;
@@ -129,6 +131,7 @@ Subject subject_of_container(const std::string& container, const json& inspect) 
   subject.ipc = host_config.string_or("IpcMode", "");
   if (subject.ipc != "host") subject.ipc.clear();
   if (auto gpus = docker::gpu_device_request(host_config)) {
+    subject.gpu_runtime = gpus->runtime;
     if (gpus->all())
       subject.gpus = {plan::GpuAssignment::Kind::all, {}};
     else if (!gpus->device_ids.empty())
@@ -211,6 +214,12 @@ DockerFacts parse_docker_facts(const facts::Fact* version, const facts::Fact* in
         facts.cgroup_version = document.string_or("CgroupVersion", "");
         facts.storage_driver = document.string_or("Driver", "");
         facts.root_dir = document.string_or("DockerRootDir", "");
+        facts.cdi_devices = gpu::discovered_cdi_devices(document);
+        if (auto dirs = document.find("CDISpecDirs"); dirs && !dirs->json().is_null()) {
+          facts.cdi_spec_dirs.emplace();
+          for (const auto& dir : dirs->elements())
+            facts.cdi_spec_dirs->push_back(dir.string());
+        }
       }
     }
   } catch (const Error& error) {
@@ -239,6 +248,35 @@ ToolkitFacts parse_toolkit_facts(const DockerFacts& docker, const facts::Fact& c
     for (const auto& path : split(cdi_specs.out, '\n'))
       if (path.find("nvidia") != std::string::npos) facts.cdi_specs.push_back(path);
   if (cli_version.ok()) facts.cli_version = first_line(cli_version.out);
+  return facts;
+}
+
+CdiFacts parse_cdi_facts(const DockerFacts& docker, const facts::Fact* cdi_list,
+                         const std::vector<std::pair<std::string, facts::Fact>>& spec_files) {
+  CdiFacts facts;
+  if (auto discovered = gpu::nvidia_cdi_devices(docker.cdi_devices); !discovered.empty()) {
+    facts.listed = discovered;
+    facts.listed_by = "docker info";
+  } else if (cdi_list && cdi_list->ok()) {
+    facts.listed = gpu::parse_cdi_list(cdi_list->out);
+    facts.listed_by = "nvidia-ctk cdi list";
+  } else if (cdi_list && cdi_list->exit_code == 127) {
+    facts.list_problem = gpu::nvidia_ctk_missing;
+  } else if (cdi_list && cdi_list->recorded) {
+    facts.list_problem =
+        "nvidia-ctk cdi list failed: " +
+        docker::failure_cause({cdi_list->exit_code, "", cdi_list->err.empty() ? cdi_list->out : cdi_list->err});
+  } else {
+    facts.list_problem = "the facts do not record nvidia-ctk cdi list";
+  }
+  for (const auto& [path, file] : spec_files) {
+    CdiFacts::Spec spec{path, "", ""};
+    if (file.ok())
+      spec.driver_version = gpu::spec_driver_version(file.out).value_or("");
+    else
+      spec.problem = !file.recorded ? "not recorded" : file.err.empty() ? "cannot be read" : first_line(file.err);
+    facts.specs.push_back(spec);
+  }
   return facts;
 }
 
@@ -271,11 +309,29 @@ bool requests_gpus(const Subject& subject) { return subject.gpus.kind != plan::G
 
 namespace {
 
-void gather_gpu_facts(facts::HostQueries& queries, HostSnapshot& snapshot) {
+// The spec files are read only for GPUs through CDI; nvidia-ctk is asked only when the engine
+// does not list the devices itself.
+CdiFacts gather_cdi_facts(facts::HostQueries& queries, const HostSnapshot& snapshot) {
+  std::optional<facts::Fact> list;
+  if (gpu::nvidia_cdi_devices(snapshot.docker->cdi_devices).empty()) list = queries.cdi_device_list();
+  std::vector<std::pair<std::string, facts::Fact>> spec_files;
+  for (const auto& path : snapshot.toolkit.cdi_specs) {
+    try {
+      spec_files.emplace_back(path, queries.cdi_spec(path));
+    } catch (const Error& error) {
+      spec_files.emplace_back(path, facts::Fact{true, 1, "", error.what()});
+    }
+  }
+  return parse_cdi_facts(*snapshot.docker, list ? &*list : nullptr, spec_files);
+}
+
+void gather_gpu_facts(facts::HostQueries& queries, HostSnapshot& snapshot, const Subject& subject) {
   snapshot.gpus = gpu::read_gpu_inventory(queries);
   facts::Fact cdi = queries.cdi_specs();
   facts::Fact cli = queries.toolkit_cli_version();
   snapshot.toolkit = parse_toolkit_facts(*snapshot.docker, cdi, cli);
+  if (requests_gpus(subject) && subject.gpu_runtime == host::GpuRuntime::cdi)
+    snapshot.cdi = gather_cdi_facts(queries, snapshot);
 }
 
 } // namespace
@@ -285,7 +341,7 @@ HostSnapshot gather_doctor_facts(facts::HostQueries& queries, const Subject& sub
   facts::Fact version = queries.docker_version();
   facts::Fact info = queries.docker_info();
   snapshot.docker = parse_docker_facts(&version, &info);
-  gather_gpu_facts(queries, snapshot);
+  gather_gpu_facts(queries, snapshot, subject);
   if (!snapshot.gpus.gpus.empty()) snapshot.topology = gpu::read_gpu_topology(queries);
   if (!subject.image.empty())
     snapshot.image = parse_image_facts(subject.image, queries.image_labels(subject.image), matrix);
@@ -322,7 +378,7 @@ HostSnapshot gather_preflight_facts(facts::HostQueries& queries, const Subject& 
     // docker info answers reachability, versions and runtimes in one call.
     facts::Fact info = queries.docker_info();
     snapshot.docker = parse_docker_facts(nullptr, &info);
-    gather_gpu_facts(queries, snapshot);
+    gather_gpu_facts(queries, snapshot, subject);
     snapshot.image = parse_image_facts(subject.image, queries.image_labels(subject.image), matrix);
   } else if (subject.publishes_on_loopback) {
     facts::Fact version = queries.docker_version();
@@ -342,7 +398,9 @@ json to_json(const HostSnapshot& snapshot) {
                         {"runtimes", docker.runtimes},
                         {"cgroup_version", docker.cgroup_version},
                         {"storage_driver", docker.storage_driver},
-                        {"root_dir", docker.root_dir}};
+                        {"root_dir", docker.root_dir},
+                        {"cdi_devices", docker.cdi_devices},
+                        {"cdi_spec_dirs", docker.cdi_spec_dirs ? json(*docker.cdi_spec_dirs) : json(nullptr)}};
   }
   result["toolkit"] = {{"nvidia_runtime", snapshot.toolkit.nvidia_runtime},
                        {"cdi_specs", snapshot.toolkit.cdi_specs},
@@ -362,6 +420,15 @@ json to_json(const HostSnapshot& snapshot) {
                        {"spec", spec}};
   }
   if (snapshot.infiniband) result["infiniband"] = to_json(*snapshot.infiniband);
+  if (snapshot.cdi) {
+    json specs = json::array();
+    for (const auto& spec : snapshot.cdi->specs)
+      specs.push_back({{"path", spec.path}, {"driver_version", spec.driver_version}, {"problem", spec.problem}});
+    result["cdi"] = {{"listed", snapshot.cdi->listed},
+                     {"listed_by", snapshot.cdi->listed_by},
+                     {"list_problem", snapshot.cdi->list_problem},
+                     {"specs", specs}};
+  }
   return result;
 }
 

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include "facts/facts.hpp"
 #include "gpu/inventory.hpp"
 #include "gpu/topology.hpp"
+#include "host/gpu_runtime.hpp"
 #include "matrix/matrix.hpp"
 #include "plan/plan.hpp"
 
@@ -25,6 +27,7 @@ struct Subject {
   std::string ipc;
   bool publishes_on_loopback = false;
   std::string container; // `doctor ENV`: the container examined; empty for a plan
+  host::GpuRuntime gpu_runtime = host::GpuRuntime::nvidia;
 };
 
 Subject subject_of(const plan::Plan& plan);
@@ -45,6 +48,9 @@ struct DockerFacts {
   std::string cgroup_version;
   std::string storage_driver;
   std::string root_dir;
+  std::vector<std::string> cdi_devices; // DiscoveredDevices from the "cdi" source (Docker 28.2 and later)
+  // CDISpecDirs (Engine 25 and later): empty when the daemon has CDI off; nullopt when it does not say.
+  std::optional<std::vector<std::string>> cdi_spec_dirs;
 };
 
 // "Docker Engine" or "Podman": how messages name the engine that answered.
@@ -63,6 +69,24 @@ struct ToolkitFacts {
 
 ToolkitFacts parse_toolkit_facts(const DockerFacts& docker, const facts::Fact& cdi_specs,
                                  const facts::Fact& cli_version);
+
+// What the CDI specs offer, asked only for GPUs that go through CDI.
+struct CdiFacts {
+  std::vector<std::string> listed; // the devices defined, by the engine or by nvidia-ctk
+  std::string listed_by;           // "docker info" or "nvidia-ctk cdi list"; empty: neither said
+  std::string list_problem;        // why nvidia-ctk did not list them
+  struct Spec {
+    std::string path;
+    std::string driver_version; // the driver it was generated for; empty: it does not say
+    std::string problem;        // why it could not be read
+  };
+  std::vector<Spec> specs; // the NVIDIA specs ToolkitFacts found
+};
+
+// From what the engine discovered (preferred: it is what `--device` resolves against) or, when it
+// lists none, `nvidia-ctk cdi list`; and each spec file's text, by path.
+CdiFacts parse_cdi_facts(const DockerFacts& docker, const facts::Fact* cdi_list,
+                         const std::vector<std::pair<std::string, facts::Fact>>& spec_files);
 
 struct ImageFacts {
   enum class Origin { labels, matrix, unknown };
@@ -96,6 +120,7 @@ struct HostSnapshot {
   std::optional<ImageFacts> image;
   std::optional<ContainerFacts> container;
   std::optional<InfinibandFacts> infiniband; // asked by `doctor` only
+  std::optional<CdiFacts> cdi;               // asked for a subject whose GPUs go through CDI
 };
 
 bool requests_gpus(const Subject& subject);

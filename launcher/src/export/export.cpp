@@ -38,6 +38,7 @@ const std::vector<std::string> docker_run_fields{"/env",
                                                  "/service",
                                                  "/command",
                                                  "/gpus",
+                                                 "/gpu_runtime",
                                                  "/ports",
                                                  "/mounts",
                                                  "/create_directories",
@@ -271,9 +272,11 @@ Document compose_document(const plan::Plan& plan, const Engine& engine) {
   json document{{"name", project_name(plan.env)},
                 {"services", {{plan.service, service}}},
                 {"networks", {{plan.network, network}}}};
-  // The compose spec has no key for the NUMA nodes of --cpuset-mems.
+  // The compose spec has no key for the NUMA nodes of --cpuset-mems; the GPU reservation written
+  // above is the nvidia driver's, not CDI devices.
   std::vector<std::string> expressed = docker_run_fields;
-  expressed.erase(std::find(expressed.begin(), expressed.end(), "/resources/cpuset_mems"));
+  for (const char* field : {"/resources/cpuset_mems", "/gpu_runtime"})
+    expressed.erase(std::find(expressed.begin(), expressed.end(), field));
   return {document, unexpressed_fields(plan::to_json(plan), expressed)};
 }
 

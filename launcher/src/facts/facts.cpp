@@ -1,6 +1,7 @@
 #include "facts/facts.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -18,6 +19,16 @@ namespace launcher::facts {
 namespace fs = std::filesystem;
 
 namespace {
+
+// Where CDI specs live (the CDI default directories, which nvidia-ctk and the engines read).
+constexpr std::array<const char*, 2> cdi_spec_directories{"/etc/cdi", "/var/run/cdi"};
+
+const std::string& plain(const std::string& name, const std::string& what) {
+  if (!plain_entry_name(name))
+    throw Error(ExitCode::failed,
+                "refusing the " + what + " name " + quote_for_message(name) + ": not a plain directory entry name");
+  return name;
+}
 
 void write_whole(const fs::path& path, const std::string& text) {
   std::ofstream stream(path, std::ios::binary | std::ios::trunc);
@@ -204,7 +215,28 @@ Fact HostQueries::toolkit_cli_version() {
   return readable(source_.command("nvidia-container-cli-version.txt", {"nvidia-container-cli", "--version"}));
 }
 
-Fact HostQueries::cdi_specs() { return readable(source_.listing("cdi-specs.txt", {"/etc/cdi", "/var/run/cdi"})); }
+Fact HostQueries::cdi_specs() {
+  return readable(source_.listing("cdi-specs.txt",
+                                  std::vector<fs::path>(cdi_spec_directories.begin(), cdi_spec_directories.end())));
+}
+
+Fact HostQueries::cdi_device_list() {
+  return readable(source_.command("nvidia-ctk-cdi-list.txt", {"nvidia-ctk", "cdi", "list"}));
+}
+
+Fact HostQueries::cdi_spec(const fs::path& path) {
+  for (const char* directory : cdi_spec_directories) {
+    if (path.parent_path() != fs::path(directory)) continue;
+    // "/var/run/cdi/nvidia.yaml" is saved as cdi-spec-var-run-cdi-nvidia.yaml.
+    std::string name = "cdi-spec";
+    for (const auto& part : fs::path(directory).relative_path())
+      name += "-" + part.string();
+    name += "-" + plain(path.filename().string(), "CDI spec");
+    return readable(source_.file(name, path));
+  }
+  throw Error(ExitCode::failed,
+              "refusing the CDI spec " + quote_for_message(path.string()) + ": not in /etc/cdi or /var/run/cdi");
+}
 
 Fact HostQueries::docker_version() {
   return readable(source_.engine("docker-version.json", docker_, {"version", "--format", "{{json .}}"}));
@@ -250,13 +282,6 @@ bool plain_entry_name(const std::string& name) {
 }
 
 namespace {
-
-const std::string& plain(const std::string& name, const std::string& what) {
-  if (!plain_entry_name(name))
-    throw Error(ExitCode::failed,
-                "refusing the " + what + " name " + quote_for_message(name) + ": not a plain directory entry name");
-  return name;
-}
 
 const fs::path sys_class_infiniband = "/sys/class/infiniband";
 

@@ -113,6 +113,12 @@ public:
   Fact gpu_topology();
   Fact toolkit_cli_version();
   Fact cdi_specs();
+  // `nvidia-ctk cdi list`: the devices the CDI specs in those directories define, by the same
+  // parser the engines use, so that neither YAML nor JSON specs need reading here.
+  Fact cdi_device_list();
+  // One spec file that cdi_specs listed; a path outside /etc/cdi and /var/run/cdi, or whose file
+  // name is not a plain_entry_name, is Error(failed): it comes from a listing.
+  Fact cdi_spec(const std::filesystem::path& path);
   Fact docker_version();
   Fact docker_info();
   Fact image_labels(const std::string& image);

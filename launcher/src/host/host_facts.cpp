@@ -107,6 +107,8 @@ HostFacts read_host_facts() {
   facts.memory_bytes =
       static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
   facts.gpu_count = count_nvidia_gpus();
+  if (const char* runtime = std::getenv(gpu_runtime_variable); runtime && *runtime)
+    facts.gpu_runtime = {parse_gpu_runtime(runtime, gpu_runtime_variable), gpu_runtime_variable};
   long cpus = sysconf(_SC_NPROCESSORS_CONF);
   facts.online_cpus = sysfs_list("/sys/devices/system/cpu/online", cpus > 1 ? "0-" + std::to_string(cpus - 1) : "0");
   facts.numa_nodes = sysfs_list("/sys/devices/system/node/online", "0");

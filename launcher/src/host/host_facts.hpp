@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "host/gpu_runtime.hpp"
+
 namespace launcher::host {
 
 // The person who ran the launcher as root through sudo: SUDO_UID, SUDO_GID and the name passwd
@@ -26,8 +28,9 @@ struct HostFacts {
   std::filesystem::path cwd;
   std::uint64_t memory_bytes = 0;
   int gpu_count = 0;
-  std::string online_cpus; // CPU list, as /sys/devices/system/cpu/online says
-  std::string numa_nodes;  // node list, as /sys/devices/system/node/online says ("0" without NUMA)
+  GpuRuntimeSetting gpu_runtime; // LAUNCHER_GPU_RUNTIME, else the default
+  std::string online_cpus;       // CPU list, as /sys/devices/system/cpu/online says
+  std::string numa_nodes;        // node list, as /sys/devices/system/node/online says ("0" without NUMA)
   // The most locked memory the local Docker daemon can grant a container, when it cannot grant
   // "unlimited" (no CAP_SYS_RESOURCE and a finite hard limit, as inside some sandboxes).
   std::optional<long long> memlock_ceiling;

@@ -12,7 +12,7 @@ using nlohmann::json;
 
 // to_json names every member, so the plan hash covers every decision: a member added to one of
 // these structs fails here until to_json writes it.
-static_assert(field_count<Plan>() == 29, "Plan changed: write the new member in to_json, then update this count");
+static_assert(field_count<Plan>() == 30, "Plan changed: write the new member in to_json, then update this count");
 static_assert(field_count<PortBinding>() == 4 && field_count<Mount>() == 3 && field_count<Ulimit>() == 3 &&
                   field_count<GpuAssignment>() == 2 && field_count<User>() == 4 && field_count<Access>() == 5 &&
                   field_count<SshForwarding>() == 3 && field_count<SelfStop>() == 3 && field_count<Backup>() == 6,
@@ -86,6 +86,7 @@ json to_json(const Plan& plan) {
   if (plan.self_stop.idle_seconds)
     plan_json["idle"] = {{"stop_after", *plan.self_stop.idle_seconds},
                          {"gpu_util_below", plan.self_stop.idle_gpu_util_below}};
+  if (plan.gpu_runtime != host::GpuRuntime::nvidia) plan_json["gpu_runtime"] = host::gpu_runtime_name(plan.gpu_runtime);
   if (plan.self_stop.max_age_seconds) plan_json["max_age"] = *plan.self_stop.max_age_seconds;
   if (plan.backup)
     plan_json["backup"] = {{"repository", plan.backup->repository}, {"paths", plan.backup->paths},

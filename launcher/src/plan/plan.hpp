@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "host/gpu_runtime.hpp"
+
 namespace launcher::plan {
 
 struct PortBinding {
@@ -86,6 +88,7 @@ struct Plan {
   std::string service; // jupyter | ssh | shell | command
   std::vector<std::string> command;
   GpuAssignment gpus;
+  host::GpuRuntime gpu_runtime = host::GpuRuntime::nvidia; // how the GPUs reach it; nvidia without GPUs
   std::vector<PortBinding> ports;
   std::vector<Mount> mounts;
   std::vector<std::string> create_directories; // host directories `up` makes before starting

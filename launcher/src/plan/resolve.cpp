@@ -145,6 +145,21 @@ public:
     return assignment;
   }
 
+  // The host's GPU runtime, for a plan with GPUs. Under CDI each device must have a CDI name,
+  // refused here rather than by the engine at start.
+  host::GpuRuntime gpu_runtime(const GpuAssignment& gpus) {
+    if (gpus.kind == GpuAssignment::Kind::none) return host::GpuRuntime::nvidia;
+    const host::GpuRuntimeSetting& setting = host_.gpu_runtime;
+    if (setting.runtime == host::GpuRuntime::cdi) {
+      derived_origins_["/gpu_runtime"] = {setting.source, ""};
+      for (const auto& device : gpus.devices)
+        if (!host::cdi_device_name(device))
+          fail("/gpus", "GPU " + quote_for_message(device) + " has no CDI device name (GPU runtime \"cdi\" from " +
+                            setting.source + "): name a MIG device by its UUID (\"MIG-...\") or as GPU:MIG (\"0:1\")");
+    }
+    return setting.runtime;
+  }
+
   std::vector<PortBinding> ports(const std::string& service) const {
     std::vector<PortBinding> bindings;
     struct HostPortUse {
@@ -392,6 +407,7 @@ public:
                            plan.service + "\")");
     std::vector<PlacedGpu> placed;
     plan.gpus = gpus(plan.env, placed);
+    plan.gpu_runtime = gpu_runtime(plan.gpus);
     plan.ports = ports(plan.service);
     plan.mounts = mounts(plan.create_directories);
     plan.environment = fields_.value("env", std::map<std::string, std::string>{});
@@ -422,7 +438,7 @@ public:
   }
 
   // Values resolution derived, with where they came from: the NUMA CPU set of the GPUs, the user
-  // sudo names.
+  // sudo names, the host's GPU runtime.
   const std::map<std::string, profile::Origin>& derived_origins() const { return derived_origins_; }
   const std::vector<std::string>& warnings() const { return warnings_; }
 

@@ -3,6 +3,9 @@
 #include <cstdio>
 
 #include "core/bytes.hpp"
+#include "core/error.hpp"
+#include "core/text.hpp"
+#include "host/gpu_runtime.hpp"
 #include "launcher_contract/contract.hpp"
 
 namespace launcher::render {
@@ -72,6 +75,17 @@ std::string gpus_label(const plan::GpuAssignment& gpus) {
   return "none";
 }
 
+std::vector<std::string> cdi_devices(const plan::GpuAssignment& gpus) {
+  if (gpus.kind == plan::GpuAssignment::Kind::all) return {*host::cdi_device_name("all")};
+  std::vector<std::string> names;
+  for (const auto& device : gpus.devices) {
+    auto name = host::cdi_device_name(device);
+    if (!name) throw Error(ExitCode::usage, "GPU " + quote_for_message(device) + " has no CDI device name");
+    names.push_back(*name);
+  }
+  return names;
+}
+
 ContainerCommand render_container_command(std::vector<std::string> program, const plan::Plan& plan,
                                           const std::string& env_file) {
   ContainerCommand command{std::move(program), {}, {}, plan.environment};
@@ -93,11 +107,17 @@ ContainerCommand render_container_command(std::vector<std::string> program, cons
 
   // A shell service is a login shell that must outlive `docker run -d`: it needs a terminal.
   if (plan.service == "shell") command.options.push_back({"--interactive"}), command.options.push_back({"--tty"});
-  if (plan.gpus.kind != plan::GpuAssignment::Kind::none) option("--gpus", gpus_value(plan.gpus));
   // The CUDA images say NVIDIA_VISIBLE_DEVICES=all, which a host whose default runtime is nvidia
-  // would honour without --gpus: an env without GPUs says none, explicitly.
+  // would honour without --gpus: an env without GPUs says none, explicitly, and so does one whose
+  // GPUs come from the CDI spec alone (the spec's own edits say the same since toolkit 1.15).
+  bool has_gpus = plan.gpus.kind != plan::GpuAssignment::Kind::none;
+  if (has_gpus && plan.gpu_runtime == host::GpuRuntime::nvidia)
+    option("--gpus", gpus_value(plan.gpus));
   else
     option("--env", "NVIDIA_VISIBLE_DEVICES=void");
+  if (has_gpus && plan.gpu_runtime == host::GpuRuntime::cdi)
+    for (const auto& device : cdi_devices(plan.gpus))
+      option("--device", device);
 
   // Who and what launcher-init sets up inside; none of these is a secret.
   auto setting = [&](const char* name, const std::string& value) { option("--env", std::string(name) + "=" + value); };

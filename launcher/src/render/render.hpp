@@ -14,6 +14,11 @@ inline constexpr const char* host_gateway_alias = "host.docker.internal";
 // The value of the io.launcher.gpus label for these GPUs.
 std::string gpus_label(const plan::GpuAssignment& gpus);
 
+// The CDI devices of these GPUs as `--device` takes them under the cdi GPU runtime:
+// "nvidia.com/gpu=all", or one per device. A device without a CDI name is an Error (resolve_plan
+// refuses such a plan first, naming the profile's field).
+std::vector<std::string> cdi_devices(const plan::GpuAssignment& gpus);
+
 // A docker command that creates a container: the program and its subcommand, the options
 // in a fixed order (each with its value), then the image and the command to run.
 struct ContainerCommand {

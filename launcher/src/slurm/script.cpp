@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "export/export.hpp"
+#include "host/gpu_runtime.hpp"
 #include "launcher_contract/contract.hpp"
 #include "pin/pin.hpp"
 #include "render/render.hpp"
@@ -115,6 +116,8 @@ std::vector<std::vector<std::string>> node_run_options(const Job& job) {
         !starts_with(value, contract::label::profile))
       continue;
     if (name == "--env" && value == "NVIDIA_VISIBLE_DEVICES=void" && job.request.gpus_per_node > 0) continue;
+    // GPUs through CDI are the submitting host's setting: the node decides its own, as for --gpus.
+    if (name == "--device" && starts_with(value, std::string(host::nvidia_cdi_kind) + "=")) continue;
     if (name == "--shm-size" && job.node_decided.shm_size) continue;
     if (name == "--ulimit" && starts_with(value, "memlock=") && job.node_decided.memlock) continue;
     if (name == "--env-file") {
@@ -403,10 +406,11 @@ std::string apptainer_script(const Job& job) {
 }
 
 // The plan fields every runtime expresses, since the job decides them itself: its name, profile and
-// image (pinned), torchrun's command, the GPUs of Slurm's allocation, each node's network, Slurm's
-// own restarts; published ports are refused before (batch_layer).
+// image (pinned), torchrun's command, the GPUs of Slurm's allocation (and how they reach the
+// container), each node's network, Slurm's own restarts; published ports are refused before
+// (batch_layer).
 const std::vector<std::string> job_fields{"/env",  "/profile", "/image",   "/service", "/command",
-                                          "/gpus", "/ports",   "/restart", "/network"};
+                                          "/gpus", "/ports",   "/restart", "/network", "/gpu_runtime"};
 
 // What pyxis and apptainer map: the mounts (binds), volumes to create (mkdir -p on shared storage),
 // the env by name, the workdir, the memory limit (#SBATCH --mem), the read-only root, and the user
