@@ -24,6 +24,7 @@
 #include "commands/profiles.hpp"
 #include "commands/render.hpp"
 #include "commands/secret.hpp"
+#include "commands/setup_host.hpp"
 #include "commands/slurm.hpp"
 #include "commands/trust.hpp"
 #include "commands/up.hpp"
@@ -159,6 +160,7 @@ int run(int argc, char** argv, commands::Context& context) {
   commands::add_default_image_command(app, context);
   commands::add_doctor_command(app, context);
   commands::add_gpus_command(app, context);
+  commands::add_setup_host_command(app, context);
   commands::add_pin_command(app, context);
   commands::add_trust_command(app, context);
   commands::add_submit_command(app, context);
