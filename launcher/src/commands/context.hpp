@@ -2,12 +2,14 @@
 
 #include <filesystem>
 #include <iosfwd>
+#include <optional>
 #include <string>
 
 #include "core/clock.hpp"
 #include "docker/docker.hpp"
 #include "facts/facts.hpp"
 #include "gpu/lock.hpp"
+#include "gpu/shared_table.hpp"
 
 namespace launcher::commands {
 
@@ -23,6 +25,9 @@ struct Context {
   facts::FactSource* facts = &live_facts; // what host questions (nvidia-smi, docker info) are asked of
   const Clock* clock = &system_clock();
   std::filesystem::path gpu_table; // the GPU table `up` and `down` share; empty: gpu::default_lock_file
+  // The shared GPU table of rootless engines (gpu/shared_table): the engine choice sets it
+  // (gpu::live_shared_table()) when the engine is Podman; nullopt: Docker's labels are the truth.
+  std::optional<gpu::SharedTable> shared_gpu_table;
 
   std::filesystem::path gpu_table_for(const std::filesystem::path& state_home) const {
     return gpu_table.empty() ? gpu::default_lock_file(state_home) : gpu_table;

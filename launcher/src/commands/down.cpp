@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "docker/docker.hpp"
 #include "gpu/lock.hpp"
+#include "gpu/shared_table.hpp"
 #include "host/state_layout.hpp"
 #include "lifecycle/backup.hpp"
 #include "lifecycle/environments.hpp"
@@ -146,6 +147,7 @@ void add_down_command(CLI::App& app, Context& context) {
       if (has_gpus) {
         try {
           gpu::release_gpus(context.gpu_table_for(host.state_home), env);
+          if (context.shared_gpu_table) gpu::remove_shared_entry(context.shared_gpu_table->dir, env);
         } catch (const Error& error) {
           *context.err << "launcher: warning: " << error.what() << "\n";
         }

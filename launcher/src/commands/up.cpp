@@ -21,6 +21,7 @@
 #include "doctor/checks.hpp"
 #include "doctor/snapshot.hpp"
 #include "facts/facts.hpp"
+#include "gpu/shared_table.hpp"
 #include "host/state_layout.hpp"
 #include "lifecycle/environments.hpp"
 #include "lifecycle/host_ports.hpp"
@@ -222,6 +223,20 @@ void start_container(const docker::Docker& docker, const plan::Plan& plan, const
   throw process::Interrupted(signal.signal(), message);
 }
 
+// Under the shared GPU table, the env's entry that this `up` wrote is handed to its container's
+// conmon, which lives exactly as long as the container: it proves the env runs once `up` ends.
+void hand_gpus_to_container(const gpu::SharedTable& table, const plan::Plan& plan, const json& container,
+                            std::ostream& err) {
+  if (plan.gpus.kind != plan::GpuAssignment::Kind::devices) return;
+  std::optional<long> conmon = gpu::conmon_pid_of(container);
+  if (!conmon) {
+    err << "launcher: warning: the engine names no conmon process of " << plan.env
+        << "'s container: its GPUs are free in the shared GPU table once this `up` ends\n";
+    return;
+  }
+  gpu::hand_entry_to(table.dir, EnvName::parse(plan.env), getpid(), *conmon, table.liveness);
+}
+
 } // namespace
 
 void add_up_command(CLI::App& app, Context& context) {
@@ -357,6 +372,7 @@ void add_up_command(CLI::App& app, Context& context) {
       std::shared_future<json> state = std::async(std::launch::async, [&] {
                                          return docker.inspect_container(container).value_or(json::object());
                                        }).share();
+      if (context.shared_gpu_table) hand_gpus_to_container(*context.shared_gpu_table, plan, state.get(), *context.err);
       lifecycle::ReadinessTarget target{plan.service, "127.0.0.1", 0, "", plan.user.name, "", plan.access.ssh_password};
       int service_port = plan.service == "jupyter" ? 8888 : plan.service == "ssh" ? 22 : 0;
       if (service_port) {
