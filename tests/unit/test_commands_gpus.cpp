@@ -317,6 +317,7 @@ TEST_CASE("under the shared GPU table up leaves taken and busy GPUs, hands its e
   later.docker.on({"rm", testing::env}, testing::env + "\n");
   later.docker.on({"network", "rm"}, "");
   REQUIRE(later.run({"down", testing::env, "--force"}) == 0);
+  INFO(later.err.str() + later.out.str());
   CHECK_FALSE(fs::exists(entry));
   CHECK(fs::exists(shared / (std::to_string(geteuid()) + ".other-env.json")));
 }

@@ -110,7 +110,8 @@ TEST_CASE("an entry is written as JSON named by uid and env, and read back", "[g
         "user": "alice", "gpus": ["GPU-a", "GPU-b"], "holder": {"pid": 4100, "start_ticks": 100, "boot_id": "boot-1"}})"));
   CHECK(gpu::parse_shared_entry(gpu::to_json(entry).dump(), "e") == entry);
   require_error([] { gpu::parse_shared_entry("{", "t/1.x.json"); }, ExitCode::failed,
-                "t/1.x.json: not a GPU table entry (the JSON ends too early, at line 1 column 1)");
+                "t/1.x.json: not a GPU table entry (parse error at line 1, column 2: syntax error while parsing object "
+                "key - unexpected end of input; expected string literal)");
   nlohmann::json later = gpu::to_json(entry);
   later["version"] = 2;
   require_error([&] { gpu::parse_shared_entry(later.dump(), "e"); }, ExitCode::failed,
@@ -177,7 +178,8 @@ TEST_CASE("reading the table passes over files it cannot trust and leaves out de
   std::vector<std::string> expected{
       prefix + id + ".big.json: larger than 64 KiB",
       prefix + id + ".broken.json: " + dir.path.string() + "/" + id +
-          ".broken.json: not a GPU table entry (the JSON ends too early, at line 1 column 1)",
+          ".broken.json: not a GPU table entry (parse error at line 1, column 2: syntax error while parsing object key "
+          "- unexpected end of input; expected string literal)",
       prefix + std::to_string(me + 1) + ".forged.json: it belongs to uid " + id + ", not to the uid its name gives",
       prefix + id + ".other.json: its name is not " + id + ".renamed.json",
       prefix + id + ".y.json: cannot open it: " + std::strerror(ELOOP),

@@ -147,11 +147,12 @@ void add_down_command(CLI::App& app, Context& context) {
       if (has_gpus) {
         try {
           gpu::release_gpus(context.gpu_table_for(host.state_home), env);
-          if (context.shared_gpu_table) gpu::remove_shared_entry(context.shared_gpu_table->dir, env);
         } catch (const Error& error) {
           *context.err << "launcher: warning: " << error.what() << "\n";
         }
       }
+      // An env's entry in the shared table goes whatever its labels say (its GPUs came from the table).
+      if (context.shared_gpu_table) gpu::remove_shared_entry(context.shared_gpu_table->dir, env);
       lifecycle::remove_own_network(docker, env);
       *context.out << "removed environment " << env.str() << " (volumes kept)\n";
     } else if (lifecycle::remove_leftover_network(docker, env.str())) {
