@@ -1,10 +1,12 @@
 // `launcher gpus`, the GPU leases of `up` and `up --wait`, on the replayed two-socket 8-GPU host
 // against the recording fake Docker: who holds which GPU, concurrent choices, waiting in line.
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <stdexcept>
 
 #include <catch2/catch.hpp>
@@ -13,6 +15,7 @@
 #include "core/read_file.hpp"
 #include "doctor_fixtures.hpp"
 #include "gpu/lock.hpp"
+#include "gpu/shared_table.hpp"
 #include "race.hpp"
 #include "support.hpp"
 
@@ -276,4 +279,61 @@ TEST_CASE("up --wait takes a duration, and says so when given something else", "
   CHECK(bench.up("alice-wait", {"--wait", "soon"}) == 2);
   CHECK(bench.err.str() == "launcher: error: --wait: expected a duration like 90s, 10m or 2h, found \"soon\"\n");
   CHECK(bench.docker.calls().empty());
+}
+
+TEST_CASE("under the shared GPU table up leaves taken and busy GPUs, hands its entry to conmon, and down removes it",
+          "[commands][up][down][gpus][shared-table]") {
+  GpuHost bench;
+  fs::path shared = bench.dir.path / "shared";
+  fs::create_directory(shared);
+  REQUIRE(chmod(shared.c_str(), 03775) == 0);
+  std::ofstream((shared / ".lock").string());
+  gpu::LivenessProbe liveness = gpu::live_liveness_probe();
+  bench.context.shared_gpu_table = gpu::SharedTable{shared, liveness};
+  // Another env holds GPU 0 while its conmon runs (here: the process that started the tests).
+  gpu::write_shared_entry(
+      shared,
+      {"other-env", geteuid(), "bob", {"GPU-5a1c0000-0000-0000-0000-00001234abcd"}, gpu::proof_of(getppid(), liveness)},
+      liveness);
+  bench.lists({}); // a rootless engine shows no other user's container
+  json running = env_container(testing::env, "shell", "alice", viewer_uid(), 'c', "", "running");
+  running["State"]["ConmonPid"] = getppid();
+  running["NetworkSettings"] = {{"Ports", json::object()}};
+  running["Mounts"] = json::array();
+  bench.docker.on({"container", "inspect", testing::env}, json::array({running}).dump()); // before can_start's
+  bench.can_start(testing::env);
+  REQUIRE(bench.up(testing::env) == 0);
+  INFO(bench.err.str());
+  // GPU 0 is the other env's, GPU 1 runs process 4242 outside the table: GPU 2.
+  CHECK(bench.gpu_given() == "2");
+  fs::path entry = shared / (std::to_string(geteuid()) + "." + testing::env + ".json");
+  gpu::SharedEntry written = gpu::parse_shared_entry(read_file(entry), entry.string());
+  CHECK(written.gpus == std::vector<std::string>{"GPU-5a1c0002-0000-0000-0000-0000369e0367"});
+  CHECK(written.holder.pid == getppid()); // conmon's, no longer this `up`'s
+
+  GpuHost later;
+  later.context.shared_gpu_table = bench.context.shared_gpu_table;
+  later.has_container("any", false, false, "2");
+  later.docker.on({"rm", testing::env}, testing::env + "\n");
+  later.docker.on({"network", "rm"}, "");
+  REQUIRE(later.run({"down", testing::env, "--force"}) == 0);
+  INFO(later.err.str() + later.out.str());
+  CHECK_FALSE(fs::exists(entry));
+  CHECK(fs::exists(shared / (std::to_string(geteuid()) + ".other-env.json")));
+}
+
+TEST_CASE("under the shared GPU table an engine that names no conmon leaves the GPUs to this up, and says so",
+          "[commands][up][gpus][shared-table]") {
+  GpuHost bench;
+  fs::path shared = bench.dir.path / "shared";
+  fs::create_directory(shared);
+  std::ofstream((shared / ".lock").string());
+  bench.context.shared_gpu_table = gpu::SharedTable{shared, gpu::live_liveness_probe()};
+  bench.lists({});
+  bench.can_start("alice-1");
+  REQUIRE(bench.up("alice-1") == 0);
+  CHECK(contains(bench.err.str(), "launcher: warning: the engine names no conmon process of alice-1's container: its "
+                                  "GPUs are free in the shared GPU table once this `up` ends\n"));
+  CHECK(gpu::parse_shared_entry(read_file(shared / (std::to_string(geteuid()) + ".alice-1.json")), "").holder.pid ==
+        getpid());
 }

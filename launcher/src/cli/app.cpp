@@ -24,6 +24,7 @@
 #include "commands/profiles.hpp"
 #include "commands/render.hpp"
 #include "commands/secret.hpp"
+#include "commands/setup_host.hpp"
 #include "commands/slurm.hpp"
 #include "commands/trust.hpp"
 #include "commands/up.hpp"
@@ -133,6 +134,7 @@ int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
   const char* config_home = std::getenv("XDG_CONFIG_HOME");
   const char* home = std::getenv("HOME");
   context.config_file = engine::user_config_file(config_home ? config_home : "", home ? home : "/");
+  context.podman_gpu_table = [] { return std::optional<gpu::SharedTable>(gpu::live_shared_table()); };
   context.docker_is_default = [] {
     const char* set = std::getenv("DOCKER_HOST");
     std::string docker_host = set ? set : "";
@@ -180,6 +182,7 @@ int run(int argc, char** argv, commands::Context& context) {
   commands::add_default_image_command(app, context);
   commands::add_doctor_command(app, context);
   commands::add_gpus_command(app, context);
+  commands::add_setup_host_command(app, context);
   commands::add_pin_command(app, context);
   commands::add_trust_command(app, context);
   commands::add_submit_command(app, context);

@@ -13,6 +13,8 @@
 #include "engine/engine.hpp"
 #include "facts/facts.hpp"
 #include "gpu/lock.hpp"
+#include "gpu/shared_table.hpp"
+#include "host/host_facts.hpp"
 
 namespace launcher::commands {
 
@@ -33,6 +35,11 @@ struct Context {
   facts::FactSource* facts = &live_facts; // what host questions (nvidia-smi, docker info) are asked of
   const Clock* clock = &system_clock();
   std::filesystem::path gpu_table; // the GPU table `up` and `down` share; empty: gpu::default_lock_file
+  // The shared GPU table of rootless engines (gpu/shared_table), set here by tests; otherwise a
+  // run whose engine is Podman asks podman_gpu_table (gpu::live_shared_table() in cli::run, none in
+  // unit tests), and under Docker the containers' labels are the truth.
+  std::optional<gpu::SharedTable> shared_gpu_table;
+  std::function<std::optional<gpu::SharedTable>()> podman_gpu_table = [] { return std::nullopt; };
 
   std::filesystem::path gpu_table_for(const std::filesystem::path& state_home) const {
     return gpu_table.empty() ? gpu::default_lock_file(state_home) : gpu_table;
@@ -56,6 +63,19 @@ struct Context {
   // The CLI to spawn: --docker's, else the engine's own.
   std::string engine_binary() const {
     return docker.empty() ? std::string(engine::engine_name(engine_kind())) : docker;
+  }
+  // The GPU table this run's chooser consults besides the engine's containers: see shared_gpu_table.
+  std::optional<gpu::SharedTable> gpu_sharing() const {
+    if (shared_gpu_table) return shared_gpu_table;
+    return engine_kind() == engine::EngineKind::podman ? podman_gpu_table() : std::nullopt;
+  }
+  // The host's facts as this run's engine sees them: rootless Podman reaches GPUs through CDI only
+  // (it has no NVIDIA runtime hook), so CDI is its GPU runtime unless LAUNCHER_GPU_RUNTIME says.
+  host::HostFacts host_facts() const {
+    host::HostFacts facts = host::read_host_facts();
+    if (facts.gpu_runtime.source == "default" && engine_kind() == engine::EngineKind::podman)
+      facts.gpu_runtime = {host::GpuRuntime::cdi, "the engine podman"};
+    return facts;
   }
   std::unique_ptr<engine::Engine> container_engine() const { return engine::make_engine(engine_kind(), docker_cli()); }
   docker::Docker docker_cli() const { return docker::Docker(engine_binary(), docker_runner, docker_timeout); }

@@ -95,7 +95,7 @@ void add_doctor_command(CLI::App& app, Context& context) {
         if (std::string repository = lifecycle::backup_repository_of(*container); !repository.empty())
           backup = EnvBackup{options->env, repository, ""};
     } else {
-      host::HostFacts host = host::read_host_facts();
+      host::HostFacts host = context.host_facts();
       // "gpus": "auto" means the GPUs of the host examined, which is the recorded one with --facts.
       if (saved) host.gpu_count = static_cast<int>(gpu::read_gpu_inventory(queries).gpus.size());
       HostGpuSource gpus(host, context, recorder, gpu::Reservation::preview);

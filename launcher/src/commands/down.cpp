@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "engine/engine.hpp"
 #include "gpu/lock.hpp"
+#include "gpu/shared_table.hpp"
 #include "host/state_layout.hpp"
 #include "lifecycle/backup.hpp"
 #include "lifecycle/environments.hpp"
@@ -150,6 +151,8 @@ void add_down_command(CLI::App& app, Context& context) {
           *context.err << "launcher: warning: " << error.what() << "\n";
         }
       }
+      // An env's entry in the shared table goes whatever its labels say (its GPUs came from the table).
+      if (auto table = context.gpu_sharing()) gpu::remove_shared_entry(table->dir, env);
       lifecycle::remove_own_network(*engine, env);
       *context.out << "removed environment " << env.str() << " (volumes kept)\n";
     } else if (lifecycle::remove_leftover_network(*engine, env.str())) {

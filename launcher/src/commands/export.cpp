@@ -155,7 +155,7 @@ void add_export_command(CLI::App& app, Context& context) {
                     "leave out, and list, what the format cannot express instead of refusing");
   command->callback([options, &context] {
     exporting::Format format = exporting::parse_format(options->format);
-    host::HostFacts host = host::read_host_facts();
+    host::HostFacts host = context.host_facts();
     // The GPUs `up` would take now; the exported container's io.launcher.gpus label holds them once it runs.
     HostGpuSource gpus(host, context, *context.facts, gpu::Reservation::preview);
     plan::Resolution resolution = resolve_request(options->request, host, gpus.gpus, *context.err, Unapproved::refuse);

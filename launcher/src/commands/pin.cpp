@@ -27,7 +27,7 @@ void add_pin_command(CLI::App& app, Context& context) {
       app.add_subcommand("pin", "write the registry digest of a profile's image into the team file (launcher.json)");
   command->add_option("--profile", *profile_name, "profile whose image to pin")->capture_default_str();
   command->callback([profile_name, &context] {
-    host::HostFacts host = host::read_host_facts();
+    host::HostFacts host = context.host_facts();
     HostGpuSource gpus(host, context, *context.facts, gpu::Reservation::preview);
     plan::Resolution resolution =
         resolve_request({*profile_name, {}}, host, gpus.gpus, *context.err, Unapproved::report, Pinning::ignored);

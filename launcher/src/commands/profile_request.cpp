@@ -89,7 +89,7 @@ HostGpuSource::HostGpuSource(const host::HostFacts& host, const Context& context
     : docker(context.docker_cli()), queries(facts, docker),
       gpus(queries,
            gpu::live_placement_context(host.user_name, host.uid, context.gpu_table_for(host.state_home), docker,
-                                       *context.clock, *context.err),
+                                       *context.clock, *context.err, context.gpu_sharing()),
            reservation, wait) {}
 
 plan::Resolution resolve_request(const ProfileRequest& request, const host::HostFacts& host, plan::GpuHost& gpus,

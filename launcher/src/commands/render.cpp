@@ -22,7 +22,7 @@ void add_render_command(CLI::App& app, Context& context) {
   add_profile_options(*command, options->request);
   command->add_flag("--json", options->json, "print the argv, the resolved plan and each value's origin as JSON");
   command->callback([options, &context] {
-    host::HostFacts host = host::read_host_facts();
+    host::HostFacts host = context.host_facts();
     HostGpuSource gpus(host, context, *context.facts, gpu::Reservation::preview);
     plan::Resolution resolution = resolve_request(options->request, host, gpus.gpus, *context.err, Unapproved::warn);
     for (const auto& warning : resolution.warnings)

@@ -22,6 +22,7 @@
 #include "doctor/snapshot.hpp"
 #include "engine/engine.hpp"
 #include "facts/facts.hpp"
+#include "gpu/shared_table.hpp"
 #include "host/state_layout.hpp"
 #include "lifecycle/environments.hpp"
 #include "lifecycle/host_ports.hpp"
@@ -222,6 +223,20 @@ void start_container(const engine::Engine& engine, const plan::Plan& plan, const
   throw process::Interrupted(signal.signal(), message);
 }
 
+// Under the shared GPU table, the env's entry that this `up` wrote is handed to its container's
+// conmon, which lives exactly as long as the container: it proves the env runs once `up` ends.
+void hand_gpus_to_container(const gpu::SharedTable& table, const plan::Plan& plan, const json& container,
+                            std::ostream& err) {
+  if (plan.gpus.kind != plan::GpuAssignment::Kind::devices) return;
+  std::optional<long> conmon = gpu::conmon_pid_of(container);
+  if (!conmon) {
+    err << "launcher: warning: the engine names no conmon process of " << plan.env
+        << "'s container: its GPUs are free in the shared GPU table once this `up` ends\n";
+    return;
+  }
+  gpu::hand_entry_to(table.dir, EnvName::parse(plan.env), getpid(), *conmon, table.liveness);
+}
+
 } // namespace
 
 void add_up_command(CLI::App& app, Context& context) {
@@ -257,7 +272,7 @@ void add_up_command(CLI::App& app, Context& context) {
                     "--wait: expected a duration like 90s, 10m or 2h, found " + quote_for_message(options->wait));
       wait = gpu::GpuWait{*limit};
     }
-    host::HostFacts host = host::read_host_facts();
+    host::HostFacts host = context.host_facts();
     // Named GPUs are recorded and counted ones chosen here, under the host-wide lock, so the
     // checks, the hash and docker run all see the final devices; --dry-run only previews them.
     HostGpuSource gpus(host, context, *context.facts,
@@ -359,6 +374,7 @@ void add_up_command(CLI::App& app, Context& context) {
       std::shared_future<json> state = std::async(std::launch::async, [&] {
                                          return engine->inspect_container(container).value_or(json::object());
                                        }).share();
+      if (auto table = context.gpu_sharing()) hand_gpus_to_container(*table, plan, state.get(), *context.err);
       lifecycle::ReadinessTarget target{plan.service, "127.0.0.1", 0, "", plan.user.name, "", plan.access.ssh_password};
       int service_port = plan.service == "jupyter" ? 8888 : plan.service == "ssh" ? 22 : 0;
       if (service_port) {

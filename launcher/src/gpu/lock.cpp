@@ -126,7 +126,7 @@ public:
     fd_ = open_table(path, shared);
     try {
       require_trusted_file(fd_, path, shared);
-      lock(wait);
+      lock_gpu_table(fd_, path, wait);
     } catch (...) {
       close(fd_);
       throw;
@@ -160,20 +160,6 @@ public:
   }
 
 private:
-  // Polls rather than blocks: a holder that never lets go is named instead of waited on forever.
-  void lock(std::chrono::milliseconds wait) {
-    auto deadline = std::chrono::steady_clock::now() + wait;
-    while (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      if (errno != EWOULDBLOCK && errno != EINTR) fail("lock", path_);
-      if (std::chrono::steady_clock::now() >= deadline)
-        throw Error(ExitCode::failed, "the GPU table " + path_.string() + " has been locked by " +
-                                          describe_lock_holder(path_) +
-                                          fmt::format(" for more than {:g} s; wait ", wait.count() / 1000.0) +
-                                          "for it to finish, or stop that process");
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  }
-
   fs::path path_;
   int fd_ = -1;
 };
@@ -252,6 +238,19 @@ std::string user_name(uid_t uid) {
 }
 
 } // namespace
+
+void lock_gpu_table(int fd, const fs::path& path, std::chrono::milliseconds wait) {
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR) fail("lock", path);
+    if (std::chrono::steady_clock::now() >= deadline)
+      throw Error(ExitCode::failed, "the GPU table " + path.string() + " has been locked by " +
+                                        describe_lock_holder(path) +
+                                        fmt::format(" for more than {:g} s; wait ", wait.count() / 1000.0) +
+                                        "for it to finish, or stop that process");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
 
 HolderProbe live_holder_probe(const docker::Docker& docker) {
   return {[docker](const std::string& env) {

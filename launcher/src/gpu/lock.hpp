@@ -129,6 +129,10 @@ void record_gpus(const std::filesystem::path& lock_file, const std::vector<const
 // Forgets every GPU `env` holds and its place in line (`down`).
 void release_gpus(const std::filesystem::path& lock_file, const std::string& env);
 
+// Takes flock(LOCK_EX) on `fd`, the file `path`, polling rather than blocking: a holder that
+// never lets go is named (describe_lock_holder) after `wait` instead of waited on forever.
+void lock_gpu_table(int fd, const std::filesystem::path& path, std::chrono::milliseconds wait);
+
 // Who holds a flock on `file`, from /proc/locks: "process 4242 (flock, uid 1001)", or
 // "another process" when the kernel does not say.
 std::string describe_lock_holder(const std::filesystem::path& file);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <ostream>
+#include <type_traits>
 #include <variant>
 
 #include <fmt/format.h>
@@ -21,6 +22,17 @@ namespace {
 
 // How often a wait for GPUs looks for a signal.
 constexpr std::chrono::milliseconds poll_slice{200};
+
+template <class Gpus> std::vector<std::string> uuids_of(const Gpus& gpus) {
+  std::vector<std::string> uuids;
+  for (const auto& gpu : gpus) {
+    if constexpr (std::is_pointer_v<std::decay_t<decltype(gpu)>>)
+      uuids.push_back(gpu->uuid);
+    else
+      uuids.push_back(gpu.uuid);
+  }
+  return uuids;
+}
 
 } // namespace
 
@@ -65,7 +77,12 @@ std::vector<plan::PlacedGpu> HostGpus::claim(const std::string& env, const std::
   }
   for (const auto& device : devices)
     result.push_back(placed(*match_device(gpus, device), device));
-  if (reservation_ == Reservation::record) record_gpus(context_.lock_file, match_devices(gpus, devices), claimant(env));
+  if (reservation_ == Reservation::record) {
+    auto lock = lock_shared_table();
+    std::vector<const Gpu*> named = match_devices(gpus, devices);
+    record_gpus(context_.lock_file, named, claimant(env));
+    record_shared(env, uuids_of(named));
+  }
   return result;
 }
 
@@ -84,7 +101,26 @@ HolderTable HostGpus::held_by_containers(const std::string& env) {
   }
   HolderTable held = holders_from_labels(*inventory_, others);
   held.merge(holders_from_labels(*inventory_, own));
+  if (context_.shared_table) {
+    SharedTableView view = read_shared_table(context_.shared_table->dir, context_.shared_table->liveness);
+    for (const auto& problem : view.problems)
+      if (context_.progress) *context_.progress << "launcher: warning: " << problem << "\n";
+    held.merge(shared_holders(view, *inventory_, geteuid(), env));
+  }
   return held;
+}
+
+std::unique_ptr<SharedTableLock> HostGpus::lock_shared_table() const {
+  if (!context_.shared_table || reservation_ != Reservation::record) return nullptr;
+  return std::make_unique<SharedTableLock>(context_.shared_table->dir);
+}
+
+void HostGpus::record_shared(const std::string& env, const std::vector<std::string>& uuids) const {
+  if (!context_.shared_table || reservation_ != Reservation::record) return;
+  const LivenessProbe& liveness = context_.shared_table->liveness;
+  write_shared_entry(context_.shared_table->dir,
+                     {env, geteuid(), context_.claimant.user, uuids, proof_of(context_.claimant.pid, liveness)},
+                     liveness);
 }
 
 namespace {
@@ -108,9 +144,14 @@ std::vector<Gpu> HostGpus::wait_for_gpus(const std::string& env, int count) {
   // call) takes this `up` out of the line first: no one waits behind a place nobody holds.
   try {
     for (;;) {
+      auto lock = lock_shared_table();
       auto attempt = reserve_or_queue(context_.lock_file, *inventory_, claimant(env), count, context_.probe,
                                       lease_terms(), held_by_containers(env));
-      if (auto* chosen = std::get_if<std::vector<Gpu>>(&attempt)) return *chosen;
+      if (auto* chosen = std::get_if<std::vector<Gpu>>(&attempt)) {
+        record_shared(env, uuids_of(*chosen));
+        return *chosen;
+      }
+      lock.reset();
       const QueuePlace& place = std::get<QueuePlace>(attempt);
       if (clock.now() >= deadline)
         throw Error(ExitCode::host_incapable, "waited " + contract::format_duration(wait_->limit) + " for " +
@@ -140,10 +181,15 @@ std::vector<Gpu> HostGpus::wait_for_gpus(const std::string& env, int count) {
 
 std::vector<plan::PlacedGpu> HostGpus::choose(const std::string& env, int count) {
   inventory();
-  std::vector<Gpu> chosen = reservation_ == Reservation::record && wait_
-                                ? wait_for_gpus(env, count)
-                                : reserve_gpus(context_.lock_file, *inventory_, claimant(env), count, context_.probe,
-                                               lease_terms(), held_by_containers(env), reservation_);
+  std::vector<Gpu> chosen;
+  if (reservation_ == Reservation::record && wait_) {
+    chosen = wait_for_gpus(env, count);
+  } else {
+    auto lock = lock_shared_table();
+    chosen = reserve_gpus(context_.lock_file, *inventory_, claimant(env), count, context_.probe, lease_terms(),
+                          held_by_containers(env), reservation_);
+    record_shared(env, uuids_of(chosen));
+  }
   std::vector<plan::PlacedGpu> result;
   for (const Gpu& gpu : chosen)
     result.push_back(placed(gpu, std::to_string(gpu.index)));
@@ -152,7 +198,8 @@ std::vector<plan::PlacedGpu> HostGpus::choose(const std::string& env, int count)
 
 PlacementContext live_placement_context(const std::string& user_name, unsigned uid,
                                         const std::filesystem::path& lock_file, const docker::Docker& docker,
-                                        const Clock& clock, std::ostream& progress) {
+                                        const Clock& clock, std::ostream& progress,
+                                        std::optional<SharedTable> shared_table) {
   return {GpuHolder{"", uid, user_name, static_cast<long>(getpid())},
           lock_file,
           live_holder_probe(docker),
@@ -166,7 +213,8 @@ PlacementContext live_placement_context(const std::string& user_name, unsigned u
           },
           &clock,
           default_lease_grace,
-          &progress};
+          &progress,
+          std::move(shared_table)};
 }
 
 } // namespace launcher::gpu

@@ -5,6 +5,7 @@
 #include <functional>
 #include <iosfwd>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "core/clock.hpp"
 #include "gpu/inventory.hpp"
 #include "gpu/lock.hpp"
+#include "gpu/shared_table.hpp"
 #include "gpu/topology.hpp"
 #include "plan/resolve.hpp"
 
@@ -41,6 +43,10 @@ struct PlacementContext {
   const Clock* clock = &system_clock(); // leases' times and the waits
   std::chrono::seconds lease_grace = default_lease_grace;
   std::ostream* progress = nullptr; // where a wait for GPUs says where it stands
+  // The shared GPU table, when the engine cannot show other users' containers (rootless Podman):
+  // its live entries and the GPUs busy outside it count as taken, and a recorded choice is
+  // written to it as the env's entry under its lock. nullopt: Docker's labels are the truth.
+  std::optional<SharedTable> shared_table{};
 };
 
 // How long `up --wait` waits its turn for GPUs, and how often it looks again.
@@ -74,6 +80,10 @@ private:
   // Other envs' GPUs by their running containers' labels, and the claimant's own by its container's.
   HolderTable held_by_containers(const std::string& env);
   std::vector<Gpu> wait_for_gpus(const std::string& env, int count);
+  // The shared table's lock while a recorded choice is made (nullptr without a shared table or
+  // for a preview), and the choice written as the env's entry under it.
+  std::unique_ptr<SharedTableLock> lock_shared_table() const;
+  void record_shared(const std::string& env, const std::vector<std::string>& uuids) const;
 
   facts::HostQueries& queries_;
   PlacementContext context_;
@@ -83,10 +93,11 @@ private:
   GpuTopology topology_;
 };
 
-// The context of the invoking user and process, with the containers' labels read from Docker and
-// the GPU table at `lock_file`.
+// The context of the invoking user and process, with the containers' labels read from Docker, the
+// GPU table at `lock_file` and, when given, the shared table.
 PlacementContext live_placement_context(const std::string& user_name, unsigned uid,
                                         const std::filesystem::path& lock_file, const docker::Docker& docker,
-                                        const Clock& clock, std::ostream& progress);
+                                        const Clock& clock, std::ostream& progress,
+                                        std::optional<SharedTable> shared_table = std::nullopt);
 
 } // namespace launcher::gpu

@@ -115,6 +115,8 @@ std::string describe_gpus(const GpuInventory& inventory, const HolderTable& hold
       text += "free";
     else if (holder->env == env)
       text += "held by this env";
+    else if (holder->env.empty())
+      text += "busy outside the GPU table";
     else if (holder->user.empty())
       text += "held by env " + holder->env + " (its container's label)";
     else

@@ -20,7 +20,7 @@ std::vector<const Gpu*> match_devices(const GpuInventory& inventory, const std::
 
 // Who holds a GPU: the launcher environment and the `up` that reserved it.
 struct GpuHolder {
-  std::string env;
+  std::string env; // "": processes no env of the shared GPU table accounts for (shared_holders)
   unsigned uid = 0;
   std::string user;
   long pid = 0; // the reserving launcher; alive while its container is being created
