@@ -11,6 +11,7 @@
 #include "core/read_file.hpp"
 #include "doctor/checks.hpp"
 #include "doctor/snapshot.hpp"
+#include "doctor_fixtures.hpp"
 #include "engine/docker_engine.hpp"
 #include "engine/podman_engine.hpp"
 #include "fake_docker.hpp"
@@ -19,6 +20,7 @@
 using namespace launcher;
 using launcher::testing::Bench;
 using launcher::testing::builtin_plan;
+using launcher::testing::contains;
 using launcher::testing::FakeDocker;
 using nlohmann::json;
 using Argv = std::vector<std::string>;
@@ -245,4 +247,83 @@ TEST_CASE("doctor reads Podman's version without a Server and its own info shape
   CHECK(podman.storage_driver == "overlay");
   CHECK(podman.runtimes == std::vector<std::string>{"runc"});
   CHECK(podman.root_dir == "/home/launcher-podman/.local/share/containers/storage");
+}
+
+TEST_CASE("under Podman an env's GPUs are CDI devices, unless LAUNCHER_GPU_RUNTIME says otherwise",
+          "[engine][podman][gpus][render]") {
+  Bench bench;
+  facts::DirectoryFactSource host{{launcher::testing::fixture("gpu/8x-h100-two-socket")}};
+  bench.context.facts = &host;
+  bench.context.gpu_table = bench.dir.path / "gpus.json";
+  bench.docker.on({"ps", "-a", "--no-trunc"}, "");
+  const Argv request{"--engine", "podman",     "render",  "--json",       "--profile", "shell",
+                     "--name",   testing::env, "--image", testing::image, "--gpus",    "device=1"};
+  auto rendered_argv = [&] {
+    INFO(bench.err.str());
+    REQUIRE(bench.run(request) == 0);
+    json rendered = json::parse(bench.out.str());
+    return std::make_pair(rendered["argv"].get<Argv>(), rendered);
+  };
+  auto [argv, rendered] = rendered_argv();
+  const Argv cdi_device{"--device", "nvidia.com/gpu=1"};
+  CHECK(std::search(argv.begin(), argv.end(), cdi_device.begin(), cdi_device.end()) != argv.end());
+  CHECK(std::find(argv.begin(), argv.end(), "--gpus") == argv.end());
+  CHECK(rendered["plan"]["gpu_runtime"] == "cdi");
+  CHECK(contains(rendered["origins"]["/gpu_runtime"].get<std::string>(), "the engine podman"));
+
+  // The host's setting stands: Podman 5 also takes --gpus.
+  setenv("LAUNCHER_GPU_RUNTIME", "nvidia", 1);
+  auto [nvidia_argv, nvidia_rendered] = rendered_argv();
+  unsetenv("LAUNCHER_GPU_RUNTIME");
+  CHECK(std::find(nvidia_argv.begin(), nvidia_argv.end(), "--gpus") != nvidia_argv.end());
+  CHECK(std::find(nvidia_argv.begin(), nvidia_argv.end(), "--device") == nvidia_argv.end());
+  CHECK_FALSE(nvidia_rendered["plan"].contains("gpu_runtime"));
+}
+
+TEST_CASE("rootless Podman on cgroup v1 enforces no resource limit: doctor and up's checks name the env's",
+          "[engine][podman][doctor]") {
+  facts::Fact info{true, 0, read_file(podman_fixtures + "podman-info.json"), ""};
+  doctor::DockerFacts podman = doctor::parse_docker_facts(nullptr, &info);
+  CHECK(podman.rootless);
+  plan::Plan plan = builtin_plan("shell", 0);
+  plan.memory_bytes = 8ULL << 30;
+  plan.cpus = 2.5;
+  plan.pids_limit = 4096;
+  plan.cpu_shares = 512;
+  plan.cpuset_cpus = "0-3";
+  doctor::Subject subject = doctor::subject_of(plan);
+  CHECK(subject.limits ==
+        Argv{"--memory 8g", "--cpus 2.5", "--pids-limit 4096", "--cpu-shares 512", "--cpuset-cpus 0-3"});
+  auto limits = doctor::limits_check(subject, podman);
+  REQUIRE(limits);
+  CHECK(*limits ==
+        doctor::CheckResult{"limits", doctor::Status::warn,
+                            "rootless Podman on cgroup v1 does not enforce resource limits: --memory 8g, "
+                            "--cpus 2.5, --pids-limit 4096, --cpu-shares 512, --cpuset-cpus 0-3 will not hold",
+                            "boot the host with cgroup v2 (systemd.unified_cgroup_hierarchy=1 on the kernel "
+                            "command line), or run the env with --engine docker"});
+  doctor::HostSnapshot snapshot;
+  snapshot.docker = podman;
+  auto preflight = doctor::preflight_checks(plan, snapshot, matrix::embedded_matrix());
+  CHECK(std::find(preflight.begin(), preflight.end(), *limits) != preflight.end());
+
+  // Where the limits hold, or nothing is limited, no check: cgroup v2, rootful Podman, Docker.
+  doctor::DockerFacts v2 = podman, rootful = podman, docker = podman;
+  v2.cgroup_version = "2";
+  rootful.rootless = false;
+  docker.product = doctor::DockerFacts::Product::docker_engine;
+  for (const auto& facts : {v2, rootful, docker})
+    CHECK_FALSE(doctor::limits_check(subject, facts));
+  CHECK_FALSE(doctor::limits_check(doctor::Subject{}, podman));
+
+  // A container's limits, as its inspect gives them (the default CPU weight is none).
+  json inspect = {{"Config", {{"Image", "img"}}},
+                  {"HostConfig",
+                   {{"Memory", 1073741824},
+                    {"NanoCpus", 1500000000},
+                    {"PidsLimit", 100},
+                    {"CpuShares", 1024},
+                    {"CpusetMems", "1"}}}};
+  CHECK(doctor::subject_of_container("c", inspect).limits ==
+        Argv{"--memory 1g", "--cpus 1.5", "--pids-limit 100", "--cpuset-mems 1"});
 }

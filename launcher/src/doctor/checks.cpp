@@ -285,6 +285,17 @@ std::optional<CheckResult> loopback_publish_check(const DockerFacts& docker) {
       "iptables -I DOCKER-USER -o br-+ ! -i br-+ -m conntrack --ctstate NEW -j DROP (the same for docker0)"};
 }
 
+std::optional<CheckResult> limits_check(const Subject& subject, const DockerFacts& docker) {
+  if (docker.reach != DockerFacts::Reach::reachable || docker.product != DockerFacts::Product::podman ||
+      !docker.rootless || docker.cgroup_version != "1" || subject.limits.empty())
+    return std::nullopt;
+  return CheckResult{"limits", Status::warn,
+                     "rootless Podman on cgroup v1 does not enforce resource limits: " + joined(subject.limits, ", ") +
+                         " will not hold",
+                     "boot the host with cgroup v2 (systemd.unified_cgroup_hierarchy=1 on the kernel command line), "
+                     "or run the env with --engine docker"};
+}
+
 CheckResult team_file_check(const profile::TeamFileTrust& trust) {
   std::string message = "team file " + trust.path.string() + ": " + profile::trust_status(trust);
   if (!trust.refused()) return ok("team-file", message);
@@ -586,6 +597,7 @@ std::vector<CheckResult> doctor_checks(const Subject& subject, const HostSnapsho
   if (snapshot.docker) {
     results.push_back(docker_check(*snapshot.docker));
     if (auto loopback = loopback_publish_check(*snapshot.docker)) results.push_back(*loopback);
+    if (auto limits = limits_check(subject, *snapshot.docker)) results.push_back(*limits);
   }
   if (snapshot.container) {
     results.push_back(container_check(*snapshot.container, gpus_requested));
@@ -611,6 +623,7 @@ std::vector<CheckResult> preflight_checks(const plan::Plan& plan, const HostSnap
     results.push_back(docker_check(*snapshot.docker));
     if (subject.publishes_on_loopback)
       if (auto loopback = loopback_publish_check(*snapshot.docker)) results.push_back(*loopback);
+    if (auto limits = limits_check(subject, *snapshot.docker)) results.push_back(*limits);
   }
   if (requests_gpus(subject)) {
     results.push_back(driver_check(snapshot.gpus, true));

@@ -32,6 +32,8 @@ CheckResult docker_check(const DockerFacts& docker);
 // would refuse it.
 CheckResult team_file_check(const profile::TeamFileTrust& trust);
 std::optional<CheckResult> loopback_publish_check(const DockerFacts& docker);
+// Rootless Podman on cgroup v1 ignores every resource limit: WARN naming the subject's.
+std::optional<CheckResult> limits_check(const Subject& subject, const DockerFacts& docker);
 // Each GPU's NUMA node and CPUs, or why envs get no CPU set; nullopt where the topology was not asked.
 std::optional<CheckResult> numa_check(const HostSnapshot& snapshot);
 CheckResult driver_check(const gpu::GpuInventory& inventory, bool gpus_requested);

@@ -1,5 +1,8 @@
 #include "doctor/snapshot.hpp"
 
+#include <fmt/format.h>
+
+#include "core/bytes.hpp"
 #include "core/error.hpp"
 #include "core/json_reader.hpp"
 #include "core/text.hpp"
@@ -102,6 +105,25 @@ ContainerFacts container_facts(const std::string& name, const facts::Fact& inspe
   return facts;
 }
 
+// The limits as render spells them; a value of none is no limit.
+struct AskedLimits {
+  std::optional<std::uint64_t> memory_bytes;
+  std::optional<double> cpus;
+  std::optional<long long> pids, cpu_shares;
+  std::string cpuset_cpus, cpuset_mems;
+};
+
+std::vector<std::string> limit_options(const AskedLimits& asked) {
+  std::vector<std::string> limits;
+  if (asked.memory_bytes) limits.push_back("--memory " + format_docker_size(*asked.memory_bytes));
+  if (asked.cpus) limits.push_back(fmt::format("--cpus {:g}", *asked.cpus));
+  if (asked.pids) limits.push_back("--pids-limit " + std::to_string(*asked.pids));
+  if (asked.cpu_shares) limits.push_back("--cpu-shares " + std::to_string(*asked.cpu_shares));
+  if (!asked.cpuset_cpus.empty()) limits.push_back("--cpuset-cpus " + asked.cpuset_cpus);
+  if (!asked.cpuset_mems.empty()) limits.push_back("--cpuset-mems " + asked.cpuset_mems);
+  return limits;
+}
+
 } // namespace
 
 Subject subject_of(const plan::Plan& plan) {
@@ -112,6 +134,10 @@ Subject subject_of(const plan::Plan& plan) {
   subject.shm_size_bytes = plan.shm_size_bytes;
   subject.memory_bytes = plan.memory_bytes;
   subject.ipc = plan.ipc;
+  // The default weight is no limit: render passes it on, but the engine's default is the same.
+  subject.limits = limit_options({plan.memory_bytes, plan.cpus, plan.pids_limit,
+                                  plan.cpu_shares != 1024 ? std::optional(plan.cpu_shares) : std::nullopt,
+                                  plan.cpuset_cpus, plan.cpuset_mems});
   for (const auto& port : plan.ports)
     if (starts_with(port.bind, "127.") || port.bind == "::1") subject.publishes_on_loopback = true;
   return subject;
@@ -130,6 +156,14 @@ Subject subject_of_container(const std::string& container, const json& inspect) 
     subject.memory_bytes = static_cast<std::uint64_t>(memory);
   subject.ipc = host_config.string_or("IpcMode", "");
   if (subject.ipc != "host") subject.ipc.clear();
+  auto positive = [&](const char* field) {
+    std::int64_t value = host_config.integer_or(field, 0);
+    return value > 0 ? std::optional<long long>(value) : std::nullopt;
+  };
+  std::optional<long long> nano_cpus = positive("NanoCpus"), cpu_shares = positive("CpuShares");
+  subject.limits = limit_options({subject.memory_bytes, nano_cpus ? std::optional(*nano_cpus / 1e9) : std::nullopt,
+                                  positive("PidsLimit"), cpu_shares == 1024 ? std::nullopt : cpu_shares,
+                                  host_config.string_or("CpusetCpus", ""), host_config.string_or("CpusetMems", "")});
   if (auto gpus = docker::gpu_device_request(host_config)) {
     subject.gpu_runtime = gpus->runtime;
     if (gpus->all())
@@ -169,6 +203,7 @@ void read_podman_info(const JsonReader& document, DockerFacts& facts) {
   JsonReader host = document.at("host");
   if (auto runtime = host.find("ociRuntime"))
     if (std::string name = runtime->string_or("name", ""); !name.empty()) facts.runtimes.push_back(name);
+  if (auto security = host.find("security")) facts.rootless = security->boolean_or("rootless", false);
   std::string cgroup = host.string_or("cgroupVersion", ""); // "v1", "v2"
   facts.cgroup_version = starts_with(cgroup, "v") ? cgroup.substr(1) : cgroup;
   if (auto store = document.find("store")) {

@@ -28,6 +28,8 @@ struct Subject {
   bool publishes_on_loopback = false;
   std::string container; // `doctor ENV`: the container examined; empty for a plan
   host::GpuRuntime gpu_runtime = host::GpuRuntime::nvidia;
+  // The resource limits it asks of the engine, as the engine's options ("--memory 8g", "--pids-limit 4096").
+  std::vector<std::string> limits;
 };
 
 Subject subject_of(const plan::Plan& plan);
@@ -46,6 +48,7 @@ struct DockerFacts {
   std::string server_version;
   std::vector<std::string> runtimes; // empty unless docker info was asked
   std::string cgroup_version;
+  bool rootless = false; // Podman's host.security.rootless
   std::string storage_driver;
   std::string root_dir;
   std::vector<std::string> cdi_devices; // DiscoveredDevices from the "cdi" source (Docker 28.2 and later)
