@@ -327,3 +327,28 @@ TEST_CASE("rootless Podman on cgroup v1 enforces no resource limit: doctor and u
   CHECK(doctor::subject_of_container("c", inspect).limits ==
         Argv{"--memory 1g", "--cpus 1.5", "--pids-limit 100", "--cpuset-mems 1"});
 }
+
+TEST_CASE("up under rootless Podman on cgroup v1 says which limits will not hold; under Docker it asks nothing more",
+          "[engine][podman][commands][up]") {
+  Bench bench;
+  bench.facts.answers["docker-info.json"] = {true, 0, read_file(podman_fixtures + "podman-info.json"), ""};
+  std::string hash = bench.plan_hash();
+  bench.has_no_container();
+  bench.docker.on({"network", "create"}, "n1\n");
+  bench.docker.on({"run", "-d"}, "c0ffee\n");
+  bench.has_container(hash, true);
+  REQUIRE(bench.run({"--engine", "podman", "up", "--profile", "shell", "--name", testing::env, "--image",
+                     testing::image, "--gpus", "none"}) == 0);
+  CHECK(contains(bench.err.str(), "launcher: warning: limits: rootless Podman on cgroup v1 does not enforce resource "
+                                  "limits: --memory "));
+  CHECK(contains(bench.err.str(), "--pids-limit "));
+
+  Bench docker;
+  docker.facts.answers["docker-info.json"] = {true, 0, read_file(podman_fixtures + "podman-info.json"), ""};
+  docker.has_no_container();
+  docker.docker.on({"network", "create"}, "n1\n");
+  docker.docker.on({"run", "-d"}, "c0ffee\n");
+  docker.has_container(docker.plan_hash(), true);
+  REQUIRE(docker.up() == 0);
+  CHECK_FALSE(contains(docker.err.str(), "limits"));
+}

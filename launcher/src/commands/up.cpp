@@ -311,7 +311,9 @@ void add_up_command(CLI::App& app, Context& context) {
     facts::HostQueries& queries = gpus.queries;
     if (!options->skip_checks) {
       auto checks = doctor::preflight_checks(
-          plan, doctor::gather_preflight_facts(queries, doctor::subject_of(plan), matrix::embedded_matrix()),
+          plan,
+          doctor::gather_preflight_facts(queries, doctor::subject_of(plan), matrix::embedded_matrix(),
+                                         context.engine_kind() == engine::EngineKind::podman),
           matrix::embedded_matrix());
       *context.err << doctor::warnings_text(checks) << std::flush;
       doctor::require_no_failures(checks);

@@ -407,7 +407,8 @@ std::pair<Subject, HostSnapshot> gather_container_facts(facts::HostQueries& quer
   return {subject, snapshot};
 }
 
-HostSnapshot gather_preflight_facts(facts::HostQueries& queries, const Subject& subject, const matrix::Matrix& matrix) {
+HostSnapshot gather_preflight_facts(facts::HostQueries& queries, const Subject& subject, const matrix::Matrix& matrix,
+                                    bool engine_may_ignore_limits) {
   HostSnapshot snapshot;
   if (requests_gpus(subject)) {
     // docker info answers reachability, versions and runtimes in one call.
@@ -415,6 +416,9 @@ HostSnapshot gather_preflight_facts(facts::HostQueries& queries, const Subject& 
     snapshot.docker = parse_docker_facts(nullptr, &info);
     gather_gpu_facts(queries, snapshot, subject);
     snapshot.image = parse_image_facts(subject.image, queries.image_labels(subject.image), matrix);
+  } else if (engine_may_ignore_limits && !subject.limits.empty()) {
+    facts::Fact info = queries.docker_info();
+    snapshot.docker = parse_docker_facts(nullptr, &info);
   } else if (subject.publishes_on_loopback) {
     facts::Fact version = queries.docker_version();
     snapshot.docker = parse_docker_facts(&version, nullptr);

@@ -137,8 +137,11 @@ std::pair<Subject, HostSnapshot> gather_container_facts(facts::HostQueries& quer
                                                         const matrix::Matrix& matrix);
 
 // Only what the pre-flight checks of this subject need, to keep `up` fast: nothing for a
-// plan without GPUs or loopback ports; one `docker version` for loopback ports alone.
-HostSnapshot gather_preflight_facts(facts::HostQueries& queries, const Subject& subject, const matrix::Matrix& matrix);
+// plan without GPUs or loopback ports; one `docker version` for loopback ports alone; one
+// `info` for the limits of an engine that may ignore them (`engine_may_ignore_limits`: Podman,
+// whose info says whether it runs rootless on cgroup v1).
+HostSnapshot gather_preflight_facts(facts::HostQueries& queries, const Subject& subject, const matrix::Matrix& matrix,
+                                    bool engine_may_ignore_limits = false);
 
 nlohmann::json to_json(const HostSnapshot& snapshot);
 
