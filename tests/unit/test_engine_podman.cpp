@@ -328,8 +328,9 @@ TEST_CASE("rootless Podman on cgroup v1 enforces no resource limit: doctor and u
         Argv{"--memory 1g", "--cpus 1.5", "--pids-limit 100", "--cpuset-mems 1"});
 }
 
-TEST_CASE("up under rootless Podman on cgroup v1 says which limits will not hold; under Docker it asks nothing more",
-          "[engine][podman][commands][up]") {
+TEST_CASE(
+    "up under rootless Podman on cgroup v1 says which limits will not hold, and under Docker it asks nothing more",
+    "[engine][podman][commands][up]") {
   Bench bench;
   bench.facts.answers["docker-info.json"] = {true, 0, read_file(podman_fixtures + "podman-info.json"), ""};
   std::string hash = bench.plan_hash();
