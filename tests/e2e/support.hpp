@@ -50,7 +50,7 @@ inline void skip_or_fail(const std::string& why) {
 inline void require_engine() {
   process::ProcessResult info;
   try {
-    info = process::run_process({docker(), "info", "--format", "{{json .ServerVersion}}"});
+    info = process::run_process({docker(), "info", "--format", "{{json .}}"}); // Docker's and Podman's shapes differ
   } catch (const std::exception& error) {
     skip_or_fail(std::string("no Docker CLI: ") + error.what());
   }
@@ -210,6 +210,22 @@ struct ContainerGuard {
   std::string name;
   ~ContainerGuard() { remove_container_and_network(name); }
 };
+
+// An image reference as Docker shows it: Podman names an image of Docker Hub's library in full.
+inline std::string short_image_name(const std::string& image) {
+  const std::string library = "docker.io/library/";
+  return image.rfind(library, 0) == 0 ? image.substr(library.size()) : image;
+}
+
+// The env user of the tests that name one. As root (Docker, as CI runs them), uid 4242: the user
+// whose `sudo launcher` a test plays. As anyone else (rootless Podman), that user: the one uid a
+// rootless engine maps to itself on the host, so the only owner a volume's files can show.
+struct TestUser {
+  unsigned uid = 4242, gid = 4242;
+  nlohmann::json profile_user(const std::string& name) const { return {{"uid", uid}, {"gid", gid}, {"name", name}}; }
+  std::string ids() const { return std::to_string(uid) + ":" + std::to_string(gid); }
+};
+inline TestUser test_user() { return geteuid() == 0 ? TestUser{} : TestUser{geteuid(), getegid()}; }
 
 inline std::string unique_name(const std::string& stem) { return "e2e-" + stem + "-" + std::to_string(getpid()); }
 

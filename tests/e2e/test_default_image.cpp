@@ -26,5 +26,5 @@ TEST_CASE("after default-image records an image, up --profile ssh without --imag
   CHECK(json::parse(started.out)["image"] == lifecycle_image());
   auto image =
       launcher::process::run_process({docker(), "container", "inspect", "--format", "{{.Config.Image}}", env.name});
-  CHECK(image.out == lifecycle_image() + "\n");
+  CHECK(short_image_name(image.out) == lifecycle_image() + "\n");
 }

@@ -76,13 +76,19 @@ TEST_CASE("jupyter: up answers with the token only, files are the user's, down k
   require_engine();
   require_lifecycle_image();
   TempDir dir;
-  dir.write("launcher.json", R"({"version": 1, "profiles": {"lab": {
-      "extends": "jupyter", "gpus": "none", "shm_size": "1g",
-      "user": {"uid": 4242, "gid": 4242, "name": "e2e"},
-      "ports": [{"host": "auto", "container": 8888}]}}})");
+  const TestUser user = test_user();
+  dir.write("launcher.json", json{{"version", 1},
+                                  {"profiles",
+                                   {{"lab",
+                                     {{"extends", "jupyter"},
+                                      {"gpus", "none"},
+                                      {"shm_size", "1g"},
+                                      {"user", user.profile_user("e2e")},
+                                      {"ports", {{{"host", "auto"}, {"container", 8888}}}}}}}}}
+                                 .dump());
   // The project directory belongs to the user the profile names, as a real one does.
-  REQUIRE(chown(dir.path.c_str(), 4242, 4242) == 0);
-  SudoBy sudo(4242, 4242); // root trusts the team file of a directory 4242 owns only as 4242's sudo
+  REQUIRE(chown(dir.path.c_str(), user.uid, user.gid) == 0);
+  SudoBy sudo(user.uid, user.gid); // root trusts the team file of a directory the user owns only as its sudo
   UpEnvironment env{dir, unique_name("lab")};
   json ready = up(dir, {"--profile", "lab", "--name", env.name});
   CHECK(ready["status"] == "ready");
@@ -111,8 +117,8 @@ TEST_CASE("jupyter: up answers with the token only, files are the user's, down k
   exec_in(dir, env.name, {"touch", "/workspace/made-inside"});
   struct stat info {};
   REQUIRE(stat((dir.path / "made-inside").c_str(), &info) == 0);
-  CHECK(info.st_uid == 4242);
-  CHECK(info.st_gid == 4242);
+  CHECK(info.st_uid == user.uid);
+  CHECK(info.st_gid == user.gid);
   CHECK(exec_in(dir, env.name, {"df", "--block-size=1", "--output=size", "/dev/shm"}).find(std::to_string(1LL << 30)) !=
         std::string::npos);
 
@@ -192,7 +198,7 @@ TEST_CASE("ssh: launcher ssh with a terminal logs in on a PTY and runs a command
   require_lifecycle_image();
   TempDir dir;
   ClientKey client;
-  write_remote_profile(dir, client, {{"user", {{"uid", 4242}, {"gid", 4242}, {"name", "e2e"}}}});
+  write_remote_profile(dir, client, {{"user", test_user().profile_user("e2e")}});
   UpEnvironment env{dir, unique_name("pty")};
   up(dir, {"--profile", "remote", "--name", env.name});
 
@@ -270,13 +276,14 @@ TEST_CASE("ssh: code of the env user reads no host key and changes no authorized
   require_lifecycle_image();
   TempDir dir;
   ClientKey client;
-  write_remote_profile(dir, client, {{"user", {{"uid", 4242}, {"gid", 4242}, {"name", "e2e"}}}});
+  write_remote_profile(dir, client, {{"user", test_user().profile_user("e2e")}});
   UpEnvironment env{dir, unique_name("sealed")};
   json ready = up(dir, {"--profile", "remote", "--name", env.name});
-  CHECK(run_over_ssh(ready["ports"][0]["host_port"], "e2e", client.key, "id -u") == "4242\n");
+  const TestUser user = test_user();
+  CHECK(run_over_ssh(ready["ports"][0]["host_port"], "e2e", client.key, "id -u") == std::to_string(user.uid) + "\n");
 
   // On a real host the secrets belong to the host user, whose uid the env user shares; the
-  // tests run as root, so give them to 4242 as a real install would.
+  // tests run as root, so give them to the env user as a real install would.
   auto rendered =
       run_launcher(dir, {"render", "--json", "--profile", "remote", "--name", env.name, "--image", lifecycle_image()});
   REQUIRE(rendered.exit_code == 0);
@@ -287,18 +294,18 @@ TEST_CASE("ssh: code of the env user reads no host key and changes no authorized
     std::string path, owner;
     ~RestoreOwner() { launcher::process::run_process({"chown", "-R", owner, path}); }
   } restore{secrets, std::to_string(owner.st_uid) + ":" + std::to_string(owner.st_gid)};
-  REQUIRE(launcher::process::run_process({"chown", "-R", "4242:4242", secrets}).exit_code == 0);
+  REQUIRE(launcher::process::run_process({"chown", "-R", user.ids(), secrets}).exit_code == 0);
   std::string mounted_key = std::string(launcher::contract::mount::secrets_dir) + "/ssh_host_ed25519_key";
   auto as_root = [&](std::vector<std::string> command) {
     command.insert(command.begin(), {docker(), "exec", env.name});
     return launcher::process::run_process(command);
   };
   auto as_user = [&](std::vector<std::string> command) {
-    command.insert(command.begin(), {docker(), "exec", "-u", "4242:4242", env.name});
+    command.insert(command.begin(), {docker(), "exec", "-u", user.ids(), env.name});
     return launcher::process::run_process(command);
   };
-  CHECK(as_root({"stat", "-c", "%u", mounted_key}).out == "4242\n"); // the user owns the mounted file...
-  CHECK(as_user({"cat", mounted_key}).exit_code != 0);               // ...and still cannot reach it
+  CHECK(as_root({"stat", "-c", "%u", mounted_key}).out == std::to_string(user.uid) + "\n"); // the user owns it...
+  CHECK(as_user({"cat", mounted_key}).exit_code != 0); // ...and still cannot reach it
   CHECK(as_user({"cat", "/run/launcher/ssh/ssh_host_ed25519_key"}).exit_code != 0);
   CHECK(as_user({"sh", "-c", "echo >> /run/launcher/ssh/authorized_keys"}).exit_code != 0);
   CHECK(as_user({"cat", "/run/launcher/ssh/authorized_keys"}).out == client.public_line + "\n");

@@ -268,11 +268,18 @@ TEST_CASE("security: sudo true still gives the env's user root and a plain env d
   TempDir dir;
   // The user's own config (no team file to approve): a non-root user, with and without sudo, in a
   // command service that stays up without a terminal (the shell service ends without one).
-  dir.write(".config/launcher/profiles.json", R"({"version": 1, "profiles": {
-      "idle": {"extends": "shell", "service": "command", "command": ["sleep", "infinity"], "gpus": "none",
-               "user": {"uid": 4242, "gid": 4242, "name": "dev"}},
-      "admin": {"extends": "idle", "sudo": true},
-      "plain": {"extends": "idle"}}})");
+  const TestUser user = test_user();
+  dir.write(".config/launcher/profiles.json", nlohmann::json{{"version", 1},
+                                                             {"profiles",
+                                                              {{"idle",
+                                                                {{"extends", "shell"},
+                                                                 {"service", "command"},
+                                                                 {"command", {"sleep", "infinity"}},
+                                                                 {"gpus", "none"},
+                                                                 {"user", user.profile_user("dev")}}},
+                                                               {"admin", {{"extends", "idle"}, {"sudo", true}}},
+                                                               {"plain", {{"extends", "idle"}}}}}}
+                                                  .dump());
   // The project directory, mounted at /workspace, must let that user in, as a real one does.
   fs::permissions(dir.path,
                   fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec,
@@ -281,11 +288,11 @@ TEST_CASE("security: sudo true still gives the env's user root and a plain env d
   UpEnvironment plain{dir, unique_name("nosudo")};
   up(dir, {"--profile", "admin", "--name", admin.name});
   up(dir, {"--profile", "plain", "--name", plain.name});
-  auto as_root = run_process({docker(), "exec", "-u", "4242:4242", admin.name, "sudo", "-n", "id", "-u"});
+  auto as_root = run_process({docker(), "exec", "-u", user.ids(), admin.name, "sudo", "-n", "id", "-u"});
   INFO(as_root.err);
   CHECK(as_root.exit_code == 0);
   CHECK(as_root.out == "0\n");
-  auto refused = run_process({docker(), "exec", "-u", "4242:4242", plain.name, "sudo", "-n", "id", "-u"});
+  auto refused = run_process({docker(), "exec", "-u", user.ids(), plain.name, "sudo", "-n", "id", "-u"});
   CHECK(refused.exit_code != 0);
   CHECK(refused.out.empty());
 }

@@ -56,11 +56,11 @@ std::vector<Argv> added_options(const plan::Plan& plan) {
 
 TEST_CASE("Podman's run command keeps the host user's uid, starts launcher-init as root, and lets sshd bind 22",
           "[engine][podman]") {
-  const Argv keep_id{"--userns", "keep-id"}, root{"--user", "0:0"};
+  const Argv keep_id{"--userns", "keep-id"}, root{"--user", "0:0"}, own_passwd{"--passwd=false"};
   const Argv low_ports{"--sysctl", "net.ipv4.ip_unprivileged_port_start=0"};
-  CHECK(added_options(builtin_plan("ssh", 0)) == std::vector<Argv>{keep_id, root, low_ports});
+  CHECK(added_options(builtin_plan("ssh", 0)) == std::vector<Argv>{keep_id, root, own_passwd, low_ports});
   // Jupyter's 8888 needs no sysctl.
-  CHECK(added_options(builtin_plan("jupyter", 0)) == std::vector<Argv>{keep_id, root});
+  CHECK(added_options(builtin_plan("jupyter", 0)) == std::vector<Argv>{keep_id, root, own_passwd});
 
   FakeDocker fake;
   engine::PodmanEngine podman(docker::Docker("podman", fake.runner()));

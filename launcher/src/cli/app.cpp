@@ -160,7 +160,7 @@ int run(int argc, char** argv, commands::Context& context) {
       "$XDG_CONFIG_HOME/launcher/config.json, else docker if it answers, else podman)");
   app.require_subcommand(1);
   app.footer("Every call to the Docker CLI has a time limit (queries 30 s, changes 60 s, stop its --timeout + 30 s,\n"
-             "commands in a container 300 s; build, commit, pull, push and logs -f none):\n"
+             "commands in a container and diff 300 s; build, commit, pull, push and logs -f none):\n"
              "LAUNCHER_DOCKER_TIMEOUT=SECONDS sets them all (0: no limit).\n");
   commands::add_render_command(app, context);
   commands::add_export_command(app, context);

@@ -47,6 +47,9 @@ render::ContainerCommand PodmanEngine::container_command(Launch launch, const pl
   // would also make that uid the container's first process: launcher-init needs root to set up.
   command.options.push_back({"--userns", "keep-id"});
   command.options.push_back({"--user", "0:0"});
+  // keep-id also writes that user into /etc/passwd with the working directory as its home; the
+  // account is launcher-init's to make, home and all (or dotfiles would land in /workspace).
+  command.options.push_back({"--passwd=false"});
   if (std::any_of(plan.ports.begin(), plan.ports.end(),
                   [](const plan::PortBinding& port) { return port.container_port < first_unprivileged_port; }))
     command.options.push_back({"--sysctl", "net.ipv4.ip_unprivileged_port_start=0"});
