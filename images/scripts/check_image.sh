@@ -27,8 +27,11 @@ fi
 # NCCL reaches InfiniBand only through rdma-core's user-space libraries: verbs, the connection
 # manager, and the providers that drive each adapter (libmlx5 for NVIDIA/Mellanox ConnectX). Without
 # them it falls back to TCP sockets, up to ~40x slower, and says so only in NCCL_DEBUG=INFO output.
+# The cache is read once: `ldconfig -p | grep -q` fails under pipefail whenever grep quits before
+# ldconfig has written everything (SIGPIPE), which the devel image's longer cache made happen.
+library_cache=$(ldconfig -p)
 for library in libibverbs.so.1 librdmacm.so.1 libmlx5.so.1; do
-  if ! ldconfig -p | grep -q "^[[:space:]]${library} ("; then
+  if ! grep -q "^[[:space:]]${library} (" <<<"$library_cache"; then
     echo "check_image: ${library} is not in ldconfig -p: NCCL would fall back to TCP sockets on InfiniBand" \
       "(install libibverbs1 ibverbs-providers librdmacm1)" >&2
     exit 1
