@@ -76,7 +76,8 @@ TEST_CASE("Podman's run command keeps the host user's uid, starts launcher-init 
   CHECK(fake.calls()[0] == Argv(argv.begin() + 1, argv.end()));
 }
 
-TEST_CASE("Podman's env network has no Docker bridge option, and is labelled as Docker's", "[engine][podman]") {
+TEST_CASE("Podman's networks are isolated from each other, have no Docker bridge option, and are labelled as Docker's",
+          "[engine][podman]") {
   FakeDocker fake;
   engine::PodmanEngine podman(docker::Docker("podman", fake.runner()));
   engine::DockerEngine docker_engine(docker::Docker("docker", fake.runner()));
@@ -85,13 +86,13 @@ TEST_CASE("Podman's env network has no Docker bridge option, and is labelled as 
   docker_engine.create_network(own);
   podman.create_network({"team", {{"io.launcher.network", "shared"}}, false});
   REQUIRE(fake.calls().size() == 3);
-  CHECK(fake.calls()[0] ==
-        Argv{"network", "create", "--driver", "bridge", "--label", "io.launcher.env=e", "launcher-e"});
+  CHECK(fake.calls()[0] == Argv{"network", "create", "--driver", "bridge", "--opt", "isolate=true", "--label",
+                                "io.launcher.env=e", "launcher-e"});
   CHECK(fake.calls()[1] == Argv{"network", "create", "--driver", "bridge", "--opt",
                                 "com.docker.network.bridge.enable_icc=false", "--label", "io.launcher.env=e",
                                 "launcher-e"});
-  CHECK(fake.calls()[2] ==
-        Argv{"network", "create", "--driver", "bridge", "--label", "io.launcher.network=shared", "team"});
+  CHECK(fake.calls()[2] == Argv{"network", "create", "--driver", "bridge", "--opt", "isolate=true", "--label",
+                                "io.launcher.network=shared", "team"});
 }
 
 TEST_CASE("Podman's listing asks for every label at once and reads Docker's state words from its status text",
@@ -183,7 +184,7 @@ TEST_CASE("Podman's own words for a stopped or absent container are explained", 
         "failed to stop e: No such container: e");
 }
 
-TEST_CASE("up --engine podman makes the env's network without Docker's option and runs Podman's command",
+TEST_CASE("up --engine podman makes the env's network isolated the Podman way and runs Podman's command",
           "[engine][podman][commands][up]") {
   Bench bench;
   std::string hash = bench.plan_hash();
@@ -196,8 +197,8 @@ TEST_CASE("up --engine podman makes the env's network without Docker's option an
   INFO(bench.err.str());
   auto created = bench.docker.calls_to({"network", "create"});
   REQUIRE(created.size() == 1);
-  CHECK(created[0] == Argv{"network", "create", "--driver", "bridge", "--label", "io.launcher.env=" + testing::env,
-                           "launcher-" + testing::env});
+  CHECK(created[0] == Argv{"network", "create", "--driver", "bridge", "--opt", "isolate=true", "--label",
+                           "io.launcher.env=" + testing::env, "launcher-" + testing::env});
   auto runs = bench.docker.calls_to({"run", "-d"});
   REQUIRE(runs.size() == 1);
   const Argv keep_id{"--userns", "keep-id"};

@@ -149,15 +149,15 @@ void DockerEngine::copy_out(const std::string& container, const std::string& dir
   cli_.run({"cp", container + ":" + directory + "/.", host_directory}, action);
 }
 
-std::vector<std::string> DockerEngine::isolation_options() const {
+std::vector<std::string> DockerEngine::network_options(const NetworkSpec& network) const {
+  if (!network.isolated) return {};
   return {"--opt", "com.docker.network.bridge.enable_icc=false"};
 }
 
 process::ProcessResult DockerEngine::create_network(const NetworkSpec& network) const {
   std::vector<std::string> args{"network", "create", "--driver", "bridge"};
-  if (network.isolated)
-    for (auto& option : isolation_options())
-      args.push_back(std::move(option));
+  for (auto& option : network_options(network))
+    args.push_back(std::move(option));
   for (const auto& [key, value] : network.labels)
     args.insert(args.end(), {"--label", key + "=" + value});
   args.push_back(network.name);

@@ -48,8 +48,9 @@ public:
   std::optional<std::string> network_label(const std::string& network, const std::string& label) const override;
 
 protected:
-  // The `network create` options that turn traffic between a network's containers off.
-  virtual std::vector<std::string> isolation_options() const;
+  // The `network create` options that keep the network's traffic where the spec wants it: Docker
+  // separates networks itself and turns traffic between an isolated one's containers off.
+  virtual std::vector<std::string> network_options(const NetworkSpec& network) const;
 
 private:
   docker::Docker cli_;

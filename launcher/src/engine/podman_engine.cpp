@@ -67,9 +67,10 @@ std::vector<docker::ListedContainer> PodmanEngine::list_labelled(const std::stri
   return listed;
 }
 
-// Podman has no switch for traffic between the containers of one network (its `isolate` option
-// separates networks from each other, which they are already); an env's own network holds its one
-// container.
-std::vector<std::string> PodmanEngine::isolation_options() const { return {}; }
+// Rootless netavark routes between a user's networks (seen here: an env reached another env's
+// network), so every network is made with `isolate`, which drops traffic between isolated
+// networks. Podman has no switch for traffic inside one network; an env's own network holds its
+// one container, and a shared one is shared on purpose.
+std::vector<std::string> PodmanEngine::network_options(const NetworkSpec&) const { return {"--opt", "isolate=true"}; }
 
 } // namespace launcher::engine

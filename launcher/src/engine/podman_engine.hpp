@@ -18,7 +18,7 @@ public:
                                                      const std::vector<std::string>& labels) const override;
 
 protected:
-  std::vector<std::string> isolation_options() const override;
+  std::vector<std::string> network_options(const NetworkSpec& network) const override;
 };
 
 // Podman's `ps` `.State` is the status text ("Up About a minute ago", "Exited (1) 40 seconds
