@@ -135,6 +135,7 @@ TEST_CASE("Podman's other operations are spelled as Docker's", "[engine][podman]
   fake.on({"network", "inspect", "--format", "{{index .Labels \"io.launcher.env\"}}", "launcher-a"}, "a\n");
   fake.on({"network", "inspect", "--format", "{{index .Labels \"io.launcher.env\"}}"}, "", 125,
           "Error: unable to find network with name or ID launcher-z: network not found");
+  fake.on({"container", "inspect", "e"}, R"([{"GraphDriver": {"Name": "vfs", "Data": {}}}])");
   fake.on({}, "");
   engine::PodmanEngine podman(docker::Docker("podman", fake.runner()));
   podman.start("e");
@@ -156,7 +157,8 @@ TEST_CASE("Podman's other operations are spelled as Docker's", "[engine][podman]
       {"stop", "--time", "7", "e"},
       {"rm", "e"},
       {"rm", "-f", "e"},
-      {"diff", "e"},
+      {"container", "inspect", "e"},
+      {"diff", "e"}, // no overlay layers to read: Podman's own diff
       {"exec", "-u", "1001", "-w", "/workspace", "e", "python3", "-V"},
       {"exec", "e", "true"},
       {"commit", "--pause=true", "--change", "LABEL a=\"\"", "e"},
@@ -353,4 +355,20 @@ TEST_CASE(
   docker.has_container(docker.plan_hash(), true);
   REQUIRE(docker.up() == 0);
   CHECK_FALSE(contains(docker.err.str(), "limits"));
+}
+
+TEST_CASE("Podman lists a container's changes from its upper directory, where podman diff would list every file",
+          "[engine][podman]") {
+  FakeDocker fake;
+  fake.on({"container", "inspect", "e"}, R"([{"GraphDriver": {"Name": "overlay", "Data": {
+      "UpperDir": "/s/overlay/c/diff", "LowerDir": "/s/overlay/l2/diff:/s/overlay/l1/diff"}}}])");
+  fake.on({"unshare", "bash", "-c"}, "C /etc\nA /root/new.txt\n");
+  engine::PodmanEngine podman(docker::Docker("podman", fake.runner()));
+  CHECK(podman.changed_files("e") == "C /etc\nA /root/new.txt\n");
+  REQUIRE(fake.calls().size() == 2);
+  const Argv& listing = fake.calls()[1];
+  REQUIRE(listing.size() == 8);
+  CHECK(Argv(listing.begin(), listing.begin() + 3) == Argv{"unshare", "bash", "-c"});
+  CHECK(Argv(listing.begin() + 4, listing.end()) ==
+        Argv{"bash", "/s/overlay/c/diff", "/s/overlay/l2/diff", "/s/overlay/l1/diff"});
 }

@@ -44,6 +44,9 @@ TEST_CASE("each regenerated place is noise, and nothing else is", "[lifecycle][u
   CHECK(work_of("A /etc/sudoers.d/launcher-alice\n").files.empty());
   CHECK(work_of("A /etc/sudoers.d/other\n").files == std::vector<std::string>{"/etc/sudoers.d/other"});
   CHECK(work_of("A /tmpfile\nA /var/cache2/x\n").files == std::vector<std::string>{"/tmpfile", "/var/cache2/x"});
+  // What Podman writes at start; a file whose name only begins the same is data.
+  CHECK(work_of("C /etc\nC /etc/hosts\nA /etc/mtab\n").files.empty());
+  CHECK(work_of("A /etc/hosts.allow\n").files == std::vector<std::string>{"/etc/hosts.allow"});
   // What launcher-init makes at start: the home and work dir themselves, empty.
   CHECK(work_of("A /home/alice\nC /run\nA /run/launcher\nC /etc/passwd\nC /etc/shadow\n").files.empty());
 }

@@ -16,6 +16,7 @@ public:
                                              const std::string& env_file) const override;
   std::vector<docker::ListedContainer> list_labelled(const std::string& label_filter,
                                                      const std::vector<std::string>& labels) const override;
+  std::string changed_files(const std::string& container) const override;
 
 protected:
   std::vector<std::string> network_options(const NetworkSpec& network) const override;

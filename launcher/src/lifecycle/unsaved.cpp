@@ -46,7 +46,10 @@ const std::vector<std::string>& regenerated_paths() {
       "/etc/ld.so.cache",
       // launcher-init writes the user's account at every start.
       "/etc/passwd", "/etc/passwd-", "/etc/group", "/etc/group-", "/etc/shadow", "/etc/shadow-", "/etc/gshadow",
-      "/etc/gshadow-"};
+      "/etc/gshadow-",
+      // The engine's: Podman writes /etc/hosts into the container's layer at each start (Docker
+      // mounts it, so its diff never shows it) and /etc/mtab, a link to /proc/self/mounts.
+      "/etc/hosts", "/etc/mtab"};
   return paths;
 }
 
