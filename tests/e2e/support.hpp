@@ -211,6 +211,10 @@ struct ContainerGuard {
   ~ContainerGuard() { remove_container_and_network(name); }
 };
 
+// Whether the engine the tests drive is Podman (LAUNCHER_DOCKER=podman): its checks differ
+// where the engines do.
+inline bool engine_is_podman() { return fs::path(docker()).filename() == "podman"; }
+
 // An image reference as Docker shows it: Podman names an image of Docker Hub's library in full.
 inline std::string short_image_name(const std::string& image) {
   const std::string library = "docker.io/library/";

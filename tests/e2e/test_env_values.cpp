@@ -113,7 +113,7 @@ std::string read_text(const TempDir& dir, const std::string& relative) {
 } // namespace
 
 TEST_CASE("security: another user's ps during up -e and a ${VAR} profile env sees no value, and the container has them",
-          "[e2e][security][env]") {
+          "[e2e][security][env][root]") {
   require_engine();
   require_lifecycle_image();
   TempDir dir;

@@ -81,7 +81,7 @@ TEST_CASE("security: open puts the token on no command line, the browser gets a 
 }
 
 TEST_CASE("security: as root, \"user\": \"host\" is who ran sudo, else root with one warning that --user root silences",
-          "[e2e][security]") {
+          "[e2e][security][root]") {
   if (geteuid() != 0) skip_or_fail("the root-user rules apply only when the launcher runs as root");
   // Only what each case adds: a test run through sudo must not decide the answers.
   unsetenv("SUDO_UID");

@@ -90,12 +90,12 @@ TEST_CASE("unsaved: pip and apt installs are named, and a snapshot keeps them wi
   require_lifecycle_image();
   TempDir dir;
   ClientKey client;
-  write_remote_profile(
-      dir, client,
-      {{"shm_size", "1g"}, {"user", {{"uid", 4242}, {"gid", 4242}, {"name", "e2e"}}}, {"ssh", {{"password", true}}}});
+  write_remote_profile(dir, client,
+                       {{"shm_size", "1g"}, {"user", test_user().profile_user("e2e")}, {"ssh", {{"password", true}}}});
   // The project directory belongs to the user the profile names, as a real one does.
-  REQUIRE(chown(dir.path.c_str(), 4242, 4242) == 0);
-  SudoBy sudo(4242, 4242); // root trusts the team file of a directory 4242 owns only as 4242's sudo
+  REQUIRE(chown(dir.path.c_str(), test_user().uid, test_user().gid) == 0);
+  SudoBy sudo(test_user().uid,
+              test_user().gid); // root trusts the team file of a directory the user owns only as its sudo
   UpEnvironment env{dir, unique_name("packages")};
   json ready = up(dir, {"--profile", "remote", "--name", env.name});
   std::string image_id = run_process({docker(), "inspect", "--format", "{{.Image}}", env.name}).out;
@@ -283,22 +283,22 @@ TEST_CASE("unsaved: no -e value and no secret file of the home is in any layer o
   require_engine();
   require_lifecycle_image();
   TempDir dir;
-  dir.write(
-      "launcher.json",
-      json{{"version", 1},
-           {"profiles",
-            {{"worker",
-              {{"extends", "shell"}, {"gpus", "none"}, {"user", {{"uid", 4242}, {"gid", 4242}, {"name", "e2e"}}}}}}}}
-          .dump());
-  REQUIRE(chown(dir.path.c_str(), 4242, 4242) == 0);
-  SudoBy sudo(4242, 4242); // root trusts the team file of a directory 4242 owns only as 4242's sudo
-  ImageGuard images;       // removed after the env, which the last `up` starts from one of them
+  dir.write("launcher.json",
+            json{{"version", 1},
+                 {"profiles",
+                  {{"worker", {{"extends", "shell"}, {"gpus", "none"}, {"user", test_user().profile_user("e2e")}}}}}}
+                .dump());
+  REQUIRE(chown(dir.path.c_str(), test_user().uid, test_user().gid) == 0);
+  SudoBy sudo(test_user().uid,
+              test_user().gid); // root trusts the team file of a directory the user owns only as its sudo
+  ImageGuard images;            // removed after the env, which the last `up` starts from one of them
   UpEnvironment env{dir, unique_name("secrets")};
   const std::string token = "hf_" + random_text(), secret = random_text();
   up(dir, {"--profile", "worker", "--name", env.name, "-e", "HF_TOKEN=" + token});
   // What a user's work leaves in the home: each file holds the secret.
   // What a user's work leaves in the home, each file holding the secret.
-  auto created = run_process({docker(), "exec", "-u", "4242", "-e", "HOME=/home/e2e", env.name, "sh", "-c",
+  auto created = run_process({docker(), "exec", "-u", std::to_string(test_user().uid), "-e", "HOME=/home/e2e", env.name,
+                              "sh", "-c",
                               "set -e; cd; mkdir -p .cache/huggingface .ssh .ipython/profile_default; "
                               "echo \"export HF_TOKEN=$1\" > .bash_history; echo \"$1\" > .cache/huggingface/token; "
                               "printf '%s\\n' '-----BEGIN OPENSSH PRIVATE KEY-----' \"$1\" > .ssh/id_ed25519; "
