@@ -52,6 +52,15 @@ std::vector<Argv> added_options(const plan::Plan& plan) {
           podman_command.options.end()};
 }
 
+// The fake engine's answers to an `up` that starts a new env.
+void answer_a_new_env(Bench& bench) {
+  std::string hash = bench.plan_hash();
+  bench.has_no_container();
+  bench.docker.on({"network", "create"}, "n1\n");
+  bench.docker.on({"run", "-d"}, "c0ffee\n");
+  bench.has_container(hash, true);
+}
+
 } // namespace
 
 TEST_CASE("Podman's run command keeps the host user's uid, starts launcher-init as root, and lets sshd bind 22",
@@ -189,11 +198,7 @@ TEST_CASE("Podman's own words for a stopped or absent container are explained", 
 TEST_CASE("up --engine podman makes the env's network isolated the Podman way and runs Podman's command",
           "[engine][podman][commands][up]") {
   Bench bench;
-  std::string hash = bench.plan_hash();
-  bench.has_no_container();
-  bench.docker.on({"network", "create"}, "n1\n");
-  bench.docker.on({"run", "-d"}, "c0ffee\n");
-  bench.has_container(hash, true);
+  answer_a_new_env(bench);
   REQUIRE(bench.run({"--engine", "podman", "up", "--profile", "shell", "--name", testing::env, "--image",
                      testing::image, "--gpus", "none"}) == 0);
   INFO(bench.err.str());
@@ -336,11 +341,7 @@ TEST_CASE(
     "[engine][podman][commands][up]") {
   Bench bench;
   bench.facts.answers["docker-info.json"] = {true, 0, read_file(podman_fixtures + "podman-info.json"), ""};
-  std::string hash = bench.plan_hash();
-  bench.has_no_container();
-  bench.docker.on({"network", "create"}, "n1\n");
-  bench.docker.on({"run", "-d"}, "c0ffee\n");
-  bench.has_container(hash, true);
+  answer_a_new_env(bench);
   REQUIRE(bench.run({"--engine", "podman", "up", "--profile", "shell", "--name", testing::env, "--image",
                      testing::image, "--gpus", "none"}) == 0);
   CHECK(contains(bench.err.str(), "launcher: warning: limits: rootless Podman on cgroup v1 does not enforce resource "
@@ -349,10 +350,7 @@ TEST_CASE(
 
   Bench docker;
   docker.facts.answers["docker-info.json"] = {true, 0, read_file(podman_fixtures + "podman-info.json"), ""};
-  docker.has_no_container();
-  docker.docker.on({"network", "create"}, "n1\n");
-  docker.docker.on({"run", "-d"}, "c0ffee\n");
-  docker.has_container(docker.plan_hash(), true);
+  answer_a_new_env(docker);
   REQUIRE(docker.up() == 0);
   CHECK_FALSE(contains(docker.err.str(), "limits"));
 }
