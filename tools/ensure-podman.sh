@@ -90,11 +90,15 @@ user_config() {
     printf '%s\n' "$wanted" | as_user tee "$file" >/dev/null
   fi
 }
-# The store's place is written out (rootless podman ignores graphroot), so a run with another HOME
-# (a test's temp tree) that names these files in CONTAINERS_STORAGE_CONF and CONTAINERS_CONF finds
-# the same images and networks.
+# The store's place is written out, so a run with another HOME (a test's temp tree) that names these
+# files in CONTAINERS_STORAGE_CONF and CONTAINERS_CONF finds the same images and networks; and so is
+# the run root, podman's own where no login session set XDG_RUNTIME_DIR. Rootless podman places
+# its store by rootless_storage_path, but `podman commit` refuses a file without graphroot and
+# runroot ("graphroot must be set").
+store=$home/.local/share/containers/storage
 user_config storage.conf "$(printf '%s\n' '[storage]' 'driver = "overlay"' \
-  "rootless_storage_path = \"$home/.local/share/containers/storage\"" '' \
+  "runroot = \"/tmp/containers-user-$(id -u "$user")/containers\"" "graphroot = \"$store\"" \
+  "rootless_storage_path = \"$store\"" '' \
   '[storage.options.overlay]' 'mount_program = "/usr/bin/fuse-overlayfs"')" "overlay with fuse-overlayfs"
 # Podman keeps CNI once a store has used it; netavark must be named.
 user_config containers.conf "$(printf '%s\n' '[network]' 'network_backend = "netavark"')" "netavark"

@@ -370,3 +370,26 @@ TEST_CASE("Podman lists a container's changes from its upper directory, where po
   CHECK(Argv(listing.begin() + 4, listing.end()) ==
         Argv{"bash", "/s/overlay/c/diff", "/s/overlay/l2/diff", "/s/overlay/l1/diff"});
 }
+
+TEST_CASE("Podman commits a rootless container on cgroup v1 unpaused, as it cannot pause it, and says so",
+          "[engine][podman][snapshot]") {
+  FakeDocker fake;
+  fake.on({"commit", "--pause=true"}, "", 125, read_file(podman_fixtures + "commit-pause-rootless-cgroupv1.stderr"));
+  fake.on({"commit", "--pause=false", "e"}, "sha256:first\n");
+  fake.on({}, "");
+  engine::PodmanEngine podman(docker::Docker("podman", fake.runner()));
+  CHECK_FALSE(podman.commit("e", {}, "snap:1", "snapshot e"));
+  const std::string scratch = "launcher-snapshot-e-" + std::to_string(getpid());
+  CHECK(fake.calls() == std::vector<Argv>{{"commit", "--pause=true", "e"},
+                                          {"commit", "--pause=false", "e"},
+                                          {"create", "--name", scratch, "--network", "none", "sha256:first"},
+                                          {"commit", "--pause=false", scratch, "snap:1"},
+                                          {"container", "rm", "--force", scratch}});
+
+  // Any other failure stays one.
+  FakeDocker broken;
+  broken.on({"commit"}, "", 125, "Error: no such container e");
+  engine::PodmanEngine failing(docker::Docker("podman", broken.runner()));
+  CHECK_THROWS_WITH(failing.commit("e", {}, "snap:1", "snapshot e"), Catch::Contains("no such container e"));
+  CHECK(broken.calls().size() == 1);
+}

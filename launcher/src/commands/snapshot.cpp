@@ -174,7 +174,10 @@ void add_snapshot_command(CLI::App& app, Context& context) {
           .push_back(secret);
     lifecycle::SecretStash roots_stash(*engine, name, roots_secrets, "0");
     lifecycle::SecretStash users_stash(*engine, name, users_secrets, uid + ":" + gid);
-    engine->commit(name, changes, tag, "snapshot " + env);
+    if (!engine->commit(name, changes, tag, "snapshot " + env))
+      *context.err << "launcher: warning: " << env
+                   << " ran during the copy: rootless Podman on cgroup v1 cannot "
+                      "pause it, so a file written meanwhile may be in the snapshot half-written\n";
     for (auto* stash : {&users_stash, &roots_stash})
       for (const auto& moved : stash->restore())
         *context.err << "launcher: warning: a file took the place of a secret during the snapshot; the secret is "

@@ -117,9 +117,15 @@ void DockerEngine::show_logs(const std::string& container, bool follow) const {
 // back, and a container created (never started) from that image is committed as `tag`: its
 // container_config is the clean one. The untagged image stays as the image's parent (removed with
 // it); `docker push` and `docker save` carry only the image's own config and the layers.
-void DockerEngine::commit(const std::string& container, const std::vector<std::string>& changes, const std::string& tag,
+bool DockerEngine::commit(const std::string& container, const std::vector<std::string>& changes, const std::string& tag,
                           const std::string& action) const {
-  std::vector<std::string> args{"commit", "--pause=true"};
+  commit_image(container, changes, tag, action, true);
+  return true;
+}
+
+void DockerEngine::commit_image(const std::string& container, const std::vector<std::string>& changes,
+                                const std::string& tag, const std::string& action, bool pause) const {
+  std::vector<std::string> args{"commit", pause ? "--pause=true" : "--pause=false"};
   for (const auto& change : changes)
     args.insert(args.end(), {"--change", change});
   args.push_back(container);

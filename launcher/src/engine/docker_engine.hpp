@@ -36,7 +36,7 @@ public:
                                       const std::string& action) const override;
   [[noreturn]] void exec_attached(const std::string& container, const AttachedExec& exec) const override;
   [[noreturn]] void show_logs(const std::string& container, bool follow) const override;
-  void commit(const std::string& container, const std::vector<std::string>& changes, const std::string& tag,
+  bool commit(const std::string& container, const std::vector<std::string>& changes, const std::string& tag,
               const std::string& action) const override;
   void copy_out(const std::string& container, const std::string& directory, const std::string& host_directory,
                 const std::string& action) const override;
@@ -48,6 +48,9 @@ public:
   std::optional<std::string> network_label(const std::string& network, const std::string& label) const override;
 
 protected:
+  // commit's steps, the first with the container paused (`pause`) or not.
+  void commit_image(const std::string& container, const std::vector<std::string>& changes, const std::string& tag,
+                    const std::string& action, bool pause) const;
   // The `network create` options that keep the network's traffic where the spec wants it: Docker
   // separates networks itself and turns traffic between an isolated one's containers off.
   virtual std::vector<std::string> network_options(const NetworkSpec& network) const;

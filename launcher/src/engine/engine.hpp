@@ -101,10 +101,11 @@ public:
   [[noreturn]] virtual void exec_attached(const std::string& container, const AttachedExec& exec) const = 0;
   [[noreturn]] virtual void show_logs(const std::string& container, bool follow) const = 0;
 
-  // Commits the container (paused for the copy) as image `tag`, with these Dockerfile
-  // instructions (--change) applied; what the image carries of the container's own configuration is
-  // only what the changes leave. Nothing else stays on the host but the image and its parent.
-  virtual void commit(const std::string& container, const std::vector<std::string>& changes, const std::string& tag,
+  // Commits the container, paused for the copy where the engine can pause it, as image `tag`, with
+  // these Dockerfile instructions (--change) applied; what the image carries of the container's own
+  // configuration is only what the changes leave. Nothing else stays on the host but the image and
+  // its parent. Whether the container was paused.
+  virtual bool commit(const std::string& container, const std::vector<std::string>& changes, const std::string& tag,
                       const std::string& action) const = 0;
 
   // Copies what is in the container's `directory` (not the directory itself) into `host_directory`.

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/error.hpp"
 #include "core/text.hpp"
 
 namespace launcher::engine {
@@ -98,6 +99,19 @@ std::string PodmanEngine::changed_files(const std::string& container) const {
   for (const auto& lower : split(lowers, ':'))
     if (!lower.empty()) args.push_back(lower);
   return cli().run(args, "list changed files of " + container).out;
+}
+
+bool PodmanEngine::commit(const std::string& container, const std::vector<std::string>& changes, const std::string& tag,
+                          const std::string& action) const {
+  try {
+    commit_image(container, changes, tag, action, true);
+    return true;
+  } catch (const Error& error) {
+    // Rootless on cgroup v1 the container has no cgroup of its own to freeze: copy it running.
+    if (std::string(error.what()).find("can not pause containers on rootless containers") == std::string::npos) throw;
+  }
+  commit_image(container, changes, tag, action, false);
+  return false;
 }
 
 // Rootless netavark routes between a user's networks (seen here: an env reached another env's

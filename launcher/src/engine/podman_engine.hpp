@@ -17,6 +17,8 @@ public:
   std::vector<docker::ListedContainer> list_labelled(const std::string& label_filter,
                                                      const std::vector<std::string>& labels) const override;
   std::string changed_files(const std::string& container) const override;
+  bool commit(const std::string& container, const std::vector<std::string>& changes, const std::string& tag,
+              const std::string& action) const override;
 
 protected:
   std::vector<std::string> network_options(const NetworkSpec& network) const override;
