@@ -215,12 +215,6 @@ struct ContainerGuard {
 // where the engines do.
 inline bool engine_is_podman() { return fs::path(docker()).filename() == "podman"; }
 
-// An image reference as Docker shows it: Podman names an image of Docker Hub's library in full.
-inline std::string short_image_name(const std::string& image) {
-  const std::string library = "docker.io/library/";
-  return image.rfind(library, 0) == 0 ? image.substr(library.size()) : image;
-}
-
 // The env user of the tests that name one. As root (Docker, as CI runs them), uid 4242: the user
 // whose `sudo launcher` a test plays. As anyone else (rootless Podman), that user: the one uid a
 // rootless engine maps to itself on the host, so the only owner a volume's files can show.

@@ -2,6 +2,7 @@
 // (as `make up` does after its build).
 #include <catch2/catch.hpp>
 
+#include "engine/podman_engine.hpp"
 #include "support.hpp"
 
 using namespace launcher::e2e;
@@ -26,5 +27,5 @@ TEST_CASE("after default-image records an image, up --profile ssh without --imag
   CHECK(json::parse(started.out)["image"] == lifecycle_image());
   auto image =
       launcher::process::run_process({docker(), "container", "inspect", "--format", "{{.Config.Image}}", env.name});
-  CHECK(short_image_name(image.out) == lifecycle_image() + "\n");
+  CHECK(launcher::engine::short_image_name(image.out) == lifecycle_image() + "\n"); // Podman names it in full
 }

@@ -105,7 +105,9 @@ ContainerFacts container_facts(const std::string& name, const facts::Fact& inspe
   return facts;
 }
 
-// The limits as render spells them; a value of none is no limit.
+// The limits as render spells them; a value of none is no limit, and neither is the default CPU
+// weight (render passes it on, but it is the engine's default too).
+constexpr long long default_cpu_shares = 1024;
 struct AskedLimits {
   std::optional<std::uint64_t> memory_bytes;
   std::optional<double> cpus;
@@ -118,7 +120,8 @@ std::vector<std::string> limit_options(const AskedLimits& asked) {
   if (asked.memory_bytes) limits.push_back("--memory " + format_docker_size(*asked.memory_bytes));
   if (asked.cpus) limits.push_back(fmt::format("--cpus {:g}", *asked.cpus));
   if (asked.pids) limits.push_back("--pids-limit " + std::to_string(*asked.pids));
-  if (asked.cpu_shares) limits.push_back("--cpu-shares " + std::to_string(*asked.cpu_shares));
+  if (asked.cpu_shares && *asked.cpu_shares != default_cpu_shares)
+    limits.push_back("--cpu-shares " + std::to_string(*asked.cpu_shares));
   if (!asked.cpuset_cpus.empty()) limits.push_back("--cpuset-cpus " + asked.cpuset_cpus);
   if (!asked.cpuset_mems.empty()) limits.push_back("--cpuset-mems " + asked.cpuset_mems);
   return limits;
@@ -134,10 +137,8 @@ Subject subject_of(const plan::Plan& plan) {
   subject.shm_size_bytes = plan.shm_size_bytes;
   subject.memory_bytes = plan.memory_bytes;
   subject.ipc = plan.ipc;
-  // The default weight is no limit: render passes it on, but the engine's default is the same.
-  subject.limits = limit_options({plan.memory_bytes, plan.cpus, plan.pids_limit,
-                                  plan.cpu_shares != 1024 ? std::optional(plan.cpu_shares) : std::nullopt,
-                                  plan.cpuset_cpus, plan.cpuset_mems});
+  subject.limits = limit_options(
+      {plan.memory_bytes, plan.cpus, plan.pids_limit, plan.cpu_shares, plan.cpuset_cpus, plan.cpuset_mems});
   for (const auto& port : plan.ports)
     if (starts_with(port.bind, "127.") || port.bind == "::1") subject.publishes_on_loopback = true;
   return subject;
@@ -160,10 +161,10 @@ Subject subject_of_container(const std::string& container, const json& inspect) 
     std::int64_t value = host_config.integer_or(field, 0);
     return value > 0 ? std::optional<long long>(value) : std::nullopt;
   };
-  std::optional<long long> nano_cpus = positive("NanoCpus"), cpu_shares = positive("CpuShares");
+  std::optional<long long> nano_cpus = positive("NanoCpus");
   subject.limits = limit_options({subject.memory_bytes, nano_cpus ? std::optional(*nano_cpus / 1e9) : std::nullopt,
-                                  positive("PidsLimit"), cpu_shares == 1024 ? std::nullopt : cpu_shares,
-                                  host_config.string_or("CpusetCpus", ""), host_config.string_or("CpusetMems", "")});
+                                  positive("PidsLimit"), positive("CpuShares"), host_config.string_or("CpusetCpus", ""),
+                                  host_config.string_or("CpusetMems", "")});
   if (auto gpus = docker::gpu_device_request(host_config)) {
     subject.gpu_runtime = gpus->runtime;
     if (gpus->all())
