@@ -27,6 +27,23 @@ using launcher::testing::patient;
 using launcher::testing::TempDir;
 using launcher::testing::wait_until;
 
+// What a test runs and reads: the build's launcher and source tree, or the copies that
+// tests/e2e/under-podman.sh makes for a user who cannot read the build (LAUNCHER_E2E_BINARY,
+// LAUNCHER_E2E_SOURCE_DIR).
+inline std::string configured_or(const char* variable, const char* built) {
+  const char* configured = std::getenv(variable);
+  return configured && *configured ? configured : built;
+}
+inline const std::string& launcher_binary() {
+  static const std::string path = configured_or("LAUNCHER_E2E_BINARY", LAUNCHER_BINARY);
+  return path;
+}
+inline const std::string& source_dir() {
+  static const std::string path = configured_or("LAUNCHER_E2E_SOURCE_DIR", LAUNCHER_SOURCE_DIR);
+  return path;
+}
+inline fs::path fixtures_dir() { return fs::path(source_dir()) / "tests/fixtures"; }
+
 inline std::string docker() {
   const char* configured = std::getenv("LAUNCHER_DOCKER");
   return configured && *configured ? configured : "docker";
@@ -88,7 +105,7 @@ inline void use_state_in(const TempDir& dir) {
 inline process::ProcessResult run_launcher(const TempDir& dir, std::vector<std::string> args,
                                            std::vector<std::string> extra_env = {}) {
   use_state_in(dir);
-  args.insert(args.begin(), LAUNCHER_BINARY);
+  args.insert(args.begin(), launcher_binary());
   process::ProcessOptions options;
   options.working_dir = dir.path.string();
   options.extra_env = std::move(extra_env);

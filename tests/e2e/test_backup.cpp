@@ -87,13 +87,13 @@ struct MotoServer {
   MotoServer() {
     port = free_port();
     address = "0.0.0.0:" + std::to_string(port);
-    std::string script = std::string(LAUNCHER_SOURCE_DIR) + "/tests/support/moto-server.sh";
+    std::string script = source_dir() + "/tests/support/moto-server.sh";
     if (!fs::exists(script))
       skip_or_fail("tests/support/moto-server.sh is missing (it comes with launcher-init's engine)");
     auto started = run_process({script, "start", address});
     if (started.exit_code != 0) skip_or_fail("moto_server did not start: " + started.err);
   }
-  ~MotoServer() { run_process({std::string(LAUNCHER_SOURCE_DIR) + "/tests/support/moto-server.sh", "stop", address}); }
+  ~MotoServer() { run_process({source_dir() + "/tests/support/moto-server.sh", "stop", address}); }
   httplib::Client client() const { return httplib::Client("127.0.0.1", port); }
   std::string endpoint() const { return "http://host.docker.internal:" + std::to_string(port); }
 };

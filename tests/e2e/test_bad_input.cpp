@@ -54,7 +54,7 @@ TEST_CASE("a ${VAR} that is not UTF-8 exits 2 naming the variable", "[e2e][cli][
 
 TEST_CASE("the example team file with a data directory named in Latin-1 exits 2", "[e2e][cli][bad-input]") {
   TempDir dir;
-  fs::copy_file(fs::path(LAUNCHER_SOURCE_DIR) / "examples/profiles/launcher.json", dir.path / "launcher.json");
+  fs::copy_file(fs::path(source_dir()) / "examples/profiles/launcher.json", dir.path / "launcher.json");
   require_one_line_error(run_launcher(dir, {"render", "--profile", "lab"},
                                       {"DATASETS=/srv/donn\xe9"
                                        "es"}),
@@ -74,7 +74,7 @@ TEST_CASE("the example team file with a data directory named in Latin-1 exits 2"
   launcher::process::ProcessOptions options;
   options.working_dir = latin1.string();
   use_state_in(dir);
-  auto result = launcher::process::run_process({LAUNCHER_BINARY, "render", "--profile", "dev"}, options);
+  auto result = launcher::process::run_process({launcher_binary(), "render", "--profile", "dev"}, options);
   std::string file = (dir.path / "donn\\xe9es/launcher.json").string();
   require_one_line_error(result, 2,
                          file + ":/profiles/dev/volumes/0: host path \"" + (dir.path / "donn\\xe9es/data").string() +
@@ -176,7 +176,7 @@ namespace {
 // that used to hang must not hang itself (exit 137 then says it did).
 launcher::process::ProcessResult bounded_launcher(const TempDir& dir, std::vector<std::string> args) {
   use_state_in(dir);
-  args.insert(args.begin(), {"timeout", "-s", "KILL", "60", LAUNCHER_BINARY});
+  args.insert(args.begin(), {"timeout", "-s", "KILL", "60", launcher_binary()});
   launcher::process::ProcessOptions options;
   options.working_dir = dir.path.string();
   options.extra_env = {"HOME=" + (dir.path / "home").string()};
@@ -236,7 +236,7 @@ TEST_CASE("a team launcher.json that is a dangling link exits 1 naming it instea
   options.extra_env = {"HOME=" + dir.path.string()};
   use_state_in(dir);
   auto result = launcher::process::run_process(
-      {"timeout", "-s", "KILL", "60", LAUNCHER_BINARY, "render", "--profile", "parent"}, options);
+      {"timeout", "-s", "KILL", "60", launcher_binary(), "render", "--profile", "parent"}, options);
   require_one_line_error(result, 1,
                          "failed to read: " + (dir.path / "repo/launcher.json").string() + ": is a symbolic link to " +
                              (dir.path / "repo/moved.json").string() + ", which does not exist");

@@ -126,7 +126,7 @@ TEST_CASE("browser: once Chromium opened the login URL no log holds the token, a
   // The request lines are there, their tokens redacted: the check below is not vacuous.
   CHECK(output_of({docker(), "logs", name}).find("token=[redacted]") != std::string::npos);
   CHECK(output_of({docker(), "logs", name}).find(token) == std::string::npos);
-  CHECK(output_of({LAUNCHER_BINARY, "logs", name}).find(token) == std::string::npos);
+  CHECK(output_of({launcher_binary(), "logs", name}).find(token) == std::string::npos);
   // Every log file in the container, read as root.
   auto files = launcher::process::run_process({docker(), "exec", name, "sh", "-c",
                                                "find / \\( -path /proc -o -path /sys \\) -prune -o -type f \\( -name "

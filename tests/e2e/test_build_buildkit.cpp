@@ -27,8 +27,8 @@ TEST_CASE("build with a 28.x CLI lacking buildx exits before any docker build, n
                 "exit 1\n");
   chmod(stub.c_str(), 0755);
 
-  auto result = run_launcher(
-      dir, {"--docker", stub.string(), "build", "--offline", "--cuda", "cpu", "--context", LAUNCHER_SOURCE_DIR});
+  auto result =
+      run_launcher(dir, {"--docker", stub.string(), "build", "--offline", "--cuda", "cpu", "--context", source_dir()});
   INFO(result.err);
   CHECK(result.exit_code == 3);
   CHECK(result.out.empty());

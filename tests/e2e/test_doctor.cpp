@@ -13,7 +13,7 @@ void require_no_nvidia_driver() {
   }
 }
 
-fs::path fixture(const std::string& relative) { return fs::path(LAUNCHER_FIXTURES_DIR) / relative; }
+fs::path fixture(const std::string& relative) { return fixtures_dir() / relative; }
 
 } // namespace
 

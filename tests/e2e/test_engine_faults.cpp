@@ -43,7 +43,7 @@ std::string fake_docker(const TempDir& dir, const std::string& body) {
 launcher::process::ProcessResult run_bounded(const TempDir& dir, std::vector<std::string> args,
                                              std::vector<std::string> extra_env) {
   use_state_in(dir);
-  args.insert(args.begin(), LAUNCHER_BINARY);
+  args.insert(args.begin(), launcher_binary());
   launcher::process::ProcessOptions options;
   options.working_dir = dir.path.string();
   extra_env.push_back("HOME=" + dir.path.string());
@@ -115,9 +115,9 @@ TEST_CASE("a signal during up's first inspect removes the container and network 
   use_state_in(dir);
   std::string home = std::getenv("HOME") ? std::getenv("HOME") : "";
   setenv("HOME", dir.path.c_str(), 1);
-  std::vector<std::string> args{LAUNCHER_BINARY, "--docker", docker,    "up",           "--profile", "shell",
-                                "--name",        env,        "--image", "none/image:1", "--gpus",    "none",
-                                "--skip-checks", "--user",   "root"};
+  std::vector<std::string> args{launcher_binary(), "--docker", docker,    "up",           "--profile", "shell",
+                                "--name",          env,        "--image", "none/image:1", "--gpus",    "none",
+                                "--skip-checks",   "--user",   "root"};
   std::vector<char*> argv;
   for (auto& arg : args)
     argv.push_back(arg.data());

@@ -146,7 +146,7 @@ TEST_CASE("security: another user's ps during up -e and a ${VAR} profile env see
   // The only command line with a value is the launcher's own, with the value the user typed there.
   for (const auto& [pid_and_needle, program] : seen["hits"].items()) {
     INFO(pid_and_needle << " in the command line of " << program.get<std::string>());
-    CHECK(program.get<std::string>() == LAUNCHER_BINARY);
+    CHECK(program.get<std::string>() == launcher_binary());
     CHECK(pid_and_needle.find(on_command_line) != std::string::npos);
   }
   CHECK(printenv_in(env.name, "HF_TOKEN") == from_environment + "\n");

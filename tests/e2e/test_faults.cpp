@@ -25,7 +25,7 @@ struct Background {
   Background(const TempDir& dir, std::vector<std::string> args, const std::string& tag)
       : out(dir.path / (tag + ".out")), err(dir.path / (tag + ".err")) {
     use_state_in(dir);
-    args.insert(args.begin(), LAUNCHER_BINARY);
+    args.insert(args.begin(), launcher_binary());
     std::vector<char*> argv;
     for (auto& arg : args)
       argv.push_back(arg.data());
@@ -81,7 +81,7 @@ TEST_CASE("faults: a daemon that does not answer and a forbidden socket get diff
   // The real socket, asked by a user outside the docker group who names Docker (with no engine
   // named, such a user gets Podman where it is installed).
   auto forbidden = launcher::process::run_process(
-      {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", LAUNCHER_BINARY, "--engine", "docker", "ps"});
+      {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", launcher_binary(), "--engine", "docker", "ps"});
   CHECK(forbidden.exit_code == 1);
   CHECK(forbidden.err.find("permission denied on the Docker socket; add yourself to the docker group") !=
         std::string::npos);

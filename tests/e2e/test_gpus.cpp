@@ -17,8 +17,7 @@ TEST_CASE("gpus --facts shows a running env of the real engine on the GPU its la
                    "io.launcher.profile=shell", "--label", "io.launcher.gpus=6", "-e", "LAUNCHER_USER=e2e-user", "-e",
                    "LAUNCHER_UID=" + std::to_string(geteuid()), base_image(), "sleep", "60"});
   REQUIRE(started.exit_code == 0);
-  auto result = run_launcher(
-      dir, {"gpus", "--json", "--facts", (fs::path(LAUNCHER_FIXTURES_DIR) / "gpu/8x-h100-two-socket").string()});
+  auto result = run_launcher(dir, {"gpus", "--json", "--facts", (fixtures_dir() / "gpu/8x-h100-two-socket").string()});
   INFO(result.out << result.err);
   REQUIRE(result.exit_code == 0);
   json gpus = json::parse(result.out)["gpus"];

@@ -72,14 +72,14 @@ TEST_CASE("image: a change to runtime/ rebuilds only the last layers", "[e2e][im
   // A copy of the build context with launcher-init touched, built under another tag.
   TempDir context;
   for (const char* part : {"images", "runtime", "kernels", "examples"})
-    std::filesystem::copy(std::filesystem::path(LAUNCHER_SOURCE_DIR) / part, context.path / part,
+    std::filesystem::copy(std::filesystem::path(source_dir()) / part, context.path / part,
                           std::filesystem::copy_options::recursive);
   // A new comment each run, so the builder stage really rebuilds instead of hitting its cache.
   std::ofstream(context.path / "runtime/launcher-init/src/main.cpp", std::ios::app)
       << "// touched by the layer-reuse test " << getpid() << "-" << std::time(nullptr) << "\n";
   std::string build_docker = std::filesystem::exists("/usr/bin/docker") ? "/usr/bin/docker" : docker();
   // A registry prefix of this run's own: another run on the engine builds and removes its own tag.
-  auto build = launcher::process::run_process({LAUNCHER_BINARY, "--docker", build_docker, "build", "--offline",
+  auto build = launcher::process::run_process({launcher_binary(), "--docker", build_docker, "build", "--offline",
                                                "--cuda", "cpu", "--registry", unique_name("reuse"), "--context",
                                                context.path.string(), "--json"});
   INFO(build.err);

@@ -207,7 +207,7 @@ TEST_CASE("ssh: launcher ssh with a terminal logs in on a PTY and runs a command
   std::filesystem::permissions(key_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   // The quotes inside pty-''ok keep any echo of the command itself from passing for its output.
   std::string ssh_line =
-      launcher::render::shell_words({LAUNCHER_BINARY, "ssh", env.name, "--", "-tt", "-i", key_file.string(), "-o",
+      launcher::render::shell_words({launcher_binary(), "ssh", env.name, "--", "-tt", "-i", key_file.string(), "-o",
                                      "IdentitiesOnly=yes", "-o", "BatchMode=yes", "echo pty-''ok; tty; exit"});
   use_state_in(dir);
   launcher::process::ProcessOptions options;

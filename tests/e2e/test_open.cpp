@@ -53,7 +53,7 @@ TEST_CASE("security: open puts the token on no command line, the browser gets a 
     launcher::process::ProcessOptions options;
     options.working_dir = dir.path.string();
     options.extra_env = environment_of_open;
-    return launcher::process::run_process({LAUNCHER_BINARY, "open", name}, options);
+    return launcher::process::run_process({launcher_binary(), "open", name}, options);
   });
   // Until the browser runs, or the launcher ends without starting it.
   while (!fs::exists(dir.path / "started") &&

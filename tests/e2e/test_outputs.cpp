@@ -35,7 +35,7 @@ const std::vector<std::string> render_json{"render", "--json",  "--profile",    
 // The launcher with ARGS in `dir`, its standard output on `stdout_fd` (-1: closed), its standard
 // error collected.
 ProcessResult run_with_stdout(const TempDir& dir, std::vector<std::string> args, int stdout_fd) {
-  args.insert(args.begin(), LAUNCHER_BINARY);
+  args.insert(args.begin(), launcher_binary());
   std::vector<char*> argv;
   for (auto& arg : args)
     argv.push_back(arg.data());
@@ -60,7 +60,7 @@ ProcessResult run_with_stdout(const TempDir& dir, std::vector<std::string> args,
     posix_spawn_file_actions_adddup2(&actions, stdout_fd, STDOUT_FILENO);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   pid_t pid = 0;
-  int spawned = posix_spawn(&pid, LAUNCHER_BINARY, &actions, nullptr, argv.data(), envp.data());
+  int spawned = posix_spawn(&pid, launcher_binary().c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   REQUIRE(spawned == 0);
   int status = 0;
@@ -147,8 +147,8 @@ ls -A "$small"
   launcher::process::ProcessOptions options;
   options.working_dir = dir.path.string();
   options.extra_env = private_env(dir);
-  auto result =
-      run_process({"unshare", "-m", "sh", "-c", script, "sh", (dir.path / "small").string(), LAUNCHER_BINARY}, options);
+  auto result = run_process(
+      {"unshare", "-m", "sh", "-c", script, "sh", (dir.path / "small").string(), launcher_binary()}, options);
   INFO(result.out << result.err);
   REQUIRE(result.exit_code == 0);
   CHECK(result.out == "render=1\nexport=1\nold\ncompose.yaml\nfill\nplan.json\n");
@@ -185,7 +185,7 @@ TEST_CASE("outputs: a working directory deleted before the launcher runs is name
   launcher::process::ProcessOptions options;
   options.extra_env = private_env(dir);
   auto result = run_process({"sh", "-c", "cd \"$1\" && rmdir \"$1\" && exec \"$0\" render --profile shell",
-                             LAUNCHER_BINARY, (dir.path / "gone").string()},
+                             launcher_binary(), (dir.path / "gone").string()},
                             options);
   require_one_line(result, 1,
                    "the working directory no longer exists (it was deleted or moved away since the shell entered "

@@ -15,7 +15,7 @@ namespace {
 // The launcher run in `cwd` (inside `dir`), with state, config and home inside `dir`.
 launcher::process::ProcessResult run_in(const TempDir& dir, const fs::path& cwd, std::vector<std::string> args) {
   use_state_in(dir);
-  args.insert(args.begin(), LAUNCHER_BINARY);
+  args.insert(args.begin(), launcher_binary());
   launcher::process::ProcessOptions options;
   options.working_dir = cwd.string();
   options.extra_env = {"HOME=" + (dir.path / "home").string()};

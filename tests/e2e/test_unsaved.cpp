@@ -103,8 +103,8 @@ TEST_CASE("unsaved: pip and apt installs are named, and a snapshot keeps them wi
 
   // A wheel from a local wheelhouse, and a Debian package from the archive.
   TempDir wheelhouse;
-  auto wheel = run_process({"python3", std::string(LAUNCHER_SOURCE_DIR) + "/tests/e2e/make_wheel.py", "tinywheel",
-                            "0.1", wheelhouse.path.string()});
+  auto wheel =
+      run_process({"python3", source_dir() + "/tests/e2e/make_wheel.py", "tinywheel", "0.1", wheelhouse.path.string()});
   REQUIRE(wheel.exit_code == 0);
   REQUIRE(run_process({docker(), "cp", wheel.out.substr(0, wheel.out.find('\n')), env.name + ":/tmp/"}).exit_code == 0);
   auto pip =
@@ -256,9 +256,9 @@ struct ImageGuard {
 std::vector<std::string> found_in_saved_image(const std::string& image, const std::vector<std::string>& texts,
                                               const std::vector<std::string>& paths) {
   // Scanned as `docker save` streams: extracted, the real image's layers take gigabytes of disk.
-  auto scan = run_process({"bash", "-c", "set -o pipefail; " + docker() + " save \"$1\" | python3 \"$2\" \"$3\"", "sh",
-                           image, std::string(LAUNCHER_SOURCE_DIR) + "/tests/e2e/scan_saved_image.py",
-                           json{{"texts", texts}, {"paths", paths}}.dump()});
+  auto scan =
+      run_process({"bash", "-c", "set -o pipefail; " + docker() + " save \"$1\" | python3 \"$2\" \"$3\"", "sh", image,
+                   source_dir() + "/tests/e2e/scan_saved_image.py", json{{"texts", texts}, {"paths", paths}}.dump()});
   INFO(scan.err);
   REQUIRE(scan.exit_code == 0);
   json result = json::parse(scan.out);
