@@ -19,8 +19,11 @@ constexpr int first_unprivileged_port = 1024;
 // Run by `podman unshare` (the files belong to subordinate ids) with the container's upper
 // directory, then its lower ones: each entry of the upper one, "C" when a lower layer has the
 // path, else "A", as `docker diff` prints them. Whiteouts (deletions, and fuse-overlayfs's
-// opaque-directory markers) are left out: the image still has what was deleted.
-constexpr const char* upper_directory_listing = R"(upper=$1; shift
+// opaque-directory markers) are left out: the image still has what was deleted. A directory the
+// image has is there whenever something beneath it was ever written: like `docker diff`, it is
+// listed only when its mode changed (what changed beneath lists itself). Not its owner: under
+// keep-id the upper directory's owners are mapped otherwise than the layers'.
+constexpr const char* upper_directory_listing = R"script(upper=$1; shift
 cd "$upper" || exit 1
 find . -mindepth 1 \( -name '.wh.*' -o -type c \) -prune -o -printf '%P\0' |
   while IFS= read -r -d '' path; do
@@ -28,8 +31,10 @@ find . -mindepth 1 \( -name '.wh.*' -o -type c \) -prune -o -printf '%P\0' |
     for lower in "$@"; do
       if [ -e "$lower/$path" ] || [ -L "$lower/$path" ]; then kind=C; break; fi
     done
+    if [ $kind = C ] && [ -d "$path" ] && [ ! -L "$path" ] &&
+      [ "$(stat -c %f "$path")" = "$(stat -c %f "$lower/$path")" ]; then continue; fi
     printf '%s /%s\n' "$kind" "$path"
-  done)";
+  done)script";
 
 } // namespace
 
