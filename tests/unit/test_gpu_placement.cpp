@@ -30,7 +30,7 @@ struct ReplayedHost {
   std::ostringstream progress;
 
   explicit ReplayedHost(const std::string& folder)
-      : facts({folder}), queries(facts, launcher::docker::Docker("docker")) {}
+      : facts({folder}), queries(facts, launcher::testing::replay_engine()) {}
 
   gpu::PlacementContext context() {
     return {gpu::GpuHolder{"", 1000, "alice", 4100},
