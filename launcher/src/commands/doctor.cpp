@@ -6,7 +6,6 @@
 
 #include "commands/profile_request.hpp"
 #include "core/error.hpp"
-#include "docker/docker.hpp"
 #include "doctor/checks.hpp"
 #include "doctor/gpu_tools.hpp"
 #include "doctor/report.hpp"
@@ -121,7 +120,7 @@ void add_doctor_command(CLI::App& app, Context& context) {
     std::vector<doctor::GpuToolRun> tool_runs;
     if (options->gpu)
       for (const auto& tool : doctor::gpu_tools)
-        tool_runs.push_back(doctor::run_gpu_tool(context.docker_cli(), options->env, tool));
+        tool_runs.push_back(doctor::run_gpu_tool(*engine, options->env, tool));
 
     if (options->json) {
       nlohmann::ordered_json report = doctor::report_json(results, snapshot);
