@@ -88,7 +88,7 @@ HostGpuSource::HostGpuSource(const host::HostFacts& host, const Context& context
                              gpu::Reservation reservation, std::optional<gpu::GpuWait> wait)
     : engine(context.container_engine()), queries(facts, *engine),
       gpus(queries,
-           gpu::live_placement_context(host.user_name, host.uid, context.gpu_table_for(host.state_home), engine->cli(),
+           gpu::live_placement_context(host.user_name, host.uid, context.gpu_table_for(host.state_home), *engine,
                                        *context.clock, *context.err, context.gpu_sharing()),
            reservation, wait) {}
 
