@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "engine/docker_engine.hpp"
 #include "facts/facts.hpp"
 #include "host/host_facts.hpp"
 #include "plan/resolve.hpp"
@@ -23,6 +24,12 @@ namespace launcher::fuzz {
 
 inline std::string_view as_text(const std::uint8_t* data, std::size_t size) {
   return {reinterpret_cast<const char*>(data), size};
+}
+
+// The engine whose words the fuzzed answers are asked in: Docker's, with a runner no replay calls.
+inline const engine::Engine& replay_engine() {
+  static const engine::DockerEngine engine(docker::Docker("docker"));
+  return engine;
 }
 
 // The input cut at NUL bytes: argv elements, or several outputs of one host.

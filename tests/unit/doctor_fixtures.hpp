@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "doctor/snapshot.hpp"
+#include "engine/docker_engine.hpp"
 #include "facts/facts.hpp"
 #include "gpu/inventory.hpp"
 #include "matrix/matrix.hpp"
@@ -14,6 +15,12 @@ namespace launcher::testing {
 // tests/fixtures/<relative>; LAUNCHER_FIXTURES_DIR is set by the build.
 inline std::filesystem::path fixture(const std::string& relative) {
   return std::filesystem::path(LAUNCHER_FIXTURES_DIR) / relative;
+}
+
+// The engine whose words replayed facts are asked in: Docker's, with a runner no replay calls.
+inline const engine::Engine& replay_engine() {
+  static const engine::DockerEngine engine(docker::Docker("docker"));
+  return engine;
 }
 
 // Replays fixture folders (first answer wins) and counts the questions asked.
@@ -62,14 +69,14 @@ inline doctor::Subject gpu_subject(const std::string& image,
 // Everything doctor would gather from these folders for this subject.
 inline doctor::HostSnapshot snapshot_of(const std::vector<std::string>& folders, const doctor::Subject& subject) {
   FixtureFacts facts(folders);
-  facts::HostQueries queries(facts, launcher::docker::Docker("docker"));
+  facts::HostQueries queries(facts, replay_engine());
   return doctor::gather_doctor_facts(queries, subject, matrix::embedded_matrix());
 }
 
 // The GPUs of a recorded or constructed host, as `up` and `doctor` read them.
 inline gpu::GpuInventory inventory_of(const std::string& folder) {
   FixtureFacts facts({folder});
-  facts::HostQueries queries(facts, launcher::docker::Docker("docker"));
+  facts::HostQueries queries(facts, replay_engine());
   return gpu::read_gpu_inventory(queries);
 }
 

@@ -12,6 +12,7 @@
 #include "docker/docker.hpp"
 #include "doctor/checks.hpp"
 #include "doctor/snapshot.hpp"
+#include "doctor_fixtures.hpp"
 #include "gpu/inventory.hpp"
 #include "lifecycle/inspect.hpp"
 #include "plan/resolve.hpp"
@@ -284,7 +285,7 @@ TEST_CASE("doctor does not call a garbage nvidia-smi table healthy", "[doctor][r
                                                "garbage, garbage, garbage, garbage, garbage, garbage, garbage, "
                                                "garbage, garbage, garbage, garbage, garbage, garbage\n",
                                                ""};
-  facts::HostQueries queries(facts, launcher::docker::Docker("docker"));
+  facts::HostQueries queries(facts, launcher::testing::replay_engine());
   doctor::Subject subject;
   subject.gpus.kind = plan::GpuAssignment::Kind::all;
   subject.shm_size_bytes = 8ULL << 30;
@@ -317,7 +318,7 @@ TEST_CASE("doctor turns unreadable Docker output into a FAIL or WARN row naming 
   facts::MemoryFactSource facts;
   facts.answers["docker-container-inspect.json"] = {true, 0, R"({"State": {"Status": "running", "Running": "yes"}})",
                                                     ""};
-  facts::HostQueries queries(facts, launcher::docker::Docker("docker"));
+  facts::HostQueries queries(facts, launcher::testing::replay_engine());
   auto [subject, snapshot] = doctor::gather_container_facts(queries, "lab", matrix::embedded_matrix());
   REQUIRE(snapshot.container);
   CHECK(doctor::container_check(*snapshot.container, false) ==

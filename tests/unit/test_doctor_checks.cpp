@@ -287,7 +287,7 @@ TEST_CASE("a small /dev/shm warns about DataLoader bus errors", "[doctor][shm]")
 TEST_CASE("doctor ENV finds a container that lost its GPUs", "[doctor][container]") {
   auto examine = [](const std::string& folder, const std::string& name) {
     testing::FixtureFacts facts({folder, "gpu/h100-80gb-hbm3", toolkit});
-    facts::HostQueries queries(facts, launcher::docker::Docker("docker"));
+    facts::HostQueries queries(facts, launcher::testing::replay_engine());
     auto [subject, snapshot] = doctor::gather_container_facts(queries, name, matrix::embedded_matrix());
     return std::make_pair(subject, doctor::doctor_checks(subject, snapshot, matrix::embedded_matrix()));
   };

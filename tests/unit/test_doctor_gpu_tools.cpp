@@ -2,6 +2,9 @@
 
 #include "core/error.hpp"
 #include "doctor/gpu_tools.hpp"
+#include "engine/docker_engine.hpp"
+#include "engine/podman_engine.hpp"
+#include "fake_docker.hpp"
 #include "probe_report/format.hpp"
 
 using namespace launcher;
@@ -96,4 +99,31 @@ TEST_CASE("doctor --gpu prints each table, says which tool is missing, and exits
         std::pair<ToolExit, std::string>{ToolExit::correctness_failure,
                                          "wrong results on the GPU of lab: gpu-probe gemm-bf16"});
   CHECK(doctor::gpu_tools_verdict({}, "lab").first == ToolExit::ok);
+}
+
+TEST_CASE("doctor --gpu runs each tool in the env's container through the engine, and a missing one is said",
+          "[doctor][gpu-tools][engine]") {
+  launcher::testing::FakeDocker fake;
+  fake.on({"exec", "lab", "gpu-check", "--json"}, gpu_check_no_gpu, 3);
+  fake.on({"exec", "lab", "gpu-probe", "--json"}, "", 127, "exec: \"gpu-probe\": executable file not found in $PATH");
+  fake.on({"exec", "gone"}, "", 1, "Error response from daemon: No such container: gone");
+  engine::DockerEngine docker_engine(docker::Docker("docker", fake.runner()));
+  engine::PodmanEngine podman(docker::Docker("podman", fake.runner()));
+  for (const engine::Engine* engine : std::vector<const engine::Engine*>{&docker_engine, &podman}) {
+    INFO(engine->name());
+    doctor::GpuToolRun check = doctor::run_gpu_tool(*engine, "lab", "gpu-check");
+    REQUIRE(check.report);
+    CHECK(check.report->no_gpu_reason == "this LibTorch was built without CUDA (CPU only)");
+    doctor::GpuToolRun probe = doctor::run_gpu_tool(*engine, "lab", "gpu-probe");
+    CHECK_FALSE(probe.report);
+    CHECK(probe.missing.find("gpu-probe is not in this image") == 0);
+    CHECK_THROWS_WITH(doctor::run_gpu_tool(*engine, "gone", "gpu-check"),
+                      Catch::StartsWith("failed to run gpu-check in gone: "));
+  }
+  const std::vector<std::vector<std::string>> one_engine{{"exec", "lab", "gpu-check", "--json"},
+                                                         {"exec", "lab", "gpu-probe", "--json"},
+                                                         {"exec", "gone", "gpu-check", "--json"}};
+  std::vector<std::vector<std::string>> expected = one_engine;
+  expected.insert(expected.end(), one_engine.begin(), one_engine.end());
+  CHECK(fake.calls() == expected);
 }

@@ -33,7 +33,7 @@ struct Examined {
 
 Examined examine(const std::vector<std::string>& folders, const doctor::Subject& subject = cpu_subject()) {
   testing::FixtureFacts facts(folders);
-  facts::HostQueries queries(facts, docker::Docker("docker"));
+  facts::HostQueries queries(facts, launcher::testing::replay_engine());
   doctor::HostSnapshot snapshot = doctor::gather_doctor_facts(queries, subject, matrix::embedded_matrix());
   return {doctor::infiniband_check(snapshot), facts.asked, snapshot};
 }
@@ -147,7 +147,7 @@ TEST_CASE("a device name that would leave /sys/class/infiniband is refused, neve
   CHECK(std::none_of(hostile.asked.begin(), hostile.asked.end(),
                      [](const std::string& name) { return name.find("etc") != std::string::npos; }));
   facts::MemoryFactSource memory;
-  facts::HostQueries queries(memory, docker::Docker("docker"));
+  facts::HostQueries queries(memory, launcher::testing::replay_engine());
   require_error([&] { queries.rdma_ports(".."); }, ExitCode::failed,
                 "refusing the RDMA device name \"..\": not a plain directory entry name");
   require_error([&] { queries.rdma_port_attribute("mlx5_0", "1/../../x", "state"); }, ExitCode::failed,
@@ -162,7 +162,7 @@ TEST_CASE("an unreadable port attribute is named", "[doctor][infiniband]") {
   memory.answers["sys-class-infiniband-mlx5_0-ports-1-state.txt"] = {true, 0, "4: ACTIVE\n", ""};
   memory.answers["sys-class-infiniband-mlx5_0-ports-1-rate.txt"] = {
       true, 1, "", "/sys/class/infiniband/mlx5_0/ports/1/rate: Invalid argument"};
-  facts::HostQueries queries(memory, docker::Docker("docker"));
+  facts::HostQueries queries(memory, launcher::testing::replay_engine());
   doctor::InfinibandFacts facts = doctor::gather_infiniband_facts(queries);
   CHECK(facts.problem ==
         "cannot read /sys/class/infiniband/mlx5_0/ports/1/rate: /sys/class/infiniband/mlx5_0/ports/1/rate: Invalid "

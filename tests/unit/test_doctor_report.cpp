@@ -5,6 +5,7 @@
 #include "doctor/checks.hpp"
 #include "doctor/report.hpp"
 #include "doctor_fixtures.hpp"
+#include "engine/podman_engine.hpp"
 #include "support.hpp"
 
 using namespace launcher;
@@ -23,7 +24,7 @@ plan::Plan cpu_plan() {
 }
 
 std::vector<CheckResult> preflight(const plan::Plan& plan, FixtureFacts& facts) {
-  facts::HostQueries queries(facts, launcher::docker::Docker("docker"));
+  facts::HostQueries queries(facts, launcher::testing::replay_engine());
   doctor::HostSnapshot snapshot =
       doctor::gather_preflight_facts(queries, doctor::subject_of(plan), matrix::embedded_matrix());
   return doctor::preflight_checks(plan, snapshot, matrix::embedded_matrix());
@@ -109,7 +110,7 @@ TEST_CASE("saved facts replay as they were read", "[doctor][facts]") {
   std::filesystem::path saved = mkdtemp(pattern.data());
   FixtureFacts original({"gpu/no-driver", "gpu/h100-80gb-hbm3", "docker/daemon-down"});
   facts::RecordingFactSource recorder(original);
-  facts::HostQueries queries(recorder, launcher::docker::Docker("docker"));
+  facts::HostQueries queries(recorder, launcher::testing::replay_engine());
   doctor::Subject subject = testing::gpu_subject("pytorch-cuda:2.7.1-cu128-cudnn9-ubuntu24.04");
   doctor::HostSnapshot before = doctor::gather_doctor_facts(queries, subject, matrix::embedded_matrix());
   recorder.save(saved);
@@ -118,12 +119,48 @@ TEST_CASE("saved facts replay as they were read", "[doctor][facts]") {
   CHECK(std::filesystem::exists(saved / "proc-driver-nvidia-version.txt.stderr"));
   CHECK_FALSE(std::filesystem::exists(saved / "proc-driver-nvidia-version.txt"));
   facts::DirectoryFactSource replay({saved});
-  facts::HostQueries replay_queries(replay, launcher::docker::Docker("docker"));
+  facts::HostQueries replay_queries(replay, launcher::testing::replay_engine());
   doctor::HostSnapshot after = doctor::gather_doctor_facts(replay_queries, subject, matrix::embedded_matrix());
   CHECK(doctor::to_json(after) == doctor::to_json(before));
   CHECK(doctor::doctor_checks(subject, after, matrix::embedded_matrix()) ==
         doctor::doctor_checks(subject, before, matrix::embedded_matrix()));
   std::filesystem::remove_all(saved);
+}
+
+TEST_CASE("the engine's facts are asked in its words under their fixture names", "[doctor][facts][engine]") {
+  // Answers nothing; keeps each question's name and argv.
+  struct Questions : facts::MemoryFactSource {
+    std::vector<std::pair<std::string, std::vector<std::string>>> asked;
+    facts::Fact command(const std::string& name, const std::vector<std::string>& argv) override {
+      asked.emplace_back(name, argv);
+      return MemoryFactSource::command(name, argv);
+    }
+  };
+  engine::PodmanEngine podman(docker::Docker("podman"));
+  for (const engine::Engine* engine :
+       {&launcher::testing::replay_engine(), static_cast<const engine::Engine*>(&podman)}) {
+    const std::string cli(engine->name());
+    INFO(cli);
+    Questions questions;
+    facts::HostQueries queries(questions, *engine);
+    queries.docker_version();
+    queries.docker_info();
+    queries.image_labels("img:1");
+    queries.container_inspect("e");
+    queries.container_gpu_list("e");
+    queries.image_package_record("img:1", "/opt/launcher/packages.json");
+    const std::vector<std::pair<std::string, std::vector<std::string>>> expected{
+        {"docker-version.json", {cli, "version", "--format", "{{json .}}"}},
+        {"docker-info.json", {cli, "info", "--format", "{{json .}}"}},
+        {"docker-image-labels.json", {cli, "image", "inspect", "--format", "{{json .Config.Labels}}", "img:1"}},
+        {"docker-container-inspect.json", {cli, "container", "inspect", "--format", "{{json .}}", "e"}},
+        {"docker-exec-nvidia-smi-L.txt", {cli, "exec", "e", "nvidia-smi", "-L"}},
+        {"docker-image-packages.json",
+         {cli, "run", "--rm", "--pull", "never", "--network", "none", "--entrypoint", "cat", "img:1",
+          "/opt/launcher/packages.json"}},
+    };
+    CHECK(questions.asked == expected);
+  }
 }
 
 TEST_CASE("live engine facts go through docker::Docker and keep the fact source's limit and exit codes",
@@ -132,12 +169,13 @@ TEST_CASE("live engine facts go through docker::Docker and keep the fact source'
   std::vector<std::vector<std::string>> asked;
   std::vector<std::optional<std::chrono::milliseconds>> limits;
   std::function<void()> fail;
-  docker::Docker engine("podman", [&](const std::vector<std::string>& argv, const process::ProcessOptions& options) {
-    asked.push_back(argv);
-    limits.push_back(options.timeout);
-    if (fail) fail();
-    return process::ProcessResult{0, "{}", ""};
-  });
+  engine::PodmanEngine engine(
+      docker::Docker("podman", [&](const std::vector<std::string>& argv, const process::ProcessOptions& options) {
+        asked.push_back(argv);
+        limits.push_back(options.timeout);
+        if (fail) fail();
+        return process::ProcessResult{0, "{}", ""};
+      }));
   facts::LiveFactSource live;
   live.timeout = seconds(5);
   facts::HostQueries queries(live, engine);

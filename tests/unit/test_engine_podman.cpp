@@ -184,6 +184,47 @@ TEST_CASE("Podman's other operations are spelled as Docker's", "[engine][podman]
   CHECK(fake.calls() == expected);
 }
 
+TEST_CASE("the host facts' queries are spelled alike by Docker and Podman", "[engine][podman][facts]") {
+  FakeDocker fake;
+  engine::DockerEngine docker_engine(docker::Docker("docker", fake.runner()));
+  engine::PodmanEngine podman(docker::Docker("podman", fake.runner()));
+  for (const engine::Engine* engine : std::vector<const engine::Engine*>{&docker_engine, &podman}) {
+    INFO(engine->name());
+    CHECK(engine->version_query() == Argv{"version", "--format", "{{json .}}"});
+    CHECK(engine->info_query() == Argv{"info", "--format", "{{json .}}"});
+    CHECK(engine->image_labels_query("img:1") ==
+          Argv{"image", "inspect", "--format", "{{json .Config.Labels}}", "img:1"});
+    CHECK(engine->container_inspect_query("e") == Argv{"container", "inspect", "--format", "{{json .}}", "e"});
+    CHECK(engine->exec_query("e", {"nvidia-smi", "-L"}) == Argv{"exec", "e", "nvidia-smi", "-L"});
+    CHECK(engine->read_image_file_query("img:1", "/opt/packages.json") == Argv{"run", "--rm", "--pull", "never",
+                                                                               "--network", "none", "--entrypoint",
+                                                                               "cat", "img:1", "/opt/packages.json"});
+  }
+  CHECK(fake.calls().empty()); // a query is words, not a call
+}
+
+TEST_CASE("a running labelled container is asked of either engine by one ps, and no answer is nullopt",
+          "[engine][podman][gpu][lock]") {
+  FakeDocker fake;
+  fake.on({"ps", "-q", "--filter", "label=io.launcher.env=alive"}, "c0ffee\n");
+  fake.on({"ps", "-q", "--filter", "label=io.launcher.env=stopped"}, "");
+  fake.on({"ps"}, "", 125, "Error: cannot connect to Podman");
+  engine::DockerEngine docker_engine(docker::Docker("docker", fake.runner()));
+  engine::PodmanEngine podman(docker::Docker("podman", fake.runner()));
+  for (const engine::Engine* engine : std::vector<const engine::Engine*>{&docker_engine, &podman}) {
+    INFO(engine->name());
+    CHECK(engine->any_running_labelled("io.launcher.env=alive") == true);
+    CHECK(engine->any_running_labelled("io.launcher.env=stopped") == false);
+    CHECK(engine->any_running_labelled("io.launcher.env=unknown") == std::nullopt);
+  }
+  const std::vector<Argv> one_engine{{"ps", "-q", "--filter", "label=io.launcher.env=alive"},
+                                     {"ps", "-q", "--filter", "label=io.launcher.env=stopped"},
+                                     {"ps", "-q", "--filter", "label=io.launcher.env=unknown"}};
+  std::vector<Argv> expected = one_engine;
+  expected.insert(expected.end(), one_engine.begin(), one_engine.end());
+  CHECK(fake.calls() == expected);
+}
+
 TEST_CASE("Podman's own words for a stopped or absent container are explained", "[engine][podman][docker]") {
   CHECK(docker::explain_failure("run a command in e", "Error: container state improper") ==
         "failed to run a command in e: the container is not running (container state improper); start it with "

@@ -170,7 +170,7 @@ TEST_CASE("a Docker daemon with CDI off fails the CDI check before any spec is l
 TEST_CASE("doctor and up's pre-flight report the CDI check and ask for it only under cdi", "[doctor][cdi]") {
   doctor::Subject subject = cdi_subject(gpu_0);
   testing::FixtureFacts facts({h100, engine_28_2, "cdi/h100-spec-550-stale"});
-  facts::HostQueries queries(facts, docker::Docker("docker"));
+  facts::HostQueries queries(facts, launcher::testing::replay_engine());
   doctor::HostSnapshot snapshot = doctor::gather_doctor_facts(queries, subject, matrix::embedded_matrix());
   CHECK(std::count(facts.asked.begin(), facts.asked.end(), "nvidia-ctk-cdi-list.txt") == 1);
   CHECK(std::count(facts.asked.begin(), facts.asked.end(), "cdi-spec-etc-cdi-nvidia.yaml") == 1);
@@ -185,13 +185,13 @@ TEST_CASE("doctor and up's pre-flight report the CDI check and ask for it only u
   plan.gpus = gpu_0;
   plan.gpu_runtime = host::GpuRuntime::cdi;
   testing::FixtureFacts preflight_facts({h100, engine_28_2, "cdi/h100-spec-550-stale"});
-  facts::HostQueries preflight_queries(preflight_facts, docker::Docker("docker"));
+  facts::HostQueries preflight_queries(preflight_facts, launcher::testing::replay_engine());
   doctor::HostSnapshot preflight =
       doctor::gather_preflight_facts(preflight_queries, doctor::subject_of(plan), matrix::embedded_matrix());
   CHECK(failed_cdi(doctor::preflight_checks(plan, preflight, matrix::embedded_matrix())) == 1);
 
   testing::FixtureFacts nvidia_facts({h100, engine_28_2, "cdi/h100-spec-580"});
-  facts::HostQueries nvidia_queries(nvidia_facts, docker::Docker("docker"));
+  facts::HostQueries nvidia_queries(nvidia_facts, launcher::testing::replay_engine());
   doctor::gather_doctor_facts(nvidia_queries, gpu_subject(cu128), matrix::embedded_matrix());
   CHECK(std::count(nvidia_facts.asked.begin(), nvidia_facts.asked.end(), "nvidia-ctk-cdi-list.txt") == 0);
 }
@@ -199,7 +199,7 @@ TEST_CASE("doctor and up's pre-flight report the CDI check and ask for it only u
 TEST_CASE("a CDI spec is read only from the CDI directories under a name of its path", "[facts][cdi]") {
   facts::MemoryFactSource source;
   source.answers["cdi-spec-var-run-cdi-nvidia.yaml"] = {true, 0, "kind: nvidia.com/gpu\n", ""};
-  facts::HostQueries queries(source, docker::Docker("docker"));
+  facts::HostQueries queries(source, launcher::testing::replay_engine());
   CHECK(queries.cdi_spec("/var/run/cdi/nvidia.yaml").out == "kind: nvidia.com/gpu\n");
   CHECK_FALSE(queries.cdi_spec("/etc/cdi/nvidia.yaml").recorded);
   require_error([&] { queries.cdi_spec("/etc/passwd"); }, ExitCode::failed,

@@ -30,7 +30,7 @@ struct ReplayedHost {
   std::ostringstream progress;
 
   explicit ReplayedHost(const std::string& folder)
-      : facts({folder}), queries(facts, launcher::docker::Docker("docker")) {}
+      : facts({folder}), queries(facts, launcher::testing::replay_engine()) {}
 
   gpu::PlacementContext context() {
     return {gpu::GpuHolder{"", 1000, "alice", 4100},
@@ -170,7 +170,8 @@ TEST_CASE("a GPU holder's running container is asked of Docker by label, and no 
   fake.on({"ps", "-q", "--filter", "label=io.launcher.env=alive"}, "c0ffee\n");
   fake.on({"ps", "-q", "--filter", "label=io.launcher.env=stopped"}, "");
   fake.on({"ps"}, "", 1, "Cannot connect to the Docker daemon");
-  gpu::HolderProbe probe = gpu::live_holder_probe(docker::Docker("docker", fake.runner()));
+  engine::DockerEngine engine(docker::Docker("docker", fake.runner()));
+  gpu::HolderProbe probe = gpu::live_holder_probe(engine);
   CHECK(probe.container_running("alive"));
   CHECK_FALSE(probe.container_running("stopped"));
   CHECK(probe.container_running("unknown")); // better refuse than share a GPU

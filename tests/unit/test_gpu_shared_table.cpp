@@ -377,7 +377,7 @@ TEST_CASE("two users choosing GPUs through the shared table see each other's, an
   // A user's `up`: its own private lease table, no container it can see, the shared table.
   auto choose = [&](const std::string& user, const fs::path& state, const std::string& env) {
     FixtureFacts facts({"gpu/4x-a100-sxm4-80gb-driver-550"});
-    facts::HostQueries queries(facts, launcher::docker::Docker("docker"));
+    facts::HostQueries queries(facts, launcher::testing::replay_engine());
     launcher::testing::FakeClock clock;
     gpu::PlacementContext context{gpu::GpuHolder{"", geteuid(), user, getpid()},
                                   state / "gpus.json",

@@ -6,7 +6,6 @@
 
 #include "commands/profile_request.hpp"
 #include "core/error.hpp"
-#include "docker/docker.hpp"
 #include "doctor/checks.hpp"
 #include "doctor/gpu_tools.hpp"
 #include "doctor/report.hpp"
@@ -81,7 +80,8 @@ void add_doctor_command(CLI::App& app, Context& context) {
     std::optional<facts::DirectoryFactSource> saved;
     if (!options->facts_dir.empty()) saved.emplace(std::vector<std::filesystem::path>{options->facts_dir});
     facts::RecordingFactSource recorder(saved ? static_cast<facts::FactSource&>(*saved) : *context.facts);
-    facts::HostQueries queries(recorder, context.docker_cli());
+    std::unique_ptr<engine::Engine> engine = context.container_engine();
+    facts::HostQueries queries(recorder, *engine);
     const matrix::Matrix& matrix = matrix::embedded_matrix();
 
     doctor::Subject subject;
@@ -90,8 +90,7 @@ void add_doctor_command(CLI::App& app, Context& context) {
     std::optional<EnvBackup> backup; // a recorded host (--facts) has no env to ask
     if (!options->env.empty()) {
       std::tie(subject, snapshot) = doctor::gather_container_facts(queries, options->env, matrix);
-      if (auto container =
-              saved ? std::nullopt : lifecycle::find_environment(*context.container_engine(), options->env))
+      if (auto container = saved ? std::nullopt : lifecycle::find_environment(*engine, options->env))
         if (std::string repository = lifecycle::backup_repository_of(*container); !repository.empty())
           backup = EnvBackup{options->env, repository, ""};
     } else {
@@ -115,13 +114,13 @@ void add_doctor_command(CLI::App& app, Context& context) {
     }
     std::vector<doctor::CheckResult> results = doctor::doctor_checks(subject, snapshot, matrix);
     if (team_file) results.push_back(doctor::team_file_check(*team_file));
-    if (backup) results.push_back(backup_result(*context.container_engine(), *backup));
+    if (backup) results.push_back(backup_result(*engine, *backup));
     if (!options->save_facts_dir.empty()) recorder.save(options->save_facts_dir);
 
     std::vector<doctor::GpuToolRun> tool_runs;
     if (options->gpu)
       for (const auto& tool : doctor::gpu_tools)
-        tool_runs.push_back(doctor::run_gpu_tool(context.docker_cli(), options->env, tool));
+        tool_runs.push_back(doctor::run_gpu_tool(*engine, options->env, tool));
 
     if (options->json) {
       nlohmann::ordered_json report = doctor::report_json(results, snapshot);

@@ -160,7 +160,7 @@ void add_export_command(CLI::App& app, Context& context) {
     HostGpuSource gpus(host, context, *context.facts, gpu::Reservation::preview);
     plan::Resolution resolution = resolve_request(options->request, host, gpus.gpus, *context.err, Unapproved::refuse);
     const plan::Plan& plan = resolution.plan;
-    const docker::Docker& docker = gpus.docker;
+    const docker::Docker& docker = gpus.engine->cli();
     pin::verify_pinned_image(docker, plan.image, resolution.profile.origin_of("/image"));
     const std::optional<secrets::AwsCredentials> backup_keys = secrets::read_backup_credentials(plan, host.home);
     exporting::Exported exported = exporting::export_plan(plan, format, options->lossy, compose_engine(format, gpus));

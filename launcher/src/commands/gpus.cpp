@@ -95,7 +95,7 @@ void add_gpus_command(CLI::App& app, Context& context) {
     std::optional<facts::DirectoryFactSource> saved;
     if (!options->facts_dir.empty()) saved.emplace(std::vector<std::filesystem::path>{options->facts_dir});
     std::unique_ptr<engine::Engine> engine = context.container_engine();
-    facts::HostQueries queries(saved ? static_cast<facts::FactSource&>(*saved) : *context.facts, engine->cli());
+    facts::HostQueries queries(saved ? static_cast<facts::FactSource&>(*saved) : *context.facts, *engine);
     gpu::GpuInventory inventory = gpu::read_gpu_inventory(queries);
     if (inventory.gpus.empty())
       throw Error(ExitCode::host_incapable,

@@ -86,9 +86,9 @@ std::optional<profile::Sourced> recorded_default_image_layer(const host::HostFac
 
 HostGpuSource::HostGpuSource(const host::HostFacts& host, const Context& context, facts::FactSource& facts,
                              gpu::Reservation reservation, std::optional<gpu::GpuWait> wait)
-    : docker(context.docker_cli()), queries(facts, docker),
+    : engine(context.container_engine()), queries(facts, *engine),
       gpus(queries,
-           gpu::live_placement_context(host.user_name, host.uid, context.gpu_table_for(host.state_home), docker,
+           gpu::live_placement_context(host.user_name, host.uid, context.gpu_table_for(host.state_home), *engine,
                                        *context.clock, *context.err, context.gpu_sharing()),
            reservation, wait) {}
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -9,7 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands/context.hpp"
-#include "docker/docker.hpp"
+#include "engine/engine.hpp"
 #include "facts/facts.hpp"
 #include "gpu/placement.hpp"
 #include "plan/resolve.hpp"
@@ -57,7 +58,7 @@ struct HostGpuSource {
   HostGpuSource(const host::HostFacts& host, const Context& context, facts::FactSource& facts,
                 gpu::Reservation reservation, std::optional<gpu::GpuWait> wait = std::nullopt);
 
-  docker::Docker docker;
+  std::unique_ptr<engine::Engine> engine; // the context's; queries and gpus ask it
   facts::HostQueries queries;
   gpu::HostGpus gpus;
 };

@@ -81,7 +81,7 @@ void add_ps_command(CLI::App& app, Context& context) {
   command->add_flag("--json", *json, "print them as JSON");
   command->callback([json, &context] {
     std::unique_ptr<engine::Engine> engine = context.container_engine();
-    facts::HostQueries queries(*context.facts, engine->cli());
+    facts::HostQueries queries(*context.facts, *engine);
     nlohmann::json list = nlohmann::json::array();
     // One `docker ps`, labels included: no inspect, so `ps` stays fast with many environments.
     const std::vector<std::string> labels{contract::label::env, contract::label::profile, contract::label::gpus,

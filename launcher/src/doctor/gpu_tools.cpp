@@ -21,9 +21,9 @@ GpuToolRun read_tool_output(const std::string& tool, const std::string& json_tex
   }
 }
 
-GpuToolRun run_gpu_tool(const docker::Docker& docker, const std::string& container, const std::string& tool) {
-  process::ProcessResult result = docker.try_run({"exec", container, tool, "--json"});
-  // Docker's own exit codes: 126 cannot run, 127 not found (the tool's own codes are 0-3).
+GpuToolRun run_gpu_tool(const engine::Engine& engine, const std::string& container, const std::string& tool) {
+  process::ProcessResult result = engine.exec(container, engine::ExecAs{}, {tool, "--json"});
+  // The engine's own exit codes: 126 cannot run, 127 not found (the tool's own codes are 0-3).
   if (result.exit_code == 126 || result.exit_code == 127)
     return {tool,
             std::nullopt,

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "docker/docker.hpp"
+#include "engine/engine.hpp"
 #include "probe_report/report.hpp"
 
 namespace launcher::doctor {
@@ -26,8 +26,8 @@ struct GpuToolRun {
 // own JSON; an error naming the tool when it is no report.
 GpuToolRun read_tool_output(const std::string& tool, const std::string& json_text);
 
-// `docker exec CONTAINER TOOL --json`.
-GpuToolRun run_gpu_tool(const docker::Docker& docker, const std::string& container, const std::string& tool);
+// `TOOL --json` run in the container by the engine.
+GpuToolRun run_gpu_tool(const engine::Engine& engine, const std::string& container, const std::string& tool);
 
 // Pure: the text `doctor --gpu` prints for the runs: each tool's table, or why it is missing.
 std::string format_gpu_tool_runs(const std::vector<GpuToolRun>& runs);

@@ -196,4 +196,32 @@ std::optional<std::string> DockerEngine::network_label(const std::string& networ
   return value;
 }
 
+std::vector<std::string> DockerEngine::version_query() const { return {"version", "--format", "{{json .}}"}; }
+
+std::vector<std::string> DockerEngine::info_query() const { return {"info", "--format", "{{json .}}"}; }
+
+std::vector<std::string> DockerEngine::image_labels_query(const std::string& image) const {
+  return {"image", "inspect", "--format", "{{json .Config.Labels}}", image};
+}
+
+std::vector<std::string> DockerEngine::container_inspect_query(const std::string& container) const {
+  return {"container", "inspect", "--format", "{{json .}}", container};
+}
+
+std::vector<std::string> DockerEngine::exec_query(const std::string& container,
+                                                  const std::vector<std::string>& command) const {
+  return exec_args(container, ExecAs{}, command);
+}
+
+std::vector<std::string> DockerEngine::read_image_file_query(const std::string& image, const std::string& path) const {
+  return {"run", "--rm", "--pull", "never", "--network", "none", "--entrypoint", "cat", image, path};
+}
+
+std::optional<bool> DockerEngine::any_running_labelled(const std::string& label_filter) const {
+  // `ps` without -a lists running, paused and restarting containers.
+  process::ProcessResult result = cli_.try_run({"ps", "-q", "--filter", "label=" + label_filter});
+  if (result.exit_code != 0) return std::nullopt;
+  return !result.out.empty();
+}
+
 } // namespace launcher::engine

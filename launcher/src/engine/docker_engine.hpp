@@ -47,6 +47,15 @@ public:
   std::vector<std::string> networks_labelled(const std::string& label) const override;
   std::optional<std::string> network_label(const std::string& network, const std::string& label) const override;
 
+  std::vector<std::string> version_query() const override;
+  std::vector<std::string> info_query() const override;
+  std::vector<std::string> image_labels_query(const std::string& image) const override;
+  std::vector<std::string> container_inspect_query(const std::string& container) const override;
+  std::vector<std::string> exec_query(const std::string& container,
+                                      const std::vector<std::string>& command) const override;
+  std::vector<std::string> read_image_file_query(const std::string& image, const std::string& path) const override;
+  std::optional<bool> any_running_labelled(const std::string& label_filter) const override;
+
 protected:
   // commit's steps, the first with the container paused (`pause`) or not.
   void commit_image(const std::string& container, const std::vector<std::string>& changes, const std::string& tag,

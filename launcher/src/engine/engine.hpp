@@ -121,6 +121,27 @@ public:
   virtual std::vector<std::string> networks_labelled(const std::string& label) const = 0;
   // The network's value of the label ("" when it lacks it); nullopt when there is no such network.
   virtual std::optional<std::string> network_label(const std::string& network, const std::string& label) const = 0;
+
+  // Queries the host facts are made of
+  // The *_query operations return the CLI's words (without the binary) for the runner, so that
+  // facts::FactSource can record and replay the answer under the fact's own name.
+  // The client's and the server's versions, as JSON.
+  virtual std::vector<std::string> version_query() const = 0;
+  // The engine's own facts (cgroups, storage, runtimes), as JSON.
+  virtual std::vector<std::string> info_query() const = 0;
+  // The image's labels as one JSON object (`null` when it has none).
+  virtual std::vector<std::string> image_labels_query(const std::string& image) const = 0;
+  // The container's inspect object, as JSON.
+  virtual std::vector<std::string> container_inspect_query(const std::string& container) const = 0;
+  // `command` run in the running container as its default user, its output captured.
+  virtual std::vector<std::string> exec_query(const std::string& container,
+                                              const std::vector<std::string>& command) const = 0;
+  // The file at `path` printed by a container of the image that runs only `cat`, with no network,
+  // and is removed; an image the engine lacks is not pulled.
+  virtual std::vector<std::string> read_image_file_query(const std::string& image, const std::string& path) const = 0;
+  // Whether a running, paused or restarting container carries the label ("KEY=VALUE"): does an
+  // env still hold its GPUs (gpu/lock). nullopt when the engine did not answer.
+  virtual std::optional<bool> any_running_labelled(const std::string& label_filter) const = 0;
 };
 
 } // namespace launcher::engine

@@ -239,25 +239,25 @@ Fact HostQueries::cdi_spec(const fs::path& path) {
 }
 
 Fact HostQueries::docker_version() {
-  return readable(source_.engine("docker-version.json", docker_, {"version", "--format", "{{json .}}"}));
+  return readable(source_.engine("docker-version.json", engine_.cli(), engine_.version_query()));
 }
 
 Fact HostQueries::docker_info() {
-  return readable(source_.engine("docker-info.json", docker_, {"info", "--format", "{{json .}}"}));
+  return readable(source_.engine("docker-info.json", engine_.cli(), engine_.info_query()));
 }
 
 Fact HostQueries::image_labels(const std::string& image) {
-  return readable(source_.engine("docker-image-labels.json", docker_,
-                                 {"image", "inspect", "--format", "{{json .Config.Labels}}", image}));
+  return readable(source_.engine("docker-image-labels.json", engine_.cli(), engine_.image_labels_query(image)));
 }
 
 Fact HostQueries::container_inspect(const std::string& container) {
-  return readable(source_.engine("docker-container-inspect.json", docker_,
-                                 {"container", "inspect", "--format", "{{json .}}", container}));
+  return readable(
+      source_.engine("docker-container-inspect.json", engine_.cli(), engine_.container_inspect_query(container)));
 }
 
 Fact HostQueries::container_gpu_list(const std::string& container) {
-  return readable(source_.engine("docker-exec-nvidia-smi-L.txt", docker_, {"exec", container, "nvidia-smi", "-L"}));
+  return readable(source_.engine("docker-exec-nvidia-smi-L.txt", engine_.cli(),
+                                 engine_.exec_query(container, {"nvidia-smi", "-L"})));
 }
 
 Fact HostQueries::process_status(long pid) {
@@ -307,8 +307,7 @@ Fact HostQueries::rdma_port_attribute(const std::string& device, const std::stri
 
 Fact HostQueries::image_package_record(const std::string& image, const std::string& record) {
   return readable(
-      source_.engine("docker-image-packages.json", docker_,
-                     {"run", "--rm", "--pull", "never", "--network", "none", "--entrypoint", "cat", image, record}));
+      source_.engine("docker-image-packages.json", engine_.cli(), engine_.read_image_file_query(image, record)));
 }
 
 } // namespace launcher::facts

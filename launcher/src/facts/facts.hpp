@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "docker/docker.hpp"
+#include "engine/engine.hpp"
 
 namespace launcher::facts {
 
@@ -103,7 +104,8 @@ private:
 // tests/fixtures/README.md documents (the NVIDIA ones as in shared/fixtures/gpu).
 class HostQueries {
 public:
-  HostQueries(FactSource& source, docker::Docker docker) : source_(source), docker_(std::move(docker)) {}
+  // The engine's questions are spelled by `engine` and asked through its runner; it must outlive these.
+  HostQueries(FactSource& source, const engine::Engine& engine) : source_(source), engine_(engine) {}
 
   Fact driver_version();
   Fact nvidia_smi_version();
@@ -145,7 +147,7 @@ private:
   static Fact readable(Fact fact);
 
   FactSource& source_;
-  docker::Docker docker_;
+  const engine::Engine& engine_;
 };
 
 // A name a directory listing may give that stays in that directory: not empty, ".", "..", and

@@ -22,7 +22,7 @@
 #include "core/error.hpp"
 #include "core/fd_output.hpp"
 #include "core/json_reader.hpp"
-#include "docker/docker.hpp"
+#include "engine/engine.hpp"
 #include "launcher_contract/contract.hpp"
 
 namespace launcher::gpu {
@@ -252,12 +252,9 @@ void lock_gpu_table(int fd, const fs::path& path, std::chrono::milliseconds wait
   }
 }
 
-HolderProbe live_holder_probe(const docker::Docker& docker) {
-  return {[docker](const std::string& env) {
-            // `docker ps` without -a lists running, paused and restarting containers: those hold GPUs.
-            auto result =
-                docker.try_run({"ps", "-q", "--filter", std::string("label=") + contract::label::env + "=" + env});
-            return result.exit_code != 0 || !result.out.empty();
+HolderProbe live_holder_probe(const engine::Engine& engine) {
+  return {[&engine](const std::string& env) {
+            return engine.any_running_labelled(std::string(contract::label::env) + "=" + env).value_or(true);
           },
           [](long pid) { return kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM; }};
 }

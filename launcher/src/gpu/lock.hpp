@@ -9,8 +9,8 @@
 
 #include "gpu/selection.hpp"
 
-namespace launcher::docker {
-class Docker;
+namespace launcher::engine {
+class Engine;
 }
 
 namespace launcher::gpu {
@@ -22,9 +22,10 @@ struct HolderProbe {
   std::function<bool(long pid)> process_alive;
 };
 
-// Asks Docker for running containers labelled io.launcher.env=<env>; kill(pid, 0) for processes.
-// When Docker does not answer, a holder counts as running: better refuse than share a GPU.
-HolderProbe live_holder_probe(const docker::Docker& docker);
+// Asks the engine for running containers labelled io.launcher.env=<env>; kill(pid, 0) for processes.
+// When the engine does not answer, a holder counts as running: better refuse than share a GPU.
+// `engine` must outlive the probe.
+HolderProbe live_holder_probe(const engine::Engine& engine);
 
 // The host-wide directory of the GPU table. /run is root's, so no other user can plant a
 // directory, a symlink or a file here before root makes it (unlike the world-writable /run/lock).

@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include "core/error.hpp"
-#include "docker/docker.hpp"
+#include "engine/engine.hpp"
 #include "facts/facts.hpp"
 #include "gpu/selection.hpp"
 #include "launcher_contract/contract.hpp"
@@ -197,16 +197,16 @@ std::vector<plan::PlacedGpu> HostGpus::choose(const std::string& env, int count)
 }
 
 PlacementContext live_placement_context(const std::string& user_name, unsigned uid,
-                                        const std::filesystem::path& lock_file, const docker::Docker& docker,
+                                        const std::filesystem::path& lock_file, const engine::Engine& engine,
                                         const Clock& clock, std::ostream& progress,
                                         std::optional<SharedTable> shared_table) {
   return {GpuHolder{"", uid, user_name, static_cast<long>(getpid())},
           lock_file,
-          live_holder_probe(docker),
-          [&docker] {
+          live_holder_probe(engine),
+          [&engine] {
             std::map<std::string, LabelledGpus> gpus_by_env;
             for (const auto& container :
-                 docker.list_labelled(contract::label::env, {contract::label::env, contract::label::gpus}))
+                 engine.cli().list_labelled(contract::label::env, {contract::label::env, contract::label::gpus}))
               gpus_by_env[container.labels.at(contract::label::env)] = {container.labels.at(contract::label::gpus),
                                                                         holds_gpus(container.state)};
             return gpus_by_env;

@@ -17,8 +17,8 @@
 #include "gpu/topology.hpp"
 #include "plan/resolve.hpp"
 
-namespace launcher::docker {
-class Docker;
+namespace launcher::engine {
+class Engine;
 }
 
 namespace launcher::gpu {
@@ -93,10 +93,10 @@ private:
   GpuTopology topology_;
 };
 
-// The context of the invoking user and process, with the containers' labels read from Docker, the
-// GPU table at `lock_file` and, when given, the shared table.
+// The context of the invoking user and process, with the containers' labels read from the engine
+// (which must outlive the context), the GPU table at `lock_file` and, when given, the shared table.
 PlacementContext live_placement_context(const std::string& user_name, unsigned uid,
-                                        const std::filesystem::path& lock_file, const docker::Docker& docker,
+                                        const std::filesystem::path& lock_file, const engine::Engine& engine,
                                         const Clock& clock, std::ostream& progress,
                                         std::optional<SharedTable> shared_table = std::nullopt);
 
