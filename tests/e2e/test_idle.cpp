@@ -149,6 +149,9 @@ TEST_CASE("idle envs stop themselves and say why, a busy kernel, an ssh login or
                kernel_id +
                ".json')\n"
                "client.load_connection_file()\n"
+               // wait_for_ready takes a kernel that misses one heartbeat for dead; the default 1 s
+               // is too short on a loaded host (seen as the rootless Podman user).
+               "client.hb_channel.time_to_dead = 10.0\n"
                "client.start_channels()\n"
                "client.wait_for_ready(timeout=30)\n"
                "client.execute('import time; time.sleep(60)')\n"});
