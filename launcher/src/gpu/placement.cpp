@@ -206,7 +206,7 @@ PlacementContext live_placement_context(const std::string& user_name, unsigned u
           [&engine] {
             std::map<std::string, LabelledGpus> gpus_by_env;
             for (const auto& container :
-                 engine.cli().list_labelled(contract::label::env, {contract::label::env, contract::label::gpus}))
+                 engine.list_labelled(contract::label::env, {contract::label::env, contract::label::gpus}))
               gpus_by_env[container.labels.at(contract::label::env)] = {container.labels.at(contract::label::gpus),
                                                                         holds_gpus(container.state)};
             return gpus_by_env;
