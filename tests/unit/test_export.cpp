@@ -2,9 +2,12 @@
 
 #include <algorithm>
 
+#include "engine/docker_engine.hpp"
+#include "engine/podman_engine.hpp"
 #include "export/export.hpp"
 #include "export/yaml.hpp"
 #include "launcher_contract/contract.hpp"
+#include "lifecycle/environments.hpp"
 #include "render/render.hpp"
 #include "support.hpp"
 
@@ -40,8 +43,13 @@ plan::Plan full_plan() {
   return plan;
 }
 
+// What `export` hands the exporter on a Docker host: the engine's network options and commands.
+exporting::Engine on_docker(const plan::Plan& plan, exporting::Engine target = {}) {
+  return lifecycle::export_target(engine::DockerEngine(docker::Docker("docker")), plan, target);
+}
+
 json compose_service(const plan::Plan& plan) {
-  json document = exporting::compose_document(plan).content;
+  json document = exporting::compose_document(plan, on_docker(plan)).content;
   return document["services"][plan.service];
 }
 
@@ -113,26 +121,37 @@ const std::vector<std::string> devcontainer_keys{"name",
 
 TEST_CASE("golden: devcontainer.json of each built-in profile", "[export][golden]") {
   check_golden("devcontainer-jupyter-gpu-host.json",
-               exporting::export_plan(builtin_plan("jupyter", 8), exporting::Format::devcontainer, false).text);
+               exporting::export_plan(builtin_plan("jupyter", 8), exporting::Format::devcontainer, false,
+                                      on_docker(builtin_plan("jupyter", 8)))
+                   .text);
   check_golden("devcontainer-ssh-cpu-host.json",
-               exporting::export_plan(builtin_plan("ssh", 0), exporting::Format::devcontainer, false).text);
+               exporting::export_plan(builtin_plan("ssh", 0), exporting::Format::devcontainer, false,
+                                      on_docker(builtin_plan("ssh", 0)))
+                   .text);
   check_golden("devcontainer-shell-cpu-host.json",
-               exporting::export_plan(builtin_plan("shell", 0), exporting::Format::devcontainer, false).text);
+               exporting::export_plan(builtin_plan("shell", 0), exporting::Format::devcontainer, false,
+                                      on_docker(builtin_plan("shell", 0)))
+                   .text);
 }
 
 TEST_CASE("golden: the compose file of each built-in profile", "[export][golden]") {
   check_golden("compose-jupyter-gpu-host.yaml",
-               exporting::export_plan(builtin_plan("jupyter", 8), exporting::Format::compose, false).text);
-  check_golden("compose-ssh-cpu-host.yaml",
-               exporting::export_plan(builtin_plan("ssh", 0), exporting::Format::compose, false).text);
+               exporting::export_plan(builtin_plan("jupyter", 8), exporting::Format::compose, false,
+                                      on_docker(builtin_plan("jupyter", 8)))
+                   .text);
+  check_golden("compose-ssh-cpu-host.yaml", exporting::export_plan(builtin_plan("ssh", 0), exporting::Format::compose,
+                                                                   false, on_docker(builtin_plan("ssh", 0)))
+                                                .text);
   check_golden("compose-shell-cpu-host.yaml",
-               exporting::export_plan(builtin_plan("shell", 0), exporting::Format::compose, false).text);
+               exporting::export_plan(builtin_plan("shell", 0), exporting::Format::compose, false,
+                                      on_docker(builtin_plan("shell", 0)))
+                   .text);
 }
 
 TEST_CASE("golden: the compose file for an engine with health check start intervals", "[export][golden][health]") {
   check_golden("compose-jupyter-cpu-host-engine-25.yaml",
                exporting::export_plan(builtin_plan("jupyter", 0), exporting::Format::compose, false,
-                                      exporting::engine_of("28.5.2+dfsg4"))
+                                      on_docker(builtin_plan("jupyter", 0), exporting::engine_of("28.5.2+dfsg4")))
                    .text);
 }
 
@@ -239,7 +258,7 @@ TEST_CASE("compose: ports and bind volumes in the long form, the secrets read-on
 
 TEST_CASE("compose: every other option of the rendered docker run has its key", "[export]") {
   plan::Plan plan = full_plan();
-  json document = exporting::compose_document(plan).content;
+  json document = exporting::compose_document(plan, on_docker(plan)).content;
   json service = document["services"]["command"];
   CHECK(document["name"] == "project-shell");
   CHECK(document["networks"] == json{{"launcher-project-shell",
@@ -286,17 +305,32 @@ TEST_CASE("an export needs no network made beforehand: its own is declared, a sh
   // Compose makes the env's own network (traffic between containers off) whenever it is missing,
   // as after `launcher down`; the devcontainer CLI runs the same before each start.
   plan::Plan plan = builtin_plan("shell", 0);
-  json compose = exporting::compose_document(plan).content;
+  json compose = exporting::compose_document(plan, on_docker(plan)).content;
   CHECK(compose["networks"]["launcher-project-shell"]["name"] == "launcher-project-shell");
   CHECK_FALSE(compose["networks"]["launcher-project-shell"].contains("external"));
-  CHECK(exporting::devcontainer_document(plan).content["initializeCommand"] ==
+  CHECK(exporting::devcontainer_document(plan, on_docker(plan)).content["initializeCommand"] ==
         json{"sh", "-c",
-             "docker network inspect 'launcher-project-shell' >/dev/null 2>&1 || docker network create --driver bridge "
-             "--opt com.docker.network.bridge.enable_icc=false --label 'io.launcher.env=project-shell' "
-             "'launcher-project-shell' >/dev/null"});
+             "docker network inspect --format '{{.Name}}' launcher-project-shell >/dev/null 2>&1 || docker network "
+             "create --driver bridge --opt com.docker.network.bridge.enable_icc=false --label "
+             "io.launcher.env=project-shell launcher-project-shell >/dev/null"});
   // A shared network: no `down` removes it, and the profiles make it.
   plan.network = "team-net";
-  CHECK(exporting::compose_document(plan).content["networks"] == json{{"team-net", {{"external", true}}}});
+  CHECK(exporting::compose_document(plan, on_docker(plan)).content["networks"] ==
+        json{{"team-net", {{"external", true}}}});
+  CHECK_FALSE(exporting::devcontainer_document(plan, on_docker(plan)).content.contains("initializeCommand"));
+}
+
+TEST_CASE("an export for Podman makes the env's network with Podman's CLI and its isolate option", "[export]") {
+  plan::Plan plan = builtin_plan("shell", 0);
+  exporting::Engine podman = lifecycle::export_target(engine::PodmanEngine(docker::Docker("podman")), plan);
+  CHECK(exporting::compose_document(plan, podman).content["networks"]["launcher-project-shell"]["driver_opts"] ==
+        json{{"isolate", "true"}});
+  CHECK(exporting::devcontainer_document(plan, podman).content["initializeCommand"] ==
+        json{"sh", "-c",
+             "podman network inspect --format '{{.Name}}' launcher-project-shell >/dev/null 2>&1 || podman network "
+             "create --driver bridge --opt isolate=true --label io.launcher.env=project-shell "
+             "launcher-project-shell >/dev/null"});
+  // A file for an engine the launcher knows nothing of says nothing of its own network's making.
   CHECK_FALSE(exporting::devcontainer_document(plan).content.contains("initializeCommand"));
 }
 

@@ -125,13 +125,18 @@ void write_env_template(const fs::path& compose_file, const std::vector<std::str
         << fmt::format("{}", fmt::join(missing, ", ")) << " to it (or set them in the shell that runs Compose)\n";
 }
 
-// The engine a compose file is written for: this host's, as `docker version` tells it; one that
-// does not answer gets the file every engine takes. A devcontainer.json asks nothing of it.
-exporting::Engine compose_engine(exporting::Format format, HostGpuSource& host) {
-  if (format != exporting::Format::compose) return {};
-  facts::Fact version = host.queries.docker_version();
-  doctor::DockerFacts docker = doctor::parse_docker_facts(&version, nullptr);
-  return exporting::engine_of(docker.reach == doctor::DockerFacts::Reach::reachable ? docker.server_version : "");
+// The engine an exported file is written for: this host's. Its network is made with the engine's
+// own commands and options; a compose file's health check start interval needs Docker Engine 25 or
+// later, as `docker version` tells it (one that does not answer gets the file every engine takes).
+exporting::Engine export_engine(exporting::Format format, HostGpuSource& host, const plan::Plan& plan) {
+  const engine::Engine& engine = *host.engine;
+  exporting::Engine target;
+  if (format == exporting::Format::compose && engine.kind() == engine::EngineKind::docker) {
+    facts::Fact version = host.queries.docker_version();
+    doctor::DockerFacts docker = doctor::parse_docker_facts(&version, nullptr);
+    target = exporting::engine_of(docker.reach == doctor::DockerFacts::Reach::reachable ? docker.server_version : "");
+  }
+  return lifecycle::export_target(engine, plan, target);
 }
 
 } // namespace
@@ -163,7 +168,8 @@ void add_export_command(CLI::App& app, Context& context) {
     const docker::Docker& docker = gpus.engine->cli();
     pin::verify_pinned_image(docker, plan.image, resolution.profile.origin_of("/image"));
     const std::optional<secrets::AwsCredentials> backup_keys = secrets::read_backup_credentials(plan, host.home);
-    exporting::Exported exported = exporting::export_plan(plan, format, options->lossy, compose_engine(format, gpus));
+    exporting::Exported exported =
+        exporting::export_plan(plan, format, options->lossy, export_engine(format, gpus, plan));
     fs::path output;
     if (!options->output.empty()) output = check_output(options->output, exported.text, options->force);
     *context.err << exporting::lossy_warnings(exported.dropped, "the export");
@@ -183,6 +189,12 @@ void add_export_command(CLI::App& app, Context& context) {
       *context.out << exported.text; // checked when the command ends (cli::run)
     else
       write_file_atomically(output, exported.text, 0600); // it names the env's secrets directory
+    // Podman runs a compose file as `podman compose` (4.7 and later, through docker-compose or
+    // podman-compose); without it the file still serves, but this host cannot start it as it is.
+    if (format == exporting::Format::compose && gpus.engine->kind() == engine::EngineKind::podman &&
+        !gpus.engine->compose_available())
+      *context.err << "launcher: note: `podman compose` does not answer on this host: Podman 4.7 or later with "
+                      "docker-compose or podman-compose installed runs the file\n";
     const std::vector<std::string>& names = exported.environment_names;
     if (names.empty()) return;
     if (format == exporting::Format::devcontainer)

@@ -155,23 +155,36 @@ void DockerEngine::copy_out(const std::string& container, const std::string& dir
   cli_.run({"cp", container + ":" + directory + "/.", host_directory}, action);
 }
 
-std::vector<std::string> DockerEngine::network_options(const NetworkSpec& network) const {
+// Docker separates networks itself and turns traffic between an isolated one's containers off.
+std::map<std::string, std::string> DockerEngine::network_driver_options(const NetworkSpec& network) const {
   if (!network.isolated) return {};
-  return {"--opt", "com.docker.network.bridge.enable_icc=false"};
+  return {{"com.docker.network.bridge.enable_icc", "false"}};
 }
 
-process::ProcessResult DockerEngine::create_network(const NetworkSpec& network) const {
-  std::vector<std::string> args{"network", "create", "--driver", "bridge"};
-  for (auto& option : network_options(network))
-    args.push_back(std::move(option));
+std::vector<std::string> DockerEngine::create_network_command(const NetworkSpec& network) const {
+  std::vector<std::string> command{std::string(name()), "network", "create", "--driver", "bridge"};
+  for (const auto& [key, value] : network_driver_options(network))
+    command.insert(command.end(), {"--opt", key + "=" + value});
   for (const auto& [key, value] : network.labels)
-    args.insert(args.end(), {"--label", key + "=" + value});
-  args.push_back(network.name);
-  return cli_.try_run(args);
+    command.insert(command.end(), {"--label", key + "=" + value});
+  command.push_back(network.name);
+  return command;
+}
+
+std::vector<std::string> DockerEngine::network_exists_command(const std::string& network) const {
+  return {std::string(name()), "network", "inspect", "--format", "{{.Name}}", network};
+}
+
+bool DockerEngine::compose_available() const { return cli_.try_run({"compose", "version"}).exit_code == 0; }
+
+process::ProcessResult DockerEngine::create_network(const NetworkSpec& network) const {
+  std::vector<std::string> command = create_network_command(network);
+  return cli_.try_run({command.begin() + 1, command.end()}); // the runner has the CLI
 }
 
 bool DockerEngine::network_exists(const std::string& network) const {
-  return cli_.try_run({"network", "inspect", "--format", "{{.Name}}", network}).exit_code == 0;
+  std::vector<std::string> command = network_exists_command(network);
+  return cli_.try_run({command.begin() + 1, command.end()}).exit_code == 0;
 }
 
 bool DockerEngine::remove_network(const std::string& network) const {

@@ -46,6 +46,10 @@ public:
   bool remove_network(const std::string& network) const override;
   std::vector<std::string> networks_labelled(const std::string& label) const override;
   std::optional<std::string> network_label(const std::string& network, const std::string& label) const override;
+  std::map<std::string, std::string> network_driver_options(const NetworkSpec& network) const override;
+  std::vector<std::string> network_exists_command(const std::string& network) const override;
+  std::vector<std::string> create_network_command(const NetworkSpec& network) const override;
+  bool compose_available() const override;
 
   std::vector<std::string> version_query() const override;
   std::vector<std::string> info_query() const override;
@@ -60,9 +64,6 @@ protected:
   // commit's steps, the first with the container paused (`pause`) or not.
   void commit_image(const std::string& container, const std::vector<std::string>& changes, const std::string& tag,
                     const std::string& action, bool pause) const;
-  // The `network create` options that keep the network's traffic where the spec wants it: Docker
-  // separates networks itself and turns traffic between an isolated one's containers off.
-  virtual std::vector<std::string> network_options(const NetworkSpec& network) const;
 
 private:
   docker::Docker cli_;

@@ -122,6 +122,15 @@ public:
   // The network's value of the label ("" when it lacks it); nullopt when there is no such network.
   virtual std::optional<std::string> network_label(const std::string& network, const std::string& label) const = 0;
 
+  // For the files `export` writes, which the engine's own tools run: the driver options that keep
+  // the containers of an isolated network apart (Compose's driver_opts), and the commands, the CLI
+  // first, that tell whether a network exists and make it (a devcontainer's initializeCommand).
+  virtual std::map<std::string, std::string> network_driver_options(const NetworkSpec& network) const = 0;
+  virtual std::vector<std::string> network_exists_command(const std::string& network) const = 0;
+  virtual std::vector<std::string> create_network_command(const NetworkSpec& network) const = 0;
+  // Whether `<engine> compose` answers here: a Compose provider that runs an exported file.
+  virtual bool compose_available() const = 0;
+
   // Queries the host facts are made of
   // The *_query operations return the CLI's words (without the binary) for the runner, so that
   // facts::FactSource can record and replay the answer under the fact's own name.

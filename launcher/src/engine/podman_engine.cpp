@@ -123,6 +123,8 @@ bool PodmanEngine::commit(const std::string& container, const std::vector<std::s
 // network), so every network is made with `isolate`, which drops traffic between isolated
 // networks. Podman has no switch for traffic inside one network; an env's own network holds its
 // one container, and a shared one is shared on purpose.
-std::vector<std::string> PodmanEngine::network_options(const NetworkSpec&) const { return {"--opt", "isolate=true"}; }
+std::map<std::string, std::string> PodmanEngine::network_driver_options(const NetworkSpec&) const {
+  return {{"isolate", "true"}};
+}
 
 } // namespace launcher::engine

@@ -19,9 +19,7 @@ public:
   std::string changed_files(const std::string& container) const override;
   bool commit(const std::string& container, const std::vector<std::string>& changes, const std::string& tag,
               const std::string& action) const override;
-
-protected:
-  std::vector<std::string> network_options(const NetworkSpec& network) const override;
+  std::map<std::string, std::string> network_driver_options(const NetworkSpec& network) const override;
 };
 
 // Podman's `ps` `.State` is the status text ("Up About a minute ago", "Exited (1) 40 seconds

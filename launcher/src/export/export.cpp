@@ -231,7 +231,10 @@ json compose_environment(const render::ContainerCommand& rendered) {
 }
 
 Engine engine_of(const std::string& server_version) {
-  return {!server_version.empty() && matrix::compare_versions(server_version, health_start_interval_since) >= 0};
+  Engine engine;
+  engine.health_start_interval =
+      !server_version.empty() && matrix::compare_versions(server_version, health_start_interval_since) >= 0;
+  return engine;
 }
 
 Document compose_document(const plan::Plan& plan, const Engine& engine) {
@@ -267,7 +270,7 @@ Document compose_document(const plan::Plan& plan, const Engine& engine) {
   if (plan.network == plan::own_network(plan.env))
     network = {{"name", plan.network},
                {"driver", "bridge"},
-               {"driver_opts", {{"com.docker.network.bridge.enable_icc", "false"}}},
+               {"driver_opts", engine.isolated_network_options},
                {"labels", {{contract::label::env, plan.env}}}};
   json document{{"name", project_name(plan.env)},
                 {"services", {{plan.service, service}}},
@@ -280,7 +283,7 @@ Document compose_document(const plan::Plan& plan, const Engine& engine) {
   return {document, unexpressed_fields(plan::to_json(plan), expressed)};
 }
 
-Document devcontainer_document(const plan::Plan& plan) {
+Document devcontainer_document(const plan::Plan& plan, const Engine& engine) {
   render::ContainerCommand rendered = render::render_container_command({}, plan, env_file_name);
   std::vector<std::string> run_args;
   json mounts = json::array(), app_port = json::array(), container_env = json::object();
@@ -312,12 +315,10 @@ Document devcontainer_document(const plan::Plan& plan) {
                 {"overrideCommand", false}};
   // runArgs join the env's own network: made on the host before each start when missing (as `up`
   // makes it), since `launcher down` removes it. A shared network is the profiles' to make.
-  if (plan.network == plan::own_network(plan.env))
+  if (plan.network == plan::own_network(plan.env) && !engine.network_create_command.empty())
     document["initializeCommand"] = {"sh", "-c",
-                                     "docker network inspect '" + plan.network +
-                                         "' >/dev/null 2>&1 || docker network create --driver bridge --opt " +
-                                         "com.docker.network.bridge.enable_icc=false --label '" + contract::label::env +
-                                         "=" + plan.env + "' '" + plan.network + "' >/dev/null"};
+                                     render::shell_words(engine.network_exists_command) + " >/dev/null 2>&1 || " +
+                                         render::shell_words(engine.network_create_command) + " >/dev/null"};
   // Which GPUs is said in runArgs (--gpus); hostRequirements cannot select devices.
   if (plan.gpus.kind != plan::GpuAssignment::Kind::none) document["hostRequirements"] = {{"gpu", true}};
   // An image-based devcontainer runs the image's command: a `command` service's program has no key.
@@ -375,7 +376,7 @@ std::string lossy_warnings(const std::vector<std::string>& dropped, const std::s
 
 Exported export_plan(const plan::Plan& plan, Format format, bool lossy, const Engine& engine) {
   bool compose = format == Format::compose;
-  Document document = compose ? compose_document(plan, engine) : devcontainer_document(plan);
+  Document document = compose ? compose_document(plan, engine) : devcontainer_document(plan, engine);
   refuse_unless_lossy(compose ? "compose" : "devcontainer", document.dropped, lossy, "exports");
   try {
     return {compose ? to_yaml(document.content) : document.content.dump(2) + "\n", document.dropped,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,12 @@ struct Engine {
   // Docker Engine 25 and later (API 1.44) run the health check every start_interval during the
   // start period; Compose refuses the key for an older one.
   bool health_start_interval = false;
+  // The driver options that keep the containers of the env's own network apart, in the engine's
+  // words (engine::Engine::network_driver_options); none when unknown.
+  std::map<std::string, std::string> isolated_network_options;
+  // The engine's commands, program first, that tell whether the env's own network exists and make
+  // it: a devcontainer's initializeCommand runs them before each start. Empty: the file says nothing.
+  std::vector<std::string> network_exists_command, network_create_command;
 };
 
 // The engine of `docker version`'s server version ("28.5.2+dfsg4"); "" when it did not answer.
@@ -40,7 +47,7 @@ Document compose_document(const plan::Plan& plan, const Engine& engine = {});
 
 // A devcontainer.json (containers.dev) whose container is the one `up` makes from this plan:
 // the options of the rendered `docker run` become mounts, containerEnv, appPort and runArgs.
-Document devcontainer_document(const plan::Plan& plan);
+Document devcontainer_document(const plan::Plan& plan, const Engine& engine = {});
 
 // Every field of plan::to_json that the rendered `docker run` (render::render_container_command)
 // carries. A pointer to an object lists its members one by one, so that a member added later is

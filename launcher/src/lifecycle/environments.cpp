@@ -123,17 +123,30 @@ std::vector<std::string> networks_without_environment(const engine::Engine& engi
 
 } // namespace
 
-bool ensure_network(const engine::Engine& engine, const plan::Plan& plan) {
-  auto exists = [&] { return engine.network_exists(plan.network); };
-  // The env's own network is made at once: `down` removes it, so it is missing at nearly every
-  // `up`, and each Docker CLI run costs a process start. A shared one is looked for first.
+engine::NetworkSpec network_spec(const plan::Plan& plan) {
   bool own = plan.network == plan::own_network(plan.env);
-  if (!own && exists()) return false;
   engine::NetworkSpec network{plan.network, {}, own};
   if (own)
     network.labels[contract::label::env] = plan.env;
   else
     network.labels[contract::label::network] = "shared";
+  return network;
+}
+
+exporting::Engine export_target(const engine::Engine& engine, const plan::Plan& plan, exporting::Engine target) {
+  engine::NetworkSpec network = network_spec(plan);
+  target.isolated_network_options = engine.network_driver_options(network);
+  target.network_exists_command = engine.network_exists_command(network.name);
+  target.network_create_command = engine.create_network_command(network);
+  return target;
+}
+
+bool ensure_network(const engine::Engine& engine, const plan::Plan& plan) {
+  auto exists = [&] { return engine.network_exists(plan.network); };
+  // The env's own network is made at once: `down` removes it, so it is missing at nearly every
+  // `up`, and each Docker CLI run costs a process start. A shared one is looked for first.
+  engine::NetworkSpec network = network_spec(plan);
+  if (!network.isolated && exists()) return false;
   auto result = engine.create_network(network);
   // It was there already (kept by a failed `down`, or another `up` joining the same shared
   // network made it meanwhile).

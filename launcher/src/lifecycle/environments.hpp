@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/engine.hpp"
+#include "export/export.hpp"
 #include "host/host_facts.hpp"
 #include "host/state_layout.hpp"
 #include "lifecycle/inspect.hpp"
@@ -42,6 +43,11 @@ void stop_and_remove(const engine::Engine& engine, const nlohmann::json& contain
 // containers off, or the shared one a profile names, where its envs reach each other.
 // True when this call created it.
 bool ensure_network(const engine::Engine& engine, const plan::Plan& plan);
+// The plan's network as ensure_network makes it: its own (isolated, labelled with the env) or a shared one.
+engine::NetworkSpec network_spec(const plan::Plan& plan);
+// `target` (what the exporter knows of the engine's version) with the engine's own network
+// options and commands for the plan's network: an exported file makes it as `up` does.
+exporting::Engine export_target(const engine::Engine& engine, const plan::Plan& plan, exporting::Engine target = {});
 
 // The URL a person opens for an env's Jupyter: with its token, unless the env logs in by password
 // (a password hash among its secrets, which is what launcher-init goes by).
