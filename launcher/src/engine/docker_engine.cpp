@@ -18,12 +18,13 @@ std::string_view engine_name(EngineKind kind) {
 
 render::ContainerCommand DockerEngine::container_command(Launch launch, const plan::Plan& plan,
                                                          const std::string& env_file) const {
-  std::vector<std::string> program{cli_.binary()};
+  render::ContainerCommand command = render::render_container_command(plan, env_file);
+  command.program = {cli_.binary()};
   if (launch == Launch::detached)
-    program.insert(program.end(), {"run", "-d"});
+    command.program.insert(command.program.end(), {"run", "-d"});
   else
-    program.push_back("create");
-  return render::render_container_command(std::move(program), plan, env_file);
+    command.program.push_back("create");
+  return command;
 }
 
 void DockerEngine::run(const render::ContainerCommand& command, const std::string& action) const {
