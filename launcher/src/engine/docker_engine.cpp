@@ -53,16 +53,32 @@ std::optional<nlohmann::json> DockerEngine::inspect_image(const std::string& ref
 }
 
 std::vector<nlohmann::json> DockerEngine::containers_labelled(const std::string& label_filter) const {
-  return cli_.containers_labelled(label_filter);
+  std::string ids =
+      cli_.run({"ps", "-a", "-q", "--no-trunc", "--filter", "label=" + label_filter}, "list containers").out;
+  std::vector<std::string> args{"container", "inspect"};
+  for (const auto& id : split(ids, '\n'))
+    if (!id.empty()) args.push_back(id);
+  if (args.size() == 2) return {};
+  // One inspect for all of them: `ps` stays fast with many environments.
+  return docker::parse_inspect_list(cli_.run(args, "inspect containers").out);
+}
+
+std::string DockerEngine::listing_format(const std::vector<std::string>& labels) const {
+  return docker::listing_format(labels);
 }
 
 std::vector<docker::ListedContainer> DockerEngine::list_labelled(const std::string& label_filter,
                                                                  const std::vector<std::string>& labels) const {
-  return cli_.list_labelled(label_filter, labels);
+  std::string lines =
+      cli_.run({"ps", "-a", "--no-trunc", "--filter", "label=" + label_filter, "--format", listing_format(labels)},
+               "list containers")
+          .out;
+  return docker::parse_listing(lines, labels);
 }
 
 std::string DockerEngine::logs_tail(const std::string& container, int lines) const {
-  return cli_.logs_tail(container, lines);
+  process::ProcessResult result = cli_.try_run({"logs", "--tail", std::to_string(lines), container});
+  return escape_control_characters(result.out + result.err, Newlines::keep);
 }
 
 std::string DockerEngine::changed_files(const std::string& container) const {

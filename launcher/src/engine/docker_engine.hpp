@@ -60,6 +60,9 @@ protected:
   // commit's steps, the first with the container paused (`pause`) or not.
   void commit_image(const std::string& container, const std::vector<std::string>& changes, const std::string& tag,
                     const std::string& action, bool pause) const;
+  // The `ps --format` template list_labelled reads: docker::listing_format, whose `.Label` function
+  // reads each label.
+  virtual std::string listing_format(const std::vector<std::string>& labels) const;
   // The `network create` options that keep the network's traffic where the spec wants it: Docker
   // separates networks itself and turns traffic between an isolated one's containers off.
   virtual std::vector<std::string> network_options(const NetworkSpec& network) const;

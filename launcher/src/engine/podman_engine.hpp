@@ -21,6 +21,8 @@ public:
               const std::string& action) const override;
 
 protected:
+  // Podman's template has no `.Label`: every label at once (docker::listing_format_all_labels).
+  std::string listing_format(const std::vector<std::string>& labels) const override;
   std::vector<std::string> network_options(const NetworkSpec& network) const override;
 };
 
