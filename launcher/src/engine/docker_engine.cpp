@@ -172,6 +172,61 @@ void DockerEngine::copy_out(const std::string& container, const std::string& dir
   cli_.run({"cp", container + ":" + directory + "/.", host_directory}, action);
 }
 
+// Images
+
+build::DockerClient DockerEngine::client_facts() const {
+  std::string version = cli_.try_run({"version", "--format", "{{json .Client}}"}).out;
+  return {.binary = cli_.binary(),
+          .version = build::parse_client_version(version, cli_.binary() + " version --format '{{json .Client}}'"),
+          .buildx = cli_.try_run({"buildx", "version"}).exit_code == 0};
+}
+
+std::vector<std::string> DockerEngine::build_command(const ImageBuild& build) const {
+  std::vector<std::string> argv{cli_.binary(), "build",   "--target", build.target,
+                                "--tag",       build.tag, "--file",   build.dockerfile};
+  for (const auto& [name, value] : build.args)
+    argv.insert(argv.end(), {"--build-arg", name + "=" + value});
+  argv.push_back(build.context);
+  return argv;
+}
+
+process::ProcessResult DockerEngine::build_image(const ImageBuild& build, process::ProcessOptions options) const {
+  std::vector<std::string> argv = build_command(build);
+  return cli_.try_run({argv.begin() + 1, argv.end()}, std::move(options));
+}
+
+namespace {
+
+std::vector<std::string> cat_args(const std::string& image, const std::string& file) {
+  return {"run", "--rm", "--entrypoint", "cat", image, file};
+}
+
+} // namespace
+
+std::optional<std::string> DockerEngine::read_image_file(const std::string& image, const std::string& file) const {
+  process::ProcessResult result = cli_.try_run(cat_args(image, file));
+  if (result.exit_code != 0) return std::nullopt;
+  return result.out;
+}
+
+std::string DockerEngine::read_image_file_checked(const std::string& image, const std::string& file,
+                                                  const std::string& action) const {
+  return cli_.run(cat_args(image, file), action).out;
+}
+
+bool DockerEngine::remove_image(const std::string& image) const {
+  return cli_.try_run({"image", "rm", image}).exit_code == 0;
+}
+
+void DockerEngine::push_image(const std::string& reference) const {
+  cli_.run({"push", reference}, "push " + reference);
+}
+
+void DockerEngine::save_image(const std::string& reference, const std::string& archive,
+                              const std::string& action) const {
+  cli_.run({"save", "--output", archive, reference}, action);
+}
+
 std::vector<std::string> DockerEngine::network_options(const NetworkSpec& network) const {
   if (!network.isolated) return {};
   return {"--opt", "com.docker.network.bridge.enable_icc=false"};
