@@ -15,6 +15,7 @@
 #include "doctor/checks.hpp"
 #include "doctor/report.hpp"
 #include "doctor/snapshot.hpp"
+#include "engine/docker_engine.hpp"
 #include "fuzz_support.hpp"
 #include "lifecycle/inspect.hpp"
 #include "matrix/matrix.hpp"
@@ -67,17 +68,17 @@ void read_engine_stderr(std::string_view text) {
   require_escaped(docker::explain_failure("start env", process::ProcessResult{exit_code, "", stderr_text}));
   require_escaped(escape_control_characters(stderr_text));
   require_escaped(escape_control_characters(stderr_text, Newlines::keep), true);
-  docker::Docker engine("docker", [&](const std::vector<std::string>&, const process::ProcessOptions&) {
+  docker::Docker cli("docker", [&](const std::vector<std::string>&, const process::ProcessOptions&) {
     return process::ProcessResult{exit_code == 0 ? 1 : exit_code, stderr_text, stderr_text};
   });
-  require_escaped(engine.logs_tail("env", 40), true);
+  require_escaped(engine::DockerEngine(cli).logs_tail("env", 40), true);
   try {
-    engine.run({"network", "create", "n"}, "create network n");
+    cli.run({"network", "create", "n"}, "create network n");
   } catch (const Error& error) {
     require_escaped(error.what());
   }
   try {
-    (void)engine.inspect_container("env");
+    (void)cli.inspect_container("env");
   } catch (const Error& error) {
     require_escaped(error.what());
   }

@@ -62,7 +62,9 @@ inline void render_profile(const profile::Catalog& catalog, const std::string& n
   profile::Sourced merged = profile::merge_profile(catalog, name, overrides);
   testing::FakeGpus gpus(2);
   plan::Resolution resolution = plan::resolve_plan(name, merged, testing::test_host(2), fixed_paths(), gpus);
-  render::ContainerCommand command = render::render_run_command("docker", resolution.plan, "/state/run.env");
+  render::ContainerCommand command =
+      engine::DockerEngine(docker::Docker("docker"))
+          .container_command(engine::Launch::detached, resolution.plan, "/state/run.env");
   (void)command.argv();
   (void)command.display();
   (void)plan::to_json(resolution.plan).dump();

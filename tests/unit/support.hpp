@@ -11,6 +11,7 @@
 
 #include "core/error.hpp"
 #include "core/read_file.hpp"
+#include "engine/docker_engine.hpp"
 #include "host/host_facts.hpp"
 #include "plan/resolve.hpp"
 #include "profile/builtin.hpp"
@@ -90,6 +91,13 @@ inline plan::Plan builtin_plan(const std::string& name, int gpus) {
   return plan::resolve_plan(name, profile::merge_profile(catalog, name), test_host(gpus), FakePaths{}.probe(),
                             host_gpus)
       .plan;
+}
+
+// The command `up` runs for the plan (`launch`: or only creates), as the Docker engine spells it:
+// "docker run -d ...". Rendered only; nothing runs.
+inline render::ContainerCommand docker_container_command(const plan::Plan& plan, const std::string& env_file,
+                                                         engine::Launch launch = engine::Launch::detached) {
+  return engine::DockerEngine(docker::Docker("docker")).container_command(launch, plan, env_file);
 }
 
 // Golden files hold a command or file as printed; LAUNCHER_UPDATE_GOLDEN=1 rewrites them after a deliberate change.

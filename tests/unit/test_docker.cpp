@@ -290,6 +290,6 @@ TEST_CASE("control characters from the engine never reach a message raw", "[dock
   } catch (const launcher::Error& error) {
     CHECK_FALSE(has_control_byte(error.what()));
   }
-  auto logs = docker_answering({0, "line one\n\x1b[31mred\n", ""});
+  launcher::engine::DockerEngine logs(docker_answering({0, "line one\n\x1b[31mred\n", ""}));
   CHECK(logs.logs_tail("x", 40) == "line one\n\\x1b[31mred\n");
 }

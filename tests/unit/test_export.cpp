@@ -177,7 +177,7 @@ TEST_CASE("devcontainer: runArgs, mounts, containerEnv and appPort re-parsed are
   full.command.clear();
   for (const plan::Plan& plan : {builtin_plan("jupyter", 8), builtin_plan("ssh", 0), builtin_plan("shell", 0), full}) {
     json devcontainer = exporting::devcontainer_document(plan).content;
-    auto rendered = render::render_container_command({}, plan, ".env");
+    auto rendered = render::render_container_command(plan, ".env");
     // The profile's env is named, its values taken from the devcontainer CLI's environment.
     Options expected;
     for (const auto& option : rendered.options)

@@ -61,7 +61,7 @@ TEST_CASE("under cdi the GPUs render as --device nvidia.com/gpu=... and never --
   plan.gpus = {plan::GpuAssignment::Kind::devices, {"0", "1:0", h100_uuid}};
   std::string label = render::gpus_label(plan.gpus);
   plan.gpu_runtime = host::GpuRuntime::cdi;
-  auto argv = render::render_run_command("docker", plan, "/tmp/run.env").argv();
+  auto argv = testing::docker_container_command(plan, "/tmp/run.env").argv();
   CHECK(values_of(argv, "--device") ==
         std::vector<std::string>{"nvidia.com/gpu=0", "nvidia.com/gpu=1:0", "nvidia.com/gpu=" + h100_uuid});
   CHECK(values_of(argv, "--gpus").empty());
@@ -71,7 +71,7 @@ TEST_CASE("under cdi the GPUs render as --device nvidia.com/gpu=... and never --
   CHECK(std::count(argv.begin(), argv.end(), "io.launcher.gpus=" + label) == 1);
 
   plan.gpus = {plan::GpuAssignment::Kind::all, {}};
-  argv = render::render_run_command("docker", plan, "/tmp/run.env").argv();
+  argv = testing::docker_container_command(plan, "/tmp/run.env").argv();
   CHECK(values_of(argv, "--device") == std::vector<std::string>{"nvidia.com/gpu=all"});
 
   plan.gpus = {plan::GpuAssignment::Kind::devices, {"MIG-GPU-45fe05ec-d7bf-5f3b-9027-7cb7c929bdfb/1/0"}};

@@ -15,7 +15,7 @@ namespace {
 const std::string env_file = "/home/alice/.local/state/launcher/envs/project-shell/run.env";
 
 std::string rendered(const plan::Plan& plan) {
-  return render::render_run_command("docker", plan, env_file).display() + "\n";
+  return testing::docker_container_command(plan, env_file).display() + "\n";
 }
 
 } // namespace
@@ -35,11 +35,11 @@ TEST_CASE("golden: the built-in shell profile on a host without GPUs", "[render]
 TEST_CASE("a GPU list renders as one argument with literal double quotes", "[render]") {
   plan::Plan plan = builtin_plan("shell", 0);
   plan.gpus = {plan::GpuAssignment::Kind::devices, {"0", "1"}};
-  auto argv = render::render_run_command("docker", plan, env_file).argv();
+  auto argv = testing::docker_container_command(plan, env_file).argv();
   auto gpus = std::find(argv.begin(), argv.end(), "--gpus");
   REQUIRE(gpus != argv.end());
   CHECK(*(gpus + 1) == "\"device=0,1\"");
-  CHECK(render::render_run_command("docker", plan, env_file).display().find("--gpus '\"device=0,1\"'") !=
+  CHECK(testing::docker_container_command(plan, env_file).display().find("--gpus '\"device=0,1\"'") !=
         std::string::npos);
 }
 
@@ -57,7 +57,7 @@ TEST_CASE("every piece of the plan renders in a fixed order", "[render]") {
   plan.restart = "unless-stopped";
   plan.labels = {{"team", "vision"}};
   plan.privileged = true;
-  auto command = render::render_container_command({"docker", "create"}, plan, env_file);
+  auto command = testing::docker_container_command(plan, env_file, engine::Launch::created);
   auto has = [&](std::vector<std::string> option) {
     return std::find(command.options.begin(), command.options.end(), option) != command.options.end();
   };
@@ -89,7 +89,7 @@ TEST_CASE("the profile's env values are on no command line: --env-file names the
   plan::Plan plan = builtin_plan("shell", 0);
   const std::string secret = "hf_s3cr3t-value-4711";
   plan.environment = {{"HF_TOKEN", secret}, {"WANDB_API_KEY", "w=and b "}};
-  render::ContainerCommand command = render::render_run_command("docker", plan, env_file);
+  render::ContainerCommand command = testing::docker_container_command(plan, env_file);
   for (const auto& arg : command.argv()) {
     CHECK(arg.find(secret) == std::string::npos);
     CHECK(arg.find("HF_TOKEN") == std::string::npos);
@@ -110,7 +110,7 @@ TEST_CASE("the profile's env values are on no command line: --env-file names the
 }
 
 TEST_CASE("a profile without env renders no --env-file and no comment", "[render][env]") {
-  render::ContainerCommand command = render::render_run_command("docker", builtin_plan("shell", 0), env_file);
+  render::ContainerCommand command = testing::docker_container_command(builtin_plan("shell", 0), env_file);
   std::vector<std::string> argv = command.argv();
   CHECK(std::find(argv.begin(), argv.end(), "--env-file") == argv.end());
   CHECK(command.environment.empty());
@@ -127,7 +127,7 @@ TEST_CASE("the env file is NAME=VALUE lines with each value verbatim, as docker 
 
 TEST_CASE("no secret-shaped value and no shell string: the argv is the plan", "[render]") {
   plan::Plan plan = builtin_plan("jupyter", 0);
-  for (const auto& arg : render::render_run_command("docker", plan, env_file).argv()) {
+  for (const auto& arg : testing::docker_container_command(plan, env_file).argv()) {
     CHECK(arg.find("TOKEN") == std::string::npos);
     CHECK(arg != "sh");
     CHECK(arg != "-c");
@@ -145,7 +145,7 @@ TEST_CASE("shell_quote quotes only what needs it", "[render]") {
 }
 
 TEST_CASE("containers drop every capability but what launcher-init and the service need", "[render]") {
-  auto options_of = [](const plan::Plan& plan) { return render::render_run_command("docker", plan, env_file).options; };
+  auto options_of = [](const plan::Plan& plan) { return testing::docker_container_command(plan, env_file).options; };
   auto values = [](const std::vector<std::vector<std::string>>& options, const std::string& name) {
     std::vector<std::string> found;
     for (const auto& option : options)
@@ -186,7 +186,7 @@ TEST_CASE("containers drop every capability but what launcher-init and the servi
 TEST_CASE("only the ssh service gets AUDIT_WRITE without sudo: sshd ends a PTY login it cannot audit", "[render]") {
   auto cap_adds = [](const plan::Plan& plan) {
     std::vector<std::string> found;
-    for (const auto& option : render::render_run_command("docker", plan, env_file).options)
+    for (const auto& option : testing::docker_container_command(plan, env_file).options)
       if (option[0] == "--cap-add") found.push_back(option.at(1));
     return found;
   };
@@ -216,7 +216,7 @@ TEST_CASE("the GPUs label says all, the device list or none", "[render]") {
 
 TEST_CASE("an env without GPUs hides them from a default nvidia runtime, one with GPUs does not", "[render]") {
   auto has_void = [](const plan::Plan& plan) {
-    auto command = render::render_container_command({"docker", "create"}, plan, env_file);
+    auto command = testing::docker_container_command(plan, env_file, engine::Launch::created);
     return std::find(command.options.begin(), command.options.end(),
                      std::vector<std::string>{"--env", "NVIDIA_VISIBLE_DEVICES=void"}) != command.options.end();
   };
@@ -230,7 +230,7 @@ TEST_CASE("a read-only root gets tmpfs for /tmp, /run and /home, and resources a
   plan.read_only_root = true;
   plan.cpuset_cpus = "0-15";
   plan.cpuset_mems = "0";
-  std::vector<std::string> argv = render::render_run_command("docker", plan, env_file).argv();
+  std::vector<std::string> argv = testing::docker_container_command(plan, env_file).argv();
   auto after = [&](const std::string& option, const std::string& value) {
     for (std::size_t i = 0; i + 1 < argv.size(); ++i)
       if (argv[i] == option && argv[i + 1] == value) return true;
@@ -246,17 +246,17 @@ TEST_CASE("a read-only root gets tmpfs for /tmp, /run and /home, and resources a
   CHECK(after("--cpuset-cpus", "0-15"));
   CHECK(after("--cpuset-mems", "0"));
   plan.memory_bytes.reset();
-  argv = render::render_run_command("docker", plan, env_file).argv();
+  argv = testing::docker_container_command(plan, env_file).argv();
   CHECK(std::find(argv.begin(), argv.end(), "--memory") == argv.end());
   CHECK(std::find(argv.begin(), argv.end(), "--memory-swap") == argv.end());
 }
 
 TEST_CASE("idle and max_age reach launcher-init as seconds", "[render][idle]") {
   plan::Plan plan = builtin_plan("jupyter", 0);
-  auto argv = render::render_run_command("docker", plan, env_file).argv();
+  auto argv = testing::docker_container_command(plan, env_file).argv();
   CHECK(std::none_of(argv.begin(), argv.end(), [](const std::string& arg) { return arg.find("LAUNCHER_IDLE") == 0; }));
   plan.self_stop = {7200, 10, 259200};
-  argv = render::render_run_command("docker", plan, env_file).argv();
+  argv = testing::docker_container_command(plan, env_file).argv();
   for (const char* setting :
        {"LAUNCHER_IDLE_STOP_AFTER=7200", "LAUNCHER_IDLE_GPU_UTIL_BELOW=10", "LAUNCHER_MAX_AGE=259200"}) {
     INFO(setting);
@@ -268,7 +268,7 @@ TEST_CASE("idle and max_age reach launcher-init as seconds", "[render][idle]") {
 
 TEST_CASE("every env resolves host.docker.internal to the host, so a store on the host is reachable",
           "[render][backup]") {
-  auto argv = render::render_run_command("docker", builtin_plan("shell", 0), env_file).argv();
+  auto argv = testing::docker_container_command(builtin_plan("shell", 0), env_file).argv();
   auto found = std::find(argv.begin(), argv.end(), "host.docker.internal:host-gateway");
   REQUIRE(found != argv.end());
   CHECK(*(found - 1) == "--add-host");
@@ -276,12 +276,12 @@ TEST_CASE("every env resolves host.docker.internal to the host, so a store on th
 
 TEST_CASE("a backup reaches launcher-init as settings and ps as a label, but its keys never do", "[render][backup]") {
   plan::Plan plan = builtin_plan("shell", 0);
-  auto plain = render::render_run_command("docker", plan, env_file).argv();
+  auto plain = testing::docker_container_command(plan, env_file).argv();
   CHECK(std::none_of(plain.begin(), plain.end(),
                      [](const std::string& arg) { return arg.find("LAUNCHER_BACKUP") == 0; }));
   plan.backup =
       plan::Backup{"s3://ckpt/team/dev", {"/ckpt", "/data/runs"}, 600, 3, "http://host.docker.internal:9000", "team"};
-  auto argv = render::render_run_command("docker", plan, env_file).argv();
+  auto argv = testing::docker_container_command(plan, env_file).argv();
   for (const char* setting : {"LAUNCHER_BACKUP_TO=s3://ckpt/team/dev",
                               "LAUNCHER_BACKUP_PATHS=[\"/ckpt\",\"/data/runs\"]", "LAUNCHER_BACKUP_EVERY=600",
                               "LAUNCHER_BACKUP_KEEP=3", "LAUNCHER_BACKUP_ENDPOINT=http://host.docker.internal:9000"}) {
@@ -298,7 +298,7 @@ TEST_CASE("a backup reaches launcher-init as settings and ps as a label, but its
     return arg.find("team\"") != std::string::npos || arg.find("AWS_") != std::string::npos;
   }));
   plan.backup->endpoint.clear();
-  argv = render::render_run_command("docker", plan, env_file).argv();
+  argv = testing::docker_container_command(plan, env_file).argv();
   CHECK(std::none_of(argv.begin(), argv.end(),
                      [](const std::string& arg) { return arg.find("LAUNCHER_BACKUP_ENDPOINT") == 0; }));
 }

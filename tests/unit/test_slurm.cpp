@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "core/text.hpp"
+#include "engine/docker_engine.hpp"
 #include "export/export.hpp"
 #include "fake_docker.hpp"
 #include "process/process.hpp"
@@ -804,15 +805,15 @@ TEST_CASE("the SIF is built on the submitting host: without apptainer there, one
   } empty_path(cache.path.string());
   std::ostringstream progress;
   testing::FakeDocker fake; // answers nothing: no docker command may run
-  docker::Docker docker("docker", fake.runner());
+  engine::DockerEngine docker_engine(docker::Docker("docker", fake.runner()));
   require_error_containing(
-      [&] { slurm::build_sif(docker, cluster, registry_image(), progress); }, ExitCode::host_incapable,
+      [&] { slurm::build_sif(docker_engine, cluster, registry_image(), progress); }, ExitCode::host_incapable,
       "apptainer is not on PATH: this host builds the job's image " + cache.path.string() + "/" + std::string(64, 'a') +
           ".sif from `docker save` before sbatch; install Apptainer here "
           "(https://apptainer.org/docs/admin/main/installation.html) or submit from a host that has it");
   // A SIF of the digest is built once: there, nothing runs.
   cache.write(std::string(64, 'a') + ".sif", "sif");
-  CHECK_NOTHROW(slurm::build_sif(docker, cluster, registry_image(), progress));
+  CHECK_NOTHROW(slurm::build_sif(docker_engine, cluster, registry_image(), progress));
   CHECK(progress.str().empty());
   CHECK(fake.calls().empty());
 }

@@ -146,13 +146,4 @@ std::string missing_image_message(const matrix::Matrix& matrix, const std::strin
   return how + pull;
 }
 
-std::vector<std::string> build_arg_options(const std::map<std::string, std::string>& args) {
-  std::vector<std::string> options;
-  for (const auto& [name, value] : args) {
-    options.push_back("--build-arg");
-    options.push_back(name + "=" + value);
-  }
-  return options;
-}
-
 } // namespace launcher::build

@@ -48,7 +48,4 @@ std::string offline_tag(const nlohmann::json& torch_facts, const std::string& re
 // locked row, `make image` for the offline CPU flavor), or `docker pull` for any other reference.
 std::string missing_image_message(const matrix::Matrix& matrix, const std::string& image);
 
-// `--build-arg NAME=VALUE` pairs, sorted by name.
-std::vector<std::string> build_arg_options(const std::map<std::string, std::string>& args);
-
 } // namespace launcher::build

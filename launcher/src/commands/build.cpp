@@ -14,7 +14,7 @@
 #include "core/error.hpp"
 #include "core/json_reader.hpp"
 #include "core/text.hpp"
-#include "docker/docker.hpp"
+#include "engine/engine.hpp"
 #include "host/host_facts.hpp"
 #include "process/process.hpp"
 #include "render/render.hpp"
@@ -38,22 +38,13 @@ fs::path find_context(const std::optional<std::string>& given) {
                                    "launcher repository, or give it with --context");
 }
 
-// The client's facts as it answers them: its version from its own JSON (printed even when no
-// engine answers, with a failing exit status), and whether the buildx plugin runs.
-build::DockerClient client_of(const docker::Docker& docker) {
-  std::string version = docker.try_run({"version", "--format", "{{json .Client}}"}).out;
-  return {.binary = docker.binary(),
-          .version = build::parse_client_version(version, docker.binary() + " version --format '{{json .Client}}'"),
-          .buildx = docker.try_run({"buildx", "version"}).exit_code == 0};
-}
-
 // A CLI before 23 hands the build to the engine's BuildKit only when asked; from 23 on, asked,
 // it needs the buildx plugin instead of falling back to the legacy builder.
 constexpr const char* buildkit_setting = "DOCKER_BUILDKIT=1";
 
 // Stops before anything is built when the CLI would use the legacy builder.
-void require_buildkit(const docker::Docker& docker) {
-  build::DockerClient client = client_of(docker);
+void require_buildkit(const engine::Engine& engine) {
+  build::DockerClient client = engine.client_facts();
   if (!build::has_buildkit(build::buildkit_of(client)))
     throw Error(ExitCode::host_incapable, build::missing_buildkit_message(client));
 }
@@ -145,58 +136,49 @@ void add_build_command(CLI::App& app, Context& context) {
     options->request.variant = options->variant == "runtime" ? matrix::Variant::runtime : matrix::Variant::devel;
     build::BuildPlan plan = build::plan_build(matrix::embedded_matrix(), options->request);
     fs::path context_dir = find_context(options->context_dir);
-    docker::Docker docker = context.docker_cli();
+    std::unique_ptr<engine::Engine> engine = context.container_engine();
     std::string scratch_tag = "launcher-build-scratch:" + std::to_string(getpid());
 
-    // `docker build ...` without the binary: the arguments Docker::try_run is given.
-    auto build_args = [&](const std::string& target, const std::string& tag,
-                          const std::map<std::string, std::string>& args) {
-      std::vector<std::string> build{
-          "build", "--target", target, "--tag", tag, "--file", (context_dir / "images/Dockerfile").string()};
-      auto arg_options = build::build_arg_options(args);
-      build.insert(build.end(), arg_options.begin(), arg_options.end());
-      build.push_back(context_dir.string());
-      return build;
+    auto image_build = [&](const std::string& target, const std::string& tag,
+                           const std::map<std::string, std::string>& args) {
+      return engine::ImageBuild{(context_dir / "images/Dockerfile").string(), context_dir.string(), target, tag, args};
     };
     if (options->dry_run) {
-      std::vector<std::string> argv{docker.binary()};
-      for (std::string& arg :
-           build_args("final", plan.tag.empty() ? "pytorch-cpu:<torch it reports>-debian12" : plan.tag, plan.args))
-        argv.push_back(std::move(arg));
+      std::vector<std::string> argv = engine->build_command(
+          image_build("final", plan.tag.empty() ? "pytorch-cpu:<torch it reports>-debian12" : plan.tag, plan.args));
       *context.out << buildkit_setting << " " << render::shell_words(argv)
                    << "\n# then the same again with the labels read from the image's torch\n";
       return;
     }
 
     auto start = std::chrono::steady_clock::now();
-    require_buildkit(docker);
-    if (options->request.offline && !docker.inspect_image(options->request.offline_base))
+    require_buildkit(*engine);
+    if (options->request.offline && !engine->inspect_image(options->request.offline_base))
       throw Error(ExitCode::failed, "the offline base image " + options->request.offline_base +
                                         " is missing: make it with images/make-base.sh (debootstrap, as root)");
     if (!plan.row.locks.empty()) fill_wheelhouse(context_dir, plan.row, options->wheel_cache, *context.err);
-    auto docker_build = [&](const std::string& target, const std::string& tag,
-                            const std::map<std::string, std::string>& args) {
+    auto build_stage = [&](const std::string& target, const std::string& tag,
+                           const std::map<std::string, std::string>& args) {
       *context.err << "building " << target << " stage as " << tag << "\n" << std::flush;
-      auto result =
-          docker.try_run(build_args(target, tag, args),
-                         watched(*context.err, "building the " + target + " stage as " + tag, {}, {buildkit_setting}));
+      auto result = engine->build_image(
+          image_build(target, tag, args),
+          watched(*context.err, "building the " + target + " stage as " + tag, {}, {buildkit_setting}));
       if (result.exit_code != 0)
         throw Error(ExitCode::failed,
                     "docker build failed (exit " + std::to_string(result.exit_code) + "); its output is above");
     };
 
     // Pass one builds everything; pass two only adds the labels of what torch turned out to be.
-    docker_build("final", scratch_tag, plan.args);
-    const std::vector<std::string> read_facts{"run", "--rm",      "--entrypoint",
-                                              "cat", scratch_tag, "/usr/local/share/launcher/torch-facts.json"};
-    json facts = JsonReader::parse(docker.run(read_facts, "read the image's torch facts").out,
-                                   "docker run " + scratch_tag + " cat /usr/local/share/launcher/torch-facts.json");
+    build_stage("final", scratch_tag, plan.args);
+    const std::string torch_facts_file = "/usr/local/share/launcher/torch-facts.json";
+    json facts = JsonReader::parse(
+        engine->read_image_file_checked(scratch_tag, torch_facts_file, "read the image's torch facts"),
+        "docker run " + scratch_tag + " cat " + torch_facts_file);
     // Only the devel variant has a CUDA toolkit, and with it this file: nvcc's release.
     const std::string toolkit_facts_file = "/usr/local/share/launcher/toolkit-facts.json";
-    if (auto toolkit = docker.try_run({"run", "--rm", "--entrypoint", "cat", scratch_tag, toolkit_facts_file});
-        toolkit.exit_code == 0) {
+    if (std::optional<std::string> toolkit = engine->read_image_file(scratch_tag, toolkit_facts_file)) {
       const std::string source = "docker run " + scratch_tag + " cat " + toolkit_facts_file;
-      const json toolkit_facts = JsonReader::parse(toolkit.out, source);
+      const json toolkit_facts = JsonReader::parse(*toolkit, source);
       facts["nvcc"] = JsonReader(toolkit_facts, source).at("nvcc").string();
     }
     std::string tag = plan.tag.empty() ? build::offline_tag(facts, options->request.registry) : plan.tag;
@@ -204,13 +186,13 @@ void add_build_command(CLI::App& app, Context& context) {
     for (const auto& [name, value] :
          build::label_args(facts, plan.row, tag.substr(tag.rfind(':') + 1), git_revision(context_dir)))
       args[name] = value;
-    docker_build("final", tag, args);
-    docker.try_run({"image", "rm", scratch_tag});
-    if (options->test) docker_build("test", tag + "-test", args), docker.try_run({"image", "rm", tag + "-test"});
-    if (options->push) docker.run({"push", tag}, "push " + tag);
+    build_stage("final", tag, args);
+    engine->remove_image(scratch_tag);
+    if (options->test) build_stage("test", tag + "-test", args), engine->remove_image(tag + "-test");
+    if (options->push) engine->push_image(tag);
 
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    double size = docker.inspect_image(tag).value_or(json::object()).value("Size", 0.0);
+    double size = engine->inspect_image(tag).value_or(json::object()).value("Size", 0.0);
     if (options->json) {
       *context.out << json{{"tag", tag},
                            {"size", size},

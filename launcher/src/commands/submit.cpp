@@ -223,7 +223,7 @@ void add_submit_command(CLI::App& app, Context& context) {
     }
     check_partition_gpus(job_request);
     if (job.cluster.runtime == slurm::Runtime::apptainer)
-      slurm::build_sif(context.docker_cli(), job.cluster, job.image, *context.err);
+      slurm::build_sif(*context.container_engine(), job.cluster, job.image, *context.err);
     if (default_output) make_output_directory(slurm::job_output_directory(host.state_home.string()));
     std::optional<JobEnvFile> env_file;
     if (!job.plan.environment.empty()) {

@@ -352,32 +352,4 @@ std::optional<json> Docker::inspect_container(const std::string& name) const { r
 
 std::optional<json> Docker::inspect_image(const std::string& reference) const { return inspect("image", reference); }
 
-std::vector<json> Docker::containers_labelled(const std::string& label_filter) const {
-  std::string ids = run({"ps", "-a", "-q", "--no-trunc", "--filter", "label=" + label_filter}, "list containers").out;
-  std::vector<std::string> args{"container", "inspect"};
-  for (const auto& id : split(ids, '\n'))
-    if (!id.empty()) args.push_back(id);
-  if (args.size() == 2) return {};
-  // One inspect for all of them: `ps` stays fast with many environments.
-  return parse_inspect_list(run(args, "inspect containers").out);
-}
-
-std::vector<ListedContainer> Docker::list_labelled(const std::string& label_filter,
-                                                   const std::vector<std::string>& labels) const {
-  return list_labelled(label_filter, labels, listing_format(labels));
-}
-
-std::vector<ListedContainer> Docker::list_labelled(const std::string& label_filter,
-                                                   const std::vector<std::string>& labels,
-                                                   const std::string& format) const {
-  std::string lines =
-      run({"ps", "-a", "--no-trunc", "--filter", "label=" + label_filter, "--format", format}, "list containers").out;
-  return parse_listing(lines, labels);
-}
-
-std::string Docker::logs_tail(const std::string& name, int lines) const {
-  process::ProcessResult result = try_run({"logs", "--tail", std::to_string(lines), name});
-  return escape_control_characters(result.out + result.err, Newlines::keep);
-}
-
 } // namespace launcher::docker

@@ -78,7 +78,9 @@ std::optional<GpuDeviceRequest> gpu_device_request(const JsonReader& host_config
 // `docker ps --format <listing_format(labels)>`: one object a line.
 std::vector<ListedContainer> parse_listing(std::string_view out, const std::vector<std::string>& labels);
 
-// How long each kind of engine call may take: the one table, in call_limit.
+// How long each kind of engine call may take: the one table, in call_limit. It is the runner's
+// policy, so it reads the verbs of the argv it is given; what argv each operation takes is
+// engine::Engine's.
 //   query        version, info, ps, images, inspect, network ls/inspect, diff, logs   30 s
 //   change       run -d, create, start, rm, kill, network create/rm, tag, image rm    60 s
 //   stop         stop --time N                                                        N + 30 s
@@ -136,15 +138,6 @@ public:
 
   std::optional<nlohmann::json> inspect_container(const std::string& name) const;
   std::optional<nlohmann::json> inspect_image(const std::string& reference) const;
-  // Every container (running or not) carrying the label, as `docker inspect` shows it.
-  std::vector<nlohmann::json> containers_labelled(const std::string& label_filter) const;
-  // The same containers from one `docker ps` (no inspect): listing_format's objects.
-  std::vector<ListedContainer> list_labelled(const std::string& label_filter,
-                                             const std::vector<std::string>& labels) const;
-  // The same, listed in `format` (listing_format_all_labels, for an engine that has no `.Label`).
-  std::vector<ListedContainer> list_labelled(const std::string& label_filter, const std::vector<std::string>& labels,
-                                             const std::string& format) const;
-  std::string logs_tail(const std::string& name, int lines) const;
 
 private:
   // `docker <kind> inspect NAME`; nullopt when there is no such object.

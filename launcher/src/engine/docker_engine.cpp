@@ -18,12 +18,13 @@ std::string_view engine_name(EngineKind kind) {
 
 render::ContainerCommand DockerEngine::container_command(Launch launch, const plan::Plan& plan,
                                                          const std::string& env_file) const {
-  std::vector<std::string> program{cli_.binary()};
+  render::ContainerCommand command = render::render_container_command(plan, env_file);
+  command.program = {cli_.binary()};
   if (launch == Launch::detached)
-    program.insert(program.end(), {"run", "-d"});
+    command.program.insert(command.program.end(), {"run", "-d"});
   else
-    program.push_back("create");
-  return render::render_container_command(std::move(program), plan, env_file);
+    command.program.push_back("create");
+  return command;
 }
 
 void DockerEngine::run(const render::ContainerCommand& command, const std::string& action) const {
@@ -52,16 +53,32 @@ std::optional<nlohmann::json> DockerEngine::inspect_image(const std::string& ref
 }
 
 std::vector<nlohmann::json> DockerEngine::containers_labelled(const std::string& label_filter) const {
-  return cli_.containers_labelled(label_filter);
+  std::string ids =
+      cli_.run({"ps", "-a", "-q", "--no-trunc", "--filter", "label=" + label_filter}, "list containers").out;
+  std::vector<std::string> args{"container", "inspect"};
+  for (const auto& id : split(ids, '\n'))
+    if (!id.empty()) args.push_back(id);
+  if (args.size() == 2) return {};
+  // One inspect for all of them: `ps` stays fast with many environments.
+  return docker::parse_inspect_list(cli_.run(args, "inspect containers").out);
+}
+
+std::string DockerEngine::listing_format(const std::vector<std::string>& labels) const {
+  return docker::listing_format(labels);
 }
 
 std::vector<docker::ListedContainer> DockerEngine::list_labelled(const std::string& label_filter,
                                                                  const std::vector<std::string>& labels) const {
-  return cli_.list_labelled(label_filter, labels);
+  std::string lines =
+      cli_.run({"ps", "-a", "--no-trunc", "--filter", "label=" + label_filter, "--format", listing_format(labels)},
+               "list containers")
+          .out;
+  return docker::parse_listing(lines, labels);
 }
 
 std::string DockerEngine::logs_tail(const std::string& container, int lines) const {
-  return cli_.logs_tail(container, lines);
+  process::ProcessResult result = cli_.try_run({"logs", "--tail", std::to_string(lines), container});
+  return escape_control_characters(result.out + result.err, Newlines::keep);
 }
 
 std::string DockerEngine::changed_files(const std::string& container) const {
@@ -153,6 +170,61 @@ void DockerEngine::commit_image(const std::string& container, const std::vector<
 void DockerEngine::copy_out(const std::string& container, const std::string& directory,
                             const std::string& host_directory, const std::string& action) const {
   cli_.run({"cp", container + ":" + directory + "/.", host_directory}, action);
+}
+
+// Images
+
+build::DockerClient DockerEngine::client_facts() const {
+  std::string version = cli_.try_run({"version", "--format", "{{json .Client}}"}).out;
+  return {.binary = cli_.binary(),
+          .version = build::parse_client_version(version, cli_.binary() + " version --format '{{json .Client}}'"),
+          .buildx = cli_.try_run({"buildx", "version"}).exit_code == 0};
+}
+
+std::vector<std::string> DockerEngine::build_command(const ImageBuild& build) const {
+  std::vector<std::string> argv{cli_.binary(), "build",   "--target", build.target,
+                                "--tag",       build.tag, "--file",   build.dockerfile};
+  for (const auto& [name, value] : build.args)
+    argv.insert(argv.end(), {"--build-arg", name + "=" + value});
+  argv.push_back(build.context);
+  return argv;
+}
+
+process::ProcessResult DockerEngine::build_image(const ImageBuild& build, process::ProcessOptions options) const {
+  std::vector<std::string> argv = build_command(build);
+  return cli_.try_run({argv.begin() + 1, argv.end()}, std::move(options));
+}
+
+namespace {
+
+std::vector<std::string> cat_args(const std::string& image, const std::string& file) {
+  return {"run", "--rm", "--entrypoint", "cat", image, file};
+}
+
+} // namespace
+
+std::optional<std::string> DockerEngine::read_image_file(const std::string& image, const std::string& file) const {
+  process::ProcessResult result = cli_.try_run(cat_args(image, file));
+  if (result.exit_code != 0) return std::nullopt;
+  return result.out;
+}
+
+std::string DockerEngine::read_image_file_checked(const std::string& image, const std::string& file,
+                                                  const std::string& action) const {
+  return cli_.run(cat_args(image, file), action).out;
+}
+
+bool DockerEngine::remove_image(const std::string& image) const {
+  return cli_.try_run({"image", "rm", image}).exit_code == 0;
+}
+
+void DockerEngine::push_image(const std::string& reference) const {
+  cli_.run({"push", reference}, "push " + reference);
+}
+
+void DockerEngine::save_image(const std::string& reference, const std::string& archive,
+                              const std::string& action) const {
+  cli_.run({"save", "--output", archive, reference}, action);
 }
 
 // Docker separates networks itself and turns traffic between an isolated one's containers off.

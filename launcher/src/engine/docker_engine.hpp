@@ -41,6 +41,17 @@ public:
   void copy_out(const std::string& container, const std::string& directory, const std::string& host_directory,
                 const std::string& action) const override;
 
+  // Images
+  build::DockerClient client_facts() const override;
+  std::vector<std::string> build_command(const ImageBuild& build) const override;
+  process::ProcessResult build_image(const ImageBuild& build, process::ProcessOptions options) const override;
+  std::optional<std::string> read_image_file(const std::string& image, const std::string& file) const override;
+  std::string read_image_file_checked(const std::string& image, const std::string& file,
+                                      const std::string& action) const override;
+  bool remove_image(const std::string& image) const override;
+  void push_image(const std::string& reference) const override;
+  void save_image(const std::string& reference, const std::string& archive, const std::string& action) const override;
+
   process::ProcessResult create_network(const NetworkSpec& network) const override;
   bool network_exists(const std::string& network) const override;
   bool remove_network(const std::string& network) const override;
@@ -64,6 +75,9 @@ protected:
   // commit's steps, the first with the container paused (`pause`) or not.
   void commit_image(const std::string& container, const std::vector<std::string>& changes, const std::string& tag,
                     const std::string& action, bool pause) const;
+  // The `ps --format` template list_labelled reads: docker::listing_format, whose `.Label` function
+  // reads each label.
+  virtual std::string listing_format(const std::vector<std::string>& labels) const;
 
 private:
   docker::Docker cli_;

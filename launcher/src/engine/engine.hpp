@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "build/buildkit.hpp"
 #include "docker/docker.hpp"
 #include "plan/plan.hpp"
 #include "process/process.hpp"
@@ -46,6 +47,15 @@ struct AttachedExec {
 
 // How a rendered container begins: started at once in the background (`up`), or only created.
 enum class Launch { detached, created };
+
+// One build of a Dockerfile's stage, tagged.
+struct ImageBuild {
+  std::string dockerfile;
+  std::string context; // the build context's directory
+  std::string target;  // the stage
+  std::string tag;
+  std::map<std::string, std::string> args; // --build-arg NAME=VALUE, sorted by name
+};
 
 // Everything the launcher asks of a container engine, as operations. Each engine spells them in
 // its own CLI, run through the one runner (docker::Docker: call limits, timeouts, interrupts,
@@ -111,6 +121,27 @@ public:
   // Copies what is in the container's `directory` (not the directory itself) into `host_directory`.
   virtual void copy_out(const std::string& container, const std::string& directory, const std::string& host_directory,
                         const std::string& action) const = 0;
+
+  // Images
+  // The CLI's own answers: its version (printed even when no engine answers) and whether the
+  // buildx plugin runs. Output that is not the CLI's version object is an Error naming the command.
+  virtual build::DockerClient client_facts() const = 0;
+  // The command that builds `build` (the CLI first), for a person to read: `launcher build --dry-run`.
+  virtual std::vector<std::string> build_command(const ImageBuild& build) const = 0;
+  // Runs build_command; the result as it is (its output goes where `options` sends it).
+  virtual process::ProcessResult build_image(const ImageBuild& build, process::ProcessOptions options) const = 0;
+  // What `file` in the image holds, read by a container removed afterwards whose entrypoint is
+  // `cat`; nullopt when that fails (no such file, or no image).
+  virtual std::optional<std::string> read_image_file(const std::string& image, const std::string& file) const = 0;
+  // The same; a failure throws Error naming `action`.
+  virtual std::string read_image_file_checked(const std::string& image, const std::string& file,
+                                              const std::string& action) const = 0;
+  // Whether the engine removed the tag (the image with it, when nothing else names it).
+  virtual bool remove_image(const std::string& image) const = 0;
+  virtual void push_image(const std::string& reference) const = 0;
+  // Writes the image (its layers and config, as `docker load` reads them) to the file `archive`.
+  virtual void save_image(const std::string& reference, const std::string& archive,
+                          const std::string& action) const = 0;
 
   // The engine's answer; whether creating it failed is the caller's to judge (it may exist).
   virtual process::ProcessResult create_network(const NetworkSpec& network) const = 0;

@@ -79,10 +79,13 @@ render::ContainerCommand PodmanEngine::container_command(Launch launch, const pl
   return command;
 }
 
+std::string PodmanEngine::listing_format(const std::vector<std::string>&) const {
+  return docker::listing_format_all_labels();
+}
+
 std::vector<docker::ListedContainer> PodmanEngine::list_labelled(const std::string& label_filter,
                                                                  const std::vector<std::string>& labels) const {
-  std::vector<docker::ListedContainer> listed =
-      cli().list_labelled(label_filter, labels, docker::listing_format_all_labels());
+  std::vector<docker::ListedContainer> listed = DockerEngine::list_labelled(label_filter, labels);
   for (auto& container : listed) {
     container.state = podman_state(container.state);
     container.image = short_image_name(container.image);

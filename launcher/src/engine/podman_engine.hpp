@@ -20,6 +20,10 @@ public:
   bool commit(const std::string& container, const std::vector<std::string>& changes, const std::string& tag,
               const std::string& action) const override;
   std::map<std::string, std::string> network_driver_options(const NetworkSpec& network) const override;
+
+protected:
+  // Podman's template has no `.Label`: every label at once (docker::listing_format_all_labels).
+  std::string listing_format(const std::vector<std::string>& labels) const override;
 };
 
 // Podman's `ps` `.State` is the status text ("Up About a minute ago", "Exited (1) 40 seconds

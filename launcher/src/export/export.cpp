@@ -238,7 +238,7 @@ Engine engine_of(const std::string& server_version) {
 }
 
 Document compose_document(const plan::Plan& plan, const Engine& engine) {
-  render::ContainerCommand rendered = render::render_container_command({}, plan, env_file_name);
+  render::ContainerCommand rendered = render::render_container_command(plan, env_file_name);
   json service{{"image", rendered.image_and_command.front()},
                {"labels", assignments(values_of(rendered, "--label"))},
                {"environment", compose_environment(rendered)},
@@ -284,7 +284,7 @@ Document compose_document(const plan::Plan& plan, const Engine& engine) {
 }
 
 Document devcontainer_document(const plan::Plan& plan, const Engine& engine) {
-  render::ContainerCommand rendered = render::render_container_command({}, plan, env_file_name);
+  render::ContainerCommand rendered = render::render_container_command(plan, env_file_name);
   std::vector<std::string> run_args;
   json mounts = json::array(), app_port = json::array(), container_env = json::object();
   // The profile's env by name: the devcontainer CLI takes each value from its own environment.

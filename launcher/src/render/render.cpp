@@ -86,9 +86,8 @@ std::vector<std::string> cdi_devices(const plan::GpuAssignment& gpus) {
   return names;
 }
 
-ContainerCommand render_container_command(std::vector<std::string> program, const plan::Plan& plan,
-                                          const std::string& env_file) {
-  ContainerCommand command{std::move(program), {}, {}, plan.environment};
+ContainerCommand render_container_command(const plan::Plan& plan, const std::string& env_file) {
+  ContainerCommand command{{}, {}, {}, plan.environment};
   auto option = [&](const char* name, const std::string& value) { command.options.push_back({name, value}); };
   option("--name", plan.env);
   // Never a pull behind the user's back: a missing image is an error saying how to get it.
@@ -196,10 +195,6 @@ ContainerCommand render_container_command(std::vector<std::string> program, cons
   command.image_and_command.push_back(plan.image);
   command.image_and_command.insert(command.image_and_command.end(), plan.command.begin(), plan.command.end());
   return command;
-}
-
-ContainerCommand render_run_command(const std::string& docker, const plan::Plan& plan, const std::string& env_file) {
-  return render_container_command({docker, "run", "-d"}, plan, env_file);
 }
 
 std::string env_file_text(const std::map<std::string, std::string>& environment) {

@@ -19,10 +19,11 @@ std::string gpus_label(const plan::GpuAssignment& gpus);
 // refuses such a plan first, naming the profile's field).
 std::vector<std::string> cdi_devices(const plan::GpuAssignment& gpus);
 
-// A docker command that creates a container: the program and its subcommand, the options
-// in a fixed order (each with its value), then the image and the command to run.
+// A command that creates a container: the program and its subcommand (the engine's:
+// engine::Engine::container_command), the options in a fixed order (each with its value), then the
+// image and the command to run.
 struct ContainerCommand {
-  std::vector<std::string> program; // {"docker", "run", "-d"} or {"docker", "create"}
+  std::vector<std::string> program; // the CLI and its words that create a container; empty from render
   std::vector<std::vector<std::string>> options;
   std::vector<std::string> image_and_command;
   // The profile's env (plan.environment): its values are never an argument, where every user of
@@ -37,13 +38,10 @@ struct ContainerCommand {
   std::string display() const;
 };
 
-// Pure: the same plan always renders the same command. `env_file`: where the values of the
-// profile's env will be (`--env-file env_file`, only when it has any).
-ContainerCommand render_container_command(std::vector<std::string> program, const plan::Plan& plan,
-                                          const std::string& env_file);
-
-// `<docker> run -d ...`: the command `up` runs.
-ContainerCommand render_run_command(const std::string& docker, const plan::Plan& plan, const std::string& env_file);
+// Pure: the same plan always renders the same options, image and command; the program is left to
+// the engine. `env_file`: where the values of the profile's env will be (`--env-file env_file`,
+// only when it has any).
+ContainerCommand render_container_command(const plan::Plan& plan, const std::string& env_file);
 
 // The file docker run's --env-file reads: one NAME=VALUE line each, the value verbatim up to the
 // line's end. A value holds no line break and a line at most env_file_line_limit bytes (the schema

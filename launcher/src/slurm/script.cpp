@@ -103,7 +103,7 @@ std::string env_file_check() {
 std::vector<std::vector<std::string>> node_run_options(const Job& job) {
   plan::Plan plan = job.plan;
   plan.environment = job_environment(plan);
-  render::ContainerCommand rendered = render::render_container_command({"docker", "run"}, plan, "");
+  render::ContainerCommand rendered = render::render_container_command(plan, "");
   // --add-host conflicts with the host network the node runs it on (where the host is localhost).
   static const std::vector<std::string> decided_on_node{"--name",    "--network", "--add-host",
                                                         "--publish", "--restart", "--gpus"};

@@ -40,7 +40,7 @@ private:
 
 } // namespace
 
-void build_sif(const docker::Docker& docker, const ClusterSettings& cluster, const PinnedImage& image,
+void build_sif(const engine::Engine& engine, const ClusterSettings& cluster, const PinnedImage& image,
                std::ostream& progress) {
   const fs::path sif = sif_path(cluster, image);
   if (fs::exists(sif)) return;
@@ -53,7 +53,7 @@ void build_sif(const docker::Docker& docker, const ClusterSettings& cluster, con
   const fs::path archive = build.path() / "image.tar";
   const fs::path partial = build.path() / sif.filename();
   progress << "launcher: building " << sif.string() << " from image " << image.name << " (once per image digest)\n";
-  docker.run({"save", "--output", archive.string(), image.run_reference()}, "save the image for apptainer");
+  engine.save_image(image.run_reference(), archive.string(), "save the image for apptainer");
   process::ProcessOptions options;
   options.show_output = true;
   options.extra_env = {"APPTAINER_TMPDIR=" + (build.path() / "tmp").string(),

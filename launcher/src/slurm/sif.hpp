@@ -2,7 +2,7 @@
 
 #include <ostream>
 
-#include "docker/docker.hpp"
+#include "engine/engine.hpp"
 #include "slurm/job.hpp"
 
 namespace launcher::slurm {
@@ -18,7 +18,7 @@ inline constexpr const char* apptainer_program = "apptainer";
 // cache directory, not $HOME, where the layers would take gigabytes of the user's quota. The SIF
 // appears whole or not at all (built under a temporary name, then renamed); the archive goes.
 // Errors: apptainer not on PATH is Error(host_incapable); a failed save or build Error(failed).
-void build_sif(const docker::Docker& docker, const ClusterSettings& cluster, const PinnedImage& image,
+void build_sif(const engine::Engine& engine, const ClusterSettings& cluster, const PinnedImage& image,
                std::ostream& progress);
 
 } // namespace launcher::slurm
