@@ -203,11 +203,21 @@ TEST_CASE("the host facts' queries are spelled alike by Docker and Podman", "[en
   CHECK(fake.calls().empty()); // a query is words, not a call
 }
 
-TEST_CASE("a running labelled container is asked of either engine by one ps, and no answer is nullopt",
+TEST_CASE("a running or paused labelled container is asked of either engine by one ps, and no answer is nullopt",
           "[engine][podman][gpu][lock]") {
+  // Docker's ps lists paused containers by itself; Podman's only with -a and their status named.
+  const Argv podman_statuses{"--filter", "status=running", "--filter", "status=paused"};
   FakeDocker fake;
-  fake.on({"ps", "-q", "--filter", "label=io.launcher.env=alive"}, "c0ffee\n");
-  fake.on({"ps", "-q", "--filter", "label=io.launcher.env=stopped"}, "");
+  for (const Argv& ps : {Argv{"ps", "-q"}, Argv{"ps", "-a", "-q"}}) {
+    auto filters = [&](const std::string& env) {
+      Argv argv = ps;
+      argv.insert(argv.end(), {"--filter", "label=io.launcher.env=" + env});
+      if (ps.size() == 3) argv.insert(argv.end(), podman_statuses.begin(), podman_statuses.end());
+      return argv;
+    };
+    fake.on(filters("alive"), "c0ffee\n");
+    fake.on(filters("stopped"), "");
+  }
   fake.on({"ps"}, "", 125, "Error: cannot connect to Podman");
   engine::DockerEngine docker_engine(docker::Docker("docker", fake.runner()));
   engine::PodmanEngine podman(docker::Docker("podman", fake.runner()));
@@ -217,11 +227,13 @@ TEST_CASE("a running labelled container is asked of either engine by one ps, and
     CHECK(engine->any_running_labelled("io.launcher.env=stopped") == false);
     CHECK(engine->any_running_labelled("io.launcher.env=unknown") == std::nullopt);
   }
-  const std::vector<Argv> one_engine{{"ps", "-q", "--filter", "label=io.launcher.env=alive"},
-                                     {"ps", "-q", "--filter", "label=io.launcher.env=stopped"},
-                                     {"ps", "-q", "--filter", "label=io.launcher.env=unknown"}};
-  std::vector<Argv> expected = one_engine;
-  expected.insert(expected.end(), one_engine.begin(), one_engine.end());
+  std::vector<Argv> expected;
+  for (const char* env : {"alive", "stopped", "unknown"})
+    expected.push_back({"ps", "-q", "--filter", std::string("label=io.launcher.env=") + env});
+  for (const char* env : {"alive", "stopped", "unknown"}) {
+    expected.push_back({"ps", "-a", "-q", "--filter", std::string("label=io.launcher.env=") + env});
+    expected.back().insert(expected.back().end(), podman_statuses.begin(), podman_statuses.end());
+  }
   CHECK(fake.calls() == expected);
 }
 

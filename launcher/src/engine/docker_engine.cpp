@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "core/error.hpp"
 #include "core/text.hpp"
 
 namespace launcher::engine {
@@ -247,7 +248,13 @@ std::vector<std::string> DockerEngine::network_exists_command(const std::string&
   return {std::string(name()), "network", "inspect", "--format", "{{.Name}}", network};
 }
 
-bool DockerEngine::compose_available() const { return cli_.try_run({"compose", "version"}).exit_code == 0; }
+bool DockerEngine::compose_available() const {
+  try {
+    return cli_.try_run({"compose", "version"}).exit_code == 0;
+  } catch (const Error&) { // no answer in time: asked after the export is written, which stands
+    return false;
+  }
+}
 
 process::ProcessResult DockerEngine::create_network(const NetworkSpec& network) const {
   std::vector<std::string> command = create_network_command(network);

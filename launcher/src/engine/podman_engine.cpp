@@ -20,9 +20,10 @@ constexpr int first_unprivileged_port = 1024;
 // directory, then its lower ones: each entry of the upper one, "C" when a lower layer has the
 // path, else "A", as `docker diff` prints them. Whiteouts (deletions, and fuse-overlayfs's
 // opaque-directory markers) are left out: the image still has what was deleted. A directory the
-// image has is there whenever something beneath it was ever written: like `docker diff`, it is
-// listed only when its mode changed (what changed beneath lists itself). Not its owner: under
-// keep-id the upper directory's owners are mapped otherwise than the layers'.
+// image has is there whenever something beneath it was ever written: it is listed only when its
+// mode changed (what changed beneath lists itself), as `docker diff` leaves out such a directory
+// (seen: one whose only added file was removed again). Not its owner: under keep-id the upper
+// directory's owners are mapped otherwise than the layers'.
 constexpr const char* upper_directory_listing = R"script(upper=$1; shift
 cd "$upper" || exit 1
 find . -mindepth 1 \( -name '.wh.*' -o -type c \) -prune -o -printf '%P\0' |
@@ -126,6 +127,15 @@ bool PodmanEngine::commit(const std::string& container, const std::vector<std::s
 // network), so every network is made with `isolate`, which drops traffic between isolated
 // networks. Podman has no switch for traffic inside one network; an env's own network holds its
 // one container, and a shared one is shared on purpose.
+// Podman's `ps` without -a lists running containers only: a paused one (mid-snapshot) holds its
+// GPUs too. Filters on the same key are alternatives.
+std::optional<bool> PodmanEngine::any_running_labelled(const std::string& label_filter) const {
+  process::ProcessResult result = cli().try_run({"ps", "-a", "-q", "--filter", "label=" + label_filter, "--filter",
+                                                 "status=running", "--filter", "status=paused"});
+  if (result.exit_code != 0) return std::nullopt;
+  return !result.out.empty();
+}
+
 std::map<std::string, std::string> PodmanEngine::network_driver_options(const NetworkSpec&) const {
   return {{"isolate", "true"}};
 }

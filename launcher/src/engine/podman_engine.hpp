@@ -20,6 +20,7 @@ public:
   bool commit(const std::string& container, const std::vector<std::string>& changes, const std::string& tag,
               const std::string& action) const override;
   std::map<std::string, std::string> network_driver_options(const NetworkSpec& network) const override;
+  std::optional<bool> any_running_labelled(const std::string& label_filter) const override;
 
 protected:
   // Podman's template has no `.Label`: every label at once (docker::listing_format_all_labels).
