@@ -3,9 +3,9 @@
 # bookworm's podman with uidmap, slirp4netns, fuse-overlayfs and netavark; the user (never in the docker group)
 # with subordinate uid/gid ranges; its storage.conf (overlay through fuse-overlayfs, not the slow vfs
 # default); and each IMAGE given, copied from Docker's store into the user's (`docker save | podman
-# load`) unless the same image ID is there already, after which the user's untagged images (what a
-# newer copy replaced) go. It prints what it did, then `podman info`'s rootless flag and cgroup
-# version. It touches no other user's home or store.
+# load`) unless the same image ID is there already; the copy a newer one replaces goes unless something
+# still uses it. It prints what it did, then `podman info`'s rootless flag and cgroup version. It
+# touches no other user's home or store.
 # Usage: ensure-podman.sh [-u USER] [IMAGE...]
 set -euo pipefail
 
@@ -112,13 +112,12 @@ for image in "$@"; do
   else
     echo "copying $image ($docker_id) from Docker into $user's store"
     docker save "$image" | as_user podman load -q
+    # The copy it replaces, untagged now, goes unless a container or another tag still uses it.
+    if [[ -n $podman_id ]] && as_user podman image rm "$podman_id" >/dev/null 2>&1; then
+      echo "removed the copy it replaced ($podman_id)"
+    fi
   fi
 done
-# A load that moved a tag leaves the image it took it from untagged: only this user's, and nothing
-# runs from it (a container would keep it).
-if [[ $# -gt 0 ]]; then
-  echo "removing the untagged images of $user's store: $(as_user podman image prune --force | wc -l)"
-fi
 
 rootless=$(as_user podman info --format '{{.Host.Security.Rootless}}')
 cgroup=$(as_user podman info --format '{{.Host.CgroupsVersion}}')

@@ -14,13 +14,16 @@ build=$(cd "${1:?usage: under-podman.sh BUILD [CATCH_FILTER]}" && pwd)
 filter=${2:-"[lifecycle]~[root]~[docker-engine],[security]~[root]~[docker-engine]"}
 repository=$(cd "$(dirname "$0")/../.." && pwd)
 user=launcher-podman
-if [[ $(id -u) -ne 0 ]]; then
-  echo "$0: must run as root (it sets up $user): skipped" >&2
+# A missing prerequisite skips (77), as in the e2e tests, unless CI requires every test to run.
+skip() {
+  echo "$0: $1: skipped" >&2
   [[ ${LAUNCHER_E2E_REQUIRED:-} == 1 ]] && exit 1
   exit 77
-fi
+}
+[[ $(id -u) -eq 0 ]] || skip "must run as root (it sets up $user)"
+docker info >/dev/null 2>&1 || skip "no Docker engine answers (the images come from its store)"
 image=${LAUNCHER_E2E_IMAGE:-$(cat "$build/image-tag" 2>/dev/null || true)}
-[[ -n $image ]] || { echo "$0: no lifecycle image: $build/image-tag is missing (run \`make image\`)" >&2; exit 1; }
+[[ -n $image ]] || skip "no lifecycle image: $build/image-tag is missing (run \`make image\`)"
 
 "$repository/tools/ensure-podman.sh" -u "$user" launcher-base:bookworm "$image"
 
@@ -29,7 +32,10 @@ trap 'rm -rf -- "$stage"' EXIT
 chmod 0755 "$stage"
 install -m 0755 "$build/launcher" "$build/tests/e2e/e2e_tests" "$stage/"
 mkdir "$stage/source"
-git -C "$repository" ls-files -z | tar -C "$repository" --null -T - -cf - | tar -C "$stage/source" -xf -
+# Readable by the user whatever owns the checkout or the umask it was made under.
+git -c safe.directory="$repository" -C "$repository" ls-files -z | tar -C "$repository" --null -T - -cf - |
+  tar -C "$stage/source" --no-same-owner --no-same-permissions -xf -
+chmod -R a+rX "$stage"
 
 home=$(getent passwd "$user" | cut -d: -f6)
 # The tests give each launcher a config and state directory of its own (XDG_CONFIG_HOME), where
