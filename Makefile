@@ -28,7 +28,8 @@ all:
 	cmake --build $(BUILD) -j $(JOBS)
 
 # Unit tests, then end-to-end tests against the real Docker engine: on the offline base image,
-# and on the CPU image built from it. The images' test stages run as they are built.
+# and on the CPU image built from it; the lifecycle and security suites again as a rootless Podman
+# user (e2e.podman). The images' test stages run as they are built.
 test:
 	@tools/ensure-packages.sh test
 	@# The backup tests' S3 server: its venv installed once here, so that no test waits for pip.
