@@ -1,5 +1,5 @@
-# Embeds images/matrix.json into launcher_core as a raw string literal, so `doctor` knows the
-# version matrix without finding the file at run time. Include after launcher_core is defined.
+# Embeds images/matrix.json into launcher_pure (matrix/) as a raw string literal, so `doctor` knows the
+# version matrix without finding the file at run time. Include after launcher_pure is defined.
 set(LAUNCHER_MATRIX_JSON "${CMAKE_CURRENT_LIST_DIR}/../images/matrix.json")
 set(LAUNCHER_MATRIX_SOURCE "${CMAKE_CURRENT_BINARY_DIR}/generated/matrix/embedded_json.cpp")
 
@@ -12,4 +12,4 @@ endif()
 configure_file("${CMAKE_CURRENT_LIST_DIR}/src/matrix/embedded_json.cpp.in" "${LAUNCHER_MATRIX_SOURCE}" @ONLY)
 # configure_file re-runs CMake when the template changes; the JSON is read with file(READ), so say it too.
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${LAUNCHER_MATRIX_JSON}")
-target_sources(launcher_core PRIVATE "${LAUNCHER_MATRIX_SOURCE}")
+target_sources(launcher_pure PRIVATE "${LAUNCHER_MATRIX_SOURCE}")

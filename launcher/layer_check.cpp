@@ -1,0 +1,2 @@
+// The entry point of the layer link checks (launcher/CMakeLists.txt): they are linked, never run.
+int main() { return 0; }
