@@ -293,20 +293,30 @@ TEST_CASE("export --format compose asks the engine's version: a start interval f
   CHECK(exported("daemon-down").find("healthcheck") == std::string::npos);
 }
 
-TEST_CASE("export --format compose under Podman says when `podman compose` does not answer, and only then",
+TEST_CASE("export --format compose under Podman needs --lossy and says when `podman compose` does not answer",
           "[commands][export][podman]") {
   auto export_err = [](bool has_compose) {
     Bench bench;
     if (has_compose) bench.docker.on({"compose", "version"}, "podman-compose version 1.0.6\n");
-    REQUIRE(bench.run({"--engine", "podman", "export", "--format", "compose", "--profile", "shell", "--gpus", "none",
-                       "--image", "unit/image:1", "--name", env}) == 0);
+    REQUIRE(bench.run({"--engine", "podman", "export", "--format", "compose", "--lossy", "--profile", "shell", "--gpus",
+                       "none", "--image", "unit/image:1", "--name", env}) == 0);
     CHECK(bench.docker.calls_to({"compose", "version"}).size() == 1);
     CHECK(bench.out.str().find("isolate: \"true\"") != std::string::npos);
+    CHECK(bench.out.str().find("userns_mode: keep-id\n") != std::string::npos);
+    CHECK(bench.err.str().find("launcher: warning: left out of the export: the engine's --passwd=false (--lossy)\n") !=
+          std::string::npos);
     return bench.err.str();
   };
   CHECK(export_err(false).find("launcher: note: `podman compose` does not answer on this host: Podman 4.7 or later "
                                "with docker-compose or podman-compose installed runs the file\n") != std::string::npos);
   CHECK(export_err(true).find("podman compose") == std::string::npos);
+  // Without --lossy the file is refused before anything is made: Compose cannot say --passwd=false.
+  Bench bench;
+  CHECK(bench.run({"--engine", "podman", "export", "--format", "compose", "--profile", "shell", "--gpus", "none",
+                   "--image", "unit/image:1", "--name", env}) == 2);
+  CHECK(bench.err.str() ==
+        "launcher: error: compose cannot express the engine's --passwd=false; --lossy exports without it\n");
+  CHECK(bench.out.str().empty());
 }
 
 TEST_CASE("down without ENV acts only on the env labelled with this directory", "[commands][down][env-name]") {

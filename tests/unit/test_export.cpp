@@ -334,6 +334,42 @@ TEST_CASE("an export for Podman makes the env's network with Podman's CLI and it
   CHECK_FALSE(exporting::devcontainer_document(plan).content.contains("initializeCommand"));
 }
 
+TEST_CASE("an export for Podman carries Podman's container: keep-id as root, no host-gateway, the port sysctl",
+          "[export]") {
+  plan::Plan plan = builtin_plan("ssh", 0);
+  exporting::Engine podman = lifecycle::export_target(engine::PodmanEngine(docker::Docker("podman")), plan);
+  exporting::Document compose = exporting::compose_document(plan, podman);
+  json service = compose.content["services"]["ssh"];
+  CHECK(service["userns_mode"] == "keep-id");
+  CHECK(service["user"] == "0:0");
+  CHECK(service["sysctls"] == json{"net.ipv4.ip_unprivileged_port_start=0"});
+  CHECK_FALSE(service.contains("extra_hosts")); // Podman 4.3 refuses host-gateway
+  // Compose has no key for --passwd=false: the file is refused unless --lossy, which names it.
+  CHECK(compose.dropped == std::vector<std::string>{"--passwd=false"});
+  require_error([&] { exporting::export_plan(plan, exporting::Format::compose, false, podman); }, ExitCode::usage,
+                "compose cannot express the engine's --passwd=false; --lossy exports without it");
+  CHECK(exporting::lossy_warnings(compose.dropped, "the export") ==
+        "launcher: warning: left out of the export: the engine's --passwd=false (--lossy)\n");
+  // The devcontainer CLI passes runArgs to Podman as they are.
+  auto args = exporting::devcontainer_document(plan, podman).content["runArgs"].get<std::vector<std::string>>();
+  for (const char* word : {"keep-id", "0:0", "--passwd=false", "net.ipv4.ip_unprivileged_port_start=0"})
+    CHECK(std::find(args.begin(), args.end(), word) != args.end());
+  CHECK(std::find(args.begin(), args.end(), "--add-host") == args.end());
+  CHECK(exporting::devcontainer_document(plan, podman).dropped.empty());
+  // Docker's export is render's container: no Podman option.
+  CHECK_FALSE(exporting::compose_document(plan, on_docker(plan)).content["services"]["ssh"].contains("userns_mode"));
+}
+
+TEST_CASE("a target that cannot express plan fields and engine options names both", "[export]") {
+  require_error(
+      [] {
+        exporting::refuse_unless_lossy("compose", {"/resources/cpuset_mems", "/gpu_runtime", "--x"}, false, "exports");
+      },
+      ExitCode::usage,
+      "compose cannot express the plan's \"resources/cpuset_mems\", \"gpu_runtime\" and the engine's --x; "
+      "--lossy exports without them");
+}
+
 TEST_CASE("compose cannot express NUMA nodes: --lossy leaves them out, the devcontainer keeps them", "[export]") {
   plan::Plan plan = builtin_plan("ssh", 0);
   plan.cpuset_mems = "1";

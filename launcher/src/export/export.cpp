@@ -18,10 +18,6 @@ using nlohmann::json;
 
 namespace {
 
-// What the rendered command's --env-file would be: export never writes values, so it is only a
-// marker; Compose and the devcontainer CLI get the names.
-constexpr const char* env_file_name = ".env";
-
 constexpr const char* health_start_interval_since = "25.0";
 // The start period of the images' HEALTHCHECK (images/Dockerfile), stated so that the start
 // interval applies for as long whatever the image says; checks every half second while the
@@ -140,14 +136,23 @@ constexpr std::pair<std::string_view, std::string_view> value_options[] = {{"--n
                                                                            {"--restart", "restart"},
                                                                            {"--memory-swap", "memswap_limit"},
                                                                            {"--cpu-shares", "cpu_shares"},
-                                                                           {"--cpuset-cpus", "cpuset"}};
-constexpr std::pair<std::string_view, std::string_view> list_options[] = {{"--add-host", "extra_hosts"},
-                                                                          {"--tmpfs", "tmpfs"},
-                                                                          {"--cap-drop", "cap_drop"},
-                                                                          {"--cap-add", "cap_add"},
-                                                                          {"--security-opt", "security_opt"}};
+                                                                           {"--cpuset-cpus", "cpuset"},
+                                                                           // Podman's keep-id, as root
+                                                                           {"--userns", "userns_mode"},
+                                                                           {"--user", "user"}};
+constexpr std::pair<std::string_view, std::string_view> list_options[] = {
+    {"--add-host", "extra_hosts"},      {"--tmpfs", "tmpfs"},   {"--cap-drop", "cap_drop"}, {"--cap-add", "cap_add"},
+    {"--security-opt", "security_opt"}, {"--sysctl", "sysctls"}};
 constexpr std::pair<std::string_view, std::string_view> flag_options[] = {
     {"--interactive", "stdin_open"}, {"--tty", "tty"}, {"--privileged", "privileged"}, {"--read-only", "read_only"}};
+// The engine's flags that Compose has no key for: Podman's, that leaves the account of keep-id's
+// user to launcher-init (without it the user's home is the working directory).
+constexpr std::string_view flags_compose_cannot_say[] = {"--passwd=false"};
+
+// The container `up` makes of the plan on the export's engine.
+render::ContainerCommand container_of(const plan::Plan& plan, const Engine& engine) {
+  return engine.container ? *engine.container : render::render_container_command(plan, rendered_env_file);
+}
 
 json compose_ports(const plan::Plan& plan) {
   json ports = json::array();
@@ -195,11 +200,18 @@ std::string project_name(const std::string& env) {
   return name;
 }
 
-std::string field_list(const std::vector<std::string>& fields) {
-  std::string list;
-  for (const auto& field : fields)
-    list += (list.empty() ? "\"" : ", \"") + field.substr(1) + "\"";
-  return list;
+bool is_engine_option(const std::string& dropped) { return starts_with(dropped, "--"); }
+
+// "the plan's "a", "b" and the engine's --c --d": plan pointers without their '/'.
+std::string dropped_list(const std::vector<std::string>& dropped) {
+  std::string fields, options;
+  for (const auto& entry : dropped) {
+    if (is_engine_option(entry))
+      options += (options.empty() ? "the engine's " : " ") + entry;
+    else
+      fields += (fields.empty() ? "the plan's \"" : ", \"") + entry.substr(1) + "\"";
+  }
+  return fields.empty() || options.empty() ? fields + options : fields + " and " + options;
 }
 
 } // namespace
@@ -238,7 +250,7 @@ Engine engine_of(const std::string& server_version) {
 }
 
 Document compose_document(const plan::Plan& plan, const Engine& engine) {
-  render::ContainerCommand rendered = render::render_container_command(plan, env_file_name);
+  render::ContainerCommand rendered = container_of(plan, engine);
   json service{{"image", rendered.image_and_command.front()},
                {"labels", assignments(values_of(rendered, "--label"))},
                {"environment", compose_environment(rendered)},
@@ -280,11 +292,14 @@ Document compose_document(const plan::Plan& plan, const Engine& engine) {
   std::vector<std::string> expressed = docker_run_fields;
   for (const char* field : {"/resources/cpuset_mems", "/gpu_runtime"})
     expressed.erase(std::find(expressed.begin(), expressed.end(), field));
-  return {document, unexpressed_fields(plan::to_json(plan), expressed)};
+  std::vector<std::string> dropped = unexpressed_fields(plan::to_json(plan), expressed);
+  for (std::string_view flag : flags_compose_cannot_say)
+    if (has_flag(rendered, flag)) dropped.emplace_back(flag);
+  return {document, dropped};
 }
 
 Document devcontainer_document(const plan::Plan& plan, const Engine& engine) {
-  render::ContainerCommand rendered = render::render_container_command(plan, env_file_name);
+  render::ContainerCommand rendered = container_of(plan, engine);
   std::vector<std::string> run_args;
   json mounts = json::array(), app_port = json::array(), container_env = json::object();
   // The profile's env by name: the devcontainer CLI takes each value from its own environment.
@@ -363,14 +378,14 @@ std::vector<std::string> names_missing_from(const std::string& env_file_text, co
 void refuse_unless_lossy(const std::string& target, const std::vector<std::string>& dropped, bool lossy,
                          const std::string& verb) {
   if (!dropped.empty() && !lossy)
-    throw Error(ExitCode::usage, target + " cannot express the plan's " + field_list(dropped) + "; --lossy " + verb +
+    throw Error(ExitCode::usage, target + " cannot express " + dropped_list(dropped) + "; --lossy " + verb +
                                      " without " + (dropped.size() == 1 ? "it" : "them"));
 }
 
 std::string lossy_warnings(const std::vector<std::string>& dropped, const std::string& whole) {
   std::string warnings;
-  for (const auto& field : dropped)
-    warnings += "launcher: warning: left out of " + whole + ": the plan's \"" + field.substr(1) + "\" (--lossy)\n";
+  for (const auto& entry : dropped)
+    warnings += "launcher: warning: left out of " + whole + ": " + dropped_list({entry}) + " (--lossy)\n";
   return warnings;
 }
 

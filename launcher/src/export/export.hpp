@@ -1,14 +1,20 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "plan/plan.hpp"
+#include "render/render.hpp"
 
 namespace launcher::exporting {
+
+// What the rendered command's --env-file names: export never writes values, so it is only a
+// marker; Compose and the devcontainer CLI get the names.
+constexpr const char* rendered_env_file = ".env";
 
 // The tools a plan can be handed to besides `launcher up`.
 enum class Format { compose, devcontainer };
@@ -16,8 +22,9 @@ enum class Format { compose, devcontainer };
 // "compose" or "devcontainer"; anything else is a usage error naming it.
 Format parse_format(const std::string& name);
 
-// What a target's file says, and the plan fields it cannot say: JSON pointers into
-// plan::to_json, for each field that asks for something (not null, false, "" or empty).
+// What a target's file says, and what it cannot say: JSON pointers into plan::to_json, for each
+// field that asks for something (not null, false, "" or empty), and the engine's own options
+// (starting with "--") that the format has no key for.
 struct Document {
   nlohmann::json content;
   std::vector<std::string> dropped;
@@ -35,6 +42,9 @@ struct Engine {
   // The engine's commands, program first, that tell whether the env's own network exists and make
   // it: a devcontainer's initializeCommand runs them before each start. Empty: the file says nothing.
   std::vector<std::string> network_exists_command, network_create_command;
+  // The container the engine makes of the plan (engine::Engine::container_command, with
+  // rendered_env_file), whose options beyond render's the file carries too; none: render's.
+  std::optional<render::ContainerCommand> container;
 };
 
 // The engine of `docker version`'s server version ("28.5.2+dfsg4"); "" when it did not answer.
@@ -62,12 +72,12 @@ std::vector<std::string> unexpressed_fields(const nlohmann::json& plan_json, con
                                             const std::vector<std::string>& by_member = {});
 
 // What every target that cannot express a plan field does (export's formats, submit's Slurm
-// runtimes): `dropped` (pointers) not empty and not `lossy` is Error(usage) "<target> cannot express
-// the plan's "a", "b"; --lossy <verb> without them".
+// runtimes): `dropped` (pointers, and engine options) not empty and not `lossy` is Error(usage)
+// "<target> cannot express the plan's "a", "b" and the engine's --c; --lossy <verb> without them".
 void refuse_unless_lossy(const std::string& target, const std::vector<std::string>& dropped, bool lossy,
                          const std::string& verb);
 // What --lossy then says on stderr, a line for each: "launcher: warning: left out of <whole>: the
-// plan's "a" (--lossy)".
+// plan's "a" (--lossy)", or "…: the engine's --c (--lossy)".
 std::string lossy_warnings(const std::vector<std::string>& dropped, const std::string& whole);
 
 struct Exported {

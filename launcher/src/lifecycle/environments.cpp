@@ -138,6 +138,7 @@ exporting::Engine export_target(const engine::Engine& engine, const plan::Plan& 
   target.isolated_network_options = engine.network_driver_options(network);
   target.network_exists_command = engine.network_exists_command(network.name);
   target.network_create_command = engine.create_network_command(network);
+  target.container = engine.container_command(engine::Launch::created, plan, exporting::rendered_env_file);
   return target;
 }
 

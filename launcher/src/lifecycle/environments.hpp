@@ -46,7 +46,8 @@ bool ensure_network(const engine::Engine& engine, const plan::Plan& plan);
 // The plan's network as ensure_network makes it: its own (isolated, labelled with the env) or a shared one.
 engine::NetworkSpec network_spec(const plan::Plan& plan);
 // `target` (what the exporter knows of the engine's version) with the engine's own network
-// options and commands for the plan's network: an exported file makes it as `up` does.
+// options and commands for the plan's network, and its container: an exported file makes them as
+// `up` does.
 exporting::Engine export_target(const engine::Engine& engine, const plan::Plan& plan, exporting::Engine target = {});
 
 // The URL a person opens for an env's Jupyter: with its token, unless the env logs in by password
