@@ -48,4 +48,4 @@ as_user() {
 }
 as_user "$stage/source/tests/e2e/remove-leftovers.sh"
 as_user LAUNCHER_E2E_IMAGE="$image" LAUNCHER_E2E_BINARY="$stage/launcher" \
-  LAUNCHER_E2E_SOURCE_DIR="$stage/source" "$stage/e2e_tests" "$filter"
+  LAUNCHER_E2E_SOURCE_DIR="$stage/source" "$stage/e2e_tests" "$filter" --durations yes
