@@ -309,9 +309,9 @@ void check_host(const plan::Plan& plan, facts::HostQueries& queries, const Conte
 // the container kept; nullopt when one must be made.
 std::optional<json> reconcile(std::optional<json> existing, Resolved& resolved, bool recreate,
                               const engine::Engine& engine, const host::HostFacts& host) {
+  if (!existing) return std::nullopt;
   plan::Plan& plan = resolved.resolution.plan;
   const host::StateLayout& layout = resolved.layout;
-  if (!existing) return std::nullopt;
   lifecycle::adopt_container_ports(plan, resolved.automatic_ports, *existing, layout);
   if (recreate || lifecycle::plan_hash_of(*existing) != plan::plan_hash(plan)) {
     if (!recreate)
