@@ -237,18 +237,204 @@ void hand_gpus_to_container(const gpu::SharedTable& table, const plan::Plan& pla
   gpu::hand_entry_to(table.dir, EnvName::parse(plan.env), getpid(), *conmon, table.liveness);
 }
 
+// What `up` was asked on its command line.
+struct Options {
+  ProfileRequest request;
+  bool dry_run = false;
+  bool json = false;
+  bool recreate = false;
+  bool skip_checks = false;
+  int timeout_seconds = 120;
+  std::string wait;
+};
+
+// --wait's DURATION as the GPU chooser's limit; nullopt when not given.
+std::optional<gpu::GpuWait> parse_gpu_wait(const std::string& wait) {
+  if (wait.empty()) return std::nullopt;
+  auto limit = parse_duration(wait);
+  if (!limit)
+    throw Error(ExitCode::usage, "--wait: expected a duration like 90s, 10m or 2h, found " + quote_for_message(wait));
+  return gpu::GpuWait{*limit};
+}
+
+// The plan, and what every later phase needs of the env besides it.
+struct Resolved {
+  plan::Resolution resolution;
+  std::vector<std::size_t> automatic_ports; // indices into plan.ports of the "auto" host ports
+  host::StateLayout layout;
+};
+
+// Profile and flags -> the plan, with its "auto" host ports set to those the env had.
+Resolved resolve(const ProfileRequest& request, const host::HostFacts& host, plan::GpuHost& gpus,
+                 const Context& context) {
+  plan::Resolution resolution = resolve_request(request, host, gpus, *context.err, Unapproved::refuse);
+  plan::Plan& plan = resolution.plan;
+  for (const auto& warning : resolution.warnings)
+    *context.err << "launcher: warning: " << warning << "\n";
+  // "auto" host ports ask for the port the env had, so that a recreated env keeps it.
+  std::vector<std::size_t> automatic_ports = lifecycle::automatic_ports(plan);
+  host::StateLayout layout = host::state_layout(EnvName::parse(plan.env), host.state_home);
+  lifecycle::recall_host_ports(plan, automatic_ports, layout, *context.err);
+  return {std::move(resolution), std::move(automatic_ports), std::move(layout)};
+}
+
+// --dry-run: the engine's command (or, with --json, the resolution and the command), run nothing.
+void preview(const Resolved& resolved, bool as_json, const Context& context) {
+  const plan::Plan& plan = resolved.resolution.plan;
+  std::unique_ptr<engine::Engine> engine = context.container_engine();
+  render::ContainerCommand run =
+      engine->container_command(engine::Launch::detached, plan, resolved.layout.run_environment().string());
+  if (as_json) {
+    *context.out << render::resolution_json(run, engine->name(), resolved.resolution).dump(2) << "\n";
+    return;
+  }
+  for (const auto& directory : plan.create_directories)
+    *context.out << "# would create " << render::shell_quote(directory) << "\n";
+  *context.out << run.display() << "\n";
+}
+
+// The doctor checks `up` refuses on (--skip-checks skips them); their warnings go to stderr.
+void check_host(const plan::Plan& plan, facts::HostQueries& queries, const Context& context) {
+  auto checks = doctor::preflight_checks(
+      plan,
+      doctor::gather_preflight_facts(queries, doctor::subject_of(plan), matrix::embedded_matrix(),
+                                     context.engine_kind() == engine::EngineKind::podman),
+      matrix::embedded_matrix());
+  *context.err << doctor::warnings_text(checks) << std::flush;
+  doctor::require_no_failures(checks);
+}
+
+// The env's container, when it has one, against this plan: kept when it runs the same plan (the
+// state that follows from the plan rebuilt), replaced on --recreate, refused otherwise. Returns
+// the container kept; nullopt when one must be made.
+std::optional<json> reconcile(std::optional<json> existing, Resolved& resolved, bool recreate,
+                              const engine::Engine& engine, const host::HostFacts& host) {
+  if (!existing) return std::nullopt;
+  plan::Plan& plan = resolved.resolution.plan;
+  const host::StateLayout& layout = resolved.layout;
+  lifecycle::adopt_container_ports(plan, resolved.automatic_ports, *existing, layout);
+  if (recreate || lifecycle::plan_hash_of(*existing) != plan::plan_hash(plan)) {
+    if (!recreate)
+      throw Error(ExitCode::failed, "environment \"" + plan.env +
+                                        "\" runs a different plan:" + recorded_plan_changes(layout, plan) +
+                                        "\n`launcher up --recreate` replaces its container (volumes are kept)");
+    lifecycle::refuse_unsaved_work(
+        engine, *existing, "or discard it all with `launcher down " + plan.env + " --force`, then `launcher up` again");
+    lifecycle::stop_and_remove(engine, *existing, std::chrono::seconds(10));
+    return std::nullopt;
+  }
+  // The container was made with the secrets it holds: new ones only on request.
+  if (auto damaged = secrets::secret_problems(plan); !damaged.empty())
+    throw Error(ExitCode::failed,
+                "the secrets of environment \"" + plan.env + "\" in " + layout.secrets_dir.string() +
+                    " are damaged or gone (" + fmt::format("{}", fmt::join(damaged, "; ")) +
+                    "), and its container was made with the "
+                    "old ones; `launcher up --recreate` makes new ones and replaces the container (volumes are kept)");
+  // Docker's plan-hash label equals this plan's: the state that follows from it is rebuilt.
+  secrets::repair_derived_files(plan, host.home);
+  record_plan(layout, plan);
+  return existing;
+}
+
+// Without a container kept: the env's ports, volumes, network, secrets and container. With a
+// stopped one: that container started again. `made` says what this run made, as it makes it.
+void create_or_start(const std::optional<json>& existing, Resolved& resolved, const engine::Engine& engine,
+                     const host::HostFacts& host, std::ostream& err, Made& made) {
+  plan::Plan& plan = resolved.resolution.plan;
+  const host::StateLayout& layout = resolved.layout;
+  if (!existing) {
+    lifecycle::choose_host_ports(plan, resolved.automatic_ports, layout, err);
+    lifecycle::create_volume_directories(plan);
+    made.network = lifecycle::ensure_network(engine, plan) && plan.network == plan::own_network(plan.env);
+    secrets::ensure_env_secrets(plan, host.home);
+    record_plan(layout, plan);
+    start_container(engine, plan, layout, made);
+  } else if (!lifecycle::is_running(*existing)) {
+    if (auto killed = lifecycle::out_of_memory(*existing))
+      err << "launcher: environment \"" << plan.env << "\" stopped after running " << *killed
+          << "; starting it again. To give it more, raise resources.memory in the profile, then "
+             "`launcher up --recreate`\n";
+    lifecycle::refuse_taken_ports(plan, resolved.automatic_ports);
+    engine.start(plan.env);
+  }
+}
+
+// Waits until the env's service answers (a container that never does is kept for inspection).
+// Returns the engine's view of the container (ports it picked, GPUs it gave), for the report.
+std::shared_future<json> wait_for_service(const plan::Plan& plan, const host::StateLayout& layout,
+                                          const engine::Engine& engine, std::chrono::seconds timeout,
+                                          const Context& context) {
+  // The wait needs only the service's port, which the plan knows unless Docker picks it: so the
+  // wait starts without waiting for that inspect.
+  std::shared_future<json> state = std::async(std::launch::async, [&engine, &container = plan.env] {
+                                     return engine.inspect_container(container).value_or(json::object());
+                                   }).share();
+  if (auto table = context.gpu_sharing()) hand_gpus_to_container(*table, plan, state.get(), *context.err);
+  lifecycle::ReadinessTarget target{plan.service, "127.0.0.1", 0, "", plan.user.name, "", plan.access.ssh_password};
+  int service_port = plan.service == "jupyter" ? 8888 : plan.service == "ssh" ? 22 : 0;
+  if (service_port) {
+    auto endpoint = planned_endpoint(plan, service_port);
+    if (!endpoint) endpoint = lifecycle::endpoint_for(state.get(), service_port);
+    if (!endpoint)
+      throw Error(ExitCode::failed, "environment \"" + plan.env + "\" publishes no port for " + plan.service +
+                                        " (container port " + std::to_string(service_port) +
+                                        "): add one to the profile's \"ports\"");
+    target.host = lifecycle::reachable_host(*endpoint);
+    target.port = endpoint->host_port;
+  }
+  target.token = secrets::read_private_file(layout.jupyter_token()).value_or("");
+  target.pinned_public_line = read_public_line(layout);
+  lifecycle::wait_until_ready(
+      engine, plan.env, target, timeout, *context.err, [] { return process::InterruptScope::pending() != 0; },
+      *context.clock);
+  return state;
+}
+
+// resolve -> check -> reconcile -> create (or start) -> wait -> report.
+void up(const Options& options, Context& context) {
+  std::optional<gpu::GpuWait> wait = parse_gpu_wait(options.wait);
+  host::HostFacts host = context.host_facts();
+  // Named GPUs are recorded and counted ones chosen here, under the host-wide lock, so the
+  // checks, the hash and docker run all see the final devices; --dry-run only previews them.
+  HostGpuSource gpus(host, context, *context.facts,
+                     options.dry_run ? gpu::Reservation::preview : gpu::Reservation::record, wait);
+  Resolved resolved = resolve(options.request, host, gpus.gpus, context);
+  plan::Plan& plan = resolved.resolution.plan;
+  pin::verify_pinned_image(context.docker_cli(), plan.image, resolved.resolution.profile.origin_of("/image"));
+  if (options.dry_run) return preview(resolved, options.json, context);
+
+  const std::optional<secrets::AwsCredentials> backup_keys = secrets::read_backup_credentials(plan, host.home);
+  std::unique_ptr<engine::Engine> engine = context.container_engine();
+  auto start = context.clock->now();
+  lifecycle::EnvironmentLock lock(host.state_home, plan.env, *context.err);
+  // Each Docker CLI call is a process start of ~50 ms, and `up`'s time is what users feel: the
+  // env's container is looked up while the host checks run, and a missing image is left for
+  // `docker run --pull never` to find.
+  auto found = std::async(std::launch::async, [&] { return lifecycle::find_environment(*engine, plan.env); });
+  if (!options.skip_checks) check_host(plan, gpus.queries, context);
+  // From here a signal ends the run through clean_up_after_signal, not at once.
+  process::InterruptScope interrupt_scope;
+
+  std::optional<json> existing = reconcile(found.get(), resolved, options.recreate, *engine, host);
+  // Keys rotated in the credentials file reach a running env too: it reads them at each backup.
+  if (backup_keys) secrets::store_backup_credentials(resolved.layout, *backup_keys);
+
+  Made made;
+  try {
+    create_or_start(existing, resolved, *engine, host, *context.err, made);
+    std::shared_future<json> state =
+        wait_for_service(plan, resolved.layout, *engine, std::chrono::seconds(options.timeout_seconds), context);
+    double elapsed = std::chrono::duration<double>(context.clock->now() - start).count();
+    Report result = report(plan, state.get(), resolved.layout, elapsed);
+    *context.out << (options.json ? result.facts.dump(2) + "\n" : result.text);
+  } catch (const process::Interrupted& signal) {
+    clean_up_after_signal(*engine, plan, made, existing.has_value(), signal);
+  }
+}
+
 } // namespace
 
 void add_up_command(CLI::App& app, Context& context) {
-  struct Options {
-    ProfileRequest request;
-    bool dry_run = false;
-    bool json = false;
-    bool recreate = false;
-    bool skip_checks = false;
-    int timeout_seconds = 120;
-    std::string wait;
-  };
   auto options = std::make_shared<Options>();
   CLI::App* command = app.add_subcommand("up", "start an environment from a profile and wait until it answers");
   add_profile_options(*command, options->request);
@@ -263,145 +449,7 @@ void add_up_command(CLI::App& app, Context& context) {
   command->add_option("--wait", options->wait,
                       "with gpus {\"count\": N}: wait up to DURATION (90s, 10m, 2h) in line for N free GPUs "
                       "instead of failing");
-  command->callback([options, &context] {
-    std::optional<gpu::GpuWait> wait;
-    if (!options->wait.empty()) {
-      auto limit = parse_duration(options->wait);
-      if (!limit)
-        throw Error(ExitCode::usage,
-                    "--wait: expected a duration like 90s, 10m or 2h, found " + quote_for_message(options->wait));
-      wait = gpu::GpuWait{*limit};
-    }
-    host::HostFacts host = context.host_facts();
-    // Named GPUs are recorded and counted ones chosen here, under the host-wide lock, so the
-    // checks, the hash and docker run all see the final devices; --dry-run only previews them.
-    HostGpuSource gpus(host, context, *context.facts,
-                       options->dry_run ? gpu::Reservation::preview : gpu::Reservation::record, wait);
-    plan::Resolution resolution = resolve_request(options->request, host, gpus.gpus, *context.err, Unapproved::refuse);
-    plan::Plan& plan = resolution.plan;
-    for (const auto& warning : resolution.warnings)
-      *context.err << "launcher: warning: " << warning << "\n";
-    // "auto" host ports ask for the port the env had, so that a recreated env keeps it.
-    const std::vector<std::size_t> automatic_ports = lifecycle::automatic_ports(plan);
-    host::StateLayout layout = host::state_layout(EnvName::parse(plan.env), host.state_home);
-    lifecycle::recall_host_ports(plan, automatic_ports, layout, *context.err);
-    pin::verify_pinned_image(context.docker_cli(), plan.image, resolution.profile.origin_of("/image"));
-    if (options->dry_run) {
-      std::string env_file = host::state_layout(EnvName::parse(plan.env), host.state_home).run_environment();
-      std::unique_ptr<engine::Engine> engine = context.container_engine();
-      render::ContainerCommand run = engine->container_command(engine::Launch::detached, plan, env_file);
-      if (options->json) {
-        *context.out << render::resolution_json(run, engine->name(), resolution).dump(2) << "\n";
-        return;
-      }
-      for (const auto& directory : plan.create_directories)
-        *context.out << "# would create " << render::shell_quote(directory) << "\n";
-      *context.out << run.display() << "\n";
-      return;
-    }
-
-    const std::optional<secrets::AwsCredentials> backup_keys = secrets::read_backup_credentials(plan, host.home);
-    std::unique_ptr<engine::Engine> engine = context.container_engine();
-    auto start = context.clock->now();
-    lifecycle::EnvironmentLock lock(host.state_home, plan.env, *context.err);
-    // Each Docker CLI call is a process start of ~50 ms, and `up`'s time is what users feel: the
-    // env's container is looked up while the host checks run, and a missing image is left for
-    // `docker run --pull never` to find.
-    auto found = std::async(std::launch::async, [&] { return lifecycle::find_environment(*engine, plan.env); });
-    facts::HostQueries& queries = gpus.queries;
-    if (!options->skip_checks) {
-      auto checks = doctor::preflight_checks(
-          plan,
-          doctor::gather_preflight_facts(queries, doctor::subject_of(plan), matrix::embedded_matrix(),
-                                         context.engine_kind() == engine::EngineKind::podman),
-          matrix::embedded_matrix());
-      *context.err << doctor::warnings_text(checks) << std::flush;
-      doctor::require_no_failures(checks);
-    }
-    // From here a signal ends the run through clean_up_after_signal, not at once.
-    process::InterruptScope interrupt_scope;
-
-    auto existing = found.get();
-    if (existing) lifecycle::adopt_container_ports(plan, automatic_ports, *existing, layout);
-    std::string hash = plan::plan_hash(plan);
-    if (existing && (options->recreate || lifecycle::plan_hash_of(*existing) != hash)) {
-      if (!options->recreate)
-        throw Error(ExitCode::failed, "environment \"" + plan.env +
-                                          "\" runs a different plan:" + recorded_plan_changes(layout, plan) +
-                                          "\n`launcher up --recreate` replaces its container (volumes are kept)");
-      lifecycle::refuse_unsaved_work(*engine, *existing,
-                                     "or discard it all with `launcher down " + plan.env +
-                                         " --force`, then `launcher up` again");
-      lifecycle::stop_and_remove(*engine, *existing, std::chrono::seconds(10));
-      existing.reset();
-    }
-    if (existing) {
-      // The container was made with the secrets it holds: new ones only on request.
-      if (auto damaged = secrets::secret_problems(plan); !damaged.empty())
-        throw Error(
-            ExitCode::failed,
-            "the secrets of environment \"" + plan.env + "\" in " + layout.secrets_dir.string() +
-                " are damaged or gone (" + fmt::format("{}", fmt::join(damaged, "; ")) +
-                "), and its container was made with the "
-                "old ones; `launcher up --recreate` makes new ones and replaces the container (volumes are kept)");
-      // Docker's plan-hash label equals this plan's: the state that follows from it is rebuilt.
-      secrets::repair_derived_files(plan, host.home);
-      record_plan(layout, plan);
-    }
-    // Keys rotated in the credentials file reach a running env too: it reads them at each backup.
-    if (backup_keys) secrets::store_backup_credentials(layout, *backup_keys);
-
-    Made made;
-    try {
-      std::string container = plan.env;
-      if (!existing) {
-        lifecycle::choose_host_ports(plan, automatic_ports, layout, *context.err);
-        lifecycle::create_volume_directories(plan);
-        made.network = lifecycle::ensure_network(*engine, plan) && plan.network == plan::own_network(plan.env);
-        secrets::ensure_env_secrets(plan, host.home);
-        record_plan(layout, plan);
-        start_container(*engine, plan, layout, made);
-      } else if (!lifecycle::is_running(*existing)) {
-        if (auto killed = lifecycle::out_of_memory(*existing))
-          *context.err << "launcher: environment \"" << plan.env << "\" stopped after running " << *killed
-                       << "; starting it again. To give it more, raise resources.memory in the profile, then "
-                          "`launcher up --recreate`\n";
-        lifecycle::refuse_taken_ports(plan, automatic_ports);
-        engine->start(container);
-      }
-
-      // The report needs Docker's view of the container (ports it picked, GPUs it gave); the wait
-      // needs only the service's port, which the plan knows unless Docker picks it: so the wait
-      // starts without waiting for that inspect.
-      std::shared_future<json> state = std::async(std::launch::async, [&] {
-                                         return engine->inspect_container(container).value_or(json::object());
-                                       }).share();
-      if (auto table = context.gpu_sharing()) hand_gpus_to_container(*table, plan, state.get(), *context.err);
-      lifecycle::ReadinessTarget target{plan.service, "127.0.0.1", 0, "", plan.user.name, "", plan.access.ssh_password};
-      int service_port = plan.service == "jupyter" ? 8888 : plan.service == "ssh" ? 22 : 0;
-      if (service_port) {
-        auto endpoint = planned_endpoint(plan, service_port);
-        if (!endpoint) endpoint = lifecycle::endpoint_for(state.get(), service_port);
-        if (!endpoint)
-          throw Error(ExitCode::failed, "environment \"" + plan.env + "\" publishes no port for " + plan.service +
-                                            " (container port " + std::to_string(service_port) +
-                                            "): add one to the profile's \"ports\"");
-        target.host = lifecycle::reachable_host(*endpoint);
-        target.port = endpoint->host_port;
-      }
-      target.token = secrets::read_private_file(layout.jupyter_token()).value_or("");
-      target.pinned_public_line = read_public_line(layout);
-      // A container that fails to become ready is kept for inspection; a signal removes it (above).
-      lifecycle::wait_until_ready(
-          *engine, container, target, std::chrono::seconds(options->timeout_seconds), *context.err,
-          [] { return process::InterruptScope::pending() != 0; }, *context.clock);
-      double elapsed = std::chrono::duration<double>(context.clock->now() - start).count();
-      Report result = report(plan, state.get(), layout, elapsed);
-      *context.out << (options->json ? result.facts.dump(2) + "\n" : result.text);
-    } catch (const process::Interrupted& signal) {
-      clean_up_after_signal(*engine, plan, made, existing.has_value(), signal);
-    }
-  });
+  command->callback([options, &context] { up(*options, context); });
 }
 
 } // namespace launcher::commands
