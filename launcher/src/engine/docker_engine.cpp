@@ -288,6 +288,16 @@ std::optional<std::string> DockerEngine::network_label(const std::string& networ
   return value;
 }
 
+std::vector<std::string> DockerEngine::query_command(const std::vector<std::string>& query) const {
+  std::vector<std::string> command{cli_.binary()};
+  command.insert(command.end(), query.begin(), query.end());
+  return command;
+}
+
+process::ProcessResult DockerEngine::ask(const std::vector<std::string>& query, process::ProcessOptions options) const {
+  return cli_.spawn(query, std::move(options));
+}
+
 std::vector<std::string> DockerEngine::version_query() const { return {"version", "--format", "{{json .}}"}; }
 
 std::vector<std::string> DockerEngine::info_query() const { return {"info", "--format", "{{json .}}"}; }

@@ -62,6 +62,8 @@ public:
   std::vector<std::string> create_network_command(const NetworkSpec& network) const override;
   bool compose_available() const override;
 
+  std::vector<std::string> query_command(const std::vector<std::string>& query) const override;
+  process::ProcessResult ask(const std::vector<std::string>& query, process::ProcessOptions options) const override;
   std::vector<std::string> version_query() const override;
   std::vector<std::string> info_query() const override;
   std::vector<std::string> image_labels_query(const std::string& image) const override;
