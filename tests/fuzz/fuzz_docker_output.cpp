@@ -78,7 +78,7 @@ void read_engine_stderr(std::string_view text) {
     require_escaped(error.what());
   }
   try {
-    (void)cli.inspect_container("env");
+    (void)engine::DockerEngine(cli).inspect_container("env");
   } catch (const Error& error) {
     require_escaped(error.what());
   }

@@ -17,7 +17,6 @@
 #include "core/duration.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
-#include "docker/docker.hpp"
 #include "doctor/checks.hpp"
 #include "doctor/snapshot.hpp"
 #include "engine/engine.hpp"
@@ -285,7 +284,7 @@ void add_up_command(CLI::App& app, Context& context) {
     const std::vector<std::size_t> automatic_ports = lifecycle::automatic_ports(plan);
     host::StateLayout layout = host::state_layout(EnvName::parse(plan.env), host.state_home);
     lifecycle::recall_host_ports(plan, automatic_ports, layout, *context.err);
-    pin::verify_pinned_image(context.docker_cli(), plan.image, resolution.profile.origin_of("/image"));
+    pin::verify_pinned_image(*gpus.engine, plan.image, resolution.profile.origin_of("/image"));
     if (options->dry_run) {
       std::string env_file = host::state_layout(EnvName::parse(plan.env), host.state_home).run_environment();
       std::unique_ptr<engine::Engine> engine = context.container_engine();

@@ -45,12 +45,21 @@ bool DockerEngine::remove_forced(const std::string& container) const {
   return cli_.try_run({"rm", "-f", container}).exit_code == 0;
 }
 
+std::optional<nlohmann::json> DockerEngine::inspect(const std::string& kind, const std::string& name) const {
+  process::ProcessResult result = cli_.try_run({kind, "inspect", name});
+  if (result.exit_code != 0) {
+    if (docker::names_missing_object(result.err, kind)) return std::nullopt;
+    throw Error(ExitCode::failed, docker::explain_failure("inspect " + kind + " " + name, result));
+  }
+  return docker::parse_inspect_output(result.out, "docker " + kind + " inspect");
+}
+
 std::optional<nlohmann::json> DockerEngine::inspect_container(const std::string& name) const {
-  return cli_.inspect_container(name);
+  return inspect("container", name);
 }
 
 std::optional<nlohmann::json> DockerEngine::inspect_image(const std::string& reference) const {
-  return cli_.inspect_image(reference);
+  return inspect("image", reference);
 }
 
 std::vector<nlohmann::json> DockerEngine::containers_labelled(const std::string& label_filter) const {

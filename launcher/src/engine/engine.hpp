@@ -67,8 +67,6 @@ public:
 
   virtual EngineKind kind() const = 0;
   std::string_view name() const { return engine_name(kind()); }
-  // The runner; also how the call sites not yet on these operations reach the engine.
-  virtual const docker::Docker& cli() const = 0;
 
   // The command that creates the plan's container, with the engine's own options; `env_file` as
   // in render::render_container_command. Pure: `render` shows it, `up` runs it.
