@@ -117,7 +117,7 @@ void read(std::uint8_t reader, std::string_view text) {
   case 5: {
     facts::MemoryFactSource facts;
     facts.answers["docker-container-inspect.json"] = {true, 0, std::string(text), ""};
-    facts::HostQueries queries(facts, launcher::fuzz::replay_engine());
+    facts::HostQueries queries(facts, launcher::testing::replay_engine());
     auto [subject, snapshot] = doctor::gather_container_facts(queries, "env", matrix);
     check_report(subject, snapshot);
     break;
