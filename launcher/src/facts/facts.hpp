@@ -103,8 +103,9 @@ private:
 // tests/fixtures/README.md documents (the NVIDIA ones as in shared/fixtures/gpu).
 class HostQueries {
 public:
-  // The engine's questions are spelled by `engine` and asked through its runner; it must outlive these.
+  // The engine's questions are spelled by `engine` and asked of it; it must outlive these.
   HostQueries(FactSource& source, const engine::Engine& engine) : source_(source), engine_(engine) {}
+  HostQueries(FactSource& source, const engine::Engine&& engine) = delete; // a temporary dies first
 
   Fact driver_version();
   Fact nvidia_smi_version();
