@@ -78,7 +78,7 @@ void read_engine_stderr(std::string_view text) {
     require_escaped(error.what());
   }
   try {
-    (void)cli.inspect_container("env");
+    (void)engine::DockerEngine(cli).inspect_container("env");
   } catch (const Error& error) {
     require_escaped(error.what());
   }
@@ -117,7 +117,7 @@ void read(std::uint8_t reader, std::string_view text) {
   case 5: {
     facts::MemoryFactSource facts;
     facts.answers["docker-container-inspect.json"] = {true, 0, std::string(text), ""};
-    facts::HostQueries queries(facts, launcher::fuzz::replay_engine());
+    facts::HostQueries queries(facts, launcher::testing::replay_engine());
     auto [subject, snapshot] = doctor::gather_container_facts(queries, "env", matrix);
     check_report(subject, snapshot);
     break;

@@ -31,7 +31,7 @@ void doctor_host(std::string_view text) {
   facts.answers["nvidia-smi-query-gpu.csv"] = {true, 0, parts[1], ""};
   facts.answers["nvidia-smi-L.txt"] = {true, 0, parts[2], ""};
   facts.answers["nvidia-smi-query-compute-apps.csv"] = {true, 0, parts[3], ""};
-  facts::HostQueries queries(facts, launcher::fuzz::replay_engine());
+  facts::HostQueries queries(facts, launcher::testing::replay_engine());
   const matrix::Matrix& matrix = matrix::embedded_matrix();
   for (auto kind : {plan::GpuAssignment::Kind::all, plan::GpuAssignment::Kind::devices}) {
     doctor::Subject subject;
@@ -63,7 +63,7 @@ void infiniband_host(std::string_view text) {
   }
   facts.answers["docker-image-labels.json"] = {true, 0, "null", ""};
   facts.answers["docker-image-packages.json"] = {true, 0, parts[6], ""};
-  facts::HostQueries queries(facts, launcher::fuzz::replay_engine());
+  facts::HostQueries queries(facts, launcher::testing::replay_engine());
   doctor::Subject subject;
   subject.image = "pytorch-cpu:1.13.0a0-debian12";
   doctor::HostSnapshot snapshot = doctor::gather_doctor_facts(queries, subject, matrix::embedded_matrix());
@@ -88,7 +88,7 @@ void cdi_host(std::string_view text) {
       std::string directory = path.substr(0, slash) == "/etc/cdi" ? "etc-cdi" : "var-run-cdi";
       facts.answers["cdi-spec-" + directory + "-" + path.substr(slash + 1)] = {true, 0, parts[3], ""};
     }
-  facts::HostQueries queries(facts, launcher::fuzz::replay_engine());
+  facts::HostQueries queries(facts, launcher::testing::replay_engine());
   const matrix::Matrix& matrix = matrix::embedded_matrix();
   doctor::Subject subject;
   subject.image = "pytorch-cuda:2.7.1-cu128-cudnn9-ubuntu24.04";

@@ -18,18 +18,13 @@
 #include "profile/builtin.hpp"
 #include "profile/catalog.hpp"
 #include "render/render.hpp"
+#include "replay_engine.hpp"
 #include "test_host.hpp"
 
 namespace launcher::fuzz {
 
 inline std::string_view as_text(const std::uint8_t* data, std::size_t size) {
   return {reinterpret_cast<const char*>(data), size};
-}
-
-// The engine whose words the fuzzed answers are asked in: Docker's, with a runner no replay calls.
-inline const engine::Engine& replay_engine() {
-  static const engine::DockerEngine engine(docker::Docker("docker"));
-  return engine;
 }
 
 // The input cut at NUL bytes: argv elements, or several outputs of one host.

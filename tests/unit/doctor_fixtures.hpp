@@ -5,22 +5,16 @@
 #include <vector>
 
 #include "doctor/snapshot.hpp"
-#include "engine/docker_engine.hpp"
 #include "facts/facts.hpp"
 #include "gpu/inventory.hpp"
 #include "matrix/matrix.hpp"
+#include "replay_engine.hpp"
 
 namespace launcher::testing {
 
 // tests/fixtures/<relative>; LAUNCHER_FIXTURES_DIR is set by the build.
 inline std::filesystem::path fixture(const std::string& relative) {
   return std::filesystem::path(LAUNCHER_FIXTURES_DIR) / relative;
-}
-
-// The engine whose words replayed facts are asked in: Docker's, with a runner no replay calls.
-inline const engine::Engine& replay_engine() {
-  static const engine::DockerEngine engine(docker::Docker("docker"));
-  return engine;
 }
 
 // Replays fixture folders (first answer wins) and counts the questions asked.

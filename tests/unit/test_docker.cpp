@@ -3,6 +3,7 @@
 #include "core/read_file.hpp"
 #include "core/text.hpp"
 #include "docker/docker.hpp"
+#include "engine/docker_engine.hpp"
 #include "fake_docker.hpp"
 #include "support.hpp"
 
@@ -233,7 +234,9 @@ TEST_CASE("the CLI that cannot start is named with the real reason", "[docker][s
 // Rootless Podman 4.3's own words (tests/fixtures/podman/, recorded with `podman ... inspect nosuch`).
 TEST_CASE("an absent container or image is no object under Docker's and Podman's messages", "[docker][podman]") {
   const std::string podman_fixtures = std::string(LAUNCHER_FIXTURES_DIR) + "/podman/";
-  auto absent = [](std::string err) { return docker_answering({125, "", std::move(err)}); };
+  auto absent = [](std::string err) {
+    return launcher::engine::DockerEngine(docker_answering({125, "", std::move(err)}));
+  };
   CHECK_FALSE(
       absent(launcher::read_file(podman_fixtures + "container-inspect-missing.stderr")).inspect_container("nosuch"));
   CHECK_FALSE(absent(launcher::read_file(podman_fixtures + "image-inspect-missing.stderr")).inspect_image("nosuch:1"));
@@ -246,7 +249,8 @@ TEST_CASE("an absent container or image is no object under Docker's and Podman's
 
 TEST_CASE("a failure with no message says so instead of an empty cause", "[docker][messages]") {
   auto killed = docker_answering({130, "", ""});
-  launcher::testing::require_error([&] { killed.inspect_container("rob-sig"); }, ExitCode::failed,
+  launcher::testing::require_error([&] { launcher::engine::DockerEngine(killed).inspect_container("rob-sig"); },
+                                   ExitCode::failed,
                                    "failed to inspect container rob-sig: (no message from docker, exit 130)");
   launcher::testing::require_error(
       [&] {

@@ -1,8 +1,10 @@
 #include <fstream>
 #include <sstream>
+#include <type_traits>
 
 #include <catch2/catch.hpp>
 
+#include "commands/profile_request.hpp"
 #include "core/cpu_list.hpp"
 #include "core/read_file.hpp"
 #include "doctor_fixtures.hpp"
@@ -176,6 +178,33 @@ TEST_CASE("a GPU holder's running container is asked of Docker by label, and no 
   CHECK_FALSE(probe.container_running("stopped"));
   CHECK(probe.container_running("unknown")); // better refuse than share a GPU
   CHECK(fake.calls().size() == 3);
+}
+
+namespace {
+
+template <class E>
+concept probes_holders_of = requires(E&& engine) {
+  gpu::live_holder_probe(std::forward<E>(engine));
+};
+template <class E>
+concept places_with = requires(E&& engine, const Clock& clock, std::ostream& progress) {
+  gpu::live_placement_context("alice", 1000, "/run/launcher/gpus.json", std::forward<E>(engine), clock, progress);
+};
+
+} // namespace
+
+TEST_CASE("what keeps a reference to the engine takes no temporary one, and a GPU source stays where it was made",
+          "[gpu][placement][engine]") {
+  STATIC_REQUIRE(probes_holders_of<const engine::Engine&>);
+  STATIC_REQUIRE_FALSE(probes_holders_of<engine::DockerEngine>);
+  STATIC_REQUIRE(places_with<engine::DockerEngine&>);
+  STATIC_REQUIRE_FALSE(places_with<engine::DockerEngine>);
+  STATIC_REQUIRE(std::is_constructible_v<facts::HostQueries, facts::FactSource&, const engine::Engine&>);
+  STATIC_REQUIRE_FALSE(std::is_constructible_v<facts::HostQueries, facts::FactSource&, engine::DockerEngine>);
+  // Its queries and GPUs refer to its engine and to each other.
+  STATIC_REQUIRE_FALSE(std::is_copy_constructible_v<commands::HostGpuSource>);
+  STATIC_REQUIRE_FALSE(std::is_move_constructible_v<commands::HostGpuSource>);
+  STATIC_REQUIRE_FALSE(std::is_copy_assignable_v<commands::HostGpuSource>);
 }
 
 TEST_CASE("a stopped env's GPUs are free for others, and its own up takes them again while they are free",

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "fake_engine.hpp"
 #include "pin/pin.hpp"
 #include "support.hpp"
 
@@ -29,4 +30,49 @@ TEST_CASE("require_pinned_image is a team-file switch", "[pin]") {
   testing::require_error(
       [] { testing::team_source(R"({"version": 1, "require_pinned_image": "yes", "profiles": {}})"); }, ExitCode::usage,
       "launcher.json:/require_pinned_image: expected true or false, found \"yes\"");
+}
+
+namespace {
+
+const std::string pin_digest = "sha256:" + std::string(64, 'a');
+const std::string reference = "registry.example.com/team/img:1.0@" + pin_digest;
+const profile::Origin team_file{"/work/launcher.json", "/profiles/dev/image"};
+
+} // namespace
+
+// The pin is checked in the engine's images; what the engine's CLI says is test_docker.cpp's.
+TEST_CASE("a pinned image passes only when this host has exactly its digest", "[pin][engine]") {
+  testing::FakeEngine engine;
+  pin::verify_pinned_image(engine, "team/img:1.0", team_file);
+  CHECK(engine.asked.empty()); // an unpinned reference asks nothing
+
+  engine.images["registry.example.com/team/img@" + pin_digest] = json{{"Id", "sha256:1"}};
+  pin::verify_pinned_image(engine, reference, team_file);
+  CHECK(engine.asked == std::vector<std::string>{"inspect_image registry.example.com/team/img@" + pin_digest});
+}
+
+TEST_CASE("a pinned image this host lacks, or has under another digest, is refused with the command that fetches it",
+          "[pin][engine]") {
+  const std::string fetch = "get the pinned one with `docker pull registry.example.com/team/img@" + pin_digest + "`";
+  testing::FakeEngine engine;
+  testing::require_error([&] { pin::verify_pinned_image(engine, reference, team_file); }, ExitCode::failed,
+                         "/work/launcher.json:/profiles/dev/image: the pinned image registry.example.com/team/img@" +
+                             pin_digest + " is not on this host; " + fetch);
+  CHECK(engine.asked == std::vector<std::string>{"inspect_image registry.example.com/team/img@" + pin_digest,
+                                                 "inspect_image registry.example.com/team/img:1.0"});
+
+  engine.images["registry.example.com/team/img:1.0"] =
+      json{{"Id", "sha256:2"}, {"RepoDigests", {"registry.example.com/team/img@sha256:bbb"}}};
+  testing::require_error([&] { pin::verify_pinned_image(engine, reference, team_file); }, ExitCode::failed,
+                         "/work/launcher.json:/profiles/dev/image: registry.example.com/team/img:1.0 is pinned to " +
+                             pin_digest + ", but the local registry.example.com/team/img:1.0 is sha256:bbb; " + fetch +
+                             ", or pin the new one with `launcher pin`");
+
+  engine.images["registry.example.com/team/img:1.0"] = json{{"Id", "sha256:2"}}; // built here, never pushed
+  testing::require_error([&] { pin::verify_pinned_image(engine, reference, team_file); }, ExitCode::failed,
+                         "/work/launcher.json:/profiles/dev/image: registry.example.com/team/img:1.0 is pinned to " +
+                             pin_digest +
+                             ", but the local registry.example.com/team/img:1.0 is an image no registry gave a "
+                             "digest for (id sha256:2); " +
+                             fetch + ", or pin the new one with `launcher pin`");
 }

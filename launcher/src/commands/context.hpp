@@ -77,8 +77,10 @@ struct Context {
       facts.gpu_runtime = {host::GpuRuntime::cdi, "the engine podman"};
     return facts;
   }
-  std::unique_ptr<engine::Engine> container_engine() const { return engine::make_engine(engine_kind(), docker_cli()); }
-  docker::Docker docker_cli() const { return docker::Docker(engine_binary(), docker_runner, docker_timeout); }
+  // The one way a command reaches the engine: its operations, never the runner's argv.
+  std::unique_ptr<engine::Engine> container_engine() const {
+    return engine::make_engine(engine_kind(), docker::Docker(engine_binary(), docker_runner, docker_timeout));
+  }
 
 private:
   mutable std::optional<engine::EngineKind> chosen_engine_;

@@ -8,7 +8,6 @@
 #include "build/build_plan.hpp"
 #include "commands/profile_request.hpp"
 #include "core/error.hpp"
-#include "docker/docker.hpp"
 #include "matrix/matrix.hpp"
 #include "profile/catalog.hpp"
 #include "secrets/default_image.hpp"
@@ -32,7 +31,7 @@ void add_default_image_command(CLI::App& app, Context& context) {
       // Checked as a profile's "image" is, before the engine is asked.
       profile::FieldContext flag{"IMAGE", host.cwd, host.home, nullptr};
       profile::validated_layer(nlohmann::json{{"image", options->image}}, flag, "");
-      if (!context.docker_cli().inspect_image(options->image))
+      if (!context.container_engine()->inspect_image(options->image))
         throw Error(ExitCode::failed, build::missing_image_message(matrix::embedded_matrix(), options->image));
       secrets::record_default_image(host.state_home, options->image);
     }

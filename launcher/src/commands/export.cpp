@@ -17,7 +17,6 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/read_file.hpp"
-#include "docker/docker.hpp"
 #include "doctor/snapshot.hpp"
 #include "engine/engine.hpp"
 #include "export/export.hpp"
@@ -165,8 +164,7 @@ void add_export_command(CLI::App& app, Context& context) {
     HostGpuSource gpus(host, context, *context.facts, gpu::Reservation::preview);
     plan::Resolution resolution = resolve_request(options->request, host, gpus.gpus, *context.err, Unapproved::refuse);
     const plan::Plan& plan = resolution.plan;
-    const docker::Docker& docker = gpus.engine->cli();
-    pin::verify_pinned_image(docker, plan.image, resolution.profile.origin_of("/image"));
+    pin::verify_pinned_image(*gpus.engine, plan.image, resolution.profile.origin_of("/image"));
     const std::optional<secrets::AwsCredentials> backup_keys = secrets::read_backup_credentials(plan, host.home);
     exporting::Exported exported =
         exporting::export_plan(plan, format, options->lossy, export_engine(format, gpus, plan));

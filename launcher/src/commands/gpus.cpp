@@ -9,7 +9,6 @@
 #include <ostream>
 
 #include "core/error.hpp"
-#include "docker/docker.hpp"
 #include "engine/engine.hpp"
 #include "facts/facts.hpp"
 #include "gpu/inventory.hpp"

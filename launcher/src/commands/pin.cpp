@@ -10,7 +10,6 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/read_file.hpp"
-#include "docker/docker.hpp"
 #include "engine/engine.hpp"
 #include "pin/pin.hpp"
 #include "profile/catalog.hpp"

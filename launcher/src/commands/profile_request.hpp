@@ -57,6 +57,9 @@ std::optional<profile::TeamFileTrust> team_file_trust(const profile::Catalog& ca
 struct HostGpuSource {
   HostGpuSource(const host::HostFacts& host, const Context& context, facts::FactSource& facts,
                 gpu::Reservation reservation, std::optional<gpu::GpuWait> wait = std::nullopt);
+  // `queries` and `gpus` refer to `engine` and to each other: a copy (or a move) would refer to this one's.
+  HostGpuSource(const HostGpuSource&) = delete;
+  HostGpuSource& operator=(const HostGpuSource&) = delete;
 
   std::unique_ptr<engine::Engine> engine; // the context's; queries and gpus ask it
   facts::HostQueries queries;

@@ -4,7 +4,6 @@
 #include <ostream>
 
 #include "commands/profile_request.hpp"
-#include "docker/docker.hpp"
 #include "host/state_layout.hpp"
 #include "pin/pin.hpp"
 #include "render/render.hpp"
@@ -27,7 +26,7 @@ void add_render_command(CLI::App& app, Context& context) {
     plan::Resolution resolution = resolve_request(options->request, host, gpus.gpus, *context.err, Unapproved::warn);
     for (const auto& warning : resolution.warnings)
       *context.err << "launcher: warning: " << warning << "\n";
-    pin::verify_pinned_image(context.docker_cli(), resolution.plan.image, resolution.profile.origin_of("/image"));
+    pin::verify_pinned_image(*gpus.engine, resolution.plan.image, resolution.profile.origin_of("/image"));
     // Where `up` would put the env's values: the preview shows their names, never the values.
     std::string env_file =
         host::state_layout(EnvName::parse(resolution.plan.env), host.state_home).run_environment().string();

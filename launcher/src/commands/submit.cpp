@@ -14,7 +14,6 @@
 #include "commands/slurm.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
-#include "docker/docker.hpp"
 #include "export/export.hpp"
 #include "pin/pin.hpp"
 #include "render/render.hpp"
@@ -43,7 +42,7 @@ private:
 };
 
 // The digest nodes check: the profile's repo digest, or else the image ID of this host's copy.
-slurm::PinnedImage pin_image(const docker::Docker& docker, const plan::Resolution& resolution) {
+slurm::PinnedImage pin_image(const engine::Engine& engine, const plan::Resolution& resolution) {
   const std::string& reference = resolution.plan.image;
   if (auto digest = pin::pinned_digest(reference))
     return {slurm::PinnedImage::Kind::repo_digest, pin::without_digest(reference), *digest};
@@ -52,7 +51,7 @@ slurm::PinnedImage pin_image(const docker::Docker& docker, const plan::Resolutio
   std::string remedy = "; pin it with `launcher pin` (nodes then check the registry's digest)";
   std::optional<nlohmann::json> local;
   try {
-    local = docker.inspect_image(reference);
+    local = engine.inspect_image(reference);
   } catch (const Error& error) { // no Docker on this submit host
     throw Error(ExitCode::usage, culprit + "and this host cannot tell its image ID (" + error.what() + ")" + remedy);
   }
@@ -199,7 +198,7 @@ void add_submit_command(CLI::App& app, Context& context) {
                    resolution.plan,
                    job_request,
                    slurm::cluster_settings(resolution.profile),
-                   pin_image(context.docker_cli(), resolution),
+                   pin_image(*context.container_engine(), resolution),
                    "",
                    {},
                    {resolution.profile.origin_of("/shm_size").source == "default",

@@ -17,7 +17,6 @@
 #include "core/duration.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
-#include "docker/docker.hpp"
 #include "doctor/checks.hpp"
 #include "doctor/snapshot.hpp"
 #include "engine/engine.hpp"
@@ -400,7 +399,7 @@ void up(const Options& options, Context& context) {
                      options.dry_run ? gpu::Reservation::preview : gpu::Reservation::record, wait);
   Resolved resolved = resolve(options.request, host, gpus.gpus, context);
   plan::Plan& plan = resolved.resolution.plan;
-  pin::verify_pinned_image(context.docker_cli(), plan.image, resolved.resolution.profile.origin_of("/image"));
+  pin::verify_pinned_image(*gpus.engine, plan.image, resolved.resolution.profile.origin_of("/image"));
   if (options.dry_run) return preview(resolved, options.json, context);
 
   const std::optional<secrets::AwsCredentials> backup_keys = secrets::read_backup_credentials(plan, host.home);

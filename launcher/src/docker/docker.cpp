@@ -30,16 +30,6 @@ std::string first_line(const std::string& text) {
   return tail.empty() ? "(no message from docker)" : tail;
 }
 
-// `docker <kind> inspect`'s answer for an absent object: Docker's "No such container: x" and "No such
-// object", rootless Podman 4.3's "no such container x" and, for an image, "x: image not known".
-bool names_missing_object(const std::string& stderr_text, const std::string& kind) {
-  std::string lowered = stderr_text;
-  std::transform(lowered.begin(), lowered.end(), lowered.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return contains(lowered, "no such " + kind) || contains(lowered, "no such object") ||
-         (kind == "image" && contains(lowered, "image not known"));
-}
-
 bool has(const std::vector<std::string>& args, std::initializer_list<const char*> flags) {
   for (const auto& arg : args)
     for (const char* flag : flags)
@@ -284,6 +274,16 @@ json parse_inspect_output(std::string_view out, const std::string& command) {
   return objects.front().json();
 }
 
+// Docker's "No such container: x" and "No such object", rootless Podman 4.3's "no such container x"
+// and, for an image, "x: image not known".
+bool names_missing_object(const std::string& stderr_text, const std::string& kind) {
+  std::string lowered = stderr_text;
+  std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return contains(lowered, "no such " + kind) || contains(lowered, "no such object") ||
+         (kind == "image" && contains(lowered, "image not known"));
+}
+
 std::vector<json> parse_inspect_list(std::string_view out) {
   const std::string command = "docker container inspect";
   json parsed = JsonReader::parse(out, command);
@@ -338,18 +338,5 @@ std::vector<ListedContainer> parse_listing(std::string_view out, const std::vect
   }
   return containers;
 }
-
-std::optional<json> Docker::inspect(const std::string& kind, const std::string& name) const {
-  process::ProcessResult result = try_run({kind, "inspect", name});
-  if (result.exit_code != 0) {
-    if (names_missing_object(result.err, kind)) return std::nullopt;
-    throw Error(ExitCode::failed, explain_failure("inspect " + kind + " " + name, result));
-  }
-  return parse_inspect_output(result.out, "docker " + kind + " inspect");
-}
-
-std::optional<json> Docker::inspect_container(const std::string& name) const { return inspect("container", name); }
-
-std::optional<json> Docker::inspect_image(const std::string& reference) const { return inspect("image", reference); }
 
 } // namespace launcher::docker

@@ -61,6 +61,8 @@ struct ListedContainer {
 // and the field (core/json_reader.hpp).
 // `docker <kind> inspect NAME`: an array of exactly one object, that object.
 nlohmann::json parse_inspect_output(std::string_view out, const std::string& command);
+// Whether a failed `docker <kind> inspect` (kind "container" or "image") says there is no such object.
+bool names_missing_object(const std::string& stderr_text, const std::string& kind);
 // `docker container inspect ID...`: an array of objects.
 std::vector<nlohmann::json> parse_inspect_list(std::string_view out);
 // The GPUs a container's HostConfig asks Docker for: every GPU (Count -1), these device IDs, or a
@@ -136,13 +138,7 @@ public:
   // process::TimedOut as it is, for callers that report those as facts (facts::LiveFactSource).
   process::ProcessResult spawn(const std::vector<std::string>& args, process::ProcessOptions options = {}) const;
 
-  std::optional<nlohmann::json> inspect_container(const std::string& name) const;
-  std::optional<nlohmann::json> inspect_image(const std::string& reference) const;
-
 private:
-  // `docker <kind> inspect NAME`; nullopt when there is no such object.
-  std::optional<nlohmann::json> inspect(const std::string& kind, const std::string& name) const;
-
   std::string binary_;
   CliRunner runner_;
   std::optional<std::chrono::seconds> timeout_;

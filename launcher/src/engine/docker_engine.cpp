@@ -7,6 +7,15 @@
 
 namespace launcher::engine {
 
+namespace {
+
+// The runner spawns its own CLI: a command made whole for a person (or a Compose file) loses its first word.
+std::vector<std::string> without_cli(const std::vector<std::string>& command) {
+  return {command.begin() + 1, command.end()};
+}
+
+} // namespace
+
 std::string_view engine_name(EngineKind kind) {
   switch (kind) {
   case EngineKind::docker:
@@ -29,8 +38,7 @@ render::ContainerCommand DockerEngine::container_command(Launch launch, const pl
 }
 
 void DockerEngine::run(const render::ContainerCommand& command, const std::string& action) const {
-  std::vector<std::string> argv = command.argv();
-  cli_.run({argv.begin() + 1, argv.end()}, action);
+  cli_.run(without_cli(command.argv()), action);
 }
 
 void DockerEngine::start(const std::string& container) const { cli_.run({"start", container}, "start " + container); }
@@ -45,12 +53,21 @@ bool DockerEngine::remove_forced(const std::string& container) const {
   return cli_.try_run({"rm", "-f", container}).exit_code == 0;
 }
 
+std::optional<nlohmann::json> DockerEngine::inspect(const std::string& kind, const std::string& name) const {
+  process::ProcessResult result = cli_.try_run({kind, "inspect", name});
+  if (result.exit_code != 0) {
+    if (docker::names_missing_object(result.err, kind)) return std::nullopt;
+    throw Error(ExitCode::failed, docker::explain_failure("inspect " + kind + " " + name, result));
+  }
+  return docker::parse_inspect_output(result.out, "docker " + kind + " inspect");
+}
+
 std::optional<nlohmann::json> DockerEngine::inspect_container(const std::string& name) const {
-  return cli_.inspect_container(name);
+  return inspect("container", name);
 }
 
 std::optional<nlohmann::json> DockerEngine::inspect_image(const std::string& reference) const {
-  return cli_.inspect_image(reference);
+  return inspect("image", reference);
 }
 
 std::vector<nlohmann::json> DockerEngine::containers_labelled(const std::string& label_filter) const {
@@ -192,27 +209,33 @@ std::vector<std::string> DockerEngine::build_command(const ImageBuild& build) co
 }
 
 process::ProcessResult DockerEngine::build_image(const ImageBuild& build, process::ProcessOptions options) const {
-  std::vector<std::string> argv = build_command(build);
-  return cli_.try_run({argv.begin() + 1, argv.end()}, std::move(options));
+  return cli_.try_run(without_cli(build_command(build)), std::move(options));
 }
 
 namespace {
 
-std::vector<std::string> cat_args(const std::string& image, const std::string& file) {
-  return {"run", "--rm", "--entrypoint", "cat", image, file};
+// `sealed`: no network, and the image never pulled (a host fact is about the images here, not a registry's).
+enum class Isolation { plain, sealed };
+
+// A container of the image that prints `file` with `cat` and is removed.
+std::vector<std::string> cat_args(const std::string& image, const std::string& file, Isolation isolation) {
+  std::vector<std::string> args{"run", "--rm"};
+  if (isolation == Isolation::sealed) args.insert(args.end(), {"--pull", "never", "--network", "none"});
+  args.insert(args.end(), {"--entrypoint", "cat", image, file});
+  return args;
 }
 
 } // namespace
 
 std::optional<std::string> DockerEngine::read_image_file(const std::string& image, const std::string& file) const {
-  process::ProcessResult result = cli_.try_run(cat_args(image, file));
+  process::ProcessResult result = cli_.try_run(cat_args(image, file, Isolation::plain));
   if (result.exit_code != 0) return std::nullopt;
   return result.out;
 }
 
 std::string DockerEngine::read_image_file_checked(const std::string& image, const std::string& file,
                                                   const std::string& action) const {
-  return cli_.run(cat_args(image, file), action).out;
+  return cli_.run(cat_args(image, file, Isolation::plain), action).out;
 }
 
 bool DockerEngine::remove_image(const std::string& image) const {
@@ -257,13 +280,11 @@ bool DockerEngine::compose_available() const {
 }
 
 process::ProcessResult DockerEngine::create_network(const NetworkSpec& network) const {
-  std::vector<std::string> command = create_network_command(network);
-  return cli_.try_run({command.begin() + 1, command.end()}); // the runner has the CLI
+  return cli_.try_run(without_cli(create_network_command(network)));
 }
 
 bool DockerEngine::network_exists(const std::string& network) const {
-  std::vector<std::string> command = network_exists_command(network);
-  return cli_.try_run({command.begin() + 1, command.end()}).exit_code == 0;
+  return cli_.try_run(without_cli(network_exists_command(network))).exit_code == 0;
 }
 
 bool DockerEngine::remove_network(const std::string& network) const {
@@ -288,6 +309,16 @@ std::optional<std::string> DockerEngine::network_label(const std::string& networ
   return value;
 }
 
+std::vector<std::string> DockerEngine::query_command(const std::vector<std::string>& query) const {
+  std::vector<std::string> command{cli_.binary()};
+  command.insert(command.end(), query.begin(), query.end());
+  return command;
+}
+
+process::ProcessResult DockerEngine::ask(const std::vector<std::string>& query, process::ProcessOptions options) const {
+  return cli_.spawn(query, std::move(options));
+}
+
 std::vector<std::string> DockerEngine::version_query() const { return {"version", "--format", "{{json .}}"}; }
 
 std::vector<std::string> DockerEngine::info_query() const { return {"info", "--format", "{{json .}}"}; }
@@ -306,7 +337,7 @@ std::vector<std::string> DockerEngine::exec_query(const std::string& container,
 }
 
 std::vector<std::string> DockerEngine::read_image_file_query(const std::string& image, const std::string& path) const {
-  return {"run", "--rm", "--pull", "never", "--network", "none", "--entrypoint", "cat", image, path};
+  return cat_args(image, path, Isolation::sealed);
 }
 
 std::optional<bool> DockerEngine::any_running_labelled(const std::string& label_filter) const {

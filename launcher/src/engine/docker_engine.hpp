@@ -11,7 +11,6 @@ public:
   explicit DockerEngine(docker::Docker cli) : cli_(std::move(cli)) {}
 
   EngineKind kind() const override { return EngineKind::docker; }
-  const docker::Docker& cli() const override { return cli_; }
 
   render::ContainerCommand container_command(Launch launch, const plan::Plan& plan,
                                              const std::string& env_file) const override;
@@ -62,6 +61,8 @@ public:
   std::vector<std::string> create_network_command(const NetworkSpec& network) const override;
   bool compose_available() const override;
 
+  std::vector<std::string> query_command(const std::vector<std::string>& query) const override;
+  process::ProcessResult ask(const std::vector<std::string>& query, process::ProcessOptions options) const override;
   std::vector<std::string> version_query() const override;
   std::vector<std::string> info_query() const override;
   std::vector<std::string> image_labels_query(const std::string& image) const override;
@@ -72,6 +73,7 @@ public:
   std::optional<bool> any_running_labelled(const std::string& label_filter) const override;
 
 protected:
+  const docker::Docker& cli() const { return cli_; }
   // commit's steps, the first with the container paused (`pause`) or not.
   void commit_image(const std::string& container, const std::vector<std::string>& changes, const std::string& tag,
                     const std::string& action, bool pause) const;
@@ -80,6 +82,9 @@ protected:
   virtual std::string listing_format(const std::vector<std::string>& labels) const;
 
 private:
+  // `<cli> <kind> inspect NAME`; nullopt when there is no such object.
+  std::optional<nlohmann::json> inspect(const std::string& kind, const std::string& name) const;
+
   docker::Docker cli_;
 };
 

@@ -67,8 +67,6 @@ public:
 
   virtual EngineKind kind() const = 0;
   std::string_view name() const { return engine_name(kind()); }
-  // The runner; also how the call sites not yet on these operations reach the engine.
-  virtual const docker::Docker& cli() const = 0;
 
   // The command that creates the plan's container, with the engine's own options; `env_file` as
   // in render::render_container_command. Pure: `render` shows it, `up` runs it.
@@ -165,6 +163,12 @@ public:
   // Queries the host facts are made of
   // The *_query operations return the CLI's words (without the binary) for the runner, so that
   // facts::FactSource can record and replay the answer under the fact's own name.
+  // Those words as a command line, the CLI first: what a replayed answer stands for.
+  virtual std::vector<std::string> query_command(const std::vector<std::string>& query) const = 0;
+  // Asks them through the runner, within its call limit (`options.timeout` may only shorten it); a
+  // CLI that cannot start or outlives its limit throws process::SpawnFailed or process::TimedOut as
+  // it is, for callers that record those as facts.
+  virtual process::ProcessResult ask(const std::vector<std::string>& query, process::ProcessOptions options) const = 0;
   // The client's and the server's versions, as JSON.
   virtual std::vector<std::string> version_query() const = 0;
   // The engine's own facts (cgroups, storage, runtimes), as JSON.

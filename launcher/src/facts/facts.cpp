@@ -65,10 +65,8 @@ Fact answer_of(const std::function<process::ProcessResult()>& spawn) {
 
 } // namespace
 
-Fact FactSource::engine(const std::string& name, const docker::Docker& docker, const std::vector<std::string>& args) {
-  std::vector<std::string> argv{docker.binary()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return command(name, argv);
+Fact FactSource::engine(const std::string& name, const engine::Engine& engine, const std::vector<std::string>& query) {
+  return command(name, engine.query_command(query));
 }
 
 Fact LiveFactSource::command(const std::string&, const std::vector<std::string>& argv) {
@@ -78,10 +76,10 @@ Fact LiveFactSource::command(const std::string&, const std::vector<std::string>&
   return answer_of([&] { return process::run_process(argv, options); });
 }
 
-Fact LiveFactSource::engine(const std::string&, const docker::Docker& docker, const std::vector<std::string>& args) {
+Fact LiveFactSource::engine(const std::string&, const engine::Engine& engine, const std::vector<std::string>& query) {
   process::ProcessOptions options;
   options.timeout = timeout;
-  return answer_of([&] { return docker.spawn(args, options); });
+  return answer_of([&] { return engine.ask(query, options); });
 }
 
 Fact LiveFactSource::file(const std::string&, const fs::path& path) {
@@ -163,9 +161,9 @@ Fact RecordingFactSource::names(const std::string& name, const fs::path& directo
   return keep(name, inner_.names(name, directory));
 }
 
-Fact RecordingFactSource::engine(const std::string& name, const docker::Docker& docker,
-                                 const std::vector<std::string>& args) {
-  return keep(name, inner_.engine(name, docker, args));
+Fact RecordingFactSource::engine(const std::string& name, const engine::Engine& engine,
+                                 const std::vector<std::string>& query) {
+  return keep(name, inner_.engine(name, engine, query));
 }
 
 void RecordingFactSource::save(const fs::path& directory) const {
@@ -239,25 +237,22 @@ Fact HostQueries::cdi_spec(const fs::path& path) {
 }
 
 Fact HostQueries::docker_version() {
-  return readable(source_.engine("docker-version.json", engine_.cli(), engine_.version_query()));
+  return readable(source_.engine("docker-version.json", engine_, engine_.version_query()));
 }
 
-Fact HostQueries::docker_info() {
-  return readable(source_.engine("docker-info.json", engine_.cli(), engine_.info_query()));
-}
+Fact HostQueries::docker_info() { return readable(source_.engine("docker-info.json", engine_, engine_.info_query())); }
 
 Fact HostQueries::image_labels(const std::string& image) {
-  return readable(source_.engine("docker-image-labels.json", engine_.cli(), engine_.image_labels_query(image)));
+  return readable(source_.engine("docker-image-labels.json", engine_, engine_.image_labels_query(image)));
 }
 
 Fact HostQueries::container_inspect(const std::string& container) {
-  return readable(
-      source_.engine("docker-container-inspect.json", engine_.cli(), engine_.container_inspect_query(container)));
+  return readable(source_.engine("docker-container-inspect.json", engine_, engine_.container_inspect_query(container)));
 }
 
 Fact HostQueries::container_gpu_list(const std::string& container) {
-  return readable(source_.engine("docker-exec-nvidia-smi-L.txt", engine_.cli(),
-                                 engine_.exec_query(container, {"nvidia-smi", "-L"})));
+  return readable(
+      source_.engine("docker-exec-nvidia-smi-L.txt", engine_, engine_.exec_query(container, {"nvidia-smi", "-L"})));
 }
 
 Fact HostQueries::process_status(long pid) {
@@ -306,8 +301,7 @@ Fact HostQueries::rdma_port_attribute(const std::string& device, const std::stri
 }
 
 Fact HostQueries::image_package_record(const std::string& image, const std::string& record) {
-  return readable(
-      source_.engine("docker-image-packages.json", engine_.cli(), engine_.read_image_file_query(image, record)));
+  return readable(source_.engine("docker-image-packages.json", engine_, engine_.read_image_file_query(image, record)));
 }
 
 } // namespace launcher::facts

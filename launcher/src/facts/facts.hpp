@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "docker/docker.hpp"
 #include "engine/engine.hpp"
 
 namespace launcher::facts {
@@ -34,9 +33,9 @@ public:
   // The names of every entry of this directory (devices and links too), sorted, one a line; a
   // missing directory lists nothing.
   virtual Fact names(const std::string& name, const std::filesystem::path& directory) = 0;
-  // A question to the container engine, `args` without the binary. Replaying sources answer it as
-  // command() does (with the binary in front); LiveFactSource asks it through `docker`.
-  virtual Fact engine(const std::string& name, const docker::Docker& docker, const std::vector<std::string>& args);
+  // A question to the container engine, one of its *_query words. Replaying sources answer it as
+  // command() does (engine::Engine::query_command); LiveFactSource asks the engine.
+  virtual Fact engine(const std::string& name, const engine::Engine& engine, const std::vector<std::string>& query);
 };
 
 // Spawns commands (no shell) and reads files of this machine.
@@ -48,8 +47,8 @@ public:
   Fact file(const std::string& name, const std::filesystem::path& path) override;
   Fact listing(const std::string& name, const std::vector<std::filesystem::path>& directories) override;
   Fact names(const std::string& name, const std::filesystem::path& directory) override;
-  // Through docker::Docker::spawn: its runner and call limit (this timeout may only shorten it).
-  Fact engine(const std::string& name, const docker::Docker& docker, const std::vector<std::string>& args) override;
+  // Through engine::Engine::ask: the runner and its call limit (this timeout may only shorten it).
+  Fact engine(const std::string& name, const engine::Engine& engine, const std::vector<std::string>& query) override;
 };
 
 // Replays saved answers: <name> holds the output, <name>.stderr and <name>.exit-code the rest
@@ -89,7 +88,7 @@ public:
   Fact file(const std::string& name, const std::filesystem::path& path) override;
   Fact listing(const std::string& name, const std::vector<std::filesystem::path>& directories) override;
   Fact names(const std::string& name, const std::filesystem::path& directory) override;
-  Fact engine(const std::string& name, const docker::Docker& docker, const std::vector<std::string>& args) override;
+  Fact engine(const std::string& name, const engine::Engine& engine, const std::vector<std::string>& query) override;
 
   // Writes the answers in DirectoryFactSource's layout; the directory is created if needed.
   void save(const std::filesystem::path& directory) const;
@@ -104,8 +103,9 @@ private:
 // tests/fixtures/README.md documents (the NVIDIA ones as in shared/fixtures/gpu).
 class HostQueries {
 public:
-  // The engine's questions are spelled by `engine` and asked through its runner; it must outlive these.
+  // The engine's questions are spelled by `engine` and asked of it; it must outlive these.
   HostQueries(FactSource& source, const engine::Engine& engine) : source_(source), engine_(engine) {}
+  HostQueries(FactSource& source, const engine::Engine&& engine) = delete; // a temporary dies first
 
   Fact driver_version();
   Fact nvidia_smi_version();

@@ -26,6 +26,7 @@ struct HolderProbe {
 // When the engine does not answer, a holder counts as running: better refuse than share a GPU.
 // `engine` must outlive the probe.
 HolderProbe live_holder_probe(const engine::Engine& engine);
+HolderProbe live_holder_probe(const engine::Engine&& engine) = delete; // a temporary dies first
 
 // The host-wide directory of the GPU table. /run is root's, so no other user can plant a
 // directory, a symlink or a file here before root makes it (unlike the world-writable /run/lock).

@@ -99,5 +99,10 @@ PlacementContext live_placement_context(const std::string& user_name, unsigned u
                                         const std::filesystem::path& lock_file, const engine::Engine& engine,
                                         const Clock& clock, std::ostream& progress,
                                         std::optional<SharedTable> shared_table = std::nullopt);
+// A temporary engine dies before the context is used.
+PlacementContext live_placement_context(const std::string& user_name, unsigned uid,
+                                        const std::filesystem::path& lock_file, const engine::Engine&& engine,
+                                        const Clock& clock, std::ostream& progress,
+                                        std::optional<SharedTable> shared_table = std::nullopt) = delete;
 
 } // namespace launcher::gpu

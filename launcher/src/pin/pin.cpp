@@ -34,14 +34,14 @@ std::optional<std::string> registry_digest(const json& image, const std::string&
   return std::nullopt;
 }
 
-void verify_pinned_image(const docker::Docker& docker, const std::string& reference, const profile::Origin& origin) {
+void verify_pinned_image(const engine::Engine& engine, const std::string& reference, const profile::Origin& origin) {
   auto pinned = pinned_digest(reference);
   if (!pinned) return;
   std::string repository = repository_of(reference);
   std::string exact = repository + "@" + *pinned;
-  if (docker.inspect_image(exact)) return;
+  if (engine.inspect_image(exact)) return;
   std::string tag = without_digest(reference);
-  auto local = docker.inspect_image(tag);
+  auto local = engine.inspect_image(tag);
   std::string fetch = "get the pinned one with `docker pull " + exact + "`";
   if (!local)
     throw Error(ExitCode::failed, origin.describe() + ": the pinned image " + exact + " is not on this host; " + fetch);

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "docker/docker.hpp"
+#include "engine/engine.hpp"
 #include "profile/origin.hpp"
 
 namespace launcher::pin {
@@ -20,6 +20,6 @@ std::optional<std::string> registry_digest(const nlohmann::json& image, const st
 
 // A pinned image must be here with exactly its digest: refused otherwise with both digests
 // and the command that fetches the pinned one. Unpinned references pass untouched.
-void verify_pinned_image(const docker::Docker& docker, const std::string& reference, const profile::Origin& origin);
+void verify_pinned_image(const engine::Engine& engine, const std::string& reference, const profile::Origin& origin);
 
 } // namespace launcher::pin
