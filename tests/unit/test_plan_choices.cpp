@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "plan/choices.hpp"
+#include "plan/plan.hpp"
 #include "support.hpp"
 
 using namespace launcher;
@@ -74,4 +75,27 @@ TEST_CASE("Jupyter authenticates by token or password", "[plan][choices]") {
   CHECK(plan::parse_jupyter_auth("password", source) == plan::JupyterAuth::password);
   require_error([] { plan::parse_jupyter_auth("none", source); }, ExitCode::usage,
                 source + ": unknown Jupyter authentication \"none\"; expected \"token\" or \"password\"");
+}
+
+// Running envs are found by the hash of this JSON: the choices keep the spelling they had as strings.
+TEST_CASE("the plan JSON spells each choice as the profile does", "[plan][choices][hash]") {
+  plan::Plan shell = testing::builtin_plan("shell", 0);
+  nlohmann::json written = plan::to_json(shell);
+  CHECK(written["service"] == "shell");
+  CHECK(written["ipc"] == "");
+  CHECK(written["restart"] == "no");
+  CHECK(written["access"]["jupyter_auth"] == ""); // no secrets directory at all
+
+  plan::Plan jupyter = testing::builtin_plan("jupyter", 0);
+  jupyter.ports.push_back({"127.0.0.1", 5353, 53, plan::Protocol::udp});
+  jupyter.ipc = plan::Ipc::host;
+  jupyter.restart = {Restart::Policy::on_failure, 3};
+  jupyter.access.jupyter_auth = plan::JupyterAuth::password;
+  written = plan::to_json(jupyter);
+  CHECK(written["service"] == "jupyter");
+  CHECK(written["ports"][0]["protocol"] == "tcp");
+  CHECK(written["ports"].back()["protocol"] == "udp");
+  CHECK(written["ipc"] == "host");
+  CHECK(written["restart"] == "on-failure:3");
+  CHECK(written["access"]["jupyter_auth"] == "password");
 }
