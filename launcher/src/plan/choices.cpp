@@ -11,10 +11,10 @@ namespace launcher::plan {
 namespace {
 
 // "\"a\", \"b\" or \"c\"", for the Error that names what was expected.
-template <typename Choice> std::string quoted_names(std::initializer_list<Choice> choices) {
+template <typename Choices> std::string quoted_names(const Choices& choices) {
   std::string text;
   std::size_t left = choices.size();
-  for (const Choice& choice : choices)
+  for (const auto& choice : choices)
     text += "\"" + name(choice) + "\"" + (--left > 1 ? ", " : left == 1 ? " or " : "");
   return text;
 }
@@ -39,7 +39,7 @@ constexpr std::string_view on_failure_with_count = "on-failure:";
 
 Service parse_service(std::string_view text, const std::string& source) {
   if (auto service = contract::service_named(text)) return *service;
-  fail("service", text, source, quoted_names({Service::jupyter, Service::ssh, Service::shell, Service::command}));
+  fail("service", text, source, quoted_names(contract::services));
 }
 
 std::string name(Protocol protocol) {
