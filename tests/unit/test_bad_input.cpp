@@ -236,6 +236,10 @@ TEST_CASE("a missing or malformed field of docker inspect names the field", "[do
       [&] { lifecycle::endpoints_of(port); }, ExitCode::failed,
       "`docker container inspect` printed unexpected JSON: /NetworkSettings/Ports/8888~1tcp/0: expected a port "
       "number 0-65535 in \"99999999999\", found an object");
+  json sctp = json::parse(R"({"NetworkSettings": {"Ports": {"9999/sctp": [{"HostIp": "", "HostPort": "9999"}]}}})");
+  require_error([&] { lifecycle::endpoints_of(sctp); }, ExitCode::failed,
+                "`docker container inspect` printed unexpected JSON: /NetworkSettings/Ports/9999~1sctp: expected a "
+                "port with protocol tcp or udp in \"9999/sctp\", found an array");
   CHECK(lifecycle::name_of(json::parse(R"({"Name": ""})")).empty());
 }
 

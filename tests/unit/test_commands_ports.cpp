@@ -45,7 +45,7 @@ struct Squatter {
   Squatter& operator=(const Squatter&) = delete;
 };
 
-plan::PortBinding loopback_tcp(int host_port) { return {"127.0.0.1", host_port, 9000, "tcp"}; }
+plan::PortBinding loopback_tcp(int host_port) { return {"127.0.0.1", host_port, 9000, plan::Protocol::tcp}; }
 
 // A bench where `up` of the shell profile makes a new container that is ready at once.
 struct PortsBench : Bench {
@@ -100,7 +100,7 @@ TEST_CASE("can_bind is false only for a port another program holds, and free_por
   int chosen = lifecycle::free_port(loopback_tcp(0));
   CHECK(chosen != squatter.port);
   CHECK(lifecycle::can_bind(loopback_tcp(chosen)));
-  CHECK_THROWS_WITH(lifecycle::free_port({"203.0.113.7", 0, 9000, "tcp"}),
+  CHECK_THROWS_WITH(lifecycle::free_port({"203.0.113.7", 0, 9000, plan::Protocol::tcp}),
                     Catch::StartsWith("failed to find a free host port on 203.0.113.7 for container port 9000/tcp: "));
 }
 

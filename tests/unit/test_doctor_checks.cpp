@@ -280,7 +280,7 @@ TEST_CASE("a small /dev/shm warns about DataLoader bus errors", "[doctor][shm]")
         CheckResult{"shm", Status::warn,
                     "/dev/shm is 64m: PyTorch DataLoader workers die with \"Bus error\" when it fills",
                     "set \"shm_size\": \"8g\" (or more) in the profile, or \"ipc\": \"host\""});
-  subject.ipc = "host";
+  subject.ipc = plan::Ipc::host;
   CHECK(doctor::shm_check(subject) == CheckResult{"shm", Status::ok, "/dev/shm is the host's (ipc: host)", ""});
 }
 

@@ -44,7 +44,7 @@ TEST_CASE("up's pre-flight asks the host nothing for a plan without GPUs or loop
 
 TEST_CASE("loopback ports cost one docker version, GPUs one docker info and the GPU facts", "[doctor][preflight]") {
   plan::Plan jupyter = cpu_plan();
-  jupyter.ports.push_back({"127.0.0.1", std::nullopt, 8888, "tcp"});
+  jupyter.ports.push_back({"127.0.0.1", std::nullopt, 8888, plan::Protocol::tcp});
   FixtureFacts facts({"gpu/no-driver", "docker/engine-20.10-no-toolkit"});
   auto results = preflight(jupyter, facts);
   CHECK(facts.asked == std::vector<std::string>{"docker-version.json"});

@@ -23,20 +23,20 @@ namespace {
 // A plan with every piece render knows, as in test_render's fixed-order case.
 plan::Plan full_plan() {
   plan::Plan plan = builtin_plan("shell", 0);
-  plan.service = "command";
+  plan.service = plan::Service::command;
   plan.command = {"python", "-c", "print('hi')"};
   plan.gpus = {plan::GpuAssignment::Kind::devices, {"0", "1"}};
-  plan.ports = {{"::1", 2200, 22, "tcp"}, {"127.0.0.1", std::nullopt, 6006, "udp"}};
+  plan.ports = {{"::1", 2200, 22, plan::Protocol::tcp}, {"127.0.0.1", std::nullopt, 6006, plan::Protocol::udp}};
   plan.mounts = {{"/data/a,b \"x\"", "/data", true}, {"/home/alice/ckpt", "/ckpt", false}};
   plan.create_directories = {"/home/alice/ckpt"};
   plan.environment = {{"B", "2=two"}, {"A", "1"}};
-  plan.ipc = "host";
+  plan.ipc = plan::Ipc::host;
   plan.cpus = 2.5;
   plan.memory_bytes = 16ULL << 30;
   plan.cpu_shares = 512;
   plan.cpuset_cpus = "0-15";
   plan.pids_limit = 4096;
-  plan.restart = "unless-stopped";
+  plan.restart = {plan::Restart::Policy::unless_stopped, std::nullopt};
   plan.labels = {{"team", "vision"}};
   plan.user.sudo = true;
   plan.access.secrets_dir = "/home/alice/.local/state/launcher/envs/project-shell/secrets";
@@ -50,7 +50,7 @@ exporting::Engine on_docker(const plan::Plan& plan, exporting::Engine target = {
 
 json compose_service(const plan::Plan& plan) {
   json document = exporting::compose_document(plan, on_docker(plan)).content;
-  return document["services"][plan.service];
+  return document["services"][plan::name(plan.service)];
 }
 
 // A devcontainer.json read back into `docker run` options: runArgs split at each "--"
@@ -163,7 +163,8 @@ TEST_CASE("compose: a start interval from Docker Engine 25 on, with the start pe
   CHECK_FALSE(exporting::engine_of("20.10.24+dfsg1").health_start_interval);
   CHECK_FALSE(exporting::engine_of("").health_start_interval); // the engine did not answer
   plan::Plan plan = builtin_plan("ssh", 0);
-  json service = exporting::compose_document(plan, exporting::engine_of("25.0.0")).content["services"][plan.service];
+  json service =
+      exporting::compose_document(plan, exporting::engine_of("25.0.0")).content["services"][plan::name(plan.service)];
   CHECK(service["healthcheck"] == json::parse(R"({"start_period": "60s", "start_interval": "500ms"})"));
   CHECK_FALSE(compose_service(plan).contains("healthcheck"));
   // The devcontainer CLI runs `docker run`, whose health flags it has no key for: the same file.

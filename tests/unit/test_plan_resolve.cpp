@@ -313,7 +313,7 @@ TEST_CASE("the plan hash follows the plan", "[plan]") {
 TEST_CASE("jupyter and ssh environments mount their secrets directory", "[plan]") {
   plan::Plan jupyter = resolve({{"dev", {{"extends", "jupyter"}}}}).plan;
   CHECK(jupyter.access.secrets_dir == "/home/alice/.local/state/launcher/envs/project-dev/secrets");
-  CHECK(jupyter.access.jupyter_auth == "token");
+  CHECK(jupyter.access.jupyter_auth == plan::JupyterAuth::token);
   plan::Plan ssh = resolve({{"dev", {{"extends", "ssh"}, {"ssh", {{"password", true}}}, {"sudo", true}}}}).plan;
   CHECK(ssh.access.ssh_password);
   CHECK(ssh.user.sudo);
@@ -365,7 +365,7 @@ TEST_CASE("every member of a plan changes its hash", "[plan][hash]") {
       {"env", [](Plan& p) { p.env = "other"; }},
       {"profile", [](Plan& p) { p.profile = "other"; }},
       {"image", [](Plan& p) { p.image = "other:1"; }},
-      {"service", [](Plan& p) { p.service = "shell"; }},
+      {"service", [](Plan& p) { p.service = plan::Service::shell; }},
       {"command", [](Plan& p) { p.command = {"true"}; }},
       {"gpus",
        [](Plan& p) {
@@ -374,7 +374,7 @@ TEST_CASE("every member of a plan changes its hash", "[plan][hash]") {
       {"gpu_runtime", [](Plan& p) { p.gpu_runtime = host::GpuRuntime::cdi; }},
       {"ports",
        [](Plan& p) {
-         p.ports.push_back({"127.0.0.1", 9000, 9000, "tcp"});
+         p.ports.push_back({"127.0.0.1", 9000, 9000, plan::Protocol::tcp});
        }},
       {"mounts",
        [](Plan& p) {
@@ -386,7 +386,7 @@ TEST_CASE("every member of a plan changes its hash", "[plan][hash]") {
       {"user", [](Plan& p) { p.user.sudo = !p.user.sudo; }},
       {"access", [](Plan& p) { p.access.ssh_forwarding.user_rc = !p.access.ssh_forwarding.user_rc; }},
       {"shm_size_bytes", [](Plan& p) { p.shm_size_bytes += 1; }},
-      {"ipc", [](Plan& p) { p.ipc = "host"; }},
+      {"ipc", [](Plan& p) { p.ipc = plan::Ipc::host; }},
       {"ulimits",
        [](Plan& p) {
          p.ulimits.push_back({"core", 0, 0});
@@ -397,7 +397,10 @@ TEST_CASE("every member of a plan changes its hash", "[plan][hash]") {
       {"cpuset_cpus", [](Plan& p) { p.cpuset_cpus = "0-1"; }},
       {"cpuset_mems", [](Plan& p) { p.cpuset_mems = "0"; }},
       {"pids_limit", [](Plan& p) { p.pids_limit = 77; }},
-      {"restart", [](Plan& p) { p.restart = "always"; }},
+      {"restart",
+       [](Plan& p) {
+         p.restart = {plan::Restart::Policy::always, std::nullopt};
+       }},
       {"labels", [](Plan& p) { p.labels["x"] = "y"; }},
       {"privileged", [](Plan& p) { p.privileged = !p.privileged; }},
       {"read_only_root", [](Plan& p) { p.read_only_root = !p.read_only_root; }},

@@ -45,16 +45,16 @@ TEST_CASE("a GPU list renders as one argument with literal double quotes", "[ren
 
 TEST_CASE("every piece of the plan renders in a fixed order", "[render]") {
   plan::Plan plan = builtin_plan("shell", 0);
-  plan.service = "command";
+  plan.service = plan::Service::command;
   plan.command = {"python", "-c", "print('hi')"};
-  plan.ports = {{"::1", 2200, 22, "tcp"}, {"127.0.0.1", std::nullopt, 6006, "udp"}};
+  plan.ports = {{"::1", 2200, 22, plan::Protocol::tcp}, {"127.0.0.1", std::nullopt, 6006, plan::Protocol::udp}};
   plan.mounts = {{"/data/a,b \"x\"", "/data", true}};
   plan.environment = {{"B", "2"}, {"A", "1"}};
-  plan.ipc = "host";
+  plan.ipc = plan::Ipc::host;
   plan.cpus = 2.5;
   plan.memory_bytes = 16ULL << 30;
   plan.pids_limit = 4096;
-  plan.restart = "unless-stopped";
+  plan.restart = {plan::Restart::Policy::unless_stopped, std::nullopt};
   plan.labels = {{"team", "vision"}};
   plan.privileged = true;
   auto command = testing::docker_container_command(plan, env_file, engine::Launch::created);
@@ -199,7 +199,7 @@ TEST_CASE("only the ssh service gets AUDIT_WRITE without sudo: sshd ends a PTY l
   CHECK_FALSE(has_audit_write(builtin_plan("jupyter", 0)));
   CHECK_FALSE(has_audit_write(builtin_plan("shell", 0)));
   plan::Plan command = builtin_plan("shell", 0);
-  command.service = "command";
+  command.service = plan::Service::command;
   command.command = {"python3", "train.py"};
   CHECK_FALSE(has_audit_write(command));
 

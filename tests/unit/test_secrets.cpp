@@ -38,9 +38,9 @@ std::string read(const fs::path& path) {
 plan::Plan service_plan(const std::string& service, const fs::path& home) {
   plan::Plan plan;
   plan.env = "proj-" + service;
-  plan.service = service;
+  plan.service = plan::parse_service(service, "test");
   plan.access.secrets_dir = host::state_layout(EnvName::parse(plan.env), home / ".local/state").secrets_dir.string();
-  plan.access.jupyter_auth = "token";
+  plan.access.jupyter_auth = plan::JupyterAuth::token;
   return plan;
 }
 
@@ -147,7 +147,7 @@ TEST_CASE("a Jupyter environment gets a token without a newline, kept across ups
   CHECK(secrets::ensure_env_secrets(plan, home.path).jupyter_token == first.jupyter_token);
   CHECK_FALSE(first.jupyter_password);
 
-  plan.access.jupyter_auth = "password";
+  plan.access.jupyter_auth = plan::JupyterAuth::password;
   secrets::EnvSecrets password = secrets::ensure_env_secrets(plan, home.path);
   REQUIRE(password.jupyter_password);
   std::string hash = read(fs::path(plan.access.secrets_dir) / "jupyter_password_hash");
@@ -232,7 +232,7 @@ TEST_CASE("damaged or missing secrets are named, and made anew only for a new co
   CHECK(secrets::secret_problems(jupyter).empty());
   host::StateLayout layout = host::state_layout(EnvName::parse(jupyter.env), home.path / ".local/state");
   std::ofstream(layout.jupyter_token()) << "half a tok\n";
-  jupyter.access.jupyter_auth = "password";
+  jupyter.access.jupyter_auth = plan::JupyterAuth::password;
   CHECK(secrets::secret_problems(jupyter) ==
         std::vector<std::string>{"jupyter_token: not a token (empty, or with white space)",
                                  "jupyter_password_hash: missing"});
@@ -282,10 +282,10 @@ TEST_CASE("parallel rotates under the env's lock leave every password matching i
   jupyter.env = "race-env";
   jupyter.access.secrets_dir =
       host::state_layout(EnvName::parse("race-env"), home.path / ".local/state").secrets_dir.string();
-  jupyter.access.jupyter_auth = "password";
+  jupyter.access.jupyter_auth = plan::JupyterAuth::password;
   secrets::ensure_env_secrets(jupyter, home.path);
   plan::Plan ssh = jupyter;
-  ssh.service = "ssh";
+  ssh.service = plan::Service::ssh;
   ssh.access.ssh_password = true;
   secrets::ensure_env_secrets(ssh, home.path); // the same env now holds every kind of secret
   host::StateLayout layout = host::state_layout(EnvName::parse("race-env"), home.path / ".local/state");

@@ -37,7 +37,7 @@ const std::string job_env_file = "/home/alice/project/.launcher-project-shell-a1
 // The built-in shell profile as a batch job: odd characters in the command and the mounts.
 slurm::Job cpu_job(slurm::Runtime runtime, slurm::PinnedImage image) {
   plan::Plan plan = builtin_plan("shell", 0);
-  plan.service = "command";
+  plan.service = plan::Service::command;
   plan.command = {"train.py", "--note", "it's a #test; $HOME"};
   plan.mounts.push_back({"/data/my sets/o'brien", "/data", true});
   plan.environment["NCCL_DEBUG"] = "INFO"; // the profile's env wins over the defaults
@@ -655,7 +655,7 @@ const std::vector<FieldAsk>& user_namespace_refusals() {
       {"/access/secrets_dir", [](slurm::Job& job) { job.plan.access.secrets_dir = "/home/alice/.secrets"; }},
       {"/access/ssh_password", [](slurm::Job& job) { job.plan.access.ssh_password = true; }},
       {"/idle", [](slurm::Job& job) { job.plan.self_stop.idle_seconds = 600; }},
-      {"/ipc", [](slurm::Job& job) { job.plan.ipc = "host"; }},
+      {"/ipc", [](slurm::Job& job) { job.plan.ipc = plan::Ipc::host; }},
       {"/labels/team", [](slurm::Job& job) { job.plan.labels["team"] = "vision"; }},
       {"/max_age", [](slurm::Job& job) { job.plan.self_stop.max_age_seconds = 3600; }},
       {"/privileged", [](slurm::Job& job) { job.plan.privileged = true; }},

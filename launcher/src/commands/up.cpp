@@ -47,7 +47,7 @@ namespace {
 // Where the service will listen, when the plan fixes its host port.
 std::optional<lifecycle::Endpoint> planned_endpoint(const plan::Plan& plan, int container_port) {
   for (const auto& port : plan.ports)
-    if (port.container_port == container_port && port.protocol == "tcp" && port.host_port)
+    if (port.container_port == container_port && port.protocol == plan::Protocol::tcp && port.host_port)
       return lifecycle::Endpoint{port.container_port, port.protocol, port.bind, *port.host_port};
   return std::nullopt;
 }
@@ -84,34 +84,35 @@ struct Report {
 };
 
 Report report(const plan::Plan& plan, const json& container, const host::StateLayout& layout, double elapsed) {
+  std::string service = plan::name(plan.service);
   json facts{{"env", plan.env},
              {"profile", plan.profile},
-             {"service", plan.service},
+             {"service", service},
              {"image", plan.image},
              {"status", "ready"},
              {"seconds", elapsed},
              {"gpus", lifecycle::gpus_of(container)}};
-  std::string text = fmt::format("{} is ready ({}, {:.1f} s)\n", plan.env, plan.service, elapsed);
+  std::string text = fmt::format("{} is ready ({}, {:.1f} s)\n", plan.env, service, elapsed);
   json ports = json::array();
   for (const auto& endpoint : lifecycle::endpoints_of(container)) {
     ports.push_back({{"host_ip", endpoint.host_ip},
                      {"host_port", endpoint.host_port},
                      {"container_port", endpoint.container_port},
-                     {"protocol", endpoint.protocol}});
+                     {"protocol", plan::name(endpoint.protocol)}});
     text += fmt::format("  port    {}:{} -> {}/{}\n", endpoint.host_ip, endpoint.host_port, endpoint.container_port,
-                        endpoint.protocol);
+                        plan::name(endpoint.protocol));
   }
   facts["ports"] = ports;
-  if (plan.service == "jupyter") {
+  if (plan.service == plan::Service::jupyter) {
     auto endpoint = lifecycle::endpoint_for(container, 8888);
     if (endpoint) {
       std::string url = lifecycle::jupyter_login_url(*endpoint, layout);
-      bool password = plan.access.jupyter_auth == "password";
+      bool password = plan.access.jupyter_auth == plan::JupyterAuth::password;
       facts["url"] = url;
       text += "  open    " + url + (password ? "  (password: `launcher secret show " + plan.env + "`)" : "") + "\n";
     }
   }
-  if (plan.service == "ssh") {
+  if (plan.service == plan::Service::ssh) {
     auto endpoint = lifecycle::endpoint_for(container, 22);
     if (endpoint) {
       std::string command = render::shell_words(
@@ -370,13 +371,13 @@ std::shared_future<json> wait_for_service(const plan::Plan& plan, const host::St
                                    }).share();
   if (auto table = context.gpu_sharing()) hand_gpus_to_container(*table, plan, state.get(), *context.err);
   lifecycle::ReadinessTarget target{plan.service, "127.0.0.1", 0, "", plan.user.name, "", plan.access.ssh_password};
-  int service_port = plan.service == "jupyter" ? 8888 : plan.service == "ssh" ? 22 : 0;
+  int service_port = plan.service == plan::Service::jupyter ? 8888 : plan.service == plan::Service::ssh ? 22 : 0;
   if (service_port) {
     auto endpoint = planned_endpoint(plan, service_port);
     if (!endpoint) endpoint = lifecycle::endpoint_for(state.get(), service_port);
     if (!endpoint)
-      throw Error(ExitCode::failed, "environment \"" + plan.env + "\" publishes no port for " + plan.service +
-                                        " (container port " + std::to_string(service_port) +
+      throw Error(ExitCode::failed, "environment \"" + plan.env + "\" publishes no port for " +
+                                        plan::name(plan.service) + " (container port " + std::to_string(service_port) +
                                         "): add one to the profile's \"ports\"");
     target.host = lifecycle::reachable_host(*endpoint);
     target.port = endpoint->host_port;

@@ -444,7 +444,7 @@ CheckResult image_check(const ImageFacts& image, bool gpus_requested, const matr
 }
 
 CheckResult shm_check(const Subject& subject) {
-  if (subject.ipc == "host") return ok("shm", "/dev/shm is the host's (ipc: host)");
+  if (subject.ipc == plan::Ipc::host) return ok("shm", "/dev/shm is the host's (ipc: host)");
   std::string size = format_docker_size(subject.shm_size_bytes);
   if (subject.shm_size_bytes >= min_shm_bytes) return ok("shm", "/dev/shm is " + size);
   std::string fields;

@@ -155,8 +155,9 @@ Subject subject_of_container(const std::string& container, const json& inspect) 
   subject.shm_size_bytes = static_cast<std::uint64_t>(shm_size);
   if (std::int64_t memory = host_config.integer_or("Memory", 0); memory > 0)
     subject.memory_bytes = static_cast<std::uint64_t>(memory);
-  subject.ipc = host_config.string_or("IpcMode", "");
-  if (subject.ipc != "host") subject.ipc.clear();
+  // Only the host's IPC namespace matters to the checks; Docker also says "private", "shareable",
+  // "none" or "container:ID", which all count as the engine's default here.
+  if (host_config.string_or("IpcMode", "") == plan::name(plan::Ipc::host)) subject.ipc = plan::Ipc::host;
   auto positive = [&](const char* field) {
     std::int64_t value = host_config.integer_or(field, 0);
     return value > 0 ? std::optional<long long>(value) : std::nullopt;

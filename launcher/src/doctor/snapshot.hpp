@@ -24,7 +24,7 @@ struct Subject {
   plan::GpuAssignment gpus;
   std::uint64_t shm_size_bytes = 0;
   std::optional<std::uint64_t> memory_bytes; // the memory limit, which counts /dev/shm
-  std::string ipc;
+  plan::Ipc ipc = plan::Ipc::engine_default;
   bool publishes_on_loopback = false;
   std::string container; // `doctor ENV`: the container examined; empty for a plan
   host::GpuRuntime gpu_runtime = host::GpuRuntime::nvidia;

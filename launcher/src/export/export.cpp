@@ -159,7 +159,7 @@ json compose_ports(const plan::Plan& plan) {
   for (const auto& binding : plan.ports) {
     json port{{"target", binding.container_port},
               {"host_ip", binding.bind},
-              {"protocol", binding.protocol},
+              {"protocol", plan::name(binding.protocol)},
               {"mode", "host"}};
     if (binding.host_port) port["published"] = std::to_string(*binding.host_port); // none: Docker picks one
     ports.push_back(port);
@@ -285,7 +285,7 @@ Document compose_document(const plan::Plan& plan, const Engine& engine) {
                {"driver_opts", engine.isolated_network_options},
                {"labels", {{contract::label::env, plan.env}}}};
   json document{{"name", project_name(plan.env)},
-                {"services", {{plan.service, service}}},
+                {"services", {{plan::name(plan.service), service}}},
                 {"networks", {{plan.network, network}}}};
   // The compose spec has no key for the NUMA nodes of --cpuset-mems; the GPU reservation written
   // above is the nvidia driver's, not CDI devices.

@@ -25,7 +25,7 @@ namespace {
 // one): the open descriptor, or -1 with errno set.
 int bound_socket(const plan::PortBinding& port, int host_port) {
   bool v6 = port.bind.find(':') != std::string::npos;
-  int fd = socket(v6 ? AF_INET6 : AF_INET, port.protocol == "udp" ? SOCK_DGRAM : SOCK_STREAM, 0);
+  int fd = socket(v6 ? AF_INET6 : AF_INET, port.protocol == plan::Protocol::udp ? SOCK_DGRAM : SOCK_STREAM, 0);
   if (fd < 0) return -1;
   int reuse = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
@@ -59,7 +59,8 @@ int bound_socket(const plan::PortBinding& port, int host_port) {
 // One remembered port is found again by what the profile says of it: address, container port
 // and protocol.
 bool same_port(const json& entry, const plan::PortBinding& port) {
-  return entry["bind"] == port.bind && entry["container"] == port.container_port && entry["protocol"] == port.protocol;
+  return entry["bind"] == port.bind && entry["container"] == port.container_port &&
+         entry["protocol"] == plan::name(port.protocol);
 }
 
 bool valid_entry(const json& entry) {
@@ -121,7 +122,7 @@ void remember(const plan::Plan& plan, const std::vector<std::size_t>& automatic,
     const plan::PortBinding& port = plan.ports[index];
     entries.push_back({{"bind", port.bind},
                        {"container", port.container_port},
-                       {"protocol", port.protocol},
+                       {"protocol", plan::name(port.protocol)},
                        {"host", *port.host_port}});
   }
   secrets::ensure_private_dir(layout.env_dir);
@@ -132,8 +133,9 @@ void remember(const plan::Plan& plan, const std::vector<std::size_t>& automatic,
 int published_host_port(const json& container, const plan::PortBinding& port) {
   const json* bindings = nullptr;
   try {
-    bindings =
-        &container.at("HostConfig").at("PortBindings").at(std::to_string(port.container_port) + "/" + port.protocol);
+    bindings = &container.at("HostConfig")
+                    .at("PortBindings")
+                    .at(std::to_string(port.container_port) + "/" + plan::name(port.protocol));
   } catch (const json::exception&) {
     return 0;
   }
@@ -201,7 +203,7 @@ int free_port(const plan::PortBinding& port) {
   int fd = bound_socket(port, 0);
   if (fd < 0)
     throw Error(ExitCode::failed, "failed to find a free host port on " + port.bind + " for container port " +
-                                      std::to_string(port.container_port) + "/" + port.protocol + ": " +
+                                      std::to_string(port.container_port) + "/" + plan::name(port.protocol) + ": " +
                                       std::strerror(errno));
   sockaddr_storage address{};
   socklen_t size = sizeof address;
@@ -236,8 +238,8 @@ void choose_host_ports(plan::Plan& plan, const std::vector<std::size_t>& automat
     int chosen = free_port(port);
     if (port.host_port)
       notes << "launcher: port " << address_text(port.bind, *port.host_port) << " that environment \"" << plan.env
-            << "\" had is now taken by another program; it publishes " << port.container_port << "/" << port.protocol
-            << " on " << address_text(port.bind, chosen) << " instead\n";
+            << "\" had is now taken by another program; it publishes " << port.container_port << "/"
+            << plan::name(port.protocol) << " on " << address_text(port.bind, chosen) << " instead\n";
     port.host_port = chosen;
   }
   remember(plan, automatic, layout);

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "core/bytes.hpp"
+#include "core/error.hpp"
 #include "core/json_reader.hpp"
 #include "core/text.hpp"
 #include "docker/docker.hpp"
@@ -31,6 +32,18 @@ int port_number(const JsonReader& where, const std::string& text) {
   if (error != std::errc() || end != text.data() + text.size() || port < 0 || port > 65535)
     where.fail("a port number 0-65535 in " + quote_for_message(text));
   return port;
+}
+
+// The protocol of a port key as Docker prints it ("8888/tcp"; a bare number is tcp), or an Error
+// naming where it was read: the launcher publishes tcp and udp only.
+plan::Protocol protocol_of(const JsonReader& where, const std::string& key) {
+  std::size_t slash = key.find('/');
+  if (slash == std::string::npos) return plan::Protocol::tcp;
+  try {
+    return plan::parse_protocol(std::string_view(key).substr(slash + 1), "docker container inspect");
+  } catch (const Error&) {
+    where.fail("a port with protocol tcp or udp in " + quote_for_message(key));
+  }
 }
 
 } // namespace
@@ -97,8 +110,9 @@ std::optional<StopReason> stop_reason(const json& container) {
       return StopReason{
           StopReason::Kind::stopped_itself,
           contract::describe_idle_stop({std::chrono::seconds(*stop_after), static_cast<int>(*below),
-                                        services.find("jupyter") != std::string::npos,
-                                        services.find("ssh") != std::string::npos, gpus.empty() ? "none" : gpus})};
+                                        services.find(plan::name(plan::Service::jupyter)) != std::string::npos,
+                                        services.find(plan::name(plan::Service::ssh)) != std::string::npos,
+                                        gpus.empty() ? "none" : gpus})};
   }
   if (exit_code == contract::stop_status::max_age)
     if (auto max_age = setting(contract::env::max_age))
@@ -118,9 +132,10 @@ std::vector<Endpoint> endpoints_of(const json& container) {
     if (bindings.json().is_null()) continue;
     std::vector<std::string> port_protocol = split(key, '/');
     int container_port = port_number(bindings, port_protocol[0]);
+    plan::Protocol protocol = protocol_of(bindings, key);
     for (const auto& binding : bindings.elements())
-      endpoints.push_back({container_port, port_protocol.size() > 1 ? port_protocol[1] : "tcp",
-                           binding.string_or("HostIp", ""), port_number(binding, binding.string_or("HostPort", "0"))});
+      endpoints.push_back({container_port, protocol, binding.string_or("HostIp", ""),
+                           port_number(binding, binding.string_or("HostPort", "0"))});
   }
   // Docker lists an IPv4 and an IPv6 binding for "every address"; keep them in a stable order.
   std::sort(endpoints.begin(), endpoints.end(), [](const Endpoint& a, const Endpoint& b) {
@@ -131,7 +146,7 @@ std::vector<Endpoint> endpoints_of(const json& container) {
 
 std::optional<Endpoint> endpoint_for(const json& container, int container_port) {
   for (const auto& endpoint : endpoints_of(container))
-    if (endpoint.container_port == container_port && endpoint.protocol == "tcp") return endpoint;
+    if (endpoint.container_port == container_port && endpoint.protocol == plan::Protocol::tcp) return endpoint;
   return std::nullopt;
 }
 

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "plan/choices.hpp"
+
 namespace launcher::lifecycle {
 
 // What `docker inspect` of an environment's container says, in the launcher's terms. Pure.
@@ -13,7 +15,7 @@ namespace launcher::lifecycle {
 
 struct Endpoint {
   int container_port = 0;
-  std::string protocol;
+  plan::Protocol protocol = plan::Protocol::tcp;
   std::string host_ip;
   int host_port = 0;
 };

@@ -15,9 +15,15 @@ namespace launcher::lifecycle {
 namespace {
 
 probe::Observation look(const ReadinessTarget& target) {
-  if (target.service == "jupyter") return probe::probe_jupyter(target.host, target.port, target.token);
-  if (target.service == "ssh")
+  switch (target.service) {
+  case plan::Service::jupyter:
+    return probe::probe_jupyter(target.host, target.port, target.token);
+  case plan::Service::ssh:
     return probe::probe_ssh(target.host, target.port, target.user, target.pinned_public_line, target.password_allowed);
+  case plan::Service::shell:
+  case plan::Service::command:
+    break;
+  }
   return {probe::Observation::State::ready, "running"}; // shell and command: running is ready
 }
 
@@ -59,15 +65,15 @@ void wait_until_ready(const engine::Engine& engine, const std::string& container
     if (interrupted()) {
       int signal = process::last_interrupt_signal();
       throw process::Interrupted(signal, "interrupted by " + process::signal_name(signal) + " while waiting for " +
-                                             target.service + " in " + container);
+                                             plan::name(target.service) + " in " + container);
     }
     auto elapsed = std::chrono::duration_cast<std::chrono::seconds>(now - start);
     if (elapsed >= timeout)
       fail(engine, container,
-           "timed out after " + std::to_string(timeout.count()) + " s waiting for " + target.service + " in " +
-               container + ": " + last_detail);
+           "timed out after " + std::to_string(timeout.count()) + " s waiting for " + plan::name(target.service) +
+               " in " + container + ": " + last_detail);
     if (now >= next_progress) {
-      progress << (terminal ? "\r" : "") << "waiting for " << target.service << " (" << elapsed.count()
+      progress << (terminal ? "\r" : "") << "waiting for " << plan::name(target.service) << " (" << elapsed.count()
                << " s): " << last_detail << (terminal ? "\033[K" : "\n") << std::flush;
       next_progress = now + std::chrono::seconds(terminal ? 1 : 5);
     }

@@ -7,12 +7,13 @@
 
 #include "core/clock.hpp"
 #include "engine/engine.hpp"
+#include "plan/choices.hpp"
 
 namespace launcher::lifecycle {
 
 // What "ready" means for one environment: its service answers as it must.
 struct ReadinessTarget {
-  std::string service; // jupyter | ssh | shell | command
+  plan::Service service = plan::Service::shell;
   std::string host;
   int port = 0;
   std::string token;              // jupyter

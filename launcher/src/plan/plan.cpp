@@ -15,7 +15,8 @@ using nlohmann::json;
 static_assert(field_count<Plan>() == 30, "Plan changed: write the new member in to_json, then update this count");
 static_assert(field_count<PortBinding>() == 4 && field_count<Mount>() == 3 && field_count<Ulimit>() == 3 &&
                   field_count<GpuAssignment>() == 2 && field_count<User>() == 4 && field_count<Access>() == 5 &&
-                  field_count<SshForwarding>() == 3 && field_count<SelfStop>() == 3 && field_count<Backup>() == 6,
+                  field_count<SshForwarding>() == 3 && field_count<SelfStop>() == 3 && field_count<Backup>() == 6 &&
+                  field_count<Restart>() == 2,
               "a part of Plan changed: write the new member in to_json, then update this count");
 
 json to_json(const Plan& plan) {
@@ -24,7 +25,7 @@ json to_json(const Plan& plan) {
     ports.push_back({{"bind", port.bind},
                      {"host", port.host_port ? json(*port.host_port) : json("auto")},
                      {"container", port.container_port},
-                     {"protocol", port.protocol}});
+                     {"protocol", name(port.protocol)}});
   json mounts = json::array();
   for (const auto& mount : plan.mounts)
     mounts.push_back({{"source", mount.source}, {"target", mount.target}, {"read_only", mount.read_only}});
@@ -54,7 +55,7 @@ json to_json(const Plan& plan) {
       {"env", plan.env},
       {"profile", plan.profile},
       {"image", plan.image},
-      {"service", plan.service},
+      {"service", name(plan.service)},
       {"command", plan.command},
       {"gpus", gpus},
       {"ports", ports},
@@ -65,7 +66,7 @@ json to_json(const Plan& plan) {
       {"user", {{"uid", plan.user.uid}, {"gid", plan.user.gid}, {"name", plan.user.name}, {"sudo", plan.user.sudo}}},
       {"access",
        {{"secrets_dir", plan.access.secrets_dir},
-        {"jupyter_auth", plan.access.jupyter_auth},
+        {"jupyter_auth", plan.access.jupyter_auth ? name(*plan.access.jupyter_auth) : ""},
         {"authorized_keys", plan.access.authorized_keys},
         {"ssh_password", plan.access.ssh_password},
         {"ssh_forwarding",
@@ -73,10 +74,10 @@ json to_json(const Plan& plan) {
           {"stream_local", plan.access.ssh_forwarding.stream_local},
           {"user_rc", plan.access.ssh_forwarding.user_rc}}}}},
       {"shm_size", plan.shm_size_bytes},
-      {"ipc", plan.ipc},
+      {"ipc", name(plan.ipc)},
       {"ulimits", ulimits},
       {"resources", resources},
-      {"restart", plan.restart},
+      {"restart", name(plan.restart)},
       {"labels", plan.labels},
       {"privileged", plan.privileged},
       {"read_only_root", plan.read_only_root},

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "host/gpu_runtime.hpp"
+#include "plan/choices.hpp"
 
 namespace launcher::plan {
 
@@ -16,7 +17,7 @@ struct PortBinding {
   std::string bind;             // host address, 127.0.0.1 unless the profile says otherwise
   std::optional<int> host_port; // nullopt: Docker picks a free one ("auto")
   int container_port = 0;
-  std::string protocol; // tcp | udp
+  Protocol protocol = Protocol::tcp;
 };
 
 struct Mount {
@@ -54,8 +55,9 @@ struct SshForwarding {
 
 // How the service authenticates; the secrets themselves live in `secrets_dir`, never here.
 struct Access {
-  std::string secrets_dir;                  // host directory mounted read-only under a root-only one
-  std::string jupyter_auth;                 // "token" | "password" (jupyter service)
+  std::string secrets_dir; // host directory mounted read-only under a root-only one
+  // nullopt (the plan JSON's "") without a secrets directory: a shell or command env without a backup.
+  std::optional<JupyterAuth> jupyter_auth;
   std::vector<std::string> authorized_keys; // public key files or literal keys; empty: ~/.ssh/*.pub
   bool ssh_password = false;                // password login next to keys (off by default)
   SshForwarding ssh_forwarding;
@@ -85,7 +87,7 @@ struct Plan {
   std::string env; // environment name, also the container name
   std::string profile;
   std::string image;
-  std::string service; // jupyter | ssh | shell | command
+  Service service = Service::shell;
   std::vector<std::string> command;
   GpuAssignment gpus;
   host::GpuRuntime gpu_runtime = host::GpuRuntime::nvidia; // how the GPUs reach it; nvidia without GPUs
@@ -97,7 +99,7 @@ struct Plan {
   User user;
   Access access;
   std::uint64_t shm_size_bytes = 0;
-  std::string ipc; // empty: Docker's default
+  Ipc ipc = Ipc::engine_default;
   std::vector<Ulimit> ulimits;
   std::optional<double> cpus;
   std::optional<std::uint64_t> memory_bytes; // also the memory+swap limit: no swap beyond it; nullopt: unlimited
@@ -105,7 +107,7 @@ struct Plan {
   std::string cpuset_cpus;                   // CPU list; empty: any CPU
   std::string cpuset_mems;                   // NUMA node list; empty: any node
   std::optional<long long> pids_limit;
-  std::string restart;
+  Restart restart;
   std::map<std::string, std::string> labels;
   bool privileged = false;
   // The image's filesystem read-only; /tmp, /run and /home are tmpfs, the volumes stay writable.

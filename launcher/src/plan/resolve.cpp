@@ -160,7 +160,7 @@ public:
     return setting.runtime;
   }
 
-  std::vector<PortBinding> ports(const std::string& service) const {
+  std::vector<PortBinding> ports(Service service) const {
     std::vector<PortBinding> bindings;
     struct HostPortUse {
       std::optional<std::size_t> first, unspecified;           // the first port using it, the first on every address
@@ -168,21 +168,23 @@ public:
     };
     std::unordered_map<std::string, HostPortUse> used; // "HOST/protocol" -> where it is published
     const json& ports = fields_.value("ports", json::array());
-    bool authenticated = service == "jupyter" || service == "ssh";
+    bool authenticated = service == Service::jupyter || service == Service::ssh;
     for (std::size_t i = 0; i < ports.size(); ++i) {
       const json& port = ports[i];
       std::string at = child_pointer("/ports", i);
-      PortBinding binding{port["bind"], std::nullopt, port["container"], port["protocol"]};
+      PortBinding binding{
+          port["bind"], std::nullopt, port["container"],
+          parse_protocol(port["protocol"].get<std::string>(), profile_.origin_of(at + "/protocol").describe())};
       if (port["host"].is_number()) binding.host_port = port["host"].get<int>();
       if (!profile::is_loopback(binding.bind) && !authenticated)
         require_opt_in(at,
                        "publishing port " + std::to_string(binding.container_port) + " on " + binding.bind +
-                           " for service \"" + service + "\", which has no authentication",
+                           " for service \"" + name(service) + "\", which has no authentication",
                        "unauthenticated-public-port");
       if (binding.host_port) {
         // One host port and protocol is published once per address; an unspecified address
         // (0.0.0.0, ::) takes it on every address.
-        HostPortUse& use = used[std::to_string(*binding.host_port) + "/" + binding.protocol];
+        HostPortUse& use = used[std::to_string(*binding.host_port) + "/" + name(binding.protocol)];
         std::optional<std::size_t> other;
         if (is_unspecified(binding.bind))
           other = use.first;
@@ -191,8 +193,9 @@ public:
         else if (auto found = use.by_address.find(binding.bind); found != use.by_address.end())
           other = found->second;
         if (other)
-          fail(at, "host port " + std::to_string(*binding.host_port) + "/" + binding.protocol + " on " + binding.bind +
-                       " is already published by " + profile_.origin_of(child_pointer("/ports", *other)).describe());
+          fail(at, "host port " + std::to_string(*binding.host_port) + "/" + name(binding.protocol) + " on " +
+                       binding.bind + " is already published by " +
+                       profile_.origin_of(child_pointer("/ports", *other)).describe());
         if (!use.first) use.first = i;
         if (is_unspecified(binding.bind)) use.unspecified = i;
         use.by_address.emplace(binding.bind, i);
@@ -291,18 +294,18 @@ public:
     return {user["uid"], user["gid"], user.value("name", std::string("user")), sudo};
   }
 
-  Access access(const std::string& env, const std::string& service) const {
+  Access access(const std::string& env, Service service) const {
     const json& jupyter = fields_.value("jupyter", json::object());
     const json& ssh = fields_.value("ssh", json::object());
     // Map fields record origins per key: blame the first key set.
-    if (service != "jupyter" && !jupyter.empty())
+    if (service != Service::jupyter && !jupyter.empty())
       fail(child_pointer("/jupyter", jupyter.begin().key()),
-           "Jupyter settings need \"service\": \"jupyter\" (this profile's service is \"" + service + "\")");
-    if (service != "ssh" && !ssh.empty())
+           "Jupyter settings need \"service\": \"jupyter\" (this profile's service is \"" + name(service) + "\")");
+    if (service != Service::ssh && !ssh.empty())
       fail(child_pointer("/ssh", ssh.begin().key()),
-           "SSH settings need \"service\": \"ssh\" (this profile's service is \"" + service + "\")");
+           "SSH settings need \"service\": \"ssh\" (this profile's service is \"" + name(service) + "\")");
     // A backup's keys reach launcher-init through the secrets directory, whatever the service.
-    if (service != "jupyter" && service != "ssh" && !fields_.contains("backup")) return {};
+    if (service != Service::jupyter && service != Service::ssh && !fields_.contains("backup")) return {};
     SshForwarding forwarding{ssh.value("agent_forwarding", false), ssh.value("stream_local_forwarding", false),
                              ssh.value("user_rc", false)};
     std::string secrets_dir = host::state_layout(EnvName::parse(env), host_.state_home).secrets_dir.string();
@@ -310,8 +313,9 @@ public:
     if (!is_valid_utf8(secrets_dir))
       throw Error(ExitCode::usage, "the state directory " + quote_for_message(secrets_dir) + " " + not_utf8_for_docker +
                                        "; set XDG_STATE_HOME to a directory whose path is UTF-8");
-    return {secrets_dir, jupyter.value("auth", "token"), ssh.value("authorized_keys", std::vector<std::string>{}),
-            ssh.value("password", false), forwarding};
+    return {secrets_dir,
+            parse_jupyter_auth(jupyter.value("auth", "token"), profile_.origin_of("/jupyter/auth").describe()),
+            ssh.value("authorized_keys", std::vector<std::string>{}), ssh.value("password", false), forwarding};
   }
 
   // Memory (with /dev/shm inside it), CPU weight, and the CPUs and memory next to the GPUs.
@@ -363,20 +367,20 @@ public:
   }
 
   // "idle" and "max_age": launcher-init stops the env, so Docker must not start it again.
-  SelfStop self_stop(const std::string& service, const std::string& restart) const {
+  SelfStop self_stop(Service service, const Restart& restart) const {
     SelfStop stop;
     if (fields_.contains("idle")) {
-      if (service != "jupyter" && service != "ssh")
-        fail("/idle", "\"idle\" needs the jupyter or ssh service, whose users come and go; a " + service +
-                          " env ends when its program does (this profile's service is \"" + service + "\")");
+      if (service != Service::jupyter && service != Service::ssh)
+        fail("/idle", "\"idle\" needs the jupyter or ssh service, whose users come and go; a " + name(service) +
+                          " env ends when its program does (this profile's service is \"" + name(service) + "\")");
       stop.idle_seconds = fields_["idle"]["stop_after"].get<long long>();
       stop.idle_gpu_util_below = fields_["idle"].value("gpu_util_below", 5);
     }
     if (fields_.contains("max_age")) stop.max_age_seconds = fields_["max_age"].get<long long>();
     bool stops_itself = stop.idle_seconds || stop.max_age_seconds;
-    if (stops_itself && restart != "no") {
+    if (stops_itself && restart.policy != Restart::Policy::no) {
       std::string key = stop.idle_seconds ? "idle" : "max_age";
-      fail("/restart", "\"restart\": \"" + restart + "\" would start again an env that \"" + key + "\" (" +
+      fail("/restart", "\"restart\": \"" + name(restart) + "\" would start again an env that \"" + key + "\" (" +
                            profile_.origin_of("/" + key).describe() + ") stops; use \"restart\": \"no\" or drop one");
     }
     return stop;
@@ -398,13 +402,13 @@ public:
     plan.profile = profile_name;
     plan.env = text("name", default_env_name(host_.cwd, profile_name));
     plan.image = text("image");
-    plan.service = text("service");
+    plan.service = parse_service(text("service"), profile_.origin_of("/service").describe());
     plan.command = fields_.value("command", std::vector<std::string>{});
-    if (plan.service == "command" && plan.command.empty())
+    if (plan.service == Service::command && plan.command.empty())
       fail("/service", "service \"command\" needs a \"command\" to run");
-    if (plan.service != "command" && !plan.command.empty())
+    if (plan.service != Service::command && !plan.command.empty())
       fail("/command", "a \"command\" is only run with \"service\": \"command\" (this profile's service is \"" +
-                           plan.service + "\")");
+                           name(plan.service) + "\")");
     std::vector<PlacedGpu> placed;
     plan.gpus = gpus(plan.env, placed);
     plan.gpu_runtime = gpu_runtime(plan.gpus);
@@ -414,11 +418,11 @@ public:
     plan.workdir = text("workdir");
     plan.user = user();
     plan.access = access(plan.env, plan.service);
-    plan.ipc = text("ipc");
+    plan.ipc = parse_ipc(text("ipc"), profile_.origin_of("/ipc").describe());
     for (const auto& [name, limit] : fields_["ulimits"].items())
       plan.ulimits.push_back({name, limit["soft"].get<long long>(), limit["hard"].get<long long>()});
     resources(plan, placed);
-    plan.restart = text("restart");
+    plan.restart = parse_restart(text("restart"), profile_.origin_of("/restart").describe());
     plan.labels = fields_.value("labels", std::map<std::string, std::string>{});
     // Which directory this env belongs to, for `down` without ENV (a path Docker cannot carry
     // intact, not UTF-8, is left out: such an env is named instead).

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "core/text.hpp"
+#include "launcher_contract/service.hpp"
 
 namespace launcher::profile {
 
@@ -171,8 +172,11 @@ std::vector<Widening> widenings(const Sourced& profile, const std::string& team_
         found.push_back({*origin, "sets " + name + " (which programs root runs inside the env)"});
 
   const json& ports = fields.value("ports", json::array());
+  // The schema checked the name (profile/ lies below plan/ and its parse): one it does not know
+  // counts as a service without authentication.
   std::string service = fields.value("service", "shell");
-  if (service != "jupyter" && service != "ssh")
+  std::optional<contract::Service> known = contract::service_named(service);
+  if (known != contract::Service::jupyter && known != contract::Service::ssh)
     for (std::size_t i = 0; i < ports.size(); ++i) {
       const Origin* origin = set_by(profile, child_pointer("/ports", i), team_source);
       std::string bind = ports[i].value("bind", "127.0.0.1");

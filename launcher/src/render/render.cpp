@@ -28,7 +28,7 @@ std::string bind_mount_value(const std::string& source, const std::string& targe
 std::string publish_value(const plan::PortBinding& port) {
   std::string address = port.bind.find(':') != std::string::npos ? "[" + port.bind + "]" : port.bind;
   std::string host = port.host_port ? std::to_string(*port.host_port) : "";
-  return address + ":" + host + ":" + std::to_string(port.container_port) + "/" + port.protocol;
+  return address + ":" + host + ":" + std::to_string(port.container_port) + "/" + plan::name(port.protocol);
 }
 
 std::string device_list(const plan::GpuAssignment& gpus) {
@@ -50,8 +50,8 @@ std::string gpus_value(const plan::GpuAssignment& gpus) {
 // turns that off), so the ssh service needs AUDIT_WRITE too.
 std::vector<std::string> capabilities(const plan::Plan& plan) {
   std::vector<std::string> caps{"CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"};
-  if (plan.service == "ssh") caps.push_back("SYS_CHROOT");
-  if (plan.service == "ssh" || plan.user.sudo) caps.push_back("AUDIT_WRITE");
+  if (plan.service == plan::Service::ssh) caps.push_back("SYS_CHROOT");
+  if (plan.service == plan::Service::ssh || plan.user.sudo) caps.push_back("AUDIT_WRITE");
   return caps;
 }
 
@@ -105,7 +105,8 @@ ContainerCommand render_container_command(const plan::Plan& plan, const std::str
   option("--add-host", std::string(host_gateway_alias) + ":host-gateway");
 
   // A shell service is a login shell that must outlive `docker run -d`: it needs a terminal.
-  if (plan.service == "shell") command.options.push_back({"--interactive"}), command.options.push_back({"--tty"});
+  if (plan.service == plan::Service::shell)
+    command.options.push_back({"--interactive"}), command.options.push_back({"--tty"});
   // The CUDA images say NVIDIA_VISIBLE_DEVICES=all, which a host whose default runtime is nvidia
   // would honour without --gpus: an env without GPUs says none, explicitly, and so does one whose
   // GPUs come from the CDI spec alone (the spec's own edits say the same since toolkit 1.15).
@@ -120,7 +121,7 @@ ContainerCommand render_container_command(const plan::Plan& plan, const std::str
 
   // Who and what launcher-init sets up inside; none of these is a secret.
   auto setting = [&](const char* name, const std::string& value) { option("--env", std::string(name) + "=" + value); };
-  setting(contract::env::service, plan.service);
+  setting(contract::env::service, plan::name(plan.service));
   setting(contract::env::uid, std::to_string(plan.user.uid));
   setting(contract::env::gid, std::to_string(plan.user.gid));
   setting(contract::env::user, plan.user.name);
@@ -176,7 +177,7 @@ ContainerCommand render_container_command(const plan::Plan& plan, const std::str
   if (!plan.user.sudo) option("--security-opt", "no-new-privileges");
 
   option("--shm-size", format_docker_size(plan.shm_size_bytes));
-  if (!plan.ipc.empty()) option("--ipc", plan.ipc);
+  if (plan.ipc != plan::Ipc::engine_default) option("--ipc", plan::name(plan.ipc));
   for (const auto& limit : plan.ulimits)
     option("--ulimit", limit.name + "=" + std::to_string(limit.soft) + ":" + std::to_string(limit.hard));
   if (plan.cpus) option("--cpus", format_cpus(*plan.cpus));
@@ -189,7 +190,7 @@ ContainerCommand render_container_command(const plan::Plan& plan, const std::str
   if (!plan.cpuset_cpus.empty()) option("--cpuset-cpus", plan.cpuset_cpus);
   if (!plan.cpuset_mems.empty()) option("--cpuset-mems", plan.cpuset_mems);
   if (plan.pids_limit) option("--pids-limit", std::to_string(*plan.pids_limit));
-  if (plan.restart != "no") option("--restart", plan.restart);
+  if (plan.restart.policy != plan::Restart::Policy::no) option("--restart", plan::name(plan.restart));
   if (plan.privileged) command.options.push_back({"--privileged"});
 
   command.image_and_command.push_back(plan.image);

@@ -92,13 +92,13 @@ struct NeededSecret {
 };
 
 std::vector<NeededSecret> needed_secrets(const plan::Plan& plan, const host::StateLayout& layout) {
-  if (plan.service == "jupyter") {
+  if (plan.service == plan::Service::jupyter) {
     std::vector<NeededSecret> needed{{layout.jupyter_token(), token_problem, write_token}};
-    if (plan.access.jupyter_auth == "password")
+    if (plan.access.jupyter_auth == plan::JupyterAuth::password)
       needed.push_back({layout.jupyter_password_hash(), jupyter_hash_problem, write_jupyter_password});
     return needed;
   }
-  if (plan.service == "ssh") {
+  if (plan.service == plan::Service::ssh) {
     std::vector<NeededSecret> needed{{layout.host_key(), host_key_problem, write_host_key}};
     if (plan.access.ssh_password)
       needed.push_back({layout.user_password_hash(), crypt_hash_problem, write_user_password});
@@ -140,7 +140,7 @@ void repair_host_key_files(const host::StateLayout& layout, const std::string& e
 }
 
 void repair_derived_files(const plan::Plan& plan, const fs::path& home) {
-  if (plan.service != "ssh") return;
+  if (plan.service != plan::Service::ssh) return;
   host::StateLayout layout = layout_of(plan);
   repair_host_key_files(layout, plan.env);
   rewrite_if_differs(layout, layout.authorized_keys(), collect_authorized_keys(plan.access.authorized_keys, home));
@@ -184,7 +184,6 @@ std::string collect_authorized_keys(const std::vector<std::string>& sources, con
 }
 
 EnvSecrets ensure_env_secrets(const plan::Plan& plan, const fs::path& home) {
-  const std::string& service = plan.service;
   if (plan.access.secrets_dir.empty()) return {}; // a shell or command env without a backup
   host::StateLayout layout = layout_of(plan);
   ensure_private_dir(layout.env_dir);
@@ -192,9 +191,9 @@ EnvSecrets ensure_env_secrets(const plan::Plan& plan, const fs::path& home) {
   for (const auto& secret : needed_secrets(plan, layout))
     if (!problem_of(secret.file, secret.check).empty()) secret.make(layout, plan.env);
   // A password the profile no longer asks for goes, with its hash.
-  if (service == "jupyter" && plan.access.jupyter_auth != "password")
+  if (plan.service == plan::Service::jupyter && plan.access.jupyter_auth != plan::JupyterAuth::password)
     fs::remove(layout.inside(layout.jupyter_password_hash())), fs::remove(layout.inside(layout.jupyter_password()));
-  if (service == "ssh" && !plan.access.ssh_password)
+  if (plan.service == plan::Service::ssh && !plan.access.ssh_password)
     fs::remove(layout.inside(layout.user_password_hash())), fs::remove(layout.inside(layout.user_password()));
   repair_derived_files(plan, home);
   return read_env_secrets(layout, plan.env);

@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "pin/pin.hpp"
+#include "plan/choices.hpp"
 #include "profile/catalog.hpp"
 #include "profile/slurm_time.hpp"
 #include "slurm/output.hpp"
@@ -116,10 +117,11 @@ int processes_per_node(const JobRequest& request) {
 
 profile::Sourced batch_layer(const profile::Sourced& merged, const std::string& profile_name,
                              const std::vector<std::string>& command, const profile::FieldContext& context) {
-  const std::string service = merged.fields.value("service", "shell");
-  if (service == "jupyter" || service == "ssh")
-    throw Error(ExitCode::usage, merged.origin_of("/service").describe() + ": profile \"" + profile_name +
-                                     "\" runs the " + service + " service, which is not a batch job; submit a " +
+  const std::string source = merged.origin_of("/service").describe();
+  plan::Service service = plan::parse_service(merged.fields.value("service", "shell"), source);
+  if (service == plan::Service::jupyter || service == plan::Service::ssh)
+    throw Error(ExitCode::usage, source + ": profile \"" + profile_name + "\" runs the " + plan::name(service) +
+                                     " service, which is not a batch job; submit a " +
                                      "profile whose service is \"shell\" or \"command\"");
   // A GPU request of the submit host's kind would be dropped: each node's GPUs are Slurm's to allocate.
   if (merged.gpus && merged.gpus->kind != profile::GpuRequest::Kind::none &&

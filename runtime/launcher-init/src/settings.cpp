@@ -3,11 +3,9 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <charconv>
 #include <limits>
-#include <utility>
 
 #include "error.hpp"
 #include "launcher_contract/contract.hpp"
@@ -59,17 +57,8 @@ bool parse_switch(const Environment& environment, std::string_view name) {
   return *value == "1";
 }
 
-// Each service with its name in LAUNCHER_SERVICE: service_name and parse_service both go by it.
-constexpr std::array<std::pair<Service, std::string_view>, 4> service_names{{
-    {Service::jupyter, "jupyter"},
-    {Service::ssh, "ssh"},
-    {Service::shell, "shell"},
-    {Service::command, "command"},
-}};
-
 Service parse_service(std::string_view text) {
-  const auto* entry = std::ranges::find(service_names, text, &std::pair<Service, std::string_view>::second);
-  if (entry != service_names.end()) return entry->first;
+  if (auto service = contract::service_named(text)) return *service;
   throw bad_setting(contract::env::service,
                     "expected jupyter, ssh, shell or command, found '" + std::string(text) + "'");
 }
@@ -119,11 +108,6 @@ std::filesystem::path absolute_path(std::string_view name, std::string_view text
 }
 
 } // namespace
-
-std::string_view service_name(Service service) {
-  const auto* entry = std::ranges::find(service_names, service, &std::pair<Service, std::string_view>::first);
-  return entry != service_names.end() ? entry->second : "unknown";
-}
 
 bool Settings::has(Service service) const {
   return std::find(services.begin(), services.end(), service) != services.end();

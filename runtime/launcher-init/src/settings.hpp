@@ -13,14 +13,13 @@
 #include <vector>
 
 #include "launcher_contract/contract.hpp"
+#include "launcher_contract/service.hpp"
 
 namespace launcher_init {
 
 using Environment = std::map<std::string, std::string, std::less<>>;
 
-enum class Service { jupyter, ssh, shell, command };
-
-std::string_view service_name(Service service);
+using launcher::contract::Service;
 
 // What sshd lets a logged-in user hand over; off unless the profile asks. TCP forwarding is always
 // on: VS Code Remote-SSH needs it.
