@@ -112,9 +112,9 @@ TEST_CASE("secret show prints an environment's secrets on request, rotate replac
   auto rendered = json::parse(run_launcher(dir, {"render", "--json", "--name", "proj-jupyter"}).out);
   launcher::plan::Plan plan;
   plan.env = "proj-jupyter";
-  plan.service = "jupyter";
+  plan.service = launcher::plan::Service::jupyter;
   plan.access.secrets_dir = rendered["plan"]["access"]["secrets_dir"];
-  plan.access.jupyter_auth = "token";
+  plan.access.jupyter_auth = launcher::plan::JupyterAuth::token;
   std::string token = *launcher::secrets::ensure_env_secrets(plan, dir.path).jupyter_token;
 
   auto shown = run_launcher(dir, {"secret", "show", "proj-jupyter"});

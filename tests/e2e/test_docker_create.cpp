@@ -35,9 +35,11 @@ Created create_from_profile(const TempDir& dir, const std::string& profile, cons
   // What `up` does before it runs docker: the environment's secrets, from the rendered plan.
   launcher::plan::Plan plan;
   plan.env = name;
-  plan.service = rendered["plan"]["service"];
+  plan.service = launcher::plan::parse_service(rendered["plan"]["service"].get<std::string>(), "render --json");
   plan.access.secrets_dir = rendered["plan"]["access"]["secrets_dir"];
-  plan.access.jupyter_auth = rendered["plan"]["access"]["jupyter_auth"];
+  // "" where the service has no Jupyter login.
+  if (std::string auth = rendered["plan"]["access"]["jupyter_auth"]; !auth.empty())
+    plan.access.jupyter_auth = launcher::plan::parse_jupyter_auth(auth, "render --json");
   plan.access.authorized_keys = {launcher::secrets::generate_host_key("e2e").public_line};
   launcher::secrets::ensure_env_secrets(plan, dir.path);
 

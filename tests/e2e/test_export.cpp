@@ -277,7 +277,7 @@ TEST_CASE("export: docker compose up --wait starts the jupyter profile as up doe
 
   // The readiness `up` waits for, then the same checks as the lifecycle test, by header.
   std::string token = *launcher::secrets::read_private_file(state_of(dir, env).jupyter_token());
-  wait_ready(env, {"jupyter", "", 0, token, "", "", false}, 8888);
+  wait_ready(env, {launcher::plan::Service::jupyter, "", 0, token, "", "", false}, 8888);
   int port = launcher::lifecycle::endpoint_for(made_by_compose, 8888)->host_port;
   httplib::Client client("127.0.0.1", port);
   CHECK(client.Get("/api/status")->status == 403);
@@ -323,7 +323,7 @@ TEST_CASE("export: docker compose up --wait starts the ssh profile: key login wi
   std::string user = run_process({"id", "-un"}).out;
   user.pop_back();
   std::string pinned = *launcher::secrets::read_private_file(state_of(dir, env).host_public_key());
-  wait_ready(env, {"ssh", "", 0, "", user, pinned.substr(0, pinned.find('\n')), false}, 22);
+  wait_ready(env, {launcher::plan::Service::ssh, "", 0, "", user, pinned.substr(0, pinned.find('\n')), false}, 22);
   int port = launcher::lifecycle::endpoint_for(inspect_container(env), 22)->host_port;
   ssh_session session = ssh_new();
   ssh_options_set(session, SSH_OPTIONS_HOST, "127.0.0.1");
