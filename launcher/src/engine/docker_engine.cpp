@@ -158,14 +158,20 @@ bool DockerEngine::commit(const std::string& container, const std::vector<std::s
   return true;
 }
 
-void DockerEngine::commit_image(const std::string& container, const std::vector<std::string>& changes,
-                                const std::string& tag, const std::string& action, bool pause) const {
+std::string DockerEngine::commit_changes(const std::string& container, const std::vector<std::string>& changes,
+                                         const std::string& tag, const std::string& action, bool pause) const {
   std::vector<std::string> args{"commit", pause ? "--pause=true" : "--pause=false"};
   for (const auto& change : changes)
     args.insert(args.end(), {"--change", change});
   args.push_back(container);
-  std::string first = cli_.run(args, action).out;
-  first = first.substr(0, first.find_first_of(" \t\r\n"));
+  if (!tag.empty()) args.push_back(tag);
+  std::string id = cli_.run(args, action).out;
+  return id.substr(0, id.find_first_of(" \t\r\n"));
+}
+
+void DockerEngine::commit_image(const std::string& container, const std::vector<std::string>& changes,
+                                const std::string& tag, const std::string& action, bool pause) const {
+  std::string first = commit_changes(container, changes, "", action, pause);
   std::string scratch = "launcher-snapshot-" + container + "-" + std::to_string(getpid());
   bool done = false;
   struct Cleanup {

@@ -74,6 +74,10 @@ public:
 
 protected:
   const docker::Docker& cli() const { return cli_; }
+  // `commit [--change …] CONTAINER [TAG]`, with the container paused (`pause`) or not: the new
+  // image's ID.
+  std::string commit_changes(const std::string& container, const std::vector<std::string>& changes,
+                             const std::string& tag, const std::string& action, bool pause) const;
   // commit's steps, the first with the container paused (`pause`) or not.
   void commit_image(const std::string& container, const std::vector<std::string>& changes, const std::string& tag,
                     const std::string& action, bool pause) const;
