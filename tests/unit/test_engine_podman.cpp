@@ -429,8 +429,8 @@ TEST_CASE("Podman commits a rootless container on cgroup v1 unpaused, as it cann
   fake.on({}, "");
   engine::PodmanEngine podman(docker::Docker("podman", fake.runner()));
   CHECK_FALSE(podman.commit("e", {}, "snap:1", "snapshot e"));
-  CHECK(fake.calls() == std::vector<Argv>{{"commit", "--pause=true", "e", "snap:1"},
-                                          {"commit", "--pause=false", "e", "snap:1"}});
+  CHECK(fake.calls() ==
+        std::vector<Argv>{{"commit", "--pause=true", "e", "snap:1"}, {"commit", "--pause=false", "e", "snap:1"}});
 
   // Any other failure stays one.
   FakeDocker broken;
