@@ -154,13 +154,15 @@ void DockerEngine::show_logs(const std::string& container, bool follow) const {
 // it); `docker push` and `docker save` carry only the image's own config and the layers.
 bool DockerEngine::commit(const std::string& container, const std::vector<std::string>& changes, const std::string& tag,
                           const std::string& action) const {
-  commit_image(container, changes, tag, action, true);
+  commit_image(container, changes, tag, action);
   return true;
 }
 
 std::string DockerEngine::commit_changes(const std::string& container, const std::vector<std::string>& changes,
-                                         const std::string& tag, const std::string& action, bool pause) const {
+                                         const std::string& tag, const std::string& action, bool pause,
+                                         const std::vector<std::string>& options) const {
   std::vector<std::string> args{"commit", pause ? "--pause=true" : "--pause=false"};
+  args.insert(args.end(), options.begin(), options.end());
   for (const auto& change : changes)
     args.insert(args.end(), {"--change", change});
   args.push_back(container);
@@ -170,8 +172,8 @@ std::string DockerEngine::commit_changes(const std::string& container, const std
 }
 
 void DockerEngine::commit_image(const std::string& container, const std::vector<std::string>& changes,
-                                const std::string& tag, const std::string& action, bool pause) const {
-  std::string first = commit_changes(container, changes, "", action, pause);
+                                const std::string& tag, const std::string& action) const {
+  std::string first = commit_changes(container, changes, "", action, true);
   std::string scratch = "launcher-snapshot-" + container + "-" + std::to_string(getpid());
   bool done = false;
   struct Cleanup {

@@ -74,18 +74,19 @@ public:
 
 protected:
   const docker::Docker& cli() const { return cli_; }
-  // `commit [--change …] CONTAINER [TAG]`, with the container paused (`pause`) or not: the new
-  // image's ID.
+  // `commit [OPTIONS] [--change …] CONTAINER [TAG]`, with the container paused (`pause`) or not:
+  // the new image's ID.
   std::string commit_changes(const std::string& container, const std::vector<std::string>& changes,
-                             const std::string& tag, const std::string& action, bool pause) const;
-  // commit's steps, the first with the container paused (`pause`) or not.
-  void commit_image(const std::string& container, const std::vector<std::string>& changes, const std::string& tag,
-                    const std::string& action, bool pause) const;
+                             const std::string& tag, const std::string& action, bool pause,
+                             const std::vector<std::string>& options = {}) const;
   // The `ps --format` template list_labelled reads: docker::listing_format, whose `.Label` function
   // reads each label.
   virtual std::string listing_format(const std::vector<std::string>& labels) const;
 
 private:
+  // commit's two steps (see commit), the first with the container paused.
+  void commit_image(const std::string& container, const std::vector<std::string>& changes, const std::string& tag,
+                    const std::string& action) const;
   // `<cli> <kind> inspect NAME`; nullopt when there is no such object.
   std::optional<nlohmann::json> inspect(const std::string& kind, const std::string& name) const;
 

@@ -110,19 +110,21 @@ std::string PodmanEngine::changed_files(const std::string& container) const {
   return cli().run(args, "list changed files of " + container).out;
 }
 
-// One commit, not Docker's two: Podman writes an OCI image (its default format), which has no
-// "container_config" to hold the container's `-e` values, so the changes that blank them leave a
-// clean image (the e2e secrets test scans it under Podman). The second commit cost a minute here.
+// One commit, not Docker's two: an OCI image (asked for, whatever containers.conf makes the
+// default) has no "container_config" to hold the container's `-e` values, so the changes that
+// blank them leave a clean image (the e2e secrets test scans it under Podman). The second commit
+// cost a minute here.
 bool PodmanEngine::commit(const std::string& container, const std::vector<std::string>& changes, const std::string& tag,
                           const std::string& action) const {
+  const std::vector<std::string> oci_format{"--format", "oci"};
   try {
-    commit_changes(container, changes, tag, action, true);
+    commit_changes(container, changes, tag, action, true, oci_format);
     return true;
   } catch (const Error& error) {
     // Rootless on cgroup v1 the container has no cgroup of its own to freeze: copy it running.
     if (std::string(error.what()).find("can not pause containers on rootless containers") == std::string::npos) throw;
   }
-  commit_changes(container, changes, tag, action, false);
+  commit_changes(container, changes, tag, action, false, oci_format);
   return false;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 
 #include "core/bytes.hpp"
 #include "core/error.hpp"
@@ -36,13 +37,14 @@ int port_number(const JsonReader& where, const std::string& text) {
 
 // The protocol of a port key as Docker prints it ("8888/tcp"; a bare number is tcp), or an Error
 // naming where it was read: the launcher publishes tcp and udp only.
-plan::Protocol protocol_of(const JsonReader& where, const std::string& key) {
+// nullopt for a protocol the launcher never publishes (sctp): such a port is no endpoint of it.
+std::optional<plan::Protocol> protocol_of(const std::string& key) {
   std::size_t slash = key.find('/');
   if (slash == std::string::npos) return plan::Protocol::tcp;
   try {
     return plan::parse_protocol(std::string_view(key).substr(slash + 1), "docker container inspect");
   } catch (const Error&) {
-    where.fail("a port with protocol tcp or udp in " + quote_for_message(key));
+    return std::nullopt;
   }
 }
 
@@ -130,11 +132,11 @@ std::vector<Endpoint> endpoints_of(const json& container) {
   for (const auto& [key, bindings] : ports->members()) {
     // An exposed port that is not published has null bindings.
     if (bindings.json().is_null()) continue;
-    std::vector<std::string> port_protocol = split(key, '/');
-    int container_port = port_number(bindings, port_protocol[0]);
-    plan::Protocol protocol = protocol_of(bindings, key);
+    std::optional<plan::Protocol> protocol = protocol_of(key);
+    if (!protocol) continue;
+    int container_port = port_number(bindings, key.substr(0, key.find('/')));
     for (const auto& binding : bindings.elements())
-      endpoints.push_back({container_port, protocol, binding.string_or("HostIp", ""),
+      endpoints.push_back({container_port, *protocol, binding.string_or("HostIp", ""),
                            port_number(binding, binding.string_or("HostPort", "0"))});
   }
   // Docker lists an IPv4 and an IPv6 binding for "every address"; keep them in a stable order.

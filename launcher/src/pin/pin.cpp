@@ -42,7 +42,7 @@ void verify_pinned_image(const engine::Engine& engine, const std::string& refere
   if (engine.inspect_image(exact)) return;
   std::string tag = without_digest(reference);
   auto local = engine.inspect_image(tag);
-  std::string fetch = "get the pinned one with `docker pull " + exact + "`";
+  std::string fetch = "get the pinned one with `" + std::string(engine.name()) + " pull " + exact + "`";
   if (!local)
     throw Error(ExitCode::failed, origin.describe() + ": the pinned image " + exact + " is not on this host; " + fetch);
   auto local_digest = registry_digest(*local, repository);
