@@ -35,9 +35,8 @@ int port_number(const JsonReader& where, const std::string& text) {
   return port;
 }
 
-// The protocol of a port key as Docker prints it ("8888/tcp"; a bare number is tcp), or an Error
-// naming where it was read: the launcher publishes tcp and udp only.
-// nullopt for a protocol the launcher never publishes (sctp): such a port is no endpoint of it.
+// The protocol of a port key as Docker prints it ("8888/tcp"; a bare number is tcp); nullopt for
+// one the launcher never publishes (sctp): such a port is no endpoint of it.
 std::optional<plan::Protocol> protocol_of(const std::string& key) {
   std::size_t slash = key.find('/');
   if (slash == std::string::npos) return plan::Protocol::tcp;
