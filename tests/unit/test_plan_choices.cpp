@@ -34,6 +34,9 @@ TEST_CASE("a protocol is tcp or udp", "[plan][choices]") {
   CHECK(plan::parse_protocol("udp", source) == plan::Protocol::udp);
   require_error([] { plan::parse_protocol("sctp", source); }, ExitCode::usage,
                 source + ": unknown protocol \"sctp\"; expected \"tcp\" or \"udp\"");
+  // The lookup that asks without failing: an engine's port of another protocol is no endpoint.
+  CHECK(plan::protocol_named("udp") == plan::Protocol::udp);
+  CHECK_FALSE(plan::protocol_named("sctp"));
 }
 
 TEST_CASE("an IPC mode is private, shareable or host, and none set is the engine's default", "[plan][choices]") {

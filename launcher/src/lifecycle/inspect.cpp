@@ -40,11 +40,7 @@ int port_number(const JsonReader& where, const std::string& text) {
 std::optional<plan::Protocol> protocol_of(const std::string& key) {
   std::size_t slash = key.find('/');
   if (slash == std::string::npos) return plan::Protocol::tcp;
-  try {
-    return plan::parse_protocol(std::string_view(key).substr(slash + 1), "docker container inspect");
-  } catch (const Error&) {
-    return std::nullopt;
-  }
+  return plan::protocol_named(std::string_view(key).substr(slash + 1));
 }
 
 } // namespace

@@ -26,12 +26,20 @@ template <typename Choices> std::string quoted_names(const Choices& choices) {
 }
 
 template <typename Choice>
-Choice parse_choice(std::string_view what, std::string_view text, const std::string& source,
-                    std::initializer_list<Choice> choices) {
+std::optional<Choice> choice_named(std::string_view text, std::initializer_list<Choice> choices) {
   for (const Choice& choice : choices)
     if (name(choice) == text) return choice;
+  return std::nullopt;
+}
+
+template <typename Choice>
+Choice parse_choice(std::string_view what, std::string_view text, const std::string& source,
+                    std::initializer_list<Choice> choices) {
+  if (auto choice = choice_named(text, choices)) return *choice;
   fail(what, text, source, quoted_names(choices));
 }
+
+constexpr std::initializer_list<Protocol> protocols{Protocol::tcp, Protocol::udp};
 
 constexpr std::string_view on_failure_with_count = "on-failure:";
 
@@ -52,8 +60,10 @@ std::string name(Protocol protocol) {
   return "unknown"; // only a value cast from outside the enum
 }
 
+std::optional<Protocol> protocol_named(std::string_view text) { return choice_named(text, protocols); }
+
 Protocol parse_protocol(std::string_view text, const std::string& source) {
-  return parse_choice("protocol", text, source, {Protocol::tcp, Protocol::udp});
+  return parse_choice("protocol", text, source, protocols);
 }
 
 std::string name(Ipc ipc) {

@@ -20,6 +20,7 @@ Service parse_service(std::string_view text, const std::string& source);
 enum class Protocol { tcp, udp };
 std::string name(Protocol protocol);
 Protocol parse_protocol(std::string_view text, const std::string& source);
+std::optional<Protocol> protocol_named(std::string_view text); // nullopt for any other (sctp)
 
 // engine_default passes no --ipc; its name is "", as is an unset "ipc" when parsed.
 enum class Ipc { engine_default, private_, shareable, host };

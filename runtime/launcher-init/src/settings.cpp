@@ -60,7 +60,7 @@ bool parse_switch(const Environment& environment, std::string_view name) {
 Service parse_service(std::string_view text) {
   if (auto service = contract::service_named(text)) return *service;
   throw bad_setting(contract::env::service,
-                    "expected jupyter, ssh, shell or command, found '" + std::string(text) + "'");
+                    "expected " + contract::service_choices() + ", found '" + std::string(text) + "'");
 }
 
 // "jupyter,ssh" runs both; shell and command own the terminal, so they run alone.

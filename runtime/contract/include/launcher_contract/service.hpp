@@ -35,4 +35,12 @@ inline std::optional<Service> service_named(std::string_view text) {
   return std::nullopt;
 }
 
+// "jupyter, ssh, shell or command": what an error expects instead.
+inline std::string service_choices() {
+  std::string text;
+  for (std::size_t index = 0; index < services.size(); ++index)
+    text += (index == 0 ? "" : index + 1 == services.size() ? " or " : ", ") + name(services[index]);
+  return text;
+}
+
 } // namespace launcher::contract
