@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Sets up rootless Podman for one unprivileged user (default launcher-podman), as root, idempotently:
-# bookworm's podman with uidmap, slirp4netns, fuse-overlayfs and netavark; the user (never in the docker group)
-# with subordinate uid/gid ranges; its storage.conf (overlay through fuse-overlayfs, not the slow vfs
-# default); and each IMAGE given, copied from Docker's store into the user's (`docker save | podman
-# load`) unless the same image ID is there already; the copy a newer one replaces goes unless something
-# still uses it. It prints what it did, then `podman info`'s rootless flag and cgroup version. It
+# bookworm's podman with uidmap, slirp4netns, fuse-overlayfs and netavark; the user (never in the docker
+# group) with subordinate uid/gid ranges; its storage.conf (native overlay, or fuse-overlayfs where the
+# kernel mounts no overlay rootless; not the slow vfs default); and each IMAGE given, copied from
+# Docker's store into the user's (`docker save | podman load`) unless the same image ID is there
+# already; the copy a newer one replaces goes unless something still uses it. It prints what it did, then `podman info`'s rootless flag and cgroup version. It
 # touches no other user's home or store.
 # Usage: ensure-podman.sh [-u USER] [IMAGE...]
 set -euo pipefail
@@ -97,10 +97,41 @@ user_config() {
 # its store by rootless_storage_path, but `podman commit` refuses a file without graphroot and
 # runroot ("graphroot must be set").
 store=$home/.local/share/containers/storage
-user_config storage.conf "$(printf '%s\n' '[storage]' 'driver = "overlay"' \
+storage_conf=$home/.config/containers/storage.conf
+fuse_overlay_option=$'\n\n[storage.options.overlay]\nmount_program = "/usr/bin/fuse-overlayfs"'
+
+# Whether the kernel mounts overlay inside the user's own user namespace (Linux 5.13 and later).
+native_overlay_mounts() {
+  local probe
+  probe=$(as_user mktemp -d "$home/.overlay-probe.XXXXXX")
+  as_user mkdir "$probe/lower" "$probe/upper" "$probe/work" "$probe/merged"
+  local verdict=0
+  as_user unshare --user --map-root-user --mount mount -t overlay overlay \
+    -o "lowerdir=$probe/lower,upperdir=$probe/upper,workdir=$probe/work" "$probe/merged" 2>/dev/null || verdict=1
+  as_user rm -rf "$probe"
+  return $verdict
+}
+# Native overlay where the kernel has it: under --userns keep-id Podman then maps the image's files
+# once (a copy of the image it keeps for the next container) and a commit (a snapshot) holds only
+# what the container changed. Through fuse-overlayfs every file's owner differs from the image's,
+# so every snapshot holds the whole image again (1.91 GB for the 1.92 GB CPU image). A store
+# already written through fuse-overlayfs keeps it: switching means `podman system reset`, which
+# deletes the user's images and containers, so the script only says how.
+overlay_through=native
+if [[ -f $storage_conf ]] && grep -q '^mount_program' "$storage_conf" && [[ -d $store/overlay-layers ]]; then
+  overlay_through=fuse-overlayfs
+  echo "$user's store was made through fuse-overlayfs: it stays so; for native overlay (snapshots of" \
+    "only what changed) run \`podman system reset\` as $user, which deletes its images and containers, then this again"
+elif ! native_overlay_mounts; then
+  overlay_through=fuse-overlayfs
+  echo "this kernel mounts no overlay in a user namespace (Linux 5.13 and later do): fuse-overlayfs instead;" \
+    "under it a snapshot holds every file of the image again"
+fi
+storage_text="$(printf '%s\n' '[storage]' 'driver = "overlay"' \
   "runroot = \"/tmp/containers-user-$(id -u "$user")/containers\"" "graphroot = \"$store\"" \
-  "rootless_storage_path = \"$store\"" '' \
-  '[storage.options.overlay]' 'mount_program = "/usr/bin/fuse-overlayfs"')" "overlay with fuse-overlayfs"
+  "rootless_storage_path = \"$store\"")"
+[[ $overlay_through == native ]] || storage_text+=$fuse_overlay_option
+user_config storage.conf "$storage_text" "overlay, $overlay_through"
 # Podman keeps CNI once a store has used it; netavark must be named.
 user_config containers.conf "$(printf '%s\n' '[network]' 'network_backend = "netavark"')" "netavark"
 

@@ -437,3 +437,32 @@ TEST_CASE("Podman commits a rootless container on cgroup v1 unpaused, as it cann
   CHECK_THROWS_WITH(failing.commit("e", {}, "snap:1", "snapshot e"), Catch::Contains("no such container e"));
   CHECK(broken.calls().size() == 1);
 }
+
+TEST_CASE("rootless Podman's store through fuse-overlayfs: doctor warns that a snapshot holds the whole image",
+          "[engine][podman][doctor]") {
+  facts::Fact info{true, 0, read_file(podman_fixtures + "podman-info.json"), ""};
+  doctor::DockerFacts podman = doctor::parse_docker_facts(nullptr, &info);
+  CHECK(podman.overlay_mount_program == "/usr/bin/fuse-overlayfs");
+  auto storage = doctor::podman_storage_check(podman);
+  REQUIRE(storage);
+  CHECK(*storage ==
+        doctor::CheckResult{"storage", doctor::Status::warn,
+                            "rootless Podman mounts its store's overlay through /usr/bin/fuse-overlayfs: under "
+                            "--userns keep-id a snapshot holds every file of the image again, not only what the env "
+                            "changed",
+                            "on Linux 5.13 or later use the kernel's overlay: remove mount_program from "
+                            "~/.config/containers/storage.conf, then `podman system reset` (it deletes your Podman "
+                            "images and containers) and load the images again"});
+  doctor::HostSnapshot snapshot;
+  snapshot.docker = podman;
+  auto checks = doctor::doctor_checks(doctor::Subject{}, snapshot, matrix::embedded_matrix());
+  CHECK(std::find(checks.begin(), checks.end(), *storage) != checks.end());
+
+  // The kernel's overlay, rootful Podman (whose store maps no owner) and Docker: no check.
+  doctor::DockerFacts native = podman, rootful = podman, docker = podman;
+  native.overlay_mount_program.clear();
+  rootful.rootless = false;
+  docker.product = doctor::DockerFacts::Product::docker_engine;
+  for (const auto& facts : {native, rootful, docker})
+    CHECK_FALSE(doctor::podman_storage_check(facts));
+}

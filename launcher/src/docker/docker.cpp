@@ -94,7 +94,7 @@ CallLimit call_limit(const std::vector<std::string>& args, std::optional<std::ch
   else if (verb == "version" || verb == "info" || verb == "ps" || verb == "ls" || verb == "images" ||
            verb == "inspect" || verb == "top" || verb == "port")
     kind = CallKind::query;
-  else if (verb == "diff") // a walk of the container's files: 22-58 s on rootless Podman's fuse-overlayfs
+  else if (verb == "diff") // a walk of the container's files: 22-58 s on rootless Podman through fuse-overlayfs
     kind = CallKind::own_command;
   else if (verb == "logs")
     kind = has(args, {"-f", "--follow"}) ? CallKind::long_running : CallKind::query;

@@ -296,6 +296,20 @@ std::optional<CheckResult> limits_check(const Subject& subject, const DockerFact
                      "or run the env with --engine docker"};
 }
 
+std::optional<CheckResult> podman_storage_check(const DockerFacts& docker) {
+  if (docker.reach != DockerFacts::Reach::reachable || docker.product != DockerFacts::Product::podman ||
+      !docker.rootless || docker.overlay_mount_program.empty())
+    return std::nullopt;
+  // Each file's owner as keep-id maps it differs from the image's, so Podman's diff is every file.
+  return CheckResult{"storage", Status::warn,
+                     "rootless Podman mounts its store's overlay through " + docker.overlay_mount_program +
+                         ": under --userns keep-id a snapshot holds every file of the image again, not only what "
+                         "the env changed",
+                     "on Linux 5.13 or later use the kernel's overlay: remove mount_program from "
+                     "~/.config/containers/storage.conf, then `podman system reset` (it deletes your Podman images "
+                     "and containers) and load the images again"};
+}
+
 CheckResult team_file_check(const profile::TeamFileTrust& trust) {
   std::string message = "team file " + trust.path.string() + ": " + profile::trust_status(trust);
   if (!trust.refused()) return ok("team-file", message);
@@ -598,6 +612,7 @@ std::vector<CheckResult> doctor_checks(const Subject& subject, const HostSnapsho
     results.push_back(docker_check(*snapshot.docker));
     if (auto loopback = loopback_publish_check(*snapshot.docker)) results.push_back(*loopback);
     if (auto limits = limits_check(subject, *snapshot.docker)) results.push_back(*limits);
+    if (auto storage = podman_storage_check(*snapshot.docker)) results.push_back(*storage);
   }
   if (snapshot.container) {
     results.push_back(container_check(*snapshot.container, gpus_requested));

@@ -34,6 +34,9 @@ CheckResult team_file_check(const profile::TeamFileTrust& trust);
 std::optional<CheckResult> loopback_publish_check(const DockerFacts& docker);
 // Rootless Podman on cgroup v1 ignores every resource limit: WARN naming the subject's.
 std::optional<CheckResult> limits_check(const Subject& subject, const DockerFacts& docker);
+// Rootless Podman's overlay through a FUSE program (fuse-overlayfs): WARN that a snapshot under
+// --userns keep-id holds the whole image, with native overlay as the fix.
+std::optional<CheckResult> podman_storage_check(const DockerFacts& docker);
 // Each GPU's NUMA node and CPUs, or why envs get no CPU set; nullopt where the topology was not asked.
 std::optional<CheckResult> numa_check(const HostSnapshot& snapshot);
 CheckResult driver_check(const gpu::GpuInventory& inventory, bool gpus_requested);

@@ -211,6 +211,9 @@ void read_podman_info(const JsonReader& document, DockerFacts& facts) {
   if (auto store = document.find("store")) {
     facts.storage_driver = store->string_or("graphDriverName", "");
     facts.root_dir = store->string_or("graphRoot", "");
+    if (auto options = store->find("graphOptions"))
+      if (auto program = options->find("overlay.mount_program"))
+        facts.overlay_mount_program = program->string_or("Executable", "");
   }
 }
 

@@ -51,6 +51,7 @@ struct DockerFacts {
   bool rootless = false; // Podman's host.security.rootless
   std::string storage_driver;
   std::string root_dir;
+  std::string overlay_mount_program;    // Podman's: the FUSE program mounting its overlay ("": the kernel)
   std::vector<std::string> cdi_devices; // DiscoveredDevices from the "cdi" source (Docker 28.2 and later)
   // CDISpecDirs (Engine 25 and later): empty when the daemon has CDI off; nullopt when it does not say.
   std::optional<std::vector<std::string>> cdi_spec_dirs;

@@ -95,9 +95,10 @@ std::vector<docker::ListedContainer> PodmanEngine::list_labelled(const std::stri
 }
 
 std::string PodmanEngine::changed_files(const std::string& container) const {
-  // Under keep-id on fuse-overlayfs the container runs on a chowned copy of the image's layers,
-  // and `podman diff` compares it with the originals: every file differs in its owner (57,000
-  // lines for the CPU image, in 20-58 s). What the container changed is its upper directory.
+  // Under keep-id through fuse-overlayfs the container sees the image's files with owners mapped,
+  // and `podman diff` compares them with the originals: every file differs in its owner (57,000
+  // lines for the CPU image, in 20-58 s). What the container changed is its upper directory
+  // (through the kernel's overlay as well, where `podman diff` would agree).
   std::optional<nlohmann::json> inspected = inspect_container(container);
   if (!inspected) return DockerEngine::changed_files(container); // its error names the container
   const nlohmann::json driver = inspected->value("GraphDriver", nlohmann::json::object());
