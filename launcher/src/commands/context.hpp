@@ -40,6 +40,10 @@ struct Context {
   // unit tests), and under Docker the containers' labels are the truth.
   std::optional<gpu::SharedTable> shared_gpu_table;
   std::function<std::optional<gpu::SharedTable>()> podman_gpu_table = [] { return std::nullopt; };
+  // Set by the commands' unit tests, which fake the engine's operations rather than its CLI's
+  // argv (how each engine spells them is the engine's own tests'); unset, the engine chosen runs
+  // its CLI through docker_runner.
+  std::function<std::unique_ptr<engine::Engine>(engine::EngineKind)> engine_factory;
 
   std::filesystem::path gpu_table_for(const std::filesystem::path& state_home) const {
     return gpu_table.empty() ? gpu::default_lock_file(state_home) : gpu_table;
@@ -79,6 +83,7 @@ struct Context {
   }
   // The one way a command reaches the engine: its operations, never the runner's argv.
   std::unique_ptr<engine::Engine> container_engine() const {
+    if (engine_factory) return engine_factory(engine_kind());
     return engine::make_engine(engine_kind(), docker::Docker(engine_binary(), docker_runner, docker_timeout));
   }
 
