@@ -1,6 +1,7 @@
 #pragma once
-// The launcher run in this process against a recording fake Docker, replayed host facts and a
-// test clock: the bench of the commands' unit tests.
+// The launcher run in this process against a recording fake engine, replayed host facts and a
+// test clock: the bench of the commands' unit tests (cli_bench.hpp: the engines' own, against a
+// fake of their CLI).
 #include <cstdlib>
 #include <optional>
 #include <sstream>
@@ -12,7 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/app.hpp"
-#include "fake_docker.hpp"
+#include "fake_clock.hpp"
+#include "fake_engine.hpp"
 #include "temp_dir.hpp"
 
 namespace launcher::testing {
@@ -24,20 +26,18 @@ inline const std::string env = "unit-env";
 inline const std::string image = "unit/image:1";
 
 // The launcher run in this process, in a project directory of its own with its own home and
-// state, against the fake Docker.
-struct Bench {
+// state; what it asks of the engine is the bench's that derives from it.
+struct BenchBase {
   TempDir dir;
-  FakeDocker docker;
   FakeClock clock;
   facts::MemoryFactSource facts;
   std::ostringstream out, err;
   commands::Context context;
 
-  Bench() {
+  BenchBase() {
     fs::create_directories(dir.path / "project");
     context.out = &out;
     context.err = &err;
-    context.docker_runner = docker.runner();
     context.facts = &facts;
     context.clock = &clock;
   }
@@ -65,6 +65,8 @@ struct Bench {
     for (auto& arg : args)
       argv.push_back(arg.data());
     int code = cli::run(static_cast<int>(argv.size()), argv.data(), context);
+    // An operation the fake engine does not fake is a mistake of the test, never an outcome it checks.
+    CHECK(err.str().find("fake engine: ") == std::string::npos);
     fs::current_path(previous);
     for (const auto& [name, value] : saved)
       value ? setenv(name.c_str(), value->c_str(), 1) : unsetenv(name.c_str());
@@ -86,9 +88,9 @@ struct Bench {
     return run(args);
   }
 
-  // The env's container as `docker container inspect` shows it, found by its label.
-  void has_container(const std::string& hash, bool running, bool out_of_memory = false,
-                     const std::string& gpus = "none", const std::string& project_dir = "") {
+  // The env's container as the engine inspects it, labelled as `up` labels it.
+  static json container_of(const std::string& hash, bool running, bool out_of_memory = false,
+                           const std::string& gpus = "none", const std::string& project_dir = "") {
     json container{{"Id", "c0ffee"},
                    {"Name", "/" + env},
                    {"State",
@@ -107,14 +109,28 @@ struct Bench {
                    {"NetworkSettings", {{"Ports", json::object()}}},
                    {"Mounts", json::array({{{"Destination", "/workspace"}}})}};
     if (!project_dir.empty()) container["Config"]["Labels"]["io.launcher.project-dir"] = project_dir;
-    docker.on({"ps", "-a", "-q", "--no-trunc", "--filter", "label=io.launcher.env=" + env}, "c0ffee\n");
-    docker.on({"ps", "-a", "-q", "--no-trunc", "--filter", "label=io.launcher.env"}, "c0ffee\n");
-    docker.on({"container", "inspect", "c0ffee"}, json::array({container}).dump());
-    docker.on({"container", "inspect", env}, json::array({container}).dump());
+    return container;
+  }
+};
+
+// The commands' bench: the engine is a fake of its operations (fake_engine.hpp).
+struct Bench : BenchBase {
+  FakeEngine engine;
+
+  Bench() {
+    context.engine_factory = [shared = engine](engine::EngineKind kind) {
+      return std::make_unique<FakeEngine>(shared, kind);
+    };
   }
 
-  void has_no_container() {
-    docker.on({"ps", "-a", "-q", "--no-trunc", "--filter", "label=io.launcher.env=" + env}, "");
+  void has_container(const std::string& hash, bool running, bool out_of_memory = false,
+                     const std::string& gpus = "none", const std::string& project_dir = "") {
+    engine.add_container(container_of(hash, running, out_of_memory, gpus, project_dir));
+  }
+
+  // Whether the engine was asked to remove no container, forced or not.
+  bool removed_no_container() const {
+    return engine.asked_to("remove ").empty() && engine.asked_to("remove_forced ").empty();
   }
 };
 

@@ -9,7 +9,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/clock.hpp"
 #include "docker/docker.hpp"
 
 namespace launcher::testing {
@@ -72,16 +71,6 @@ private:
     std::vector<std::optional<std::chrono::milliseconds>> timeouts;
   };
   std::shared_ptr<State> state_ = std::make_shared<State>();
-};
-
-// Time that passes only when someone sleeps.
-class FakeClock final : public Clock {
-public:
-  time_point now() const override { return now_; }
-  void sleep_for(std::chrono::milliseconds duration) const override { now_ += duration; }
-
-private:
-  mutable time_point now_{};
 };
 
 } // namespace launcher::testing

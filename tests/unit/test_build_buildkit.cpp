@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "build/buildkit.hpp"
-#include "command_bench.hpp"
+#include "cli_bench.hpp"
 #include "core/error.hpp"
 
 using namespace launcher;
@@ -94,7 +94,7 @@ TEST_CASE("a CLI without BuildKit is refused in one line naming it, its version,
 }
 
 TEST_CASE("build with a CLI lacking BuildKit stops before it asks the engine anything else", "[build][buildkit]") {
-  testing::Bench bench;
+  testing::CliBench bench;
   bench.docker.on({"version", "--format", "{{json .Client}}"}, cli_28_client, 1, no_engine);
   bench.docker.on({"buildx", "version"}, "", 1, no_buildx);
   CHECK(bench.run({"build", "--offline", "--cuda", "cpu", "--context", LAUNCHER_SOURCE_DIR}) == 3);
@@ -105,7 +105,7 @@ TEST_CASE("build with a CLI lacking BuildKit stops before it asks the engine any
 }
 
 TEST_CASE("build with Debian's 20.10 CLI goes on past the BuildKit check", "[build][buildkit]") {
-  testing::Bench bench;
+  testing::CliBench bench;
   bench.docker.on({"version", "--format", "{{json .Client}}"}, debian_20_10_client, 1, no_engine);
   bench.docker.on({"buildx", "version"}, "", 1, "docker: 'buildx' is not a docker command.\n");
   bench.docker.on({"image", "inspect", "launcher-base:bookworm"}, "[]\n", 1,

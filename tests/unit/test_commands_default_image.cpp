@@ -32,9 +32,7 @@ std::pair<std::string, std::string> rendered_image(Bench& bench, std::vector<std
 
 fs::path record_of(const Bench& bench) { return bench.dir.path / "state/launcher/default-image.json"; }
 
-void has_image(Bench& bench, const std::string& image) {
-  bench.docker.on({"image", "inspect", image}, json::array({{{"Id", "sha256:1"}}}).dump());
-}
+void has_image(Bench& bench, const std::string& image) { bench.engine.add_image(image, {{"Id", "sha256:1"}}); }
 
 } // namespace
 
@@ -88,7 +86,6 @@ TEST_CASE("default-image records an image on this host and says where, and witho
 TEST_CASE("default-image refuses an image the host lacks, naming the build that makes it, and a bad reference",
           "[commands][default-image]") {
   Bench bench;
-  bench.docker.on({"image", "inspect"}, "", 1, "Error: No such image: x");
   CHECK(bench.run({"default-image", built_by_make_up}) == 1);
   CHECK(bench.err.str() == "launcher: error: image " + built_by_make_up +
                                " is not on this host: `make up` in the launcher repository builds it and starts "
@@ -98,7 +95,7 @@ TEST_CASE("default-image refuses an image the host lacks, naming the build that 
   CHECK(bench.err.str() == "launcher: error: IMAGE:/image: expected an image reference like \"repo/name:tag\" or "
                            "\"name@sha256:<digest>\", found \"not an image\"\n");
   CHECK_FALSE(fs::exists(record_of(bench)));
-  CHECK(bench.docker.calls_to({"image", "inspect", "not an image"}).empty());
+  CHECK(bench.engine.asked_to("inspect_image not an image").empty());
 }
 
 TEST_CASE("a damaged default-image record is an error naming it, for every command that resolves a profile",

@@ -1,8 +1,7 @@
 // The profile's env values on their way into docker run (issue 25): never an argument, only in a
-// 0600 file in the env's state directory while `docker run` reads it.
+// 0600 file in the env's state directory while the engine's `run` reads it.
 #include <sys/stat.h>
 
-#include <algorithm>
 #include <cstdlib>
 
 #include <catch2/catch.hpp>
@@ -22,30 +21,24 @@ namespace {
 const std::string typed = "typed-s3cr3t-4711";
 const std::string from_environment = "environment-s3cr3t-0815";
 
-// What the env file held, and its mode, at the moment `docker run` was called.
+// The command the engine was asked to run, and what its env file held, and its mode, at that moment.
 struct SeenAtRun {
   std::vector<std::string> argv;
   std::string path, text;
   mode_t mode = 0;
 };
 
-// Wraps the bench's fake Docker: each `docker run` call's --env-file is read as it is called.
+// Each `run` of the bench's fake engine: its env file is read as the engine is asked.
 void watch_runs(Bench& bench, SeenAtRun& seen) {
-  docker::CliRunner inner = bench.docker.runner();
-  bench.context.docker_runner = [inner, &seen](const std::vector<std::string>& argv,
-                                               const process::ProcessOptions& options) {
-    if (argv.size() > 1 && argv[1] == "run") {
-      seen.argv = argv;
-      auto option = std::find(argv.begin(), argv.end(), "--env-file");
-      if (option != argv.end() && option + 1 != argv.end()) {
-        seen.path = *(option + 1);
-        struct stat info {};
-        if (stat(seen.path.c_str(), &info) == 0) seen.mode = info.st_mode & 07777;
-        seen.text = read_file_if_present(seen.path).value_or("(gone)");
-      }
-    }
-    return inner(argv, options);
-  };
+  bench.engine.on_asked([&bench, &seen](const std::string& asked) {
+    if (asked.rfind("run ", 0) != 0) return;
+    auto rendered = bench.engine.rendered().back();
+    seen.argv = rendered.command.argv();
+    seen.path = rendered.env_file;
+    struct stat info {};
+    if (stat(seen.path.c_str(), &info) == 0) seen.mode = info.st_mode & 07777;
+    seen.text = read_file_if_present(seen.path).value_or("(gone)");
+  });
 }
 
 struct EnvironmentVariable {
@@ -66,11 +59,7 @@ TEST_CASE("up hands the env's values to docker run in a 0600 file, never as an a
   std::string hash = bench.plan_hash(flags);
   SeenAtRun seen;
   watch_runs(bench, seen);
-  bench.has_no_container();
-  bench.docker.on({"network", "inspect"}, "", 1, "Error: No such network");
-  bench.docker.on({"network", "create"}, "n1\n");
-  bench.docker.on({"run", "-d"}, "c0ffee\n");
-  bench.has_container(hash, true);
+  bench.engine.run_makes(Bench::container_of(hash, true));
   REQUIRE(bench.up(flags) == 0);
   INFO(bench.err.str());
   REQUIRE(!seen.argv.empty());
@@ -89,13 +78,8 @@ TEST_CASE("the env file goes when docker run fails too", "[commands][up][env]") 
   Bench bench;
   SeenAtRun seen;
   watch_runs(bench, seen);
-  bench.has_no_container();
-  bench.docker.on({"network", "inspect"}, "", 1, "Error: No such network");
-  bench.docker.on({"network", "create"}, "n1\n");
-  bench.docker.on({"run", "-d"}, "", 125, "docker: Error response from daemon: something broke.\n");
-  bench.docker.on({"container", "inspect", env}, "[]", 1, "Error: No such container: " + env);
-  bench.docker.on({"network", "rm"}, "");
-  bench.docker.on({"image", "inspect"}, "[{\"Id\": \"sha256:1\"}]");
+  bench.engine.run_fails("docker: Error response from daemon: something broke.\n");
+  bench.engine.add_image(testing::image, {{"Id", "sha256:1"}});
   CHECK(bench.up({"-e", "TYPED=" + typed}) != 0);
   CHECK(seen.text == "TYPED=" + typed + "\n");
   CHECK(!fs::exists(seen.path));

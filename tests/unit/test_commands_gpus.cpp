@@ -1,5 +1,5 @@
 // `launcher gpus`, the GPU leases of `up` and `up --wait`, on the replayed two-socket 8-GPU host
-// against the recording fake Docker: who holds which GPU, concurrent choices, waiting in line.
+// against the recording fake engine: who holds which GPU, concurrent choices, waiting in line.
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -36,18 +36,20 @@ const std::string host_folder = "gpu/8x-h100-two-socket";
 // bench sets SUDO_UID=4242 when the tests run as root).
 unsigned viewer_uid() { return geteuid() == 0 ? 4242 : geteuid(); }
 
-// A launcher container as `docker container inspect` shows it.
+// A launcher container as the engine inspects it (and lists it: "Status").
 json env_container(const std::string& env, const std::string& profile, const std::string& user, unsigned uid, char id,
                    const std::string& gpus, const std::string& status) {
   return {{"Id", std::string(64, id)},
           {"Name", "/" + env},
+          {"Status", "Up"},
           {"State", {{"Status", status}, {"Running", status == "running"}, {"StartedAt", "2026-12-06T09:12:44.5Z"}}},
           {"Config",
-           {{"Labels", {{"io.launcher.env", env}, {"io.launcher.profile", profile}, {"io.launcher.gpus", gpus}}},
+           {{"Image", image},
+            {"Labels", {{"io.launcher.env", env}, {"io.launcher.profile", profile}, {"io.launcher.gpus", gpus}}},
             {"Env", {"LAUNCHER_USER=" + user, "LAUNCHER_UID=" + std::to_string(uid)}}}}};
 }
 
-// The replayed host, its own GPU table, and the envs Docker lists (all users', as `docker ps` does).
+// The replayed host, its own GPU table, and the envs the engine holds (all users', as `docker ps` lists them).
 struct GpuHost : Bench {
   facts::DirectoryFactSource host{{fixture(host_folder)}};
 
@@ -56,34 +58,14 @@ struct GpuHost : Bench {
     context.gpu_table = dir.path / "gpus.json";
   }
 
-  // Envs for `gpus` (ps + inspect) and for placement (one `docker ps` with labels and state).
-  void lists(const std::vector<json>& containers) {
-    std::string ids, listing;
-    for (const auto& container : containers) {
-      ids += container["Id"].get<std::string>() + "\n";
-      const json& labels = container["Config"]["Labels"];
-      listing += json{{"id", container["Id"]}, {"name", labels["io.launcher.env"]},
-                      {"image", image},        {"state", container["State"]["Status"]},
-                      {"status", "Up"},        {"ports", ""},
-                      {"labels", labels}}
-                     .dump() +
-                 "\n";
-    }
-    docker.on({"ps", "-a", "-q", "--no-trunc", "--filter", "label=io.launcher.env"}, ids);
-    if (!containers.empty()) docker.on({"container", "inspect", containers[0]["Id"]}, json(containers).dump());
-    docker.on({"ps", "-a", "--no-trunc", "--filter", "label=io.launcher.env"}, listing);
-  }
-
-  // What `up --name NAME` of a new env meets: no container yet, then a running one.
-  void can_start(const std::string& name) {
-    docker.on({"ps", "-a", "-q", "--no-trunc", "--filter", "label=io.launcher.env=" + name}, "");
-    docker.on({"network", "inspect"}, "", 1, "Error: No such network");
-    docker.on({"network", "create"}, "n1\n");
-    docker.on({"run", "-d"}, "c0ffee\n");
+  // What `up --name NAME` of a new env meets: no container yet, then the one `run` made, running
+  // (its labels name no GPU).
+  void can_start(const std::string& name) { engine.run_makes(started(name)); }
+  static json started(const std::string& name) {
     json running = env_container(name, "shell", "alice", viewer_uid(), 'c', "", "running");
     running["NetworkSettings"] = {{"Ports", json::object()}};
     running["Mounts"] = json::array();
-    docker.on({"container", "inspect", name}, json::array({running}).dump());
+    return running;
   }
 
   int up(const std::string& name, std::vector<std::string> extra = {}) {
@@ -93,13 +75,11 @@ struct GpuHost : Bench {
     return run(args);
   }
 
-  // The GPU the env's `docker run` was given ("0" for "device=0"), or "" without one.
+  // The GPU the plan of the env's last `run` was given ("0"), or "" without one.
   std::string gpu_given() const {
-    auto runs = docker.calls_to({"run", "-d"});
-    if (runs.empty()) return "";
-    for (const auto& word : runs.back())
-      if (word.rfind("\"device=", 0) == 0) return word.substr(8, word.size() - 9);
-    return "";
+    auto runs = engine.runs();
+    if (runs.empty() || runs.back().gpus.devices.size() != 1) return "";
+    return runs.back().gpus.devices[0];
   }
 };
 
@@ -126,10 +106,11 @@ TEST_CASE("golden: launcher gpus on the replayed 8-GPU host, envs of two users a
           "[commands][gpus][golden]") {
   GpuHost bench;
   bench.context.facts = &bench.facts; // nothing but what --facts replays
-  bench.lists({env_container("alice-train", "train", "alice", viewer_uid(), 'a', "0,2", "running"),
-               env_container("bob-notebook", "jupyter", "bob", 31001, 'b', "GPU-5a1c0003-0000-0000-0000-000048d2af34",
-                             "running"),
-               env_container("bob-old", "ssh", "bob", 31001, 'd', "5", "exited")});
+  for (const json& container : {env_container("alice-train", "train", "alice", viewer_uid(), 'a', "0,2", "running"),
+                                env_container("bob-notebook", "jupyter", "bob", 31001, 'b',
+                                              "GPU-5a1c0003-0000-0000-0000-000048d2af34", "running"),
+                                env_container("bob-old", "ssh", "bob", 31001, 'd', "5", "exited")})
+    bench.engine.add_container(container);
   // bob's next env is being started: its `up` (this process) holds GPU 4 in the table.
   gpu::with_holder_table(bench.context.gpu_table, [](gpu::HolderTable& holders) {
     holders["GPU-5a1c0004-0000-0000-0000-00005b075b01"] = {"bob-batch", 31001, "bob", getpid(), 0, 0};
@@ -159,16 +140,15 @@ TEST_CASE("launcher gpus on a host without an NVIDIA GPU says why", "[commands][
   Bench bench;
   CHECK(bench.run({"gpus"}) == 3);
   CHECK(bench.err.str() == "launcher: error: no NVIDIA GPU on this host: the facts do not record the NVIDIA driver\n");
-  CHECK(bench.docker.calls().empty());
+  CHECK(bench.engine.asked().empty());
 }
 
 TEST_CASE("two up {\"count\": 1} at once on the replayed host never get the same GPU, before either shows memory",
           "[commands][up][gpus][lease]") {
   GpuHost bench;
-  // Every env's container runs once started, but Docker's listing of labels is left empty: only
-  // the table's leases keep the choices apart.
-  bench.lists({});
-  bench.docker.on({"ps", "-q", "--filter"}, "c0ffee\n");
+  // Every env's container runs once started (each `up` runs in a process of its own, its fake
+  // engine too), but no label names its GPUs: only the table's leases keep the choices apart.
+  bench.engine.answer_any_running(true);
   const std::vector<std::string> names{"race-a", "race-b"};
   auto chosen = testing::race_in_processes(2, [&](int index) {
     bench.can_start(names[index]);
@@ -197,24 +177,10 @@ namespace {
 // that the test clock's sleeps drive.
 struct FullHost : GpuHost {
   SleepHook hook;
-  bool bob_runs = true;
 
   FullHost() {
     context.clock = &hook;
-    json bob = env_container("bob-big", "train", "bob", 31001, 'b', "all", "running");
-    std::string listing = json{{"id", bob["Id"]},
-                               {"name", "bob-big"},
-                               {"image", image},
-                               {"state", "running"},
-                               {"status", "Up"},
-                               {"ports", ""},
-                               {"labels", bob["Config"]["Labels"]}}
-                              .dump() +
-                          "\n";
-    docker.on({"ps", "-a", "--no-trunc", "--filter", "label=io.launcher.env"}, [this, listing] {
-      return process::ProcessResult{0, bob_runs ? listing : "", ""};
-    });
-    docker.on({"ps", "-q", "--filter"}, [this] { return process::ProcessResult{0, bob_runs ? "b\n" : "", ""}; });
+    engine.add_container(env_container("bob-big", "train", "bob", 31001, 'b', "all", "running"));
     can_start("alice-wait");
   }
 
@@ -232,9 +198,9 @@ TEST_CASE("up --wait waits in line while every GPU is held, and goes on when dow
   FullHost bench;
   bench.hook.at_sleep = [&] {
     // Ten seconds in, bob's env is removed (`down`): its container goes, and its table entries.
-    if (bench.hook.now().time_since_epoch() < std::chrono::seconds(10) || !bench.bob_runs) return;
+    if (bench.hook.now().time_since_epoch() < std::chrono::seconds(10)) return;
+    if (!bench.engine.remove_container("bob-big")) return;
     CHECK(bench.table().queue.size() == 1);
-    bench.bob_runs = false;
     gpu::release_gpus(bench.context.gpu_table, "bob-big");
   };
   REQUIRE(bench.up("alice-wait", {"--wait", "10m"}) == 0);
@@ -258,7 +224,7 @@ TEST_CASE("up --wait that runs out of time leaves the line and names who holds t
   CHECK(bench.hook.now().time_since_epoch() >= std::chrono::seconds(30));
   CHECK(bench.hook.now().time_since_epoch() < std::chrono::seconds(33));
   CHECK(bench.table() == gpu::GpuTable{});
-  CHECK(bench.docker.calls_to({"run"}).empty());
+  CHECK(bench.engine.runs().empty());
 }
 
 TEST_CASE("Ctrl-C during up --wait leaves no reservation and no place in line", "[commands][up][gpus][wait][signal]") {
@@ -270,15 +236,15 @@ TEST_CASE("Ctrl-C during up --wait leaves no reservation and no place in line", 
   CHECK(contains(bench.err.str(),
                  "launcher: error: interrupted by SIGINT while waiting for GPUs; left the line, no GPU is reserved\n"));
   CHECK(bench.table() == gpu::GpuTable{});
-  CHECK(bench.docker.calls_to({"run"}).empty());
-  CHECK(bench.docker.calls_to({"network", "create"}).empty());
+  CHECK(bench.engine.runs().empty());
+  CHECK(bench.engine.asked_to("create_network ").empty());
 }
 
 TEST_CASE("up --wait takes a duration, and says so when given something else", "[commands][up][wait]") {
   FullHost bench;
   CHECK(bench.up("alice-wait", {"--wait", "soon"}) == 2);
   CHECK(bench.err.str() == "launcher: error: --wait: expected a duration like 90s, 10m or 2h, found \"soon\"\n");
-  CHECK(bench.docker.calls().empty());
+  CHECK(bench.engine.asked().empty());
 }
 
 TEST_CASE("under the shared GPU table up leaves taken and busy GPUs, hands its entry to conmon, and down removes it",
@@ -295,13 +261,10 @@ TEST_CASE("under the shared GPU table up leaves taken and busy GPUs, hands its e
       shared,
       {"other-env", geteuid(), "bob", {"GPU-5a1c0000-0000-0000-0000-00001234abcd"}, gpu::proof_of(getppid(), liveness)},
       liveness);
-  bench.lists({}); // a rootless engine shows no other user's container
-  json running = env_container(testing::env, "shell", "alice", viewer_uid(), 'c', "", "running");
+  // A rootless engine shows no other user's container.
+  json running = GpuHost::started(testing::env);
   running["State"]["ConmonPid"] = getppid();
-  running["NetworkSettings"] = {{"Ports", json::object()}};
-  running["Mounts"] = json::array();
-  bench.docker.on({"container", "inspect", testing::env}, json::array({running}).dump()); // before can_start's
-  bench.can_start(testing::env);
+  bench.engine.run_makes(running);
   REQUIRE(bench.up(testing::env) == 0);
   INFO(bench.err.str());
   // GPU 0 is the other env's, GPU 1 runs process 4242 outside the table: GPU 2.
@@ -314,8 +277,7 @@ TEST_CASE("under the shared GPU table up leaves taken and busy GPUs, hands its e
   GpuHost later;
   later.context.shared_gpu_table = bench.context.shared_gpu_table;
   later.has_container("any", false, false, "2");
-  later.docker.on({"rm", testing::env}, testing::env + "\n");
-  later.docker.on({"network", "rm"}, "");
+  later.engine.add_network("launcher-" + testing::env, {{"io.launcher.env", testing::env}});
   REQUIRE(later.run({"down", testing::env, "--force"}) == 0);
   INFO(later.err.str() + later.out.str());
   CHECK_FALSE(fs::exists(entry));
@@ -329,7 +291,6 @@ TEST_CASE("under the shared GPU table an engine that names no conmon leaves the 
   fs::create_directory(shared);
   std::ofstream((shared / ".lock").string());
   bench.context.shared_gpu_table = gpu::SharedTable{shared, gpu::live_liveness_probe()};
-  bench.lists({});
   bench.can_start("alice-1");
   REQUIRE(bench.up("alice-1") == 0);
   CHECK(contains(bench.err.str(), "launcher: warning: the engine names no conmon process of alice-1's container: its "

@@ -1,6 +1,6 @@
 // Issue 24: `export -o` targets that are not regular files are refused before anything is read or
 // written; volumes "create" cannot make are named; `submit`'s count flags and --dry-run --json.
-// The commands run in this process against a recording fake Docker.
+// The commands run in this process against a recording fake engine.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,7 +13,6 @@
 #include "cli/app.hpp"
 #include "command_bench.hpp"
 #include "core/read_file.hpp"
-#include "fake_docker.hpp"
 #include "lifecycle/volumes.hpp"
 #include "slurm/job.hpp"
 #include "support.hpp"
@@ -21,7 +20,6 @@
 
 using namespace launcher;
 using launcher::testing::Bench;
-using launcher::testing::FakeDocker;
 using launcher::testing::require_error;
 using launcher::testing::TempDir;
 using nlohmann::json;
@@ -39,8 +37,8 @@ void export_refused(Bench& bench, const std::string& output, const std::string& 
   CHECK(code == 2);
   CHECK(bench.err.str() == "launcher: error: command line (--output " + output + "): " + message + "\n");
   CHECK(bench.out.str().empty());
-  // Refused before anything was made: no network, no call to Docker at all.
-  CHECK(bench.docker.calls().empty());
+  // Refused before anything was made: no network, nothing asked of the engine at all.
+  CHECK(bench.engine.asked().empty());
 }
 
 } // namespace
@@ -83,7 +81,6 @@ TEST_CASE("export -o through a link writes the file it points to, and the link s
   fs::path project = bench.dir.path / "project";
   fs::create_directories(bench.dir.path / "dotfiles");
   fs::create_symlink(bench.dir.path / "dotfiles" / "compose.yaml", project / "compose.yaml");
-  bench.docker.on({"network", "inspect"}, "launcher-unit-env\n");
   int code = bench.run({"export", "--format", "compose", "-o", "compose.yaml", "--profile", "shell", "--gpus", "none",
                         "--image", "unit/image:1", "--name", "unit-env"});
   INFO(bench.err.str());
@@ -152,7 +149,7 @@ TEST_CASE("submit --dry-run --json prints the job, its script and its plan as on
   CHECK(printed["script"] == script);
   CHECK(printed["plan"]["command"] == json::array({"train.py", "--epochs", "3"}));
   CHECK(printed["name"].get<std::string>().empty() == false);
-  CHECK(bench.docker.calls().empty());
+  CHECK(bench.engine.asked().empty());
 }
 
 TEST_CASE("submit refuses GPUs asked for the host's way, naming --gpus-per-node", "[slurm][submit][output]") {

@@ -14,6 +14,7 @@
 #include "command_bench.hpp"
 #include "core/read_file.hpp"
 #include "lifecycle/host_ports.hpp"
+#include "plan/choices.hpp"
 
 using namespace launcher;
 using launcher::testing::Bench;
@@ -50,10 +51,8 @@ plan::PortBinding loopback_tcp(int host_port) { return {"127.0.0.1", host_port, 
 // A bench where `up` of the shell profile makes a new container that is ready at once.
 struct PortsBench : Bench {
   PortsBench() {
-    has_no_container();
-    docker.on({"network", "inspect"}, "launcher-" + env + "\n");
-    docker.on({"run", "-d"}, "c0ffee\n");
-    has_container("any", true);
+    engine.add_network("launcher-" + env, {{"io.launcher.env", env}});
+    engine.run_makes(container_of("any", true));
   }
   // `up` of the shell profile with `extra`, past the host checks (whose warnings the replayed facts cause).
   int up(std::vector<std::string> extra) {
@@ -74,13 +73,14 @@ struct PortsBench : Bench {
     remember(json{{"ports", {{{"bind", "127.0.0.1"}, {"container", 9000}, {"protocol", "tcp"}, {"host", host_port}}}}}
                  .dump());
   }
-  // The --publish values of the one `docker run -d`.
+  // The ports of the plan of the one `run`, as "BIND:HOST:CONTAINER/PROTOCOL" ("auto" for no host port).
   std::vector<std::string> published() const {
-    auto runs = docker.calls_to({"run", "-d"});
+    auto runs = engine.runs();
     REQUIRE(runs.size() == 1);
     std::vector<std::string> values;
-    for (std::size_t i = 0; i + 1 < runs[0].size(); ++i)
-      if (runs[0][i] == "--publish") values.push_back(runs[0][i + 1]);
+    for (const auto& port : runs[0].ports)
+      values.push_back(port.bind + ":" + (port.host_port ? std::to_string(*port.host_port) : "auto") + ":" +
+                       std::to_string(port.container_port) + "/" + plan::name(port.protocol));
     return values;
   }
   int remembered_port() const { return json::parse(read_file(record()))["ports"][0]["host"].get<int>(); }
@@ -128,7 +128,7 @@ TEST_CASE("up asks again for the host port the env had: a recreated env keeps it
   SECTION("up --dry-run shows it") {
     REQUIRE(bench.up({"-p", "auto:9000", "--dry-run"}) == 0);
     CHECK(contains(bench.out.str(), "--publish 127.0.0.1:" + std::to_string(had) + ":9000/tcp"));
-    CHECK(bench.docker.calls_to({"run", "-d"}).empty());
+    CHECK(bench.engine.runs().empty());
   }
   SECTION("up publishes it and says nothing about it") {
     REQUIRE(bench.up({"-p", "auto:9000"}) == 0);
@@ -169,7 +169,7 @@ TEST_CASE("an explicit host port is published as written and never remembered, a
     CHECK(bench.err.str() == "launcher: error: host port " + std::to_string(squatter.port) +
                                  " on 127.0.0.1 is already in use by another program; free it, or let the launcher "
                                  "pick a free one with -p auto:9000 (\"host\": \"auto\" in the profile)\n");
-    CHECK(bench.docker.calls_to({"run"}).empty());
+    CHECK(bench.engine.runs().empty());
   }
 }
 
@@ -218,14 +218,15 @@ TEST_CASE("a stopped env whose port another program took is not started, and the
                                " of environment \"" + env +
                                "\" was taken by another program while its container was stopped; `launcher up "
                                "--recreate` makes the container again on a free port\n");
-  CHECK(bench.docker.calls_to({"start"}).empty());
+  CHECK(bench.engine.asked_to("start ").empty());
 }
 
 TEST_CASE("down --purge deletes the env's remembered ports", "[commands][ports][down][purge]") {
   PortsBench bench;
   REQUIRE(bench.up({"-p", "auto:9000"}) == 0);
   REQUIRE(fs::exists(bench.record()));
-  // The fake Docker has no container for the env: only its files go.
+  // Its container is gone already: only its files go.
+  REQUIRE(bench.engine.remove_container(env));
   REQUIRE(bench.run({"down", "--purge", "--yes", env}) == 0);
   CHECK_FALSE(fs::exists(bench.record()));
   CHECK_FALSE(fs::exists(bench.record().parent_path()));
@@ -252,12 +253,10 @@ TEST_CASE("an env whose container predates the port record keeps the port the co
                    {"PortBindings", {{"9000/tcp", {{{"HostIp", "127.0.0.1"}, {"HostPort", std::to_string(had)}}}}}}}},
                  {"NetworkSettings", {{"Ports", json::object()}}},
                  {"Mounts", json::array({{{"Destination", "/workspace"}}})}};
-  bench.docker.on({"container", "inspect", "c0ffee"}, json::array({container}).dump());
-  bench.docker.on({"container", "inspect", env}, json::array({container}).dump());
-  bench.has_container(hash, true);
+  bench.engine.add_container(container);
   REQUIRE(bench.up({"-p", "auto:9000", "--skip-checks"}) == 0);
   INFO(bench.err.str());
-  CHECK(bench.docker.calls_to({"run"}).empty());
+  CHECK(bench.engine.runs().empty());
   CHECK_FALSE(contains(bench.err.str(), "different plan"));
   fs::path record = bench.dir.path / "state/launcher/envs" / env / "ports.json";
   CHECK(json::parse(read_file(record))["ports"][0]["host"] == had);

@@ -10,7 +10,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "command_bench.hpp"
+#include "cli_bench.hpp"
 #include "core/error.hpp"
 #include "engine/choice.hpp"
 #include "support.hpp"
@@ -19,7 +19,7 @@
 using namespace launcher;
 using launcher::engine::EngineKind;
 using launcher::engine::EngineSetting;
-using launcher::testing::Bench;
+using launcher::testing::CliBench;
 using launcher::testing::require_error;
 using launcher::testing::TempDir;
 using nlohmann::json;
@@ -131,12 +131,12 @@ TEST_CASE("Docker answers when its socket takes a connection", "[engine][choice]
 
 TEST_CASE("the flag --engine, LAUNCHER_ENGINE and the config file reach the commands, the flag first",
           "[engine][choice][cli]") {
-  Bench bench;
+  CliBench bench;
   bench.docker.on({"ps", "-a", "--no-trunc"}, "");
   REQUIRE(bench.run({"--engine", "dockr", "ps"}) == 2);
   CHECK(bench.err.str() == "launcher: error: --engine: expected docker or podman, found \"dockr\"\n");
 
-  Bench configured;
+  CliBench configured;
   configured.docker.on({"ps", "-a", "--no-trunc"}, "");
   const auto file = configured.dir.path / "config.json";
   std::ofstream(file) << R"({"engine": "podman"})";
@@ -147,7 +147,7 @@ TEST_CASE("the flag --engine, LAUNCHER_ENGINE and the config file reach the comm
   REQUIRE(listings.size() == 1);
   CHECK(listings[0].back() == docker::listing_format_all_labels());
 
-  Bench flagged;
+  CliBench flagged;
   flagged.docker.on({"ps", "-a", "--no-trunc"}, "");
   flagged.context.config_file = file;
   flagged.context.engine_variable = EngineSetting{"podman", "LAUNCHER_ENGINE"};
@@ -159,7 +159,7 @@ TEST_CASE("the flag --engine, LAUNCHER_ENGINE and the config file reach the comm
 }
 
 TEST_CASE("the config file is read only when neither --engine nor LAUNCHER_ENGINE decides", "[engine][choice][cli]") {
-  Bench bench;
+  CliBench bench;
   bench.docker.on({"ps", "-a", "--no-trunc"}, "");
   const auto file = bench.dir.path / "config.json";
   std::ofstream(file) << "not JSON";

@@ -8,7 +8,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "command_bench.hpp"
+#include "cli_bench.hpp"
 #include "engine/docker_engine.hpp"
 #include "engine/podman_engine.hpp"
 #include "fake_docker.hpp"
@@ -152,7 +152,7 @@ TEST_CASE("Docker's listings, log tail and container command", "[engine][docker]
 }
 
 TEST_CASE("build --dry-run prints the engine's build command and runs nothing", "[build][engine][images]") {
-  testing::Bench bench;
+  testing::CliBench bench;
   REQUIRE(bench.run({"build", "--offline", "--cuda", "cpu", "--context", LAUNCHER_SOURCE_DIR, "--dry-run"}) == 0);
   const std::string context = LAUNCHER_SOURCE_DIR;
   CHECK(bench.out.str().starts_with("DOCKER_BUILDKIT=1 docker build --target final --tag "
@@ -164,7 +164,7 @@ TEST_CASE("build --dry-run prints the engine's build command and runs nothing", 
 }
 
 TEST_CASE("build runs each step as the engine's operation, in order", "[build][engine][images]") {
-  testing::Bench bench;
+  testing::CliBench bench;
   const std::string scratch = "launcher-build-scratch:" + std::to_string(getpid());
   const std::string context = LAUNCHER_SOURCE_DIR;
   bench.docker.on({"version", "--format", "{{json .Client}}"}, R"({"Version":"28.2.2"})"

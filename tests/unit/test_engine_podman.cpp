@@ -7,7 +7,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "command_bench.hpp"
+#include "cli_bench.hpp"
 #include "core/read_file.hpp"
 #include "doctor/checks.hpp"
 #include "doctor/snapshot.hpp"
@@ -18,8 +18,8 @@
 #include "support.hpp"
 
 using namespace launcher;
-using launcher::testing::Bench;
 using launcher::testing::builtin_plan;
+using launcher::testing::CliBench;
 using launcher::testing::contains;
 using launcher::testing::FakeDocker;
 using nlohmann::json;
@@ -52,8 +52,8 @@ std::vector<Argv> added_options(const plan::Plan& plan) {
           podman_command.options.end()};
 }
 
-// The fake engine's answers to an `up` that starts a new env.
-void answer_a_new_env(Bench& bench) {
+// The fake CLI's answers to an `up` that starts a new env.
+void answer_a_new_env(CliBench& bench) {
   std::string hash = bench.plan_hash();
   bench.has_no_container();
   bench.docker.on({"network", "create"}, "n1\n");
@@ -246,7 +246,7 @@ TEST_CASE("Podman's own words for a stopped or absent container are explained", 
 
 TEST_CASE("up --engine podman makes the env's network isolated the Podman way and runs Podman's command",
           "[engine][podman][commands][up]") {
-  Bench bench;
+  CliBench bench;
   answer_a_new_env(bench);
   REQUIRE(bench.run({"--engine", "podman", "up", "--profile", "shell", "--name", testing::env, "--image",
                      testing::image, "--gpus", "none"}) == 0);
@@ -262,7 +262,7 @@ TEST_CASE("up --engine podman makes the env's network isolated the Podman way an
 }
 
 TEST_CASE("ps and render say which engine they used", "[engine][podman][commands][ps]") {
-  Bench bench;
+  CliBench bench;
   bench.docker.on({"ps", "-a", "--no-trunc"}, read_file(podman_fixtures + "ps-listing-json-labels.jsonl"));
   bench.docker.on({"container", "inspect"}, "", 125, "Error: inspecting object: no such container ps1");
   REQUIRE(bench.run({"--engine", "podman", "ps", "--json"}) == 0);
@@ -277,7 +277,7 @@ TEST_CASE("ps and render say which engine they used", "[engine][podman][commands
   json rendered = json::parse(bench.out.str());
   CHECK(rendered["engine"] == "podman");
   CHECK(rendered["argv"][0] == "podman");
-  Bench plain; // a run's choice is its own: the engine is chosen once per run
+  CliBench plain; // a run's choice is its own: the engine is chosen once per run
   REQUIRE(plain.run({"render", "--json", "--profile", "shell", "--name", testing::env, "--image", testing::image,
                      "--gpus", "none"}) == 0);
   CHECK(json::parse(plain.out.str())["engine"] == "docker");
@@ -308,7 +308,7 @@ TEST_CASE("doctor reads Podman's version without a Server and its own info shape
 
 TEST_CASE("under Podman an env's GPUs are CDI devices, unless LAUNCHER_GPU_RUNTIME says otherwise",
           "[engine][podman][gpus][render]") {
-  Bench bench;
+  CliBench bench;
   facts::DirectoryFactSource host{{launcher::testing::fixture("gpu/8x-h100-two-socket")}};
   bench.context.facts = &host;
   bench.context.gpu_table = bench.dir.path / "gpus.json";
@@ -388,7 +388,7 @@ TEST_CASE("rootless Podman on cgroup v1 enforces no resource limit: doctor and u
 TEST_CASE(
     "up under rootless Podman on cgroup v1 says which limits will not hold, and under Docker it asks nothing more",
     "[engine][podman][commands][up]") {
-  Bench bench;
+  CliBench bench;
   bench.facts.answers["docker-info.json"] = {true, 0, read_file(podman_fixtures + "podman-info.json"), ""};
   answer_a_new_env(bench);
   REQUIRE(bench.run({"--engine", "podman", "up", "--profile", "shell", "--name", testing::env, "--image",
@@ -397,7 +397,7 @@ TEST_CASE(
                                   "limits: --memory "));
   CHECK(contains(bench.err.str(), "--pids-limit "));
 
-  Bench docker;
+  CliBench docker;
   docker.facts.answers["docker-info.json"] = {true, 0, read_file(podman_fixtures + "podman-info.json"), ""};
   answer_a_new_env(docker);
   REQUIRE(docker.up() == 0);

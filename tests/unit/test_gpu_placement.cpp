@@ -8,6 +8,7 @@
 #include "core/cpu_list.hpp"
 #include "core/read_file.hpp"
 #include "doctor_fixtures.hpp"
+#include "fake_clock.hpp"
 #include "fake_docker.hpp"
 #include "gpu/placement.hpp"
 #include "gpu/topology.hpp"

@@ -17,7 +17,7 @@
 
 #include "core/read_file.hpp"
 #include "doctor_fixtures.hpp"
-#include "fake_docker.hpp"
+#include "fake_clock.hpp"
 #include "file_mode.hpp"
 #include "gpu/placement.hpp"
 #include "gpu/shared_table.hpp"

@@ -6,7 +6,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "command_bench.hpp"
+#include "cli_bench.hpp"
 #include "core/error.hpp"
 #include "lifecycle/snapshot.hpp"
 #include "lifecycle/unsaved.hpp"
@@ -49,7 +49,7 @@ lifecycle::UnsavedWork alice_work(const std::string& diff) {
 }
 
 // A running env of user alice made with `-e HF_TOKEN=...` from image sha256:base, whose `docker diff` is `diff`.
-void running_env(Bench& bench, const std::string& diff, bool running = true) {
+void running_env(CliBench& bench, const std::string& diff, bool running = true) {
   json container{{"Id", "c0ffee"},
                  {"Name", "/" + env},
                  {"Image", "sha256:base"},
@@ -244,7 +244,7 @@ TEST_CASE("an --include of anything but a secret path is refused, saying what to
 
 TEST_CASE("snapshot moves the secrets aside for the commit and back, empties -e values and names what it left out",
           "[commands][snapshot]") {
-  Bench bench;
+  CliBench bench;
   running_env(bench, "A /home/alice\nA /home/alice/.bash_history\nA /home/alice/.ssh\nA /home/alice/.ssh/id_ed25519\n"
                      "A /opt/notes.txt\n");
   REQUIRE(bench.run({"snapshot", env, "--tag", "unit/image:1-snap", "--include",
@@ -294,7 +294,7 @@ TEST_CASE("snapshot moves the secrets aside for the commit and back, empties -e 
 }
 
 TEST_CASE("a failed snapshot puts the secrets back and leaves no image or container behind", "[commands][snapshot]") {
-  Bench bench;
+  CliBench bench;
   bench.docker.on({"create"}, "", 1, "Error response from daemon: no space left on device");
   running_env(bench, "A /home/alice/.bash_history\n");
   CHECK(bench.run({"snapshot", env, "--tag", "unit/image:1-snap"}) == 1);
@@ -307,7 +307,7 @@ TEST_CASE("a failed snapshot puts the secrets back and leaves no image or contai
 }
 
 TEST_CASE("a stash that fails is undone and named, and nothing is committed", "[commands][snapshot]") {
-  Bench bench;
+  CliBench bench;
   bench.docker.on({"exec", "-u", "1000:1000", env, "sh", "-c", lifecycle::SecretStash::stash_script}, "", 1,
                   "/home/alice/.config is reached through a symbolic link\n");
   running_env(bench, "A /home/alice/.config/gcloud/credentials.db\n");
@@ -323,7 +323,7 @@ TEST_CASE("a stash that fails is undone and named, and nothing is committed", "[
 }
 
 TEST_CASE("a stopped env with secrets is refused: only a running one can keep them out", "[commands][snapshot]") {
-  Bench bench;
+  CliBench bench;
   running_env(bench, "A /home/alice/.bash_history\nA /home/alice/.netrc\n", false);
   CHECK(bench.run({"snapshot", env}) == 1);
   CHECK(contains(bench.err.str(),
@@ -444,7 +444,7 @@ TEST_CASE("a secret reached through a symbolic link is not moved, and the stash 
 }
 
 TEST_CASE("a secret that cannot go back stops the snapshot and says where its copy waits", "[commands][snapshot]") {
-  Bench bench;
+  CliBench bench;
   bench.docker.on({"exec", "-u", "1000:1000", env, "sh", "-c", lifecycle::SecretStash::restore_script}, "", 1,
                   "cannot put back /home/alice/.netrc\n");
   running_env(bench, "A /home/alice/.netrc\n");
@@ -458,7 +458,7 @@ TEST_CASE("a secret that cannot go back stops the snapshot and says where its co
 }
 
 TEST_CASE("a secret written anew during the snapshot is named where its stashed copy went", "[commands][snapshot]") {
-  Bench bench;
+  CliBench bench;
   bench.docker.on({"exec", "-u", "1000:1000", env, "sh", "-c", lifecycle::SecretStash::restore_script},
                   "/home/alice/.bash_history.before-snapshot\n");
   running_env(bench, "A /home/alice/.bash_history\n");
@@ -468,7 +468,7 @@ TEST_CASE("a secret written anew during the snapshot is named where its stashed 
 }
 
 TEST_CASE("without its image's environment the snapshot is refused, naming the image", "[commands][snapshot]") {
-  Bench bench;
+  CliBench bench;
   bench.docker.on({"image", "inspect", "sha256:base"}, "[]", 1, "Error: No such image: sha256:base");
   running_env(bench, "A /opt/notes.txt\n");
   CHECK(bench.run({"snapshot", env, "--tag", "unit/image:1-snap"}) == 1);

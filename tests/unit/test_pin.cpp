@@ -44,11 +44,11 @@ const profile::Origin team_file{"/work/launcher.json", "/profiles/dev/image"};
 TEST_CASE("a pinned image passes only when this host has exactly its digest", "[pin][engine]") {
   testing::FakeEngine engine;
   pin::verify_pinned_image(engine, "team/img:1.0", team_file);
-  CHECK(engine.asked.empty()); // an unpinned reference asks nothing
+  CHECK(engine.asked().empty()); // an unpinned reference asks nothing
 
-  engine.images["registry.example.com/team/img@" + pin_digest] = json{{"Id", "sha256:1"}};
+  engine.add_image("registry.example.com/team/img@" + pin_digest, json{{"Id", "sha256:1"}});
   pin::verify_pinned_image(engine, reference, team_file);
-  CHECK(engine.asked == std::vector<std::string>{"inspect_image registry.example.com/team/img@" + pin_digest});
+  CHECK(engine.asked() == std::vector<std::string>{"inspect_image registry.example.com/team/img@" + pin_digest});
 }
 
 TEST_CASE("a pinned image this host lacks, or has under another digest, is refused with the command that fetches it",
@@ -58,17 +58,17 @@ TEST_CASE("a pinned image this host lacks, or has under another digest, is refus
   testing::require_error([&] { pin::verify_pinned_image(engine, reference, team_file); }, ExitCode::failed,
                          "/work/launcher.json:/profiles/dev/image: the pinned image registry.example.com/team/img@" +
                              pin_digest + " is not on this host; " + fetch);
-  CHECK(engine.asked == std::vector<std::string>{"inspect_image registry.example.com/team/img@" + pin_digest,
-                                                 "inspect_image registry.example.com/team/img:1.0"});
+  CHECK(engine.asked() == std::vector<std::string>{"inspect_image registry.example.com/team/img@" + pin_digest,
+                                                   "inspect_image registry.example.com/team/img:1.0"});
 
-  engine.images["registry.example.com/team/img:1.0"] =
-      json{{"Id", "sha256:2"}, {"RepoDigests", {"registry.example.com/team/img@sha256:bbb"}}};
+  engine.add_image("registry.example.com/team/img:1.0",
+                   json{{"Id", "sha256:2"}, {"RepoDigests", {"registry.example.com/team/img@sha256:bbb"}}});
   testing::require_error([&] { pin::verify_pinned_image(engine, reference, team_file); }, ExitCode::failed,
                          "/work/launcher.json:/profiles/dev/image: registry.example.com/team/img:1.0 is pinned to " +
                              pin_digest + ", but the local registry.example.com/team/img:1.0 is sha256:bbb; " + fetch +
                              ", or pin the new one with `launcher pin`");
 
-  engine.images["registry.example.com/team/img:1.0"] = json{{"Id", "sha256:2"}}; // built here, never pushed
+  engine.add_image("registry.example.com/team/img:1.0", json{{"Id", "sha256:2"}}); // built here, never pushed
   testing::require_error([&] { pin::verify_pinned_image(engine, reference, team_file); }, ExitCode::failed,
                          "/work/launcher.json:/profiles/dev/image: registry.example.com/team/img:1.0 is pinned to " +
                              pin_digest +
