@@ -244,6 +244,35 @@ TEST_CASE("Podman's own words for a stopped or absent container are explained", 
         "failed to stop e: No such container: e");
 }
 
+// How Docker spells what the commands' tests (test_commands*.cpp) see as operations of the fake engine.
+TEST_CASE("up under Docker makes the env's network without looking first and runs the plan labelled with its hash",
+          "[engine][docker][commands][up]") {
+  CliBench bench;
+  std::string hash = bench.plan_hash();
+  answer_a_new_env(bench);
+  REQUIRE(bench.run(
+              {"up", "--profile", "shell", "--name", testing::env, "--image", testing::image, "--gpus", "none"}) == 0);
+  INFO(bench.err.str());
+  auto created = bench.docker.calls_to({"network", "create"});
+  REQUIRE(created.size() == 1);
+  CHECK(created[0] == Argv{"network", "create", "--driver", "bridge", "--opt",
+                           "com.docker.network.bridge.enable_icc=false", "--label", "io.launcher.env=" + testing::env,
+                           "launcher-" + testing::env});
+  CHECK(bench.docker.calls_to({"network", "inspect"}).empty());
+  auto runs = bench.docker.calls_to({"run", "-d"});
+  REQUIRE(runs.size() == 1);
+  CHECK(std::find(runs[0].begin(), runs[0].end(), "io.launcher.plan-hash=" + hash) != runs[0].end());
+  CHECK(runs[0].back() == testing::image);
+}
+
+TEST_CASE("Docker's shared network is a plain labelled bridge", "[engine][docker]") {
+  FakeDocker fake;
+  engine::DockerEngine docker_engine(docker::Docker("docker", fake.runner()));
+  docker_engine.create_network({"team-net", {{"io.launcher.network", "shared"}}, false});
+  CHECK(fake.calls() == std::vector<Argv>{{"network", "create", "--driver", "bridge", "--label",
+                                           "io.launcher.network=shared", "team-net"}});
+}
+
 TEST_CASE("up --engine podman makes the env's network isolated the Podman way and runs Podman's command",
           "[engine][podman][commands][up]") {
   CliBench bench;
