@@ -1,6 +1,9 @@
 // The argv PodmanEngine produces for each operation (golden), from Podman's recorded answers
 // (tests/fixtures/podman/); DockerEngine's argv is the commands' tests' (test_commands*.cpp).
 #include <algorithm>
+#include <filesystem>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -494,4 +497,53 @@ TEST_CASE("rootless Podman's store through fuse-overlayfs: doctor warns that a s
   docker.product = doctor::DockerFacts::Product::docker_engine;
   for (const auto& facts : {native, rootful, docker})
     CHECK_FALSE(doctor::podman_storage_check(facts));
+}
+
+namespace {
+
+// Memory answers that also keep the path of each file asked.
+struct PathKeepingFacts : facts::MemoryFactSource {
+  std::map<std::string, std::filesystem::path> paths;
+  facts::Fact file(const std::string& name, const std::filesystem::path& path) override {
+    paths[name] = path;
+    return MemoryFactSource::file(name, path);
+  }
+};
+
+} // namespace
+
+TEST_CASE("a store whose storage chose fuse-overlayfs itself: doctor reads the store's flag and warns",
+          "[engine][podman][doctor]") {
+  // `podman info` of a store on the kernel's overlay names no mount program, whatever the flag says.
+  const std::string flag = "podman-overlay-has-mount-program.txt";
+  auto storage_facts = [&](std::optional<std::string> says) {
+    PathKeepingFacts source;
+    source.answers["docker-version.json"] = {true, 0, read_file(podman_fixtures + "podman-version.json"), ""};
+    source.answers["docker-info.json"] = {true, 0, read_file(podman_fixtures + "podman-info-native-overlay.json"), ""};
+    if (says) source.answers[flag] = {true, 0, *says, ""};
+    facts::HostQueries queries(source, testing::replay_engine());
+    doctor::HostSnapshot snapshot = doctor::gather_doctor_facts(queries, doctor::Subject{}, matrix::embedded_matrix());
+    CHECK(source.paths.at(flag) == "/home/launcher-podman/.local/share/containers/storage/overlay/.has-mount-program");
+    REQUIRE(snapshot.docker);
+    CHECK(snapshot.docker->overlay_mount_program.empty());
+    return *snapshot.docker;
+  };
+
+  doctor::DockerFacts chosen = storage_facts("true");
+  CHECK(chosen.overlay_mount_program_by_storage);
+  CHECK(doctor::podman_storage_check(chosen) ==
+        doctor::CheckResult{
+            "storage", doctor::Status::warn,
+            "rootless Podman's storage chose fuse-overlayfs for its overlay itself "
+            "(/home/launcher-podman/.local/share/containers/storage/overlay/.has-mount-program says true) and keeps "
+            "it: under --userns keep-id a snapshot holds every file of the image again, not only what the env changed",
+            "only a new store goes back to the kernel's overlay: `podman system reset` (it deletes your Podman images "
+            "and containers) and load the images again"});
+  CHECK(storage_facts("true\n").overlay_mount_program_by_storage);
+  // The kernel's overlay ("false"), a flag not there or unreadable: no warning.
+  for (const auto& says : {std::optional<std::string>("false"), std::optional<std::string>()}) {
+    doctor::DockerFacts native = storage_facts(says);
+    CHECK_FALSE(native.overlay_mount_program_by_storage);
+    CHECK_FALSE(doctor::podman_storage_check(native));
+  }
 }

@@ -298,16 +298,23 @@ std::optional<CheckResult> limits_check(const Subject& subject, const DockerFact
 
 std::optional<CheckResult> podman_storage_check(const DockerFacts& docker) {
   if (docker.reach != DockerFacts::Reach::reachable || docker.product != DockerFacts::Product::podman ||
-      !docker.rootless || docker.overlay_mount_program.empty())
+      !docker.rootless || (docker.overlay_mount_program.empty() && !docker.overlay_mount_program_by_storage))
     return std::nullopt;
   // Each file's owner as keep-id maps it differs from the image's, so Podman's diff is every file.
+  const std::string consequence =
+      ": under --userns keep-id a snapshot holds every file of the image again, not only what the env changed";
+  const std::string reset = "`podman system reset` (it deletes your Podman images and containers) and load the "
+                            "images again";
+  if (docker.overlay_mount_program.empty())
+    return CheckResult{"storage", Status::warn,
+                       "rootless Podman's storage chose fuse-overlayfs for its overlay itself (" + docker.root_dir +
+                           "/overlay/.has-mount-program says true) and keeps it" + consequence,
+                       "only a new store goes back to the kernel's overlay: " + reset};
   return CheckResult{"storage", Status::warn,
-                     "rootless Podman mounts its store's overlay through " + docker.overlay_mount_program +
-                         ": under --userns keep-id a snapshot holds every file of the image again, not only what "
-                         "the env changed",
+                     "rootless Podman mounts its store's overlay through " + docker.overlay_mount_program + consequence,
                      "on Linux 5.13 or later use the kernel's overlay: remove mount_program from "
-                     "~/.config/containers/storage.conf, then `podman system reset` (it deletes your Podman images "
-                     "and containers) and load the images again"};
+                     "~/.config/containers/storage.conf, then " +
+                         reset};
 }
 
 CheckResult team_file_check(const profile::TeamFileTrust& trust) {

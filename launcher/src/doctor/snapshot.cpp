@@ -365,6 +365,19 @@ CdiFacts gather_cdi_facts(facts::HostQueries& queries, const HostSnapshot& snaps
   return parse_cdi_facts(*snapshot.docker, list ? &*list : nullptr, spec_files);
 }
 
+// Rootless Podman's storage falls back to fuse-overlayfs by itself when its check of the kernel's
+// overlay fails, and keeps that in the store: only the store's flag file says so.
+void read_overlay_mount_program_flag(facts::HostQueries& queries, DockerFacts& docker) {
+  if (docker.reach != DockerFacts::Reach::reachable || docker.product != DockerFacts::Product::podman ||
+      !docker.rootless || docker.storage_driver != "overlay" || !docker.overlay_mount_program.empty() ||
+      docker.root_dir.empty())
+    return;
+  facts::Fact flag = queries.overlay_mount_program_flag(docker.root_dir);
+  std::string_view content = flag.out;
+  content = content.substr(0, content.find_last_not_of(" \t\n") + 1);
+  docker.overlay_mount_program_by_storage = flag.ok() && content == "true";
+}
+
 void gather_gpu_facts(facts::HostQueries& queries, HostSnapshot& snapshot, const Subject& subject) {
   snapshot.gpus = gpu::read_gpu_inventory(queries);
   facts::Fact cdi = queries.cdi_specs();
@@ -381,6 +394,7 @@ HostSnapshot gather_doctor_facts(facts::HostQueries& queries, const Subject& sub
   facts::Fact version = queries.docker_version();
   facts::Fact info = queries.docker_info();
   snapshot.docker = parse_docker_facts(&version, &info);
+  read_overlay_mount_program_flag(queries, *snapshot.docker);
   gather_gpu_facts(queries, snapshot, subject);
   if (!snapshot.gpus.gpus.empty()) snapshot.topology = gpu::read_gpu_topology(queries);
   if (!subject.image.empty())

@@ -51,7 +51,10 @@ struct DockerFacts {
   bool rootless = false; // Podman's host.security.rootless
   std::string storage_driver;
   std::string root_dir;
-  std::string overlay_mount_program;    // Podman's: the FUSE program mounting its overlay ("": the kernel)
+  std::string overlay_mount_program; // Podman's: the FUSE program mounting its overlay ("": the kernel)
+  // Podman's storage chose fuse-overlayfs itself, where storage.conf names no program (the store's
+  // overlay/.has-mount-program says "true"; `podman info` does not show it).
+  bool overlay_mount_program_by_storage = false;
   std::vector<std::string> cdi_devices; // DiscoveredDevices from the "cdi" source (Docker 28.2 and later)
   // CDISpecDirs (Engine 25 and later): empty when the daemon has CDI off; nullopt when it does not say.
   std::optional<std::vector<std::string>> cdi_spec_dirs;

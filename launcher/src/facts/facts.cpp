@@ -240,6 +240,10 @@ Fact HostQueries::docker_version() {
   return readable(source_.engine("docker-version.json", engine_, engine_.version_query()));
 }
 
+Fact HostQueries::overlay_mount_program_flag(const fs::path& graph_root) {
+  return readable(source_.file("podman-overlay-has-mount-program.txt", graph_root / "overlay" / ".has-mount-program"));
+}
+
 Fact HostQueries::docker_info() { return readable(source_.engine("docker-info.json", engine_, engine_.info_query())); }
 
 Fact HostQueries::image_labels(const std::string& image) {

@@ -122,6 +122,9 @@ public:
   // name is not a plain_entry_name, is Error(failed): it comes from a listing.
   Fact cdi_spec(const std::filesystem::path& path);
   Fact docker_version();
+  // Podman's record, in its store at `graph_root`, that its storage mounts overlay through a FUSE
+  // program ("true"): it keeps a choice made when its own check of the kernel's overlay failed.
+  Fact overlay_mount_program_flag(const std::filesystem::path& graph_root);
   Fact docker_info();
   Fact image_labels(const std::string& image);
   Fact container_inspect(const std::string& container);
