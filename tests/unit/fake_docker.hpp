@@ -38,6 +38,7 @@ public:
       std::vector<std::string> call(argv.begin() + 1, argv.end());
       state->calls.push_back(call);
       state->timeouts.push_back(options.timeout);
+      state->environments.push_back(options.extra_env);
       for (const auto& rule : state->rules)
         if (call.size() >= rule.prefix.size() && std::equal(rule.prefix.begin(), rule.prefix.end(), call.begin()))
           return rule.answer();
@@ -48,6 +49,8 @@ public:
   const std::vector<std::vector<std::string>>& calls() const { return state_->calls; }
   // The limit each call was given, in the order of calls().
   const std::vector<std::optional<std::chrono::milliseconds>>& timeouts() const { return state_->timeouts; }
+  // The settings (NAME=value) each call ran with besides the launcher's environment, in the same order.
+  const std::vector<std::vector<std::string>>& environments() const { return state_->environments; }
 
   // The calls that start with these words.
   std::vector<std::vector<std::string>> calls_to(const std::vector<std::string>& prefix) const {
@@ -69,6 +72,7 @@ private:
     std::vector<Rule> rules;
     std::vector<std::vector<std::string>> calls;
     std::vector<std::optional<std::chrono::milliseconds>> timeouts;
+    std::vector<std::vector<std::string>> environments;
   };
   std::shared_ptr<State> state_ = std::make_shared<State>();
 };

@@ -347,7 +347,8 @@ public:
   void copy_out(const std::string&, const std::string&, const std::string&, const std::string&) const override {
     unfaked("copy_out");
   }
-  build::DockerClient client_facts() const override { unfaked("client_facts"); }
+  std::optional<std::string> builder_missing() const override { unfaked("builder_missing"); }
+  std::vector<std::string> build_environment() const override { unfaked("build_environment"); }
   process::ProcessResult build_image(const engine::ImageBuild&, process::ProcessOptions) const override {
     unfaked("build_image");
   }

@@ -60,8 +60,10 @@ TEST_CASE("a row without locks is refused, naming the index its wheels live on",
 TEST_CASE("an offline build uses the local base and Debian's torch, and is named later", "[build]") {
   build::BuildPlan offline = plan({"2.7.1", "cpu", matrix::Variant::devel, "", true, "launcher-base:bookworm", "", ""});
   CHECK(offline.tag.empty());
-  CHECK(offline.args ==
-        std::map<std::string, std::string>{{"BASE_IMAGE", "launcher-base:bookworm"}, {"TORCH_SOURCE", "debian"}});
+  // Every argument a `FROM name-${ARG}` reads is given (Buildah resolves the stages from them alone).
+  CHECK(offline.args == std::map<std::string, std::string>{{"BASE_IMAGE", "launcher-base:bookworm"},
+                                                           {"TORCH_SOURCE", "debian"},
+                                                           {"VARIANT", "runtime"}});
 }
 
 TEST_CASE("build requests the matrix cannot serve are refused, naming what exists", "[build]") {

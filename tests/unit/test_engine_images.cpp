@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "build/buildkit.hpp"
 #include "cli_bench.hpp"
 #include "engine/docker_engine.hpp"
 #include "engine/podman_engine.hpp"
@@ -27,10 +28,7 @@ const engine::ImageBuild final_stage{
 
 // Every image operation once, through `engine`.
 void use_every_image_operation(const engine::Engine& engine) {
-  engine.client_facts();
-  process::ProcessOptions shown;
-  shown.extra_env = {"DOCKER_BUILDKIT=1"};
-  engine.build_image(final_stage, shown);
+  engine.build_image(final_stage, {});
   CHECK(engine.read_image_file("scratch:1", "/facts.json") == "{}\n");
   CHECK(engine.read_image_file_checked("scratch:1", "/facts.json", "read the facts") == "{}\n");
   CHECK(engine.remove_image("scratch:1"));
@@ -39,8 +37,6 @@ void use_every_image_operation(const engine::Engine& engine) {
 }
 
 const std::vector<Argv> image_operations_argv{
-    {"version", "--format", "{{json .Client}}"},
-    {"buildx", "version"},
     {"build", "--target", "final", "--tag", "pytorch-cpu:2.7.1-debian12", "--file", "/src/images/Dockerfile",
      "--build-arg", "BASE=b:1", "--build-arg", "TORCH=2.7.1", "/src"},
     {"run", "--rm", "--entrypoint", "cat", "scratch:1", "/facts.json"},
@@ -55,8 +51,6 @@ const std::vector<Argv> image_operations_argv{
 TEST_CASE("Docker and Podman spell the image operations alike", "[engine][images]") {
   for (const std::string binary : {"docker", "podman"}) {
     FakeDocker fake;
-    fake.on({"version"}, R"({"Version":"28.2.2"})"
-                         "\n");
     fake.on({"run", "--rm", "--entrypoint", "cat"}, "{}\n");
     fake.on({}, "");
     docker::Docker cli(binary, fake.runner());
@@ -68,16 +62,36 @@ TEST_CASE("Docker and Podman spell the image operations alike", "[engine][images
     use_every_image_operation(engine);
     CHECK(fake.calls() == image_operations_argv);
     // A build runs as long as it takes (docker::call_limit's long calls).
-    CHECK(fake.timeouts()[2] == std::nullopt);
-
-    build::DockerClient client = engine.client_facts();
-    CHECK(client.binary == binary);
-    CHECK(client.version == "28.2.2");
-    CHECK(client.buildx);
+    CHECK(fake.timeouts()[0] == std::nullopt);
+    // Docker's CLI is told to build with BuildKit; Podman's own Buildah needs no setting.
+    const Argv environment = binary == "docker" ? Argv{"DOCKER_BUILDKIT=1"} : Argv{};
+    CHECK(fake.environments()[0] == environment);
+    CHECK(engine.build_environment() == environment);
     Argv shown{binary};
-    shown.insert(shown.end(), image_operations_argv[2].begin(), image_operations_argv[2].end());
+    shown.insert(shown.end(), image_operations_argv[0].begin(), image_operations_argv[0].end());
     CHECK(engine.build_command(final_stage) == shown);
   }
+}
+
+TEST_CASE("Docker's builder is BuildKit, read from its CLI; Podman's is its own Buildah, asked nothing",
+          "[engine][images][buildkit]") {
+  FakeDocker with_buildx;
+  with_buildx.on({"version"}, R"({"Version":"28.2.2"})"
+                              "\n");
+  with_buildx.on({"buildx", "version"}, "github.com/docker/buildx v0.24.0\n");
+  CHECK(engine::DockerEngine(docker::Docker("docker", with_buildx.runner())).builder_missing() == std::nullopt);
+  CHECK(with_buildx.calls() == std::vector<Argv>{{"version", "--format", "{{json .Client}}"}, {"buildx", "version"}});
+
+  FakeDocker without_buildx;
+  without_buildx.on({"version"}, R"({"Version":"28.2.2"})"
+                                 "\n");
+  without_buildx.on({"buildx"}, "", 1, "docker: unknown command: docker buildx\n");
+  CHECK(engine::DockerEngine(docker::Docker("/usr/bin/docker", without_buildx.runner())).builder_missing() ==
+        build::missing_buildkit_message({"/usr/bin/docker", "28.2.2", false}));
+
+  FakeDocker podman_cli;
+  CHECK(engine::PodmanEngine(docker::Docker("podman", podman_cli.runner())).builder_missing() == std::nullopt);
+  CHECK(podman_cli.calls().empty());
 }
 
 TEST_CASE("an image operation that fails says so as its caller asked", "[engine][images]") {
@@ -90,7 +104,7 @@ TEST_CASE("an image operation that fails says so as its caller asked", "[engine]
   fake.on({"save"}, "", 1, "Error response from daemon: No such image: pytorch-cpu@sha256:abc\n");
   engine::DockerEngine engine(docker::Docker("docker", fake.runner()));
   try {
-    engine.client_facts();
+    engine.builder_missing();
     FAIL("no error");
   } catch (const Error& error) { // the CLI's output named as its command
     CHECK_THAT(error.what(), Catch::Contains("docker version --format '{{json .Client}}'"));
@@ -161,6 +175,12 @@ TEST_CASE("build --dry-run prints the engine's build command and runs nothing", 
   CHECK(bench.out.str().ends_with(" " + context +
                                   "\n# then the same again with the labels read from the image's torch\n"));
   CHECK(bench.docker.calls().empty());
+
+  testing::CliBench podman;
+  REQUIRE(podman.run(
+              {"--engine", "podman", "build", "--offline", "--cuda", "cpu", "--context", context, "--dry-run"}) == 0);
+  CHECK(podman.out.str().starts_with("podman build --target final --tag "));
+  CHECK(podman.docker.calls().empty());
 }
 
 TEST_CASE("build runs each step as the engine's operation, in order", "[build][engine][images]") {

@@ -58,7 +58,11 @@ BuildPlan plan_build(const matrix::Matrix& matrix, const BuildRequest& request) 
                                      (request.os.empty() ? "" : " on " + request.os) + "; rows (torch/cuda): " + known);
   BuildPlan plan{*found, "", {}};
   if (request.offline) {
-    plan.args = {{"BASE_IMAGE", request.offline_base}, {"TORCH_SOURCE", "debian"}};
+    // VARIANT as the Dockerfile's default, but given: Podman's Buildah (1.28) finds the stages a
+    // `FROM name-${ARG}` needs from the build arguments alone, and skips the rest.
+    plan.args = {{"BASE_IMAGE", request.offline_base},
+                 {"TORCH_SOURCE", "debian"},
+                 {"VARIANT", matrix::variant_name(matrix::Variant::runtime)}};
     return plan;
   }
   if (found->locks.empty())

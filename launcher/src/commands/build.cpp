@@ -10,7 +10,6 @@
 #include <fmt/format.h>
 
 #include "build/build_plan.hpp"
-#include "build/buildkit.hpp"
 #include "core/error.hpp"
 #include "core/json_reader.hpp"
 #include "core/text.hpp"
@@ -38,25 +37,11 @@ fs::path find_context(const std::optional<std::string>& given) {
                                    "launcher repository, or give it with --context");
 }
 
-// A CLI before 23 hands the build to the engine's BuildKit only when asked; from 23 on, asked,
-// it needs the buildx plugin instead of falling back to the legacy builder.
-constexpr const char* buildkit_setting = "DOCKER_BUILDKIT=1";
-
-// Stops before anything is built when the CLI would use the legacy builder.
-void require_buildkit(const engine::Engine& engine) {
-  build::DockerClient client = engine.client_facts();
-  if (!build::has_buildkit(build::buildkit_of(client)))
-    throw Error(ExitCode::host_incapable, build::missing_buildkit_message(client));
-}
-
 // A long step whose output the user watches as it comes. Where stderr is no terminal, BuildKit
 // prints plain lines and nothing at all while pip unpacks gigabytes of wheels or layers are
 // exported (a minute on a loaded host): there a line after every 30 s of silence says it goes on.
-process::ProcessOptions watched(std::ostream& notices, const std::string& step, std::string_view input = {},
-                                std::vector<std::string> extra_env = {}) {
+process::ProcessOptions watched(std::ostream& notices, const std::string& step) {
   process::ProcessOptions options;
-  options.input = input;
-  options.extra_env = std::move(extra_env);
   options.show_output = true;
   if (!isatty(STDERR_FILENO)) {
     options.quiet_after = std::chrono::seconds(30);
@@ -129,7 +114,7 @@ void add_build_command(CLI::App& app, Context& context) {
   command->add_flag("--test", options->test,
                     "also build the test stage: LibTorch example, torch.compile, no baked keys");
   command->add_option("--context", options->context_dir, "the launcher repository (default: found from here)");
-  command->add_flag("--dry-run", options->dry_run, "print the docker build command, run nothing");
+  command->add_flag("--dry-run", options->dry_run, "print the engine's build command, run nothing");
   command->add_flag("--json", options->json,
                     "print the result as one line of JSON: tag, size, seconds, torch, cuda, nvcc");
   command->callback([options, &context] {
@@ -146,13 +131,16 @@ void add_build_command(CLI::App& app, Context& context) {
     if (options->dry_run) {
       std::vector<std::string> argv = engine->build_command(
           image_build("final", plan.tag.empty() ? "pytorch-cpu:<torch it reports>-debian12" : plan.tag, plan.args));
-      *context.out << buildkit_setting << " " << render::shell_words(argv)
+      for (const std::string& setting : engine->build_environment())
+        *context.out << setting << " ";
+      *context.out << render::shell_words(argv)
                    << "\n# then the same again with the labels read from the image's torch\n";
       return;
     }
 
     auto start = std::chrono::steady_clock::now();
-    require_buildkit(*engine);
+    // Stops before anything is built when the engine would use a builder that cannot.
+    if (std::optional<std::string> missing = engine->builder_missing()) throw Error(ExitCode::host_incapable, *missing);
     if (options->request.offline && !engine->inspect_image(options->request.offline_base))
       throw Error(ExitCode::failed, "the offline base image " + options->request.offline_base +
                                         " is missing: make it with images/make-base.sh (debootstrap, as root)");
@@ -160,12 +148,15 @@ void add_build_command(CLI::App& app, Context& context) {
     auto build_stage = [&](const std::string& target, const std::string& tag,
                            const std::map<std::string, std::string>& args) {
       *context.err << "building " << target << " stage as " << tag << "\n" << std::flush;
-      auto result = engine->build_image(
-          image_build(target, tag, args),
-          watched(*context.err, "building the " + target + " stage as " + tag, {}, {buildkit_setting}));
+      auto result = engine->build_image(image_build(target, tag, args),
+                                        watched(*context.err, "building the " + target + " stage as " + tag));
       if (result.exit_code != 0)
-        throw Error(ExitCode::failed,
-                    "docker build failed (exit " + std::to_string(result.exit_code) + "); its output is above");
+        throw Error(ExitCode::failed, std::string(engine->name()) + " build failed (exit " +
+                                          std::to_string(result.exit_code) + "); its output is above");
+    };
+    // How a reader of the scratch image's file is named in an error about what it printed.
+    auto reading = [&](const std::string& file) {
+      return std::string(engine->name()) + " run " + scratch_tag + " cat " + file;
     };
 
     // Pass one builds everything; pass two only adds the labels of what torch turned out to be.
@@ -173,11 +164,11 @@ void add_build_command(CLI::App& app, Context& context) {
     const std::string torch_facts_file = "/usr/local/share/launcher/torch-facts.json";
     json facts = JsonReader::parse(
         engine->read_image_file_checked(scratch_tag, torch_facts_file, "read the image's torch facts"),
-        "docker run " + scratch_tag + " cat " + torch_facts_file);
+        reading(torch_facts_file));
     // Only the devel variant has a CUDA toolkit, and with it this file: nvcc's release.
     const std::string toolkit_facts_file = "/usr/local/share/launcher/toolkit-facts.json";
     if (std::optional<std::string> toolkit = engine->read_image_file(scratch_tag, toolkit_facts_file)) {
-      const std::string source = "docker run " + scratch_tag + " cat " + toolkit_facts_file;
+      const std::string source = reading(toolkit_facts_file);
       const json toolkit_facts = JsonReader::parse(*toolkit, source);
       facts["nvcc"] = JsonReader(toolkit_facts, source).at("nvcc").string();
     }

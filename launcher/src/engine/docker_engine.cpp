@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "build/buildkit.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
 
@@ -200,12 +201,19 @@ void DockerEngine::copy_out(const std::string& container, const std::string& dir
 
 // Images
 
-build::DockerClient DockerEngine::client_facts() const {
+std::optional<std::string> DockerEngine::builder_missing() const {
   std::string version = cli_.try_run({"version", "--format", "{{json .Client}}"}).out;
-  return {.binary = cli_.binary(),
-          .version = build::parse_client_version(version, cli_.binary() + " version --format '{{json .Client}}'"),
-          .buildx = cli_.try_run({"buildx", "version"}).exit_code == 0};
+  build::DockerClient client{
+      .binary = cli_.binary(),
+      .version = build::parse_client_version(version, cli_.binary() + " version --format '{{json .Client}}'"),
+      .buildx = cli_.try_run({"buildx", "version"}).exit_code == 0};
+  if (build::has_buildkit(build::buildkit_of(client))) return std::nullopt;
+  return build::missing_buildkit_message(client);
 }
+
+// A CLI before 23 hands the build to the engine's BuildKit only when asked; from 23 on, asked,
+// it needs the buildx plugin instead of falling back to the legacy builder.
+std::vector<std::string> DockerEngine::build_environment() const { return {"DOCKER_BUILDKIT=1"}; }
 
 std::vector<std::string> DockerEngine::build_command(const ImageBuild& build) const {
   std::vector<std::string> argv{cli_.binary(), "build",   "--target", build.target,
@@ -217,6 +225,8 @@ std::vector<std::string> DockerEngine::build_command(const ImageBuild& build) co
 }
 
 process::ProcessResult DockerEngine::build_image(const ImageBuild& build, process::ProcessOptions options) const {
+  for (std::string& setting : build_environment())
+    options.extra_env.push_back(std::move(setting));
   return cli_.try_run(without_cli(build_command(build)), std::move(options));
 }
 

@@ -41,7 +41,8 @@ public:
                 const std::string& action) const override;
 
   // Images
-  build::DockerClient client_facts() const override;
+  std::optional<std::string> builder_missing() const override;
+  std::vector<std::string> build_environment() const override;
   std::vector<std::string> build_command(const ImageBuild& build) const override;
   process::ProcessResult build_image(const ImageBuild& build, process::ProcessOptions options) const override;
   std::optional<std::string> read_image_file(const std::string& image, const std::string& file) const override;

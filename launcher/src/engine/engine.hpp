@@ -9,7 +9,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "build/buildkit.hpp"
 #include "docker/docker.hpp"
 #include "plan/plan.hpp"
 #include "process/process.hpp"
@@ -121,9 +120,12 @@ public:
                         const std::string& action) const = 0;
 
   // Images
-  // The CLI's own answers: its version (printed even when no engine answers) and whether the
-  // buildx plugin runs. Output that is not the CLI's version object is an Error naming the command.
-  virtual build::DockerClient client_facts() const = 0;
+  // Why this engine cannot build the launcher's Dockerfile as written (RUN --mount with no syntax
+  // line; never Docker's legacy builder), with the fix; nothing when it can. Output that is not the
+  // CLI's version object is an Error naming the command.
+  virtual std::optional<std::string> builder_missing() const = 0;
+  // The settings (NAME=value) build_image runs its command with, for --dry-run to print before it.
+  virtual std::vector<std::string> build_environment() const = 0;
   // The command that builds `build` (the CLI first), for a person to read: `launcher build --dry-run`.
   virtual std::vector<std::string> build_command(const ImageBuild& build) const = 0;
   // Runs build_command; the result as it is (its output goes where `options` sends it).
