@@ -173,6 +173,11 @@ TEST_CASE("LAUNCHER_DOCKER_TIMEOUT replaces every limit, 0 lifts them, and a bad
   CHECK(call_limit({"build", "."}, seconds(5)).timeout == seconds(5));
   CHECK_FALSE(call_limit({"ps"}, seconds(0)).timeout);
   CHECK_FALSE(call_limit({"stop", "x"}, seconds(0)).timeout);
+  // The host's own fact commands: the query row's limit.
+  using launcher::docker::query_limit;
+  CHECK(query_limit(std::nullopt) == seconds(30));
+  CHECK(query_limit(seconds(5)) == seconds(5));
+  CHECK_FALSE(query_limit(seconds(0)));
   for (const char* bad : {"-1", "abc", "1.5", "86401", " 3"})
     launcher::testing::require_error(
         [&] { parse_timeout_setting(bad); }, ExitCode::usage,

@@ -191,9 +191,8 @@ int run(int argc, char** argv, commands::Context& context) {
 
   int code = run_reporting_errors(
       [&] {
-        // Host fact commands (docker info, nvidia-smi) are queries: LAUNCHER_DOCKER_TIMEOUT bounds them too.
-        context.live_facts.timeout =
-            docker::call_limit({"info"}, docker::parse_timeout_setting(context.docker_timeout)).timeout;
+        // Host fact commands (nvidia-smi, ...) are queries: LAUNCHER_DOCKER_TIMEOUT bounds them too.
+        context.live_facts.timeout = docker::query_limit(docker::parse_timeout_setting(context.docker_timeout));
         try {
           app.parse(argc, argv);
           return 0;

@@ -52,6 +52,9 @@ std::int64_t stop_seconds(const std::vector<std::string>& args) {
   return seconds;
 }
 
+// The limit of a query (call_limit's table).
+constexpr std::chrono::seconds query_seconds{30};
+
 } // namespace
 
 Failure classify_failure(const std::string& stderr_text) {
@@ -79,9 +82,14 @@ bool is_out_of_address_pools(const std::string& stderr_text) {
   return classify_failure(stderr_text) == Failure::out_of_address_pools;
 }
 
+std::optional<std::chrono::seconds> query_limit(std::optional<std::chrono::seconds> setting) {
+  if (setting && setting->count() == 0) return std::nullopt;
+  return setting.value_or(query_seconds);
+}
+
 CallLimit call_limit(const std::vector<std::string>& args, std::optional<std::chrono::seconds> setting) {
   using std::chrono::seconds;
-  constexpr seconds query{30}, change{60}, stop_margin{30}, own_command{300};
+  constexpr seconds change{60}, stop_margin{30}, own_command{300};
   std::string first = args.empty() ? "" : args[0];
   std::string second = args.size() > 1 ? args[1] : "";
   // `docker container X`, `docker image X`, `docker network X`: the object's verb decides.
@@ -110,7 +118,7 @@ CallLimit call_limit(const std::vector<std::string>& args, std::optional<std::ch
   if (setting && setting->count() == 0) return {kind, std::nullopt};
   switch (kind) {
   case CallKind::query:
-    return {kind, setting.value_or(query)};
+    return {kind, query_limit(setting)};
   case CallKind::change:
     return {kind, setting.value_or(change)};
   case CallKind::stop:

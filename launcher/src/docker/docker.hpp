@@ -98,6 +98,8 @@ struct CallLimit {
 inline constexpr const char* timeout_variable = "LAUNCHER_DOCKER_TIMEOUT";
 // `args` without the binary; `setting`: LAUNCHER_DOCKER_TIMEOUT's value, when set.
 CallLimit call_limit(const std::vector<std::string>& args, std::optional<std::chrono::seconds> setting = std::nullopt);
+// The query row's limit alone, for the host's own fact commands (nvidia-smi, ...): nullopt for none.
+std::optional<std::chrono::seconds> query_limit(std::optional<std::chrono::seconds> setting);
 // LAUNCHER_DOCKER_TIMEOUT's value: a whole number of seconds, 0-86400; nullopt for "" (unset).
 // Anything else is a usage Error naming the variable and the value.
 std::optional<std::chrono::seconds> parse_timeout_setting(std::string_view text);
