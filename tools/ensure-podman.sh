@@ -116,9 +116,12 @@ native_overlay_mounts() {
 # what the container changed. Through fuse-overlayfs every file's owner differs from the image's,
 # so every snapshot holds the whole image again (1.91 GB for the 1.92 GB CPU image). A store
 # already written through fuse-overlayfs keeps it: switching means `podman system reset`, which
-# deletes the user's images and containers, so the script only says how.
+# deletes the user's images and containers, so the script only says how. Podman's storage also
+# switches a store to fuse-overlayfs by itself when its check of the kernel's overlay fails, and
+# records that in the store (overlay/.has-mount-program): storage.conf then says so too.
 overlay_through=native
-if [[ -f $storage_conf ]] && grep -q '^mount_program' "$storage_conf" && [[ -d $store/overlay-layers ]]; then
+if [[ -d $store/overlay-layers ]] && { { [[ -f $storage_conf ]] && grep -q '^mount_program' "$storage_conf"; } ||
+  [[ $(as_user cat "$store/overlay/.has-mount-program" 2>/dev/null) == true ]]; }; then
   overlay_through=fuse-overlayfs
   echo "$user's store was made through fuse-overlayfs: it stays so; for native overlay (snapshots of" \
     "only what changed) run \`podman system reset\` as $user, which deletes its images and containers, then this again"
