@@ -104,6 +104,15 @@ TEST_CASE("build with a CLI lacking BuildKit stops before it asks the engine any
         std::vector<std::vector<std::string>>{{"version", "--format", "{{json .Client}}"}, {"buildx", "version"}});
 }
 
+TEST_CASE("build under Podman is refused before it asks Podman anything", "[build][buildkit][podman]") {
+  testing::CliBench bench;
+  CHECK(bench.run({"--engine", "podman", "build", "--offline", "--cuda", "cpu", "--context", LAUNCHER_SOURCE_DIR}) ==
+        3);
+  CHECK(bench.err.str().starts_with("launcher: error: launcher build does not build with Podman yet: "));
+  CHECK(bench.out.str().empty());
+  CHECK(bench.docker.calls().empty());
+}
+
 TEST_CASE("build with Debian's 20.10 CLI goes on past the BuildKit check", "[build][buildkit]") {
   testing::CliBench bench;
   bench.docker.on({"version", "--format", "{{json .Client}}"}, debian_20_10_client, 1, no_engine);

@@ -142,6 +142,15 @@ std::optional<bool> PodmanEngine::any_running_labelled(const std::string& label_
   return !result.out.empty();
 }
 
+std::optional<std::string> PodmanEngine::builder_missing() const {
+  // Seen with Podman 4.3 (Buildah 1.28): build's second pass changes only the build arguments of
+  // the final LABEL step, and Buildah takes that step from its cache (its key holds the step's
+  // text before the arguments are put in), so every io.launcher label kept its default.
+  return "launcher build does not build with Podman yet: its builder (Buildah, seen with Podman 4.3) takes the "
+         "image's labels from its cache of the first pass, so they would say torch \"unknown\"; build with Docker "
+         "(launcher --engine docker build ...) and copy the image in: docker save IMAGE | podman load";
+}
+
 std::map<std::string, std::string> PodmanEngine::network_driver_options(const NetworkSpec&) const {
   return {{"isolate", "true"}};
 }

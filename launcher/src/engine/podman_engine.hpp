@@ -20,9 +20,9 @@ public:
   bool commit(const std::string& container, const std::vector<std::string>& changes, const std::string& tag,
               const std::string& action) const override;
   std::map<std::string, std::string> network_driver_options(const NetworkSpec& network) const override;
-  // Podman builds with the Buildah it carries, which runs RUN --mount as written: no plugin to
-  // check, no setting to make.
-  std::optional<std::string> builder_missing() const override { return std::nullopt; }
+  // Podman builds with the Buildah it carries (no plugin, no setting), which builds the stages but
+  // not the labels: always refused, asking nothing.
+  std::optional<std::string> builder_missing() const override;
   std::vector<std::string> build_environment() const override { return {}; }
   std::optional<bool> any_running_labelled(const std::string& label_filter) const override;
 
